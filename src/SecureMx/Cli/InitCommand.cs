@@ -1,0 +1,113 @@
+using System.CommandLine;
+using SecureMx.Config;
+using SecureMx.Spool;
+using SecureMx.Store;
+using SecureMx.Tls;
+
+namespace SecureMx.Cli;
+
+/// <summary>
+/// securemx init: creates a complete instance directory, or nothing at all. Everything is built in a
+/// temporary sibling directory and renamed into place at the end.
+/// </summary>
+public static class InitCommand
+{
+    public static Command Create()
+    {
+        var data = CliOptions.Data();
+        var hostname = new Option<string>("--hostname") { Description = "host name of this MTA (greeting, Received, certificate)", Required = true, HelpName = "NAME" };
+        var mx = new Option<string?>("--mx") { Description = "inbound MX listener ADDR:PORT or off (default 127.0.0.1:2525)", HelpName = "ADDR:PORT" };
+        var secureMx = new Option<string?>("--securemx") { Description = "secure MX listener (default 127.0.0.1:2526)", HelpName = "ADDR:PORT" };
+        var submission = new Option<string?>("--submission") { Description = "submission, STARTTLS (default 127.0.0.1:2587)", HelpName = "ADDR:PORT" };
+        var submissions = new Option<string?>("--submissions") { Description = "submission, implicit TLS (default 127.0.0.1:2465)", HelpName = "ADDR:PORT" };
+        var dashboard = new Option<string?>("--dashboard") { Description = "dashboard HTTPS (default 127.0.0.1:8443)", HelpName = "ADDR:PORT" };
+        var dns = new Option<string?>("--dns") { Description = "local validating DNS resolver (default 127.0.0.1:53)", HelpName = "ADDR:PORT" };
+        var cert = new Option<string?>("--cert") { Description = "PEM certificate chain (default: a generated self-signed one)", HelpName = "FILE" };
+        var key = new Option<string?>("--key") { Description = "PEM private key for --cert", HelpName = "FILE" };
+
+        var cmd = new Command("init", "create a new instance: configuration, store, spool, mailboxes, TLS certificate")
+        {
+            data, hostname, mx, secureMx, submission, submissions, dashboard, dns, cert, key,
+        };
+        cmd.SetAction(p =>
+        {
+            Run(CliOptions.RequireData(p.GetValue(data)!), p.GetValue(hostname)!, p.GetValue(mx), p.GetValue(secureMx), p.GetValue(submission),
+                p.GetValue(submissions), p.GetValue(dashboard), p.GetValue(dns), p.GetValue(cert), p.GetValue(key));
+            return 0;
+        });
+        return cmd;
+    }
+
+    public static void Run(string dir, string hostname, string? mx, string? secureMx, string? submission, string? submissions,
+        string? dashboard, string? dns, string? cert, string? key)
+    {
+        hostname = hostname.ToLowerInvariant();
+        if (!HostnameRules.IsValid(hostname)) throw new CliException($"--hostname: '{hostname}' is not a valid host name");
+        if ((cert is null) != (key is null)) throw new CliException("--cert and --key go together");
+        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any()) throw new CliException($"{dir} exists and is not empty; refusing to overwrite an instance");
+        if (File.Exists(dir)) throw new CliException($"{dir} is a file");
+
+        var options = new SecureMxOptions { Hostname = hostname };
+        options.Listeners.Mx = mx ?? options.Listeners.Mx;
+        options.Listeners.SecureMx = secureMx ?? options.Listeners.SecureMx;
+        options.Listeners.Submission = submission ?? options.Listeners.Submission;
+        options.Listeners.Submissions = submissions ?? options.Listeners.Submissions;
+        options.Listeners.Dashboard = dashboard ?? options.Listeners.Dashboard;
+        options.Dns = dns ?? options.Dns;
+        // Endpoint errors first, before anything touches the disk.
+        foreach (var (name, value) in new[] { ("--mx", options.Listeners.Mx), ("--securemx", options.Listeners.SecureMx), ("--submission", options.Listeners.Submission), ("--submissions", options.Listeners.Submissions), ("--dashboard", options.Listeners.Dashboard), ("--dns", options.Dns) })
+        {
+            try { Endpoint.Parse(value, name); }
+            catch (FormatException ex) { throw new CliException(ex.Message); }
+        }
+        if (cert is not null)
+        {
+            cert = Path.GetFullPath(cert);
+            key = Path.GetFullPath(key!);
+            try
+            {
+                using var loaded = CertificateFactory.Load(cert, key).Certificate;
+            }
+            catch (Exception ex) when (ex is IOException or System.Security.Cryptography.CryptographicException or ArgumentException or UnauthorizedAccessException)
+            {
+                throw new CliException($"--cert/--key: cannot load the certificate and key: {ex.Message}");
+            }
+            options.Tls.Certificate = cert;
+            options.Tls.Key = key;
+        }
+
+        var parent = Path.GetDirectoryName(dir) ?? throw new CliException($"{dir}: no parent directory");
+        Directory.CreateDirectory(parent);
+        var staging = Path.Combine(parent, "." + Path.GetFileName(dir) + ".init-" + Environment.ProcessId);
+        try
+        {
+            Directory.CreateDirectory(staging, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            Directory.CreateDirectory(Path.Combine(staging, "spool", "data"));
+            Directory.CreateDirectory(Path.Combine(staging, "mail"));
+            if (cert is null)
+            {
+                Directory.CreateDirectory(Path.Combine(staging, "tls"));
+                var (certPem, keyPem) = CertificateFactory.CreateSelfSigned(hostname, TimeProvider.System);
+                SafeIo.WriteFileAtomic(Path.Combine(staging, "tls", "cert.pem"), System.Text.Encoding.ASCII.GetBytes(certPem));
+                SafeIo.WriteFileAtomic(Path.Combine(staging, "tls", "key.pem"), System.Text.Encoding.ASCII.GetBytes(keyPem), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+            new SecureMxStore(staging, TimeProvider.System).Migrate();
+            SafeIo.WriteFileAtomic(Path.Combine(staging, ConfigLoader.FileName), ConfigLoader.Serialize(options));
+            ConfigLoader.Validate(options, staging);
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            if (Directory.Exists(dir)) Directory.Delete(dir); // empty, checked above
+            Directory.Move(staging, dir);
+            SafeIo.FsyncDirectory(parent);
+        }
+        catch
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+            throw;
+        }
+        Console.WriteLine($"created {dir} for {hostname}");
+        Console.WriteLine($"  mx listener: {options.Listeners.Mx}");
+        Console.WriteLine($"  certificate: {(cert ?? Path.Combine(dir, "tls", "cert.pem"))}{(cert is null ? " (self-signed)" : "")}");
+        Console.WriteLine($"next: securemx domain add example.org --data {dir}; securemx serve --data {dir}");
+    }
+}

@@ -1,0 +1,38 @@
+using System.CommandLine;
+using Microsoft.Extensions.Hosting;
+using SecureMx.Config;
+using SecureMx.Hosting;
+
+namespace SecureMx.Cli;
+
+/// <summary>securemx serve: all listeners and the queue in one process until SIGTERM/SIGINT.</summary>
+public static class ServeCommand
+{
+    public static Command Create()
+    {
+        var data = CliOptions.Data();
+        var cmd = new Command("serve", "run the listeners and the queue until SIGTERM or SIGINT") { data };
+        cmd.TreatUnmatchedTokensAsErrors = false; // --section:key=value overrides for securemx.json
+        cmd.SetAction(async (p, ct) =>
+        {
+            var dir = CliOptions.RequireData(p.GetValue(data)!);
+            var options = LoadOrThrow(dir, p.UnmatchedTokens.ToArray());
+            using var host = ServerHost.Build(dir, options, TimeProvider.System);
+            await host.RunAsync(CancellationToken.None);
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static SecureMxOptions LoadOrThrow(string dir, string[] overrides)
+    {
+        try
+        {
+            return ConfigLoader.Load(dir, overrides);
+        }
+        catch (ConfigException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+    }
+}

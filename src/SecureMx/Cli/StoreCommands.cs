@@ -1,0 +1,152 @@
+using System.CommandLine;
+using SecureMx.Config;
+using SecureMx.Delivery;
+using SecureMx.Smtp;
+using SecureMx.Store;
+
+namespace SecureMx.Cli;
+
+/// <summary>securemx domain|mailbox|alias: change what the instance hosts. A running server sees changes on the next RCPT.</summary>
+public static class StoreCommands
+{
+    private static SecureMxStore OpenStore(string data)
+    {
+        var dir = CliOptions.RequireData(data);
+        if (!File.Exists(Path.Combine(dir, ConfigLoader.FileName)) || !File.Exists(Path.Combine(dir, "securemx.db")))
+            throw new CliException($"{dir} is not a SecureMx instance (run 'securemx init --data {dir} --hostname NAME' first)");
+        var store = new SecureMxStore(dir, TimeProvider.System);
+        store.Migrate();
+        return store;
+    }
+
+    private static string ParseDomain(string text)
+    {
+        var d = EnvelopeAddress.NormalizeDomain(text.Trim());
+        if (d is null || d.Length == 0) throw new CliException($"'{text}' is not a valid domain name");
+        return d;
+    }
+
+    /// <summary>An address as the store keys it: lower-case local part, A-label domain.</summary>
+    private static EnvelopeAddress ParseAddress(string text)
+    {
+        if (SmtpAddressParser.TryParseMailbox(text.Trim(), allowUtf8: true, out var a) != SmtpAddressParser.Error.None || a.IsAddressLiteral)
+            throw new CliException($"'{text}' is not a valid mail address (local@domain)");
+        return a;
+    }
+
+    private static Command Action(Command cmd, Action<ParseResult> action)
+    {
+        cmd.SetAction(p => { action(p); return 0; });
+        return cmd;
+    }
+
+    public static Command Domain()
+    {
+        var data = CliOptions.Data();
+        var name = new Argument<string>("DOMAIN");
+        var domain = new Command("domain", "hosted domains");
+        var add = new Command("add", "host a domain (mail for it is accepted from now on)") { name, data };
+        domain.Subcommands.Add(Action(add, p =>
+        {
+            var d = ParseDomain(p.GetValue(name)!);
+            WrapStore(() => OpenStore(p.GetValue(data)!).AddDomain(d));
+            Console.WriteLine($"domain {d} added");
+        }));
+        var remove = new Command("remove", "stop hosting a domain (it must have no mailboxes or aliases left)") { name, data };
+        domain.Subcommands.Add(Action(remove, p =>
+        {
+            var d = ParseDomain(p.GetValue(name)!);
+            WrapStore(() => OpenStore(p.GetValue(data)!).RemoveDomain(d));
+            Console.WriteLine($"domain {d} removed");
+        }));
+        var list = new Command("list", "list hosted domains, one per line") { data };
+        domain.Subcommands.Add(Action(list, p =>
+        {
+            foreach (var d in OpenStore(p.GetValue(data)!).ListDomains()) Console.WriteLine(d);
+        }));
+        return domain;
+    }
+
+    public static Command Mailbox()
+    {
+        var data = CliOptions.Data();
+        var address = new Argument<string>("ADDRESS");
+        var passwordStdin = new Option<bool>("--password-stdin") { Description = "read the password from the first line of standard input" };
+        var domainFilter = new Option<string?>("--domain") { Description = "only this domain", HelpName = "DOMAIN" };
+        var mailbox = new Command("mailbox", "mailboxes (a Maildir under DIR/mail/DOMAIN/LOCAL)");
+        var add = new Command("add", "create a mailbox") { address, data, passwordStdin };
+        mailbox.Subcommands.Add(Action(add, p =>
+        {
+            if (!p.GetValue(passwordStdin)) throw new CliException("mailbox add needs --password-stdin (the password is read from standard input, never from the command line)");
+            var a = ParseAddress(p.GetValue(address)!);
+            var store = OpenStore(p.GetValue(data)!);
+            var password = ReadPassword();
+            var info = WrapStore(() => store.AddMailbox(a.LocalPart, a.Domain, PasswordHash.Create(password)));
+            MaildirDelivery.EnsureMaildir(Path.Combine(store.DataDirectory, info.Maildir));
+            Console.WriteLine($"mailbox {info.Address} added ({info.Maildir})");
+        }));
+        var remove = new Command("remove", "delete a mailbox from the store (its Maildir is kept on disk)") { address, data };
+        mailbox.Subcommands.Add(Action(remove, p =>
+        {
+            var a = ParseAddress(p.GetValue(address)!);
+            WrapStore(() => OpenStore(p.GetValue(data)!).RemoveMailbox(a.LookupKey));
+            Console.WriteLine($"mailbox {a.LookupKey} removed");
+        }));
+        var list = new Command("list", "list mailboxes: ADDRESS<TAB>MAILDIR") { data, domainFilter };
+        mailbox.Subcommands.Add(Action(list, p =>
+        {
+            var filter = p.GetValue(domainFilter) is { } d ? ParseDomain(d) : null;
+            foreach (var m in OpenStore(p.GetValue(data)!).ListMailboxes(filter)) Console.WriteLine($"{m.Address}\t{m.Maildir}");
+        }));
+        return mailbox;
+    }
+
+    public static Command Alias()
+    {
+        var data = CliOptions.Data();
+        var alias = new Argument<string>("ALIAS");
+        var target = new Argument<string>("TARGET") { Description = "a hosted mailbox" };
+        var optionalTarget = new Argument<string?>("TARGET") { Description = "remove only this target", Arity = ArgumentArity.ZeroOrOne };
+        var domainFilter = new Option<string?>("--domain") { Description = "only this domain", HelpName = "DOMAIN" };
+        var cmd = new Command("alias", "aliases: an address on a hosted domain that delivers to one or more mailboxes");
+        var add = new Command("add", "add a target to an alias (run again for more targets)") { alias, target, data };
+        cmd.Subcommands.Add(Action(add, p =>
+        {
+            var a = ParseAddress(p.GetValue(alias)!);
+            var t = ParseAddress(p.GetValue(target)!);
+            WrapStore(() => OpenStore(p.GetValue(data)!).AddAlias(a.LookupKey, a.Domain, t.LookupKey));
+            Console.WriteLine($"alias {a.LookupKey} -> {t.LookupKey} added");
+        }));
+        var remove = new Command("remove", "remove an alias, or one of its targets") { alias, optionalTarget, data };
+        cmd.Subcommands.Add(Action(remove, p =>
+        {
+            var a = ParseAddress(p.GetValue(alias)!);
+            var t = p.GetValue(optionalTarget) is { } tt ? ParseAddress(tt).LookupKey : null;
+            WrapStore(() => OpenStore(p.GetValue(data)!).RemoveAlias(a.LookupKey, t));
+            Console.WriteLine(t is null ? $"alias {a.LookupKey} removed" : $"alias {a.LookupKey} -> {t} removed");
+        }));
+        var list = new Command("list", "list aliases: ALIAS<TAB>TARGET") { data, domainFilter };
+        cmd.Subcommands.Add(Action(list, p =>
+        {
+            var filter = p.GetValue(domainFilter) is { } d ? ParseDomain(d) : null;
+            foreach (var x in OpenStore(p.GetValue(data)!).ListAliases(filter)) Console.WriteLine($"{x.Address}\t{x.Target}");
+        }));
+        return cmd;
+    }
+
+    private static string ReadPassword()
+    {
+        var line = Console.In.ReadLine();
+        if (string.IsNullOrEmpty(line)) throw new CliException("no password on standard input");
+        if (line.Length < 8) throw new CliException("password too short (at least 8 characters)");
+        return line;
+    }
+
+    private static void WrapStore(Action a) => WrapStore(() => { a(); return 0; });
+
+    private static T WrapStore<T>(Func<T> f)
+    {
+        try { return f(); }
+        catch (StoreException ex) { throw new CliException(ex.Message); }
+    }
+}

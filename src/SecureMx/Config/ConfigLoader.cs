@@ -1,0 +1,101 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Configuration;
+using SecureMx.Tls;
+
+namespace SecureMx.Config;
+
+/// <summary>Raised for a configuration an operator must fix; the CLI prints the message and exits non-zero.</summary>
+public sealed class ConfigException(string message) : Exception(message);
+
+/// <summary>Reads, validates and writes <c>DIR/securemx.json</c>.</summary>
+public static class ConfigLoader
+{
+    public const string FileName = "securemx.json";
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        // Operators read and edit this file: keep "+" and non-ASCII readable.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>Loads the file, then environment (SECUREMX__KEY__SUB) and command-line overrides, and validates.</summary>
+    public static SecureMxOptions Load(string dataDirectory, string[]? overrides = null)
+    {
+        var file = Path.Combine(dataDirectory, FileName);
+        if (!File.Exists(file)) throw new ConfigException($"{file} not found: create the instance with 'securemx init --data {dataDirectory} --hostname NAME'");
+        IConfigurationRoot root;
+        try
+        {
+            root = new ConfigurationBuilder()
+                .AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false)
+                .AddEnvironmentVariables("SECUREMX__")
+                .AddCommandLine(overrides ?? [])
+                .Build();
+        }
+        catch (Exception ex) when (ex is InvalidDataException or FormatException or JsonException)
+        {
+            throw new ConfigException($"{file}: {ex.Message}");
+        }
+        var options = new SecureMxOptions();
+        try
+        {
+            root.Bind(options, o => o.ErrorOnUnknownConfiguration = true);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new ConfigException($"{file}: {ex.Message}");
+        }
+        Validate(options, dataDirectory);
+        return options;
+    }
+
+    public static void Validate(SecureMxOptions o, string dataDirectory)
+    {
+        var errors = new List<string>();
+        if (!HostnameRules.IsValid(o.Hostname)) errors.Add($"hostname: '{o.Hostname}' is not a valid host name");
+        void Ep(string key, string value)
+        {
+            try { Endpoint.Parse(value, key); } catch (FormatException ex) { errors.Add(ex.Message); }
+        }
+        Ep("listeners.mx", o.Listeners.Mx);
+        Ep("listeners.secureMx", o.Listeners.SecureMx);
+        Ep("listeners.submission", o.Listeners.Submission);
+        Ep("listeners.submissions", o.Listeners.Submissions);
+        Ep("listeners.dashboard", o.Listeners.Dashboard);
+        if (string.Equals(o.Dns, Endpoint.Off, StringComparison.OrdinalIgnoreCase)) errors.Add("dns: a resolver is required");
+        else Ep("dns", o.Dns);
+        try { TlsProfile.Parse(o.Tls.MxProfile); } catch (ArgumentException ex) { errors.Add("tls.mxProfile: " + ex.Message); }
+        var cert = ResolvePath(dataDirectory, o.Tls.Certificate);
+        var key = ResolvePath(dataDirectory, o.Tls.Key);
+        if (!File.Exists(cert)) errors.Add($"tls.certificate: {cert} not found");
+        if (!File.Exists(key)) errors.Add($"tls.key: {key} not found");
+        var l = o.Limits;
+        if (l.MaxMessageSize < 1024) errors.Add("limits.maxMessageSize: at least 1024");
+        if (l.MaxRecipients < 1) errors.Add("limits.maxRecipients: at least 1");
+        if (l.MaxConnections < 1) errors.Add("limits.maxConnections: at least 1");
+        if (l.MaxConnectionsPerIp < 1) errors.Add("limits.maxConnectionsPerIp: at least 1");
+        if (l.MaxCommandLineLength < 512) errors.Add("limits.maxCommandLineLength: at least 512 (RFC 5321 4.5.3.1.4)");
+        if (l.CommandTimeoutSeconds < 1 || l.DataTimeoutSeconds < 1 || l.TlsHandshakeTimeoutSeconds < 1) errors.Add("limits: timeouts must be at least 1 second");
+        if (l.MaxErrors < 1) errors.Add("limits.maxErrors: at least 1");
+        if (l.ShutdownGraceSeconds < 0) errors.Add("limits.shutdownGraceSeconds: not negative");
+        if (o.Delivery.LocalConcurrency < 1) errors.Add("delivery.localConcurrency: at least 1");
+        if (o.Delivery.LocalRetrySeconds < 1) errors.Add("delivery.localRetrySeconds: at least 1");
+        if (errors.Count > 0) throw new ConfigException("invalid configuration:\n  " + string.Join("\n  ", errors));
+    }
+
+    public static string ResolvePath(string dataDirectory, string path) =>
+        Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(dataDirectory, path));
+
+    public static byte[] Serialize(SecureMxOptions options) => JsonSerializer.SerializeToUtf8Bytes(options, Json);
+}
+
+/// <summary>Host names as used in EHLO and certificates: LDH labels, at least one character, lower case.</summary>
+public static class HostnameRules
+{
+    public static bool IsValid(string name) =>
+        name.Length is > 0 and <= 253 && Smtp.SmtpAddressParser.IsAsciiDomain(name);
+}

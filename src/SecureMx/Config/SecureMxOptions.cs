@@ -1,0 +1,84 @@
+namespace SecureMx.Config;
+
+/// <summary>
+/// The contents of <c>DIR/securemx.json</c>. Every key, its default and its meaning is listed in
+/// docs/CONFIGURATION.md; keep both in step. Environment variables <c>SECUREMX__SECTION__KEY</c>
+/// and <c>--section:key=value</c> on the serve command line override the file.
+/// </summary>
+public sealed class SecureMxOptions
+{
+    /// <summary>The host name in the greeting, EHLO reply, Received headers and the self-signed certificate.</summary>
+    public string Hostname { get; set; } = "";
+
+    public ListenerOptions Listeners { get; set; } = new();
+
+    /// <summary>The local DNSSEC-validating resolver (its AD flag is trusted): ADDR:PORT.</summary>
+    public string Dns { get; set; } = "127.0.0.1:53";
+
+    public TlsOptions Tls { get; set; } = new();
+
+    public LimitOptions Limits { get; set; } = new();
+
+    public DeliveryOptions Delivery { get; set; } = new();
+}
+
+public sealed class ListenerOptions
+{
+    /// <summary>Inbound MX (port 25 in production): opportunistic STARTTLS.</summary>
+    public string Mx { get; set; } = "127.0.0.1:2525";
+    /// <summary>Secure MX: strict TLS required before MAIL (not started yet: a later issue).</summary>
+    public string SecureMx { get; set; } = "127.0.0.1:2526";
+    /// <summary>Submission with STARTTLS, port 587 in production (not started yet).</summary>
+    public string Submission { get; set; } = "127.0.0.1:2587";
+    /// <summary>Submission with implicit TLS, port 465 in production (not started yet).</summary>
+    public string Submissions { get; set; } = "127.0.0.1:2465";
+    /// <summary>Self-service dashboard, HTTPS (not started yet).</summary>
+    public string Dashboard { get; set; } = "127.0.0.1:8443";
+}
+
+public sealed class TlsOptions
+{
+    /// <summary>PEM certificate chain (leaf first); relative paths are relative to the data directory.</summary>
+    public string Certificate { get; set; } = "tls/cert.pem";
+    /// <summary>PEM private key of the certificate.</summary>
+    public string Key { get; set; } = "tls/key.pem";
+    /// <summary>TLS profile of the MX listener: opportunistic (OpenSSL defaults) or strict.</summary>
+    public string MxProfile { get; set; } = "opportunistic";
+}
+
+public sealed class LimitOptions
+{
+    /// <summary>Largest accepted message in bytes (advertised with SIZE, enforced while streaming).</summary>
+    public long MaxMessageSize { get; set; } = 50 * 1024 * 1024;
+    /// <summary>Recipients per message; more get 452 4.5.3 (RFC 5321 §4.5.3.1.8 asks for at least 100).</summary>
+    public int MaxRecipients { get; set; } = 100;
+    /// <summary>Concurrent SMTP connections over all listeners.</summary>
+    public int MaxConnections { get; set; } = 500;
+    /// <summary>Concurrent SMTP connections from one client IP address.</summary>
+    public int MaxConnectionsPerIp { get; set; } = 20;
+    /// <summary>Longest command line in octets, without CRLF (RFC 5321 §4.5.3.1.4 gives 512; extensions add).</summary>
+    public int MaxCommandLineLength { get; set; } = 2048;
+    /// <summary>Seconds to wait for the next command (RFC 5321 §4.5.3.2.7: at least 5 minutes).</summary>
+    public int CommandTimeoutSeconds { get; set; } = 300;
+    /// <summary>Seconds to wait for the next block of DATA/BDAT content (RFC 5321 §4.5.3.2.6: 3 minutes).</summary>
+    public int DataTimeoutSeconds { get; set; } = 180;
+    /// <summary>Error replies in one session before it is closed with 421 (Postfix's smtpd_hard_error_limit).</summary>
+    public int MaxErrors { get; set; } = 20;
+    /// <summary>Seconds allowed for a TLS handshake.</summary>
+    public int TlsHandshakeTimeoutSeconds { get; set; } = 30;
+    /// <summary>On shutdown, seconds a session still receiving a message gets to finish it.</summary>
+    public int ShutdownGraceSeconds { get; set; } = 20;
+}
+
+public sealed class DeliveryOptions
+{
+    /// <summary>Concurrent local (Maildir) deliveries.</summary>
+    public int LocalConcurrency { get; set; } = 4;
+    /// <summary>Seconds before a failed local delivery (disk full, permissions) is retried.</summary>
+    public int LocalRetrySeconds { get; set; } = 60;
+    /// <summary>Subaddress separator: mail to user+tag@domain goes to user@domain. Empty turns it off.</summary>
+    public string RecipientDelimiter { get; set; } = "+";
+    /// <summary>Where postmaster@ of a hosted domain goes when that domain has no such mailbox or alias:
+    /// a hosted mailbox address, or empty for the instance's own Maildir DIR/mail/postmaster.</summary>
+    public string Postmaster { get; set; } = "";
+}

@@ -1,0 +1,62 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using SecureMx.Config;
+using SecureMx.Policy;
+using SecureMx.Queue;
+using SecureMx.Smtp;
+using SecureMx.Spool;
+using SecureMx.Store;
+using SecureMx.Tls;
+
+namespace SecureMx.Hosting;
+
+/// <summary>Wires the mail flow into one process: listeners → sessions → spool → queue → delivery.</summary>
+public static class ServerHost
+{
+    public static IHost Build(string dataDirectory, SecureMxOptions options, TimeProvider time)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = dataDirectory });
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+            o.ColorBehavior = LoggerColorBehavior.Disabled;
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        var level = Environment.GetEnvironmentVariable("SECUREMX_LOG_LEVEL");
+        if (Enum.TryParse<LogLevel>(level, ignoreCase: true, out var parsed)) builder.Logging.SetMinimumLevel(parsed);
+
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.Limits.ShutdownGraceSeconds + 20));
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton(sp =>
+        {
+            var store = new SecureMxStore(dataDirectory, time);
+            store.Migrate();
+            return store;
+        });
+        builder.Services.AddSingleton(sp => new MessageSpool(Path.Combine(dataDirectory, "spool"), time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Spool")));
+        builder.Services.AddSingleton(sp => new InboundRecipientPolicy(sp.GetRequiredService<SecureMxStore>(), options.Delivery));
+        builder.Services.AddSingleton(sp => new QueueRunner(sp.GetRequiredService<MessageSpool>(), options, dataDirectory, time, sp.GetRequiredService<ILogger<QueueRunner>>()));
+        builder.Services.AddSingleton<InboundSessionLog>();
+        builder.Services.AddSingleton(sp => new SmtpServerContext(
+            options,
+            sp.GetRequiredService<MessageSpool>(),
+            sp.GetRequiredService<InboundRecipientPolicy>(),
+            sp.GetRequiredService<InboundSessionLog>(),
+            sp.GetRequiredService<QueueRunner>(),
+            CertificateFactory.Load(ConfigLoader.ResolvePath(dataDirectory, options.Tls.Certificate), ConfigLoader.ResolvePath(dataDirectory, options.Tls.Key)),
+            time,
+            sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton<SmtpServerService>();
+
+        // Stopped in reverse order: listeners first, then the session log, then the queue.
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueRunner>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<InboundSessionLog>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SmtpServerService>());
+        return builder.Build();
+    }
+}

@@ -1,0 +1,67 @@
+using SecureMx.Config;
+using SecureMx.Smtp;
+using SecureMx.Spool;
+using SecureMx.Store;
+
+namespace SecureMx.Policy;
+
+/// <summary>The verdict on one RCPT TO: the final recipients it stands for, or the refusal.</summary>
+public sealed record RcptDecision(SmtpReply Reply, IReadOnlyList<EnvelopeRecipient> Recipients)
+{
+    public bool Accepted => Reply.IsPositive;
+}
+
+/// <summary>
+/// Is this recipient ours? Accepts only hosted mailboxes, aliases, subaddresses of those, and
+/// postmaster of hosted domains (RFC 5321 §4.5.1). Everything else on port 25 is relay and refused.
+/// Address tricks cannot turn into relay: the domain compared is the one after the last "@",
+/// percent hacks and bang paths stay inside the local part (and match no mailbox), source routes
+/// are dropped by the parser, address literals are never hosted, and trailing dots fail the syntax.
+/// </summary>
+public sealed class InboundRecipientPolicy(SecureMxStore store, DeliveryOptions options)
+{
+    public static readonly SmtpReply RelayDenied = new(554, "5.7.1", "Error: relay access denied");
+
+    public const string InstancePostmasterMaildir = "mail/postmaster";
+
+    public RcptDecision Evaluate(EnvelopeAddress rcpt, bool isBarePostmaster, RcptParameters parameters, string originalText)
+    {
+        if (isBarePostmaster) return Accept(PostmasterTargets(null), rcpt, parameters, originalText);
+        if (rcpt.IsAddressLiteral || !store.IsHostedDomain(rcpt.Domain))
+        {
+            return new RcptDecision(new SmtpReply(554, "5.7.1", $"<{rcpt}>: Relay access denied"), []);
+        }
+        var local = rcpt.LocalPart.ToLowerInvariant();
+        var found = store.ResolveLocal(local + "@" + rcpt.Domain);
+        if (found.Count == 0 && options.RecipientDelimiter.Length > 0)
+        {
+            int cut = local.IndexOf(options.RecipientDelimiter, StringComparison.Ordinal);
+            if (cut > 0) found = store.ResolveLocal(local.Substring(0, cut) + "@" + rcpt.Domain);
+        }
+        if (found.Count == 0 && local == "postmaster") found = PostmasterTargets(rcpt.Domain);
+        if (found.Count == 0)
+        {
+            return new RcptDecision(new SmtpReply(550, "5.1.1", $"<{rcpt}>: Recipient address rejected: user unknown"), []);
+        }
+        return Accept(found, rcpt, parameters, originalText);
+    }
+
+    private List<(string Address, string Maildir)> PostmasterTargets(string? domain)
+    {
+        if (options.Postmaster.Length > 0)
+        {
+            var configured = store.ResolveLocal(options.Postmaster.ToLowerInvariant());
+            if (configured.Count > 0) return configured;
+        }
+        return [("postmaster@" + (domain ?? "localhost"), InstancePostmasterMaildir)];
+    }
+
+    private static RcptDecision Accept(List<(string Address, string Maildir)> targets, EnvelopeAddress rcpt, RcptParameters p, string originalText)
+    {
+        var list = targets
+            .DistinctBy(t => t.Address)
+            .Select(t => new EnvelopeRecipient(t.Address, originalText, RecipientRoute.Local, t.Maildir, p.Notify, p.OrcptType, p.Orcpt))
+            .ToList();
+        return new RcptDecision(new SmtpReply(250, "2.1.5", $"<{rcpt}>: Recipient OK"), list);
+    }
+}

@@ -1,0 +1,36 @@
+using System.Net;
+
+namespace SecureMx.Smtp;
+
+/// <summary>Counts concurrent SMTP connections overall and per client address (anvil's job in Postfix).</summary>
+public sealed class ConnectionLimiter(int maxTotal, int maxPerIp)
+{
+    private readonly Dictionary<IPAddress, int> _perIp = new();
+    private int _total;
+
+    public int Total { get { lock (_perIp) return _total; } }
+
+    /// <summary>Takes a slot, or returns the 421 reply that explains why none is free.</summary>
+    public SmtpReply? TryAcquire(IPAddress ip)
+    {
+        lock (_perIp)
+        {
+            if (_total >= maxTotal) return SmtpReply.TooManyConnections;
+            _perIp.TryGetValue(ip, out var n);
+            if (n >= maxPerIp) return SmtpReply.TooManyConnectionsFromIp;
+            _perIp[ip] = n + 1;
+            _total++;
+            return null;
+        }
+    }
+
+    public void Release(IPAddress ip)
+    {
+        lock (_perIp)
+        {
+            _total--;
+            if (_perIp.TryGetValue(ip, out var n) && n > 1) _perIp[ip] = n - 1;
+            else _perIp.Remove(ip);
+        }
+    }
+}

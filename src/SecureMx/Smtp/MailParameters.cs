@@ -1,0 +1,133 @@
+namespace SecureMx.Smtp;
+
+public enum BodyType { SevenBit, EightBitMime, BinaryMime }
+
+public enum DsnReturn { Unspecified, Full, Headers }
+
+[Flags]
+public enum DsnNotify { Unspecified = 0, Never = 1, Success = 2, Failure = 4, Delay = 8 }
+
+/// <summary>
+/// ESMTP parameters of MAIL FROM: SIZE (RFC 1870), BODY (RFC 6152, RFC 3030), SMTPUTF8 (RFC 6531),
+/// RET and ENVID (RFC 3461 §4.3, §4.4).
+/// </summary>
+public sealed record MailParameters(long? Size, BodyType Body, bool SmtpUtf8, DsnReturn Ret, string? EnvId);
+
+/// <summary>ESMTP parameters of RCPT TO: NOTIFY and ORCPT (RFC 3461 §4.1, §4.2).</summary>
+public sealed record RcptParameters(DsnNotify Notify, string? OrcptType, string? Orcpt);
+
+/// <summary>
+/// Splits "KEY=VALUE KEY" parameter lists and validates them. Every malformed, unknown or repeated
+/// keyword gets its own precise reply rather than being dropped silently.
+/// </summary>
+public static class ParameterParser
+{
+    public static readonly SmtpReply UnknownParameter = new(555, "5.5.4", "Error: unsupported MAIL/RCPT parameter");
+
+    private static IEnumerable<(string Key, string? Value)> Split(string text)
+    {
+        foreach (var token in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            int eq = token.IndexOf('=');
+            yield return eq < 0 ? (token.ToUpperInvariant(), null) : (token.Substring(0, eq).ToUpperInvariant(), token.Substring(eq + 1));
+        }
+    }
+
+    public static SmtpReply? ParseMail(string text, long maxSize, out MailParameters parameters)
+    {
+        long? size = null; var body = BodyType.SevenBit; bool utf8 = false; var ret = DsnReturn.Unspecified; string? envid = null;
+        parameters = new MailParameters(null, body, false, ret, null);
+        var seen = new HashSet<string>();
+        foreach (var (key, value) in Split(text))
+        {
+            if (!seen.Add(key)) return new SmtpReply(501, "5.5.4", $"Error: duplicate {key} parameter");
+            switch (key)
+            {
+                case "SIZE":
+                    if (value is null || value.Length > 20 || !value.All(char.IsAsciiDigit) || !long.TryParse(value, out var n))
+                        return new SmtpReply(501, "5.5.4", "Error: bad SIZE parameter syntax");
+                    if (maxSize > 0 && n > maxSize) return SmtpReply.MessageTooBig;
+                    size = n;
+                    break;
+                case "BODY":
+                    switch (value?.ToUpperInvariant())
+                    {
+                        case "7BIT": body = BodyType.SevenBit; break;
+                        case "8BITMIME": body = BodyType.EightBitMime; break;
+                        case "BINARYMIME": body = BodyType.BinaryMime; break;
+                        default: return new SmtpReply(501, "5.5.4", "Error: bad BODY parameter, use 7BIT, 8BITMIME or BINARYMIME");
+                    }
+                    break;
+                case "SMTPUTF8":
+                    if (value is not null) return new SmtpReply(501, "5.5.4", "Error: SMTPUTF8 takes no value");
+                    utf8 = true;
+                    break;
+                case "RET":
+                    switch (value?.ToUpperInvariant())
+                    {
+                        case "FULL": ret = DsnReturn.Full; break;
+                        case "HDRS": ret = DsnReturn.Headers; break;
+                        default: return new SmtpReply(501, "5.5.4", "Error: bad RET parameter, use FULL or HDRS");
+                    }
+                    break;
+                case "ENVID":
+                    envid = value is null ? null : Xtext.Decode(value);
+                    // RFC 3461 §4.4: at most 100 characters, printable US-ASCII.
+                    if (envid is null || envid.Length == 0 || envid.Length > 100 || envid.Any(c => c < 32 || c > 126))
+                        return new SmtpReply(501, "5.5.4", "Error: bad ENVID parameter");
+                    break;
+                default:
+                    return UnknownParameter;
+            }
+        }
+        parameters = new MailParameters(size, body, utf8, ret, envid);
+        return null;
+    }
+
+    public static SmtpReply? ParseRcpt(string text, out RcptParameters parameters)
+    {
+        var notify = DsnNotify.Unspecified; string? orcptType = null; string? orcpt = null;
+        parameters = new RcptParameters(notify, null, null);
+        var seen = new HashSet<string>();
+        foreach (var (key, value) in Split(text))
+        {
+            if (!seen.Add(key)) return new SmtpReply(501, "5.5.4", $"Error: duplicate {key} parameter");
+            switch (key)
+            {
+                case "NOTIFY":
+                    if (value is null) return new SmtpReply(501, "5.5.4", "Error: bad NOTIFY parameter");
+                    foreach (var item in value.ToUpperInvariant().Split(','))
+                    {
+                        var flag = item switch
+                        {
+                            "NEVER" => DsnNotify.Never,
+                            "SUCCESS" => DsnNotify.Success,
+                            "FAILURE" => DsnNotify.Failure,
+                            "DELAY" => DsnNotify.Delay,
+                            _ => DsnNotify.Unspecified,
+                        };
+                        if (flag == DsnNotify.Unspecified || notify.HasFlag(flag))
+                            return new SmtpReply(501, "5.5.4", "Error: bad NOTIFY parameter, use NEVER or SUCCESS,FAILURE,DELAY");
+                        notify |= flag;
+                    }
+                    // NEVER must stand alone (RFC 3461 §4.1).
+                    if (notify.HasFlag(DsnNotify.Never) && notify != DsnNotify.Never)
+                        return new SmtpReply(501, "5.5.4", "Error: NOTIFY=NEVER cannot be combined with other values");
+                    break;
+                case "ORCPT":
+                    // ORCPT=addr-type ";" xtext (RFC 3461 §4.2); addr-type is an atom such as rfc822 or utf-8.
+                    int semi = value?.IndexOf(';') ?? -1;
+                    if (value is null || semi <= 0) return new SmtpReply(501, "5.5.4", "Error: bad ORCPT parameter syntax");
+                    orcptType = value.Substring(0, semi);
+                    if (!orcptType.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')) return new SmtpReply(501, "5.5.4", "Error: bad ORCPT address type");
+                    orcpt = Xtext.Decode(value.Substring(semi + 1));
+                    if (orcpt is null || orcpt.Length == 0 || orcpt.Length > 500) return new SmtpReply(501, "5.5.4", "Error: bad ORCPT parameter encoding");
+                    break;
+                default:
+                    return UnknownParameter;
+            }
+        }
+        parameters = new RcptParameters(notify, orcptType, orcpt);
+        return null;
+    }
+}

@@ -1,0 +1,97 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace SecureMx.Smtp;
+
+/// <summary>
+/// Accepts TCP connections on one endpoint and runs an <see cref="SmtpSession"/> for each. On stop it
+/// closes the socket, tells idle sessions 421 at once and gives sessions in the middle of a transfer
+/// a grace period to finish (so their message is either acknowledged and durable, or not acknowledged).
+/// </summary>
+public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings settings, IPEndPoint endpoint, ConnectionLimiter limiter)
+{
+    private readonly List<Task> _sessions = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _abort = new();
+    private Socket? _socket;
+    private Task? _acceptLoop;
+
+    public IPEndPoint Endpoint => (IPEndPoint?)_socket?.LocalEndPoint ?? endpoint;
+
+    public void Start()
+    {
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        socket.Bind(endpoint);
+        socket.Listen(512);
+        _socket = socket;
+        _acceptLoop = AcceptLoopAsync(socket);
+        ctx.Logger.LogInformation("listener {Name} on {Endpoint} (TLS profile {Profile})", settings.Name, endpoint, settings.TlsProfile.Name);
+    }
+
+    private async Task AcceptLoopAsync(Socket socket)
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await socket.AcceptAsync(_stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (SocketException ex)
+            {
+                ctx.Logger.LogWarning("accept on {Name} failed: {Error}", settings.Name, ex.Message);
+                await Task.Delay(100);
+                continue;
+            }
+            catch (ObjectDisposedException)
+            {
+                break;
+            }
+            client.NoDelay = true;
+            var task = Task.Run(() => RunSessionAsync(client));
+            lock (_sessions)
+            {
+                _sessions.RemoveAll(t => t.IsCompleted);
+                _sessions.Add(task);
+            }
+        }
+    }
+
+    private async Task RunSessionAsync(Socket client)
+    {
+        var remote = (IPEndPoint)client.RemoteEndPoint!;
+        var ip = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+        var refusal = limiter.TryAcquire(ip);
+        try
+        {
+            var session = new SmtpSession(ctx, settings, new NetworkStream(client, ownsSocket: true), remote, _stopping.Token, _abort.Token);
+            await session.RunAsync(refusal);
+        }
+        finally
+        {
+            if (refusal is null) limiter.Release(ip);
+        }
+    }
+
+    public async Task StopAsync(TimeSpan grace)
+    {
+        _stopping.Cancel();
+        _socket?.Dispose();
+        if (_acceptLoop is not null) await _acceptLoop;
+        Task[] running;
+        lock (_sessions) running = _sessions.ToArray();
+        var all = Task.WhenAll(running);
+        if (await Task.WhenAny(all, Task.Delay(grace)) != all)
+        {
+            ctx.Logger.LogWarning("listener {Name}: {Count} session(s) still transferring after {Grace}; aborting them (their messages were not acknowledged)", settings.Name, running.Count(t => !t.IsCompleted), grace);
+            _abort.Cancel();
+            await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5)));
+        }
+    }
+}

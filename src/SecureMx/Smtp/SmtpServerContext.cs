@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Logging;
+using SecureMx.Config;
+using SecureMx.Policy;
+using SecureMx.Spool;
+using SecureMx.Store;
+using SecureMx.Tls;
+
+namespace SecureMx.Smtp;
+
+/// <summary>What every SMTP session of the process shares.</summary>
+public sealed class SmtpServerContext(
+    SecureMxOptions options,
+    MessageSpool spool,
+    InboundRecipientPolicy recipients,
+    InboundSessionLog sessionLog,
+    IMessageArrivalSink arrivals,
+    SslStreamCertificateContextHolder? certificate,
+    TimeProvider time,
+    ILoggerFactory loggers)
+{
+    public SecureMxOptions Options { get; } = options;
+    public LimitOptions Limits => Options.Limits;
+    public string Hostname => Options.Hostname;
+    public MessageSpool Spool { get; } = spool;
+    public InboundRecipientPolicy Recipients { get; } = recipients;
+    public InboundSessionLog SessionLog { get; } = sessionLog;
+    public IMessageArrivalSink Arrivals { get; } = arrivals;
+    public SslStreamCertificateContextHolder? Certificate { get; } = certificate;
+    public TimeProvider Time { get; } = time;
+    public ILogger Logger { get; } = loggers.CreateLogger("SecureMx.Smtp");
+}
+
+/// <summary>One listener's personality: its name and TLS behaviour.</summary>
+public sealed record ListenerSettings(string Name, TlsProfile TlsProfile, bool RequireTlsBeforeMail);
+
+/// <summary>Told about every committed message, so the queue can deliver it without polling.</summary>
+public interface IMessageArrivalSink
+{
+    void MessageArrived(string messageId);
+}

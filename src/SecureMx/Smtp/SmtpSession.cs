@@ -1,0 +1,609 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Authentication;
+using Microsoft.Extensions.Logging;
+using SecureMx.Policy;
+using SecureMx.Spool;
+using SecureMx.Store;
+using SecureMx.Tls;
+
+namespace SecureMx.Smtp;
+
+/// <summary>
+/// The server side of one SMTP connection (RFC 5321 §4): the command state machine with
+/// PIPELINING (RFC 2920), SIZE (RFC 1870), 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531),
+/// ENHANCEDSTATUSCODES (RFC 2034), DSN (RFC 3461), CHUNKING (RFC 3030) and STARTTLS (RFC 3207).
+/// </summary>
+public sealed class SmtpSession
+{
+    private readonly SmtpServerContext _ctx;
+    private readonly ListenerSettings _listener;
+    private readonly SmtpTransport _transport;
+    private readonly IPEndPoint _remote;
+    private readonly InboundSessionRecord _record;
+    private readonly CancellationToken _stopping; // server shutdown: idle sessions end with 421
+    private readonly CancellationToken _abort;    // hard stop: even transfers in progress end
+    private readonly ILogger _log;
+
+    private string? _helo;
+    private bool _esmtp;
+    private int _errors;
+    private Transaction? _tx;
+
+    private sealed class Transaction(EnvelopeAddress sender, MailParameters parameters)
+    {
+        public EnvelopeAddress Sender { get; } = sender;
+        public MailParameters Parameters { get; } = parameters;
+        public List<EnvelopeRecipient> Recipients { get; } = new();
+        public int RcptCommands { get; set; }
+        public SpoolFile? Chunked { get; set; } // BDAT in progress
+        public bool ChunkBareLineEnding { get; set; }
+        public byte ChunkLastByte { get; set; }
+    }
+
+    public SmtpSession(SmtpServerContext ctx, ListenerSettings listener, Stream network, IPEndPoint remote,
+        CancellationToken stopping, CancellationToken abort)
+    {
+        _ctx = ctx;
+        _listener = listener;
+        _transport = new SmtpTransport(network);
+        _remote = remote;
+        _stopping = stopping;
+        _abort = abort;
+        _log = ctx.Logger;
+        _record = new InboundSessionRecord(MessageId.New(ctx.Time), ctx.Time.GetUtcNow(), listener.Name, ClientIp);
+    }
+
+    private string ClientIp => (_remote.Address.IsIPv4MappedToIPv6 ? _remote.Address.MapToIPv4() : _remote.Address).ToString();
+
+    public NegotiatedTls? Tls { get; private set; }
+
+    /// <summary>Runs the session to its end. Never throws for anything the client does.</summary>
+    public async Task RunAsync(SmtpReply? refuse = null)
+    {
+        try
+        {
+            if (refuse is not null)
+            {
+                _transport.Write(refuse);
+                await _transport.FlushAsync(_abort);
+                _record.EndReason = "refused: " + refuse.Text;
+                return;
+            }
+            _transport.Write(new SmtpReply(220, null, $"{_ctx.Hostname} ESMTP SecureMx"));
+            _record.EndReason = await CommandLoopAsync();
+        }
+        catch (OperationCanceledException)
+        {
+            _record.EndReason = "aborted at shutdown";
+        }
+        catch (Exception ex) when (ex is IOException or AuthenticationException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            _record.EndReason = "connection error: " + ex.Message;
+            _log.LogDebug(ex, "session {Session} from {Ip}: connection error", _record.Id, ClientIp);
+        }
+        catch (Exception ex)
+        {
+            // A bug must cost one connection, never the process.
+            _record.EndReason = "internal error";
+            _log.LogError(ex, "session {Session} from {Ip}: unexpected error", _record.Id, ClientIp);
+            try
+            {
+                _transport.Write(new SmtpReply(421, "4.3.0", "Error: internal error, closing connection"));
+                await _transport.FlushAsync(_abort);
+            }
+            catch (Exception)
+            {
+                // the connection is gone as well
+            }
+        }
+        finally
+        {
+            if (_tx?.Chunked is { } open) await open.DisposeAsync();
+            await _transport.DisposeAsync();
+            _record.EndedAt = _ctx.Time.GetUtcNow();
+            _record.Helo = _helo;
+            _ctx.SessionLog.Add(_record);
+        }
+    }
+
+    private TimeSpan CommandTimeout => TimeSpan.FromSeconds(_ctx.Limits.CommandTimeoutSeconds);
+    private TimeSpan DataTimeout => TimeSpan.FromSeconds(_ctx.Limits.DataTimeoutSeconds);
+
+    private async Task<string> CommandLoopAsync()
+    {
+        while (true)
+        {
+            LineStatus status;
+            string line;
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping, _abort))
+            {
+                timeout.CancelAfter(CommandTimeout);
+                try
+                {
+                    (status, line) = await _transport.ReadLineAsync(_ctx.Limits.MaxCommandLineLength, timeout.Token);
+                }
+                catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
+                {
+                    var reply = _stopping.IsCancellationRequested ? SmtpReply.ShuttingDown : SmtpReply.IdleTimeout;
+                    await SendFinalAsync(reply);
+                    return _stopping.IsCancellationRequested ? "server shutdown" : "idle timeout";
+                }
+            }
+            switch (status)
+            {
+                case LineStatus.Closed:
+                    return "client closed connection";
+                case LineStatus.TooLong:
+                    if (!await ErrorAsync(SmtpReply.LineTooLong)) return "too many errors";
+                    continue;
+                case LineStatus.BareLineEnding:
+                    if (!await ErrorAsync(SmtpReply.BareLfInCommand)) return "too many errors";
+                    continue;
+                case LineStatus.InvalidUtf8:
+                    if (!await ErrorAsync(new SmtpReply(500, "5.5.2", "Error: command line is not valid UTF-8"))) return "too many errors";
+                    continue;
+            }
+
+            var cmd = SmtpCommand.Parse(line);
+            switch (cmd.Verb)
+            {
+                case SmtpVerb.Ehlo:
+                case SmtpVerb.Helo:
+                    if (!await HeloAsync(cmd)) return "too many errors";
+                    break;
+                case SmtpVerb.Mail:
+                    if (!await MailAsync(cmd)) return "too many errors";
+                    break;
+                case SmtpVerb.Rcpt:
+                    if (!await RcptAsync(cmd)) return "too many errors";
+                    break;
+                case SmtpVerb.Data:
+                    if (!await DataAsync(cmd)) return "too many errors or client gone during DATA";
+                    break;
+                case SmtpVerb.Bdat:
+                    if (!await BdatAsync(cmd)) return "too many errors or client gone during BDAT";
+                    break;
+                case SmtpVerb.Rset:
+                    if (cmd.Argument.Length > 0) { if (!await ErrorAsync(SmtpReply.BadSyntax)) return "too many errors"; break; }
+                    await ResetTransactionAsync();
+                    _transport.Write(SmtpReply.Ok);
+                    break;
+                case SmtpVerb.Noop:
+                    _transport.Write(SmtpReply.Ok);
+                    break;
+                case SmtpVerb.Quit:
+                    await SendFinalAsync(SmtpReply.Bye);
+                    return "quit";
+                case SmtpVerb.Vrfy:
+                    // Never confirm or deny a mailbox: no address harvesting (RFC 5321 §3.5.3 allows 252).
+                    _transport.Write(cmd.Argument.Length == 0 ? SmtpReply.BadSyntax : SmtpReply.VrfyCannot);
+                    break;
+                case SmtpVerb.Expn:
+                    if (!await ErrorAsync(SmtpReply.ExpnDisabled)) return "too many errors";
+                    break;
+                case SmtpVerb.Help:
+                    _transport.Write(SmtpReply.Help);
+                    break;
+                case SmtpVerb.StartTls:
+                    var tlsOutcome = await StartTlsAsync(cmd);
+                    if (tlsOutcome is not null) return tlsOutcome;
+                    break;
+                case SmtpVerb.Auth:
+                    if (!await ErrorAsync(SmtpReply.AuthNotAvailable)) return "too many errors";
+                    break;
+                case SmtpVerb.Forbidden:
+                    // An HTTP client or proxy probe on the SMTP port: say nothing useful, hang up.
+                    await SendFinalAsync(new SmtpReply(421, "4.7.0", "Error: this is an SMTP server, closing connection"));
+                    return $"forbidden command {cmd.VerbText}";
+                default:
+                    if (!await ErrorAsync(SmtpReply.CommandUnrecognized)) return "too many errors";
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Sends an error reply and counts it; false when the error limit is reached (421 sent).</summary>
+    private async Task<bool> ErrorAsync(SmtpReply reply)
+    {
+        _errors++;
+        if (_errors >= _ctx.Limits.MaxErrors)
+        {
+            _transport.Write(reply);
+            await SendFinalAsync(SmtpReply.TooManyErrors);
+            return false;
+        }
+        _transport.Write(reply);
+        return true;
+    }
+
+    private async Task SendFinalAsync(SmtpReply reply)
+    {
+        _transport.Write(reply);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(_abort);
+        cts.CancelAfter(TimeSpan.FromSeconds(10));
+        try { await _transport.FlushAsync(cts.Token); } catch (Exception ex) when (ex is IOException or OperationCanceledException) { }
+    }
+
+    private bool TlsAvailable => _ctx.Certificate is not null && Tls is null;
+
+    private async Task<bool> HeloAsync(SmtpCommand cmd)
+    {
+        var name = cmd.Argument.Trim();
+        if (name.Length == 0 || name.Contains(' ') || name.Length > 255)
+        {
+            return await ErrorAsync(new SmtpReply(501, "5.5.4", $"Syntax: {cmd.Verb.ToString().ToUpperInvariant()} hostname"));
+        }
+        // A new EHLO/HELO is an implicit RSET (RFC 5321 §4.1.4).
+        await ResetTransactionAsync();
+        _helo = name;
+        _esmtp = cmd.Verb == SmtpVerb.Ehlo;
+        var greeting = $"{_ctx.Hostname} Hello {name} [{ClientIp}]";
+        if (!_esmtp)
+        {
+            _transport.Write(new SmtpReply(250, null, greeting));
+            return true;
+        }
+        var lines = new List<string>
+        {
+            greeting,
+            "PIPELINING",
+            $"SIZE {_ctx.Limits.MaxMessageSize}",
+            "8BITMIME",
+            "SMTPUTF8",
+            "ENHANCEDSTATUSCODES",
+            "DSN",
+            "CHUNKING",
+        };
+        if (TlsAvailable) lines.Add("STARTTLS");
+        _transport.Write(new SmtpReply(250, null, lines));
+        return true;
+    }
+
+    private async Task<bool> MailAsync(SmtpCommand cmd)
+    {
+        if (_helo is null) return await ErrorAsync(SmtpReply.BadSequenceEhloFirst);
+        if (_tx is not null) return await ErrorAsync(SmtpReply.BadSequenceNestedMail);
+        if (_listener.RequireTlsBeforeMail && Tls is null) return await ErrorAsync(new SmtpReply(530, "5.7.0", "Must issue a STARTTLS command first"));
+        if (!TryStripPrefix(cmd.Argument, "FROM:", out var rest)) return await ErrorAsync(new SmtpReply(501, "5.5.4", "Syntax: MAIL FROM:<address>"));
+
+        // Parameters first: SMTPUTF8 decides whether the address may contain UTF-8.
+        var (pathText, paramText) = SplitPath(rest);
+        if (!_esmtp && paramText.Length > 0) return await ErrorAsync(new SmtpReply(555, "5.5.4", "Error: MAIL parameters need EHLO"));
+        var paramError = ParameterParser.ParseMail(paramText, _ctx.Limits.MaxMessageSize, out var parameters);
+        if (paramError is not null) return await ErrorAsync(paramError);
+        var err = SmtpAddressParser.TryParsePath(pathText, allowNull: true, allowUtf8: parameters.SmtpUtf8, out var sender, out var trailing);
+        if (err == SmtpAddressParser.Error.None && trailing.Length > 0) err = SmtpAddressParser.Error.Syntax;
+        switch (err)
+        {
+            case SmtpAddressParser.Error.NonAscii:
+                return await ErrorAsync(new SmtpReply(553, "5.6.7", "Error: non-ASCII sender address needs the SMTPUTF8 parameter"));
+            case SmtpAddressParser.Error.TooLong:
+                return await ErrorAsync(new SmtpReply(501, "5.1.7", "Error: sender address too long"));
+            case SmtpAddressParser.Error.Syntax:
+                return await ErrorAsync(new SmtpReply(501, "5.1.7", "Error: bad sender address syntax"));
+        }
+        _tx = new Transaction(sender, parameters);
+        _transport.Write(SmtpReply.SenderOk);
+        return true;
+    }
+
+    private async Task<bool> RcptAsync(SmtpCommand cmd)
+    {
+        if (_tx is null) return await ErrorAsync(SmtpReply.BadSequenceNeedMail);
+        if (_tx.Chunked is not null) return await ErrorAsync(new SmtpReply(503, "5.5.1", "Error: RCPT not allowed during BDAT transfer"));
+        if (!TryStripPrefix(cmd.Argument, "TO:", out var rest)) return await ErrorAsync(new SmtpReply(501, "5.5.4", "Syntax: RCPT TO:<address>"));
+        var (pathText, paramText) = SplitPath(rest);
+        if (!_esmtp && paramText.Length > 0) return await ErrorAsync(new SmtpReply(555, "5.5.4", "Error: RCPT parameters need EHLO"));
+        var paramError = ParameterParser.ParseRcpt(paramText, out var parameters);
+        if (paramError is not null) return await ErrorAsync(paramError);
+
+        if (_tx.RcptCommands >= _ctx.Limits.MaxRecipients)
+        {
+            // Temporary: the client sends the rest in another transaction (RFC 5321 §4.5.3.1.10).
+            _transport.Write(SmtpReply.TooManyRecipients);
+            return true;
+        }
+
+        // RFC 5321 §4.1.1.3: "RCPT TO:<Postmaster>" without a domain must be accepted.
+        bool barePostmaster = string.Equals(pathText, "<postmaster>", StringComparison.OrdinalIgnoreCase);
+        EnvelopeAddress rcpt = EnvelopeAddress.Null;
+        if (!barePostmaster)
+        {
+            var err = SmtpAddressParser.TryParsePath(pathText, allowNull: false, allowUtf8: _tx.Parameters.SmtpUtf8, out rcpt, out var trailing);
+            if (err == SmtpAddressParser.Error.None && trailing.Length > 0) err = SmtpAddressParser.Error.Syntax;
+            var syntaxReply = err switch
+            {
+                SmtpAddressParser.Error.NonAscii => new SmtpReply(553, "5.6.7", "Error: non-ASCII recipient address needs the SMTPUTF8 parameter"),
+                SmtpAddressParser.Error.TooLong => new SmtpReply(501, "5.1.3", "Error: recipient address too long"),
+                SmtpAddressParser.Error.Syntax => new SmtpReply(501, "5.1.3", "Error: bad recipient address syntax"),
+                _ => null,
+            };
+            if (syntaxReply is not null)
+            {
+                LogRecipient("(syntax)", syntaxReply);
+                return await ErrorAsync(syntaxReply);
+            }
+        }
+
+        var decision = _ctx.Recipients.Evaluate(rcpt, barePostmaster, parameters, barePostmaster ? "postmaster" : rcpt.ToString());
+        LogRecipient(barePostmaster ? "(postmaster)" : rcpt.Domain, decision.Reply);
+        if (!decision.Accepted) return await ErrorAsync(decision.Reply);
+        _tx.RcptCommands++;
+        foreach (var r in decision.Recipients)
+        {
+            // The same final mailbox named twice (alias and address) is delivered once.
+            if (!_tx.Recipients.Any(x => x.Address == r.Address)) _tx.Recipients.Add(r);
+        }
+        _transport.Write(decision.Reply);
+        return true;
+    }
+
+    private void LogRecipient(string domain, SmtpReply reply)
+    {
+        var from = _tx?.Sender is { IsNull: false } s ? s.Domain : null;
+        _record.Recipients.Add(new InboundRecipientEvent(_ctx.Time.GetUtcNow(), from, domain, reply.IsPositive, reply.ToString()));
+    }
+
+    private async Task<bool> DataAsync(SmtpCommand cmd)
+    {
+        if (_helo is null) return await ErrorAsync(SmtpReply.BadSequenceEhloFirst);
+        if (cmd.Argument.Length > 0) return await ErrorAsync(SmtpReply.BadSyntax);
+        if (_tx is null) return await ErrorAsync(SmtpReply.BadSequenceNeedMail);
+        if (_tx.Chunked is not null) return await ErrorAsync(new SmtpReply(503, "5.5.1", "Error: DATA not allowed after BDAT"));
+        if (_tx.Recipients.Count == 0)
+        {
+            // Pipelined DATA after refused RCPTs (RFC 2920 §3.1): no 354, no content expected.
+            return await ErrorAsync(SmtpReply.NoValidRecipients);
+        }
+        SpoolFile file;
+        string id = MessageId.New(_ctx.Time);
+        try
+        {
+            file = new SpoolFile(_ctx.Spool, id, _ctx.Limits.MaxMessageSize);
+        }
+        catch (IOException ex)
+        {
+            _log.LogError(ex, "cannot create spool file");
+            return await ErrorAsync(SmtpReply.LocalError);
+        }
+        await using (file)
+        {
+            _transport.Write(SmtpReply.StartData);
+            var decoder = new DataDecoder();
+            bool complete;
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_abort))
+            {
+                // A slow but steady transfer is fine; only a stall of DataTimeout ends it.
+                complete = await ReadWithStallTimeoutAsync(() => _transport.ReadDataAsync(decoder, file.Write, timeout, DataTimeout), timeout);
+            }
+            if (!complete) return false;
+            if (decoder.SawBareCrOrLf)
+            {
+                await ResetTransactionAsync();
+                return await ErrorAsync(SmtpReply.BareCrLfInData);
+            }
+            return await FinishMessageAsync(file);
+        }
+    }
+
+    /// <summary>Runs a content read; its timeout (re-armed before every read) only fires when no bytes arrive for DataTimeout.</summary>
+    private async Task<bool> ReadWithStallTimeoutAsync(Func<ValueTask<bool>> read, CancellationTokenSource cts)
+    {
+        try
+        {
+            return await read();
+        }
+        catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
+        {
+            await SendFinalAsync(SmtpReply.IdleTimeout);
+            return false;
+        }
+    }
+
+    private async Task<bool> BdatAsync(SmtpCommand cmd)
+    {
+        // BDAT <size> [LAST] (RFC 3030 §2). The chunk is always read, even when it will be refused.
+        var parts = cmd.Argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length is < 1 or > 2 || parts[0].Length > 18 || !parts[0].All(char.IsAsciiDigit) ||
+            (parts.Length == 2 && !parts[1].Equals("LAST", StringComparison.OrdinalIgnoreCase)))
+        {
+            // Without a valid size we cannot know where the chunk ends: the session cannot continue.
+            await SendFinalAsync(new SmtpReply(501, "5.5.4", "Syntax: BDAT size [LAST]; closing connection"));
+            return false;
+        }
+        long size = long.Parse(parts[0], CultureInfo.InvariantCulture);
+        bool last = parts.Length == 2;
+
+        SmtpReply? refusal = null;
+        if (_helo is null) refusal = SmtpReply.BadSequenceEhloFirst;
+        else if (_tx is null) refusal = SmtpReply.BadSequenceNeedMail;
+        else if (_tx.Recipients.Count == 0) refusal = SmtpReply.NoValidRecipients;
+
+        if (refusal is not null)
+        {
+            using var discardTimeout = CancellationTokenSource.CreateLinkedTokenSource(_abort);
+            if (!await ReadWithStallTimeoutAsync(() => _transport.ReadChunkAsync(size, static _ => { }, discardTimeout, DataTimeout), discardTimeout)) return false;
+            return await ErrorAsync(refusal);
+        }
+        var tx = _tx!;
+        if (tx.Chunked is null)
+        {
+            try
+            {
+                tx.Chunked = new SpoolFile(_ctx.Spool, MessageId.New(_ctx.Time), _ctx.Limits.MaxMessageSize);
+            }
+            catch (IOException ex)
+            {
+                _log.LogError(ex, "cannot create spool file");
+                using var discardTimeout = CancellationTokenSource.CreateLinkedTokenSource(_abort);
+                if (!await ReadWithStallTimeoutAsync(() => _transport.ReadChunkAsync(size, static _ => { }, discardTimeout, DataTimeout), discardTimeout)) return false;
+                return await ErrorAsync(SmtpReply.LocalError);
+            }
+        }
+        var file = tx.Chunked;
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_abort))
+        {
+            if (!await ReadWithStallTimeoutAsync(() => _transport.ReadChunkAsync(size, data => CheckChunk(tx, file, data), timeout, DataTimeout), timeout)) return false;
+        }
+        if (!last)
+        {
+            _transport.Write(new SmtpReply(250, "2.0.0", $"{size} octets received"));
+            return true;
+        }
+        if (tx.ChunkLastByte == (byte)'\r') tx.ChunkBareLineEnding = true; // a CR at the very end is bare
+        tx.Chunked = null;
+        await using (file)
+        {
+            if (tx.ChunkBareLineEnding)
+            {
+                await ResetTransactionAsync();
+                return await ErrorAsync(SmtpReply.BareCrLfInData);
+            }
+            return await FinishMessageAsync(file);
+        }
+    }
+
+    /// <summary>Writes a BDAT chunk and applies the same bare CR/LF rule as DATA, across chunk boundaries.</summary>
+    private static void CheckChunk(Transaction tx, SpoolFile file, ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty) return;
+        byte prev = tx.ChunkLastByte;
+        for (int i = data.IndexOfAny((byte)'\r', (byte)'\n'); i >= 0;)
+        {
+            byte before = i == 0 ? prev : data[i - 1];
+            if (data[i] == (byte)'\n' && before != (byte)'\r') tx.ChunkBareLineEnding = true;
+            if (data[i] == (byte)'\r' && i + 1 < data.Length && data[i + 1] != (byte)'\n') tx.ChunkBareLineEnding = true;
+            if (before == (byte)'\r' && data[i] != (byte)'\n' && i == 0) tx.ChunkBareLineEnding = true;
+            int next = data.Slice(i + 1).IndexOfAny((byte)'\r', (byte)'\n');
+            i = next < 0 ? -1 : i + 1 + next;
+        }
+        if (prev == (byte)'\r' && data[0] != (byte)'\n') tx.ChunkBareLineEnding = true;
+        tx.ChunkLastByte = data[^1];
+        file.Write(data);
+    }
+
+    /// <summary>Size check, fsync, group commit, then — and only then — 250.</summary>
+    private async Task<bool> FinishMessageAsync(SpoolFile file)
+    {
+        var tx = _tx!;
+        if (file.TooBig)
+        {
+            await ResetTransactionAsync();
+            return await ErrorAsync(SmtpReply.MessageTooBig);
+        }
+        var envelope = new Envelope(
+            file.Id,
+            _ctx.Time.GetUtcNow(),
+            tx.Sender.ToString(),
+            file.Length,
+            tx.Parameters,
+            new ClientTrace(_listener.Name, ClientIp, _helo ?? "", ProtocolName(tx.Parameters.SmtpUtf8), Tls, Account: null),
+            tx.Recipients.ToList());
+        try
+        {
+            await file.FlushToDiskAsync();
+            await _ctx.Spool.CommitAsync(envelope);
+            file.MarkCommitted();
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            _log.LogError(ex, "storing message {Id} failed", file.Id);
+            _tx = null;
+            return await ErrorAsync(SmtpReply.LocalError);
+        }
+        _tx = null;
+        _record.Messages++;
+        _ctx.Arrivals.MessageArrived(envelope.Id);
+        _log.LogInformation("{Id}: from=<{Sender}> size={Size} nrcpt={Count} client={Ip} tls={Tls}",
+            envelope.Id, envelope.Sender, envelope.Size, envelope.Recipients.Count, ClientIp, Tls is null ? "none" : $"{Tls.Protocol} {Tls.CipherSuite}");
+        _transport.Write(new SmtpReply(250, "2.0.0", $"Ok: queued as {envelope.Id}"));
+        return true;
+    }
+
+    /// <summary>The "with" protocol of the Received header (RFC 3848, RFC 6531 §3.7.3).</summary>
+    private string ProtocolName(bool utf8)
+    {
+        if (!_esmtp) return "SMTP";
+        var name = utf8 ? "UTF8SMTP" : "ESMTP";
+        return Tls is null ? name : name + "S";
+    }
+
+    private async Task<string?> StartTlsAsync(SmtpCommand cmd)
+    {
+        if (cmd.Argument.Length > 0) return await ErrorAsync(SmtpReply.BadSyntax) ? null : "too many errors";
+        if (Tls is not null) return await ErrorAsync(SmtpReply.AlreadyTls) ? null : "too many errors";
+        if (_ctx.Certificate is null) return await ErrorAsync(SmtpReply.NoTlsAvailable) ? null : "too many errors";
+        if (_helo is null) return await ErrorAsync(SmtpReply.BadSequenceEhloFirst) ? null : "too many errors";
+        if (_transport.HasBufferedInput())
+        {
+            // Plaintext pipelined after STARTTLS (CVE-2011-0411): it would be executed as if it came over TLS.
+            await SendFinalAsync(new SmtpReply(554, "5.5.1", "Error: commands pipelined after STARTTLS, closing connection"));
+            _log.LogWarning("session {Session} from {Ip}: STARTTLS command injection attempt", _record.Id, ClientIp);
+            return "STARTTLS injection attempt";
+        }
+        _transport.Write(SmtpReply.ReadyForTls);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_abort);
+        timeout.CancelAfter(TimeSpan.FromSeconds(_ctx.Limits.TlsHandshakeTimeoutSeconds));
+        try
+        {
+            await _transport.StartTlsAsync(_listener.TlsProfile.ServerOptions(_ctx.Certificate.Context), timeout.Token);
+        }
+        catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException && !_abort.IsCancellationRequested)
+        {
+            _log.LogInformation("session {Session} from {Ip}: TLS handshake failed: {Error}", _record.Id, ClientIp, ex.Message);
+            return "TLS handshake failed: " + ex.Message;
+        }
+        Tls = NegotiatedTls.From(_transport.Tls!);
+        _record.TlsProtocol = Tls.Protocol;
+        _record.TlsCipher = Tls.CipherSuite;
+        // RFC 3207 §4.2: forget everything learned before TLS, including EHLO.
+        await ResetTransactionAsync();
+        _helo = null;
+        _esmtp = false;
+        return null;
+    }
+
+    private async Task ResetTransactionAsync()
+    {
+        if (_tx?.Chunked is { } open) await open.DisposeAsync();
+        _tx = null;
+    }
+
+    private static bool TryStripPrefix(string arg, string prefix, out string rest)
+    {
+        rest = "";
+        if (!arg.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) return false;
+        // Tolerate "MAIL FROM: <a@b>" (a space after the colon), as every MTA does.
+        rest = arg.Substring(prefix.Length).TrimStart(' ');
+        return rest.Length > 0;
+    }
+
+    /// <summary>Splits "&lt;path&gt; params" at the end of the path (a '&gt;' inside a quoted local part does not count).</summary>
+    private static (string Path, string Params) SplitPath(string rest)
+    {
+        if (!rest.StartsWith('<'))
+        {
+            int sp = rest.IndexOf(' ');
+            return sp < 0 ? (rest, "") : (rest.Substring(0, sp), rest.Substring(sp + 1).Trim());
+        }
+        bool quoted = false;
+        for (int i = 1; i < rest.Length; i++)
+        {
+            char c = rest[i];
+            if (quoted)
+            {
+                if (c == '\\') i++;
+                else if (c == '"') quoted = false;
+            }
+            else if (c == '"') quoted = true;
+            else if (c == '>')
+            {
+                var after = rest.Substring(i + 1);
+                if (after.Length > 0 && after[0] != ' ') return (rest, ""); // junk glued to the path: a syntax error later
+                return (rest.Substring(0, i + 1), after.Trim());
+            }
+        }
+        return (rest, "");
+    }
+}

@@ -1,0 +1,356 @@
+using System.Collections.Concurrent;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using SecureMx.Smtp;
+using SecureMx.Tls;
+
+namespace SecureMx.Spool;
+
+/// <summary>A recipient row as the queue runner and the CLI see it.</summary>
+public sealed record QueuedRecipient(
+    string MessageId, int Index, EnvelopeRecipient Recipient, RecipientState State,
+    int Attempts, DateTimeOffset NextAttemptAt, string? LastError);
+
+/// <summary>
+/// The queue index in SQLite (WAL, synchronous=FULL: a commit is on disk when it returns).
+/// Every write goes through one writer thread that commits whatever has piled up in a single
+/// transaction: concurrent SMTP sessions share one directory fsync and one WAL fsync (group commit).
+/// </summary>
+public sealed class QueueDatabase : IDisposable
+{
+    private readonly string _connectionString;
+    private readonly string _dataDirectory;
+    private readonly ILogger _logger;
+    private readonly BlockingCollection<WriteOp> _writes = new();
+    private readonly Thread _writer;
+    private readonly SqliteConnection _writeConnection;
+
+    public long Commits { get; private set; }
+    public long CommittedOps { get; private set; }
+
+    private sealed record WriteOp(Action<SqliteConnection, SqliteTransaction> Apply, bool NeedsDirectorySync, TaskCompletionSource Done);
+
+    public QueueDatabase(string path, string dataDirectory, ILogger logger)
+    {
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
+        _dataDirectory = dataDirectory;
+        _logger = logger;
+        _writeConnection = new SqliteConnection(_connectionString);
+        _writeConnection.Open();
+        Exec(_writeConnection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;");
+        Migrate(_writeConnection);
+        _writer = new Thread(WriterLoop) { IsBackground = true, Name = "queue-writer" };
+        _writer.Start();
+    }
+
+    private static void Exec(SqliteConnection c, string sql)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    private static void Migrate(SqliteConnection c)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "PRAGMA user_version";
+        var version = Convert.ToInt32(cmd.ExecuteScalar());
+        if (version >= 1) return;
+        Exec(c, """
+            CREATE TABLE IF NOT EXISTS messages(
+              id TEXT PRIMARY KEY,
+              received_at INTEGER NOT NULL,
+              sender TEXT NOT NULL,
+              size INTEGER NOT NULL,
+              body TEXT NOT NULL,
+              smtputf8 INTEGER NOT NULL,
+              ret TEXT,
+              envid TEXT,
+              listener TEXT NOT NULL,
+              client_ip TEXT NOT NULL,
+              client_helo TEXT NOT NULL,
+              protocol TEXT NOT NULL,
+              tls_protocol TEXT,
+              tls_cipher TEXT,
+              account TEXT
+            );
+            CREATE TABLE IF NOT EXISTS recipients(
+              message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+              idx INTEGER NOT NULL,
+              address TEXT NOT NULL,
+              original TEXT NOT NULL,
+              route TEXT NOT NULL,
+              maildir TEXT,
+              notify INTEGER NOT NULL,
+              orcpt_type TEXT,
+              orcpt TEXT,
+              state TEXT NOT NULL,
+              attempts INTEGER NOT NULL DEFAULT 0,
+              next_attempt_at INTEGER NOT NULL,
+              last_error TEXT,
+              updated_at INTEGER NOT NULL,
+              PRIMARY KEY(message_id, idx)
+            );
+            CREATE INDEX IF NOT EXISTS recipients_due ON recipients(state, next_attempt_at);
+            PRAGMA user_version = 1;
+            """);
+    }
+
+    public SqliteConnection OpenRead()
+    {
+        var c = new SqliteConnection(_connectionString);
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "PRAGMA busy_timeout=10000;";
+        cmd.ExecuteNonQuery();
+        return c;
+    }
+
+    private Task Submit(Action<SqliteConnection, SqliteTransaction> apply, bool needsDirectorySync)
+    {
+        var op = new WriteOp(apply, needsDirectorySync, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        try
+        {
+            _writes.Add(op);
+        }
+        catch (InvalidOperationException)
+        {
+            return Task.FromException(new ObjectDisposedException(nameof(QueueDatabase), "the queue is shutting down"));
+        }
+        return op.Done.Task;
+    }
+
+    private void WriterLoop()
+    {
+        var batch = new List<WriteOp>(256);
+        while (!_writes.IsCompleted)
+        {
+            batch.Clear();
+            try
+            {
+                batch.Add(_writes.Take());
+            }
+            catch (InvalidOperationException)
+            {
+                break; // completed
+            }
+            while (batch.Count < 512 && _writes.TryTake(out var more)) batch.Add(more);
+            try
+            {
+                // The data files were fsync'd by their writers; their directory entries become durable here, once for all.
+                if (batch.Any(b => b.NeedsDirectorySync)) SafeIo.FsyncDirectory(_dataDirectory);
+                using (var tx = _writeConnection.BeginTransaction())
+                {
+                    foreach (var op in batch) op.Apply(_writeConnection, tx);
+                    tx.Commit();
+                }
+                Commits++;
+                CommittedOps += batch.Count;
+                foreach (var op in batch) op.Done.TrySetResult();
+            }
+            catch (Exception ex) when (batch.Count > 1)
+            {
+                // One bad operation must not fail its neighbours: retry them one by one.
+                _logger.LogWarning(ex, "queue batch of {Count} failed, retrying individually", batch.Count);
+                foreach (var op in batch) ApplySingle(op);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "queue write failed");
+                foreach (var op in batch) op.Done.TrySetException(ex);
+            }
+        }
+    }
+
+    private void ApplySingle(WriteOp op)
+    {
+        try
+        {
+            if (op.NeedsDirectorySync) SafeIo.FsyncDirectory(_dataDirectory);
+            using var tx = _writeConnection.BeginTransaction();
+            op.Apply(_writeConnection, tx);
+            tx.Commit();
+            op.Done.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "queue write failed");
+            op.Done.TrySetException(ex);
+        }
+    }
+
+    /// <summary>Makes an accepted message durable. Returns when the envelope is committed: then 250 may be sent.</summary>
+    public Task InsertAsync(Envelope e, TimeProvider time) => Submit((c, tx) =>
+    {
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = """
+            INSERT INTO messages(id, received_at, sender, size, body, smtputf8, ret, envid, listener, client_ip, client_helo, protocol, tls_protocol, tls_cipher, account)
+            VALUES($id, $at, $sender, $size, $body, $utf8, $ret, $envid, $listener, $ip, $helo, $proto, $tlsp, $tlsc, $account)
+            """;
+        cmd.Parameters.AddWithValue("$id", e.Id);
+        cmd.Parameters.AddWithValue("$at", e.ReceivedAt.ToUnixTimeMilliseconds());
+        cmd.Parameters.AddWithValue("$sender", e.Sender);
+        cmd.Parameters.AddWithValue("$size", e.Size);
+        cmd.Parameters.AddWithValue("$body", e.Parameters.Body.ToString());
+        cmd.Parameters.AddWithValue("$utf8", e.Parameters.SmtpUtf8 ? 1 : 0);
+        cmd.Parameters.AddWithValue("$ret", (object?)(e.Parameters.Ret == DsnReturn.Unspecified ? null : e.Parameters.Ret.ToString()) ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$envid", (object?)e.Parameters.EnvId ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$listener", e.Client.Listener);
+        cmd.Parameters.AddWithValue("$ip", e.Client.ClientIp);
+        cmd.Parameters.AddWithValue("$helo", e.Client.Helo);
+        cmd.Parameters.AddWithValue("$proto", e.Client.Protocol);
+        cmd.Parameters.AddWithValue("$tlsp", (object?)e.Client.Tls?.Protocol ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$tlsc", (object?)e.Client.Tls?.CipherSuite ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$account", (object?)e.Client.Account ?? DBNull.Value);
+        cmd.ExecuteNonQuery();
+
+        using var rc = c.CreateCommand();
+        rc.Transaction = tx;
+        rc.CommandText = """
+            INSERT INTO recipients(message_id, idx, address, original, route, maildir, notify, orcpt_type, orcpt, state, next_attempt_at, updated_at)
+            VALUES($id, $idx, $addr, $orig, $route, $maildir, $notify, $ot, $o, 'Queued', $now, $now)
+            """;
+        var pIdx = rc.Parameters.Add("$idx", SqliteType.Integer);
+        var pAddr = rc.Parameters.Add("$addr", SqliteType.Text);
+        var pOrig = rc.Parameters.Add("$orig", SqliteType.Text);
+        var pRoute = rc.Parameters.Add("$route", SqliteType.Text);
+        var pMaildir = rc.Parameters.Add("$maildir", SqliteType.Text);
+        var pNotify = rc.Parameters.Add("$notify", SqliteType.Integer);
+        var pOt = rc.Parameters.Add("$ot", SqliteType.Text);
+        var pO = rc.Parameters.Add("$o", SqliteType.Text);
+        rc.Parameters.AddWithValue("$id", e.Id);
+        rc.Parameters.AddWithValue("$now", time.GetUtcNow().ToUnixTimeMilliseconds());
+        for (int i = 0; i < e.Recipients.Count; i++)
+        {
+            var r = e.Recipients[i];
+            pIdx.Value = i;
+            pAddr.Value = r.Address;
+            pOrig.Value = r.OriginalAddress;
+            pRoute.Value = r.Route.ToString();
+            pMaildir.Value = (object?)r.Maildir ?? DBNull.Value;
+            pNotify.Value = (int)r.Notify;
+            pOt.Value = (object?)r.OrcptType ?? DBNull.Value;
+            pO.Value = (object?)r.Orcpt ?? DBNull.Value;
+            rc.ExecuteNonQuery();
+        }
+    }, needsDirectorySync: true);
+
+    /// <summary>Records the outcome of one delivery attempt for one recipient.</summary>
+    public Task UpdateRecipientAsync(string messageId, int index, RecipientState state, DateTimeOffset nextAttempt, string? error, TimeProvider time) =>
+        Submit((c, tx) =>
+        {
+            using var cmd = c.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = """
+                UPDATE recipients SET state=$state, attempts=attempts+1, next_attempt_at=$next, last_error=$err, updated_at=$now
+                WHERE message_id=$id AND idx=$idx
+                """;
+            cmd.Parameters.AddWithValue("$state", state.ToString());
+            cmd.Parameters.AddWithValue("$next", nextAttempt.ToUnixTimeMilliseconds());
+            cmd.Parameters.AddWithValue("$err", (object?)error ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$now", time.GetUtcNow().ToUnixTimeMilliseconds());
+            cmd.Parameters.AddWithValue("$id", messageId);
+            cmd.Parameters.AddWithValue("$idx", index);
+            cmd.ExecuteNonQuery();
+        }, needsDirectorySync: false);
+
+    /// <summary>Removes a message whose every recipient is final. The data file is deleted afterwards by the caller.</summary>
+    public Task RemoveMessageAsync(string messageId) => Submit((c, tx) =>
+    {
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "DELETE FROM recipients WHERE message_id=$id; DELETE FROM messages WHERE id=$id;";
+        cmd.Parameters.AddWithValue("$id", messageId);
+        cmd.ExecuteNonQuery();
+    }, needsDirectorySync: false);
+
+    /// <summary>Loads a message's envelope and all its recipient rows; null when it is gone.</summary>
+    public (Envelope Envelope, List<QueuedRecipient> Recipients)? Load(string messageId)
+    {
+        using var c = OpenRead();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT received_at, sender, size, body, smtputf8, ret, envid, listener, client_ip, client_helo, protocol, tls_protocol, tls_cipher, account FROM messages WHERE id=$id";
+        cmd.Parameters.AddWithValue("$id", messageId);
+        Envelope? env;
+        using (var r = cmd.ExecuteReader())
+        {
+            if (!r.Read()) return null;
+            var tls = r.IsDBNull(11) ? null : new NegotiatedTls(r.GetString(11), r.GetString(12));
+            env = new Envelope(
+                messageId,
+                DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(0)),
+                r.GetString(1),
+                r.GetInt64(2),
+                new MailParameters(null, Enum.Parse<BodyType>(r.GetString(3)), r.GetInt32(4) == 1,
+                    r.IsDBNull(5) ? DsnReturn.Unspecified : Enum.Parse<DsnReturn>(r.GetString(5)),
+                    r.IsDBNull(6) ? null : r.GetString(6)),
+                new ClientTrace(r.GetString(7), r.GetString(8), r.GetString(9), r.GetString(10), tls, r.IsDBNull(13) ? null : r.GetString(13)),
+                []);
+        }
+        using var rc = c.CreateCommand();
+        rc.CommandText = "SELECT idx, address, original, route, maildir, notify, orcpt_type, orcpt, state, attempts, next_attempt_at, last_error FROM recipients WHERE message_id=$id ORDER BY idx";
+        rc.Parameters.AddWithValue("$id", messageId);
+        var list = new List<QueuedRecipient>();
+        using (var r = rc.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                var rec = new EnvelopeRecipient(r.GetString(1), r.GetString(2), Enum.Parse<RecipientRoute>(r.GetString(3)),
+                    r.IsDBNull(4) ? null : r.GetString(4), (DsnNotify)r.GetInt32(5),
+                    r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7));
+                list.Add(new QueuedRecipient(messageId, r.GetInt32(0), rec, Enum.Parse<RecipientState>(r.GetString(8)),
+                    r.GetInt32(9), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(10)), r.IsDBNull(11) ? null : r.GetString(11)));
+            }
+        }
+        return (env with { Recipients = list.Select(q => q.Recipient).ToList() }, list);
+    }
+
+    /// <summary>Ids of messages with at least one recipient due for an attempt at <paramref name="now"/>, oldest first.</summary>
+    public List<string> DueMessageIds(DateTimeOffset now, int limit)
+    {
+        using var c = OpenRead();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            SELECT DISTINCT message_id FROM recipients
+            WHERE state IN ('Queued','Deferred') AND next_attempt_at <= $now
+            ORDER BY message_id LIMIT $limit
+            """;
+        cmd.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        cmd.Parameters.AddWithValue("$limit", limit);
+        var ids = new List<string>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) ids.Add(r.GetString(0));
+        return ids;
+    }
+
+    /// <summary>The earliest next-attempt time among pending recipients, if any.</summary>
+    public DateTimeOffset? NextDueTime()
+    {
+        using var c = OpenRead();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT MIN(next_attempt_at) FROM recipients WHERE state IN ('Queued','Deferred')";
+        var v = cmd.ExecuteScalar();
+        return v is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
+    }
+
+    /// <summary>All message ids in the queue (used to find orphaned data files at start-up).</summary>
+    public HashSet<string> AllMessageIds()
+    {
+        using var c = OpenRead();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT id FROM messages";
+        var ids = new HashSet<string>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) ids.Add(r.GetString(0));
+        return ids;
+    }
+
+    public void Dispose()
+    {
+        _writes.CompleteAdding();
+        _writer.Join(TimeSpan.FromSeconds(30));
+        _writeConnection.Dispose();
+        _writes.Dispose();
+    }
+}

@@ -1,0 +1,332 @@
+using System.Text;
+using Microsoft.Data.Sqlite;
+
+namespace SecureMx.Store;
+
+public sealed record MailboxInfo(string Address, string Domain, string Maildir, DateTimeOffset CreatedAt);
+
+public sealed record AliasInfo(string Address, string Target);
+
+/// <summary>Raised for operator mistakes (unknown domain, duplicate mailbox …): the CLI prints the message.</summary>
+public sealed class StoreException(string message) : Exception(message);
+
+/// <summary>
+/// The instance's store (SQLite, <c>securemx.db</c>): hosted domains, mailboxes, aliases and the
+/// inbound session log. The CLI and the server open it at the same time; WAL mode lets readers
+/// continue while one writes, and the server reads it on every RCPT, so changes apply at once.
+/// </summary>
+public sealed class SecureMxStore
+{
+    private readonly string _connectionString;
+    private readonly TimeProvider _time;
+
+    public string DataDirectory { get; }
+
+    public SecureMxStore(string dataDirectory, TimeProvider time)
+    {
+        DataDirectory = dataDirectory;
+        _time = time;
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(dataDirectory, "securemx.db"),
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public SqliteConnection Open()
+    {
+        var c = new SqliteConnection(_connectionString);
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;";
+        cmd.ExecuteNonQuery();
+        return c;
+    }
+
+    /// <summary>Creates or upgrades the schema (PRAGMA user_version counts the migrations applied).</summary>
+    public void Migrate()
+    {
+        using var c = Open();
+        using (var wal = c.CreateCommand())
+        {
+            wal.CommandText = "PRAGMA journal_mode=WAL;";
+            wal.ExecuteNonQuery();
+        }
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "PRAGMA user_version";
+        var version = Convert.ToInt32(cmd.ExecuteScalar());
+        if (version < 1)
+        {
+            using var tx = c.BeginTransaction();
+            using var m = c.CreateCommand();
+            m.Transaction = tx;
+            m.CommandText = """
+                CREATE TABLE domains(
+                  name TEXT PRIMARY KEY,
+                  created_at INTEGER NOT NULL
+                );
+                CREATE TABLE mailboxes(
+                  address TEXT PRIMARY KEY,
+                  domain TEXT NOT NULL REFERENCES domains(name),
+                  password_hash TEXT NOT NULL,
+                  maildir TEXT NOT NULL,
+                  created_at INTEGER NOT NULL
+                );
+                CREATE TABLE aliases(
+                  address TEXT NOT NULL,
+                  domain TEXT NOT NULL REFERENCES domains(name),
+                  target TEXT NOT NULL,
+                  created_at INTEGER NOT NULL,
+                  PRIMARY KEY(address, target)
+                );
+                CREATE TABLE inbound_sessions(
+                  id TEXT PRIMARY KEY,
+                  started_at INTEGER NOT NULL,
+                  ended_at INTEGER,
+                  listener TEXT NOT NULL,
+                  client_ip TEXT NOT NULL,
+                  helo TEXT,
+                  tls_protocol TEXT,
+                  tls_cipher TEXT,
+                  messages INTEGER NOT NULL DEFAULT 0,
+                  end_reason TEXT
+                );
+                CREATE TABLE inbound_recipients(
+                  session_id TEXT NOT NULL,
+                  at INTEGER NOT NULL,
+                  mail_from_domain TEXT,
+                  recipient_domain TEXT NOT NULL,
+                  accepted INTEGER NOT NULL,
+                  reply TEXT NOT NULL,
+                  tls_protocol TEXT,
+                  tls_cipher TEXT
+                );
+                CREATE INDEX inbound_sessions_started ON inbound_sessions(started_at);
+                CREATE INDEX inbound_recipients_domain ON inbound_recipients(recipient_domain, at);
+                PRAGMA user_version = 1;
+                """;
+            m.ExecuteNonQuery();
+            tx.Commit();
+        }
+    }
+
+    private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    // ---- domains ----
+
+    public void AddDomain(string domain)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "INSERT INTO domains(name, created_at) VALUES($d, $now) ON CONFLICT DO NOTHING";
+        cmd.Parameters.AddWithValue("$d", domain);
+        cmd.Parameters.AddWithValue("$now", Now);
+        if (cmd.ExecuteNonQuery() == 0) throw new StoreException($"domain {domain} already exists");
+    }
+
+    public void RemoveDomain(string domain)
+    {
+        using var c = Open();
+        using var tx = c.BeginTransaction();
+        using var check = c.CreateCommand();
+        check.Transaction = tx;
+        check.CommandText = "SELECT (SELECT COUNT(*) FROM mailboxes WHERE domain=$d) + (SELECT COUNT(*) FROM aliases WHERE domain=$d)";
+        check.Parameters.AddWithValue("$d", domain);
+        var n = Convert.ToInt64(check.ExecuteScalar());
+        if (n > 0) throw new StoreException($"domain {domain} still has {n} mailbox(es)/alias(es); remove them first");
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "DELETE FROM domains WHERE name=$d";
+        cmd.Parameters.AddWithValue("$d", domain);
+        if (cmd.ExecuteNonQuery() == 0) throw new StoreException($"domain {domain} does not exist");
+        tx.Commit();
+    }
+
+    public List<string> ListDomains()
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT name FROM domains ORDER BY name";
+        var list = new List<string>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) list.Add(r.GetString(0));
+        return list;
+    }
+
+    public bool IsHostedDomain(string domain)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT 1 FROM domains WHERE name=$d";
+        cmd.Parameters.AddWithValue("$d", domain);
+        return cmd.ExecuteScalar() is not null;
+    }
+
+    // ---- mailboxes ----
+
+    /// <summary>The Maildir of a mailbox, relative to the data directory: mail/DOMAIN/LOCAL (local part made file-name safe).</summary>
+    public static string MaildirFor(string localPart, string domain)
+    {
+        var sb = new StringBuilder();
+        foreach (var b in Encoding.UTF8.GetBytes(localPart.ToLowerInvariant()))
+        {
+            char c = (char)b;
+            if (char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '+' || (c == '.' && sb.Length > 0)) sb.Append(c);
+            else sb.Append('%').Append(b.ToString("x2"));
+        }
+        return Path.Combine("mail", domain, sb.ToString());
+    }
+
+    public MailboxInfo AddMailbox(string localPart, string domain, string passwordHash)
+    {
+        var address = localPart.ToLowerInvariant() + "@" + domain;
+        var maildir = MaildirFor(localPart, domain);
+        using var c = Open();
+        using var tx = c.BeginTransaction();
+        RequireDomain(c, tx, domain);
+        using (var clash = c.CreateCommand())
+        {
+            clash.Transaction = tx;
+            clash.CommandText = "SELECT 1 FROM aliases WHERE address=$a";
+            clash.Parameters.AddWithValue("$a", address);
+            if (clash.ExecuteScalar() is not null) throw new StoreException($"{address} is an alias; remove the alias first");
+        }
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "INSERT INTO mailboxes(address, domain, password_hash, maildir, created_at) VALUES($a, $d, $h, $m, $now) ON CONFLICT DO NOTHING";
+        cmd.Parameters.AddWithValue("$a", address);
+        cmd.Parameters.AddWithValue("$d", domain);
+        cmd.Parameters.AddWithValue("$h", passwordHash);
+        cmd.Parameters.AddWithValue("$m", maildir);
+        cmd.Parameters.AddWithValue("$now", Now);
+        if (cmd.ExecuteNonQuery() == 0) throw new StoreException($"mailbox {address} already exists");
+        tx.Commit();
+        return new MailboxInfo(address, domain, maildir, _time.GetUtcNow());
+    }
+
+    public void RemoveMailbox(string address)
+    {
+        using var c = Open();
+        using var tx = c.BeginTransaction();
+        using (var used = c.CreateCommand())
+        {
+            used.Transaction = tx;
+            used.CommandText = "SELECT address FROM aliases WHERE target=$a ORDER BY address";
+            used.Parameters.AddWithValue("$a", address);
+            var aliases = new List<string>();
+            using (var r = used.ExecuteReader()) while (r.Read()) aliases.Add(r.GetString(0));
+            if (aliases.Count > 0) throw new StoreException($"mailbox {address} is the target of alias(es) {string.Join(", ", aliases)}; remove them first");
+        }
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "DELETE FROM mailboxes WHERE address=$a";
+        cmd.Parameters.AddWithValue("$a", address);
+        if (cmd.ExecuteNonQuery() == 0) throw new StoreException($"mailbox {address} does not exist");
+        tx.Commit();
+    }
+
+    public List<MailboxInfo> ListMailboxes(string? domain = null)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT address, domain, maildir, created_at FROM mailboxes WHERE $d IS NULL OR domain=$d ORDER BY domain, address";
+        cmd.Parameters.AddWithValue("$d", (object?)domain ?? DBNull.Value);
+        var list = new List<MailboxInfo>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) list.Add(new MailboxInfo(r.GetString(0), r.GetString(1), r.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3))));
+        return list;
+    }
+
+    public MailboxInfo? FindMailbox(string address)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT address, domain, maildir, created_at FROM mailboxes WHERE address=$a";
+        cmd.Parameters.AddWithValue("$a", address);
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? new MailboxInfo(r.GetString(0), r.GetString(1), r.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3))) : null;
+    }
+
+    // ---- aliases ----
+
+    public void AddAlias(string address, string domain, string target)
+    {
+        using var c = Open();
+        using var tx = c.BeginTransaction();
+        RequireDomain(c, tx, domain);
+        using (var clash = c.CreateCommand())
+        {
+            clash.Transaction = tx;
+            clash.CommandText = "SELECT 1 FROM mailboxes WHERE address=$a";
+            clash.Parameters.AddWithValue("$a", address);
+            if (clash.ExecuteScalar() is not null) throw new StoreException($"{address} is a mailbox; an alias cannot have the same address");
+        }
+        using (var t = c.CreateCommand())
+        {
+            // Until outbound delivery exists, an alias can only point at a hosted mailbox (no message may be stranded).
+            t.Transaction = tx;
+            t.CommandText = "SELECT 1 FROM mailboxes WHERE address=$t";
+            t.Parameters.AddWithValue("$t", target);
+            if (t.ExecuteScalar() is null) throw new StoreException($"alias target {target} is not a hosted mailbox");
+        }
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "INSERT INTO aliases(address, domain, target, created_at) VALUES($a, $d, $t, $now) ON CONFLICT DO NOTHING";
+        cmd.Parameters.AddWithValue("$a", address);
+        cmd.Parameters.AddWithValue("$d", domain);
+        cmd.Parameters.AddWithValue("$t", target);
+        cmd.Parameters.AddWithValue("$now", Now);
+        if (cmd.ExecuteNonQuery() == 0) throw new StoreException($"alias {address} -> {target} already exists");
+        tx.Commit();
+    }
+
+    /// <summary>Removes one target of an alias, or the whole alias when <paramref name="target"/> is null.</summary>
+    public void RemoveAlias(string address, string? target)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = target is null ? "DELETE FROM aliases WHERE address=$a" : "DELETE FROM aliases WHERE address=$a AND target=$t";
+        cmd.Parameters.AddWithValue("$a", address);
+        if (target is not null) cmd.Parameters.AddWithValue("$t", target);
+        if (cmd.ExecuteNonQuery() == 0) throw new StoreException(target is null ? $"alias {address} does not exist" : $"alias {address} -> {target} does not exist");
+    }
+
+    public List<AliasInfo> ListAliases(string? domain = null)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT address, target FROM aliases WHERE $d IS NULL OR domain=$d ORDER BY domain, address, target";
+        cmd.Parameters.AddWithValue("$d", (object?)domain ?? DBNull.Value);
+        var list = new List<AliasInfo>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) list.Add(new AliasInfo(r.GetString(0), r.GetString(1)));
+        return list;
+    }
+
+    /// <summary>What an address on a hosted domain names: a mailbox (its Maildir), an alias (its targets' Maildirs), or nothing.</summary>
+    public List<(string Address, string Maildir)> ResolveLocal(string address)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            SELECT address, maildir FROM mailboxes WHERE address=$a
+            UNION ALL
+            SELECT m.address, m.maildir FROM aliases a JOIN mailboxes m ON m.address = a.target WHERE a.address=$a
+            """;
+        cmd.Parameters.AddWithValue("$a", address);
+        var list = new List<(string, string)>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) list.Add((r.GetString(0), r.GetString(1)));
+        return list;
+    }
+
+    private static void RequireDomain(SqliteConnection c, SqliteTransaction tx, string domain)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT 1 FROM domains WHERE name=$d";
+        cmd.Parameters.AddWithValue("$d", domain);
+        if (cmd.ExecuteScalar() is null) throw new StoreException($"domain {domain} is not hosted here; add it with 'securemx domain add {domain}'");
+    }
+}

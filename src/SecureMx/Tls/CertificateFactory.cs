@@ -1,0 +1,43 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace SecureMx.Tls;
+
+/// <summary>Creates the self-signed certificate of a new instance and loads PEM pairs.</summary>
+public static class CertificateFactory
+{
+    /// <summary>RSA 2048 for the widest client compatibility on an opportunistic MX; valid 2 years.</summary>
+    public static (string CertPem, string KeyPem) CreateSelfSigned(string hostname, TimeProvider time)
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest($"CN={hostname}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName(hostname);
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        var now = time.GetUtcNow();
+        using var cert = request.CreateSelfSigned(now.AddDays(-1), now.AddYears(2));
+        return (cert.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
+    }
+
+    /// <summary>Loads a PEM certificate (leaf first, then intermediates) and its private key.</summary>
+    public static SslStreamCertificateContextHolder Load(string certFile, string keyFile)
+    {
+        using var leafWithKey = X509Certificate2.CreateFromPemFile(certFile, keyFile);
+        // Re-import through PKCS#12: OpenSSL needs a persisted key handle for server use.
+        var leaf = X509CertificateLoader.LoadPkcs12(leafWithKey.Export(X509ContentType.Pkcs12), null);
+        var all = new X509Certificate2Collection();
+        all.ImportFromPemFile(certFile);
+        var intermediates = new X509Certificate2Collection();
+        foreach (var c in all)
+        {
+            if (c.Thumbprint != leaf.Thumbprint) intermediates.Add(c);
+        }
+        return new SslStreamCertificateContextHolder(leaf, System.Net.Security.SslStreamCertificateContext.Create(leaf, intermediates, offline: true));
+    }
+}
+
+/// <summary>The loaded server certificate and the context SslStream uses for it.</summary>
+public sealed record SslStreamCertificateContextHolder(X509Certificate2 Certificate, System.Net.Security.SslStreamCertificateContext Context);

@@ -1,0 +1,32 @@
+using System.Net.Security;
+using System.Security.Authentication;
+
+namespace SecureMx.Tls;
+
+/// <summary>How a peer's identity was checked on a TLS connection (the delivery log's "verification").</summary>
+public enum TlsVerification { None, Encrypted, Dane, Verified }
+
+/// <summary>
+/// What TLS one connection got. Travels from the socket to the spool envelope, the Received
+/// header, the session and delivery logs and (later) the dashboard.
+/// </summary>
+public sealed record NegotiatedTls(string Protocol, string CipherSuite, TlsVerification Verification = TlsVerification.Encrypted)
+{
+    public static NegotiatedTls From(SslStream stream, TlsVerification verification = TlsVerification.Encrypted) =>
+        new(ProtocolName(stream.SslProtocol), stream.NegotiatedCipherSuite.ToString(), verification);
+
+    /// <summary>OpenSSL-style protocol names ("TLSv1.3"), as Postfix writes them in Received headers.</summary>
+    public static string ProtocolName(SslProtocols protocol) => protocol switch
+    {
+#pragma warning disable SYSLIB0039, CS0618, CA5397 // old protocols are named, never enabled
+        SslProtocols.Tls => "TLSv1",
+        SslProtocols.Tls11 => "TLSv1.1",
+#pragma warning restore SYSLIB0039, CS0618, CA5397
+        SslProtocols.Tls12 => "TLSv1.2",
+        SslProtocols.Tls13 => "TLSv1.3",
+        _ => protocol.ToString(),
+    };
+
+    /// <summary>TLS 1.2/1.3 with an AEAD cipher and forward secrecy: the product's "secure TLS".</summary>
+    public bool IsStrict => TlsProfile.IsStrictSuite(Protocol, CipherSuite);
+}

@@ -1,0 +1,69 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+
+namespace SecureMx.Tls;
+
+/// <summary>
+/// The two TLS profiles of the product. <c>opportunistic</c> takes OpenSSL's defaults (anything is
+/// better than plaintext); <c>strict</c> is "TLS 1.2 or 1.3 with secure algorithms": ECDHE key
+/// exchange and AEAD ciphers (AES-GCM, ChaCha20-Poly1305) only.
+/// </summary>
+public sealed class TlsProfile
+{
+    public static readonly TlsProfile Opportunistic = new("opportunistic", SslProtocols.None, null);
+    public static readonly TlsProfile Strict = new("strict", SslProtocols.Tls12 | SslProtocols.Tls13, StrictSuites);
+
+    public string Name { get; }
+    public SslProtocols Protocols { get; }
+    public IReadOnlyList<TlsCipherSuite>? CipherSuites { get; }
+
+    private TlsProfile(string name, SslProtocols protocols, IReadOnlyList<TlsCipherSuite>? suites)
+    {
+        Name = name;
+        Protocols = protocols;
+        CipherSuites = suites;
+    }
+
+    public static TlsProfile Parse(string name) => name.ToLowerInvariant() switch
+    {
+        "opportunistic" => Opportunistic,
+        "strict" => Strict,
+        _ => throw new ArgumentException($"unknown TLS profile '{name}' (use opportunistic or strict)"),
+    };
+
+    // TLS 1.3 suites must be present when TLS 1.3 is enabled, or every handshake fails (LIBRARIES.md).
+    private static TlsCipherSuite[] StrictSuites =>
+    [
+        TlsCipherSuite.TLS_AES_256_GCM_SHA384,
+        TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+        TlsCipherSuite.TLS_AES_128_GCM_SHA256,
+        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    ];
+
+    public static bool IsStrictSuite(string protocol, string suite) =>
+        protocol is "TLSv1.2" or "TLSv1.3" && StrictSuites.Any(s => s.ToString() == suite);
+
+    public SslServerAuthenticationOptions ServerOptions(SslStreamCertificateContext certificate)
+    {
+        var options = new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = certificate,
+            EnabledSslProtocols = Protocols,
+            ClientCertificateRequired = false,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            EncryptionPolicy = EncryptionPolicy.RequireEncryption,
+            AllowRenegotiation = false,
+        };
+        if (CipherSuites is not null && OperatingSystem.IsLinux())
+        {
+            options.CipherSuitesPolicy = new CipherSuitesPolicy(CipherSuites);
+        }
+        return options;
+    }
+}

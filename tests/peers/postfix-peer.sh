@@ -1,0 +1,283 @@
+#!/usr/bin/env bash
+# postfix-peer.sh — private Postfix instances on loopback addresses, as test and benchmark peers.
+#
+# Usage:
+#   postfix-peer.sh start DIR --listen ADDR:PORT --role relay|sink-durable
+#                         [--relay ADDR:PORT] [--hostname NAME] [--tls yes|no]
+#   postfix-peer.sh stop DIR      stop the instance in DIR (pid file / postfix -c DIR/etc stop) and
+#                                 wait until all its processes are gone; no-op if it is not running
+#   postfix-peer.sh flush DIR     postqueue -c DIR/etc -f (deliver deferred mail now)
+#   postfix-peer.sh status DIR    exit 0 if the instance in DIR is running, 1 if not
+#
+# DIR must be an absolute path; it is created if missing and may be reused (the queue is kept,
+# the configuration is rewritten on every start). Layout:
+#   DIR/etc      main.cf, master.cf          DIR/spool   queue_directory
+#   DIR/data     data_directory (postfix)    DIR/tls     self-signed cert/key (--tls yes)
+#   DIR/maillog  the instance's log (maillog_file + postlog service; there is no syslog here)
+#
+# Roles:
+#   relay         sending MTA: accepts mail from 127.0.0.0/8 (mynetworks) for any recipient and
+#                 relays everything to --relay ADDR:PORT (relayhost = [ADDR]:PORT, required), with
+#                 smtp_tls_security_level = may and smtp_tls_loglevel = 1 (the log then says
+#                 "Untrusted TLS connection established to ...: TLSv1.3 with cipher ..."), no DNS
+#                 (smtp_dns_support_level = disabled, smtp_host_lookup = native), IPv4 preferred,
+#                 retries every ~5 s (minimal_backoff_time/queue_run_delay 5s).
+#   sink-durable  receiving MTA for benchmarks: accepts any recipient @bench.test, queues it (the
+#                 cleanup daemon fsyncs the queue file before smtpd replies 250), then delivers
+#                 to the discard: transport. 200 processes, no per-client limits, no in_flow_delay
+#                 throttling, no client DNS lookups (smtpd_peername_lookup = no).
+# Options:
+#   --listen ADDR:PORT  the only listener (bound in master.cf; inet_interfaces stays "all" because
+#                       Postfix refuses 127.0.x.y there: "no local interface found").
+#   --hostname NAME     myhostname (default peer.test).
+#   --tls yes|no        yes: self-signed certificate in DIR/tls and smtpd STARTTLS
+#                       (smtpd_tls_security_level = may). Default no. The relay role's client
+#                       always uses smtp_tls_security_level = may.
+#
+# start prints nothing on success and returns once ADDR:PORT accepts a TCP connection (<= ~20 s);
+# on failure it prints the reason (startup output captured with script(1), tail of DIR/maillog)
+# and exits non-zero. Needs root. Never touches /etc/postfix or the system instance; several
+# instances (different DIRs and addresses) can run at once. Never stops anything by name.
+#
+# Example:
+#   postfix-peer.sh start /tmp/pf-sink --listen 127.0.2.50:25 --role sink-durable
+#   smtp-source -s 20 -m 200 -l 4096 -f sender@bench.test -t user@bench.test 127.0.2.50:25
+#   postfix-peer.sh stop /tmp/pf-sink
+set -euo pipefail
+
+PROG=${0##*/}
+die() { echo "$PROG: $*" >&2; exit 1; }
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 2; }
+
+(($# >= 2)) || usage
+cmd=$1 dir=$2
+shift 2
+[[ $dir == /* ]] || die "DIR must be an absolute path: $dir"
+dir=${dir%/}
+etc=$dir/etc spool=$dir/spool data=$dir/data tlsdir=$dir/tls
+
+# pid of the running master of the instance in $dir, or nothing
+master_pid() {
+  local pid
+  [[ -r $spool/pid/master.pid ]] || return 1
+  pid=$(tr -dc '0-9' < "$spool/pid/master.pid")
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
+  # guard against pid reuse: the process must be a Postfix master using this queue directory
+  [[ $(readlink "/proc/$pid/cwd" 2>/dev/null) == "$spool" ]] || return 1
+  echo "$pid"
+}
+
+do_stop() {
+  local pid pgid i
+  pid=$(master_pid) || return 0
+  pgid=$(ps -o pgid= -p "$pid" | tr -d ' ')
+  postfix -c "$etc" stop >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 200; i++)); do              # up to ~20 s
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "$PROG: master $pid did not exit, sending SIGKILL" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  # master runs its children in its own process group; wait for them to go as well
+  if [[ -n $pgid ]]; then
+    for ((i = 0; i < 100; i++)); do
+      pgrep -g "$pgid" >/dev/null || break
+      sleep 0.1
+    done
+    pgrep -g "$pgid" >/dev/null && pkill -KILL -g "$pgid" 2>/dev/null || true
+  fi
+  rm -f "$spool/pid/master.pid"
+  return 0
+}
+
+case $cmd in
+  stop) (($# == 0)) || usage; do_stop; exit 0 ;;
+  status) master_pid >/dev/null; exit $? ;;
+  flush)
+    (($# == 0)) || usage
+    master_pid >/dev/null || die "no running instance in $dir"
+    exec postqueue -c "$etc" -f ;;
+  start) ;;
+  *) usage ;;
+esac
+
+listen="" role="" relay="" hostname=peer.test tls=no
+while (($#)); do
+  case $1 in
+    --listen) listen=${2:-}; shift 2 || usage ;;
+    --role) role=${2:-}; shift 2 || usage ;;
+    --relay) relay=${2:-}; shift 2 || usage ;;
+    --hostname) hostname=${2:-}; shift 2 || usage ;;
+    --tls) tls=${2:-}; shift 2 || usage ;;
+    *) die "unknown option: $1" ;;
+  esac
+done
+[[ $(id -u) -eq 0 ]] || die "must run as root"
+command -v postfix >/dev/null || PATH=$PATH:/usr/sbin:/sbin
+command -v postfix >/dev/null || die "postfix is not installed (scripts/install-test-deps.sh)"
+[[ $listen =~ ^(\[[0-9a-fA-F:.]+\]|[0-9.]+):([0-9]+)$ ]] || die "--listen ADDR:PORT required (got '$listen')"
+laddr=${BASH_REMATCH[1]} lport=${BASH_REMATCH[2]}
+case $role in
+  relay) [[ $relay =~ ^(\[[0-9a-fA-F:.]+\]|[0-9.]+):([0-9]+)$ ]] \
+           || die "--role relay needs --relay ADDR:PORT (got '$relay')"
+         raddr=${BASH_REMATCH[1]#[} raddr=${raddr%]} rport=${BASH_REMATCH[2]} ;;
+  sink-durable) ;;
+  *) die "--role must be relay or sink-durable (got '$role')" ;;
+esac
+case $tls in yes|no) ;; *) die "--tls must be yes or no" ;; esac
+[[ $hostname =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]] || die "bad --hostname: $hostname"
+
+if pid=$(master_pid); then die "an instance is already running in $dir (master pid $pid)"; fi
+
+# ---- directories (created by hand + quick-start marker: skips ~2-3 s of integrity checks) ----
+mkdir -p "$dir" "$etc" "$spool" "$data"
+chmod 755 "$dir" "$etc"
+chown root:root "$spool"; chmod 755 "$spool"
+for q in active bounce corrupt defer deferred flush hold incoming private saved trace; do
+  mkdir -p "$spool/$q"; chown postfix: "$spool/$q"; chmod 700 "$spool/$q"
+done
+mkdir -p "$spool/maildrop" "$spool/public" "$spool/pid"
+chown postfix:postdrop "$spool/maildrop" "$spool/public"
+chmod 730 "$spool/maildrop"; chmod 710 "$spool/public"
+chown root:root "$spool/pid"; chmod 755 "$spool/pid"
+chown postfix: "$data"; chmod 700 "$data"
+rm -f "$spool/pid/master.pid"
+# Postfix daemons run as user postfix and use absolute paths (data_directory, certificates):
+# every parent directory of DIR must be searchable by that user.
+if ! setpriv --reuid=postfix --regid=postfix --clear-groups test -x "$dir" 2>/dev/null; then
+  die "user postfix cannot reach $dir (a parent directory is not world-searchable, e.g. mktemp -d is 0700); chmod o+x the parents or use another DIR"
+fi
+
+# ---- TLS ----
+tls_main=""
+if [[ $tls == yes ]]; then
+  mkdir -p "$tlsdir"; chmod 755 "$tlsdir"
+  if [[ ! -s $tlsdir/cert.pem || ! -s $tlsdir/key.pem ]] \
+     || ! openssl x509 -in "$tlsdir/cert.pem" -noout -checkhost "$hostname" 2>/dev/null | grep -q 'does match'; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$hostname" \
+      -addext "subjectAltName=DNS:$hostname" -keyout "$tlsdir/key.pem" -out "$tlsdir/cert.pem" \
+      >/dev/null 2>&1 || die "openssl could not create a certificate in $tlsdir"
+    chmod 600 "$tlsdir/key.pem"; chmod 644 "$tlsdir/cert.pem"
+  fi
+  tls_main="smtpd_tls_security_level = may
+smtpd_tls_cert_file = $tlsdir/cert.pem
+smtpd_tls_key_file = $tlsdir/key.pem
+smtpd_tls_loglevel = 1
+smtpd_tls_received_header = yes
+smtpd_tls_session_cache_database = btree:$data/smtpd_scache"
+else
+  tls_main="smtpd_tls_security_level = none"
+fi
+
+# ---- main.cf ----
+common="# generated by $PROG — rewritten on every start
+compatibility_level = 3.6
+queue_directory = $spool
+data_directory = $data
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $dir/maillog
+maillog_file_prefixes = $dir
+myhostname = $hostname
+myorigin = \$myhostname
+mydestination =
+inet_interfaces = all
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+local_recipient_maps =
+biff = no
+smtpd_banner = \$myhostname ESMTP
+smtpd_peername_lookup = no
+smtputf8_enable = yes
+$tls_main"
+
+if [[ $role == relay ]]; then
+  role_main="relayhost = [$raddr]:$rport
+smtpd_relay_restrictions = permit_mynetworks, reject
+smtpd_recipient_restrictions =
+smtp_tls_security_level = may
+smtp_tls_loglevel = 1
+smtp_tls_session_cache_database = btree:$data/smtp_scache
+smtp_host_lookup = native
+smtp_dns_support_level = disabled
+smtp_address_preference = ipv4
+minimal_backoff_time = 5s
+maximal_backoff_time = 10s
+queue_run_delay = 5s
+smtp_connect_timeout = 10s"
+else
+  role_main="relay_domains = bench.test
+relay_recipient_maps =
+relay_transport = discard:
+default_transport = discard:
+smtpd_relay_restrictions = reject_unauth_destination
+smtpd_recipient_restrictions =
+smtpd_delay_reject = yes
+default_process_limit = 200
+smtpd_client_connection_count_limit = 0
+smtpd_client_connection_rate_limit = 0
+smtpd_client_message_rate_limit = 0
+smtpd_client_recipient_rate_limit = 0
+smtpd_client_new_tls_session_rate_limit = 0
+smtpd_client_auth_rate_limit = 0
+in_flow_delay = 0
+minimal_backoff_time = 5s
+maximal_backoff_time = 10s
+queue_run_delay = 5s"
+fi
+printf '%s\n%s\n' "$common" "$role_main" > "$etc/main.cf"
+
+# ---- master.cf: one inet listener on ADDR:PORT, no chroot anywhere ----
+cat > "$etc/master.cf" <<EOF
+# generated by $PROG — rewritten on every start
+# service  type  private unpriv chroot wakeup maxproc command
+$laddr:$lport inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+
+# ---- start ----
+touch "$spool/quick-start"
+out=$(script -qec "postfix -c '$etc' start" /dev/null 2>&1 | tr -d '\r') || true
+fail() {
+  echo "$PROG: $dir: $*" >&2
+  [[ -n $out ]] && printf '%s\n' "$out" | sed 's/^/  postfix start: /' >&2
+  [[ -s $dir/maillog ]] && tail -n 15 "$dir/maillog" | sed 's/^/  maillog: /' >&2
+  rm -f "$spool/quick-start"
+  exit 1
+}
+master_pid >/dev/null || fail "postfix did not start"
+
+# wait until ADDR:PORT accepts a TCP connection (~20 s max)
+caddr=${laddr#[}; caddr=${caddr%]}
+for ((i = 0; i < 200; i++)); do
+  if timeout 2 bash -c "exec 3<>/dev/tcp/$caddr/$lport" 2>/dev/null; then exit 0; fi
+  master_pid >/dev/null || fail "postfix exited during start-up"
+  sleep 0.1
+done
+fail "$listen does not accept connections after 20 s"
