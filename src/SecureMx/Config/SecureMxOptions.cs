@@ -55,7 +55,7 @@ public sealed class LimitOptions
     /// <summary>Concurrent SMTP connections over all listeners.</summary>
     public int MaxConnections { get; set; } = 500;
     /// <summary>Concurrent SMTP connections from one client IP address.</summary>
-    public int MaxConnectionsPerIp { get; set; } = 20;
+    public int MaxConnectionsPerIp { get; set; } = 50;
     /// <summary>Longest command line in octets, without CRLF (RFC 5321 §4.5.3.1.4 gives 512; extensions add).</summary>
     public int MaxCommandLineLength { get; set; } = 2048;
     /// <summary>Seconds to wait for the next command (RFC 5321 §4.5.3.2.7: at least 5 minutes).</summary>

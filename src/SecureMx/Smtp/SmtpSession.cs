@@ -505,6 +505,7 @@ public sealed class SmtpSession
             await file.FlushToDiskAsync();
             await _ctx.Spool.CommitAsync(envelope);
             file.MarkCommitted();
+            await file.DisposeAsync(); // closed before the queue opens it for delivery
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or Microsoft.Data.Sqlite.SqliteException)
         {

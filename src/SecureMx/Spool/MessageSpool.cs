@@ -30,7 +30,7 @@ public sealed class MessageSpool : IDisposable
     {
         Mode = FileMode.CreateNew,
         Access = FileAccess.Write,
-        Share = FileShare.None,
+        Share = FileShare.Read,
         BufferSize = 64 * 1024,
         Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
         UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,

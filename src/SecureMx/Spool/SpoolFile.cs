@@ -11,6 +11,7 @@ public sealed class SpoolFile : IAsyncDisposable
     private readonly FileStream _stream;
     private readonly long _maxSize;
     private bool _keep;
+    private bool _disposed;
 
     public string Id { get; }
     public long Length { get; private set; }
@@ -40,8 +41,11 @@ public sealed class SpoolFile : IAsyncDisposable
 
     public void MarkCommitted() => _keep = true;
 
+    /// <summary>Closes the file; deletes it unless it was committed. Safe to call twice.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed) return;
+        _disposed = true;
         await _stream.DisposeAsync().ConfigureAwait(false);
         if (!_keep) _spool.DeleteData(Id);
     }

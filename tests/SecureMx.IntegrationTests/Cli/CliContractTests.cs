@@ -1,0 +1,137 @@
+using SecureMx.IntegrationTests.Support;
+
+namespace SecureMx.IntegrationTests.Cli;
+
+/// <summary>The CLI is a contract for operators' scripts: exit codes, messages, nothing half-written.</summary>
+public sealed class CliContractTests
+{
+    private static string TempDir() => Path.Combine(Path.GetTempPath(), "securemx-cli-" + Guid.NewGuid().ToString("N")[..10]);
+
+    [Fact]
+    public async Task InitCreatesConfigStoreSpoolMailAndSelfSignedCertificate()
+    {
+        var dir = TempDir();
+        try
+        {
+            var r = await Run.SecureMxAsync("init", "--data", dir, "--hostname", "MX.Example.TEST", "--submission", "off", "--dns", "127.0.0.53:53");
+            Assert.True(r.ExitCode == 0, r.All);
+            var json = await File.ReadAllTextAsync(Path.Combine(dir, "securemx.json"));
+            Assert.Contains("\"hostname\": \"mx.example.test\"", json);
+            Assert.Contains("\"submission\": \"off\"", json);
+            Assert.Contains("\"dns\": \"127.0.0.53:53\"", json);
+            Assert.Contains("\"mx\": \"127.0.0.1:2525\"", json);
+            Assert.True(File.Exists(Path.Combine(dir, "securemx.db")));
+            Assert.True(Directory.Exists(Path.Combine(dir, "spool", "data")));
+            Assert.True(Directory.Exists(Path.Combine(dir, "mail")));
+            using var cert = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(Path.Combine(dir, "tls", "cert.pem"), Path.Combine(dir, "tls", "key.pem"));
+            Assert.Equal("CN=mx.example.test", cert.Subject);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dir, "tls", "key.pem")));
+
+            var again = await Run.SecureMxAsync("init", "--data", dir, "--hostname", "mx.example.test");
+            Assert.NotEqual(0, again.ExitCode);
+            Assert.Contains("not empty", again.StdErr);
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+    }
+
+    [Theory]
+    [InlineData("--hostname", "not a host", "not a valid host name")]
+    [InlineData("--mx", "127.0.0.1", "is not ADDR:PORT")]
+    [InlineData("--dns", "localhost:53", "is not ADDR:PORT")]
+    [InlineData("--cert", "/nonexistent.pem", "--cert and --key go together")]
+    public async Task InitWithBadArgumentsFailsAndWritesNothing(string option, string value, string message)
+    {
+        var dir = TempDir();
+        var args = new List<string> { "init", "--data", dir };
+        if (option != "--hostname") args.AddRange(["--hostname", "mx.example.test"]);
+        args.AddRange([option, value]);
+        var r = await Run.SecureMxAsync(args.ToArray());
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains(message, r.StdErr);
+        Assert.False(Directory.Exists(dir));
+        Assert.Empty(Directory.GetDirectories(Path.GetTempPath(), "." + Path.GetFileName(dir) + "*"));
+    }
+
+    [Fact]
+    public async Task InitWithUnreadableCertificateFailsAndWritesNothing()
+    {
+        var dir = TempDir();
+        var bogus = Path.GetTempFileName();
+        await File.WriteAllTextAsync(bogus, "not a certificate");
+        try
+        {
+            var r = await Run.SecureMxAsync("init", "--data", dir, "--hostname", "mx.example.test", "--cert", bogus, "--key", bogus);
+            Assert.NotEqual(0, r.ExitCode);
+            Assert.Contains("cannot load the certificate", r.StdErr);
+            Assert.False(Directory.Exists(dir));
+        }
+        finally
+        {
+            File.Delete(bogus);
+        }
+    }
+
+    [Fact]
+    public async Task DomainMailboxAliasCommandsAddListRemoveAndRefuseMistakes()
+    {
+        await using var mx = await SecureMxInstance.CreateAsync("example.test", ["alice@example.test"]);
+        Assert.Equal("example.test\n", (await mx.Cli("domain", "list")).StdOut);
+
+        var dup = await mx.Cli("domain", "add", "EXAMPLE.test");
+        Assert.NotEqual(0, dup.ExitCode);
+        Assert.Contains("already exists", dup.StdErr);
+
+        var noPassword = await mx.Cli("mailbox", "add", "bob@example.test");
+        Assert.NotEqual(0, noPassword.ExitCode);
+        Assert.Contains("--password-stdin", noPassword.StdErr);
+
+        var foreign = await Run.SecureMxWithStdinAsync("password123\n", "mailbox", "add", "bob@other.test", "--password-stdin", "--data", mx.DataDir);
+        Assert.NotEqual(0, foreign.ExitCode);
+        Assert.Contains("not hosted", foreign.StdErr);
+
+        var badAddress = await Run.SecureMxWithStdinAsync("password123\n", "mailbox", "add", "bob@@example.test", "--password-stdin", "--data", mx.DataDir);
+        Assert.NotEqual(0, badAddress.ExitCode);
+        Assert.Contains("not a valid mail address", badAddress.StdErr);
+
+        await mx.CliOk("alias", "add", "Info@example.test", "alice@example.test");
+        Assert.Equal("info@example.test\talice@example.test\n", (await mx.Cli("alias", "list")).StdOut);
+        var aliasToNowhere = await mx.Cli("alias", "add", "sales@example.test", "nobody@example.test");
+        Assert.NotEqual(0, aliasToNowhere.ExitCode);
+
+        var busyDomain = await mx.Cli("domain", "remove", "example.test");
+        Assert.NotEqual(0, busyDomain.ExitCode);
+        Assert.Contains("remove them first", busyDomain.StdErr);
+
+        var targeted = await mx.Cli("mailbox", "remove", "alice@example.test");
+        Assert.NotEqual(0, targeted.ExitCode);
+        Assert.Contains("info@example.test", targeted.StdErr);
+
+        await mx.CliOk("alias", "remove", "info@example.test");
+        await mx.CliOk("mailbox", "remove", "alice@example.test");
+        await mx.CliOk("domain", "remove", "example.test");
+        Assert.Equal("", (await mx.Cli("domain", "list")).StdOut);
+    }
+
+    [Fact]
+    public async Task CommandsOnAMissingInstanceFailClearly()
+    {
+        var r = await Run.SecureMxAsync("domain", "list", "--data", TempDir());
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("is not a SecureMx instance", r.StdErr);
+        var serve = await Run.SecureMxAsync("serve", "--data", TempDir());
+        Assert.NotEqual(0, serve.ExitCode);
+        Assert.Contains("securemx init", serve.StdErr);
+    }
+
+    [Fact]
+    public async Task ServeRefusesAnInvalidConfigurationWithTheKeyAtFault()
+    {
+        await using var mx = await SecureMxInstance.CreateAsync(configure: cfg => cfg["limits"]!["maxRecipients"] = 0);
+        var r = await mx.Cli("serve");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("limits.maxRecipients", r.StdErr);
+    }
+}

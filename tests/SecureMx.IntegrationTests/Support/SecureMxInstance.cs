@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace SecureMx.IntegrationTests.Support;
+
+/// <summary>
+/// A real SecureMx instance: a data directory made by `securemx init` and a `securemx serve` process
+/// on its own loopback address. Tests talk to it only through sockets, files and the CLI.
+/// </summary>
+public sealed class SecureMxInstance : IAsyncDisposable
+{
+    public string DataDir { get; }
+    public IPEndPoint Mx { get; }
+    public string Hostname { get; }
+    private Process? _process;
+    private readonly StringBuilder _log = new();
+
+    private SecureMxInstance(string dataDir, IPEndPoint mx, string hostname)
+    {
+        DataDir = dataDir;
+        Mx = mx;
+        Hostname = hostname;
+    }
+
+    public string Log { get { lock (_log) return _log.ToString(); } }
+
+    /// <summary>init + one hosted domain with the given mailboxes (password "password123").</summary>
+    public static async Task<SecureMxInstance> CreateAsync(string domain = "example.test", string[]? mailboxes = null,
+        Action<JsonObject>? configure = null, string hostname = "mx.securemx.test")
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "securemx-it-" + Guid.NewGuid().ToString("N")[..10]);
+        var mx = Net.FreeEndpoint();
+        var init = await Run.SecureMxAsync("init", "--data", dir, "--hostname", hostname, "--mx", Net.Text(mx),
+            "--securemx", "off", "--submission", "off", "--submissions", "off", "--dashboard", "off");
+        Assert.True(init.ExitCode == 0, init.All);
+        var instance = new SecureMxInstance(dir, mx, hostname);
+        var cfgPath = Path.Combine(dir, "securemx.json");
+        var cfg = JsonNode.Parse(File.ReadAllText(cfgPath))!.AsObject();
+        cfg["limits"]!["maxConnectionsPerIp"] = 200;
+        configure?.Invoke(cfg);
+        File.WriteAllText(cfgPath, cfg.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        await instance.CliOk("domain", "add", domain);
+        foreach (var m in mailboxes ?? ["alice@" + domain])
+        {
+            var r = await Run.SecureMxWithStdinAsync("password123\n", "mailbox", "add", m, "--password-stdin", "--data", dir);
+            Assert.True(r.ExitCode == 0, r.All);
+        }
+        return instance;
+    }
+
+    public async Task<ProcessResult> Cli(params string[] args) => await Run.SecureMxAsync(args.Concat(["--data", DataDir]).ToArray());
+
+    public async Task CliOk(params string[] args)
+    {
+        var r = await Cli(args);
+        Assert.True(r.ExitCode == 0, $"securemx {string.Join(' ', args)} failed: {r.All}");
+    }
+
+    public async Task StartAsync()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Run.SecureMxDll, "serve", "--data", DataDir }) psi.ArgumentList.Add(a);
+        var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        _process = p;
+        try
+        {
+            await Net.WaitForPortAsync(Mx, TimeSpan.FromSeconds(30));
+        }
+        catch (Exception)
+        {
+            throw new InvalidOperationException("securemx serve did not open its port; log:\n" + Log);
+        }
+    }
+
+    public int Pid => _process?.Id ?? throw new InvalidOperationException("not running");
+
+    /// <summary>SIGTERM and wait for a graceful exit; returns the exit code.</summary>
+    public async Task<int> StopAsync(TimeSpan? timeout = null)
+    {
+        if (_process is null) return 0;
+        await Run.ProcessAsync("kill", ["-TERM", _process.Id.ToString()]);
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(40));
+        await _process.WaitForExitAsync(cts.Token);
+        var code = _process.ExitCode;
+        _process.Dispose();
+        _process = null;
+        return code;
+    }
+
+    /// <summary>kill -9: no chance to flush or clean up.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is null) return;
+        await Run.ProcessAsync("kill", ["-KILL", _process.Id.ToString()]);
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+        _process = null;
+    }
+
+    public string MaildirNew(string address)
+    {
+        var at = address.IndexOf('@');
+        return Path.Combine(DataDir, "mail", address[(at + 1)..], address[..at], "new");
+    }
+
+    public string[] Messages(string address)
+    {
+        var dir = MaildirNew(address);
+        return Directory.Exists(dir) ? Directory.GetFiles(dir).OrderBy(f => f, StringComparer.Ordinal).ToArray() : [];
+    }
+
+    /// <summary>Waits until the mailbox holds at least <paramref name="count"/> messages.</summary>
+    public async Task<string[]> WaitForMessagesAsync(string address, int count, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var files = Messages(address);
+            if (files.Length >= count) return files;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{address}: {files.Length} of {count} messages arrived; log:\n{Log}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Splits a delivered file into our two trace headers and the rest (what the client sent).</summary>
+    public static (string Trace, byte[] Original) SplitDelivered(byte[] file)
+    {
+        // Return-Path line, then a Received header with continuation lines (starting with a tab).
+        int pos = IndexOfCrLf(file, 0) + 2;
+        if (!Encoding.ASCII.GetString(file, 0, pos).StartsWith("Return-Path:", StringComparison.Ordinal)) throw new InvalidDataException("no Return-Path first");
+        pos = IndexOfCrLf(file, pos) + 2;
+        while (pos < file.Length && file[pos] == (byte)'\t') pos = IndexOfCrLf(file, pos) + 2;
+        return (Encoding.UTF8.GetString(file, 0, pos), file[pos..]);
+    }
+
+    private static int IndexOfCrLf(byte[] b, int from)
+    {
+        for (int i = from; i + 1 < b.Length; i++) if (b[i] == '\r' && b[i + 1] == '\n') return i;
+        throw new InvalidDataException("no CRLF");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is not null)
+        {
+            try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            _process.Dispose();
+        }
+        try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
+    }
+}

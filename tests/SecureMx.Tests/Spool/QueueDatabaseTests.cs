@@ -1,0 +1,243 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using SecureMx.Smtp;
+using SecureMx.Spool;
+using SecureMx.Tests.TestSupport;
+using SecureMx.Tls;
+
+namespace SecureMx.Tests.Spool;
+
+/// <summary>The queue index: envelopes and per-recipient state in SQLite.</summary>
+public sealed class QueueDatabaseTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero));
+    private readonly MessageSpool _spool;
+
+    public QueueDatabaseTests()
+    {
+        _spool = new MessageSpool(_dir.Combine("spool"), _time, NullLogger.Instance);
+    }
+
+    private QueueDatabase Queue => _spool.Queue;
+
+    public void Dispose()
+    {
+        using (var c = Queue.OpenRead()) SqliteConnection.ClearPool(c);
+        _spool.Dispose();
+        _dir.Dispose();
+    }
+
+    private Envelope NewEnvelope(string? id = null, NegotiatedTls? tls = null, params EnvelopeRecipient[] recipients)
+    {
+        id ??= MessageId.New(_time);
+        if (recipients.Length == 0)
+        {
+            recipients =
+            [
+                new("alice@example.org", "sales@example.org", RecipientRoute.Local, "mail/example.org/alice", DsnNotify.Success | DsnNotify.Failure, "rfc822", "sales@example.org"),
+                new("bob@example.org", "bob@example.org", RecipientRoute.Local, "mail/example.org/bob", DsnNotify.Unspecified, null, null),
+            ];
+        }
+        return new Envelope(
+            id,
+            _time.GetUtcNow(),
+            "sender@remote.example",
+            1234,
+            new MailParameters(null, BodyType.EightBitMime, true, DsnReturn.Headers, "ENV-1"),
+            new ClientTrace("mx", "192.0.2.7", "client.remote.example", "UTF8SMTPS", tls, null),
+            recipients);
+    }
+
+    [Fact]
+    public async Task InsertedEnvelopeLoadsBackUnchanged()
+    {
+        var tls = new NegotiatedTls("TLSv1.3", "TLS_AES_256_GCM_SHA384");
+        var e = NewEnvelope(tls: tls);
+        await _spool.CommitAsync(e);
+
+        var loaded = Queue.Load(e.Id);
+        Assert.NotNull(loaded);
+        var (env, rows) = loaded.Value;
+        Assert.Equal(e.Id, env.Id);
+        Assert.Equal(e.ReceivedAt, env.ReceivedAt);
+        Assert.Equal(e.Sender, env.Sender);
+        Assert.Equal(e.Size, env.Size);
+        Assert.Equal(e.Parameters with { Size = null }, env.Parameters);
+        Assert.Equal(e.Client, env.Client);
+        Assert.Equal(e.Recipients, env.Recipients);
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, r =>
+        {
+            Assert.Equal(RecipientState.Queued, r.State);
+            Assert.Equal(0, r.Attempts);
+            Assert.Null(r.LastError);
+            Assert.Equal(_time.GetUtcNow(), r.NextAttemptAt);
+        });
+        Assert.Equal([0, 1], rows.Select(r => r.Index));
+    }
+
+    [Fact]
+    public async Task NullSenderAndPlaintextRoundTrip()
+    {
+        var e = NewEnvelope() with
+        {
+            Sender = "",
+            Parameters = new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
+            Client = new ClientTrace("mx", "::1", "h", "ESMTP", null, null),
+        };
+        await _spool.CommitAsync(e);
+        var (env, _) = Queue.Load(e.Id)!.Value;
+        Assert.Equal("", env.Sender);
+        Assert.Null(env.Client.Tls);
+        Assert.Equal(DsnReturn.Unspecified, env.Parameters.Ret);
+        Assert.Null(env.Parameters.EnvId);
+    }
+
+    [Fact]
+    public void LoadOfUnknownIdIsNull()
+    {
+        Assert.Null(Queue.Load("0000000000000000"));
+    }
+
+    [Fact]
+    public async Task DuplicateIdIsRefused()
+    {
+        var e = NewEnvelope();
+        await _spool.CommitAsync(e);
+        await Assert.ThrowsAsync<SqliteException>(() => _spool.CommitAsync(e));
+        Assert.NotNull(Queue.Load(e.Id)); // the first one is untouched
+    }
+
+    [Fact]
+    public async Task UpdateRecipientChangesOnlyThatRecipient()
+    {
+        var e = NewEnvelope();
+        await _spool.CommitAsync(e);
+        var next = _time.GetUtcNow().AddMinutes(5);
+        await Queue.UpdateRecipientAsync(e.Id, 1, RecipientState.Deferred, next, "451 try later", _time);
+
+        var (_, rows) = Queue.Load(e.Id)!.Value;
+        Assert.Equal(RecipientState.Queued, rows[0].State);
+        Assert.Equal(0, rows[0].Attempts);
+        Assert.Equal(RecipientState.Deferred, rows[1].State);
+        Assert.Equal(1, rows[1].Attempts);
+        Assert.Equal(next, rows[1].NextAttemptAt);
+        Assert.Equal("451 try later", rows[1].LastError);
+
+        await Queue.UpdateRecipientAsync(e.Id, 1, RecipientState.Delivered, next, null, _time);
+        (_, rows) = Queue.Load(e.Id)!.Value;
+        Assert.Equal(RecipientState.Delivered, rows[1].State);
+        Assert.Equal(2, rows[1].Attempts);
+        Assert.Null(rows[1].LastError);
+    }
+
+    [Fact]
+    public async Task DueIdsAreOldestFirstAndExcludeFinalAndFutureRecipients()
+    {
+        var ids = new List<string>();
+        for (int i = 0; i < 4; i++)
+        {
+            var e = NewEnvelope();
+            await _spool.CommitAsync(e);
+            ids.Add(e.Id);
+            _time.Advance(TimeSpan.FromSeconds(1));
+        }
+        var now = _time.GetUtcNow();
+        // ids[0]: both delivered -> not due. ids[1]: one deferred to the future, one queued -> due.
+        // ids[2]: both deferred to the future -> not due. ids[3]: queued -> due.
+        await Queue.UpdateRecipientAsync(ids[0], 0, RecipientState.Delivered, now, null, _time);
+        await Queue.UpdateRecipientAsync(ids[0], 1, RecipientState.Failed, now, "550", _time);
+        await Queue.UpdateRecipientAsync(ids[1], 0, RecipientState.Deferred, now.AddHours(1), "451", _time);
+        await Queue.UpdateRecipientAsync(ids[2], 0, RecipientState.Deferred, now.AddMinutes(10), "451", _time);
+        await Queue.UpdateRecipientAsync(ids[2], 1, RecipientState.Deferred, now.AddMinutes(20), "451", _time);
+
+        Assert.Equal([ids[1], ids[3]], Queue.DueMessageIds(now, 100));
+        Assert.Equal([ids[1]], Queue.DueMessageIds(now, 1));
+        Assert.Equal([ids[1], ids[2], ids[3]], Queue.DueMessageIds(now.AddMinutes(10), 100));
+    }
+
+    [Fact]
+    public async Task DueIdsAreSortedByIdNotByInsertOrder()
+    {
+        var later = NewEnvelope(id: MessageId.New(new FakeTimeProvider(_time.GetUtcNow().AddSeconds(5))));
+        var earlier = NewEnvelope(id: MessageId.New(_time));
+        await _spool.CommitAsync(later);
+        await _spool.CommitAsync(earlier);
+        Assert.Equal([earlier.Id, later.Id], Queue.DueMessageIds(_time.GetUtcNow(), 10));
+    }
+
+    [Fact]
+    public async Task NextDueTimeIsTheEarliestPendingAttempt()
+    {
+        Assert.Null(Queue.NextDueTime());
+        var e = NewEnvelope();
+        await _spool.CommitAsync(e);
+        var now = _time.GetUtcNow();
+        await Queue.UpdateRecipientAsync(e.Id, 0, RecipientState.Deferred, now.AddMinutes(30), "451", _time);
+        await Queue.UpdateRecipientAsync(e.Id, 1, RecipientState.Deferred, now.AddMinutes(5), "451", _time);
+        Assert.Equal(now.AddMinutes(5), Queue.NextDueTime());
+        await Queue.UpdateRecipientAsync(e.Id, 1, RecipientState.Delivered, now, null, _time);
+        Assert.Equal(now.AddMinutes(30), Queue.NextDueTime());
+    }
+
+    [Fact]
+    public async Task RemoveDeletesMessageAndRecipients()
+    {
+        var keep = NewEnvelope();
+        var gone = NewEnvelope();
+        await _spool.CommitAsync(keep);
+        await _spool.CommitAsync(gone);
+        await Queue.RemoveMessageAsync(gone.Id);
+        Assert.Null(Queue.Load(gone.Id));
+        Assert.NotNull(Queue.Load(keep.Id));
+        Assert.Equal(new HashSet<string> { keep.Id }, Queue.AllMessageIds());
+        Assert.Equal([keep.Id], Queue.DueMessageIds(_time.GetUtcNow(), 10));
+    }
+
+    [Fact]
+    public async Task ConcurrentInsertsAreAllCommitted()
+    {
+        var envelopes = Enumerable.Range(0, 50).Select(_ => NewEnvelope()).ToList();
+        await Task.WhenAll(envelopes.Select(e => Task.Run(() => _spool.CommitAsync(e))));
+        Assert.Equal(envelopes.Select(e => e.Id).ToHashSet(), Queue.AllMessageIds());
+        Assert.Equal(50, Queue.CommittedOps);
+        Assert.True(Queue.Commits <= 50);
+    }
+
+    [Fact]
+    public async Task OneFailingInsertDoesNotFailItsBatchNeighbours()
+    {
+        var first = NewEnvelope();
+        await _spool.CommitAsync(first);
+        var others = Enumerable.Range(0, 20).Select(_ => NewEnvelope()).ToList();
+        var tasks = others.Select(e => _spool.CommitAsync(e)).Append(_spool.CommitAsync(first)).ToList();
+        await Assert.ThrowsAnyAsync<Exception>(() => Task.WhenAll(tasks));
+        Assert.Equal(20, tasks.Count(t => t.IsCompletedSuccessfully));
+        Assert.All(others, e => Assert.NotNull(Queue.Load(e.Id)));
+    }
+
+    [Fact]
+    public async Task QueueSurvivesReopen()
+    {
+        var e = NewEnvelope();
+        await _spool.CommitAsync(e);
+        using var again = new QueueDatabase(Path.Combine(_spool.Root, "queue.db"), _spool.DataDirectory, NullLogger.Instance);
+        Assert.NotNull(again.Load(e.Id));
+    }
+
+    [Fact]
+    public async Task RemoveOrphansDeletesDataFilesWithoutEnvelope()
+    {
+        var e = NewEnvelope();
+        await File.WriteAllTextAsync(_spool.DataPath(e.Id), "committed", TestContext.Current.CancellationToken);
+        await _spool.CommitAsync(e);
+        var orphan = MessageId.New(_time);
+        await File.WriteAllTextAsync(_spool.DataPath(orphan), "never acknowledged", TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, _spool.RemoveOrphans());
+        Assert.True(File.Exists(_spool.DataPath(e.Id)));
+        Assert.False(File.Exists(_spool.DataPath(orphan)));
+    }
+}
