@@ -6,7 +6,7 @@ namespace SecureMx.Tests.Smtp;
 /// <summary>Reverse-path / forward-path syntax (RFC 5321 §4.1.2, RFC 6531 §3.3).</summary>
 public sealed class SmtpAddressParserTests
 {
-    private static (Error Error, EnvelopeAddress Address, string Rest) Parse(string text, bool allowNull = false, bool allowUtf8 = false)
+    private static (Error Error, EnvelopeAddress Address, string Remainder) Parse(string text, bool allowNull = false, bool allowUtf8 = false)
     {
         var e = TryParsePath(text, allowNull, allowUtf8, out var a, out var rest);
         return (e, a, rest);

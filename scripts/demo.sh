@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds SecureMx and runs a demo instance on unprivileged loopback ports, creating it on first run
+# (data in ./demo: SQLite store, spool, Maildirs, self-signed certificate). Stop it with Ctrl+C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+data="${SECUREMX_DEMO_DATA:-$root/demo}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# swaks is the easiest way to send the demo a mail; install it when we can (Debian, root).
+if ! command -v swaks >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends swaks libnet-ssleay-perl libio-socket-ssl-perl >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends swaks libnet-ssleay-perl libio-socket-ssl-perl >/dev/null 2>&1; } || true
+fi
+
+dotnet build src/SecureMx/SecureMx.csproj -c Release -nologo -v quiet -o "$root/artifacts/securemx"
+securemx() { dotnet "$root/artifacts/securemx/securemx.dll" "$@"; }
+
+if [[ ! -f "$data/securemx.json" ]]; then
+  securemx init --data "$data" --hostname mx.demo.test
+  securemx domain add demo.test --data "$data"
+  echo "demo-password" | securemx mailbox add demo@demo.test --password-stdin --data "$data"
+  securemx alias add postmaster@demo.test demo@demo.test --data "$data"
+fi
+
+mx=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listeners"]["mx"])' "$data/securemx.json" 2>/dev/null || echo 127.0.0.1:2525)
+cat <<EOT
+
+SecureMx demo instance in $data
+  mailbox: demo@demo.test (password: demo-password)
+  MX listener: $mx (opportunistic STARTTLS, self-signed certificate)
+
+Send it a test mail from another terminal:
+  swaks --server $mx --tls --from you@example.org --to demo@demo.test
+Then find it, byte for byte, in:
+  ls $data/mail/demo.test/demo/new/
+
+Starting the server (Ctrl+C stops it gracefully)...
+EOT
+exec dotnet "$root/artifacts/securemx/securemx.dll" serve --data "$data"

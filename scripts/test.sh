@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test of SecureMx: unit tests, then integration tests against the real server process
+# and real peers (swaks, Postfix). Installs the Debian packages the tests need when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-test-deps.sh
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+dotnet build SecureMx.slnx -c Release -nologo -v quiet
+
+status=0
+summary=()
+passed=0; failed=0; skipped=0
+for project in tests/SecureMx.Tests tests/SecureMx.IntegrationTests; do
+  echo "== $project"
+  log=$(mktemp)
+  if dotnet test --project "$project" -c Release --no-build 2>&1 | tee "$log"; then :; else status=1; fi
+  count() { grep -E "^\s+$1:" "$log" | tail -1 | grep -oE '[0-9]+' || echo 0; }
+  p=$(count succeeded); f=$(count failed); s=$(count skipped)
+  [[ -n $(count total) && $(count total) -gt 0 ]] || { echo "no tests ran in $project"; status=1; }
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+  summary+=("$(basename "$project"): $p passed, $f failed, $s skipped")
+  rm -f "$log"
+done
+
+echo
+echo "== summary"
+printf '%s\n' "${summary[@]}"
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $status

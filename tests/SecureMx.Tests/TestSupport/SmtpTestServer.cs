@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using SecureMx.Config;
+using SecureMx.Policy;
+using SecureMx.Smtp;
+using SecureMx.Spool;
+using SecureMx.Store;
+using SecureMx.Tls;
+
+namespace SecureMx.Tests.TestSupport;
+
+/// <summary>Remembers every message the sessions committed (stands in for the queue runner).</summary>
+public sealed class RecordingArrivalSink : IMessageArrivalSink
+{
+    private readonly ConcurrentQueue<string> _ids = new();
+
+    public IReadOnlyList<string> Ids => _ids.ToArray();
+
+    public void MessageArrived(string messageId) => _ids.Enqueue(messageId);
+}
+
+/// <summary>
+/// The inbound SMTP pieces wired the way Hosting/ServerHost.cs wires them, in a temp data directory,
+/// listening on a free loopback port. There is no queue runner, so committed messages stay in the spool.
+/// Hosted: example.org (alice, bob; alias sales -> alice, bob) and other.test (carol).
+/// </summary>
+public sealed class SmtpTestServer : IAsyncDisposable
+{
+    public const string Hostname = "mx.test";
+
+    // RSA key generation is the slowest step; one certificate serves every test.
+    private static readonly Lazy<(string CertPem, string KeyPem)> Pem =
+        new(() => CertificateFactory.CreateSelfSigned(Hostname, TimeProvider.System));
+
+    private readonly TempDirectory _dir;
+    private bool _stopped;
+
+    public SecureMxOptions Options { get; }
+    public SecureMxStore Store { get; }
+    public MessageSpool Spool { get; }
+    public InboundSessionLog SessionLog { get; }
+    public RecordingArrivalSink Arrivals { get; } = new();
+    public SmtpListener Listener { get; }
+    public IPEndPoint Endpoint => Listener.Endpoint;
+    public string DataDirectory => _dir.Path;
+
+    private SmtpTestServer(TempDirectory dir, SecureMxOptions options, ConnectionLimiter limiter, bool withTls, bool requireTlsBeforeMail, TlsProfile profile)
+    {
+        _dir = dir;
+        Options = options;
+        var time = TimeProvider.System;
+        Store = new SecureMxStore(dir.Path, time);
+        Store.Migrate();
+        Store.AddDomain("example.org");
+        Store.AddMailbox("alice", "example.org", "x");
+        Store.AddMailbox("bob", "example.org", "x");
+        Store.AddAlias("sales@example.org", "example.org", "alice@example.org");
+        Store.AddAlias("sales@example.org", "example.org", "bob@example.org");
+        Store.AddDomain("other.test");
+        Store.AddMailbox("carol", "other.test", "x");
+
+        Spool = new MessageSpool(Path.Combine(dir.Path, "spool"), time, NullLogger.Instance);
+        var policy = new InboundRecipientPolicy(Store, options.Delivery);
+        SessionLog = new InboundSessionLog(Store, NullLogger<InboundSessionLog>.Instance);
+
+        SslStreamCertificateContextHolder? certificate = null;
+        if (withTls)
+        {
+            var certFile = Path.Combine(dir.Path, "tls", "cert.pem");
+            var keyFile = Path.Combine(dir.Path, "tls", "key.pem");
+            Directory.CreateDirectory(Path.GetDirectoryName(certFile)!);
+            File.WriteAllText(certFile, Pem.Value.CertPem);
+            File.WriteAllText(keyFile, Pem.Value.KeyPem);
+            certificate = CertificateFactory.Load(certFile, keyFile);
+        }
+
+        var ctx = new SmtpServerContext(options, Spool, policy, SessionLog, Arrivals, certificate, time, NullLoggerFactory.Instance);
+        Listener = new SmtpListener(ctx, new ListenerSettings("mx", profile, requireTlsBeforeMail), new IPEndPoint(IPAddress.Loopback, 0), limiter);
+    }
+
+    public static async Task<SmtpTestServer> StartAsync(
+        Action<SecureMxOptions>? configure = null,
+        ConnectionLimiter? limiter = null,
+        bool withTls = true,
+        bool requireTlsBeforeMail = false,
+        TlsProfile? profile = null)
+    {
+        var options = new SecureMxOptions { Hostname = Hostname };
+        configure?.Invoke(options);
+        var dir = new TempDirectory();
+        var server = new SmtpTestServer(dir, options, limiter ?? new ConnectionLimiter(100, 50), withTls, requireTlsBeforeMail, profile ?? TlsProfile.Opportunistic);
+        await server.SessionLog.StartAsync(CancellationToken.None);
+        server.Listener.Start();
+        return server;
+    }
+
+    public async Task<RawSmtpClient> ConnectAsync(bool readGreeting = true)
+    {
+        var client = await RawSmtpClient.ConnectAsync(Endpoint);
+        if (readGreeting) await client.ExpectAsync(220);
+        return client;
+    }
+
+    /// <summary>Connects, reads the greeting and says EHLO.</summary>
+    public async Task<RawSmtpClient> ConnectEhloAsync(string name = "client.test")
+    {
+        var client = await ConnectAsync();
+        await client.EhloAsync(name);
+        return client;
+    }
+
+    public byte[] ReadMessage(string id) => File.ReadAllBytes(Spool.DataPath(id));
+
+    public string[] DataFiles() => Directory.GetFiles(Spool.DataDirectory);
+
+    /// <summary>Stops the listener (waiting for its sessions) and then the session log, which writes what is pending.</summary>
+    public async Task StopAsync()
+    {
+        if (_stopped) return;
+        _stopped = true;
+        await Listener.StopAsync(TimeSpan.FromSeconds(5));
+        await SessionLog.StopAsync(CancellationToken.None);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        SessionLog.Dispose();
+        using (var c = Spool.Queue.OpenRead()) SqliteConnection.ClearPool(c);
+        Spool.Dispose();
+        using (var c = Store.Open()) SqliteConnection.ClearPool(c);
+        _dir.Dispose();
+    }
+}
