@@ -112,36 +112,46 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         var now = _time.GetUtcNow();
         var pending = recipients.Where(r => r.State is RecipientState.Queued or RecipientState.Deferred && r.NextAttemptAt <= now).ToList();
         int finals = recipients.Count(r => r.State is RecipientState.Delivered or RecipientState.Failed);
+        var outcomes = new List<RecipientOutcome>();
         foreach (var r in pending)
         {
-            ct.ThrowIfCancellationRequested();
-            if (r.Recipient.Route == RecipientRoute.Local && r.Recipient.Maildir is not null)
-            {
-                try
-                {
-                    var headers = TraceHeaders.Build(envelope, r.Recipient.Address, _options.Hostname);
-                    var file = await _maildir.DeliverAsync(r.Recipient.Maildir, headers, () => _spool.OpenData(id), ct);
-                    await _spool.Queue.UpdateRecipientAsync(id, r.Index, RecipientState.Delivered, _time.GetUtcNow(), null, _time);
-                    finals++;
-                    _log.LogInformation("{Id}: to=<{Rcpt}> relay=local status=sent (delivered to maildir) file={File}", id, r.Recipient.Address, Path.GetFileName(file));
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    var retry = _time.GetUtcNow().AddSeconds(_options.Delivery.LocalRetrySeconds);
-                    await _spool.Queue.UpdateRecipientAsync(id, r.Index, RecipientState.Deferred, retry, "4.2.0 local delivery failed: " + ex.Message, _time);
-                    _log.LogWarning("{Id}: to=<{Rcpt}> relay=local status=deferred ({Error})", id, r.Recipient.Address, ex.Message);
-                }
-            }
-            else
-            {
-                // Remote delivery arrives with the outbound issue; until then nothing routes here. Keep, never drop.
-                await _spool.Queue.UpdateRecipientAsync(id, r.Index, RecipientState.Deferred, _time.GetUtcNow().AddHours(1), "4.4.0 remote delivery is not available in this version", _time);
-            }
+            if (ct.IsCancellationRequested) break;
+            var outcome = await DeliverOneAsync(envelope, r, ct);
+            outcomes.Add(outcome);
+            if (outcome.State is RecipientState.Delivered or RecipientState.Failed) finals++;
         }
         if (finals == recipients.Count)
         {
+            // Every recipient is final: one commit removes the message (a crash before it means a duplicate, never a loss).
             await _spool.Queue.RemoveMessageAsync(id);
             _spool.DeleteData(id);
+        }
+        else if (outcomes.Count > 0)
+        {
+            await _spool.Queue.UpdateRecipientsAsync(id, outcomes, _time);
+        }
+    }
+
+    private async Task<RecipientOutcome> DeliverOneAsync(Envelope envelope, QueuedRecipient r, CancellationToken ct)
+    {
+        var id = envelope.Id;
+        if (r.Recipient.Route != RecipientRoute.Local || r.Recipient.Maildir is null)
+        {
+            // Remote delivery arrives with the outbound issue; until then nothing routes here. Keep, never drop.
+            return new RecipientOutcome(r.Index, RecipientState.Deferred, _time.GetUtcNow().AddHours(1), "4.4.0 remote delivery is not available in this version");
+        }
+        try
+        {
+            var headers = TraceHeaders.Build(envelope, r.Recipient.Address, _options.Hostname);
+            var file = await _maildir.DeliverAsync(r.Recipient.Maildir, headers, () => _spool.OpenData(id), ct);
+            _log.LogInformation("{Id}: to=<{Rcpt}> relay=local status=sent (delivered to maildir) file={File}", id, r.Recipient.Address, Path.GetFileName(file));
+            return new RecipientOutcome(r.Index, RecipientState.Delivered, _time.GetUtcNow(), null);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OperationCanceledException)
+        {
+            var retry = _time.GetUtcNow().AddSeconds(_options.Delivery.LocalRetrySeconds);
+            _log.LogWarning("{Id}: to=<{Rcpt}> relay=local status=deferred ({Error})", id, r.Recipient.Address, ex.Message);
+            return new RecipientOutcome(r.Index, RecipientState.Deferred, retry, "4.2.0 local delivery failed: " + ex.Message);
         }
     }
 }

@@ -6,6 +6,9 @@ using SecureMx.Tls;
 
 namespace SecureMx.Spool;
 
+/// <summary>The result of one delivery attempt for one recipient (by its index in the envelope).</summary>
+public sealed record RecipientOutcome(int Index, RecipientState State, DateTimeOffset NextAttemptAt, string? Error);
+
 /// <summary>A recipient row as the queue runner and the CLI see it.</summary>
 public sealed record QueuedRecipient(
     string MessageId, int Index, EnvelopeRecipient Recipient, RecipientState State,
@@ -238,6 +241,10 @@ public sealed class QueueDatabase : IDisposable
 
     /// <summary>Records the outcome of one delivery attempt for one recipient.</summary>
     public Task UpdateRecipientAsync(string messageId, int index, RecipientState state, DateTimeOffset nextAttempt, string? error, TimeProvider time) =>
+        UpdateRecipientsAsync(messageId, [new RecipientOutcome(index, state, nextAttempt, error)], time);
+
+    /// <summary>Records the outcome of one delivery attempt for each of several recipients of a message, in one commit.</summary>
+    public Task UpdateRecipientsAsync(string messageId, IReadOnlyList<RecipientOutcome> outcomes, TimeProvider time) =>
         Submit((c, tx) =>
         {
             using var cmd = c.CreateCommand();
@@ -246,13 +253,20 @@ public sealed class QueueDatabase : IDisposable
                 UPDATE recipients SET state=$state, attempts=attempts+1, next_attempt_at=$next, last_error=$err, updated_at=$now
                 WHERE message_id=$id AND idx=$idx
                 """;
-            cmd.Parameters.AddWithValue("$state", state.ToString());
-            cmd.Parameters.AddWithValue("$next", nextAttempt.ToUnixTimeMilliseconds());
-            cmd.Parameters.AddWithValue("$err", (object?)error ?? DBNull.Value);
+            var state = cmd.Parameters.Add("$state", SqliteType.Text);
+            var next = cmd.Parameters.Add("$next", SqliteType.Integer);
+            var err = cmd.Parameters.Add("$err", SqliteType.Text);
+            var idx = cmd.Parameters.Add("$idx", SqliteType.Integer);
             cmd.Parameters.AddWithValue("$now", time.GetUtcNow().ToUnixTimeMilliseconds());
             cmd.Parameters.AddWithValue("$id", messageId);
-            cmd.Parameters.AddWithValue("$idx", index);
-            cmd.ExecuteNonQuery();
+            foreach (var o in outcomes)
+            {
+                state.Value = o.State.ToString();
+                next.Value = o.NextAttemptAt.ToUnixTimeMilliseconds();
+                err.Value = (object?)o.Error ?? DBNull.Value;
+                idx.Value = o.Index;
+                cmd.ExecuteNonQuery();
+            }
         }, needsDirectorySync: false);
 
     /// <summary>Removes a message whose every recipient is final. The data file is deleted afterwards by the caller.</summary>

@@ -1,0 +1,55 @@
+namespace SecureMx.IntegrationTests.Support;
+
+/// <summary>A private Postfix instance on a loopback address (tests/peers/postfix-peer.sh).</summary>
+public sealed class PostfixPeer : IAsyncDisposable
+{
+    public string Dir { get; }
+    public string Listen { get; }
+
+    private PostfixPeer(string dir, string listen)
+    {
+        Dir = dir;
+        Listen = listen;
+    }
+
+    public static string Script
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SecureMx.slnx"))) dir = dir.Parent;
+            return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("repository root not found"), "tests", "peers", "postfix-peer.sh");
+        }
+    }
+
+    public static async Task<PostfixPeer> StartAsync(string listen, string role, string? relay = null, bool tls = false, string hostname = "peer.test")
+    {
+        Assert.True(Run.Exists("postfix"), "postfix is not installed: run scripts/install-test-deps.sh");
+        var dir = Path.Combine(Path.GetTempPath(), "securemx-pf-" + Guid.NewGuid().ToString("N")[..10]);
+        var args = new List<string> { Script, "start", dir, "--listen", listen, "--role", role, "--hostname", hostname, "--tls", tls ? "yes" : "no" };
+        if (relay is not null) args.AddRange(["--relay", relay]);
+        var r = await Run.ProcessAsync("bash", args, timeout: TimeSpan.FromSeconds(60));
+        Assert.True(r.ExitCode == 0, "postfix-peer.sh start failed: " + r.All);
+        return new PostfixPeer(dir, listen);
+    }
+
+    public string MailLog => File.Exists(Path.Combine(Dir, "maillog")) ? File.ReadAllText(Path.Combine(Dir, "maillog")) : "";
+
+    /// <summary>Waits until the peer's log contains <paramref name="text"/>.</summary>
+    public async Task<string> WaitForLogAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!MailLog.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"'{text}' not in the Postfix log:\n{MailLog}");
+            await Task.Delay(200);
+        }
+        return MailLog;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Run.ProcessAsync("bash", [Script, "stop", Dir], timeout: TimeSpan.FromSeconds(60));
+        try { Directory.Delete(Dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
