@@ -16,7 +16,9 @@ public static class TraceHeaders
         var c = envelope.Client;
         var sb = new StringBuilder(256);
         sb.Append("Return-Path: <").Append(envelope.Sender).Append(">\r\n");
-        sb.Append("Received: from ").Append(Clean(c.Helo)).Append(" ([").Append(c.ClientIp).Append("])\r\n");
+        // IPv6 address literals carry the "IPv6:" tag (RFC 5321 §4.1.3).
+        var literal = c.ClientIp.Contains(':', StringComparison.Ordinal) ? "IPv6:" + c.ClientIp : c.ClientIp;
+        sb.Append("Received: from ").Append(Clean(c.Helo)).Append(" ([").Append(literal).Append("])\r\n");
         if (c.Tls is not null)
         {
             sb.Append("\t(using ").Append(c.Tls.Protocol).Append(" with cipher ").Append(c.Tls.CipherSuite).Append(")\r\n");
@@ -31,13 +33,13 @@ public static class TraceHeaders
         t.ToString("ddd, dd MMM yyyy HH:mm:ss ", CultureInfo.InvariantCulture) +
         (t.Offset < TimeSpan.Zero ? "-" : "+") + t.Offset.ToString("hhmm", CultureInfo.InvariantCulture);
 
-    /// <summary>The HELO name is client-supplied: keep it to characters that cannot break the header's syntax.</summary>
+    /// <summary>The HELO name is client-supplied: keep it to printable ASCII that cannot break the header's syntax (as Postfix does).</summary>
     private static string Clean(string helo)
     {
         var sb = new StringBuilder(helo.Length);
         foreach (var ch in helo)
         {
-            sb.Append(ch < 33 || ch == 127 || ch is '(' or ')' or '\\' or '[' or ']' ? '?' : ch);
+            sb.Append(ch < 33 || ch > 126 || ch is '(' or ')' or '\\' or '[' or ']' ? '?' : ch);
         }
         return sb.Length == 0 ? "unknown" : sb.ToString();
     }

@@ -54,8 +54,8 @@ public static class ParameterParser
                     {
                         case "7BIT": body = BodyType.SevenBit; break;
                         case "8BITMIME": body = BodyType.EightBitMime; break;
-                        case "BINARYMIME": body = BodyType.BinaryMime; break;
-                        default: return new SmtpReply(501, "5.5.4", "Error: bad BODY parameter, use 7BIT, 8BITMIME or BINARYMIME");
+                        // BINARYMIME (RFC 3030 §3) is not advertised, so it is not accepted either.
+                        default: return new SmtpReply(501, "5.5.4", "Error: bad BODY parameter, use 7BIT or 8BITMIME");
                     }
                     break;
                 case "SMTPUTF8":
@@ -121,7 +121,9 @@ public static class ParameterParser
                     orcptType = value.Substring(0, semi);
                     if (!orcptType.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')) return new SmtpReply(501, "5.5.4", "Error: bad ORCPT address type");
                     orcpt = Xtext.Decode(value.Substring(semi + 1));
-                    if (orcpt is null || orcpt.Length == 0 || orcpt.Length > 500) return new SmtpReply(501, "5.5.4", "Error: bad ORCPT parameter encoding");
+                    // Printable US-ASCII only (RFC 3461 §4.2): the value is copied into DSN headers later.
+                    if (orcpt is null || orcpt.Length == 0 || orcpt.Length > 500 || orcpt.Any(c => c < 32 || c > 126))
+                        return new SmtpReply(501, "5.5.4", "Error: bad ORCPT parameter encoding");
                     break;
                 default:
                     return UnknownParameter;

@@ -29,7 +29,7 @@ public static class SmtpAddressParser
         if (close < 0) return Error.Syntax;
         var inner = text.Substring(1, close - 1);
         rest = text.Substring(close + 1);
-        if (Encoding.UTF8.GetByteCount(inner) > MaxPathOctets) return Error.TooLong;
+        if (Encoding.UTF8.GetByteCount(inner) > MaxPathOctets - 2) return Error.TooLong; // the limit counts "<" and ">"
         if (inner.Length == 0) return allowNull ? Error.None : Error.Syntax;
 
         if (inner[0] == '@')

@@ -78,7 +78,7 @@ public sealed class SmtpTransport : IAsyncDisposable, IBufferWriterAdapter
             var lf = buffer.PositionOf((byte)'\n');
             if (lf is null)
             {
-                if (buffer.Length > maxLength)
+                if (buffer.Length > maxLength + 1) // + 1: the CR of a line whose LF has not arrived yet
                 {
                     // Discard what we have, keeping a trailing CR in case the LF comes next.
                     tooLong = true;

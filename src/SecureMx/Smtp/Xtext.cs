@@ -6,22 +6,30 @@ namespace SecureMx.Smtp;
 public static class Xtext
 {
     /// <summary>Decodes xtext; null when it is malformed (bad "+XX", or a char outside "!".."~" / "=").</summary>
+    /// <remarks>Hex-encoded octets are collected and decoded as UTF-8, so <see cref="Encode"/> round-trips.</remarks>
     public static string? Decode(string s)
     {
-        var sb = new StringBuilder(s.Length);
+        var bytes = new List<byte>(s.Length);
         for (int i = 0; i < s.Length; i++)
         {
             char c = s[i];
             if (c == '+')
             {
                 if (i + 2 >= s.Length || !IsUpperHex(s[i + 1]) || !IsUpperHex(s[i + 2])) return null;
-                sb.Append((char)Convert.ToByte(s.Substring(i + 1, 2), 16));
+                bytes.Add(Convert.ToByte(s.Substring(i + 1, 2), 16));
                 i += 2;
             }
             else if (c < '!' || c > '~' || c == '=') return null;
-            else sb.Append(c);
+            else bytes.Add((byte)c);
         }
-        return sb.ToString();
+        try
+        {
+            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes.ToArray());
+        }
+        catch (DecoderFallbackException)
+        {
+            return null;
+        }
     }
 
     public static string Encode(string s)

@@ -78,6 +78,22 @@ public sealed class TraceHeadersTests
     }
 
     [Fact]
+    public void Ipv6ClientIsWrittenAsIPv6AddressLiteral()
+    {
+        var e = Envelope();
+        var text = Build(e with { Client = e.Client with { ClientIp = "2001:db8::7" } });
+        Assert.Contains("Received: from client.remote.example ([IPv6:2001:db8::7])\r\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NonAsciiHeloIsSanitised()
+    {
+        var text = Build(Envelope(helo: "h\u0085\u2028\u00e9lo"));
+        Assert.Contains("Received: from h???lo ([192.0.2.7])\r\n", text, StringComparison.Ordinal);
+        Assert.True(System.Text.Ascii.IsValid(text));
+    }
+
+    [Fact]
     public void EmptyHeloIsUnknown()
     {
         Assert.Contains("Received: from unknown ([192.0.2.7])", Build(Envelope(helo: "")), StringComparison.Ordinal);

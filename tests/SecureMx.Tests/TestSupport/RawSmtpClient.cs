@@ -168,6 +168,20 @@ public sealed class RawSmtpClient : IAsyncDisposable
         Assert.True(reply is null, $"expected the connection to be closed, got {reply}");
     }
 
+    /// <summary>Reads and ignores whatever comes until the server closes the connection (fails on timeout).</summary>
+    public async Task DrainUntilClosedAsync(TimeSpan? timeout = null)
+    {
+        _start = _end = 0;
+        try
+        {
+            while (await FillAsync(timeout ?? DefaultTimeout)) _start = _end = 0;
+        }
+        catch (IOException)
+        {
+            // reset by peer: closed as well
+        }
+    }
+
     /// <summary>STARTTLS handshake as a client that accepts the test server's self-signed certificate.</summary>
     public async Task UpgradeToTlsAsync(SslProtocols protocols = SslProtocols.None)
     {

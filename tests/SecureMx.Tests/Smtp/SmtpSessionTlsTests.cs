@@ -1,0 +1,144 @@
+using System.Security.Authentication;
+using SecureMx.Tests.TestSupport;
+using SecureMx.Tls;
+
+namespace SecureMx.Tests.Smtp;
+
+/// <summary>STARTTLS (RFC 3207) on the opportunistic MX listener.</summary>
+public sealed class SmtpSessionTlsTests
+{
+    private static async Task<RawSmtpClient> ConnectTlsAsync(SmtpTestServer server, SslProtocols protocols = SslProtocols.None)
+    {
+        var c = await server.ConnectEhloAsync();
+        await c.CommandAsync("STARTTLS", 220, "2.0.0");
+        await c.UpgradeToTlsAsync(protocols);
+        return c;
+    }
+
+    [Fact]
+    public async Task AfterStartTlsEhloNoLongerOffersStartTls()
+    {
+        await using var server = await SmtpTestServer.StartAsync();
+        await using var c = await ConnectTlsAsync(server);
+        var ehlo = await c.EhloAsync();
+        Assert.DoesNotContain("STARTTLS", ehlo.Lines);
+        Assert.Contains("PIPELINING", ehlo.Lines);
+        Assert.Contains("CHUNKING", ehlo.Lines);
+    }
+
+    [Fact]
+    public async Task StartTlsForgetsTheEarlierEhlo()
+    {
+        await using var server = await SmtpTestServer.StartAsync();
+        await using var c = await ConnectTlsAsync(server);
+        await c.CommandAsync("MAIL FROM:<sender@remote.example>", 503, "5.5.1");
+        await c.EhloAsync();
+        await c.CommandAsync("MAIL FROM:<sender@remote.example>", 250, "2.1.0");
+    }
+
+    [Fact]
+    public async Task StartTlsDiscardsTheTransactionStartedBefore()
+    {
+        await using var server = await SmtpTestServer.StartAsync();
+        await using var c = await server.ConnectEhloAsync();
+        await c.CommandAsync("MAIL FROM:<sender@remote.example>", 250);
+        await c.CommandAsync("STARTTLS", 220);
+        await c.UpgradeToTlsAsync();
+        await c.EhloAsync();
+        await c.CommandAsync("RCPT TO:<alice@example.org>", 503, "5.5.1");
+    }
+
+    [Fact]
+    public async Task SecondStartTlsIs503()
+    {
+        await using var server = await SmtpTestServer.StartAsync();
+        await using var c = await ConnectTlsAsync(server);
+        await c.EhloAsync();
+        await c.CommandAsync("STARTTLS", 503, "5.5.1");
+        await c.CommandAsync("NOOP", 250);
+    }
+
+    [Fact]
+    public async Task StartTlsBeforeEhloIs503()
+    {
+        await using var server = await SmtpTestServer.StartAsync();
+        await using var c = await server.ConnectAsync();
+        await c.CommandAsync("STARTTLS", 503, "5.5.1");
+    }
+
+    [Fact]
+    public async Task StartTlsWithArgumentIs501()
+    {
+        await using var server = await SmtpTestServer.StartAsync();
+        await using var c = await server.ConnectEhloAsync();
+        await c.CommandAsync("STARTTLS now", 501, "5.5.4");
+    }
+
+    [Fact]
+    public async Task CommandsPipelinedAfterStartTlsAre554AndTheConnectionIsClosed()
+    {
+        await using var server = await SmtpTestServer.StartAsync();
+        await using var c = await server.ConnectEhloAsync();
+        await c.SendAsync("STARTTLS\r\nMAIL FROM:<a@b.example>\r\n");
+        await c.ExpectAsync(554, "5.5.1");
+        await c.ExpectClosedAsync();
+        await server.StopAsync();
+        Assert.Empty(server.Arrivals.Ids);
+    }
+
+    [Fact]
+    public async Task FailedHandshakeEndsTheSessionWithoutCrashingTheListener()
+    {
+        await using var server = await SmtpTestServer.StartAsync();
+        await using (var c = await server.ConnectEhloAsync())
+        {
+            await c.CommandAsync("STARTTLS", 220);
+            await c.SendAsync("this is not a TLS ClientHello\r\n\r\n");
+            await c.DrainUntilClosedAsync(); // a TLS alert at most, then the server hangs up
+        }
+        await using var next = await server.ConnectEhloAsync();
+        await next.CommandAsync("NOOP", 250);
+    }
+
+    [Fact]
+    public async Task MessageOverTlsRecordsProtocolAndCipherInTheEnvelope()
+    {
+        await using var server = await SmtpTestServer.StartAsync();
+        await using var c = await ConnectTlsAsync(server);
+        await c.EhloAsync("tls.client.test");
+        var id = await c.SendMessageAsync("sender@remote.example", ["alice@example.org"], "Subject: tls\r\n\r\nsecret\r\n"u8.ToArray());
+        var env = server.Spool.Queue.Load(id)!.Value.Envelope;
+        Assert.NotNull(env.Client.Tls);
+        Assert.Equal(NegotiatedTls.ProtocolName(c.Tls!.SslProtocol), env.Client.Tls.Protocol);
+        Assert.Equal(c.Tls.NegotiatedCipherSuite.ToString(), env.Client.Tls.CipherSuite);
+        Assert.StartsWith("TLSv1.", env.Client.Tls.Protocol, StringComparison.Ordinal);
+        Assert.Equal("ESMTPS", env.Client.Protocol);
+        Assert.Equal("tls.client.test", env.Client.Helo);
+        Assert.Equal("Subject: tls\r\n\r\nsecret\r\n"u8.ToArray(), server.ReadMessage(id));
+    }
+
+    [Fact]
+    public async Task Tls12ClientIsRecordedAsTls12()
+    {
+        await using var server = await SmtpTestServer.StartAsync();
+        await using var c = await ConnectTlsAsync(server, SslProtocols.Tls12);
+        await c.EhloAsync();
+        var id = await c.SendMessageAsync("sender@remote.example", ["alice@example.org"], "x\r\n"u8.ToArray());
+        var tls = server.Spool.Queue.Load(id)!.Value.Envelope.Client.Tls!;
+        Assert.Equal("TLSv1.2", tls.Protocol);
+        Assert.Equal(c.Tls!.NegotiatedCipherSuite.ToString(), tls.CipherSuite);
+    }
+
+    [Fact]
+    public async Task StrictListenerRequiresTlsBeforeMail()
+    {
+        await using var server = await SmtpTestServer.StartAsync(requireTlsBeforeMail: true, profile: TlsProfile.Strict);
+        await using var c = await server.ConnectEhloAsync();
+        await c.CommandAsync("MAIL FROM:<sender@remote.example>", 530, "5.7.0");
+        await c.CommandAsync("STARTTLS", 220);
+        await c.UpgradeToTlsAsync();
+        await c.EhloAsync();
+        await c.CommandAsync("MAIL FROM:<sender@remote.example>", 250);
+        Assert.True(TlsProfile.IsStrictSuite(NegotiatedTls.ProtocolName(c.Tls!.SslProtocol), c.Tls.NegotiatedCipherSuite.ToString()));
+    }
+}
