@@ -22,7 +22,7 @@ public static class Program
         try
         {
             // The host handles SIGTERM/SIGINT itself (graceful shutdown): no termination timeout here.
-            return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+            return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
         }
         catch (CliException ex)
         {

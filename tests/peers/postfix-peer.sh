@@ -4,7 +4,7 @@
 # Usage:
 #   postfix-peer.sh start DIR --listen ADDR:PORT --role relay|sink-durable
 #                         [--relay ADDR:PORT] [--hostname NAME] [--tls yes|no]
-#   postfix-peer.sh stop DIR      stop the instance in DIR (pid file / postfix -c DIR/etc stop) and
+#   postfix-peer.sh stop DIR      stop the instance in DIR (SIGTERM to the master in its pid file) and
 #                                 wait until all its processes are gone; no-op if it is not running
 #   postfix-peer.sh flush DIR     postqueue -c DIR/etc -f (deliver deferred mail now)
 #   postfix-peer.sh status DIR    exit 0 if the instance in DIR is running, 1 if not
@@ -46,6 +46,7 @@
 set -euo pipefail
 
 PROG=${0##*/}
+PATH=$PATH:/usr/sbin:/sbin
 die() { echo "$PROG: $*" >&2; exit 1; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 2; }
 
@@ -61,32 +62,40 @@ master_pid() {
   local pid
   [[ -r $spool/pid/master.pid ]] || return 1
   pid=$(tr -dc '0-9' < "$spool/pid/master.pid")
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
+  [[ -n $pid ]] && alive "$pid" || return 1
   # guard against pid reuse: the process must be a Postfix master using this queue directory
-  [[ $(readlink "/proc/$pid/cwd" 2>/dev/null) == "$spool" ]] || return 1
+  [[ $(readlink "/proc/$pid/cwd" 2>/dev/null) == "$(realpath -m "$spool")" ]] || return 1
   echo "$pid"
 }
+
+# true while $1 exists and is not a zombie (the daemonized master's parent is PID 1, which may
+# reap zombies only every second or so: kill -0 would keep succeeding)
+alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [[ -n $st && $st != Z* ]]; }
+# live (non-zombie) members of process group $1
+group_alive() { ps -o stat= -g "$1" 2>/dev/null | grep -qv '^Z'; }
 
 do_stop() {
   local pid pgid i
   pid=$(master_pid) || return 0
   pgid=$(ps -o pgid= -p "$pid" | tr -d ' ')
-  postfix -c "$etc" stop >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
+  # What "postfix -c DIR/etc stop" does (SIGTERM to the pid in the pid file), minus its
+  # 1-second polling: master then SIGTERMs its whole process group and exits.
+  kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < 200; i++)); do              # up to ~20 s
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
+    alive "$pid" || break
+    sleep 0.05
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
     echo "$PROG: master $pid did not exit, sending SIGKILL" >&2
     kill -KILL "$pid" 2>/dev/null || true
   fi
   # master runs its children in its own process group; wait for them to go as well
   if [[ -n $pgid ]]; then
     for ((i = 0; i < 100; i++)); do
-      pgrep -g "$pgid" >/dev/null || break
-      sleep 0.1
+      group_alive "$pgid" || break
+      sleep 0.05
     done
-    pgrep -g "$pgid" >/dev/null && pkill -KILL -g "$pgid" 2>/dev/null || true
+    if group_alive "$pgid"; then kill -KILL -- "-$pgid" 2>/dev/null || true; fi
   fi
   rm -f "$spool/pid/master.pid"
   return 0
@@ -115,7 +124,6 @@ while (($#)); do
   esac
 done
 [[ $(id -u) -eq 0 ]] || die "must run as root"
-command -v postfix >/dev/null || PATH=$PATH:/usr/sbin:/sbin
 command -v postfix >/dev/null || die "postfix is not installed (scripts/install-test-deps.sh)"
 [[ $listen =~ ^(\[[0-9a-fA-F:.]+\]|[0-9.]+):([0-9]+)$ ]] || die "--listen ADDR:PORT required (got '$listen')"
 laddr=${BASH_REMATCH[1]} lport=${BASH_REMATCH[2]}
@@ -130,6 +138,13 @@ case $tls in yes|no) ;; *) die "--tls must be yes or no" ;; esac
 [[ $hostname =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]] || die "bad --hostname: $hostname"
 
 if pid=$(master_pid); then die "an instance is already running in $dir (master pid $pid)"; fi
+
+# Postfix's master sets SO_REUSEPORT on inet listeners: a second instance on the same ADDR:PORT
+# starts "successfully" and the kernel then splits connections between the two. Refuse instead.
+caddr=${laddr#[}; caddr=${caddr%]}
+if ss -Hltn "sport = :$lport" 2>/dev/null | awk '{print $4}' | grep -qxF -e "$caddr:$lport" -e "[$caddr]:$lport"; then
+  die "$listen is already in use: $(ss -Hltnp "sport = :$lport" | grep -F "$caddr:$lport" | grep -o "(\"[^\"]*\",pid=[0-9]*" | tail -1 | tr -d "(\"")"
+fi
 
 # ---- directories (created by hand + quick-start marker: skips ~2-3 s of integrity checks) ----
 mkdir -p "$dir" "$etc" "$spool" "$data"
@@ -261,6 +276,10 @@ scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
 
+# Postfix re-reads a configuration file until its mtime is >= ~2 s old ("file may still be being
+# written"), which alone adds ~2 s to every start after a rewrite: backdate the files we wrote.
+touch -d '-1 minute' "$etc/main.cf" "$etc/master.cf"
+
 # ---- start ----
 touch "$spool/quick-start"
 out=$(script -qec "postfix -c '$etc' start" /dev/null 2>&1 | tr -d '\r') || true
@@ -274,7 +293,6 @@ fail() {
 master_pid >/dev/null || fail "postfix did not start"
 
 # wait until ADDR:PORT accepts a TCP connection (~20 s max)
-caddr=${laddr#[}; caddr=${caddr%]}
 for ((i = 0; i < 200; i++)); do
   if timeout 2 bash -c "exec 3<>/dev/tcp/$caddr/$lport" 2>/dev/null; then exit 0; fi
   master_pid >/dev/null || fail "postfix exited during start-up"

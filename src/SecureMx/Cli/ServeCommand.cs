@@ -18,7 +18,14 @@ public static class ServeCommand
             var dir = CliOptions.RequireData(p.GetValue(data)!);
             var options = LoadOrThrow(dir, p.UnmatchedTokens.ToArray());
             using var host = ServerHost.Build(dir, options, TimeProvider.System);
-            await host.RunAsync(CancellationToken.None);
+            try
+            {
+                await host.RunAsync(CancellationToken.None);
+            }
+            catch (Smtp.ListenerStartException ex)
+            {
+                throw new CliException(ex.Message);
+            }
             return 0;
         });
         return cmd;

@@ -21,10 +21,19 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
 
     public void Start()
     {
+        // No SocketOptionName.ReuseAddress: on Linux .NET maps it to SO_REUSEPORT as well, and then a second
+        // instance could bind the same port and silently share its connections.
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        socket.Bind(endpoint);
-        socket.Listen(512);
+        try
+        {
+            socket.Bind(endpoint);
+            socket.Listen(512);
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            throw new ListenerStartException($"cannot listen on {endpoint} for the {settings.Name} listener: {ex.Message}");
+        }
         _socket = socket;
         _acceptLoop = AcceptLoopAsync(socket);
         ctx.Logger.LogInformation("listener {Name} on {Endpoint} (TLS profile {Profile})", settings.Name, endpoint, settings.TlsProfile.Name);
@@ -95,3 +104,6 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
         }
     }
 }
+
+/// <summary>A listener could not bind its endpoint (in use, address not local, no permission).</summary>
+public sealed class ListenerStartException(string message) : Exception(message);

@@ -134,4 +134,16 @@ public sealed class CliContractTests
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains("limits.maxRecipients", r.StdErr);
     }
+
+    [Fact]
+    public async Task ServeFailsClearlyWhenItsPortIsTaken()
+    {
+        await using var mx = await SecureMxInstance.CreateAsync();
+        using var squatter = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        squatter.Bind(mx.Mx);
+        squatter.Listen();
+        var r = await mx.Cli("serve");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"securemx: cannot listen on {mx.Mx} for the mx listener", r.StdErr);
+    }
 }
