@@ -38,7 +38,15 @@ public static class ServerHost
             store.Migrate();
             return store;
         });
-        builder.Services.AddSingleton(sp => new MessageSpool(Path.Combine(dataDirectory, "spool"), time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Spool")));
+        builder.Services.AddSingleton(sp =>
+        {
+            var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Spool");
+            var spool = new MessageSpool(Path.Combine(dataDirectory, "spool"), time, log);
+            // Before any listener opens: what was never acknowledged goes; everything acknowledged stays queued.
+            var removed = spool.Recover();
+            if (removed > 0) log.LogInformation("removed {Count} file(s) of transfers that were never acknowledged", removed);
+            return spool;
+        });
         builder.Services.AddSingleton(sp => new InboundRecipientPolicy(sp.GetRequiredService<SecureMxStore>(), options.Delivery));
         builder.Services.AddSingleton(sp => new QueueRunner(sp.GetRequiredService<MessageSpool>(), options, dataDirectory, time, sp.GetRequiredService<ILogger<QueueRunner>>()));
         builder.Services.AddSingleton<InboundSessionLog>();

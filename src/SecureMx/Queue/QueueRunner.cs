@@ -44,8 +44,6 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var removed = _spool.RemoveOrphans();
-        if (removed > 0) _log.LogInformation("removed {Count} data file(s) of transfers that were never acknowledged", removed);
         var workers = Enumerable.Range(0, Math.Max(1, _options.Delivery.LocalConcurrency))
             .Select(_ => WorkerAsync(stoppingToken)).ToList();
         try

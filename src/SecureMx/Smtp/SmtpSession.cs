@@ -502,8 +502,8 @@ public sealed class SmtpSession
             tx.Recipients.ToList());
         try
         {
-            await file.FlushToDiskAsync();
-            await _ctx.Spool.CommitAsync(envelope);
+            await file.CompleteAsync();
+            await _ctx.Spool.CommitAsync(envelope, file);
             file.MarkCommitted();
             await file.DisposeAsync(); // closed before the queue opens it for delivery
         }

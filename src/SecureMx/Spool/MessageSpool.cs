@@ -3,14 +3,23 @@ using Microsoft.Extensions.Logging;
 namespace SecureMx.Spool;
 
 /// <summary>
-/// The durable spool: one data file per message in <c>spool/data/</c> and the queue index in
-/// <c>spool/queue.db</c>. A message exists once its envelope row is committed; a data file without
-/// a row is the remains of an unacknowledged transfer and is removed at start-up.
+/// The durable spool: the queue database <c>spool/queue.db</c> (envelopes, recipient state, and the
+/// bytes of messages up to <see cref="InlineLimit"/>), data files of larger messages in
+/// <c>spool/data/</c>, and <c>spool/incoming/</c> for transfers in progress. A message exists once
+/// its envelope row is committed; everything else is the remains of an unacknowledged transfer and
+/// is removed at start-up (<see cref="Recover"/>).
 /// </summary>
 public sealed class MessageSpool : IDisposable
 {
     public string Root { get; }
     public string DataDirectory { get; }
+    public string IncomingDirectory { get; }
+
+    /// <summary>
+    /// Messages up to this size are committed into the queue database with their envelope: the batch's
+    /// single WAL fsync makes them durable, instead of a file fsync and a directory fsync each.
+    /// </summary>
+    public const long InlineLimit = 256 * 1024;
     public QueueDatabase Queue { get; }
     private readonly TimeProvider _time;
 
@@ -18,15 +27,19 @@ public sealed class MessageSpool : IDisposable
     {
         Root = root;
         DataDirectory = Path.Combine(root, "data");
+        IncomingDirectory = Path.Combine(root, "incoming");
         Directory.CreateDirectory(DataDirectory);
+        Directory.CreateDirectory(IncomingDirectory);
         _time = time;
         Queue = new QueueDatabase(Path.Combine(root, "queue.db"), DataDirectory, logger);
     }
 
     public string DataPath(string id) => Path.Combine(DataDirectory, id);
 
-    /// <summary>Creates the data file for a new message; written sequentially while DATA streams in.</summary>
-    public FileStream CreateDataFile(string id) => new(DataPath(id), new FileStreamOptions
+    public string IncomingPath(string id) => Path.Combine(IncomingDirectory, id);
+
+    /// <summary>Creates the file for a message being received; written sequentially while DATA streams in.</summary>
+    public FileStream CreateIncomingFile(string id) => new(IncomingPath(id), new FileStreamOptions
     {
         Mode = FileMode.CreateNew,
         Access = FileAccess.Write,
@@ -36,28 +49,42 @@ public sealed class MessageSpool : IDisposable
         UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
     });
 
-    public FileStream OpenData(string id) => new(DataPath(id), new FileStreamOptions
+    /// <summary>Opens a queued message's bytes, wherever they are kept.</summary>
+    public Stream OpenData(string id)
     {
-        Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.Read,
-        BufferSize = 64 * 1024, Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
-    });
+        var path = DataPath(id);
+        if (File.Exists(path))
+        {
+            return new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.Read,
+                BufferSize = 64 * 1024, Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
+            });
+        }
+        return Queue.OpenInlineData(id) ?? throw new FileNotFoundException($"message {id} has no data in the spool");
+    }
 
     /// <summary>
-    /// Makes the message durable: the data file must already be fsync'd (see <see cref="SpoolFile"/>);
-    /// the directory entry and the envelope are committed together with other sessions' messages.
+    /// Makes the message durable, together with whatever other sessions commit at the same moment:
+    /// <see cref="SpoolFile.CompleteAsync"/> must have run.
     /// </summary>
-    public Task CommitAsync(Envelope envelope) => Queue.InsertAsync(envelope, _time);
+    public Task CommitAsync(Envelope envelope, SpoolFile file) => Queue.InsertAsync(envelope, file.InlineSource, _time);
 
     public void DeleteData(string id)
     {
         try { File.Delete(DataPath(id)); } catch (IOException) { }
     }
 
-    /// <summary>Removes data files that have no envelope (transfers cut off before 250).</summary>
-    public int RemoveOrphans()
+    /// <summary>At start-up: removes transfers that were cut off before their 250 (incoming files, data files without an envelope).</summary>
+    public int Recover()
     {
-        var known = Queue.AllMessageIds();
         int removed = 0;
+        foreach (var file in Directory.EnumerateFiles(IncomingDirectory))
+        {
+            File.Delete(file);
+            removed++;
+        }
+        var known = Queue.AllMessageIds();
         foreach (var file in Directory.EnumerateFiles(DataDirectory))
         {
             var name = Path.GetFileName(file);

@@ -40,7 +40,8 @@ public sealed class QueueDatabase : IDisposable
         _logger = logger;
         _writeConnection = new SqliteConnection(_connectionString);
         _writeConnection.Open();
-        Exec(_writeConnection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;");
+        // synchronous=FULL: a commit is durable when it returns. The WAL is trimmed after checkpoints.
+        Exec(_writeConnection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA journal_size_limit=67108864;");
         Migrate(_writeConnection);
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "queue-writer" };
         _writer.Start();
@@ -95,6 +96,10 @@ public sealed class QueueDatabase : IDisposable
               PRIMARY KEY(message_id, idx)
             );
             CREATE INDEX IF NOT EXISTS recipients_due ON recipients(state, next_attempt_at);
+            CREATE TABLE IF NOT EXISTS message_data(
+              id TEXT NOT NULL UNIQUE,
+              data BLOB NOT NULL
+            );
             PRAGMA user_version = 1;
             """);
     }
@@ -182,9 +187,16 @@ public sealed class QueueDatabase : IDisposable
         }
     }
 
-    /// <summary>Makes an accepted message durable. Returns when the envelope is committed: then 250 may be sent.</summary>
-    public Task InsertAsync(Envelope e, TimeProvider time) => Submit((c, tx) =>
+    /// <summary>
+    /// Makes an accepted message durable. Returns when the envelope is committed: then 250 may be sent.
+    /// With <paramref name="inlineSource"/> the message bytes are copied from that file into the
+    /// database in the same transaction; without, they are in a data file whose directory entry is
+    /// fsync'd before the commit.
+    /// </summary>
+    public Task InsertAsync(Envelope e, string? inlineSource, TimeProvider time) => Submit((c, tx) =>
     {
+        if (inlineSource is not null) InsertInlineData(c, tx, e.Id, inlineSource);
+
         using var cmd = c.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = """
@@ -237,7 +249,44 @@ public sealed class QueueDatabase : IDisposable
             pO.Value = (object?)r.Orcpt ?? DBNull.Value;
             rc.ExecuteNonQuery();
         }
-    }, needsDirectorySync: true);
+    }, needsDirectorySync: inlineSource is null);
+
+    private static void InsertInlineData(SqliteConnection c, SqliteTransaction tx, string id, string source)
+    {
+        using var file = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 64 * 1024);
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "INSERT INTO message_data(id, data) VALUES($id, zeroblob($len)) RETURNING rowid";
+        cmd.Parameters.AddWithValue("$id", id);
+        cmd.Parameters.AddWithValue("$len", file.Length);
+        var rowid = (long)cmd.ExecuteScalar()!;
+        // Streamed into the blob: the message is never held whole in memory.
+        using var blob = new SqliteBlob(c, "message_data", "data", rowid);
+        file.CopyTo(blob);
+    }
+
+    /// <summary>A read-only stream over a message kept in the database; null when there is none.</summary>
+    public Stream? OpenInlineData(string id)
+    {
+        var c = OpenRead();
+        try
+        {
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT rowid FROM message_data WHERE id=$id";
+            cmd.Parameters.AddWithValue("$id", id);
+            if (cmd.ExecuteScalar() is not long rowid)
+            {
+                c.Dispose();
+                return null;
+            }
+            return new OwningStream(new SqliteBlob(c, "message_data", "data", rowid, readOnly: true), c);
+        }
+        catch
+        {
+            c.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Records the outcome of one delivery attempt for one recipient.</summary>
     public Task UpdateRecipientAsync(string messageId, int index, RecipientState state, DateTimeOffset nextAttempt, string? error, TimeProvider time) =>
@@ -274,7 +323,7 @@ public sealed class QueueDatabase : IDisposable
     {
         using var cmd = c.CreateCommand();
         cmd.Transaction = tx;
-        cmd.CommandText = "DELETE FROM recipients WHERE message_id=$id; DELETE FROM messages WHERE id=$id;";
+        cmd.CommandText = "DELETE FROM recipients WHERE message_id=$id; DELETE FROM message_data WHERE id=$id; DELETE FROM messages WHERE id=$id;";
         cmd.Parameters.AddWithValue("$id", messageId);
         cmd.ExecuteNonQuery();
     }, needsDirectorySync: false);

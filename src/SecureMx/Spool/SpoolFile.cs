@@ -1,28 +1,35 @@
 namespace SecureMx.Spool;
 
 /// <summary>
-/// The data file of one incoming message while it is being received. Counts bytes, stops writing
-/// (but keeps counting) past the size limit, and is fsync'd before its envelope is committed.
-/// Disposing an uncommitted file deletes it.
+/// The bytes of one incoming message while it is being received: streamed to a file in
+/// <c>spool/incoming/</c>, counted, and no longer written (but still counted) past the size limit.
+/// At the end a small message is committed into the queue database together with its envelope
+/// (one WAL fsync for a whole batch of messages); a large one is fsync'd and renamed into
+/// <c>spool/data/</c>. Disposing removes whatever is left in <c>incoming/</c>, and an uncommitted data file.
 /// </summary>
 public sealed class SpoolFile : IAsyncDisposable
 {
     private readonly MessageSpool _spool;
     private readonly FileStream _stream;
     private readonly long _maxSize;
-    private bool _keep;
+    private string _path;
+    private bool _committed;
     private bool _disposed;
 
     public string Id { get; }
     public long Length { get; private set; }
     public bool TooBig => _maxSize > 0 && Length > _maxSize;
 
+    /// <summary>Where the data is once <see cref="CompleteAsync"/> has run: an incoming file to copy inline, or null for a data file.</summary>
+    public string? InlineSource { get; private set; }
+
     public SpoolFile(MessageSpool spool, string id, long maxSize)
     {
         _spool = spool;
         Id = id;
         _maxSize = maxSize;
-        _stream = spool.CreateDataFile(id);
+        _path = spool.IncomingPath(id);
+        _stream = spool.CreateIncomingFile(id);
     }
 
     public void Write(ReadOnlySpan<byte> data)
@@ -31,22 +38,35 @@ public sealed class SpoolFile : IAsyncDisposable
         if (!TooBig) _stream.Write(data);
     }
 
-    /// <summary>Flushes and fsyncs the data (fdatasync-like); the caller then commits the envelope.</summary>
-    public async Task FlushToDiskAsync()
+    /// <summary>Finishes writing. Small messages stay in incoming/ for the committer to copy; large ones become durable files now.</summary>
+    public async Task CompleteAsync()
     {
         await _stream.FlushAsync().ConfigureAwait(false);
-        // FileStream.Flush(true) is fsync(2): run it on the thread pool, concurrent fsyncs share journal commits.
+        if (Length <= MessageSpool.InlineLimit)
+        {
+            InlineSource = _path;
+            return;
+        }
+        // fsync(2) on the thread pool: concurrent fsyncs of several sessions share journal commits.
         await Task.Run(() => _stream.Flush(flushToDisk: true)).ConfigureAwait(false);
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        var target = _spool.DataPath(Id);
+        File.Move(_path, target);
+        _path = target; // the rename becomes durable with the directory fsync of the commit batch
     }
 
-    public void MarkCommitted() => _keep = true;
+    public void MarkCommitted() => _committed = true;
 
-    /// <summary>Closes the file; deletes it unless it was committed. Safe to call twice.</summary>
+    /// <summary>Closes the file and removes what must not stay. Safe to call twice.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_disposed) return;
         _disposed = true;
         await _stream.DisposeAsync().ConfigureAwait(false);
-        if (!_keep) _spool.DeleteData(Id);
+        // An inline message lives in the database now; a data file stays only when its envelope was committed.
+        if (InlineSource is not null || !_committed)
+        {
+            try { File.Delete(_path); } catch (IOException) { }
+        }
     }
 }

@@ -55,7 +55,7 @@ public sealed class QueueDatabaseTests : IDisposable
     {
         var tls = new NegotiatedTls("TLSv1.3", "TLS_AES_256_GCM_SHA384");
         var e = NewEnvelope(tls: tls);
-        await _spool.CommitAsync(e);
+        await Queue.InsertAsync(e, null, _time);
 
         var loaded = Queue.Load(e.Id);
         Assert.NotNull(loaded);
@@ -87,7 +87,7 @@ public sealed class QueueDatabaseTests : IDisposable
             Parameters = new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
             Client = new ClientTrace("mx", "::1", "h", "ESMTP", null, null),
         };
-        await _spool.CommitAsync(e);
+        await Queue.InsertAsync(e, null, _time);
         var (env, _) = Queue.Load(e.Id)!.Value;
         Assert.Equal("", env.Sender);
         Assert.Null(env.Client.Tls);
@@ -105,8 +105,8 @@ public sealed class QueueDatabaseTests : IDisposable
     public async Task DuplicateIdIsRefused()
     {
         var e = NewEnvelope();
-        await _spool.CommitAsync(e);
-        await Assert.ThrowsAsync<SqliteException>(() => _spool.CommitAsync(e));
+        await Queue.InsertAsync(e, null, _time);
+        await Assert.ThrowsAsync<SqliteException>(() => Queue.InsertAsync(e, null, _time));
         Assert.NotNull(Queue.Load(e.Id)); // the first one is untouched
     }
 
@@ -114,7 +114,7 @@ public sealed class QueueDatabaseTests : IDisposable
     public async Task UpdateRecipientChangesOnlyThatRecipient()
     {
         var e = NewEnvelope();
-        await _spool.CommitAsync(e);
+        await Queue.InsertAsync(e, null, _time);
         var next = _time.GetUtcNow().AddMinutes(5);
         await Queue.UpdateRecipientAsync(e.Id, 1, RecipientState.Deferred, next, "451 try later", _time);
 
@@ -140,7 +140,7 @@ public sealed class QueueDatabaseTests : IDisposable
         for (int i = 0; i < 4; i++)
         {
             var e = NewEnvelope();
-            await _spool.CommitAsync(e);
+            await Queue.InsertAsync(e, null, _time);
             ids.Add(e.Id);
             _time.Advance(TimeSpan.FromSeconds(1));
         }
@@ -163,8 +163,8 @@ public sealed class QueueDatabaseTests : IDisposable
     {
         var later = NewEnvelope(id: MessageId.New(new FakeTimeProvider(_time.GetUtcNow().AddSeconds(5))));
         var earlier = NewEnvelope(id: MessageId.New(_time));
-        await _spool.CommitAsync(later);
-        await _spool.CommitAsync(earlier);
+        await Queue.InsertAsync(later, null, _time);
+        await Queue.InsertAsync(earlier, null, _time);
         Assert.Equal([earlier.Id, later.Id], Queue.DueMessageIds(_time.GetUtcNow(), 10));
     }
 
@@ -173,7 +173,7 @@ public sealed class QueueDatabaseTests : IDisposable
     {
         Assert.Null(Queue.NextDueTime());
         var e = NewEnvelope();
-        await _spool.CommitAsync(e);
+        await Queue.InsertAsync(e, null, _time);
         var now = _time.GetUtcNow();
         await Queue.UpdateRecipientAsync(e.Id, 0, RecipientState.Deferred, now.AddMinutes(30), "451", _time);
         await Queue.UpdateRecipientAsync(e.Id, 1, RecipientState.Deferred, now.AddMinutes(5), "451", _time);
@@ -187,8 +187,8 @@ public sealed class QueueDatabaseTests : IDisposable
     {
         var keep = NewEnvelope();
         var gone = NewEnvelope();
-        await _spool.CommitAsync(keep);
-        await _spool.CommitAsync(gone);
+        await Queue.InsertAsync(keep, null, _time);
+        await Queue.InsertAsync(gone, null, _time);
         await Queue.RemoveMessageAsync(gone.Id);
         Assert.Null(Queue.Load(gone.Id));
         Assert.NotNull(Queue.Load(keep.Id));
@@ -200,7 +200,7 @@ public sealed class QueueDatabaseTests : IDisposable
     public async Task ConcurrentInsertsAreAllCommitted()
     {
         var envelopes = Enumerable.Range(0, 50).Select(_ => NewEnvelope()).ToList();
-        await Task.WhenAll(envelopes.Select(e => Task.Run(() => _spool.CommitAsync(e))));
+        await Task.WhenAll(envelopes.Select(e => Task.Run(() => Queue.InsertAsync(e, null, _time))));
         Assert.Equal(envelopes.Select(e => e.Id).ToHashSet(), Queue.AllMessageIds());
         Assert.Equal(50, Queue.CommittedOps);
         Assert.True(Queue.Commits <= 50);
@@ -210,9 +210,9 @@ public sealed class QueueDatabaseTests : IDisposable
     public async Task OneFailingInsertDoesNotFailItsBatchNeighbours()
     {
         var first = NewEnvelope();
-        await _spool.CommitAsync(first);
+        await Queue.InsertAsync(first, null, _time);
         var others = Enumerable.Range(0, 20).Select(_ => NewEnvelope()).ToList();
-        var tasks = others.Select(e => _spool.CommitAsync(e)).Append(_spool.CommitAsync(first)).ToList();
+        var tasks = others.Select(e => Queue.InsertAsync(e, null, _time)).Append(Queue.InsertAsync(first, null, _time)).ToList();
         await Assert.ThrowsAnyAsync<Exception>(() => Task.WhenAll(tasks));
         Assert.Equal(20, tasks.Count(t => t.IsCompletedSuccessfully));
         Assert.All(others, e => Assert.NotNull(Queue.Load(e.Id)));
@@ -222,22 +222,74 @@ public sealed class QueueDatabaseTests : IDisposable
     public async Task QueueSurvivesReopen()
     {
         var e = NewEnvelope();
-        await _spool.CommitAsync(e);
+        await Queue.InsertAsync(e, null, _time);
         using var again = new QueueDatabase(Path.Combine(_spool.Root, "queue.db"), _spool.DataDirectory, NullLogger.Instance);
         Assert.NotNull(again.Load(e.Id));
     }
 
     [Fact]
-    public async Task RemoveOrphansDeletesDataFilesWithoutEnvelope()
+    public async Task RecoverDeletesIncomingFilesAndDataFilesWithoutEnvelope()
     {
         var e = NewEnvelope();
         await File.WriteAllTextAsync(_spool.DataPath(e.Id), "committed", TestContext.Current.CancellationToken);
-        await _spool.CommitAsync(e);
+        await Queue.InsertAsync(e, null, _time);
         var orphan = MessageId.New(_time);
         await File.WriteAllTextAsync(_spool.DataPath(orphan), "never acknowledged", TestContext.Current.CancellationToken);
 
-        Assert.Equal(1, _spool.RemoveOrphans());
+        await File.WriteAllTextAsync(_spool.IncomingPath(MessageId.New(_time)), "cut off mid-transfer", TestContext.Current.CancellationToken);
+        Assert.Equal(2, _spool.Recover());
+        Assert.Empty(Directory.GetFiles(_spool.IncomingDirectory));
         Assert.True(File.Exists(_spool.DataPath(e.Id)));
         Assert.False(File.Exists(_spool.DataPath(orphan)));
+    }
+
+    private async Task<SpoolFile> ReceiveAsync(string id, byte[] content)
+    {
+        var file = new SpoolFile(_spool, id, 0);
+        for (int i = 0; i < content.Length; i += 4096) file.Write(content.AsSpan(i, Math.Min(4096, content.Length - i)));
+        await file.CompleteAsync();
+        return file;
+    }
+
+    [Theory]
+    [InlineData(0, true)]
+    [InlineData(4096, true)]
+    [InlineData(256 * 1024, true)]
+    [InlineData(256 * 1024 + 1, false)]
+    [InlineData(3 * 1024 * 1024, false)]
+    public async Task SmallMessagesAreCommittedInsideTheDatabaseAndLargeOnesAsDataFiles(int size, bool inline)
+    {
+        var content = new byte[size];
+        new Random(size).NextBytes(content);
+        var e = NewEnvelope();
+        await using (var file = await ReceiveAsync(e.Id, content))
+        {
+            await _spool.CommitAsync(e, file);
+            file.MarkCommitted();
+        }
+        Assert.Empty(Directory.GetFiles(_spool.IncomingDirectory));
+        Assert.Equal(!inline, File.Exists(_spool.DataPath(e.Id)));
+        using (var data = _spool.OpenData(e.Id))
+        using (var copy = new MemoryStream())
+        {
+            await data.CopyToAsync(copy, TestContext.Current.CancellationToken);
+            Assert.Equal(content, copy.ToArray());
+        }
+
+        await Queue.RemoveMessageAsync(e.Id);
+        _spool.DeleteData(e.Id);
+        Assert.Null(Queue.OpenInlineData(e.Id));
+        Assert.Throws<FileNotFoundException>(() => _spool.OpenData(e.Id));
+    }
+
+    [Fact]
+    public async Task UncommittedTransferLeavesNothingBehind()
+    {
+        var small = await ReceiveAsync(MessageId.New(_time), new byte[100]);
+        var large = await ReceiveAsync(MessageId.New(_time), new byte[MessageSpool.InlineLimit + 10]);
+        await small.DisposeAsync();
+        await large.DisposeAsync();
+        Assert.Empty(Directory.GetFiles(_spool.IncomingDirectory));
+        Assert.Empty(Directory.GetFiles(_spool.DataDirectory));
     }
 }

@@ -131,7 +131,13 @@ public sealed class SmtpTestServer : IAsyncDisposable
         return client;
     }
 
-    public byte[] ReadMessage(string id) => File.ReadAllBytes(Spool.DataPath(id));
+    public byte[] ReadMessage(string id)
+    {
+        using var data = Spool.OpenData(id);
+        using var copy = new MemoryStream();
+        data.CopyTo(copy);
+        return copy.ToArray();
+    }
 
     public string[] DataFiles() => Directory.GetFiles(Spool.DataDirectory);
 
