@@ -20,23 +20,22 @@ public sealed record RcptDecision(SmtpReply Reply, IReadOnlyList<EnvelopeRecipie
 /// </summary>
 public sealed class InboundRecipientPolicy(SecureMxStore store, DeliveryOptions options)
 {
-    public static readonly SmtpReply RelayDenied = new(554, "5.7.1", "Error: relay access denied");
-
     public const string InstancePostmasterMaildir = "mail/postmaster";
 
     public RcptDecision Evaluate(EnvelopeAddress rcpt, bool isBarePostmaster, RcptParameters parameters, string originalText)
     {
         if (isBarePostmaster) return Accept(PostmasterTargets(null), rcpt, parameters, originalText);
-        if (rcpt.IsAddressLiteral || !store.IsHostedDomain(rcpt.Domain))
-        {
-            return new RcptDecision(new SmtpReply(554, "5.7.1", $"<{rcpt}>: Relay access denied"), []);
-        }
         var local = rcpt.LocalPart.ToLowerInvariant();
-        var found = store.ResolveLocal(local + "@" + rcpt.Domain);
-        if (found.Count == 0 && options.RecipientDelimiter.Length > 0)
+        var candidates = new List<string>(2) { local + "@" + rcpt.Domain };
+        if (options.RecipientDelimiter.Length > 0)
         {
             int cut = local.IndexOf(options.RecipientDelimiter, StringComparison.Ordinal);
-            if (cut > 0) found = store.ResolveLocal(local.Substring(0, cut) + "@" + rcpt.Domain);
+            if (cut > 0) candidates.Add(local.Substring(0, cut) + "@" + rcpt.Domain);
+        }
+        var found = rcpt.IsAddressLiteral ? null : store.LookupRecipient(rcpt.Domain, candidates);
+        if (found is null)
+        {
+            return new RcptDecision(new SmtpReply(554, "5.7.1", $"<{rcpt}>: Relay access denied"), []);
         }
         if (found.Count == 0 && local == "postmaster") found = PostmasterTargets(rcpt.Domain);
         if (found.Count == 0)

@@ -44,7 +44,7 @@ public sealed class MessageSpool : IDisposable
         Mode = FileMode.CreateNew,
         Access = FileAccess.Write,
         Share = FileShare.Read,
-        BufferSize = 64 * 1024,
+        BufferSize = 16 * 1024,
         Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
         UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
     });
@@ -57,8 +57,9 @@ public sealed class MessageSpool : IDisposable
         {
             return new FileStream(path, new FileStreamOptions
             {
+                // Unbuffered: readers copy in large blocks of their own.
                 Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.Read,
-                BufferSize = 64 * 1024, Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
+                BufferSize = 0, Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
             });
         }
         return Queue.OpenInlineData(id) ?? throw new FileNotFoundException($"message {id} has no data in the spool");

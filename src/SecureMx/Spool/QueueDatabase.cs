@@ -106,11 +106,9 @@ public sealed class QueueDatabase : IDisposable
 
     public SqliteConnection OpenRead()
     {
+        // Busy waits are handled by Microsoft.Data.Sqlite itself, up to DefaultTimeout.
         var c = new SqliteConnection(_connectionString);
         c.Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "PRAGMA busy_timeout=10000;";
-        cmd.ExecuteNonQuery();
         return c;
     }
 

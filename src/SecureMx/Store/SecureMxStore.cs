@@ -30,17 +30,16 @@ public sealed class SecureMxStore
         {
             DataSource = Path.Combine(dataDirectory, "securemx.db"),
             Pooling = true,
+            ForeignKeys = true,
             DefaultTimeout = 30,
         }.ToString();
     }
 
+    /// <summary>A pooled connection; busy waits are retried by Microsoft.Data.Sqlite up to DefaultTimeout.</summary>
     public SqliteConnection Open()
     {
         var c = new SqliteConnection(_connectionString);
         c.Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;";
-        cmd.ExecuteNonQuery();
         return c;
     }
 
@@ -152,15 +151,6 @@ public sealed class SecureMxStore
         using var r = cmd.ExecuteReader();
         while (r.Read()) list.Add(r.GetString(0));
         return list;
-    }
-
-    public bool IsHostedDomain(string domain)
-    {
-        using var c = Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT 1 FROM domains WHERE name=$d";
-        cmd.Parameters.AddWithValue("$d", domain);
-        return cmd.ExecuteScalar() is not null;
     }
 
     // ---- mailboxes ----
@@ -308,6 +298,32 @@ public sealed class SecureMxStore
     public List<(string Address, string Maildir)> ResolveLocal(string address)
     {
         using var c = Open();
+        return ResolveLocal(c, address);
+    }
+
+    /// <summary>
+    /// The recipient lookup of one RCPT on one connection: null when the domain is not hosted, else the
+    /// first of <paramref name="candidates"/> that names a mailbox or alias (empty when none does).
+    /// </summary>
+    public List<(string Address, string Maildir)>? LookupRecipient(string domain, IEnumerable<string> candidates)
+    {
+        using var c = Open();
+        using (var cmd = c.CreateCommand())
+        {
+            cmd.CommandText = "SELECT 1 FROM domains WHERE name=$d";
+            cmd.Parameters.AddWithValue("$d", domain);
+            if (cmd.ExecuteScalar() is null) return null;
+        }
+        foreach (var candidate in candidates)
+        {
+            var found = ResolveLocal(c, candidate);
+            if (found.Count > 0) return found;
+        }
+        return [];
+    }
+
+    private static List<(string Address, string Maildir)> ResolveLocal(SqliteConnection c, string address)
+    {
         using var cmd = c.CreateCommand();
         cmd.CommandText = """
             SELECT address, maildir FROM mailboxes WHERE address=$a

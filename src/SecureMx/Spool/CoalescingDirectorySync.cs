@@ -1,0 +1,64 @@
+using System.Collections.Concurrent;
+
+namespace SecureMx.Spool;
+
+/// <summary>
+/// Group commit for directory fsyncs: callers that need the same directory synced share one
+/// fsync(2). A caller that arrives while a sync is already running waits for the next one, because
+/// the running sync may have started before the caller's rename — the next sync covers everyone
+/// who asked while it was queued.
+/// </summary>
+public sealed class CoalescingDirectorySync
+{
+    private sealed class Round
+    {
+        public readonly object Gate = new();
+        public bool Running;
+        public TaskCompletionSource? Next;
+    }
+
+    private readonly ConcurrentDictionary<string, Round> _dirs = new(StringComparer.Ordinal);
+
+    public Task SyncAsync(string directory)
+    {
+        var round = _dirs.GetOrAdd(directory, _ => new Round());
+        lock (round.Gate)
+        {
+            round.Next ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var waiter = round.Next.Task;
+            if (!round.Running)
+            {
+                round.Running = true;
+                _ = Task.Run(() => RunRounds(directory, round));
+            }
+            return waiter;
+        }
+    }
+
+    private static void RunRounds(string directory, Round round)
+    {
+        while (true)
+        {
+            TaskCompletionSource current;
+            lock (round.Gate)
+            {
+                if (round.Next is null)
+                {
+                    round.Running = false;
+                    return;
+                }
+                current = round.Next;
+                round.Next = null; // whoever asks from now on needs the next round
+            }
+            try
+            {
+                SafeIo.FsyncDirectory(directory);
+                current.SetResult();
+            }
+            catch (Exception ex)
+            {
+                current.SetException(ex);
+            }
+        }
+    }
+}
