@@ -17,6 +17,9 @@ public static class ServeCommand
         {
             var dir = CliOptions.RequireData(p.GetValue(data)!);
             var options = LoadOrThrow(dir, p.UnmatchedTokens.ToArray());
+            // One server per instance: a second one would clean up the first one's transfers in progress at start-up.
+            using var instanceLock = Spool.SafeIo.TryLockExclusive(Path.Combine(dir, "spool", "serve.lock"))
+                ?? throw new CliException($"another 'securemx serve' is already running on {dir}");
             using var host = ServerHost.Build(dir, options, TimeProvider.System);
             try
             {

@@ -115,6 +115,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         {
             if (ct.IsCancellationRequested) break;
             var outcome = await DeliverOneAsync(envelope, r, ct);
+            if (outcome is null) break; // interrupted by shutdown: not an attempt, due again at the next start
             outcomes.Add(outcome);
             if (outcome.State is RecipientState.Delivered or RecipientState.Failed) finals++;
         }
@@ -130,7 +131,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         }
     }
 
-    private async Task<RecipientOutcome> DeliverOneAsync(Envelope envelope, QueuedRecipient r, CancellationToken ct)
+    private async Task<RecipientOutcome?> DeliverOneAsync(Envelope envelope, QueuedRecipient r, CancellationToken ct)
     {
         var id = envelope.Id;
         if (r.Recipient.Route != RecipientRoute.Local || r.Recipient.Maildir is null)
@@ -145,7 +146,12 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             _log.LogInformation("{Id}: to=<{Rcpt}> relay=local status=sent (delivered to maildir) file={File}", id, r.Recipient.Address, Path.GetFileName(file));
             return new RecipientOutcome(r.Index, RecipientState.Delivered, _time.GetUtcNow(), null);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OperationCanceledException)
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            _log.LogInformation("{Id}: to=<{Rcpt}> relay=local interrupted by shutdown; stays queued", id, r.Recipient.Address);
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             var retry = _time.GetUtcNow().AddSeconds(_options.Delivery.LocalRetrySeconds);
             _log.LogWarning("{Id}: to=<{Rcpt}> relay=local status=deferred ({Error})", id, r.Recipient.Address, ex.Message);

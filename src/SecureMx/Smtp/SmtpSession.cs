@@ -24,6 +24,7 @@ public sealed class SmtpSession
     private readonly CancellationToken _stopping; // server shutdown: idle sessions end with 421
     private readonly CancellationToken _abort;    // hard stop: even transfers in progress end
     private readonly ILogger _log;
+    private const int MaxLoggedRecipients = 1000;
 
     private string? _helo;
     private bool _esmtp;
@@ -341,6 +342,7 @@ public sealed class SmtpSession
 
     private void LogRecipient(string domain, SmtpReply reply)
     {
+        if (_record.Recipients.Count >= MaxLoggedRecipients) return; // a hostile session must not grow the log without bound
         var from = _tx?.Sender is { IsNull: false } s ? s.Domain : null;
         _record.Recipients.Add(new InboundRecipientEvent(_ctx.Time.GetUtcNow(), from, domain, reply.IsPositive, reply.ToString()));
     }

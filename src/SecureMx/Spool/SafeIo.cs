@@ -20,6 +20,25 @@ public static partial class SafeIo
     [LibraryImport("libc", SetLastError = true, EntryPoint = "close")]
     private static partial int Close(int fd);
 
+    [LibraryImport("libc", SetLastError = true, EntryPoint = "flock")]
+    private static partial int Flock(int fd, int operation);
+
+    private const int LOCK_EX = 2;
+    private const int LOCK_NB = 4;
+
+    /// <summary>
+    /// Takes an exclusive flock(2) on <paramref name="path"/> (created if missing) for as long as the
+    /// returned handle lives; null when another process holds it. The kernel releases it when the
+    /// process dies, so a crash never leaves a stale lock.
+    /// </summary>
+    public static Microsoft.Win32.SafeHandles.SafeFileHandle? TryLockExclusive(string path)
+    {
+        var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
+        if (Flock((int)handle.DangerousGetHandle(), LOCK_EX | LOCK_NB) == 0) return handle;
+        handle.Dispose();
+        return null;
+    }
+
     /// <summary>fsync(2) of a directory, so that created, renamed or removed entries are durable.</summary>
     public static void FsyncDirectory(string path)
     {

@@ -146,4 +146,15 @@ public sealed class CliContractTests
         Assert.Equal(1, r.ExitCode);
         Assert.Contains($"securemx: cannot listen on {mx.Mx} for the mx listener", r.StdErr);
     }
+
+    [Fact]
+    public async Task SecondServeOnTheSameInstanceIsRefused()
+    {
+        await using var mx = await SecureMxInstance.CreateAsync();
+        await mx.StartAsync();
+        var second = await mx.Cli("serve");
+        Assert.Equal(1, second.ExitCode);
+        Assert.Contains("already running", second.StdErr);
+        Assert.Equal(0, await mx.StopAsync());
+    }
 }
