@@ -108,7 +108,8 @@ public static class SmtpAddressParser
         return Error.None;
     }
 
-    private static int FindClosingBracket(string text)
+    /// <summary>Index of the "&gt;" that closes the path opened at text[0] ("&gt;" inside a quoted local part does not count); -1 if none.</summary>
+    public static int FindClosingBracket(string text)
     {
         bool quoted = false;
         for (int i = 1; i < text.Length; i++)

@@ -590,23 +590,10 @@ public sealed class SmtpSession
             int sp = rest.IndexOf(' ');
             return sp < 0 ? (rest, "") : (rest.Substring(0, sp), rest.Substring(sp + 1).Trim());
         }
-        bool quoted = false;
-        for (int i = 1; i < rest.Length; i++)
-        {
-            char c = rest[i];
-            if (quoted)
-            {
-                if (c == '\\') i++;
-                else if (c == '"') quoted = false;
-            }
-            else if (c == '"') quoted = true;
-            else if (c == '>')
-            {
-                var after = rest.Substring(i + 1);
-                if (after.Length > 0 && after[0] != ' ') return (rest, ""); // junk glued to the path: a syntax error later
-                return (rest.Substring(0, i + 1), after.Trim());
-            }
-        }
-        return (rest, "");
+        int close = SmtpAddressParser.FindClosingBracket(rest);
+        if (close < 0) return (rest, "");
+        var after = rest.Substring(close + 1);
+        if (after.Length > 0 && after[0] != ' ') return (rest, ""); // junk glued to the path: a syntax error later
+        return (rest.Substring(0, close + 1), after.Trim());
     }
 }
