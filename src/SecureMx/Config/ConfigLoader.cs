@@ -84,6 +84,7 @@ public static class ConfigLoader
         if (l.ShutdownGraceSeconds < 0) errors.Add("limits.shutdownGraceSeconds: not negative");
         if (o.Delivery.LocalConcurrency < 1) errors.Add("delivery.localConcurrency: at least 1");
         if (o.Delivery.LocalRetrySeconds < 1) errors.Add("delivery.localRetrySeconds: at least 1");
+        if (o.Logs.RetentionDays < 30) errors.Add("logs.retentionDays: at least 30 (the readiness preview reads 30 days)");
         if (errors.Count > 0) throw new ConfigException("invalid configuration:\n  " + string.Join("\n  ", errors));
     }
 

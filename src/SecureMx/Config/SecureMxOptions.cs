@@ -20,6 +20,14 @@ public sealed class SecureMxOptions
     public LimitOptions Limits { get; set; } = new();
 
     public DeliveryOptions Delivery { get; set; } = new();
+
+    public LogOptions Logs { get; set; } = new();
+}
+
+public sealed class LogOptions
+{
+    /// <summary>Days the inbound session log is kept (the readiness preview reads the last 30). Pruned daily.</summary>
+    public int RetentionDays { get; set; } = 90;
 }
 
 public sealed class ListenerOptions

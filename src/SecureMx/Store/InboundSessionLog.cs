@@ -32,8 +32,10 @@ public sealed class InboundSessionRecord(string id, DateTimeOffset startedAt, st
 /// Writes finished session records in batches on a background task: logging must never slow down or
 /// fail an SMTP session. Records still queued at shutdown are written before the process exits.
 /// </summary>
-public sealed class InboundSessionLog(SecureMxStore store, ILogger<InboundSessionLog> logger) : BackgroundService
+public sealed class InboundSessionLog(SecureMxStore store, SecureMx.Config.SecureMxOptions options, TimeProvider time, ILogger<InboundSessionLog> logger) : BackgroundService
 {
+    private DateTimeOffset _nextPrune = DateTimeOffset.MinValue;
+
     private readonly Channel<InboundSessionRecord> _pending = Channel.CreateBounded<InboundSessionRecord>(
         new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
@@ -53,6 +55,7 @@ public sealed class InboundSessionLog(SecureMxStore store, ILogger<InboundSessio
                 await Task.Delay(200, stoppingToken); // let a batch form
                 Drain(batch);
                 Write(batch);
+                PruneIfDue();
             }
         }
         catch (OperationCanceledException)
@@ -60,6 +63,36 @@ public sealed class InboundSessionLog(SecureMxStore store, ILogger<InboundSessio
         }
         Drain(batch);
         Write(batch);
+    }
+
+    /// <summary>Deletes sessions older than logs.retentionDays, at most once a day.</summary>
+    public int PruneIfDue()
+    {
+        var now = time.GetUtcNow();
+        if (now < _nextPrune) return 0;
+        _nextPrune = now.AddDays(1);
+        var cutoff = now.AddDays(-options.Logs.RetentionDays).ToUnixTimeMilliseconds();
+        try
+        {
+            using var c = store.Open();
+            using var tx = c.BeginTransaction();
+            using var cmd = c.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = """
+                DELETE FROM inbound_recipients WHERE session_id IN (SELECT id FROM inbound_sessions WHERE started_at < $cutoff);
+                DELETE FROM inbound_sessions WHERE started_at < $cutoff;
+                """;
+            cmd.Parameters.AddWithValue("$cutoff", cutoff);
+            var n = cmd.ExecuteNonQuery();
+            tx.Commit();
+            if (n > 0) logger.LogInformation("session log: removed {Count} rows older than {Days} days", n, options.Logs.RetentionDays);
+            return n;
+        }
+        catch (SqliteException ex)
+        {
+            logger.LogError(ex, "pruning the session log failed");
+            return 0;
+        }
     }
 
     private void Drain(List<InboundSessionRecord> batch)

@@ -83,7 +83,7 @@ public sealed class SmtpTestServer : IAsyncDisposable
 
         Spool = new MessageSpool(Path.Combine(dir.Path, "spool"), time, NullLogger.Instance);
         var policy = new InboundRecipientPolicy(Store, options.Delivery);
-        SessionLog = new InboundSessionLog(Store, NullLogger<InboundSessionLog>.Instance);
+        SessionLog = new InboundSessionLog(Store, options, time, NullLogger<InboundSessionLog>.Instance);
 
         SslStreamCertificateContextHolder? certificate = null;
         if (withTls)
