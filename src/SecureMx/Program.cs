@@ -17,6 +17,7 @@ public static class Program
             StoreCommands.Domain(),
             StoreCommands.Mailbox(),
             StoreCommands.Alias(),
+            QueueCommands.Create(),
         };
         var parse = root.Parse(args);
         try

@@ -84,6 +84,15 @@ public static class ConfigLoader
         if (l.ShutdownGraceSeconds < 0) errors.Add("limits.shutdownGraceSeconds: not negative");
         if (o.Delivery.LocalConcurrency < 1) errors.Add("delivery.localConcurrency: at least 1");
         if (o.Delivery.LocalRetrySeconds < 1) errors.Add("delivery.localRetrySeconds: at least 1");
+        var q = o.Queue;
+        foreach (var (name, value) in new[] { ("queue.maxRetryInterval", q.MaxRetryInterval), ("queue.delayWarningAfter", q.DelayWarningAfter), ("queue.expireAfter", q.ExpireAfter), ("queue.tlsExpireAfter", q.TlsExpireAfter) })
+        {
+            if (!Duration.TryParse(value, out var d) || d <= TimeSpan.Zero) errors.Add($"{name}: '{value}' is not a positive duration (e.g. 30s, 5m, 1h, 5d)");
+        }
+        var steps = q.RetrySchedule.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (steps.Length == 0 || steps.Any(s => !Duration.TryParse(s, out var d) || d <= TimeSpan.Zero))
+            errors.Add($"queue.retrySchedule: '{q.RetrySchedule}' is not a comma-separated list of positive durations (e.g. 5m,10m,20m,40m)");
+        if (q.RetryJitter is < 0 or >= 1) errors.Add("queue.retryJitter: from 0 up to (not including) 1");
         if (o.Logs.RetentionDays < 30) errors.Add("logs.retentionDays: at least 30 (the readiness preview reads 30 days)");
         if (errors.Count > 0) throw new ConfigException("invalid configuration:\n  " + string.Join("\n  ", errors));
     }

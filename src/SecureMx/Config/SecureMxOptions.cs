@@ -22,6 +22,25 @@ public sealed class SecureMxOptions
     public DeliveryOptions Delivery { get; set; } = new();
 
     public LogOptions Logs { get; set; } = new();
+
+    public QueueOptions Queue { get; set; } = new();
+}
+
+/// <summary>Retry and expiry of queued mail. Durations: "30s", "5m", "1h", "5d" (see Config/Duration.cs).</summary>
+public sealed class QueueOptions
+{
+    /// <summary>Intervals after the 1st, 2nd, … failed attempt; afterwards maxRetryInterval.</summary>
+    public string RetrySchedule { get; set; } = "5m,10m,20m,40m";
+    /// <summary>The longest interval between two attempts.</summary>
+    public string MaxRetryInterval { get; set; } = "1h";
+    /// <summary>Random spread of each interval, as a fraction (0.2 = ±20 %).</summary>
+    public double RetryJitter { get; set; } = 0.2;
+    /// <summary>A sender whose message is still undelivered after this long gets one delay DSN.</summary>
+    public string DelayWarningAfter { get; set; } = "1h";
+    /// <summary>Undelivered recipients fail (and the sender gets a failure DSN) after this long.</summary>
+    public string ExpireAfter { get; set; } = "5d";
+    /// <summary>Expiry for recipients deferred only because a TLS requirement could not be met.</summary>
+    public string TlsExpireAfter { get; set; } = "24h";
 }
 
 public sealed class LogOptions

@@ -69,7 +69,8 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             var next = _spool.Queue.NextDueTime();
             var wait = next is null ? TimeSpan.FromMinutes(1) : next.Value - _time.GetUtcNow();
             if (wait < TimeSpan.FromMilliseconds(200)) wait = TimeSpan.FromMilliseconds(200);
-            if (wait > TimeSpan.FromMinutes(1)) wait = TimeSpan.FromMinutes(1);
+            // Look again at least every few seconds: `securemx queue retry` changes due times from another process.
+            if (wait > TimeSpan.FromSeconds(5)) wait = TimeSpan.FromSeconds(5);
             using var delay = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var timer = Task.Delay(wait, _time, delay.Token);
             var kicked = _kick.WaitAsync(delay.Token);

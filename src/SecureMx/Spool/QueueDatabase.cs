@@ -395,6 +395,31 @@ public sealed class QueueDatabase : IDisposable
         return v is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
     }
 
+    /// <summary>Every queued message with its recipients, oldest first (for `securemx queue list`).</summary>
+    public List<(Envelope Envelope, List<QueuedRecipient> Recipients)> ListAll()
+    {
+        var list = new List<(Envelope, List<QueuedRecipient>)>();
+        foreach (var id in AllMessageIds().Order(StringComparer.Ordinal))
+        {
+            if (Load(id) is { } m) list.Add(m);
+        }
+        return list;
+    }
+
+    /// <summary>Makes pending recipients due now (one message, or all when <paramref name="messageId"/> is null). Returns how many.</summary>
+    public int RetryNow(string? messageId, DateTimeOffset now)
+    {
+        using var c = OpenRead();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            UPDATE recipients SET next_attempt_at=$now
+            WHERE state IN ('Queued','Deferred') AND ($id IS NULL OR message_id=$id)
+            """;
+        cmd.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        cmd.Parameters.AddWithValue("$id", (object?)messageId ?? DBNull.Value);
+        return cmd.ExecuteNonQuery();
+    }
+
     /// <summary>All message ids in the queue (used to find orphaned data files at start-up).</summary>
     public HashSet<string> AllMessageIds()
     {

@@ -1,0 +1,184 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using SecureMx.Config;
+using SecureMx.Spool;
+
+namespace SecureMx.Cli;
+
+/// <summary>
+/// securemx queue: what is waiting, and the operator's levers (postqueue/postsuper in Postfix terms).
+/// Works next to a running server: both use the same SQLite queue database.
+/// </summary>
+public static class QueueCommands
+{
+    private static MessageSpool OpenSpool(string data)
+    {
+        var dir = CliOptions.RequireData(data);
+        if (!File.Exists(Path.Combine(dir, ConfigLoader.FileName)))
+            throw new CliException($"{dir} is not a SecureMx instance (run 'securemx init --data {dir} --hostname NAME' first)");
+        return new MessageSpool(Path.Combine(dir, "spool"), TimeProvider.System, NullLogger.Instance);
+    }
+
+    private static string RequireId(string id)
+    {
+        id = id.Trim().ToUpperInvariant();
+        if (!MessageId.IsValid(id)) throw new CliException($"'{id}' is not a queue id (16 characters, as printed by 'securemx queue list')");
+        return id;
+    }
+
+    public static Command Create()
+    {
+        var queue = new Command("queue", "the mail queue: list, show, retry, delete");
+        queue.Subcommands.Add(List());
+        queue.Subcommands.Add(Show());
+        queue.Subcommands.Add(Retry());
+        queue.Subcommands.Add(Delete());
+        return queue;
+    }
+
+    private static Command List()
+    {
+        var data = CliOptions.Data();
+        var json = new Option<bool>("--json") { Description = "one JSON document for scripts" };
+        var cmd = new Command("list", "queued messages: id, age, size, sender; each recipient with state, next try, last error") { data, json };
+        cmd.SetAction(p =>
+        {
+            using var spool = OpenSpool(p.GetValue(data)!);
+            var now = DateTimeOffset.UtcNow;
+            var all = spool.Queue.ListAll();
+            if (p.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(all.Select(m => ToJson(m.Envelope, m.Recipients)), ConfigLoader.Json));
+                return 0;
+            }
+            if (all.Count == 0)
+            {
+                Console.WriteLine("queue is empty");
+                return 0;
+            }
+            int pending = 0;
+            foreach (var (e, recipients) in all)
+            {
+                Console.WriteLine($"{e.Id}  {Duration.Format(now - e.ReceivedAt),6} ago  {Size(e.Size),7}  <{e.Sender}>");
+                foreach (var r in recipients)
+                {
+                    var line = new StringBuilder($"    {r.Recipient.Address,-36} {r.State.ToString().ToLowerInvariant(),-9}");
+                    if (r.State is RecipientState.Queued or RecipientState.Deferred)
+                    {
+                        pending++;
+                        line.Append(r.NextAttemptAt <= now ? "  next: now" : $"  next: {r.NextAttemptAt:yyyy-MM-ddTHH:mm:ssZ} (in {Duration.Format(r.NextAttemptAt - now)})");
+                    }
+                    if (r.Attempts > 0) line.Append($"  attempts: {r.Attempts}");
+                    if (r.LastError is not null) line.Append($"  last: {r.LastError}");
+                    Console.WriteLine(line);
+                }
+            }
+            Console.WriteLine($"-- {all.Count} message(s), {pending} recipient(s) pending");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static object ToJson(Envelope e, List<QueuedRecipient> recipients) => new
+    {
+        id = e.Id,
+        receivedAt = e.ReceivedAt,
+        sender = e.Sender,
+        size = e.Size,
+        envid = e.Parameters.EnvId,
+        ret = e.Parameters.Ret == Smtp.DsnReturn.Unspecified ? null : e.Parameters.Ret.ToString().ToUpperInvariant(),
+        client = new { ip = e.Client.ClientIp, helo = e.Client.Helo, listener = e.Client.Listener, protocol = e.Client.Protocol, tlsProtocol = e.Client.Tls?.Protocol, tlsCipher = e.Client.Tls?.CipherSuite, account = e.Client.Account },
+        recipients = recipients.Select(r => new
+        {
+            address = r.Recipient.Address,
+            original = r.Recipient.OriginalAddress,
+            route = r.Recipient.Route.ToString().ToLowerInvariant(),
+            state = r.State.ToString().ToLowerInvariant(),
+            attempts = r.Attempts,
+            nextAttemptAt = r.State is RecipientState.Queued or RecipientState.Deferred ? r.NextAttemptAt : (DateTimeOffset?)null,
+            lastError = r.LastError,
+        }),
+    };
+
+    private static string Size(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => (bytes / 1024.0).ToString("0.0", CultureInfo.InvariantCulture) + " KiB",
+        _ => (bytes / 1024.0 / 1024.0).ToString("0.0", CultureInfo.InvariantCulture) + " MiB",
+    };
+
+    private static Command Show()
+    {
+        var data = CliOptions.Data();
+        var id = new Argument<string>("ID");
+        var cmd = new Command("show", "one queued message: envelope, recipients and the message header") { id, data };
+        cmd.SetAction(p =>
+        {
+            using var spool = OpenSpool(p.GetValue(data)!);
+            var qid = RequireId(p.GetValue(id)!);
+            var m = spool.Queue.Load(qid) ?? throw new CliException($"message {qid} is not in the queue");
+            var (e, recipients) = m;
+            Console.WriteLine($"id:          {e.Id}");
+            Console.WriteLine($"received:    {e.ReceivedAt:yyyy-MM-ddTHH:mm:ssZ} on listener {e.Client.Listener} from {e.Client.Helo} [{e.Client.ClientIp}] with {e.Client.Protocol}");
+            Console.WriteLine($"tls:         {(e.Client.Tls is null ? "none" : $"{e.Client.Tls.Protocol} {e.Client.Tls.CipherSuite}")}");
+            Console.WriteLine($"sender:      <{e.Sender}>{(e.Client.Account is null ? "" : $" (account {e.Client.Account})")}");
+            Console.WriteLine($"size:        {e.Size} bytes, body {e.Parameters.Body}{(e.Parameters.SmtpUtf8 ? ", SMTPUTF8" : "")}");
+            if (e.Parameters.EnvId is not null || e.Parameters.Ret != Smtp.DsnReturn.Unspecified)
+                Console.WriteLine($"dsn:         ret={e.Parameters.Ret} envid={e.Parameters.EnvId}");
+            foreach (var r in recipients)
+            {
+                Console.WriteLine($"recipient:   {r.Recipient.Address} (rcpt to {r.Recipient.OriginalAddress}) {r.State.ToString().ToLowerInvariant()}, attempts {r.Attempts}" +
+                    (r.State is RecipientState.Queued or RecipientState.Deferred ? $", next {r.NextAttemptAt:yyyy-MM-ddTHH:mm:ssZ}" : "") +
+                    (r.LastError is null ? "" : $", last: {r.LastError}"));
+            }
+            Console.WriteLine();
+            // The header only: bodies are the customer's business, headers are what an operator needs.
+            using var stream = spool.OpenData(qid);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            for (var line = reader.ReadLine(); line is not null && line.Length > 0; line = reader.ReadLine()) Console.WriteLine(line);
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Retry()
+    {
+        var data = CliOptions.Data();
+        var id = new Argument<string?>("ID") { Arity = ArgumentArity.ZeroOrOne };
+        var all = new Option<bool>("--all") { Description = "every pending recipient of every message" };
+        var cmd = new Command("retry", "try deferred recipients now (a running server picks them up within seconds)") { id, all, data };
+        cmd.SetAction(p =>
+        {
+            var given = p.GetValue(id);
+            if (given is null == !p.GetValue(all)) throw new CliException("give a queue ID or --all (not both)");
+            using var spool = OpenSpool(p.GetValue(data)!);
+            var qid = given is null ? null : RequireId(given);
+            if (qid is not null && spool.Queue.Load(qid) is null) throw new CliException($"message {qid} is not in the queue");
+            var n = spool.Queue.RetryNow(qid, DateTimeOffset.UtcNow);
+            Console.WriteLine($"{n} recipient(s) scheduled for immediate delivery");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Delete()
+    {
+        var data = CliOptions.Data();
+        var id = new Argument<string>("ID");
+        var cmd = new Command("delete", "remove a message from the queue without notifying anyone") { id, data };
+        cmd.SetAction(async p =>
+        {
+            using var spool = OpenSpool(p.GetValue(data)!);
+            var qid = RequireId(p.GetValue(id)!);
+            if (spool.Queue.Load(qid) is null) throw new CliException($"message {qid} is not in the queue");
+            await spool.Queue.RemoveMessageAsync(qid);
+            spool.DeleteData(qid);
+            Console.WriteLine($"message {qid} deleted");
+            return 0;
+        });
+        return cmd;
+    }
+}

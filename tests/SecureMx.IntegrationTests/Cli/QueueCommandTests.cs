@@ -1,0 +1,106 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using SecureMx.IntegrationTests.Support;
+
+namespace SecureMx.IntegrationTests.Cli;
+
+/// <summary>securemx queue list/show/retry/delete against a running server whose local delivery is failing.</summary>
+public sealed partial class QueueCommandTests
+{
+    [GeneratedRegex("queued as ([0-9A-Z]{16})")]
+    private static partial Regex QueuedAs();
+
+    private static async Task<string> SendAsync(SecureMxInstance mx, string subject)
+    {
+        await using var smtp = await RawSmtp.ConnectAsync(mx.Mx);
+        await smtp.ReadReplyAsync();
+        await smtp.CommandAsync("EHLO client.test");
+        await smtp.CommandAsync("MAIL FROM:<sender@elsewhere.test>");
+        await smtp.CommandAsync("RCPT TO:<alice@example.test>");
+        await smtp.CommandAsync("DATA");
+        var reply = await smtp.CommandAsync($"Subject: {subject}\r\nFrom: sender@elsewhere.test\r\n\r\nthe private body text\r\n.");
+        return QueuedAs().Match(reply).Groups[1].Value;
+    }
+
+    private static async Task<string> WaitForListAsync(SecureMxInstance mx, string text)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var list = await mx.Cli("queue", "list");
+            Assert.Equal(0, list.ExitCode);
+            if (list.StdOut.Contains(text, StringComparison.Ordinal)) return list.StdOut;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"'{text}' not in queue list:\n{list.StdOut}\n{mx.Log}");
+            await Task.Delay(200);
+        }
+    }
+
+    [Fact]
+    public async Task QueueCommandsTellTheTruthAboutADeferredMessageAndAct()
+    {
+        await using var mx = await SecureMxInstance.CreateAsync();
+        Assert.Equal("queue is empty\n", (await mx.Cli("queue", "list")).StdOut);
+
+        // Break the Maildir: new/ is a file, so delivery fails and the message must wait, not vanish.
+        var newDir = mx.MaildirNew("alice@example.test");
+        Directory.Delete(newDir);
+        await File.WriteAllTextAsync(newDir, "in the way");
+        await mx.StartAsync();
+
+        var id = await SendAsync(mx, "queued for a while");
+        Assert.Matches("^[0-9A-Z]{16}$", id);
+        var listing = await WaitForListAsync(mx, "deferred");
+        Assert.Contains(id, listing);
+        Assert.Contains("<sender@elsewhere.test>", listing);
+        Assert.Matches(@"alice@example\.test\s+deferred\s+next: \S+ \(in \d+[sm]\)\s+attempts: 1\s+last: 4\.2\.0 local delivery failed", listing);
+        Assert.Contains("-- 1 message(s), 1 recipient(s) pending", listing);
+
+        var json = await mx.Cli("queue", "list", "--json");
+        using (var doc = JsonDocument.Parse(json.StdOut))
+        {
+            var m = doc.RootElement[0];
+            Assert.Equal(id, m.GetProperty("id").GetString());
+            Assert.Equal("deferred", m.GetProperty("recipients")[0].GetProperty("state").GetString());
+        }
+
+        var show = await mx.Cli("queue", "show", id);
+        Assert.Equal(0, show.ExitCode);
+        Assert.Contains("Subject: queued for a while", show.StdOut);
+        Assert.Contains("sender:      <sender@elsewhere.test>", show.StdOut);
+        Assert.DoesNotContain("private body", show.StdOut);
+
+        // Repair, then ask for an immediate retry: it is delivered long before the 60 s retry interval.
+        File.Delete(newDir);
+        Directory.CreateDirectory(newDir);
+        var retry = await mx.Cli("queue", "retry", id);
+        Assert.Contains("1 recipient(s) scheduled", retry.StdOut);
+        await mx.WaitForMessagesAsync("alice@example.test", 1, TimeSpan.FromSeconds(20));
+        await WaitForListAsync(mx, "queue is empty");
+
+        // Delete: gone from the queue and from the spool, never delivered.
+        Directory.Delete(newDir, recursive: true);
+        await File.WriteAllTextAsync(newDir, "in the way again");
+        var doomed = await SendAsync(mx, "to be deleted");
+        await WaitForListAsync(mx, doomed);
+        var delete = await mx.Cli("queue", "delete", doomed);
+        Assert.Equal(0, delete.ExitCode);
+        Assert.Equal("queue is empty\n", (await mx.Cli("queue", "list")).StdOut);
+        Assert.Equal(0, await mx.StopAsync());
+    }
+
+    [Fact]
+    public async Task QueueCommandsRefuseUnknownAndMalformedIds()
+    {
+        await using var mx = await SecureMxInstance.CreateAsync();
+        var bad = await mx.Cli("queue", "show", "not-an-id");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("is not a queue id", bad.StdErr);
+        var missing = await mx.Cli("queue", "delete", "0000000000000000");
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("is not in the queue", missing.StdErr);
+        var both = await mx.Cli("queue", "retry");
+        Assert.Equal(1, both.ExitCode);
+        Assert.Contains("--all", both.StdErr);
+        Assert.Contains("0 recipient(s)", (await mx.Cli("queue", "retry", "--all")).StdOut);
+    }
+}
