@@ -1,0 +1,272 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Text;
+using SecureMx.Tls;
+
+namespace SecureMx.Smtp.Client;
+
+/// <summary>One recipient as the client sends it: address and the DSN parameters to relay (RFC 3461).</summary>
+public sealed record OutboundRecipient(string Address, DsnNotify Notify, string? OrcptType, string? Orcpt);
+
+/// <summary>What one mail transaction achieved: the MAIL reply, one reply per recipient, and the reply to the data.</summary>
+public sealed record TransactionResult(SmtpClientReply Mail, IReadOnlyList<SmtpClientReply> Recipients, SmtpClientReply? Data);
+
+/// <summary>The connection failed at the protocol level; <see cref="Reply"/> says what to tell the sender.</summary>
+public sealed class SmtpClientException(SmtpClientReply reply, string stage) : Exception($"{stage}: {reply}")
+{
+    public SmtpClientReply Reply { get; } = reply;
+    public string Stage { get; } = stage;
+}
+
+/// <summary>
+/// The client side of SMTP (RFC 5321 §3, §4) written for an MTA, not a mail program: it streams the
+/// spooled bytes unchanged (dot-stuffing only), relays ORCPT/NOTIFY/RET/ENVID as received, pipelines
+/// when the server allows (RFC 2920), and reports every recipient's own reply. Why not MailKit:
+/// its SmtpClient re-parses every message through MimeKit and always writes ORCPT as the current
+/// recipient (../shared/LIBRARIES.md); an MTA must relay the original bytes and parameters.
+/// </summary>
+public sealed class SmtpClientConnection : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly NetworkStream _network;
+    private Stream _stream;
+    private PipeReader _reader;
+    private readonly string _localName;
+
+    public ServerCapabilities Capabilities { get; private set; } = ServerCapabilities.Helo;
+    public NegotiatedTls? Tls { get; private set; }
+    public SmtpClientReply? Greeting { get; private set; }
+    public IPEndPoint Remote { get; }
+
+    private SmtpClientConnection(Socket socket, string localName)
+    {
+        _socket = socket;
+        _network = new NetworkStream(socket, ownsSocket: true);
+        _stream = _network;
+        _reader = PipeReader.Create(_network, new StreamPipeReaderOptions(leaveOpen: true));
+        _localName = localName;
+        Remote = (IPEndPoint)socket.RemoteEndPoint!;
+    }
+
+    /// <summary>Connects (optionally from <paramref name="source"/>), reads the greeting and says EHLO (HELO as fallback).</summary>
+    public static async Task<SmtpClientConnection> ConnectAsync(IPEndPoint remote, string localName, IPAddress? source, CancellationToken ct)
+    {
+        var socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            if (source is not null) socket.Bind(new IPEndPoint(source, 0));
+            await socket.ConnectAsync(remote, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var c = new SmtpClientConnection(socket, localName);
+        try
+        {
+            c.Greeting = await c.ReadReplyAsync(ct).ConfigureAwait(false);
+            if (c.Greeting.Code != 220) throw new SmtpClientException(c.Greeting, "greeting");
+            await c.HelloAsync(ct).ConfigureAwait(false);
+            return c;
+        }
+        catch
+        {
+            await c.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task HelloAsync(CancellationToken ct)
+    {
+        var ehlo = await CommandAsync($"EHLO {_localName}", ct).ConfigureAwait(false);
+        if (ehlo.Code == 250)
+        {
+            Capabilities = ServerCapabilities.Parse(ehlo);
+            return;
+        }
+        // RFC 5321 §3.2: a server that does not know EHLO answers 500/502; fall back to HELO.
+        var helo = await CommandAsync($"HELO {_localName}", ct).ConfigureAwait(false);
+        if (helo.Code != 250) throw new SmtpClientException(helo, "HELO");
+        Capabilities = ServerCapabilities.Helo;
+    }
+
+    /// <summary>STARTTLS (RFC 3207) and a new EHLO. Throws <see cref="SmtpClientException"/> when the server refuses, AuthenticationException when the handshake fails.</summary>
+    public async Task StartTlsAsync(SslClientAuthenticationOptions options, TlsVerification verification, CancellationToken ct)
+    {
+        var reply = await CommandAsync("STARTTLS", ct).ConfigureAwait(false);
+        if (reply.Code != 220) throw new SmtpClientException(reply, "STARTTLS");
+        await _reader.CompleteAsync().ConfigureAwait(false);
+        var ssl = new SslStream(_network, leaveInnerStreamOpen: true);
+        await ssl.AuthenticateAsClientAsync(options, ct).ConfigureAwait(false);
+        _stream = ssl;
+        _reader = PipeReader.Create(ssl, new StreamPipeReaderOptions(leaveOpen: true));
+        Tls = NegotiatedTls.From(ssl, verification);
+        // RFC 3207 §4.2: everything learned before TLS is forgotten.
+        await HelloAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One mail transaction. Recipients refused by the server get their own reply; DATA is sent when
+    /// at least one was accepted. The content is streamed from <paramref name="openData"/>, dot-stuffed.
+    /// </summary>
+    public async Task<TransactionResult> SendAsync(string sender, MailParameters parameters, IReadOnlyList<OutboundRecipient> recipients, long size, Func<Stream> openData, CancellationToken ct)
+    {
+        var mail = new StringBuilder($"MAIL FROM:<{sender}>");
+        if (Capabilities.MaxSize is not null) mail.Append(" SIZE=").Append(size);
+        if (parameters.Body == BodyType.EightBitMime && Capabilities.EightBitMime) mail.Append(" BODY=8BITMIME");
+        if (parameters.SmtpUtf8 && Capabilities.SmtpUtf8) mail.Append(" SMTPUTF8");
+        if (Capabilities.Dsn)
+        {
+            if (parameters.Ret != DsnReturn.Unspecified) mail.Append(" RET=").Append(parameters.Ret == DsnReturn.Full ? "FULL" : "HDRS");
+            if (parameters.EnvId is not null) mail.Append(" ENVID=").Append(Xtext.Encode(parameters.EnvId));
+        }
+        var commands = new List<string> { mail.ToString() };
+        foreach (var r in recipients)
+        {
+            var rcpt = new StringBuilder($"RCPT TO:<{r.Address}>");
+            if (Capabilities.Dsn)
+            {
+                if (r.Notify != DsnNotify.Unspecified) rcpt.Append(" NOTIFY=").Append(NotifyText(r.Notify));
+                if (r.Orcpt is not null) rcpt.Append(" ORCPT=").Append(r.OrcptType ?? "rfc822").Append(';').Append(Xtext.Encode(r.Orcpt));
+            }
+            commands.Add(rcpt.ToString());
+        }
+
+        SmtpClientReply mailReply;
+        var rcptReplies = new List<SmtpClientReply>();
+        if (Capabilities.Pipelining)
+        {
+            // RFC 2920 §3.1: MAIL, every RCPT and DATA in one go; the replies come back in order.
+            foreach (var c in commands) Write(c);
+            Write("DATA");
+            await FlushAsync(ct).ConfigureAwait(false);
+            mailReply = await ReadReplyAsync(ct).ConfigureAwait(false);
+            for (int i = 0; i < recipients.Count; i++) rcptReplies.Add(await ReadReplyAsync(ct).ConfigureAwait(false));
+            var dataReply = await ReadReplyAsync(ct).ConfigureAwait(false);
+            if (!mailReply.IsPositive || rcptReplies.All(r => !r.IsPositive))
+            {
+                if (dataReply.Code == 354)
+                {
+                    // A server that opens DATA with no recipient gets an empty message, which it must refuse (RFC 2920 §3.1).
+                    await CommandAsync(".", ct).ConfigureAwait(false);
+                }
+                return new TransactionResult(mailReply, rcptReplies, null);
+            }
+            if (dataReply.Code != 354) return new TransactionResult(mailReply, rcptReplies, dataReply);
+        }
+        else
+        {
+            mailReply = await CommandAsync(commands[0], ct).ConfigureAwait(false);
+            if (!mailReply.IsPositive) return new TransactionResult(mailReply, recipients.Select(_ => mailReply).ToList(), null);
+            for (int i = 1; i < commands.Count; i++) rcptReplies.Add(await CommandAsync(commands[i], ct).ConfigureAwait(false));
+            if (rcptReplies.All(r => !r.IsPositive)) return new TransactionResult(mailReply, rcptReplies, null);
+            var dataReply = await CommandAsync("DATA", ct).ConfigureAwait(false);
+            if (dataReply.Code != 354) return new TransactionResult(mailReply, rcptReplies, dataReply);
+        }
+        if (!mailReply.IsPositive) return new TransactionResult(mailReply, recipients.Select(_ => mailReply).ToList(), null);
+
+        await using (var data = openData())
+        {
+            await DotStuffing.CopyAsync(data, _stream, ct).ConfigureAwait(false);
+        }
+        await _stream.FlushAsync(ct).ConfigureAwait(false);
+        var final = await ReadReplyAsync(ct).ConfigureAwait(false);
+        return new TransactionResult(mailReply, rcptReplies, final);
+    }
+
+    private static string NotifyText(DsnNotify n) =>
+        n.HasFlag(DsnNotify.Never) ? "NEVER" : string.Join(",", new[] { (DsnNotify.Success, "SUCCESS"), (DsnNotify.Failure, "FAILURE"), (DsnNotify.Delay, "DELAY") }.Where(x => n.HasFlag(x.Item1)).Select(x => x.Item2));
+
+    /// <summary>RSET between transactions on a reused connection (RFC 5321 §4.1.1.5).</summary>
+    public async Task<bool> ResetAsync(CancellationToken ct) => (await CommandAsync("RSET", ct).ConfigureAwait(false)).Code == 250;
+
+    public async Task QuitAsync(CancellationToken ct)
+    {
+        try { await CommandAsync("QUIT", ct).ConfigureAwait(false); }
+        catch (Exception ex) when (ex is IOException or SmtpClientException or OperationCanceledException or ObjectDisposedException) { }
+    }
+
+    private void Write(string command)
+    {
+        var bytes = Encoding.UTF8.GetBytes(command + "\r\n");
+        _pendingOutput.Write(bytes);
+    }
+
+    private readonly ArrayBufferWriter<byte> _pendingOutput = new();
+
+    private async Task FlushAsync(CancellationToken ct)
+    {
+        await _stream.WriteAsync(_pendingOutput.WrittenMemory, ct).ConfigureAwait(false);
+        await _stream.FlushAsync(ct).ConfigureAwait(false);
+        _pendingOutput.ResetWrittenCount();
+    }
+
+    public async Task<SmtpClientReply> CommandAsync(string command, CancellationToken ct)
+    {
+        Write(command);
+        await FlushAsync(ct).ConfigureAwait(false);
+        return await ReadReplyAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads one reply, multi-line included (RFC 5321 §4.2.1). Lines are limited to keep a hostile server from exhausting memory.</summary>
+    public async Task<SmtpClientReply> ReadReplyAsync(CancellationToken ct)
+    {
+        var lines = new List<string>();
+        int code = 0;
+        while (true)
+        {
+            var line = await ReadLineAsync(ct).ConfigureAwait(false);
+            if (line.Length < 3 || !int.TryParse(line.AsSpan(0, 3), out var c) || c < 200 || c > 599 || (line.Length > 3 && line[3] is not (' ' or '-')))
+                throw new SmtpClientException(SmtpClientReply.Local(451, "4.5.0", "malformed reply from server: " + Truncate(line)), "reply");
+            if (code != 0 && c != code)
+                throw new SmtpClientException(SmtpClientReply.Local(451, "4.5.0", "inconsistent multi-line reply from server"), "reply");
+            code = c;
+            lines.Add(line.Length > 4 ? line[4..] : "");
+            if (lines.Count > 100) throw new SmtpClientException(SmtpClientReply.Local(451, "4.5.0", "reply from server too long"), "reply");
+            if (line.Length == 3 || line[3] == ' ') break;
+        }
+        return new SmtpClientReply(code, SmtpClientReply.FindEnhanced(lines[0]), lines);
+    }
+
+    private static string Truncate(string s) => s.Length > 80 ? s[..80] + "…" : s;
+
+    private async Task<string> ReadLineAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            var result = await _reader.ReadAsync(ct).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var lf = buffer.PositionOf((byte)'\n');
+            if (lf is not null)
+            {
+                var slice = buffer.Slice(0, lf.Value);
+                var text = Encoding.UTF8.GetString(slice).TrimEnd('\r');
+                _reader.AdvanceTo(buffer.GetPosition(1, lf.Value));
+                return text;
+            }
+            if (buffer.Length > 4096) throw new SmtpClientException(SmtpClientReply.Local(451, "4.5.0", "reply line from server too long"), "reply");
+            if (result.IsCompleted)
+            {
+                _reader.AdvanceTo(buffer.End);
+                throw new SmtpClientException(SmtpClientReply.Local(451, "4.4.2", "connection closed by server"), "reply");
+            }
+            _reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    private bool _disposed;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        try { await _reader.CompleteAsync().ConfigureAwait(false); } catch (InvalidOperationException) { }
+        if (_stream is SslStream ssl) await ssl.DisposeAsync().ConfigureAwait(false);
+        await _network.DisposeAsync().ConfigureAwait(false);
+        _socket.Dispose();
+    }
+}
