@@ -103,6 +103,18 @@ public sealed class DeliveryOptions
     public int LocalConcurrency { get; set; } = 4;
     /// <summary>Seconds before a failed local delivery (disk full, permissions) is retried.</summary>
     public int LocalRetrySeconds { get; set; } = 60;
+    /// <summary>Local address for outgoing SMTP connections (IPv4 or IPv6); empty lets the system choose.</summary>
+    public string SourceAddress { get; set; } = "";
+    /// <summary>TCP port of remote MX hosts (25; other values only for test set-ups).</summary>
+    public int SmtpPort { get; set; } = 25;
+    /// <summary>Seconds allowed to connect and to complete a TLS handshake with a remote server.</summary>
+    public int ConnectTimeoutSeconds { get; set; } = 30;
+    /// <summary>Seconds allowed for one whole mail transaction with a remote server.</summary>
+    public int TransactionTimeoutSeconds { get; set; } = 600;
+    /// <summary>Concurrent remote deliveries over all destinations.</summary>
+    public int RemoteConcurrency { get; set; } = 20;
+    /// <summary>Concurrent remote deliveries to one destination domain.</summary>
+    public int DestinationConcurrency { get; set; } = 4;
     /// <summary>Subaddress separator: mail to user+tag@domain goes to user@domain. Empty turns it off.</summary>
     public string RecipientDelimiter { get; set; } = "+";
     /// <summary>Where postmaster@ of a hosted domain goes when that domain has no such mailbox or alias:

@@ -3,6 +3,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using SecureMx.Config;
+using SecureMx.Delivery.Remote;
+using SecureMx.Dns;
 using SecureMx.Policy;
 using SecureMx.Queue;
 using SecureMx.Smtp;
@@ -48,7 +50,10 @@ public static class ServerHost
             return spool;
         });
         builder.Services.AddSingleton(sp => new InboundRecipientPolicy(sp.GetRequiredService<SecureMxStore>(), options.Delivery));
-        builder.Services.AddSingleton(sp => new QueueRunner(sp.GetRequiredService<MessageSpool>(), options, dataDirectory, time, sp.GetRequiredService<ILogger<QueueRunner>>()));
+        builder.Services.AddSingleton<IMailDnsResolver>(_ => new MailDnsResolver(options.Dns));
+        builder.Services.AddSingleton(sp => new RemoteDelivery(sp.GetRequiredService<IMailDnsResolver>(), options, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Delivery.Remote")));
+        builder.Services.AddSingleton(sp => new QueueRunner(sp.GetRequiredService<MessageSpool>(), sp.GetRequiredService<SecureMxStore>(), sp.GetRequiredService<RemoteDelivery>(),
+            options, dataDirectory, time, sp.GetRequiredService<ILogger<QueueRunner>>()));
         builder.Services.AddSingleton<InboundSessionLog>();
         builder.Services.AddSingleton(sp => new SmtpServerContext(
             options,

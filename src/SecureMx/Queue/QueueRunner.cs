@@ -4,34 +4,57 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecureMx.Config;
 using SecureMx.Delivery;
+using SecureMx.Delivery.Remote;
 using SecureMx.Smtp;
 using SecureMx.Spool;
+using SecureMx.Store;
 
 namespace SecureMx.Queue;
 
 /// <summary>
 /// Delivers what the spool holds. New messages arrive through <see cref="MessageArrived"/>; a
 /// scheduler finds recipients whose retry time has come (and, at start-up, everything that was
-/// acknowledged before a crash). A message leaves the queue only when every recipient is final.
+/// acknowledged before a crash). Local recipients go to Maildirs, remote ones through
+/// <see cref="RemoteDelivery"/>; every attempt is written to the delivery log; senders hear about
+/// failures, long delays and (when asked) successes through DSNs (<see cref="DsnEmitter"/>).
+/// A message leaves the queue only when every recipient is final.
 /// </summary>
 public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
 {
     private readonly MessageSpool _spool;
+    private readonly SecureMxStore _store;
     private readonly MaildirDelivery _maildir;
+    private readonly RemoteDelivery _remote;
+    private readonly DsnEmitter _dsn;
     private readonly SecureMxOptions _options;
+    private readonly RetrySchedule _retry;
+    private readonly TimeSpan _delayWarningAfter;
+    private readonly TimeSpan _expireAfter;
     private readonly TimeProvider _time;
     private readonly ILogger<QueueRunner> _log;
     private readonly Channel<string> _work = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = false });
     private readonly ConcurrentDictionary<string, byte> _inFlight = new();
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _perDestination = new(StringComparer.OrdinalIgnoreCase);
+    private readonly SemaphoreSlim _localSlots;
+    private readonly SemaphoreSlim _remoteSlots;
     private readonly SemaphoreSlim _kick = new(0);
 
-    public QueueRunner(MessageSpool spool, SecureMxOptions options, string dataDirectory, TimeProvider time, ILogger<QueueRunner> log)
+    public QueueRunner(MessageSpool spool, SecureMxStore store, RemoteDelivery remote, SecureMxOptions options, string dataDirectory, TimeProvider time, ILogger<QueueRunner> log)
     {
         _spool = spool;
+        _store = store;
+        _remote = remote;
         _options = options;
         _time = time;
         _log = log;
         _maildir = new MaildirDelivery(dataDirectory, options.Hostname, time);
+        _dsn = new DsnEmitter(spool, store, options, time, log);
+        _retry = new RetrySchedule(options.Queue);
+        _delayWarningAfter = Duration.Parse(options.Queue.DelayWarningAfter, "queue.delayWarningAfter");
+        _expireAfter = Duration.Parse(options.Queue.ExpireAfter, "queue.expireAfter");
+        _localSlots = new SemaphoreSlim(options.Delivery.LocalConcurrency);
+        _remoteSlots = new SemaphoreSlim(options.Delivery.RemoteConcurrency);
+        _dsn.Arrived += MessageArrived;
     }
 
     public void MessageArrived(string messageId)
@@ -44,7 +67,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var workers = Enumerable.Range(0, Math.Max(1, _options.Delivery.LocalConcurrency))
+        var workers = Enumerable.Range(0, _options.Delivery.LocalConcurrency + _options.Delivery.RemoteConcurrency)
             .Select(_ => WorkerAsync(stoppingToken)).ToList();
         try
         {
@@ -89,12 +112,12 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             {
                 if (!ct.IsCancellationRequested) await ProcessAsync(id, ct);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                _log.LogError(ex, "{Id}: delivery run failed; will retry", id);
-            }
             catch (OperationCanceledException)
             {
+            }
+            catch (Exception ex)
+            {
+                _log.LogError(ex, "{Id}: delivery run failed; will retry", id);
             }
             finally
             {
@@ -103,6 +126,9 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         }
     }
 
+    /// <summary>One recipient's result of this run, before it is written back.</summary>
+    private sealed record Result(QueuedRecipient Recipient, RecipientState State, DateTimeOffset NextAttemptAt, string? Error, DeliveryLogEntry Log, RemoteOutcome? Remote);
+
     private async Task ProcessAsync(string id, CancellationToken ct)
     {
         var loaded = _spool.Queue.Load(id);
@@ -110,53 +136,154 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         var (envelope, recipients) = loaded.Value;
         var now = _time.GetUtcNow();
         var pending = recipients.Where(r => r.State is RecipientState.Queued or RecipientState.Deferred && r.NextAttemptAt <= now).ToList();
-        int finals = recipients.Count(r => r.State is RecipientState.Delivered or RecipientState.Failed);
-        var outcomes = new List<RecipientOutcome>();
-        foreach (var r in pending)
+        if (pending.Count == 0) return;
+
+        var results = new List<Result>();
+        var local = pending.Where(r => r.Recipient.Route == RecipientRoute.Local && r.Recipient.Maildir is not null).ToList();
+        foreach (var r in local)
         {
             if (ct.IsCancellationRequested) break;
-            var outcome = await DeliverOneAsync(envelope, r, ct);
-            if (outcome is null) break; // interrupted by shutdown: not an attempt, due again at the next start
-            outcomes.Add(outcome);
-            if (outcome.State is RecipientState.Delivered or RecipientState.Failed) finals++;
+            if (await DeliverLocalAsync(envelope, r, ct) is { } result) results.Add(result);
         }
+        var remoteGroups = pending.Except(local).GroupBy(r => Domain(r.Recipient.Address), StringComparer.OrdinalIgnoreCase);
+        var remoteTasks = remoteGroups.Select(g => DeliverRemoteAsync(envelope, g.Key, g.ToList(), ct)).ToList();
+        foreach (var t in remoteTasks) results.AddRange(await t);
+        if (results.Count == 0) return; // interrupted by shutdown before anything happened
+
+        now = _time.GetUtcNow();
+        var outcomes = new List<RecipientOutcome>();
+        var failedReports = new List<(QueuedRecipient, Result)>();
+        var delayedReports = new List<(QueuedRecipient, Result)>();
+        var successReports = new List<(QueuedRecipient, Result)>();
+        foreach (var result in results)
+        {
+            var r = result.Recipient;
+            var state = result.State;
+            var error = result.Error;
+            var next = result.NextAttemptAt;
+            if (state == RecipientState.Deferred && now - envelope.ReceivedAt >= _expireAfter)
+            {
+                // Expired (RFC 3463 X.4.7): the last error says why it never worked.
+                state = RecipientState.Failed;
+                error = $"5.4.7 delivery time expired after {Duration.Format(_expireAfter)}; last error: {error}";
+            }
+            bool warn = state == RecipientState.Deferred && !r.DelayWarned && now - envelope.ReceivedAt >= _delayWarningAfter;
+            var final = result with { State = state, Error = error, NextAttemptAt = next };
+            if (state == RecipientState.Failed) failedReports.Add((r, final));
+            else if (warn) delayedReports.Add((r, final));
+            else if (state == RecipientState.Delivered && r.Recipient.Notify.HasFlag(DsnNotify.Success) && !(result.Remote?.PeerSupportsDsn ?? false)) successReports.Add((r, final));
+            outcomes.Add(new RecipientOutcome(r.Index, state, next, error, DelayWarned: warn));
+        }
+
+        try
+        {
+            _store.AppendDeliveryLog(results.Select(r => r.Log));
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            _log.LogError(ex, "{Id}: writing the delivery log failed", id);
+        }
+
+        // DSNs are spooled before the recipients' new state is committed: after a crash in between, the
+        // sender may get a report twice, never not at all.
+        await _dsn.EmitAsync(envelope, failedReports.Select(x => (x.Item1, x.Item2.Error, x.Item2.Remote)).ToList(), Dsn.DsnAction.Failed, null);
+        await _dsn.EmitAsync(envelope, delayedReports.Select(x => (x.Item1, x.Item2.Error, x.Item2.Remote)).ToList(), Dsn.DsnAction.Delayed, envelope.ReceivedAt + _expireAfter);
+        await _dsn.EmitAsync(envelope, successReports.Select(x => (x.Item1, x.Item2.Error, x.Item2.Remote)).ToList(),
+            successReports.Any(x => x.Item2.Remote is not null) ? Dsn.DsnAction.Relayed : Dsn.DsnAction.Delivered, null);
+
+        int finals = recipients.Count(r => r.State is RecipientState.Delivered or RecipientState.Failed)
+                     + outcomes.Count(o => o.State is RecipientState.Delivered or RecipientState.Failed);
         if (finals == recipients.Count)
         {
             // Every recipient is final: one commit removes the message (a crash before it means a duplicate, never a loss).
             await _spool.Queue.RemoveMessageAsync(id);
             _spool.DeleteData(id);
         }
-        else if (outcomes.Count > 0)
+        else
         {
             await _spool.Queue.UpdateRecipientsAsync(id, outcomes, _time);
         }
     }
 
-    private async Task<RecipientOutcome?> DeliverOneAsync(Envelope envelope, QueuedRecipient r, CancellationToken ct)
+    private static string Domain(string address) => address[(address.LastIndexOf('@') + 1)..].ToLowerInvariant();
+
+    private DeliveryLogEntry LogEntry(Envelope e, QueuedRecipient r, string result, int? code, string? enhanced, string? text, RemoteOutcome? remote) => new(
+        _time.GetUtcNow(), e.Id, e.Sender, e.Client.Account, r.Recipient.Address, remote?.MxHost ?? (remote is null ? "local" : null), remote?.Address?.ToString(),
+        result, code, enhanced, text, remote?.Tls?.Protocol, remote?.Tls?.CipherSuite,
+        (remote?.Tls?.Verification ?? Tls.TlsVerification.None).ToString().ToLowerInvariant());
+
+    private async Task<Result?> DeliverLocalAsync(Envelope envelope, QueuedRecipient r, CancellationToken ct)
     {
         var id = envelope.Id;
-        if (r.Recipient.Route != RecipientRoute.Local || r.Recipient.Maildir is null)
-        {
-            // Remote delivery arrives with the outbound issue; until then nothing routes here. Keep, never drop.
-            return new RecipientOutcome(r.Index, RecipientState.Deferred, _time.GetUtcNow().AddHours(1), "4.4.0 remote delivery is not available in this version");
-        }
+        await _localSlots.WaitAsync(ct);
         try
         {
             var headers = TraceHeaders.Build(envelope, r.Recipient.Address, _options.Hostname);
-            var file = await _maildir.DeliverAsync(r.Recipient.Maildir, headers, () => _spool.OpenData(id), ct);
+            var file = await _maildir.DeliverAsync(r.Recipient.Maildir!, headers, () => _spool.OpenData(id), ct);
             _log.LogInformation("{Id}: to=<{Rcpt}> relay=local status=sent (delivered to maildir) file={File}", id, r.Recipient.Address, Path.GetFileName(file));
-            return new RecipientOutcome(r.Index, RecipientState.Delivered, _time.GetUtcNow(), null);
+            return new Result(r, RecipientState.Delivered, _time.GetUtcNow(), null, LogEntry(envelope, r, "delivered", 250, "2.0.0", "delivered to maildir", null), null);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             _log.LogInformation("{Id}: to=<{Rcpt}> relay=local interrupted by shutdown; stays queued", id, r.Recipient.Address);
-            return null;
+            return null; // not an attempt: due again at the next start
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             var retry = _time.GetUtcNow().AddSeconds(_options.Delivery.LocalRetrySeconds);
             _log.LogWarning("{Id}: to=<{Rcpt}> relay=local status=deferred ({Error})", id, r.Recipient.Address, ex.Message);
-            return new RecipientOutcome(r.Index, RecipientState.Deferred, retry, "4.2.0 local delivery failed: " + ex.Message);
+            var error = "4.2.0 local delivery failed: " + ex.Message;
+            return new Result(r, RecipientState.Deferred, retry, error, LogEntry(envelope, r, "deferred", 451, "4.2.0", error, null), null);
+        }
+        finally
+        {
+            _localSlots.Release();
+        }
+    }
+
+    private async Task<List<Result>> DeliverRemoteAsync(Envelope envelope, string domain, List<QueuedRecipient> group, CancellationToken ct)
+    {
+        var destination = _perDestination.GetOrAdd(domain, _ => new SemaphoreSlim(_options.Delivery.DestinationConcurrency));
+        try
+        {
+            await _remoteSlots.WaitAsync(ct);
+        }
+        catch (OperationCanceledException)
+        {
+            return [];
+        }
+        try
+        {
+            await destination.WaitAsync(ct);
+            try
+            {
+                var outcomes = await _remote.DeliverAsync(envelope, domain, group, () => _spool.OpenData(envelope.Id), ct);
+                var now = _time.GetUtcNow();
+                var results = new List<Result>();
+                foreach (var o in outcomes)
+                {
+                    var r = group.Single(x => x.Index == o.Index);
+                    var next = o.State == RecipientState.Deferred ? _retry.NextAttempt(r.Attempts + 1, now, Random.Shared) : now;
+                    var error = o.State == RecipientState.Delivered ? null : o.Summary;
+                    var result = o.State.ToString().ToLowerInvariant();
+                    _log.LogInformation("{Id}: to=<{Rcpt}> relay={Relay} tls={Tls} status={Status} ({Text})", envelope.Id, o.Recipient,
+                        o.MxHost is null ? "none" : $"{o.MxHost}[{o.Address}]", o.Tls is null ? "none" : $"{o.Tls.Protocol} {o.Tls.CipherSuite}", result, o.Summary);
+                    results.Add(new Result(r, o.State, next, error, LogEntry(envelope, r, result, o.Code, o.Enhanced, o.Text, o), o));
+                }
+                return results;
+            }
+            finally
+            {
+                destination.Release();
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return []; // shutdown: not an attempt
+        }
+        finally
+        {
+            _remoteSlots.Release();
         }
     }
 }

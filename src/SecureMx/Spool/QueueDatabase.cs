@@ -7,12 +7,12 @@ using SecureMx.Tls;
 namespace SecureMx.Spool;
 
 /// <summary>The result of one delivery attempt for one recipient (by its index in the envelope).</summary>
-public sealed record RecipientOutcome(int Index, RecipientState State, DateTimeOffset NextAttemptAt, string? Error);
+public sealed record RecipientOutcome(int Index, RecipientState State, DateTimeOffset NextAttemptAt, string? Error, bool DelayWarned = false);
 
 /// <summary>A recipient row as the queue runner and the CLI see it.</summary>
 public sealed record QueuedRecipient(
     string MessageId, int Index, EnvelopeRecipient Recipient, RecipientState State,
-    int Attempts, DateTimeOffset NextAttemptAt, string? LastError);
+    int Attempts, DateTimeOffset NextAttemptAt, string? LastError, bool DelayWarned = false);
 
 /// <summary>
 /// The queue index in SQLite (WAL, synchronous=FULL: a commit is on disk when it returns).
@@ -59,7 +59,16 @@ public sealed class QueueDatabase : IDisposable
         using var cmd = c.CreateCommand();
         cmd.CommandText = "PRAGMA user_version";
         var version = Convert.ToInt32(cmd.ExecuteScalar());
-        if (version >= 1) return;
+        if (version < 1) CreateVersion1(c);
+        if (version < 2)
+        {
+            // The delay DSN goes out exactly once per recipient.
+            Exec(c, "ALTER TABLE recipients ADD COLUMN delay_warned INTEGER NOT NULL DEFAULT 0; PRAGMA user_version = 2;");
+        }
+    }
+
+    private static void CreateVersion1(SqliteConnection c)
+    {
         Exec(c, """
             CREATE TABLE IF NOT EXISTS messages(
               id TEXT PRIMARY KEY,
@@ -297,9 +306,11 @@ public sealed class QueueDatabase : IDisposable
             using var cmd = c.CreateCommand();
             cmd.Transaction = tx;
             cmd.CommandText = """
-                UPDATE recipients SET state=$state, attempts=attempts+1, next_attempt_at=$next, last_error=$err, updated_at=$now
+                UPDATE recipients SET state=$state, attempts=attempts+1, next_attempt_at=$next, last_error=$err, updated_at=$now,
+                  delay_warned = MAX(delay_warned, $warned)
                 WHERE message_id=$id AND idx=$idx
                 """;
+            var warned = cmd.Parameters.Add("$warned", SqliteType.Integer);
             var state = cmd.Parameters.Add("$state", SqliteType.Text);
             var next = cmd.Parameters.Add("$next", SqliteType.Integer);
             var err = cmd.Parameters.Add("$err", SqliteType.Text);
@@ -312,6 +323,7 @@ public sealed class QueueDatabase : IDisposable
                 next.Value = o.NextAttemptAt.ToUnixTimeMilliseconds();
                 err.Value = (object?)o.Error ?? DBNull.Value;
                 idx.Value = o.Index;
+                warned.Value = o.DelayWarned ? 1 : 0;
                 cmd.ExecuteNonQuery();
             }
         }, needsDirectorySync: false);
@@ -350,7 +362,7 @@ public sealed class QueueDatabase : IDisposable
                 []);
         }
         using var rc = c.CreateCommand();
-        rc.CommandText = "SELECT idx, address, original, route, maildir, notify, orcpt_type, orcpt, state, attempts, next_attempt_at, last_error FROM recipients WHERE message_id=$id ORDER BY idx";
+        rc.CommandText = "SELECT idx, address, original, route, maildir, notify, orcpt_type, orcpt, state, attempts, next_attempt_at, last_error, delay_warned FROM recipients WHERE message_id=$id ORDER BY idx";
         rc.Parameters.AddWithValue("$id", messageId);
         var list = new List<QueuedRecipient>();
         using (var r = rc.ExecuteReader())
@@ -361,7 +373,7 @@ public sealed class QueueDatabase : IDisposable
                     r.IsDBNull(4) ? null : r.GetString(4), (DsnNotify)r.GetInt32(5),
                     r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7));
                 list.Add(new QueuedRecipient(messageId, r.GetInt32(0), rec, Enum.Parse<RecipientState>(r.GetString(8)),
-                    r.GetInt32(9), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(10)), r.IsDBNull(11) ? null : r.GetString(11)));
+                    r.GetInt32(9), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(10)), r.IsDBNull(11) ? null : r.GetString(11), r.GetInt32(12) == 1));
             }
         }
         return (env with { Recipients = list.Select(q => q.Recipient).ToList() }, list);

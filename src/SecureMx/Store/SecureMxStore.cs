@@ -108,6 +108,98 @@ public sealed class SecureMxStore
             m.ExecuteNonQuery();
             tx.Commit();
         }
+        if (version < 2)
+        {
+            using var tx = c.BeginTransaction();
+            using var m = c.CreateCommand();
+            m.Transaction = tx;
+            // One row per delivery attempt and recipient (local and remote), with the TLS it got.
+            m.CommandText = """
+                CREATE TABLE delivery_log(
+                  id INTEGER PRIMARY KEY,
+                  at INTEGER NOT NULL,
+                  message_id TEXT NOT NULL,
+                  sender TEXT NOT NULL,
+                  account TEXT,
+                  recipient TEXT NOT NULL,
+                  mx_host TEXT,
+                  ip TEXT,
+                  result TEXT NOT NULL,
+                  code INTEGER,
+                  enhanced TEXT,
+                  text TEXT,
+                  tls_protocol TEXT,
+                  tls_cipher TEXT,
+                  tls_verification TEXT NOT NULL
+                );
+                CREATE INDEX delivery_log_at ON delivery_log(at);
+                CREATE INDEX delivery_log_recipient ON delivery_log(recipient, at);
+                CREATE INDEX delivery_log_sender ON delivery_log(sender, at);
+                PRAGMA user_version = 2;
+                """;
+            m.ExecuteNonQuery();
+            tx.Commit();
+        }
+    }
+
+    /// <summary>Appends delivery attempts to the delivery log in one transaction.</summary>
+    public void AppendDeliveryLog(IEnumerable<DeliveryLogEntry> entries)
+    {
+        using var c = Open();
+        using var tx = c.BeginTransaction();
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = """
+            INSERT INTO delivery_log(at, message_id, sender, account, recipient, mx_host, ip, result, code, enhanced, text, tls_protocol, tls_cipher, tls_verification)
+            VALUES($at, $id, $sender, $account, $rcpt, $mx, $ip, $result, $code, $enh, $text, $tlsp, $tlsc, $tlsv)
+            """;
+        foreach (var e in entries)
+        {
+            cmd.Parameters.Clear();
+            cmd.Parameters.AddWithValue("$at", e.At.ToUnixTimeMilliseconds());
+            cmd.Parameters.AddWithValue("$id", e.MessageId);
+            cmd.Parameters.AddWithValue("$sender", e.Sender);
+            cmd.Parameters.AddWithValue("$account", (object?)e.Account ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$rcpt", e.Recipient);
+            cmd.Parameters.AddWithValue("$mx", (object?)e.MxHost ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$ip", (object?)e.Ip ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$result", e.Result);
+            cmd.Parameters.AddWithValue("$code", (object?)e.Code ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$enh", (object?)e.Enhanced ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$text", (object?)e.Text ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$tlsp", (object?)e.TlsProtocol ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$tlsc", (object?)e.TlsCipher ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$tlsv", e.TlsVerification);
+            cmd.ExecuteNonQuery();
+        }
+        tx.Commit();
+    }
+
+    /// <summary>Delivery log rows, newest last, filtered by recipient, sender and time.</summary>
+    public List<DeliveryLogEntry> QueryDeliveryLog(string? recipient, string? sender, DateTimeOffset? since, int limit)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            SELECT at, message_id, sender, account, recipient, mx_host, ip, result, code, enhanced, text, tls_protocol, tls_cipher, tls_verification
+            FROM (SELECT * FROM delivery_log
+                  WHERE ($r IS NULL OR recipient = $r) AND ($s IS NULL OR sender = $s) AND ($since IS NULL OR at >= $since)
+                  ORDER BY at DESC, id DESC LIMIT $limit)
+            ORDER BY at, id
+            """;
+        cmd.Parameters.AddWithValue("$r", (object?)recipient ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$s", (object?)sender ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$since", (object?)since?.ToUnixTimeMilliseconds() ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$limit", limit);
+        var list = new List<DeliveryLogEntry>();
+        using var r = cmd.ExecuteReader();
+        string? S(int i) => r.IsDBNull(i) ? null : r.GetString(i);
+        while (r.Read())
+        {
+            list.Add(new DeliveryLogEntry(DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(0)), r.GetString(1), r.GetString(2), S(3), r.GetString(4),
+                S(5), S(6), r.GetString(7), r.IsDBNull(8) ? null : r.GetInt32(8), S(9), S(10), S(11), S(12), r.GetString(13)));
+        }
+        return list;
     }
 
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();

@@ -1,0 +1,159 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using Microsoft.Extensions.Logging;
+using SecureMx.Config;
+using SecureMx.Dns;
+using SecureMx.Smtp;
+using SecureMx.Smtp.Client;
+using SecureMx.Spool;
+using SecureMx.Tls;
+
+namespace SecureMx.Delivery.Remote;
+
+/// <summary>
+/// Delivers the recipients of one message that share a destination domain (RFC 5321 §5): MX
+/// lookup, every MX host and address in order until one takes the transaction, opportunistic
+/// STARTTLS (level <c>may</c>: TLS when offered; after a failed handshake a new plaintext
+/// connection), and one outcome per recipient. Mandatory TLS and DANE are added on top of this later.
+/// </summary>
+public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options, ILogger logger)
+{
+    private readonly IPAddress? _source = string.IsNullOrEmpty(options.Delivery.SourceAddress) ? null : IPAddress.Parse(options.Delivery.SourceAddress);
+
+    private TimeSpan ConnectTimeout => TimeSpan.FromSeconds(options.Delivery.ConnectTimeoutSeconds);
+    private TimeSpan TransactionTimeout => TimeSpan.FromSeconds(options.Delivery.TransactionTimeoutSeconds);
+
+    public async Task<IReadOnlyList<RemoteOutcome>> DeliverAsync(Envelope envelope, string domain, IReadOnlyList<QueuedRecipient> recipients,
+        Func<Stream> openData, CancellationToken ct)
+    {
+        var mx = await dns.ResolveMxAsync(domain, ct).ConfigureAwait(false);
+        if (mx.Failure is { } dnsFailure) return All(recipients, dnsFailure.Permanent, dnsFailure.Code, dnsFailure.EnhancedCode, dnsFailure.Text);
+
+        var reasons = new List<string>();
+        bool anyAddress = false;
+        foreach (var host in mx.Targets)
+        {
+            var addresses = await dns.ResolveAddressesAsync(host.Name, ct).ConfigureAwait(false);
+            if (addresses.IsTemporaryFailure)
+            {
+                reasons.Add($"{host.Name}: {addresses.FailureReason}");
+                continue;
+            }
+            foreach (var ip in addresses.Addresses.Where(a => _source is null || a.AddressFamily == _source.AddressFamily))
+            {
+                anyAddress = true;
+                var attempt = await TryHostAsync(envelope, host.Name, ip, recipients, openData, ct).ConfigureAwait(false);
+                if (attempt.Outcomes is not null) return attempt.Outcomes;
+                reasons.Add(attempt.Reason!);
+            }
+        }
+        if (!anyAddress && reasons.Count == 0)
+        {
+            var none = mx.NoAddressFailure();
+            return All(recipients, none.Permanent, none.Code, none.EnhancedCode, none.Text);
+        }
+        // Nobody took the transaction: everyone waits for the next attempt, with the reasons of every host.
+        return All(recipients, permanent: false, 451, "4.4.1", string.Join("; ", reasons));
+    }
+
+    private static List<RemoteOutcome> All(IReadOnlyList<QueuedRecipient> recipients, bool permanent, int code, string enhanced, string text) =>
+        recipients.Select(r => new RemoteOutcome(r.Index, r.Recipient.Address, permanent ? RecipientState.Failed : RecipientState.Deferred,
+            code, enhanced, text, null, null, null, RemoteReply: false)).ToList();
+
+    private sealed record HostAttempt(IReadOnlyList<RemoteOutcome>? Outcomes, string? Reason);
+
+    private async Task<HostAttempt> TryHostAsync(Envelope envelope, string host, IPAddress ip, IReadOnlyList<QueuedRecipient> recipients, Func<Stream> openData, CancellationToken ct)
+    {
+        var where = $"{host}[{ip}]";
+        SmtpClientConnection? connection = null;
+        try
+        {
+            connection = await ConnectAsync(ip, ct).ConfigureAwait(false);
+            if (connection.Capabilities.StartTls)
+            {
+                try
+                {
+                    using var tlsTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    tlsTimeout.CancelAfter(ConnectTimeout);
+                    await connection.StartTlsAsync(OpportunisticTls(host), TlsVerification.Encrypted, tlsTimeout.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is AuthenticationException or IOException or SmtpClientException or OperationCanceledException && !ct.IsCancellationRequested)
+                {
+                    // Level "may": better plaintext than nothing, but on a fresh connection (the old one is in an unknown state).
+                    logger.LogInformation("{Host}: TLS failed ({Error}); retrying without TLS", where, ex.Message);
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                    connection = await ConnectAsync(ip, ct).ConfigureAwait(false);
+                }
+            }
+            // RFC 6531 §3.2: a message that needs SMTPUTF8 must not go to a server without it.
+            if (envelope.Parameters.SmtpUtf8 && !connection.Capabilities.SmtpUtf8)
+            {
+                return new HostAttempt(All(recipients, permanent: true, 553, "5.6.7", $"{host} does not support SMTPUTF8, which this message needs (RFC 6531 3.2)")
+                    .Select(o => o with { MxHost = host, Address = ip, Tls = connection.Tls }).ToList(), null);
+            }
+            if (connection.Capabilities.MaxSize is { } max && envelope.Size > max)
+            {
+                return new HostAttempt(All(recipients, permanent: true, 552, "5.3.4", $"message size {envelope.Size} exceeds the limit of {host} ({max} bytes)")
+                    .Select(o => o with { MxHost = host, Address = ip, Tls = connection.Tls }).ToList(), null);
+            }
+
+            var outbound = recipients.Select(r => new OutboundRecipient(r.Recipient.Address, r.Recipient.Notify, r.Recipient.OrcptType, r.Recipient.Orcpt)).ToList();
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TransactionTimeout);
+            var result = await connection.SendAsync(envelope.Sender, envelope.Parameters, outbound, envelope.Size, openData, timeout.Token).ConfigureAwait(false);
+            var tls = connection.Tls;
+            await connection.QuitAsync(ct).ConfigureAwait(false);
+
+            // A transient reply to MAIL is about this host, not the recipients: try the next one (as Postfix does).
+            if (result.Mail.IsTransient) return new HostAttempt(null, $"{where} said: {result.Mail}");
+            var outcomes = new List<RemoteOutcome>();
+            for (int i = 0; i < recipients.Count; i++)
+            {
+                var reply = !result.Mail.IsPositive ? result.Mail
+                    : !result.Recipients[i].IsPositive ? result.Recipients[i]
+                    : result.Data ?? result.Recipients[i];
+                var state = reply.IsPositive ? RecipientState.Delivered : reply.IsPermanent ? RecipientState.Failed : RecipientState.Deferred;
+                var enhanced = reply.Enhanced ?? (reply.IsPositive ? "2.0.0" : reply.IsPermanent ? "5.0.0" : "4.0.0");
+                var text = string.Join(" ", reply.Lines);
+                outcomes.Add(new RemoteOutcome(recipients[i].Index, recipients[i].Recipient.Address, state, reply.Code, enhanced, text, host, ip, tls, RemoteReply: true,
+                    PeerSupportsDsn: connection.Capabilities.Dsn));
+            }
+            return new HostAttempt(outcomes, null);
+        }
+        catch (SmtpClientException ex) when (!ct.IsCancellationRequested)
+        {
+            return new HostAttempt(null, $"{where}: {ex.Stage}: {ex.Reply}");
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            // Connection refused, reset or timed out, or lost in the middle of the transaction: nothing was
+            // acknowledged, so the next host (or the next attempt) may get the same message (RFC 5321 §6.1).
+            return new HostAttempt(null, $"{where}: {(ex is OperationCanceledException ? "timed out" : ex.Message)}");
+        }
+        finally
+        {
+            if (connection is not null) await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<SmtpClientConnection> ConnectAsync(IPAddress ip, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(ConnectTimeout);
+        return await SmtpClientConnection.ConnectAsync(new IPEndPoint(ip, options.Delivery.SmtpPort), options.Hostname, _source, timeout.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Level "may": encrypt whatever the server offers, verify nothing (RFC 7435 opportunistic security).
+    /// SNI is the MX host name, so that the same code path serves DANE later (RFC 7672 §8.1).
+    /// </summary>
+    private static SslClientAuthenticationOptions OpportunisticTls(string host) => new()
+    {
+        TargetHost = host,
+        RemoteCertificateValidationCallback = (_, _, _, _) => true,
+        CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+        EnabledSslProtocols = SslProtocols.None,
+    };
+}

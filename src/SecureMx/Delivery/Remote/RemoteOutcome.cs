@@ -1,0 +1,28 @@
+using System.Net;
+using SecureMx.Spool;
+using SecureMx.Tls;
+
+namespace SecureMx.Delivery.Remote;
+
+/// <summary>
+/// What one delivery attempt did for one recipient: the new state, the status (enhanced code) and
+/// text for the queue and DSNs, and which server said it over what TLS (for the delivery log).
+/// </summary>
+public sealed record RemoteOutcome(
+    int Index,
+    string Recipient,
+    RecipientState State,
+    int Code,
+    string Enhanced,
+    string Text,
+    string? MxHost,
+    IPAddress? Address,
+    NegotiatedTls? Tls,
+    bool RemoteReply,
+    bool PeerSupportsDsn = false)
+{
+    /// <summary>"smtp; 550 5.1.1 …" when a server said it; else our own words (DSN Diagnostic-Code, RFC 3464 §2.3.6).</summary>
+    public string? Diagnostic => RemoteReply ? $"smtp; {Code} {Text}" : null;
+
+    public string Summary => MxHost is null ? $"{Enhanced} {Text}" : $"{Enhanced} {MxHost}[{Address}] said: {Code} {Text}";
+}

@@ -1,0 +1,18 @@
+namespace SecureMx.Dns;
+
+/// <summary>
+/// The DNS questions outbound delivery asks (RFC 5321 §5.1, RFC 7505, RFC 7672 §2.2). Implemented by
+/// <see cref="MailDnsResolver"/>; delivery code depends on this interface so that its unit tests can
+/// answer with fixed data.
+/// </summary>
+public interface IMailDnsResolver
+{
+    /// <summary>MX of a mail domain (ASCII/A-labels): hosts in the order to try, implicit MX, null MX, NXDOMAIN or a temporary failure.</summary>
+    Task<MxResolution> ResolveMxAsync(string domain, CancellationToken cancellationToken = default);
+
+    /// <summary>A and AAAA of a host (both families are always queried).</summary>
+    Task<AddressResolution> ResolveAddressesAsync(string host, CancellationToken cancellationToken = default);
+
+    /// <summary>TLSA of "_PORT._tcp.HOST" (RFC 6698 §3, RFC 7672 §2.2.3).</summary>
+    Task<TlsaResolution> ResolveTlsaAsync(string host, int port, CancellationToken cancellationToken = default);
+}
