@@ -18,6 +18,8 @@ public static class Program
             StoreCommands.Mailbox(),
             StoreCommands.Alias(),
             QueueCommands.Create(),
+            SendmailCommand.Create(),
+            LogCommand.Create(),
         };
         var parse = root.Parse(args);
         try

@@ -22,6 +22,9 @@
 #                 "Untrusted TLS connection established to ...: TLSv1.3 with cipher ..."), no DNS
 #                 (smtp_dns_support_level = disabled, smtp_host_lookup = native), IPv4 preferred,
 #                 retries every ~5 s (minimal_backoff_time/queue_run_delay 5s).
+#   mailbox       receiving MTA for delivery tests: accepts any recipient @ each of --domains (comma
+#                 list, default bench.test) and stores every message in the single Maildir
+#                 DIR/mail/any/ (virtual delivery), Received header included.
 #   sink-durable  receiving MTA for benchmarks: accepts any recipient @bench.test, queues it (the
 #                 cleanup daemon fsyncs the queue file before smtpd replies 250), then delivers
 #                 to the discard: transport. 200 processes, no per-client limits, no in_flow_delay
@@ -30,6 +33,9 @@
 #   --listen ADDR:PORT  the only listener (bound in master.cf; inet_interfaces stays "all" because
 #                       Postfix refuses 127.0.x.y there: "no local interface found").
 #   --hostname NAME     myhostname (default peer.test).
+#   --domains LIST      mailbox and sink-durable: the domains accepted (default bench.test).
+#   --rcpt-reply TEXT   answer every RCPT with this reply instead of accepting, e.g. "450 4.2.0 busy"
+#                       (a deferring peer) or "550 5.1.1 no such user" (a rejecting peer).
 #   --tls yes|no        yes: self-signed certificate in DIR/tls and smtpd STARTTLS
 #                       (smtpd_tls_security_level = may). Default no. The relay role's client
 #                       always uses smtp_tls_security_level = may.
@@ -112,7 +118,7 @@ case $cmd in
   *) usage ;;
 esac
 
-listen="" role="" relay="" hostname=peer.test tls=no
+listen="" role="" relay="" hostname=peer.test tls=no domains=bench.test rcpt_reply=""
 while (($#)); do
   case $1 in
     --listen) listen=${2:-}; shift 2 || usage ;;
@@ -120,6 +126,8 @@ while (($#)); do
     --relay) relay=${2:-}; shift 2 || usage ;;
     --hostname) hostname=${2:-}; shift 2 || usage ;;
     --tls) tls=${2:-}; shift 2 || usage ;;
+    --domains) domains=${2:-}; shift 2 || usage ;;
+    --rcpt-reply) rcpt_reply=${2:-}; shift 2 || usage ;;
     *) die "unknown option: $1" ;;
   esac
 done
@@ -131,8 +139,8 @@ case $role in
   relay) [[ $relay =~ ^(\[[0-9a-fA-F:.]+\]|[0-9.]+):([0-9]+)$ ]] \
            || die "--role relay needs --relay ADDR:PORT (got '$relay')"
          raddr=${BASH_REMATCH[1]#[} raddr=${raddr%]} rport=${BASH_REMATCH[2]} ;;
-  sink-durable) ;;
-  *) die "--role must be relay or sink-durable (got '$role')" ;;
+  sink-durable|mailbox) [[ $domains =~ ^[A-Za-z0-9.,-]+$ ]] || die "--domains: a comma-separated list of domains (got '$domains')" ;;
+  *) die "--role must be relay, mailbox or sink-durable (got '$role')" ;;
 esac
 case $tls in yes|no) ;; *) die "--tls must be yes or no" ;; esac
 [[ $hostname =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]] || die "bad --hostname: $hostname"
@@ -208,9 +216,32 @@ biff = no
 smtpd_banner = \$myhostname ESMTP
 smtpd_peername_lookup = no
 smtputf8_enable = yes
+# Leave headers exactly as received (no added Date:/Message-ID:, no address rewriting), so that
+# tests can compare what arrived with what was sent.
+local_header_rewrite_clients =
 $tls_main"
 
-if [[ $role == relay ]]; then
+rcpt_main="smtpd_recipient_restrictions ="
+if [[ -n $rcpt_reply ]]; then
+  [[ $rcpt_reply =~ ^[45][0-9][0-9]\ [^{}]+$ ]] || die "--rcpt-reply: 'CODE text' with a 4xx or 5xx code (got '$rcpt_reply')"
+  rcpt_main="smtpd_recipient_restrictions = check_recipient_access static:{$rcpt_reply}"
+fi
+
+if [[ $role == mailbox ]]; then
+  mkdir -p "$dir/mail"
+  chown postfix:postfix "$dir/mail"
+  role_main="virtual_mailbox_domains = ${domains//,/ }
+virtual_mailbox_base = $dir/mail
+virtual_mailbox_maps = static:any/
+virtual_uid_maps = static:$(id -u postfix)
+virtual_gid_maps = static:$(id -g postfix)
+virtual_minimum_uid = 1
+smtpd_relay_restrictions = reject_unauth_destination
+$rcpt_main
+minimal_backoff_time = 5s
+maximal_backoff_time = 10s
+queue_run_delay = 5s"
+elif [[ $role == relay ]]; then
   role_main="relayhost = [$raddr]:$rport
 smtpd_relay_restrictions = permit_mynetworks, reject
 smtpd_recipient_restrictions =
@@ -225,12 +256,12 @@ maximal_backoff_time = 10s
 queue_run_delay = 5s
 smtp_connect_timeout = 10s"
 else
-  role_main="relay_domains = bench.test
+  role_main="relay_domains = ${domains//,/ }
 relay_recipient_maps =
 relay_transport = discard:
 default_transport = discard:
 smtpd_relay_restrictions = reject_unauth_destination
-smtpd_recipient_restrictions =
+$rcpt_main
 smtpd_delay_reject = yes
 default_process_limit = 200
 smtpd_client_connection_count_limit = 0

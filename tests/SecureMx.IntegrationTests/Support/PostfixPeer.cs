@@ -22,15 +22,37 @@ public sealed class PostfixPeer : IAsyncDisposable
         }
     }
 
-    public static async Task<PostfixPeer> StartAsync(string listen, string role, string? relay = null, bool tls = false, string hostname = "peer.test")
+    public static async Task<PostfixPeer> StartAsync(string listen, string role, string? relay = null, bool tls = false, string hostname = "peer.test",
+        string? domains = null, string? rcptReply = null)
     {
         Assert.True(Run.Exists("postfix"), "postfix is not installed: run scripts/install-test-deps.sh");
         var dir = Path.Combine(Path.GetTempPath(), "securemx-pf-" + Guid.NewGuid().ToString("N")[..10]);
         var args = new List<string> { Script, "start", dir, "--listen", listen, "--role", role, "--hostname", hostname, "--tls", tls ? "yes" : "no" };
         if (relay is not null) args.AddRange(["--relay", relay]);
+        if (domains is not null) args.AddRange(["--domains", domains]);
+        if (rcptReply is not null) args.AddRange(["--rcpt-reply", rcptReply]);
         var r = await Run.ProcessAsync("bash", args, timeout: TimeSpan.FromSeconds(60));
         Assert.True(r.ExitCode == 0, "postfix-peer.sh start failed: " + r.All);
         return new PostfixPeer(dir, listen);
+    }
+
+    /// <summary>Messages stored by a "mailbox" peer (all recipients share one Maildir), as text.</summary>
+    public string[] StoredMessages()
+    {
+        var dir = Path.Combine(Dir, "mail", "any", "new");
+        return Directory.Exists(dir) ? Directory.GetFiles(dir).Select(File.ReadAllText).ToArray() : [];
+    }
+
+    public async Task<string> WaitForMessageAsync(string token, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var found = StoredMessages().FirstOrDefault(m => m.Contains(token, StringComparison.Ordinal));
+            if (found is not null) return found;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no message with {token} at the Postfix peer {Listen}; its log:\n{MailLog}");
+            await Task.Delay(200);
+        }
     }
 
     public string MailLog => File.Exists(Path.Combine(Dir, "maillog")) ? File.ReadAllText(Path.Combine(Dir, "maillog")) : "";

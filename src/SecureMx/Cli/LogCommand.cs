@@ -1,0 +1,42 @@
+using System.CommandLine;
+using System.Globalization;
+using SecureMx.Config;
+using SecureMx.Store;
+
+namespace SecureMx.Cli;
+
+/// <summary>securemx log: the delivery log, one line per attempt and recipient, with the TLS it got.</summary>
+public static class LogCommand
+{
+    public static Command Create()
+    {
+        var data = CliOptions.Data();
+        var recipient = new Option<string?>("--recipient") { Description = "only this recipient address", HelpName = "ADDRESS" };
+        var sender = new Option<string?>("--sender") { Description = "only this envelope sender", HelpName = "ADDRESS" };
+        var since = new Option<string?>("--since") { Description = "only attempts since a time (2026-11-28T10:00Z) or a duration ago (1h, 2d)", HelpName = "T" };
+        var limit = new Option<int>("--limit") { Description = "at most this many rows, the newest (default 1000)", DefaultValueFactory = _ => 1000 };
+        var cmd = new Command("log", "delivery attempts: time, queue id, sender, recipient, server, result, TLS") { data, recipient, sender, since, limit };
+        cmd.SetAction(p =>
+        {
+            var dir = CliOptions.RequireData(p.GetValue(data)!);
+            if (!File.Exists(Path.Combine(dir, ConfigLoader.FileName))) throw new CliException($"{dir} is not a SecureMx instance");
+            DateTimeOffset? from = null;
+            if (p.GetValue(since) is { } s)
+            {
+                if (Duration.TryParse(s, out var ago)) from = DateTimeOffset.UtcNow - ago;
+                else if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)) from = t;
+                else throw new CliException($"--since: '{s}' is neither a time (2026-11-28T10:00Z) nor a duration (1h)");
+            }
+            var store = new SecureMxStore(dir, TimeProvider.System);
+            store.Migrate();
+            foreach (var e in store.QueryDeliveryLog(p.GetValue(recipient)?.ToLowerInvariant(), p.GetValue(sender), from, Math.Max(1, p.GetValue(limit))))
+            {
+                var tls = e.TlsProtocol is null ? "tls=none" : $"tls={e.TlsVerification} {e.TlsProtocol} {e.TlsCipher}";
+                var server = e.MxHost is null ? "" : e.Ip is null ? $" relay={e.MxHost}" : $" relay={e.MxHost}[{e.Ip}]";
+                Console.WriteLine($"{e.At:yyyy-MM-ddTHH:mm:ss.fffZ} {e.MessageId} from=<{e.Sender}> to=<{e.Recipient}>{server} {e.Result} {tls} ({e.Code} {e.Enhanced} {e.Text})");
+            }
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,91 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging.Abstractions;
+using SecureMx.Config;
+using SecureMx.Policy;
+using SecureMx.Smtp;
+using SecureMx.Spool;
+using SecureMx.Store;
+
+namespace SecureMx.Cli;
+
+/// <summary>
+/// securemx sendmail [-f FROM] RCPT… &lt; message: injection for local programs (cron, scripts), as
+/// Postfix's sendmail does. The message is read from stdin to its end (like sendmail -i: a lone "."
+/// does not end it), LF line endings become CRLF, and it is queued durably; a running server
+/// delivers it within seconds.
+/// </summary>
+public static class SendmailCommand
+{
+    public static Command Create()
+    {
+        var data = CliOptions.Data();
+        var from = new Option<string?>("-f") { Description = "envelope sender (default: postmaster@HOSTNAME); -f '' sends with the null sender", HelpName = "FROM" };
+        var recipients = new Argument<string[]>("RCPT") { Arity = ArgumentArity.OneOrMore, Description = "recipient addresses" };
+        var ignoreDots = new Option<bool>("-i") { Description = "accepted for compatibility: a lone \".\" never ends the message here" };
+        var cmd = new Command("sendmail", "queue a message from standard input for the given recipients") { recipients, from, ignoreDots, data };
+        cmd.SetAction(async p =>
+        {
+            var dir = CliOptions.RequireData(p.GetValue(data)!);
+            SecureMxOptions options;
+            try { options = ConfigLoader.Load(dir); }
+            catch (ConfigException ex) { throw new CliException(ex.Message); }
+            var store = new SecureMxStore(dir, TimeProvider.System);
+            store.Migrate();
+            var sender = p.GetValue(from) ?? "postmaster@" + options.Hostname;
+            if (sender.Length > 0 && SmtpAddressParser.TryParseMailbox(sender, allowUtf8: true, out _) != SmtpAddressParser.Error.None)
+                throw new CliException($"-f: '{sender}' is not a valid address");
+            var targets = new List<EnvelopeRecipient>();
+            foreach (var text in p.GetValue(recipients)!)
+            {
+                if (SmtpAddressParser.TryParseMailbox(text.Trim(), allowUtf8: true, out var rcpt) != SmtpAddressParser.Error.None)
+                    throw new CliException($"'{text}' is not a valid recipient address");
+                var local = rcpt.IsAddressLiteral ? null : store.LookupRecipient(rcpt.Domain, [rcpt.LookupKey]);
+                if (local is { Count: 0 }) throw new CliException($"{rcpt.LookupKey}: no such mailbox or alias on this server");
+                if (local is null) targets.Add(new EnvelopeRecipient(rcpt.ToString(), rcpt.ToString(), RecipientRoute.Remote, null, DsnNotify.Unspecified, null, null));
+                else targets.AddRange(local.Select(l => new EnvelopeRecipient(l.Address, rcpt.ToString(), RecipientRoute.Local, l.Maildir, DsnNotify.Unspecified, null, null)));
+            }
+
+            using var spool = new MessageSpool(Path.Combine(dir, "spool"), TimeProvider.System, NullLogger.Instance);
+            var id = MessageId.New(TimeProvider.System);
+            await using var file = new SpoolFile(spool, id, options.Limits.MaxMessageSize);
+            bool eightBit = await CopyWithCrLfAsync(Console.OpenStandardInput(), file);
+            if (file.TooBig) throw new CliException($"message larger than limits.maxMessageSize ({options.Limits.MaxMessageSize} bytes)");
+            var utf8 = !System.Text.Ascii.IsValid(sender) || targets.Any(t => !System.Text.Ascii.IsValid(t.Address));
+            var envelope = new Envelope(id, DateTimeOffset.UtcNow, sender, file.Length,
+                new MailParameters(null, eightBit ? BodyType.EightBitMime : BodyType.SevenBit, utf8, DsnReturn.Unspecified, null),
+                new ClientTrace("sendmail", "127.0.0.1", "localhost", "local", null, Environment.UserName),
+                targets.DistinctBy(t => t.Address).ToList());
+            await file.CompleteAsync();
+            await spool.CommitAsync(envelope, file);
+            file.MarkCommitted();
+            Console.WriteLine($"queued as {id}");
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>Copies stdin into the spool file, turning bare LF into CRLF; returns whether any byte is 8-bit.</summary>
+    private static async Task<bool> CopyWithCrLfAsync(Stream input, SpoolFile file)
+    {
+        var buffer = new byte[64 * 1024];
+        var output = new MemoryStream();
+        bool eightBit = false;
+        byte previous = 0;
+        int n;
+        while ((n = await input.ReadAsync(buffer)) > 0)
+        {
+            output.SetLength(0);
+            for (int i = 0; i < n; i++)
+            {
+                byte b = buffer[i];
+                if (b == (byte)'\n' && previous != (byte)'\r') output.WriteByte((byte)'\r');
+                if (b >= 0x80) eightBit = true;
+                output.WriteByte(b);
+                previous = b;
+            }
+            file.Write(output.GetBuffer().AsSpan(0, (int)output.Length));
+        }
+        if (previous != (byte)'\n' && file.Length > 0) file.Write("\r\n"u8);
+        return eightBit;
+    }
+}

@@ -1,0 +1,70 @@
+using System.Text.Json.Nodes;
+using SecureMx.IntegrationTests.Dns;
+using SecureMx.IntegrationTests.Support;
+
+namespace SecureMx.IntegrationTests.Delivery;
+
+/// <summary>
+/// One "test internet" for the outbound tests: the DNSSEC test bed with extra mail domains, a
+/// Postfix receiver per kind of peer, and a running SecureMx that resolves through the test bed.
+/// Queue times are seconds-scale so that the delay warning and the expiry happen during the test.
+/// </summary>
+public sealed class RemoteDeliveryFixture : IAsyncLifetime
+{
+    public DnsTestBed Dns { get; private set; } = null!;
+    public SecureMxInstance Mx { get; private set; } = null!;
+    public PostfixPeer Receiver { get; private set; } = null!;   // deliver.test, twomx.test: STARTTLS
+    public PostfixPeer Plain { get; private set; } = null!;      // plain.test: no STARTTLS
+    private PostfixPeer _deferring = null!;                       // defer.test: 450 to every RCPT
+    private PostfixPeer _rejecting = null!;                       // reject.test: 550 to every RCPT
+
+    public async ValueTask InitializeAsync()
+    {
+        Dns = await DnsTestBed.StartAsync(["127.0.7", "127.0.8", "127.0.9"], records: net => $"""
+            mx.deliver.test. A {net}.20
+            deliver.test. MX 10 mx.deliver.test.
+            mx.defer.test. A {net}.21
+            defer.test. MX 10 mx.defer.test.
+            mx.reject.test. A {net}.22
+            reject.test. MX 10 mx.reject.test.
+            mx.plain.test. A {net}.23
+            plain.test. MX 10 mx.plain.test.
+            mx1.twomx.test. A {net}.24
+            mx2.twomx.test. A {net}.20
+            twomx.test. MX 10 mx1.twomx.test.
+            twomx.test. MX 20 mx2.twomx.test.
+            """);
+        var net = Dns.Net;
+        Receiver = await PostfixPeer.StartAsync($"{net}.20:25", "mailbox", tls: true, hostname: "mx.deliver.test", domains: "deliver.test,twomx.test");
+        Plain = await PostfixPeer.StartAsync($"{net}.23:25", "mailbox", tls: false, hostname: "mx.plain.test", domains: "plain.test");
+        _deferring = await PostfixPeer.StartAsync($"{net}.21:25", "mailbox", tls: true, hostname: "mx.defer.test", domains: "defer.test", rcptReply: "450 4.2.0 mailbox busy");
+        _rejecting = await PostfixPeer.StartAsync($"{net}.22:25", "mailbox", tls: true, hostname: "mx.reject.test", domains: "reject.test", rcptReply: "550 5.1.1 no such user");
+
+        Mx = await SecureMxInstance.CreateAsync("example.test", ["alice@example.test"], cfg =>
+        {
+            cfg["dns"] = $"{net}.2:53";
+            var q = cfg["queue"]!.AsObject();
+            q["retrySchedule"] = "1s";
+            q["maxRetryInterval"] = "1s";
+            q["retryJitter"] = 0;
+            q["delayWarningAfter"] = "3s";
+            q["expireAfter"] = "10s";
+            cfg["delivery"]!["connectTimeoutSeconds"] = 5;
+        });
+        await Mx.StartAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Mx is not null)
+        {
+            await Mx.StopAsync();
+            await Mx.DisposeAsync();
+        }
+        foreach (var peer in new[] { Receiver, Plain, _deferring, _rejecting })
+        {
+            if (peer is not null) await peer.DisposeAsync();
+        }
+        if (Dns is not null) await Dns.DisposeAsync();
+    }
+}

@@ -1,0 +1,148 @@
+using MimeKit;
+using SecureMx.IntegrationTests.Support;
+
+namespace SecureMx.IntegrationTests.Delivery;
+
+/// <summary>
+/// Mail for remote recipients leaves a running SecureMx through real DNS (DNSSEC test bed) to real
+/// Postfix receivers; every outcome reaches the sender as a DSN, parsed back with MimeKit.
+/// </summary>
+public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture<RemoteDeliveryFixture>
+{
+    private const string Sender = "alice@example.test";
+
+    private static string Token() => "t" + Guid.NewGuid().ToString("N")[..12];
+
+    private async Task<string> SendmailAsync(string token, params string[] recipients)
+    {
+        var message = $"From: Alice <{Sender}>\nTo: {string.Join(", ", recipients)}\nSubject: {token}\nMessage-ID: <{token}@example.test>\n\n.a dot line\nbody of {token}\n";
+        var args = new List<string> { Run.SecureMxDll, "sendmail", "-f", Sender, "--data", f.Mx.DataDir };
+        args.AddRange(recipients);
+        var r = await Run.ProcessAsync("dotnet", args, stdin: message);
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.StartsWith("queued as ", r.StdOut);
+        return r.StdOut[10..].Trim();
+    }
+
+    /// <summary>DSNs in the sender's Maildir that report on the message with <paramref name="token"/>.</summary>
+    private List<MimeMessage> Dsns(string token) => f.Mx.Messages(Sender)
+        .Select(File.ReadAllText)
+        .Where(t => t.Contains(token, StringComparison.Ordinal) && t.Contains("report-type=delivery-status", StringComparison.Ordinal))
+        .Select(t => MimeMessage.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(t))))
+        .ToList();
+
+    private async Task<List<MimeMessage>> WaitForDsnsAsync(string token, int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var dsns = Dsns(token);
+            if (dsns.Count >= count) return dsns;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{dsns.Count} of {count} DSNs for {token}; queue:\n{(await f.Mx.Cli("queue", "list")).StdOut}\nlog:\n{f.Mx.Log}");
+            await Task.Delay(200);
+        }
+    }
+
+    private static HeaderList RecipientGroup(MimeMessage dsn)
+    {
+        var report = Assert.IsType<MultipartReport>(dsn.Body);
+        Assert.Equal("delivery-status", report.ReportType);
+        var status = Assert.IsType<MessageDeliveryStatus>(report[1]);
+        Assert.Equal(2, status.StatusGroups.Count); // per-message + one recipient, no empty trailing group
+        Assert.StartsWith("dns; mx.securemx.test", status.StatusGroups[0]["Reporting-MTA"]);
+        return status.StatusGroups[1];
+    }
+
+    private async Task<string> LogAsync(string recipient) => (await f.Mx.Cli("log", "--recipient", recipient)).StdOut;
+
+    [Fact]
+    public async Task MessageIsDeliveredToTheMxOverTlsByteExactAndLoggedAsEncrypted()
+    {
+        var token = Token();
+        await SendmailAsync(token, "user@deliver.test");
+        var stored = await f.Receiver.WaitForMessageAsync(token, TimeSpan.FromSeconds(30));
+        // Postfix's own Received header is the witness of what our client negotiated.
+        Assert.Matches(@"Received: from mx\.securemx\.test \(\S+ \[127\.0\.0\.1\]\)\n\t\(using TLSv1\.3 with cipher", stored);
+        Assert.Contains("by mx.deliver.test (Postfix) with ESMTPS", stored);
+        Assert.EndsWith($"Subject: {token}\nMessage-ID: <{token}@example.test>\n\n.a dot line\nbody of {token}\n", stored);
+        var log = await LogAsync("user@deliver.test");
+        Assert.Matches(@$"to=<user@deliver\.test> relay=mx\.deliver\.test\[127\.0\.\d+\.20\] delivered tls=encrypted TLSv1\.3 TLS_\S+ \(250 2\.0\.0 ", log);
+        Assert.Empty(Dsns(token));
+    }
+
+    [Fact]
+    public async Task PeerWithoutStartTlsGetsTheMessageInPlaintextUnderTheDefaultPolicy()
+    {
+        var token = Token();
+        await SendmailAsync(token, "user@plain.test");
+        var stored = await f.Plain.WaitForMessageAsync(token, TimeSpan.FromSeconds(30));
+        Assert.Contains("by mx.plain.test (Postfix) with ESMTP id", stored);
+        Assert.DoesNotContain("using TLS", stored);
+        Assert.Contains("delivered tls=none", await LogAsync("user@plain.test"));
+    }
+
+    [Fact]
+    public async Task WhenTheFirstMxIsDownTheSecondOneGetsTheMessage()
+    {
+        var token = Token();
+        await SendmailAsync(token, "user@twomx.test");
+        await f.Receiver.WaitForMessageAsync(token, TimeSpan.FromSeconds(30));
+        Assert.Matches(@"to=<user@twomx\.test> relay=mx2\.twomx\.test\[\S+\] delivered", await LogAsync("user@twomx.test"));
+    }
+
+    [Fact]
+    public async Task RejectedRecipientBouncesAtOnceWithAFailureDsn()
+    {
+        var token = Token();
+        var id = await SendmailAsync(token, "nobody@reject.test");
+        var dsn = (await WaitForDsnsAsync(token, 1, TimeSpan.FromSeconds(30))).Single();
+        Assert.Equal("MAILER-DAEMON@mx.securemx.test", dsn.From.Mailboxes.Single().Address);
+        Assert.Equal("auto-replied", dsn.Headers["Auto-Submitted"]);
+        var group = RecipientGroup(dsn);
+        Assert.Equal("failed", group["Action"]);
+        Assert.Equal("5.1.1", group["Status"]);
+        Assert.Contains("nobody@reject.test", group["Final-Recipient"]);
+        Assert.Contains("mx.reject.test", group["Remote-MTA"]);
+        Assert.Contains("550", group["Diagnostic-Code"]);
+        Assert.Contains("no such user", dsn.TextBody);
+        Assert.Contains("failed", await LogAsync("nobody@reject.test"));
+        Assert.DoesNotContain(id, (await f.Mx.Cli("queue", "list")).StdOut);
+    }
+
+    [Fact]
+    public async Task DeferringPeerCausesExactlyOneDelayDsnThenOneFailureDsnAtExpiry()
+    {
+        var token = Token();
+        var id = await SendmailAsync(token, "user@defer.test");
+        var first = (await WaitForDsnsAsync(token, 1, TimeSpan.FromSeconds(20))).Single();
+        var delayed = RecipientGroup(first);
+        Assert.Equal("delayed", delayed["Action"]);
+        Assert.StartsWith("4.", delayed["Status"]);
+        Assert.NotNull(delayed["Will-Retry-Until"]);
+        Assert.Contains("mailbox busy", first.TextBody);
+        var listing = (await f.Mx.Cli("queue", "list")).StdOut;
+        Assert.Contains(id, listing);
+        Assert.Contains("450", listing);
+
+        var both = await WaitForDsnsAsync(token, 2, TimeSpan.FromSeconds(30));
+        var failed = RecipientGroup(both.Single(d => d != both.First(x => RecipientGroup(x)["Action"] == "delayed")));
+        Assert.Equal("failed", failed["Action"]);
+        Assert.Equal("5.4.7", failed["Status"]);
+        await Task.Delay(3000); // retries every second: no further DSN may follow
+        Assert.Equal(2, Dsns(token).Count);
+        Assert.Single(Dsns(token), d => RecipientGroup(d)["Action"] == "delayed");
+        Assert.DoesNotContain(id, (await f.Mx.Cli("queue", "list")).StdOut);
+    }
+
+    [Theory]
+    [InlineData("user@nullmx.test", "5.1.10")]
+    [InlineData("user@nx.test", "5.1.2")]
+    public async Task DomainsThatCannotReceiveMailBounceAtOnce(string recipient, string status)
+    {
+        var token = Token();
+        await SendmailAsync(token, recipient);
+        var group = RecipientGroup((await WaitForDsnsAsync(token, 1, TimeSpan.FromSeconds(20))).Single());
+        Assert.Equal("failed", group["Action"]);
+        Assert.Equal(status, group["Status"]);
+    }
+}
