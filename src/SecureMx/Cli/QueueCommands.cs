@@ -36,6 +36,7 @@ public static class QueueCommands
         queue.Subcommands.Add(Show());
         queue.Subcommands.Add(Retry());
         queue.Subcommands.Add(Delete());
+        queue.Subcommands.Add(Bounce());
         return queue;
     }
 
@@ -159,6 +160,37 @@ public static class QueueCommands
             if (qid is not null && spool.Queue.Load(qid) is null) throw new CliException($"message {qid} is not in the queue");
             var n = spool.Queue.RetryNow(qid, DateTimeOffset.UtcNow);
             Console.WriteLine($"{n} recipient(s) scheduled for immediate delivery");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Bounce()
+    {
+        var data = CliOptions.Data();
+        var id = new Argument<string>("ID");
+        var cmd = new Command("bounce", "give up on a message: its pending recipients fail and the sender gets a failure DSN") { id, data };
+        cmd.SetAction(async p =>
+        {
+            var dir = CliOptions.RequireData(p.GetValue(data)!);
+            SecureMxOptions options;
+            try { options = ConfigLoader.Load(dir); }
+            catch (ConfigException ex) { throw new CliException(ex.Message); }
+            using var spool = OpenSpool(dir);
+            var qid = RequireId(p.GetValue(id)!);
+            var (envelope, recipients) = spool.Queue.Load(qid) ?? throw new CliException($"message {qid} is not in the queue");
+            var pending = recipients.Where(r => r.State is RecipientState.Queued or RecipientState.Deferred).ToList();
+            if (pending.Count == 0) throw new CliException($"message {qid} has no pending recipients");
+            var store = new Store.SecureMxStore(dir, TimeProvider.System);
+            store.Migrate();
+            var dsn = new Queue.DsnEmitter(spool, store, options, TimeProvider.System, NullLogger.Instance);
+            const string reason = "5.0.0 returned to the sender by the mail administrator";
+            await dsn.EmitAsync(envelope, pending.Select(r => (r, (string?)(reason + (r.LastError is null ? "" : "; last error: " + r.LastError)), (Delivery.Remote.RemoteOutcome?)null)).ToList(),
+                Dsn.DsnAction.Failed, null);
+            // The DSN is queued before the message goes: a crash in between can only duplicate the report.
+            await spool.Queue.RemoveMessageAsync(qid);
+            spool.DeleteData(qid);
+            Console.WriteLine($"message {qid} bounced: {pending.Count} recipient(s) failed{(envelope.Sender.Length == 0 ? " (null sender: no DSN)" : $", DSN queued for <{envelope.Sender}>")}");
             return 0;
         });
         return cmd;

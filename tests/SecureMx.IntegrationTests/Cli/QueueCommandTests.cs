@@ -10,12 +10,12 @@ public sealed partial class QueueCommandTests
     [GeneratedRegex("queued as ([0-9A-Z]{16})")]
     private static partial Regex QueuedAs();
 
-    private static async Task<string> SendAsync(SecureMxInstance mx, string subject)
+    private static async Task<string> SendAsync(SecureMxInstance mx, string subject, string sender = "sender@elsewhere.test")
     {
         await using var smtp = await RawSmtp.ConnectAsync(mx.Mx);
         await smtp.ReadReplyAsync();
         await smtp.CommandAsync("EHLO client.test");
-        await smtp.CommandAsync("MAIL FROM:<sender@elsewhere.test>");
+        await smtp.CommandAsync($"MAIL FROM:<{sender}>");
         await smtp.CommandAsync("RCPT TO:<alice@example.test>");
         await smtp.CommandAsync("DATA");
         var reply = await smtp.CommandAsync($"Subject: {subject}\r\nFrom: sender@elsewhere.test\r\n\r\nthe private body text\r\n.");
@@ -102,5 +102,31 @@ public sealed partial class QueueCommandTests
         Assert.Equal(1, both.ExitCode);
         Assert.Contains("--all", both.StdErr);
         Assert.Contains("0 recipient(s)", (await mx.Cli("queue", "retry", "--all")).StdOut);
+    }
+
+    [Fact]
+    public async Task BounceFailsPendingRecipientsAndSendsTheSenderAFailureDsn()
+    {
+        await using var mx = await SecureMxInstance.CreateAsync("example.test", ["alice@example.test", "bob@example.test"]);
+        var newDir = mx.MaildirNew("alice@example.test");
+        Directory.Delete(newDir);
+        await File.WriteAllTextAsync(newDir, "in the way");
+        await mx.StartAsync();
+
+        var id = await SendAsync(mx, "give up on this", sender: "bob@example.test");
+        await WaitForListAsync(mx, "deferred");
+        var bounce = await mx.Cli("queue", "bounce", id);
+        Assert.True(bounce.ExitCode == 0, bounce.All);
+        Assert.Contains("DSN queued for <bob@example.test>", bounce.StdOut);
+
+        var files = await mx.WaitForMessagesAsync("bob@example.test", 1);
+        var dsn = MimeKit.MimeMessage.Load(files[0]);
+        var report = Assert.IsType<MimeKit.MultipartReport>(dsn.Body);
+        var group = Assert.IsType<MimeKit.MessageDeliveryStatus>(report[1]).StatusGroups[1];
+        Assert.Equal("failed", group["Action"]);
+        Assert.Equal("5.0.0", group["Status"]);
+        Assert.Contains("returned to the sender by the mail administrator", dsn.TextBody);
+        Assert.Contains("Subject: give up on this", dsn.ToString());
+        Assert.DoesNotContain(id, (await mx.Cli("queue", "list")).StdOut);
     }
 }
