@@ -17,6 +17,7 @@ public sealed class RemoteDeliveryFixture : IAsyncLifetime
     public PostfixPeer Plain { get; private set; } = null!;      // plain.test: no STARTTLS
     private PostfixPeer _deferring = null!;                       // defer.test: 450 to every RCPT
     private PostfixPeer _rejecting = null!;                       // reject.test: 550 to every RCPT
+    public DroppingSmtpPeer Dropping { get; private set; } = null!; // drop.test: hangs up in the middle of DATA
 
     public async ValueTask InitializeAsync()
     {
@@ -33,11 +34,14 @@ public sealed class RemoteDeliveryFixture : IAsyncLifetime
             mx2.twomx.test. A {net}.20
             twomx.test. MX 10 mx1.twomx.test.
             twomx.test. MX 20 mx2.twomx.test.
+            mx.drop.test. A {net}.25
+            drop.test. MX 10 mx.drop.test.
             """);
         var net = Dns.Net;
         Receiver = await PostfixPeer.StartAsync($"{net}.20:25", "mailbox", tls: true, hostname: "mx.deliver.test", domains: "deliver.test,twomx.test");
         Plain = await PostfixPeer.StartAsync($"{net}.23:25", "mailbox", tls: false, hostname: "mx.plain.test", domains: "plain.test");
         _deferring = await PostfixPeer.StartAsync($"{net}.21:25", "mailbox", tls: true, hostname: "mx.defer.test", domains: "defer.test", rcptReply: "450 4.2.0 mailbox busy");
+        Dropping = new DroppingSmtpPeer(System.Net.IPEndPoint.Parse($"{net}.25:25"));
         _rejecting = await PostfixPeer.StartAsync($"{net}.22:25", "mailbox", tls: true, hostname: "mx.reject.test", domains: "reject.test", rcptReply: "550 5.1.1 no such user");
 
         Mx = await SecureMxInstance.CreateAsync("example.test", ["alice@example.test"], cfg =>
@@ -65,6 +69,7 @@ public sealed class RemoteDeliveryFixture : IAsyncLifetime
         {
             if (peer is not null) await peer.DisposeAsync();
         }
+        if (Dropping is not null) await Dropping.DisposeAsync();
         if (Dns is not null) await Dns.DisposeAsync();
     }
 }

@@ -145,4 +145,26 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
         Assert.Equal("failed", group["Action"]);
         Assert.Equal(status, group["Status"]);
     }
+
+    [Fact]
+    public async Task ConnectionDroppedInTheMiddleOfDataDefersAndNothingIsLost()
+    {
+        var token = Token();
+        var id = await SendmailAsync(token, "user@drop.test");
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        string listing;
+        do
+        {
+            await Task.Delay(200);
+            listing = (await f.Mx.Cli("queue", "list")).StdOut;
+        }
+        while (!(listing.Contains(id, StringComparison.Ordinal) && listing.Contains("deferred", StringComparison.Ordinal)) && DateTime.UtcNow < deadline);
+        Assert.Contains("mx.drop.test", listing);
+        Assert.Contains("connection closed by server", listing);
+        Assert.True(f.Dropping.Drops >= 1);
+        Assert.Contains("deferred", await LogAsync("user@drop.test"));
+        // The message stays queued until it expires; the sender is told, with the reason.
+        var failed = (await WaitForDsnsAsync(token, 2, TimeSpan.FromSeconds(30))).Select(RecipientGroup).Single(g => g["Action"] == "failed");
+        Assert.Equal("5.4.7", failed["Status"]);
+    }
 }

@@ -1,0 +1,81 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace SecureMx.IntegrationTests.Support;
+
+/// <summary>
+/// A deliberately broken receiver that Postfix cannot play: it accepts MAIL, RCPT and DATA, reads
+/// the first bytes of the message and then drops the connection. The only in-process peer of the
+/// outbound tests, used for exactly this failure.
+/// </summary>
+public sealed class DroppingSmtpPeer : IAsyncDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private int _drops;
+
+    public int Drops => Volatile.Read(ref _drops);
+
+    public DroppingSmtpPeer(IPEndPoint endpoint)
+    {
+        _listener = new TcpListener(endpoint);
+        _listener.Start();
+        _loop = AcceptAsync();
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException) { return; }
+            _ = Task.Run(() => ServeAsync(client));
+        }
+    }
+
+    private async Task ServeAsync(TcpClient client)
+    {
+        using (client)
+        {
+            try
+            {
+                var stream = client.GetStream();
+                using var reader = new StreamReader(stream, Encoding.ASCII);
+                async Task Say(string line) => await stream.WriteAsync(Encoding.ASCII.GetBytes(line + "\r\n"));
+                await Say("220 mx.drop.test ESMTP");
+                while (await reader.ReadLineAsync() is { } line)
+                {
+                    var verb = line.Split(' ')[0].ToUpperInvariant();
+                    switch (verb)
+                    {
+                        case "EHLO": await Say("250 mx.drop.test"); break;
+                        case "MAIL": case "RCPT": case "RSET": await Say("250 2.0.0 ok"); break;
+                        case "DATA":
+                            await Say("354 go ahead");
+                            var buffer = new char[16];
+                            await reader.ReadAsync(buffer); // the first bytes of the message, then gone
+                            Interlocked.Increment(ref _drops);
+                            client.Client.Close();
+                            return;
+                        case "QUIT": await Say("221 bye"); return;
+                        default: await Say("502 5.5.2 not here"); break;
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        _listener.Stop();
+        await _loop;
+        _stop.Dispose();
+    }
+}
