@@ -3,7 +3,7 @@
 #
 # Usage:
 #   postfix-peer.sh start DIR --listen ADDR:PORT --role relay|sink-durable
-#                         [--relay ADDR:PORT] [--hostname NAME] [--tls yes|no]
+#                         [--relay ADDR:PORT] [--hostname NAME] [--tls yes|no|weak]
 #   postfix-peer.sh stop DIR      stop the instance in DIR (SIGTERM to the master in its pid file) and
 #                                 wait until all its processes are gone; no-op if it is not running
 #   postfix-peer.sh flush DIR     postqueue -c DIR/etc -f (deliver deferred mail now)
@@ -36,7 +36,8 @@
 #   --domains LIST      mailbox and sink-durable: the domains accepted (default bench.test).
 #   --rcpt-reply TEXT   answer every RCPT with this reply instead of accepting, e.g. "450 4.2.0 busy"
 #                       (a deferring peer) or "550 5.1.1 no such user" (a rejecting peer).
-#   --tls yes|no        yes: self-signed certificate in DIR/tls and smtpd STARTTLS
+#   --tls yes|no|weak   yes: self-signed certificate in DIR/tls and smtpd STARTTLS; weak: the same, but
+#                       only TLS 1.0 with AES-CBC-SHA1 and RSA key exchange (the "weak" peer);
 #                       (smtpd_tls_security_level = may). Default no. The relay role's client
 #                       always uses smtp_tls_security_level = may.
 #
@@ -142,7 +143,7 @@ case $role in
   sink-durable|mailbox) [[ $domains =~ ^[A-Za-z0-9.,-]+$ ]] || die "--domains: a comma-separated list of domains (got '$domains')" ;;
   *) die "--role must be relay, mailbox or sink-durable (got '$role')" ;;
 esac
-case $tls in yes|no) ;; *) die "--tls must be yes or no" ;; esac
+case $tls in yes|no|weak) ;; *) die "--tls must be yes, no or weak" ;; esac
 [[ $hostname =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]] || die "bad --hostname: $hostname"
 
 if pid=$(master_pid); then die "an instance is already running in $dir (master pid $pid)"; fi
@@ -175,7 +176,7 @@ fi
 
 # ---- TLS ----
 tls_main=""
-if [[ $tls == yes ]]; then
+if [[ $tls == yes || $tls == weak ]]; then
   mkdir -p "$tlsdir"; chmod 755 "$tlsdir"
   if [[ ! -s $tlsdir/cert.pem || ! -s $tlsdir/key.pem ]] \
      || ! openssl x509 -in "$tlsdir/cert.pem" -noout -checkhost "$hostname" 2>/dev/null | grep -q 'does match'; then
@@ -190,6 +191,14 @@ smtpd_tls_key_file = $tlsdir/key.pem
 smtpd_tls_loglevel = 1
 smtpd_tls_received_header = yes
 smtpd_tls_session_cache_database = btree:$data/smtpd_scache"
+  if [[ $tls == weak ]]; then
+    # The weakest peer OpenSSL 3 can still be: TLS 1.0 only, AES-CBC with SHA-1 and RSA key
+    # exchange, at security level 0 (TESTBED.md). A modern client refuses it.
+    tls_main="$tls_main
+smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1.1, !TLSv1.2, !TLSv1.3
+smtpd_tls_ciphers = medium
+tls_medium_cipherlist = AES128-SHA:AES256-SHA:@SECLEVEL=0"
+  fi
 else
   tls_main="smtpd_tls_security_level = none"
 fi

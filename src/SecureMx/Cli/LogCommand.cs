@@ -33,7 +33,9 @@ public static class LogCommand
             {
                 var tls = e.TlsProtocol is null ? "tls=none" : $"tls={e.TlsVerification} {e.TlsProtocol} {e.TlsCipher}";
                 var server = e.MxHost is null ? "" : e.Ip is null ? $" relay={e.MxHost}" : $" relay={e.MxHost}[{e.Ip}]";
-                Console.WriteLine($"{e.At:yyyy-MM-ddTHH:mm:ss.fffZ} {e.MessageId} from=<{e.Sender}> to=<{e.Recipient}>{server} {e.Result} {tls} ({e.Code} {e.Enhanced} {e.Text})");
+                // Remote replies carry their enhanced code in the text already ("250 2.0.0 Ok").
+                var reply = e.Enhanced is not null && e.Text?.StartsWith(e.Enhanced, StringComparison.Ordinal) != true ? $"{e.Code} {e.Enhanced} {e.Text}" : $"{e.Code} {e.Text}";
+                Console.WriteLine($"{e.At:yyyy-MM-ddTHH:mm:ss.fffZ} {e.MessageId} from=<{e.Sender}> to=<{e.Recipient}>{server} {e.Result} {tls} ({reply})");
             }
             return 0;
         });

@@ -167,4 +167,19 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
         var failed = (await WaitForDsnsAsync(token, 2, TimeSpan.FromSeconds(30))).Select(RecipientGroup).Single(g => g["Action"] == "failed");
         Assert.Equal("5.4.7", failed["Status"]);
     }
+
+    [Fact]
+    public async Task FailedTlsHandshakeFallsBackToANewPlaintextConnectionUnderTheDefaultPolicy()
+    {
+        // The weak peer offers only TLS 1.0 with CBC-SHA1: our client's OpenSSL refuses that handshake,
+        // and level "may" then delivers over a fresh plaintext connection (the old one is unusable).
+        var token = Token();
+        await SendmailAsync(token, "user@weak.test");
+        var stored = await f.Weak.WaitForMessageAsync(token, TimeSpan.FromSeconds(30));
+        Assert.Contains("by mx.weak.test (Postfix) with ESMTP id", stored);
+        var peerLog = f.Weak.MailLog;
+        Assert.Contains("lost connection after STARTTLS", peerLog);
+        Assert.Contains("status=sent (delivered to maildir)", peerLog);
+        Assert.Matches(@"to=<user@weak\.test> relay=mx\.weak\.test\[\S+\] delivered tls=none", await LogAsync("user@weak.test"));
+    }
 }

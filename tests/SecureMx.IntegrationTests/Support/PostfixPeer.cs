@@ -23,11 +23,11 @@ public sealed class PostfixPeer : IAsyncDisposable
     }
 
     public static async Task<PostfixPeer> StartAsync(string listen, string role, string? relay = null, bool tls = false, string hostname = "peer.test",
-        string? domains = null, string? rcptReply = null)
+        string? domains = null, string? rcptReply = null, string? tlsMode = null)
     {
         Assert.True(Run.Exists("postfix"), "postfix is not installed: run scripts/install-test-deps.sh");
         var dir = Path.Combine(Path.GetTempPath(), "securemx-pf-" + Guid.NewGuid().ToString("N")[..10]);
-        var args = new List<string> { Script, "start", dir, "--listen", listen, "--role", role, "--hostname", hostname, "--tls", tls ? "yes" : "no" };
+        var args = new List<string> { Script, "start", dir, "--listen", listen, "--role", role, "--hostname", hostname, "--tls", tlsMode ?? (tls ? "yes" : "no") };
         if (relay is not null) args.AddRange(["--relay", relay]);
         if (domains is not null) args.AddRange(["--domains", domains]);
         if (rcptReply is not null) args.AddRange(["--rcpt-reply", rcptReply]);
