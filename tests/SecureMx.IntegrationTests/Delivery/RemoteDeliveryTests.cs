@@ -182,4 +182,23 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
         Assert.Contains("status=sent (delivered to maildir)", peerLog);
         Assert.Matches(@"to=<user@weak\.test> relay=mx\.weak\.test\[\S+\] delivered tls=none", await LogAsync("user@weak.test"));
     }
+
+    [Fact]
+    public async Task ConsecutiveMessagesToTheSameServerReuseOneConnection()
+    {
+        var before = f.Receiver.MailLog.Length;
+        var tokens = Enumerable.Range(0, 5).Select(_ => Token()).ToList();
+        foreach (var token in tokens)
+        {
+            await SendmailAsync(token, "user@deliver.test");
+            await f.Receiver.WaitForMessageAsync(token, TimeSpan.FromSeconds(30));
+        }
+        var log = f.Receiver.MailLog[before..];
+        var connects = System.Text.RegularExpressions.Regex.Count(log, @"smtpd\[\d+\]: connect from");
+        var handshakes = System.Text.RegularExpressions.Regex.Count(log, "TLS connection established from");
+        Assert.True(connects < tokens.Count, $"{connects} connections for {tokens.Count} messages:\n{log}");
+        Assert.True(handshakes < tokens.Count, $"{handshakes} TLS handshakes for {tokens.Count} messages");
+        // Reused sessions keep their TLS: every message still arrived over TLS.
+        Assert.All(tokens, t => Assert.Contains("with ESMTPS", f.Receiver.StoredMessages().Single(m => m.Contains(t, StringComparison.Ordinal))));
+    }
 }

@@ -18,7 +18,7 @@ namespace SecureMx.Delivery.Remote;
 /// STARTTLS (level <c>may</c>: TLS when offered; after a failed handshake a new plaintext
 /// connection), and one outcome per recipient. Mandatory TLS and DANE are added on top of this later.
 /// </summary>
-public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options, ILogger logger)
+public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options, ILogger logger, SmtpConnectionCache? cache = null)
 {
     private readonly IPAddress? _source = string.IsNullOrEmpty(options.Delivery.SourceAddress) ? null : IPAddress.Parse(options.Delivery.SourceAddress);
 
@@ -70,8 +70,10 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         SmtpClientConnection? connection = null;
         try
         {
-            connection = await ConnectAsync(ip, ct).ConfigureAwait(false);
-            if (connection.Capabilities.StartTls)
+            // A cached session to this server has been through the same TLS decision already.
+            connection = cache is null ? null : await cache.TakeAsync(new IPEndPoint(ip, options.Delivery.SmtpPort), ct).ConfigureAwait(false);
+            connection ??= await ConnectAsync(ip, ct).ConfigureAwait(false);
+            if (connection.Capabilities.StartTls && connection.Tls is null)
             {
                 try
                 {
@@ -104,7 +106,16 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             timeout.CancelAfter(TransactionTimeout);
             var result = await connection.SendAsync(envelope.Sender, envelope.Parameters, outbound, envelope.Size, openData, timeout.Token).ConfigureAwait(false);
             var tls = connection.Tls;
-            await connection.QuitAsync(ct).ConfigureAwait(false);
+            var peerDsn = connection.Capabilities.Dsn;
+            if (cache is not null && result.Data is not null)
+            {
+                await cache.ReturnAsync(connection, ct).ConfigureAwait(false);
+                connection = null; // the cache owns it now
+            }
+            else
+            {
+                await connection.QuitAsync(ct).ConfigureAwait(false);
+            }
 
             // A transient reply to MAIL is about this host, not the recipients: try the next one (as Postfix does).
             if (result.Mail.IsTransient) return new HostAttempt(null, $"{where} said: {result.Mail}");
@@ -118,7 +129,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 var enhanced = reply.Enhanced ?? (reply.IsPositive ? "2.0.0" : reply.IsPermanent ? "5.0.0" : "4.0.0");
                 var text = string.Join(" ", reply.Lines);
                 outcomes.Add(new RemoteOutcome(recipients[i].Index, recipients[i].Recipient.Address, state, reply.Code, enhanced, text, host, ip, tls, RemoteReply: true,
-                    PeerSupportsDsn: connection.Capabilities.Dsn));
+                    PeerSupportsDsn: peerDsn));
             }
             return new HostAttempt(outcomes, null);
         }

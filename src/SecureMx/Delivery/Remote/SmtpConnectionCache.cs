@@ -1,0 +1,99 @@
+using System.Collections.Concurrent;
+using System.Net;
+using SecureMx.Smtp.Client;
+
+namespace SecureMx.Delivery.Remote;
+
+/// <summary>
+/// Keeps connections to remote servers open for a few seconds after a transaction, so that the next
+/// message to the same server reuses the session (and its TLS handshake) instead of opening a new
+/// one — Postfix's connection cache, in small. A connection is reused at most
+/// <see cref="MaxTransactions"/> times and checked with RSET before reuse.
+/// </summary>
+public sealed class SmtpConnectionCache : IAsyncDisposable
+{
+    public const int MaxTransactions = 100;
+
+    private sealed record Entry(SmtpClientConnection Connection, int Transactions, DateTimeOffset IdleSince);
+
+    private readonly ConcurrentDictionary<IPEndPoint, ConcurrentStack<Entry>> _idle = new();
+    private readonly TimeSpan _idleTime;
+    private readonly TimeProvider _time;
+    private readonly ITimer _sweeper;
+    private readonly ConcurrentDictionary<SmtpClientConnection, int> _uses = new();
+
+    public SmtpConnectionCache(TimeSpan idleTime, TimeProvider time)
+    {
+        _idleTime = idleTime;
+        _time = time;
+        _sweeper = time.CreateTimer(_ => _ = SweepAsync(), null, idleTime, idleTime);
+    }
+
+    /// <summary>An idle connection to <paramref name="remote"/> that still answers RSET, or null.</summary>
+    public async Task<SmtpClientConnection?> TakeAsync(IPEndPoint remote, CancellationToken ct)
+    {
+        if (!_idle.TryGetValue(remote, out var stack)) return null;
+        while (stack.TryPop(out var entry))
+        {
+            try
+            {
+                if (await entry.Connection.ResetAsync(ct).ConfigureAwait(false))
+                {
+                    _uses[entry.Connection] = entry.Transactions;
+                    return entry.Connection;
+                }
+            }
+            catch (Exception ex) when (ex is IOException or SmtpClientException or ObjectDisposedException or OperationCanceledException)
+            {
+                // closed by the server meanwhile
+            }
+            await entry.Connection.DisposeAsync().ConfigureAwait(false);
+        }
+        return null;
+    }
+
+    /// <summary>Hands back a connection after a completed transaction; it is closed instead when it has served enough.</summary>
+    public async Task ReturnAsync(SmtpClientConnection connection, CancellationToken ct)
+    {
+        _uses.TryRemove(connection, out var used);
+        if (used + 1 >= MaxTransactions)
+        {
+            await connection.QuitAsync(ct).ConfigureAwait(false);
+            await connection.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+        _idle.GetOrAdd(connection.Remote, _ => new ConcurrentStack<Entry>()).Push(new Entry(connection, used + 1, _time.GetUtcNow()));
+    }
+
+    /// <summary>Closes connections idle for longer than the idle time (politely, with QUIT).</summary>
+    private async Task SweepAsync()
+    {
+        var now = _time.GetUtcNow();
+        foreach (var (_, stack) in _idle)
+        {
+            var keep = new List<Entry>();
+            while (stack.TryPop(out var e))
+            {
+                if (now - e.IdleSince < _idleTime) keep.Add(e);
+                else await CloseAsync(e.Connection).ConfigureAwait(false);
+            }
+            foreach (var e in keep.AsEnumerable().Reverse()) stack.Push(e);
+        }
+    }
+
+    private static async Task CloseAsync(SmtpClientConnection c)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await c.QuitAsync(timeout.Token).ConfigureAwait(false);
+        await c.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _sweeper.DisposeAsync().ConfigureAwait(false);
+        foreach (var (_, stack) in _idle)
+        {
+            while (stack.TryPop(out var e)) await CloseAsync(e.Connection).ConfigureAwait(false);
+        }
+    }
+}
