@@ -18,6 +18,7 @@ public sealed class RemoteDeliveryFixture : IAsyncLifetime
     private PostfixPeer _deferring = null!;                       // defer.test: 450 to every RCPT
     private PostfixPeer _rejecting = null!;                       // reject.test: 550 to every RCPT
     public DroppingSmtpPeer Dropping { get; private set; } = null!; // drop.test: hangs up in the middle of DATA
+    public PostfixPeer Old { get; private set; } = null!;        // old.test: no 8BITMIME
     public PostfixPeer Weak { get; private set; } = null!;       // weak.test: TLS 1.0 with CBC-SHA1 and RSA key exchange only
 
     public async ValueTask InitializeAsync()
@@ -35,6 +36,8 @@ public sealed class RemoteDeliveryFixture : IAsyncLifetime
             mx2.twomx.test. A {net}.20
             twomx.test. MX 10 mx1.twomx.test.
             twomx.test. MX 20 mx2.twomx.test.
+            mx.old.test. A {net}.27
+            old.test. MX 10 mx.old.test.
             mx.weak.test. A {net}.26
             weak.test. MX 10 mx.weak.test.
             mx.drop.test. A {net}.25
@@ -44,6 +47,7 @@ public sealed class RemoteDeliveryFixture : IAsyncLifetime
         Receiver = await PostfixPeer.StartAsync($"{net}.20:25", "mailbox", tls: true, hostname: "mx.deliver.test", domains: "deliver.test,twomx.test");
         Plain = await PostfixPeer.StartAsync($"{net}.23:25", "mailbox", tls: false, hostname: "mx.plain.test", domains: "plain.test");
         _deferring = await PostfixPeer.StartAsync($"{net}.21:25", "mailbox", tls: true, hostname: "mx.defer.test", domains: "defer.test", rcptReply: "450 4.2.0 mailbox busy");
+        Old = await PostfixPeer.StartAsync($"{net}.27:25", "mailbox", tls: true, hostname: "mx.old.test", domains: "old.test", extra: ["--no-8bitmime"]);
         Weak = await PostfixPeer.StartAsync($"{net}.26:25", "mailbox", hostname: "mx.weak.test", domains: "weak.test", tlsMode: "weak");
         Dropping = new DroppingSmtpPeer(System.Net.IPEndPoint.Parse($"{net}.25:25"));
         _rejecting = await PostfixPeer.StartAsync($"{net}.22:25", "mailbox", tls: true, hostname: "mx.reject.test", domains: "reject.test", rcptReply: "550 5.1.1 no such user");
@@ -69,7 +73,7 @@ public sealed class RemoteDeliveryFixture : IAsyncLifetime
             await Mx.StopAsync();
             await Mx.DisposeAsync();
         }
-        foreach (var peer in new[] { Receiver, Plain, Weak, _deferring, _rejecting })
+        foreach (var peer in new[] { Receiver, Plain, Old, Weak, _deferring, _rejecting })
         {
             if (peer is not null) await peer.DisposeAsync();
         }

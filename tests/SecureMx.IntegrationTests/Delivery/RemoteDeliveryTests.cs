@@ -201,4 +201,18 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
         // Reused sessions keep their TLS: every message still arrived over TLS.
         Assert.All(tokens, t => Assert.Contains("with ESMTPS", f.Receiver.StoredMessages().Single(m => m.Contains(t, StringComparison.Ordinal))));
     }
+
+    [Fact]
+    public async Task EightBitMessageIsConvertedTo7BitMimeForAServerWithout8BitMime()
+    {
+        var token = Token();
+        var message = $"From: {Sender}\nTo: user@old.test\nSubject: {token}\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nGrüße aus München, {token}\n";
+        var r = await Run.ProcessAsync("dotnet", [Run.SecureMxDll, "sendmail", "-f", Sender, "--data", f.Mx.DataDir, "user@old.test"], stdin: message);
+        Assert.True(r.ExitCode == 0, r.All);
+        var stored = await f.Old.WaitForMessageAsync(token, TimeSpan.FromSeconds(30));
+        Assert.True(stored.All(c => c < 128), "8-bit bytes reached a server that did not offer 8BITMIME");
+        var parsed = MimeMessage.Load(new MemoryStream(System.Text.Encoding.ASCII.GetBytes(stored)));
+        Assert.Equal($"Grüße aus München, {token}\n", parsed.TextBody!.Replace("\r\n", "\n", StringComparison.Ordinal));
+        Assert.Contains("delivered", await LogAsync("user@old.test"));
+    }
 }

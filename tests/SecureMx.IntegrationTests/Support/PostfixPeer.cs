@@ -23,7 +23,7 @@ public sealed class PostfixPeer : IAsyncDisposable
     }
 
     public static async Task<PostfixPeer> StartAsync(string listen, string role, string? relay = null, bool tls = false, string hostname = "peer.test",
-        string? domains = null, string? rcptReply = null, string? tlsMode = null)
+        string? domains = null, string? rcptReply = null, string? tlsMode = null, string[]? extra = null)
     {
         Assert.True(Run.Exists("postfix"), "postfix is not installed: run scripts/install-test-deps.sh");
         var dir = Path.Combine(Path.GetTempPath(), "securemx-pf-" + Guid.NewGuid().ToString("N")[..10]);
@@ -31,6 +31,7 @@ public sealed class PostfixPeer : IAsyncDisposable
         if (relay is not null) args.AddRange(["--relay", relay]);
         if (domains is not null) args.AddRange(["--domains", domains]);
         if (rcptReply is not null) args.AddRange(["--rcpt-reply", rcptReply]);
+        if (extra is not null) args.AddRange(extra);
         var r = await Run.ProcessAsync("bash", args, timeout: TimeSpan.FromSeconds(60));
         Assert.True(r.ExitCode == 0, "postfix-peer.sh start failed: " + r.All);
         return new PostfixPeer(dir, listen);

@@ -101,10 +101,23 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                     .Select(o => o with { MxHost = host, Address = ip, Tls = connection.Tls }).ToList(), null);
             }
 
+            // RFC 6152 §3: 8-bit content must not go to a server without 8BITMIME. Convert it to 7-bit
+            // MIME (quoted-printable/base64) rather than bounce: the content survives, only its
+            // transfer encoding changes (a DKIM signature over the body may not).
+            var size = envelope.Size;
+            var parameters = envelope.Parameters;
+            if (parameters.Body == BodyType.EightBitMime && !connection.Capabilities.EightBitMime)
+            {
+                var sevenBit = await DowngradeTo7BitAsync(openData, ct).ConfigureAwait(false);
+                openData = () => new MemoryStream(sevenBit, writable: false);
+                size = sevenBit.Length;
+                parameters = parameters with { Body = BodyType.SevenBit };
+                logger.LogInformation("{Id}: {Host} has no 8BITMIME: message converted to 7-bit MIME", envelope.Id, where);
+            }
             var outbound = recipients.Select(r => new OutboundRecipient(r.Recipient.Address, r.Recipient.Notify, r.Recipient.OrcptType, r.Recipient.Orcpt)).ToList();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(TransactionTimeout);
-            var result = await connection.SendAsync(envelope.Sender, envelope.Parameters, outbound, envelope.Size, openData, timeout.Token).ConfigureAwait(false);
+            var result = await connection.SendAsync(envelope.Sender, parameters, outbound, size, openData, timeout.Token).ConfigureAwait(false);
             var tls = connection.Tls;
             var peerDsn = connection.Capabilities.Dsn;
             if (cache is not null && result.Data is not null)
@@ -147,6 +160,19 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         {
             if (connection is not null) await connection.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The message with every 8-bit MIME part re-encoded for 7-bit transport (MimeKit's Prepare).</summary>
+    private static async Task<byte[]> DowngradeTo7BitAsync(Func<Stream> openData, CancellationToken ct)
+    {
+        await using var input = openData();
+        using var message = await MimeKit.MimeMessage.LoadAsync(input, ct).ConfigureAwait(false);
+        message.Prepare(MimeKit.EncodingConstraint.SevenBit);
+        var format = MimeKit.FormatOptions.Default.Clone();
+        format.NewLineFormat = MimeKit.NewLineFormat.Dos;
+        using var output = new MemoryStream();
+        await message.WriteToAsync(format, output, ct).ConfigureAwait(false);
+        return output.ToArray();
     }
 
     private async Task<SmtpClientConnection> ConnectAsync(IPAddress ip, CancellationToken ct)

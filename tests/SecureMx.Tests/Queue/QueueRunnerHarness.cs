@@ -1,0 +1,292 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using MimeKit;
+using MimeKit.Utils;
+using SecureMx.Config;
+using SecureMx.Delivery.Remote;
+using SecureMx.Dns;
+using SecureMx.Queue;
+using SecureMx.Smtp;
+using SecureMx.Spool;
+using SecureMx.Store;
+using SecureMx.Tests.TestSupport;
+
+namespace SecureMx.Tests.Queue;
+
+/// <summary>
+/// DNS answers for the queue tests, decided per query from the domain and the (fake) time of the
+/// query; every MX query is recorded with its time, which makes it the witness of each delivery attempt.
+/// </summary>
+internal sealed class FakeMailDns(TimeProvider time, Func<string, DateTimeOffset, MxResolution> mx) : IMailDnsResolver
+{
+    private readonly ConcurrentQueue<(string Domain, DateTimeOffset At)> _mxQueries = new();
+
+    /// <summary>SERVFAIL for every domain: every remote recipient is deferred with 4.4.3.</summary>
+    public static MxResolution ServFail(string domain, DateTimeOffset at) => MxResolution.TemporaryFailure(domain, "SERVFAIL");
+
+    /// <summary>NXDOMAIN for every domain: every remote recipient fails at once with 5.1.2.</summary>
+    public static MxResolution NxDomain(string domain, DateTimeOffset at) => MxResolution.NoSuchDomain(domain, DnsSecurity.Insecure);
+
+    /// <summary>Times of the MX queries so far, i.e. of the remote delivery attempts.</summary>
+    public IReadOnlyList<DateTimeOffset> Attempts => _mxQueries.Select(q => q.At).ToList();
+
+    /// <summary>The address every MX host resolves to (used by the test whose delivery succeeds).</summary>
+    public IPAddress HostAddress { get; set; } = IPAddress.Loopback;
+
+    public Task<MxResolution> ResolveMxAsync(string domain, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        _mxQueries.Enqueue((domain, now));
+        return Task.FromResult(mx(domain, now));
+    }
+
+    public Task<AddressResolution> ResolveAddressesAsync(string host, CancellationToken cancellationToken = default) =>
+        Task.FromResult(AddressResolution.Combine(host,
+            DnsAnswer<IPAddress>.Found([HostAddress], DnsSecurity.Insecure), DnsAnswer<IPAddress>.NoData(DnsSecurity.Insecure)));
+
+    public Task<TlsaResolution> ResolveTlsaAsync(string host, int port, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("the queue tests do not look up TLSA records");
+}
+
+/// <summary>Keeps every log line (for the message of a failed wait).</summary>
+internal sealed class RecordingLogger<T> : ILogger<T>
+{
+    private readonly ConcurrentQueue<string> _lines;
+
+    public RecordingLogger(ConcurrentQueue<string> lines) => _lines = lines;
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        _lines.Enqueue($"{logLevel}: {formatter(state, exception)}{(exception is null ? "" : " " + exception)}");
+}
+
+/// <summary>A DSN found in the sender's Maildir, parsed back with MimeKit.</summary>
+internal sealed record ParsedDsn(string Path, MimeMessage Message, HeaderList PerMessage, HeaderList Recipient)
+{
+    public string? Action => Recipient["Action"];
+    public string? Status => Recipient["Status"];
+
+    public DateTimeOffset? Date(string field) =>
+        Recipient[field] is { } text && DateUtils.TryParse(text, out DateTimeOffset value) ? value : null;
+}
+
+/// <summary>
+/// A <see cref="QueueRunner"/> wired as Hosting/ServerHost.cs wires it, in a temp data directory,
+/// on a <see cref="SteppingTimeProvider"/> and a <see cref="FakeMailDns"/>: no real DNS, no network.
+/// example.test is hosted with the mailbox alice, so DSNs to alice@example.test land in her Maildir.
+/// <para>
+/// Time moves only through <see cref="RunUntilAsync"/>: from one scheduler wake-up to the next (the
+/// scheduler waits with <c>Task.Delay(wait, TimeProvider)</c>, at most 5 s), and after each wake-up
+/// the harness waits (real time, bounded) until the runner is idle again — the scheduler waiting on a
+/// new timer and nothing due at the current time left in the queue (DSNs included: they are spooled
+/// before the original's recipients are updated, and leave the queue once in the Maildir).
+/// </para>
+/// </summary>
+internal sealed class QueueRunnerHarness : IAsyncDisposable
+{
+    /// <summary>Arrival time of the test messages: on a whole second, so that RFC 5322 dates compare exactly.</summary>
+    public static readonly DateTimeOffset Start = new(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
+
+    public const string Sender = "alice@example.test";
+    public const string RemoteRecipient = "user@remote.test";
+
+    private static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(10);
+
+    private readonly TempDirectory _dir = new();
+    private readonly ConcurrentQueue<string> _log = new();
+    private bool _stopped;
+
+    public SteppingTimeProvider Clock { get; } = new(Start);
+    public SecureMxOptions Options { get; }
+    public SecureMxStore Store { get; }
+    public MessageSpool Spool { get; }
+    public FakeMailDns Dns { get; }
+    public QueueRunner Runner { get; }
+    public string DataDirectory => _dir.Path;
+    public string SenderMaildir => Path.Combine(_dir.Path, SecureMxStore.MaildirFor("alice", "example.test"));
+
+    private QueueRunnerHarness(Func<string, DateTimeOffset, MxResolution> mx, Action<SecureMxOptions>? configure)
+    {
+        Options = new SecureMxOptions { Hostname = "mx.example.test" };
+        configure?.Invoke(Options);
+        Store = new SecureMxStore(_dir.Path, Clock);
+        Store.Migrate();
+        Store.AddDomain("example.test");
+        Store.AddMailbox("alice", "example.test", "x");
+        Spool = new MessageSpool(Path.Combine(_dir.Path, "spool"), Clock, NullLogger.Instance);
+        Dns = new FakeMailDns(Clock, mx);
+        var remote = new RemoteDelivery(Dns, Options, new RecordingLogger<RemoteDelivery>(_log));
+        Runner = new QueueRunner(Spool, Store, remote, Options, _dir.Path, Clock, new RecordingLogger<QueueRunner>(_log));
+    }
+
+    /// <summary>
+    /// A harness whose MX lookups are answered by <paramref name="mx"/> (default: SERVFAIL). With
+    /// <paramref name="start"/> the runner is running and idle (its scheduler waiting) on return.
+    /// </summary>
+    public static async Task<QueueRunnerHarness> CreateAsync(Func<string, DateTimeOffset, MxResolution>? mx = null,
+        Action<SecureMxOptions>? configure = null, bool start = true)
+    {
+        var h = new QueueRunnerHarness(mx ?? FakeMailDns.ServFail, configure);
+        if (start) await h.StartAsync();
+        return h;
+    }
+
+    public async Task StartAsync()
+    {
+        await Runner.StartAsync(CancellationToken.None);
+        await SettleAsync("the runner to start");
+    }
+
+    /// <summary>
+    /// Queues a message the way <c>securemx sendmail</c> does (spool file, complete, commit, mark
+    /// committed, dispose) and, when <paramref name="announce"/>, tells the runner about it and
+    /// waits until its first attempt is over.
+    /// </summary>
+    public async Task<string> SendAsync(string sender = Sender, string recipient = RemoteRecipient, DsnNotify notify = DsnNotify.Unspecified,
+        int bodySize = 0, bool announce = true)
+    {
+        var id = MessageId.New(Clock);
+        var text = new System.Text.StringBuilder(
+            $"From: Alice <{Sender}>\r\nTo: <{recipient}>\r\nSubject: queue test {id}\r\nMessage-ID: <{id}@example.test>\r\n\r\nHello.\r\n");
+        while (text.Length < bodySize) text.Append(new string('x', 76)).Append("\r\n");
+        await using (var file = new SpoolFile(Spool, id, 0))
+        {
+            file.Write(System.Text.Encoding.ASCII.GetBytes(text.ToString()));
+            var envelope = new Envelope(id, Clock.GetUtcNow(), sender, file.Length,
+                new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
+                new ClientTrace("sendmail", "127.0.0.1", "localhost", "local", null, "tester"),
+                [new EnvelopeRecipient(recipient, recipient, RecipientRoute.Remote, null, notify, null, null)]);
+            await file.CompleteAsync();
+            await Spool.CommitAsync(envelope, file);
+            file.MarkCommitted();
+        }
+        if (announce)
+        {
+            Runner.MessageArrived(id);
+            await SettleAsync($"the first attempt of {id}");
+        }
+        return id;
+    }
+
+    /// <summary>
+    /// Moves the clock to <paramref name="target"/>, stopping at every timer on the way (the
+    /// scheduler's wake-ups) and letting the runner finish what each wake-up started.
+    /// </summary>
+    public async Task RunUntilAsync(DateTimeOffset target)
+    {
+        while (true)
+        {
+            var next = Clock.NextPending ?? throw new InvalidOperationException($"nothing waits on the clock at {Clock}:\n{Diagnostics()}");
+            // Idle stretches are skipped: while nothing in the queue is due the scheduler only looks and
+            // sleeps again (at most 5 s at a time), so its timer may as well fire late, shortly before
+            // the next due time. The last IdleMargin before a due time (or the target) is run wake-up by wake-up.
+            var due = Spool.Queue.NextDueTime();
+            var horizon = (due is { } d && d < target ? d : target) - IdleMargin;
+            var wake = next.Due < horizon ? horizon : next.Due;
+            if (wake > target) break;
+            // Off the test's thread: the scheduler's continuation may run inline in the timer callback.
+            await Task.Run(() => Clock.SetUtcNow(wake));
+            await SettleAsync($"the scheduler's wake-up at {Clock}", () => next.HasFired);
+        }
+        if (target > Clock.GetUtcNow()) await Task.Run(() => Clock.SetUtcNow(target));
+    }
+
+    /// <summary>How long before a due time the clock stops skipping idle scheduler wake-ups (over two of its 5 s waits).</summary>
+    private static readonly TimeSpan IdleMargin = TimeSpan.FromSeconds(12);
+
+    public Task RunForAsync(TimeSpan span) => RunUntilAsync(Clock.GetUtcNow() + span);
+
+    /// <summary>Waits until the scheduler waits on a timer and nothing due now is left in the queue.</summary>
+    public Task SettleAsync(string what, Func<bool>? also = null) => WaitUntilAsync(what, () =>
+        (also?.Invoke() ?? true) && Clock.PendingCount == 1 && Spool.Queue.DueMessageIds(Clock.GetUtcNow(), 10).Count == 0);
+
+    public async Task WaitUntilAsync(string what, Func<bool> condition)
+    {
+        if (condition()) return;
+        var deadline = DateTime.UtcNow + WaitLimit;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting for {what}\n{Diagnostics()}");
+            await Task.Delay(1);
+        }
+    }
+
+    public string Diagnostics()
+    {
+        var queue = string.Join("\n", Spool.Queue.ListAll().SelectMany(m => m.Recipients.Select(r =>
+            $"  {m.Envelope.Id} <{m.Envelope.Sender}> -> <{r.Recipient.Address}> {r.State} attempts={r.Attempts} next={r.NextAttemptAt:O} warned={r.DelayWarned} error={r.LastError}")));
+        return $"clock={Clock} pending timers={Clock.PendingCount} next={Clock.NextPending?.Due:O}\nqueue:\n{queue}\nlog (last 40):\n  "
+               + string.Join("\n  ", _log.TakeLast(40));
+    }
+
+    /// <summary>The one recipient of a queued message; null when the message has left the queue.</summary>
+    public QueuedRecipient? Recipient(string id) => Spool.Queue.Load(id)?.Recipients.Single();
+
+    /// <summary>Whether anything of the message's bytes is left in the spool (inline row or data file).</summary>
+    public bool HasData(string id)
+    {
+        using var inline = Spool.Queue.OpenInlineData(id);
+        return inline is not null || File.Exists(Spool.DataPath(id));
+    }
+
+    /// <summary>Every delivered file in any Maildir of the data directory.</summary>
+    public string[] AllDeliveredFiles()
+    {
+        var mail = Path.Combine(_dir.Path, "mail");
+        return Directory.Exists(mail)
+            ? Directory.EnumerateFiles(mail, "*", SearchOption.AllDirectories).Where(f => Path.GetFileName(Path.GetDirectoryName(f)) is "new" or "cur").ToArray()
+            : [];
+    }
+
+    /// <summary>The DSNs in alice's Maildir, oldest first, each checked for the trace headers and the report structure.</summary>
+    public List<ParsedDsn> Dsns()
+    {
+        var dir = Path.Combine(SenderMaildir, "new");
+        if (!Directory.Exists(dir)) return [];
+        var list = new List<ParsedDsn>();
+        foreach (var path in Directory.GetFiles(dir))
+        {
+            var message = MimeMessage.Load(path);
+            // Our trace headers come first (Return-Path of the null sender, then Received), then the DSN's own.
+            Assert.Equal(HeaderId.ReturnPath, message.Headers[0].Id);
+            Assert.Equal("<>", message.Headers[0].Value.Trim());
+            Assert.Equal(HeaderId.Received, message.Headers[1].Id);
+            var report = Assert.IsType<MultipartReport>(message.Body);
+            Assert.Equal("delivery-status", report.ReportType);
+            var status = Assert.IsType<MessageDeliveryStatus>(report[1]);
+            Assert.Equal(2, status.StatusGroups.Count);
+            list.Add(new ParsedDsn(path, message, status.StatusGroups[0], status.StatusGroups[1]));
+        }
+        return list.OrderBy(d => d.Message.Date).ThenBy(d => d.Path, StringComparer.Ordinal).ToList();
+    }
+
+    public async Task StopAsync()
+    {
+        if (_stopped) return;
+        _stopped = true;
+        using var timeout = new CancellationTokenSource(WaitLimit);
+        await Runner.StopAsync(timeout.Token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await StopAsync();
+        }
+        finally
+        {
+            Runner.Dispose();
+            Spool.Dispose();
+            using (var c = Spool.Queue.OpenRead()) SqliteConnection.ClearPool(c);
+            using (var c = Store.Open()) SqliteConnection.ClearPool(c);
+            _dir.Dispose();
+        }
+    }
+}
