@@ -37,7 +37,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _perDestination = new(StringComparer.OrdinalIgnoreCase);
     private readonly SemaphoreSlim _localSlots;
     private readonly SemaphoreSlim _remoteSlots;
-    private readonly SemaphoreSlim _kick = new(0);
+    private readonly SemaphoreSlim _kick = new(0, 1); // one pending wake-up is enough
 
     public QueueRunner(MessageSpool spool, SecureMxStore store, RemoteDelivery remote, SecureMxOptions options, string dataDirectory, TimeProvider time, ILogger<QueueRunner> log)
     {
@@ -63,7 +63,11 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
     }
 
     /// <summary>Asks the scheduler to look for due recipients now (e.g. after an operator's retry).</summary>
-    public void Kick() => _kick.Release();
+    public void Kick()
+    {
+        try { _kick.Release(); }
+        catch (SemaphoreFullException) { } // already woken
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -152,6 +156,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
 
         now = _time.GetUtcNow();
         var outcomes = new List<RecipientOutcome>();
+        var logRows = new List<DeliveryLogEntry>();
         var failedReports = new List<(QueuedRecipient, Result)>();
         var delayedReports = new List<(QueuedRecipient, Result)>();
         var successReports = new List<(QueuedRecipient, Result)>();
@@ -166,6 +171,12 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
                 // Expired (RFC 3463 X.4.7): the last error says why it never worked.
                 state = RecipientState.Failed;
                 error = $"5.4.7 delivery time expired after {Duration.Format(_expireAfter)}; last error: {error}";
+                logRows.Add(result.Log with { Result = "failed", Code = 554, Enhanced = "5.4.7", Text = error });
+                _log.LogInformation("{Id}: to=<{Rcpt}> status=expired ({Error})", id, r.Recipient.Address, error);
+            }
+            else
+            {
+                logRows.Add(result.Log);
             }
             bool warn = state == RecipientState.Deferred && !r.DelayWarned && now - envelope.ReceivedAt >= _delayWarningAfter;
             var final = result with { State = state, Error = error, NextAttemptAt = next };
@@ -177,7 +188,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
 
         try
         {
-            _store.AppendDeliveryLog(results.Select(r => r.Log));
+            _store.AppendDeliveryLog(logRows);
         }
         catch (Microsoft.Data.Sqlite.SqliteException ex)
         {
@@ -202,6 +213,8 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         else
         {
             await _spool.Queue.UpdateRecipientsAsync(id, outcomes, _time);
+            // The scheduler may be asleep for up to 5 s: tell it about the new due time.
+            if (outcomes.Any(o => o.State == RecipientState.Deferred)) Kick();
         }
     }
 

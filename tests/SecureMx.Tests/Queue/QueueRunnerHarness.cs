@@ -77,15 +77,17 @@ internal sealed record ParsedDsn(string Path, MimeMessage Message, HeaderList Pe
 }
 
 /// <summary>
-/// A <see cref="QueueRunner"/> wired as Hosting/ServerHost.cs wires it, in a temp data directory,
-/// on a <see cref="SteppingTimeProvider"/> and a <see cref="FakeMailDns"/>: no real DNS, no network.
-/// example.test is hosted with the mailbox alice, so DSNs to alice@example.test land in her Maildir.
+/// A <see cref="QueueRunner"/> wired as Hosting/ServerHost.cs wires it (store, spool, remote delivery
+/// with its connection cache), in a temp data directory, on a <see cref="SteppingTimeProvider"/> and a
+/// <see cref="FakeMailDns"/>: no real DNS, no network. example.test is hosted with the mailbox alice,
+/// so DSNs to alice@example.test land in her Maildir.
 /// <para>
-/// Time moves only through <see cref="RunUntilAsync"/>: from one scheduler wake-up to the next (the
-/// scheduler waits with <c>Task.Delay(wait, TimeProvider)</c>, at most 5 s), and after each wake-up
-/// the harness waits (real time, bounded) until the runner is idle again — the scheduler waiting on a
-/// new timer and nothing due at the current time left in the queue (DSNs included: they are spooled
-/// before the original's recipients are updated, and leave the queue once in the Maildir).
+/// Time moves only through <see cref="RunUntilAsync"/>: from one timer to the next (the scheduler
+/// waits with <c>Task.Delay(wait, TimeProvider)</c>, at most 5 s), and after each wake-up the harness
+/// waits (real time, bounded) until the runner is idle again — the scheduler waiting on a new timer
+/// and nothing due at the current time left in the queue (DSNs included: they are spooled before the
+/// original's recipients are updated, and leave the queue once in the Maildir). Long stretches in
+/// which nothing is due are crossed in one step (see <see cref="RunUntilAsync"/>).
 /// </para>
 /// </summary>
 internal sealed class QueueRunnerHarness : IAsyncDisposable
@@ -107,6 +109,7 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
     public SecureMxStore Store { get; }
     public MessageSpool Spool { get; }
     public FakeMailDns Dns { get; }
+    public SmtpConnectionCache Connections { get; }
     public QueueRunner Runner { get; }
     public string DataDirectory => _dir.Path;
     public string SenderMaildir => Path.Combine(_dir.Path, SecureMxStore.MaildirFor("alice", "example.test"));
@@ -121,7 +124,8 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
         Store.AddMailbox("alice", "example.test", "x");
         Spool = new MessageSpool(Path.Combine(_dir.Path, "spool"), Clock, NullLogger.Instance);
         Dns = new FakeMailDns(Clock, mx);
-        var remote = new RemoteDelivery(Dns, Options, new RecordingLogger<RemoteDelivery>(_log));
+        Connections = new SmtpConnectionCache(TimeSpan.FromSeconds(5), Clock);
+        var remote = new RemoteDelivery(Dns, Options, new RecordingLogger<RemoteDelivery>(_log), Connections);
         Runner = new QueueRunner(Spool, Store, remote, Options, _dir.Path, Clock, new RecordingLogger<QueueRunner>(_log));
     }
 
@@ -133,7 +137,15 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
         Action<SecureMxOptions>? configure = null, bool start = true)
     {
         var h = new QueueRunnerHarness(mx ?? FakeMailDns.ServFail, configure);
-        if (start) await h.StartAsync();
+        try
+        {
+            if (start) await h.StartAsync();
+        }
+        catch
+        {
+            await h.DisposeAsync();
+            throw;
+        }
         return h;
     }
 
@@ -146,7 +158,8 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
     /// <summary>
     /// Queues a message the way <c>securemx sendmail</c> does (spool file, complete, commit, mark
     /// committed, dispose) and, when <paramref name="announce"/>, tells the runner about it and
-    /// waits until its first attempt is over.
+    /// waits until its first attempt is over. The message has at least <paramref name="bodySize"/>
+    /// bytes (above <see cref="MessageSpool.InlineLimit"/> it is kept as a data file).
     /// </summary>
     public async Task<string> SendAsync(string sender = Sender, string recipient = RemoteRecipient, DsnNotify notify = DsnNotify.Unspecified,
         int bodySize = 0, bool announce = true)
@@ -176,7 +189,10 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
 
     /// <summary>
     /// Moves the clock to <paramref name="target"/>, stopping at every timer on the way (the
-    /// scheduler's wake-ups) and letting the runner finish what each wake-up started.
+    /// scheduler's wake-ups) and letting the runner finish what each wake-up started. Wake-ups while
+    /// nothing in the queue is due only look and sleep again; those are merged into one (the timer
+    /// fires late) up to <see cref="IdleMargin"/> before the next due time, from where the scheduler's
+    /// own timers decide when the attempt happens.
     /// </summary>
     public async Task RunUntilAsync(DateTimeOffset target)
     {
@@ -192,7 +208,7 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
             if (wake > target) break;
             // Off the test's thread: the scheduler's continuation may run inline in the timer callback.
             await Task.Run(() => Clock.SetUtcNow(wake));
-            await SettleAsync($"the scheduler's wake-up at {Clock}", () => next.HasFired);
+            await SettleAsync($"the scheduler's wake-up at {Clock}");
         }
         if (target > Clock.GetUtcNow()) await Task.Run(() => Clock.SetUtcNow(target));
     }
@@ -202,9 +218,15 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
 
     public Task RunForAsync(TimeSpan span) => RunUntilAsync(Clock.GetUtcNow() + span);
 
-    /// <summary>Waits until the scheduler waits on a timer and nothing due now is left in the queue.</summary>
-    public Task SettleAsync(string what, Func<bool>? also = null) => WaitUntilAsync(what, () =>
-        (also?.Invoke() ?? true) && Clock.PendingCount == 1 && Spool.Queue.DueMessageIds(Clock.GetUtcNow(), 10).Count == 0);
+    /// <summary>
+    /// Waits until every timer due by now has fired, the scheduler waits on its next one (the only
+    /// one-shot timer: <c>Task.Delay</c>; the connection cache's sweeper is periodic) and nothing due
+    /// now is left in the queue.
+    /// </summary>
+    public Task SettleAsync(string what) => WaitUntilAsync(what, () =>
+        Clock.PendingOneShotCount == 1
+        && !(Clock.NextPending is { } next && next.Due <= Clock.GetUtcNow())
+        && Spool.Queue.DueMessageIds(Clock.GetUtcNow(), 10).Count == 0);
 
     public async Task WaitUntilAsync(string what, Func<bool> condition)
     {
@@ -283,6 +305,7 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
         finally
         {
             Runner.Dispose();
+            await Connections.DisposeAsync();
             Spool.Dispose();
             using (var c = Spool.Queue.OpenRead()) SqliteConnection.ClearPool(c);
             using (var c = Store.Open()) SqliteConnection.ClearPool(c);

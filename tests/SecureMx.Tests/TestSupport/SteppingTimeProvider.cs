@@ -18,10 +18,16 @@ public sealed class SteppingTimeProvider(DateTimeOffset start) : FakeTimeProvide
     /// <summary>Timers created so far (each <c>Task.Delay</c> creates one).</summary>
     public long TimersCreated => Interlocked.Read(ref _sequence);
 
-    /// <summary>Timers that are armed and have not fired yet.</summary>
+    /// <summary>Timers that are armed and have not fired yet (periodic ones stay armed).</summary>
     public int PendingCount
     {
         get { lock (_lock) return _pending.Count; }
+    }
+
+    /// <summary>Armed one-shot timers (e.g. of <c>Task.Delay</c>): code waiting for time to pass.</summary>
+    public int PendingOneShotCount
+    {
+        get { lock (_lock) return _pending.Count(t => !t.IsPeriodic); }
     }
 
     /// <summary>The armed timer that fires first (the oldest among equals); null when nothing waits.</summary>
@@ -77,6 +83,9 @@ public sealed class SteppingTimeProvider(DateTimeOffset start) : FakeTimeProvide
         /// <summary>When the timer fires (clock time).</summary>
         public DateTimeOffset Due { get; private set; }
 
+        /// <summary>Fires again every period until disposed.</summary>
+        public bool IsPeriodic => _period != Timeout.InfiniteTimeSpan && _period != TimeSpan.Zero;
+
         /// <summary>True once a one-shot timer has fired.</summary>
         public bool HasFired => Volatile.Read(ref _fired) == 1;
 
@@ -90,7 +99,7 @@ public sealed class SteppingTimeProvider(DateTimeOffset start) : FakeTimeProvide
 
         internal void OnFire()
         {
-            if (_period == Timeout.InfiniteTimeSpan || _period == TimeSpan.Zero)
+            if (!IsPeriodic)
             {
                 Volatile.Write(ref _fired, 1);
                 _owner.Track(this, pending: false);
