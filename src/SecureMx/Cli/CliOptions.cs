@@ -13,6 +13,19 @@ public static class CliOptions
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SECUREMX_DATA") ?? "",
     };
 
+    /// <summary>Loads and validates DIR/securemx.json; a bad configuration becomes an operator error.</summary>
+    public static SecureMx.Config.SecureMxOptions LoadConfig(string dir, string[]? overrides = null)
+    {
+        try
+        {
+            return SecureMx.Config.ConfigLoader.Load(dir, overrides);
+        }
+        catch (SecureMx.Config.ConfigException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+    }
+
     public static string RequireData(string value)
     {
         if (string.IsNullOrWhiteSpace(value)) throw new CliException("--data DIR is required (or set SECUREMX_DATA)");

@@ -173,9 +173,7 @@ public static class QueueCommands
         cmd.SetAction(async p =>
         {
             var dir = CliOptions.RequireData(p.GetValue(data)!);
-            SecureMxOptions options;
-            try { options = ConfigLoader.Load(dir); }
-            catch (ConfigException ex) { throw new CliException(ex.Message); }
+            var options = CliOptions.LoadConfig(dir);
             using var spool = OpenSpool(dir);
             var qid = RequireId(p.GetValue(id)!);
             var (envelope, recipients) = spool.Queue.Load(qid) ?? throw new CliException($"message {qid} is not in the queue");

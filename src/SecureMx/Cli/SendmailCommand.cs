@@ -26,9 +26,7 @@ public static class SendmailCommand
         cmd.SetAction(async p =>
         {
             var dir = CliOptions.RequireData(p.GetValue(data)!);
-            SecureMxOptions options;
-            try { options = ConfigLoader.Load(dir); }
-            catch (ConfigException ex) { throw new CliException(ex.Message); }
+            var options = CliOptions.LoadConfig(dir);
             var store = new SecureMxStore(dir, TimeProvider.System);
             store.Migrate();
             var sender = p.GetValue(from) ?? "postmaster@" + options.Hostname;

@@ -16,7 +16,7 @@ public static class ServeCommand
         cmd.SetAction(async (p, ct) =>
         {
             var dir = CliOptions.RequireData(p.GetValue(data)!);
-            var options = LoadOrThrow(dir, p.UnmatchedTokens.ToArray());
+            var options = CliOptions.LoadConfig(dir, p.UnmatchedTokens.ToArray());
             // One server per instance: a second one would clean up the first one's transfers in progress at start-up.
             using var instanceLock = Spool.SafeIo.TryLockExclusive(Path.Combine(dir, "spool", "serve.lock"))
                 ?? throw new CliException($"another 'securemx serve' is already running on {dir}");
@@ -32,17 +32,5 @@ public static class ServeCommand
             return 0;
         });
         return cmd;
-    }
-
-    private static SecureMxOptions LoadOrThrow(string dir, string[] overrides)
-    {
-        try
-        {
-            return ConfigLoader.Load(dir, overrides);
-        }
-        catch (ConfigException ex)
-        {
-            throw new CliException(ex.Message);
-        }
     }
 }

@@ -33,15 +33,7 @@ public sealed class DnsTestBed : IAsyncDisposable
     /// <summary>Address of the k-th mail host: NET.(MxBase + k) (mx1.mx-ok.test is 0, see the script header).</summary>
     public IPAddress Host(int k) => IPAddress.Parse($"{Net}.{MxBase + k}");
 
-    public static string Script
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SecureMx.slnx"))) dir = dir.Parent;
-            return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("repository root not found"), "tests", "peers", "dns-testbed.sh");
-        }
-    }
+    public static string Script => Path.Combine(Run.RepoRoot, "tests", "peers", "dns-testbed.sh");
 
     /// <summary>
     /// Starts a test bed in a fresh directory under /tmp (mode 0755). Tries the given /24 prefixes in

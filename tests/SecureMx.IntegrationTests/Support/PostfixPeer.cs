@@ -12,15 +12,7 @@ public sealed class PostfixPeer : IAsyncDisposable
         Listen = listen;
     }
 
-    public static string Script
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SecureMx.slnx"))) dir = dir.Parent;
-            return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("repository root not found"), "tests", "peers", "postfix-peer.sh");
-        }
-    }
+    public static string Script => Path.Combine(Run.RepoRoot, "tests", "peers", "postfix-peer.sh");
 
     public static async Task<PostfixPeer> StartAsync(string listen, string role, string? relay = null, bool tls = false, string hostname = "peer.test",
         string? domains = null, string? rcptReply = null, string? tlsMode = null, string[]? extra = null)

@@ -44,6 +44,17 @@ public static class Run
         return new ProcessResult(p.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>The repository's root folder (where SecureMx.slnx is), found from the test binaries upwards.</summary>
+    public static string RepoRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SecureMx.slnx"))) dir = dir.Parent;
+            return dir?.FullName ?? throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
+        }
+    }
+
     /// <summary>Path of the securemx.dll built next to the tests (the ProjectReference copies it).</summary>
     public static string SecureMxDll => Path.Combine(AppContext.BaseDirectory, "securemx.dll");
 
