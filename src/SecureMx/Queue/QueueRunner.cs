@@ -32,7 +32,10 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
     private readonly TimeSpan _expireAfter;
     private readonly TimeProvider _time;
     private readonly ILogger<QueueRunner> _log;
+    // Two pools: local deliveries are short and must not wait behind slow remote servers, and a
+    // crowd of idle workers on the local path measurably slows reception (bench/).
     private readonly Channel<string> _work = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = false });
+    private readonly Channel<string> _remoteWork = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = false });
     private readonly ConcurrentDictionary<string, byte> _inFlight = new();
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _perDestination = new(StringComparer.OrdinalIgnoreCase);
     private readonly SemaphoreSlim _localSlots;
@@ -71,8 +74,9 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var workers = Enumerable.Range(0, _options.Delivery.LocalConcurrency + _options.Delivery.RemoteConcurrency)
-            .Select(_ => WorkerAsync(stoppingToken)).ToList();
+        var workers = Enumerable.Range(0, _options.Delivery.LocalConcurrency).Select(_ => WorkerAsync(_work.Reader, remote: false, stoppingToken))
+            .Concat(Enumerable.Range(0, _options.Delivery.RemoteConcurrency).Select(_ => WorkerAsync(_remoteWork.Reader, remote: true, stoppingToken)))
+            .ToList();
         try
         {
             await SchedulerAsync(stoppingToken);
@@ -81,7 +85,9 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         {
         }
         _work.Writer.TryComplete();
+        _remoteWork.Writer.TryComplete();
         await Task.WhenAll(workers);
+        _store.FlushDeliveryLog();
     }
 
     private async Task SchedulerAsync(CancellationToken ct)
@@ -108,13 +114,14 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         }
     }
 
-    private async Task WorkerAsync(CancellationToken ct)
+    private async Task WorkerAsync(ChannelReader<string> reader, bool remote, CancellationToken ct)
     {
-        await foreach (var id in _work.Reader.ReadAllAsync(CancellationToken.None))
+        await foreach (var id in reader.ReadAllAsync(CancellationToken.None))
         {
+            bool handedOver = false;
             try
             {
-                if (!ct.IsCancellationRequested) await ProcessAsync(id, ct);
+                if (!ct.IsCancellationRequested) handedOver = await ProcessAsync(id, remote, ct);
             }
             catch (OperationCanceledException)
             {
@@ -125,7 +132,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             }
             finally
             {
-                _inFlight.TryRemove(id, out _);
+                if (!handedOver) _inFlight.TryRemove(id, out _);
             }
         }
     }
@@ -133,14 +140,20 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
     /// <summary>One recipient's result of this run, before it is written back.</summary>
     private sealed record Result(QueuedRecipient Recipient, RecipientState State, DateTimeOffset NextAttemptAt, string? Error, DeliveryLogEntry Log, RemoteOutcome? Remote);
 
-    private async Task ProcessAsync(string id, CancellationToken ct)
+    /// <summary>One delivery run for a message. Returns true when it was handed to the remote pool instead.</summary>
+    private async Task<bool> ProcessAsync(string id, bool remoteWorker, CancellationToken ct)
     {
         var loaded = _spool.Queue.Load(id);
-        if (loaded is null) return;
+        if (loaded is null) return false;
         var (envelope, recipients) = loaded.Value;
         var now = _time.GetUtcNow();
         var pending = recipients.Where(r => r.State is RecipientState.Queued or RecipientState.Deferred && r.NextAttemptAt <= now).ToList();
-        if (pending.Count == 0) return;
+        if (pending.Count == 0) return false;
+        if (!remoteWorker && pending.Any(r => r.Recipient.Route == RecipientRoute.Remote))
+        {
+            // Still in flight: the remote worker delivers all of it, local recipients included.
+            return _remoteWork.Writer.TryWrite(id);
+        }
 
         var results = new List<Result>();
         var local = pending.Where(r => r.Recipient.Route == RecipientRoute.Local && r.Recipient.Maildir is not null).ToList();
@@ -152,7 +165,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         var remoteGroups = pending.Except(local).GroupBy(r => Domain(r.Recipient.Address), StringComparer.OrdinalIgnoreCase);
         var remoteTasks = remoteGroups.Select(g => DeliverRemoteAsync(envelope, g.Key, g.ToList(), ct)).ToList();
         foreach (var t in remoteTasks) results.AddRange(await t);
-        if (results.Count == 0) return; // interrupted by shutdown before anything happened
+        if (results.Count == 0) return false; // interrupted by shutdown before anything happened
 
         now = _time.GetUtcNow();
         var outcomes = new List<RecipientOutcome>();
@@ -216,6 +229,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             // The scheduler may be asleep for up to 5 s: tell it about the new due time.
             if (outcomes.Any(o => o.State == RecipientState.Deferred)) Kick();
         }
+        return false;
     }
 
     private static string Domain(string address) => address[(address.LastIndexOf('@') + 1)..].ToLowerInvariant();
