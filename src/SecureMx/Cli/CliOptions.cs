@@ -26,6 +26,23 @@ public static class CliOptions
         }
     }
 
+    /// <summary>The full path of --data after checking that it holds an instance (securemx.json and the store).</summary>
+    public static string RequireInstance(string value)
+    {
+        var dir = RequireData(value);
+        if (!File.Exists(Path.Combine(dir, SecureMx.Config.ConfigLoader.FileName)) || !File.Exists(Path.Combine(dir, "securemx.db")))
+            throw new CliException($"{dir} is not a SecureMx instance (run 'securemx init --data {dir} --hostname NAME' first)");
+        return dir;
+    }
+
+    /// <summary>The instance's store, schema brought up to date.</summary>
+    public static SecureMx.Store.SecureMxStore OpenStore(string dir)
+    {
+        var store = new SecureMx.Store.SecureMxStore(dir, TimeProvider.System);
+        store.Migrate();
+        return store;
+    }
+
     public static string RequireData(string value)
     {
         if (string.IsNullOrWhiteSpace(value)) throw new CliException("--data DIR is required (or set SECUREMX_DATA)");

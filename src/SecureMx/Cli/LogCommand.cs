@@ -18,8 +18,7 @@ public static class LogCommand
         var cmd = new Command("log", "delivery attempts: time, queue id, sender, recipient, server, result, TLS") { data, recipient, sender, since, limit };
         cmd.SetAction(p =>
         {
-            var dir = CliOptions.RequireData(p.GetValue(data)!);
-            if (!File.Exists(Path.Combine(dir, ConfigLoader.FileName))) throw new CliException($"{dir} is not a SecureMx instance");
+            var dir = CliOptions.RequireInstance(p.GetValue(data)!);
             DateTimeOffset? from = null;
             if (p.GetValue(since) is { } s)
             {
@@ -27,8 +26,7 @@ public static class LogCommand
                 else if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)) from = t;
                 else throw new CliException($"--since: '{s}' is neither a time (2026-11-28T10:00Z) nor a duration (1h)");
             }
-            var store = new SecureMxStore(dir, TimeProvider.System);
-            store.Migrate();
+            var store = CliOptions.OpenStore(dir);
             foreach (var e in store.QueryDeliveryLog(p.GetValue(recipient)?.ToLowerInvariant(), p.GetValue(sender), from, Math.Max(1, p.GetValue(limit))))
             {
                 var tls = e.TlsProtocol is null ? "tls=none" : $"tls={e.TlsVerification} {e.TlsProtocol} {e.TlsCipher}";

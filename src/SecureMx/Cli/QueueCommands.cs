@@ -14,13 +14,8 @@ namespace SecureMx.Cli;
 /// </summary>
 public static class QueueCommands
 {
-    private static MessageSpool OpenSpool(string data)
-    {
-        var dir = CliOptions.RequireData(data);
-        if (!File.Exists(Path.Combine(dir, ConfigLoader.FileName)))
-            throw new CliException($"{dir} is not a SecureMx instance (run 'securemx init --data {dir} --hostname NAME' first)");
-        return new MessageSpool(Path.Combine(dir, "spool"), TimeProvider.System, NullLogger.Instance);
-    }
+    private static MessageSpool OpenSpool(string data) =>
+        new(Path.Combine(CliOptions.RequireInstance(data), "spool"), TimeProvider.System, NullLogger.Instance);
 
     private static string RequireId(string id)
     {
@@ -179,8 +174,7 @@ public static class QueueCommands
             var (envelope, recipients) = spool.Queue.Load(qid) ?? throw new CliException($"message {qid} is not in the queue");
             var pending = recipients.Where(r => r.State is RecipientState.Queued or RecipientState.Deferred).ToList();
             if (pending.Count == 0) throw new CliException($"message {qid} has no pending recipients");
-            var store = new Store.SecureMxStore(dir, TimeProvider.System);
-            store.Migrate();
+            var store = CliOptions.OpenStore(dir);
             var dsn = new Queue.DsnEmitter(spool, store, options, TimeProvider.System, NullLogger.Instance);
             const string reason = "5.0.0 returned to the sender by the mail administrator";
             await dsn.EmitAsync(envelope, pending.Select(r => (r, (string?)(reason + (r.LastError is null ? "" : "; last error: " + r.LastError)), (Delivery.Remote.RemoteOutcome?)null)).ToList(),

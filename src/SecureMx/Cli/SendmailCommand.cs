@@ -27,8 +27,7 @@ public static class SendmailCommand
         {
             var dir = CliOptions.RequireData(p.GetValue(data)!);
             var options = CliOptions.LoadConfig(dir);
-            var store = new SecureMxStore(dir, TimeProvider.System);
-            store.Migrate();
+            var store = CliOptions.OpenStore(dir);
             var sender = p.GetValue(from) ?? "postmaster@" + options.Hostname;
             if (sender.Length > 0 && SmtpAddressParser.TryParseMailbox(sender, allowUtf8: true, out _) != SmtpAddressParser.Error.None)
                 throw new CliException($"-f: '{sender}' is not a valid address");

@@ -9,15 +9,7 @@ namespace SecureMx.Cli;
 /// <summary>securemx domain|mailbox|alias: change what the instance hosts. A running server sees changes on the next RCPT.</summary>
 public static class StoreCommands
 {
-    private static SecureMxStore OpenStore(string data)
-    {
-        var dir = CliOptions.RequireData(data);
-        if (!File.Exists(Path.Combine(dir, ConfigLoader.FileName)) || !File.Exists(Path.Combine(dir, "securemx.db")))
-            throw new CliException($"{dir} is not a SecureMx instance (run 'securemx init --data {dir} --hostname NAME' first)");
-        var store = new SecureMxStore(dir, TimeProvider.System);
-        store.Migrate();
-        return store;
-    }
+    private static SecureMxStore OpenStore(string data) => CliOptions.OpenStore(CliOptions.RequireInstance(data));
 
     private static string ParseDomain(string text)
     {
