@@ -192,7 +192,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
                 logRows.Add(result.Log);
             }
             bool warn = state == RecipientState.Deferred && !r.DelayWarned && now - envelope.ReceivedAt >= _delayWarningAfter;
-            var final = result with { State = state, Error = error, NextAttemptAt = next };
+            var final = result with { State = state, Error = error };
             if (state == RecipientState.Failed) failedReports.Add((r, final));
             else if (warn) delayedReports.Add((r, final));
             else if (state == RecipientState.Delivered && r.Recipient.Notify.HasFlag(DsnNotify.Success) && !(result.Remote?.PeerSupportsDsn ?? false)) successReports.Add((r, final));
