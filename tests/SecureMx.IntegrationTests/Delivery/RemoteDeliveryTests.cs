@@ -173,7 +173,9 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
         }
         while (!(listing.Contains(id, StringComparison.Ordinal) && listing.Contains("deferred", StringComparison.Ordinal)) && DateTime.UtcNow < deadline);
         Assert.Contains("mx.drop.test", listing);
-        Assert.Contains("connection closed by server", listing);
+        // How the loss shows depends on timing: EOF while we wait for the reply, or a reset while we still
+        // write the body (the peer closed with unread data). Either way the host is named and the mail waits.
+        Assert.Matches(@"mx\.drop\.test\[\S+\]: .*(connection closed by server|Connection reset by peer|Broken pipe)", listing);
         Assert.True(f.Dropping.Drops >= 1);
         Assert.Contains("deferred", await LogAsync("user@drop.test", "deferred"));
         // The message stays queued until it expires; the sender is told, with the reason.
