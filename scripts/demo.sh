@@ -23,16 +23,26 @@ if [[ ! -f "$data/securemx.json" ]]; then
   securemx alias add postmaster@demo.test demo@demo.test --data "$data"
 fi
 
-mx=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listeners"]["mx"])' "$data/securemx.json" 2>/dev/null || echo 127.0.0.1:2525)
+listener() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listeners"][sys.argv[2]])' "$data/securemx.json" "$1" 2>/dev/null || echo "$2"; }
+mx=$(listener mx 127.0.0.1:2525)
+submission=$(listener submission 127.0.0.1:2587)
+submissions=$(listener submissions 127.0.0.1:2465)
 cat <<EOT
 
 SecureMx demo instance in $data
   mailbox: demo@demo.test (password: demo-password)
   MX listener: $mx (opportunistic STARTTLS, self-signed certificate)
+  Mail client (e.g. Thunderbird), outgoing server:
+    ${submissions%:*} port ${submissions##*:}, SSL/TLS, normal password, user demo@demo.test
+    or ${submission%:*} port ${submission##*:}, STARTTLS, normal password, user demo@demo.test
+    (accept the self-signed certificate of mx.demo.test)
 
 Send it a test mail from another terminal:
   swaks --server $mx --tls --from you@example.org --to demo@demo.test
-Then find it, byte for byte, in:
+Send one as the demo account, to anywhere:
+  swaks --server $submissions --tlsc --auth PLAIN --auth-user demo@demo.test --auth-password demo-password \\
+        --from demo@demo.test --to demo@demo.test
+Then find them, byte for byte, in:
   ls $data/mail/demo.test/demo/new/
 
 Starting the server (Ctrl+C stops it gracefully)...

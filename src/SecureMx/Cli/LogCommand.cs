@@ -13,9 +13,10 @@ public static class LogCommand
         var data = CliOptions.Data();
         var recipient = new Option<string?>("--recipient") { Description = "only this recipient address", HelpName = "ADDRESS" };
         var sender = new Option<string?>("--sender") { Description = "only this envelope sender", HelpName = "ADDRESS" };
+        var account = new Option<string?>("--account") { Description = "only mail submitted by this logged-in account", HelpName = "ADDRESS" };
         var since = new Option<string?>("--since") { Description = "only attempts since a time (2026-11-28T10:00Z) or a duration ago (1h, 2d)", HelpName = "T" };
         var limit = new Option<int>("--limit") { Description = "at most this many rows, the newest (default 1000)", DefaultValueFactory = _ => 1000 };
-        var cmd = new Command("log", "delivery attempts: time, queue id, sender, recipient, server, result, TLS") { data, recipient, sender, since, limit };
+        var cmd = new Command("log", "delivery attempts: time, queue id, sender, recipient, server, result, TLS") { data, recipient, sender, account, since, limit };
         cmd.SetAction(p =>
         {
             var dir = CliOptions.RequireInstance(p.GetValue(data)!);
@@ -27,13 +28,14 @@ public static class LogCommand
                 else throw new CliException($"--since: '{s}' is neither a time (2026-11-28T10:00Z) nor a duration (1h)");
             }
             var store = CliOptions.OpenStore(dir);
-            foreach (var e in store.QueryDeliveryLog(p.GetValue(recipient)?.ToLowerInvariant(), p.GetValue(sender), from, Math.Max(1, p.GetValue(limit))))
+            foreach (var e in store.QueryDeliveryLog(p.GetValue(recipient)?.ToLowerInvariant(), p.GetValue(sender), from, Math.Max(1, p.GetValue(limit)), p.GetValue(account)?.ToLowerInvariant()))
             {
                 var tls = e.TlsProtocol is null ? "tls=none" : $"tls={e.TlsVerification} {e.TlsProtocol} {e.TlsCipher}";
                 var server = e.MxHost is null ? "" : e.Ip is null ? $" relay={e.MxHost}" : $" relay={e.MxHost}[{e.Ip}]";
                 // Remote replies carry their enhanced code in the text already ("250 2.0.0 Ok").
                 var reply = e.Enhanced is not null && e.Text?.StartsWith(e.Enhanced, StringComparison.Ordinal) != true ? $"{e.Code} {e.Enhanced} {e.Text}" : $"{e.Code} {e.Text}";
-                Console.WriteLine($"{e.At:yyyy-MM-ddTHH:mm:ss.fffZ} {e.MessageId} from=<{e.Sender}> to=<{e.Recipient}>{server} {e.Result} {tls} ({reply})");
+                var who = e.Account is null ? "" : $" account={e.Account}";
+                Console.WriteLine($"{e.At:yyyy-MM-ddTHH:mm:ss.fffZ} {e.MessageId} from=<{e.Sender}>{who} to=<{e.Recipient}>{server} {e.Result} {tls} ({reply})");
             }
             return 0;
         });

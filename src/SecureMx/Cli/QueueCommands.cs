@@ -110,13 +110,19 @@ public static class QueueCommands
     {
         var data = CliOptions.Data();
         var id = new Argument<string>("ID");
-        var cmd = new Command("show", "one queued message: envelope, recipients and the message header") { id, data };
+        var json = new Option<bool>("--json") { Description = "the envelope and recipients as one JSON document (as in queue list --json), without the header" };
+        var cmd = new Command("show", "one queued message: envelope, recipients and the message header") { id, json, data };
         cmd.SetAction(p =>
         {
             using var spool = OpenSpool(p.GetValue(data)!);
             var qid = RequireId(p.GetValue(id)!);
             var m = spool.Queue.Load(qid) ?? throw new CliException($"message {qid} is not in the queue");
             var (e, recipients) = m;
+            if (p.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(ToJson(e, recipients), ConfigLoader.Json));
+                return 0;
+            }
             Console.WriteLine($"id:          {e.Id}");
             Console.WriteLine($"received:    {e.ReceivedAt:yyyy-MM-ddTHH:mm:ssZ} on listener {e.Client.Listener} from {e.Client.Helo} [{e.Client.ClientIp}] with {e.Client.Protocol}");
             Console.WriteLine($"tls:         {(e.Client.Tls is null ? "none" : $"{e.Client.Tls.Protocol} {e.Client.Tls.CipherSuite}")}");

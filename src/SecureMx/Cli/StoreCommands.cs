@@ -67,15 +67,27 @@ public static class StoreCommands
         var domainFilter = new Option<string?>("--domain") { Description = "only this domain", HelpName = "DOMAIN" };
         var mailbox = new Command("mailbox", "mailboxes (a Maildir under DIR/mail/DOMAIN/LOCAL)");
         var add = new Command("add", "create a mailbox") { address, data, passwordStdin };
-        mailbox.Subcommands.Add(Action(add, p =>
+        // Both commands: the address, the store, then the password hash (never from the command line).
+        (EnvelopeAddress, SecureMxStore, string) AddressStoreAndHash(ParseResult p, string command)
         {
-            if (!p.GetValue(passwordStdin)) throw new CliException("mailbox add needs --password-stdin (the password is read from standard input, never from the command line)");
+            if (!p.GetValue(passwordStdin)) throw new CliException($"mailbox {command} needs --password-stdin (the password is read from standard input, never from the command line)");
             var a = ParseAddress(p.GetValue(address)!);
             var store = OpenStore(p.GetValue(data)!);
-            var password = ReadPassword();
-            var info = WrapStore(() => store.AddMailbox(a.LocalPart, a.Domain, PasswordHash.Create(password)));
+            return (a, store, PasswordHash.Create(ReadPassword()));
+        }
+        mailbox.Subcommands.Add(Action(add, p =>
+        {
+            var (a, store, hash) = AddressStoreAndHash(p, "add");
+            var info = WrapStore(() => store.AddMailbox(a.LocalPart, a.Domain, hash));
             MaildirDelivery.EnsureMaildir(Path.Combine(store.DataDirectory, info.Maildir));
             Console.WriteLine($"mailbox {info.Address} added ({info.Maildir})");
+        }));
+        var passwd = new Command("passwd", "set a new password (effective at once, also for a running server)") { address, data, passwordStdin };
+        mailbox.Subcommands.Add(Action(passwd, p =>
+        {
+            var (a, store, hash) = AddressStoreAndHash(p, "passwd");
+            WrapStore(() => store.SetPasswordHash(a.LookupKey, hash));
+            Console.WriteLine($"password of {a.LookupKey} changed");
         }));
         var remove = new Command("remove", "delete a mailbox from the store (its Maildir is kept on disk)") { address, data };
         mailbox.Subcommands.Add(Action(remove, p =>

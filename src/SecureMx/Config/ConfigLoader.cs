@@ -97,6 +97,10 @@ public static class ConfigLoader
         if (steps.Length == 0 || steps.Any(s => !Duration.TryParse(s, out var d) || d <= TimeSpan.Zero))
             errors.Add($"queue.retrySchedule: '{q.RetrySchedule}' is not a comma-separated list of positive durations (e.g. 5m,10m,20m,40m)");
         if (q.RetryJitter is < 0 or >= 1) errors.Add("queue.retryJitter: from 0 up to (not including) 1");
+        var a = o.Auth;
+        if (!Duration.TryParse(a.FailureDelay, out var delay) || delay < TimeSpan.Zero || delay > TimeSpan.FromMinutes(1)) errors.Add($"auth.failureDelay: '{a.FailureDelay}' is not a duration from 0s to 1m");
+        if (!Duration.TryParse(a.FailureWindow, out var window) || window <= TimeSpan.Zero) errors.Add($"auth.failureWindow: '{a.FailureWindow}' is not a positive duration (e.g. 15m)");
+        if (a.MaxFailuresPerIp < 1 || a.MaxFailuresPerAccount < 1) errors.Add("auth: maxFailuresPerIp and maxFailuresPerAccount must be at least 1");
         if (o.Logs.RetentionDays < 30) errors.Add("logs.retentionDays: at least 30 (the readiness preview reads 30 days)");
         if (errors.Count > 0) throw new ConfigException("invalid configuration:\n  " + string.Join("\n  ", errors));
     }

@@ -4,7 +4,7 @@ namespace SecureMx.Config;
 
 /// <summary>
 /// Durations in securemx.json as administrators write them (Postfix style): "30s", "5m", "1h",
-/// "5d", or a plain number of seconds. Seconds-scale values exist so that end-to-end tests of a
+/// "5d" (and "200ms"), or a plain number of seconds. Seconds-scale values exist so that end-to-end tests of a
 /// running server can reach the delay warning and the expiry without waiting hours.
 /// </summary>
 public static class Duration
@@ -14,6 +14,12 @@ public static class Duration
         value = default;
         text = text.Trim();
         if (text.Length == 0) return false;
+        if (text.EndsWith("ms", StringComparison.OrdinalIgnoreCase))
+        {
+            if (!double.TryParse(text[..^2], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var ms) || ms < 0) return false;
+            value = TimeSpan.FromMilliseconds(ms);
+            return true;
+        }
         var unit = char.ToLowerInvariant(text[^1]);
         var number = char.IsAsciiDigit(unit) ? text : text[..^1];
         if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var n) || n < 0) return false;

@@ -24,6 +24,8 @@ public sealed class SecureMxOptions
     public LogOptions Logs { get; set; } = new();
 
     public QueueOptions Queue { get; set; } = new();
+
+    public AuthOptions Auth { get; set; } = new();
 }
 
 /// <summary>Retry and expiry of queued mail. Durations: "30s", "5m", "1h", "5d" (see Config/Duration.cs).</summary>
@@ -43,6 +45,19 @@ public sealed class QueueOptions
     public string TlsExpireAfter { get; set; } = "24h";
 }
 
+/// <summary>Client submission logins (AUTH on the submission listeners).</summary>
+public sealed class AuthOptions
+{
+    /// <summary>How long a failed login waits before its 535 reply (slows down guessing within a session).</summary>
+    public string FailureDelay { get; set; } = "2s";
+    /// <summary>The window in which failed logins are counted; a block lasts until old failures leave it.</summary>
+    public string FailureWindow { get; set; } = "15m";
+    /// <summary>Failed logins from one client IP address within the window before its logins are refused with 454 4.7.0.</summary>
+    public int MaxFailuresPerIp { get; set; } = 10;
+    /// <summary>Failed logins for one account name within the window before its logins are refused (except from addresses it recently logged in from).</summary>
+    public int MaxFailuresPerAccount { get; set; } = 5;
+}
+
 public sealed class LogOptions
 {
     /// <summary>Days the inbound session log is kept (the readiness preview reads the last 30). Pruned daily.</summary>
@@ -55,9 +70,9 @@ public sealed class ListenerOptions
     public string Mx { get; set; } = "127.0.0.1:2525";
     /// <summary>Secure MX: strict TLS required before MAIL (not started yet: a later issue).</summary>
     public string SecureMx { get; set; } = "127.0.0.1:2526";
-    /// <summary>Submission with STARTTLS, port 587 in production (not started yet).</summary>
+    /// <summary>Submission with STARTTLS required before AUTH and MAIL (RFC 6409), port 587 in production.</summary>
     public string Submission { get; set; } = "127.0.0.1:2587";
-    /// <summary>Submission with implicit TLS, port 465 in production (not started yet).</summary>
+    /// <summary>Submission with implicit TLS (RFC 8314), port 465 in production.</summary>
     public string Submissions { get; set; } = "127.0.0.1:2465";
     /// <summary>Self-service dashboard, HTTPS (not started yet).</summary>
     public string Dashboard { get; set; } = "127.0.0.1:8443";

@@ -5,17 +5,25 @@ using SecureMx.Spool;
 namespace SecureMx.Delivery;
 
 /// <summary>
-/// The trace fields prepended at final delivery (RFC 5321 §4.4): Return-Path with the envelope
-/// sender, and a Received header that names the client, our host, the protocol (ESMTPS when TLS
-/// was used, RFC 3848) and the TLS protocol and cipher, in the form Postfix uses.
+/// Trace fields (RFC 5321 §4.4): a Received header on every message we pass on — to a Maildir or
+/// to the next server — naming the client, our host, the protocol (ESMTPS when TLS was used,
+/// ESMTPSA when the client logged in, RFC 3848) and the TLS protocol and cipher, in the form
+/// Postfix uses; at final delivery also Return-Path with the envelope sender.
 /// </summary>
 public static class TraceHeaders
 {
-    public static byte[] Build(Envelope envelope, string recipient, string hostname)
+    /// <summary>Return-Path and Received, for final delivery into a mailbox.</summary>
+    public static byte[] Build(Envelope envelope, string recipient, string hostname) =>
+        Encoding.UTF8.GetBytes($"Return-Path: <{envelope.Sender}>\r\n" + ReceivedText(envelope, recipient, hostname));
+
+    /// <summary>Received alone, for relaying; <paramref name="recipient"/> only when the transaction has exactly one (no disclosure of Bcc).</summary>
+    public static byte[] Received(Envelope envelope, string? recipient, string hostname) =>
+        Encoding.UTF8.GetBytes(ReceivedText(envelope, recipient, hostname));
+
+    private static string ReceivedText(Envelope envelope, string? recipient, string hostname)
     {
         var c = envelope.Client;
         var sb = new StringBuilder(256);
-        sb.Append("Return-Path: <").Append(envelope.Sender).Append(">\r\n");
         // IPv6 address literals carry the "IPv6:" tag (RFC 5321 §4.1.3).
         var literal = c.ClientIp.Contains(':', StringComparison.Ordinal) ? "IPv6:" + c.ClientIp : c.ClientIp;
         sb.Append("Received: from ").Append(Clean(c.Helo)).Append(" ([").Append(literal).Append("])\r\n");
@@ -23,9 +31,10 @@ public static class TraceHeaders
         {
             sb.Append("\t(using ").Append(c.Tls.Protocol).Append(" with cipher ").Append(c.Tls.CipherSuite).Append(")\r\n");
         }
-        sb.Append("\tby ").Append(hostname).Append(" (SecureMx) with ").Append(c.Protocol).Append(" id ").Append(envelope.Id).Append("\r\n");
-        sb.Append("\tfor <").Append(recipient).Append(">; ").Append(Rfc5322Date(envelope.ReceivedAt)).Append("\r\n");
-        return Encoding.UTF8.GetBytes(sb.ToString());
+        sb.Append("\tby ").Append(hostname).Append(" (SecureMx) with ").Append(c.Protocol).Append(" id ").Append(envelope.Id);
+        if (recipient is not null) sb.Append("\r\n\tfor <").Append(recipient).Append('>');
+        sb.Append("; ").Append(Rfc5322Date(envelope.ReceivedAt)).Append("\r\n");
+        return sb.ToString();
     }
 
     /// <summary>RFC 5322 §3.3 date-time.</summary>

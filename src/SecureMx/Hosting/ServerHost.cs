@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
+using SecureMx.Auth;
 using SecureMx.Config;
 using SecureMx.Delivery.Remote;
 using SecureMx.Dns;
@@ -58,6 +59,9 @@ public static class ServerHost
         builder.Services.AddSingleton(sp => new QueueRunner(sp.GetRequiredService<MessageSpool>(), sp.GetRequiredService<SecureMxStore>(), sp.GetRequiredService<RemoteDelivery>(),
             options, dataDirectory, time, sp.GetRequiredService<ILogger<QueueRunner>>()));
         builder.Services.AddSingleton<InboundSessionLog>();
+        builder.Services.AddSingleton(sp => new AccountAuthenticator(sp.GetRequiredService<SecureMxStore>(), options.Auth, time,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Auth")));
+        builder.Services.AddSingleton(sp => new SenderOwnershipPolicy(sp.GetRequiredService<SecureMxStore>(), options.Delivery));
         builder.Services.AddSingleton(sp => new SmtpServerContext(
             options,
             sp.GetRequiredService<MessageSpool>(),
@@ -65,6 +69,8 @@ public static class ServerHost
             sp.GetRequiredService<InboundSessionLog>(),
             sp.GetRequiredService<QueueRunner>(),
             CertificateFactory.Load(ConfigLoader.ResolvePath(dataDirectory, options.Tls.Certificate), ConfigLoader.ResolvePath(dataDirectory, options.Tls.Key)),
+            sp.GetRequiredService<AccountAuthenticator>(),
+            sp.GetRequiredService<SenderOwnershipPolicy>(),
             time,
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<SmtpServerService>();

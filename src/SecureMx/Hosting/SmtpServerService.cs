@@ -13,25 +13,41 @@ public sealed class SmtpServerService(SmtpServerContext ctx, ILogger<SmtpServerS
 
     public IReadOnlyList<SmtpListener> Listeners => _listeners;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         var o = ctx.Options;
         var limiter = new ConnectionLimiter(o.Limits.MaxConnections, o.Limits.MaxConnectionsPerIp);
-        var mx = Endpoint.Parse(o.Listeners.Mx, "listeners.mx");
-        if (mx is not null)
+        var listeners = new (string Key, string Value, ListenerSettings Settings)[]
         {
-            var listener = new SmtpListener(ctx, new ListenerSettings("mx", TlsProfile.Parse(o.Tls.MxProfile), RequireTlsBeforeMail: false), mx, limiter);
-            listener.Start();
-            _listeners.Add(listener);
+            ("listeners.mx", o.Listeners.Mx, ListenerSettings.Mx(TlsProfile.Parse(o.Tls.MxProfile))),
+            ("listeners.submission", o.Listeners.Submission, ListenerSettings.SubmissionStartTls),
+            ("listeners.submissions", o.Listeners.Submissions, ListenerSettings.SubmissionImplicitTls),
+        };
+        try
+        {
+            foreach (var (key, value, settings) in listeners)
+            {
+                if (Endpoint.Parse(value, key) is not { } ep) continue;
+                if (settings.RequireTls && ctx.Certificate is null) throw new ListenerStartException($"{key}: the {settings.Name} listener needs a TLS certificate (tls.certificate, tls.key)");
+                var listener = new SmtpListener(ctx, settings, ep, limiter);
+                listener.Start();
+                _listeners.Add(listener);
+            }
         }
-        foreach (var (name, value) in new[] { ("secureMx", o.Listeners.SecureMx), ("submission", o.Listeners.Submission), ("submissions", o.Listeners.Submissions), ("dashboard", o.Listeners.Dashboard) })
+        catch (ListenerStartException)
+        {
+            // All or nothing: a half-started server would look healthy while missing a port.
+            await Task.WhenAll(_listeners.Select(l => l.StopAsync(TimeSpan.Zero)));
+            _listeners.Clear();
+            throw;
+        }
+        foreach (var (name, value) in new[] { ("secureMx", o.Listeners.SecureMx), ("dashboard", o.Listeners.Dashboard) })
         {
             if (Endpoint.Parse(value, name) is { } ep)
             {
                 log.LogInformation("listener {Name} on {Endpoint} is configured but not part of this version; not started", name, ep);
             }
         }
-        return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -17,12 +17,14 @@ public sealed record RcptDecision(SmtpReply Reply, IReadOnlyList<EnvelopeRecipie
 /// Address tricks cannot turn into relay: the domain compared is the one after the last "@",
 /// percent hacks and bang paths stay inside the local part (and match no mailbox), source routes
 /// are dropped by the parser, address literals are never hosted, and trailing dots fail the syntax.
+/// Only a logged-in submission client may name other domains; address literals are never relayed.
 /// </summary>
 public sealed class InboundRecipientPolicy(SecureMxStore store, DeliveryOptions options)
 {
     public const string InstancePostmasterMaildir = "mail/postmaster";
 
-    public RcptDecision Evaluate(EnvelopeAddress rcpt, bool isBarePostmaster, RcptParameters parameters, string originalText)
+    /// <param name="mayRelay">The client logged in (submission): a recipient on any other domain is queued for remote delivery.</param>
+    public RcptDecision Evaluate(EnvelopeAddress rcpt, bool isBarePostmaster, RcptParameters parameters, string originalText, bool mayRelay = false)
     {
         if (isBarePostmaster) return Accept(PostmasterTargets(null), rcpt, parameters, originalText);
         var local = rcpt.LocalPart.ToLowerInvariant();
@@ -33,6 +35,11 @@ public sealed class InboundRecipientPolicy(SecureMxStore store, DeliveryOptions 
             if (cut > 0) candidates.Add(local.Substring(0, cut) + "@" + rcpt.Domain);
         }
         var found = rcpt.IsAddressLiteral ? null : store.LookupRecipient(rcpt.Domain, candidates);
+        if (found is null && mayRelay && !rcpt.IsAddressLiteral)
+        {
+            var remote = new EnvelopeRecipient(rcpt.ToString(), originalText, RecipientRoute.Remote, null, parameters.Notify, parameters.OrcptType, parameters.Orcpt);
+            return new RcptDecision(new SmtpReply(250, "2.1.5", $"<{rcpt}>: Recipient OK"), [remote]);
+        }
         if (found is null)
         {
             return new RcptDecision(new SmtpReply(554, "5.7.1", $"<{rcpt}>: Relay access denied"), []);

@@ -76,6 +76,11 @@ public static class ParameterParser
                     if (envid is null || envid.Length == 0 || envid.Length > 100 || envid.Any(c => c < 32 || c > 126))
                         return new SmtpReply(501, "5.5.4", "Error: bad ENVID parameter");
                     break;
+                case "AUTH":
+                    // RFC 4954 §5: the identity that submitted the message originally. Checked for
+                    // syntax and otherwise ignored: we never pass it on, and trust only our own logins.
+                    if (value is null || value.Length > 500 || Xtext.Decode(value) is null) return new SmtpReply(501, "5.5.4", "Error: bad AUTH parameter");
+                    break;
                 default:
                     return UnknownParameter;
             }

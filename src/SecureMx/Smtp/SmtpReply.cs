@@ -59,9 +59,19 @@ public sealed record SmtpReply(int Code, string? Enhanced, IReadOnlyList<string>
     public static readonly SmtpReply NoTlsAvailable = new(454, "4.7.0", "TLS not available due to temporary reason");
     public static readonly SmtpReply ReadyForTls = new(220, "2.0.0", "Ready to start TLS");
     public static readonly SmtpReply AuthNotAvailable = new(503, "5.5.1", "Error: authentication not enabled on this port");
+    public static readonly SmtpReply MustStartTls = new(530, "5.7.0", "Must issue a STARTTLS command first");
+    public static readonly SmtpReply AuthenticationRequired = new(530, "5.7.0", "Authentication required");
+    public static readonly SmtpReply AuthSucceeded = new(235, "2.7.0", "Authentication successful");
+    // RFC 4954 §6: the same reply for an unknown account and a wrong password.
+    public static readonly SmtpReply AuthFailed = new(535, "5.7.8", "Error: authentication failed");
+    public static readonly SmtpReply AuthBlocked = new(454, "4.7.0", "Error: too many failed logins, try again later");
+    public static readonly SmtpReply AuthAborted = new(501, "5.0.0", "Authentication aborted");
+    public static readonly SmtpReply AuthBadBase64 = new(501, "5.5.2", "Error: cannot decode the response (base64 expected)");
+    public static readonly SmtpReply AuthUnknownMechanism = new(504, "5.5.4", "Error: unsupported authentication mechanism (PLAIN and LOGIN are)");
+    public static readonly SmtpReply AuthAlready = new(503, "5.5.1", "Error: already authenticated");
     public static readonly SmtpReply VrfyCannot = new(252, "2.5.2", "Cannot VRFY user, but will accept message and attempt delivery");
     public static readonly SmtpReply ExpnDisabled = new(502, "5.5.1", "EXPN command not available");
-    public static readonly SmtpReply Help = new(214, "2.0.0", "See RFC 5321; commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY STARTTLS");
+    public static readonly SmtpReply Help = new(214, "2.0.0", "See RFC 5321; commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY STARTTLS AUTH");
     public static readonly SmtpReply BadSyntax = new(501, "5.5.4", "Error: syntax error in parameters or arguments");
     public static readonly SmtpReply AlreadyTls = new(503, "5.5.1", "Error: TLS already active");
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using SecureMx.Auth;
 using SecureMx.Config;
 using SecureMx.Policy;
 using SecureMx.Spool;
@@ -15,6 +16,8 @@ public sealed class SmtpServerContext(
     InboundSessionLog sessionLog,
     IMessageArrivalSink arrivals,
     SslStreamCertificateContextHolder? certificate,
+    AccountAuthenticator authenticator,
+    SenderOwnershipPolicy senders,
     TimeProvider time,
     ILoggerFactory loggers)
 {
@@ -26,12 +29,26 @@ public sealed class SmtpServerContext(
     public InboundSessionLog SessionLog { get; } = sessionLog;
     public IMessageArrivalSink Arrivals { get; } = arrivals;
     public SslStreamCertificateContextHolder? Certificate { get; } = certificate;
+    public AccountAuthenticator Authenticator { get; } = authenticator;
+    public SenderOwnershipPolicy Senders { get; } = senders;
     public TimeProvider Time { get; } = time;
     public ILogger Logger { get; } = loggers.CreateLogger("SecureMx.Smtp");
 }
 
-/// <summary>One listener's personality: its name and TLS behaviour.</summary>
-public sealed record ListenerSettings(string Name, TlsProfile TlsProfile, bool RequireTlsBeforeMail);
+/// <summary>
+/// One listener's personality. <see cref="RequireTls"/>: nothing but EHLO, STARTTLS, NOOP, RSET and
+/// QUIT before TLS (530 5.7.0). <see cref="ImplicitTls"/>: TLS from the first byte (RFC 8314).
+/// <see cref="Submission"/>: clients log in (AUTH after TLS only), must do so before MAIL, may send
+/// only as themselves, and may send to any domain (RFC 6409).
+/// </summary>
+public sealed record ListenerSettings(string Name, TlsProfile TlsProfile, bool RequireTls = false, bool ImplicitTls = false, bool Submission = false)
+{
+    public static ListenerSettings Mx(TlsProfile profile) => new("mx", profile);
+
+    public static ListenerSettings SubmissionStartTls => new("submission", TlsProfile.Strict, RequireTls: true, Submission: true);
+
+    public static ListenerSettings SubmissionImplicitTls => new("submissions", TlsProfile.Strict, RequireTls: true, ImplicitTls: true, Submission: true);
+}
 
 /// <summary>Told about every committed message, so the queue can deliver it without polling.</summary>
 public interface IMessageArrivalSink

@@ -12,9 +12,10 @@ namespace SecureMx.Smtp;
 /// <summary>
 /// The server side of one SMTP connection (RFC 5321 §4): the command state machine with
 /// PIPELINING (RFC 2920), SIZE (RFC 1870), 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531),
-/// ENHANCEDSTATUSCODES (RFC 2034), DSN (RFC 3461), CHUNKING (RFC 3030) and STARTTLS (RFC 3207).
+/// ENHANCEDSTATUSCODES (RFC 2034), DSN (RFC 3461), CHUNKING (RFC 3030), STARTTLS (RFC 3207) and,
+/// on submission listeners, AUTH (RFC 4954; see SmtpSession.Auth.cs).
 /// </summary>
-public sealed class SmtpSession
+public sealed partial class SmtpSession
 {
     private readonly SmtpServerContext _ctx;
     private readonly ListenerSettings _listener;
@@ -30,6 +31,7 @@ public sealed class SmtpSession
     private bool _esmtp;
     private int _errors;
     private Transaction? _tx;
+    private string? _account; // the mailbox this client logged in as (submission only)
 
     private sealed class Transaction(EnvelopeAddress sender, MailParameters parameters)
     {
@@ -40,6 +42,7 @@ public sealed class SmtpSession
         public SpoolFile? Chunked { get; set; } // BDAT in progress
         public bool ChunkBareLineEnding { get; set; }
         public byte ChunkLastByte { get; set; }
+        public HeaderSectionCapture? Headers { get; init; } // submission: the author is checked at the end
     }
 
     public SmtpSession(SmtpServerContext ctx, ListenerSettings listener, Stream network, IPEndPoint remote,
@@ -64,6 +67,12 @@ public sealed class SmtpSession
     {
         try
         {
+            // With implicit TLS every byte is inside TLS, a refusal as well (RFC 8314 §3.3).
+            if (_listener.ImplicitTls && await HandshakeAsync() is { } failed)
+            {
+                _record.EndReason = failed;
+                return;
+            }
             if (refuse is not null)
             {
                 _transport.Write(refuse);
@@ -104,6 +113,7 @@ public sealed class SmtpSession
             await _transport.DisposeAsync();
             _record.EndedAt = _ctx.Time.GetUtcNow();
             _record.Helo = _helo;
+            _record.Account = _account;
             _ctx.SessionLog.Add(_record);
         }
     }
@@ -177,6 +187,7 @@ public sealed class SmtpSession
                     await SendFinalAsync(SmtpReply.Bye);
                     return "quit";
                 case SmtpVerb.Vrfy:
+                    if (NeedsTls) { if (!await ErrorAsync(SmtpReply.MustStartTls)) return "too many errors"; break; }
                     // Never confirm or deny a mailbox: no address harvesting (RFC 5321 §3.5.3 allows 252).
                     _transport.Write(cmd.Argument.Length == 0 ? SmtpReply.BadSyntax : SmtpReply.VrfyCannot);
                     break;
@@ -191,7 +202,7 @@ public sealed class SmtpSession
                     if (tlsOutcome is not null) return tlsOutcome;
                     break;
                 case SmtpVerb.Auth:
-                    if (!await ErrorAsync(SmtpReply.AuthNotAvailable)) return "too many errors";
+                    if (await AuthAsync(cmd) is { } authEnd) return authEnd;
                     break;
                 case SmtpVerb.Forbidden:
                     // An HTTP client or proxy probe on the SMTP port: say nothing useful, hang up.
@@ -228,6 +239,9 @@ public sealed class SmtpSession
 
     private bool TlsAvailable => _ctx.Certificate is not null && Tls is null;
 
+    /// <summary>A listener that requires TLS, and the session has not started it yet.</summary>
+    private bool NeedsTls => _listener.RequireTls && Tls is null;
+
     private async Task<bool> HeloAsync(SmtpCommand cmd)
     {
         var name = cmd.Argument.Trim();
@@ -257,6 +271,8 @@ public sealed class SmtpSession
             "CHUNKING",
         };
         if (TlsAvailable) lines.Add("STARTTLS");
+        // Passwords only travel encrypted: AUTH is offered after TLS, on submission listeners only.
+        if (_listener.Submission && Tls is not null) lines.Add("AUTH " + string.Join(' ', Mechanisms));
         _transport.Write(new SmtpReply(250, null, lines));
         return true;
     }
@@ -265,7 +281,8 @@ public sealed class SmtpSession
     {
         if (_helo is null) return await ErrorAsync(SmtpReply.BadSequenceEhloFirst);
         if (_tx is not null) return await ErrorAsync(SmtpReply.BadSequenceNestedMail);
-        if (_listener.RequireTlsBeforeMail && Tls is null) return await ErrorAsync(new SmtpReply(530, "5.7.0", "Must issue a STARTTLS command first"));
+        if (NeedsTls) return await ErrorAsync(SmtpReply.MustStartTls);
+        if (_listener.Submission && _account is null) return await ErrorAsync(SmtpReply.AuthenticationRequired);
         if (!TryStripPrefix(cmd.Argument, "FROM:", out var rest)) return await ErrorAsync(new SmtpReply(501, "5.5.4", "Syntax: MAIL FROM:<address>"));
 
         // Parameters first: SMTPUTF8 decides whether the address may contain UTF-8.
@@ -284,13 +301,19 @@ public sealed class SmtpSession
             case SmtpAddressParser.Error.Syntax:
                 return await ErrorAsync(new SmtpReply(501, "5.1.7", "Error: bad sender address syntax"));
         }
-        _tx = new Transaction(sender, parameters);
+        if (_account is not null && _ctx.Senders.CheckEnvelopeSender(_account, sender) is { } notOwned)
+        {
+            _log.LogWarning("session {Session} from {Ip}: {Account} tried to send as <{Sender}>", _record.Id, ClientIp, _account, sender);
+            return await ErrorAsync(notOwned);
+        }
+        _tx = new Transaction(sender, parameters) { Headers = _account is null ? null : new HeaderSectionCapture() };
         _transport.Write(SmtpReply.SenderOk);
         return true;
     }
 
     private async Task<bool> RcptAsync(SmtpCommand cmd)
     {
+        if (NeedsTls) return await ErrorAsync(SmtpReply.MustStartTls);
         if (_tx is null) return await ErrorAsync(SmtpReply.BadSequenceNeedMail);
         if (_tx.Chunked is not null) return await ErrorAsync(new SmtpReply(503, "5.5.1", "Error: RCPT not allowed during BDAT transfer"));
         if (!TryStripPrefix(cmd.Argument, "TO:", out var rest)) return await ErrorAsync(new SmtpReply(501, "5.5.4", "Syntax: RCPT TO:<address>"));
@@ -327,7 +350,8 @@ public sealed class SmtpSession
             }
         }
 
-        var decision = _ctx.Recipients.Evaluate(rcpt, barePostmaster, parameters, barePostmaster ? "postmaster" : rcpt.ToString());
+        // Logged-in clients may send anywhere; everybody else only to the domains hosted here.
+        var decision = _ctx.Recipients.Evaluate(rcpt, barePostmaster, parameters, barePostmaster ? "postmaster" : rcpt.ToString(), mayRelay: _account is not null);
         LogRecipient(barePostmaster ? "(postmaster)" : rcpt.Domain, decision.Reply);
         if (!decision.Accepted) return await ErrorAsync(decision.Reply);
         _tx.RcptCommands++;
@@ -349,6 +373,7 @@ public sealed class SmtpSession
 
     private async Task<bool> DataAsync(SmtpCommand cmd)
     {
+        if (NeedsTls) return await ErrorAsync(SmtpReply.MustStartTls);
         if (_helo is null) return await ErrorAsync(SmtpReply.BadSequenceEhloFirst);
         if (cmd.Argument.Length > 0) return await ErrorAsync(SmtpReply.BadSyntax);
         if (_tx is null) return await ErrorAsync(SmtpReply.BadSequenceNeedMail);
@@ -377,7 +402,9 @@ public sealed class SmtpSession
             using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_abort))
             {
                 // A slow but steady transfer is fine; only a stall of DataTimeout ends it.
-                complete = await ReadWithStallTimeoutAsync(() => _transport.ReadDataAsync(decoder, file.Write, timeout, DataTimeout), timeout);
+                var headers = _tx.Headers;
+                Action<ReadOnlySpan<byte>> sink = headers is null ? file.Write : data => { headers.Append(data); file.Write(data); };
+                complete = await ReadWithStallTimeoutAsync(() => _transport.ReadDataAsync(decoder, sink, timeout, DataTimeout), timeout);
             }
             if (!complete) return false;
             if (decoder.SawBareCrOrLf)
@@ -418,7 +445,8 @@ public sealed class SmtpSession
         bool last = parts.Length == 2;
 
         SmtpReply? refusal = null;
-        if (_helo is null) refusal = SmtpReply.BadSequenceEhloFirst;
+        if (NeedsTls) refusal = SmtpReply.MustStartTls;
+        else if (_helo is null) refusal = SmtpReply.BadSequenceEhloFirst;
         else if (_tx is null) refusal = SmtpReply.BadSequenceNeedMail;
         else if (_tx.Recipients.Count == 0) refusal = SmtpReply.NoValidRecipients;
 
@@ -482,6 +510,7 @@ public sealed class SmtpSession
         }
         if (prev == (byte)'\r' && data[0] != (byte)'\n') tx.ChunkBareLineEnding = true;
         tx.ChunkLastByte = data[^1];
+        tx.Headers?.Append(data);
         file.Write(data);
     }
 
@@ -494,13 +523,23 @@ public sealed class SmtpSession
             await ResetTransactionAsync();
             return await ErrorAsync(SmtpReply.MessageTooBig);
         }
+        if (_account is not null && tx.Headers is { } headers)
+        {
+            var (section, complete) = headers.Result();
+            if (_ctx.Senders.CheckAuthors(_account, Policy.AuthorAddresses.Parse(section, complete)) is { } refused)
+            {
+                _log.LogWarning("session {Session} from {Ip}: message of {Account} refused: {Reply}", _record.Id, ClientIp, _account, refused.Text);
+                await ResetTransactionAsync();
+                return await ErrorAsync(refused);
+            }
+        }
         var envelope = new Envelope(
             file.Id,
             _ctx.Time.GetUtcNow(),
             tx.Sender.ToString(),
             file.Length,
             tx.Parameters,
-            new ClientTrace(_listener.Name, ClientIp, _helo ?? "", ProtocolName(tx.Parameters.SmtpUtf8), Tls, Account: null),
+            new ClientTrace(_listener.Name, ClientIp, _helo ?? "", ProtocolName(tx.Parameters.SmtpUtf8), Tls, _account),
             tx.Recipients.ToList());
         try
         {
@@ -518,18 +557,20 @@ public sealed class SmtpSession
         _tx = null;
         _record.Messages++;
         _ctx.Arrivals.MessageArrived(envelope.Id);
-        _log.LogInformation("{Id}: from=<{Sender}> size={Size} nrcpt={Count} client={Ip} tls={Tls}",
-            envelope.Id, envelope.Sender, envelope.Size, envelope.Recipients.Count, ClientIp, Tls is null ? "none" : $"{Tls.Protocol} {Tls.CipherSuite}");
+        _log.LogInformation("{Id}: from=<{Sender}> size={Size} nrcpt={Count} client={Ip} tls={Tls} account={Account}",
+            envelope.Id, envelope.Sender, envelope.Size, envelope.Recipients.Count, ClientIp, Tls is null ? "none" : $"{Tls.Protocol} {Tls.CipherSuite}", _account ?? "-");
         _transport.Write(new SmtpReply(250, "2.0.0", $"Ok: queued as {envelope.Id}"));
         return true;
     }
 
-    /// <summary>The "with" protocol of the Received header (RFC 3848, RFC 6531 §3.7.3).</summary>
+    /// <summary>The "with" protocol of the Received header (RFC 3848, RFC 6531 §3.7.3): ESMTP, then S for TLS, A for AUTH.</summary>
     private string ProtocolName(bool utf8)
     {
         if (!_esmtp) return "SMTP";
         var name = utf8 ? "UTF8SMTP" : "ESMTP";
-        return Tls is null ? name : name + "S";
+        if (Tls is not null) name += "S";
+        if (_account is not null) name += "A";
+        return name;
     }
 
     private async Task<string?> StartTlsAsync(SmtpCommand cmd)
@@ -546,6 +587,18 @@ public sealed class SmtpSession
             return "STARTTLS injection attempt";
         }
         _transport.Write(SmtpReply.ReadyForTls);
+        if (await HandshakeAsync() is { } failed) return failed;
+        // RFC 3207 §4.2: forget everything learned before TLS, including EHLO.
+        await ResetTransactionAsync();
+        _helo = null;
+        _esmtp = false;
+        return null;
+    }
+
+    /// <summary>The TLS handshake (after STARTTLS, or at connect on an implicit-TLS listener); the end reason when it fails.</summary>
+    private async Task<string?> HandshakeAsync()
+    {
+        if (_ctx.Certificate is null) return "no certificate for TLS";
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_abort);
         timeout.CancelAfter(TimeSpan.FromSeconds(_ctx.Limits.TlsHandshakeTimeoutSeconds));
         try
@@ -560,10 +613,6 @@ public sealed class SmtpSession
         Tls = NegotiatedTls.From(_transport.Tls!);
         _record.TlsProtocol = Tls.Protocol;
         _record.TlsCipher = Tls.CipherSuite;
-        // RFC 3207 §4.2: forget everything learned before TLS, including EHLO.
-        await ResetTransactionAsync();
-        _helo = null;
-        _esmtp = false;
         return null;
     }
 

@@ -25,6 +25,9 @@ public sealed class InboundSessionRecord(string id, DateTimeOffset startedAt, st
     public string? TlsCipher { get; set; }
     public int Messages { get; set; }
     public string? EndReason { get; set; }
+    /// <summary>The mailbox a submission client logged in as.</summary>
+    public string? Account { get; set; }
+    public int AuthFailures { get; set; }
     public List<InboundRecipientEvent> Recipients { get; } = new();
 }
 
@@ -110,8 +113,8 @@ public sealed class InboundSessionLog(SecureMxStore store, SecureMx.Config.Secur
             using var s = c.CreateCommand();
             s.Transaction = tx;
             s.CommandText = """
-                INSERT OR REPLACE INTO inbound_sessions(id, started_at, ended_at, listener, client_ip, helo, tls_protocol, tls_cipher, messages, end_reason)
-                VALUES($id, $start, $end, $listener, $ip, $helo, $tlsp, $tlsc, $n, $reason)
+                INSERT OR REPLACE INTO inbound_sessions(id, started_at, ended_at, listener, client_ip, helo, tls_protocol, tls_cipher, messages, end_reason, account, auth_failures)
+                VALUES($id, $start, $end, $listener, $ip, $helo, $tlsp, $tlsc, $n, $reason, $account, $authfail)
                 """;
             using var r = c.CreateCommand();
             r.Transaction = tx;
@@ -132,6 +135,8 @@ public sealed class InboundSessionLog(SecureMxStore store, SecureMx.Config.Secur
                 s.Parameters.AddWithValue("$tlsc", (object?)rec.TlsCipher ?? DBNull.Value);
                 s.Parameters.AddWithValue("$n", rec.Messages);
                 s.Parameters.AddWithValue("$reason", (object?)rec.EndReason ?? DBNull.Value);
+                s.Parameters.AddWithValue("$account", (object?)rec.Account ?? DBNull.Value);
+                s.Parameters.AddWithValue("$authfail", rec.AuthFailures);
                 s.ExecuteNonQuery();
                 foreach (var e in rec.Recipients)
                 {

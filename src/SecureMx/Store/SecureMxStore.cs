@@ -140,6 +140,21 @@ public sealed class SecureMxStore
             m.ExecuteNonQuery();
             tx.Commit();
         }
+        if (version < 3)
+        {
+            using var tx = c.BeginTransaction();
+            using var m = c.CreateCommand();
+            m.Transaction = tx;
+            // Submission sessions: who logged in, and how many logins failed.
+            m.CommandText = """
+                ALTER TABLE inbound_sessions ADD COLUMN account TEXT;
+                ALTER TABLE inbound_sessions ADD COLUMN auth_failures INTEGER NOT NULL DEFAULT 0;
+                CREATE INDEX delivery_log_account ON delivery_log(account, at);
+                PRAGMA user_version = 3;
+                """;
+            m.ExecuteNonQuery();
+            tx.Commit();
+        }
     }
 
     private readonly Lock _logGate = new();
@@ -235,7 +250,7 @@ public sealed class SecureMxStore
     }
 
     /// <summary>Delivery log rows, newest last, filtered by recipient, sender and time.</summary>
-    public List<DeliveryLogEntry> QueryDeliveryLog(string? recipient, string? sender, DateTimeOffset? since, int limit)
+    public List<DeliveryLogEntry> QueryDeliveryLog(string? recipient, string? sender, DateTimeOffset? since, int limit, string? account = null)
     {
         FlushDeliveryLog();
         using var c = Open();
@@ -243,12 +258,13 @@ public sealed class SecureMxStore
         cmd.CommandText = """
             SELECT at, message_id, sender, account, recipient, mx_host, ip, result, code, enhanced, text, tls_protocol, tls_cipher, tls_verification
             FROM (SELECT * FROM delivery_log
-                  WHERE ($r IS NULL OR recipient = $r) AND ($s IS NULL OR sender = $s) AND ($since IS NULL OR at >= $since)
+                  WHERE ($r IS NULL OR recipient = $r) AND ($s IS NULL OR sender = $s) AND ($acct IS NULL OR account = $acct) AND ($since IS NULL OR at >= $since)
                   ORDER BY at DESC, id DESC LIMIT $limit)
             ORDER BY at, id
             """;
         cmd.Parameters.AddWithValue("$r", (object?)recipient ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$s", (object?)sender ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$acct", (object?)account ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$since", (object?)since?.ToUnixTimeMilliseconds() ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$limit", limit);
         var list = new List<DeliveryLogEntry>();
@@ -388,6 +404,39 @@ public sealed class SecureMxStore
         cmd.Parameters.AddWithValue("$a", address);
         using var r = cmd.ExecuteReader();
         return r.Read() ? new MailboxInfo(r.GetString(0), r.GetString(1), r.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3))) : null;
+    }
+
+    /// <summary>The stored password hash of a mailbox, or null when no such mailbox exists.</summary>
+    public string? FindPasswordHash(string address)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT password_hash FROM mailboxes WHERE address=$a";
+        cmd.Parameters.AddWithValue("$a", address);
+        return cmd.ExecuteScalar() as string;
+    }
+
+    /// <summary>Replaces a mailbox's password hash; effective for the next login, also on a running server.</summary>
+    public void SetPasswordHash(string address, string passwordHash)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "UPDATE mailboxes SET password_hash=$h WHERE address=$a";
+        cmd.Parameters.AddWithValue("$a", address);
+        cmd.Parameters.AddWithValue("$h", passwordHash);
+        if (cmd.ExecuteNonQuery() == 0) throw new StoreException($"mailbox {address} does not exist");
+    }
+
+    /// <summary>Whether <paramref name="address"/> is the mailbox <paramref name="account"/> itself or an alias that delivers to it.</summary>
+    public bool AddressBelongsTo(string address, string account)
+    {
+        if (address == account) return FindMailbox(account) is not null;
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT 1 FROM aliases WHERE address=$a AND target=$t";
+        cmd.Parameters.AddWithValue("$a", address);
+        cmd.Parameters.AddWithValue("$t", account);
+        return cmd.ExecuteScalar() is not null;
     }
 
     // ---- aliases ----

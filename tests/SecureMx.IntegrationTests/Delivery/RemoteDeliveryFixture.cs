@@ -8,6 +8,7 @@ namespace SecureMx.IntegrationTests.Delivery;
 /// One "test internet" for the outbound tests: the DNSSEC test bed with extra mail domains, a
 /// Postfix receiver per kind of peer, and a running SecureMx that resolves through the test bed.
 /// Queue times are seconds-scale so that the delay warning and the expiry happen during the test.
+/// The submission listeners are on, for authenticated mail that leaves through the same peers.
 /// </summary>
 public sealed class RemoteDeliveryFixture : IAsyncLifetime
 {
@@ -62,7 +63,7 @@ public sealed class RemoteDeliveryFixture : IAsyncLifetime
             q["delayWarningAfter"] = "3s";
             q["expireAfter"] = "10s";
             cfg["delivery"]!["connectTimeoutSeconds"] = 5;
-        });
+        }, submission: true);
         await Mx.StartAsync();
     }
 

@@ -1,4 +1,7 @@
+using System.Text.RegularExpressions;
+using MailKit.Security;
 using MimeKit;
+using SecureMx.IntegrationTests.Submission;
 using SecureMx.IntegrationTests.Support;
 
 namespace SecureMx.IntegrationTests.Delivery;
@@ -229,5 +232,34 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
         var parsed = MimeMessage.Load(new MemoryStream(System.Text.Encoding.ASCII.GetBytes(stored)));
         Assert.Equal($"Grüße aus München, {token}\n", parsed.TextBody!.Replace("\r\n", "\n", StringComparison.Ordinal));
         Assert.Contains("delivered", await LogAsync("user@old.test", "delivered"));
+    }
+
+    [Fact]
+    public async Task AuthenticatedSubmissionForARemoteDomainIsDeliveredToItsMxAndLoggedWithTheAccount()
+    {
+        var token = Token();
+        string id;
+        using (var client = await SubmissionClient.LoginAsync(f.Mx, SecureSocketOptions.SslOnConnect, Sender))
+        {
+            id = await client.SendAsync(SubmissionClient.Message(token, Sender, "user@deliver.test"), Sender, "user@deliver.test");
+        }
+        var stored = await f.Receiver.WaitForMessageAsync(token, TimeSpan.FromSeconds(30));
+        Assert.Contains("by mx.deliver.test (Postfix) with ESMTPS", stored);
+        Assert.Contains($"Subject: {token}", stored);
+        // Our own trace field travels with relayed mail (RFC 5321 §4.4), naming the login as ESMTPSA.
+        Assert.Matches($@"by {Regex.Escape(f.Mx.Hostname)} \(SecureMx\) with ESMTPSA id {id}\r?\n\tfor <user@deliver\.test>;", stored);
+
+        var line = await MailClientSubmissionTests.LogLineAsync(f.Mx, "--account", Sender, id);
+        Assert.Matches(@"to=<user@deliver\.test> relay=mx\.deliver\.test\[\S+\] delivered tls=encrypted ", line);
+        Assert.Contains($"account={Sender}", line);
+
+        // The same sender without a login (sendmail, which records the local user instead): --account leaves it out.
+        var unauthenticated = await SendmailAsync(Token(), "user@deliver.test");
+        var unauthenticatedLine = await MailClientSubmissionTests.LogLineAsync(f.Mx, "--sender", Sender, unauthenticated);
+        Assert.Contains(" delivered ", unauthenticatedLine);
+        Assert.DoesNotContain($"account={Sender}", unauthenticatedLine);
+        var byAccount = (await f.Mx.Cli("log", "--account", Sender)).StdOut;
+        Assert.Contains(id, byAccount);
+        Assert.DoesNotContain(unauthenticated, byAccount);
     }
 }

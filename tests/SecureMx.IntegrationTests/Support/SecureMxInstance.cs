@@ -13,29 +13,43 @@ public sealed class SecureMxInstance : IAsyncDisposable
 {
     public string DataDir { get; }
     public IPEndPoint Mx { get; }
+    /// <summary>The submission listener (STARTTLS, port 587 style), when created with <c>submission: true</c>.</summary>
+    public IPEndPoint? Submission { get; }
+    /// <summary>The submissions listener (implicit TLS, port 465 style), when created with <c>submission: true</c>.</summary>
+    public IPEndPoint? Submissions { get; }
     public string Hostname { get; }
     private Process? _process;
     private readonly StringBuilder _log = new();
 
-    private SecureMxInstance(string dataDir, IPEndPoint mx, string hostname)
+    private SecureMxInstance(string dataDir, IPEndPoint mx, IPEndPoint? submission, IPEndPoint? submissions, string hostname)
     {
         DataDir = dataDir;
         Mx = mx;
+        Submission = submission;
+        Submissions = submissions;
         Hostname = hostname;
     }
 
+    /// <summary>The instance's self-signed certificate (made by init for the hostname).</summary>
+    public string CertificatePath => Path.Combine(DataDir, "tls", "cert.pem");
+
     public string Log { get { lock (_log) return _log.ToString(); } }
 
-    /// <summary>init + one hosted domain with the given mailboxes (password "password123").</summary>
+    /// <summary>
+    /// init + one hosted domain with the given mailboxes (password "password123"); with <paramref name="submission"/>
+    /// also the submission (STARTTLS) and submissions (implicit TLS) listeners.
+    /// </summary>
     public static async Task<SecureMxInstance> CreateAsync(string domain = "example.test", string[]? mailboxes = null,
-        Action<JsonObject>? configure = null, string hostname = "mx.securemx.test")
+        Action<JsonObject>? configure = null, string hostname = "mx.securemx.test", bool submission = false)
     {
         var dir = Path.Combine(Path.GetTempPath(), "securemx-it-" + Guid.NewGuid().ToString("N")[..10]);
         var mx = Net.FreeEndpoint();
-        var init = await Run.SecureMxAsync("init", "--data", dir, "--hostname", hostname, "--mx", Net.Text(mx),
-            "--securemx", "off", "--submission", "off", "--submissions", "off", "--dashboard", "off");
+        var sub = submission ? Net.FreeEndpoint() : null;
+        var subs = submission ? Net.FreeEndpoint() : null;
+        var init = await Run.SecureMxAsync("init", "--data", dir, "--hostname", hostname, "--mx", Net.Text(mx), "--securemx", "off",
+            "--submission", sub is null ? "off" : Net.Text(sub), "--submissions", subs is null ? "off" : Net.Text(subs), "--dashboard", "off");
         Assert.True(init.ExitCode == 0, init.All);
-        var instance = new SecureMxInstance(dir, mx, hostname);
+        var instance = new SecureMxInstance(dir, mx, sub, subs, hostname);
         var cfgPath = Path.Combine(dir, "securemx.json");
         var cfg = JsonNode.Parse(File.ReadAllText(cfgPath))!.AsObject();
         cfg["limits"]!["maxConnectionsPerIp"] = 200;
@@ -70,7 +84,7 @@ public sealed class SecureMxInstance : IAsyncDisposable
         _process = p;
         try
         {
-            await Net.WaitForPortAsync(Mx, TimeSpan.FromSeconds(30));
+            foreach (var ep in new[] { Mx, Submission, Submissions }.OfType<IPEndPoint>()) await Net.WaitForPortAsync(ep, TimeSpan.FromSeconds(30));
         }
         catch (Exception)
         {
@@ -124,6 +138,22 @@ public sealed class SecureMxInstance : IAsyncDisposable
             var files = Messages(address);
             if (files.Length >= count) return files;
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"{address}: {files.Length} of {count} messages arrived; log:\n{Log}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Waits until a message containing <paramref name="token"/> is in the mailbox; returns its bytes.</summary>
+    public async Task<byte[]> WaitForMessageAsync(string address, string token, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            foreach (var file in Messages(address))
+            {
+                var bytes = await File.ReadAllBytesAsync(file);
+                if (Encoding.UTF8.GetString(bytes).Contains(token, StringComparison.Ordinal)) return bytes;
+            }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{address}: no message with {token} arrived; log:\n{Log}");
             await Task.Delay(100);
         }
     }

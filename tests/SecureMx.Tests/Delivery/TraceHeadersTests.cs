@@ -22,6 +22,35 @@ public sealed class TraceHeadersTests
         Encoding.UTF8.GetString(TraceHeaders.Build(e, rcpt, "mx.example.net"));
 
     [Fact]
+    public void RelayedMailGetsReceivedWithoutReturnPathAndNamesTheRecipientOnlyWhenAlone()
+    {
+        var one = Encoding.UTF8.GetString(TraceHeaders.Received(Envelope(protocol: "ESMTPSA"), "friend@elsewhere.example", "mx.example.net"));
+        Assert.StartsWith("Received: from client.remote.example ([192.0.2.7])\r\n", one, StringComparison.Ordinal);
+        Assert.Contains("with ESMTPSA id 0123456789ABCDEF\r\n\tfor <friend@elsewhere.example>; Tue, 03 Jun 2025", one, StringComparison.Ordinal);
+        var many = Encoding.UTF8.GetString(TraceHeaders.Received(Envelope(), null, "mx.example.net"));
+        Assert.Contains("id 0123456789ABCDEF; Tue, 03 Jun 2025 09:05:07 +0000\r\n", many, StringComparison.Ordinal);
+        Assert.DoesNotContain("for <", many, StringComparison.Ordinal);
+        Assert.DoesNotContain("Return-Path", one + many, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PrefixedStreamReadsTheHeaderThenTheMessageInSmallAndLargeReads()
+    {
+        var prefix = "Received: x\r\n"u8.ToArray();
+        var body = Encoding.ASCII.GetBytes(new string('m', 5000));
+        foreach (var size in new[] { 1, 7, 4096, 100_000 })
+        {
+            await using var s = new PrefixedStream(prefix, new MemoryStream(body));
+            Assert.Equal(prefix.Length + body.Length, s.Length);
+            var all = new MemoryStream();
+            var buffer = new byte[size];
+            int n;
+            while ((n = await s.ReadAsync(buffer, TestContext.Current.CancellationToken)) > 0) all.Write(buffer, 0, n);
+            Assert.Equal(prefix.Concat(body).ToArray(), all.ToArray());
+        }
+    }
+
+    [Fact]
     public void ReceivedHeaderNamesTlsProtocolCipherAndRecipient()
     {
         var text = Build(Envelope(tls: new NegotiatedTls("TLSv1.3", "TLS_AES_256_GCM_SHA384")));

@@ -119,6 +119,22 @@ public sealed class ParameterParserTests
     }
 
     [Theory]
+    [InlineData("AUTH=<>")]
+    [InlineData("AUTH=alice+40example.org")]
+    public void AuthParameterOfRelayingClientsIsAccepted(string text)
+    {
+        Assert.Null(ParameterParser.ParseMail(text, Max, out _));
+    }
+
+    [Theory]
+    [InlineData("AUTH")]
+    [InlineData("AUTH=bad+zz")]
+    public void MalformedAuthParameterIs501(string text)
+    {
+        AssertReply(ParameterParser.ParseMail(text, Max, out _), 501, "5.5.4");
+    }
+
+    [Theory]
     [InlineData("RET=FULL", DsnReturn.Full)]
     [InlineData("RET=HDRS", DsnReturn.Headers)]
     public void RetValuesAreAccepted(string text, DsnReturn ret)
@@ -182,7 +198,7 @@ public sealed class ParameterParserTests
 
     [Theory]
     [InlineData("FOO=BAR")]
-    [InlineData("AUTH=<>")]
+    [InlineData("DELIVERBY=100")]
     [InlineData("REQUIRETLS")]
     [InlineData("SIZE=1 XTRA")]
     public void UnknownMailKeywordIs555(string text)

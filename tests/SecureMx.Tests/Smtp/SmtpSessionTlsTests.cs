@@ -132,7 +132,7 @@ public sealed class SmtpSessionTlsTests
     [Fact]
     public async Task StrictListenerRequiresTlsBeforeMail()
     {
-        await using var server = await SmtpTestServer.StartAsync(requireTlsBeforeMail: true, profile: TlsProfile.Strict);
+        await using var server = await SmtpTestServer.StartAsync(listener: new SecureMx.Smtp.ListenerSettings("secureMx", TlsProfile.Strict, RequireTls: true));
         await using var c = await server.ConnectEhloAsync();
         await c.CommandAsync("MAIL FROM:<sender@remote.example>", 530, "5.7.0");
         await c.CommandAsync("STARTTLS", 220);

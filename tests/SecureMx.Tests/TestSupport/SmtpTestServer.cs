@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
+using SecureMx.Auth;
 using SecureMx.Config;
 using SecureMx.Policy;
 using SecureMx.Smtp;
@@ -24,11 +25,13 @@ public sealed class RecordingArrivalSink : IMessageArrivalSink
 /// <summary>
 /// The inbound SMTP pieces wired the way Hosting/ServerHost.cs wires them, in a temp data directory,
 /// listening on a free loopback port. There is no queue runner, so committed messages stay in the spool.
-/// Hosted: example.org (alice, bob; alias sales -> alice, bob) and other.test (carol).
+/// Hosted: example.org (alice, bob; alias sales -> alice, bob) and other.test (carol), every
+/// mailbox with the password <see cref="Password"/>.
 /// </summary>
 public sealed class SmtpTestServer : IAsyncDisposable
 {
     public const string Hostname = "mx.test";
+    public const string Password = "password123";
 
     // RSA key generation is the slowest step; one certificate serves every test.
     private static readonly Lazy<(string CertPem, string KeyPem)> Pem =
@@ -44,12 +47,13 @@ public sealed class SmtpTestServer : IAsyncDisposable
         var store = new SecureMxStore(dir.Path, TimeProvider.System);
         store.Migrate();
         store.AddDomain("example.org");
-        store.AddMailbox("alice", "example.org", "x");
-        store.AddMailbox("bob", "example.org", "x");
+        var hash = PasswordHash.Create(Password);
+        store.AddMailbox("alice", "example.org", hash);
+        store.AddMailbox("bob", "example.org", hash);
         store.AddAlias("sales@example.org", "example.org", "alice@example.org");
         store.AddAlias("sales@example.org", "example.org", "bob@example.org");
         store.AddDomain("other.test");
-        store.AddMailbox("carol", "other.test", "x");
+        store.AddMailbox("carol", "other.test", hash);
         using (var c = store.Open())
         {
             using var checkpoint = c.CreateCommand();
@@ -72,11 +76,10 @@ public sealed class SmtpTestServer : IAsyncDisposable
     public IPEndPoint Endpoint => Listener.Endpoint;
     public string DataDirectory => _dir.Path;
 
-    private SmtpTestServer(TempDirectory dir, SecureMxOptions options, ConnectionLimiter limiter, bool withTls, bool requireTlsBeforeMail, TlsProfile profile)
+    private SmtpTestServer(TempDirectory dir, SecureMxOptions options, ConnectionLimiter limiter, bool withTls, ListenerSettings listener, TimeProvider time)
     {
         _dir = dir;
         Options = options;
-        var time = TimeProvider.System;
         File.Copy(TemplateDatabase.Value, Path.Combine(dir.Path, "securemx.db"));
         Store = new SecureMxStore(dir.Path, time);
         Store.Migrate(); // a no-op on the template, as on any existing instance
@@ -96,21 +99,25 @@ public sealed class SmtpTestServer : IAsyncDisposable
             certificate = CertificateFactory.Load(certFile, keyFile);
         }
 
-        var ctx = new SmtpServerContext(options, Spool, policy, SessionLog, Arrivals, certificate, time, NullLoggerFactory.Instance);
-        Listener = new SmtpListener(ctx, new ListenerSettings("mx", profile, requireTlsBeforeMail), new IPEndPoint(IPAddress.Loopback, 0), limiter);
+        var authenticator = new AccountAuthenticator(Store, options.Auth, time, NullLogger.Instance);
+        var senders = new SenderOwnershipPolicy(Store, options.Delivery);
+        var ctx = new SmtpServerContext(options, Spool, policy, SessionLog, Arrivals, certificate, authenticator, senders, time, NullLoggerFactory.Instance);
+        Listener = new SmtpListener(ctx, listener, new IPEndPoint(IPAddress.Loopback, 0), limiter);
     }
 
     public static async Task<SmtpTestServer> StartAsync(
         Action<SecureMxOptions>? configure = null,
         ConnectionLimiter? limiter = null,
         bool withTls = true,
-        bool requireTlsBeforeMail = false,
-        TlsProfile? profile = null)
+        TlsProfile? profile = null,
+        ListenerSettings? listener = null,
+        TimeProvider? time = null)
     {
         var options = new SecureMxOptions { Hostname = Hostname };
         configure?.Invoke(options);
         var dir = new TempDirectory();
-        var server = new SmtpTestServer(dir, options, limiter ?? new ConnectionLimiter(100, 50), withTls, requireTlsBeforeMail, profile ?? TlsProfile.Opportunistic);
+        var server = new SmtpTestServer(dir, options, limiter ?? new ConnectionLimiter(100, 50), withTls,
+            listener ?? ListenerSettings.Mx(profile ?? TlsProfile.Opportunistic), time ?? TimeProvider.System);
         await server.SessionLog.StartAsync(CancellationToken.None);
         server.Listener.Start();
         return server;
@@ -120,6 +127,16 @@ public sealed class SmtpTestServer : IAsyncDisposable
     {
         var client = await RawSmtpClient.ConnectAsync(Endpoint);
         if (readGreeting) await client.ExpectAsync(220);
+        return client;
+    }
+
+    /// <summary>Connects with TLS from the first byte (an implicit-TLS listener), reads the greeting and says EHLO.</summary>
+    public async Task<RawSmtpClient> ConnectImplicitTlsEhloAsync(string name = "client.test")
+    {
+        var client = await RawSmtpClient.ConnectAsync(Endpoint);
+        await client.UpgradeToTlsAsync();
+        await client.ExpectAsync(220);
+        await client.EhloAsync(name);
         return client;
     }
 

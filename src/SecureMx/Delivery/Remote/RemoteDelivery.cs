@@ -28,6 +28,12 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
     public async Task<IReadOnlyList<RemoteOutcome>> DeliverAsync(Envelope envelope, string domain, IReadOnlyList<QueuedRecipient> recipients,
         Func<Stream> openData, CancellationToken ct)
     {
+        // RFC 5321 §4.4: a relay adds its Received header too, not only the final delivery.
+        var received = TraceHeaders.Received(envelope, recipients.Count == 1 ? recipients[0].Recipient.Address : null, options.Hostname);
+        var spooled = openData;
+        openData = () => new PrefixedStream(received, spooled());
+        envelope = envelope with { Size = envelope.Size + received.Length };
+
         var mx = await dns.ResolveMxAsync(domain, ct).ConfigureAwait(false);
         if (mx.Failure is { } dnsFailure) return All(recipients, dnsFailure.Permanent, dnsFailure.Code, dnsFailure.EnhancedCode, dnsFailure.Text);
 

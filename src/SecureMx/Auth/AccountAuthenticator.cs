@@ -1,0 +1,101 @@
+using Microsoft.Extensions.Logging;
+using SecureMx.Config;
+using SecureMx.Smtp;
+using SecureMx.Store;
+
+namespace SecureMx.Auth;
+
+/// <summary>The result of one login attempt.</summary>
+public enum LoginResult { Success, Failed, Blocked }
+
+/// <summary>
+/// Checks a submission login (account name and password) against the mailbox store.
+/// An unknown name and a wrong password cost the same: the unknown name is checked against a
+/// hash of the same kind, and both wait <see cref="AuthOptions.FailureDelay"/> before failing.
+/// Failed and blocked logins are logged with the client address; passwords never are.
+/// </summary>
+public sealed class AccountAuthenticator
+{
+    private readonly SecureMxStore _store;
+    private readonly LoginThrottle _throttle;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _failureDelay;
+    private readonly ILogger _log;
+    private readonly string _dummyHash = PasswordHash.Create(Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(18)));
+
+    // A hash takes a core for a tenth of a second or more: never more of them at once than there are cores.
+    private readonly SemaphoreSlim _hashSlots = new(Environment.ProcessorCount, Environment.ProcessorCount);
+
+    public AccountAuthenticator(SecureMxStore store, AuthOptions options, TimeProvider time, ILogger log)
+    {
+        _store = store;
+        _time = time;
+        _log = log;
+        _failureDelay = Duration.Parse(options.FailureDelay, "auth.failureDelay");
+        _throttle = new LoginThrottle(time, Duration.Parse(options.FailureWindow, "auth.failureWindow"), options.MaxFailuresPerIp, options.MaxFailuresPerAccount);
+    }
+
+    /// <summary>The account name as the store keys mailboxes (lower-case local part, A-label domain), or null if it is no address.</summary>
+    public static string? Normalize(string name) =>
+        SmtpAddressParser.TryParseMailbox(name.Trim(), allowUtf8: true, out var a) == SmtpAddressParser.Error.None && !a.IsAddressLiteral ? a.LookupKey : null;
+
+    /// <summary>Verifies one login; on success <paramref name="account"/> is the mailbox address.</summary>
+    /// <param name="countFailure">False when the same credentials already failed in this session (a client trying its next mechanism).</param>
+    public async Task<(LoginResult Result, string? Account)> LoginAsync(string name, string password, string clientIp, string mechanism, CancellationToken ct, bool countFailure = true)
+    {
+        var account = Normalize(name);
+        var throttleKey = account ?? name.Trim().ToLowerInvariant();
+        var verdict = _throttle.Check(clientIp, throttleKey);
+        if (verdict != LoginThrottle.Verdict.Allowed)
+        {
+            _log.LogWarning("AUTH {Mechanism} from {Ip} for {User} refused: {Reason}", mechanism, clientIp, Printable(name),
+                verdict == LoginThrottle.Verdict.IpBlocked ? "too many failed logins from this address" : "too many failed logins for this account");
+            return (LoginResult.Blocked, null);
+        }
+
+        var stored = account is null ? null : _store.FindPasswordHash(account);
+        PasswordCheck check;
+        await _hashSlots.WaitAsync(ct);
+        try
+        {
+            check = PasswordHash.Check(password, stored ?? _dummyHash);
+        }
+        finally
+        {
+            _hashSlots.Release();
+        }
+        if (stored is null) check = PasswordCheck.Wrong;
+
+        if (check == PasswordCheck.Wrong)
+        {
+            if (countFailure) _throttle.RecordFailure(clientIp, throttleKey);
+            // The reason is for the administrator; the client hears the same reply either way.
+            _log.LogWarning("AUTH {Mechanism} from {Ip} for {User} failed: {Reason}", mechanism, clientIp, Printable(name),
+                stored is null ? "no such mailbox" : "wrong password");
+            await Task.Delay(_failureDelay, _time, ct);
+            return (LoginResult.Failed, null);
+        }
+
+        _throttle.RecordSuccess(clientIp, account!);
+        if (check == PasswordCheck.CorrectButOutdated)
+        {
+            try
+            {
+                _store.SetPasswordHash(account!, PasswordHash.Create(password));
+                _log.LogInformation("password hash of {Account} upgraded to the current format", account);
+            }
+            catch (Exception ex) when (ex is StoreException or Microsoft.Data.Sqlite.SqliteException)
+            {
+                _log.LogWarning("could not upgrade the password hash of {Account}: {Error}", account, ex.Message);
+            }
+        }
+        return (LoginResult.Success, account);
+    }
+
+    /// <summary>What a client typed as its name, safe for a log line.</summary>
+    private static string Printable(string name)
+    {
+        var cut = name.Length > 100 ? name[..100] + "…" : name;
+        return string.Concat(cut.Select(c => char.IsControl(c) ? '?' : c));
+    }
+}

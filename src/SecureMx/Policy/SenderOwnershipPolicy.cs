@@ -1,0 +1,43 @@
+using SecureMx.Config;
+using SecureMx.Smtp;
+using SecureMx.Store;
+
+namespace SecureMx.Policy;
+
+/// <summary>
+/// Which addresses an authenticated account may send as: its own mailbox address, a subaddress of
+/// it (alice+news@), and every alias that delivers to it (sales@ when sales → alice). Everything else
+/// is somebody else's name and gets 553 5.7.1 — in MAIL FROM as in the author headers.
+/// </summary>
+public sealed class SenderOwnershipPolicy(SecureMxStore store, DeliveryOptions options)
+{
+    public bool MayUse(string account, EnvelopeAddress address)
+    {
+        if (address.IsAddressLiteral) return false;
+        var key = address.LookupKey;
+        if (store.AddressBelongsTo(key, account)) return true;
+        if (options.RecipientDelimiter.Length == 0) return false;
+        int at = key.LastIndexOf('@');
+        int cut = key.IndexOf(options.RecipientDelimiter, StringComparison.Ordinal);
+        return cut > 0 && cut < at && store.AddressBelongsTo(key[..cut] + key[at..], account);
+    }
+
+    /// <summary>MAIL FROM of an authenticated session: null when allowed. The null sender is allowed (MDNs, RFC 8098 §2.1).</summary>
+    public SmtpReply? CheckEnvelopeSender(string account, EnvelopeAddress sender) =>
+        sender.IsNull || MayUse(account, sender) ? null
+        : new SmtpReply(553, "5.7.1", $"<{sender}>: Sender address rejected: not owned by user {account}");
+
+    /// <summary>Every author and sender named in the message's header must be the account as well.</summary>
+    public SmtpReply? CheckAuthors(string account, AuthorAddresses authors)
+    {
+        if (authors.Problem is { } problem) return new SmtpReply(550, "5.6.0", "Error: " + problem);
+        foreach (var (header, text) in authors.Addresses)
+        {
+            if (SmtpAddressParser.TryParseMailbox(text, allowUtf8: true, out var address) != SmtpAddressParser.Error.None || !MayUse(account, address))
+            {
+                return new SmtpReply(553, "5.7.1", $"Error: {header}: address <{text}> not owned by user {account}");
+            }
+        }
+        return null;
+    }
+}
