@@ -20,6 +20,9 @@ public static class Program
             QueueCommands.Create(),
             SendmailCommand.Create(),
             LogCommand.Create(),
+            PolicyCommands.Create(),
+            ProbeCommand.Create(),
+            DnsRecordsCommand.Create(),
         };
         var parse = root.Parse(args);
         try

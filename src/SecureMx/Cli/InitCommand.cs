@@ -18,6 +18,7 @@ public static class InitCommand
         var hostname = new Option<string>("--hostname") { Description = "host name of this MTA (greeting, Received, certificate)", Required = true, HelpName = "NAME" };
         var mx = new Option<string?>("--mx") { Description = "inbound MX listener ADDR:PORT or off (default 127.0.0.1:2525)", HelpName = "ADDR:PORT" };
         var secureMx = new Option<string?>("--securemx") { Description = "secure MX listener (default 127.0.0.1:2526)", HelpName = "ADDR:PORT" };
+        var secureMxHostname = new Option<string?>("--securemx-hostname") { Description = "host name of the secure MX (default: --hostname); also in the generated certificate", HelpName = "NAME" };
         var submission = new Option<string?>("--submission") { Description = "submission, STARTTLS (default 127.0.0.1:2587)", HelpName = "ADDR:PORT" };
         var submissions = new Option<string?>("--submissions") { Description = "submission, implicit TLS (default 127.0.0.1:2465)", HelpName = "ADDR:PORT" };
         var dashboard = new Option<string?>("--dashboard") { Description = "dashboard HTTPS (default 127.0.0.1:8443)", HelpName = "ADDR:PORT" };
@@ -27,27 +28,29 @@ public static class InitCommand
 
         var cmd = new Command("init", "create a new instance: configuration, store, spool, mailboxes, TLS certificate")
         {
-            data, hostname, mx, secureMx, submission, submissions, dashboard, dns, cert, key,
+            data, hostname, mx, secureMx, secureMxHostname, submission, submissions, dashboard, dns, cert, key,
         };
         cmd.SetAction(p =>
         {
             Run(CliOptions.RequireData(p.GetValue(data)!), p.GetValue(hostname)!, p.GetValue(mx), p.GetValue(secureMx), p.GetValue(submission),
-                p.GetValue(submissions), p.GetValue(dashboard), p.GetValue(dns), p.GetValue(cert), p.GetValue(key));
+                p.GetValue(submissions), p.GetValue(dashboard), p.GetValue(dns), p.GetValue(cert), p.GetValue(key), p.GetValue(secureMxHostname));
             return 0;
         });
         return cmd;
     }
 
     public static void Run(string dir, string hostname, string? mx, string? secureMx, string? submission, string? submissions,
-        string? dashboard, string? dns, string? cert, string? key)
+        string? dashboard, string? dns, string? cert, string? key, string? secureMxHostname = null)
     {
         hostname = hostname.ToLowerInvariant();
         if (!HostnameRules.IsValid(hostname)) throw new CliException($"--hostname: '{hostname}' is not a valid host name");
+        secureMxHostname = secureMxHostname?.ToLowerInvariant();
+        if (secureMxHostname is not null && !HostnameRules.IsValid(secureMxHostname)) throw new CliException($"--securemx-hostname: '{secureMxHostname}' is not a valid host name");
         if ((cert is null) != (key is null)) throw new CliException("--cert and --key go together");
         if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any()) throw new CliException($"{dir} exists and is not empty; refusing to overwrite an instance");
         if (File.Exists(dir)) throw new CliException($"{dir} is a file");
 
-        var options = new SecureMxOptions { Hostname = hostname };
+        var options = new SecureMxOptions { Hostname = hostname, SecureMxHostname = secureMxHostname ?? "" };
         options.Listeners.Mx = mx ?? options.Listeners.Mx;
         options.Listeners.SecureMx = secureMx ?? options.Listeners.SecureMx;
         options.Listeners.Submission = submission ?? options.Listeners.Submission;
@@ -87,7 +90,7 @@ public static class InitCommand
             if (cert is null)
             {
                 Directory.CreateDirectory(Path.Combine(staging, "tls"));
-                var (certPem, keyPem) = CertificateFactory.CreateSelfSigned(hostname, TimeProvider.System);
+                var (certPem, keyPem) = CertificateFactory.CreateSelfSigned(hostname, TimeProvider.System, secureMxHostname);
                 SafeIo.WriteFileAtomic(Path.Combine(staging, "tls", "cert.pem"), System.Text.Encoding.ASCII.GetBytes(certPem));
                 SafeIo.WriteFileAtomic(Path.Combine(staging, "tls", "key.pem"), System.Text.Encoding.ASCII.GetBytes(keyPem), UnixFileMode.UserRead | UnixFileMode.UserWrite);
             }

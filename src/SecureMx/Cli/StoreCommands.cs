@@ -11,7 +11,7 @@ public static class StoreCommands
 {
     private static SecureMxStore OpenStore(string data) => CliOptions.OpenStore(CliOptions.RequireInstance(data));
 
-    private static string ParseDomain(string text)
+    internal static string ParseDomain(string text)
     {
         var d = EnvelopeAddress.NormalizeDomain(text.Trim());
         if (d is null || d.Length == 0) throw new CliException($"'{text}' is not a valid domain name");
@@ -19,7 +19,7 @@ public static class StoreCommands
     }
 
     /// <summary>An address as the store keys it: lower-case local part, A-label domain.</summary>
-    private static EnvelopeAddress ParseAddress(string text)
+    internal static EnvelopeAddress ParseAddress(string text)
     {
         if (SmtpAddressParser.TryParseMailbox(text.Trim(), allowUtf8: true, out var a) != SmtpAddressParser.Error.None || a.IsAddressLiteral)
             throw new CliException($"'{text}' is not a valid mail address (local@domain)");

@@ -57,6 +57,7 @@ public static class ConfigLoader
     {
         var errors = new List<string>();
         if (!HostnameRules.IsValid(o.Hostname)) errors.Add($"hostname: '{o.Hostname}' is not a valid host name");
+        if (o.SecureMxHostname.Length > 0 && !HostnameRules.IsValid(o.SecureMxHostname)) errors.Add($"secureMxHostname: '{o.SecureMxHostname}' is not a valid host name");
         void Ep(string key, string value)
         {
             try { Endpoint.Parse(value, key); } catch (FormatException ex) { errors.Add(ex.Message); }
@@ -97,6 +98,7 @@ public static class ConfigLoader
         if (steps.Length == 0 || steps.Any(s => !Duration.TryParse(s, out var d) || d <= TimeSpan.Zero))
             errors.Add($"queue.retrySchedule: '{q.RetrySchedule}' is not a comma-separated list of positive durations (e.g. 5m,10m,20m,40m)");
         if (q.RetryJitter is < 0 or >= 1) errors.Add("queue.retryJitter: from 0 up to (not including) 1");
+        if (!Policy.OutboundTlsLevels.TryParse(o.Delivery.DefaultTlsLevel, out _)) errors.Add($"delivery.defaultTlsLevel: '{o.Delivery.DefaultTlsLevel}' is not one of {Policy.OutboundTlsLevels.AllNames}");
         var a = o.Auth;
         if (!Duration.TryParse(a.FailureDelay, out var delay) || delay < TimeSpan.Zero || delay > TimeSpan.FromMinutes(1)) errors.Add($"auth.failureDelay: '{a.FailureDelay}' is not a duration from 0s to 1m");
         if (!Duration.TryParse(a.FailureWindow, out var window) || window <= TimeSpan.Zero) errors.Add($"auth.failureWindow: '{a.FailureWindow}' is not a positive duration (e.g. 15m)");

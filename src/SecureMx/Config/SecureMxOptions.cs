@@ -10,6 +10,14 @@ public sealed class SecureMxOptions
     /// <summary>The host name in the greeting, EHLO reply, Received headers and the self-signed certificate.</summary>
     public string Hostname { get; set; } = "";
 
+    /// <summary>
+    /// Host name of the secure MX listener (its greeting, and the MX/TLSA records `securemx
+    /// dns-records` prints); its certificate must carry this name. Empty: the same as hostname.
+    /// </summary>
+    public string SecureMxHostname { get; set; } = "";
+
+    public string EffectiveSecureMxHostname() => SecureMxHostname.Length > 0 ? SecureMxHostname : Hostname;
+
     public ListenerOptions Listeners { get; set; } = new();
 
     /// <summary>The local DNSSEC-validating resolver (its AD flag is trusted): ADDR:PORT.</summary>
@@ -132,6 +140,11 @@ public sealed class DeliveryOptions
     public int DestinationConcurrency { get; set; } = 4;
     /// <summary>Subaddress separator: mail to user+tag@domain goes to user@domain. Empty turns it off.</summary>
     public string RecipientDelimiter { get; set; } = "+";
+    /// <summary>
+    /// The outbound TLS level when nothing stricter applies: none, may, dane, encrypt, dane-only or
+    /// verify (DESIGN.md §3). Sender domains and accounts with mandatory TLS raise it to encrypt.
+    /// </summary>
+    public string DefaultTlsLevel { get; set; } = "dane";
     /// <summary>Where postmaster@ of a hosted domain goes when that domain has no such mailbox or alias:
     /// a hosted mailbox address, or empty for the instance's own Maildir DIR/mail/postmaster.</summary>
     public string Postmaster { get; set; } = "";

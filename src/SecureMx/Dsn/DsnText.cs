@@ -37,6 +37,19 @@ internal static class DsnText
             "or a mailing list); no further notice about them will follow.",
             null);
 
+        // Deferred or failed because of a TLS requirement (RFC 3463 X.7.4, X.7.5): say what the requirement is and what the sender can do.
+        if (request.Recipients.Any(r => r.Action is DsnAction.Failed or DsnAction.Delayed && (r.Status.EndsWith(".7.4", StringComparison.Ordinal) || r.Status.EndsWith(".7.5", StringComparison.Ordinal))))
+        {
+            Paragraph(sb, "", "About TLS: this message may only be handed over encrypted, with TLS 1.2 or newer and secure " +
+                "ciphers — because mandatory TLS is switched on for your account or your domain — or, where the " +
+                "recipient's domain publishes DANE (TLSA) records, only to a server that proves its identity with them. " +
+                "The receiving servers named above did not offer that, so SecureMx did not send the message, and it " +
+                "never sends such a message unencrypted.");
+            Paragraph(sb, "", "What you can do: if this message may travel without that protection, switch mandatory TLS off " +
+                "for your account or domain (in the dashboard, or ask your mail administrator) and send it again; or reach " +
+                "the recipient another way, and let them know that their mail server does not offer secure TLS.");
+        }
+
         var attached = returned switch
         {
             DeliveryStatusNotification.Returned.Full => ", followed by your message",

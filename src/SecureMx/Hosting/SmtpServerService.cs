@@ -20,6 +20,7 @@ public sealed class SmtpServerService(SmtpServerContext ctx, ILogger<SmtpServerS
         var listeners = new (string Key, string Value, ListenerSettings Settings)[]
         {
             ("listeners.mx", o.Listeners.Mx, ListenerSettings.Mx(TlsProfile.Parse(o.Tls.MxProfile))),
+            ("listeners.secureMx", o.Listeners.SecureMx, ListenerSettings.SecureMx(o.EffectiveSecureMxHostname())),
             ("listeners.submission", o.Listeners.Submission, ListenerSettings.SubmissionStartTls),
             ("listeners.submissions", o.Listeners.Submissions, ListenerSettings.SubmissionImplicitTls),
         };
@@ -41,7 +42,7 @@ public sealed class SmtpServerService(SmtpServerContext ctx, ILogger<SmtpServerS
             _listeners.Clear();
             throw;
         }
-        foreach (var (name, value) in new[] { ("secureMx", o.Listeners.SecureMx), ("dashboard", o.Listeners.Dashboard) })
+        foreach (var (name, value) in new[] { ("dashboard", o.Listeners.Dashboard) })
         {
             if (Endpoint.Parse(value, name) is { } ep)
             {

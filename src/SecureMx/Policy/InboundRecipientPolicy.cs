@@ -2,6 +2,7 @@ using SecureMx.Config;
 using SecureMx.Smtp;
 using SecureMx.Spool;
 using SecureMx.Store;
+using SecureMx.Tls;
 
 namespace SecureMx.Policy;
 
@@ -24,7 +25,8 @@ public sealed class InboundRecipientPolicy(SecureMxStore store, DeliveryOptions 
     public const string InstancePostmasterMaildir = "mail/postmaster";
 
     /// <param name="mayRelay">The client logged in (submission): a recipient on any other domain is queued for remote delivery.</param>
-    public RcptDecision Evaluate(EnvelopeAddress rcpt, bool isBarePostmaster, RcptParameters parameters, string originalText, bool mayRelay = false)
+    /// <param name="tls">The session's TLS: a domain with mandatory inbound TLS takes mail only in a secure TLS session (on every listener).</param>
+    public RcptDecision Evaluate(EnvelopeAddress rcpt, bool isBarePostmaster, RcptParameters parameters, string originalText, bool mayRelay = false, NegotiatedTls? tls = null)
     {
         if (isBarePostmaster) return Accept(PostmasterTargets(null), rcpt, parameters, originalText);
         var local = rcpt.LocalPart.ToLowerInvariant();
@@ -43,6 +45,13 @@ public sealed class InboundRecipientPolicy(SecureMxStore store, DeliveryOptions 
         if (found is null)
         {
             return new RcptDecision(new SmtpReply(554, "5.7.1", $"<{rcpt}>: Relay access denied"), []);
+        }
+        // Checked before the mailbox, so that an insecure session learns nothing about which addresses exist.
+        if (tls?.IsStrict != true && store.InboundTlsMandatory(rcpt.Domain))
+        {
+            var had = tls is null ? "this session is not encrypted" : $"this session uses {tls.Protocol} with {tls.CipherSuite}";
+            return new RcptDecision(new SmtpReply(550, "5.7.1",
+                $"<{rcpt}>: {rcpt.Domain} accepts mail only over TLS 1.2 or newer with secure ciphers; {had}. Use STARTTLS"), []);
         }
         if (found.Count == 0 && local == "postmaster") found = PostmasterTargets(rcpt.Domain);
         if (found.Count == 0)

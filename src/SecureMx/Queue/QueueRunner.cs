@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecureMx.Config;
 using SecureMx.Delivery;
+using SecureMx.Policy;
 using SecureMx.Delivery.Remote;
 using SecureMx.Smtp;
 using SecureMx.Spool;
@@ -30,6 +31,8 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
     private readonly RetrySchedule _retry;
     private readonly TimeSpan _delayWarningAfter;
     private readonly TimeSpan _expireAfter;
+    private readonly TimeSpan _tlsExpireAfter;
+    private readonly OutboundTlsPolicy _tlsPolicy;
     private readonly TimeProvider _time;
     private readonly ILogger<QueueRunner> _log;
     // Two pools: local deliveries are short and must not wait behind slow remote servers, and a
@@ -55,6 +58,8 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         _retry = new RetrySchedule(options.Queue);
         _delayWarningAfter = Duration.Parse(options.Queue.DelayWarningAfter, "queue.delayWarningAfter");
         _expireAfter = Duration.Parse(options.Queue.ExpireAfter, "queue.expireAfter");
+        _tlsExpireAfter = Duration.Parse(options.Queue.TlsExpireAfter, "queue.tlsExpireAfter");
+        _tlsPolicy = new OutboundTlsPolicy(store, options.Delivery);
         _localSlots = new SemaphoreSlim(options.Delivery.LocalConcurrency);
         _remoteSlots = new SemaphoreSlim(options.Delivery.RemoteConcurrency);
         _dsn.Arrived += MessageArrived;
@@ -179,7 +184,17 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             var state = result.State;
             var error = result.Error;
             var next = result.NextAttemptAt;
-            if (state == RecipientState.Deferred && now - envelope.ReceivedAt >= _expireAfter)
+            // A recipient that waits only because no server met its TLS requirement gives up sooner (DESIGN.md §1).
+            bool tlsWait = result.Remote?.TlsRequirementUnmet == true;
+            if (state == RecipientState.Deferred && tlsWait && now - envelope.ReceivedAt >= _tlsExpireAfter)
+            {
+                state = RecipientState.Failed;
+                var enhanced = "5" + result.Remote!.Enhanced[1..]; // 4.7.4 -> 5.7.4, 4.7.5 -> 5.7.5
+                error = $"{enhanced} mandatory TLS could not be met within {Duration.Format(_tlsExpireAfter)}; last error: {error}";
+                logRows.Add(result.Log with { Result = "failed", Code = 554, Enhanced = enhanced, Text = error });
+                _log.LogInformation("{Id}: to=<{Rcpt}> status=expired ({Error})", id, r.Recipient.Address, error);
+            }
+            else if (state == RecipientState.Deferred && now - envelope.ReceivedAt >= _expireAfter)
             {
                 // Expired (RFC 3463 X.4.7): the last error says why it never worked.
                 state = RecipientState.Failed;
@@ -211,7 +226,11 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         // DSNs are spooled before the recipients' new state is committed: after a crash in between, the
         // sender may get a report twice, never not at all.
         await _dsn.EmitAsync(envelope, failedReports.Select(x => (x.Item1, x.Item2.Error, x.Item2.Remote)).ToList(), Dsn.DsnAction.Failed, null);
-        await _dsn.EmitAsync(envelope, delayedReports.Select(x => (x.Item1, x.Item2.Error, x.Item2.Remote)).ToList(), Dsn.DsnAction.Delayed, envelope.ReceivedAt + _expireAfter);
+        foreach (var tls in new[] { false, true })
+        {
+            var group = delayedReports.Where(x => (x.Item2.Remote?.TlsRequirementUnmet == true) == tls).Select(x => (x.Item1, x.Item2.Error, x.Item2.Remote)).ToList();
+            await _dsn.EmitAsync(envelope, group, Dsn.DsnAction.Delayed, envelope.ReceivedAt + (tls ? _tlsExpireAfter : _expireAfter));
+        }
         await _dsn.EmitAsync(envelope, successReports.Select(x => (x.Item1, x.Item2.Error, x.Item2.Remote)).ToList(),
             successReports.Any(x => x.Item2.Remote is not null) ? Dsn.DsnAction.Relayed : Dsn.DsnAction.Delivered, null);
 
@@ -284,14 +303,16 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             await destination.WaitAsync(ct);
             try
             {
-                var outcomes = await _remote.DeliverAsync(envelope, domain, group, () => _spool.OpenData(envelope.Id), ct);
+                var policy = _tlsPolicy.For(envelope.Client.Account, envelope.Sender, domain);
+                var outcomes = await _remote.DeliverAsync(envelope, domain, group, () => _spool.OpenData(envelope.Id), ct, policy.Level);
                 var now = _time.GetUtcNow();
                 var results = new List<Result>();
                 foreach (var o in outcomes)
                 {
                     var r = group.Single(x => x.Index == o.Index);
                     var next = o.State == RecipientState.Deferred ? _retry.NextAttempt(r.Attempts + 1, now, Random.Shared) : now;
-                    var error = o.State == RecipientState.Delivered ? null : o.Summary;
+                    var error = o.State == RecipientState.Delivered ? null
+                        : o.TlsRequirementUnmet ? $"{o.Summary} (TLS level {policy})" : o.Summary;
                     var result = o.State.ToString().ToLowerInvariant();
                     _log.LogInformation("{Id}: to=<{Rcpt}> relay={Relay} tls={Tls} status={Status} ({Text})", envelope.Id, o.Recipient,
                         o.MxHost is null ? "none" : $"{o.MxHost}[{o.Address}]", o.Tls is null ? "none" : $"{o.Tls.Protocol} {o.Tls.CipherSuite}", result, o.Summary);

@@ -31,8 +31,8 @@ public sealed partial class SmtpSession
     private async Task<string?> AuthAsync(SmtpCommand cmd)
     {
         SmtpReply? refusal =
-            !_listener.Submission ? SmtpReply.AuthNotAvailable
-            : NeedsTls ? SmtpReply.MustStartTls
+            NeedsTls ? SmtpReply.MustStartTls
+            : !_listener.Submission ? SmtpReply.AuthNotAvailable
             : _helo is null || !_esmtp ? new SmtpReply(503, "5.5.1", "Error: send EHLO first")
             : _account is not null ? SmtpReply.AuthAlready
             : _tx is not null ? new SmtpReply(503, "5.5.1", "Error: AUTH not allowed during a mail transaction")

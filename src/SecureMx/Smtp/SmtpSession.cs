@@ -58,6 +58,8 @@ public sealed partial class SmtpSession
         _record = new InboundSessionRecord(MessageId.New(ctx.Time), ctx.Time.GetUtcNow(), listener.Name, ClientIp);
     }
 
+    private string Hostname => _listener.Hostname ?? _ctx.Hostname;
+
     private string ClientIp => (_remote.Address.IsIPv4MappedToIPv6 ? _remote.Address.MapToIPv4() : _remote.Address).ToString();
 
     public NegotiatedTls? Tls { get; private set; }
@@ -80,7 +82,7 @@ public sealed partial class SmtpSession
                 _record.EndReason = "refused: " + refuse.Text;
                 return;
             }
-            _transport.Write(new SmtpReply(220, null, $"{_ctx.Hostname} ESMTP SecureMx"));
+            _transport.Write(new SmtpReply(220, null, $"{Hostname} ESMTP SecureMx"));
             _record.EndReason = await CommandLoopAsync();
         }
         catch (OperationCanceledException)
@@ -253,7 +255,7 @@ public sealed partial class SmtpSession
         await ResetTransactionAsync();
         _helo = name;
         _esmtp = cmd.Verb == SmtpVerb.Ehlo;
-        var greeting = $"{_ctx.Hostname} Hello {name} [{ClientIp}]";
+        var greeting = $"{Hostname} Hello {name} [{ClientIp}]";
         if (!_esmtp)
         {
             _transport.Write(new SmtpReply(250, null, greeting));
@@ -351,7 +353,7 @@ public sealed partial class SmtpSession
         }
 
         // Logged-in clients may send anywhere; everybody else only to the domains hosted here.
-        var decision = _ctx.Recipients.Evaluate(rcpt, barePostmaster, parameters, barePostmaster ? "postmaster" : rcpt.ToString(), mayRelay: _account is not null);
+        var decision = _ctx.Recipients.Evaluate(rcpt, barePostmaster, parameters, barePostmaster ? "postmaster" : rcpt.ToString(), mayRelay: _account is not null, tls: Tls);
         LogRecipient(barePostmaster ? "(postmaster)" : rcpt.Domain, decision.Reply);
         if (!decision.Accepted) return await ErrorAsync(decision.Reply);
         _tx.RcptCommands++;

@@ -15,7 +15,7 @@ public sealed class StoreException(string message) : Exception(message);
 /// inbound session log. The CLI and the server open it at the same time; WAL mode lets readers
 /// continue while one writes, and the server reads it on every RCPT, so changes apply at once.
 /// </summary>
-public sealed class SecureMxStore
+public sealed partial class SecureMxStore
 {
     private readonly string _connectionString;
     private readonly TimeProvider _time;
@@ -151,6 +151,37 @@ public sealed class SecureMxStore
                 ALTER TABLE inbound_sessions ADD COLUMN auth_failures INTEGER NOT NULL DEFAULT 0;
                 CREATE INDEX delivery_log_account ON delivery_log(account, at);
                 PRAGMA user_version = 3;
+                """;
+            m.ExecuteNonQuery();
+            tx.Commit();
+        }
+        if (version < 4)
+        {
+            using var tx = c.BeginTransaction();
+            using var m = c.CreateCommand();
+            m.Transaction = tx;
+            // Mandatory TLS: inbound per domain, outbound per domain and per mailbox, a destination
+            // table, and who changed what when (DESIGN.md §3).
+            m.CommandText = """
+                ALTER TABLE domains ADD COLUMN inbound_tls TEXT NOT NULL DEFAULT 'opportunistic';
+                ALTER TABLE domains ADD COLUMN outbound_tls TEXT NOT NULL DEFAULT 'default';
+                ALTER TABLE mailboxes ADD COLUMN outbound_tls TEXT NOT NULL DEFAULT 'default';
+                CREATE TABLE tls_destinations(
+                  domain TEXT PRIMARY KEY,
+                  level TEXT NOT NULL,
+                  updated_at INTEGER NOT NULL
+                );
+                CREATE TABLE policy_audit(
+                  id INTEGER PRIMARY KEY,
+                  at INTEGER NOT NULL,
+                  actor TEXT NOT NULL,
+                  subject TEXT NOT NULL,
+                  setting TEXT NOT NULL,
+                  old_value TEXT NOT NULL,
+                  new_value TEXT NOT NULL
+                );
+                CREATE INDEX policy_audit_subject ON policy_audit(subject, at);
+                PRAGMA user_version = 4;
                 """;
             m.ExecuteNonQuery();
             tx.Commit();

@@ -7,12 +7,14 @@ namespace SecureMx.Tls;
 public static class CertificateFactory
 {
     /// <summary>RSA 2048 for the widest client compatibility on an opportunistic MX; valid 2 years.</summary>
-    public static (string CertPem, string KeyPem) CreateSelfSigned(string hostname, TimeProvider time)
+    /// <param name="otherName">A second DNS name (the secure MX host), when it differs.</param>
+    public static (string CertPem, string KeyPem) CreateSelfSigned(string hostname, TimeProvider time, string? otherName = null)
     {
         using var key = RSA.Create(2048);
         var request = new CertificateRequest($"CN={hostname}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         var san = new SubjectAlternativeNameBuilder();
         san.AddDnsName(hostname);
+        if (otherName is not null && otherName != hostname) san.AddDnsName(otherName);
         request.CertificateExtensions.Add(san.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));

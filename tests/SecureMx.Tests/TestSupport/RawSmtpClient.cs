@@ -183,7 +183,7 @@ public sealed class RawSmtpClient : IAsyncDisposable
     }
 
     /// <summary>STARTTLS handshake as a client that accepts the test server's self-signed certificate.</summary>
-    public async Task UpgradeToTlsAsync(SslProtocols protocols = SslProtocols.None)
+    public async Task UpgradeToTlsAsync(SslProtocols protocols = SslProtocols.None, TlsCipherSuite[]? ciphers = null)
     {
         Assert.True(_start == _end, "unread plaintext bytes before the TLS handshake");
         var ssl = new SslStream(_stream, leaveInnerStreamOpen: false, (_, _, _, _) => true);
@@ -193,6 +193,7 @@ public sealed class RawSmtpClient : IAsyncDisposable
             TargetHost = SmtpTestServer.Hostname,
             EnabledSslProtocols = protocols,
             CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+            CipherSuitesPolicy = ciphers is null ? null : new CipherSuitesPolicy(ciphers),
         }, cts.Token);
         Tls = ssl;
         _stream = ssl;

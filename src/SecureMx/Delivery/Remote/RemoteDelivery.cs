@@ -5,6 +5,7 @@ using System.Security.Authentication;
 using Microsoft.Extensions.Logging;
 using SecureMx.Config;
 using SecureMx.Dns;
+using SecureMx.Policy;
 using SecureMx.Smtp;
 using SecureMx.Smtp.Client;
 using SecureMx.Spool;
@@ -14,19 +15,26 @@ namespace SecureMx.Delivery.Remote;
 
 /// <summary>
 /// Delivers the recipients of one message that share a destination domain (RFC 5321 §5): MX
-/// lookup, every MX host and address in order until one takes the transaction, opportunistic
-/// STARTTLS (level <c>may</c>: TLS when offered; after a failed handshake a new plaintext
-/// connection), and one outcome per recipient. Mandatory TLS and DANE are added on top of this later.
+/// lookup, every MX host and address in order until one takes the transaction, and one outcome per
+/// recipient. TLS per host follows <see cref="HostTlsRequirement"/>: the message's effective level
+/// (none, may, dane, encrypt, dane-only, verify) and the host's DNSSEC-secure TLSA records (DANE,
+/// RFC 7672). A host that cannot meet a TLS requirement is skipped with its reason; when no host
+/// takes the message, a TLS reason defers it with 4.7.4/4.7.5 — never a downgrade to plaintext.
 /// </summary>
-public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options, ILogger logger, SmtpConnectionCache? cache = null)
+public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options, ILogger logger, SmtpConnectionCache? cache = null, TimeProvider? time = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     private readonly IPAddress? _source = string.IsNullOrEmpty(options.Delivery.SourceAddress) ? null : IPAddress.Parse(options.Delivery.SourceAddress);
 
     private TimeSpan ConnectTimeout => TimeSpan.FromSeconds(options.Delivery.ConnectTimeoutSeconds);
     private TimeSpan TransactionTimeout => TimeSpan.FromSeconds(options.Delivery.TransactionTimeoutSeconds);
 
+    /// <summary>A host that did not take the transaction, and whether a TLS requirement was the reason.</summary>
+    private sealed record HostFailure(string Enhanced, string Text, bool Tls);
+
     public async Task<IReadOnlyList<RemoteOutcome>> DeliverAsync(Envelope envelope, string domain, IReadOnlyList<QueuedRecipient> recipients,
-        Func<Stream> openData, CancellationToken ct)
+        Func<Stream> openData, CancellationToken ct, OutboundTlsLevel level = OutboundTlsLevel.May)
     {
         // RFC 5321 §4.4: a relay adds its Received header too, not only the final delivery.
         var received = TraceHeaders.Received(envelope, recipients.Count == 1 ? recipients[0].Recipient.Address : null, options.Hostname);
@@ -37,62 +45,75 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         var mx = await dns.ResolveMxAsync(domain, ct).ConfigureAwait(false);
         if (mx.Failure is { } dnsFailure) return All(recipients, dnsFailure.Permanent, dnsFailure.Code, dnsFailure.EnhancedCode, dnsFailure.Text);
 
-        var reasons = new List<string>();
+        var failures = new List<HostFailure>();
         bool anyAddress = false;
         foreach (var host in mx.Targets)
         {
             var addresses = await dns.ResolveAddressesAsync(host.Name, ct).ConfigureAwait(false);
             if (addresses.IsTemporaryFailure)
             {
-                reasons.Add($"{host.Name}: {addresses.FailureReason}");
+                failures.Add(new HostFailure("4.4.3", $"{host.Name}: {addresses.FailureReason}", Tls: false));
                 continue;
             }
-            foreach (var ip in addresses.Addresses.Where(a => _source is null || a.AddressFamily == _source.AddressFamily))
+            var usable = addresses.Addresses.Where(a => _source is null || a.AddressFamily == _source.AddressFamily).ToList();
+            if (usable.Count == 0) continue;
+            anyAddress = true;
+
+            // RFC 7672 §2.2: TLSA only counts when the MX RRset (for an implicit MX: the address records) and the host's addresses are DNSSEC-secure.
+            bool daneApplies = addresses.Security == DnsSecurity.Secure && (mx.Kind == MxResolutionKind.Implicit || mx.Security == DnsSecurity.Secure);
+            var tlsa = daneApplies ? await dns.ResolveTlsaAsync(host.Name, options.Delivery.SmtpPort, ct).ConfigureAwait(false) : null;
+            var (requirement, unusable) = HostTlsRequirement.For(level, tlsa, host.Name);
+            if (requirement is null)
             {
-                anyAddress = true;
-                var attempt = await TryHostAsync(envelope, host.Name, ip, recipients, openData, ct).ConfigureAwait(false);
+                failures.Add(new HostFailure("4.7.5", unusable!, Tls: true));
+                continue;
+            }
+            foreach (var ip in usable)
+            {
+                var attempt = await TryHostAsync(envelope, domain, host.Name, ip, requirement, recipients, openData, ct).ConfigureAwait(false);
                 if (attempt.Outcomes is not null) return attempt.Outcomes;
-                reasons.Add(attempt.Reason!);
+                failures.Add(attempt.Failure!);
             }
         }
-        if (!anyAddress && reasons.Count == 0)
+        if (!anyAddress && failures.Count == 0)
         {
             var none = mx.NoAddressFailure();
             return All(recipients, none.Permanent, none.Code, none.EnhancedCode, none.Text);
         }
         // Nobody took the transaction: everyone waits for the next attempt, with the reasons of every host.
-        return All(recipients, permanent: false, 451, "4.4.1", string.Join("; ", reasons));
+        // When a TLS requirement turned a host away, that is the reason (4.7.4/4.7.5, as Postfix says it).
+        var text = string.Join("; ", failures.Select(f => f.Text));
+        var tlsFailure = failures.FirstOrDefault(f => f.Tls);
+        return tlsFailure is null
+            ? All(recipients, permanent: false, 451, "4.4.1", text)
+            : All(recipients, permanent: false, 451, tlsFailure.Enhanced, text).Select(o => o with { TlsRequirementUnmet = true }).ToList();
     }
 
     private static List<RemoteOutcome> All(IReadOnlyList<QueuedRecipient> recipients, bool permanent, int code, string enhanced, string text) =>
         recipients.Select(r => new RemoteOutcome(r.Index, r.Recipient.Address, permanent ? RecipientState.Failed : RecipientState.Deferred,
             code, enhanced, text, null, null, null, RemoteReply: false)).ToList();
 
-    private sealed record HostAttempt(IReadOnlyList<RemoteOutcome>? Outcomes, string? Reason);
+    private sealed record HostAttempt(IReadOnlyList<RemoteOutcome>? Outcomes, HostFailure? Failure);
 
-    private async Task<HostAttempt> TryHostAsync(Envelope envelope, string host, IPAddress ip, IReadOnlyList<QueuedRecipient> recipients, Func<Stream> openData, CancellationToken ct)
+    private async Task<HostAttempt> TryHostAsync(Envelope envelope, string domain, string host, IPAddress ip, HostTlsRequirement requirement,
+        IReadOnlyList<QueuedRecipient> recipients, Func<Stream> openData, CancellationToken ct)
     {
         var where = $"{host}[{ip}]";
+        var cacheKey = requirement.CacheKey(host);
         SmtpClientConnection? connection = null;
         try
         {
-            // A cached session to this server has been through the same TLS decision already.
-            connection = cache is null ? null : await cache.TakeAsync(new IPEndPoint(ip, options.Delivery.SmtpPort), ct).ConfigureAwait(false);
-            connection ??= await ConnectAsync(ip, ct).ConfigureAwait(false);
-            if (connection.Capabilities.StartTls && connection.Tls is null)
+            // A cached session to this server has been through the same TLS requirement already.
+            connection = cache is null ? null : await cache.TakeAsync(new IPEndPoint(ip, options.Delivery.SmtpPort), cacheKey, ct).ConfigureAwait(false);
+            if (connection is null)
             {
-                try
+                connection = await ConnectAsync(ip, ct).ConfigureAwait(false);
+                var (tlsFailure, fresh) = await NegotiateTlsAsync(connection, requirement, host, domain, ip, where, ct).ConfigureAwait(false);
+                connection = fresh;
+                if (tlsFailure is not null)
                 {
-                    using var tlsTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    tlsTimeout.CancelAfter(ConnectTimeout);
-                    await connection.StartTlsAsync(OpportunisticTls(host), TlsVerification.Encrypted, tlsTimeout.Token).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is AuthenticationException or IOException or SmtpClientException or OperationCanceledException && !ct.IsCancellationRequested)
-                {
-                    // Level "may": better plaintext than nothing, but on a fresh connection (the old one is in an unknown state).
-                    logger.LogInformation("{Host}: TLS failed ({Error}); retrying without TLS", where, ex.Message);
-                    await connection.DisposeAsync().ConfigureAwait(false);
-                    connection = await ConnectAsync(ip, ct).ConfigureAwait(false);
+                    logger.LogInformation("{Id}: {Host}: {Reason}", envelope.Id, where, tlsFailure.Text);
+                    return new HostAttempt(null, tlsFailure);
                 }
             }
             // RFC 6531 §3.2: a message that needs SMTPUTF8 must not go to a server without it.
@@ -128,7 +149,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             var peerDsn = connection.Capabilities.Dsn;
             if (cache is not null && result.Data is not null)
             {
-                await cache.ReturnAsync(connection, ct).ConfigureAwait(false);
+                await cache.ReturnAsync(connection, cacheKey, ct).ConfigureAwait(false);
                 connection = null; // the cache owns it now
             }
             else
@@ -137,7 +158,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             }
 
             // A transient reply to MAIL is about this host, not the recipients: try the next one (as Postfix does).
-            if (result.Mail.IsTransient) return new HostAttempt(null, $"{where} said: {result.Mail}");
+            if (result.Mail.IsTransient) return new HostAttempt(null, new HostFailure("4.4.1", $"{where} said: {result.Mail}", Tls: false));
             var outcomes = new List<RemoteOutcome>();
             for (int i = 0; i < recipients.Count; i++)
             {
@@ -154,13 +175,13 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         }
         catch (SmtpClientException ex) when (!ct.IsCancellationRequested)
         {
-            return new HostAttempt(null, $"{where}: {ex.Stage}: {ex.Reply}");
+            return new HostAttempt(null, new HostFailure("4.4.1", $"{where}: {ex.Stage}: {ex.Reply}", Tls: false));
         }
         catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException or OperationCanceledException && !ct.IsCancellationRequested)
         {
             // Connection refused, reset or timed out, or lost in the middle of the transaction: nothing was
             // acknowledged, so the next host (or the next attempt) may get the same message (RFC 5321 §6.1).
-            return new HostAttempt(null, $"{where}: {(ex is OperationCanceledException ? "timed out" : ex.Message)}");
+            return new HostAttempt(null, new HostFailure("4.4.1", $"{where}: {(ex is OperationCanceledException ? "timed out" : ex.Message)}", Tls: false));
         }
         finally
         {
@@ -189,14 +210,46 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
     }
 
     /// <summary>
-    /// Level "may": encrypt whatever the server offers, verify nothing (RFC 7435 opportunistic security).
-    /// SNI is the MX host name, so that the same code path serves DANE later (RFC 7672 §8.1).
+    /// STARTTLS as the requirement says. Returns the reason when the host cannot be used (TLS
+    /// required but not offered: 4.7.4; handshake or verification failed: 4.7.5), and the connection
+    /// to go on with: for opportunistic TLS after a failed handshake a new plaintext one (RFC 7435),
+    /// because the old one is in an unknown state.
     /// </summary>
-    private static SslClientAuthenticationOptions OpportunisticTls(string host) => new()
+    private async Task<(HostFailure? Failure, SmtpClientConnection Connection)> NegotiateTlsAsync(SmtpClientConnection connection, HostTlsRequirement requirement,
+        string host, string domain, IPAddress ip, string where, CancellationToken ct)
     {
-        TargetHost = host,
-        RemoteCertificateValidationCallback = (_, _, _, _) => true,
-        CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
-        EnabledSslProtocols = SslProtocols.None,
-    };
+        if (requirement.Mode == HostTlsMode.Plaintext) return (null, connection);
+        if (!connection.Capabilities.StartTls)
+        {
+            if (!requirement.TlsRequired) return (null, connection);
+            try { await connection.QuitAsync(ct).ConfigureAwait(false); } catch (Exception ex) when (ex is IOException or SmtpClientException) { }
+            return (new HostFailure("4.7.4", $"TLS is required, but was not offered by host {where}", Tls: true), connection);
+        }
+        string? verdict = null;
+        try
+        {
+            using var tlsTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            tlsTimeout.CancelAfter(ConnectTimeout);
+            await connection.StartTlsAsync(requirement.ClientOptions(host, domain, _time, v => verdict = v), requirement.Verification, tlsTimeout.Token).ConfigureAwait(false);
+            if (requirement.Mode == HostTlsMode.Dane) logger.LogInformation("{Host}: DANE: {Verdict}", where, verdict);
+            return (null, connection);
+        }
+        catch (Exception ex) when (ex is AuthenticationException or IOException or SmtpClientException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            if (!requirement.TlsRequired)
+            {
+                logger.LogInformation("{Host}: TLS failed ({Error}); retrying without TLS", where, ex.Message);
+                await connection.DisposeAsync().ConfigureAwait(false);
+                return (null, await ConnectAsync(ip, ct).ConfigureAwait(false));
+            }
+            var why = requirement.Mode switch
+            {
+                HostTlsMode.Dane when verdict is not null => $"Server certificate of {where} not verified by DANE: {verdict}",
+                HostTlsMode.Verify when verdict is not null => $"Server certificate of {where} not verified: {verdict}",
+                _ when requirement.StrictProfile => $"TLS handshake with {where} failed: TLS 1.2 or newer with secure ciphers (ECDHE, AES-GCM or ChaCha20-Poly1305) could not be negotiated ({ex.Message})",
+                _ => $"TLS handshake with {where} failed: {ex.Message}",
+            };
+            return (new HostFailure("4.7.5", why, Tls: true), connection);
+        }
+    }
 }

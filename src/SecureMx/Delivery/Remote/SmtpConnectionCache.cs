@@ -9,6 +9,9 @@ namespace SecureMx.Delivery.Remote;
 /// message to the same server reuses the session (and its TLS handshake) instead of opening a new
 /// one — Postfix's connection cache, in small. A connection is reused at most
 /// <see cref="MaxTransactions"/> times and checked with RSET before reuse.
+/// Connections are kept per server and per TLS requirement (<see cref="HostTlsRequirement.CacheKey"/>):
+/// a session opened for opportunistic delivery, perhaps in plaintext, never serves a delivery that
+/// requires TLS or DANE, and a DANE-verified one only serves the MX host name it was verified for.
 /// </summary>
 public sealed class SmtpConnectionCache : IAsyncDisposable
 {
@@ -16,7 +19,7 @@ public sealed class SmtpConnectionCache : IAsyncDisposable
 
     private sealed record Entry(SmtpClientConnection Connection, int Transactions, DateTimeOffset IdleSince);
 
-    private readonly ConcurrentDictionary<IPEndPoint, ConcurrentStack<Entry>> _idle = new();
+    private readonly ConcurrentDictionary<(IPEndPoint Remote, string Requirement), ConcurrentStack<Entry>> _idle = new();
     private readonly TimeSpan _idleTime;
     private readonly TimeProvider _time;
     private readonly ITimer _sweeper;
@@ -30,9 +33,9 @@ public sealed class SmtpConnectionCache : IAsyncDisposable
     }
 
     /// <summary>An idle connection to <paramref name="remote"/> that still answers RSET, or null.</summary>
-    public async Task<SmtpClientConnection?> TakeAsync(IPEndPoint remote, CancellationToken ct)
+    public async Task<SmtpClientConnection?> TakeAsync(IPEndPoint remote, string requirement, CancellationToken ct)
     {
-        if (!_idle.TryGetValue(remote, out var stack)) return null;
+        if (!_idle.TryGetValue((remote, requirement), out var stack)) return null;
         while (stack.TryPop(out var entry))
         {
             try
@@ -53,7 +56,8 @@ public sealed class SmtpConnectionCache : IAsyncDisposable
     }
 
     /// <summary>Hands back a connection after a completed transaction; it is closed instead when it has served enough.</summary>
-    public async Task ReturnAsync(SmtpClientConnection connection, CancellationToken ct)
+    /// <param name="requirement">The TLS requirement the connection was opened (and verified) for.</param>
+    public async Task ReturnAsync(SmtpClientConnection connection, string requirement, CancellationToken ct)
     {
         _uses.TryRemove(connection, out var used);
         if (used + 1 >= MaxTransactions)
@@ -62,7 +66,7 @@ public sealed class SmtpConnectionCache : IAsyncDisposable
             await connection.DisposeAsync().ConfigureAwait(false);
             return;
         }
-        _idle.GetOrAdd(connection.Remote, _ => new ConcurrentStack<Entry>()).Push(new Entry(connection, used + 1, _time.GetUtcNow()));
+        _idle.GetOrAdd((connection.Remote, requirement), _ => new ConcurrentStack<Entry>()).Push(new Entry(connection, used + 1, _time.GetUtcNow()));
     }
 
     /// <summary>Closes connections idle for longer than the idle time (politely, with QUIT).</summary>

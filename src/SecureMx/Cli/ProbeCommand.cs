@@ -1,0 +1,72 @@
+using System.CommandLine;
+using System.Text.Json;
+using SecureMx.Config;
+using SecureMx.Delivery.Remote;
+using SecureMx.Dns;
+
+namespace SecureMx.Cli;
+
+/// <summary>
+/// securemx probe DOMAIN [--json]: what delivery to a domain would meet — MX hosts and addresses,
+/// DNSSEC, TLSA, STARTTLS, protocol, cipher, certificate, DANE match — and a verdict on mandatory
+/// TLS and DANE. Uses the instance's resolver (dns) and delivery settings.
+/// </summary>
+public static class ProbeCommand
+{
+    public static Command Create()
+    {
+        var data = CliOptions.Data();
+        var domain = new Argument<string>("DOMAIN") { Description = "a recipient domain" };
+        var json = new Option<bool>("--json") { Description = "one JSON document for scripts" };
+        var cmd = new Command("probe", "check a domain's MX hosts: DNSSEC, TLSA, STARTTLS, TLS, certificate; would mandatory TLS work, would DANE verify") { domain, json, data };
+        cmd.SetAction(async (p, ct) =>
+        {
+            var dir = CliOptions.RequireInstance(p.GetValue(data)!);
+            var options = CliOptions.LoadConfig(dir);
+            var d = StoreCommands.ParseDomain(p.GetValue(domain)!);
+            var probe = new TlsProbe(new MailDnsResolver(options.Dns), options, TimeProvider.System);
+            var report = await probe.ProbeAsync(d, ct);
+            if (p.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(report, ConfigLoader.Json));
+                return 0;
+            }
+            Print(report);
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static void Print(ProbeReport r)
+    {
+        Console.WriteLine($"domain:   {r.Domain}");
+        Console.WriteLine($"MX:       {r.Mx} (DNSSEC: {r.MxDnssec})");
+        foreach (var a in r.Addresses)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"host {a.Host} [{a.Address}] (preference {a.Preference}, address records: {a.AddressDnssec})");
+            Console.WriteLine($"  TLSA:        {a.Tlsa}");
+            foreach (var t in a.TlsaRecords) Console.WriteLine($"               {t}");
+            if (a.Error is not null)
+            {
+                Console.WriteLine($"  connection:  {a.Error}");
+                continue;
+            }
+            Console.WriteLine($"  STARTTLS:    {(a.StartTls ? "offered" : "not offered")}");
+            if (!a.StartTls) continue;
+            Console.WriteLine($"  TLS:         {(a.Protocol is null ? "handshake failed" : $"{a.Protocol} with {a.Cipher}")}");
+            Console.WriteLine($"  strict TLS:  {(a.StrictTls ? "yes (TLS 1.2+, ECDHE, AEAD)" : "no" + (a.StrictFailure is null ? "" : $" ({a.StrictFailure})"))}");
+            if (a.CertificateSubject is not null)
+            {
+                Console.WriteLine($"  certificate: {a.CertificateSubject}");
+                Console.WriteLine($"  issuer:      {a.CertificateIssuer}");
+                Console.WriteLine($"  expires:     {a.CertificateNotAfter}");
+                Console.WriteLine($"  SPKI SHA-256: {a.SpkiSha256} (TLSA 3 1 1)");
+            }
+            if (a.DaneVerified is { } v) Console.WriteLine($"  DANE:        {(v ? "verified" : "FAILED")}: {a.DaneDetail}");
+        }
+        Console.WriteLine();
+        Console.WriteLine($"mandatory TLS would work: {r.MandatoryTlsVerdict}");
+        Console.WriteLine($"DANE would verify:        {r.DaneVerdict}");
+    }
+}

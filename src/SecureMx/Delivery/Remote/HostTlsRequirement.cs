@@ -1,0 +1,108 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using SecureMx.Dns;
+using SecureMx.Policy;
+using SecureMx.Tls;
+
+namespace SecureMx.Delivery.Remote;
+
+/// <summary>How one MX host must be spoken to.</summary>
+public enum HostTlsMode
+{
+    /// <summary>Level none: no STARTTLS.</summary>
+    Plaintext,
+    /// <summary>Levels may and dane without TLSA: STARTTLS when offered, plaintext on a new connection after a failed handshake.</summary>
+    Opportunistic,
+    /// <summary>TLS required, certificate not checked (level encrypt; or a secure TLSA RRset without usable records, RFC 7672 §2.2).</summary>
+    Encrypt,
+    /// <summary>TLS required and the certificate must match the TLSA RRset (RFC 7672 §3).</summary>
+    Dane,
+    /// <summary>TLS required with a certificate valid for the MX host name under the system's trusted CAs (level verify).</summary>
+    Verify,
+}
+
+/// <summary>
+/// The TLS requirement for one MX host: the effective level of the message and the DNSSEC-secure
+/// TLSA RRset of the host together. Made by <see cref="For"/>, which also says when a host cannot
+/// be used at all (a TLSA lookup failure, or dane-only without TLSA): those defer, never downgrade.
+/// </summary>
+public sealed record HostTlsRequirement(HostTlsMode Mode, bool StrictProfile, IReadOnlyList<TlsaRecordData> Tlsa)
+{
+    public bool TlsRequired => Mode >= HostTlsMode.Encrypt;
+
+    /// <summary>Connections are reused only for the same requirement (and, for DANE and verify, the same host name).</summary>
+    public string CacheKey(string host) => Mode switch
+    {
+        HostTlsMode.Dane or HostTlsMode.Verify => $"{Mode}:{StrictProfile}:{host}",
+        _ => $"{Mode}:{StrictProfile}",
+    };
+
+    /// <summary>What the host must do, or why it cannot be used (a 4.7.5 deferral reason).</summary>
+    /// <param name="tlsa">The host's TLSA answer; null when DANE does not apply (the MX or address records are not DNSSEC-secure).</param>
+    public static (HostTlsRequirement? Requirement, string? Unusable) For(OutboundTlsLevel level, TlsaResolution? tlsa, string host)
+    {
+        bool strict = level.RequiresTls();
+        if (tlsa?.Kind == TlsaResolutionKind.TemporaryFailure) return (null, tlsa.Failure!.Text);
+        if (tlsa?.Kind == TlsaResolutionKind.Secure)
+        {
+            var usable = tlsa.Records.Where(TlsaMatcher.IsUsable).ToList();
+            if (usable.Count > 0) return (new HostTlsRequirement(HostTlsMode.Dane, strict, usable), null);
+            // RFC 7672 §2.2: TLSA records, none usable: no authentication, but TLS is mandatory.
+            if (level == OutboundTlsLevel.DaneOnly) return (null, $"no usable TLSA records for {host} (dane-only)");
+            return (new HostTlsRequirement(level == OutboundTlsLevel.Verify ? HostTlsMode.Verify : HostTlsMode.Encrypt, strict, []), null);
+        }
+        return level switch
+        {
+            OutboundTlsLevel.None => (new HostTlsRequirement(HostTlsMode.Plaintext, false, []), null),
+            OutboundTlsLevel.May or OutboundTlsLevel.Dane => (new HostTlsRequirement(HostTlsMode.Opportunistic, false, []), null),
+            OutboundTlsLevel.Encrypt => (new HostTlsRequirement(HostTlsMode.Encrypt, true, []), null),
+            OutboundTlsLevel.Verify => (new HostTlsRequirement(HostTlsMode.Verify, true, []), null),
+            _ => (null, tlsa is null
+                ? $"{host} has no DNSSEC-secure MX/address records, so DANE cannot apply (dane-only)"
+                : $"no DNSSEC-secure TLSA records for {host} (dane-only)"),
+        };
+    }
+
+    /// <summary>
+    /// The client side of the handshake. SNI is the MX host name (RFC 7672 §8.1). The strict profile
+    /// (TLS 1.2/1.3, ECDHE with AEAD ciphers) for mandatory TLS; OpenSSL's defaults otherwise.
+    /// <paramref name="verdict"/> receives the DANE or PKIX result for the log and the deferral reason.
+    /// </summary>
+    public SslClientAuthenticationOptions ClientOptions(string host, string nextHopDomain, TimeProvider time, Action<string> verdict)
+    {
+        var options = new SslClientAuthenticationOptions
+        {
+            TargetHost = host,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            EnabledSslProtocols = StrictProfile ? TlsProfile.Strict.Protocols : SslProtocols.None,
+            RemoteCertificateValidationCallback = Mode switch
+            {
+                HostTlsMode.Dane => (_, certificate, chain, _) =>
+                {
+                    if (certificate is null) { verdict("the server sent no certificate"); return false; }
+                    var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+                    var presented = chain?.ChainPolicy.ExtraStore.Cast<X509Certificate2>().ToList() ?? [];
+                    var result = TlsaMatcher.Verify(Tlsa, leaf, presented, [host, nextHopDomain], time.GetUtcNow());
+                    verdict(result.Detail);
+                    return result.Verified;
+                },
+                HostTlsMode.Verify => (_, _, _, errors) =>
+                {
+                    verdict(errors == SslPolicyErrors.None ? "certificate verified (PKIX)" : $"certificate not trusted for {host}: {errors}");
+                    return errors == SslPolicyErrors.None;
+                },
+                _ => (_, _, _, _) => true,
+            },
+        };
+        if (StrictProfile && OperatingSystem.IsLinux()) options.CipherSuitesPolicy = new CipherSuitesPolicy(TlsProfile.Strict.CipherSuites!);
+        return options;
+    }
+
+    public TlsVerification Verification => Mode switch
+    {
+        HostTlsMode.Dane => TlsVerification.Dane,
+        HostTlsMode.Verify => TlsVerification.Verified,
+        _ => TlsVerification.Encrypted,
+    };
+}

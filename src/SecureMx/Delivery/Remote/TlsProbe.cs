@@ -1,0 +1,167 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using SecureMx.Config;
+using SecureMx.Dns;
+using SecureMx.Smtp.Client;
+using SecureMx.Tls;
+
+namespace SecureMx.Delivery.Remote;
+
+/// <summary>What one MX address showed when probed.</summary>
+public sealed record ProbedAddress(
+    string Host, int Preference, string Address, string AddressDnssec, string Tlsa, IReadOnlyList<string> TlsaRecords,
+    string? Error, bool StartTls, string? Protocol, string? Cipher, bool StrictTls, string? StrictFailure,
+    string? CertificateSubject, string? CertificateIssuer, string? SpkiSha256, string? CertificateNotAfter, bool? DaneVerified, string? DaneDetail);
+
+/// <summary>The answer to "would mandatory TLS work for this domain, would DANE verify?".</summary>
+public sealed record ProbeReport(string Domain, string Mx, string MxDnssec, IReadOnlyList<ProbedAddress> Addresses,
+    bool MandatoryTlsWorks, string MandatoryTlsVerdict, bool DaneVerifies, string DaneVerdict);
+
+/// <summary>
+/// `securemx probe DOMAIN`: the MX hosts and addresses of a domain with their DNSSEC status and TLSA
+/// records, and per address what STARTTLS gives — protocol, cipher, certificate, whether the strict
+/// profile (TLS 1.2+, ECDHE, AEAD) can be negotiated, and whether the certificate matches the TLSA
+/// records. The same DNS rules and client as delivery, so the verdict is what delivery would do.
+/// </summary>
+public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, TimeProvider time)
+{
+    private TimeSpan Timeout => TimeSpan.FromSeconds(options.Delivery.ConnectTimeoutSeconds);
+
+    public async Task<ProbeReport> ProbeAsync(string domain, CancellationToken ct)
+    {
+        var mx = await dns.ResolveMxAsync(domain, ct).ConfigureAwait(false);
+        var mxText = mx.Failure is { } f ? $"{f.EnhancedCode} {f.Text}" : mx.Kind == MxResolutionKind.Implicit ? $"no MX: implicit MX {domain}" : string.Join(", ", mx.Hosts.Select(h => $"{h.Preference} {h.Name}"));
+        var results = new List<ProbedAddress>();
+        foreach (var host in mx.Targets)
+        {
+            var addresses = await dns.ResolveAddressesAsync(host.Name, ct).ConfigureAwait(false);
+            bool daneApplies = addresses.Security == DnsSecurity.Secure && (mx.Kind == MxResolutionKind.Implicit || mx.Security == DnsSecurity.Secure);
+            var tlsa = daneApplies ? await dns.ResolveTlsaAsync(host.Name, options.Delivery.SmtpPort, ct).ConfigureAwait(false) : null;
+            var tlsaText = tlsa is null ? "not looked up (MX or address records not DNSSEC-secure)" : tlsa.Kind switch
+            {
+                TlsaResolutionKind.Secure => "secure",
+                TlsaResolutionKind.SecureNone => "none (securely absent)",
+                TlsaResolutionKind.Insecure => "insecure (ignored)",
+                _ => "lookup failed: " + tlsa.Reason,
+            };
+            var records = tlsa?.Records.Select(r => r.ToString()).ToList() ?? [];
+            if (!addresses.HasAddresses)
+            {
+                results.Add(Empty(host, "-", Sec(addresses.Security), tlsaText, records, addresses.Failure?.Text ?? "no address"));
+                continue;
+            }
+            foreach (var ip in addresses.Addresses)
+            {
+                results.Add(await ProbeAddressAsync(host, ip, domain, Sec(addresses.Security), tlsaText, records, tlsa, ct).ConfigureAwait(false));
+            }
+        }
+
+        var reachable = results.Where(r => r.Error is null).ToList();
+        var strict = reachable.Where(r => r.StrictTls).ToList();
+        var (mandatoryOk, mandatoryText) =
+            results.Count == 0 ? (false, "no: " + (mx.Failure?.Text ?? "no MX host"))
+            : strict.Count == results.Count ? (true, "yes: every MX address offers TLS 1.2 or newer with secure ciphers")
+            : strict.Count > 0 ? (true, $"yes, but only through {string.Join(", ", strict.Select(r => $"{r.Host}[{r.Address}]").Distinct())}; " +
+                string.Join("; ", results.Except(strict).Select(r => $"{r.Host}[{r.Address}]: {Lacks(r)}")))
+            : (false, "no: " + string.Join("; ", results.Select(r => $"{r.Host}[{r.Address}]: {Lacks(r)}")));
+
+        var withTlsa = results.Where(r => r.TlsaRecords.Count > 0).ToList();
+        var (daneOk, daneText) =
+            mx.Security != DnsSecurity.Secure && mx.Kind != MxResolutionKind.Implicit ? (false, $"no: the MX records of {domain} are not DNSSEC-signed")
+            : results.Any(r => r.Tlsa.StartsWith("lookup failed", StringComparison.Ordinal)) ? (false, "no: a TLSA lookup failed (delivery would wait, never downgrade)")
+            : withTlsa.Count == 0 ? (false, "no: no MX host publishes TLSA records")
+            : withTlsa.Count < results.Count ? (withTlsa.All(r => r.DaneVerified == true), "partly: only some MX hosts publish TLSA records")
+            : withTlsa.All(r => r.DaneVerified == true) ? (true, "yes: every MX address matches its TLSA records")
+            : (false, "no: " + string.Join("; ", withTlsa.Where(r => r.DaneVerified != true).Select(r => $"{r.Host}[{r.Address}]: {r.DaneDetail ?? r.Error}")));
+        return new ProbeReport(domain, mxText, Sec(mx.Security), results, mandatoryOk, mandatoryText, daneOk, daneText);
+    }
+
+    private static string Sec(DnsSecurity s) => s == DnsSecurity.Secure ? "secure" : "insecure";
+
+    private static string Lacks(ProbedAddress r) =>
+        r.Error is not null ? r.Error
+        : !r.StartTls ? "no STARTTLS"
+        : r.Protocol is null ? "TLS handshake failed: " + r.StrictFailure
+        : $"only {r.Protocol} with {r.Cipher}";
+
+    private static ProbedAddress Empty(MxHost host, string address, string sec, string tlsa, IReadOnlyList<string> records, string? error) =>
+        new(host.Name, host.Preference, address, sec, tlsa, records, error, false, null, null, false, null, null, null, null, null, null, null);
+
+    private async Task<ProbedAddress> ProbeAddressAsync(MxHost host, IPAddress ip, string domain, string sec, string tlsaText, IReadOnlyList<string> records,
+        TlsaResolution? tlsa, CancellationToken ct)
+    {
+        // First with the strict profile: what mandatory TLS would get.
+        var strict = await HandshakeAsync(host.Name, ip, strictProfile: true, ct).ConfigureAwait(false);
+        if (strict.Error is not null) return Empty(host, ip.ToString(), sec, tlsaText, records, strict.Error);
+        if (!strict.StartTls) return Empty(host, ip.ToString(), sec, tlsaText, records, null);
+        var seen = strict;
+        if (strict.Tls is null)
+        {
+            // What the server does offer, with OpenSSL's defaults (what opportunistic TLS would get).
+            seen = await HandshakeAsync(host.Name, ip, strictProfile: false, ct).ConfigureAwait(false);
+        }
+        bool? daneVerified = null;
+        string? daneDetail = null;
+        var usable = tlsa?.Kind == TlsaResolutionKind.Secure ? tlsa.Records.Where(TlsaMatcher.IsUsable).ToList() : [];
+        if (usable.Count > 0 && seen.Leaf is not null)
+        {
+            var verdict = TlsaMatcher.Verify(usable, seen.Leaf, seen.Presented, [host.Name, domain], time.GetUtcNow());
+            (daneVerified, daneDetail) = (verdict.Verified, verdict.Detail);
+        }
+        else if (tlsa?.Kind == TlsaResolutionKind.Secure)
+        {
+            (daneVerified, daneDetail) = (false, "no usable TLSA records");
+        }
+        return new ProbedAddress(host.Name, host.Preference, ip.ToString(), sec, tlsaText, records, null, true,
+            seen.Tls?.Protocol, seen.Tls?.CipherSuite, strict.Tls?.IsStrict == true, strict.Tls is null ? strict.HandshakeError : null,
+            seen.Leaf?.Subject, seen.Leaf?.Issuer,
+            seen.Leaf is null ? null : Convert.ToHexStringLower(SHA256.HashData(seen.Leaf.PublicKey.ExportSubjectPublicKeyInfo())),
+            seen.Leaf?.NotAfter.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
+            daneVerified, daneDetail);
+    }
+
+    private sealed record Handshake(string? Error, bool StartTls, NegotiatedTls? Tls, string? HandshakeError, X509Certificate2? Leaf, IReadOnlyList<X509Certificate2> Presented);
+
+    private async Task<Handshake> HandshakeAsync(string host, IPAddress ip, bool strictProfile, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(Timeout);
+        SmtpClientConnection connection;
+        try
+        {
+            connection = await SmtpClientConnection.ConnectAsync(new IPEndPoint(ip, options.Delivery.SmtpPort), options.Hostname, null, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or SmtpClientException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            return new Handshake(ex is OperationCanceledException ? "connection timed out" : ex.Message, false, null, null, null, []);
+        }
+        await using (connection.ConfigureAwait(false))
+        {
+            if (!connection.Capabilities.StartTls) return new Handshake(null, false, null, null, null, []);
+            X509Certificate2? leaf = null;
+            var presented = new List<X509Certificate2>();
+            var requirement = new HostTlsRequirement(HostTlsMode.Encrypt, strictProfile, []);
+            var tlsOptions = requirement.ClientOptions(host, host, time, _ => { });
+            tlsOptions.RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
+            {
+                if (certificate is not null) leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+                foreach (var c in chain?.ChainPolicy.ExtraStore ?? []) presented.Add(X509CertificateLoader.LoadCertificate(c.RawData));
+                return true;
+            };
+            try
+            {
+                await connection.StartTlsAsync(tlsOptions, TlsVerification.Encrypted, timeout.Token).ConfigureAwait(false);
+                try { await connection.QuitAsync(timeout.Token).ConfigureAwait(false); } catch (Exception ex) when (ex is IOException or SmtpClientException or OperationCanceledException) { }
+                return new Handshake(null, true, connection.Tls, null, leaf, presented);
+            }
+            catch (Exception ex) when (ex is AuthenticationException or IOException or SmtpClientException or OperationCanceledException && !ct.IsCancellationRequested)
+            {
+                return new Handshake(null, true, null, ex.Message, leaf, presented);
+            }
+        }
+    }
+}
