@@ -2,7 +2,9 @@
 # Installs the Debian packages the integration tests and benchmarks need, when they are missing.
 # Idempotent; needs root (CI and the dev machines run as root). Nothing is started here.
 set -euo pipefail
-packages=(postfix swaks libnet-ssleay-perl libio-socket-ssl-perl openssl ca-certificates procps iproute2 netcat-openbsd knot unbound ldnsutils bind9-dnsutils)
+# testssl.sh: independent TLS scans of our listeners (Debian names the command "testssl");
+# util-linux: unshare/nsenter, for the DANE reference sender's private resolv.conf (postfix-peer.sh).
+packages=(postfix swaks libnet-ssleay-perl libio-socket-ssl-perl openssl ca-certificates procps iproute2 netcat-openbsd knot unbound ldnsutils bind9-dnsutils testssl.sh util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -18,6 +18,7 @@
 #   DIR/knot/knot.conf  DIR/knot/zones/*.zone  DIR/knot/knot.log  DIR/knot/knot.pid
 #   DIR/unbound/unbound.conf  DIR/unbound/unbound.log  DIR/unbound/unbound.pid
 #   DIR/servfail/       ldns key and signed zone of servfail.test
+#   DIR/bogus/ZONE/     ldns key and zone of each BOGUS-TLSA child zone (see records.conf below)
 #   DIR/testbed.env     NET, MX_BASE, RESOLVER, AUTHORITATIVE (shell syntax, for other scripts)
 #   DIR/root-ds.txt     the trust anchor (DS of the fake root)
 #
@@ -45,7 +46,24 @@
 # below .test, e.g. "_25._tcp.mx.dane-ok.test. TLSA 3 1 1 ab12...", "mx.plain.test. A 127.0.5.17";
 # '#' comments and blank lines ignored) is added to the zone of its last two labels (X.test).
 # A TLSA line replaces the default TLSA of the same owner. An X.test that is not in the table
-# above becomes a new signed zone (SOA, NS ns.test, delegated with DS). Write the file before start.
+# above becomes a new signed zone (SOA, NS ns.test, delegated with DS); its records, TLSA included,
+# validate (AD), e.g. "_25._tcp.mx.dane-ta.test. TLSA 2 1 1 <hex>". Write the file before start.
+#
+# A TLSA whose lookup fails (SERVFAIL) while everything else of its domain validates:
+#   BOGUS-TLSA _25._tcp.mx.tlsa-servfail.test. 3 1 1 <hex>
+# makes _tcp.mx.tlsa-servfail.test. a child zone of tlsa-servfail.test (which must be, or becomes,
+# a signed zone of the kind above; not unsigned.test or servfail.test), signed with ldns-signzone
+# (valid signatures, key in DIR/bogus/, delegated with DS) whose TLSA record is then edited after
+# signing: the TLSA answers SERVFAIL through unbound (bogus), while the domain's MX and
+# mx.tlsa-servfail.test A (in the parent zone) still validate. The owner must be _PORT._tcp.HOST.
+# with HOST at or below X.test (HOST = X.test for an implicit MX); several BOGUS-TLSA lines for the
+# same HOST share one child zone; any other records.conf line at or below _tcp.HOST. is dropped
+# (the delegation hides it), so is the default TLSA of dane-ok.test if HOST is mx.dane-ok.test.
+# unbound logs "validation failure <_25._tcp.mx.X. TLSA IN>: signature crypto failed". The
+# parent's MX and A records are ordinary records.conf lines, e.g. for a test bed on 127.0.5:
+#   tlsa-servfail.test. MX 10 mx.tlsa-servfail.test.
+#   mx.tlsa-servfail.test. A 127.0.5.22
+#   BOGUS-TLSA _25._tcp.mx.tlsa-servfail.test. 3 1 1 0123…(64 hex digits)
 #
 # Needs root and the Debian packages knot (knotd, keymgr), unbound, ldnsutils (ldns-signzone),
 # bind9-dnsutils (scripts/install-test-deps.sh). Several test beds can run at once on different NETs.
@@ -179,6 +197,8 @@ mx.dane-ok.test. A $(ip 6)
 _25._tcp.mx.dane-ok.test. TLSA $tlsa_default"
 
 # ---- DIR/records.conf: extra records (and extra signed zones) ----
+declare -A bogus_body   # BOGUS-TLSA child zone (e.g. _tcp.mx.tlsa-servfail.test.) -> its TLSA lines
+bogus_zones=()
 if [[ -f $dir/records.conf ]]; then
   lineno=0
   while IFS= read -r line || [[ -n $line ]]; do
@@ -186,6 +206,20 @@ if [[ -f $dir/records.conf ]]; then
     line=${line%%#*}
     [[ $line =~ ^[[:space:]]*$ ]] && continue
     read -r owner rest <<<"$line"
+    if [[ $owner == BOGUS-TLSA ]]; then
+      read -r owner usage selector mtype hex extra <<<"$rest"
+      owner=${owner,,} hex=${hex,,}
+      [[ $owner =~ ^_[0-9]{1,5}\._tcp\.(([a-z0-9-]+\.)*([a-z0-9-]+)\.test\.)$ ]] \
+        || die "records.conf:$lineno: BOGUS-TLSA owner must be _PORT._tcp.HOST. with HOST below .test (ending in '.test.'): $owner"
+      child=_tcp.${BASH_REMATCH[1]} zone=${BASH_REMATCH[3]}.test
+      [[ $usage =~ ^[0-3]$ && $selector =~ ^[01]$ && $mtype =~ ^[0-2]$ && $hex =~ ^[0-9a-f]+$ && -z $extra ]] && ((${#hex} % 2 == 0)) \
+        || die "records.conf:$lineno: BOGUS-TLSA OWNER USAGE SELECTOR MTYPE HEX expected (got '$rest')"
+      case $zone in unsigned.test|servfail.test) die "records.conf:$lineno: BOGUS-TLSA needs a signed parent zone, not $zone" ;; esac
+      if [[ -z ${body[$zone]+set} ]]; then body[$zone]=""; signed_children+=("$zone"); fi
+      if [[ -z ${bogus_body[$child]+set} ]]; then bogus_body[$child]=""; bogus_zones+=("$child"); fi
+      bogus_body[$child]+="$owner TLSA $usage $selector $mtype $hex"$'\n'
+      continue
+    fi
     owner=${owner,,}
     [[ $owner =~ ^([a-z0-9_*-]+\.)*([a-z0-9-]+)\.test\.$ ]] \
       || die "records.conf:$lineno: owner must be an absolute name below .test (ending in '.test.'): $owner"
@@ -198,6 +232,13 @@ if [[ -f $dir/records.conf ]]; then
     body[$zone]+=$'\n'"$owner $rest"
   done < "$dir/records.conf"
 fi
+# A BOGUS-TLSA child zone hides whatever its parent had at or below its apex: drop those lines
+# (e.g. the default TLSA of mx.dane-ok.test) and delegate instead (NS here, DS added below).
+for child in "${bogus_zones[@]}"; do
+  [[ $child =~ \.([a-z0-9-]+\.test)\.$ ]]; zone=${BASH_REMATCH[1]}
+  body[$zone]=$(awk -v c="$child" '{ o = tolower($1); if (o == c || substr(o, length(o) - length(c)) == "." c) next; print }' <<<"${body[$zone]}")
+  body[$zone]+=$'\n'"$child NS ns.test."
+done
 
 soa() { echo "\$TTL $ttl
 $1 SOA ns.test. hostmaster.test. 1 3600 600 86400 $ttl
@@ -247,6 +288,7 @@ EOF
   for z in "${signed_children[@]}"; do zone_conf "$z." "$z.zone" yes; done
   zone_conf unsigned.test. unsigned.test.zone no
   zone_conf servfail.test. servfail.test.zone no
+  for c in "${bogus_zones[@]}"; do zone_conf "$c" "${c%.}.zone" no; done
 } > "$kdir/knot.conf"
 
 # ---- keys (kept across starts) and DS records ----
@@ -272,6 +314,41 @@ servfail_ds() {
     ldns-key2ds -n -2 "$base.key" ) || die "ldns could not sign servfail.test in $sdir"
 }
 
+# BOGUS-TLSA child zones: valid key and signatures (DS in the parent), then each TLSA record is
+# edited after signing, so its RRSIG no longer matches: only that lookup is bogus.
+bogus_ds() { # CHILD (e.g. _tcp.mx.tlsa-servfail.test.) -> DS line; writes $kdir/zones/CHILD.zone
+  local c=$1 bdir=$dir/bogus/${1%.} base
+  mkdir -p "$bdir"; chmod 755 "$dir/bogus" "$bdir"
+  ( cd "$bdir"
+    base=$(ls "K${c}+013+"*.private 2>/dev/null | head -1 || true); base=${base%.private}
+    if [[ -z $base ]]; then base=$(ldns-keygen -a ECDSAP256SHA256 -k "$c") || exit 1; fi
+    # sign a variant of every TLSA (last hex digit changed), then put the real data back
+    { soa "$c"
+      while read -r o t u s m h; do
+        [[ -n $o ]] || continue
+        if [[ ${h: -1} == 0 ]]; then alt=${h%?}1; else alt=${h%?}0; fi
+        echo "$o $t $u $s $m $alt"
+      done <<<"${bogus_body[$c]}"; } > zone.unsigned
+    ldns-signzone -i "$(date -u -d '-1 day' +%Y%m%d%H%M%S)" -e "$(date -u -d '+30 days' +%Y%m%d%H%M%S)" \
+      -o "$c" -f zone.signed zone.unsigned "$base" >/dev/null || exit 1
+    cp zone.signed zone.edited
+    while read -r o t u s m h; do
+      [[ -n $o ]] || continue
+      if [[ ${h: -1} == 0 ]]; then alt=${h%?}1; else alt=${h%?}0; fi
+      awk -v a="$alt" -v h="$h" '$4 == "TLSA" && tolower($NF) == a { sub(/[^[:space:]]+$/, h) } { print }' zone.edited > zone.tmp
+      mv zone.tmp zone.edited
+      awk -v o="$o" -v h="$h" 'tolower($1) == o && $4 == "TLSA" && tolower($NF) == h { f = 1 } END { exit !f }' zone.edited || exit 1
+    done <<<"${bogus_body[$c]}"
+    cp zone.edited "$kdir/zones/${c%.}.zone"
+    ldns-key2ds -n -2 "$base.key" ) || die "ldns could not sign and edit the BOGUS-TLSA zone $c in $bdir"
+}
+for c in "${bogus_zones[@]}"; do
+  [[ $c =~ \.([a-z0-9-]+\.test)\.$ ]]; zone=${BASH_REMATCH[1]}
+  ds=$(bogus_ds "$c")
+  [[ -n $ds ]] || die "no DS record for $c"
+  body[$zone]+=$'\n'"$ds"
+done
+
 test_body=""
 for z in "${signed_children[@]}" servfail.test; do
   if [[ $z == servfail.test ]]; then ds=$(servfail_ds); else ds=$(ds_of "$z"); fi
@@ -294,7 +371,7 @@ done
 # ---- start knot; wait until every zone is served (signed where it should be) ----
 started=yes
 knotd -c "$kdir/knot.conf" -d </dev/null >>"$kdir/knot.log" 2>&1 9>&- || die "knotd did not start: $(tail -n 20 "$kdir/knot.log")"
-zones=(. test. "${signed_children[@]/%/.}" unsigned.test. servfail.test.)
+zones=(. test. "${signed_children[@]/%/.}" unsigned.test. servfail.test. "${bogus_zones[@]}")
 args=(); for z in "${zones[@]}"; do args+=("$z" SOA); done
 deadline=$((SECONDS + 10))
 while :; do

@@ -2,17 +2,29 @@
 # postfix-peer.sh — private Postfix instances on loopback addresses, as test and benchmark peers.
 #
 # Usage:
-#   postfix-peer.sh start DIR --listen ADDR:PORT --role relay|sink-durable
+#   postfix-peer.sh start DIR --listen ADDR:PORT --role relay|mailbox|sink-durable|dane-sender
 #                         [--relay ADDR:PORT] [--hostname NAME] [--tls yes|no|weak]
+#                         [--cert FILE --key FILE] [--resolver ADDR] [--smtp-port N]
 #   postfix-peer.sh stop DIR      stop the instance in DIR (SIGTERM to the master in its pid file) and
 #                                 wait until all its processes are gone; no-op if it is not running
 #   postfix-peer.sh flush DIR     postqueue -c DIR/etc -f (deliver deferred mail now)
 #   postfix-peer.sh status DIR    exit 0 if the instance in DIR is running, 1 if not
+#   postfix-peer.sh queue DIR     postqueue -c DIR/etc -j (one JSON object per queued message; nothing
+#                                 if the queue is empty), e.g. to see a deferred message's delay_reason
+#   postfix-peer.sh exec DIR CMD [ARG...]
+#                                 run CMD in the mount namespace of the running instance (for a
+#                                 dane-sender: with its resolv.conf, i.e. through its --resolver) and
+#                                 with MAIL_CONFIG=DIR/etc, e.g.
+#                                   postfix-peer.sh exec DIR posttls-finger -c -l dane dane-ok.test
+#                                 ("Matched DANE EE certificate at depth 0: 3 1 1 ...", "Verified TLS ...")
 #
 # DIR must be an absolute path; it is created if missing and may be reused (the queue is kept,
 # the configuration is rewritten on every start). Layout:
 #   DIR/etc      main.cf, master.cf          DIR/spool   queue_directory
-#   DIR/data     data_directory (postfix)    DIR/tls     self-signed cert/key (--tls yes)
+#   DIR/data     data_directory (postfix)    DIR/tls     self-signed cert/key (--tls yes), or
+#                                                        copies of --cert/--key (given-cert.pem, given-key.pem)
+#   DIR/resolv.conf  dane-sender: the resolv.conf its processes see (bind-mounted over /etc/resolv.conf
+#                    in the master's private mount namespace)
 #   DIR/maillog  the instance's log (maillog_file + postlog service; there is no syslog here)
 #
 # Roles:
@@ -29,6 +41,31 @@
 #                 cleanup daemon fsyncs the queue file before smtpd replies 250), then delivers
 #                 to the discard: transport. 200 processes, no per-client limits, no in_flow_delay
 #                 throttling, no client DNS lookups (smtpd_peername_lookup = no).
+#   dane-sender   reference sending MTA with DANE (RFC 7672): accepts mail from 127.0.0.0/8 (mynetworks)
+#                 for any recipient and delivers it by DNS MX lookup (no relayhost) with
+#                 smtp_tls_security_level = dane, smtp_dns_support_level = dnssec, smtp_host_lookup = dns,
+#                 smtp_tls_loglevel = 1, no TLS session cache (a full handshake every time), IPv4 only,
+#                 outgoing connections from the --listen address (smtp_bind_address), retries every ~5 s.
+#                 Needs --resolver ADDR (the test bed's validating resolver, e.g. 127.0.5.2): the master is
+#                 started inside a private mount namespace (unshare -m) in which /etc/resolv.conf is a bind
+#                 mount of DIR/resolv.conf ("nameserver ADDR", "options trust-ad timeout:2 attempts:2"; without trust-ad glibc
+#                 clears the AD bit); every Postfix process it starts inherits that namespace. The host's
+#                 /etc/resolv.conf is never modified. What Postfix 3.7.11 logs (DIR/maillog), per case:
+#                   TLSA matches (3 1 1 of the leaf, or 2 1 1 of a CA the server sends in its chain):
+#                     "Verified TLS connection established to mx.dane-ok.test[A]:25: TLSv1.3 with cipher ..."
+#                     "... to=<user@dane-ok.test>, relay=mx.dane-ok.test[A]:25, ... dsn=2.0.0, status=sent (250 ...)"
+#                   TLSA lookup SERVFAIL (no connection is made):
+#                     "warning: DANE TLSA lookup problem: ... Name service error for name=_25._tcp.mx.X
+#                      type=TLSA: Host not found, try again"
+#                     "warning: TLS policy lookup for X/mx.X: TLSA lookup error for mx.X:25"
+#                     "... relay=none, ... dsn=4.7.5, status=deferred (TLSA lookup error for mx.X:25)"
+#                   TLSA does not match:
+#                     "server certificate verification failed for mx.X[A]:25: num=65:no matching DANE TLSA records"
+#                     "Untrusted TLS connection established to ..." then
+#                     "... dsn=4.7.5, status=deferred (Server certificate not verified)"
+#                   MX without TLSA (or in an unsigned zone): "Untrusted TLS connection established",
+#                   or in clear text if STARTTLS is not offered.
+#                 Deferred mail is retried every ~5 s; "postfix-peer.sh queue DIR" shows its delay_reason.
 # Options:
 #   --listen ADDR:PORT  the only listener (bound in master.cf; inet_interfaces stays "all" because
 #                       Postfix refuses 127.0.x.y there: "no local interface found").
@@ -41,6 +78,14 @@
 #                       only TLS 1.0 with AES-CBC-SHA1 and RSA key exchange (the "weak" peer);
 #                       (smtpd_tls_security_level = may). Default no. The relay role's client
 #                       always uses smtp_tls_security_level = may.
+#   --cert FILE --key FILE
+#                       with --tls yes (or weak): serve this PEM certificate instead of the self-signed one;
+#                       FILE may hold the leaf followed by its chain (all of it is sent, e.g. the private
+#                       CA for a DANE-TA "2 1 1" record), KEY the matching private key (PEM, any format
+#                       openssl reads). Both are copied into DIR/tls; the key must match the leaf.
+#   --resolver ADDR     dane-sender (required there): IPv4 address of the validating resolver (port 53).
+#   --smtp-port N       dane-sender: the port its client connects to on each MX (smtp_tcp_port, default
+#                       25); the TLSA lookup follows it (_N._tcp.MX).
 #
 # start prints nothing on success and returns once ADDR:PORT accepts a TCP connection (<= ~20 s);
 # on failure it prints the reason (startup output captured with script(1), tail of DIR/maillog)
@@ -51,6 +96,11 @@
 #   postfix-peer.sh start /tmp/pf-sink --listen 127.0.2.50:25 --role sink-durable
 #   smtp-source -s 20 -m 200 -l 4096 -f sender@bench.test -t user@bench.test 127.0.2.50:25
 #   postfix-peer.sh stop /tmp/pf-sink
+#
+#   # DANE reference sender through a test bed on 127.0.5 (tests/peers/dns-testbed.sh):
+#   postfix-peer.sh start /tmp/pf-dane --listen 127.0.5.30:25 --role dane-sender --resolver 127.0.5.2
+#   swaks --server 127.0.5.30:25 --from a@sender.test --to user@dane-ok.test
+#   grep 'Verified TLS connection established' /tmp/pf-dane/maillog
 set -euo pipefail
 
 PROG=${0##*/}
@@ -116,11 +166,19 @@ case $cmd in
     (($# == 0)) || usage
     master_pid >/dev/null || die "no running instance in $dir"
     exec postqueue -c "$etc" -f ;;
+  queue)
+    (($# == 0)) || usage
+    exec postqueue -c "$etc" -j ;;
+  exec)
+    (($# >= 1)) || usage
+    pid=$(master_pid) || die "no running instance in $dir"
+    exec nsenter --target "$pid" --mount -- env MAIL_CONFIG="$etc" "$@" ;;
   start) ;;
   *) usage ;;
 esac
 
 listen="" role="" relay="" hostname=peer.test tls=no domains=bench.test rcpt_reply="" no8bit=no
+cert="" key="" resolver="" smtp_port=25
 while (($#)); do
   case $1 in
     --listen) listen=${2:-}; shift 2 || usage ;;
@@ -131,6 +189,10 @@ while (($#)); do
     --domains) domains=${2:-}; shift 2 || usage ;;
     --rcpt-reply) rcpt_reply=${2:-}; shift 2 || usage ;;
     --no-8bitmime) no8bit=yes; shift ;;
+    --cert) cert=${2:-}; shift 2 || usage ;;
+    --key) key=${2:-}; shift 2 || usage ;;
+    --resolver) resolver=${2:-}; shift 2 || usage ;;
+    --smtp-port) smtp_port=${2:-}; shift 2 || usage ;;
     *) die "unknown option: $1" ;;
   esac
 done
@@ -143,9 +205,23 @@ case $role in
            || die "--role relay needs --relay ADDR:PORT (got '$relay')"
          raddr=${BASH_REMATCH[1]#[} raddr=${raddr%]} rport=${BASH_REMATCH[2]} ;;
   sink-durable|mailbox) [[ $domains =~ ^[A-Za-z0-9.,-]+$ ]] || die "--domains: a comma-separated list of domains (got '$domains')" ;;
-  *) die "--role must be relay, mailbox or sink-durable (got '$role')" ;;
+  dane-sender)
+    [[ $resolver =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "--role dane-sender needs --resolver ADDR (IPv4, e.g. 127.0.5.2; got '$resolver')"
+    [[ $laddr =~ ^[0-9.]+$ ]] || die "--role dane-sender needs an IPv4 --listen address (got '$listen')"
+    [[ $smtp_port =~ ^[0-9]+$ ]] && ((smtp_port >= 1 && smtp_port <= 65535)) || die "--smtp-port must be 1..65535 (got '$smtp_port')"
+    command -v unshare >/dev/null || die "unshare (util-linux) is not installed" ;;
+  *) die "--role must be relay, mailbox, sink-durable or dane-sender (got '$role')" ;;
 esac
+[[ $role == dane-sender || ( -z $resolver && $smtp_port == 25 ) ]] || die "--resolver and --smtp-port are for --role dane-sender"
 case $tls in yes|no|weak) ;; *) die "--tls must be yes, no or weak" ;; esac
+if [[ -n $cert || -n $key ]]; then
+  [[ -n $cert && -n $key ]] || die "--cert and --key go together"
+  [[ $tls != no ]] || die "--cert/--key need --tls yes (or weak)"
+  [[ -r $cert && -r $key ]] || die "cannot read --cert $cert or --key $key"
+  cert_pub=$(openssl x509 -in "$cert" -noout -pubkey 2>/dev/null) || die "--cert $cert: no PEM certificate"
+  key_pub=$(openssl pkey -in "$key" -pubout 2>/dev/null) || die "--key $key: no PEM private key"
+  [[ $cert_pub == "$key_pub" ]] || die "--key $key does not match the (first) certificate in $cert"
+fi
 [[ $hostname =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]] || die "bad --hostname: $hostname"
 
 if pid=$(master_pid); then die "an instance is already running in $dir (master pid $pid)"; fi
@@ -178,9 +254,15 @@ fi
 
 # ---- TLS ----
 tls_main=""
+cert_file=$tlsdir/cert.pem key_file=$tlsdir/key.pem
 if [[ $tls == yes || $tls == weak ]]; then
   mkdir -p "$tlsdir"; chmod 755 "$tlsdir"
-  if [[ ! -s $tlsdir/cert.pem || ! -s $tlsdir/key.pem ]] \
+  if [[ -n $cert ]]; then
+    # the caller's certificate (and chain) and key, copied so that they outlive the caller's files
+    cert_file=$tlsdir/given-cert.pem key_file=$tlsdir/given-key.pem
+    install -m 644 "$cert" "$cert_file" && install -m 600 "$key" "$key_file" \
+      || die "could not copy --cert/--key into $tlsdir"
+  elif [[ ! -s $tlsdir/cert.pem || ! -s $tlsdir/key.pem ]] \
      || ! openssl x509 -in "$tlsdir/cert.pem" -noout -checkhost "$hostname" 2>/dev/null | grep -q 'does match'; then
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$hostname" \
       -addext "subjectAltName=DNS:$hostname" -keyout "$tlsdir/key.pem" -out "$tlsdir/cert.pem" \
@@ -188,8 +270,8 @@ if [[ $tls == yes || $tls == weak ]]; then
     chmod 600 "$tlsdir/key.pem"; chmod 644 "$tlsdir/cert.pem"
   fi
   tls_main="smtpd_tls_security_level = may
-smtpd_tls_cert_file = $tlsdir/cert.pem
-smtpd_tls_key_file = $tlsdir/key.pem
+smtpd_tls_cert_file = $cert_file
+smtpd_tls_key_file = $key_file
 smtpd_tls_loglevel = 1
 smtpd_tls_received_header = yes
 smtpd_tls_session_cache_database = btree:$data/smtpd_scache"
@@ -270,6 +352,24 @@ minimal_backoff_time = 5s
 maximal_backoff_time = 10s
 queue_run_delay = 5s
 smtp_connect_timeout = 10s"
+elif [[ $role == dane-sender ]]; then
+  role_main="relayhost =
+smtpd_relay_restrictions = permit_mynetworks, reject
+smtpd_recipient_restrictions =
+smtp_tls_security_level = dane
+smtp_dns_support_level = dnssec
+smtp_host_lookup = dns
+smtp_tls_loglevel = 1
+smtp_address_preference = ipv4
+smtp_bind_address = $laddr
+smtp_tcp_port = $smtp_port
+minimal_backoff_time = 5s
+maximal_backoff_time = 10s
+queue_run_delay = 5s
+smtp_connect_timeout = 10s"
+  # what glibc (and so every Postfix process) sees as /etc/resolv.conf in the private namespace
+  printf 'nameserver %s\noptions trust-ad timeout:2 attempts:2\n' "$resolver" > "$dir/resolv.conf"
+  chmod 644 "$dir/resolv.conf"
 else
   role_main="relay_domains = ${domains//,/ }
 relay_recipient_maps =
@@ -328,7 +428,15 @@ touch -d '-1 minute' "$etc/main.cf" "$etc/master.cf"
 
 # ---- start ----
 touch "$spool/quick-start"
-out=$(script -qec "postfix -c '$etc' start" /dev/null 2>&1 | tr -d '\r') || true
+if [[ $role == dane-sender ]]; then
+  # The master (and so every process it forks) lives in a private mount namespace where
+  # /etc/resolv.conf is DIR/resolv.conf; unshare -m makes mounts private (no propagation to the host).
+  out=$(PF_ETC=$etc PF_RESOLV=$dir/resolv.conf script -qec \
+    'unshare -m --propagation private sh -c '\''mount --bind "$PF_RESOLV" /etc/resolv.conf && exec postfix -c "$PF_ETC" start'\' \
+    /dev/null 2>&1 | tr -d '\r') || true
+else
+  out=$(script -qec "postfix -c '$etc' start" /dev/null 2>&1 | tr -d '\r') || true
+fi
 fail() {
   echo "$PROG: $dir: $*" >&2
   [[ -n $out ]] && printf '%s\n' "$out" | sed 's/^/  postfix start: /' >&2

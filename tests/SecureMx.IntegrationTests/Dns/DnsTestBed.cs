@@ -40,7 +40,12 @@ public sealed class DnsTestBed : IAsyncDisposable
     /// order and takes the first whose addresses are free (another test bed may be running). Fails
     /// with the script's message — e.g. missing packages — never silently.
     /// </summary>
-    /// <param name="records">Optional content of DIR/records.conf (extra records and zones), given the chosen prefix NET.</param>
+    /// <param name="records">
+    /// Optional content of DIR/records.conf (extra records and zones), given the chosen prefix NET: zone-file lines
+    /// such as <c>_25._tcp.mx.dane-ok.test. TLSA 3 1 1 &lt;hex&gt;</c> (validates, AD), and
+    /// <c>BOGUS-TLSA _25._tcp.mx.tlsa-servfail.test. 3 1 1 &lt;hex&gt;</c> for a TLSA lookup that SERVFAILs while
+    /// the domain's MX and A records validate (see the script header).
+    /// </param>
     public static async Task<DnsTestBed> StartAsync(string[] nets, int mxBase = 10, Func<string, string>? records = null)
     {
         Assert.True(File.Exists(Script), "missing " + Script);
