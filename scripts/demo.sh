@@ -27,11 +27,13 @@ listener() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["li
 mx=$(listener mx 127.0.0.1:2525)
 submission=$(listener submission 127.0.0.1:2587)
 submissions=$(listener submissions 127.0.0.1:2465)
+securemx=$(listener secureMx 127.0.0.1:2526)
 cat <<EOT
 
 SecureMx demo instance in $data
   mailbox: demo@demo.test (password: demo-password)
   MX listener: $mx (opportunistic STARTTLS, self-signed certificate)
+  secure MX:   $securemx (STARTTLS with TLS 1.2+ and secure ciphers required)
   Mail client (e.g. Thunderbird), outgoing server:
     ${submissions%:*} port ${submissions##*:}, SSL/TLS, normal password, user demo@demo.test
     or ${submission%:*} port ${submission##*:}, STARTTLS, normal password, user demo@demo.test

@@ -61,7 +61,7 @@ public static class ProbeCommand
                 Console.WriteLine($"  certificate: {a.CertificateSubject}");
                 Console.WriteLine($"  issuer:      {a.CertificateIssuer}");
                 Console.WriteLine($"  expires:     {a.CertificateNotAfter}");
-                Console.WriteLine($"  SPKI SHA-256: {a.SpkiSha256} (TLSA 3 1 1)");
+                Console.WriteLine($"  SPKI:        {a.SpkiSha256} (SHA-256, as in TLSA 3 1 1)");
             }
             if (a.DaneVerified is { } v) Console.WriteLine($"  DANE:        {(v ? "verified" : "FAILED")}: {a.DaneDetail}");
         }

@@ -17,8 +17,11 @@ internal static class DsnText
         var sb = new StringBuilder();
         sb.Append("This is the mail system at host ").Append(host).Append(".\n\n");
 
+        // TLS failures get their own advice below; "check the address" would only mislead.
+        bool onlyTls = request.Recipients.Where(r => r.Action == DsnAction.Failed).All(IsTls);
         Section(sb, request, DsnAction.Failed,
             "Your message could not be delivered to the recipients below. No further delivery attempts will be made.",
+            onlyTls ? null :
             "What you can do: check each address for typing errors and send the message again. If an address is " +
             "correct, the problem lies with the receiving system: reach the recipient another way (another " +
             "address, phone) and pass on the reason given above.");
@@ -38,7 +41,7 @@ internal static class DsnText
             null);
 
         // Deferred or failed because of a TLS requirement (RFC 3463 X.7.4, X.7.5): say what the requirement is and what the sender can do.
-        if (request.Recipients.Any(r => r.Action is DsnAction.Failed or DsnAction.Delayed && (r.Status.EndsWith(".7.4", StringComparison.Ordinal) || r.Status.EndsWith(".7.5", StringComparison.Ordinal))))
+        if (request.Recipients.Any(r => r.Action is DsnAction.Failed or DsnAction.Delayed && IsTls(r)))
         {
             Paragraph(sb, "", "About TLS: this message may only be handed over encrypted, with TLS 1.2 or newer and secure " +
                 "ciphers — because mandatory TLS is switched on for your account or your domain — or, where the " +
@@ -47,7 +50,9 @@ internal static class DsnText
                 "never sends such a message unencrypted.");
             Paragraph(sb, "", "What you can do: if this message may travel without that protection, switch mandatory TLS off " +
                 "for your account or domain (in the dashboard, or ask your mail administrator) and send it again; or reach " +
-                "the recipient another way, and let them know that their mail server does not offer secure TLS.");
+                "the recipient another way, and let them know that their mail server does not offer secure TLS. Switching " +
+                "helps only when mandatory TLS is on for you: a DANE (TLSA) mismatch or lookup error can only be fixed by " +
+                "the recipient's mail administrators.");
         }
 
         var attached = returned switch
@@ -62,6 +67,8 @@ internal static class DsnText
         // One line break at the end, not an empty line before the next boundary.
         return sb.ToString().TrimEnd('\n') + "\n";
     }
+
+    private static bool IsTls(DsnRecipientReport r) => r.Status.EndsWith(".7.4", StringComparison.Ordinal) || r.Status.EndsWith(".7.5", StringComparison.Ordinal);
 
     private static void Section(StringBuilder sb, DsnRequest request, DsnAction action, string intro, string? advice)
     {

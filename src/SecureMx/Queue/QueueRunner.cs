@@ -143,7 +143,9 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
     }
 
     /// <summary>One recipient's result of this run, before it is written back.</summary>
-    private sealed record Result(QueuedRecipient Recipient, RecipientState State, DateTimeOffset NextAttemptAt, string? Error, DeliveryLogEntry Log, RemoteOutcome? Remote);
+    /// <param name="MandatoryTls">Deferred for TLS under a level of encrypt or stricter (else the requirement came from DANE records).</param>
+    private sealed record Result(QueuedRecipient Recipient, RecipientState State, DateTimeOffset NextAttemptAt, string? Error, DeliveryLogEntry Log, RemoteOutcome? Remote,
+        bool MandatoryTls = false);
 
     /// <summary>One delivery run for a message. Returns true when it was handed to the remote pool instead.</summary>
     private async Task<bool> ProcessAsync(string id, bool remoteWorker, CancellationToken ct)
@@ -190,7 +192,8 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             {
                 state = RecipientState.Failed;
                 var enhanced = "5" + result.Remote!.Enhanced[1..]; // 4.7.4 -> 5.7.4, 4.7.5 -> 5.7.5
-                error = $"{enhanced} mandatory TLS could not be met within {Duration.Format(_tlsExpireAfter)}; last error: {error}";
+                var requirement = result.MandatoryTls ? "mandatory TLS" : "the TLS authentication the recipient's DANE records require";
+                error = $"{enhanced} {requirement} could not be met within {Duration.Format(_tlsExpireAfter)}; last error: {error}";
                 logRows.Add(result.Log with { Result = "failed", Code = 554, Enhanced = enhanced, Text = error });
                 _log.LogInformation("{Id}: to=<{Rcpt}> status=expired ({Error})", id, r.Recipient.Address, error);
             }
@@ -316,7 +319,8 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
                     var result = o.State.ToString().ToLowerInvariant();
                     _log.LogInformation("{Id}: to=<{Rcpt}> relay={Relay} tls={Tls} status={Status} ({Text})", envelope.Id, o.Recipient,
                         o.MxHost is null ? "none" : $"{o.MxHost}[{o.Address}]", o.Tls is null ? "none" : $"{o.Tls.Protocol} {o.Tls.CipherSuite}", result, o.Summary);
-                    results.Add(new Result(r, o.State, next, error, LogEntry(envelope, r, result, o.Code, o.Enhanced, o.Text, o), o));
+                    results.Add(new Result(r, o.State, next, error, LogEntry(envelope, r, result, o.Code, o.Enhanced, o.Text, o), o,
+                        MandatoryTls: o.TlsRequirementUnmet && policy.Level.RequiresTls()));
                 }
                 return results;
             }

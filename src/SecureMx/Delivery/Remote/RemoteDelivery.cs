@@ -202,6 +202,13 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         return output.ToArray();
     }
 
+    /// <summary>SslStream says "Authentication failed, see inner exception"; OpenSSL's reason is at the bottom.</summary>
+    internal static string Innermost(Exception ex)
+    {
+        while (ex.InnerException is not null) ex = ex.InnerException;
+        return ex.Message;
+    }
+
     private async Task<SmtpClientConnection> ConnectAsync(IPAddress ip, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -246,8 +253,8 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             {
                 HostTlsMode.Dane when verdict is not null => $"Server certificate of {where} not verified by DANE: {verdict}",
                 HostTlsMode.Verify when verdict is not null => $"Server certificate of {where} not verified: {verdict}",
-                _ when requirement.StrictProfile => $"TLS handshake with {where} failed: TLS 1.2 or newer with secure ciphers (ECDHE, AES-GCM or ChaCha20-Poly1305) could not be negotiated ({ex.Message})",
-                _ => $"TLS handshake with {where} failed: {ex.Message}",
+                _ when requirement.StrictProfile => $"TLS handshake with {where} failed: TLS 1.2 or newer with secure ciphers (ECDHE, AES-GCM or ChaCha20-Poly1305) could not be negotiated ({Innermost(ex)})",
+                _ => $"TLS handshake with {where} failed: {Innermost(ex)}",
             };
             return (new HostFailure("4.7.5", why, Tls: true), connection);
         }

@@ -160,7 +160,7 @@ public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, Time
             }
             catch (Exception ex) when (ex is AuthenticationException or IOException or SmtpClientException or OperationCanceledException && !ct.IsCancellationRequested)
             {
-                return new Handshake(null, true, null, ex.Message, leaf, presented);
+                return new Handshake(null, true, null, RemoteDelivery.Innermost(ex), leaf, presented);
             }
         }
     }
