@@ -18,6 +18,9 @@ public sealed class SecureMxOptions
 
     public string EffectiveSecureMxHostname() => SecureMxHostname.Length > 0 ? SecureMxHostname : Hostname;
 
+    /// <summary>The name a listener goes by (greeting, and "by" in the Received header of what it accepted).</summary>
+    public string HostnameFor(string listener) => listener == "secureMx" ? EffectiveSecureMxHostname() : Hostname;
+
     public ListenerOptions Listeners { get; set; } = new();
 
     /// <summary>The local DNSSEC-validating resolver (its AD flag is trusted): ADDR:PORT.</summary>

@@ -49,9 +49,10 @@ public sealed class InboundRecipientPolicy(SecureMxStore store, DeliveryOptions 
         // Checked before the mailbox, so that an insecure session learns nothing about which addresses exist.
         if (tls?.IsStrict != true && store.InboundTlsMandatory(rcpt.Domain))
         {
-            var had = tls is null ? "this session is not encrypted" : $"this session uses {tls.Protocol} with {tls.CipherSuite}";
+            var had = tls is null ? "this session is not encrypted. Use STARTTLS"
+                : $"this session uses {tls.Protocol} with {tls.CipherSuite}. Use TLS 1.2 or newer with ECDHE and AES-GCM or ChaCha20-Poly1305";
             return new RcptDecision(new SmtpReply(550, "5.7.1",
-                $"<{rcpt}>: {rcpt.Domain} accepts mail only over TLS 1.2 or newer with secure ciphers; {had}. Use STARTTLS"), []);
+                $"<{rcpt}>: {rcpt.Domain} accepts mail only over TLS 1.2 or newer with secure ciphers; {had}"), []);
         }
         if (found.Count == 0 && local == "postmaster") found = PostmasterTargets(rcpt.Domain);
         if (found.Count == 0)

@@ -267,7 +267,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         await _localSlots.WaitAsync(ct);
         try
         {
-            var headers = TraceHeaders.Build(envelope, r.Recipient.Address, _options.Hostname);
+            var headers = TraceHeaders.Build(envelope, r.Recipient.Address, _options.HostnameFor(envelope.Client.Listener));
             var file = await _maildir.DeliverAsync(r.Recipient.Maildir!, headers, () => _spool.OpenData(id), ct);
             _log.LogInformation("{Id}: to=<{Rcpt}> relay=local status=sent (delivered to maildir) file={File}", id, r.Recipient.Address, Path.GetFileName(file));
             return new Result(r, RecipientState.Delivered, _time.GetUtcNow(), null, LogEntry(envelope, r, "delivered", 250, "2.0.0", "delivered to maildir", null), null);

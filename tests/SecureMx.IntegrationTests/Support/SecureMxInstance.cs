@@ -17,17 +17,20 @@ public sealed class SecureMxInstance : IAsyncDisposable
     public IPEndPoint? Submission { get; }
     /// <summary>The submissions listener (implicit TLS, port 465 style), when created with <c>submission: true</c>.</summary>
     public IPEndPoint? Submissions { get; }
+    /// <summary>The secure MX listener (STARTTLS required, strict TLS profile), when created with <c>secureMx:</c>.</summary>
+    public IPEndPoint? SecureMxEndpoint { get; }
     public string Hostname { get; }
     private Process? _process;
     private readonly StringBuilder _log = new();
 
-    private SecureMxInstance(string dataDir, IPEndPoint mx, IPEndPoint? submission, IPEndPoint? submissions, string hostname)
+    private SecureMxInstance(string dataDir, IPEndPoint mx, IPEndPoint? submission, IPEndPoint? submissions, string hostname, IPEndPoint? secureMx = null)
     {
         DataDir = dataDir;
         Mx = mx;
         Submission = submission;
         Submissions = submissions;
         Hostname = hostname;
+        SecureMxEndpoint = secureMx;
     }
 
     /// <summary>The instance's self-signed certificate (made by init for the hostname).</summary>
@@ -39,17 +42,27 @@ public sealed class SecureMxInstance : IAsyncDisposable
     /// init + one hosted domain with the given mailboxes (password "password123"); with <paramref name="submission"/>
     /// also the submission (STARTTLS) and submissions (implicit TLS) listeners.
     /// </summary>
+    /// <param name="mx">The MX listener's endpoint (default: a free port on 127.0.3.x).</param>
+    /// <param name="secureMx">The secure MX listener's endpoint (<c>--securemx</c>), e.g. NET.40:25 for a DANE sender; off if null.</param>
+    /// <param name="secureMxHostname">The secure MX's host name (<c>--securemx-hostname</c>: its greeting, dns-records, the generated certificate).</param>
+    /// <param name="certFile">A PEM certificate chain to serve instead of the generated self-signed one (<c>--cert</c>, needs <paramref name="keyFile"/>).</param>
+    /// <param name="keyFile">The PEM private key of <paramref name="certFile"/> (<c>--key</c>).</param>
     public static async Task<SecureMxInstance> CreateAsync(string domain = "example.test", string[]? mailboxes = null,
-        Action<JsonObject>? configure = null, string hostname = "mx.securemx.test", bool submission = false)
+        Action<JsonObject>? configure = null, string hostname = "mx.securemx.test", bool submission = false,
+        IPEndPoint? mx = null, IPEndPoint? secureMx = null, string? secureMxHostname = null, string? certFile = null, string? keyFile = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "securemx-it-" + Guid.NewGuid().ToString("N")[..10]);
-        var mx = Net.FreeEndpoint();
+        mx ??= Net.FreeEndpoint();
         var sub = submission ? Net.FreeEndpoint() : null;
         var subs = submission ? Net.FreeEndpoint() : null;
-        var init = await Run.SecureMxAsync("init", "--data", dir, "--hostname", hostname, "--mx", Net.Text(mx), "--securemx", "off",
-            "--submission", sub is null ? "off" : Net.Text(sub), "--submissions", subs is null ? "off" : Net.Text(subs), "--dashboard", "off");
+        var initArgs = new List<string> { "init", "--data", dir, "--hostname", hostname, "--mx", Net.Text(mx), "--securemx", secureMx is null ? "off" : Net.Text(secureMx),
+            "--submission", sub is null ? "off" : Net.Text(sub), "--submissions", subs is null ? "off" : Net.Text(subs), "--dashboard", "off" };
+        if (secureMxHostname is not null) initArgs.AddRange(["--securemx-hostname", secureMxHostname]);
+        if (certFile is not null) initArgs.AddRange(["--cert", certFile]);
+        if (keyFile is not null) initArgs.AddRange(["--key", keyFile]);
+        var init = await Run.SecureMxAsync(initArgs.ToArray());
         Assert.True(init.ExitCode == 0, init.All);
-        var instance = new SecureMxInstance(dir, mx, sub, subs, hostname);
+        var instance = new SecureMxInstance(dir, mx, sub, subs, hostname, secureMx);
         var cfgPath = Path.Combine(dir, "securemx.json");
         var cfg = JsonNode.Parse(File.ReadAllText(cfgPath))!.AsObject();
         cfg["limits"]!["maxConnectionsPerIp"] = 200;
@@ -84,7 +97,7 @@ public sealed class SecureMxInstance : IAsyncDisposable
         _process = p;
         try
         {
-            foreach (var ep in new[] { Mx, Submission, Submissions }.OfType<IPEndPoint>()) await Net.WaitForPortAsync(ep, TimeSpan.FromSeconds(30));
+            foreach (var ep in new[] { Mx, SecureMxEndpoint, Submission, Submissions }.OfType<IPEndPoint>()) await Net.WaitForPortAsync(ep, TimeSpan.FromSeconds(30));
         }
         catch (Exception)
         {

@@ -107,7 +107,8 @@ public sealed class SmtpSessionMandatoryTlsTests
         await c.EhloAsync();
         await c.CommandAsync("MAIL FROM:<a@remote.example>", 250);
         var refused = await c.CommandAsync("RCPT TO:<alice@example.org>", 550, "5.7.1");
-        Assert.Contains("TLSv1.2 with TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", refused.Text);
+        Assert.Contains("TLSv1.2 with TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256. Use TLS 1.2 or newer with ECDHE and AES-GCM or ChaCha20-Poly1305", refused.Text);
+        Assert.DoesNotContain("STARTTLS", refused.Text);
     }
 
     [Fact]

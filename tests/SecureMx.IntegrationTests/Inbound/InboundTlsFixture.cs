@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using SecureMx.IntegrationTests.Dns;
+using SecureMx.IntegrationTests.Support;
+
+namespace SecureMx.IntegrationTests.Inbound;
+
+/// <summary>
+/// One SecureMx instance as a provider runs it, inside a DNSSEC test bed, with a DANE-checking Postfix
+/// as the sending world. On NET = 127.0.13 (or 127.0.15, 127.0.17 if taken):
+/// <list type="bullet">
+/// <item>knot NET.1:53, validating resolver NET.2:53 (tests/peers/dns-testbed.sh);</item>
+/// <item>the secure MX <c>securemx.provider.test</c> on NET.40:25 (strict TLS, STARTTLS required), the ordinary
+/// MX <c>mx.provider.test</c> on NET.41:25 (opportunistic TLS);</item>
+/// <item>the Postfix dane-sender on NET.30:25 (smtp_tls_security_level = dane, resolving through NET.2).</item>
+/// </list>
+/// Hosted: <c>secure.test</c> with inbound TLS mandatory (set before the server starts), <c>open.test</c>
+/// opportunistic, <c>later.test</c> whose policy one test switches on and off. What <c>securemx dns-records
+/// secure.test</c> prints (MX and TLSA), plus an A record for the secure MX host, is the test zone's content:
+/// the same records a customer and the provider would publish.
+/// </summary>
+public sealed class InboundTlsFixture : IAsyncLifetime
+{
+    public const string SecureDomain = "secure.test";
+    public const string OpenDomain = "open.test";
+    public const string LaterDomain = "later.test";
+    public const string Hostname = "mx.provider.test";
+    public const string SecureMxHostname = "securemx.provider.test";
+    public const string SenderHostname = "sender.test";
+
+    /// <summary>The /24 prefixes this fixture may use (the first whose addresses are free).</summary>
+    public static readonly string[] Nets = ["127.0.13", "127.0.15", "127.0.17"];
+
+    public string Net { get; private set; } = "";
+    public DnsTestBed Dns { get; private set; } = null!;
+    public SecureMxInstance Mx { get; private set; } = null!;
+    public PostfixPeer Sender { get; private set; } = null!;
+
+    /// <summary>The secure MX listener (NET.40:25).</summary>
+    public IPEndPoint SecureMx => new(IPAddress.Parse(Net + ".40"), 25);
+
+    /// <summary>The ordinary MX listener (NET.41:25).</summary>
+    public IPEndPoint OrdinaryMx => new(IPAddress.Parse(Net + ".41"), 25);
+
+    /// <summary>The address the dane-sender sends from (NET.30).</summary>
+    public IPAddress SenderAddress => IPAddress.Parse(Net + ".30");
+
+    /// <summary>Everything <c>securemx dns-records secure.test</c> printed.</summary>
+    public string DnsRecordsOutput { get; private set; } = "";
+
+    /// <summary>The MX line of that output (for secure.test), as published in the test zone.</summary>
+    public string PublishedMx { get; private set; } = "";
+
+    /// <summary>The TLSA line of that output (for _25._tcp.securemx.provider.test), as published in the test zone.</summary>
+    public string PublishedTlsa { get; private set; } = "";
+
+    /// <summary>Wall-clock time of <see cref="InitializeAsync"/>.</summary>
+    public TimeSpan StartTime { get; private set; }
+
+    public async ValueTask InitializeAsync()
+    {
+        var sw = Stopwatch.StartNew();
+        Assert.True(Run.Exists("swaks"), "swaks is not installed: run scripts/install-test-deps.sh");
+        Assert.True(Run.Exists("openssl"), "openssl is not installed: run scripts/install-test-deps.sh");
+        Net = PickFreeNet();
+        // Postfix's start (2-3 s of checks) overlaps with the instance's set-up; it needs the resolver only when it sends.
+        var sender = PostfixPeer.StartDaneSenderAsync($"{SenderAddress}:25", IPAddress.Parse(Net + ".2"), SenderHostname);
+        Task<DnsTestBed>? bed = null;
+        try
+        {
+            Mx = await SecureMxInstance.CreateAsync(SecureDomain, ["user@" + SecureDomain],
+                cfg => cfg["dns"] = $"{Net}.2:53",
+                hostname: Hostname, mx: OrdinaryMx, secureMx: SecureMx, secureMxHostname: SecureMxHostname);
+            foreach (var domain in new[] { OpenDomain, LaterDomain })
+            {
+                await Mx.CliOk("domain", "add", domain);
+                var r = await Run.SecureMxWithStdinAsync("password123\n", "mailbox", "add", "user@" + domain, "--password-stdin", "--data", Mx.DataDir);
+                Assert.True(r.ExitCode == 0, r.All);
+            }
+            await Mx.CliOk("policy", "inbound", SecureDomain, "mandatory");
+
+            var records = await Mx.Cli("dns-records", SecureDomain);
+            Assert.True(records.ExitCode == 0, "securemx dns-records failed: " + records.All);
+            DnsRecordsOutput = records.StdOut;
+            var lines = records.StdOut.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0 && !l.StartsWith(';')).ToArray();
+            PublishedMx = lines.FirstOrDefault(l => l.StartsWith(SecureDomain + ".", StringComparison.Ordinal) && l.Contains("\tMX\t", StringComparison.Ordinal))
+                ?? throw new InvalidOperationException("no MX line for secure.test in the output of dns-records:\n" + records.StdOut);
+            PublishedTlsa = lines.FirstOrDefault(l => l.Contains("\tTLSA\t", StringComparison.Ordinal))
+                ?? throw new InvalidOperationException("no TLSA line in the output of dns-records:\n" + records.StdOut);
+            var zone = $"""
+                {PublishedMx}
+                {PublishedTlsa}
+                {SecureMxHostname}. A {Net}.40
+                {Hostname}. A {Net}.41
+                """;
+
+            bed = DnsTestBed.StartAsync([Net], records: _ => zone);
+            var serve = Mx.StartAsync();
+            await Task.WhenAll(bed, serve, sender);
+            Dns = bed.Result;
+            Sender = sender.Result;
+        }
+        catch
+        {
+            // what did start must not outlive a failed start
+            try { Sender = await sender; } catch (Exception) { }
+            if (bed is not null) try { Dns = await bed; } catch (Exception) { }
+            await DisposeAsync();
+            throw;
+        }
+        StartTime = sw.Elapsed;
+    }
+
+    /// <summary>The first of <see cref="Nets"/> whose test bed, sender and listener addresses are all free.</summary>
+    private static string PickFreeNet()
+    {
+        foreach (var net in Nets)
+        {
+            if (Free(net + ".1", 53, SocketType.Dgram) && Free(net + ".2", 53, SocketType.Dgram)
+                && Free(net + ".30", 25, SocketType.Stream) && Free(net + ".40", 25, SocketType.Stream) && Free(net + ".41", 25, SocketType.Stream))
+                return net;
+        }
+        Assert.Fail($"no free test network among {string.Join(", ", Nets)} (DNS on .1/.2:53, SMTP on .30/.40/.41:25 all taken by other tests?)");
+        return "";
+    }
+
+    private static bool Free(string address, int port, SocketType type)
+    {
+        using var s = new Socket(AddressFamily.InterNetwork, type, type == SocketType.Dgram ? ProtocolType.Udp : ProtocolType.Tcp);
+        try
+        {
+            s.Bind(new IPEndPoint(IPAddress.Parse(address), port));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Sender is not null) await Sender.DisposeAsync();
+        if (Mx is not null)
+        {
+            try { await Mx.StopAsync(); } catch (Exception) { }
+            await Mx.DisposeAsync();
+        }
+        if (Dns is not null) await Dns.DisposeAsync();
+    }
+}
