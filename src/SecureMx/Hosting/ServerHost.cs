@@ -55,7 +55,7 @@ public static class ServerHost
         // Idle sessions to remote servers are kept 5 s for the next message to the same server.
         builder.Services.AddSingleton(_ => new SmtpConnectionCache(TimeSpan.FromSeconds(5), time));
         builder.Services.AddSingleton(sp => new RemoteDelivery(sp.GetRequiredService<IMailDnsResolver>(), options,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Delivery.Remote"), sp.GetRequiredService<SmtpConnectionCache>()));
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Delivery.Remote"), sp.GetRequiredService<SmtpConnectionCache>(), time));
         builder.Services.AddSingleton(sp => new QueueRunner(sp.GetRequiredService<MessageSpool>(), sp.GetRequiredService<SecureMxStore>(), sp.GetRequiredService<RemoteDelivery>(),
             options, dataDirectory, time, sp.GetRequiredService<ILogger<QueueRunner>>()));
         builder.Services.AddSingleton<InboundSessionLog>();

@@ -31,7 +31,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
     private TimeSpan TransactionTimeout => TimeSpan.FromSeconds(options.Delivery.TransactionTimeoutSeconds);
 
     /// <summary>A host that did not take the transaction, and whether a TLS requirement was the reason.</summary>
-    private sealed record HostFailure(string Enhanced, string Text, bool Tls);
+    private sealed record HostFailure(string Enhanced, string Text, bool Tls, string? Host = null, IPAddress? Address = null);
 
     public async Task<IReadOnlyList<RemoteOutcome>> DeliverAsync(Envelope envelope, string domain, IReadOnlyList<QueuedRecipient> recipients,
         Func<Stream> openData, CancellationToken ct, OutboundTlsLevel level = OutboundTlsLevel.May)
@@ -65,7 +65,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             var (requirement, unusable) = HostTlsRequirement.For(level, tlsa, host.Name);
             if (requirement is null)
             {
-                failures.Add(new HostFailure("4.7.5", unusable!, Tls: true));
+                failures.Add(new HostFailure("4.7.5", unusable!, Tls: true, host.Name));
                 continue;
             }
             foreach (var ip in usable)
@@ -86,7 +86,8 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         var tlsFailure = failures.FirstOrDefault(f => f.Tls);
         return tlsFailure is null
             ? All(recipients, permanent: false, 451, "4.4.1", text)
-            : All(recipients, permanent: false, 451, tlsFailure.Enhanced, text).Select(o => o with { TlsRequirementUnmet = true }).ToList();
+            : All(recipients, permanent: false, 451, tlsFailure.Enhanced, text)
+                .Select(o => o with { TlsRequirementUnmet = true, MxHost = tlsFailure.Host, Address = tlsFailure.Address }).ToList();
     }
 
     private static List<RemoteOutcome> All(IReadOnlyList<QueuedRecipient> recipients, bool permanent, int code, string enhanced, string text) =>
@@ -230,7 +231,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         {
             if (!requirement.TlsRequired) return (null, connection);
             try { await connection.QuitAsync(ct).ConfigureAwait(false); } catch (Exception ex) when (ex is IOException or SmtpClientException) { }
-            return (new HostFailure("4.7.4", $"TLS is required, but was not offered by host {where}", Tls: true), connection);
+            return (new HostFailure("4.7.4", $"TLS is required, but was not offered by host {where}", Tls: true, host, ip), connection);
         }
         string? verdict = null;
         try
@@ -256,7 +257,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 _ when requirement.StrictProfile => $"TLS handshake with {where} failed: TLS 1.2 or newer with secure ciphers (ECDHE, AES-GCM or ChaCha20-Poly1305) could not be negotiated ({Innermost(ex)})",
                 _ => $"TLS handshake with {where} failed: {Innermost(ex)}",
             };
-            return (new HostFailure("4.7.5", why, Tls: true), connection);
+            return (new HostFailure("4.7.5", why, Tls: true, host, ip), connection);
         }
     }
 }

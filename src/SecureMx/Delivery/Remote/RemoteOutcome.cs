@@ -27,5 +27,5 @@ public sealed record RemoteOutcome(
     /// <summary>"smtp; 550 5.1.1 …" when a server said it; else our own words (DSN Diagnostic-Code, RFC 3464 §2.3.6).</summary>
     public string? Diagnostic => RemoteReply ? $"smtp; {Code} {Text}" : null;
 
-    public string Summary => MxHost is null ? $"{Enhanced} {Text}" : $"{Enhanced} {MxHost}[{Address}] said: {Code} {Text}";
+    public string Summary => MxHost is null || !RemoteReply ? $"{Enhanced} {Text}" : $"{Enhanced} {MxHost}[{Address}] said: {Code} {Text}";
 }
