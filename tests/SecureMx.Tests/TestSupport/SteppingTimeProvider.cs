@@ -12,6 +12,11 @@ namespace SecureMx.Tests.TestSupport;
 public sealed class SteppingTimeProvider(DateTimeOffset start) : FakeTimeProvider(start)
 {
     private readonly Lock _lock = new();
+
+    // Creating a timer and moving the clock exclude each other: a timer armed by another thread while
+    // the clock moves would otherwise compute its due time from the old "now" in the bookkeeping and
+    // from the new one in the fake timer, and never fire where the test expects it.
+    private readonly Lock _clockGate = new();
     private readonly List<TrackedTimer> _pending = [];
     private long _sequence;
 
@@ -45,13 +50,22 @@ public sealed class SteppingTimeProvider(DateTimeOffset start) : FakeTimeProvide
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         var tracked = new TrackedTimer(this, Interlocked.Increment(ref _sequence));
-        tracked.Arm(dueTime, period);
-        tracked.Inner = base.CreateTimer(s =>
+        lock (_clockGate)
         {
-            tracked.OnFire();
-            callback(s);
-        }, state, dueTime, period);
+            tracked.Arm(dueTime, period);
+            tracked.Inner = base.CreateTimer(s =>
+            {
+                tracked.OnFire();
+                callback(s);
+            }, state, dueTime, period);
+        }
         return tracked;
+    }
+
+    /// <summary>Moves the clock (firing what is due), never while another thread is arming a timer.</summary>
+    public void MoveTo(DateTimeOffset time)
+    {
+        lock (_clockGate) SetUtcNow(time);
     }
 
     private void Track(TrackedTimer timer, bool pending)
@@ -112,8 +126,11 @@ public sealed class SteppingTimeProvider(DateTimeOffset start) : FakeTimeProvide
 
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
-            Arm(dueTime, period);
-            return Inner?.Change(dueTime, period) ?? false;
+            lock (_owner._clockGate)
+            {
+                Arm(dueTime, period);
+                return Inner?.Change(dueTime, period) ?? false;
+            }
         }
 
         public void Dispose()
