@@ -36,7 +36,8 @@ public sealed class InboundRecipientPolicy(SecureMxStore store, DeliveryOptions 
             int cut = local.IndexOf(options.RecipientDelimiter, StringComparison.Ordinal);
             if (cut > 0) candidates.Add(local.Substring(0, cut) + "@" + rcpt.Domain);
         }
-        var found = rcpt.IsAddressLiteral ? null : store.LookupRecipient(rcpt.Domain, candidates);
+        bool mandatory = false;
+        var found = rcpt.IsAddressLiteral ? null : store.LookupRecipient(rcpt.Domain, candidates, out mandatory);
         if (found is null && mayRelay && !rcpt.IsAddressLiteral)
         {
             var remote = new EnvelopeRecipient(rcpt.ToString(), originalText, RecipientRoute.Remote, null, parameters.Notify, parameters.OrcptType, parameters.Orcpt);
@@ -46,8 +47,8 @@ public sealed class InboundRecipientPolicy(SecureMxStore store, DeliveryOptions 
         {
             return new RcptDecision(new SmtpReply(554, "5.7.1", $"<{rcpt}>: Relay access denied"), []);
         }
-        // Checked before the mailbox, so that an insecure session learns nothing about which addresses exist.
-        if (tls?.IsStrict != true && store.InboundTlsMandatory(rcpt.Domain))
+        // The same reply whether or not the mailbox exists: an insecure session learns nothing about addresses.
+        if (mandatory && tls?.IsStrict != true)
         {
             var had = tls is null ? "this session is not encrypted. Use STARTTLS"
                 : $"this session uses {tls.Protocol} with {tls.CipherSuite}. Use TLS 1.2 or newer with ECDHE and AES-GCM or ChaCha20-Poly1305";

@@ -16,16 +16,6 @@ public sealed partial class SecureMxStore
     public const string OutboundMandatory = "mandatory";
     public const string OutboundDefault = "default";
 
-    /// <summary>Whether a hosted domain accepts mail only over secure TLS; false for any other domain.</summary>
-    public bool InboundTlsMandatory(string domain)
-    {
-        using var c = Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT inbound_tls FROM domains WHERE name=$d";
-        cmd.Parameters.AddWithValue("$d", domain);
-        return cmd.ExecuteScalar() as string == InboundMandatory;
-    }
-
     /// <summary>Sets a hosted domain's inbound policy; returns the old value.</summary>
     public string SetInboundTls(string domain, bool mandatory, string actor) =>
         Change("domains", "name", domain, "inbound_tls", mandatory ? InboundMandatory : InboundOpportunistic, actor, $"domain {domain} is not hosted here");

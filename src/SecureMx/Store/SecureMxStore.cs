@@ -537,14 +537,20 @@ public sealed partial class SecureMxStore
     /// The recipient lookup of one RCPT on one connection: null when the domain is not hosted, else the
     /// first of <paramref name="candidates"/> that names a mailbox or alias (empty when none does).
     /// </summary>
-    public List<(string Address, string Maildir)>? LookupRecipient(string domain, IEnumerable<string> candidates)
+    public List<(string Address, string Maildir)>? LookupRecipient(string domain, IEnumerable<string> candidates) =>
+        LookupRecipient(domain, candidates, out _);
+
+    /// <summary>The same, also saying whether the domain takes mail only over secure TLS (one connection per RCPT).</summary>
+    public List<(string Address, string Maildir)>? LookupRecipient(string domain, IEnumerable<string> candidates, out bool inboundTlsMandatory)
     {
         using var c = Open();
         using (var cmd = c.CreateCommand())
         {
-            cmd.CommandText = "SELECT 1 FROM domains WHERE name=$d";
+            cmd.CommandText = "SELECT inbound_tls FROM domains WHERE name=$d";
             cmd.Parameters.AddWithValue("$d", domain);
-            if (cmd.ExecuteScalar() is null) return null;
+            var inbound = cmd.ExecuteScalar() as string;
+            inboundTlsMandatory = inbound == InboundMandatory;
+            if (inbound is null) return null;
         }
         foreach (var candidate in candidates)
         {
