@@ -123,15 +123,7 @@ public sealed class MandatoryTlsFixture : IAsyncLifetime
     {
         var mx = await SecureMxInstance.CreateAsync("example.test", ["alice@example.test", "bob@example.test", "carol@example.test"], cfg =>
         {
-            cfg["dns"] = $"{net}.2:53";
-            var q = cfg["queue"]!.AsObject();
-            q["retrySchedule"] = "1s";
-            q["maxRetryInterval"] = "1s";
-            q["retryJitter"] = 0;
-            q["delayWarningAfter"] = "3s";
-            q["tlsExpireAfter"] = "8s";
-            q["expireAfter"] = "60s";
-            cfg["delivery"]!["connectTimeoutSeconds"] = 5;
+            SecureMxInstance.UseTestBedAndSecondsScaleQueue(cfg, $"{net}.2:53", expireAfter: "60s", tlsExpireAfter: "8s");
         }, submission: true);
         // A second hosted domain for the "mandatory sender domain" cases: example.test's senders stay unaffected.
         await mx.CliOk("domain", "add", "strict.test");

@@ -55,14 +55,7 @@ public sealed class RemoteDeliveryFixture : IAsyncLifetime
 
         Mx = await SecureMxInstance.CreateAsync("example.test", ["alice@example.test"], cfg =>
         {
-            cfg["dns"] = $"{net}.2:53";
-            var q = cfg["queue"]!.AsObject();
-            q["retrySchedule"] = "1s";
-            q["maxRetryInterval"] = "1s";
-            q["retryJitter"] = 0;
-            q["delayWarningAfter"] = "3s";
-            q["expireAfter"] = "10s";
-            cfg["delivery"]!["connectTimeoutSeconds"] = 5;
+            SecureMxInstance.UseTestBedAndSecondsScaleQueue(cfg, $"{net}.2:53", expireAfter: "10s");
         }, submission: true);
         await Mx.StartAsync();
     }

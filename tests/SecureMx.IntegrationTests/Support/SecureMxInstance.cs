@@ -39,6 +39,24 @@ public sealed class SecureMxInstance : IAsyncDisposable
     public string Log { get { lock (_log) return _log.ToString(); } }
 
     /// <summary>
+    /// Configuration for delivery tests on a DNS test bed: its resolver, retries every second, the
+    /// delay warning after 3 s and expiry after <paramref name="expireAfter"/> (TLS deferrals after
+    /// <paramref name="tlsExpireAfter"/> when given), so the time rules can be watched within a test.
+    /// </summary>
+    public static void UseTestBedAndSecondsScaleQueue(JsonObject cfg, string resolver, string expireAfter, string? tlsExpireAfter = null)
+    {
+        cfg["dns"] = resolver;
+        var q = cfg["queue"]!.AsObject();
+        q["retrySchedule"] = "1s";
+        q["maxRetryInterval"] = "1s";
+        q["retryJitter"] = 0;
+        q["delayWarningAfter"] = "3s";
+        q["expireAfter"] = expireAfter;
+        if (tlsExpireAfter is not null) q["tlsExpireAfter"] = tlsExpireAfter;
+        cfg["delivery"]!["connectTimeoutSeconds"] = 5;
+    }
+
+    /// <summary>
     /// init + one hosted domain with the given mailboxes (password "password123"); with <paramref name="submission"/>
     /// also the submission (STARTTLS) and submissions (implicit TLS) listeners.
     /// </summary>
