@@ -40,7 +40,7 @@ public static class PolicyCommands
                 var other => throw new CliException($"'{other}': use mandatory or opportunistic"),
             };
             var store = CliOptions.OpenStore(CliOptions.RequireInstance(p.GetValue(data)!));
-            var old = Wrap(() => store.SetInboundTls(d, mandatory, Actor));
+            var old = StoreCommands.WrapStore(() => store.SetInboundTls(d, mandatory, Actor));
             Console.WriteLine($"inbound TLS of {d}: {old} -> {(mandatory ? SecureMxStore.InboundMandatory : SecureMxStore.InboundOpportunistic)}");
             if (mandatory) Console.WriteLine("note: senders without TLS 1.2+ and secure ciphers now get a permanent error; their mail is not accepted and cannot be recovered.");
             return 0;
@@ -68,12 +68,12 @@ public static class PolicyCommands
             if (text.Contains('@'))
             {
                 key = ParseAddress(text);
-                old = Wrap(() => store.SetMailboxOutboundTls(key, mandatory, Actor));
+                old = StoreCommands.WrapStore(() => store.SetMailboxOutboundTls(key, mandatory, Actor));
             }
             else
             {
                 key = ParseDomain(text);
-                old = Wrap(() => store.SetDomainOutboundTls(key, mandatory, Actor));
+                old = StoreCommands.WrapStore(() => store.SetDomainOutboundTls(key, mandatory, Actor));
             }
             Console.WriteLine($"outbound TLS of {key}: {old} -> {(mandatory ? SecureMxStore.OutboundMandatory : SecureMxStore.OutboundDefault)}");
             if (mandatory) Console.WriteLine("note: mail to servers without TLS 1.2+ and secure ciphers is deferred; the sender is warned after about 1 hour and it bounces after 24 hours (queue.delayWarningAfter, queue.tlsExpireAfter).");
@@ -99,7 +99,7 @@ public static class PolicyCommands
                 level = parsed.Name();
             }
             var store = CliOptions.OpenStore(CliOptions.RequireInstance(p.GetValue(data)!));
-            var old = Wrap(() => store.SetDestinationTls(d, level, Actor));
+            var old = StoreCommands.WrapStore(() => store.SetDestinationTls(d, level, Actor));
             Console.WriteLine($"destination {d}: {(old.Length == 0 ? "(none)" : old)} -> {level ?? "(none)"}");
             return 0;
         });
@@ -190,10 +190,4 @@ public static class PolicyCommands
     private static string ParseDomain(string text) => StoreCommands.ParseDomain(text);
 
     private static string ParseAddress(string text) => StoreCommands.ParseAddress(text).LookupKey;
-
-    private static T Wrap<T>(Func<T> f)
-    {
-        try { return f(); }
-        catch (StoreException ex) { throw new CliException(ex.Message); }
-    }
 }

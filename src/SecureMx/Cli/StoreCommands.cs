@@ -148,7 +148,8 @@ public static class StoreCommands
 
     private static void WrapStore(Action a) => WrapStore(() => { a(); return 0; });
 
-    private static T WrapStore<T>(Func<T> f)
+    /// <summary>Runs a store operation; an operator mistake it reports becomes the CLI's one-line error.</summary>
+    internal static T WrapStore<T>(Func<T> f)
     {
         try { return f(); }
         catch (StoreException ex) { throw new CliException(ex.Message); }

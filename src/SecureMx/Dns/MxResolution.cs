@@ -49,6 +49,13 @@ public sealed class MxResolution
     /// <summary>DNSSEC status of the MX answer (also of an NXDOMAIN or of the NODATA that made the MX implicit).</summary>
     public DnsSecurity Security { get; }
 
+    /// <summary>
+    /// RFC 7672 §2.2: the TLSA records of a host count only when the MX RRset (for an implicit MX:
+    /// the address records themselves) and the host's address records are DNSSEC-secure.
+    /// </summary>
+    public bool DaneAppliesTo(AddressResolution host) =>
+        host.Security == DnsSecurity.Secure && (Kind == MxResolutionKind.Implicit || Security == DnsSecurity.Secure);
+
     /// <summary>For <see cref="MxResolutionKind.TemporaryFailure"/>: why, e.g. "SERVFAIL" or "timeout …".</summary>
     public string? Reason { get; }
 

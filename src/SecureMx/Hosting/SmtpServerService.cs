@@ -42,12 +42,9 @@ public sealed class SmtpServerService(SmtpServerContext ctx, ILogger<SmtpServerS
             _listeners.Clear();
             throw;
         }
-        foreach (var (name, value) in new[] { ("dashboard", o.Listeners.Dashboard) })
+        if (Endpoint.Parse(o.Listeners.Dashboard, "listeners.dashboard") is { } dashboard)
         {
-            if (Endpoint.Parse(value, name) is { } ep)
-            {
-                log.LogInformation("listener {Name} on {Endpoint} is configured but not part of this version; not started", name, ep);
-            }
+            log.LogInformation("listener {Name} on {Endpoint} is configured but not part of this version; not started", "dashboard", dashboard);
         }
     }
 

@@ -31,11 +31,7 @@ public sealed class InboundRecipientPolicy(SecureMxStore store, DeliveryOptions 
         if (isBarePostmaster) return Accept(PostmasterTargets(null), rcpt, parameters, originalText);
         var local = rcpt.LocalPart.ToLowerInvariant();
         var candidates = new List<string>(2) { local + "@" + rcpt.Domain };
-        if (options.RecipientDelimiter.Length > 0)
-        {
-            int cut = local.IndexOf(options.RecipientDelimiter, StringComparison.Ordinal);
-            if (cut > 0) candidates.Add(local.Substring(0, cut) + "@" + rcpt.Domain);
-        }
+        if (Subaddress.Base(candidates[0], options.RecipientDelimiter) is { } untagged) candidates.Add(untagged);
         bool mandatory = false;
         var found = rcpt.IsAddressLiteral ? null : store.LookupRecipient(rcpt.Domain, candidates, out mandatory);
         if (found is null && mayRelay && !rcpt.IsAddressLiteral)

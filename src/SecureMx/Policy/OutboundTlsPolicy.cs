@@ -65,10 +65,8 @@ public sealed class OutboundTlsPolicy(SecureMxStore store, DeliveryOptions optio
         if (sender.Length == 0 || SmtpAddressParser.TryParseMailbox(sender, allowUtf8: true, out var a) != SmtpAddressParser.Error.None || a.IsAddressLiteral) return null;
         var key = a.LookupKey;
         if (store.MailboxOutboundTls(key) is not null) return key;
-        int at = key.LastIndexOf('@');
-        int cut = options.RecipientDelimiter.Length == 0 ? -1 : key.IndexOf(options.RecipientDelimiter, StringComparison.Ordinal);
-        if (cut > 0 && cut < at && store.MailboxOutboundTls(key[..cut] + key[at..]) is not null) return key[..cut] + key[at..];
-        return null;
+        var untagged = Subaddress.Base(key, options.RecipientDelimiter);
+        return untagged is not null && store.MailboxOutboundTls(untagged) is not null ? untagged : null;
     }
 
     private static string? Domain(string address)

@@ -16,10 +16,7 @@ public sealed class SenderOwnershipPolicy(SecureMxStore store, DeliveryOptions o
         if (address.IsAddressLiteral) return false;
         var key = address.LookupKey;
         if (store.AddressBelongsTo(key, account)) return true;
-        if (options.RecipientDelimiter.Length == 0) return false;
-        int at = key.LastIndexOf('@');
-        int cut = key.IndexOf(options.RecipientDelimiter, StringComparison.Ordinal);
-        return cut > 0 && cut < at && store.AddressBelongsTo(key[..cut] + key[at..], account);
+        return Subaddress.Base(key, options.RecipientDelimiter) is { } untagged && store.AddressBelongsTo(untagged, account);
     }
 
     /// <summary>MAIL FROM of an authenticated session: null when allowed. The null sender is allowed (MDNs, RFC 8098 §2.1).</summary>

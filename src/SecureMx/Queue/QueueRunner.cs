@@ -188,21 +188,20 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             var next = result.NextAttemptAt;
             // A recipient that waits only because no server met its TLS requirement gives up sooner (DESIGN.md §1).
             bool tlsWait = result.Remote?.TlsRequirementUnmet == true;
-            if (state == RecipientState.Deferred && tlsWait && now - envelope.ReceivedAt >= _tlsExpireAfter)
-            {
-                state = RecipientState.Failed;
-                var enhanced = "5" + result.Remote!.Enhanced[1..]; // 4.7.4 -> 5.7.4, 4.7.5 -> 5.7.5
-                var requirement = result.MandatoryTls ? "mandatory TLS" : "the TLS authentication the recipient's DANE records require";
-                error = $"{enhanced} {requirement} could not be met within {Duration.Format(_tlsExpireAfter)}; last error: {error}";
-                logRows.Add(result.Log with { Result = "failed", Code = 554, Enhanced = enhanced, Text = error });
-                _log.LogInformation("{Id}: to=<{Rcpt}> status=expired ({Error})", id, r.Recipient.Address, error);
-            }
-            else if (state == RecipientState.Deferred && now - envelope.ReceivedAt >= _expireAfter)
-            {
+            var age = now - envelope.ReceivedAt;
+            (string Enhanced, string Why)? expiry =
+                state != RecipientState.Deferred ? null
+                : tlsWait && age >= _tlsExpireAfter
+                    ? ("5" + result.Remote!.Enhanced[1..], // 4.7.4 -> 5.7.4, 4.7.5 -> 5.7.5
+                       $"{(result.MandatoryTls ? "mandatory TLS" : "the TLS authentication the recipient's DANE records require")} could not be met within {Duration.Format(_tlsExpireAfter)}")
                 // Expired (RFC 3463 X.4.7): the last error says why it never worked.
+                : age >= _expireAfter ? ("5.4.7", $"delivery time expired after {Duration.Format(_expireAfter)}")
+                : null;
+            if (expiry is { } expired)
+            {
                 state = RecipientState.Failed;
-                error = $"5.4.7 delivery time expired after {Duration.Format(_expireAfter)}; last error: {error}";
-                logRows.Add(result.Log with { Result = "failed", Code = 554, Enhanced = "5.4.7", Text = error });
+                error = $"{expired.Enhanced} {expired.Why}; last error: {error}";
+                logRows.Add(result.Log with { Result = "failed", Code = 554, Enhanced = expired.Enhanced, Text = error });
                 _log.LogInformation("{Id}: to=<{Rcpt}> status=expired ({Error})", id, r.Recipient.Address, error);
             }
             else

@@ -43,6 +43,109 @@ public sealed partial class SecureMxStore
         return c;
     }
 
+    /// <summary>
+    /// The schema, one step per version: step N takes PRAGMA user_version from N to N+1. Steps are
+    /// only ever appended; an existing store applies the ones it has not seen.
+    /// </summary>
+    private static readonly string[] Migrations =
+    [
+        """
+            CREATE TABLE domains(
+              name TEXT PRIMARY KEY,
+              created_at INTEGER NOT NULL
+            );
+            CREATE TABLE mailboxes(
+              address TEXT PRIMARY KEY,
+              domain TEXT NOT NULL REFERENCES domains(name),
+              password_hash TEXT NOT NULL,
+              maildir TEXT NOT NULL,
+              created_at INTEGER NOT NULL
+            );
+            CREATE TABLE aliases(
+              address TEXT NOT NULL,
+              domain TEXT NOT NULL REFERENCES domains(name),
+              target TEXT NOT NULL,
+              created_at INTEGER NOT NULL,
+              PRIMARY KEY(address, target)
+            );
+            CREATE TABLE inbound_sessions(
+              id TEXT PRIMARY KEY,
+              started_at INTEGER NOT NULL,
+              ended_at INTEGER,
+              listener TEXT NOT NULL,
+              client_ip TEXT NOT NULL,
+              helo TEXT,
+              tls_protocol TEXT,
+              tls_cipher TEXT,
+              messages INTEGER NOT NULL DEFAULT 0,
+              end_reason TEXT
+            );
+            CREATE TABLE inbound_recipients(
+              session_id TEXT NOT NULL,
+              at INTEGER NOT NULL,
+              mail_from_domain TEXT,
+              recipient_domain TEXT NOT NULL,
+              accepted INTEGER NOT NULL,
+              reply TEXT NOT NULL,
+              tls_protocol TEXT,
+              tls_cipher TEXT
+            );
+            CREATE INDEX inbound_sessions_started ON inbound_sessions(started_at);
+            CREATE INDEX inbound_recipients_domain ON inbound_recipients(recipient_domain, at);
+            """,
+        // One row per delivery attempt and recipient (local and remote), with the TLS it got.
+        """
+            CREATE TABLE delivery_log(
+              id INTEGER PRIMARY KEY,
+              at INTEGER NOT NULL,
+              message_id TEXT NOT NULL,
+              sender TEXT NOT NULL,
+              account TEXT,
+              recipient TEXT NOT NULL,
+              mx_host TEXT,
+              ip TEXT,
+              result TEXT NOT NULL,
+              code INTEGER,
+              enhanced TEXT,
+              text TEXT,
+              tls_protocol TEXT,
+              tls_cipher TEXT,
+              tls_verification TEXT NOT NULL
+            );
+            CREATE INDEX delivery_log_at ON delivery_log(at);
+            CREATE INDEX delivery_log_recipient ON delivery_log(recipient, at);
+            CREATE INDEX delivery_log_sender ON delivery_log(sender, at);
+            """,
+        // Submission sessions: who logged in, and how many logins failed.
+        """
+            ALTER TABLE inbound_sessions ADD COLUMN account TEXT;
+            ALTER TABLE inbound_sessions ADD COLUMN auth_failures INTEGER NOT NULL DEFAULT 0;
+            CREATE INDEX delivery_log_account ON delivery_log(account, at);
+            """,
+        // Mandatory TLS: inbound per domain, outbound per domain and per mailbox, a destination
+        // table, and who changed what when (DESIGN.md §3).
+        """
+            ALTER TABLE domains ADD COLUMN inbound_tls TEXT NOT NULL DEFAULT 'opportunistic';
+            ALTER TABLE domains ADD COLUMN outbound_tls TEXT NOT NULL DEFAULT 'default';
+            ALTER TABLE mailboxes ADD COLUMN outbound_tls TEXT NOT NULL DEFAULT 'default';
+            CREATE TABLE tls_destinations(
+              domain TEXT PRIMARY KEY,
+              level TEXT NOT NULL,
+              updated_at INTEGER NOT NULL
+            );
+            CREATE TABLE policy_audit(
+              id INTEGER PRIMARY KEY,
+              at INTEGER NOT NULL,
+              actor TEXT NOT NULL,
+              subject TEXT NOT NULL,
+              setting TEXT NOT NULL,
+              old_value TEXT NOT NULL,
+              new_value TEXT NOT NULL
+            );
+            CREATE INDEX policy_audit_subject ON policy_audit(subject, at);
+            """,
+    ];
+
     /// <summary>Creates or upgrades the schema (PRAGMA user_version counts the migrations applied).</summary>
     public void Migrate()
     {
@@ -55,134 +158,13 @@ public sealed partial class SecureMxStore
         using var cmd = c.CreateCommand();
         cmd.CommandText = "PRAGMA user_version";
         var version = Convert.ToInt32(cmd.ExecuteScalar());
-        if (version < 1)
+        for (int step = version; step < Migrations.Length; step++)
         {
+            // Each step and its version number in one transaction: all of it or nothing.
             using var tx = c.BeginTransaction();
             using var m = c.CreateCommand();
             m.Transaction = tx;
-            m.CommandText = """
-                CREATE TABLE domains(
-                  name TEXT PRIMARY KEY,
-                  created_at INTEGER NOT NULL
-                );
-                CREATE TABLE mailboxes(
-                  address TEXT PRIMARY KEY,
-                  domain TEXT NOT NULL REFERENCES domains(name),
-                  password_hash TEXT NOT NULL,
-                  maildir TEXT NOT NULL,
-                  created_at INTEGER NOT NULL
-                );
-                CREATE TABLE aliases(
-                  address TEXT NOT NULL,
-                  domain TEXT NOT NULL REFERENCES domains(name),
-                  target TEXT NOT NULL,
-                  created_at INTEGER NOT NULL,
-                  PRIMARY KEY(address, target)
-                );
-                CREATE TABLE inbound_sessions(
-                  id TEXT PRIMARY KEY,
-                  started_at INTEGER NOT NULL,
-                  ended_at INTEGER,
-                  listener TEXT NOT NULL,
-                  client_ip TEXT NOT NULL,
-                  helo TEXT,
-                  tls_protocol TEXT,
-                  tls_cipher TEXT,
-                  messages INTEGER NOT NULL DEFAULT 0,
-                  end_reason TEXT
-                );
-                CREATE TABLE inbound_recipients(
-                  session_id TEXT NOT NULL,
-                  at INTEGER NOT NULL,
-                  mail_from_domain TEXT,
-                  recipient_domain TEXT NOT NULL,
-                  accepted INTEGER NOT NULL,
-                  reply TEXT NOT NULL,
-                  tls_protocol TEXT,
-                  tls_cipher TEXT
-                );
-                CREATE INDEX inbound_sessions_started ON inbound_sessions(started_at);
-                CREATE INDEX inbound_recipients_domain ON inbound_recipients(recipient_domain, at);
-                PRAGMA user_version = 1;
-                """;
-            m.ExecuteNonQuery();
-            tx.Commit();
-        }
-        if (version < 2)
-        {
-            using var tx = c.BeginTransaction();
-            using var m = c.CreateCommand();
-            m.Transaction = tx;
-            // One row per delivery attempt and recipient (local and remote), with the TLS it got.
-            m.CommandText = """
-                CREATE TABLE delivery_log(
-                  id INTEGER PRIMARY KEY,
-                  at INTEGER NOT NULL,
-                  message_id TEXT NOT NULL,
-                  sender TEXT NOT NULL,
-                  account TEXT,
-                  recipient TEXT NOT NULL,
-                  mx_host TEXT,
-                  ip TEXT,
-                  result TEXT NOT NULL,
-                  code INTEGER,
-                  enhanced TEXT,
-                  text TEXT,
-                  tls_protocol TEXT,
-                  tls_cipher TEXT,
-                  tls_verification TEXT NOT NULL
-                );
-                CREATE INDEX delivery_log_at ON delivery_log(at);
-                CREATE INDEX delivery_log_recipient ON delivery_log(recipient, at);
-                CREATE INDEX delivery_log_sender ON delivery_log(sender, at);
-                PRAGMA user_version = 2;
-                """;
-            m.ExecuteNonQuery();
-            tx.Commit();
-        }
-        if (version < 3)
-        {
-            using var tx = c.BeginTransaction();
-            using var m = c.CreateCommand();
-            m.Transaction = tx;
-            // Submission sessions: who logged in, and how many logins failed.
-            m.CommandText = """
-                ALTER TABLE inbound_sessions ADD COLUMN account TEXT;
-                ALTER TABLE inbound_sessions ADD COLUMN auth_failures INTEGER NOT NULL DEFAULT 0;
-                CREATE INDEX delivery_log_account ON delivery_log(account, at);
-                PRAGMA user_version = 3;
-                """;
-            m.ExecuteNonQuery();
-            tx.Commit();
-        }
-        if (version < 4)
-        {
-            using var tx = c.BeginTransaction();
-            using var m = c.CreateCommand();
-            m.Transaction = tx;
-            // Mandatory TLS: inbound per domain, outbound per domain and per mailbox, a destination
-            // table, and who changed what when (DESIGN.md §3).
-            m.CommandText = """
-                ALTER TABLE domains ADD COLUMN inbound_tls TEXT NOT NULL DEFAULT 'opportunistic';
-                ALTER TABLE domains ADD COLUMN outbound_tls TEXT NOT NULL DEFAULT 'default';
-                ALTER TABLE mailboxes ADD COLUMN outbound_tls TEXT NOT NULL DEFAULT 'default';
-                CREATE TABLE tls_destinations(
-                  domain TEXT PRIMARY KEY,
-                  level TEXT NOT NULL,
-                  updated_at INTEGER NOT NULL
-                );
-                CREATE TABLE policy_audit(
-                  id INTEGER PRIMARY KEY,
-                  at INTEGER NOT NULL,
-                  actor TEXT NOT NULL,
-                  subject TEXT NOT NULL,
-                  setting TEXT NOT NULL,
-                  old_value TEXT NOT NULL,
-                  new_value TEXT NOT NULL
-                );
-                CREATE INDEX policy_audit_subject ON policy_audit(subject, at);
-                PRAGMA user_version = 4;
-                """;
+            m.CommandText = Migrations[step] + $"\nPRAGMA user_version = {step + 1};";
             m.ExecuteNonQuery();
             tx.Commit();
         }

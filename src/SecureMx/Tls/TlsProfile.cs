@@ -60,10 +60,11 @@ public sealed class TlsProfile
             EncryptionPolicy = EncryptionPolicy.RequireEncryption,
             AllowRenegotiation = false,
         };
-        if (CipherSuites is not null && OperatingSystem.IsLinux())
-        {
-            options.CipherSuitesPolicy = new CipherSuitesPolicy(CipherSuites);
-        }
+        options.CipherSuitesPolicy = CipherPolicy();
         return options;
     }
+
+    /// <summary>The OpenSSL cipher-suite policy of this profile (client and server side), or null for OpenSSL's defaults.</summary>
+    public CipherSuitesPolicy? CipherPolicy() =>
+        CipherSuites is not null && OperatingSystem.IsLinux() ? new CipherSuitesPolicy(CipherSuites) : null;
 }

@@ -95,7 +95,7 @@ public sealed record HostTlsRequirement(HostTlsMode Mode, bool StrictProfile, IR
                 _ => (_, _, _, _) => true,
             },
         };
-        if (StrictProfile && OperatingSystem.IsLinux()) options.CipherSuitesPolicy = new CipherSuitesPolicy(TlsProfile.Strict.CipherSuites!);
+        if (StrictProfile) options.CipherSuitesPolicy = TlsProfile.Strict.CipherPolicy();
         return options;
     }
 

@@ -59,9 +59,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             if (usable.Count == 0) continue;
             anyAddress = true;
 
-            // RFC 7672 §2.2: TLSA only counts when the MX RRset (for an implicit MX: the address records) and the host's addresses are DNSSEC-secure.
-            bool daneApplies = addresses.Security == DnsSecurity.Secure && (mx.Kind == MxResolutionKind.Implicit || mx.Security == DnsSecurity.Secure);
-            var tlsa = daneApplies ? await dns.ResolveTlsaAsync(host.Name, options.Delivery.SmtpPort, ct).ConfigureAwait(false) : null;
+            var tlsa = mx.DaneAppliesTo(addresses) ? await dns.ResolveTlsaAsync(host.Name, options.Delivery.SmtpPort, ct).ConfigureAwait(false) : null;
             var (requirement, unusable) = HostTlsRequirement.For(level, tlsa, host.Name);
             if (requirement is null)
             {

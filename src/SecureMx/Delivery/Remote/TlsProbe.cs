@@ -39,8 +39,7 @@ public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, Time
         foreach (var host in mx.Targets)
         {
             var addresses = await dns.ResolveAddressesAsync(host.Name, ct).ConfigureAwait(false);
-            bool daneApplies = addresses.Security == DnsSecurity.Secure && (mx.Kind == MxResolutionKind.Implicit || mx.Security == DnsSecurity.Secure);
-            var tlsa = daneApplies ? await dns.ResolveTlsaAsync(host.Name, options.Delivery.SmtpPort, ct).ConfigureAwait(false) : null;
+            var tlsa = mx.DaneAppliesTo(addresses) ? await dns.ResolveTlsaAsync(host.Name, options.Delivery.SmtpPort, ct).ConfigureAwait(false) : null;
             var tlsaText = tlsa is null ? "not looked up (MX or address records not DNSSEC-secure)" : tlsa.Kind switch
             {
                 TlsaResolutionKind.Secure => "secure",
