@@ -12,7 +12,7 @@ namespace SecureMx.Cli;
 /// </summary>
 public static class PolicyCommands
 {
-    private static string Actor => "cli:" + Environment.UserName;
+    internal static string Actor => "cli:" + Environment.UserName;
 
     public static Command Create()
     {

@@ -56,6 +56,7 @@ public static class StoreCommands
         {
             foreach (var d in OpenStore(p.GetValue(data)!).ListDomains()) Console.WriteLine(d);
         }));
+        domain.Subcommands.Add(RoleCommands.DomainAdmin());
         return domain;
     }
 

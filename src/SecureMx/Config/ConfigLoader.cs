@@ -103,6 +103,11 @@ public static class ConfigLoader
         if (!Duration.TryParse(a.FailureDelay, out var delay) || delay < TimeSpan.Zero || delay > TimeSpan.FromMinutes(1)) errors.Add($"auth.failureDelay: '{a.FailureDelay}' is not a duration from 0s to 1m");
         if (!Duration.TryParse(a.FailureWindow, out var window) || window <= TimeSpan.Zero) errors.Add($"auth.failureWindow: '{a.FailureWindow}' is not a positive duration (e.g. 15m)");
         if (a.MaxFailuresPerIp < 1 || a.MaxFailuresPerAccount < 1) errors.Add("auth: maxFailuresPerIp and maxFailuresPerAccount must be at least 1");
+        var dash = o.Dashboard;
+        if (!Duration.TryParse(dash.SessionIdleTimeout, out var idle) || idle < TimeSpan.FromMinutes(1)) errors.Add($"dashboard.sessionIdleTimeout: '{dash.SessionIdleTimeout}' is not a duration of at least 1m");
+        if (dash.LoginAttemptsPerMinute < 1) errors.Add("dashboard.loginAttemptsPerMinute: at least 1");
+        if (dash.PlainHttp && Endpoint.TryParseQuiet(o.Listeners.Dashboard) is { } dep && !System.Net.IPAddress.IsLoopback(dep.Address))
+            errors.Add($"dashboard.plainHttp: only on a loopback address (listeners.dashboard is {o.Listeners.Dashboard}); logins must not cross a network in clear text");
         if (o.Logs.RetentionDays < 30) errors.Add("logs.retentionDays: at least 30 (the readiness preview reads 30 days)");
         if (errors.Count > 0) throw new ConfigException("invalid configuration:\n  " + string.Join("\n  ", errors));
     }

@@ -19,4 +19,10 @@ public static class Endpoint
         }
         throw new FormatException($"{what}: '{text}' is not ADDR:PORT (for example 127.0.0.1:2525 or [::1]:2525) or 'off'");
     }
+
+    /// <summary>The endpoint, or null for "off" or an invalid text (reported elsewhere).</summary>
+    public static IPEndPoint? TryParseQuiet(string text)
+    {
+        try { return Parse(text, ""); } catch (FormatException) { return null; }
+    }
 }

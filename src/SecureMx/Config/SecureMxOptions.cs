@@ -37,6 +37,21 @@ public sealed class SecureMxOptions
     public QueueOptions Queue { get; set; } = new();
 
     public AuthOptions Auth { get; set; } = new();
+
+    public DashboardOptions Dashboard { get; set; } = new();
+}
+
+/// <summary>The self-service dashboard (listeners.dashboard is its endpoint).</summary>
+public sealed class DashboardOptions
+{
+    /// <summary>Serve plain HTTP instead of HTTPS; allowed only on a loopback address (e.g. behind a local TLS proxy).</summary>
+    public bool PlainHttp { get; set; }
+
+    /// <summary>How long a login lasts without activity (sliding).</summary>
+    public string SessionIdleTimeout { get; set; } = "30m";
+
+    /// <summary>Login attempts per client address and minute, right or wrong (beyond auth.maxFailuresPerIp, which counts failures).</summary>
+    public int LoginAttemptsPerMinute { get; set; } = 10;
 }
 
 /// <summary>Retry and expiry of queued mail. Durations: "30s", "5m", "1h", "5d" (see Config/Duration.cs).</summary>

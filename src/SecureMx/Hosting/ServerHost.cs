@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using SecureMx.Auth;
 using SecureMx.Config;
+using SecureMx.Dashboard;
 using SecureMx.Delivery.Remote;
 using SecureMx.Dns;
 using SecureMx.Policy;
@@ -74,10 +75,16 @@ public static class ServerHost
             time,
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<SmtpServerService>();
+        builder.Services.AddSingleton(sp => new DashboardService(
+            () => new DashboardDependencies(dataDirectory, options, Endpoint.Parse(options.Listeners.Dashboard, "listeners.dashboard")!,
+                sp.GetRequiredService<SmtpServerContext>().Certificate, sp.GetRequiredService<SecureMxStore>(), sp.GetRequiredService<MessageSpool>(),
+                sp.GetRequiredService<IMailDnsResolver>(), sp.GetRequiredService<AccountAuthenticator>(), time, sp.GetRequiredService<ILoggerFactory>()),
+            options, sp.GetRequiredService<ILogger<DashboardService>>()));
 
-        // Stopped in reverse order: listeners first, then the session log, then the queue.
+        // Stopped in reverse order: listeners first, then the dashboard, the session log, the queue.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueRunner>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<InboundSessionLog>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardService>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SmtpServerService>());
         return builder.Build();
     }

@@ -42,10 +42,6 @@ public sealed class SmtpServerService(SmtpServerContext ctx, ILogger<SmtpServerS
             _listeners.Clear();
             throw;
         }
-        if (Endpoint.Parse(o.Listeners.Dashboard, "listeners.dashboard") is { } dashboard)
-        {
-            log.LogInformation("listener {Name} on {Endpoint} is configured but not part of this version; not started", "dashboard", dashboard);
-        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

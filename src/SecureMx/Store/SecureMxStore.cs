@@ -144,6 +144,20 @@ public sealed partial class SecureMxStore
             );
             CREATE INDEX policy_audit_subject ON policy_audit(subject, at);
             """,
+        // Dashboard roles: system administrators and domain administrators (mailbox addresses).
+        """
+            CREATE TABLE system_admins(
+              address TEXT PRIMARY KEY,
+              created_at INTEGER NOT NULL
+            );
+            CREATE TABLE domain_admins(
+              domain TEXT NOT NULL,
+              address TEXT NOT NULL,
+              created_at INTEGER NOT NULL,
+              PRIMARY KEY(domain, address)
+            );
+            CREATE INDEX domain_admins_address ON domain_admins(address);
+            """,
     ];
 
     /// <summary>Creates or upgrades the schema (PRAGMA user_version counts the migrations applied).</summary>
@@ -320,6 +334,11 @@ public sealed partial class SecureMxStore
         cmd.CommandText = "DELETE FROM domains WHERE name=$d";
         cmd.Parameters.AddWithValue("$d", domain);
         if (cmd.ExecuteNonQuery() == 0) throw new StoreException($"domain {domain} does not exist");
+        using var admins = c.CreateCommand();
+        admins.Transaction = tx;
+        admins.CommandText = "DELETE FROM domain_admins WHERE domain=$d";
+        admins.Parameters.AddWithValue("$d", domain);
+        admins.ExecuteNonQuery();
         tx.Commit();
     }
 
@@ -394,6 +413,12 @@ public sealed partial class SecureMxStore
         cmd.CommandText = "DELETE FROM mailboxes WHERE address=$a";
         cmd.Parameters.AddWithValue("$a", address);
         if (cmd.ExecuteNonQuery() == 0) throw new StoreException($"mailbox {address} does not exist");
+        // A role never outlives its mailbox: a new mailbox of the same name must not inherit it.
+        using var roles = c.CreateCommand();
+        roles.Transaction = tx;
+        roles.CommandText = "DELETE FROM system_admins WHERE address=$a; DELETE FROM domain_admins WHERE address=$a;";
+        roles.Parameters.AddWithValue("$a", address);
+        roles.ExecuteNonQuery();
         tx.Commit();
     }
 

@@ -1,0 +1,162 @@
+using System.Net.Security;
+using System.Reflection;
+using System.Security.Authentication;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Localization;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Localization;
+using Microsoft.Extensions.Logging;
+using SecureMx.Config;
+using SecureMx.Tls;
+
+// Resource names follow the namespace "SecureMx", not the assembly name "securemx".
+[assembly: RootNamespace("SecureMx")]
+
+namespace SecureMx.Dashboard;
+
+/// <summary>
+/// The self-service dashboard: Razor Pages (server-rendered, no script) on Kestrel, HTTPS with the
+/// instance's certificate and the strict TLS profile. A web application of its own inside the mail
+/// server's process, sharing the store, queue and resolver (<see cref="DashboardDependencies"/>).
+/// </summary>
+public static class DashboardServer
+{
+    public static readonly string[] Cultures = ["en", "de"];
+
+    public static WebApplication Build(DashboardDependencies deps)
+    {
+        var https = !deps.Options.Dashboard.PlainHttp;
+        if (https && deps.Certificate is null) throw new InvalidOperationException("the dashboard needs the instance certificate (tls.certificate, tls.key) unless dashboard.plainHttp is set");
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(DashboardServer).Assembly.GetName().Name, // where the compiled pages are
+            ContentRootPath = deps.DataDirectory,
+        });
+        builder.Services.AddSingleton(deps.LoggerFactory);
+        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, EmbeddedLifetime>();
+        builder.WebHost.UseKestrelCore();
+        if (https) builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = 64 * 1024; // forms only
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(30);
+            k.Listen(deps.Endpoint, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                if (!https) return;
+                var tls = new SslServerAuthenticationOptions
+                {
+                    ServerCertificateContext = deps.Certificate!.Context,
+                    EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                    CipherSuitesPolicy = TlsProfile.Strict.CipherPolicy(),
+                    ApplicationProtocols = [SslApplicationProtocol.Http11],
+                };
+                listen.UseHttps(new TlsHandshakeCallbackOptions { OnConnection = _ => ValueTask.FromResult(tls), HandshakeTimeout = TimeSpan.FromSeconds(10) });
+            });
+        });
+
+        builder.Services.AddSingleton(deps);
+        builder.Services.AddSingleton(deps.Store);
+        builder.Services.AddSingleton(deps.Options);
+        builder.Services.AddSingleton(deps.Time);
+        builder.Services.AddSingleton(deps.Spool);
+        builder.Services.AddSingleton(deps.Resolver);
+        builder.Services.AddSingleton(deps.Authenticator);
+        builder.Services.AddSingleton(new LoginRateLimiter(deps.Options.Dashboard.LoginAttemptsPerMinute));
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddScoped<DashboardUser>();
+
+        // Cookies must survive a restart: the keys live in the instance, readable by its user only.
+        var keys = Directory.CreateDirectory(Path.Combine(deps.DataDirectory, "dashboard-keys"));
+        File.SetUnixFileMode(keys.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        builder.Services.AddDataProtection().SetApplicationName("SecureMx.Dashboard").PersistKeysToFileSystem(keys);
+
+        var cookiePrefix = https ? "__Host-" : ""; // __Host-: Secure, Path=/, no Domain (RFC 6265bis §4.1.3.2)
+        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(o =>
+        {
+            o.Cookie.Name = cookiePrefix + "securemx";
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.SecurePolicy = https ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+            o.ExpireTimeSpan = Duration.Parse(deps.Options.Dashboard.SessionIdleTimeout, "dashboard.sessionIdleTimeout");
+            o.SlidingExpiration = true;
+            o.LoginPath = "/login";
+            o.LogoutPath = "/logout";
+            o.Events.OnValidatePrincipal = SessionStamp.ValidateAsync;
+            // A signed-in user without the right gets 403, not a redirect to a login they already have.
+            o.Events.OnRedirectToAccessDenied = c => { c.Response.StatusCode = StatusCodes.Status403Forbidden; return Task.CompletedTask; };
+        });
+        builder.Services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        builder.Services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = cookiePrefix + "securemx-af";
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.SecurePolicy = https ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+            o.FormFieldName = "__af";
+        });
+
+        builder.Services.AddLocalization();
+        builder.Services.Configure<RequestLocalizationOptions>(o =>
+        {
+            o.SetDefaultCulture("en").AddSupportedCultures(Cultures).AddSupportedUICultures(Cultures);
+            o.FallBackToParentCultures = true;
+            o.FallBackToParentUICultures = true;
+            // The visible switch sets the cookie; without it the browser's Accept-Language decides.
+            o.RequestCultureProviders = [new CookieRequestCultureProvider(), new AcceptLanguageHeaderRequestCultureProvider()];
+        });
+        builder.Services.AddRazorPages(o =>
+        {
+            o.RootDirectory = "/Dashboard/Pages";
+            o.Conventions.AllowAnonymousToPage("/Login");
+            o.Conventions.AllowAnonymousToPage("/Status");
+        }).AddViewLocalization();
+
+        var app = builder.Build();
+        app.Use(SecurityHeaders);
+        app.UseStatusCodePagesWithReExecute("/status/{0}");
+        app.UseRequestLocalization();
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapGet("/dashboard.css", Stylesheet).AllowAnonymous();
+        app.MapRazorPages();
+        return app;
+    }
+
+    /// <summary>No script, no frames, no third parties: the pages need none of them.</summary>
+    private static Task SecurityHeaders(HttpContext context, Func<Task> next)
+    {
+        var h = context.Response.Headers;
+        h.ContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+        h.XContentTypeOptions = "nosniff";
+        h.XFrameOptions = "DENY";
+        h["Referrer-Policy"] = "no-referrer";
+        h.CacheControl = "no-store";
+        return next();
+    }
+
+    private static readonly Lazy<byte[]> Css = new(() =>
+    {
+        using var s = typeof(DashboardServer).Assembly.GetManifestResourceStream("SecureMx.Dashboard.dashboard.css")
+            ?? throw new InvalidOperationException("dashboard.css is not embedded");
+        using var m = new MemoryStream();
+        s.CopyTo(m);
+        return m.ToArray();
+    });
+
+    private static IResult Stylesheet(HttpContext context)
+    {
+        context.Response.Headers.CacheControl = "public, max-age=3600";
+        return Results.Bytes(Css.Value, "text/css; charset=utf-8");
+    }
+}

@@ -1,0 +1,55 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using SecureMx.Auth;
+using SecureMx.Store;
+
+namespace SecureMx.Dashboard.Pages;
+
+/// <summary>
+/// Login with mailbox address and password: the same check, hash and failure throttle as SMTP AUTH
+/// (a guesser gains nothing by switching between the dashboard and the submission port), plus a
+/// cap on attempts per address and minute. Unknown address and wrong password look the same.
+/// </summary>
+public sealed class LoginModel(AccountAuthenticator authenticator, LoginRateLimiter limiter, SecureMxStore store) : PageModel
+{
+    [BindProperty(SupportsGet = true)]
+    public string? ReturnUrl { get; set; }
+
+    public string? Address { get; private set; }
+
+    /// <summary>The resource key of the message to show, or null.</summary>
+    public string? Error { get; private set; }
+
+    public IActionResult OnGet() => User.Identity?.IsAuthenticated == true ? LocalRedirect(SafeReturnUrl) : Page();
+
+    public async Task<IActionResult> OnPostAsync([FromForm] string? address, [FromForm] string? password, CancellationToken ct)
+    {
+        Address = address?.Trim();
+        if (string.IsNullOrEmpty(Address) || string.IsNullOrEmpty(password))
+        {
+            Error = "Login_Missing";
+            return Page();
+        }
+        var ip = HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        if (!limiter.TryAcquire(ip))
+        {
+            Error = "Login_TooMany";
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            return Page();
+        }
+        var (result, account) = await authenticator.LoginAsync(Address, password, ip, "dashboard", ct);
+        if (result != LoginResult.Success || account is null || store.FindPasswordHash(account) is not { } hash)
+        {
+            Error = result == LoginResult.Blocked ? "Login_TooMany" : "Login_Failed";
+            if (result == LoginResult.Blocked) Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            return Page();
+        }
+        await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, SessionStamp.Principal(account, hash));
+        return LocalRedirect(SafeReturnUrl);
+    }
+
+    private string SafeReturnUrl => ReturnUrl is { } r && Url.IsLocalUrl(r) && !r.StartsWith("/login", StringComparison.OrdinalIgnoreCase) ? r : "/";
+}
