@@ -16,21 +16,30 @@ fi
 dotnet build src/SecureMx/SecureMx.csproj -c Release -nologo -v quiet -o "$root/artifacts/securemx"
 securemx() { dotnet "$root/artifacts/securemx/securemx.dll" "$@"; }
 
-if [[ ! -f "$data/securemx.json" ]]; then
-  securemx init --data "$data" --hostname mx.demo.test
-  securemx domain add demo.test --data "$data"
-  echo "demo-password" | securemx mailbox add demo@demo.test --password-stdin --data "$data"
-  securemx alias add postmaster@demo.test demo@demo.test --data "$data"
-fi
+[[ -f "$data/securemx.json" ]] || securemx init --data "$data" --hostname mx.demo.test --securemx-hostname securemx.demo.test
+# Each step only if not done yet: an interrupted first start is completed by the next one, and
+# instances made by older versions get what is new (the demo account may flip every switch: its
+# own, its domain's as domain admin, the destination table as system admin).
+securemx domain list --data "$data" | grep -qx demo.test || securemx domain add demo.test --data "$data"
+mailboxes=$(securemx mailbox list --data "$data" | cut -f1)
+grep -qx demo@demo.test <<<"$mailboxes" || echo "demo-password" | securemx mailbox add demo@demo.test --password-stdin --data "$data"
+grep -qx colleague@demo.test <<<"$mailboxes" || echo "colleague-password" | securemx mailbox add colleague@demo.test --password-stdin --data "$data"
+securemx alias list --data "$data" | grep -q '^postmaster@demo.test' || securemx alias add postmaster@demo.test demo@demo.test --data "$data"
+securemx domain admin list demo.test --data "$data" | grep -qx demo@demo.test || securemx domain admin add demo.test demo@demo.test --data "$data"
+securemx admin list --data "$data" | grep -qx demo@demo.test || securemx admin add demo@demo.test --data "$data"
 
 listener() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listeners"][sys.argv[2]])' "$data/securemx.json" "$1" 2>/dev/null || echo "$2"; }
 mx=$(listener mx 127.0.0.1:2525)
 submission=$(listener submission 127.0.0.1:2587)
 submissions=$(listener submissions 127.0.0.1:2465)
 securemx=$(listener secureMx 127.0.0.1:2526)
+dashboard=$(listener dashboard 127.0.0.1:8443)
 cat <<EOT
 
 SecureMx demo instance in $data
+  Dashboard:   https://$dashboard/  (accept the self-signed certificate)
+    log in as demo@demo.test, password demo-password (domain and system administrator of the demo);
+    colleague@demo.test (password colleague-password) is a plain mailbox user
   mailbox: demo@demo.test (password: demo-password)
   MX listener: $mx (opportunistic STARTTLS, self-signed certificate)
   secure MX:   $securemx (STARTTLS with TLS 1.2+ and secure ciphers required)
