@@ -122,6 +122,8 @@ public static class DashboardServer
         }).AddViewLocalization();
 
         var app = builder.Build();
+        var access = deps.LoggerFactory.CreateLogger("SecureMx.Dashboard");
+        app.Use((context, next) => AccessLog(context, next, access, deps.Time));
         app.Use(SecurityHeaders);
         app.UseStatusCodePagesWithReExecute("/status/{0}");
         app.UseRequestLocalization();
@@ -131,6 +133,16 @@ public static class DashboardServer
         app.MapGet("/dashboard.css", Stylesheet).AllowAnonymous();
         app.MapRazorPages();
         return app;
+    }
+
+    /// <summary>One line per request: who did what from where. The query string is left out (it carries only filters).</summary>
+    private static async Task AccessLog(HttpContext context, Func<Task> next, ILogger log, TimeProvider time)
+    {
+        var started = time.GetTimestamp();
+        await next();
+        if (context.Request.Path.StartsWithSegments("/dashboard.css")) return;
+        log.LogInformation("dashboard {Method} {Path} {Status} user={User} ip={Ip} {Ms:0}ms", context.Request.Method, context.Request.Path.Value,
+            context.Response.StatusCode, context.User.Identity?.Name ?? "-", context.Connection.RemoteIpAddress, time.GetElapsedTime(started).TotalMilliseconds);
     }
 
     /// <summary>No script, no frames, no third parties: the pages need none of them.</summary>

@@ -30,6 +30,8 @@ public static class ServerHost
             o.ColorBehavior = LoggerColorBehavior.Disabled;
         });
         builder.Logging.SetMinimumLevel(LogLevel.Information);
+        // ASP.NET Core logs several lines per request at Information; the dashboard writes one access line of its own.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         var level = Environment.GetEnvironmentVariable("SECUREMX_LOG_LEVEL");
         if (Enum.TryParse<LogLevel>(level, ignoreCase: true, out var parsed)) builder.Logging.SetMinimumLevel(parsed);
 

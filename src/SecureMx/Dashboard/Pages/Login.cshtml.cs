@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Logging;
 using SecureMx.Auth;
 using SecureMx.Store;
 
@@ -13,7 +14,7 @@ namespace SecureMx.Dashboard.Pages;
 /// (a guesser gains nothing by switching between the dashboard and the submission port), plus a
 /// cap on attempts per address and minute. Unknown address and wrong password look the same.
 /// </summary>
-public sealed class LoginModel(AccountAuthenticator authenticator, LoginRateLimiter limiter, SecureMxStore store) : PageModel
+public sealed class LoginModel(AccountAuthenticator authenticator, LoginRateLimiter limiter, SecureMxStore store, ILogger<LoginModel> log) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -36,6 +37,7 @@ public sealed class LoginModel(AccountAuthenticator authenticator, LoginRateLimi
         var ip = HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (!limiter.TryAcquire(ip))
         {
+            log.LogWarning("dashboard login from {Ip} refused: more than the allowed attempts per minute", ip);
             Error = "Login_TooMany";
             Response.StatusCode = StatusCodes.Status429TooManyRequests;
             return Page();
@@ -48,6 +50,7 @@ public sealed class LoginModel(AccountAuthenticator authenticator, LoginRateLimi
             return Page();
         }
         await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, SessionStamp.Principal(account, hash));
+        log.LogInformation("dashboard login {Account} from {Ip}", account, ip);
         return LocalRedirect(SafeReturnUrl);
     }
 
