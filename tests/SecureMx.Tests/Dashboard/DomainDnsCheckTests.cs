@@ -199,5 +199,4 @@ public sealed class DomainDnsCheckTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
             new DomainDnsCheck(dns, TimeProvider.System).CheckAsync(Domain, SecureMx, Certificate, [], abort.Token));
     }
-
 }

@@ -40,7 +40,7 @@ public sealed class AccountModel(DashboardUser user, SecureMxStore store, Dashbo
         if (Authorize(address) is { } denied) return denied;
         if (mandatory is not { } on) return BadRequest();
         store.SetMailboxOutboundTls(Address, on, "dashboard:" + user.Address);
-        return Redirect($"/account/{Uri.EscapeDataString(Address)}?saved=1");
+        return Redirect($"/account/{Uri.EscapeDataString(Address).Replace("%40", "@", StringComparison.Ordinal)}?saved=1");
     }
 
     /// <summary>Authorization before existence: 403 for any account the user may not see, existing or not.</summary>
