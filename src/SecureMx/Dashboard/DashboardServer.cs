@@ -105,6 +105,8 @@ public static class DashboardServer
             o.FormFieldName = "__af";
         });
 
+        // German text as UTF-8 characters, not &#xFC; entities (Razor still encodes what must be encoded).
+        builder.Services.Configure<Microsoft.Extensions.WebEncoders.WebEncoderOptions>(o => o.TextEncoderSettings = new System.Text.Encodings.Web.TextEncoderSettings(System.Text.Unicode.UnicodeRanges.All));
         builder.Services.AddLocalization();
         builder.Services.Configure<RequestLocalizationOptions>(o =>
         {
@@ -153,7 +155,9 @@ public static class DashboardServer
         h.XContentTypeOptions = "nosniff";
         h.XFrameOptions = "DENY";
         h["Referrer-Policy"] = "no-referrer";
-        h.CacheControl = "no-store";
+        // Exactly what antiforgery sets on pages with forms (it warns when it has to override anything else).
+        h.CacheControl = "no-cache, no-store";
+        h.Pragma = "no-cache";
         return next();
     }
 
