@@ -68,6 +68,16 @@ public sealed class InboundSessionLog(SecureMxStore store, SecureMx.Config.Secur
         Write(batch);
     }
 
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        // A loop stopped before it ever ran (BackgroundService skips ExecuteAsync when its token is
+        // already cancelled) has written nothing: what is queued is written here, the loop being over.
+        var batch = new List<InboundSessionRecord>();
+        Drain(batch);
+        Write(batch);
+    }
+
     /// <summary>Deletes sessions older than logs.retentionDays, at most once a day.</summary>
     public int PruneIfDue()
     {
