@@ -12,7 +12,7 @@ using SecureMx.Config;
 using SecureMx.Dashboard;
 using SecureMx.Spool;
 using SecureMx.Store;
-using SecureMx.Tests.Queue;
+using SecureMx.Dns;
 using SecureMx.Tests.TestSupport;
 using SecureMx.Tls;
 
@@ -98,7 +98,7 @@ public class DashboardTestHost : IAsyncLifetime
         var logging = LoggerFactory.Create(b => b.AddProvider(new ErrorCollector(Errors)));
         var authenticator = new AccountAuthenticator(Store, Options.Auth, TimeProvider.System, NullLogger.Instance);
         _app = DashboardServer.Build(new DashboardDependencies(_dir.Path, Options, new IPEndPoint(IPAddress.Loopback, 0), Certificate,
-            Store, Spool, new FakeMailDns(TimeProvider.System, FakeMailDns.ServFail), authenticator, TimeProvider.System, logging));
+            Store, Spool, new ServFailDns(), authenticator, TimeProvider.System, logging));
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         BaseAddress = new Uri(new Uri(address).GetLeftPart(UriPartial.Authority) + "/");
@@ -156,6 +156,22 @@ public class DashboardTestHost : IAsyncLifetime
         }
         _dir.Dispose();
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// Every query fails as the real resolver reports a SERVFAIL (no exception): the pages must render
+    /// without DNS. (The queue tests' FakeMailDns throws for TLSA, which the real resolver never does.)
+    /// </summary>
+    private sealed class ServFailDns : IMailDnsResolver
+    {
+        public Task<MxResolution> ResolveMxAsync(string domain, CancellationToken cancellationToken = default) =>
+            Task.FromResult(MxResolution.TemporaryFailure(domain, "SERVFAIL"));
+
+        public Task<AddressResolution> ResolveAddressesAsync(string host, CancellationToken cancellationToken = default) =>
+            Task.FromResult(AddressResolution.Combine(host, DnsAnswer<IPAddress>.Fail("SERVFAIL"), DnsAnswer<IPAddress>.Fail("SERVFAIL")));
+
+        public Task<TlsaResolution> ResolveTlsaAsync(string host, int port, CancellationToken cancellationToken = default) =>
+            Task.FromResult(TlsaResolution.FromAnswer(TlsaResolution.OwnerName(host, port), DnsAnswer<TlsaRecordData>.Fail("SERVFAIL")));
     }
 
     private sealed class ErrorCollector(ConcurrentQueue<string> errors) : ILoggerProvider, ILogger
