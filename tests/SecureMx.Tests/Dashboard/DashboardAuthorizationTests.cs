@@ -103,6 +103,9 @@ public sealed class DashboardAuthorizationTests(DashboardTestHost host) : IClass
     [InlineData(Role.AdminA, "b.test")]
     [InlineData(Role.UserB, "b.test")]
     [InlineData(Role.UserB, "a.test")]
+    [InlineData(Role.AdminB, "A.TEST")]
+    [InlineData(Role.AdminB, "a.test.")]
+    [InlineData(Role.AdminB, "%20a.test")]
     public async Task DomainPageIsForbiddenToEveryoneElse(Role role, string domain)
     {
         Assert.Equal(HttpStatusCode.Forbidden, await StatusOf(role, "/domain/" + domain));
@@ -190,6 +193,20 @@ public sealed class DashboardAuthorizationTests(DashboardTestHost host) : IClass
         Assert.Equal(before, PolicySnapshot.Take(host.Store));
     }
 
+    [Theory]
+    [InlineData(Role.AdminA, "/domain/a.test?handler=Outbound&mandatory=true")]
+    [InlineData(Role.AdminA, "/domain/a.test?handler=Inbound&mandatory=true&confirm=true")]
+    [InlineData(Role.AdminA, "/domain/a.test?handler=AccountOutbound&address=user@a.test&mandatory=true")]
+    [InlineData(Role.User, "/account/user@a.test?handler=Outbound&mandatory=true")]
+    [InlineData(Role.Root, "/admin?handler=Destination&destination=get.example&level=verify")]
+    public async Task GetRequestsNeverChangeASetting(Role role, string path)
+    {
+        // A link or an image must not switch anything (changes are POSTs with the antiforgery token).
+        var before = PolicySnapshot.Take(host.Store);
+        await StatusOf(role, path);
+        Assert.Equal(before, PolicySnapshot.Take(host.Store));
+    }
+
     // ---- not hosted ----
 
     [Theory]
@@ -233,6 +250,9 @@ public sealed class DashboardAuthorizationTests(DashboardTestHost host) : IClass
     [InlineData(Role.AdminA, "user@b.test")]
     [InlineData(Role.User, "ghost@a.test")]
     [InlineData(Role.AdminB, "ghost@a.test")]
+    [InlineData(Role.User, "OTHER@A.TEST")]
+    [InlineData(Role.User, "user+tag@a.test")]
+    [InlineData(Role.AdminB, "user@A.test")]
     public async Task AccountPageIsForbiddenToEveryoneElse(Role role, string address)
     {
         Assert.Equal(HttpStatusCode.Forbidden, await StatusOf(role, "/account/" + address));
@@ -300,6 +320,9 @@ public sealed class DashboardAuthorizationTests(DashboardTestHost host) : IClass
     [InlineData(Role.AdminA, "/log?domain=b.test")]
     [InlineData(Role.AdminA, "/queue?domain=b.test")]
     [InlineData(Role.AdminA, "/log?domain=not-hosted.test")]
+    [InlineData(Role.User, "/log?account=OTHER@A.TEST")]
+    [InlineData(Role.AdminB, "/queue?account=%20user@a.test")]
+    [InlineData(Role.AdminA, "/log?domain=B.TEST")]
     public async Task LogAndQueueFiltersOutsideTheUsersScopeAreForbidden(Role role, string path)
     {
         Assert.Equal(HttpStatusCode.Forbidden, await StatusOf(role, path));

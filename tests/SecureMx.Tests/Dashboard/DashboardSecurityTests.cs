@@ -195,6 +195,30 @@ public sealed partial class DashboardSecurityTests(ThrottledDashboardHost host) 
         Assert.True(checkedPages >= 15, $"only {checkedPages} pages answered 200");
     }
 
+    [Theory]
+    [InlineData(Role.User, "/log?recipient=%3Cscript%3Ex%3C%2Fscript%3E")]
+    [InlineData(Role.AdminA, "/queue?account=%3Cscript%3Ex%3C%2Fscript%3E@a.test")]
+    [InlineData(Role.Anonymous, "/login?ReturnUrl=%22%3E%3Cscript%3Ex%3C%2Fscript%3E")]
+    public async Task RequestValuesAreEchoedEncoded(Role role, string path)
+    {
+        var client = await host.As(role);
+        using var response = await client.GetAsync(path);
+        var html = await response.Content.ReadAsStringAsync(Ct);
+        Assert.DoesNotContain("<script>", html, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("\"><script", html, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task AdminFormErrorEchoesTheDestinationEncoded()
+    {
+        var client = await host.As(Role.Root);
+        var before = PolicySnapshot.Take(host.Store);
+        using var response = await client.PostFormAsync("/admin?handler=Destination", ("destination", "<script>x</script>"), ("level", "verify"));
+        var html = await response.Content.ReadAsStringAsync(Ct);
+        Assert.DoesNotContain("<script>", html, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(before, PolicySnapshot.Take(host.Store));
+    }
+
     // ---- redirects ----
 
     [Theory]
