@@ -90,7 +90,4 @@ public sealed partial class SecureMxStore
         }
         return list;
     }
-
-    /// <summary>A literal for LIKE … ESCAPE '\': '_' and '%' match only themselves.</summary>
-    private static string EscapeLike(string text) => text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
 }
