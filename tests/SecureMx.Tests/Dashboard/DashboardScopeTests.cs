@@ -22,12 +22,18 @@ public sealed class SeededDashboardHost : DashboardTestHost
 
     public static string QueueRecipient(string account) => $"queued-{Markers[account]}@far.example";
 
+    /// <summary>A recipient domain reached only without TLS: listed by the outbound readiness preview.</summary>
+    public static string PlainDomain(string account) => $"plain-{Markers[account]}.example";
+
     protected override async Task SeedAsync()
     {
         var now = TimeProvider.System.GetUtcNow();
         Store.AppendDeliveryLog(Markers.Keys.Select((account, i) => new DeliveryLogEntry(
             now.AddMinutes(-30 - i), $"log-{i}", account, account, LogRecipient(account), "mx.far.example", "192.0.2.25",
             "delivered", 250, "2.0.0", "ok", "TLSv1.3", "TLS_AES_256_GCM_SHA384", "encrypted")));
+        Store.AppendDeliveryLog(Markers.Keys.Select((account, i) => new DeliveryLogEntry(
+            now.AddMinutes(-20 - i), $"plain-{i}", account, account, "rcpt@" + PlainDomain(account), "mx." + PlainDomain(account), "192.0.2.26",
+            "delivered", 250, "2.0.0", "ok", null, null, "none")));
         Store.FlushDeliveryLog();
 
         var i = 0;
@@ -118,6 +124,22 @@ public sealed partial class DashboardScopeTests(SeededDashboardHost host) : ICla
 
     [GeneratedRegex("""<tr[^>]*class="[^"]*\bentry\b[^"]*"[^>]*>.*?</tr>""", RegexOptions.Singleline)]
     private static partial Regex EntryRow();
+
+    [Theory]
+    [InlineData(Role.User, "/account/user@a.test", "user@a.test")]
+    [InlineData(Role.AdminA, "/account/other@a.test", "other@a.test")]
+    [InlineData(Role.AdminA, "/domain/a.test", "user@a.test", "other@a.test")]
+    [InlineData(Role.AdminB, "/domain/b.test", "user@b.test")]
+    [InlineData(Role.Root, "/account/user@b.test", "user@b.test")]
+    public async Task OutboundReadinessShowsOnlyThePagesOwnMail(Role role, string path, params string[] visible)
+    {
+        var html = await (await host.As(role)).GetPageAsync(path);
+        foreach (var account in Accounts)
+        {
+            Assert.True(html.Contains(SeededDashboardHost.PlainDomain(account), StringComparison.Ordinal) == visible.Contains(account),
+                $"GET {path} as {role}: the readiness row of {account} is {(visible.Contains(account) ? "missing" : "shown")}");
+        }
+    }
 
     [Fact]
     public async Task DeferredMailShowsTheReason()
