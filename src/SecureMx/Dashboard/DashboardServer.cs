@@ -115,7 +115,7 @@ public static class DashboardServer
             o.FallBackToParentCultures = true;
             o.FallBackToParentUICultures = true;
             // The visible switch sets the cookie; without it the browser's Accept-Language decides.
-            o.RequestCultureProviders = [new CookieRequestCultureProvider(), new AcceptLanguageHeaderRequestCultureProvider()];
+            o.RequestCultureProviders = [new CookieRequestCultureProvider(), new LanguagePrefixCultureProvider()];
         });
         builder.Services.AddRazorPages(o =>
         {

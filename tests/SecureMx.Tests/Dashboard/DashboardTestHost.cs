@@ -1,0 +1,210 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SecureMx.Auth;
+using SecureMx.Config;
+using SecureMx.Dashboard;
+using SecureMx.Spool;
+using SecureMx.Store;
+using SecureMx.Dns;
+using SecureMx.Tests.TestSupport;
+using SecureMx.Tls;
+
+namespace SecureMx.Tests.Dashboard;
+
+/// <summary>The signed-in roles of the seeded instance (and nobody).</summary>
+public enum Role { Anonymous, User, Other, AdminA, AdminB, UserB, Root }
+
+/// <summary>
+/// A dashboard on 127.0.0.1:0 over HTTPS with the instance's kind of self-signed certificate, on a
+/// fresh store and spool: domains a.test and b.test, mailboxes user, other, admin (domain admin),
+/// root (system admin) of a.test, and user, admin (domain admin) of b.test, all with <see cref="Password"/>.
+/// One per test class; the login limits are generous unless a subclass sets them in <see cref="Configure"/>.
+/// </summary>
+public class DashboardTestHost : IAsyncLifetime
+{
+    public const string Password = "Pa55-word-for-the-dashboard";
+
+    // A hash costs a tenth of a second: one for every mailbox of every host in the run.
+    private static readonly Lazy<string> SharedHash = new(() => PasswordHash.Create(Password));
+
+    public static string Hash => SharedHash.Value;
+
+    public static readonly IReadOnlyDictionary<Role, string> Addresses = new Dictionary<Role, string>
+    {
+        [Role.User] = "user@a.test",
+        [Role.Other] = "other@a.test",
+        [Role.AdminA] = "admin@a.test",
+        [Role.AdminB] = "admin@b.test",
+        [Role.UserB] = "user@b.test",
+        [Role.Root] = "root@a.test",
+    };
+
+    private readonly TempDirectory _dir = new();
+    private readonly ConcurrentDictionary<Role, DashboardClient> _clients = new();
+    private readonly List<DashboardClient> _owned = new();
+    private WebApplication? _app;
+
+    public SecureMxOptions Options { get; } = new();
+
+    public SecureMxStore Store { get; private set; } = null!;
+
+    public MessageSpool Spool { get; private set; } = null!;
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public SslStreamCertificateContextHolder Certificate { get; private set; } = null!;
+
+    /// <summary>Errors the dashboard logged (an unhandled exception in a page shows up here).</summary>
+    public ConcurrentQueue<string> Errors { get; } = new();
+
+    protected virtual void Configure(SecureMxOptions options)
+    {
+    }
+
+    /// <summary>Data a test class needs beyond the domains, mailboxes and roles (before the server starts).</summary>
+    protected virtual Task SeedAsync() => Task.CompletedTask;
+
+    public async ValueTask InitializeAsync()
+    {
+        Options.Auth.FailureDelay = "0s";
+        Options.Auth.MaxFailuresPerIp = 1000;
+        Options.Dashboard.LoginAttemptsPerMinute = 1000;
+        Configure(Options);
+
+        Store = new SecureMxStore(_dir.Path, TimeProvider.System);
+        Store.Migrate();
+        Store.AddDomain("a.test");
+        Store.AddDomain("b.test");
+        foreach (var mailbox in Addresses.Values) AddMailbox(mailbox);
+        Store.AddDomainAdmin("a.test", "admin@a.test", "test");
+        Store.AddDomainAdmin("b.test", "admin@b.test", "test");
+        Store.AddSystemAdmin("root@a.test", "test");
+
+        Spool = new MessageSpool(_dir.Combine("spool"), TimeProvider.System, NullLogger.Instance);
+        var (certPem, keyPem) = CertificateFactory.CreateSelfSigned("dashboard.test", TimeProvider.System);
+        File.WriteAllText(_dir.Combine("cert.pem"), certPem);
+        File.WriteAllText(_dir.Combine("key.pem"), keyPem);
+        Certificate = CertificateFactory.Load(_dir.Combine("cert.pem"), _dir.Combine("key.pem"));
+
+        await SeedAsync();
+
+        var logging = LoggerFactory.Create(b => b.AddProvider(new ErrorCollector(Errors)));
+        var authenticator = new AccountAuthenticator(Store, Options.Auth, TimeProvider.System, NullLogger.Instance);
+        _app = DashboardServer.Build(new DashboardDependencies(_dir.Path, Options, new IPEndPoint(IPAddress.Loopback, 0), Certificate,
+            Store, Spool, new ServFailDns(), authenticator, TimeProvider.System, logging));
+        await _app.StartAsync();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        BaseAddress = new Uri(new Uri(address).GetLeftPart(UriPartial.Authority) + "/");
+    }
+
+    /// <summary>Adds a mailbox with the shared password; returns its address.</summary>
+    public string AddMailbox(string address)
+    {
+        var at = address.IndexOf('@');
+        Store.AddMailbox(address[..at], address[(at + 1)..], Hash);
+        return address;
+    }
+
+    /// <summary>A new client without a session.</summary>
+    public DashboardClient NewClient(string? acceptLanguage = "en")
+    {
+        var client = new DashboardClient(BaseAddress, Certificate.Certificate, acceptLanguage);
+        lock (_owned) _owned.Add(client);
+        return client;
+    }
+
+    /// <summary>A new client signed in as <paramref name="address"/> (fails the test if the login does not succeed).</summary>
+    public async Task<DashboardClient> SignInAsync(string address, string? acceptLanguage = "en")
+    {
+        var client = NewClient(acceptLanguage);
+        using var response = await client.LoginAsync(address, Password);
+        Assert.True(response.StatusCode == HttpStatusCode.Redirect, $"login of {address}: {(int)response.StatusCode}");
+        return client;
+    }
+
+    /// <summary>A signed-in client per role, made once per host (a login costs a password hash).</summary>
+    public async Task<DashboardClient> As(Role role)
+    {
+        if (_clients.TryGetValue(role, out var c)) return c;
+        c = role == Role.Anonymous ? NewClient() : await SignInAsync(Addresses[role]);
+        return _clients.GetOrAdd(role, c);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        lock (_owned)
+        {
+            foreach (var c in _owned) c.Dispose();
+        }
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        Spool?.Dispose();
+        if (Store is not null)
+        {
+            Store.FlushDeliveryLog();
+            using (var c = Store.Open()) SqliteConnection.ClearPool(c);
+        }
+        _dir.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// Every query fails as the real resolver reports a SERVFAIL (no exception): the pages must render
+    /// without DNS. (The queue tests' FakeMailDns throws for TLSA, which the real resolver never does.)
+    /// </summary>
+    private sealed class ServFailDns : IMailDnsResolver
+    {
+        public Task<MxResolution> ResolveMxAsync(string domain, CancellationToken cancellationToken = default) =>
+            Task.FromResult(MxResolution.TemporaryFailure(domain, "SERVFAIL"));
+
+        public Task<AddressResolution> ResolveAddressesAsync(string host, CancellationToken cancellationToken = default) =>
+            Task.FromResult(AddressResolution.Combine(host, DnsAnswer<IPAddress>.Fail("SERVFAIL"), DnsAnswer<IPAddress>.Fail("SERVFAIL")));
+
+        public Task<TlsaResolution> ResolveTlsaAsync(string host, int port, CancellationToken cancellationToken = default) =>
+            Task.FromResult(TlsaResolution.FromAnswer(TlsaResolution.OwnerName(host, port), DnsAnswer<TlsaRecordData>.Fail("SERVFAIL")));
+    }
+
+    private sealed class ErrorCollector(ConcurrentQueue<string> errors) : ILoggerProvider, ILogger
+    {
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel)) errors.Enqueue(formatter(state, exception) + (exception is null ? "" : ": " + exception));
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
+
+/// <summary>The login limit per client address is small here (3 a minute).</summary>
+public sealed class RateLimitedDashboardHost : DashboardTestHost
+{
+    public const int AttemptsPerMinute = 3;
+
+    protected override void Configure(SecureMxOptions options) => options.Dashboard.LoginAttemptsPerMinute = AttemptsPerMinute;
+}
+
+/// <summary>The shared AUTH throttle blocks an account after 3 failures here.</summary>
+public sealed class ThrottledDashboardHost : DashboardTestHost
+{
+    public const int MaxFailuresPerAccount = 3;
+
+    protected override void Configure(SecureMxOptions options) => options.Auth.MaxFailuresPerAccount = MaxFailuresPerAccount;
+}
