@@ -66,6 +66,161 @@ public sealed partial class DashboardBrowserTests(DashboardFixture f, BrowserFix
         }
     }
 
+    /// <summary>
+    /// Issue 6's acceptance flow: a user switches mandatory TLS on for their own outgoing mail in the
+    /// dashboard, the store (CLI) agrees, mail to a server without STARTTLS is held back with 4.7.4, and
+    /// the user sees why in the deferred-mail page and the delivery log.
+    /// </summary>
+    [Fact]
+    public async Task Issue6_UserSwitchesOwnOutboundTlsMandatory_MailToPlainServerIsDeferredAndShownInQueueAndLog()
+    {
+        const string bob = DashboardFixture.Bob;
+        await using var s = await NewPageAsync();
+        var page = s.Page;
+        await LoginAsync(page, bob);
+        var response = await page.GotoAsync("/account/" + bob);
+        Assert.Equal(200, response!.Status);
+        var state = page.Locator("#account-outbound-switch #account-outbound-state");
+        if (await PolicyValueAsync(bob, "outbound") == "mandatory")
+        {
+            // Another test of the class left it on: start from off, as a new user would.
+            await page.Locator("#account-outbound-toggle").ClickAsync();
+            await Expect(state).ToHaveAttributeAsync("data-state", "default");
+        }
+        await Expect(state).ToHaveAttributeAsync("data-state", "default");
+
+        await page.Locator("#account-outbound-toggle").ClickAsync();
+        await Expect(state).ToHaveAttributeAsync("data-state", "mandatory");
+        Assert.Equal(f.Url + "/account/" + bob + "?saved=1", page.Url);
+        await ShotAsync(page, "account-outbound-mandatory");
+        var show = await PolicyShowAsync(bob);
+        Assert.Matches(@"(?m)^  outbound: mandatory \(account setting\)", show);
+        Assert.Matches(@"(?m)^  mail from this account: mandatory ", show);
+        Assert.Contains($"dashboard:{bob}: {bob} outbound_tls default -> mandatory", show);
+
+        var recipient = $"someone-{SubmissionClient.Token()}@{DashboardFixture.PlainDomain}";
+        using (var client = await SubmissionClient.LoginAsync(f.Mx, SecureSocketOptions.StartTls, bob))
+            await client.SendAsync(SubmissionClient.Message(SubmissionClient.Token(), bob, recipient), bob, recipient);
+        var error = await WaitForDeferredAsync(recipient);
+        Assert.Contains("4.7.4 TLS is required, but was not offered by host mx.plain.test", error);
+
+        await page.GotoAsync("/queue");
+        var queued = page.Locator("#deferred tr.entry").Filter(new() { HasText = recipient });
+        await Expect(queued).ToHaveCountAsync(1);
+        await Expect(queued.Locator("td.reason")).ToContainTextAsync("4.7.4");
+        await Expect(queued.Locator("td.reason")).ToContainTextAsync("TLS is required, but was not offered by host mx.plain.test");
+        await ShotAsync(page, "queue-tls-deferred");
+
+        await page.GotoAsync("/log");
+        var logged = page.Locator("#delivery-log tr.entry").Filter(new() { HasText = recipient });
+        await Expect(logged.First).ToBeVisibleAsync();
+        var deferred = logged.Filter(new() { HasText = "4.7.4" }).First;
+        await Expect(deferred).ToContainTextAsync("deferred");
+        await Expect(deferred).ToContainTextAsync("none (plaintext)");
+        await Expect(deferred).Not.ToContainTextAsync("TLSv1");
+        await ShotAsync(page, "log-tls-deferred");
+        // Held back before MAIL FROM: the peer never saw the recipient in clear text.
+        Assert.DoesNotContain(recipient, f.Plain.MailLog);
+    }
+
+    /// <summary>The domain admin's page: inbound needs the explicit confirmation, every switch reaches the store and the audit.</summary>
+    [Fact]
+    public async Task DomainAdmin_SwitchesInboundOnlyWithConfirmation_OutboundAndAccounts_AndChecksDns()
+    {
+        const string domain = DashboardFixture.Domain, alice = DashboardFixture.Alice, bob = DashboardFixture.Bob;
+        await using var s = await NewPageAsync();
+        var page = s.Page;
+        await LoginAsync(page, alice);
+        var response = await page.GotoAsync("/domain/" + domain);
+        Assert.Equal(200, response!.Status);
+        await Expect(page.Locator("#inbound-switch")).ToBeVisibleAsync();
+        await Expect(page.Locator("#accounts")).ToContainTextAsync(bob);
+        await ShotAsync(page, "domain-page");
+
+        // Inbound ON without the confirmation tick: refused, nothing changes.
+        Assert.Equal("opportunistic", await PolicyValueAsync(domain, "inbound"));
+        var inbound = page.Locator("#inbound-switch");
+        var inboundState = inbound.Locator("#inbound-state");
+        await Expect(inboundState).ToHaveAttributeAsync("data-state", "opportunistic");
+        await inbound.Locator("button.switch").ClickAsync();
+        await Expect(inbound.Locator(".error")).ToBeVisibleAsync();
+        await Expect(inboundState).ToHaveAttributeAsync("data-state", "opportunistic");
+        Assert.Equal("opportunistic", await PolicyValueAsync(domain, "inbound"));
+
+        // With the tick: on, and the audit names the dashboard user.
+        await inbound.Locator("input[name=confirm]").CheckAsync();
+        await inbound.Locator("button.switch").ClickAsync();
+        await Expect(inboundState).ToHaveAttributeAsync("data-state", "mandatory");
+        Assert.Equal("mandatory", await PolicyValueAsync(domain, "inbound"));
+        Assert.Contains($"dashboard:{alice}: {domain} inbound_tls opportunistic -> mandatory", await PolicyShowAsync(domain));
+        var audit = page.Locator("#audit tr.entry").Filter(new() { HasText = "dashboard:" + alice });
+        await Expect(audit.Filter(new() { HasText = domain }).First).ToBeVisibleAsync();
+        await Expect(page.Locator("#audit")).ToContainTextAsync("dashboard:" + alice);
+        await ShotAsync(page, "domain-page-inbound-mandatory");
+
+        // Off again needs no confirmation (it only widens what is accepted).
+        await inbound.Locator("button.switch").ClickAsync();
+        await Expect(inboundState).ToHaveAttributeAsync("data-state", "opportunistic");
+        Assert.Equal("opportunistic", await PolicyValueAsync(domain, "inbound"));
+
+        // Outbound for the whole domain: on and off.
+        var outbound = page.Locator("#outbound-switch");
+        await outbound.Locator("button.switch").ClickAsync();
+        await Expect(outbound.Locator("#outbound-state")).ToHaveAttributeAsync("data-state", "mandatory");
+        Assert.Matches(@"(?m)^  outbound: mandatory \(domain setting\)", await PolicyShowAsync(domain));
+        await outbound.Locator("button.switch").ClickAsync();
+        await Expect(outbound.Locator("#outbound-state")).ToHaveAttributeAsync("data-state", "default");
+        Assert.Matches(@"(?m)^  outbound: default \(domain setting\)", await PolicyShowAsync(domain));
+
+        // One account's switch, there and back (whatever another test left it at).
+        var before = await PolicyValueAsync(bob, "outbound");
+        var flipped = before == "mandatory" ? "default" : "mandatory";
+        var row = page.Locator($"#accounts [data-address=\"{bob}\"]");
+        await row.Locator("button.switch").ClickAsync();
+        await Expect(row).ToHaveAttributeAsync("data-state", flipped);
+        Assert.Equal(flipped, await PolicyValueAsync(bob, "outbound"));
+        Assert.Contains($"dashboard:{alice}: {bob} outbound_tls {before} -> {flipped}", await PolicyShowAsync(bob));
+        await row.Locator("button.switch").ClickAsync();
+        await Expect(row).ToHaveAttributeAsync("data-state", before);
+        Assert.Equal(before, await PolicyValueAsync(bob, "outbound"));
+
+        // The live DNS check (through the test bed's resolver: demo.test has no MX there).
+        await page.Locator("#dns-check button[type=submit]").ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex(@"[?&]check=1"));
+        await Expect(page.Locator("#dns-check tr.check")).ToHaveCountAsync(3);
+        await Expect(page.Locator("#dns-check tr.check[data-item=mx]")).ToHaveAttributeAsync("data-level", "bad");
+        await page.Locator("#dns-check").ScrollIntoViewIfNeededAsync();
+        await ShotAsync(page, "domain-page-dns-check");
+    }
+
+    /// <summary>The system admin's pages: admin (domains, roles, destination table), log and queue of all domains.</summary>
+    [Fact]
+    public async Task SystemAdmin_SeesAdminPageWithDomainsAndRoles_AndTheMainPages()
+    {
+        await using var s = await NewPageAsync();
+        var page = s.Page;
+        await LoginAsync(page, DashboardFixture.Root);
+        await Expect(page.Locator("header nav a[href='/admin']")).ToBeVisibleAsync();
+        await ShotAsync(page, "overview-admin");
+
+        var response = await page.GotoAsync("/admin");
+        Assert.Equal(200, response!.Status);
+        var domainRow = page.Locator($"#domains [data-domain=\"{DashboardFixture.Domain}\"]");
+        await Expect(domainRow).ToContainTextAsync(DashboardFixture.Alice);
+        await Expect(page.Locator("#system-admins")).ToContainTextAsync(DashboardFixture.Root);
+        await ShotAsync(page, "admin");
+
+        Assert.Equal(200, (await page.GotoAsync("/account/" + DashboardFixture.Bob))!.Status);
+        await Expect(page.Locator("#account-outbound-toggle")).ToBeVisibleAsync();
+        await ShotAsync(page, "account");
+        Assert.Equal(200, (await page.GotoAsync("/log"))!.Status);
+        await Expect(page.Locator("h1")).ToHaveTextAsync("Delivery log");
+        await ShotAsync(page, "log");
+        Assert.Equal(200, (await page.GotoAsync("/queue"))!.Status);
+        await Expect(page.Locator("h1")).ToBeVisibleAsync();
+        await ShotAsync(page, "queue");
+    }
+
     [Fact]
     public async Task Login_WithMailboxPassword_ShowsTheOverviewOfTheOwnAccount()
     {
@@ -128,6 +283,19 @@ public sealed partial class DashboardBrowserTests(DashboardFixture f, BrowserFix
         await Expect(page.Locator("html")).ToHaveAttributeAsync("lang", "de");
         await page.GotoAsync("/");
         await Expect(page.Locator("h1")).ToHaveTextAsync("Übersicht");
+    }
+
+    [Fact]
+    public async Task SignOut_EndsTheSession()
+    {
+        await using var s = await NewPageAsync();
+        var page = s.Page;
+        await LoginAsync(page, DashboardFixture.Bob);
+        await page.Locator("#sign-out").ClickAsync();
+        await Expect(page.Locator("#sign-in")).ToBeVisibleAsync();
+        await page.GotoAsync("/");
+        await Expect(page).ToHaveURLAsync(new Regex("/login"));
+        await Expect(page.Locator("#sign-out")).ToHaveCountAsync(0);
     }
 
     [Fact]
