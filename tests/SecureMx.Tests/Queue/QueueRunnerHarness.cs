@@ -36,19 +36,30 @@ internal sealed class FakeMailDns(TimeProvider time, Func<string, DateTimeOffset
     /// <summary>The address every MX host resolves to (used by the test whose delivery succeeds).</summary>
     public IPAddress HostAddress { get; set; } = IPAddress.Loopback;
 
-    public Task<MxResolution> ResolveMxAsync(string domain, CancellationToken cancellationToken = default)
+    /// <summary>TLSA answers by host and port; unset, a TLSA query fails the test.</summary>
+    public Func<string, int, TlsaResolution>? Tlsa { get; set; }
+
+    /// <summary>When set, MX and TLSA queries answer only once it completes (a resolver that hangs).</summary>
+    public Task? Hold { get; set; }
+
+    public async Task<MxResolution> ResolveMxAsync(string domain, CancellationToken cancellationToken = default)
     {
         var now = time.GetUtcNow();
         _mxQueries.Enqueue((domain, now));
-        return Task.FromResult(mx(domain, now));
+        if (Hold is { } hold) await hold.WaitAsync(cancellationToken);
+        return mx(domain, now);
     }
 
     public Task<AddressResolution> ResolveAddressesAsync(string host, CancellationToken cancellationToken = default) =>
         Task.FromResult(AddressResolution.Combine(host,
             DnsAnswer<IPAddress>.Found([HostAddress], DnsSecurity.Insecure), DnsAnswer<IPAddress>.NoData(DnsSecurity.Insecure)));
 
-    public Task<TlsaResolution> ResolveTlsaAsync(string host, int port, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("the queue tests do not look up TLSA records");
+    public async Task<TlsaResolution> ResolveTlsaAsync(string host, int port, CancellationToken cancellationToken = default)
+    {
+        if (Tlsa is null) throw new NotSupportedException("the queue tests do not look up TLSA records");
+        if (Hold is { } hold) await hold.WaitAsync(cancellationToken);
+        return Tlsa(host, port);
+    }
 }
 
 /// <summary>Keeps every log line (for the message of a failed wait).</summary>

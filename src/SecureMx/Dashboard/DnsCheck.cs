@@ -1,0 +1,174 @@
+using System.Security.Cryptography.X509Certificates;
+using SecureMx.Dns;
+using SecureMx.Tls;
+
+namespace SecureMx.Dashboard;
+
+/// <summary>How one item of the DNS check looks for the customer.</summary>
+public enum CheckLevel { Ok, Warn, Bad }
+
+/// <summary>What the MX records of a hosted domain say about the secure MX.</summary>
+public enum MxVerdict
+{
+    /// <summary>Every MX host is the secure MX.</summary>
+    OnlySecureMx,
+
+    /// <summary>The secure MX is listed next to other hosts: senders may use those instead.</summary>
+    SecureMxAndOthers,
+
+    /// <summary>MX hosts are published, none of them is the secure MX.</summary>
+    NotSecureMx,
+
+    /// <summary>No MX RRset: senders fall back to the domain's address records (RFC 5321 §5.1).</summary>
+    NoMx,
+
+    /// <summary>"MX 0 ." — the domain refuses all mail (RFC 7505).</summary>
+    NullMx,
+
+    NoSuchDomain,
+    LookupFailed,
+    TimedOut,
+}
+
+/// <summary>What the TLSA RRset of "_25._tcp.SECUREMX" says about DANE for the secure MX.</summary>
+public enum TlsaVerdict
+{
+    /// <summary>DNSSEC-secure records that authenticate the instance certificate (RFC 7672 §3).</summary>
+    Matches,
+
+    /// <summary>Securely absent: DANE senders cannot authenticate the secure MX.</summary>
+    Missing,
+
+    /// <summary>The answer is not DNSSEC-validated, so senders must ignore any records (RFC 7672 §2.2.2).</summary>
+    NotSigned,
+
+    /// <summary>Secure records that do not match the certificate: DANE senders will not deliver.</summary>
+    Mismatch,
+
+    /// <summary>Secure records, but the instance has no certificate loaded to compare them with.</summary>
+    NoCertificate,
+
+    /// <summary>SERVFAIL and the like: DANE senders defer their mail (RFC 7672 §2.2.1).</summary>
+    LookupFailed,
+
+    TimedOut,
+}
+
+/// <summary>The result of one live DNS check of a hosted domain.</summary>
+public sealed record DomainDnsCheckResult(
+    string Domain,
+    string SecureMxHost,
+    MxVerdict Mx,
+    IReadOnlyList<MxHost> MxHosts,
+    DnsSecurity? MxSecurity,
+    string? MxReason,
+    TlsaVerdict Tlsa,
+    IReadOnlyList<string> TlsaRecords,
+    string? TlsaReason)
+{
+    public CheckLevel MxLevel => Mx switch
+    {
+        MxVerdict.OnlySecureMx => CheckLevel.Ok,
+        MxVerdict.SecureMxAndOthers => CheckLevel.Warn,
+        _ => CheckLevel.Bad,
+    };
+
+    /// <summary>Whether the MX answer was DNSSEC-validated; null when there was no answer to judge.</summary>
+    public CheckLevel? MxSignedLevel => MxSecurity switch
+    {
+        null => null,
+        DnsSecurity.Secure => CheckLevel.Ok,
+        _ => CheckLevel.Warn, // senders ignore TLSA unless the MX RRset is secure (RFC 7672 §2.2.1)
+    };
+
+    public CheckLevel TlsaLevel => Tlsa switch
+    {
+        TlsaVerdict.Matches => CheckLevel.Ok,
+        TlsaVerdict.Missing or TlsaVerdict.NotSigned or TlsaVerdict.NoCertificate => CheckLevel.Warn,
+        _ => CheckLevel.Bad,
+    };
+}
+
+/// <summary>
+/// "Check DNS now" on the domain page: does the domain's MX point to the secure MX, is that answer
+/// DNSSEC-signed, and does the secure MX host publish a secure TLSA RRset that authenticates this
+/// instance's certificate? Asked through the same resolver as delivery, with the same DANE rules
+/// (TlsaResolution, TlsaMatcher). Bounded in time: a dead resolver must not hang the page.
+/// </summary>
+public sealed class DomainDnsCheck(IMailDnsResolver dns, TimeProvider time, TimeSpan? timeout = null)
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(8);
+
+    /// <summary>Senders connect to port 25 of an MX host, so that is where DANE looks (RFC 7672 §2.2.3).</summary>
+    public const int SmtpPort = 25;
+
+    private readonly TimeSpan _timeout = timeout ?? DefaultTimeout;
+
+    /// <param name="domain">The hosted domain (A-labels).</param>
+    /// <param name="secureMxHost">The secure MX host name (options.EffectiveSecureMxHostname()).</param>
+    /// <param name="certificate">The instance certificate, null when none is loaded.</param>
+    /// <param name="chain">Further certificates the server sends with it (for DANE-TA records).</param>
+    public async Task<DomainDnsCheckResult> CheckAsync(string domain, string secureMxHost, X509Certificate2? certificate,
+        IReadOnlyList<X509Certificate2> chain, CancellationToken cancellationToken)
+    {
+        var host = secureMxHost.TrimEnd('.').ToLowerInvariant();
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bound.CancelAfter(_timeout);
+        var mxTask = Bounded(ct => dns.ResolveMxAsync(domain, ct), bound.Token, cancellationToken);
+        var tlsaTask = Bounded(ct => dns.ResolveTlsaAsync(host, SmtpPort, ct), bound.Token, cancellationToken);
+        var mx = await mxTask.ConfigureAwait(false);
+        var tlsa = await tlsaTask.ConfigureAwait(false);
+
+        var (mxVerdict, hosts, mxSecurity, mxReason) = JudgeMx(mx, host);
+        var (tlsaVerdict, records, tlsaReason) = JudgeTlsa(tlsa, host, certificate, chain);
+        return new DomainDnsCheckResult(domain, host, mxVerdict, hosts, mxSecurity, mxReason, tlsaVerdict, records, tlsaReason);
+    }
+
+    /// <summary>The answer, or null when the time bound ran out first (also for a resolver that ignores the token).</summary>
+    private async Task<T?> Bounded<T>(Func<CancellationToken, Task<T>> query, CancellationToken bound, CancellationToken caller) where T : class
+    {
+        try
+        {
+            return await query(bound).WaitAsync(bound).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!caller.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    private static (MxVerdict, IReadOnlyList<MxHost>, DnsSecurity?, string?) JudgeMx(MxResolution? mx, string host)
+    {
+        if (mx is null) return (MxVerdict.TimedOut, [], null, null);
+        return mx.Kind switch
+        {
+            MxResolutionKind.Hosts when mx.Hosts.All(h => h.Name == host) => (MxVerdict.OnlySecureMx, mx.Hosts, mx.Security, null),
+            MxResolutionKind.Hosts when mx.Hosts.Any(h => h.Name == host) => (MxVerdict.SecureMxAndOthers, Sorted(mx.Hosts), mx.Security, null),
+            MxResolutionKind.Hosts => (MxVerdict.NotSecureMx, Sorted(mx.Hosts), mx.Security, null),
+            MxResolutionKind.Implicit => (MxVerdict.NoMx, [], mx.Security, null),
+            MxResolutionKind.NullMx => (MxVerdict.NullMx, [], mx.Security, null),
+            MxResolutionKind.NoSuchDomain => (MxVerdict.NoSuchDomain, [], mx.Security, null),
+            _ => (MxVerdict.LookupFailed, [], null, mx.Reason),
+        };
+    }
+
+    // The resolver shuffles equal preferences for delivery; the page lists them in a stable order.
+    private static List<MxHost> Sorted(IEnumerable<MxHost> hosts) => hosts.OrderBy(h => h.Preference).ThenBy(h => h.Name, StringComparer.Ordinal).ToList();
+
+    private (TlsaVerdict, IReadOnlyList<string>, string?) JudgeTlsa(TlsaResolution? tlsa, string host, X509Certificate2? certificate, IReadOnlyList<X509Certificate2> chain)
+    {
+        if (tlsa is null) return (TlsaVerdict.TimedOut, [], null);
+        var records = tlsa.Records.Select(r => r.ToString()).ToList();
+        switch (tlsa.Kind)
+        {
+            case TlsaResolutionKind.SecureNone: return (TlsaVerdict.Missing, records, null);
+            case TlsaResolutionKind.Insecure: return (TlsaVerdict.NotSigned, records, null);
+            case TlsaResolutionKind.TemporaryFailure: return (TlsaVerdict.LookupFailed, records, tlsa.Reason);
+        }
+        if (certificate is null) return (TlsaVerdict.NoCertificate, records, null);
+        // The same verdict a DANE sender reaches when this instance presents its certificate and chain.
+        var presented = chain.Prepend(certificate).ToList();
+        var verdict = TlsaMatcher.Verify(tlsa.Records, certificate, presented, [host], time.GetUtcNow());
+        return (verdict.Verified ? TlsaVerdict.Matches : TlsaVerdict.Mismatch, records, verdict.Detail);
+    }
+}

@@ -1,0 +1,53 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using SecureMx.Auth;
+using SecureMx.Store;
+
+namespace SecureMx.Dashboard.Pages;
+
+/// <summary>
+/// One mailbox: its own outbound mandatory TLS switch and what is in effect for its mail. For the
+/// account itself, an administrator of its domain and system administrators.
+/// </summary>
+public sealed class AccountModel(DashboardUser user, SecureMxStore store, DashboardDependencies deps) : PageModel
+{
+    public string Address { get; private set; } = "";
+
+    public string Domain => Address[(Address.LastIndexOf('@') + 1)..];
+
+    public bool Mandatory { get; private set; }
+
+    /// <summary>The domain's switch covers the account whatever its own setting (OutboundTlsPolicy takes the strictest).</summary>
+    public bool DomainMandatory { get; private set; }
+
+    public bool CanManageDomain => user.CanManageDomain(Domain);
+
+    public OutboundWaitTimes Wait => OutboundWaitTimes.From(deps.Options);
+
+    public bool Saved { get; private set; }
+
+    public IActionResult OnGet(string address, [FromQuery] string? saved)
+    {
+        if (Authorize(address) is { } denied) return denied;
+        Mandatory = store.MailboxOutboundTls(Address) == SecureMxStore.OutboundMandatory;
+        DomainMandatory = store.DomainOutboundTls(Domain) == SecureMxStore.OutboundMandatory;
+        Saved = saved == "1";
+        return Page();
+    }
+
+    public IActionResult OnPostOutbound(string address, [FromForm] bool? mandatory)
+    {
+        if (Authorize(address) is { } denied) return denied;
+        if (mandatory is not { } on) return BadRequest();
+        store.SetMailboxOutboundTls(Address, on, "dashboard:" + user.Address);
+        return Redirect($"/account/{Uri.EscapeDataString(Address).Replace("%40", "@", StringComparison.Ordinal)}?saved=1");
+    }
+
+    /// <summary>Authorization before existence: 403 for any account the user may not see, existing or not.</summary>
+    private IActionResult? Authorize(string address)
+    {
+        Address = AccountAuthenticator.Normalize(address) ?? "";
+        if (Address.Length == 0 || !user.CanSeeAccount(Address)) return user.IsSystemAdmin ? NotFound() : Forbid();
+        return store.MailboxOutboundTls(Address) is null ? NotFound() : null;
+    }
+}

@@ -1,0 +1,120 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using SecureMx.Auth;
+using SecureMx.Config;
+using SecureMx.Smtp;
+using SecureMx.Store;
+using SecureMx.Tls;
+
+namespace SecureMx.Dashboard.Pages;
+
+/// <summary>
+/// A hosted domain: inbound and outbound mandatory TLS (domain and each account), the DNS records
+/// to publish and a live check of them, and the audit trail of policy changes. For the domain's
+/// administrators and system administrators only.
+/// </summary>
+public sealed class DomainModel(DashboardUser user, SecureMxStore store, DashboardDependencies deps) : PageModel
+{
+    public sealed record AccountRow(string Address, bool Mandatory);
+
+    public string Domain { get; private set; } = "";
+
+    public bool InboundMandatory { get; private set; }
+
+    public bool OutboundMandatory { get; private set; }
+
+    public List<AccountRow> Accounts { get; } = new();
+
+    public List<PolicyChange> Audit { get; private set; } = new();
+
+    /// <summary>The ordinary MX (options.hostname).</summary>
+    public string MailHost => deps.Options.Hostname;
+
+    public string SecureMxHost => deps.Options.EffectiveSecureMxHostname().TrimEnd('.');
+
+    /// <summary>The TLSA record of the secure MX in zone form; null without a certificate.</summary>
+    public string? TlsaRecord => deps.Certificate?.Certificate is { } c ? $"_25._tcp.{SecureMxHost}. IN TLSA {TlsaMatcher.DaneEeRecord(c)}" : null;
+
+    public OutboundWaitTimes Wait => OutboundWaitTimes.From(deps.Options);
+
+    public DomainDnsCheckResult? Check { get; private set; }
+
+    public bool Saved { get; private set; }
+
+    /// <summary>Resource key (DomainText) of an error to show next to the inbound switch, or null.</summary>
+    public string? InboundError { get; private set; }
+
+    public async Task<IActionResult> OnGetAsync(string domain, [FromQuery] string? check, [FromQuery] string? saved, CancellationToken ct)
+    {
+        if (Authorize(domain) is { } denied) return denied;
+        Load();
+        Saved = saved == "1";
+        if (check == "1")
+        {
+            var cert = deps.Certificate;
+            var chain = cert?.Context.IntermediateCertificates.ToList() ?? [];
+            Check = await new DomainDnsCheck(deps.Resolver, deps.Time).CheckAsync(Domain, SecureMxHost, cert?.Certificate, chain, ct);
+        }
+        return Page();
+    }
+
+    public IActionResult OnPostInbound(string domain, [FromForm] bool? mandatory, [FromForm] bool confirm)
+    {
+        if (Authorize(domain) is { } denied) return denied;
+        if (mandatory is not { } on) return BadRequest();
+        if (on && !confirm)
+        {
+            // Refusing mail loses it for good: the switch needs the explicit acknowledgement.
+            InboundError = "Inbound_ConfirmMissing";
+            Load();
+            return Page();
+        }
+        store.SetInboundTls(Domain, on, Actor);
+        return SavedRedirect();
+    }
+
+    public IActionResult OnPostOutbound(string domain, [FromForm] bool? mandatory)
+    {
+        if (Authorize(domain) is { } denied) return denied;
+        if (mandatory is not { } on) return BadRequest();
+        store.SetDomainOutboundTls(Domain, on, Actor);
+        return SavedRedirect();
+    }
+
+    public IActionResult OnPostAccountOutbound(string domain, [FromForm] string? address, [FromForm] bool? mandatory)
+    {
+        if (Authorize(domain) is { } denied) return denied;
+        if (mandatory is not { } on || address is null || AccountAuthenticator.Normalize(address) is not { } account) return BadRequest();
+        // Only the accounts of the domain in the URL: its administrator may administer no other.
+        if (!account.EndsWith("@" + Domain, StringComparison.Ordinal)) return Forbid();
+        if (store.FindMailbox(account) is null) return NotFound();
+        store.SetMailboxOutboundTls(account, on, Actor);
+        return SavedRedirect();
+    }
+
+    private string Actor => "dashboard:" + user.Address;
+
+    private RedirectResult SavedRedirect() => Redirect($"/domain/{Uri.EscapeDataString(Domain)}?saved=1");
+
+    /// <summary>
+    /// Authorization before existence: a domain administrator gets 403 for every domain they do not
+    /// manage, hosted or not; only a system administrator (who manages all) learns that one is not hosted.
+    /// </summary>
+    private IActionResult? Authorize(string domain)
+    {
+        Domain = EnvelopeAddress.NormalizeDomain(domain.Trim().TrimEnd('.')) ?? "";
+        if (Domain.Length > 0 && user.CanManageDomain(Domain)) return null;
+        return user.IsSystemAdmin ? NotFound() : Forbid();
+    }
+
+    private void Load()
+    {
+        InboundMandatory = store.DomainInboundTls(Domain) == SecureMxStore.InboundMandatory;
+        OutboundMandatory = store.DomainOutboundTls(Domain) == SecureMxStore.OutboundMandatory;
+        foreach (var m in store.ListMailboxes(Domain))
+        {
+            Accounts.Add(new AccountRow(m.Address, store.MailboxOutboundTls(m.Address) == SecureMxStore.OutboundMandatory));
+        }
+        Audit = store.PolicyAudit(Domain);
+    }
+}
