@@ -231,7 +231,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         foreach (var tls in new[] { false, true })
         {
             var group = delayedReports.Where(x => (x.Item2.Remote?.TlsRequirementUnmet == true) == tls).Select(x => (x.Item1, x.Item2.Error, x.Item2.Remote)).ToList();
-            await _dsn.EmitAsync(envelope, group, Dsn.DsnAction.Delayed, envelope.ReceivedAt + (tls ? _tlsExpireAfter : _expireAfter));
+            await _dsn.EmitAsync(envelope, group, Dsn.DsnAction.Delayed, TlsWait.ExpiresAt(envelope.ReceivedAt, tls, _expireAfter, _tlsExpireAfter));
         }
         await _dsn.EmitAsync(envelope, successReports.Select(x => (x.Item1, x.Item2.Error, x.Item2.Remote)).ToList(),
             successReports.Any(x => x.Item2.Remote is not null) ? Dsn.DsnAction.Relayed : Dsn.DsnAction.Delivered, null);
@@ -314,7 +314,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
                     var r = group.Single(x => x.Index == o.Index);
                     var next = o.State == RecipientState.Deferred ? _retry.NextAttempt(r.Attempts + 1, now, Random.Shared) : now;
                     var error = o.State == RecipientState.Delivered ? null
-                        : o.TlsRequirementUnmet ? $"{o.Summary} (TLS level {policy})" : o.Summary;
+                        : o.TlsRequirementUnmet ? TlsWait.Error(o.Summary, policy) : o.Summary;
                     var result = o.State.ToString().ToLowerInvariant();
                     _log.LogInformation("{Id}: to=<{Rcpt}> relay={Relay} tls={Tls} status={Status} ({Text})", envelope.Id, o.Recipient,
                         o.MxHost is null ? "none" : $"{o.MxHost}[{o.Address}]", o.Tls is null ? "none" : $"{o.Tls.Protocol} {o.Tls.CipherSuite}", result, o.Summary);

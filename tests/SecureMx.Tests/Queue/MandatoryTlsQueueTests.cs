@@ -36,6 +36,7 @@ public sealed class MandatoryTlsQueueTests
         Assert.Equal(RecipientState.Deferred, r.State);
         Assert.StartsWith("4.7.4 TLS is required, but was not offered by host mx.other.test[127.0.0.1]", r.LastError);
         Assert.Contains("encrypt (from sender account alice@example.test)", r.LastError);
+        Assert.True(SecureMx.Queue.TlsWait.IsTlsWait(r.LastError)); // the dashboard recognises the runner's own text
         var log = h.Store.QueryDeliveryLog("carol@other.test", QueueRunnerHarness.Sender, null, 10).Single();
         Assert.Equal(("deferred", "4.7.4", "none", "mx.other.test", "127.0.0.1"), (log.Result, log.Enhanced, log.TlsVerification, log.MxHost, log.Ip));
 

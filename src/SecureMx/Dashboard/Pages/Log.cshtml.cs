@@ -1,0 +1,81 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using SecureMx.Store;
+
+namespace SecureMx.Dashboard.Pages;
+
+/// <summary>
+/// The delivery log with its TLS columns, limited to the user's <see cref="MailScope"/>. The scope
+/// is applied in the query itself; a filter naming mail outside it is refused (403), not emptied.
+/// </summary>
+public sealed class LogModel(DashboardUser user, SecureMxStore store, TimeProvider time) : PageModel
+{
+    public static readonly string[] Verifications = ["none", "encrypted", "dane", "verified"];
+    public static readonly string[] Results = ["delivered", "deferred", "failed"];
+    public static readonly int[] DayChoices = [1, 7, 30, 90];
+    public const int DefaultLimit = 200;
+    public const int MaxLimit = 1000;
+
+    [BindProperty(SupportsGet = true)] public string? Account { get; set; }
+    [BindProperty(SupportsGet = true)] public string? Domain { get; set; }
+    [BindProperty(SupportsGet = true)] public string? Recipient { get; set; }
+    [BindProperty(SupportsGet = true)] public string? Tls { get; set; }
+    [BindProperty(SupportsGet = true)] public string? Result { get; set; }
+    [BindProperty(SupportsGet = true)] public int? Days { get; set; }
+    [BindProperty(SupportsGet = true)] public int? Limit { get; set; }
+
+    public new DashboardUser User => user;
+
+    public List<DeliveryLogEntry> Entries { get; private set; } = [];
+
+    public IActionResult OnGet()
+    {
+        var scope = MailScope.For(user);
+        Account = MailScope.AccountFilter(Account);
+        Domain = MailScope.DomainFilter(Domain);
+        if (Account is not null && !scope.AllowsAccount(Account)) return Forbid();
+        if (Domain is not null && !scope.AllowsDomain(Domain)) return Forbid();
+
+        Recipient = string.IsNullOrWhiteSpace(Recipient) ? null : Recipient.Trim().ToLowerInvariant();
+        Tls = Verifications.Contains(Tls) ? Tls : null;
+        Result = Results.Contains(Result) ? Result : null;
+        Days = Days is { } d && DayChoices.Contains(d) ? d : 7;
+        Limit = Math.Clamp(Limit ?? DefaultLimit, 1, MaxLimit);
+
+        Entries = store.SearchDeliveryLog(new DeliveryLogQuery
+        {
+            Accounts = scope.Accounts,
+            SenderDomains = scope.SenderDomains,
+            Account = Account,
+            SenderDomain = Domain,
+            Recipient = Recipient,
+            Verification = Tls,
+            Result = Result,
+            Since = time.GetUtcNow().AddDays(-Days.Value),
+            Limit = Limit.Value,
+        });
+        return Page();
+    }
+
+    /// <summary>The queue runner writes "local" as the host of a delivery to a local mailbox.</summary>
+    public static bool IsLocal(DeliveryLogEntry e) => e.MxHost == "local" && e.Ip is null;
+
+    /// <summary>The resource key and status colour of a row's verification.</summary>
+    public static (string Key, bool Shared, string Css) Verification(DeliveryLogEntry e) =>
+        IsLocal(e) ? ("LocalDelivery", false, "off")
+        : e.MxHost is null && e.TlsVerification == "none" ? ("NoConnection", false, "off")
+        : e.TlsVerification switch
+        {
+            "dane" => ("Tls_dane", true, "ok"),
+            "verified" => ("Tls_verified", true, "ok"),
+            "encrypted" => ("Tls_encrypted", true, "warn"),
+            _ => ("Tls_none", true, "bad"),
+        };
+
+    public static string ResultCss(string result) => result switch
+    {
+        "delivered" => "ok",
+        "deferred" => "warn",
+        _ => "bad",
+    };
+}

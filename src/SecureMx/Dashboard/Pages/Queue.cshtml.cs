@@ -1,0 +1,52 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using SecureMx.Config;
+using SecureMx.Queue;
+using SecureMx.Spool;
+
+namespace SecureMx.Dashboard.Pages;
+
+/// <summary>
+/// Recipients still waiting in the queue (queued or deferred), limited to the user's
+/// <see cref="MailScope"/>: the reason, attempts, next try, and when the server gives up —
+/// sooner for a recipient that waits only for a server meeting its TLS requirement.
+/// </summary>
+public sealed class QueueModel(DashboardUser user, MessageSpool spool, SecureMxOptions options, TimeProvider time) : PageModel
+{
+    public sealed record Row(Envelope Envelope, QueuedRecipient Recipient, bool TlsWait, DateTimeOffset ExpiresAt);
+
+    [BindProperty(SupportsGet = true)] public string? Account { get; set; }
+    [BindProperty(SupportsGet = true)] public string? Domain { get; set; }
+
+    public new DashboardUser User => user;
+
+    public List<Row> Rows { get; } = [];
+
+    public DateTimeOffset Now { get; private set; }
+
+    public TimeSpan DelayWarningAfter { get; } = Duration.Parse(options.Queue.DelayWarningAfter, "queue.delayWarningAfter");
+
+    public IActionResult OnGet()
+    {
+        var scope = MailScope.For(user);
+        Account = MailScope.AccountFilter(Account);
+        Domain = MailScope.DomainFilter(Domain);
+        if (Account is not null && !scope.AllowsAccount(Account)) return Forbid();
+        if (Domain is not null && !scope.AllowsDomain(Domain)) return Forbid();
+
+        var expireAfter = Duration.Parse(options.Queue.ExpireAfter, "queue.expireAfter");
+        var tlsExpireAfter = Duration.Parse(options.Queue.TlsExpireAfter, "queue.tlsExpireAfter");
+        Now = time.GetUtcNow();
+        foreach (var (envelope, recipients) in spool.Queue.ListAll())
+        {
+            var account = envelope.Client.Account;
+            if (!scope.Contains(account, envelope.Sender) || !MailScope.Matches(account, envelope.Sender, Account, Domain)) continue;
+            foreach (var r in recipients.Where(r => r.State is RecipientState.Queued or RecipientState.Deferred))
+            {
+                var tlsWait = TlsWait.IsTlsWait(r.LastError);
+                Rows.Add(new Row(envelope, r, tlsWait, TlsWait.ExpiresAt(envelope.ReceivedAt, tlsWait, expireAfter, tlsExpireAfter)));
+            }
+        }
+        return Page();
+    }
+}

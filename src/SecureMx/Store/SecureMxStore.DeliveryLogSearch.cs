@@ -1,0 +1,96 @@
+using System.Text;
+
+namespace SecureMx.Store;
+
+/// <summary>
+/// A delivery log search for the dashboard. <see cref="Accounts"/> and <see cref="SenderDomains"/>
+/// are the scope (both null: every row; else a row is in scope when its account or its sender is one
+/// of <see cref="Accounts"/>, or its sender's domain is one of <see cref="SenderDomains"/>). The other
+/// fields narrow further; null means no filter.
+/// </summary>
+public sealed record DeliveryLogQuery
+{
+    public IReadOnlyList<string>? Accounts { get; init; }
+
+    public IReadOnlyList<string>? SenderDomains { get; init; }
+
+    /// <summary>Rows of this account: submitted by it, or with it as the envelope sender.</summary>
+    public string? Account { get; init; }
+
+    /// <summary>Rows whose envelope sender is in this domain.</summary>
+    public string? SenderDomain { get; init; }
+
+    /// <summary>A whole address (exact) or a domain (every recipient in it).</summary>
+    public string? Recipient { get; init; }
+
+    /// <summary>none, encrypted, dane or verified.</summary>
+    public string? Verification { get; init; }
+
+    /// <summary>delivered, deferred or failed.</summary>
+    public string? Result { get; init; }
+
+    public DateTimeOffset? Since { get; init; }
+
+    public int Limit { get; init; } = 200;
+}
+
+public sealed partial class SecureMxStore
+{
+    /// <summary>Delivery log rows matching <paramref name="q"/>, newest first.</summary>
+    public List<DeliveryLogEntry> SearchDeliveryLog(DeliveryLogQuery q)
+    {
+        FlushDeliveryLog();
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        var where = new List<string>();
+        int n = 0;
+        string Param(object value)
+        {
+            var name = "$p" + n++;
+            cmd.Parameters.AddWithValue(name, value);
+            return name;
+        }
+        // Addresses compare without case (SMTP domains are case-insensitive; stored mailboxes are lower case).
+        string SenderInDomain(string domain) => $"sender LIKE '%@' || {Param(EscapeLike(domain))} ESCAPE '\\'";
+        string OfAccount(string address)
+        {
+            var p = Param(address);
+            return $"(account = {p} COLLATE NOCASE OR sender = {p} COLLATE NOCASE)";
+        }
+
+        if (q.Accounts is not null || q.SenderDomains is not null)
+        {
+            var scope = (q.Accounts ?? []).Select(OfAccount).Concat((q.SenderDomains ?? []).Select(SenderInDomain)).ToList();
+            where.Add(scope.Count == 0 ? "0" : "(" + string.Join(" OR ", scope) + ")");
+        }
+        if (q.Account is { } account) where.Add(OfAccount(account));
+        if (q.SenderDomain is { } senderDomain) where.Add(SenderInDomain(senderDomain));
+        if (q.Recipient is { } recipient)
+        {
+            where.Add(recipient.Contains('@')
+                ? $"recipient = {Param(recipient)} COLLATE NOCASE"
+                : $"recipient LIKE '%@' || {Param(EscapeLike(recipient))} ESCAPE '\\'");
+        }
+        if (q.Verification is { } verification) where.Add($"tls_verification = {Param(verification)}");
+        if (q.Result is { } result) where.Add($"result = {Param(result)}");
+        if (q.Since is { } since) where.Add($"at >= {Param(since.ToUnixTimeMilliseconds())}");
+
+        var sql = new StringBuilder("SELECT at, message_id, sender, account, recipient, mx_host, ip, result, code, enhanced, text, tls_protocol, tls_cipher, tls_verification FROM delivery_log");
+        if (where.Count > 0) sql.Append(" WHERE ").AppendJoin(" AND ", where);
+        sql.Append(" ORDER BY at DESC, id DESC LIMIT ").Append(Param(Math.Max(0, q.Limit)));
+        cmd.CommandText = sql.ToString();
+
+        var list = new List<DeliveryLogEntry>();
+        using var r = cmd.ExecuteReader();
+        string? S(int i) => r.IsDBNull(i) ? null : r.GetString(i);
+        while (r.Read())
+        {
+            list.Add(new DeliveryLogEntry(DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(0)), r.GetString(1), r.GetString(2), S(3), r.GetString(4),
+                S(5), S(6), r.GetString(7), r.IsDBNull(8) ? null : r.GetInt32(8), S(9), S(10), S(11), S(12), r.GetString(13)));
+        }
+        return list;
+    }
+
+    /// <summary>A literal for LIKE … ESCAPE '\': '_' and '%' match only themselves.</summary>
+    private static string EscapeLike(string text) => text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
+}

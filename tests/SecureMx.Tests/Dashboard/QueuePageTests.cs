@@ -1,0 +1,111 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using SecureMx.Config;
+using SecureMx.Dashboard.Pages;
+using SecureMx.Smtp;
+using SecureMx.Spool;
+using SecureMx.Tests.TestSupport;
+
+namespace SecureMx.Tests.Dashboard;
+
+/// <summary>The deferred mail page model: waiting recipients in the user's scope, with the right expiry.</summary>
+public sealed class QueuePageTests : IDisposable
+{
+    private static readonly DateTimeOffset T0 = new(2030, 5, 1, 12, 0, 0, TimeSpan.Zero);
+    private const string TlsError = "4.7.4 TLS is required, but was not offered by host mx.dest.test[192.0.2.1] (TLS level encrypt (from sender account alice@example.org))";
+    private readonly TestStore _store = new TestStore().WithExampleData();
+    private readonly TempDirectory _dir = new();
+    private readonly FakeTimeProvider _time = new(T0);
+    private readonly MessageSpool _spool;
+
+    public QueuePageTests()
+    {
+        _spool = new MessageSpool(_dir.Combine("spool"), _time, NullLogger.Instance);
+        _store.Store.AddSystemAdmin("carol@other.test", "test");
+        _store.Store.AddDomainAdmin("example.org", "bob@example.org", "test");
+    }
+
+    public void Dispose()
+    {
+        _spool.Dispose();
+        _dir.Dispose();
+        _store.Dispose();
+    }
+
+    private async Task<string> EnqueueAsync(string sender, string? account, params string[] recipients)
+    {
+        var id = MessageId.New(_time);
+        var envelope = new Envelope(id, _time.GetUtcNow(), sender, 100,
+            new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
+            new ClientTrace("submission", "127.0.0.1", "client", "ESMTPSA", null, account),
+            recipients.Select(r => new EnvelopeRecipient(r, r, RecipientRoute.Remote, null, DsnNotify.Unspecified, null, null)).ToList());
+        await _spool.Queue.InsertAsync(envelope, null, _time);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        return id;
+    }
+
+    private (IActionResult Result, QueueModel Model) Get(string address, string? account = null, string? domain = null)
+    {
+        var model = new QueueModel(DashboardPageUser.For(_store.Store, address), _spool, new SecureMxOptions(), _time) { Account = account, Domain = domain };
+        return (model.OnGet(), model);
+    }
+
+    [Fact]
+    public async Task WaitingRecipientsAreListedAndFinalOnesAreNot()
+    {
+        var id = await EnqueueAsync("alice@example.org", "alice@example.org", "a@dest.test", "b@dest.test", "c@dest.test");
+        await _spool.Queue.UpdateRecipientAsync(id, 0, RecipientState.Delivered, _time.GetUtcNow(), null, _time);
+        await _spool.Queue.UpdateRecipientAsync(id, 1, RecipientState.Deferred, T0.AddMinutes(5), "4.4.1 connection refused", _time);
+
+        var (result, model) = Get("alice@example.org");
+
+        Assert.IsType<PageResult>(result);
+        Assert.Equal(["b@dest.test", "c@dest.test"], model.Rows.Select(r => r.Recipient.Recipient.Address));
+        Assert.Equal("4.4.1 connection refused", model.Rows[0].Recipient.LastError);
+    }
+
+    [Fact]
+    public async Task TlsWaitExpiresAfterADayOtherWaitsAfterFiveDays()
+    {
+        var id = await EnqueueAsync("alice@example.org", "alice@example.org", "a@dest.test", "b@dest.test");
+        var received = _spool.Queue.Load(id)!.Value.Envelope.ReceivedAt;
+        await _spool.Queue.UpdateRecipientAsync(id, 0, RecipientState.Deferred, T0.AddMinutes(5), TlsError, _time);
+        await _spool.Queue.UpdateRecipientAsync(id, 1, RecipientState.Deferred, T0.AddMinutes(5), "4.4.1 mx.dest.test[192.0.2.1]: connection refused", _time);
+
+        var rows = Get("alice@example.org").Model.Rows;
+
+        Assert.True(rows[0].TlsWait);
+        Assert.Equal(received.AddHours(24), rows[0].ExpiresAt);
+        Assert.False(rows[1].TlsWait);
+        Assert.Equal(received.AddDays(5), rows[1].ExpiresAt);
+    }
+
+    [Fact]
+    public async Task EachRoleSeesOnlyItsScope()
+    {
+        await EnqueueAsync("alice@example.org", "alice@example.org", "a@dest.test");
+        await EnqueueAsync("bob@example.org", null, "b@dest.test");
+        await EnqueueAsync("carol@other.test", "carol@other.test", "c@dest.test");
+        await EnqueueAsync("list@lists.test", "alice@example.org", "d@dest.test");
+
+        List<string> Seen(string address, string? account = null, string? domain = null) =>
+            Get(address, account, domain).Model.Rows.Select(r => r.Recipient.Recipient.Address).ToList();
+
+        Assert.Equal(["a@dest.test", "d@dest.test"], Seen("alice@example.org"));
+        Assert.Equal(["a@dest.test", "b@dest.test"], Seen("bob@example.org"));
+        Assert.Equal(["b@dest.test"], Seen("bob@example.org", account: "bob@example.org"));
+        Assert.Equal(["a@dest.test", "b@dest.test", "c@dest.test", "d@dest.test"], Seen("carol@other.test"));
+        Assert.Equal(["c@dest.test"], Seen("carol@other.test", domain: "other.test"));
+    }
+
+    [Fact]
+    public void FiltersOutsideTheScopeAreForbidden()
+    {
+        Assert.IsType<ForbidResult>(Get("alice@example.org", account: "bob@example.org").Result);
+        Assert.IsType<ForbidResult>(Get("alice@example.org", domain: "example.org").Result);
+        Assert.IsType<ForbidResult>(Get("bob@example.org", domain: "other.test").Result);
+        Assert.IsType<PageResult>(Get("bob@example.org", domain: "example.org").Result);
+    }
+}
