@@ -72,6 +72,7 @@ public static class DashboardServer
         builder.Services.AddSingleton(deps.Spool);
         builder.Services.AddSingleton(deps.Resolver);
         builder.Services.AddSingleton(deps.Authenticator);
+        builder.Services.AddSingleton<ReadinessPreview>();
         builder.Services.AddSingleton(new LoginRateLimiter(deps.Options.Dashboard.LoginAttemptsPerMinute));
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddScoped<DashboardUser>();

@@ -1,0 +1,156 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using SecureMx.Tls;
+
+namespace SecureMx.Store;
+
+/// <summary>Accepted inbound recipients of one domain from one sending host with one TLS state.</summary>
+public sealed record InboundReadinessGroup(string ClientIp, string? Helo, string? MailFromDomain, string? TlsProtocol, string? TlsCipher,
+    long Recipients, long Sessions, DateTimeOffset LastSeen);
+
+/// <summary>
+/// Remote delivery attempts to one MX host of one recipient domain with one TLS state. Recipients
+/// counts (message, recipient) pairs: a retried recipient is one recipient, and several attempts.
+/// </summary>
+public sealed record OutboundReadinessGroup(string RecipientDomain, string MxHost, string? TlsProtocol, string? TlsCipher,
+    long Attempts, long Recipients, long DeliveredAttempts, DateTimeOffset LastSeen);
+
+/// <summary>
+/// The groups of a sender scope, and over the whole scope: how many (message, recipient) pairs were
+/// tried remotely, and how many of them had at least one attempt with secure TLS — those would have
+/// been delivered under mandatory TLS too, since every MX host is tried in turn.
+/// </summary>
+public sealed record OutboundReadinessData(IReadOnlyList<OutboundReadinessGroup> Groups, long Recipients, long SecureRecipients);
+
+public sealed partial class SecureMxStore
+{
+    // Submission sessions are clients who logged in, not senders to the domain's MX; they use the
+    // strict profile anyway, so counting them would only make the secure share look better than the
+    // share the switch is about. The secure MX listener ("secureMx") counts: it is an MX.
+    private const string MxListenersOnly = "s.listener NOT IN ('submission', 'submissions')";
+
+    /// <summary>
+    /// Accepted recipients for <paramref name="domain"/> since <paramref name="since"/>, grouped by
+    /// sending host, envelope sender domain and TLS. Reads the session log as written: sessions still
+    /// open or not yet flushed by <see cref="InboundSessionLog"/> are not counted.
+    /// </summary>
+    public List<InboundReadinessGroup> InboundReadinessGroups(string domain, DateTimeOffset since)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"""
+            SELECT s.client_ip, s.helo, r.mail_from_domain, r.tls_protocol, r.tls_cipher,
+                   COUNT(*), COUNT(DISTINCT r.session_id), MAX(r.at)
+            FROM inbound_recipients r JOIN inbound_sessions s ON s.id = r.session_id
+            WHERE r.recipient_domain = $d AND r.at >= $since AND r.accepted = 1 AND {MxListenersOnly}
+            GROUP BY s.client_ip, s.helo, r.mail_from_domain, r.tls_protocol, r.tls_cipher
+            """;
+        cmd.Parameters.AddWithValue("$d", domain.ToLowerInvariant());
+        cmd.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        var list = new List<InboundReadinessGroup>();
+        using var r = cmd.ExecuteReader();
+        string? S(int i) => r.IsDBNull(i) ? null : r.GetString(i);
+        while (r.Read())
+        {
+            list.Add(new InboundReadinessGroup(r.GetString(0), S(1), S(2), S(3), S(4), r.GetInt64(5), r.GetInt64(6),
+                DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(7))));
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// Remote delivery attempts since <paramref name="since"/> of mail from a sender domain, or from
+    /// one account when <paramref name="domainOrAddress"/> contains '@'. The scope follows
+    /// OutboundTlsPolicy: a domain's switch applies to mail whose envelope sender or login is in the
+    /// domain; an account's switch to mail it submitted after login, and to mail without login whose
+    /// sender is the account or one of its subaddresses (<paramref name="recipientDelimiter"/>).
+    /// Local deliveries (mx_host 'local') and attempts that reached no host (mx_host NULL: DNS or
+    /// connection failures, which say nothing about TLS) are left out.
+    /// </summary>
+    public OutboundReadinessData OutboundReadiness(string domainOrAddress, string recipientDelimiter, DateTimeOffset since)
+    {
+        FlushDeliveryLog();
+        using var c = Open();
+        using var tx = c.BeginTransaction(deferred: true); // both queries see the same rows
+        var scope = OutboundScope(domainOrAddress, recipientDelimiter, out var parameters);
+        var where = $"at >= $since AND mx_host <> 'local' AND {scope}";
+
+        var groups = new List<OutboundReadinessGroup>();
+        using (var cmd = c.CreateCommand())
+        {
+            cmd.Transaction = tx;
+            // The domain after the last '@': rtrim strips every character but '@' from the right.
+            cmd.CommandText = $"""
+                SELECT lower(substr(recipient, length(rtrim(recipient, replace(recipient, '@', ''))) + 1)) AS rdomain,
+                       mx_host, tls_protocol, tls_cipher,
+                       COUNT(*), COUNT(DISTINCT message_id || char(10) || recipient), SUM(result = 'delivered'), MAX(at)
+                FROM delivery_log
+                WHERE {where}
+                GROUP BY rdomain, mx_host, tls_protocol, tls_cipher
+                """;
+            Bind(cmd, since, parameters);
+            using var r = cmd.ExecuteReader();
+            string? S(int i) => r.IsDBNull(i) ? null : r.GetString(i);
+            while (r.Read())
+            {
+                groups.Add(new OutboundReadinessGroup(r.GetString(0), r.GetString(1), S(2), S(3), r.GetInt64(4), r.GetInt64(5), r.GetInt64(6),
+                    DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(7))));
+            }
+        }
+
+        // The secure (protocol, cipher) pairs among the groups decide, per recipient, whether any attempt would have passed.
+        var secure = groups.Where(g => TlsGrading.Of(g.TlsProtocol, g.TlsCipher) == TlsGrade.Secure)
+            .Select(g => g.TlsProtocol + "\n" + g.TlsCipher).Distinct().ToList();
+        using (var cmd = c.CreateCommand())
+        {
+            cmd.Transaction = tx;
+            var keys = string.Join(", ", secure.Select((_, i) => "$k" + i.ToString(CultureInfo.InvariantCulture)));
+            cmd.CommandText = $"""
+                SELECT COUNT(*), COALESCE(SUM(ok), 0) FROM (
+                  SELECT MAX(COALESCE(tls_protocol || char(10) || tls_cipher IN ({keys}), 0)) AS ok
+                  FROM delivery_log WHERE {where}
+                  GROUP BY message_id, recipient)
+                """;
+            Bind(cmd, since, parameters);
+            for (int i = 0; i < secure.Count; i++) cmd.Parameters.AddWithValue("$k" + i.ToString(CultureInfo.InvariantCulture), secure[i]);
+            using var r = cmd.ExecuteReader();
+            r.Read();
+            return new OutboundReadinessData(groups, r.GetInt64(0), r.GetInt64(1));
+        }
+    }
+
+    private static void Bind(SqliteCommand cmd, DateTimeOffset since, List<(string Name, object Value)> parameters)
+    {
+        cmd.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value);
+    }
+
+    private static string OutboundScope(string domainOrAddress, string recipientDelimiter, out List<(string Name, object Value)> parameters)
+    {
+        int at = domainOrAddress.LastIndexOf('@');
+        if (at < 0)
+        {
+            // LIKE is case-insensitive for ASCII, as domains are; the domain's own % and _ are escaped.
+            parameters = [("$domain", "%@" + EscapeLike(domainOrAddress.ToLowerInvariant()))];
+            return @"(sender LIKE $domain ESCAPE '\' OR account LIKE $domain ESCAPE '\')";
+        }
+        var local = domainOrAddress[..at];
+        var domain = domainOrAddress[(at + 1)..];
+        object tagged = recipientDelimiter.Length == 0 ? DBNull.Value : EscapeLike(local + recipientDelimiter) + "%@" + EscapeLike(domain);
+        parameters = [("$address", domainOrAddress), ("$tagged", tagged)];
+        // Mailbox addresses are looked up with the local part lower-cased (EnvelopeAddress.LookupKey).
+        return @"(account = $address COLLATE NOCASE OR (account IS NULL AND (sender = $address COLLATE NOCASE OR sender LIKE $tagged ESCAPE '\')))";
+    }
+
+    private static string EscapeLike(string text)
+    {
+        var sb = new StringBuilder(text.Length + 4);
+        foreach (var ch in text)
+        {
+            if (ch is '\\' or '%' or '_') sb.Append('\\');
+            sb.Append(ch);
+        }
+        return sb.ToString();
+    }
+}
