@@ -142,15 +142,4 @@ public sealed partial class SecureMxStore
         // Mailbox addresses are looked up with the local part lower-cased (EnvelopeAddress.LookupKey).
         return @"(account = $address COLLATE NOCASE OR (account IS NULL AND (sender = $address COLLATE NOCASE OR sender LIKE $tagged ESCAPE '\')))";
     }
-
-    private static string EscapeLike(string text)
-    {
-        var sb = new StringBuilder(text.Length + 4);
-        foreach (var ch in text)
-        {
-            if (ch is '\\' or '%' or '_') sb.Append('\\');
-            sb.Append(ch);
-        }
-        return sb.ToString();
-    }
 }
