@@ -311,6 +311,8 @@ public sealed partial class DashboardBrowserTests(DashboardFixture f, BrowserFix
         await Expect(page.Locator("#inbound-switch")).ToBeVisibleAsync();
         await Expect(page.Locator("h1")).ToContainTextAsync(DashboardFixture.Domain);
         await Expect(page.Locator("header nav")).ToContainTextAsync("Zustellprotokoll");
+        await Expect(page.Locator("#inbound-switch h2")).ToHaveTextAsync("Eingehende E-Mails: TLS-Pflicht");
+        await Expect(page.Locator("#dns-check button[type=submit]")).ToHaveTextAsync("DNS jetzt prüfen");
         await ShotAsync(page, "domain-page-de");
     }
 
