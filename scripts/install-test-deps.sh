@@ -3,8 +3,9 @@
 # Idempotent; needs root (CI and the dev machines run as root). Nothing is started here.
 set -euo pipefail
 # testssl.sh: independent TLS scans of our listeners (Debian names the command "testssl");
-# util-linux: unshare/nsenter, for the DANE reference sender's private resolv.conf (postfix-peer.sh).
-packages=(postfix swaks libnet-ssleay-perl libio-socket-ssl-perl openssl ca-certificates procps iproute2 netcat-openbsd knot unbound ldnsutils bind9-dnsutils testssl.sh util-linux)
+# util-linux: unshare/nsenter, for the DANE reference sender's private resolv.conf (postfix-peer.sh);
+# chromium + fonts-liberation: the browser the dashboard tests drive through Playwright (ExecutablePath /usr/bin/chromium).
+packages=(postfix swaks libnet-ssleay-perl libio-socket-ssl-perl openssl ca-certificates procps iproute2 netcat-openbsd knot unbound ldnsutils bind9-dnsutils testssl.sh util-linux chromium fonts-liberation)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -19,11 +19,15 @@ public sealed class SecureMxInstance : IAsyncDisposable
     public IPEndPoint? Submissions { get; }
     /// <summary>The secure MX listener (STARTTLS required, strict TLS profile), when created with <c>secureMx:</c>.</summary>
     public IPEndPoint? SecureMxEndpoint { get; }
+    /// <summary>The dashboard's HTTPS listener, when created with <c>dashboard:</c>; off otherwise.</summary>
+    public IPEndPoint? Dashboard { get; }
+    /// <summary>https://ADDR:PORT of the dashboard (its certificate is the instance's self-signed one).</summary>
+    public string DashboardUrl => Dashboard is null ? throw new InvalidOperationException("the instance was created without a dashboard") : $"https://{Net.Text(Dashboard)}";
     public string Hostname { get; }
     private Process? _process;
     private readonly StringBuilder _log = new();
 
-    private SecureMxInstance(string dataDir, IPEndPoint mx, IPEndPoint? submission, IPEndPoint? submissions, string hostname, IPEndPoint? secureMx = null)
+    private SecureMxInstance(string dataDir, IPEndPoint mx, IPEndPoint? submission, IPEndPoint? submissions, string hostname, IPEndPoint? secureMx = null, IPEndPoint? dashboard = null)
     {
         DataDir = dataDir;
         Mx = mx;
@@ -31,6 +35,7 @@ public sealed class SecureMxInstance : IAsyncDisposable
         Submissions = submissions;
         Hostname = hostname;
         SecureMxEndpoint = secureMx;
+        Dashboard = dashboard;
     }
 
     /// <summary>The instance's self-signed certificate (made by init for the hostname).</summary>
@@ -65,22 +70,23 @@ public sealed class SecureMxInstance : IAsyncDisposable
     /// <param name="secureMxHostname">The secure MX's host name (<c>--securemx-hostname</c>: its greeting, dns-records, the generated certificate).</param>
     /// <param name="certFile">A PEM certificate chain to serve instead of the generated self-signed one (<c>--cert</c>, needs <paramref name="keyFile"/>).</param>
     /// <param name="keyFile">The PEM private key of <paramref name="certFile"/> (<c>--key</c>).</param>
+    /// <param name="dashboard">The dashboard's HTTPS endpoint (<c>--dashboard</c>); off if null.</param>
     public static async Task<SecureMxInstance> CreateAsync(string domain = "example.test", string[]? mailboxes = null,
         Action<JsonObject>? configure = null, string hostname = "mx.securemx.test", bool submission = false,
-        IPEndPoint? mx = null, IPEndPoint? secureMx = null, string? secureMxHostname = null, string? certFile = null, string? keyFile = null)
+        IPEndPoint? mx = null, IPEndPoint? secureMx = null, string? secureMxHostname = null, string? certFile = null, string? keyFile = null, IPEndPoint? dashboard = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "securemx-it-" + Guid.NewGuid().ToString("N")[..10]);
         mx ??= Net.FreeEndpoint();
         var sub = submission ? Net.FreeEndpoint() : null;
         var subs = submission ? Net.FreeEndpoint() : null;
         var initArgs = new List<string> { "init", "--data", dir, "--hostname", hostname, "--mx", Net.Text(mx), "--securemx", secureMx is null ? "off" : Net.Text(secureMx),
-            "--submission", sub is null ? "off" : Net.Text(sub), "--submissions", subs is null ? "off" : Net.Text(subs), "--dashboard", "off" };
+            "--submission", sub is null ? "off" : Net.Text(sub), "--submissions", subs is null ? "off" : Net.Text(subs), "--dashboard", dashboard is null ? "off" : Net.Text(dashboard) };
         if (secureMxHostname is not null) initArgs.AddRange(["--securemx-hostname", secureMxHostname]);
         if (certFile is not null) initArgs.AddRange(["--cert", certFile]);
         if (keyFile is not null) initArgs.AddRange(["--key", keyFile]);
         var init = await Run.SecureMxAsync(initArgs.ToArray());
         Assert.True(init.ExitCode == 0, init.All);
-        var instance = new SecureMxInstance(dir, mx, sub, subs, hostname, secureMx);
+        var instance = new SecureMxInstance(dir, mx, sub, subs, hostname, secureMx, dashboard);
         var cfgPath = Path.Combine(dir, "securemx.json");
         var cfg = JsonNode.Parse(File.ReadAllText(cfgPath))!.AsObject();
         cfg["limits"]!["maxConnectionsPerIp"] = 200;
@@ -115,7 +121,7 @@ public sealed class SecureMxInstance : IAsyncDisposable
         _process = p;
         try
         {
-            foreach (var ep in new[] { Mx, SecureMxEndpoint, Submission, Submissions }.OfType<IPEndPoint>()) await Net.WaitForPortAsync(ep, TimeSpan.FromSeconds(30));
+            foreach (var ep in new[] { Mx, SecureMxEndpoint, Submission, Submissions, Dashboard }.OfType<IPEndPoint>()) await Net.WaitForPortAsync(ep, TimeSpan.FromSeconds(30));
         }
         catch (Exception)
         {
