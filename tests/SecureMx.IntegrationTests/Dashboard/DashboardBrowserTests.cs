@@ -184,11 +184,14 @@ public sealed partial class DashboardBrowserTests(DashboardFixture f, BrowserFix
         await Expect(row).ToHaveAttributeAsync("data-state", before);
         Assert.Equal(before, await PolicyValueAsync(bob, "outbound"));
 
-        // The live DNS check (through the test bed's resolver: demo.test has no MX there).
+        // The live DNS check through the test bed's validating resolver: demo.test's MX is the secure MX
+        // only, signed, and the secure MX's TLSA record matches the certificate the instance serves.
         await page.Locator("#dns-check button[type=submit]").ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex(@"[?&]check=1"));
         await Expect(page.Locator("#dns-check tr.check")).ToHaveCountAsync(3);
-        await Expect(page.Locator("#dns-check tr.check[data-item=mx]")).ToHaveAttributeAsync("data-level", "bad");
+        await Expect(page.Locator("#dns-check tr.check[data-item=mx]")).ToHaveAttributeAsync("data-level", "ok");
+        await Expect(page.Locator("#dns-check tr.check[data-item=mx-dnssec]")).ToHaveAttributeAsync("data-level", "ok");
+        await Expect(page.Locator("#dns-check tr.check[data-item=tlsa]")).ToHaveAttributeAsync("data-level", "ok");
         await page.Locator("#dns-check").ScrollIntoViewIfNeededAsync();
         await ShotAsync(page, "domain-page-dns-check");
     }

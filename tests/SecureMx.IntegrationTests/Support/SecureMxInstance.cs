@@ -38,8 +38,10 @@ public sealed class SecureMxInstance : IAsyncDisposable
         Dashboard = dashboard;
     }
 
-    /// <summary>The instance's self-signed certificate (made by init for the hostname).</summary>
-    public string CertificatePath => Path.Combine(DataDir, "tls", "cert.pem");
+    /// <summary>The instance's certificate: the one given to init (--cert), else the self-signed one init made for the hostname.</summary>
+    public string CertificatePath => _certFile ?? Path.Combine(DataDir, "tls", "cert.pem");
+
+    private string? _certFile;
 
     public string Log { get { lock (_log) return _log.ToString(); } }
 
@@ -86,7 +88,7 @@ public sealed class SecureMxInstance : IAsyncDisposable
         if (keyFile is not null) initArgs.AddRange(["--key", keyFile]);
         var init = await Run.SecureMxAsync(initArgs.ToArray());
         Assert.True(init.ExitCode == 0, init.All);
-        var instance = new SecureMxInstance(dir, mx, sub, subs, hostname, secureMx, dashboard);
+        var instance = new SecureMxInstance(dir, mx, sub, subs, hostname, secureMx, dashboard) { _certFile = certFile };
         var cfgPath = Path.Combine(dir, "securemx.json");
         var cfg = JsonNode.Parse(File.ReadAllText(cfgPath))!.AsObject();
         cfg["limits"]!["maxConnectionsPerIp"] = 200;
