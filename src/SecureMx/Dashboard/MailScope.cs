@@ -29,6 +29,19 @@ public sealed class MailScope
 
     public static MailScope For(DashboardUser user) => For(user.Address, user.IsSystemAdmin, user.IsSystemAdmin ? [] : user.ManagedDomains);
 
+    /// <summary>
+    /// The user's scope with a request's account and domain filters (normalized); null when a filter
+    /// reaches outside the scope, which the page answers with 403.
+    /// </summary>
+    public static (MailScope Scope, string? Account, string? Domain)? ForRequest(DashboardUser user, string? account, string? domain)
+    {
+        var scope = For(user);
+        account = AccountFilter(account);
+        domain = DomainFilter(domain);
+        if ((account is not null && !scope.AllowsAccount(account)) || (domain is not null && !scope.AllowsDomain(domain))) return null;
+        return (scope, account, domain);
+    }
+
     /// <summary>Whether a message with this submitting account (null: not submitted) and envelope sender is in scope.</summary>
     public bool Contains(string? account, string sender)
     {

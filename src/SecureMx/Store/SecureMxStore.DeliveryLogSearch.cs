@@ -75,20 +75,12 @@ public sealed partial class SecureMxStore
         if (q.Result is { } result) where.Add($"result = {Param(result)}");
         if (q.Since is { } since) where.Add($"at >= {Param(since.ToUnixTimeMilliseconds())}");
 
-        var sql = new StringBuilder("SELECT at, message_id, sender, account, recipient, mx_host, ip, result, code, enhanced, text, tls_protocol, tls_cipher, tls_verification FROM delivery_log");
+        var sql = new StringBuilder($"SELECT {DeliveryLogColumns} FROM delivery_log");
         if (where.Count > 0) sql.Append(" WHERE ").AppendJoin(" AND ", where);
         sql.Append(" ORDER BY at DESC, id DESC LIMIT ").Append(Param(Math.Max(0, q.Limit)));
         cmd.CommandText = sql.ToString();
 
-        var list = new List<DeliveryLogEntry>();
-        using var r = cmd.ExecuteReader();
-        string? S(int i) => r.IsDBNull(i) ? null : r.GetString(i);
-        while (r.Read())
-        {
-            list.Add(new DeliveryLogEntry(DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(0)), r.GetString(1), r.GetString(2), S(3), r.GetString(4),
-                S(5), S(6), r.GetString(7), r.IsDBNull(8) ? null : r.GetInt32(8), S(9), S(10), S(11), S(12), r.GetString(13)));
-        }
-        return list;
+        return ReadDeliveryLog(cmd);
     }
 
     /// <summary>A literal for LIKE … ESCAPE '\': '_' and '%' match only themselves.</summary>

@@ -282,8 +282,8 @@ public sealed partial class SecureMxStore
         FlushDeliveryLog();
         using var c = Open();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = """
-            SELECT at, message_id, sender, account, recipient, mx_host, ip, result, code, enhanced, text, tls_protocol, tls_cipher, tls_verification
+        cmd.CommandText = $"""
+            SELECT {DeliveryLogColumns}
             FROM (SELECT * FROM delivery_log
                   WHERE ($r IS NULL OR recipient = $r) AND ($s IS NULL OR sender = $s) AND ($acct IS NULL OR account = $acct) AND ($since IS NULL OR at >= $since)
                   ORDER BY at DESC, id DESC LIMIT $limit)
@@ -294,6 +294,12 @@ public sealed partial class SecureMxStore
         cmd.Parameters.AddWithValue("$acct", (object?)account ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$since", (object?)since?.ToUnixTimeMilliseconds() ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$limit", limit);
+        return ReadDeliveryLog(cmd);
+    }
+
+    /// <summary>The rows of a query that selects <see cref="DeliveryLogColumns"/>.</summary>
+    private static List<DeliveryLogEntry> ReadDeliveryLog(SqliteCommand cmd)
+    {
         var list = new List<DeliveryLogEntry>();
         using var r = cmd.ExecuteReader();
         string? S(int i) => r.IsDBNull(i) ? null : r.GetString(i);
@@ -304,6 +310,8 @@ public sealed partial class SecureMxStore
         }
         return list;
     }
+
+    private const string DeliveryLogColumns = "at, message_id, sender, account, recipient, mx_host, ip, result, code, enhanced, text, tls_protocol, tls_cipher, tls_verification";
 
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
 

@@ -30,11 +30,9 @@ public sealed class LogModel(DashboardUser user, SecureMxStore store, TimeProvid
 
     public IActionResult OnGet()
     {
-        var scope = MailScope.For(user);
-        Account = MailScope.AccountFilter(Account);
-        Domain = MailScope.DomainFilter(Domain);
-        if (Account is not null && !scope.AllowsAccount(Account)) return Forbid();
-        if (Domain is not null && !scope.AllowsDomain(Domain)) return Forbid();
+        if (MailScope.ForRequest(user, Account, Domain) is not { } request) return Forbid();
+        var scope = request.Scope;
+        (Account, Domain) = (request.Account, request.Domain);
 
         Recipient = string.IsNullOrWhiteSpace(Recipient) ? null : Recipient.Trim().ToLowerInvariant();
         Tls = Verifications.Contains(Tls) ? Tls : null;

@@ -28,11 +28,9 @@ public sealed class QueueModel(DashboardUser user, MessageSpool spool, SecureMxO
 
     public IActionResult OnGet()
     {
-        var scope = MailScope.For(user);
-        Account = MailScope.AccountFilter(Account);
-        Domain = MailScope.DomainFilter(Domain);
-        if (Account is not null && !scope.AllowsAccount(Account)) return Forbid();
-        if (Domain is not null && !scope.AllowsDomain(Domain)) return Forbid();
+        if (MailScope.ForRequest(user, Account, Domain) is not { } request) return Forbid();
+        var scope = request.Scope;
+        (Account, Domain) = (request.Account, request.Domain);
 
         var expireAfter = Duration.Parse(options.Queue.ExpireAfter, "queue.expireAfter");
         var tlsExpireAfter = Duration.Parse(options.Queue.TlsExpireAfter, "queue.tlsExpireAfter");
