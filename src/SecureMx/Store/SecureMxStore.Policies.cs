@@ -77,7 +77,7 @@ public sealed partial class SecureMxStore
         using var cmd = c.CreateCommand();
         cmd.CommandText = """
             SELECT at, actor, subject, setting, old_value, new_value FROM policy_audit
-            WHERE $s IS NULL OR subject = $s OR subject LIKE '%@' || $s
+            WHERE $s IS NULL OR subject = $s OR substr(subject, -length($s) - 1) = '@' || $s
             ORDER BY at DESC, id DESC LIMIT $limit
             """;
         cmd.Parameters.AddWithValue("$s", (object?)subject ?? DBNull.Value);

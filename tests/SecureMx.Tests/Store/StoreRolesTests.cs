@@ -84,4 +84,16 @@ public sealed class StoreRolesTests : IDisposable
         Assert.Empty(_store.ListDomainAdmins("c.test"));
         Assert.Empty(_store.AdministeredDomains("alice@a.test"));
     }
+
+    [Fact]
+    public void TheAuditOfADomainHasItsMailboxesAndNothingOfADomainWhoseNameOnlyMatchesAsAPattern()
+    {
+        _store.AddDomain("axb.test");
+        _store.AddMailbox("carol", "axb.test", "x");
+        _store.SetMailboxOutboundTls("carol@axb.test", true, "t");
+        _store.SetMailboxOutboundTls("alice@a.test", true, "t");
+        Assert.Equal(["alice@a.test"], _store.PolicyAudit("a.test").Select(c => c.Subject));
+        Assert.Empty(_store.PolicyAudit("a_b.test"));
+        Assert.Empty(_store.PolicyAudit("%.test"));
+    }
 }
