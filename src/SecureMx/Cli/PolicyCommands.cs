@@ -129,11 +129,10 @@ public static class PolicyCommands
     private static void ShowAll(SecureMxStore store, OutboundTlsPolicy policy)
     {
         Console.WriteLine($"outbound default level: {policy.DefaultLevel.Name()} (delivery.defaultTlsLevel); DNSSEC-secure TLSA records always force DANE");
-        foreach (var d in store.ListDomains())
+        foreach (var (d, inbound, outbound) in store.DomainTlsSettings())
         {
-            Console.WriteLine($"domain {d}: inbound {store.DomainInboundTls(d)}, outbound {store.DomainOutboundTls(d)}");
-            foreach (var m in store.ListMailboxes(d).Where(m => store.MailboxOutboundTls(m.Address) == SecureMxStore.OutboundMandatory))
-                Console.WriteLine($"  account {m.Address}: outbound mandatory");
+            Console.WriteLine($"domain {d}: inbound {inbound}, outbound {outbound}");
+            PrintMandatoryAccounts(store, d);
         }
         foreach (var (d, level) in store.ListDestinationTls()) Console.WriteLine($"destination {d}: {level}");
     }
@@ -149,8 +148,7 @@ public static class PolicyCommands
                 : " (STARTTLS offered, plaintext accepted)"));
             Console.WriteLine($"  outbound: {store.DomainOutboundTls(domain)} (domain setting)");
             PrintEffective("  mail from this domain", policy.For(null, "postmaster@" + domain, "any-destination.invalid"));
-            foreach (var m in store.ListMailboxes(domain).Where(m => store.MailboxOutboundTls(m.Address) == SecureMxStore.OutboundMandatory))
-                Console.WriteLine($"  account {m.Address}: outbound mandatory");
+            PrintMandatoryAccounts(store, domain);
         }
         var destination = store.DestinationTls(domain);
         if (destination is not null || inbound is null)
@@ -170,6 +168,12 @@ public static class PolicyCommands
         Console.WriteLine($"  inbound:  {store.DomainInboundTls(domain)} (set per domain, never per mailbox)");
         PrintEffective("  mail from this account", policy.For(address, address, "any-destination.invalid"));
         PrintAudit(store, address);
+    }
+
+    private static void PrintMandatoryAccounts(SecureMxStore store, string domain)
+    {
+        foreach (var (address, _) in store.MailboxOutboundTlsOf(domain).Where(m => m.Outbound == SecureMxStore.OutboundMandatory))
+            Console.WriteLine($"  account {address}: outbound mandatory");
     }
 
     private static void PrintEffective(string what, EffectiveTlsPolicy effective)

@@ -26,6 +26,14 @@ public sealed partial class SecureMxStore
     /// <summary>Outbound setting of a mailbox ("mandatory" or "default"), or null when it does not exist.</summary>
     public string? MailboxOutboundTls(string address) => Scalar("SELECT outbound_tls FROM mailboxes WHERE address=$k", address);
 
+    /// <summary>Every hosted domain with its inbound and outbound setting, in one query (lists of domains).</summary>
+    public List<(string Domain, string Inbound, string Outbound)> DomainTlsSettings() =>
+        Rows("SELECT name, inbound_tls, outbound_tls FROM domains ORDER BY name", null, r => (r.GetString(0), r.GetString(1), r.GetString(2)));
+
+    /// <summary>Every mailbox of a domain with its outbound setting, in one query (not one per mailbox).</summary>
+    public List<(string Address, string Outbound)> MailboxOutboundTlsOf(string domain) =>
+        Rows("SELECT address, outbound_tls FROM mailboxes WHERE domain=$k ORDER BY address", domain, r => (r.GetString(0), r.GetString(1)));
+
     /// <summary>Inbound setting of a hosted domain, or null when it is not hosted.</summary>
     public string? DomainInboundTls(string domain) => Scalar("SELECT inbound_tls FROM domains WHERE name=$k", domain);
 

@@ -53,15 +53,18 @@ public sealed partial class SecureMxStore
         tx.Commit();
     }
 
-    private List<string> Strings(string sql, string? key)
+    private List<string> Strings(string sql, string? key) => Rows(sql, key, r => r.GetString(0));
+
+    /// <summary>The rows of a query with at most one parameter, $k.</summary>
+    private List<T> Rows<T>(string sql, string? key, Func<Microsoft.Data.Sqlite.SqliteDataReader, T> row)
     {
         using var c = Open();
         using var cmd = c.CreateCommand();
         cmd.CommandText = sql;
         cmd.Parameters.AddWithValue("$k", (object?)key ?? DBNull.Value);
-        var list = new List<string>();
+        var list = new List<T>();
         using var r = cmd.ExecuteReader();
-        while (r.Read()) list.Add(r.GetString(0));
+        while (r.Read()) list.Add(row(r));
         return list;
     }
 }

@@ -68,10 +68,9 @@ public sealed class AdminModel(DashboardUser user, SecureMxStore store) : PageMo
 
     private void Load()
     {
-        foreach (var d in store.ListDomains())
+        foreach (var (d, inbound, outbound) in store.DomainTlsSettings())
         {
-            Domains.Add(new DomainRow(d, store.DomainInboundTls(d) == SecureMxStore.InboundMandatory,
-                store.DomainOutboundTls(d) == SecureMxStore.OutboundMandatory, store.ListDomainAdmins(d)));
+            Domains.Add(new DomainRow(d, inbound == SecureMxStore.InboundMandatory, outbound == SecureMxStore.OutboundMandatory, store.ListDomainAdmins(d)));
         }
         SystemAdmins = store.ListSystemAdmins();
         Destinations = store.ListDestinationTls();

@@ -111,9 +111,9 @@ public sealed class DomainModel(DashboardUser user, SecureMxStore store, Dashboa
     {
         InboundMandatory = store.DomainInboundTls(Domain) == SecureMxStore.InboundMandatory;
         OutboundMandatory = store.DomainOutboundTls(Domain) == SecureMxStore.OutboundMandatory;
-        foreach (var m in store.ListMailboxes(Domain))
+        foreach (var (address, outbound) in store.MailboxOutboundTlsOf(Domain))
         {
-            Accounts.Add(new AccountRow(m.Address, store.MailboxOutboundTls(m.Address) == SecureMxStore.OutboundMandatory));
+            Accounts.Add(new AccountRow(address, outbound == SecureMxStore.OutboundMandatory));
         }
         Audit = store.PolicyAudit(Domain);
     }

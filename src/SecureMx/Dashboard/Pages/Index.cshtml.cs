@@ -17,9 +17,9 @@ public sealed class IndexModel(DashboardUser user, SecureMxStore store) : PageMo
     public void OnGet()
     {
         OwnOutboundMandatory = store.MailboxOutboundTls(user.Address) == SecureMxStore.OutboundMandatory;
-        foreach (var d in user.ManagedDomains)
+        foreach (var (d, inbound, outbound) in store.DomainTlsSettings().Where(x => user.CanManageDomain(x.Domain)))
         {
-            Domains.Add(new DomainRow(d, store.DomainInboundTls(d) == SecureMxStore.InboundMandatory, store.DomainOutboundTls(d) == SecureMxStore.OutboundMandatory));
+            Domains.Add(new DomainRow(d, inbound == SecureMxStore.InboundMandatory, outbound == SecureMxStore.OutboundMandatory));
         }
     }
 }
