@@ -1,4 +1,5 @@
 using System.CommandLine;
+using static SecureMx.Cli.StoreCommands;
 
 namespace SecureMx.Cli;
 
@@ -14,31 +15,22 @@ public static class RoleCommands
         var data = CliOptions.Data();
         var address = new Argument<string>("ADDRESS") { Description = "a hosted mailbox" };
         var cmd = new Command("admin", "system administrators of the dashboard");
-        var add = new Command("add", "make a mailbox a system administrator") { address, data };
-        add.SetAction(p =>
+        cmd.Subcommands.Add(Action(new Command("add", "make a mailbox a system administrator") { address, data }, p =>
         {
-            var a = StoreCommands.ParseAddress(p.GetValue(address)!).LookupKey;
-            StoreCommands.WrapStore(() => { Open(p, data).AddSystemAdmin(a, PolicyCommands.Actor); return 0; });
+            var a = ParseAddress(p.GetValue(address)!).LookupKey;
+            WrapStore(() => OpenStore(p.GetValue(data)!).AddSystemAdmin(a, PolicyCommands.Actor));
             Console.WriteLine($"{a} is now a system administrator");
-            return 0;
-        });
-        var remove = new Command("remove", "take the role away (effective at the next request)") { address, data };
-        remove.SetAction(p =>
+        }));
+        cmd.Subcommands.Add(Action(new Command("remove", "take the role away (effective at the next request)") { address, data }, p =>
         {
-            var a = StoreCommands.ParseAddress(p.GetValue(address)!).LookupKey;
-            StoreCommands.WrapStore(() => { Open(p, data).RemoveSystemAdmin(a, PolicyCommands.Actor); return 0; });
+            var a = ParseAddress(p.GetValue(address)!).LookupKey;
+            WrapStore(() => OpenStore(p.GetValue(data)!).RemoveSystemAdmin(a, PolicyCommands.Actor));
             Console.WriteLine($"{a} is no longer a system administrator");
-            return 0;
-        });
-        var list = new Command("list", "system administrators, one per line") { data };
-        list.SetAction(p =>
+        }));
+        cmd.Subcommands.Add(Action(new Command("list", "system administrators, one per line") { data }, p =>
         {
-            foreach (var a in Open(p, data).ListSystemAdmins()) Console.WriteLine(a);
-            return 0;
-        });
-        cmd.Subcommands.Add(add);
-        cmd.Subcommands.Add(remove);
-        cmd.Subcommands.Add(list);
+            foreach (var a in OpenStore(p.GetValue(data)!).ListSystemAdmins()) Console.WriteLine(a);
+        }));
         return cmd;
     }
 
@@ -49,35 +41,24 @@ public static class RoleCommands
         var domain = new Argument<string>("DOMAIN") { Description = "a hosted domain" };
         var address = new Argument<string>("ADDRESS") { Description = "a hosted mailbox (of any domain)" };
         var cmd = new Command("admin", "administrators of a domain in the dashboard");
-        var add = new Command("add", "let a mailbox administer a domain") { domain, address, data };
-        add.SetAction(p =>
+        cmd.Subcommands.Add(Action(new Command("add", "let a mailbox administer a domain") { domain, address, data }, p =>
         {
-            var d = StoreCommands.ParseDomain(p.GetValue(domain)!);
-            var a = StoreCommands.ParseAddress(p.GetValue(address)!).LookupKey;
-            StoreCommands.WrapStore(() => { Open(p, data).AddDomainAdmin(d, a, PolicyCommands.Actor); return 0; });
+            var d = ParseDomain(p.GetValue(domain)!);
+            var a = ParseAddress(p.GetValue(address)!).LookupKey;
+            WrapStore(() => OpenStore(p.GetValue(data)!).AddDomainAdmin(d, a, PolicyCommands.Actor));
             Console.WriteLine($"{a} now administers {d}");
-            return 0;
-        });
-        var remove = new Command("remove", "take the role away (effective at the next request)") { domain, address, data };
-        remove.SetAction(p =>
+        }));
+        cmd.Subcommands.Add(Action(new Command("remove", "take the role away (effective at the next request)") { domain, address, data }, p =>
         {
-            var d = StoreCommands.ParseDomain(p.GetValue(domain)!);
-            var a = StoreCommands.ParseAddress(p.GetValue(address)!).LookupKey;
-            StoreCommands.WrapStore(() => { Open(p, data).RemoveDomainAdmin(d, a, PolicyCommands.Actor); return 0; });
+            var d = ParseDomain(p.GetValue(domain)!);
+            var a = ParseAddress(p.GetValue(address)!).LookupKey;
+            WrapStore(() => OpenStore(p.GetValue(data)!).RemoveDomainAdmin(d, a, PolicyCommands.Actor));
             Console.WriteLine($"{a} no longer administers {d}");
-            return 0;
-        });
-        var list = new Command("list", "the domain's administrators, one per line") { domain, data };
-        list.SetAction(p =>
+        }));
+        cmd.Subcommands.Add(Action(new Command("list", "the domain's administrators, one per line") { domain, data }, p =>
         {
-            foreach (var a in Open(p, data).ListDomainAdmins(StoreCommands.ParseDomain(p.GetValue(domain)!))) Console.WriteLine(a);
-            return 0;
-        });
-        cmd.Subcommands.Add(add);
-        cmd.Subcommands.Add(remove);
-        cmd.Subcommands.Add(list);
+            foreach (var a in OpenStore(p.GetValue(data)!).ListDomainAdmins(ParseDomain(p.GetValue(domain)!))) Console.WriteLine(a);
+        }));
         return cmd;
     }
-
-    private static Store.SecureMxStore Open(ParseResult p, Option<string> data) => CliOptions.OpenStore(CliOptions.RequireInstance(p.GetValue(data)!));
 }

@@ -9,7 +9,7 @@ namespace SecureMx.Cli;
 /// <summary>securemx domain|mailbox|alias: change what the instance hosts. A running server sees changes on the next RCPT.</summary>
 public static class StoreCommands
 {
-    private static SecureMxStore OpenStore(string data) => CliOptions.OpenStore(CliOptions.RequireInstance(data));
+    internal static SecureMxStore OpenStore(string data) => CliOptions.OpenStore(CliOptions.RequireInstance(data));
 
     internal static string ParseDomain(string text)
     {
@@ -26,7 +26,7 @@ public static class StoreCommands
         return a;
     }
 
-    private static Command Action(Command cmd, Action<ParseResult> action)
+    internal static Command Action(Command cmd, Action<ParseResult> action)
     {
         cmd.SetAction(p => { action(p); return 0; });
         return cmd;
@@ -147,7 +147,7 @@ public static class StoreCommands
         return line;
     }
 
-    private static void WrapStore(Action a) => WrapStore(() => { a(); return 0; });
+    internal static void WrapStore(Action a) => WrapStore(() => { a(); return 0; });
 
     /// <summary>Runs a store operation; an operator mistake it reports becomes the CLI's one-line error.</summary>
     internal static T WrapStore<T>(Func<T> f)
