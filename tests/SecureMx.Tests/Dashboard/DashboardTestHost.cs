@@ -13,6 +13,7 @@ using SecureMx.Dashboard;
 using SecureMx.Spool;
 using SecureMx.Store;
 using SecureMx.Dns;
+using SecureMx.Tests.Queue;
 using SecureMx.Tests.TestSupport;
 using SecureMx.Tls;
 
@@ -98,7 +99,7 @@ public class DashboardTestHost : IAsyncLifetime
         var logging = LoggerFactory.Create(b => b.AddProvider(new ErrorCollector(Errors)));
         var authenticator = new AccountAuthenticator(Store, Options.Auth, TimeProvider.System, NullLogger.Instance);
         _app = DashboardServer.Build(new DashboardDependencies(_dir.Path, Options, new IPEndPoint(IPAddress.Loopback, 0), Certificate,
-            Store, Spool, new ServFailDns(), authenticator, TimeProvider.System, logging));
+            Store, Spool, ServFailDns(), authenticator, TimeProvider.System, logging));
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         BaseAddress = new Uri(new Uri(address).GetLeftPart(UriPartial.Authority) + "/");
@@ -159,20 +160,13 @@ public class DashboardTestHost : IAsyncLifetime
     }
 
     /// <summary>
-    /// Every query fails as the real resolver reports a SERVFAIL (no exception): the pages must render
-    /// without DNS. (The queue tests' FakeMailDns throws for TLSA, which the real resolver never does.)
+    /// MX and TLSA queries fail as the real resolver reports a SERVFAIL (an answer, no exception):
+    /// the pages must render without DNS.
     /// </summary>
-    private sealed class ServFailDns : IMailDnsResolver
+    private static FakeMailDns ServFailDns() => new(TimeProvider.System, FakeMailDns.ServFail)
     {
-        public Task<MxResolution> ResolveMxAsync(string domain, CancellationToken cancellationToken = default) =>
-            Task.FromResult(MxResolution.TemporaryFailure(domain, "SERVFAIL"));
-
-        public Task<AddressResolution> ResolveAddressesAsync(string host, CancellationToken cancellationToken = default) =>
-            Task.FromResult(AddressResolution.Combine(host, DnsAnswer<IPAddress>.Fail("SERVFAIL"), DnsAnswer<IPAddress>.Fail("SERVFAIL")));
-
-        public Task<TlsaResolution> ResolveTlsaAsync(string host, int port, CancellationToken cancellationToken = default) =>
-            Task.FromResult(TlsaResolution.FromAnswer(TlsaResolution.OwnerName(host, port), DnsAnswer<TlsaRecordData>.Fail("SERVFAIL")));
-    }
+        Tlsa = (host, port) => TlsaResolution.FromAnswer(TlsaResolution.OwnerName(host, port), DnsAnswer<TlsaRecordData>.Fail("SERVFAIL")),
+    };
 
     private sealed class ErrorCollector(ConcurrentQueue<string> errors) : ILoggerProvider, ILogger
     {
