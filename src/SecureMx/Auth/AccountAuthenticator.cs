@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using SecureMx.Config;
-using SecureMx.Smtp;
+using SecureMx.Mail;
 using SecureMx.Store;
 
 namespace SecureMx.Auth;

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using SecureMx.Config;
-using SecureMx.Store;
 
 namespace SecureMx.Cli;
 

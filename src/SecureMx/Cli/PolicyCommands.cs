@@ -1,6 +1,6 @@
 using System.CommandLine;
+using SecureMx.Mail;
 using SecureMx.Policy;
-using SecureMx.Smtp;
 using SecureMx.Store;
 
 namespace SecureMx.Cli;

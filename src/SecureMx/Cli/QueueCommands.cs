@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using SecureMx.Config;
+using SecureMx.Mail;
 using SecureMx.Spool;
 
 namespace SecureMx.Cli;
@@ -85,7 +86,7 @@ public static class QueueCommands
         sender = e.Sender,
         size = e.Size,
         envid = e.Parameters.EnvId,
-        ret = e.Parameters.Ret == Smtp.DsnReturn.Unspecified ? null : e.Parameters.Ret.ToString().ToUpperInvariant(),
+        ret = e.Parameters.Ret == DsnReturn.Unspecified ? null : e.Parameters.Ret.ToString().ToUpperInvariant(),
         client = new { ip = e.Client.ClientIp, helo = e.Client.Helo, listener = e.Client.Listener, protocol = e.Client.Protocol, tlsProtocol = e.Client.Tls?.Protocol, tlsCipher = e.Client.Tls?.CipherSuite, account = e.Client.Account },
         recipients = recipients.Select(r => new
         {
@@ -128,7 +129,7 @@ public static class QueueCommands
             Console.WriteLine($"tls:         {(e.Client.Tls is null ? "none" : $"{e.Client.Tls.Protocol} {e.Client.Tls.CipherSuite}")}");
             Console.WriteLine($"sender:      <{e.Sender}>{(e.Client.Account is null ? "" : $" (account {e.Client.Account})")}");
             Console.WriteLine($"size:        {e.Size} bytes, body {e.Parameters.Body}{(e.Parameters.SmtpUtf8 ? ", SMTPUTF8" : "")}");
-            if (e.Parameters.EnvId is not null || e.Parameters.Ret != Smtp.DsnReturn.Unspecified)
+            if (e.Parameters.EnvId is not null || e.Parameters.Ret != DsnReturn.Unspecified)
                 Console.WriteLine($"dsn:         ret={e.Parameters.Ret} envid={e.Parameters.EnvId}");
             foreach (var r in recipients)
             {

@@ -1,10 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging.Abstractions;
-using SecureMx.Config;
-using SecureMx.Policy;
-using SecureMx.Smtp;
+using SecureMx.Mail;
 using SecureMx.Spool;
-using SecureMx.Store;
 
 namespace SecureMx.Cli;
 

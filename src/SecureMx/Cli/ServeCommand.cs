@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Microsoft.Extensions.Hosting;
-using SecureMx.Config;
 using SecureMx.Hosting;
 
 namespace SecureMx.Cli;

@@ -1,7 +1,6 @@
 using System.CommandLine;
-using SecureMx.Config;
 using SecureMx.Delivery;
-using SecureMx.Smtp;
+using SecureMx.Mail;
 using SecureMx.Store;
 
 namespace SecureMx.Cli;

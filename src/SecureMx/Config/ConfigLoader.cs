@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Configuration;
+using SecureMx.Mail;
 using SecureMx.Tls;
 
 namespace SecureMx.Config;
@@ -98,7 +99,7 @@ public static class ConfigLoader
         if (steps.Length == 0 || steps.Any(s => !Duration.TryParse(s, out var d) || d <= TimeSpan.Zero))
             errors.Add($"queue.retrySchedule: '{q.RetrySchedule}' is not a comma-separated list of positive durations (e.g. 5m,10m,20m,40m)");
         if (q.RetryJitter is < 0 or >= 1) errors.Add("queue.retryJitter: from 0 up to (not including) 1");
-        if (!Policy.OutboundTlsLevels.TryParse(o.Delivery.DefaultTlsLevel, out _)) errors.Add($"delivery.defaultTlsLevel: '{o.Delivery.DefaultTlsLevel}' is not one of {Policy.OutboundTlsLevels.AllNames}");
+        if (!OutboundTlsLevels.TryParse(o.Delivery.DefaultTlsLevel, out _)) errors.Add($"delivery.defaultTlsLevel: '{o.Delivery.DefaultTlsLevel}' is not one of {OutboundTlsLevels.AllNames}");
         var a = o.Auth;
         if (!Duration.TryParse(a.FailureDelay, out var delay) || delay < TimeSpan.Zero || delay > TimeSpan.FromMinutes(1)) errors.Add($"auth.failureDelay: '{a.FailureDelay}' is not a duration from 0s to 1m");
         if (!Duration.TryParse(a.FailureWindow, out var window) || window <= TimeSpan.Zero) errors.Add($"auth.failureWindow: '{a.FailureWindow}' is not a positive duration (e.g. 15m)");
@@ -122,5 +123,5 @@ public static class ConfigLoader
 public static class HostnameRules
 {
     public static bool IsValid(string name) =>
-        name.Length is > 0 and <= 253 && Smtp.SmtpAddressParser.IsAsciiDomain(name);
+        name.Length is > 0 and <= 253 && SmtpAddressParser.IsAsciiDomain(name);
 }

@@ -1,3 +1,4 @@
+using SecureMx.Mail;
 namespace SecureMx.Dashboard;
 
 /// <summary>
@@ -67,7 +68,7 @@ public sealed class MailScope
 
     /// <summary>A domain filter as typed (blank: none), in its A-label form when it is a valid domain.</summary>
     public static string? DomainFilter(string? text) =>
-        string.IsNullOrWhiteSpace(text) ? null : Smtp.EnvelopeAddress.NormalizeDomain(text.Trim()) ?? text.Trim().ToLowerInvariant();
+        string.IsNullOrWhiteSpace(text) ? null : EnvelopeAddress.NormalizeDomain(text.Trim()) ?? text.Trim().ToLowerInvariant();
 
     public static string? DomainOf(string address)
     {

@@ -1,6 +1,7 @@
 using SecureMx.Config;
+using SecureMx.Dns;
+using SecureMx.Mail;
 using SecureMx.Store;
-using SecureMx.Tls;
 
 namespace SecureMx.Dashboard;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using SecureMx.Spool;
+using SecureMx.Mail;
 
 namespace SecureMx.Delivery;
 

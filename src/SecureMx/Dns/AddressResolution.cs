@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using SecureMx.Mail;
 
 namespace SecureMx.Dns;
 
@@ -66,8 +67,8 @@ public sealed class AddressResolution
     public DnsFailure? Failure =>
         HasAddresses ? null
         : FailureReason is not null ? DnsFailure.Temporary($"DNS lookup of A/AAAA for {Host} failed: {FailureReason}")
-        : HostDoesNotExist ? new DnsFailure(550, "5.4.4", $"mail host {Host} does not exist (NXDOMAIN)")
-        : new DnsFailure(550, "5.4.4", $"mail host {Host} has no address (A/AAAA) record");
+        : HostDoesNotExist ? new DnsFailure(550, EnhancedStatus.UnableToRoute, $"mail host {Host} does not exist (NXDOMAIN)")
+        : new DnsFailure(550, EnhancedStatus.UnableToRoute, $"mail host {Host} has no address (A/AAAA) record");
 
     /// <summary>Combines the A and the AAAA answer (RFC 5321 §5.1; a CNAME in between is already resolved).</summary>
     internal static AddressResolution Combine(string host, DnsAnswer<IPAddress> a, DnsAnswer<IPAddress> aaaa)

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using DnsClient;
 using DnsClient.Protocol;
 using SecureMx.Config;
+using SecureMx.Tls;
 
 namespace SecureMx.Dns;
 

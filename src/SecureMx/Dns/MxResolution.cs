@@ -1,3 +1,4 @@
+using SecureMx.Mail;
 namespace SecureMx.Dns;
 
 /// <summary>What an MX lookup says about where mail for a domain goes.</summary>
@@ -71,8 +72,8 @@ public sealed class MxResolution
     /// </summary>
     public DnsFailure? Failure => Kind switch
     {
-        MxResolutionKind.NullMx => new DnsFailure(556, "5.1.10", $"{Domain} does not accept mail (null MX, RFC 7505)"),
-        MxResolutionKind.NoSuchDomain => new DnsFailure(550, "5.1.2", $"domain {Domain} does not exist"),
+        MxResolutionKind.NullMx => new DnsFailure(556, EnhancedStatus.NullMx, $"{Domain} does not accept mail (null MX, RFC 7505)"),
+        MxResolutionKind.NoSuchDomain => new DnsFailure(550, EnhancedStatus.BadDestinationSystem, $"domain {Domain} does not exist"),
         MxResolutionKind.TemporaryFailure => DnsFailure.Temporary($"DNS lookup of MX for {Domain} failed: {Reason}"),
         _ => null,
     };
@@ -86,8 +87,8 @@ public sealed class MxResolution
     /// <see cref="AddressResolution.Failure"/> instead (defer, do not bounce).
     /// </summary>
     public DnsFailure NoAddressFailure() => Kind == MxResolutionKind.Implicit
-        ? new DnsFailure(550, "5.1.2", $"domain {Domain} has no MX and no address (A/AAAA) record: it does not accept mail (RFC 5321 §5.1)")
-        : new DnsFailure(550, "5.4.4", $"no MX host of {Domain} has an address (A/AAAA) record");
+        ? new DnsFailure(550, EnhancedStatus.BadDestinationSystem, $"domain {Domain} has no MX and no address (A/AAAA) record: it does not accept mail (RFC 5321 §5.1)")
+        : new DnsFailure(550, EnhancedStatus.UnableToRoute, $"no MX host of {Domain} has an address (A/AAAA) record");
 
     /// <summary>
     /// Builds the result from the exchange/preference pairs of an MX RRset (exchange names with or

@@ -1,3 +1,5 @@
+using SecureMx.Mail;
+using SecureMx.Tls;
 namespace SecureMx.Dns;
 
 /// <summary>What a TLSA lookup means for DANE (RFC 7672 §2.2, RFC 6698 §4).</summary>
@@ -46,7 +48,7 @@ public sealed class TlsaResolution
     /// "Cryptographic failure") "TLSA lookup error for NAME: REASON"; null otherwise.
     /// </summary>
     public DnsFailure? Failure => Kind == TlsaResolutionKind.TemporaryFailure
-        ? new DnsFailure(451, "4.7.5", $"TLSA lookup error for {Name}: {Reason}")
+        ? new DnsFailure(451, EnhancedStatus.CryptographicFailure, $"TLSA lookup error for {Name}: {Reason}")
         : null;
 
     /// <summary>"_PORT._tcp.HOST" (RFC 6698 §3), without the trailing dot.</summary>

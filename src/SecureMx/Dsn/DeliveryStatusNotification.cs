@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using MimeKit;
 using MimeKit.Utils;
-using SecureMx.Smtp;
+using SecureMx.Mail;
 
 namespace SecureMx.Dsn;
 

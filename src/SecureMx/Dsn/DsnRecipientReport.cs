@@ -1,4 +1,4 @@
-using SecureMx.Spool;
+using SecureMx.Mail;
 
 namespace SecureMx.Dsn;
 

@@ -1,5 +1,4 @@
-using SecureMx.Smtp;
-using SecureMx.Spool;
+using SecureMx.Mail;
 
 namespace SecureMx.Dsn;
 

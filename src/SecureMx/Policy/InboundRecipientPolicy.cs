@@ -1,8 +1,6 @@
 using SecureMx.Config;
-using SecureMx.Smtp;
-using SecureMx.Spool;
+using SecureMx.Mail;
 using SecureMx.Store;
-using SecureMx.Tls;
 
 namespace SecureMx.Policy;
 
@@ -37,24 +35,24 @@ public sealed class InboundRecipientPolicy(SecureMxStore store, DeliveryOptions 
         if (found is null && mayRelay && !rcpt.IsAddressLiteral)
         {
             var remote = new EnvelopeRecipient(rcpt.ToString(), originalText, RecipientRoute.Remote, null, parameters.Notify, parameters.OrcptType, parameters.Orcpt);
-            return new RcptDecision(new SmtpReply(250, "2.1.5", $"<{rcpt}>: Recipient OK"), [remote]);
+            return new RcptDecision(new SmtpReply(250, EnhancedStatus.DestinationValid, $"<{rcpt}>: Recipient OK"), [remote]);
         }
         if (found is null)
         {
-            return new RcptDecision(new SmtpReply(554, "5.7.1", $"<{rcpt}>: Relay access denied"), []);
+            return new RcptDecision(new SmtpReply(554, EnhancedStatus.NotAuthorized, $"<{rcpt}>: Relay access denied"), []);
         }
         // The same reply whether or not the mailbox exists: an insecure session learns nothing about addresses.
         if (mandatory && tls?.IsStrict != true)
         {
             var had = tls is null ? "this session is not encrypted. Use STARTTLS"
                 : $"this session uses {tls.Protocol} with {tls.CipherSuite}. Use TLS 1.2 or newer with ECDHE and AES-GCM or ChaCha20-Poly1305";
-            return new RcptDecision(new SmtpReply(550, "5.7.1",
+            return new RcptDecision(new SmtpReply(550, EnhancedStatus.NotAuthorized,
                 $"<{rcpt}>: {rcpt.Domain} accepts mail only over TLS 1.2 or newer with secure ciphers; {had}"), []);
         }
         if (found.Count == 0 && local == "postmaster") found = PostmasterTargets(rcpt.Domain);
         if (found.Count == 0)
         {
-            return new RcptDecision(new SmtpReply(550, "5.1.1", $"<{rcpt}>: Recipient address rejected: user unknown"), []);
+            return new RcptDecision(new SmtpReply(550, EnhancedStatus.BadDestinationMailbox, $"<{rcpt}>: Recipient address rejected: user unknown"), []);
         }
         return Accept(found, rcpt, parameters, originalText);
     }
@@ -75,6 +73,6 @@ public sealed class InboundRecipientPolicy(SecureMxStore store, DeliveryOptions 
             .DistinctBy(t => t.Address)
             .Select(t => new EnvelopeRecipient(t.Address, originalText, RecipientRoute.Local, t.Maildir, p.Notify, p.OrcptType, p.Orcpt))
             .ToList();
-        return new RcptDecision(new SmtpReply(250, "2.1.5", $"<{rcpt}>: Recipient OK"), list);
+        return new RcptDecision(new SmtpReply(250, EnhancedStatus.DestinationValid, $"<{rcpt}>: Recipient OK"), list);
     }
 }

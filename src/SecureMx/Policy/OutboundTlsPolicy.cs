@@ -1,5 +1,5 @@
 using SecureMx.Config;
-using SecureMx.Smtp;
+using SecureMx.Mail;
 using SecureMx.Store;
 
 namespace SecureMx.Policy;

@@ -1,5 +1,5 @@
 using SecureMx.Config;
-using SecureMx.Smtp;
+using SecureMx.Mail;
 using SecureMx.Store;
 
 namespace SecureMx.Policy;
@@ -22,17 +22,17 @@ public sealed class SenderOwnershipPolicy(SecureMxStore store, DeliveryOptions o
     /// <summary>MAIL FROM of an authenticated session: null when allowed. The null sender is allowed (MDNs, RFC 8098 §2.1).</summary>
     public SmtpReply? CheckEnvelopeSender(string account, EnvelopeAddress sender) =>
         sender.IsNull || MayUse(account, sender) ? null
-        : new SmtpReply(553, "5.7.1", $"<{sender}>: Sender address rejected: not owned by user {account}");
+        : new SmtpReply(553, EnhancedStatus.NotAuthorized, $"<{sender}>: Sender address rejected: not owned by user {account}");
 
     /// <summary>Every author and sender named in the message's header must be the account as well.</summary>
     public SmtpReply? CheckAuthors(string account, AuthorAddresses authors)
     {
-        if (authors.Problem is { } problem) return new SmtpReply(550, "5.6.0", "Error: " + problem);
+        if (authors.Problem is { } problem) return new SmtpReply(550, EnhancedStatus.ContentError, "Error: " + problem);
         foreach (var (header, text) in authors.Addresses)
         {
             if (SmtpAddressParser.TryParseMailbox(text, allowUtf8: true, out var address) != SmtpAddressParser.Error.None || !MayUse(account, address))
             {
-                return new SmtpReply(553, "5.7.1", $"Error: {header}: address <{text}> not owned by user {account}");
+                return new SmtpReply(553, EnhancedStatus.NotAuthorized, $"Error: {header}: address <{text}> not owned by user {account}");
             }
         }
         return null;

@@ -2,8 +2,8 @@ using Microsoft.Extensions.Logging;
 using SecureMx.Config;
 using SecureMx.Delivery.Remote;
 using SecureMx.Dsn;
+using SecureMx.Mail;
 using SecureMx.Policy;
-using SecureMx.Smtp;
 using SecureMx.Spool;
 using SecureMx.Store;
 

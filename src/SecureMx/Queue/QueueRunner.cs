@@ -4,9 +4,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecureMx.Config;
 using SecureMx.Delivery;
-using SecureMx.Policy;
 using SecureMx.Delivery.Remote;
-using SecureMx.Smtp;
+using SecureMx.Mail;
+using SecureMx.Policy;
 using SecureMx.Spool;
 using SecureMx.Store;
 
@@ -258,7 +258,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
     private DeliveryLogEntry LogEntry(Envelope e, QueuedRecipient r, string result, int? code, string? enhanced, string? text, RemoteOutcome? remote) => new(
         _time.GetUtcNow(), e.Id, e.Sender, e.Client.Account, r.Recipient.Address, remote?.MxHost ?? (remote is null ? "local" : null), remote?.Address?.ToString(),
         result, code, enhanced, text, remote?.Tls?.Protocol, remote?.Tls?.CipherSuite,
-        (remote?.Tls?.Verification ?? Tls.TlsVerification.None).ToString().ToLowerInvariant());
+        (remote?.Tls?.Verification ?? TlsVerification.None).ToString().ToLowerInvariant());
 
     private async Task<Result?> DeliverLocalAsync(Envelope envelope, QueuedRecipient r, CancellationToken ct)
     {

@@ -1,4 +1,5 @@
 using System.Net;
+using SecureMx.Mail;
 
 namespace SecureMx.Smtp;
 

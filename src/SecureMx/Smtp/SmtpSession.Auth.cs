@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Logging;
 using SecureMx.Auth;
+using SecureMx.Mail;
 
 namespace SecureMx.Smtp;
 
@@ -33,14 +34,14 @@ public sealed partial class SmtpSession
         SmtpReply? refusal =
             NeedsTls ? SmtpReply.MustStartTls
             : !_listener.Submission ? SmtpReply.AuthNotAvailable
-            : _helo is null || !_esmtp ? new SmtpReply(503, "5.5.1", "Error: send EHLO first")
+            : _helo is null || !_esmtp ? new SmtpReply(503, EnhancedStatus.InvalidCommand, "Error: send EHLO first")
             : _account is not null ? SmtpReply.AuthAlready
-            : _tx is not null ? new SmtpReply(503, "5.5.1", "Error: AUTH not allowed during a mail transaction")
+            : _tx is not null ? new SmtpReply(503, EnhancedStatus.InvalidCommand, "Error: AUTH not allowed during a mail transaction")
             : null;
         if (refusal is not null) return await ErrorAsync(refusal) ? null : "too many errors";
 
         var parts = cmd.Argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length is 0 or > 2) return await ErrorAsync(new SmtpReply(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]")) ? null : "too many errors";
+        if (parts.Length is 0 or > 2) return await ErrorAsync(new SmtpReply(501, EnhancedStatus.InvalidArguments, "Syntax: AUTH mechanism [initial-response]")) ? null : "too many errors";
         var mechanism = parts[0].ToUpperInvariant();
         var initial = parts.Length == 2 ? parts[1] : null;
 
@@ -105,7 +106,7 @@ public sealed partial class SmtpSession
                 if (_authFailures >= MaxAuthFailuresPerSession)
                 {
                     _transport.Write(SmtpReply.AuthFailed);
-                    await SendFinalAsync(new SmtpReply(421, "4.7.0", "Error: too many failed logins, closing connection"));
+                    await SendFinalAsync(new SmtpReply(421, EnhancedStatus.SecurityTransient, "Error: too many failed logins, closing connection"));
                     return "too many failed logins";
                 }
                 return await ErrorAsync(SmtpReply.AuthFailed) ? null : "too many errors";
@@ -136,7 +137,7 @@ public sealed partial class SmtpSession
         return status switch
         {
             LineStatus.Closed => (null, null, "client closed connection during AUTH"),
-            LineStatus.TooLong => (null, new SmtpReply(500, "5.5.6", "Error: authentication response too long"), null),
+            LineStatus.TooLong => (null, new SmtpReply(500, EnhancedStatus.LineTooLong, "Error: authentication response too long"), null),
             LineStatus.Ok when line == "*" => (null, SmtpReply.AuthAborted, null),
             LineStatus.Ok => (Decode(line), null, null),
             _ => (null, SmtpReply.AuthBadBase64, null),

@@ -2,10 +2,9 @@ using System.Globalization;
 using System.Net;
 using System.Security.Authentication;
 using Microsoft.Extensions.Logging;
-using SecureMx.Policy;
+using SecureMx.Mail;
 using SecureMx.Spool;
 using SecureMx.Store;
-using SecureMx.Tls;
 
 namespace SecureMx.Smtp;
 
@@ -101,7 +100,7 @@ public sealed partial class SmtpSession
             _log.LogError(ex, "session {Session} from {Ip}: unexpected error", _record.Id, ClientIp);
             try
             {
-                _transport.Write(new SmtpReply(421, "4.3.0", "Error: internal error, closing connection"));
+                _transport.Write(new SmtpReply(421, EnhancedStatus.LocalError, "Error: internal error, closing connection"));
                 await _transport.FlushAsync(_abort);
             }
             catch (Exception)
@@ -154,7 +153,7 @@ public sealed partial class SmtpSession
                     if (!await ErrorAsync(SmtpReply.BareLfInCommand)) return "too many errors";
                     continue;
                 case LineStatus.InvalidUtf8:
-                    if (!await ErrorAsync(new SmtpReply(500, "5.5.2", "Error: command line is not valid UTF-8"))) return "too many errors";
+                    if (!await ErrorAsync(new SmtpReply(500, EnhancedStatus.SyntaxError, "Error: command line is not valid UTF-8"))) return "too many errors";
                     continue;
             }
 
@@ -208,7 +207,7 @@ public sealed partial class SmtpSession
                     break;
                 case SmtpVerb.Forbidden:
                     // An HTTP client or proxy probe on the SMTP port: say nothing useful, hang up.
-                    await SendFinalAsync(new SmtpReply(421, "4.7.0", "Error: this is an SMTP server, closing connection"));
+                    await SendFinalAsync(new SmtpReply(421, EnhancedStatus.SecurityTransient, "Error: this is an SMTP server, closing connection"));
                     return $"forbidden command {cmd.VerbText}";
                 default:
                     if (!await ErrorAsync(SmtpReply.CommandUnrecognized)) return "too many errors";
@@ -249,7 +248,7 @@ public sealed partial class SmtpSession
         var name = cmd.Argument.Trim();
         if (name.Length == 0 || name.Contains(' ') || name.Length > 255)
         {
-            return await ErrorAsync(new SmtpReply(501, "5.5.4", $"Syntax: {cmd.Verb.ToString().ToUpperInvariant()} hostname"));
+            return await ErrorAsync(new SmtpReply(501, EnhancedStatus.InvalidArguments, $"Syntax: {cmd.Verb.ToString().ToUpperInvariant()} hostname"));
         }
         // A new EHLO/HELO is an implicit RSET (RFC 5321 §4.1.4).
         await ResetTransactionAsync();
@@ -285,11 +284,11 @@ public sealed partial class SmtpSession
         if (_tx is not null) return await ErrorAsync(SmtpReply.BadSequenceNestedMail);
         if (NeedsTls) return await ErrorAsync(SmtpReply.MustStartTls);
         if (_listener.Submission && _account is null) return await ErrorAsync(SmtpReply.AuthenticationRequired);
-        if (!TryStripPrefix(cmd.Argument, "FROM:", out var rest)) return await ErrorAsync(new SmtpReply(501, "5.5.4", "Syntax: MAIL FROM:<address>"));
+        if (!TryStripPrefix(cmd.Argument, "FROM:", out var rest)) return await ErrorAsync(new SmtpReply(501, EnhancedStatus.InvalidArguments, "Syntax: MAIL FROM:<address>"));
 
         // Parameters first: SMTPUTF8 decides whether the address may contain UTF-8.
         var (pathText, paramText) = SplitPath(rest);
-        if (!_esmtp && paramText.Length > 0) return await ErrorAsync(new SmtpReply(555, "5.5.4", "Error: MAIL parameters need EHLO"));
+        if (!_esmtp && paramText.Length > 0) return await ErrorAsync(new SmtpReply(555, EnhancedStatus.InvalidArguments, "Error: MAIL parameters need EHLO"));
         var paramError = ParameterParser.ParseMail(paramText, _ctx.Limits.MaxMessageSize, out var parameters);
         if (paramError is not null) return await ErrorAsync(paramError);
         var err = SmtpAddressParser.TryParsePath(pathText, allowNull: true, allowUtf8: parameters.SmtpUtf8, out var sender, out var trailing);
@@ -297,11 +296,11 @@ public sealed partial class SmtpSession
         switch (err)
         {
             case SmtpAddressParser.Error.NonAscii:
-                return await ErrorAsync(new SmtpReply(553, "5.6.7", "Error: non-ASCII sender address needs the SMTPUTF8 parameter"));
+                return await ErrorAsync(new SmtpReply(553, EnhancedStatus.NonAsciiAddress, "Error: non-ASCII sender address needs the SMTPUTF8 parameter"));
             case SmtpAddressParser.Error.TooLong:
-                return await ErrorAsync(new SmtpReply(501, "5.1.7", "Error: sender address too long"));
+                return await ErrorAsync(new SmtpReply(501, EnhancedStatus.BadSenderSyntax, "Error: sender address too long"));
             case SmtpAddressParser.Error.Syntax:
-                return await ErrorAsync(new SmtpReply(501, "5.1.7", "Error: bad sender address syntax"));
+                return await ErrorAsync(new SmtpReply(501, EnhancedStatus.BadSenderSyntax, "Error: bad sender address syntax"));
         }
         if (_account is not null && _ctx.Senders.CheckEnvelopeSender(_account, sender) is { } notOwned)
         {
@@ -317,10 +316,10 @@ public sealed partial class SmtpSession
     {
         if (NeedsTls) return await ErrorAsync(SmtpReply.MustStartTls);
         if (_tx is null) return await ErrorAsync(SmtpReply.BadSequenceNeedMail);
-        if (_tx.Chunked is not null) return await ErrorAsync(new SmtpReply(503, "5.5.1", "Error: RCPT not allowed during BDAT transfer"));
-        if (!TryStripPrefix(cmd.Argument, "TO:", out var rest)) return await ErrorAsync(new SmtpReply(501, "5.5.4", "Syntax: RCPT TO:<address>"));
+        if (_tx.Chunked is not null) return await ErrorAsync(new SmtpReply(503, EnhancedStatus.InvalidCommand, "Error: RCPT not allowed during BDAT transfer"));
+        if (!TryStripPrefix(cmd.Argument, "TO:", out var rest)) return await ErrorAsync(new SmtpReply(501, EnhancedStatus.InvalidArguments, "Syntax: RCPT TO:<address>"));
         var (pathText, paramText) = SplitPath(rest);
-        if (!_esmtp && paramText.Length > 0) return await ErrorAsync(new SmtpReply(555, "5.5.4", "Error: RCPT parameters need EHLO"));
+        if (!_esmtp && paramText.Length > 0) return await ErrorAsync(new SmtpReply(555, EnhancedStatus.InvalidArguments, "Error: RCPT parameters need EHLO"));
         var paramError = ParameterParser.ParseRcpt(paramText, out var parameters);
         if (paramError is not null) return await ErrorAsync(paramError);
 
@@ -340,9 +339,9 @@ public sealed partial class SmtpSession
             if (err == SmtpAddressParser.Error.None && trailing.Length > 0) err = SmtpAddressParser.Error.Syntax;
             var syntaxReply = err switch
             {
-                SmtpAddressParser.Error.NonAscii => new SmtpReply(553, "5.6.7", "Error: non-ASCII recipient address needs the SMTPUTF8 parameter"),
-                SmtpAddressParser.Error.TooLong => new SmtpReply(501, "5.1.3", "Error: recipient address too long"),
-                SmtpAddressParser.Error.Syntax => new SmtpReply(501, "5.1.3", "Error: bad recipient address syntax"),
+                SmtpAddressParser.Error.NonAscii => new SmtpReply(553, EnhancedStatus.NonAsciiAddress, "Error: non-ASCII recipient address needs the SMTPUTF8 parameter"),
+                SmtpAddressParser.Error.TooLong => new SmtpReply(501, EnhancedStatus.BadDestinationSyntax, "Error: recipient address too long"),
+                SmtpAddressParser.Error.Syntax => new SmtpReply(501, EnhancedStatus.BadDestinationSyntax, "Error: bad recipient address syntax"),
                 _ => null,
             };
             if (syntaxReply is not null)
@@ -379,7 +378,7 @@ public sealed partial class SmtpSession
         if (_helo is null) return await ErrorAsync(SmtpReply.BadSequenceEhloFirst);
         if (cmd.Argument.Length > 0) return await ErrorAsync(SmtpReply.BadSyntax);
         if (_tx is null) return await ErrorAsync(SmtpReply.BadSequenceNeedMail);
-        if (_tx.Chunked is not null) return await ErrorAsync(new SmtpReply(503, "5.5.1", "Error: DATA not allowed after BDAT"));
+        if (_tx.Chunked is not null) return await ErrorAsync(new SmtpReply(503, EnhancedStatus.InvalidCommand, "Error: DATA not allowed after BDAT"));
         if (_tx.Recipients.Count == 0)
         {
             // Pipelined DATA after refused RCPTs (RFC 2920 §3.1): no 354, no content expected.
@@ -440,7 +439,7 @@ public sealed partial class SmtpSession
             (parts.Length == 2 && !parts[1].Equals("LAST", StringComparison.OrdinalIgnoreCase)))
         {
             // Without a valid size we cannot know where the chunk ends: the session cannot continue.
-            await SendFinalAsync(new SmtpReply(501, "5.5.4", "Syntax: BDAT size [LAST]; closing connection"));
+            await SendFinalAsync(new SmtpReply(501, EnhancedStatus.InvalidArguments, "Syntax: BDAT size [LAST]; closing connection"));
             return false;
         }
         long size = long.Parse(parts[0], CultureInfo.InvariantCulture);
@@ -480,7 +479,7 @@ public sealed partial class SmtpSession
         }
         if (!last)
         {
-            _transport.Write(new SmtpReply(250, "2.0.0", $"{size} octets received"));
+            _transport.Write(new SmtpReply(250, EnhancedStatus.Ok, $"{size} octets received"));
             return true;
         }
         if (tx.ChunkLastByte == (byte)'\r') tx.ChunkBareLineEnding = true; // a CR at the very end is bare
@@ -561,7 +560,7 @@ public sealed partial class SmtpSession
         _ctx.Arrivals.MessageArrived(envelope.Id);
         _log.LogInformation("{Id}: from=<{Sender}> size={Size} nrcpt={Count} client={Ip} tls={Tls} account={Account}",
             envelope.Id, envelope.Sender, envelope.Size, envelope.Recipients.Count, ClientIp, Tls is null ? "none" : $"{Tls.Protocol} {Tls.CipherSuite}", _account ?? "-");
-        _transport.Write(new SmtpReply(250, "2.0.0", $"Ok: queued as {envelope.Id}"));
+        _transport.Write(new SmtpReply(250, EnhancedStatus.Ok, $"Ok: queued as {envelope.Id}"));
         return true;
     }
 
@@ -584,7 +583,7 @@ public sealed partial class SmtpSession
         if (_transport.HasBufferedInput())
         {
             // Plaintext pipelined after STARTTLS (CVE-2011-0411): it would be executed as if it came over TLS.
-            await SendFinalAsync(new SmtpReply(554, "5.5.1", "Error: commands pipelined after STARTTLS, closing connection"));
+            await SendFinalAsync(new SmtpReply(554, EnhancedStatus.InvalidCommand, "Error: commands pipelined after STARTTLS, closing connection"));
             _log.LogWarning("session {Session} from {Ip}: STARTTLS command injection attempt", _record.Id, ClientIp);
             return "STARTTLS injection attempt";
         }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Security;
 using System.Text;
+using SecureMx.Mail;
 
 namespace SecureMx.Smtp;
 
@@ -12,7 +13,7 @@ public enum LineStatus { Ok, TooLong, BareLineEnding, InvalidUtf8, Closed }
 /// <see cref="PipeReader"/>, replies collected and flushed only when the client has nothing more
 /// pipelined (RFC 2920 §3.2), and the switch to TLS (RFC 3207) on the same socket.
 /// </summary>
-public sealed class SmtpTransport : IAsyncDisposable, IBufferWriterAdapter
+public sealed class SmtpTransport : IAsyncDisposable
 {
     private Stream _stream;
     private PipeReader _reader;
@@ -29,14 +30,23 @@ public sealed class SmtpTransport : IAsyncDisposable, IBufferWriterAdapter
 
     public SslStream? Tls { get; private set; }
 
-    public void WriteAscii(string text)
+    /// <summary>Collects a reply, one line per text line, "-" after the code on all but the last (RFC 5321 §4.2.1).</summary>
+    public void Write(SmtpReply reply)
+    {
+        var enhanced = reply.Enhanced is { } e ? e + " " : "";
+        for (int i = 0; i < reply.Lines.Count; i++)
+        {
+            var sep = i == reply.Lines.Count - 1 ? ' ' : '-';
+            Append($"{reply.Code}{sep}{enhanced}{reply.Lines[i]}\r\n");
+        }
+    }
+
+    private void Append(string text)
     {
         var n = Encoding.UTF8.GetByteCount(text);
         Encoding.UTF8.GetBytes(text, _output.GetSpan(n));
         _output.Advance(n);
     }
-
-    public void Write(SmtpReply reply) => reply.WriteTo(this);
 
     public async ValueTask FlushAsync(CancellationToken ct)
     {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using SecureMx.Mail;
 
 namespace SecureMx.Spool;
 

@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
-using SecureMx.Smtp;
-using SecureMx.Tls;
+using SecureMx.Mail;
 
 namespace SecureMx.Spool;
 

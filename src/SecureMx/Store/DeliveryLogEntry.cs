@@ -1,3 +1,6 @@
+using SecureMx.Dns;
+using SecureMx.Mail;
+using SecureMx.Spool;
 namespace SecureMx.Store;
 
 /// <summary>

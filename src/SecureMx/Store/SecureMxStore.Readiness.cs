@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
-using SecureMx.Tls;
+using SecureMx.Dns;
+using SecureMx.Mail;
 
 namespace SecureMx.Store;
 

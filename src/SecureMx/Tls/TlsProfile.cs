@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using SecureMx.Mail;
 
 namespace SecureMx.Tls;
 
@@ -12,7 +13,7 @@ namespace SecureMx.Tls;
 public sealed class TlsProfile
 {
     public static readonly TlsProfile Opportunistic = new("opportunistic", SslProtocols.None, null);
-    public static readonly TlsProfile Strict = new("strict", SslProtocols.Tls12 | SslProtocols.Tls13, StrictSuites);
+    public static readonly TlsProfile Strict = new("strict", SslProtocols.Tls12 | SslProtocols.Tls13, TlsGrading.StrictSuites);
 
     public string Name { get; }
     public SslProtocols Protocols { get; }
@@ -31,23 +32,6 @@ public sealed class TlsProfile
         "strict" => Strict,
         _ => throw new ArgumentException($"unknown TLS profile '{name}' (use opportunistic or strict)"),
     };
-
-    // TLS 1.3 suites must be present when TLS 1.3 is enabled, or every handshake fails (LIBRARIES.md).
-    private static TlsCipherSuite[] StrictSuites =>
-    [
-        TlsCipherSuite.TLS_AES_256_GCM_SHA384,
-        TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256,
-        TlsCipherSuite.TLS_AES_128_GCM_SHA256,
-        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-        TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-        TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-        TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-    ];
-
-    public static bool IsStrictSuite(string protocol, string suite) =>
-        protocol is "TLSv1.2" or "TLSv1.3" && StrictSuites.Any(s => s.ToString() == suite);
 
     public SslServerAuthenticationOptions ServerOptions(SslStreamCertificateContext certificate)
     {

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using MailKit.Security;
 using Microsoft.Playwright;
+using MailKit.Security;
 using SecureMx.IntegrationTests.Support;
 using static Microsoft.Playwright.Assertions;
 

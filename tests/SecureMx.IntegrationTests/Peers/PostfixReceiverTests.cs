@@ -1,10 +1,9 @@
 using System.Net;
 using System.Net.Security;
 using System.Text;
+using SecureMx.Client;
 using SecureMx.IntegrationTests.Support;
-using SecureMx.Smtp;
-using SecureMx.Smtp.Client;
-using SecureMx.Tls;
+using SecureMx.Mail;
 
 namespace SecureMx.IntegrationTests.Peers;
 

@@ -1,9 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
-using SecureMx.Smtp;
-using SecureMx.Spool;
+using SecureMx.Mail;
 using SecureMx.Store;
-using SecureMx.Tls;
 
 namespace SecureMx.Tests.Dashboard;
 

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using SecureMx.Config;
 using SecureMx.Dashboard.Pages;
-using SecureMx.Smtp;
+using SecureMx.Mail;
 using SecureMx.Spool;
 using SecureMx.Tests.TestSupport;
 

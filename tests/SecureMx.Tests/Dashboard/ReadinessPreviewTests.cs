@@ -1,7 +1,7 @@
 using SecureMx.Config;
 using SecureMx.Dashboard;
+using SecureMx.Mail;
 using SecureMx.Tests.TestSupport;
-using SecureMx.Tls;
 
 namespace SecureMx.Tests.Dashboard;
 

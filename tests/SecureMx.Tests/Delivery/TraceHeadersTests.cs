@@ -1,8 +1,6 @@
 using System.Text;
 using SecureMx.Delivery;
-using SecureMx.Smtp;
-using SecureMx.Spool;
-using SecureMx.Tls;
+using SecureMx.Mail;
 
 namespace SecureMx.Tests.Delivery;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using DnsClient;
 using SecureMx.Dns;
+using SecureMx.Tls;
 
 namespace SecureMx.Tests.Dns;
 

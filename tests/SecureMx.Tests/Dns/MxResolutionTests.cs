@@ -1,4 +1,5 @@
 using SecureMx.Dns;
+using SecureMx.Mail;
 
 namespace SecureMx.Tests.Dns;
 
@@ -89,7 +90,7 @@ public sealed class MxResolutionTests
         var f = r.Failure!;
         Assert.True(f.Permanent);
         Assert.Equal(556, f.Code);
-        Assert.Equal("5.1.10", f.EnhancedCode);
+        Assert.Equal(EnhancedStatus.NullMx, f.Enhanced);
         Assert.Equal("5.1.10 nullmx.test does not accept mail (null MX, RFC 7505)", f.ToString());
         Assert.Equal("556 5.1.10 nullmx.test does not accept mail (null MX, RFC 7505)", f.ToSmtpReply().ToString());
     }

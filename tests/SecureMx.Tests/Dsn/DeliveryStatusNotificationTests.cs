@@ -3,8 +3,7 @@ using System.Text.RegularExpressions;
 using MimeKit;
 using MimeKit.Utils;
 using SecureMx.Dsn;
-using SecureMx.Smtp;
-using SecureMx.Spool;
+using SecureMx.Mail;
 
 namespace SecureMx.Tests.Dsn;
 

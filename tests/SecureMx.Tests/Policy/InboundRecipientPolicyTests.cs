@@ -1,7 +1,6 @@
 using SecureMx.Config;
+using SecureMx.Mail;
 using SecureMx.Policy;
-using SecureMx.Smtp;
-using SecureMx.Spool;
 using SecureMx.Tests.TestSupport;
 
 namespace SecureMx.Tests.Policy;
@@ -28,7 +27,7 @@ public sealed class InboundRecipientPolicyTests : IDisposable
     private static void AssertReply(RcptDecision d, int code, string enhanced)
     {
         Assert.Equal(code, d.Reply.Code);
-        Assert.Equal(enhanced, d.Reply.Enhanced);
+        Assert.Equal(enhanced, d.Reply.Enhanced?.ToString());
         Assert.Equal(code is >= 200 and < 300, d.Accepted);
         if (!d.Accepted) Assert.Empty(d.Recipients);
     }

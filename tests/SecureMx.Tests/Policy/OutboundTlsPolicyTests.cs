@@ -1,4 +1,5 @@
 using SecureMx.Config;
+using SecureMx.Mail;
 using SecureMx.Policy;
 using SecureMx.Store;
 using SecureMx.Tests.TestSupport;

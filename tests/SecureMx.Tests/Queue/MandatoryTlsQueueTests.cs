@@ -1,5 +1,5 @@
 using SecureMx.Dns;
-using SecureMx.Spool;
+using SecureMx.Mail;
 using SecureMx.Tests.TestSupport;
 
 namespace SecureMx.Tests.Queue;

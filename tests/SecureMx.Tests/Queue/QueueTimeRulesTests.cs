@@ -1,7 +1,6 @@
 using SecureMx.Config;
 using SecureMx.Dns;
-using SecureMx.Smtp;
-using SecureMx.Spool;
+using SecureMx.Mail;
 using SecureMx.Tests.TestSupport;
 
 namespace SecureMx.Tests.Queue;

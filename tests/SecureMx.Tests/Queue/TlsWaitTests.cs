@@ -1,3 +1,4 @@
+using SecureMx.Mail;
 using SecureMx.Policy;
 using SecureMx.Queue;
 

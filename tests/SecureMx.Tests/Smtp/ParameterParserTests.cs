@@ -1,3 +1,4 @@
+using SecureMx.Mail;
 using SecureMx.Smtp;
 
 namespace SecureMx.Tests.Smtp;
@@ -11,7 +12,7 @@ public sealed class ParameterParserTests
     {
         Assert.NotNull(reply);
         Assert.Equal(code, reply.Code);
-        Assert.Equal(enhanced, reply.Enhanced);
+        Assert.Equal(enhanced, reply.Enhanced?.ToString());
     }
 
     [Fact]

@@ -1,9 +1,8 @@
 using System.Text;
 using SecureMx.Config;
+using SecureMx.Mail;
 using SecureMx.Smtp;
-using SecureMx.Spool;
 using SecureMx.Tests.TestSupport;
-using SecureMx.Tls;
 
 namespace SecureMx.Tests.Smtp;
 
@@ -84,7 +83,7 @@ public sealed class SmtpSessionAuthTests
         var ehlo = await c.EhloAsync();
         Assert.Contains("AUTH PLAIN LOGIN", ehlo.Lines);
         Assert.DoesNotContain("STARTTLS", ehlo.Lines);
-        Assert.True(TlsProfile.IsStrictSuite(NegotiatedTls.ProtocolName(c.Tls!.SslProtocol), c.Tls.NegotiatedCipherSuite.ToString()));
+        Assert.True(TlsGrading.IsStrictSuite(NegotiatedTls.ProtocolName(c.Tls!.SslProtocol), c.Tls.NegotiatedCipherSuite.ToString()));
         await c.CommandAsync("AUTH PLAIN " + Plain(Alice, Password), 235, "2.7.0");
         var id = await c.SendMessageAsync(Alice, ["friend@elsewhere.example"], "From: alice@example.org\r\n\r\nhi\r\n"u8.ToArray());
         Assert.Equal("submissions", server.Spool.Queue.Load(id)!.Value.Envelope.Client.Listener);

@@ -1,5 +1,5 @@
 using System.Text;
-using SecureMx.Smtp;
+using SecureMx.Mail;
 using SecureMx.Spool;
 using SecureMx.Tests.TestSupport;
 

@@ -1,4 +1,5 @@
 using System.Text;
+using SecureMx.Mail;
 using SecureMx.Smtp;
 using SecureMx.Tests.TestSupport;
 

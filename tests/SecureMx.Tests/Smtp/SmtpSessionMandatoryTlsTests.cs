@@ -2,7 +2,6 @@ using System.Net.Security;
 using System.Security.Authentication;
 using SecureMx.Smtp;
 using SecureMx.Tests.TestSupport;
-using SecureMx.Tls;
 
 namespace SecureMx.Tests.Smtp;
 

@@ -1,4 +1,5 @@
 using System.Security.Authentication;
+using SecureMx.Mail;
 using SecureMx.Tests.TestSupport;
 using SecureMx.Tls;
 
@@ -139,6 +140,6 @@ public sealed class SmtpSessionTlsTests
         await c.UpgradeToTlsAsync();
         await c.EhloAsync();
         await c.CommandAsync("MAIL FROM:<sender@remote.example>", 250);
-        Assert.True(TlsProfile.IsStrictSuite(NegotiatedTls.ProtocolName(c.Tls!.SslProtocol), c.Tls.NegotiatedCipherSuite.ToString()));
+        Assert.True(TlsGrading.IsStrictSuite(NegotiatedTls.ProtocolName(c.Tls!.SslProtocol), c.Tls.NegotiatedCipherSuite.ToString()));
     }
 }

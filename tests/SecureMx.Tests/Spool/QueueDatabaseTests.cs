@@ -1,10 +1,9 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using SecureMx.Smtp;
+using SecureMx.Mail;
 using SecureMx.Spool;
 using SecureMx.Tests.TestSupport;
-using SecureMx.Tls;
 
 namespace SecureMx.Tests.Spool;
 

@@ -47,7 +47,7 @@ public sealed class InboundSessionLogTests
         {
             await c.CommandAsync("STARTTLS", 220);
             await c.UpgradeToTlsAsync();
-            protocol = SecureMx.Tls.NegotiatedTls.ProtocolName(c.Tls!.SslProtocol);
+            protocol = SecureMx.Mail.NegotiatedTls.ProtocolName(c.Tls!.SslProtocol);
             cipher = c.Tls.NegotiatedCipherSuite.ToString();
             await c.EhloAsync("secure.client.test");
             await c.CommandAsync("MAIL FROM:<someone@Sender.Example>", 250);

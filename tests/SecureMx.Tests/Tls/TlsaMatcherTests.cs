@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using SecureMx.Dns;
 using SecureMx.Tests.TestSupport;
 using SecureMx.Tls;
 

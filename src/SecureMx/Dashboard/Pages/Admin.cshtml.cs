@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using SecureMx.Policy;
-using SecureMx.Smtp;
+using SecureMx.Mail;
 using SecureMx.Store;
 
 namespace SecureMx.Dashboard.Pages;

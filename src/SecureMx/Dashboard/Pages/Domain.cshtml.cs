@@ -1,8 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using SecureMx.Auth;
-using SecureMx.Config;
-using SecureMx.Smtp;
+using SecureMx.Mail;
 using SecureMx.Store;
 using SecureMx.Tls;
 

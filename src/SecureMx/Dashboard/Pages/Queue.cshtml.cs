@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using SecureMx.Config;
+using SecureMx.Mail;
 using SecureMx.Queue;
 using SecureMx.Spool;
 

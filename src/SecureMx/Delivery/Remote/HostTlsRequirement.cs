@@ -2,7 +2,7 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using SecureMx.Dns;
-using SecureMx.Policy;
+using SecureMx.Mail;
 using SecureMx.Tls;
 
 namespace SecureMx.Delivery.Remote;

@@ -3,13 +3,11 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using Microsoft.Extensions.Logging;
+using SecureMx.Client;
 using SecureMx.Config;
 using SecureMx.Dns;
-using SecureMx.Policy;
-using SecureMx.Smtp;
-using SecureMx.Smtp.Client;
+using SecureMx.Mail;
 using SecureMx.Spool;
-using SecureMx.Tls;
 
 namespace SecureMx.Delivery.Remote;
 
@@ -43,7 +41,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         envelope = envelope with { Size = envelope.Size + received.Length };
 
         var mx = await dns.ResolveMxAsync(domain, ct).ConfigureAwait(false);
-        if (mx.Failure is { } dnsFailure) return All(recipients, dnsFailure.Permanent, dnsFailure.Code, dnsFailure.EnhancedCode, dnsFailure.Text);
+        if (mx.Failure is { } dnsFailure) return All(recipients, dnsFailure.Permanent, dnsFailure.Code, dnsFailure.Enhanced.ToString(), dnsFailure.Text);
 
         var failures = new List<HostFailure>();
         bool anyAddress = false;
@@ -76,7 +74,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         if (!anyAddress && failures.Count == 0)
         {
             var none = mx.NoAddressFailure();
-            return All(recipients, none.Permanent, none.Code, none.EnhancedCode, none.Text);
+            return All(recipients, none.Permanent, none.Code, none.Enhanced.ToString(), none.Text);
         }
         // Nobody took the transaction: everyone waits for the next attempt, with the reasons of every host.
         // When a TLS requirement turned a host away, that is the reason (4.7.4/4.7.5, as Postfix says it).

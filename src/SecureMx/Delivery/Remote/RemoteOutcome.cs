@@ -1,6 +1,6 @@
 using System.Net;
-using SecureMx.Spool;
-using SecureMx.Tls;
+using SecureMx.Dns;
+using SecureMx.Mail;
 
 namespace SecureMx.Delivery.Remote;
 

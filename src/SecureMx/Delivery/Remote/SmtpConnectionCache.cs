@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
-using SecureMx.Smtp.Client;
+using SecureMx.Client;
 
 namespace SecureMx.Delivery.Remote;
 

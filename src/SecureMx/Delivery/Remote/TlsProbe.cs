@@ -4,9 +4,10 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using SecureMx.Client;
 using SecureMx.Config;
 using SecureMx.Dns;
-using SecureMx.Smtp.Client;
+using SecureMx.Mail;
 using SecureMx.Tls;
 
 namespace SecureMx.Delivery.Remote;
@@ -34,7 +35,7 @@ public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, Time
     public async Task<ProbeReport> ProbeAsync(string domain, CancellationToken ct)
     {
         var mx = await dns.ResolveMxAsync(domain, ct).ConfigureAwait(false);
-        var mxText = mx.Failure is { } f ? $"{f.EnhancedCode} {f.Text}" : mx.Kind == MxResolutionKind.Implicit ? $"no MX: implicit MX {domain}" : string.Join(", ", mx.Hosts.Select(h => $"{h.Preference} {h.Name}"));
+        var mxText = mx.Failure is { } f ? $"{f.Enhanced} {f.Text}" : mx.Kind == MxResolutionKind.Implicit ? $"no MX: implicit MX {domain}" : string.Join(", ", mx.Hosts.Select(h => $"{h.Preference} {h.Name}"));
         var results = new List<ProbedAddress>();
         foreach (var host in mx.Targets)
         {

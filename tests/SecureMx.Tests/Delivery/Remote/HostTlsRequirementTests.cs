@@ -1,6 +1,7 @@
 using SecureMx.Delivery.Remote;
 using SecureMx.Dns;
-using SecureMx.Policy;
+using SecureMx.Mail;
+using SecureMx.Tls;
 
 namespace SecureMx.Tests.Delivery.Remote;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace SecureMx.Smtp;
+namespace SecureMx.Mail;
 
 /// <summary>
 /// A mailbox from an SMTP envelope (RFC 5321 §4.1.2 "Mailbox"), after syntax checks.

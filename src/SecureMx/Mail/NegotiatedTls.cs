@@ -1,7 +1,7 @@
 using System.Net.Security;
 using System.Security.Authentication;
 
-namespace SecureMx.Tls;
+namespace SecureMx.Mail;
 
 /// <summary>How a peer's identity was checked on a TLS connection (the delivery log's "verification").</summary>
 public enum TlsVerification { None, Encrypted, Dane, Verified }
@@ -28,5 +28,5 @@ public sealed record NegotiatedTls(string Protocol, string CipherSuite, TlsVerif
     };
 
     /// <summary>TLS 1.2/1.3 with an AEAD cipher and forward secrecy: the product's "secure TLS".</summary>
-    public bool IsStrict => TlsProfile.IsStrictSuite(Protocol, CipherSuite);
+    public bool IsStrict => TlsGrading.IsStrictSuite(Protocol, CipherSuite);
 }

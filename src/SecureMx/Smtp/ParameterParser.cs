@@ -1,20 +1,6 @@
+using SecureMx.Mail;
+
 namespace SecureMx.Smtp;
-
-public enum BodyType { SevenBit, EightBitMime, BinaryMime }
-
-public enum DsnReturn { Unspecified, Full, Headers }
-
-[Flags]
-public enum DsnNotify { Unspecified = 0, Never = 1, Success = 2, Failure = 4, Delay = 8 }
-
-/// <summary>
-/// ESMTP parameters of MAIL FROM: SIZE (RFC 1870), BODY (RFC 6152, RFC 3030), SMTPUTF8 (RFC 6531),
-/// RET and ENVID (RFC 3461 §4.3, §4.4).
-/// </summary>
-public sealed record MailParameters(long? Size, BodyType Body, bool SmtpUtf8, DsnReturn Ret, string? EnvId);
-
-/// <summary>ESMTP parameters of RCPT TO: NOTIFY and ORCPT (RFC 3461 §4.1, §4.2).</summary>
-public sealed record RcptParameters(DsnNotify Notify, string? OrcptType, string? Orcpt);
 
 /// <summary>
 /// Splits "KEY=VALUE KEY" parameter lists and validates them. Every malformed, unknown or repeated
@@ -22,7 +8,7 @@ public sealed record RcptParameters(DsnNotify Notify, string? OrcptType, string?
 /// </summary>
 public static class ParameterParser
 {
-    public static readonly SmtpReply UnknownParameter = new(555, "5.5.4", "Error: unsupported MAIL/RCPT parameter");
+    public static readonly SmtpReply UnknownParameter = new(555, EnhancedStatus.InvalidArguments, "Error: unsupported MAIL/RCPT parameter");
 
     private static IEnumerable<(string Key, string? Value)> Split(string text)
     {
@@ -40,12 +26,12 @@ public static class ParameterParser
         var seen = new HashSet<string>();
         foreach (var (key, value) in Split(text))
         {
-            if (!seen.Add(key)) return new SmtpReply(501, "5.5.4", $"Error: duplicate {key} parameter");
+            if (!seen.Add(key)) return new SmtpReply(501, EnhancedStatus.InvalidArguments, $"Error: duplicate {key} parameter");
             switch (key)
             {
                 case "SIZE":
                     if (value is null || value.Length > 20 || !value.All(char.IsAsciiDigit) || !long.TryParse(value, out var n))
-                        return new SmtpReply(501, "5.5.4", "Error: bad SIZE parameter syntax");
+                        return new SmtpReply(501, EnhancedStatus.InvalidArguments, "Error: bad SIZE parameter syntax");
                     if (maxSize > 0 && n > maxSize) return SmtpReply.MessageTooBig;
                     size = n;
                     break;
@@ -55,11 +41,11 @@ public static class ParameterParser
                         case "7BIT": body = BodyType.SevenBit; break;
                         case "8BITMIME": body = BodyType.EightBitMime; break;
                         // BINARYMIME (RFC 3030 §3) is not advertised, so it is not accepted either.
-                        default: return new SmtpReply(501, "5.5.4", "Error: bad BODY parameter, use 7BIT or 8BITMIME");
+                        default: return new SmtpReply(501, EnhancedStatus.InvalidArguments, "Error: bad BODY parameter, use 7BIT or 8BITMIME");
                     }
                     break;
                 case "SMTPUTF8":
-                    if (value is not null) return new SmtpReply(501, "5.5.4", "Error: SMTPUTF8 takes no value");
+                    if (value is not null) return new SmtpReply(501, EnhancedStatus.InvalidArguments, "Error: SMTPUTF8 takes no value");
                     utf8 = true;
                     break;
                 case "RET":
@@ -67,19 +53,19 @@ public static class ParameterParser
                     {
                         case "FULL": ret = DsnReturn.Full; break;
                         case "HDRS": ret = DsnReturn.Headers; break;
-                        default: return new SmtpReply(501, "5.5.4", "Error: bad RET parameter, use FULL or HDRS");
+                        default: return new SmtpReply(501, EnhancedStatus.InvalidArguments, "Error: bad RET parameter, use FULL or HDRS");
                     }
                     break;
                 case "ENVID":
                     envid = value is null ? null : Xtext.Decode(value);
                     // RFC 3461 §4.4: at most 100 characters, printable US-ASCII.
                     if (envid is null || envid.Length == 0 || envid.Length > 100 || envid.Any(c => c < 32 || c > 126))
-                        return new SmtpReply(501, "5.5.4", "Error: bad ENVID parameter");
+                        return new SmtpReply(501, EnhancedStatus.InvalidArguments, "Error: bad ENVID parameter");
                     break;
                 case "AUTH":
                     // RFC 4954 §5: the identity that submitted the message originally. Checked for
                     // syntax and otherwise ignored: we never pass it on, and trust only our own logins.
-                    if (value is null || value.Length > 500 || Xtext.Decode(value) is null) return new SmtpReply(501, "5.5.4", "Error: bad AUTH parameter");
+                    if (value is null || value.Length > 500 || Xtext.Decode(value) is null) return new SmtpReply(501, EnhancedStatus.InvalidArguments, "Error: bad AUTH parameter");
                     break;
                 default:
                     return UnknownParameter;
@@ -96,11 +82,11 @@ public static class ParameterParser
         var seen = new HashSet<string>();
         foreach (var (key, value) in Split(text))
         {
-            if (!seen.Add(key)) return new SmtpReply(501, "5.5.4", $"Error: duplicate {key} parameter");
+            if (!seen.Add(key)) return new SmtpReply(501, EnhancedStatus.InvalidArguments, $"Error: duplicate {key} parameter");
             switch (key)
             {
                 case "NOTIFY":
-                    if (value is null) return new SmtpReply(501, "5.5.4", "Error: bad NOTIFY parameter");
+                    if (value is null) return new SmtpReply(501, EnhancedStatus.InvalidArguments, "Error: bad NOTIFY parameter");
                     foreach (var item in value.ToUpperInvariant().Split(','))
                     {
                         var flag = item switch
@@ -112,23 +98,23 @@ public static class ParameterParser
                             _ => DsnNotify.Unspecified,
                         };
                         if (flag == DsnNotify.Unspecified || notify.HasFlag(flag))
-                            return new SmtpReply(501, "5.5.4", "Error: bad NOTIFY parameter, use NEVER or SUCCESS,FAILURE,DELAY");
+                            return new SmtpReply(501, EnhancedStatus.InvalidArguments, "Error: bad NOTIFY parameter, use NEVER or SUCCESS,FAILURE,DELAY");
                         notify |= flag;
                     }
                     // NEVER must stand alone (RFC 3461 §4.1).
                     if (notify.HasFlag(DsnNotify.Never) && notify != DsnNotify.Never)
-                        return new SmtpReply(501, "5.5.4", "Error: NOTIFY=NEVER cannot be combined with other values");
+                        return new SmtpReply(501, EnhancedStatus.InvalidArguments, "Error: NOTIFY=NEVER cannot be combined with other values");
                     break;
                 case "ORCPT":
                     // ORCPT=addr-type ";" xtext (RFC 3461 §4.2); addr-type is an atom such as rfc822 or utf-8.
                     int semi = value?.IndexOf(';') ?? -1;
-                    if (value is null || semi <= 0) return new SmtpReply(501, "5.5.4", "Error: bad ORCPT parameter syntax");
+                    if (value is null || semi <= 0) return new SmtpReply(501, EnhancedStatus.InvalidArguments, "Error: bad ORCPT parameter syntax");
                     orcptType = value.Substring(0, semi);
-                    if (!orcptType.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')) return new SmtpReply(501, "5.5.4", "Error: bad ORCPT address type");
+                    if (!orcptType.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')) return new SmtpReply(501, EnhancedStatus.InvalidArguments, "Error: bad ORCPT address type");
                     orcpt = Xtext.Decode(value.Substring(semi + 1));
                     // Printable US-ASCII only (RFC 3461 §4.2): the value is copied into DSN headers later.
                     if (orcpt is null || orcpt.Length == 0 || orcpt.Length > 500 || orcpt.Any(c => c < 32 || c > 126))
-                        return new SmtpReply(501, "5.5.4", "Error: bad ORCPT parameter encoding");
+                        return new SmtpReply(501, EnhancedStatus.InvalidArguments, "Error: bad ORCPT parameter encoding");
                     break;
                 default:
                     return UnknownParameter;

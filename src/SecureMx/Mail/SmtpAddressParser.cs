@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 
-namespace SecureMx.Smtp;
+namespace SecureMx.Mail;
 
 /// <summary>
 /// Parses reverse-path and forward-path per RFC 5321 §4.1.2 (with RFC 6531 §3.3 UTF-8 extensions).

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace SecureMx.Smtp.Client;
+namespace SecureMx.Client;
 
 /// <summary>What a server announced in its EHLO reply (RFC 5321 §4.1.1.1 and each extension's RFC).</summary>
 public sealed record ServerCapabilities(

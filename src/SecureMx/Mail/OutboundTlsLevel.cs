@@ -1,4 +1,4 @@
-namespace SecureMx.Policy;
+namespace SecureMx.Mail;
 
 /// <summary>
 /// Outbound TLS levels in Postfix's vocabulary (DESIGN.md §3), ordered from the most lenient to

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace SecureMx.Smtp;
+namespace SecureMx.Mail;
 
 /// <summary>xtext encoding of DSN parameters (RFC 3461 §4).</summary>
 public static class Xtext

@@ -1,6 +1,6 @@
-using SecureMx.Smtp;
+using SecureMx.Mail;
 
-namespace SecureMx.Tests.Smtp;
+namespace SecureMx.Tests.Mail;
 
 /// <summary>xtext (RFC 3461 §4): "+" followed by two upper-case hex digits, other chars "!".."~" except "+" and "=".</summary>
 public sealed class XtextTests

@@ -1,12 +1,11 @@
 using System.Net;
 using System.Net.Security;
 using System.Text;
-using SecureMx.Smtp;
-using SecureMx.Smtp.Client;
+using SecureMx.Client;
+using SecureMx.Mail;
 using SecureMx.Tests.TestSupport;
-using SecureMx.Tls;
 
-namespace SecureMx.Tests.Smtp.Client;
+namespace SecureMx.Tests.Client;
 
 /// <summary>Our SMTP client against our SMTP server (in process, real sockets): the two halves must agree byte for byte.</summary>
 public sealed class SmtpClientConnectionTests

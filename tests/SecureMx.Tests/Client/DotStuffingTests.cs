@@ -1,8 +1,8 @@
 using System.Text;
+using SecureMx.Client;
 using SecureMx.Smtp;
-using SecureMx.Smtp.Client;
 
-namespace SecureMx.Tests.Smtp.Client;
+namespace SecureMx.Tests.Client;
 
 public sealed class DotStuffingTests
 {

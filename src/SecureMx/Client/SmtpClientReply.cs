@@ -1,4 +1,4 @@
-namespace SecureMx.Smtp.Client;
+namespace SecureMx.Client;
 
 /// <summary>A reply received from a remote SMTP server, with its enhanced code when it sent one (RFC 3463).</summary>
 public sealed record SmtpClientReply(int Code, string? Enhanced, IReadOnlyList<string> Lines)

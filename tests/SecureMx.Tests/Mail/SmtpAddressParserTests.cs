@@ -1,7 +1,7 @@
-using SecureMx.Smtp;
-using static SecureMx.Smtp.SmtpAddressParser;
+using SecureMx.Mail;
+using static SecureMx.Mail.SmtpAddressParser;
 
-namespace SecureMx.Tests.Smtp;
+namespace SecureMx.Tests.Mail;
 
 /// <summary>Reverse-path / forward-path syntax (RFC 5321 §4.1.2, RFC 6531 §3.3).</summary>
 public sealed class SmtpAddressParserTests

@@ -4,9 +4,9 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
-using SecureMx.Tls;
+using SecureMx.Mail;
 
-namespace SecureMx.Smtp.Client;
+namespace SecureMx.Client;
 
 /// <summary>One recipient as the client sends it: address and the DSN parameters to relay (RFC 3461).</summary>
 public sealed record OutboundRecipient(string Address, DsnNotify Notify, string? OrcptType, string? Orcpt);

@@ -1,4 +1,4 @@
-namespace SecureMx.Smtp.Client;
+namespace SecureMx.Client;
 
 /// <summary>
 /// Writes message bytes as SMTP DATA content (RFC 5321 §4.5.2): a "." is doubled at the start of

@@ -1,4 +1,4 @@
-namespace SecureMx.Dns;
+namespace SecureMx.Tls;
 
 /// <summary>
 /// One TLSA record (RFC 6698 §2.1): certificate usage (RFC 7218 names: 0 PKIX-TA, 1 PKIX-EE,

@@ -1,0 +1,7 @@
+namespace SecureMx.Spool;
+
+/// <summary>Told about every committed message, so the queue can deliver it without polling.</summary>
+public interface IMessageArrivalSink
+{
+    void MessageArrived(string messageId);
+}
