@@ -9,10 +9,15 @@ namespace SecureMx.Cli;
 /// <summary>
 /// securemx probe DOMAIN [--json]: what delivery to a domain would meet — MX hosts and addresses,
 /// DNSSEC, TLSA, STARTTLS, protocol, cipher, certificate, DANE match — and a verdict on mandatory
-/// TLS and DANE. Uses the instance's resolver (dns) and delivery settings.
+/// TLS and DANE. Uses the instance's resolver (dns) and delivery settings. Exit status: 0 when
+/// both verdicts were judged (whatever they say), <see cref="CannotJudge"/> when a DNS lookup failed
+/// and a verdict cannot be judged, 1 for an operator error.
 /// </summary>
 public static class ProbeCommand
 {
+    /// <summary>Exit status when a lookup failed: scripts must not read "cannot judge" as "no".</summary>
+    public const int CannotJudge = 2;
+
     public static Command Create()
     {
         var data = CliOptions.Data();
@@ -26,13 +31,9 @@ public static class ProbeCommand
             var d = StoreCommands.ParseDomain(p.GetValue(domain)!);
             var probe = new TlsProbe(new MailDnsResolver(options.Dns), options, TimeProvider.System);
             var report = await probe.ProbeAsync(d, ct);
-            if (p.GetValue(json))
-            {
-                Console.WriteLine(JsonSerializer.Serialize(report, ConfigLoader.Json));
-                return 0;
-            }
-            Print(report);
-            return 0;
+            if (p.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(report, ConfigLoader.Json));
+            else Print(report);
+            return report.Judged ? 0 : CannotJudge;
         });
         return cmd;
     }

@@ -81,7 +81,7 @@ public static class ConfigLoader
         if (l.MaxConnections < 1) errors.Add("limits.maxConnections: at least 1");
         if (l.MaxConnectionsPerIp < 1) errors.Add("limits.maxConnectionsPerIp: at least 1");
         if (l.MaxCommandLineLength < 512) errors.Add("limits.maxCommandLineLength: at least 512 (RFC 5321 4.5.3.1.4)");
-        if (l.CommandTimeoutSeconds < 1 || l.DataTimeoutSeconds < 1 || l.TlsHandshakeTimeoutSeconds < 1) errors.Add("limits: timeouts must be at least 1 second");
+        if (l.CommandTimeoutSeconds < 1 || l.DataTimeoutSeconds < 1 || l.TlsHandshakeTimeoutSeconds < 1 || l.TlsClientHelloTimeoutSeconds < 1) errors.Add("limits: timeouts must be at least 1 second");
         if (l.MaxErrors < 1) errors.Add("limits.maxErrors: at least 1");
         if (l.ShutdownGraceSeconds < 0) errors.Add("limits.shutdownGraceSeconds: not negative");
         if (o.Delivery.SourceAddress.Length > 0 && !System.Net.IPAddress.TryParse(o.Delivery.SourceAddress, out _)) errors.Add($"delivery.sourceAddress: '{o.Delivery.SourceAddress}' is not an IP address");

@@ -134,6 +134,12 @@ public sealed class LimitOptions
     public int MaxErrors { get; set; } = 20;
     /// <summary>Seconds allowed for a TLS handshake.</summary>
     public int TlsHandshakeTimeoutSeconds { get; set; } = 30;
+    /// <summary>
+    /// On an implicit-TLS listener, seconds to wait for the client's first bytes (a TLS ClientHello,
+    /// which a TLS client sends at once). A plaintext SMTP client waits for a greeting instead and is
+    /// let go after this time, not after the whole handshake timeout.
+    /// </summary>
+    public int TlsClientHelloTimeoutSeconds { get; set; } = 10;
     /// <summary>On shutdown, seconds a session still receiving a message gets to finish it.</summary>
     public int ShutdownGraceSeconds { get; set; } = 20;
 }

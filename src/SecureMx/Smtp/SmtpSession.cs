@@ -69,7 +69,7 @@ public sealed partial class SmtpSession
         try
         {
             // With implicit TLS every byte is inside TLS, a refusal as well (RFC 8314 §3.3).
-            if (_listener.ImplicitTls && await HandshakeAsync() is { } failed)
+            if (_listener.ImplicitTls && (await ExpectClientHelloAsync() ?? await HandshakeAsync()) is { } failed)
             {
                 _record.EndReason = failed;
                 return;
@@ -596,6 +596,39 @@ public sealed partial class SmtpSession
         return null;
     }
 
+    /// <summary>
+    /// On an implicit-TLS listener, the client must open with a TLS ClientHello. A plaintext client
+    /// either says something else first or waits for a greeting that never comes in plaintext: both
+    /// are let go after limits.tlsClientHelloTimeoutSeconds with a log line that says so, instead of
+    /// a handshake that times out with "The operation was canceled". Returns the end reason, or null.
+    /// </summary>
+    private async Task<string?> ExpectClientHelloAsync()
+    {
+        var wait = TimeSpan.FromSeconds(_ctx.Limits.TlsClientHelloTimeoutSeconds);
+        var (kind, sample) = await _transport.PeekFirstBytesAsync(wait, _abort);
+        string? reason = kind switch
+        {
+            FirstBytes.Plaintext => "client spoke plaintext on an implicit-TLS port",
+            FirstBytes.Silent => $"no TLS ClientHello within {wait.TotalSeconds:0} s on an implicit-TLS port (a plaintext client waiting for a greeting?)",
+            FirstBytes.Closed => "client closed connection before TLS",
+            _ => null,
+        };
+        if (kind is FirstBytes.Plaintext or FirstBytes.Silent)
+        {
+            _log.LogInformation("session {Session} from {Ip}: {Reason}{Sample}; closing", _record.Id, ClientIp, reason,
+                sample.Length == 0 ? "" : $" (first bytes \"{Printable(sample)}\")");
+        }
+        return reason;
+    }
+
+    /// <summary>Client bytes for a log line: printable ASCII kept, everything else as \xNN.</summary>
+    private static string Printable(ReadOnlySpan<byte> bytes)
+    {
+        var sb = new System.Text.StringBuilder(bytes.Length);
+        foreach (var b in bytes) sb.Append(b is >= 32 and < 127 and not (byte)'\\' ? (char)b : $"\\x{b:x2}");
+        return sb.ToString();
+    }
+
     /// <summary>The TLS handshake (after STARTTLS, or at connect on an implicit-TLS listener); the end reason when it fails.</summary>
     private async Task<string?> HandshakeAsync()
     {
@@ -606,7 +639,13 @@ public sealed partial class SmtpSession
         {
             await _transport.StartTlsAsync(_listener.TlsProfile.ServerOptions(_ctx.Certificate.Context), timeout.Token);
         }
-        catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException && !_abort.IsCancellationRequested)
+        catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
+        {
+            var why = $"TLS handshake timed out after {_ctx.Limits.TlsHandshakeTimeoutSeconds} s";
+            _log.LogInformation("session {Session} from {Ip}: {Reason}", _record.Id, ClientIp, why);
+            return why;
+        }
+        catch (Exception ex) when (ex is AuthenticationException or IOException && !_abort.IsCancellationRequested)
         {
             _log.LogInformation("session {Session} from {Ip}: TLS handshake failed: {Error}", _record.Id, ClientIp, ex.Message);
             return "TLS handshake failed: " + ex.Message;

@@ -1,12 +1,26 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Security;
+using System.Net.Sockets;
 using System.Text;
 using SecureMx.Mail;
 
 namespace SecureMx.Smtp;
 
 public enum LineStatus { Ok, TooLong, BareLineEnding, InvalidUtf8, Closed }
+
+/// <summary>What an implicit-TLS client sent first.</summary>
+public enum FirstBytes
+{
+    /// <summary>A TLS handshake record (content type 22, RFC 8446 §5.1): a ClientHello is on its way.</summary>
+    TlsHandshake,
+    /// <summary>Anything else: a client speaking plaintext (SMTP, HTTP …) to a TLS port.</summary>
+    Plaintext,
+    /// <summary>Nothing in time: typically a plaintext SMTP client waiting for a greeting.</summary>
+    Silent,
+    /// <summary>The client closed the connection without sending anything.</summary>
+    Closed,
+}
 
 /// <summary>
 /// The byte level of an SMTP server connection: command lines and DATA/BDAT content read from a
@@ -159,6 +173,30 @@ public sealed class SmtpTransport : IAsyncDisposable
             if (count > 0) _mustRead = true;
         }
         return true;
+    }
+
+    /// <summary>
+    /// Looks at the first bytes of a connection without consuming them (the TLS handshake still reads
+    /// them), waiting at most <paramref name="wait"/>. A stream that is not a socket is not inspected.
+    /// </summary>
+    public async Task<(FirstBytes Kind, byte[] Sample)> PeekFirstBytesAsync(TimeSpan wait, CancellationToken ct)
+    {
+        if (_network is not NetworkStream { Socket: var socket }) return (FirstBytes.TlsHandshake, []);
+        var sample = new byte[16];
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(wait);
+        int n;
+        try
+        {
+            n = await socket.ReceiveAsync(sample, SocketFlags.Peek, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return (FirstBytes.Silent, []);
+        }
+        if (n == 0) return (FirstBytes.Closed, []);
+        const byte HandshakeRecord = 22;
+        return (sample[0] == HandshakeRecord ? FirstBytes.TlsHandshake : FirstBytes.Plaintext, sample[..n]);
     }
 
     /// <summary>

@@ -127,6 +127,31 @@ public sealed class CliContractTests
     }
 
     [Fact]
+    public async Task ProbeCannotJudgeWhenTheResolverDoesNotAnswerAndExitsTwo()
+    {
+        // A resolver address where nothing listens: every query fails, as with a resolver that is down.
+        int port;
+        using (var gone = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0))) port = ((System.Net.IPEndPoint)gone.Client.LocalEndPoint!).Port;
+        await using var mx = await SecureMxInstance.CreateAsync(configure: cfg => cfg["dns"] = $"127.0.0.1:{port}");
+
+        var human = await mx.Cli("probe", "example.org");
+        Assert.True(human.ExitCode == 2, human.All);
+        Assert.Contains("MX:       4.4.3 DNS lookup of MX for example.org failed", human.StdOut);
+        Assert.Contains("(DNSSEC: unknown (lookup failed))", human.StdOut);
+        Assert.Contains("mandatory TLS would work: cannot judge: the MX lookup of example.org failed", human.StdOut);
+        Assert.Contains("DANE would verify:        cannot judge: ", human.StdOut);
+        Assert.DoesNotContain("DNSSEC: insecure", human.StdOut);
+        Assert.DoesNotContain("not DNSSEC-signed", human.StdOut);
+
+        var json = await mx.Cli("probe", "example.org", "--json");
+        Assert.True(json.ExitCode == 2, json.All);
+        var report = System.Text.Json.Nodes.JsonNode.Parse(json.StdOut)!;
+        Assert.False((bool)report["judged"]!);
+        Assert.Null(report["mandatoryTlsWorks"]);
+        Assert.Null(report["daneVerifies"]);
+    }
+
+    [Fact]
     public async Task ServeRefusesAnInvalidConfigurationWithTheKeyAtFault()
     {
         await using var mx = await SecureMxInstance.CreateAsync(configure: cfg => cfg["limits"]!["maxRecipients"] = 0);

@@ -18,9 +18,17 @@ public sealed record ProbedAddress(
     string? Error, bool StartTls, string? Protocol, string? Cipher, bool StrictTls, string? StrictFailure,
     string? CertificateSubject, string? CertificateIssuer, string? SpkiSha256, string? CertificateNotAfter, bool? DaneVerified, string? DaneDetail);
 
-/// <summary>The answer to "would mandatory TLS work for this domain, would DANE verify?".</summary>
+/// <summary>
+/// The answer to "would mandatory TLS work for this domain, would DANE verify?". A verdict is null
+/// ("cannot judge") when a DNS lookup it depends on failed: delivery would wait for DNS, so the
+/// probe cannot tell what it would meet.
+/// </summary>
 public sealed record ProbeReport(string Domain, string Mx, string MxDnssec, IReadOnlyList<ProbedAddress> Addresses,
-    bool MandatoryTlsWorks, string MandatoryTlsVerdict, bool DaneVerifies, string DaneVerdict);
+    bool? MandatoryTlsWorks, string MandatoryTlsVerdict, bool? DaneVerifies, string DaneVerdict)
+{
+    /// <summary>Both verdicts could be judged (no lookup failed).</summary>
+    public bool Judged => MandatoryTlsWorks is not null && DaneVerifies is not null;
+}
 
 /// <summary>
 /// `securemx probe DOMAIN`: the MX hosts and addresses of a domain with their DNSSEC status and TLSA
@@ -36,11 +44,17 @@ public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, Time
     {
         var mx = await dns.ResolveMxAsync(domain, ct).ConfigureAwait(false);
         var mxText = mx.Failure is { } f ? $"{f.Enhanced} {f.Text}" : mx.Kind == MxResolutionKind.Implicit ? $"no MX: implicit MX {domain}" : string.Join(", ", mx.Hosts.Select(h => $"{h.Preference} {h.Name}"));
+        // Lookups that failed (SERVFAIL, timeout, no resolver): delivery would wait for them, so
+        // nothing can be said about what it would meet. Never reported as "insecure" or "no".
+        var failedLookups = new List<string>();
+        if (mx.Kind == MxResolutionKind.TemporaryFailure) failedLookups.Add($"the MX lookup of {domain} failed: {mx.Reason}");
         var results = new List<ProbedAddress>();
         foreach (var host in mx.Targets)
         {
             var addresses = await dns.ResolveAddressesAsync(host.Name, ct).ConfigureAwait(false);
             var tlsa = mx.DaneAppliesTo(addresses) ? await dns.ResolveTlsaAsync(host.Name, options.Delivery.SmtpPort, ct).ConfigureAwait(false) : null;
+            if (addresses.IsTemporaryFailure) failedLookups.Add($"the address lookup of {host.Name} failed: {addresses.FailureReason}");
+            if (tlsa?.Kind == TlsaResolutionKind.TemporaryFailure) failedLookups.Add($"the TLSA lookup of {tlsa.Name} failed: {tlsa.Reason}");
             var tlsaText = tlsa is null ? "not looked up (MX or address records not DNSSEC-secure)" : tlsa.Kind switch
             {
                 TlsaResolutionKind.Secure => "secure",
@@ -49,15 +63,22 @@ public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, Time
                 _ => "lookup failed: " + tlsa.Reason,
             };
             var records = tlsa?.Records.Select(r => r.ToString()).ToList() ?? [];
+            var addressDnssec = addresses.IsTemporaryFailure ? Unknown : Sec(addresses.Security);
             if (!addresses.HasAddresses)
             {
-                results.Add(Empty(host, "-", Sec(addresses.Security), tlsaText, records, addresses.Failure?.Text ?? "no address"));
+                results.Add(Empty(host, "-", addressDnssec, tlsaText, records, addresses.Failure?.Text ?? "no address"));
                 continue;
             }
             foreach (var ip in addresses.Addresses)
             {
-                results.Add(await ProbeAddressAsync(host, ip, domain, Sec(addresses.Security), tlsaText, records, tlsa, ct).ConfigureAwait(false));
+                results.Add(await ProbeAddressAsync(host, ip, domain, addressDnssec, tlsaText, records, tlsa, ct).ConfigureAwait(false));
             }
+        }
+        var mxDnssec = mx.Kind == MxResolutionKind.TemporaryFailure ? Unknown : Sec(mx.Security);
+        if (failedLookups.Count > 0)
+        {
+            var why = "cannot judge: " + string.Join("; ", failedLookups) + " (delivery would wait for DNS, never downgrade)";
+            return new ProbeReport(domain, mxText, mxDnssec, results, null, why, null, why);
         }
 
         var reachable = results.Where(r => r.Error is null).ToList();
@@ -72,13 +93,15 @@ public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, Time
         var withTlsa = results.Where(r => r.TlsaRecords.Count > 0).ToList();
         var (daneOk, daneText) =
             mx.Security != DnsSecurity.Secure && mx.Kind != MxResolutionKind.Implicit ? (false, $"no: the MX records of {domain} are not DNSSEC-signed")
-            : results.Any(r => r.Tlsa.StartsWith("lookup failed", StringComparison.Ordinal)) ? (false, "no: a TLSA lookup failed (delivery would wait, never downgrade)")
             : withTlsa.Count == 0 ? (false, "no: no MX host publishes TLSA records")
             : withTlsa.Count < results.Count ? (withTlsa.All(r => r.DaneVerified == true), "partly: only some MX hosts publish TLSA records")
             : withTlsa.All(r => r.DaneVerified == true) ? (true, "yes: every MX address matches its TLSA records")
             : (false, "no: " + string.Join("; ", withTlsa.Where(r => r.DaneVerified != true).Select(r => $"{r.Host}[{r.Address}]: {r.DaneDetail ?? r.Error}")));
-        return new ProbeReport(domain, mxText, Sec(mx.Security), results, mandatoryOk, mandatoryText, daneOk, daneText);
+        return new ProbeReport(domain, mxText, mxDnssec, results, mandatoryOk, mandatoryText, daneOk, daneText);
     }
+
+    /// <summary>The DNSSEC status of an answer that never came.</summary>
+    private const string Unknown = "unknown (lookup failed)";
 
     private static string Sec(DnsSecurity s) => s == DnsSecurity.Secure ? "secure" : "insecure";
 
