@@ -26,7 +26,7 @@ public sealed class SmtpClientException(SmtpClientReply reply, string stage) : E
 /// spooled bytes unchanged (dot-stuffing only), relays ORCPT/NOTIFY/RET/ENVID as received, pipelines
 /// when the server allows (RFC 2920), and reports every recipient's own reply. Why not MailKit:
 /// its SmtpClient re-parses every message through MimeKit and always writes ORCPT as the current
-/// recipient (../shared/LIBRARIES.md); an MTA must relay the original bytes and parameters.
+/// recipient (a private method in MailKit 4.18); an MTA must relay the original bytes and parameters.
 /// </summary>
 public sealed class SmtpClientConnection : IAsyncDisposable
 {

@@ -166,7 +166,7 @@ public sealed class DeliveryOptions
     public string RecipientDelimiter { get; set; } = "+";
     /// <summary>
     /// The outbound TLS level when nothing stricter applies: none, may, dane, encrypt, dane-only or
-    /// verify (DESIGN.md §3). Sender domains and accounts with mandatory TLS raise it to encrypt.
+    /// verify (docs/ARCHITECTURE.md, "Policy model"). Sender domains and accounts with mandatory TLS raise it to encrypt.
     /// </summary>
     public string DefaultTlsLevel { get; set; } = "dane";
     /// <summary>Where postmaster@ of a hosted domain goes when that domain has no such mailbox or alias:

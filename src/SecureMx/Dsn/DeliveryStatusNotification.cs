@@ -172,7 +172,7 @@ public static partial class DeliveryStatusNotification
         }
 
         // Groups are separated by one empty line. No empty line after the last group: a parser would read
-        // it as one more, empty, per-recipient group (LIBRARIES.md).
+        // it as one more, empty, per-recipient group (MimeKit 4.18 does).
         var text = string.Join("\r\n", groups.Select(g => g.ToString()));
         var bytes = Encoding.UTF8.GetBytes(text);
 

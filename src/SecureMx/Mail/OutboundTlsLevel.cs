@@ -1,7 +1,7 @@
 namespace SecureMx.Mail;
 
 /// <summary>
-/// Outbound TLS levels in Postfix's vocabulary (DESIGN.md §3), ordered from the most lenient to
+/// Outbound TLS levels in Postfix's vocabulary (docs/ARCHITECTURE.md, "Policy model"), ordered from the most lenient to
 /// the strictest, so that "the strictest of several settings" is their maximum:
 /// <c>none</c> never TLS · <c>may</c> opportunistic, plaintext after a failed handshake ·
 /// <c>dane</c> DANE where the TLSA RRset is DNSSEC-secure, else <c>may</c> · <c>encrypt</c> TLS 1.2/1.3

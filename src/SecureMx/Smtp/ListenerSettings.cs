@@ -13,7 +13,7 @@ public sealed record ListenerSettings(string Name, TlsProfile TlsProfile, bool R
 {
     public static ListenerSettings Mx(TlsProfile profile) => new("mx", profile);
 
-    /// <summary>The secure MX (DESIGN.md §1): strict TLS before anything else, under its own host name.</summary>
+    /// <summary>The secure MX (docs/ARCHITECTURE.md, "The promise"): strict TLS before anything else, under its own host name.</summary>
     public static ListenerSettings SecureMx(string hostname) => new("secureMx", TlsProfile.Strict, RequireTls: true, Hostname: hostname);
 
     public static ListenerSettings SubmissionStartTls => new("submission", TlsProfile.Strict, RequireTls: true, Submission: true);
