@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using SecureMx.Config;
+using SecureMx.Store;
 
 namespace SecureMx.Cli;
 
@@ -29,15 +30,24 @@ public static class LogCommand
             var store = CliOptions.OpenStore(dir);
             foreach (var e in store.QueryDeliveryLog(p.GetValue(recipient)?.ToLowerInvariant(), p.GetValue(sender), from, Math.Max(1, p.GetValue(limit)), p.GetValue(account)?.ToLowerInvariant()))
             {
-                var tls = e.TlsProtocol is null ? "tls=none" : $"tls={e.TlsVerification} {e.TlsProtocol} {e.TlsCipher}";
-                var server = e.MxHost is null ? "" : e.Ip is null ? $" relay={e.MxHost}" : $" relay={e.MxHost}[{e.Ip}]";
-                // Remote replies carry their enhanced code in the text already ("250 2.0.0 Ok").
-                var reply = e.Enhanced is not null && e.Text?.StartsWith(e.Enhanced, StringComparison.Ordinal) != true ? $"{e.Code} {e.Enhanced} {e.Text}" : $"{e.Code} {e.Text}";
-                var who = e.Account is null ? "" : $" account={e.Account}";
-                Console.WriteLine($"{e.At:yyyy-MM-ddTHH:mm:ss.fffZ} {e.MessageId} from=<{e.Sender}>{who} to=<{e.Recipient}>{server} {e.Result} {tls} ({reply})");
+                Console.WriteLine(Line(e));
             }
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// One row as a line: time, queue id, sender, account, recipient, server, result, TLS, reply. TLS is
+    /// "local" for a delivery into a Maildir here (no network, nothing to encrypt), "none" for plaintext.
+    /// </summary>
+    public static string Line(DeliveryLogEntry e)
+    {
+        var tls = e.IsLocal ? "tls=local" : e.TlsProtocol is null ? "tls=none" : $"tls={e.TlsVerification} {e.TlsProtocol} {e.TlsCipher}";
+        var server = e.MxHost is null ? "" : e.Ip is null ? $" relay={e.MxHost}" : $" relay={e.MxHost}[{e.Ip}]";
+        // Remote replies carry their enhanced code in the text already ("250 2.0.0 Ok").
+        var reply = e.Enhanced is not null && e.Text?.StartsWith(e.Enhanced, StringComparison.Ordinal) != true ? $"{e.Code} {e.Enhanced} {e.Text}" : $"{e.Code} {e.Text}";
+        var who = e.Account is null ? "" : $" account={e.Account}";
+        return $"{e.At:yyyy-MM-ddTHH:mm:ss.fffZ} {e.MessageId} from=<{e.Sender}>{who} to=<{e.Recipient}>{server} {e.Result} {tls} ({reply})";
     }
 }

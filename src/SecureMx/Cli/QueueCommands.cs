@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using SecureMx.Config;
 using SecureMx.Mail;
+using SecureMx.Queue;
 using SecureMx.Spool;
 
 namespace SecureMx.Cli;
@@ -40,15 +41,17 @@ public static class QueueCommands
     {
         var data = CliOptions.Data();
         var json = new Option<bool>("--json") { Description = "one JSON document for scripts" };
-        var cmd = new Command("list", "queued messages: id, age, size, sender; each recipient with state, next try, last error") { data, json };
+        var cmd = new Command("list", "queued messages: id, age, size, sender; each recipient with state, next try, expiry, last error") { data, json };
         cmd.SetAction(p =>
         {
-            using var spool = OpenSpool(p.GetValue(data)!);
+            var dir = CliOptions.RequireInstance(p.GetValue(data)!);
+            var rules = new QueueTimeRules(CliOptions.LoadConfig(dir).Queue);
+            using var spool = OpenSpool(dir);
             var now = DateTimeOffset.UtcNow;
             var all = spool.Queue.ListAll();
             if (p.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(all.Select(m => ToJson(m.Envelope, m.Recipients)), ConfigLoader.Json));
+                Console.WriteLine(JsonSerializer.Serialize(all.Select(m => ToJson(m.Envelope, m.Recipients, rules)), ConfigLoader.Json));
                 return 0;
             }
             if (all.Count == 0)
@@ -66,7 +69,8 @@ public static class QueueCommands
                     if (r.State is RecipientState.Queued or RecipientState.Deferred)
                     {
                         pending++;
-                        line.Append(r.NextAttemptAt <= now ? "  next: now" : $"  next: {r.NextAttemptAt:yyyy-MM-ddTHH:mm:ssZ} (in {Duration.Format(r.NextAttemptAt - now)})");
+                        line.Append(r.NextAttemptAt <= now ? "  next: now" : $"  next: {At(r.NextAttemptAt, now)}");
+                        line.Append($"  expires: {At(rules.ExpiresAt(e.ReceivedAt, r.LastOutcome), now)}");
                     }
                     if (r.Attempts > 0) line.Append($"  attempts: {r.Attempts}");
                     if (r.LastError is not null) line.Append($"  last: {r.LastError}");
@@ -79,7 +83,13 @@ public static class QueueCommands
         return cmd;
     }
 
-    private static object ToJson(Envelope e, List<QueuedRecipient> recipients) => new
+    /// <summary>"2026-03-02T09:05:00Z (in 5m)", or "(… ago)" once it has passed.</summary>
+    private static string At(DateTimeOffset t, DateTimeOffset now) =>
+        $"{t:yyyy-MM-ddTHH:mm:ssZ} ({(t >= now ? $"in {Duration.Format(t - now)}" : $"{Duration.Format(now - t)} ago")})";
+
+    private static bool Pending(QueuedRecipient r) => r.State is RecipientState.Queued or RecipientState.Deferred;
+
+    private static object ToJson(Envelope e, List<QueuedRecipient> recipients, QueueTimeRules rules) => new
     {
         id = e.Id,
         receivedAt = e.ReceivedAt,
@@ -95,8 +105,18 @@ public static class QueueCommands
             route = r.Recipient.Route.ToString().ToLowerInvariant(),
             state = r.State.ToString().ToLowerInvariant(),
             attempts = r.Attempts,
-            nextAttemptAt = r.State is RecipientState.Queued or RecipientState.Deferred ? r.NextAttemptAt : (DateTimeOffset?)null,
+            nextAttemptAt = Pending(r) ? r.NextAttemptAt : (DateTimeOffset?)null,
+            expiresAt = Pending(r) ? rules.ExpiresAt(e.ReceivedAt, r.LastOutcome) : (DateTimeOffset?)null,
             lastError = r.LastError,
+            lastOutcome = r.LastOutcome is not { } o ? null : new
+            {
+                reason = o.Reason.Name(),
+                status = o.Status.ToString(),
+                code = o.ReplyCode,
+                host = o.Host,
+                address = o.Address?.ToString(),
+                requiredTls = o.RequiredTls is not { } tls ? null : new { level = tls.Level.Name(), source = tls.Source.Name() },
+            },
         }),
     };
 
@@ -115,13 +135,15 @@ public static class QueueCommands
         var cmd = new Command("show", "one queued message: envelope, recipients and the message header") { id, json, data };
         cmd.SetAction(p =>
         {
-            using var spool = OpenSpool(p.GetValue(data)!);
+            var dir = CliOptions.RequireInstance(p.GetValue(data)!);
+            var rules = new QueueTimeRules(CliOptions.LoadConfig(dir).Queue);
+            using var spool = OpenSpool(dir);
             var qid = RequireId(p.GetValue(id)!);
             var m = spool.Queue.Load(qid) ?? throw new CliException($"message {qid} is not in the queue");
             var (e, recipients) = m;
             if (p.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(ToJson(e, recipients), ConfigLoader.Json));
+                Console.WriteLine(JsonSerializer.Serialize(ToJson(e, recipients, rules), ConfigLoader.Json));
                 return 0;
             }
             Console.WriteLine($"id:          {e.Id}");
@@ -134,7 +156,7 @@ public static class QueueCommands
             foreach (var r in recipients)
             {
                 Console.WriteLine($"recipient:   {r.Recipient.Address} (rcpt to {r.Recipient.OriginalAddress}) {r.State.ToString().ToLowerInvariant()}, attempts {r.Attempts}" +
-                    (r.State is RecipientState.Queued or RecipientState.Deferred ? $", next {r.NextAttemptAt:yyyy-MM-ddTHH:mm:ssZ}" : "") +
+                    (Pending(r) ? $", next {r.NextAttemptAt:yyyy-MM-ddTHH:mm:ssZ}, expires {rules.ExpiresAt(e.ReceivedAt, r.LastOutcome):yyyy-MM-ddTHH:mm:ssZ}" : "") +
                     (r.LastError is null ? "" : $", last: {r.LastError}"));
             }
             Console.WriteLine();
@@ -178,18 +200,12 @@ public static class QueueCommands
             var options = CliOptions.LoadConfig(dir);
             using var spool = OpenSpool(dir);
             var qid = RequireId(p.GetValue(id)!);
-            var (envelope, recipients) = spool.Queue.Load(qid) ?? throw new CliException($"message {qid} is not in the queue");
-            var pending = recipients.Where(r => r.State is RecipientState.Queued or RecipientState.Deferred).ToList();
-            if (pending.Count == 0) throw new CliException($"message {qid} has no pending recipients");
             var store = CliOptions.OpenStore(dir);
-            var dsn = new Queue.DsnEmitter(spool, store, options, TimeProvider.System, NullLogger.Instance);
-            const string reason = "5.0.0 returned to the sender by the mail administrator";
-            await dsn.EmitAsync(envelope, pending.Select(r => (r, (string?)(reason + (r.LastError is null ? "" : "; last error: " + r.LastError)), (Delivery.Remote.RemoteOutcome?)null)).ToList(),
-                Dsn.DsnAction.Failed, null);
-            // The DSN is queued before the message goes: a crash in between can only duplicate the report.
-            await spool.Queue.RemoveMessageAsync(qid);
-            spool.DeleteData(qid);
-            Console.WriteLine($"message {qid} bounced: {pending.Count} recipient(s) failed{(envelope.Sender.Length == 0 ? " (null sender: no DSN)" : $", DSN queued for <{envelope.Sender}>")}");
+            var bounce = new QueueBounce(spool, new DsnEmitter(spool, store, options, TimeProvider.System, NullLogger.Instance));
+            var result = await bounce.BounceAsync(qid);
+            var sender = result.Envelope?.Sender ?? throw new CliException($"message {qid} is not in the queue");
+            if (result.Failed == 0) throw new CliException($"message {qid} has no pending recipients");
+            Console.WriteLine($"message {qid} bounced: {result.Failed} recipient(s) failed{(sender.Length == 0 ? " (null sender: no DSN)" : $", DSN queued for <{sender}>")}");
             return 0;
         });
         return cmd;
@@ -205,8 +221,7 @@ public static class QueueCommands
             using var spool = OpenSpool(p.GetValue(data)!);
             var qid = RequireId(p.GetValue(id)!);
             if (spool.Queue.Load(qid) is null) throw new CliException($"message {qid} is not in the queue");
-            await spool.Queue.RemoveMessageAsync(qid);
-            spool.DeleteData(qid);
+            await spool.RemoveAsync(qid);
             Console.WriteLine($"message {qid} deleted");
             return 0;
         });

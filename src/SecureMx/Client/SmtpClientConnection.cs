@@ -221,12 +221,12 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         {
             var line = await ReadLineAsync(ct).ConfigureAwait(false);
             if (line.Length < 3 || !int.TryParse(line.AsSpan(0, 3), out var c) || c < 200 || c > 599 || (line.Length > 3 && line[3] is not (' ' or '-')))
-                throw new SmtpClientException(SmtpClientReply.Local(451, "4.5.0", "malformed reply from server: " + Truncate(line)), "reply");
+                throw new SmtpClientException(SmtpClientReply.Local(451, EnhancedStatus.ProtocolError, "malformed reply from server: " + Truncate(line)), "reply");
             if (code != 0 && c != code)
-                throw new SmtpClientException(SmtpClientReply.Local(451, "4.5.0", "inconsistent multi-line reply from server"), "reply");
+                throw new SmtpClientException(SmtpClientReply.Local(451, EnhancedStatus.ProtocolError, "inconsistent multi-line reply from server"), "reply");
             code = c;
             lines.Add(line.Length > 4 ? line[4..] : "");
-            if (lines.Count > 100) throw new SmtpClientException(SmtpClientReply.Local(451, "4.5.0", "reply from server too long"), "reply");
+            if (lines.Count > 100) throw new SmtpClientException(SmtpClientReply.Local(451, EnhancedStatus.ProtocolError, "reply from server too long"), "reply");
             if (line.Length == 3 || line[3] == ' ') break;
         }
         return new SmtpClientReply(code, SmtpClientReply.FindEnhanced(lines[0]), lines);
@@ -248,11 +248,11 @@ public sealed class SmtpClientConnection : IAsyncDisposable
                 _reader.AdvanceTo(buffer.GetPosition(1, lf.Value));
                 return text;
             }
-            if (buffer.Length > 4096) throw new SmtpClientException(SmtpClientReply.Local(451, "4.5.0", "reply line from server too long"), "reply");
+            if (buffer.Length > 4096) throw new SmtpClientException(SmtpClientReply.Local(451, EnhancedStatus.ProtocolError, "reply line from server too long"), "reply");
             if (result.IsCompleted)
             {
                 _reader.AdvanceTo(buffer.End);
-                throw new SmtpClientException(SmtpClientReply.Local(451, "4.4.2", "connection closed by server"), "reply");
+                throw new SmtpClientException(SmtpClientReply.Local(451, EnhancedStatus.BadConnection, "connection closed by server"), "reply");
             }
             _reader.AdvanceTo(buffer.Start, buffer.End);
         }

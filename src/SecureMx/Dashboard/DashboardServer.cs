@@ -15,6 +15,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Localization;
 using Microsoft.Extensions.Logging;
 using SecureMx.Config;
+using SecureMx.Queue;
 using SecureMx.Tls;
 
 // Resource names follow the namespace "SecureMx", not the assembly name "securemx".
@@ -73,6 +74,9 @@ public static class DashboardServer
         builder.Services.AddSingleton(deps.Resolver);
         builder.Services.AddSingleton(deps.Authenticator);
         builder.Services.AddSingleton<ReadinessPreview>();
+        var timeRules = new QueueTimeRules(deps.Options.Queue);
+        builder.Services.AddSingleton(timeRules);
+        builder.Services.AddSingleton(OutboundWaitTimes.From(timeRules));
         builder.Services.AddSingleton(new LoginRateLimiter(deps.Options.Dashboard.LoginAttemptsPerMinute));
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddScoped<DashboardUser>();

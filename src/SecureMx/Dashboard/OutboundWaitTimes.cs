@@ -1,4 +1,5 @@
 using SecureMx.Config;
+using SecureMx.Queue;
 
 namespace SecureMx.Dashboard;
 
@@ -9,7 +10,5 @@ namespace SecureMx.Dashboard;
 /// </summary>
 public sealed record OutboundWaitTimes(string DelayWarning, string Expire)
 {
-    public static OutboundWaitTimes From(SecureMxOptions options) => new(
-        Duration.Format(Duration.Parse(options.Queue.DelayWarningAfter, "queue.delayWarningAfter")),
-        Duration.Format(Duration.Parse(options.Queue.TlsExpireAfter, "queue.tlsExpireAfter")));
+    public static OutboundWaitTimes From(QueueTimeRules rules) => new(Duration.Format(rules.DelayWarningAfter), Duration.Format(rules.TlsExpireAfter));
 }

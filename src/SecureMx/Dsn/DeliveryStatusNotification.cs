@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.RegularExpressions;
 using MimeKit;
 using MimeKit.Utils;
 using SecureMx.Mail;
@@ -18,16 +17,13 @@ public readonly record struct DsnWriteResult(long Length, bool EightBit, bool Sm
 /// not ASCII (RFC 6533) — and the original message or its headers, as the RET parameter asks (RFC 3461 §4.3).
 /// The result is sent with the null reverse-path MAIL FROM:&lt;&gt; (RFC 5321 §4.5.5, RFC 3461 §6.2).
 /// </summary>
-public static partial class DeliveryStatusNotification
+public static class DeliveryStatusNotification
 {
     /// <summary>Header fields are folded to stay within this many characters where whitespace allows (RFC 5322 §2.1.1).</summary>
     private const int FoldAt = 78;
 
     /// <summary>A single word longer than this is split so no line exceeds RFC 5322's 998-character limit.</summary>
     private const int MaxWord = 900;
-
-    [GeneratedRegex(@"^[245]\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})$", RegexOptions.CultureInvariant)]
-    private static partial Regex StatusCodePattern();
 
     /// <summary>
     /// Whether a DSN of kind <paramref name="action"/> goes to <paramref name="envelopeSender"/> for a recipient
@@ -74,7 +70,9 @@ public static partial class DeliveryStatusNotification
         foreach (var r in request.Recipients)
         {
             if (string.IsNullOrWhiteSpace(r.FinalRecipient)) throw new ArgumentException("A recipient report has no Final-Recipient.", nameof(request));
-            if (!StatusCodePattern().IsMatch(r.Status)) throw new ArgumentException($"'{r.Status}' is not an enhanced status code (RFC 3463).", nameof(request));
+            // A value built by hand may still be outside RFC 3463 §2: class 2, 4 or 5; subject and detail 0 to 999.
+            if (r.Status is not { Class: 2 or 4 or 5, Subject: >= 0 and <= 999, Detail: >= 0 and <= 999 })
+                throw new ArgumentException($"'{r.Status}' is not an enhanced status code (RFC 3463).", nameof(request));
         }
 
         var host = Clean(request.Hostname);
@@ -163,7 +161,7 @@ public static partial class DeliveryStatusNotification
             // RFC 6533 §3: the "utf-8" address type carries a non-ASCII address.
             AppendField(g, "Final-Recipient", (Ascii.IsValid(final) ? "rfc822; " : "utf-8; ") + final);
             AppendField(g, "Action", r.Action.ToFieldValue());
-            AppendField(g, "Status", r.Status);
+            AppendField(g, "Status", r.Status.ToString());
             if (!string.IsNullOrWhiteSpace(r.RemoteMta)) AppendField(g, "Remote-MTA", "dns; " + Clean(r.RemoteMta));
             if (!string.IsNullOrWhiteSpace(r.DiagnosticCode)) AppendField(g, "Diagnostic-Code", Clean(r.DiagnosticType) + "; " + Clean(r.DiagnosticCode));
             if (r.LastAttemptDate is { } last) AppendField(g, "Last-Attempt-Date", DateUtils.FormatDate(last));

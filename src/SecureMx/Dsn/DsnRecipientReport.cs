@@ -12,8 +12,8 @@ namespace SecureMx.Dsn;
 /// <see cref="EnvelopeRecipient.OriginalAddress"/>, so alias targets are not revealed to the sender.
 /// </param>
 /// <param name="Action">The Action field (RFC 3464 §2.3.3).</param>
-/// <param name="Status">The enhanced status code for the Status field (RFC 3464 §2.3.4, RFC 3463), e.g. "5.1.1".</param>
-public sealed record DsnRecipientReport(string FinalRecipient, DsnAction Action, string Status)
+/// <param name="Status">The enhanced status code for the Status field (RFC 3464 §2.3.4, RFC 3463), e.g. 5.1.1.</param>
+public sealed record DsnRecipientReport(string FinalRecipient, DsnAction Action, EnhancedStatus Status)
 {
     /// <summary>The address type of the ORCPT parameter (RFC 3461 §4.2), e.g. "rfc822"; null when no ORCPT was given.</summary>
     public string? OriginalRecipientType { get; init; }
@@ -46,7 +46,7 @@ public sealed record DsnRecipientReport(string FinalRecipient, DsnAction Action,
     public string? Explanation { get; init; }
 
     /// <summary>A report for one envelope recipient, with its ORCPT (RFC 3461 §4.2) copied from the envelope.</summary>
-    public static DsnRecipientReport FromEnvelope(EnvelopeRecipient recipient, DsnAction action, string status) =>
+    public static DsnRecipientReport FromEnvelope(EnvelopeRecipient recipient, DsnAction action, EnhancedStatus status) =>
         new(recipient.OriginalAddress, action, status)
         {
             OriginalRecipientType = recipient.OrcptType,

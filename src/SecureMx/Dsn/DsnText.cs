@@ -1,5 +1,6 @@
 using System.Text;
 using MimeKit.Utils;
+using SecureMx.Mail;
 
 namespace SecureMx.Dsn;
 
@@ -68,7 +69,8 @@ internal static class DsnText
         return sb.ToString().TrimEnd('\n') + "\n";
     }
 
-    private static bool IsTls(DsnRecipientReport r) => r.Status.EndsWith(".7.4", StringComparison.Ordinal) || r.Status.EndsWith(".7.5", StringComparison.Ordinal);
+    /// <summary>X.7.4 security features not supported, X.7.5 cryptographic failure (RFC 3463 §3.8): the TLS causes.</summary>
+    private static bool IsTls(DsnRecipientReport r) => r.Status is { Subject: 7, Detail: 4 or 5 };
 
     private static void Section(StringBuilder sb, DsnRequest request, DsnAction action, string intro, string? advice)
     {
@@ -109,35 +111,29 @@ internal static class DsnText
     }
 
     /// <summary>A sentence for the status code when the report gives none (RFC 3463 subject and detail codes).</summary>
-    internal static string DefaultExplanation(string status)
+    internal static string DefaultExplanation(EnhancedStatus status) => (status.Subject, status.Detail) switch
     {
-        int dot = status.IndexOf('.');
-        var cls = status[..dot];
-        var detail = status[(dot + 1)..];
-        return detail switch
+        (1, 1) => "the recipient's mailbox does not exist",
+        (1, 2) => "the recipient's domain does not exist or accepts no mail",
+        (1, 3) => "the recipient's address is not valid",
+        (1, 10) => "the recipient's domain accepts no mail (null MX)",
+        (2, 1) => "the recipient's mailbox is disabled",
+        (2, 2) => "the recipient's mailbox is full",
+        (2, 3) => "the message is larger than the recipient accepts",
+        (3, 4) => "the message is larger than the receiving system accepts",
+        (4, 1) => "the receiving server did not answer",
+        (4, 2) => "the connection to the receiving server broke off",
+        (4, 3) => "the recipient's domain could not be looked up in the DNS",
+        (4, 4) => "no server for the recipient's domain could be reached",
+        (4, 7) => "the message could not be delivered in time",
+        (7, _) => "the receiving system refused the message for security or policy reasons",
+        _ => status.Class switch
         {
-            "1.1" => "the recipient's mailbox does not exist",
-            "1.2" => "the recipient's domain does not exist or accepts no mail",
-            "1.3" => "the recipient's address is not valid",
-            "1.10" => "the recipient's domain accepts no mail (null MX)",
-            "2.1" => "the recipient's mailbox is disabled",
-            "2.2" => "the recipient's mailbox is full",
-            "2.3" => "the message is larger than the recipient accepts",
-            "3.4" => "the message is larger than the receiving system accepts",
-            "4.1" => "the receiving server did not answer",
-            "4.2" => "the connection to the receiving server broke off",
-            "4.3" => "the recipient's domain could not be looked up in the DNS",
-            "4.4" => "no server for the recipient's domain could be reached",
-            "4.7" => "the message could not be delivered in time",
-            _ when detail.StartsWith("7.", StringComparison.Ordinal) => "the receiving system refused the message for security or policy reasons",
-            _ => cls switch
-            {
-                "5" => "the receiving system refused the message permanently",
-                "4" => "a temporary problem prevented delivery",
-                _ => "delivered",
-            },
-        };
-    }
+            5 => "the receiving system refused the message permanently",
+            4 => "a temporary problem prevented delivery",
+            _ => "delivered",
+        },
+    };
 
     private static void Line(StringBuilder sb, string text) => Wrap(sb, Indent + Indent, Indent + Indent + "  ", text);
 

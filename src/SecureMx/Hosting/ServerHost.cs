@@ -59,8 +59,15 @@ public static class ServerHost
         builder.Services.AddSingleton(_ => new SmtpConnectionCache(TimeSpan.FromSeconds(5), time));
         builder.Services.AddSingleton(sp => new RemoteDelivery(sp.GetRequiredService<IMailDnsResolver>(), options,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Delivery.Remote"), sp.GetRequiredService<SmtpConnectionCache>(), time));
-        builder.Services.AddSingleton(sp => new QueueRunner(sp.GetRequiredService<MessageSpool>(), sp.GetRequiredService<SecureMxStore>(), sp.GetRequiredService<RemoteDelivery>(),
-            options, dataDirectory, time, sp.GetRequiredService<ILogger<QueueRunner>>()));
+        builder.Services.AddSingleton(sp =>
+        {
+            var spool = sp.GetRequiredService<MessageSpool>();
+            var store = sp.GetRequiredService<SecureMxStore>();
+            var log = sp.GetRequiredService<ILogger<QueueRunner>>();
+            var local = new MaildirDeliverer(spool, options, dataDirectory, time, log);
+            var remote = new SmtpDeliverer(spool, sp.GetRequiredService<RemoteDelivery>(), new OutboundTlsPolicy(store, options.Delivery), options.Delivery, time, log);
+            return new QueueRunner(spool, store, local, remote, options, time, log);
+        });
         builder.Services.AddSingleton<InboundSessionLog>();
         builder.Services.AddSingleton(sp => new AccountAuthenticator(sp.GetRequiredService<SecureMxStore>(), options.Auth, time,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Auth")));

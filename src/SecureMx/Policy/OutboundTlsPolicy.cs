@@ -18,6 +18,15 @@ public sealed record EffectiveTlsPolicy(OutboundTlsLevel Level, IReadOnlyList<Tl
     /// <summary>Mandatory TLS because of a setting of the sender (domain or account), not of the destination.</summary>
     public bool SenderMandatory => Sources.Any(s => s.Level.RequiresTls() && s.Origin.StartsWith("sender", StringComparison.Ordinal));
 
+    /// <summary>
+    /// The requirement a recipient waits on when no server met it: the setting that demands TLS (the
+    /// sender's, or the operator's destination table or default), else the recipient's DANE records.
+    /// </summary>
+    public RequiredTls Requirement => new(Level,
+        !Level.RequiresTls() ? TlsRequirementSource.DaneRecords
+        : Decisive.Origin.StartsWith("sender", StringComparison.Ordinal) ? TlsRequirementSource.Sender
+        : TlsRequirementSource.Operator);
+
     public override string ToString() => $"{Level.Name()} (from {Decisive.Origin})";
 }
 

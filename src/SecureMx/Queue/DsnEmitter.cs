@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using SecureMx.Config;
-using SecureMx.Delivery.Remote;
 using SecureMx.Dsn;
 using SecureMx.Mail;
 using SecureMx.Policy;
@@ -23,13 +22,15 @@ public sealed class DsnEmitter(MessageSpool spool, SecureMxStore store, SecureMx
     /// <summary>Raised with the queue id of every DSN spooled, so that it is delivered at once.</summary>
     public event Action<string>? Arrived;
 
-    public async Task EmitAsync(Envelope original, IReadOnlyList<(QueuedRecipient Recipient, string? Error, RemoteOutcome? Remote)> items,
-        DsnAction action, DateTimeOffset? willRetryUntil)
+    /// <summary>One recipient to report on: its last outcome, and the server's reply when a server gave it (Diagnostic-Code).</summary>
+    public sealed record Item(QueuedRecipient Recipient, DeliveryOutcome Outcome, string? ServerReply = null);
+
+    public async Task EmitAsync(Envelope original, IReadOnlyList<Item> items, DsnAction action, DateTimeOffset? willRetryUntil)
     {
         var now = time.GetUtcNow();
         var reports = items
             .Where(i => DeliveryStatusNotification.ShouldSend(original.Sender, i.Recipient.Recipient.Notify, action))
-            .Select(i => Report(i.Recipient, action, i.Error, i.Remote, willRetryUntil, now))
+            .Select(i => Report(i, action, willRetryUntil, now))
             .ToList();
         if (reports.Count == 0) return;
         try
@@ -43,32 +44,16 @@ public sealed class DsnEmitter(MessageSpool spool, SecureMxStore store, SecureMx
         }
     }
 
-    private static DsnRecipientReport Report(QueuedRecipient r, DsnAction action, string? error, RemoteOutcome? remote, DateTimeOffset? retryUntil, DateTimeOffset now)
-    {
-        var status = StatusOf(action, error, remote);
-        return DsnRecipientReport.FromEnvelope(r.Recipient, action, status) with
+    /// <summary>The Status field is the outcome's enhanced code (RFC 3464 §2.3.4), its text the explanation.</summary>
+    private static DsnRecipientReport Report(Item item, DsnAction action, DateTimeOffset? retryUntil, DateTimeOffset now) =>
+        DsnRecipientReport.FromEnvelope(item.Recipient.Recipient, action, item.Outcome.Status) with
         {
-            RemoteMta = remote?.MxHost,
-            DiagnosticCode = remote is { RemoteReply: true } ? $"{remote.Code} {remote.Text}" : null,
+            RemoteMta = item.Outcome.Host,
+            DiagnosticCode = item.ServerReply,
             LastAttemptDate = action is DsnAction.Failed or DsnAction.Delayed ? now : null,
             WillRetryUntil = action == DsnAction.Delayed ? retryUntil : null,
-            Explanation = error,
+            Explanation = item.Outcome.State == RecipientState.Delivered ? null : item.Outcome.Text,
         };
-    }
-
-    /// <summary>The Status field: the enhanced code that starts our error text, else a generic one for the action.</summary>
-    private static string StatusOf(DsnAction action, string? error, RemoteOutcome? remote)
-    {
-        var first = error?.Split(' ', 2)[0];
-        if (first is not null && first.Count(c => c == '.') == 2 && first[0] is '2' or '4' or '5') return first;
-        if (remote is not null) return remote.Enhanced;
-        return action switch
-        {
-            DsnAction.Failed => "5.0.0",
-            DsnAction.Delayed => "4.0.0",
-            _ => "2.0.0",
-        };
-    }
 
     private async Task SpoolAsync(Envelope original, List<DsnRecipientReport> reports, DsnAction action, DateTimeOffset now)
     {

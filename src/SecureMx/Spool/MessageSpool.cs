@@ -72,7 +72,19 @@ public sealed class MessageSpool : IDisposable
     /// </summary>
     public Task CommitAsync(Envelope envelope, SpoolFile file) => Queue.InsertAsync(envelope, file.InlineSource, _time);
 
-    public void DeleteData(string id)
+    /// <summary>
+    /// Removes a message: its queue rows and inline bytes in one commit, then its data file. The one way a
+    /// message leaves the spool (delivered or failed everywhere, deleted or bounced by the operator). A
+    /// database error leaves the message queued; a crash or an I/O error after the commit leaves only a
+    /// data file without an envelope, which <see cref="Recover"/> deletes at the next start.
+    /// </summary>
+    public async Task RemoveAsync(string id)
+    {
+        await Queue.RemoveMessageAsync(id);
+        DeleteData(id);
+    }
+
+    private void DeleteData(string id)
     {
         try { File.Delete(DataPath(id)); } catch (IOException) { }
     }

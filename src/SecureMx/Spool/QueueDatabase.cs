@@ -5,13 +5,18 @@ using SecureMx.Mail;
 
 namespace SecureMx.Spool;
 
-/// <summary>The result of one delivery attempt for one recipient (by its index in the envelope).</summary>
-public sealed record RecipientOutcome(int Index, RecipientState State, DateTimeOffset NextAttemptAt, string? Error, bool DelayWarned = false);
+/// <summary>What one delivery attempt did for one recipient (by its index in the envelope), and when to try it next.</summary>
+public sealed record RecipientUpdate(int Index, DeliveryOutcome Outcome, DateTimeOffset NextAttemptAt, bool DelayWarned = false);
 
 /// <summary>A recipient row as the queue runner and the CLI see it.</summary>
+/// <param name="LastOutcome">What the last attempt did; null before the first.</param>
 public sealed record QueuedRecipient(
     string MessageId, int Index, EnvelopeRecipient Recipient, RecipientState State,
-    int Attempts, DateTimeOffset NextAttemptAt, string? LastError, bool DelayWarned = false);
+    int Attempts, DateTimeOffset NextAttemptAt, DeliveryOutcome? LastOutcome, bool DelayWarned = false)
+{
+    /// <summary>The last attempt's text when it did not deliver (what the queue list shows as "last").</summary>
+    public string? LastError => State == RecipientState.Delivered ? null : LastOutcome?.Text;
+}
 
 /// <summary>
 /// The queue index in SQLite (WAL, synchronous=FULL: a commit is on disk when it returns).
@@ -30,6 +35,11 @@ public sealed class QueueDatabase : IDisposable
     public long Commits { get; private set; }
     public long CommittedOps { get; private set; }
 
+    private long _loads;
+
+    /// <summary>Messages read by <see cref="Load"/> so far (the queue runner reads each due message once per delivery run).</summary>
+    public long Loads => Interlocked.Read(ref _loads);
+
     private sealed record WriteOp(Action<SqliteConnection, SqliteTransaction> Apply, bool NeedsDirectorySync, TaskCompletionSource Done);
 
     public QueueDatabase(string path, string dataDirectory, ILogger logger)
@@ -41,7 +51,7 @@ public sealed class QueueDatabase : IDisposable
         _writeConnection.Open();
         // synchronous=FULL: a commit is durable when it returns. The WAL is trimmed after checkpoints.
         Exec(_writeConnection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA journal_size_limit=67108864;");
-        Migrate(_writeConnection);
+        QueueSchema.Migrate(_writeConnection);
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "queue-writer" };
         _writer.Start();
     }
@@ -51,65 +61,6 @@ public sealed class QueueDatabase : IDisposable
         using var cmd = c.CreateCommand();
         cmd.CommandText = sql;
         cmd.ExecuteNonQuery();
-    }
-
-    private static void Migrate(SqliteConnection c)
-    {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "PRAGMA user_version";
-        var version = Convert.ToInt32(cmd.ExecuteScalar());
-        if (version < 1) CreateVersion1(c);
-        if (version < 2)
-        {
-            // The delay DSN goes out exactly once per recipient.
-            Exec(c, "ALTER TABLE recipients ADD COLUMN delay_warned INTEGER NOT NULL DEFAULT 0; PRAGMA user_version = 2;");
-        }
-    }
-
-    private static void CreateVersion1(SqliteConnection c)
-    {
-        Exec(c, """
-            CREATE TABLE IF NOT EXISTS messages(
-              id TEXT PRIMARY KEY,
-              received_at INTEGER NOT NULL,
-              sender TEXT NOT NULL,
-              size INTEGER NOT NULL,
-              body TEXT NOT NULL,
-              smtputf8 INTEGER NOT NULL,
-              ret TEXT,
-              envid TEXT,
-              listener TEXT NOT NULL,
-              client_ip TEXT NOT NULL,
-              client_helo TEXT NOT NULL,
-              protocol TEXT NOT NULL,
-              tls_protocol TEXT,
-              tls_cipher TEXT,
-              account TEXT
-            );
-            CREATE TABLE IF NOT EXISTS recipients(
-              message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
-              idx INTEGER NOT NULL,
-              address TEXT NOT NULL,
-              original TEXT NOT NULL,
-              route TEXT NOT NULL,
-              maildir TEXT,
-              notify INTEGER NOT NULL,
-              orcpt_type TEXT,
-              orcpt TEXT,
-              state TEXT NOT NULL,
-              attempts INTEGER NOT NULL DEFAULT 0,
-              next_attempt_at INTEGER NOT NULL,
-              last_error TEXT,
-              updated_at INTEGER NOT NULL,
-              PRIMARY KEY(message_id, idx)
-            );
-            CREATE INDEX IF NOT EXISTS recipients_due ON recipients(state, next_attempt_at);
-            CREATE TABLE IF NOT EXISTS message_data(
-              id TEXT NOT NULL UNIQUE,
-              data BLOB NOT NULL
-            );
-            PRAGMA user_version = 1;
-            """);
     }
 
     public SqliteConnection OpenRead()
@@ -295,40 +246,40 @@ public sealed class QueueDatabase : IDisposable
     }
 
     /// <summary>Records the outcome of one delivery attempt for one recipient.</summary>
-    public Task UpdateRecipientAsync(string messageId, int index, RecipientState state, DateTimeOffset nextAttempt, string? error, TimeProvider time) =>
-        UpdateRecipientsAsync(messageId, [new RecipientOutcome(index, state, nextAttempt, error)], time);
+    public Task UpdateRecipientAsync(string messageId, int index, DeliveryOutcome outcome, DateTimeOffset nextAttempt, TimeProvider time) =>
+        UpdateRecipientsAsync(messageId, [new RecipientUpdate(index, outcome, nextAttempt)], time);
 
     /// <summary>Records the outcome of one delivery attempt for each of several recipients of a message, in one commit.</summary>
-    public Task UpdateRecipientsAsync(string messageId, IReadOnlyList<RecipientOutcome> outcomes, TimeProvider time) =>
+    public Task UpdateRecipientsAsync(string messageId, IReadOnlyList<RecipientUpdate> updates, TimeProvider time) =>
         Submit((c, tx) =>
         {
             using var cmd = c.CreateCommand();
             cmd.Transaction = tx;
-            cmd.CommandText = """
-                UPDATE recipients SET state=$state, attempts=attempts+1, next_attempt_at=$next, last_error=$err, updated_at=$now,
+            cmd.CommandText = $"""
+                UPDATE recipients SET state=$state, attempts=attempts+1, next_attempt_at=$next, {StoredOutcome.Assignments}, updated_at=$now,
                   delay_warned = MAX(delay_warned, $warned)
                 WHERE message_id=$id AND idx=$idx
                 """;
             var warned = cmd.Parameters.Add("$warned", SqliteType.Integer);
             var state = cmd.Parameters.Add("$state", SqliteType.Text);
             var next = cmd.Parameters.Add("$next", SqliteType.Integer);
-            var err = cmd.Parameters.Add("$err", SqliteType.Text);
             var idx = cmd.Parameters.Add("$idx", SqliteType.Integer);
+            var outcome = StoredOutcome.AddParameters(cmd);
             cmd.Parameters.AddWithValue("$now", time.GetUtcNow().ToUnixTimeMilliseconds());
             cmd.Parameters.AddWithValue("$id", messageId);
-            foreach (var o in outcomes)
+            foreach (var u in updates)
             {
-                state.Value = o.State.ToString();
-                next.Value = o.NextAttemptAt.ToUnixTimeMilliseconds();
-                err.Value = (object?)o.Error ?? DBNull.Value;
-                idx.Value = o.Index;
-                warned.Value = o.DelayWarned ? 1 : 0;
+                state.Value = u.Outcome.State.ToString();
+                next.Value = u.NextAttemptAt.ToUnixTimeMilliseconds();
+                outcome.Set(u.Outcome);
+                idx.Value = u.Index;
+                warned.Value = u.DelayWarned ? 1 : 0;
                 cmd.ExecuteNonQuery();
             }
         }, needsDirectorySync: false);
 
-    /// <summary>Removes a message whose every recipient is final. The data file is deleted afterwards by the caller.</summary>
-    public Task RemoveMessageAsync(string messageId) => Submit((c, tx) =>
+    /// <summary>Removes a message's rows in one commit; <see cref="MessageSpool.RemoveAsync"/> deletes its data file afterwards.</summary>
+    internal Task RemoveMessageAsync(string messageId) => Submit((c, tx) =>
     {
         using var cmd = c.CreateCommand();
         cmd.Transaction = tx;
@@ -340,6 +291,7 @@ public sealed class QueueDatabase : IDisposable
     /// <summary>Loads a message's envelope and all its recipient rows; null when it is gone.</summary>
     public (Envelope Envelope, List<QueuedRecipient> Recipients)? Load(string messageId)
     {
+        Interlocked.Increment(ref _loads);
         using var c = OpenRead();
         using var cmd = c.CreateCommand();
         cmd.CommandText = "SELECT received_at, sender, size, body, smtputf8, ret, envid, listener, client_ip, client_helo, protocol, tls_protocol, tls_cipher, account FROM messages WHERE id=$id";
@@ -361,7 +313,7 @@ public sealed class QueueDatabase : IDisposable
                 []);
         }
         using var rc = c.CreateCommand();
-        rc.CommandText = "SELECT idx, address, original, route, maildir, notify, orcpt_type, orcpt, state, attempts, next_attempt_at, last_error, delay_warned FROM recipients WHERE message_id=$id ORDER BY idx";
+        rc.CommandText = $"SELECT idx, address, original, route, maildir, notify, orcpt_type, orcpt, state, attempts, next_attempt_at, delay_warned, {StoredOutcome.Columns} FROM recipients WHERE message_id=$id ORDER BY idx";
         rc.Parameters.AddWithValue("$id", messageId);
         var list = new List<QueuedRecipient>();
         using (var r = rc.ExecuteReader())
@@ -371,8 +323,9 @@ public sealed class QueueDatabase : IDisposable
                 var rec = new EnvelopeRecipient(r.GetString(1), r.GetString(2), Enum.Parse<RecipientRoute>(r.GetString(3)),
                     r.IsDBNull(4) ? null : r.GetString(4), (DsnNotify)r.GetInt32(5),
                     r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7));
-                list.Add(new QueuedRecipient(messageId, r.GetInt32(0), rec, Enum.Parse<RecipientState>(r.GetString(8)),
-                    r.GetInt32(9), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(10)), r.IsDBNull(11) ? null : r.GetString(11), r.GetInt32(12) == 1));
+                var state = Enum.Parse<RecipientState>(r.GetString(8));
+                list.Add(new QueuedRecipient(messageId, r.GetInt32(0), rec, state,
+                    r.GetInt32(9), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(10)), StoredOutcome.Read(r, 12, state), r.GetInt32(11) == 1));
             }
         }
         return (env with { Recipients = list.Select(q => q.Recipient).ToList() }, list);

@@ -5,7 +5,8 @@ namespace SecureMx.Store;
 
 /// <summary>
 /// One delivery attempt for one recipient, as the delivery log keeps it. <see cref="Result"/> is
-/// delivered, deferred or failed; <see cref="TlsVerification"/> none, encrypted, dane or verified.
+/// delivered, deferred or failed; <see cref="TlsVerification"/> none, encrypted, dane or verified, or
+/// <see cref="Local"/> for a delivery into a Maildir here (which crosses no network).
 /// </summary>
 public sealed record DeliveryLogEntry(
     DateTimeOffset At,
@@ -21,4 +22,11 @@ public sealed record DeliveryLogEntry(
     string? Text,
     string? TlsProtocol,
     string? TlsCipher,
-    string TlsVerification);
+    string TlsVerification)
+{
+    /// <summary>The host and the verification of a local delivery.</summary>
+    public const string Local = "local";
+
+    /// <summary>A local delivery; rows written before verification "local" have only the host "local" and no address.</summary>
+    public bool IsLocal => TlsVerification == Local || (MxHost == Local && Ip is null);
+}

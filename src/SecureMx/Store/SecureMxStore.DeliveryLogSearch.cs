@@ -23,7 +23,7 @@ public sealed record DeliveryLogQuery
     /// <summary>A whole address (exact) or a domain (every recipient in it).</summary>
     public string? Recipient { get; init; }
 
-    /// <summary>none, encrypted, dane or verified.</summary>
+    /// <summary>none, encrypted, dane, verified or local.</summary>
     public string? Verification { get; init; }
 
     /// <summary>delivered, deferred or failed.</summary>
@@ -71,7 +71,10 @@ public sealed partial class SecureMxStore
                 ? $"recipient = {Param(recipient)} COLLATE NOCASE"
                 : $"recipient LIKE '%@' || {Param(EscapeLike(recipient))} ESCAPE '\\'");
         }
-        if (q.Verification is { } verification) where.Add($"tls_verification = {Param(verification)}");
+        // Local rows written before verification "local" have host "local" and no address (DeliveryLogEntry.IsLocal).
+        const string oldLocal = "(mx_host IS 'local' AND ip IS NULL)";
+        if (q.Verification is { } verification)
+            where.Add(verification == DeliveryLogEntry.Local ? $"(tls_verification = 'local' OR {oldLocal})" : $"tls_verification = {Param(verification)} AND NOT {oldLocal}");
         if (q.Result is { } result) where.Add($"result = {Param(result)}");
         if (q.Since is { } since) where.Add($"at >= {Param(since.ToUnixTimeMilliseconds())}");
 

@@ -35,6 +35,20 @@ public sealed partial class QueueCommandTests
         }
     }
 
+    /// <summary>`securemx log` for alice once it has a line of <paramref name="id"/> with <paramref name="result"/> (the log is written behind).</summary>
+    private static async Task<string> WaitForLogAsync(SecureMxInstance mx, string id, string result)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var log = await mx.Cli("log", "--recipient", "alice@example.test");
+            Assert.Equal(0, log.ExitCode);
+            if (log.StdOut.Split('\n').Any(l => l.Contains(id, StringComparison.Ordinal) && l.Contains($" {result} ", StringComparison.Ordinal))) return log.StdOut;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no {result} line for {id} in securemx log:\n{log.StdOut}\n{mx.Log}");
+            await Task.Delay(200);
+        }
+    }
+
     [Fact]
     public async Task QueueCommandsTellTheTruthAboutADeferredMessageAndAct()
     {
@@ -52,7 +66,8 @@ public sealed partial class QueueCommandTests
         var listing = await WaitForListAsync(mx, "deferred");
         Assert.Contains(id, listing);
         Assert.Contains("<sender@elsewhere.test>", listing);
-        Assert.Matches(@"alice@example\.test\s+deferred\s+next: \S+ \(in \d+[sm]\)\s+attempts: 1\s+last: 4\.2\.0 local delivery failed", listing);
+        // A local wait gives up after queue.expireAfter (5 days, less the seconds since it arrived).
+        Assert.Matches(@"alice@example\.test\s+deferred\s+next: \S+ \(in \d+[sm]\)\s+expires: \S+ \(in 4d\)\s+attempts: 1\s+last: 4\.2\.0 local delivery failed", listing);
         Assert.Contains("-- 1 message(s), 1 recipient(s) pending", listing);
 
         var json = await mx.Cli("queue", "list", "--json");
@@ -60,13 +75,19 @@ public sealed partial class QueueCommandTests
         {
             var m = doc.RootElement[0];
             Assert.Equal(id, m.GetProperty("id").GetString());
-            Assert.Equal("deferred", m.GetProperty("recipients")[0].GetProperty("state").GetString());
+            var r = m.GetProperty("recipients")[0];
+            Assert.Equal("deferred", r.GetProperty("state").GetString());
+            Assert.Equal(m.GetProperty("receivedAt").GetDateTimeOffset().AddDays(5), r.GetProperty("expiresAt").GetDateTimeOffset());
+            var last = r.GetProperty("lastOutcome");
+            Assert.Equal(("local", "4.2.0", 451), (last.GetProperty("reason").GetString(), last.GetProperty("status").GetString(), last.GetProperty("code").GetInt32()));
+            Assert.Equal(JsonValueKind.Null, last.GetProperty("requiredTls").ValueKind);
         }
 
         var show = await mx.Cli("queue", "show", id);
         Assert.Equal(0, show.ExitCode);
         Assert.Contains("Subject: queued for a while", show.StdOut);
         Assert.Contains("sender:      <sender@elsewhere.test>", show.StdOut);
+        Assert.Matches(@"recipient:   alice@example\.test \(rcpt to alice@example\.test\) deferred, attempts 1, next \S+Z, expires \S+Z, last: 4\.2\.0 local delivery failed", show.StdOut);
         Assert.DoesNotContain("private body", show.StdOut);
 
         // Repair, then ask for an immediate retry: it is delivered long before the 60 s retry interval.
@@ -76,6 +97,10 @@ public sealed partial class QueueCommandTests
         Assert.Contains("1 recipient(s) scheduled", retry.StdOut);
         await mx.WaitForMessagesAsync("alice@example.test", 1, TimeSpan.FromSeconds(20));
         await WaitForListAsync(mx, "queue is empty");
+        // The delivery log: the failed write and the delivery, both local (no network, so neither "none" nor a TLS level).
+        var log = await WaitForLogAsync(mx, id, "delivered");
+        Assert.Matches($@"{id} from=<sender@elsewhere\.test> to=<alice@example\.test> relay=local deferred tls=local \(451 4\.2\.0 local delivery failed", log);
+        Assert.Matches($@"{id} from=<sender@elsewhere\.test> to=<alice@example\.test> relay=local delivered tls=local \(250 2\.0\.0 delivered to maildir\)", log);
 
         // Delete: gone from the queue and from the spool, never delivered.
         Directory.Delete(newDir, recursive: true);

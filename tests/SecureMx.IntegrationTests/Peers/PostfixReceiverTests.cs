@@ -35,7 +35,7 @@ public sealed class PostfixReceiverTests
         Assert.Equal(250, result.Mail.Code);
         Assert.Equal(250, result.Recipients[0].Code);
         Assert.True(result.Recipients[1].IsPermanent, result.Recipients[1].ToString());
-        Assert.Equal("5.7.1", result.Recipients[1].Enhanced);
+        Assert.Equal("5.7.1", result.Recipients[1].Enhanced?.ToString());
         Assert.Equal(250, result.Data!.Code);
         var log = await postfix.WaitForLogAsync("discard", TimeSpan.FromSeconds(20));
         Assert.Matches(@"TLS connection established from \S+\[127\.0\.4\.41\]: TLSv1\.3 with cipher", log);

@@ -41,7 +41,7 @@ public sealed class SmtpClientConnectionTests
 
         Assert.Equal(250, result.Mail.Code);
         Assert.Equal([250, 550, 250], result.Recipients.Select(r => r.Code).ToArray());
-        Assert.Equal("5.1.1", result.Recipients[1].Enhanced);
+        Assert.Equal(EnhancedStatus.BadDestinationMailbox, result.Recipients[1].Enhanced);
         Assert.NotNull(result.Data);
         Assert.Equal(250, result.Data!.Code);
         var id = server.Arrivals.Ids.Single();

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using SecureMx.Mail;
 using SecureMx.Store;
+using SecureMx.Tests.TestSupport;
 
 namespace SecureMx.Tests.Dashboard;
 
@@ -43,7 +44,7 @@ public sealed class SeededDashboardHost : DashboardTestHost
                 new ClientTrace("submission", "192.0.2.7", "client.example", "ESMTPSA", new NegotiatedTls("TLSv1.3", "TLS_AES_256_GCM_SHA384"), account),
                 [new EnvelopeRecipient(QueueRecipient(account), QueueRecipient(account), RecipientRoute.Remote, null, DsnNotify.Unspecified, null, null)]);
             await Spool.Queue.InsertAsync(envelope, null, TimeProvider.System);
-            await Spool.Queue.UpdateRecipientAsync(id, 0, RecipientState.Deferred, now.AddHours(1), $"451 4.4.3 reason-{Markers[account]}", TimeProvider.System);
+            await Spool.Queue.UpdateRecipientAsync(id, 0, TestOutcomes.DnsDeferred($"451 4.4.3 reason-{Markers[account]}"), now.AddHours(1), TimeProvider.System);
         }
     }
 }

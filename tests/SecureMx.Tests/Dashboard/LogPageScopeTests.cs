@@ -83,4 +83,20 @@ public sealed class LogPageScopeTests : IDisposable
         Assert.Equal(["M2", "M1", "M0"], Ids(Get("carol@other.test").Model));
         Assert.Equal(["M1", "M0"], Ids(Get("carol@other.test", domain: "example.org").Model));
     }
+
+    [Fact]
+    public void TheLocalVerificationFilterShowsLocalDeliveriesAndNoneDoesNot()
+    {
+        // Every row here is a Maildir delivery written before verification "local" (host "local", verification "none").
+        var local = new LogModel(DashboardPageUser.For(_store.Store, "carol@other.test"), _store.Store, _time) { Tls = "local" };
+        var none = new LogModel(DashboardPageUser.For(_store.Store, "carol@other.test"), _store.Store, _time) { Tls = "none" };
+
+        Assert.IsType<PageResult>(local.OnGet());
+        Assert.IsType<PageResult>(none.OnGet());
+
+        Assert.Equal("local", local.Tls);
+        Assert.Equal(["M2", "M1", "M0"], Ids(local));
+        Assert.Empty(Ids(none));
+        Assert.All(local.Entries, e => Assert.Equal("LocalDelivery", LogModel.Verification(e).Key));
+    }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 using SecureMx.Config;
 using SecureMx.Dashboard.Pages;
 using SecureMx.Mail;
+using SecureMx.Queue;
 using SecureMx.Spool;
 using SecureMx.Tests.TestSupport;
 
@@ -14,7 +15,6 @@ namespace SecureMx.Tests.Dashboard;
 public sealed class QueuePageTests : IDisposable
 {
     private static readonly DateTimeOffset T0 = new(2030, 5, 1, 12, 0, 0, TimeSpan.Zero);
-    private const string TlsError = "4.7.4 TLS is required, but was not offered by host mx.dest.test[192.0.2.1] (TLS level encrypt (from sender account alice@example.org))";
     private readonly TestStore _store = new TestStore().WithExampleData();
     private readonly TempDirectory _dir = new();
     private readonly FakeTimeProvider _time = new(T0);
@@ -48,7 +48,7 @@ public sealed class QueuePageTests : IDisposable
 
     private (IActionResult Result, QueueModel Model) Get(string address, string? account = null, string? domain = null)
     {
-        var model = new QueueModel(DashboardPageUser.For(_store.Store, address), _spool, new SecureMxOptions(), _time) { Account = account, Domain = domain };
+        var model = new QueueModel(DashboardPageUser.For(_store.Store, address), _spool, new QueueTimeRules(new SecureMxOptions().Queue), _time) { Account = account, Domain = domain };
         return (model.OnGet(), model);
     }
 
@@ -56,8 +56,8 @@ public sealed class QueuePageTests : IDisposable
     public async Task WaitingRecipientsAreListedAndFinalOnesAreNot()
     {
         var id = await EnqueueAsync("alice@example.org", "alice@example.org", "a@dest.test", "b@dest.test", "c@dest.test");
-        await _spool.Queue.UpdateRecipientAsync(id, 0, RecipientState.Delivered, _time.GetUtcNow(), null, _time);
-        await _spool.Queue.UpdateRecipientAsync(id, 1, RecipientState.Deferred, T0.AddMinutes(5), "4.4.1 connection refused", _time);
+        await _spool.Queue.UpdateRecipientAsync(id, 0, TestOutcomes.Delivered(), _time.GetUtcNow(), _time);
+        await _spool.Queue.UpdateRecipientAsync(id, 1, TestOutcomes.Deferred("4.4.1 connection refused"), T0.AddMinutes(5), _time);
 
         var (result, model) = Get("alice@example.org");
 
@@ -71,8 +71,8 @@ public sealed class QueuePageTests : IDisposable
     {
         var id = await EnqueueAsync("alice@example.org", "alice@example.org", "a@dest.test", "b@dest.test");
         var received = _spool.Queue.Load(id)!.Value.Envelope.ReceivedAt;
-        await _spool.Queue.UpdateRecipientAsync(id, 0, RecipientState.Deferred, T0.AddMinutes(5), TlsError, _time);
-        await _spool.Queue.UpdateRecipientAsync(id, 1, RecipientState.Deferred, T0.AddMinutes(5), "4.4.1 mx.dest.test[192.0.2.1]: connection refused", _time);
+        await _spool.Queue.UpdateRecipientAsync(id, 0, TestOutcomes.TlsWait(), T0.AddMinutes(5), _time);
+        await _spool.Queue.UpdateRecipientAsync(id, 1, TestOutcomes.Deferred("4.4.1 mx.dest.test[192.0.2.1]: connection refused"), T0.AddMinutes(5), _time);
 
         var rows = Get("alice@example.org").Model.Rows;
 
@@ -80,6 +80,26 @@ public sealed class QueuePageTests : IDisposable
         Assert.Equal(received.AddHours(24), rows[0].ExpiresAt);
         Assert.False(rows[1].TlsWait);
         Assert.Equal(received.AddDays(5), rows[1].ExpiresAt);
+    }
+
+    [Fact]
+    public async Task ATlsWaitIsKnownByItsStoredReasonNotByItsText()
+    {
+        var id = await EnqueueAsync("alice@example.org", "alice@example.org", "a@dest.test", "b@dest.test");
+        var received = _spool.Queue.Load(id)!.Value.Envelope.ReceivedAt;
+        // A TLS wait whose text says nothing of TLS, and a server's own 4.7.4 reply whose text reads like one of ours.
+        await _spool.Queue.UpdateRecipientAsync(id, 0, TestOutcomes.TlsWait("waiting for a server that does what the sender's setting asks"), T0.AddMinutes(5), _time);
+        await _spool.Queue.UpdateRecipientAsync(id, 1, TestOutcomes.Deferred(
+            "4.7.4 TLS is required, but was not offered by host mx.dest.test[192.0.2.1] (TLS level encrypt (from sender account alice@example.org))") with
+        {
+            Reason = OutcomeReason.RemoteReply,
+            Status = EnhancedStatus.SecurityNotSupported,
+        }, T0.AddMinutes(5), _time);
+
+        var rows = Get("alice@example.org").Model.Rows;
+
+        Assert.Equal([true, false], rows.Select(r => r.TlsWait));
+        Assert.Equal([received.AddHours(24), received.AddDays(5)], rows.Select(r => r.ExpiresAt));
     }
 
     [Fact]

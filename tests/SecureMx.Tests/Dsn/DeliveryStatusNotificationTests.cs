@@ -37,7 +37,7 @@ public sealed class DeliveryStatusNotificationTests
 
     private static readonly byte[] Original = Encoding.UTF8.GetBytes(OriginalHeaders + "\r\n" + OriginalBody);
 
-    private static DsnRecipientReport Bounce(string rcpt = "bob@remote.example") => new(rcpt, DsnAction.Failed, "5.1.1")
+    private static DsnRecipientReport Bounce(string rcpt = "bob@remote.example") => new(rcpt, DsnAction.Failed, EnhancedStatus.Parse("5.1.1"))
     {
         OriginalRecipientType = "rfc822",
         OriginalRecipient = "Bob@Remote.example",
@@ -46,7 +46,7 @@ public sealed class DeliveryStatusNotificationTests
         LastAttemptDate = LastAttempt,
     };
 
-    private static DsnRecipientReport Delay(string rcpt = "carol@secure.example") => new(rcpt, DsnAction.Delayed, "4.7.0")
+    private static DsnRecipientReport Delay(string rcpt = "carol@secure.example") => new(rcpt, DsnAction.Delayed, EnhancedStatus.Parse("4.7.0"))
     {
         RemoteMta = "mx.secure.example",
         Explanation = "the receiving server offers no STARTTLS",
@@ -54,7 +54,7 @@ public sealed class DeliveryStatusNotificationTests
         WillRetryUntil = RetryUntil,
     };
 
-    private static DsnRecipientReport Success(string rcpt = "dave@remote.example") => new(rcpt, DsnAction.Delivered, "2.0.0")
+    private static DsnRecipientReport Success(string rcpt = "dave@remote.example") => new(rcpt, DsnAction.Delivered, EnhancedStatus.Parse("2.0.0"))
     {
         RemoteMta = "mx.remote.example",
         DiagnosticCode = "250 2.0.0 Ok: queued as 4bXyZ",
@@ -164,7 +164,7 @@ public sealed class DeliveryStatusNotificationTests
     public void SubjectNamesTheKindOfReport(DsnAction action, string subject)
     {
         var status = action switch { DsnAction.Failed => "5.0.0", DsnAction.Delayed => "4.0.0", _ => "2.0.0" };
-        var w = Write(Request(new DsnRecipientReport("bob@remote.example", action, status)));
+        var w = Write(Request(new DsnRecipientReport("bob@remote.example", action, EnhancedStatus.Parse(status))));
         Assert.Equal(subject, w.Message.Subject);
         Assert.Equal(action.ToFieldValue(), w.Status.StatusGroups[1]["Action"]);
     }
@@ -250,7 +250,7 @@ public sealed class DeliveryStatusNotificationTests
     [Fact]
     public void OptionalRecipientFieldsAreOmittedWhenUnknown()
     {
-        var group = Write(Request(new DsnRecipientReport("bob@remote.example", DsnAction.Failed, "5.4.7"))).Status.StatusGroups[1];
+        var group = Write(Request(new DsnRecipientReport("bob@remote.example", DsnAction.Failed, EnhancedStatus.Parse("5.4.7")))).Status.StatusGroups[1];
         Assert.Equal(["Final-Recipient", "Action", "Status"], FieldNames(group));
     }
 
@@ -353,7 +353,7 @@ public sealed class DeliveryStatusNotificationTests
     public void RetFullReturnsOnlyHeadersInADsnWithoutFailure(DsnAction action, string status)
     {
         // RFC 3461 §4.3: RET applies to DSNs reporting a failure; others SHOULD carry only the headers.
-        var w = Write(Request(new DsnRecipientReport("bob@remote.example", action, status)) with { Return = DsnReturn.Full });
+        var w = Write(Request(new DsnRecipientReport("bob@remote.example", action, EnhancedStatus.Parse(status))) with { Return = DsnReturn.Full });
         Assert.IsType<TextRfc822Headers>(w.Report[2]);
     }
 
@@ -431,7 +431,7 @@ public sealed class DeliveryStatusNotificationTests
     [Fact]
     public void ExplanationFromTheReportIsShownInsteadOfTheStatusSentence()
     {
-        var text = Flat(Write(Request(Bounce() with { Status = "5.7.10", Explanation = "mx.remote.example offers only TLSv1.0." })).Text);
+        var text = Flat(Write(Request(Bounce() with { Status = EnhancedStatus.Parse("5.7.10"), Explanation = "mx.remote.example offers only TLSv1.0." })).Text);
         Assert.Contains("Reason: mx.remote.example offers only TLSv1.0 (status 5.7.10).", text, StringComparison.Ordinal);
         Assert.DoesNotContain("security or policy", text, StringComparison.Ordinal);
     }
@@ -466,7 +466,7 @@ public sealed class DeliveryStatusNotificationTests
     [InlineData("4.9.9", "a temporary problem prevented delivery")]
     public void StatusCodeGivesTheReasonWhenTheReportHasNoExplanation(string status, string reason)
     {
-        var text = Flat(Write(Request(new DsnRecipientReport("bob@remote.example", status[0] == '5' ? DsnAction.Failed : DsnAction.Delayed, status))).Text);
+        var text = Flat(Write(Request(new DsnRecipientReport("bob@remote.example", status[0] == '5' ? DsnAction.Failed : DsnAction.Delayed, EnhancedStatus.Parse(status)))).Text);
         Assert.Contains($"Reason: {reason} (status {status}).", text, StringComparison.Ordinal);
     }
 
@@ -568,14 +568,14 @@ public sealed class DeliveryStatusNotificationTests
     }
 
     [Theory]
-    [InlineData("5.1")]
-    [InlineData("6.0.0")]
-    [InlineData("5.01.1")]
-    [InlineData("5.1.1 ")]
-    [InlineData("550")]
-    public void MalformedStatusCodesAreRejected(string status)
+    [InlineData(6, 0, 0)]
+    [InlineData(3, 1, 1)]
+    [InlineData(0, 0, 0)]
+    [InlineData(5, 1000, 1)]
+    [InlineData(5, 1, -1)]
+    public void HandBuiltStatusCodesOutsideRfc3463AreRejected(int @class, int subject, int detail)
     {
-        Assert.Throws<ArgumentException>(() => DeliveryStatusNotification.Build(Request(Bounce() with { Status = status })));
+        Assert.Throws<ArgumentException>(() => DeliveryStatusNotification.Build(Request(Bounce() with { Status = new EnhancedStatus(@class, subject, detail) })));
     }
 
     [Fact]
@@ -589,7 +589,7 @@ public sealed class DeliveryStatusNotificationTests
             new MailParameters(null, BodyType.EightBitMime, false, DsnReturn.Full, "QQ314"),
             new ClientTrace("mx", "192.0.2.7", "client.example.net", "ESMTPS", null, null),
             [new EnvelopeRecipient("bob@local.example", "bob.alias@example.net", RecipientRoute.Local, "/var/mail/bob", DsnNotify.Failure, "rfc822", "bob.alias@example.net")]);
-        var report = DsnRecipientReport.FromEnvelope(envelope.Recipients[0], DsnAction.Failed, "5.2.2");
+        var report = DsnRecipientReport.FromEnvelope(envelope.Recipients[0], DsnAction.Failed, EnhancedStatus.Parse("5.2.2"));
         var request = DsnRequest.FromEnvelope(envelope, Host, [report], Now, () => new MemoryStream(Original));
 
         var w = Write(request);

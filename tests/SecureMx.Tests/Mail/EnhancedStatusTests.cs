@@ -28,6 +28,8 @@ public sealed class EnhancedStatusTests
     [InlineData(" 5.1.1")]
     [InlineData("5.1.1 ")]
     [InlineData("5..1")]
+    [InlineData("6.0.0")]
+    [InlineData("550")]
     public void RefusesAnythingElse(string text)
     {
         Assert.False(EnhancedStatus.TryParse(text, out _));

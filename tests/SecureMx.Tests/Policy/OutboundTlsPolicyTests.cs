@@ -83,4 +83,18 @@ public sealed class OutboundTlsPolicyTests : IDisposable
         Assert.Equal(("dashboard:bob@example.org", "inbound_tls", "opportunistic", "mandatory"), (changes[0].Actor, changes[0].Setting, changes[0].OldValue, changes[0].NewValue));
         Assert.Equal(("alice@example.org", "default", "mandatory"), (changes[1].Subject, changes[1].OldValue, changes[1].NewValue));
     }
+
+    [Fact]
+    public void TheRequirementOfAWaitNamesTheSettingThatDemandsTlsOrElseTheDaneRecords()
+    {
+        Assert.Equal(new RequiredTls(OutboundTlsLevel.Dane, TlsRequirementSource.DaneRecords), _policy.For(null, "alice@example.org", "remote.test").Requirement);
+
+        _store.SetDestinationTls("strict.test", "verify", "test");
+        Assert.Equal(new RequiredTls(OutboundTlsLevel.Verify, TlsRequirementSource.Operator), _policy.For(null, "alice@example.org", "strict.test").Requirement);
+
+        _store.SetMailboxOutboundTls("alice@example.org", true, "test");
+        Assert.Equal(new RequiredTls(OutboundTlsLevel.Encrypt, TlsRequirementSource.Sender), _policy.For(null, "alice@example.org", "remote.test").Requirement);
+        // The strictest setting decides: the destination's verify outranks the account's encrypt.
+        Assert.Equal(new RequiredTls(OutboundTlsLevel.Verify, TlsRequirementSource.Operator), _policy.For(null, "alice@example.org", "strict.test").Requirement);
+    }
 }

@@ -36,7 +36,10 @@ public sealed class MandatoryTlsQueueTests
         Assert.Equal(RecipientState.Deferred, r.State);
         Assert.StartsWith("4.7.4 TLS is required, but was not offered by host mx.other.test[127.0.0.1]", r.LastError);
         Assert.Contains("encrypt (from sender account alice@example.test)", r.LastError);
-        Assert.True(SecureMx.Queue.TlsWait.IsTlsWait(r.LastError)); // the dashboard recognises the runner's own text
+        // The dashboard and the time rules know the wait by its stored reason and requirement, not by its text.
+        Assert.Equal((OutcomeReason.TlsRequirement, EnhancedStatus.SecurityNotSupported, (RequiredTls?)new RequiredTls(OutboundTlsLevel.Encrypt, TlsRequirementSource.Sender), "mx.other.test[127.0.0.1]"),
+            (r.LastOutcome!.Reason, r.LastOutcome.Status, r.LastOutcome.RequiredTls, r.LastOutcome.HostTried));
+        Assert.True(r.LastOutcome.IsTlsWait);
         var log = h.Store.QueryDeliveryLog("carol@other.test", QueueRunnerHarness.Sender, null, 10).Single();
         Assert.Equal(("deferred", "4.7.4", "none", "mx.other.test", "127.0.0.1"), (log.Result, log.Enhanced, log.TlsVerification, log.MxHost, log.Ip));
 
@@ -55,6 +58,36 @@ public sealed class MandatoryTlsQueueTests
         Assert.Contains("was not offered by host mx.other.test", Flat(failed.Message.TextBody));
         Assert.Contains("About TLS", Flat(failed.Message.TextBody));
         Assert.Single(server.Arrivals.Ids); // never sent in plaintext
-        Assert.True(h.Dns.Attempts[^1] >= T0 + TimeSpan.FromHours(24));
+        // The last attempt is made when the 24 hours are up, not at the next hourly retry after them.
+        Assert.Equal(T0 + TimeSpan.FromHours(24), h.Dns.Attempts[^1]);
+        Assert.Equal(T0 + TimeSpan.FromHours(24), failed.Date("Last-Attempt-Date"));
+    }
+
+    [Fact]
+    public async Task HourlyRetriesOfATlsWaitEndWithALastAttemptExactlyAtTlsExpireAfter()
+    {
+        await using var server = await SmtpTestServer.StartAsync(withTls: false);
+        await using var h = await QueueRunnerHarness.CreateAsync(
+            (domain, _) => MxResolution.FromRecords(domain, [("mx.other.test", 10)], DnsSecurity.Insecure, new Random(1)),
+            o =>
+            {
+                o.Delivery.SmtpPort = server.Endpoint.Port;
+                o.Queue.RetryJitter = 0;
+            });
+        h.Store.SetMailboxOutboundTls(QueueRunnerHarness.Sender, mandatory: true, "test");
+        var id = await h.SendAsync(recipient: "carol@other.test");
+
+        await h.RunUntilAsync(T0 + TimeSpan.FromHours(26));
+
+        // 0, 5, 15, 35 minutes, then hourly from 75 to 1395 (23h15m); the next would be 24h15m. The last is at 24h.
+        double[] minutes = [0, 5, 15, 35, .. Enumerable.Range(0, 23).Select(i => 75.0 + 60 * i), 1440];
+        Assert.Equal(minutes.Select(m => T0 + TimeSpan.FromMinutes(m)), h.Dns.Attempts);
+        Assert.Null(h.Spool.Queue.Load(id));
+        var failed = Assert.Single(h.Dsns(), d => d.Action == "failed");
+        Assert.Equal("5.7.4", failed.Status);
+        Assert.Equal(T0 + TimeSpan.FromHours(24), failed.Date("Last-Attempt-Date"));
+        var last = h.Store.QueryDeliveryLog("carol@other.test", null, null, 100)[^1];
+        Assert.Equal(("failed", "5.7.4", T0 + TimeSpan.FromHours(24)), (last.Result, last.Enhanced, last.At));
+        Assert.Empty(server.Arrivals.Ids);
     }
 }

@@ -9,6 +9,7 @@ using SecureMx.Config;
 using SecureMx.Delivery.Remote;
 using SecureMx.Dns;
 using SecureMx.Mail;
+using SecureMx.Policy;
 using SecureMx.Queue;
 using SecureMx.Spool;
 using SecureMx.Store;
@@ -88,8 +89,8 @@ internal sealed record ParsedDsn(string Path, MimeMessage Message, HeaderList Pe
 }
 
 /// <summary>
-/// A <see cref="QueueRunner"/> wired as Hosting/ServerHost.cs wires it (store, spool, remote delivery
-/// with its connection cache), in a temp data directory, on a <see cref="SteppingTimeProvider"/> and a
+/// A <see cref="QueueRunner"/> wired as Hosting/ServerHost.cs wires it (store, spool, the Maildir
+/// deliverer and the SMTP deliverer with its connection cache), in a temp data directory, on a <see cref="SteppingTimeProvider"/> and a
 /// <see cref="FakeMailDns"/>: no real DNS, no network. example.test is hosted with the mailbox alice,
 /// so DSNs to alice@example.test land in her Maildir.
 /// <para>
@@ -137,7 +138,11 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
         Dns = new FakeMailDns(Clock, mx);
         Connections = new SmtpConnectionCache(TimeSpan.FromSeconds(5), Clock);
         var remote = new RemoteDelivery(Dns, Options, new RecordingLogger<RemoteDelivery>(_log), Connections);
-        Runner = new QueueRunner(Spool, Store, remote, Options, _dir.Path, Clock, new RecordingLogger<QueueRunner>(_log));
+        var log = new RecordingLogger<QueueRunner>(_log);
+        Runner = new QueueRunner(Spool, Store,
+            new MaildirDeliverer(Spool, Options, _dir.Path, Clock, log),
+            new SmtpDeliverer(Spool, remote, new OutboundTlsPolicy(Store, Options.Delivery), Options.Delivery, Clock, log),
+            Options, Clock, log);
     }
 
     /// <summary>
@@ -172,9 +177,18 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
     /// waits until its first attempt is over. The message has at least <paramref name="bodySize"/>
     /// bytes (above <see cref="MessageSpool.InlineLimit"/> it is kept as a data file).
     /// </summary>
-    public async Task<string> SendAsync(string sender = Sender, string recipient = RemoteRecipient, DsnNotify notify = DsnNotify.Unspecified,
-        int bodySize = 0, bool announce = true)
+    public Task<string> SendAsync(string sender = Sender, string recipient = RemoteRecipient, DsnNotify notify = DsnNotify.Unspecified,
+        int bodySize = 0, bool announce = true) =>
+        SendAsync([new EnvelopeRecipient(recipient, recipient, RecipientRoute.Remote, null, notify, null, null)], sender, bodySize, announce);
+
+    /// <summary>A hosted mailbox of example.test as a recipient, routed to its Maildir.</summary>
+    public static EnvelopeRecipient LocalRecipient(string local) =>
+        new($"{local}@example.test", $"{local}@example.test", RecipientRoute.Local, SecureMxStore.MaildirFor(local, "example.test"), DsnNotify.Unspecified, null, null);
+
+    /// <summary>As <see cref="SendAsync(string, string, DsnNotify, int, bool)"/>, to the given recipients (the first one in the To: header).</summary>
+    public async Task<string> SendAsync(IReadOnlyList<EnvelopeRecipient> recipients, string sender = Sender, int bodySize = 0, bool announce = true)
     {
+        var recipient = recipients[0].Address;
         var id = MessageId.New(Clock);
         var text = new System.Text.StringBuilder(
             $"From: Alice <{Sender}>\r\nTo: <{recipient}>\r\nSubject: queue test {id}\r\nMessage-ID: <{id}@example.test>\r\n\r\nHello.\r\n");
@@ -185,7 +199,7 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
             var envelope = new Envelope(id, Clock.GetUtcNow(), sender, file.Length,
                 new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
                 new ClientTrace("sendmail", "127.0.0.1", "localhost", "local", null, "tester"),
-                [new EnvelopeRecipient(recipient, recipient, RecipientRoute.Remote, null, notify, null, null)]);
+                recipients);
             await file.CompleteAsync();
             await Spool.CommitAsync(envelope, file);
             file.MarkCommitted();

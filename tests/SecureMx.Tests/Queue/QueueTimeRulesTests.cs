@@ -1,6 +1,7 @@
 using SecureMx.Config;
 using SecureMx.Dns;
 using SecureMx.Mail;
+using SecureMx.Queue;
 using SecureMx.Tests.TestSupport;
 
 namespace SecureMx.Tests.Queue;
@@ -120,7 +121,7 @@ public sealed class QueueTimeRulesTests
     [Theory]
     [InlineData(0)]
     [InlineData(300 * 1024)] // above MessageSpool.InlineLimit: a data file in spool/data
-    public async Task RecipientExpiresAtTheFirstAttemptAfterExpireAfter(int size)
+    public async Task RecipientExpiresWithALastAttemptExactlyAtExpireAfter(int size)
     {
         await using var h = await QueueRunnerHarness.CreateAsync(configure: ExpireAfterTwoHours);
         var id = await h.SendAsync(bodySize: size);
@@ -135,9 +136,9 @@ public sealed class QueueTimeRulesTests
         Assert.Null(h.Spool.Queue.Load(id));
         await h.WaitUntilAsync("the message's data to be deleted", () => !h.HasData(id));
 
-        // The attempt that found it expired is the first at or after two hours.
+        // The retry after the attempt at about 75 minutes would come at 2h15m ±12m; it is made at two hours instead, and expires it.
         var expiredAt = h.Dns.Attempts[^1];
-        Assert.True(expiredAt >= T0 + Hours(2), $"expired at {expiredAt:O}");
+        Assert.Equal(T0 + Hours(2), expiredAt);
         Assert.True(h.Dns.Attempts[^2] < T0 + Hours(2));
         var dsns = h.Dsns();
         Assert.Equal(2, dsns.Count);
@@ -156,6 +157,50 @@ public sealed class QueueTimeRulesTests
         Assert.Equal(attempts, h.Dns.Attempts.Count);
         Assert.Equal(2, h.Dsns().Count);
         Assert.Empty(h.Spool.Queue.AllMessageIds());
+    }
+
+    [Fact]
+    public async Task HourlyRetriesStillBounceADeferralExactlyAtExpireAfter()
+    {
+        // Attempts at 0, 5, 15, 35, 75 minutes, then hourly: 135 … 315; the next would be at 375, 45 minutes
+        // after the promised 5h30m. The last attempt is made at 5h30m and fails the recipient there.
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o =>
+        {
+            o.Queue.RetryJitter = 0;
+            o.Queue.ExpireAfter = "330m";
+        });
+        var id = await h.SendAsync();
+
+        await h.RunUntilAsync(T0 + Hours(7));
+
+        Assert.Null(h.Spool.Queue.Load(id));
+        Assert.Equal(new double[] { 0, 5, 15, 35, 75, 135, 195, 255, 315, 330 }.Select(m => T0 + Minutes(m)), h.Dns.Attempts);
+        var failed = Assert.Single(h.Dsns(), d => d.Action == "failed");
+        Assert.Equal("5.4.7", failed.Status);
+        Assert.Equal(T0 + Minutes(330), failed.Date("Last-Attempt-Date"));
+        Assert.Contains("delivery time expired after 5h30m", failed.Message.TextBody);
+        var delayed = Assert.Single(h.Dsns(), d => d.Action == "delayed");
+        Assert.Equal(T0 + Minutes(330), delayed.Date("Will-Retry-Until"));
+        var last = h.Store.QueryDeliveryLog(QueueRunnerHarness.RemoteRecipient, null, null, 100)[^1];
+        Assert.Equal(("failed", 554, "5.4.7", T0 + Minutes(330)), (last.Result, last.Code, last.Enhanced, last.At));
+    }
+
+    [Fact]
+    public async Task ARetryIsNeverScheduledAfterTheExpiry()
+    {
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o =>
+        {
+            o.Queue.RetryJitter = 0;
+            o.Queue.ExpireAfter = "330m";
+        });
+        var id = await h.SendAsync();
+
+        await h.RunUntilAsync(T0 + Minutes(315) + TimeSpan.FromSeconds(1));
+
+        var r = h.Recipient(id)!;
+        Assert.Equal((RecipientState.Deferred, 9), (r.State, r.Attempts));
+        Assert.Equal(T0 + Minutes(330), r.NextAttemptAt);
+        Assert.Equal(OutcomeReason.Dns, r.LastOutcome!.Reason);
     }
 
     [Fact]
@@ -329,5 +374,84 @@ public sealed class QueueTimeRulesTests
         Assert.Equal("delayed", Assert.Single(h.Dsns()).Action); // delivered: no failure DSN, and no success DSN without NOTIFY=SUCCESS
         var last = h.Store.QueryDeliveryLog("carol@other.test", null, null, 100)[^1];
         Assert.Equal(("delivered", "mx.other.test"), (last.Result, last.MxHost));
+    }
+
+    // ---- the rules alone ------------------------------------------------------------------------------
+
+    private static readonly DateTimeOffset Received = new(2030, 5, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private static QueueTimeRules Rules(string expireAfter = "5d", string tlsExpireAfter = "24h") =>
+        new(new QueueOptions { ExpireAfter = expireAfter, TlsExpireAfter = tlsExpireAfter, RetryJitter = 0 });
+
+    [Fact]
+    public void ATlsWaitExpiresAfterTlsExpireAfterEverythingElseAfterExpireAfter()
+    {
+        var rules = Rules();
+        Assert.Equal(Received.AddHours(24), rules.ExpiresAt(Received, TestOutcomes.TlsWait()));
+        Assert.Equal(Received.AddDays(5), rules.ExpiresAt(Received, TestOutcomes.Deferred()));
+        Assert.Equal(Received.AddDays(5), rules.ExpiresAt(Received, null)); // not tried yet
+        // A TLS outcome that is not a wait any more (expired, failed) is not a TLS wait.
+        Assert.Equal(Received.AddDays(5), rules.ExpiresAt(Received, TestOutcomes.TlsWait() with { State = RecipientState.Failed }));
+    }
+
+    [Fact]
+    public void ExpireAfterEndsATlsWaitTooWhenItIsShorter()
+    {
+        Assert.Equal(Received.AddHours(12), Rules(expireAfter: "12h").ExpiresAt(Received, TestOutcomes.TlsWait()));
+    }
+
+    [Fact]
+    public void TheNextAttemptIsCappedAtTheExpiry()
+    {
+        var rules = Rules(expireAfter: "2h");
+        var now = Received.AddMinutes(100);
+        // The schedule's fifth step is the hourly maximum: 2h40m, capped at 2h.
+        Assert.Equal(Received.AddHours(2), rules.NextAttempt(Received, TestOutcomes.Deferred(), 5, now, null, new Random(1)));
+        Assert.Equal(Received.AddMinutes(55), rules.NextAttempt(Received, TestOutcomes.Deferred(), 3, Received.AddMinutes(35), null, new Random(1)));
+        // A deliverer's own interval (local delivery) is capped the same way.
+        Assert.Equal(now.AddSeconds(60), rules.NextAttempt(Received, TestOutcomes.Deferred(), 1, now, TimeSpan.FromSeconds(60), new Random(1)));
+        Assert.Equal(Received.AddHours(2), rules.NextAttempt(Received, TestOutcomes.Deferred(), 1, Received.AddHours(2).AddSeconds(-10), TimeSpan.FromSeconds(60), new Random(1)));
+        // A TLS wait by its own, shorter expiry.
+        Assert.Equal(Received.AddHours(2), Rules(tlsExpireAfter: "2h").NextAttempt(Received, TestOutcomes.TlsWait(), 5, now, null, new Random(1)));
+    }
+
+    [Fact]
+    public void ADeferralAtTheExpiryFailsWith547AndKeepsTheLastError()
+    {
+        var rules = Rules(expireAfter: "2h");
+        var deferred = TestOutcomes.DnsDeferred();
+        Assert.Null(rules.Expire(Received, deferred, Received.AddHours(2) - Ms));
+        Assert.False(rules.IsExpired(Received, deferred, Received.AddHours(2) - Ms));
+
+        var expired = rules.Expire(Received, deferred, Received.AddHours(2))!;
+
+        Assert.True(rules.IsExpired(Received, deferred, Received.AddHours(2)));
+        Assert.Equal((RecipientState.Failed, OutcomeReason.Expired, EnhancedStatus.DeliveryTimeExpired, 554), (expired.State, expired.Reason, expired.Status, expired.ReplyCode));
+        Assert.Equal($"5.4.7 delivery time expired after 2h; last error: {deferred.Text}", expired.Text);
+        Assert.Null(rules.Expire(Received, TestOutcomes.Delivered(), Received.AddDays(9))); // only a deferral expires
+    }
+
+    [Theory]
+    [InlineData(TlsRequirementSource.Sender, "5.7.4 mandatory TLS could not be met within 24h")]
+    [InlineData(TlsRequirementSource.Operator, "5.7.4 mandatory TLS could not be met within 24h")]
+    [InlineData(TlsRequirementSource.DaneRecords, "5.7.4 the TLS authentication the recipient's DANE records require could not be met within 24h")]
+    public void ATlsWaitFailsWithItsOwnCauseMadePermanent(TlsRequirementSource source, string why)
+    {
+        var wait = TestOutcomes.TlsWait() with { RequiredTls = new RequiredTls(OutboundTlsLevel.Encrypt, source) };
+
+        var expired = Rules().Expire(Received, wait, Received.AddHours(24))!;
+
+        Assert.Equal((OutcomeReason.Expired, new EnhancedStatus(5, 7, 4)), (expired.Reason, expired.Status));
+        Assert.Equal($"{why}; last error: {wait.Text}", expired.Text);
+        Assert.Equal((wait.RequiredTls, wait.Host, wait.Address), (expired.RequiredTls, expired.Host, expired.Address));
+    }
+
+    [Fact]
+    public void TheDelayWarningIsDueOnceAfterDelayWarningAfter()
+    {
+        var rules = Rules();
+        Assert.False(rules.DelayWarningDue(Received, alreadyWarned: false, Received.AddHours(1) - Ms));
+        Assert.True(rules.DelayWarningDue(Received, alreadyWarned: false, Received.AddHours(1)));
+        Assert.False(rules.DelayWarningDue(Received, alreadyWarned: true, Received.AddHours(3)));
     }
 }

@@ -115,21 +115,47 @@ public sealed class QueueDatabaseTests : IDisposable
         var e = NewEnvelope();
         await Queue.InsertAsync(e, null, _time);
         var next = _time.GetUtcNow().AddMinutes(5);
-        await Queue.UpdateRecipientAsync(e.Id, 1, RecipientState.Deferred, next, "451 try later", _time);
+        await Queue.UpdateRecipientAsync(e.Id, 1, TestOutcomes.Deferred("4.4.1 try later"), next, _time);
 
         var (_, rows) = Queue.Load(e.Id)!.Value;
         Assert.Equal(RecipientState.Queued, rows[0].State);
         Assert.Equal(0, rows[0].Attempts);
+        Assert.Null(rows[0].LastOutcome);
         Assert.Equal(RecipientState.Deferred, rows[1].State);
         Assert.Equal(1, rows[1].Attempts);
         Assert.Equal(next, rows[1].NextAttemptAt);
-        Assert.Equal("451 try later", rows[1].LastError);
+        Assert.Equal("4.4.1 try later", rows[1].LastError);
+        Assert.Equal(TestOutcomes.Deferred("4.4.1 try later"), rows[1].LastOutcome);
 
-        await Queue.UpdateRecipientAsync(e.Id, 1, RecipientState.Delivered, next, null, _time);
+        await Queue.UpdateRecipientAsync(e.Id, 1, TestOutcomes.Delivered(), next, _time);
         (_, rows) = Queue.Load(e.Id)!.Value;
         Assert.Equal(RecipientState.Delivered, rows[1].State);
         Assert.Equal(2, rows[1].Attempts);
         Assert.Null(rows[1].LastError);
+    }
+
+    [Fact]
+    public async Task TheLastOutcomeIsKeptInColumnsAndLoadsBackWhole()
+    {
+        var e = NewEnvelope();
+        await Queue.InsertAsync(e, null, _time);
+        var wait = TestOutcomes.TlsWait();
+        await Queue.UpdateRecipientAsync(e.Id, 0, wait, _time.GetUtcNow().AddHours(1), _time);
+        await Queue.UpdateRecipientAsync(e.Id, 1, TestOutcomes.DnsDeferred() with { RequiredTls = null, ReplyCode = null }, _time.GetUtcNow().AddHours(1), _time);
+
+        var (_, rows) = Queue.Load(e.Id)!.Value;
+        Assert.Equal(wait, rows[0].LastOutcome);
+        Assert.True(rows[0].LastOutcome!.IsTlsWait);
+        Assert.Equal("mx.dest.test[192.0.2.1]", rows[0].LastOutcome!.HostTried);
+        Assert.Equal(TestOutcomes.DnsDeferred() with { ReplyCode = null }, rows[1].LastOutcome);
+
+        using var c = Queue.OpenRead();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT last_reason, last_status, last_code, last_tls_level, last_tls_source, last_host, last_address, last_error FROM recipients WHERE idx = 0";
+        using var r = cmd.ExecuteReader();
+        Assert.True(r.Read());
+        Assert.Equal(("tls-requirement", "4.7.4", 451L, "encrypt", "sender", "mx.dest.test", "192.0.2.1", wait.Text),
+            (r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7)));
     }
 
     [Fact]
@@ -146,11 +172,11 @@ public sealed class QueueDatabaseTests : IDisposable
         var now = _time.GetUtcNow();
         // ids[0]: both delivered -> not due. ids[1]: one deferred to the future, one queued -> due.
         // ids[2]: both deferred to the future -> not due. ids[3]: queued -> due.
-        await Queue.UpdateRecipientAsync(ids[0], 0, RecipientState.Delivered, now, null, _time);
-        await Queue.UpdateRecipientAsync(ids[0], 1, RecipientState.Failed, now, "550", _time);
-        await Queue.UpdateRecipientAsync(ids[1], 0, RecipientState.Deferred, now.AddHours(1), "451", _time);
-        await Queue.UpdateRecipientAsync(ids[2], 0, RecipientState.Deferred, now.AddMinutes(10), "451", _time);
-        await Queue.UpdateRecipientAsync(ids[2], 1, RecipientState.Deferred, now.AddMinutes(20), "451", _time);
+        await Queue.UpdateRecipientAsync(ids[0], 0, TestOutcomes.Delivered(), now, _time);
+        await Queue.UpdateRecipientAsync(ids[0], 1, TestOutcomes.Failed(), now, _time);
+        await Queue.UpdateRecipientAsync(ids[1], 0, TestOutcomes.Deferred(), now.AddHours(1), _time);
+        await Queue.UpdateRecipientAsync(ids[2], 0, TestOutcomes.Deferred(), now.AddMinutes(10), _time);
+        await Queue.UpdateRecipientAsync(ids[2], 1, TestOutcomes.Deferred(), now.AddMinutes(20), _time);
 
         Assert.Equal([ids[1], ids[3]], Queue.DueMessageIds(now, 100));
         Assert.Equal([ids[1]], Queue.DueMessageIds(now, 1));
@@ -174,10 +200,10 @@ public sealed class QueueDatabaseTests : IDisposable
         var e = NewEnvelope();
         await Queue.InsertAsync(e, null, _time);
         var now = _time.GetUtcNow();
-        await Queue.UpdateRecipientAsync(e.Id, 0, RecipientState.Deferred, now.AddMinutes(30), "451", _time);
-        await Queue.UpdateRecipientAsync(e.Id, 1, RecipientState.Deferred, now.AddMinutes(5), "451", _time);
+        await Queue.UpdateRecipientAsync(e.Id, 0, TestOutcomes.Deferred(), now.AddMinutes(30), _time);
+        await Queue.UpdateRecipientAsync(e.Id, 1, TestOutcomes.Deferred(), now.AddMinutes(5), _time);
         Assert.Equal(now.AddMinutes(5), Queue.NextDueTime());
-        await Queue.UpdateRecipientAsync(e.Id, 1, RecipientState.Delivered, now, null, _time);
+        await Queue.UpdateRecipientAsync(e.Id, 1, TestOutcomes.Delivered(), now, _time);
         Assert.Equal(now.AddMinutes(30), Queue.NextDueTime());
     }
 
@@ -188,7 +214,7 @@ public sealed class QueueDatabaseTests : IDisposable
         var gone = NewEnvelope();
         await Queue.InsertAsync(keep, null, _time);
         await Queue.InsertAsync(gone, null, _time);
-        await Queue.RemoveMessageAsync(gone.Id);
+        await _spool.RemoveAsync(gone.Id);
         Assert.Null(Queue.Load(gone.Id));
         Assert.NotNull(Queue.Load(keep.Id));
         Assert.Equal(new HashSet<string> { keep.Id }, Queue.AllMessageIds());
@@ -275,8 +301,7 @@ public sealed class QueueDatabaseTests : IDisposable
             Assert.Equal(content, copy.ToArray());
         }
 
-        await Queue.RemoveMessageAsync(e.Id);
-        _spool.DeleteData(e.Id);
+        await _spool.RemoveAsync(e.Id);
         Assert.Null(Queue.OpenInlineData(e.Id));
         Assert.Throws<FileNotFoundException>(() => _spool.OpenData(e.Id));
     }

@@ -160,6 +160,22 @@ public sealed class DeliveryLogSearchTests : IDisposable
     }
 
     [Fact]
+    public void LocalFilterFindsLocalDeliveriesOldAndNewAndNoneFindsNeither()
+    {
+        Add("a@x.test", "r@y.test", verification: "none"); // M0: plaintext to a remote server
+        var n = _n;
+        Store.AppendDeliveryLog([
+            // M1: as written before verification "local"; M2: as written now.
+            new DeliveryLogEntry(T0.AddMinutes(n), "M1", "a@x.test", null, "r@x.test", "local", null, "delivered", 250, "2.0.0", "delivered to maildir", null, null, "none"),
+            new DeliveryLogEntry(T0.AddMinutes(n + 1), "M2", "a@x.test", null, "r@x.test", "local", null, "delivered", 250, "2.0.0", "delivered to maildir", null, null, "local"),
+        ]);
+
+        Assert.Equal(["M2", "M1"], Ids(new DeliveryLogQuery { Verification = DeliveryLogEntry.Local }));
+        Assert.Equal(["M0"], Ids(new DeliveryLogQuery { Verification = "none" }));
+        Assert.All(Store.SearchDeliveryLog(new DeliveryLogQuery { Verification = DeliveryLogEntry.Local }), e => Assert.True(e.IsLocal));
+    }
+
+    [Fact]
     public void SinceIncludesItsOwnInstantAndLaterRows()
     {
         Add("a@x.test", "r@y.test"); // T0

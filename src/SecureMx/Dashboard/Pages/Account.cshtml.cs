@@ -9,7 +9,7 @@ namespace SecureMx.Dashboard.Pages;
 /// One mailbox: its own outbound mandatory TLS switch and what is in effect for its mail. For the
 /// account itself, an administrator of its domain and system administrators.
 /// </summary>
-public sealed class AccountModel(DashboardUser user, SecureMxStore store, DashboardDependencies deps) : PageModel
+public sealed class AccountModel(DashboardUser user, SecureMxStore store, OutboundWaitTimes wait) : PageModel
 {
     public string Address { get; private set; } = "";
 
@@ -22,7 +22,7 @@ public sealed class AccountModel(DashboardUser user, SecureMxStore store, Dashbo
 
     public bool CanManageDomain => user.CanManageDomain(Domain);
 
-    public OutboundWaitTimes Wait => OutboundWaitTimes.From(deps.Options);
+    public OutboundWaitTimes Wait => wait;
 
     public bool Saved { get; private set; }
 

@@ -12,7 +12,7 @@ namespace SecureMx.Dashboard.Pages;
 /// to publish and a live check of them, and the audit trail of policy changes. For the domain's
 /// administrators and system administrators only.
 /// </summary>
-public sealed class DomainModel(DashboardUser user, SecureMxStore store, DashboardDependencies deps) : PageModel
+public sealed class DomainModel(DashboardUser user, SecureMxStore store, DashboardDependencies deps, OutboundWaitTimes wait) : PageModel
 {
     public sealed record AccountRow(string Address, bool Mandatory);
 
@@ -34,7 +34,7 @@ public sealed class DomainModel(DashboardUser user, SecureMxStore store, Dashboa
     /// <summary>The TLSA record of the secure MX in zone form; null without a certificate.</summary>
     public string? TlsaRecord => deps.Certificate?.Certificate is { } c ? $"_25._tcp.{SecureMxHost}. IN TLSA {TlsaMatcher.DaneEeRecord(c)}" : null;
 
-    public OutboundWaitTimes Wait => OutboundWaitTimes.From(deps.Options);
+    public OutboundWaitTimes Wait => wait;
 
     public DomainDnsCheckResult? Check { get; private set; }
 

@@ -10,7 +10,7 @@ namespace SecureMx.Dashboard.Pages;
 /// </summary>
 public sealed class LogModel(DashboardUser user, SecureMxStore store, TimeProvider time) : PageModel
 {
-    public static readonly string[] Verifications = ["none", "encrypted", "dane", "verified"];
+    public static readonly string[] Verifications = ["none", "encrypted", "dane", "verified", DeliveryLogEntry.Local];
     public static readonly string[] Results = ["delivered", "deferred", "failed"];
     public static readonly int[] DayChoices = [1, 7, 30, 90];
     public const int DefaultLimit = 200;
@@ -55,8 +55,8 @@ public sealed class LogModel(DashboardUser user, SecureMxStore store, TimeProvid
         return Page();
     }
 
-    /// <summary>The queue runner writes "local" as the host of a delivery to a local mailbox.</summary>
-    public static bool IsLocal(DeliveryLogEntry e) => e.MxHost == "local" && e.Ip is null;
+    /// <summary>A delivery to a local mailbox (verification "local"; older rows: host "local" without an address).</summary>
+    public static bool IsLocal(DeliveryLogEntry e) => e.IsLocal;
 
     /// <summary>The resource key and status colour of a row's verification.</summary>
     public static (string Key, bool Shared, string Css) Verification(DeliveryLogEntry e) =>

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using SecureMx.Config;
 using SecureMx.Mail;
 using SecureMx.Queue;
 using SecureMx.Spool;
@@ -12,7 +11,7 @@ namespace SecureMx.Dashboard.Pages;
 /// <see cref="MailScope"/>: the reason, attempts, next try, and when the server gives up —
 /// sooner for a recipient that waits only for a server meeting its TLS requirement.
 /// </summary>
-public sealed class QueueModel(DashboardUser user, MessageSpool spool, SecureMxOptions options, TimeProvider time) : PageModel
+public sealed class QueueModel(DashboardUser user, MessageSpool spool, QueueTimeRules rules, TimeProvider time) : PageModel
 {
     public sealed record Row(Envelope Envelope, QueuedRecipient Recipient, bool TlsWait, DateTimeOffset ExpiresAt);
 
@@ -25,7 +24,7 @@ public sealed class QueueModel(DashboardUser user, MessageSpool spool, SecureMxO
 
     public DateTimeOffset Now { get; private set; }
 
-    public TimeSpan DelayWarningAfter { get; } = Duration.Parse(options.Queue.DelayWarningAfter, "queue.delayWarningAfter");
+    public TimeSpan DelayWarningAfter => rules.DelayWarningAfter;
 
     public IActionResult OnGet()
     {
@@ -33,8 +32,6 @@ public sealed class QueueModel(DashboardUser user, MessageSpool spool, SecureMxO
         var scope = request.Scope;
         (Account, Domain) = (request.Account, request.Domain);
 
-        var expireAfter = Duration.Parse(options.Queue.ExpireAfter, "queue.expireAfter");
-        var tlsExpireAfter = Duration.Parse(options.Queue.TlsExpireAfter, "queue.tlsExpireAfter");
         Now = time.GetUtcNow();
         foreach (var (envelope, recipients) in spool.Queue.ListAll())
         {
@@ -42,8 +39,7 @@ public sealed class QueueModel(DashboardUser user, MessageSpool spool, SecureMxO
             if (!scope.Contains(account, envelope.Sender) || !MailScope.Matches(account, envelope.Sender, Account, Domain)) continue;
             foreach (var r in recipients.Where(r => r.State is RecipientState.Queued or RecipientState.Deferred))
             {
-                var tlsWait = TlsWait.IsTlsWait(r.LastError);
-                Rows.Add(new Row(envelope, r, tlsWait, TlsWait.ExpiresAt(envelope.ReceivedAt, tlsWait, expireAfter, tlsExpireAfter)));
+                Rows.Add(new Row(envelope, r, r.LastOutcome?.IsTlsWait == true, rules.ExpiresAt(envelope.ReceivedAt, r.LastOutcome)));
             }
         }
         return Page();

@@ -29,7 +29,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
     private TimeSpan TransactionTimeout => TimeSpan.FromSeconds(options.Delivery.TransactionTimeoutSeconds);
 
     /// <summary>A host that did not take the transaction, and whether a TLS requirement was the reason.</summary>
-    private sealed record HostFailure(string Enhanced, string Text, bool Tls, string? Host = null, IPAddress? Address = null);
+    private sealed record HostFailure(EnhancedStatus Enhanced, string Text, bool Tls, string? Host = null, IPAddress? Address = null);
 
     public async Task<IReadOnlyList<RemoteOutcome>> DeliverAsync(Envelope envelope, string domain, IReadOnlyList<QueuedRecipient> recipients,
         Func<Stream> openData, CancellationToken ct, OutboundTlsLevel level = OutboundTlsLevel.May)
@@ -41,7 +41,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         envelope = envelope with { Size = envelope.Size + received.Length };
 
         var mx = await dns.ResolveMxAsync(domain, ct).ConfigureAwait(false);
-        if (mx.Failure is { } dnsFailure) return All(recipients, dnsFailure.Permanent, dnsFailure.Code, dnsFailure.Enhanced.ToString(), dnsFailure.Text);
+        if (mx.Failure is { } dnsFailure) return All(recipients, OutcomeReason.Dns, dnsFailure.Code, dnsFailure.Enhanced, dnsFailure.Text);
 
         var failures = new List<HostFailure>();
         bool anyAddress = false;
@@ -50,7 +50,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             var addresses = await dns.ResolveAddressesAsync(host.Name, ct).ConfigureAwait(false);
             if (addresses.IsTemporaryFailure)
             {
-                failures.Add(new HostFailure("4.4.3", $"{host.Name}: {addresses.FailureReason}", Tls: false));
+                failures.Add(new HostFailure(EnhancedStatus.DirectoryServerFailure, $"{host.Name}: {addresses.FailureReason}", Tls: false));
                 continue;
             }
             var usable = addresses.Addresses.Where(a => _source is null || a.AddressFamily == _source.AddressFamily).ToList();
@@ -61,7 +61,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             var (requirement, unusable) = HostTlsRequirement.For(level, tlsa, host.Name);
             if (requirement is null)
             {
-                failures.Add(new HostFailure("4.7.5", unusable!, Tls: true, host.Name));
+                failures.Add(new HostFailure(EnhancedStatus.CryptographicFailure, unusable!, Tls: true, host.Name));
                 continue;
             }
             foreach (var ip in usable)
@@ -74,21 +74,22 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         if (!anyAddress && failures.Count == 0)
         {
             var none = mx.NoAddressFailure();
-            return All(recipients, none.Permanent, none.Code, none.Enhanced.ToString(), none.Text);
+            return All(recipients, OutcomeReason.Dns, none.Code, none.Enhanced, none.Text);
         }
         // Nobody took the transaction: everyone waits for the next attempt, with the reasons of every host.
         // When a TLS requirement turned a host away, that is the reason (4.7.4/4.7.5, as Postfix says it).
         var text = string.Join("; ", failures.Select(f => f.Text));
         var tlsFailure = failures.FirstOrDefault(f => f.Tls);
         return tlsFailure is null
-            ? All(recipients, permanent: false, 451, "4.4.1", text)
-            : All(recipients, permanent: false, 451, tlsFailure.Enhanced, text)
-                .Select(o => o with { TlsRequirementUnmet = true, MxHost = tlsFailure.Host, Address = tlsFailure.Address }).ToList();
+            ? All(recipients, OutcomeReason.Connection, 451, EnhancedStatus.NoAnswerFromHost, text)
+            : All(recipients, OutcomeReason.TlsRequirement, 451, tlsFailure.Enhanced, text)
+                .Select(o => o with { MxHost = tlsFailure.Host, Address = tlsFailure.Address }).ToList();
     }
 
-    private static List<RemoteOutcome> All(IReadOnlyList<QueuedRecipient> recipients, bool permanent, int code, string enhanced, string text) =>
-        recipients.Select(r => new RemoteOutcome(r.Index, r.Recipient.Address, permanent ? RecipientState.Failed : RecipientState.Deferred,
-            code, enhanced, text, null, null, null, RemoteReply: false)).ToList();
+    /// <summary>The same outcome for every recipient; a permanent status fails them, a transient one defers them.</summary>
+    private static List<RemoteOutcome> All(IReadOnlyList<QueuedRecipient> recipients, OutcomeReason reason, int code, EnhancedStatus enhanced, string text) =>
+        recipients.Select(r => new RemoteOutcome(r.Index, r.Recipient.Address, enhanced.IsPermanent ? RecipientState.Failed : RecipientState.Deferred,
+            code, enhanced, text, null, null, null, reason)).ToList();
 
     private sealed record HostAttempt(IReadOnlyList<RemoteOutcome>? Outcomes, HostFailure? Failure);
 
@@ -116,12 +117,12 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             // RFC 6531 §3.2: a message that needs SMTPUTF8 must not go to a server without it.
             if (envelope.Parameters.SmtpUtf8 && !connection.Capabilities.SmtpUtf8)
             {
-                return new HostAttempt(All(recipients, permanent: true, 553, "5.6.7", $"{host} does not support SMTPUTF8, which this message needs (RFC 6531 3.2)")
+                return new HostAttempt(All(recipients, OutcomeReason.ServerCapability, 553, EnhancedStatus.NonAsciiAddress, $"{host} does not support SMTPUTF8, which this message needs (RFC 6531 3.2)")
                     .Select(o => o with { MxHost = host, Address = ip, Tls = connection.Tls }).ToList(), null);
             }
             if (connection.Capabilities.MaxSize is { } max && envelope.Size > max)
             {
-                return new HostAttempt(All(recipients, permanent: true, 552, "5.3.4", $"message size {envelope.Size} exceeds the limit of {host} ({max} bytes)")
+                return new HostAttempt(All(recipients, OutcomeReason.ServerCapability, 552, EnhancedStatus.MessageTooBig, $"message size {envelope.Size} exceeds the limit of {host} ({max} bytes)")
                     .Select(o => o with { MxHost = host, Address = ip, Tls = connection.Tls }).ToList(), null);
             }
 
@@ -155,7 +156,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             }
 
             // A transient reply to MAIL is about this host, not the recipients: try the next one (as Postfix does).
-            if (result.Mail.IsTransient) return new HostAttempt(null, new HostFailure("4.4.1", $"{where} said: {result.Mail}", Tls: false));
+            if (result.Mail.IsTransient) return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{where} said: {result.Mail}", Tls: false));
             var outcomes = new List<RemoteOutcome>();
             for (int i = 0; i < recipients.Count; i++)
             {
@@ -163,22 +164,21 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                     : !result.Recipients[i].IsPositive ? result.Recipients[i]
                     : result.Data ?? result.Recipients[i];
                 var state = reply.IsPositive ? RecipientState.Delivered : reply.IsPermanent ? RecipientState.Failed : RecipientState.Deferred;
-                var enhanced = reply.Enhanced ?? (reply.IsPositive ? "2.0.0" : reply.IsPermanent ? "5.0.0" : "4.0.0");
                 var text = string.Join(" ", reply.Lines);
-                outcomes.Add(new RemoteOutcome(recipients[i].Index, recipients[i].Recipient.Address, state, reply.Code, enhanced, text, host, ip, tls, RemoteReply: true,
-                    PeerSupportsDsn: peerDsn));
+                outcomes.Add(new RemoteOutcome(recipients[i].Index, recipients[i].Recipient.Address, state, reply.Code, reply.Status, text, host, ip, tls,
+                    OutcomeReason.RemoteReply, PeerSupportsDsn: peerDsn));
             }
             return new HostAttempt(outcomes, null);
         }
         catch (SmtpClientException ex) when (!ct.IsCancellationRequested)
         {
-            return new HostAttempt(null, new HostFailure("4.4.1", $"{where}: {ex.Stage}: {ex.Reply}", Tls: false));
+            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{where}: {ex.Stage}: {ex.Reply}", Tls: false));
         }
         catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException or OperationCanceledException && !ct.IsCancellationRequested)
         {
             // Connection refused, reset or timed out, or lost in the middle of the transaction: nothing was
             // acknowledged, so the next host (or the next attempt) may get the same message (RFC 5321 §6.1).
-            return new HostAttempt(null, new HostFailure("4.4.1", $"{where}: {(ex is OperationCanceledException ? "timed out" : ex.Message)}", Tls: false));
+            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{where}: {(ex is OperationCanceledException ? "timed out" : ex.Message)}", Tls: false));
         }
         finally
         {
@@ -227,7 +227,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         {
             if (!requirement.TlsRequired) return (null, connection);
             try { await connection.QuitAsync(ct).ConfigureAwait(false); } catch (Exception ex) when (ex is IOException or SmtpClientException) { }
-            return (new HostFailure("4.7.4", $"TLS is required, but was not offered by host {where}", Tls: true, host, ip), connection);
+            return (new HostFailure(EnhancedStatus.SecurityNotSupported, $"TLS is required, but was not offered by host {where}", Tls: true, host, ip), connection);
         }
         string? verdict = null;
         try
@@ -253,7 +253,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 _ when requirement.StrictProfile => $"TLS handshake with {where} failed: TLS 1.2 or newer with secure ciphers (ECDHE, AES-GCM or ChaCha20-Poly1305) could not be negotiated ({Innermost(ex)})",
                 _ => $"TLS handshake with {where} failed: {Innermost(ex)}",
             };
-            return (new HostFailure("4.7.5", why, Tls: true, host, ip), connection);
+            return (new HostFailure(EnhancedStatus.CryptographicFailure, why, Tls: true, host, ip), connection);
         }
     }
 }

@@ -1,31 +1,38 @@
 using System.Net;
-using SecureMx.Dns;
 using SecureMx.Mail;
 
 namespace SecureMx.Delivery.Remote;
 
 /// <summary>
-/// What one delivery attempt did for one recipient: the new state, the status (enhanced code) and
-/// text for the queue and DSNs, and which server said it over what TLS (for the delivery log).
-/// <see cref="TlsRequirementUnmet"/>: deferred because no host met the TLS requirement (such
-/// recipients expire after queue.tlsExpireAfter, and their DSNs explain the requirement).
+/// What one delivery attempt did for one recipient: the new state, the status and text for the
+/// queue and DSNs, the class of cause (<see cref="Reason"/>), and which server said it over what
+/// TLS (for the delivery log). <see cref="OutcomeReason.TlsRequirement"/>: deferred because no host
+/// met the TLS requirement (such recipients expire after queue.tlsExpireAfter, and their DSNs
+/// explain the requirement).
 /// </summary>
+/// <param name="Text">The server's reply lines for <see cref="OutcomeReason.RemoteReply"/>; else our own words.</param>
 public sealed record RemoteOutcome(
     int Index,
     string Recipient,
     RecipientState State,
     int Code,
-    string Enhanced,
+    EnhancedStatus Enhanced,
     string Text,
     string? MxHost,
     IPAddress? Address,
     NegotiatedTls? Tls,
-    bool RemoteReply,
-    bool PeerSupportsDsn = false,
-    bool TlsRequirementUnmet = false)
+    OutcomeReason Reason,
+    bool PeerSupportsDsn = false)
 {
-    /// <summary>"smtp; 550 5.1.1 …" when a server said it; else our own words (DSN Diagnostic-Code, RFC 3464 §2.3.6).</summary>
-    public string? Diagnostic => RemoteReply ? $"smtp; {Code} {Text}" : null;
+    /// <summary>The server's reply, "550 5.1.1 …", when a server said it (the DSN's Diagnostic-Code, RFC 3464 §2.3.6); else null.</summary>
+    public string? ServerReply => Reason == OutcomeReason.RemoteReply ? $"{Code} {Text}" : null;
 
-    public string Summary => MxHost is null || !RemoteReply ? $"{Enhanced} {Text}" : $"{Enhanced} {MxHost}[{Address}] said: {Code} {Text}";
+    public string Summary => MxHost is null || Reason != OutcomeReason.RemoteReply ? $"{Enhanced} {Text}" : $"{Enhanced} {MxHost}[{Address}] said: {Code} {Text}";
+
+    /// <summary>
+    /// The outcome as the queue keeps it; <paramref name="requiredTls"/> is the requirement a TLS wait
+    /// waits on, and <paramref name="text"/> the human text when it says more than <see cref="Summary"/>.
+    /// </summary>
+    public DeliveryOutcome ToOutcome(RequiredTls? requiredTls = null, string? text = null) =>
+        new(State, Reason, Enhanced, text ?? Summary, Code, Reason == OutcomeReason.TlsRequirement ? requiredTls : null, MxHost, Address);
 }

@@ -67,7 +67,7 @@ public sealed class RemoteDeliveryTlsPolicyTests
     {
         await using var peer = await SmtpTestServer.StartAsync(withTls: false);
         var o = (await DeliverAsync(peer, new FixedDns(DnsSecurity.Secure, DnsSecurity.Secure, NoTlsa), OutboundTlsLevel.Encrypt)).Single();
-        Assert.Equal((RecipientState.Deferred, "4.7.4", true), (o.State, o.Enhanced, o.TlsRequirementUnmet));
+        Assert.Equal((RecipientState.Deferred, EnhancedStatus.SecurityNotSupported, OutcomeReason.TlsRequirement), (o.State, o.Enhanced, o.Reason));
         Assert.Contains("TLS is required, but was not offered by host mx.example.org[127.0.0.1]", o.Text);
         Assert.Empty(peer.Arrivals.Ids);
     }
@@ -106,7 +106,7 @@ public sealed class RemoteDeliveryTlsPolicyTests
         await using var peer = await SmtpTestServer.StartAsync();
         var wrong = TlsaMatcher.DaneEeRecord(TestPki.SelfSigned("mx.example.org"));
         var o = (await DeliverAsync(peer, new FixedDns(DnsSecurity.Secure, DnsSecurity.Secure, () => TlsaOf(wrong)), OutboundTlsLevel.May)).Single();
-        Assert.Equal((RecipientState.Deferred, "4.7.5", true), (o.State, o.Enhanced, o.TlsRequirementUnmet));
+        Assert.Equal((RecipientState.Deferred, EnhancedStatus.CryptographicFailure, OutcomeReason.TlsRequirement), (o.State, o.Enhanced, o.Reason));
         Assert.Contains("not verified by DANE: no TLSA record matched", o.Text);
         Assert.Empty(peer.Arrivals.Ids);
     }
@@ -117,7 +117,7 @@ public sealed class RemoteDeliveryTlsPolicyTests
         await using var peer = await SmtpTestServer.StartAsync(withTls: false);
         var failing = () => TlsaResolution.FromAnswer("_25._tcp.mx.example.org", DnsAnswer<TlsaRecordData>.Fail("SERVFAIL"));
         var o = (await DeliverAsync(peer, new FixedDns(DnsSecurity.Secure, DnsSecurity.Secure, failing), OutboundTlsLevel.May)).Single();
-        Assert.Equal((RecipientState.Deferred, "4.7.5"), (o.State, o.Enhanced));
+        Assert.Equal((RecipientState.Deferred, EnhancedStatus.CryptographicFailure), (o.State, o.Enhanced));
         Assert.Contains("TLSA lookup error", o.Text);
         Assert.Empty(peer.Arrivals.Ids);
     }
@@ -137,7 +137,7 @@ public sealed class RemoteDeliveryTlsPolicyTests
     {
         await using var peer = await SmtpTestServer.StartAsync();
         var o = (await DeliverAsync(peer, new FixedDns(DnsSecurity.Insecure, DnsSecurity.Insecure, NoTlsa), OutboundTlsLevel.DaneOnly)).Single();
-        Assert.Equal((RecipientState.Deferred, "4.7.5"), (o.State, o.Enhanced));
+        Assert.Equal((RecipientState.Deferred, EnhancedStatus.CryptographicFailure), (o.State, o.Enhanced));
         Assert.Contains("dane-only", o.Text);
     }
 
@@ -146,7 +146,7 @@ public sealed class RemoteDeliveryTlsPolicyTests
     {
         await using var peer = await SmtpTestServer.StartAsync();
         var o = (await DeliverAsync(peer, new FixedDns(DnsSecurity.Insecure, DnsSecurity.Insecure, NoTlsa), OutboundTlsLevel.Verify)).Single();
-        Assert.Equal((RecipientState.Deferred, "4.7.5"), (o.State, o.Enhanced));
+        Assert.Equal((RecipientState.Deferred, EnhancedStatus.CryptographicFailure), (o.State, o.Enhanced));
         Assert.Contains("not verified", o.Text);
     }
 
@@ -158,7 +158,7 @@ public sealed class RemoteDeliveryTlsPolicyTests
         var dns = new FixedDns(DnsSecurity.Insecure, DnsSecurity.Insecure, NoTlsa);
         Assert.Equal(RecipientState.Delivered, (await DeliverAsync(peer, dns, OutboundTlsLevel.May, cache)).Single().State);
         var o = (await DeliverAsync(peer, dns, OutboundTlsLevel.Encrypt, cache)).Single();
-        Assert.Equal((RecipientState.Deferred, "4.7.4"), (o.State, o.Enhanced));
+        Assert.Equal((RecipientState.Deferred, EnhancedStatus.SecurityNotSupported), (o.State, o.Enhanced));
         Assert.Single(peer.Arrivals.Ids);
     }
 }

@@ -1,0 +1,12 @@
+namespace SecureMx.Mail;
+
+/// <summary>
+/// The TLS requirement a recipient waits on: the message's effective outbound level and where the
+/// requirement came from. With <see cref="TlsRequirementSource.DaneRecords"/> the level is the
+/// configured one (none, may or dane) and the recipient's TLSA records made TLS mandatory on top.
+/// </summary>
+public readonly record struct RequiredTls(OutboundTlsLevel Level, TlsRequirementSource Source)
+{
+    /// <summary>A setting (the sender's or the operator's) demanded TLS, not only the recipient's DNS.</summary>
+    public bool Mandatory => Source != TlsRequirementSource.DaneRecords;
+}

@@ -1,0 +1,18 @@
+using SecureMx.Mail;
+using SecureMx.Spool;
+
+namespace SecureMx.Queue;
+
+/// <summary>
+/// Delivers some recipients of one message, each once, and says what happened to each. The queue
+/// runner has one for local recipients (<see cref="MaildirDeliverer"/>) and one for everyone else
+/// (<see cref="SmtpDeliverer"/>); it applies the time rules to what they return and writes it back.
+/// </summary>
+public interface IDeliverer
+{
+    /// <summary>
+    /// One attempt per recipient that was tried. A recipient a shutdown interrupted has none: that is
+    /// not an attempt, and it is due again at the next start.
+    /// </summary>
+    Task<IReadOnlyList<DeliveryAttempt>> DeliverAsync(Envelope envelope, IReadOnlyList<QueuedRecipient> recipients, CancellationToken ct);
+}

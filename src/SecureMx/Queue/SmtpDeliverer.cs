@@ -1,0 +1,84 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using SecureMx.Config;
+using SecureMx.Delivery.Remote;
+using SecureMx.Mail;
+using SecureMx.Policy;
+using SecureMx.Spool;
+using SecureMx.Store;
+
+namespace SecureMx.Queue;
+
+/// <summary>
+/// Delivers recipients elsewhere by SMTP (<see cref="RemoteDelivery"/>): one transaction per
+/// destination domain, the domains of one message in parallel, each under the sender's effective
+/// outbound TLS level (<see cref="OutboundTlsPolicy"/>). At most delivery.remoteConcurrency
+/// deliveries run at once and delivery.destinationConcurrency per destination domain, so that one
+/// slow domain cannot take every connection.
+/// </summary>
+public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, OutboundTlsPolicy tlsPolicy, DeliveryOptions options, TimeProvider time, ILogger log)
+    : IDeliverer
+{
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _perDestination = new(StringComparer.OrdinalIgnoreCase);
+    private readonly SemaphoreSlim _slots = new(options.RemoteConcurrency);
+
+    public async Task<IReadOnlyList<DeliveryAttempt>> DeliverAsync(Envelope envelope, IReadOnlyList<QueuedRecipient> recipients, CancellationToken ct)
+    {
+        var groups = recipients.GroupBy(r => Domain(r.Recipient.Address), StringComparer.OrdinalIgnoreCase);
+        var tasks = groups.Select(g => DeliverAsync(envelope, g.Key, g.ToList(), ct)).ToList();
+        var attempts = new List<DeliveryAttempt>();
+        foreach (var t in tasks) attempts.AddRange(await t);
+        return attempts;
+    }
+
+    private static string Domain(string address) => address[(address.LastIndexOf('@') + 1)..].ToLowerInvariant();
+
+    private async Task<List<DeliveryAttempt>> DeliverAsync(Envelope envelope, string domain, List<QueuedRecipient> group, CancellationToken ct)
+    {
+        var destination = _perDestination.GetOrAdd(domain, _ => new SemaphoreSlim(options.DestinationConcurrency));
+        try
+        {
+            await _slots.WaitAsync(ct);
+        }
+        catch (OperationCanceledException)
+        {
+            return [];
+        }
+        try
+        {
+            await destination.WaitAsync(ct);
+            try
+            {
+                var policy = tlsPolicy.For(envelope.Client.Account, envelope.Sender, domain);
+                var outcomes = await remote.DeliverAsync(envelope, domain, group, () => spool.OpenData(envelope.Id), ct, policy.Level);
+                return outcomes.Select(o => Attempt(envelope, group.Single(x => x.Index == o.Index), o, policy)).ToList();
+            }
+            finally
+            {
+                destination.Release();
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return []; // shutdown: not an attempt
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private DeliveryAttempt Attempt(Envelope envelope, QueuedRecipient r, RemoteOutcome o, EffectiveTlsPolicy policy)
+    {
+        // A TLS wait names the level that was not met and where it came from, for the queue list and the DSN.
+        var outcome = o.Reason == OutcomeReason.TlsRequirement
+            ? o.ToOutcome(policy.Requirement, $"{o.Summary} (TLS level {policy})")
+            : o.ToOutcome();
+        var result = o.State.ToString().ToLowerInvariant();
+        log.LogInformation("{Id}: to=<{Rcpt}> relay={Relay} tls={Tls} status={Status} ({Text})", envelope.Id, o.Recipient,
+            o.MxHost is null ? "none" : $"{o.MxHost}[{o.Address}]", o.Tls is null ? "none" : $"{o.Tls.Protocol} {o.Tls.CipherSuite}", result, o.Summary);
+        var entry = new DeliveryLogEntry(time.GetUtcNow(), envelope.Id, envelope.Sender, envelope.Client.Account, r.Recipient.Address, o.MxHost, o.Address?.ToString(),
+            result, o.Code, o.Enhanced.ToString(), o.Text, o.Tls?.Protocol, o.Tls?.CipherSuite, (o.Tls?.Verification ?? TlsVerification.None).ToString().ToLowerInvariant());
+        return new DeliveryAttempt(r, outcome, entry, ServerReply: o.ServerReply, PeerSupportsDsn: o.PeerSupportsDsn);
+    }
+}

@@ -1,0 +1,41 @@
+using SecureMx.Cli;
+using SecureMx.Store;
+
+namespace SecureMx.Tests.Cli;
+
+/// <summary>`securemx log`'s line for one delivery log row.</summary>
+public sealed class LogCommandTests
+{
+    private static readonly DateTimeOffset At = new(2030, 5, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private static DeliveryLogEntry Local(string verification) =>
+        new(At, "0123456789ABCDEF", "bob@elsewhere.test", null, "alice@example.test", "local", null, "delivered", 250, "2.0.0", "delivered to maildir", null, null, verification);
+
+    [Theory]
+    [InlineData("local")]
+    [InlineData("none")] // written before verification "local": the host "local" without an address still says so
+    public void AMaildirDeliverySaysTlsLocalNotNone(string verification)
+    {
+        Assert.Equal("2030-05-01T12:00:00.000Z 0123456789ABCDEF from=<bob@elsewhere.test> to=<alice@example.test> relay=local delivered tls=local (250 2.0.0 delivered to maildir)",
+            LogCommand.Line(Local(verification)));
+    }
+
+    [Fact]
+    public void APlaintextRemoteDeliverySaysTlsNone()
+    {
+        var e = new DeliveryLogEntry(At, "0123456789ABCDEF", "alice@example.test", "alice@example.test", "bob@plain.test", "mx.plain.test", "192.0.2.24",
+            "delivered", 250, "2.0.0", "2.0.0 Ok", null, null, "none");
+
+        Assert.Equal("2030-05-01T12:00:00.000Z 0123456789ABCDEF from=<alice@example.test> account=alice@example.test to=<bob@plain.test> relay=mx.plain.test[192.0.2.24] delivered tls=none (250 2.0.0 Ok)",
+            LogCommand.Line(e));
+    }
+
+    [Fact]
+    public void ATlsDeliveryNamesItsVerificationProtocolAndCipher()
+    {
+        var e = new DeliveryLogEntry(At, "0123456789ABCDEF", "alice@example.test", null, "bob@dane.test", "mx.dane.test", "192.0.2.20",
+            "delivered", 250, "2.0.0", "2.0.0 Ok", "TLSv1.3", "TLS_AES_256_GCM_SHA384", "dane");
+
+        Assert.Contains(" delivered tls=dane TLSv1.3 TLS_AES_256_GCM_SHA384 (250 2.0.0 Ok)", LogCommand.Line(e), StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,58 @@
+using SecureMx.Mail;
+using SecureMx.Store;
+
+namespace SecureMx.Tests.Queue;
+
+/// <summary>The queue runner's delivery runs: how a message goes through the two pools, and what they log.</summary>
+public sealed class QueueRunnerTests
+{
+    [Fact]
+    public async Task AMessageWithLocalAndRemoteRecipientsIsReadFromTheQueueOncePerRun()
+    {
+        await using var h = await QueueRunnerHarness.CreateAsync();
+        var id = await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice"), new EnvelopeRecipient(
+            QueueRunnerHarness.RemoteRecipient, QueueRunnerHarness.RemoteRecipient, RecipientRoute.Remote, null, DsnNotify.Unspecified, null, null)], announce: false);
+        var before = h.Spool.Queue.Loads;
+
+        h.Runner.MessageArrived(id);
+        await h.SettleAsync("the first delivery run");
+
+        // The local pool read it and handed it to the remote pool as it was: one read for the whole run.
+        Assert.Equal(1, h.Spool.Queue.Loads - before);
+        var (_, recipients) = h.Spool.Queue.Load(id)!.Value;
+        Assert.Equal([RecipientState.Delivered, RecipientState.Deferred], recipients.Select(r => r.State));
+        Assert.Single(h.AllDeliveredFiles());
+        Assert.Equal([QueueRunnerHarness.Start], h.Dns.Attempts);
+    }
+
+    [Fact]
+    public async Task ALocalDeliveryIsLoggedAsLocalNotAsPlaintext()
+    {
+        await using var h = await QueueRunnerHarness.CreateAsync();
+        var id = await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")]);
+
+        Assert.Null(h.Spool.Queue.Load(id));
+        var row = Assert.Single(h.Store.QueryDeliveryLog("alice@example.test", null, null, 10));
+        Assert.Equal(("delivered", DeliveryLogEntry.Local, null, DeliveryLogEntry.Local, null), (row.Result, row.MxHost, row.Ip, row.TlsVerification, row.TlsProtocol));
+        Assert.True(row.IsLocal);
+    }
+
+    [Fact]
+    public async Task AFailedLocalWriteIsADeferralWithALocalReasonRetriedAfterTheLocalInterval()
+    {
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o => o.Delivery.LocalRetrySeconds = 90);
+        // new/ is a file: the Maildir cannot be written.
+        var maildir = Path.Combine(h.DataDirectory, SecureMxStore.MaildirFor("alice", "example.test"));
+        Directory.CreateDirectory(maildir);
+        await File.WriteAllTextAsync(Path.Combine(maildir, "new"), "in the way", TestContext.Current.CancellationToken);
+
+        var id = await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")]);
+
+        var r = h.Recipient(id)!;
+        Assert.Equal((RecipientState.Deferred, OutcomeReason.Local, EnhancedStatus.MailboxUnavailable, 451), (r.State, r.LastOutcome!.Reason, r.LastOutcome.Status, r.LastOutcome.ReplyCode));
+        Assert.StartsWith("4.2.0 local delivery failed: ", r.LastError);
+        Assert.Equal(QueueRunnerHarness.Start.AddSeconds(90), r.NextAttemptAt);
+        var row = Assert.Single(h.Store.QueryDeliveryLog("alice@example.test", null, null, 10));
+        Assert.Equal(("deferred", 451, "4.2.0", DeliveryLogEntry.Local), (row.Result, row.Code, row.Enhanced, row.TlsVerification));
+    }
+}
