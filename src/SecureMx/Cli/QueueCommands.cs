@@ -181,8 +181,8 @@ public static class QueueCommands
             var (envelope, recipients) = spool.Queue.Load(qid) ?? throw new CliException($"message {qid} is not in the queue");
             var pending = recipients.Where(r => r.State is RecipientState.Queued or RecipientState.Deferred).ToList();
             if (pending.Count == 0) throw new CliException($"message {qid} has no pending recipients");
-            var store = CliOptions.OpenStore(dir);
-            var dsn = new Queue.DsnEmitter(spool, store, options, TimeProvider.System, NullLogger.Instance);
+            var router = new Policy.RecipientRouter(new Store.MailboxRepository(CliOptions.OpenStore(dir), TimeProvider.System), options.Delivery);
+            var dsn = new Queue.DsnEmitter(spool, router, options, TimeProvider.System, NullLogger.Instance);
             const string reason = "5.0.0 returned to the sender by the mail administrator";
             await dsn.EmitAsync(envelope, pending.Select(r => (r, (string?)(reason + (r.LastError is null ? "" : "; last error: " + r.LastError)), (Delivery.Remote.RemoteOutcome?)null)).ToList(),
                 Dsn.DsnAction.Failed, null);

@@ -23,7 +23,7 @@ namespace SecureMx.Queue;
 public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
 {
     private readonly MessageSpool _spool;
-    private readonly SecureMxStore _store;
+    private readonly DeliveryLogRepository _deliveryLog;
     private readonly MaildirDelivery _maildir;
     private readonly RemoteDelivery _remote;
     private readonly DsnEmitter _dsn;
@@ -45,21 +45,22 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
     private readonly SemaphoreSlim _remoteSlots;
     private readonly SemaphoreSlim _kick = new(0, 1); // one pending wake-up is enough
 
-    public QueueRunner(MessageSpool spool, SecureMxStore store, RemoteDelivery remote, SecureMxOptions options, string dataDirectory, TimeProvider time, ILogger<QueueRunner> log)
+    public QueueRunner(MessageSpool spool, DeliveryLogRepository deliveryLog, OutboundTlsPolicy tlsPolicy, RecipientRouter recipients, RemoteDelivery remote,
+        SecureMxOptions options, string dataDirectory, TimeProvider time, ILogger<QueueRunner> log)
     {
         _spool = spool;
-        _store = store;
+        _deliveryLog = deliveryLog;
         _remote = remote;
         _options = options;
         _time = time;
         _log = log;
         _maildir = new MaildirDelivery(dataDirectory, options.Hostname, time);
-        _dsn = new DsnEmitter(spool, store, options, time, log);
+        _dsn = new DsnEmitter(spool, recipients, options, time, log);
         _retry = new RetrySchedule(options.Queue);
         _delayWarningAfter = Duration.Parse(options.Queue.DelayWarningAfter, "queue.delayWarningAfter");
         _expireAfter = Duration.Parse(options.Queue.ExpireAfter, "queue.expireAfter");
         _tlsExpireAfter = Duration.Parse(options.Queue.TlsExpireAfter, "queue.tlsExpireAfter");
-        _tlsPolicy = new OutboundTlsPolicy(store, options.Delivery);
+        _tlsPolicy = tlsPolicy;
         _localSlots = new SemaphoreSlim(options.Delivery.LocalConcurrency);
         _remoteSlots = new SemaphoreSlim(options.Delivery.RemoteConcurrency);
         _dsn.Arrived += MessageArrived;
@@ -92,7 +93,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         _work.Writer.TryComplete();
         _remoteWork.Writer.TryComplete();
         await Task.WhenAll(workers);
-        _store.FlushDeliveryLog();
+        _deliveryLog.Flush();
     }
 
     private async Task SchedulerAsync(CancellationToken ct)
@@ -216,14 +217,8 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             outcomes.Add(new RecipientOutcome(r.Index, state, next, error, DelayWarned: warn));
         }
 
-        try
-        {
-            _store.AppendDeliveryLog(logRows);
-        }
-        catch (Microsoft.Data.Sqlite.SqliteException ex)
-        {
-            _log.LogError(ex, "{Id}: writing the delivery log failed", id);
-        }
+        // Write-behind: never fails or waits here (a database error keeps the rows for a retry).
+        _deliveryLog.Append(logRows);
 
         // DSNs are spooled before the recipients' new state is committed: after a crash in between, the
         // sender may get a report twice, never not at all.
@@ -306,7 +301,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             try
             {
                 var policy = _tlsPolicy.For(envelope.Client.Account, envelope.Sender, domain);
-                var outcomes = await _remote.DeliverAsync(envelope, domain, group, () => _spool.OpenData(envelope.Id), ct, policy.Level);
+                var outcomes = await _remote.DeliverAsync(envelope, domain, group, () => _spool.OpenData(envelope.Id), ct, policy.Level, policy.UsesDane);
                 var now = _time.GetUtcNow();
                 var results = new List<Result>();
                 foreach (var o in outcomes)

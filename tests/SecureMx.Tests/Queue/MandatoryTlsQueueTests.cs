@@ -24,8 +24,8 @@ public sealed class MandatoryTlsQueueTests
         await using var h = await QueueRunnerHarness.CreateAsync(
             (domain, _) => MxResolution.FromRecords(domain, [("mx.other.test", 10)], DnsSecurity.Insecure, new Random(1)),
             o => o.Delivery.SmtpPort = server.Endpoint.Port);
-        h.Store.SetMailboxOutboundTls(QueueRunnerHarness.Sender, mandatory: true, "test");
-        h.Store.AddMailbox("bob", "example.test", "x");
+        h.Store.Policies.SetMailboxOutboundTls(QueueRunnerHarness.Sender, OutboundTlsSetting.Mandatory, "test");
+        h.Store.Mailboxes.AddMailbox("bob", "example.test", "x");
 
         var mandatory = await h.SendAsync(recipient: "carol@other.test");
         var colleague = await h.SendAsync(sender: "bob@example.test", recipient: "carol@other.test");
@@ -37,7 +37,7 @@ public sealed class MandatoryTlsQueueTests
         Assert.StartsWith("4.7.4 TLS is required, but was not offered by host mx.other.test[127.0.0.1]", r.LastError);
         Assert.Contains("encrypt (from sender account alice@example.test)", r.LastError);
         Assert.True(SecureMx.Queue.TlsWait.IsTlsWait(r.LastError)); // the dashboard recognises the runner's own text
-        var log = h.Store.QueryDeliveryLog("carol@other.test", QueueRunnerHarness.Sender, null, 10).Single();
+        var log = h.Store.DeliveryLog.Query("carol@other.test", QueueRunnerHarness.Sender, null, 10).Single();
         Assert.Equal(("deferred", "4.7.4", "none", "mx.other.test", "127.0.0.1"), (log.Result, log.Enhanced, log.TlsVerification, log.MxHost, log.Ip));
 
         await h.RunUntilAsync(T0 + TimeSpan.FromHours(2));

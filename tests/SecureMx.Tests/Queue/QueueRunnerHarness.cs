@@ -9,6 +9,7 @@ using SecureMx.Config;
 using SecureMx.Delivery.Remote;
 using SecureMx.Dns;
 using SecureMx.Mail;
+using SecureMx.Policy;
 using SecureMx.Queue;
 using SecureMx.Spool;
 using SecureMx.Store;
@@ -117,27 +118,27 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
 
     public SteppingTimeProvider Clock { get; } = new(Start);
     public SecureMxOptions Options { get; }
-    public SecureMxStore Store { get; }
+    public TestStore Store { get; }
     public MessageSpool Spool { get; }
     public FakeMailDns Dns { get; }
     public SmtpConnectionCache Connections { get; }
     public QueueRunner Runner { get; }
     public string DataDirectory => _dir.Path;
-    public string SenderMaildir => Path.Combine(_dir.Path, SecureMxStore.MaildirFor("alice", "example.test"));
+    public string SenderMaildir => Path.Combine(_dir.Path, MailboxRepository.MaildirFor("alice", "example.test"));
 
     private QueueRunnerHarness(Func<string, DateTimeOffset, MxResolution> mx, Action<SecureMxOptions>? configure)
     {
         Options = new SecureMxOptions { Hostname = "mx.example.test" };
         configure?.Invoke(Options);
-        Store = new SecureMxStore(_dir.Path, Clock);
-        Store.Migrate();
-        Store.AddDomain("example.test");
-        Store.AddMailbox("alice", "example.test", "x");
+        Store = new TestStore(Clock);
+        Store.Mailboxes.AddDomain("example.test");
+        Store.Mailboxes.AddMailbox("alice", "example.test", "x");
         Spool = new MessageSpool(Path.Combine(_dir.Path, "spool"), Clock, NullLogger.Instance);
         Dns = new FakeMailDns(Clock, mx);
         Connections = new SmtpConnectionCache(TimeSpan.FromSeconds(5), Clock);
         var remote = new RemoteDelivery(Dns, Options, new RecordingLogger<RemoteDelivery>(_log), Connections);
-        Runner = new QueueRunner(Spool, Store, remote, Options, _dir.Path, Clock, new RecordingLogger<QueueRunner>(_log));
+        Runner = new QueueRunner(Spool, Store.DeliveryLog, new OutboundTlsPolicy(Store.Policies, Options.Delivery), new RecipientRouter(Store.Mailboxes, Options.Delivery),
+            remote, Options, _dir.Path, Clock, new RecordingLogger<QueueRunner>(_log));
     }
 
     /// <summary>
@@ -344,7 +345,7 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
             await Connections.DisposeAsync();
             Spool.Dispose();
             using (var c = Spool.Queue.OpenRead()) SqliteConnection.ClearPool(c);
-            using (var c = Store.Open()) SqliteConnection.ClearPool(c);
+            Store.Dispose();
             _dir.Dispose();
         }
     }

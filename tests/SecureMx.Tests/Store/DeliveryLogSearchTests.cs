@@ -12,18 +12,18 @@ public sealed class DeliveryLogSearchTests : IDisposable
 
     public void Dispose() => _store.Dispose();
 
-    private SecureMxStore Store => _store.Store;
+    private DeliveryLogRepository Store => _store.DeliveryLog;
 
     /// <summary>One row per call, each a minute later than the one before; the message id numbers them.</summary>
     private void Add(string sender, string recipient, string? account = null, string result = "delivered", string verification = "encrypted",
         DateTimeOffset? at = null)
     {
         var n = _n++;
-        Store.AppendDeliveryLog([new DeliveryLogEntry(at ?? T0.AddMinutes(n), $"M{n}", sender, account, recipient, "mx.dest.test", "192.0.2.1",
+        Store.Append([new DeliveryLogEntry(at ?? T0.AddMinutes(n), $"M{n}", sender, account, recipient, "mx.dest.test", "192.0.2.1",
             result, 250, "2.0.0", "ok", "TLSv1.3", "TLS_AES_256_GCM_SHA384", verification)]);
     }
 
-    private List<string> Ids(DeliveryLogQuery q) => Store.SearchDeliveryLog(q).Select(e => e.MessageId).ToList();
+    private List<string> Ids(DeliveryLogQuery q) => Store.Search(q).Select(e => e.MessageId).ToList();
 
     [Fact]
     public void WithoutScopeOrFiltersReturnsEveryRowNewestFirst()
@@ -57,7 +57,7 @@ public sealed class DeliveryLogSearchTests : IDisposable
     {
         Add("a@x.test", "r@y.test"); // appended to the write-behind buffer, no flush in between
 
-        Assert.Single(Store.SearchDeliveryLog(new DeliveryLogQuery()));
+        Assert.Single(Store.Search(new DeliveryLogQuery()));
     }
 
     [Fact]
