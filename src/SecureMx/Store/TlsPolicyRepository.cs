@@ -82,10 +82,11 @@ public sealed class TlsPolicyRepository(StoreDatabase db, TimeProvider time)
         return OutboundTlsLevels.TryParse(old, out var oldLevel) ? oldLevel : null;
     }
 
+    /// <summary>The destination table, by domain (an entry whose stored word is no level is left out, as <see cref="DestinationTls"/> ignores it).</summary>
     public List<DestinationTlsEntry> ListDestinationTls() =>
         db.Rows("SELECT domain, level FROM tls_destinations ORDER BY domain",
-                r => (Domain: r.GetString(0), Level: OutboundTlsLevels.TryParse(r.GetString(1), out var l) ? l : (OutboundTlsLevel?)null))
-            .Where(x => x.Level is not null).Select(x => new DestinationTlsEntry(x.Domain, x.Level!.Value)).ToList();
+                r => OutboundTlsLevels.TryParse(r.GetString(1), out var level) ? new DestinationTlsEntry(r.GetString(0), level) : null)
+            .OfType<DestinationTlsEntry>().ToList();
 
     /// <summary>Policy and role changes, newest first; for one subject (a domain also returns its mailboxes' changes) or all.</summary>
     public List<PolicyChange> PolicyAudit(string? subject, int limit = 200) =>

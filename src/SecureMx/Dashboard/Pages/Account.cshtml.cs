@@ -32,7 +32,7 @@ public sealed class AccountModel(DashboardUser user, TlsPolicyRepository policie
     public IActionResult OnGet(string address, [FromQuery] string? saved)
     {
         if (Authorize(address) is { } denied) return denied;
-        var account = outboundTls.ForAccount(Address)!; // exists: Authorize checked it
+        if (outboundTls.ForAccount(Address) is not { } account) return NotFound(); // removed since Authorize looked
         Mandatory = account.Own == OutboundTlsSetting.Mandatory;
         InEffect = account.MandatoryBy;
         Saved = saved == "1";
