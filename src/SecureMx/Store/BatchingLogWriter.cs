@@ -3,22 +3,6 @@ using Microsoft.Extensions.Logging;
 
 namespace SecureMx.Store;
 
-/// <summary>How a <see cref="BatchingLogWriter{T}"/> batches, bounds and retries.</summary>
-public sealed record LogWriterOptions
-{
-    /// <summary>A batch is written this long after its first row (200 ms: a transaction per delivered message measurably slowed the queue).</summary>
-    public TimeSpan Delay { get; init; } = TimeSpan.FromMilliseconds(200);
-
-    /// <summary>Rows per transaction; this many pending rows are written at once, without waiting for <see cref="Delay"/>.</summary>
-    public int BatchSize { get; init; } = 500;
-
-    /// <summary>Rows kept while the database refuses them; beyond this, new rows are dropped and counted.</summary>
-    public int Capacity { get; init; } = 100_000;
-
-    /// <summary>The next try after the database refused a batch (a full disk, a lock held too long).</summary>
-    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(5);
-}
-
 /// <summary>
 /// Write-behind for log rows (the session log, the delivery log): <see cref="Append(T)"/> never waits
 /// for the database — an SMTP session or a queue worker only adds to a list — and a timer writes
@@ -74,6 +58,7 @@ public sealed class BatchingLogWriter<T> : IHostedService, IDisposable
 
     public void Append(IEnumerable<T> rows)
     {
+        TimeSpan? due;
         lock (_gate)
         {
             foreach (var row in rows)
@@ -90,9 +75,11 @@ public sealed class BatchingLogWriter<T> : IHostedService, IDisposable
                 }
                 _pending.Add(row);
             }
-            if (_pending.Count >= _options.BatchSize && !_backingOff) Arm(TimeSpan.Zero, force: true);
-            else if (_pending.Count > 0) Arm(_options.Delay, force: false);
+            due = _pending.Count >= _options.BatchSize && !_backingOff ? Arm(TimeSpan.Zero, force: true)
+                : _pending.Count > 0 ? Arm(_options.Delay, force: false)
+                : null;
         }
+        Schedule(due);
     }
 
     /// <summary>Writes every pending row now; false when the database refused some (they stay queued for the retry).</summary>
@@ -121,11 +108,13 @@ public sealed class BatchingLogWriter<T> : IHostedService, IDisposable
                     // Whatever the cause (mostly a DbException), the rows are kept and the process goes on:
                     // this runs on a timer thread, where an escaping exception would end the server.
                     _logger.LogError(ex, "{Log}: writing {Count} rows failed; {Pending} rows kept for a retry in {Retry}", _name, batch.Count, Pending, _options.RetryDelay);
+                    TimeSpan? retry;
                     lock (_gate)
                     {
                         _backingOff = true;
-                        Arm(_options.RetryDelay, force: true);
+                        retry = Arm(_options.RetryDelay, force: true);
                     }
+                    Schedule(retry);
                     return false;
                 }
                 lock (_gate)
@@ -160,12 +149,29 @@ public sealed class BatchingLogWriter<T> : IHostedService, IDisposable
         Flush();
     }
 
-    /// <summary>Schedules a flush after <paramref name="due"/>; an armed timer is moved only when <paramref name="force"/>.</summary>
-    private void Arm(TimeSpan due, bool force)
+    /// <summary>
+    /// Under the gate: whether to (re)start the timer for a flush after <paramref name="due"/> — an
+    /// armed timer is moved only when <paramref name="force"/>. <see cref="Schedule"/> then starts it
+    /// outside the gate, since a timer may call back at once (a zero due time).
+    /// </summary>
+    private TimeSpan? Arm(TimeSpan due, bool force)
     {
-        if (_disposed || (_armed && !force)) return;
+        if (_disposed || (_armed && !force)) return null;
         _armed = true;
-        _timer.Change(due, Timeout.InfiniteTimeSpan);
+        return due;
+    }
+
+    private void Schedule(TimeSpan? due)
+    {
+        if (due is not { } d) return;
+        try
+        {
+            _timer.Change(d, Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed in between: Dispose wrote what was pending.
+        }
     }
 
     private void ReportDrops()
