@@ -36,7 +36,7 @@ public static class Program
             await Console.Error.WriteLineAsync("securemx: " + ex.Message);
             return 1;
         }
-        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        catch (System.Data.Common.DbException ex)
         {
             await Console.Error.WriteLineAsync("securemx: store error: " + ex.Message);
             return 1;

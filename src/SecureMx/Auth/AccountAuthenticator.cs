@@ -16,7 +16,7 @@ public enum LoginResult { Success, Failed, Blocked }
 /// </summary>
 public sealed class AccountAuthenticator
 {
-    private readonly SecureMxStore _store;
+    private readonly MailboxRepository _mailboxes;
     private readonly LoginThrottle _throttle;
     private readonly TimeProvider _time;
     private readonly TimeSpan _failureDelay;
@@ -26,9 +26,9 @@ public sealed class AccountAuthenticator
     // A hash takes a core for a tenth of a second or more: never more of them at once than there are cores.
     private readonly SemaphoreSlim _hashSlots = new(Environment.ProcessorCount, Environment.ProcessorCount);
 
-    public AccountAuthenticator(SecureMxStore store, AuthOptions options, TimeProvider time, ILogger log)
+    public AccountAuthenticator(MailboxRepository mailboxes, AuthOptions options, TimeProvider time, ILogger log)
     {
-        _store = store;
+        _mailboxes = mailboxes;
         _time = time;
         _log = log;
         _failureDelay = Duration.Parse(options.FailureDelay, "auth.failureDelay");
@@ -53,7 +53,7 @@ public sealed class AccountAuthenticator
             return (LoginResult.Blocked, null);
         }
 
-        var stored = account is null ? null : _store.FindPasswordHash(account);
+        var stored = account is null ? null : _mailboxes.FindPasswordHash(account);
         PasswordCheck check;
         await _hashSlots.WaitAsync(ct);
         try
@@ -81,10 +81,10 @@ public sealed class AccountAuthenticator
         {
             try
             {
-                _store.SetPasswordHash(account!, PasswordHash.Create(password));
+                _mailboxes.SetPasswordHash(account!, PasswordHash.Create(password));
                 _log.LogInformation("password hash of {Account} upgraded to the current format", account);
             }
-            catch (Exception ex) when (ex is StoreException or Microsoft.Data.Sqlite.SqliteException)
+            catch (Exception ex) when (ex is StoreException or System.Data.Common.DbException)
             {
                 _log.LogWarning("could not upgrade the password hash of {Account}: {Error}", account, ex.Message);
             }

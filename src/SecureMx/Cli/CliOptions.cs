@@ -30,18 +30,13 @@ public static class CliOptions
     public static string RequireInstance(string value)
     {
         var dir = RequireData(value);
-        if (!File.Exists(Path.Combine(dir, SecureMx.Config.ConfigLoader.FileName)) || !File.Exists(Path.Combine(dir, "securemx.db")))
+        if (!File.Exists(Path.Combine(dir, SecureMx.Config.ConfigLoader.FileName)) || !File.Exists(Path.Combine(dir, SecureMx.Store.StoreDatabase.FileName)))
             throw new CliException($"{dir} is not a SecureMx instance (run 'securemx init --data {dir} --hostname NAME' first)");
         return dir;
     }
 
-    /// <summary>The instance's store, schema brought up to date.</summary>
-    public static SecureMx.Store.SecureMxStore OpenStore(string dir)
-    {
-        var store = new SecureMx.Store.SecureMxStore(dir, TimeProvider.System);
-        store.Migrate();
-        return store;
-    }
+    /// <summary>The instance's store database, schema brought up to date; a command builds the repositories it needs on it.</summary>
+    public static SecureMx.Store.StoreDatabase OpenStore(string dir) => SecureMx.Store.StoreDatabase.OpenMigrated(dir);
 
     public static string RequireData(string value)
     {

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Security.Cryptography.X509Certificates;
 using SecureMx.Config;
+using SecureMx.Mail;
+using SecureMx.Store;
 using SecureMx.Tls;
 
 namespace SecureMx.Cli;
@@ -24,8 +26,9 @@ public static class DnsRecordsCommand
             var dir = CliOptions.RequireInstance(p.GetValue(data)!);
             var options = CliOptions.LoadConfig(dir);
             var d = StoreCommands.ParseDomain(p.GetValue(domain)!);
-            var store = CliOptions.OpenStore(dir);
-            if (!store.ListDomains().Contains(d)) throw new CliException($"domain {d} is not hosted here; add it with 'securemx domain add {d}'");
+            var policies = new TlsPolicyRepository(CliOptions.OpenStore(dir), TimeProvider.System);
+            var inbound = policies.DomainInboundTls(d);
+            if (inbound is null) throw new CliException($"domain {d} is not hosted here; add it with 'securemx domain add {d}'");
             var host = options.EffectiveSecureMxHostname();
             var certificate = X509CertificateLoader.LoadCertificateFromFile(ConfigLoader.ResolvePath(dir, options.Tls.Certificate));
             Console.WriteLine($"; publish in the zone of {d}: mail for {d} goes to the secure MX (TLS 1.2+ with secure ciphers only)");
@@ -35,7 +38,7 @@ public static class DnsRecordsCommand
             Console.WriteLine($"_25._tcp.{host}.\tIN\tTLSA\t{TlsaMatcher.DaneEeRecord(certificate)}");
             Console.WriteLine();
             Console.WriteLine($"; certificate: {certificate.Subject}, expires {certificate.NotAfter.ToUniversalTime():yyyy-MM-dd}; the TLSA record stays valid while the key stays the same");
-            if (store.DomainInboundTls(d) != Store.SecureMxStore.InboundMandatory)
+            if (inbound != InboundTlsSetting.Mandatory)
                 Console.WriteLine($"; note: inbound TLS for {d} is still opportunistic; 'securemx policy inbound {d} mandatory' also closes the ordinary MX to insecure sessions");
             return 0;
         });

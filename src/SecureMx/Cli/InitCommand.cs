@@ -94,7 +94,7 @@ public static class InitCommand
                 SafeIo.WriteFileAtomic(Path.Combine(staging, "tls", "cert.pem"), System.Text.Encoding.ASCII.GetBytes(certPem));
                 SafeIo.WriteFileAtomic(Path.Combine(staging, "tls", "key.pem"), System.Text.Encoding.ASCII.GetBytes(keyPem), UnixFileMode.UserRead | UnixFileMode.UserWrite);
             }
-            new SecureMxStore(staging, TimeProvider.System).Migrate();
+            StoreDatabase.OpenMigrated(staging);
             SafeIo.WriteFileAtomic(Path.Combine(staging, ConfigLoader.FileName), ConfigLoader.Serialize(options));
             ConfigLoader.Validate(options, staging);
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

@@ -6,7 +6,7 @@ using SecureMx.Store;
 namespace SecureMx.Cli;
 
 /// <summary>
-/// securemx policy inbound|outbound|destination|show: the mandatory-TLS switches (DESIGN.md §3).
+/// securemx policy inbound|outbound|destination|show: the mandatory-TLS switches and the destination table.
 /// A running server reads them at the next RCPT and the next delivery attempt: no restart.
 /// Every change is recorded with who made it (the Unix user for the CLI) in the policy audit.
 /// </summary>
@@ -33,16 +33,12 @@ public static class PolicyCommands
         cmd.SetAction(p =>
         {
             var d = ParseDomain(p.GetValue(domain)!);
-            bool mandatory = p.GetValue(value)!.ToLowerInvariant() switch
-            {
-                SecureMxStore.InboundMandatory => true,
-                SecureMxStore.InboundOpportunistic => false,
-                var other => throw new CliException($"'{other}': use mandatory or opportunistic"),
-            };
-            var store = CliOptions.OpenStore(CliOptions.RequireInstance(p.GetValue(data)!));
-            var old = StoreCommands.WrapStore(() => store.SetInboundTls(d, mandatory, Actor));
-            Console.WriteLine($"inbound TLS of {d}: {old} -> {(mandatory ? SecureMxStore.InboundMandatory : SecureMxStore.InboundOpportunistic)}");
-            if (mandatory) Console.WriteLine("note: senders without TLS 1.2+ and secure ciphers now get a permanent error; their mail is not accepted and cannot be recovered.");
+            var text = p.GetValue(value)!;
+            if (!InboundTlsSettings.TryParse(text, out var setting)) throw new CliException($"'{text.ToLowerInvariant()}': use mandatory or opportunistic");
+            var policies = StoreCommands.OpenPolicies(p.GetValue(data)!);
+            var old = StoreCommands.WrapStore(() => policies.SetInboundTls(d, setting, Actor));
+            Console.WriteLine($"inbound TLS of {d}: {old.Name()} -> {setting.Name()}");
+            if (setting == InboundTlsSetting.Mandatory) Console.WriteLine("note: senders without TLS 1.2+ and secure ciphers now get a permanent error; their mail is not accepted and cannot be recovered.");
             return 0;
         });
         return cmd;
@@ -56,27 +52,24 @@ public static class PolicyCommands
         var cmd = new Command("outbound", "mandatory: mail from this domain or account goes only over TLS 1.2+ with secure ciphers (else it waits, then bounces)") { subject, value, data };
         cmd.SetAction(p =>
         {
-            bool mandatory = p.GetValue(value)!.ToLowerInvariant() switch
-            {
-                SecureMxStore.OutboundMandatory => true,
-                SecureMxStore.OutboundDefault => false,
-                var other => throw new CliException($"'{other}': use mandatory or default"),
-            };
-            var store = CliOptions.OpenStore(CliOptions.RequireInstance(p.GetValue(data)!));
+            var word = p.GetValue(value)!;
+            if (!OutboundTlsSettings.TryParse(word, out var setting)) throw new CliException($"'{word.ToLowerInvariant()}': use mandatory or default");
+            var policies = StoreCommands.OpenPolicies(p.GetValue(data)!);
             var text = p.GetValue(subject)!.Trim();
-            string key, old;
+            string key;
+            OutboundTlsSetting old;
             if (text.Contains('@'))
             {
                 key = ParseAddress(text);
-                old = StoreCommands.WrapStore(() => store.SetMailboxOutboundTls(key, mandatory, Actor));
+                old = StoreCommands.WrapStore(() => policies.SetMailboxOutboundTls(key, setting, Actor));
             }
             else
             {
                 key = ParseDomain(text);
-                old = StoreCommands.WrapStore(() => store.SetDomainOutboundTls(key, mandatory, Actor));
+                old = StoreCommands.WrapStore(() => policies.SetDomainOutboundTls(key, setting, Actor));
             }
-            Console.WriteLine($"outbound TLS of {key}: {old} -> {(mandatory ? SecureMxStore.OutboundMandatory : SecureMxStore.OutboundDefault)}");
-            if (mandatory) Console.WriteLine("note: mail to servers without TLS 1.2+ and secure ciphers is deferred; the sender is warned after about 1 hour and it bounces after 24 hours (queue.delayWarningAfter, queue.tlsExpireAfter).");
+            Console.WriteLine($"outbound TLS of {key}: {old.Name()} -> {setting.Name()}");
+            if (setting == OutboundTlsSetting.Mandatory) Console.WriteLine("note: mail to servers without TLS 1.2+ and secure ciphers is deferred; the sender is warned after about 1 hour and it bounces after 24 hours (queue.delayWarningAfter, queue.tlsExpireAfter).");
             return 0;
         });
         return cmd;
@@ -87,24 +80,31 @@ public static class PolicyCommands
         var data = CliOptions.Data();
         var domain = new Argument<string>("DOMAIN") { Description = "a recipient domain" };
         var value = new Argument<string>("LEVEL") { Description = OutboundTlsLevels.AllNames + ", or remove" };
-        var cmd = new Command("destination", "the TLS level for all mail to a recipient domain (the destination table)") { domain, value, data };
+        var cmd = new Command("destination", "the TLS level for all mail to a recipient domain (the destination table): " + DestinationRule) { domain, value, data };
         cmd.SetAction(p =>
         {
             var d = ParseDomain(p.GetValue(domain)!);
             var text = p.GetValue(value)!.Trim();
-            string? level = null;
+            OutboundTlsLevel? level = null;
             if (!text.Equals("remove", StringComparison.OrdinalIgnoreCase))
             {
                 if (!OutboundTlsLevels.TryParse(text, out var parsed)) throw new CliException($"'{text}': use one of {OutboundTlsLevels.AllNames}, or remove");
-                level = parsed.Name();
+                level = parsed;
             }
-            var store = CliOptions.OpenStore(CliOptions.RequireInstance(p.GetValue(data)!));
-            var old = StoreCommands.WrapStore(() => store.SetDestinationTls(d, level, Actor));
-            Console.WriteLine($"destination {d}: {(old.Length == 0 ? "(none)" : old)} -> {level ?? "(none)"}");
+            var policies = StoreCommands.OpenPolicies(p.GetValue(data)!);
+            var old = StoreCommands.WrapStore(() => policies.SetDestinationTls(d, level, Actor));
+            Console.WriteLine($"destination {d}: {old?.Name() ?? "(none)"} -> {level?.Name() ?? "(none)"}");
+            if (level is { } set) Console.WriteLine($"note: {set.Name()} replaces the global default for mail to {d}; a sender's mandatory TLS still applies"
+                + (set < OutboundTlsLevel.Dane ? $", and DNSSEC-secure TLSA records of {d}'s MX hosts are not used." : "."));
             return 0;
         });
         return cmd;
     }
+
+    /// <summary>The rule, in one sentence (the command's help, `policy show`, the README).</summary>
+    internal const string DestinationRule =
+        "an entry replaces the global default for its domain, stricter or more lenient; the strictest of that and the sender's settings applies, "
+        + "so a sender's mandatory TLS is never lowered; DNSSEC-secure TLSA records force DANE unless the entry is none or may";
 
     private static Command Show()
     {
@@ -115,77 +115,82 @@ public static class PolicyCommands
         {
             var dir = CliOptions.RequireInstance(p.GetValue(data)!);
             var options = CliOptions.LoadConfig(dir);
-            var store = CliOptions.OpenStore(dir);
-            var policy = new OutboundTlsPolicy(store, options.Delivery);
+            var db = CliOptions.OpenStore(dir);
+            var policies = new TlsPolicyRepository(db, TimeProvider.System);
+            var outbound = new OutboundTlsPolicy(policies, options.Delivery);
             var text = p.GetValue(subject)?.Trim();
-            if (string.IsNullOrEmpty(text)) ShowAll(store, policy);
-            else if (text.Contains('@')) ShowAccount(store, policy, ParseAddress(text));
-            else ShowDomain(store, policy, ParseDomain(text));
+            if (string.IsNullOrEmpty(text)) ShowAll(policies, outbound);
+            else if (text.Contains('@')) ShowAccount(policies, outbound, ParseAddress(text));
+            else ShowDomain(policies, outbound, ParseDomain(text));
             return 0;
         });
         return cmd;
     }
 
-    private static void ShowAll(SecureMxStore store, OutboundTlsPolicy policy)
+    private static void ShowAll(TlsPolicyRepository policies, OutboundTlsPolicy outbound)
     {
-        Console.WriteLine($"outbound default level: {policy.DefaultLevel.Name()} (delivery.defaultTlsLevel); DNSSEC-secure TLSA records always force DANE");
-        foreach (var (d, inbound, outbound) in store.DomainTlsSettings())
+        Console.WriteLine($"outbound default level: {outbound.DefaultLevel.Name()} (delivery.defaultTlsLevel)");
+        Console.WriteLine($"destination table: {DestinationRule}");
+        foreach (var d in policies.DomainTlsSettings())
         {
-            Console.WriteLine($"domain {d}: inbound {inbound}, outbound {outbound}");
-            PrintMandatoryAccounts(store, d);
+            Console.WriteLine($"domain {d.Domain}: inbound {d.Inbound.Name()}, outbound {d.Outbound.Name()}");
+            PrintMandatoryAccounts(policies, d.Domain);
         }
-        foreach (var (d, level) in store.ListDestinationTls()) Console.WriteLine($"destination {d}: {level}");
+        foreach (var d in policies.ListDestinationTls()) Console.WriteLine($"destination {d.Domain}: {d.Level.Name()}");
     }
 
-    private static void ShowDomain(SecureMxStore store, OutboundTlsPolicy policy, string domain)
+    private static void ShowDomain(TlsPolicyRepository policies, OutboundTlsPolicy outbound, string domain)
     {
-        var inbound = store.DomainInboundTls(domain);
-        if (inbound is not null)
+        var inbound = policies.DomainInboundTls(domain);
+        if (inbound is { } setting)
         {
             Console.WriteLine($"domain {domain} (hosted)");
-            Console.WriteLine($"  inbound:  {inbound}" + (inbound == SecureMxStore.InboundMandatory
+            Console.WriteLine($"  inbound:  {setting.Name()}" + (setting == InboundTlsSetting.Mandatory
                 ? " (RCPT on every listener only in a TLS 1.2+ session with secure ciphers; else 550 5.7.1)"
                 : " (STARTTLS offered, plaintext accepted)"));
-            Console.WriteLine($"  outbound: {store.DomainOutboundTls(domain)} (domain setting)");
-            PrintEffective("  mail from this domain", policy.For(null, "postmaster@" + domain, "any-destination.invalid"));
-            PrintMandatoryAccounts(store, domain);
+            Console.WriteLine($"  outbound: {policies.DomainOutboundTls(domain)?.Name()} (domain setting)");
+            PrintEffective("  mail from this domain", outbound.ForDomain(domain));
+            PrintMandatoryAccounts(policies, domain);
         }
-        var destination = store.DestinationTls(domain);
+        var destination = policies.DestinationTls(domain);
         if (destination is not null || inbound is null)
         {
-            Console.WriteLine($"destination {domain}: {destination ?? "no entry in the destination table"}");
-            PrintEffective("  mail to this domain (sender without mandatory TLS)", policy.For(null, "", domain));
+            Console.WriteLine($"destination {domain}: {destination?.Name() ?? "no entry in the destination table"}");
+            PrintEffective("  mail to this domain (sender without mandatory TLS)", outbound.For(null, "", domain));
         }
-        PrintAudit(store, domain);
+        PrintAudit(policies, domain);
     }
 
-    private static void ShowAccount(SecureMxStore store, OutboundTlsPolicy policy, string address)
+    private static void ShowAccount(TlsPolicyRepository policies, OutboundTlsPolicy outbound, string address)
     {
-        var own = store.MailboxOutboundTls(address) ?? throw new CliException($"mailbox {address} does not exist");
-        var domain = address[(address.LastIndexOf('@') + 1)..];
+        var account = outbound.ForAccount(address) ?? throw new CliException($"mailbox {address} does not exist");
         Console.WriteLine($"account {address}");
-        Console.WriteLine($"  outbound: {own} (account setting); domain {domain}: {store.DomainOutboundTls(domain)}");
-        Console.WriteLine($"  inbound:  {store.DomainInboundTls(domain)} (set per domain, never per mailbox)");
-        PrintEffective("  mail from this account", policy.For(address, address, "any-destination.invalid"));
-        PrintAudit(store, address);
+        Console.WriteLine($"  outbound: {account.Own.Name()} (account setting); domain {account.Domain}: {account.DomainSetting.Name()}");
+        Console.WriteLine($"  inbound:  {policies.DomainInboundTls(account.Domain)?.Name()} (set per domain, never per mailbox)");
+        PrintEffective("  mail from this account", account.Effective);
+        PrintAudit(policies, address);
     }
 
-    private static void PrintMandatoryAccounts(SecureMxStore store, string domain)
+    private static void PrintMandatoryAccounts(TlsPolicyRepository policies, string domain)
     {
-        foreach (var (address, _) in store.MailboxOutboundTlsOf(domain).Where(m => m.Outbound == SecureMxStore.OutboundMandatory))
-            Console.WriteLine($"  account {address}: outbound mandatory");
+        foreach (var m in policies.MailboxOutboundTlsOf(domain).Where(m => m.Outbound == OutboundTlsSetting.Mandatory))
+            Console.WriteLine($"  account {m.Address}: outbound mandatory");
     }
 
     private static void PrintEffective(string what, EffectiveTlsPolicy effective)
     {
         Console.WriteLine($"{what}: {effective.Level.Name()} (strictest of:)");
         foreach (var s in effective.Sources) Console.WriteLine($"    {s.Level.Name(),-9} from {s.Origin}{(ReferenceEquals(s, effective.Decisive) ? "  <- decides" : "")}");
-        Console.WriteLine("    DNSSEC-secure TLSA records of an MX host force DANE on top (per host, at delivery)");
+        if (effective.ReplacedDefault is { } replaced)
+            Console.WriteLine($"    the destination entry replaces the {replaced.Origin}, {replaced.Level.Name()}, for this domain");
+        Console.WriteLine(effective.UsesDane
+            ? "    DNSSEC-secure TLSA records of an MX host force DANE on top (per host, at delivery)"
+            : "    DNSSEC-secure TLSA records are not used: the destination entry is below dane");
     }
 
-    private static void PrintAudit(SecureMxStore store, string subject)
+    private static void PrintAudit(TlsPolicyRepository policies, string subject)
     {
-        var changes = store.PolicyAudit(subject, 10);
+        var changes = policies.PolicyAudit(subject, 10);
         if (changes.Count == 0) return;
         Console.WriteLine("  recent changes:");
         foreach (var c in changes) Console.WriteLine($"    {c.At:yyyy-MM-ddTHH:mm:ssZ} {c.Actor}: {c.Subject} {c.Setting} {(c.OldValue.Length == 0 ? "(none)" : c.OldValue)} -> {(c.NewValue.Length == 0 ? "(none)" : c.NewValue)}");

@@ -5,8 +5,10 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using SecureMx.Config;
 using SecureMx.Mail;
+using SecureMx.Policy;
 using SecureMx.Queue;
 using SecureMx.Spool;
+using SecureMx.Store;
 
 namespace SecureMx.Cli;
 
@@ -200,8 +202,8 @@ public static class QueueCommands
             var options = CliOptions.LoadConfig(dir);
             using var spool = OpenSpool(dir);
             var qid = RequireId(p.GetValue(id)!);
-            var store = CliOptions.OpenStore(dir);
-            var bounce = new QueueBounce(spool, new DsnEmitter(spool, store, options, TimeProvider.System, NullLogger.Instance));
+            var router = new RecipientRouter(new MailboxRepository(CliOptions.OpenStore(dir), TimeProvider.System), options.Delivery);
+            var bounce = new QueueBounce(spool, new DsnEmitter(spool, router, options, TimeProvider.System, NullLogger.Instance));
             var result = await bounce.BounceAsync(qid);
             var sender = result.Envelope?.Sender ?? throw new CliException($"message {qid} is not in the queue");
             if (result.Failed == 0) throw new CliException($"message {qid} has no pending recipients");

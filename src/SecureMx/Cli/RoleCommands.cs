@@ -18,18 +18,18 @@ public static class RoleCommands
         cmd.Subcommands.Add(Action(new Command("add", "make a mailbox a system administrator") { address, data }, p =>
         {
             var a = ParseAddress(p.GetValue(address)!).LookupKey;
-            WrapStore(() => OpenStore(p.GetValue(data)!).AddSystemAdmin(a, PolicyCommands.Actor));
+            WrapStore(() => OpenRoles(p.GetValue(data)!).AddSystemAdmin(a, PolicyCommands.Actor));
             Console.WriteLine($"{a} is now a system administrator");
         }));
         cmd.Subcommands.Add(Action(new Command("remove", "take the role away (effective at the next request)") { address, data }, p =>
         {
             var a = ParseAddress(p.GetValue(address)!).LookupKey;
-            WrapStore(() => OpenStore(p.GetValue(data)!).RemoveSystemAdmin(a, PolicyCommands.Actor));
+            WrapStore(() => OpenRoles(p.GetValue(data)!).RemoveSystemAdmin(a, PolicyCommands.Actor));
             Console.WriteLine($"{a} is no longer a system administrator");
         }));
         cmd.Subcommands.Add(Action(new Command("list", "system administrators, one per line") { data }, p =>
         {
-            foreach (var a in OpenStore(p.GetValue(data)!).ListSystemAdmins()) Console.WriteLine(a);
+            foreach (var a in OpenRoles(p.GetValue(data)!).ListSystemAdmins()) Console.WriteLine(a);
         }));
         return cmd;
     }
@@ -45,19 +45,19 @@ public static class RoleCommands
         {
             var d = ParseDomain(p.GetValue(domain)!);
             var a = ParseAddress(p.GetValue(address)!).LookupKey;
-            WrapStore(() => OpenStore(p.GetValue(data)!).AddDomainAdmin(d, a, PolicyCommands.Actor));
+            WrapStore(() => OpenRoles(p.GetValue(data)!).AddDomainAdmin(d, a, PolicyCommands.Actor));
             Console.WriteLine($"{a} now administers {d}");
         }));
         cmd.Subcommands.Add(Action(new Command("remove", "take the role away (effective at the next request)") { domain, address, data }, p =>
         {
             var d = ParseDomain(p.GetValue(domain)!);
             var a = ParseAddress(p.GetValue(address)!).LookupKey;
-            WrapStore(() => OpenStore(p.GetValue(data)!).RemoveDomainAdmin(d, a, PolicyCommands.Actor));
+            WrapStore(() => OpenRoles(p.GetValue(data)!).RemoveDomainAdmin(d, a, PolicyCommands.Actor));
             Console.WriteLine($"{a} no longer administers {d}");
         }));
         cmd.Subcommands.Add(Action(new Command("list", "the domain's administrators, one per line") { domain, data }, p =>
         {
-            foreach (var a in OpenStore(p.GetValue(data)!).ListDomainAdmins(ParseDomain(p.GetValue(domain)!))) Console.WriteLine(a);
+            foreach (var a in OpenRoles(p.GetValue(data)!).ListDomainAdmins(ParseDomain(p.GetValue(domain)!))) Console.WriteLine(a);
         }));
         return cmd;
     }

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging.Abstractions;
 using SecureMx.Mail;
+using SecureMx.Policy;
 using SecureMx.Spool;
+using SecureMx.Store;
 
 namespace SecureMx.Cli;
 
@@ -24,7 +26,8 @@ public static class SendmailCommand
         {
             var dir = CliOptions.RequireData(p.GetValue(data)!);
             var options = CliOptions.LoadConfig(dir);
-            var store = CliOptions.OpenStore(dir);
+            // The same routing as SMTP RCPT: exact mailbox or alias, subaddress, postmaster of a hosted domain.
+            var router = new RecipientRouter(new MailboxRepository(CliOptions.OpenStore(dir), TimeProvider.System), options.Delivery);
             var sender = p.GetValue(from) ?? "postmaster@" + options.Hostname;
             if (sender.Length > 0 && SmtpAddressParser.TryParseMailbox(sender, allowUtf8: true, out _) != SmtpAddressParser.Error.None)
                 throw new CliException($"-f: '{sender}' is not a valid address");
@@ -33,10 +36,10 @@ public static class SendmailCommand
             {
                 if (SmtpAddressParser.TryParseMailbox(text.Trim(), allowUtf8: true, out var rcpt) != SmtpAddressParser.Error.None)
                     throw new CliException($"'{text}' is not a valid recipient address");
-                var local = rcpt.IsAddressLiteral ? null : store.LookupRecipient(rcpt.Domain, [rcpt.LookupKey]);
-                if (local is { Count: 0 }) throw new CliException($"{rcpt.LookupKey}: no such mailbox or alias on this server");
-                if (local is null) targets.Add(new EnvelopeRecipient(rcpt.ToString(), rcpt.ToString(), RecipientRoute.Remote, null, DsnNotify.Unspecified, null, null));
-                else targets.AddRange(local.Select(l => new EnvelopeRecipient(l.Address, rcpt.ToString(), RecipientRoute.Local, l.Maildir, DsnNotify.Unspecified, null, null)));
+                var route = router.Route(rcpt);
+                if (route.Kind == RecipientKind.UnknownUser) throw new CliException($"{rcpt.LookupKey}: no such mailbox or alias on this server");
+                if (!route.IsLocal) targets.Add(new EnvelopeRecipient(rcpt.ToString(), rcpt.ToString(), RecipientRoute.Remote, null, DsnNotify.Unspecified, null, null));
+                else targets.AddRange(route.Targets.Select(l => new EnvelopeRecipient(l.Address, rcpt.ToString(), RecipientRoute.Local, l.Maildir, DsnNotify.Unspecified, null, null)));
             }
 
             using var spool = new MessageSpool(Path.Combine(dir, "spool"), TimeProvider.System, NullLogger.Instance);

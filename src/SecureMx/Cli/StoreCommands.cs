@@ -8,7 +8,11 @@ namespace SecureMx.Cli;
 /// <summary>securemx domain|mailbox|alias: change what the instance hosts. A running server sees changes on the next RCPT.</summary>
 public static class StoreCommands
 {
-    internal static SecureMxStore OpenStore(string data) => CliOptions.OpenStore(CliOptions.RequireInstance(data));
+    internal static MailboxRepository OpenMailboxes(string data) => new(CliOptions.OpenStore(CliOptions.RequireInstance(data)), TimeProvider.System);
+
+    internal static TlsPolicyRepository OpenPolicies(string data) => new(CliOptions.OpenStore(CliOptions.RequireInstance(data)), TimeProvider.System);
+
+    internal static RoleRepository OpenRoles(string data) => new(CliOptions.OpenStore(CliOptions.RequireInstance(data)), TimeProvider.System);
 
     internal static string ParseDomain(string text)
     {
@@ -40,20 +44,20 @@ public static class StoreCommands
         domain.Subcommands.Add(Action(add, p =>
         {
             var d = ParseDomain(p.GetValue(name)!);
-            WrapStore(() => OpenStore(p.GetValue(data)!).AddDomain(d));
+            WrapStore(() => OpenMailboxes(p.GetValue(data)!).AddDomain(d));
             Console.WriteLine($"domain {d} added");
         }));
         var remove = new Command("remove", "stop hosting a domain (it must have no mailboxes or aliases left)") { name, data };
         domain.Subcommands.Add(Action(remove, p =>
         {
             var d = ParseDomain(p.GetValue(name)!);
-            WrapStore(() => OpenStore(p.GetValue(data)!).RemoveDomain(d));
+            WrapStore(() => OpenMailboxes(p.GetValue(data)!).RemoveDomain(d));
             Console.WriteLine($"domain {d} removed");
         }));
         var list = new Command("list", "list hosted domains, one per line") { data };
         domain.Subcommands.Add(Action(list, p =>
         {
-            foreach (var d in OpenStore(p.GetValue(data)!).ListDomains()) Console.WriteLine(d);
+            foreach (var d in OpenMailboxes(p.GetValue(data)!).ListDomains()) Console.WriteLine(d);
         }));
         domain.Subcommands.Add(RoleCommands.DomainAdmin());
         return domain;
@@ -68,11 +72,11 @@ public static class StoreCommands
         var mailbox = new Command("mailbox", "mailboxes (a Maildir under DIR/mail/DOMAIN/LOCAL)");
         var add = new Command("add", "create a mailbox") { address, data, passwordStdin };
         // Both commands: the address, the store, then the password hash (never from the command line).
-        (EnvelopeAddress, SecureMxStore, string) AddressStoreAndHash(ParseResult p, string command)
+        (EnvelopeAddress, MailboxRepository, string) AddressStoreAndHash(ParseResult p, string command)
         {
             if (!p.GetValue(passwordStdin)) throw new CliException($"mailbox {command} needs --password-stdin (the password is read from standard input, never from the command line)");
             var a = ParseAddress(p.GetValue(address)!);
-            var store = OpenStore(p.GetValue(data)!);
+            var store = OpenMailboxes(p.GetValue(data)!);
             return (a, store, PasswordHash.Create(ReadPassword()));
         }
         mailbox.Subcommands.Add(Action(add, p =>
@@ -93,14 +97,14 @@ public static class StoreCommands
         mailbox.Subcommands.Add(Action(remove, p =>
         {
             var a = ParseAddress(p.GetValue(address)!);
-            WrapStore(() => OpenStore(p.GetValue(data)!).RemoveMailbox(a.LookupKey));
+            WrapStore(() => OpenMailboxes(p.GetValue(data)!).RemoveMailbox(a.LookupKey));
             Console.WriteLine($"mailbox {a.LookupKey} removed");
         }));
         var list = new Command("list", "list mailboxes: ADDRESS<TAB>MAILDIR") { data, domainFilter };
         mailbox.Subcommands.Add(Action(list, p =>
         {
             var filter = p.GetValue(domainFilter) is { } d ? ParseDomain(d) : null;
-            foreach (var m in OpenStore(p.GetValue(data)!).ListMailboxes(filter)) Console.WriteLine($"{m.Address}\t{m.Maildir}");
+            foreach (var m in OpenMailboxes(p.GetValue(data)!).ListMailboxes(filter)) Console.WriteLine($"{m.Address}\t{m.Maildir}");
         }));
         return mailbox;
     }
@@ -118,7 +122,7 @@ public static class StoreCommands
         {
             var a = ParseAddress(p.GetValue(alias)!);
             var t = ParseAddress(p.GetValue(target)!);
-            WrapStore(() => OpenStore(p.GetValue(data)!).AddAlias(a.LookupKey, a.Domain, t.LookupKey));
+            WrapStore(() => OpenMailboxes(p.GetValue(data)!).AddAlias(a.LookupKey, a.Domain, t.LookupKey));
             Console.WriteLine($"alias {a.LookupKey} -> {t.LookupKey} added");
         }));
         var remove = new Command("remove", "remove an alias, or one of its targets") { alias, optionalTarget, data };
@@ -126,14 +130,14 @@ public static class StoreCommands
         {
             var a = ParseAddress(p.GetValue(alias)!);
             var t = p.GetValue(optionalTarget) is { } tt ? ParseAddress(tt).LookupKey : null;
-            WrapStore(() => OpenStore(p.GetValue(data)!).RemoveAlias(a.LookupKey, t));
+            WrapStore(() => OpenMailboxes(p.GetValue(data)!).RemoveAlias(a.LookupKey, t));
             Console.WriteLine(t is null ? $"alias {a.LookupKey} removed" : $"alias {a.LookupKey} -> {t} removed");
         }));
         var list = new Command("list", "list aliases: ALIAS<TAB>TARGET") { data, domainFilter };
         cmd.Subcommands.Add(Action(list, p =>
         {
             var filter = p.GetValue(domainFilter) is { } d ? ParseDomain(d) : null;
-            foreach (var x in OpenStore(p.GetValue(data)!).ListAliases(filter)) Console.WriteLine($"{x.Address}\t{x.Target}");
+            foreach (var x in OpenMailboxes(p.GetValue(data)!).ListAliases(filter)) Console.WriteLine($"{x.Address}\t{x.Target}");
         }));
         return cmd;
     }

@@ -165,8 +165,10 @@ public sealed class DeliveryOptions
     /// <summary>Subaddress separator: mail to user+tag@domain goes to user@domain. Empty turns it off.</summary>
     public string RecipientDelimiter { get; set; } = "+";
     /// <summary>
-    /// The outbound TLS level when nothing stricter applies: none, may, dane, encrypt, dane-only or
-    /// verify (docs/ARCHITECTURE.md, "Policy model"). Sender domains and accounts with mandatory TLS raise it to encrypt.
+    /// The outbound TLS level of a recipient domain without an entry in the destination table (an
+    /// entry replaces it, in either direction): none, may, dane, encrypt, dane-only or verify
+    /// (docs/ARCHITECTURE.md, "Policy model").
+    /// Sender domains and accounts with mandatory TLS raise it to encrypt.
     /// </summary>
     public string DefaultTlsLevel { get; set; } = "dane";
     /// <summary>Where postmaster@ of a hosted domain goes when that domain has no such mailbox or alias:

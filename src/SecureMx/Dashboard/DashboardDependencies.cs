@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using SecureMx.Auth;
 using SecureMx.Config;
 using SecureMx.Dns;
+using SecureMx.Policy;
 using SecureMx.Spool;
 using SecureMx.Store;
 using SecureMx.Tls;
@@ -10,15 +11,21 @@ using SecureMx.Tls;
 namespace SecureMx.Dashboard;
 
 /// <summary>
-/// What the dashboard shares with the mail server of the same process: the store, the queue, the
-/// resolver, the login check (one throttle for SMTP AUTH and dashboard logins), the certificate.
+/// What the dashboard shares with the mail server of the same process: the store's repositories,
+/// the effective outbound policy, the queue, the resolver, the login check (one throttle for SMTP
+/// AUTH and dashboard logins), the certificate.
 /// </summary>
 public sealed record DashboardDependencies(
     string DataDirectory,
     SecureMxOptions Options,
     IPEndPoint Endpoint,
     SslStreamCertificateContextHolder? Certificate,
-    SecureMxStore Store,
+    MailboxRepository Mailboxes,
+    TlsPolicyRepository Policies,
+    RoleRepository Roles,
+    DeliveryLogRepository DeliveryLog,
+    ReadinessQueries Readiness,
+    OutboundTlsPolicy OutboundTls,
     MessageSpool Spool,
     IMailDnsResolver Resolver,
     AccountAuthenticator Authenticator,

@@ -26,7 +26,7 @@ namespace SecureMx.Dashboard;
 /// <summary>
 /// The self-service dashboard: Razor Pages (server-rendered, no script) on Kestrel, HTTPS with the
 /// instance's certificate and the strict TLS profile. A web application of its own inside the mail
-/// server's process, sharing the store, queue and resolver (<see cref="DashboardDependencies"/>).
+/// server's process, sharing the store's repositories, the queue and the resolver (<see cref="DashboardDependencies"/>).
 /// </summary>
 public static class DashboardServer
 {
@@ -67,7 +67,12 @@ public static class DashboardServer
         });
 
         builder.Services.AddSingleton(deps);
-        builder.Services.AddSingleton(deps.Store);
+        builder.Services.AddSingleton(deps.Mailboxes);
+        builder.Services.AddSingleton(deps.Policies);
+        builder.Services.AddSingleton(deps.Roles);
+        builder.Services.AddSingleton(deps.DeliveryLog);
+        builder.Services.AddSingleton(deps.Readiness);
+        builder.Services.AddSingleton(deps.OutboundTls);
         builder.Services.AddSingleton(deps.Options);
         builder.Services.AddSingleton(deps.Time);
         builder.Services.AddSingleton(deps.Spool);

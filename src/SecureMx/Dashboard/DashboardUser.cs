@@ -9,7 +9,7 @@ namespace SecureMx.Dashboard;
 /// a mailbox user sees their own account; a domain administrator their domains and the accounts
 /// in them; a system administrator everything.
 /// </summary>
-public sealed class DashboardUser(IHttpContextAccessor http, SecureMxStore store)
+public sealed class DashboardUser(IHttpContextAccessor http, RoleRepository roles, MailboxRepository mailboxes)
 {
     private bool? _systemAdmin;
     private List<string>? _adminDomains;
@@ -19,10 +19,10 @@ public sealed class DashboardUser(IHttpContextAccessor http, SecureMxStore store
 
     public string OwnDomain => Address[(Address.LastIndexOf('@') + 1)..];
 
-    public bool IsSystemAdmin => _systemAdmin ??= store.IsSystemAdmin(Address);
+    public bool IsSystemAdmin => _systemAdmin ??= roles.IsSystemAdmin(Address);
 
     /// <summary>The domains this user administers: all hosted ones for a system administrator.</summary>
-    public IReadOnlyList<string> ManagedDomains => _adminDomains ??= IsSystemAdmin ? store.ListDomains() : store.AdministeredDomains(Address);
+    public IReadOnlyList<string> ManagedDomains => _adminDomains ??= IsSystemAdmin ? mailboxes.ListDomains() : roles.AdministeredDomains(Address);
 
     public bool CanManageDomain(string domain) => ManagedDomains.Contains(domain, StringComparer.Ordinal);
 

@@ -1,5 +1,4 @@
 using SecureMx.Config;
-using SecureMx.Dns;
 using SecureMx.Mail;
 using SecureMx.Store;
 
@@ -34,10 +33,10 @@ public sealed record OutboundReadiness(string Scope, DateTimeOffset Since, long 
 }
 
 /// <summary>
-/// The readiness preview (DESIGN.md §1): from the last 30 days of the session and delivery logs,
+/// The readiness preview: from the last 30 days of the session and delivery logs,
 /// who would have been refused had mandatory TLS been on — shown before the switch is flipped.
 /// </summary>
-public sealed class ReadinessPreview(SecureMxStore store, SecureMxOptions options, TimeProvider time)
+public sealed class ReadinessPreview(ReadinessQueries queries, SecureMxOptions options, TimeProvider time)
 {
     public static readonly TimeSpan Window = TimeSpan.FromDays(30);
 
@@ -57,7 +56,7 @@ public sealed class ReadinessPreview(SecureMxStore store, SecureMxOptions option
     public InboundReadiness Inbound(string domain)
     {
         var since = time.GetUtcNow() - Window;
-        var groups = store.InboundReadinessGroups(domain, since);
+        var groups = queries.InboundReadinessGroups(domain, since);
         long total = groups.Sum(g => g.Recipients);
         long secure = groups.Where(g => TlsGrading.Of(g.TlsProtocol, g.TlsCipher) == TlsGrade.Secure).Sum(g => g.Recipients);
         // One row per host and TLS state, with the sender domains it carried: the host is what the
@@ -79,7 +78,7 @@ public sealed class ReadinessPreview(SecureMxStore store, SecureMxOptions option
     public OutboundReadiness Outbound(string domainOrAddress)
     {
         var since = time.GetUtcNow() - Window;
-        var data = store.OutboundReadiness(domainOrAddress, options.Delivery.RecipientDelimiter, since);
+        var data = queries.OutboundReadiness(domainOrAddress, options.Delivery.RecipientDelimiter, since);
         var failing = data.Groups
             .Select(g => (Group: g, Grade: TlsGrading.Of(g.TlsProtocol, g.TlsCipher)))
             .Where(x => x.Grade != TlsGrade.Secure)

@@ -29,8 +29,8 @@ public static class SessionStamp
     {
         var address = context.Principal?.Identity?.Name;
         var stamp = context.Principal?.FindFirst(ClaimType)?.Value;
-        var store = context.HttpContext.RequestServices.GetRequiredService<SecureMxStore>();
-        var hash = address is null ? null : store.FindPasswordHash(address);
+        var mailboxes = context.HttpContext.RequestServices.GetRequiredService<MailboxRepository>();
+        var hash = address is null ? null : mailboxes.FindPasswordHash(address);
         if (hash is null || stamp is null || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(stamp), Encoding.ASCII.GetBytes(Of(hash))))
         {
             context.RejectPrincipal();

@@ -38,12 +38,18 @@ public static class ServerHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.Limits.ShutdownGraceSeconds + 20));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(time);
-        builder.Services.AddSingleton(sp =>
-        {
-            var store = new SecureMxStore(dataDirectory, time);
-            store.Migrate();
-            return store;
-        });
+        // The store by concept: one database, a repository per concern (the wiring PostgreSQL would swap is in StoreDatabase).
+        builder.Services.AddSingleton(_ => StoreDatabase.OpenMigrated(dataDirectory));
+        builder.Services.AddSingleton(sp => new MailboxRepository(sp.GetRequiredService<StoreDatabase>(), time));
+        builder.Services.AddSingleton(sp => new TlsPolicyRepository(sp.GetRequiredService<StoreDatabase>(), time));
+        builder.Services.AddSingleton(sp => new RoleRepository(sp.GetRequiredService<StoreDatabase>(), time));
+        builder.Services.AddSingleton(sp => new DeliveryLogRepository(sp.GetRequiredService<StoreDatabase>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.DeliveryLog")));
+        builder.Services.AddSingleton(sp => new SessionLogRepository(sp.GetRequiredService<StoreDatabase>(), options.Logs, time,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.SessionLog")));
+        builder.Services.AddSingleton(sp => new ReadinessQueries(sp.GetRequiredService<StoreDatabase>(), sp.GetRequiredService<DeliveryLogRepository>()));
+        builder.Services.AddSingleton(sp => new RecipientRouter(sp.GetRequiredService<MailboxRepository>(), options.Delivery));
+        builder.Services.AddSingleton(sp => new OutboundTlsPolicy(sp.GetRequiredService<TlsPolicyRepository>(), options.Delivery));
         builder.Services.AddSingleton(sp =>
         {
             var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Spool");
@@ -53,7 +59,7 @@ public static class ServerHost
             if (removed > 0) log.LogInformation("removed {Count} file(s) of transfers that were never acknowledged", removed);
             return spool;
         });
-        builder.Services.AddSingleton(sp => new InboundRecipientPolicy(sp.GetRequiredService<SecureMxStore>(), options.Delivery));
+        builder.Services.AddSingleton(sp => new InboundRecipientPolicy(sp.GetRequiredService<RecipientRouter>()));
         builder.Services.AddSingleton<IMailDnsResolver>(_ => new MailDnsResolver(options.Dns));
         // Idle sessions to remote servers are kept 5 s for the next message to the same server.
         builder.Services.AddSingleton(_ => new SmtpConnectionCache(TimeSpan.FromSeconds(5), time));
@@ -62,21 +68,19 @@ public static class ServerHost
         builder.Services.AddSingleton(sp =>
         {
             var spool = sp.GetRequiredService<MessageSpool>();
-            var store = sp.GetRequiredService<SecureMxStore>();
             var log = sp.GetRequiredService<ILogger<QueueRunner>>();
             var local = new MaildirDeliverer(spool, options, dataDirectory, time, log);
-            var remote = new SmtpDeliverer(spool, sp.GetRequiredService<RemoteDelivery>(), new OutboundTlsPolicy(store, options.Delivery), options.Delivery, time, log);
-            return new QueueRunner(spool, store, local, remote, options, time, log);
+            var remote = new SmtpDeliverer(spool, sp.GetRequiredService<RemoteDelivery>(), sp.GetRequiredService<OutboundTlsPolicy>(), options.Delivery, time, log);
+            return new QueueRunner(spool, sp.GetRequiredService<DeliveryLogRepository>(), sp.GetRequiredService<RecipientRouter>(), local, remote, options, time, log);
         });
-        builder.Services.AddSingleton<InboundSessionLog>();
-        builder.Services.AddSingleton(sp => new AccountAuthenticator(sp.GetRequiredService<SecureMxStore>(), options.Auth, time,
+        builder.Services.AddSingleton(sp => new AccountAuthenticator(sp.GetRequiredService<MailboxRepository>(), options.Auth, time,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Auth")));
-        builder.Services.AddSingleton(sp => new SenderOwnershipPolicy(sp.GetRequiredService<SecureMxStore>(), options.Delivery));
+        builder.Services.AddSingleton(sp => new SenderOwnershipPolicy(sp.GetRequiredService<MailboxRepository>(), options.Delivery));
         builder.Services.AddSingleton(sp => new SmtpServerContext(
             options,
             sp.GetRequiredService<MessageSpool>(),
             sp.GetRequiredService<InboundRecipientPolicy>(),
-            sp.GetRequiredService<InboundSessionLog>(),
+            sp.GetRequiredService<SessionLogRepository>(),
             sp.GetRequiredService<QueueRunner>(),
             CertificateFactory.Load(ConfigLoader.ResolvePath(dataDirectory, options.Tls.Certificate), ConfigLoader.ResolvePath(dataDirectory, options.Tls.Key)),
             sp.GetRequiredService<AccountAuthenticator>(),
@@ -86,13 +90,17 @@ public static class ServerHost
         builder.Services.AddSingleton<SmtpServerService>();
         builder.Services.AddSingleton(sp => new DashboardService(
             () => new DashboardDependencies(dataDirectory, options, Endpoint.Parse(options.Listeners.Dashboard, "listeners.dashboard")!,
-                sp.GetRequiredService<SmtpServerContext>().Certificate, sp.GetRequiredService<SecureMxStore>(), sp.GetRequiredService<MessageSpool>(),
-                sp.GetRequiredService<IMailDnsResolver>(), sp.GetRequiredService<AccountAuthenticator>(), time, sp.GetRequiredService<ILoggerFactory>()),
+                sp.GetRequiredService<SmtpServerContext>().Certificate, sp.GetRequiredService<MailboxRepository>(), sp.GetRequiredService<TlsPolicyRepository>(),
+                sp.GetRequiredService<RoleRepository>(), sp.GetRequiredService<DeliveryLogRepository>(), sp.GetRequiredService<ReadinessQueries>(),
+                sp.GetRequiredService<OutboundTlsPolicy>(), sp.GetRequiredService<MessageSpool>(), sp.GetRequiredService<IMailDnsResolver>(),
+                sp.GetRequiredService<AccountAuthenticator>(), time, sp.GetRequiredService<ILoggerFactory>()),
             options, sp.GetRequiredService<ILogger<DashboardService>>()));
 
-        // Stopped in reverse order: listeners first, then the dashboard, the session log, the queue.
+        // Stopped in reverse order: listeners first, then the dashboard, the queue, and last the log
+        // writers, which write what the listeners and the queue left queued.
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryLogRepository>().Writer);
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SessionLogRepository>().Writer);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueRunner>());
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<InboundSessionLog>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardService>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SmtpServerService>());
         return builder.Build();

@@ -8,7 +8,8 @@ namespace SecureMx.Mail;
 /// with the strict cipher policy, certificate not verified (the product's "mandatory TLS") ·
 /// <c>dane-only</c> DANE required for every MX host · <c>verify</c> mandatory TLS with a PKIX
 /// certificate valid for the MX host name.
-/// A DNSSEC-secure, usable TLSA RRset forces DANE verification at every level (RFC 7672 §2.2).
+/// A DNSSEC-secure, usable TLSA RRset forces DANE verification at every level (RFC 7672 §2.2),
+/// unless the destination table lowered the recipient domain to none or may (the effective policy's UsesDane).
 /// </summary>
 public enum OutboundTlsLevel { None, May, Dane, Encrypt, DaneOnly, Verify }
 

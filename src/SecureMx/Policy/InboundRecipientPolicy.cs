@@ -1,6 +1,4 @@
-using SecureMx.Config;
 using SecureMx.Mail;
-using SecureMx.Store;
 
 namespace SecureMx.Policy;
 
@@ -12,66 +10,41 @@ public sealed record RcptDecision(SmtpReply Reply, IReadOnlyList<EnvelopeRecipie
 
 /// <summary>
 /// Is this recipient ours? Accepts only hosted mailboxes, aliases, subaddresses of those, and
-/// postmaster of hosted domains (RFC 5321 §4.5.1). Everything else on port 25 is relay and refused.
+/// postmaster of hosted domains (RFC 5321 §4.5.1), as <see cref="RecipientRouter"/> routes them.
+/// Everything else on port 25 is relay and refused.
 /// Address tricks cannot turn into relay: the domain compared is the one after the last "@",
 /// percent hacks and bang paths stay inside the local part (and match no mailbox), source routes
 /// are dropped by the parser, address literals are never hosted, and trailing dots fail the syntax.
 /// Only a logged-in submission client may name other domains; address literals are never relayed.
 /// </summary>
-public sealed class InboundRecipientPolicy(SecureMxStore store, DeliveryOptions options)
+public sealed class InboundRecipientPolicy(RecipientRouter router)
 {
-    public const string InstancePostmasterMaildir = "mail/postmaster";
-
     /// <param name="mayRelay">The client logged in (submission): a recipient on any other domain is queued for remote delivery.</param>
     /// <param name="tls">The session's TLS: a domain with mandatory inbound TLS takes mail only in a secure TLS session (on every listener).</param>
     public RcptDecision Evaluate(EnvelopeAddress rcpt, bool isBarePostmaster, RcptParameters parameters, string originalText, bool mayRelay = false, NegotiatedTls? tls = null)
     {
-        if (isBarePostmaster) return Accept(PostmasterTargets(null), rcpt, parameters, originalText);
-        var local = rcpt.LocalPart.ToLowerInvariant();
-        var candidates = new List<string>(2) { local + "@" + rcpt.Domain };
-        if (Subaddress.Base(candidates[0], options.RecipientDelimiter) is { } untagged) candidates.Add(untagged);
-        bool mandatory = false;
-        var found = rcpt.IsAddressLiteral ? null : store.LookupRecipient(rcpt.Domain, candidates, out mandatory);
-        if (found is null && mayRelay && !rcpt.IsAddressLiteral)
+        var route = isBarePostmaster ? router.BarePostmaster() : router.Route(rcpt);
+        if (route.Kind == RecipientKind.NotHosted)
         {
+            if (!mayRelay || rcpt.IsAddressLiteral) return new RcptDecision(new SmtpReply(554, EnhancedStatus.NotAuthorized, $"<{rcpt}>: Relay access denied"), []);
             var remote = new EnvelopeRecipient(rcpt.ToString(), originalText, RecipientRoute.Remote, null, parameters.Notify, parameters.OrcptType, parameters.Orcpt);
             return new RcptDecision(new SmtpReply(250, EnhancedStatus.DestinationValid, $"<{rcpt}>: Recipient OK"), [remote]);
         }
-        if (found is null)
-        {
-            return new RcptDecision(new SmtpReply(554, EnhancedStatus.NotAuthorized, $"<{rcpt}>: Relay access denied"), []);
-        }
         // The same reply whether or not the mailbox exists: an insecure session learns nothing about addresses.
-        if (mandatory && tls?.IsStrict != true)
+        if (route.InboundTlsMandatory && tls?.IsStrict != true)
         {
             var had = tls is null ? "this session is not encrypted. Use STARTTLS"
                 : $"this session uses {tls.Protocol} with {tls.CipherSuite}. Use TLS 1.2 or newer with ECDHE and AES-GCM or ChaCha20-Poly1305";
             return new RcptDecision(new SmtpReply(550, EnhancedStatus.NotAuthorized,
                 $"<{rcpt}>: {rcpt.Domain} accepts mail only over TLS 1.2 or newer with secure ciphers; {had}"), []);
         }
-        if (found.Count == 0 && local == "postmaster") found = PostmasterTargets(rcpt.Domain);
-        if (found.Count == 0)
+        if (route.Kind == RecipientKind.UnknownUser)
         {
             return new RcptDecision(new SmtpReply(550, EnhancedStatus.BadDestinationMailbox, $"<{rcpt}>: Recipient address rejected: user unknown"), []);
         }
-        return Accept(found, rcpt, parameters, originalText);
-    }
-
-    private List<(string Address, string Maildir)> PostmasterTargets(string? domain)
-    {
-        if (options.Postmaster.Length > 0)
-        {
-            var configured = store.ResolveLocal(options.Postmaster.ToLowerInvariant());
-            if (configured.Count > 0) return configured;
-        }
-        return [("postmaster@" + (domain ?? "localhost"), InstancePostmasterMaildir)];
-    }
-
-    private static RcptDecision Accept(List<(string Address, string Maildir)> targets, EnvelopeAddress rcpt, RcptParameters p, string originalText)
-    {
-        var list = targets
+        var list = route.Targets
             .DistinctBy(t => t.Address)
-            .Select(t => new EnvelopeRecipient(t.Address, originalText, RecipientRoute.Local, t.Maildir, p.Notify, p.OrcptType, p.Orcpt))
+            .Select(t => new EnvelopeRecipient(t.Address, originalText, RecipientRoute.Local, t.Maildir, parameters.Notify, parameters.OrcptType, parameters.Orcpt))
             .ToList();
         return new RcptDecision(new SmtpReply(250, EnhancedStatus.DestinationValid, $"<{rcpt}>: Recipient OK"), list);
     }

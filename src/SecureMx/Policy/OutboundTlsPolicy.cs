@@ -4,41 +4,31 @@ using SecureMx.Store;
 
 namespace SecureMx.Policy;
 
-/// <summary>One setting that takes part in the effective level, and where it comes from.</summary>
-public sealed record TlsPolicySource(string Origin, OutboundTlsLevel Level);
-
 /// <summary>
-/// The effective outbound TLS level for one message and recipient domain, with every setting that
-/// took part (for `securemx policy show`, the log and DSNs). <see cref="Decisive"/> is the strictest.
+/// The effective outbound TLS policy: for one message and recipient domain (<see cref="For"/>), and
+/// for one account's mail (<see cref="ForAccount"/>, what the dashboard and `policy show` call "in
+/// effect"). The rule, in order:
+/// <list type="number">
+/// <item>the global default (<c>delivery.defaultTlsLevel</c>, <c>dane</c>);</item>
+/// <item>an entry of the destination table for the recipient domain <b>replaces</b> it, in either
+/// direction — an operator may relax a destination with broken STARTTLS or TLSA, as Postfix's
+/// policy table does;</item>
+/// <item>the <b>strictest</b> of that, the sender domain's and the sender account's setting applies
+/// (the logged-in account, else the hosted mailbox of the envelope sender), so a customer's
+/// mandatory TLS is never lowered by anyone else;</item>
+/// <item>a DNSSEC-secure TLSA RRset of an MX host forces DANE at delivery (RFC 7672 §2.2), unless
+/// the destination entry lowered the level below <c>dane</c> (<c>none</c>, <c>may</c>): then TLSA is
+/// not used at all (<see cref="EffectiveTlsPolicy.UsesDane"/>), and a customer's mandatory TLS
+/// means TLS 1.2+ with strict ciphers without DANE.</item>
+/// </list>
+/// A TLSA lookup failure defers (never downgrades) whenever TLSA is used. Settings are read from
+/// the store at every call: changes apply without a restart.
 /// </summary>
-public sealed record EffectiveTlsPolicy(OutboundTlsLevel Level, IReadOnlyList<TlsPolicySource> Sources)
+public sealed class OutboundTlsPolicy(TlsPolicyRepository policies, DeliveryOptions options)
 {
-    public TlsPolicySource Decisive => Sources.Last(s => s.Level == Level);
+    /// <summary>A destination that no table entry names: what mail from an account gets in general.</summary>
+    private const string AnyDestination = "any-destination.invalid";
 
-    /// <summary>Mandatory TLS because of a setting of the sender (domain or account), not of the destination.</summary>
-    public bool SenderMandatory => Sources.Any(s => s.Level.RequiresTls() && s.Origin.StartsWith("sender", StringComparison.Ordinal));
-
-    /// <summary>
-    /// The requirement a recipient waits on when no server met it: the setting that demands TLS (the
-    /// sender's, or the operator's destination table or default), else the recipient's DANE records.
-    /// </summary>
-    public RequiredTls Requirement => new(Level,
-        !Level.RequiresTls() ? TlsRequirementSource.DaneRecords
-        : Decisive.Origin.StartsWith("sender", StringComparison.Ordinal) ? TlsRequirementSource.Sender
-        : TlsRequirementSource.Operator);
-
-    public override string ToString() => $"{Level.Name()} (from {Decisive.Origin})";
-}
-
-/// <summary>
-/// DESIGN.md §3: the effective level for a recipient is the strictest of the global default
-/// (<c>delivery.defaultTlsLevel</c>, "dane"), the destination table, the sender domain's setting and
-/// the sender account's setting — the logged-in account, or else the hosted mailbox of the envelope
-/// sender. DANE from DNS comes on top, per MX host, at delivery time.
-/// Settings are read from the store at every call: changes apply without a restart.
-/// </summary>
-public sealed class OutboundTlsPolicy(SecureMxStore store, DeliveryOptions options)
-{
     public OutboundTlsLevel DefaultLevel { get; } = OutboundTlsLevels.TryParse(options.DefaultTlsLevel, out var l) ? l
         : throw new ArgumentException($"delivery.defaultTlsLevel: '{options.DefaultTlsLevel}' is not one of {OutboundTlsLevels.AllNames}");
 
@@ -46,36 +36,57 @@ public sealed class OutboundTlsPolicy(SecureMxStore store, DeliveryOptions optio
     /// <param name="sender">The envelope sender ("" for the null sender).</param>
     public EffectiveTlsPolicy For(string? account, string sender, string recipientDomain)
     {
-        var sources = new List<TlsPolicySource> { new("global default (delivery.defaultTlsLevel)", DefaultLevel) };
-        if (store.DestinationTls(recipientDomain) is { } dest && OutboundTlsLevels.TryParse(dest, out var destLevel))
+        var global = new TlsPolicySource(TlsPolicySource.GlobalDefault, DefaultLevel);
+        var sources = new List<TlsPolicySource>();
+        TlsPolicySource? replaced = null;
+        if (policies.DestinationTls(recipientDomain) is { } destination)
         {
-            sources.Add(new($"destination {recipientDomain}", destLevel));
+            sources.Add(new($"destination {recipientDomain}", destination));
+            replaced = global;
+        }
+        else
+        {
+            sources.Add(global);
         }
 
         // The accounts whose setting counts: the login, else the hosted mailbox the envelope sender names.
-        var mailbox = account is not null && store.MailboxOutboundTls(account) is not null ? account : SenderMailbox(sender);
+        var mailbox = account is not null && policies.MailboxOutboundTls(account) is not null ? account : SenderMailbox(sender);
         var domains = new List<string>();
         if (Domain(sender) is { } senderDomain) domains.Add(senderDomain);
         if (mailbox is not null && Domain(mailbox) is { } accountDomain && !domains.Contains(accountDomain)) domains.Add(accountDomain);
         foreach (var d in domains)
         {
-            if (store.DomainOutboundTls(d) == SecureMxStore.OutboundMandatory) sources.Add(new($"sender domain {d}", OutboundTlsLevel.Encrypt));
+            if (policies.DomainOutboundTls(d) == OutboundTlsSetting.Mandatory) sources.Add(new($"sender domain {d}", OutboundTlsLevel.Encrypt));
         }
-        if (mailbox is not null && store.MailboxOutboundTls(mailbox) == SecureMxStore.OutboundMandatory)
+        if (mailbox is not null && policies.MailboxOutboundTls(mailbox) == OutboundTlsSetting.Mandatory)
         {
             sources.Add(new($"sender account {mailbox}", OutboundTlsLevel.Encrypt));
         }
-        return new EffectiveTlsPolicy(sources.Max(s => s.Level), sources);
+        return new EffectiveTlsPolicy(sources.Max(s => s.Level), sources, replaced);
     }
+
+    /// <summary>
+    /// What is in effect for the mail of one account: its own switch, its domain's switch and the
+    /// resulting policy (to a destination without a table entry). Null when the mailbox does not exist.
+    /// </summary>
+    public AccountTlsPolicy? ForAccount(string address)
+    {
+        if (policies.MailboxOutboundTls(address) is not { } own) return null;
+        var domain = address[(address.LastIndexOf('@') + 1)..];
+        return new AccountTlsPolicy(address, own, domain, policies.DomainOutboundTls(domain) ?? OutboundTlsSetting.Default, For(address, address, AnyDestination));
+    }
+
+    /// <summary>What is in effect for mail whose envelope sender is in a hosted domain (no account's own switch).</summary>
+    public EffectiveTlsPolicy ForDomain(string domain) => For(null, "postmaster@" + domain, AnyDestination);
 
     /// <summary>The mailbox an envelope sender stands for: itself, or without its subaddress (alice+x@ → alice@).</summary>
     private string? SenderMailbox(string sender)
     {
         if (sender.Length == 0 || SmtpAddressParser.TryParseMailbox(sender, allowUtf8: true, out var a) != SmtpAddressParser.Error.None || a.IsAddressLiteral) return null;
         var key = a.LookupKey;
-        if (store.MailboxOutboundTls(key) is not null) return key;
+        if (policies.MailboxOutboundTls(key) is not null) return key;
         var untagged = Subaddress.Base(key, options.RecipientDelimiter);
-        return untagged is not null && store.MailboxOutboundTls(untagged) is not null ? untagged : null;
+        return untagged is not null && policies.MailboxOutboundTls(untagged) is not null ? untagged : null;
     }
 
     private static string? Domain(string address)

@@ -9,14 +9,14 @@ namespace SecureMx.Policy;
 /// it (alice+news@), and every alias that delivers to it (sales@ when sales → alice). Everything else
 /// is somebody else's name and gets 553 5.7.1 — in MAIL FROM as in the author headers.
 /// </summary>
-public sealed class SenderOwnershipPolicy(SecureMxStore store, DeliveryOptions options)
+public sealed class SenderOwnershipPolicy(MailboxRepository mailboxes, DeliveryOptions options)
 {
     public bool MayUse(string account, EnvelopeAddress address)
     {
         if (address.IsAddressLiteral) return false;
         var key = address.LookupKey;
-        if (store.AddressBelongsTo(key, account)) return true;
-        return Subaddress.Base(key, options.RecipientDelimiter) is { } untagged && store.AddressBelongsTo(untagged, account);
+        if (mailboxes.AddressBelongsTo(key, account)) return true;
+        return Subaddress.Base(key, options.RecipientDelimiter) is { } untagged && mailboxes.AddressBelongsTo(untagged, account);
     }
 
     /// <summary>MAIL FROM of an authenticated session: null when allowed. The null sender is allowed (MDNs, RFC 8098 §2.1).</summary>

@@ -4,7 +4,6 @@ using SecureMx.Dsn;
 using SecureMx.Mail;
 using SecureMx.Policy;
 using SecureMx.Spool;
-using SecureMx.Store;
 
 namespace SecureMx.Queue;
 
@@ -14,7 +13,7 @@ namespace SecureMx.Queue;
 /// Maildir when the sender is hosted here, otherwise out through remote delivery. Never a DSN
 /// about a message from the null sender, never one the sender declined with NOTIFY.
 /// </summary>
-public sealed class DsnEmitter(MessageSpool spool, SecureMxStore store, SecureMxOptions options, TimeProvider time, ILogger log)
+public sealed class DsnEmitter(MessageSpool spool, RecipientRouter recipients, SecureMxOptions options, TimeProvider time, ILogger log)
 {
     /// <summary>Largest original returned whole with RET=FULL; above it, headers only.</summary>
     public const long ReturnSizeLimit = 10 * 1024 * 1024;
@@ -64,14 +63,14 @@ public sealed class DsnEmitter(MessageSpool spool, SecureMxStore store, SecureMx
 
         if (SmtpAddressParser.TryParseMailbox(original.Sender, allowUtf8: true, out var to) != SmtpAddressParser.Error.None)
             throw new FormatException($"sender <{original.Sender}> is not an address");
-        var recipient = Route(to);
+        var routed = Route(to);
         var id = MessageId.New(time);
         await using var file = new SpoolFile(spool, id, 0);
         file.Write(bytes.GetBuffer().AsSpan(0, (int)bytes.Length));
         var envelope = new Envelope(id, now, "", file.Length,
             new MailParameters(null, written.EightBit ? BodyType.EightBitMime : BodyType.SevenBit, written.SmtpUtf8 || !to.IsAscii, DsnReturn.Unspecified, null),
             new ClientTrace("dsn", "127.0.0.1", options.Hostname, "local", null, null),
-            [recipient]);
+            routed);
         await file.CompleteAsync();
         await spool.CommitAsync(envelope, file);
         file.MarkCommitted();
@@ -79,12 +78,17 @@ public sealed class DsnEmitter(MessageSpool spool, SecureMxStore store, SecureMx
         Arrived?.Invoke(id);
     }
 
-    /// <summary>A hosted sender gets the DSN in its Maildir (an unknown one: the postmaster's); anyone else by SMTP.</summary>
-    private EnvelopeRecipient Route(EnvelopeAddress to)
+    /// <summary>
+    /// Where mail to the sender goes (<see cref="RecipientRouter"/>): a hosted sender gets the DSN in
+    /// its Maildir (an alias: its targets'; a subaddress: the mailbox's), a hosted address that no
+    /// longer exists goes to the domain's postmaster, anyone else by SMTP. Never NOTIFY: a DSN gets no DSN.
+    /// </summary>
+    private List<EnvelopeRecipient> Route(EnvelopeAddress to)
     {
-        var local = to.IsAddressLiteral ? null : store.LookupRecipient(to.Domain, [to.LookupKey]);
-        if (local is null) return new EnvelopeRecipient(to.ToString(), to.ToString(), RecipientRoute.Remote, null, DsnNotify.Never, null, null);
-        if (local.Count == 0) return new EnvelopeRecipient("postmaster@" + to.Domain, to.ToString(), RecipientRoute.Local, InboundRecipientPolicy.InstancePostmasterMaildir, DsnNotify.Never, null, null);
-        return new EnvelopeRecipient(local[0].Address, to.ToString(), RecipientRoute.Local, local[0].Maildir, DsnNotify.Never, null, null);
+        var route = recipients.Route(to);
+        if (route.Kind == RecipientKind.UnknownUser) route = recipients.Route(new EnvelopeAddress("postmaster", to.Domain, false));
+        if (!route.IsLocal) return [new EnvelopeRecipient(to.ToString(), to.ToString(), RecipientRoute.Remote, null, DsnNotify.Never, null, null)];
+        return route.Targets.DistinctBy(t => t.Address)
+            .Select(t => new EnvelopeRecipient(t.Address, to.ToString(), RecipientRoute.Local, t.Maildir, DsnNotify.Never, null, null)).ToList();
     }
 }

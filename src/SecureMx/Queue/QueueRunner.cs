@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using SecureMx.Config;
 using SecureMx.Dsn;
 using SecureMx.Mail;
+using SecureMx.Policy;
 using SecureMx.Spool;
 using SecureMx.Store;
 
@@ -22,7 +23,7 @@ namespace SecureMx.Queue;
 public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
 {
     private readonly MessageSpool _spool;
-    private readonly SecureMxStore _store;
+    private readonly DeliveryLogRepository _deliveryLog;
     private readonly IDeliverer _local;
     private readonly IDeliverer _remote;
     private readonly DsnEmitter _dsn;
@@ -42,19 +43,21 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
     /// <summary>A message as one delivery run read it: its envelope and every recipient row.</summary>
     private sealed record LoadedMessage(Envelope Envelope, List<QueuedRecipient> Recipients);
 
+    /// <param name="recipients">Routes the DSNs to their senders.</param>
     /// <param name="local">Delivers recipients routed to a hosted mailbox (with a Maildir).</param>
     /// <param name="remote">Delivers every other recipient.</param>
-    public QueueRunner(MessageSpool spool, SecureMxStore store, IDeliverer local, IDeliverer remote, SecureMxOptions options, TimeProvider time, ILogger<QueueRunner> log)
+    public QueueRunner(MessageSpool spool, DeliveryLogRepository deliveryLog, RecipientRouter recipients, IDeliverer local, IDeliverer remote,
+        SecureMxOptions options, TimeProvider time, ILogger<QueueRunner> log)
     {
         _spool = spool;
-        _store = store;
+        _deliveryLog = deliveryLog;
         _local = local;
         _remote = remote;
         _options = options;
         _time = time;
         _log = log;
         _rules = new QueueTimeRules(options.Queue);
-        _dsn = new DsnEmitter(spool, store, options, time, log);
+        _dsn = new DsnEmitter(spool, recipients, options, time, log);
         _dsn.Arrived += MessageArrived;
     }
 
@@ -85,7 +88,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         _work.Writer.TryComplete();
         _remoteWork.Writer.TryComplete();
         await Task.WhenAll(workers);
-        _store.FlushDeliveryLog();
+        _deliveryLog.Flush();
     }
 
     private async Task SchedulerAsync(CancellationToken ct)
@@ -216,14 +219,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             updates.Add(new RecipientUpdate(r.Index, outcome, next, DelayWarned: warn));
         }
 
-        try
-        {
-            _store.AppendDeliveryLog(logRows);
-        }
-        catch (Microsoft.Data.Sqlite.SqliteException ex)
-        {
-            _log.LogError(ex, "{Id}: writing the delivery log failed", envelope.Id);
-        }
+        _deliveryLog.Append(logRows); // write-behind: never waits for (or fails on) the database
 
         // DSNs are spooled before the recipients' new state is committed: after a crash in between, the
         // sender may get a report twice, never not at all.

@@ -50,7 +50,7 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
             try
             {
                 var policy = tlsPolicy.For(envelope.Client.Account, envelope.Sender, domain);
-                var outcomes = await remote.DeliverAsync(envelope, domain, group, () => spool.OpenData(envelope.Id), ct, policy.Level);
+                var outcomes = await remote.DeliverAsync(envelope, domain, group, () => spool.OpenData(envelope.Id), ct, policy.Level, policy.UsesDane);
                 return outcomes.Select(o => Attempt(envelope, group.Single(x => x.Index == o.Index), o, policy)).ToList();
             }
             finally

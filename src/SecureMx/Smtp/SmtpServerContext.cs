@@ -13,7 +13,7 @@ public sealed class SmtpServerContext(
     SecureMxOptions options,
     MessageSpool spool,
     InboundRecipientPolicy recipients,
-    InboundSessionLog sessionLog,
+    SessionLogRepository sessionLog,
     IMessageArrivalSink arrivals,
     SslStreamCertificateContextHolder? certificate,
     AccountAuthenticator authenticator,
@@ -26,7 +26,7 @@ public sealed class SmtpServerContext(
     public string Hostname => Options.Hostname;
     public MessageSpool Spool { get; } = spool;
     public InboundRecipientPolicy Recipients { get; } = recipients;
-    public InboundSessionLog SessionLog { get; } = sessionLog;
+    public SessionLogRepository SessionLog { get; } = sessionLog;
     public IMessageArrivalSink Arrivals { get; } = arrivals;
     public SslStreamCertificateContextHolder? Certificate { get; } = certificate;
     public AccountAuthenticator Authenticator { get; } = authenticator;

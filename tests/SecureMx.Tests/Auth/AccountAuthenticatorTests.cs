@@ -9,25 +9,18 @@ namespace SecureMx.Tests.Auth;
 
 public sealed class AccountAuthenticatorTests : IDisposable
 {
-    private readonly TempDirectory _dir = new();
-    private readonly SecureMxStore _store;
+    private readonly TestStore _store = new();
 
     public AccountAuthenticatorTests()
     {
-        _store = new SecureMxStore(_dir.Path, TimeProvider.System);
-        _store.Migrate();
-        _store.AddDomain("example.org");
-        _store.AddMailbox("alice", "example.org", PasswordHash.Create("password123"));
+        _store.Mailboxes.AddDomain("example.org");
+        _store.Mailboxes.AddMailbox("alice", "example.org", PasswordHash.Create("password123"));
     }
 
-    public void Dispose()
-    {
-        using (var c = _store.Open()) Microsoft.Data.Sqlite.SqliteConnection.ClearPool(c);
-        _dir.Dispose();
-    }
+    public void Dispose() => _store.Dispose();
 
     private AccountAuthenticator Create(TimeProvider time, string delay = "0s") =>
-        new(_store, new AuthOptions { FailureDelay = delay }, time, NullLogger.Instance);
+        new(_store.Mailboxes, new AuthOptions { FailureDelay = delay }, time, NullLogger.Instance);
 
     [Fact]
     public async Task TheRightPasswordLogsInUnderTheNormalizedAddress()
@@ -65,10 +58,10 @@ public sealed class AccountAuthenticatorTests : IDisposable
         // pbkdf2-sha256, 1000 iterations, salt "salt-salt-salt-1", password "password123" (format of the first release).
         var salt = "salt-salt-salt-1"u8.ToArray();
         var hash = System.Security.Cryptography.Rfc2898DeriveBytes.Pbkdf2("password123"u8, salt, 1000, System.Security.Cryptography.HashAlgorithmName.SHA256, 32);
-        _store.SetPasswordHash("alice@example.org", $"pbkdf2-sha256$1000${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}");
+        _store.Mailboxes.SetPasswordHash("alice@example.org", $"pbkdf2-sha256$1000${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}");
         var auth = Create(TimeProvider.System);
         Assert.Equal(LoginResult.Success, (await auth.LoginAsync("alice@example.org", "password123", "192.0.2.1", "PLAIN", default)).Result);
-        var upgraded = _store.FindPasswordHash("alice@example.org")!;
+        var upgraded = _store.Mailboxes.FindPasswordHash("alice@example.org")!;
         Assert.False(upgraded.StartsWith("pbkdf2-sha256$", StringComparison.Ordinal));
         Assert.Equal(PasswordCheck.Correct, PasswordHash.Check("password123", upgraded));
     }

@@ -1,5 +1,6 @@
 using System.Net;
-using SecureMx.Store;
+using SecureMx.Dashboard.Pages;
+using SecureMx.Mail;
 
 namespace SecureMx.Tests.Dashboard;
 
@@ -142,7 +143,7 @@ public sealed class DashboardAuthorizationTests(DashboardTestHost host) : IClass
     public async Task DomainHandlersAreForbiddenToEveryoneElseAndChangeNothing(Role role, string handler)
     {
         using var _ = await PostChangingNothing(role, "/domain/a.test?handler=" + handler, HttpStatusCode.Forbidden, Fields(handler, "a.test"));
-        Assert.Equal(SecureMxStore.InboundOpportunistic, host.Store.DomainInboundTls("a.test"));
+        Assert.Equal(InboundTlsSetting.Opportunistic, host.Store.Policies.DomainInboundTls("a.test"));
     }
 
     [Theory]
@@ -157,25 +158,25 @@ public sealed class DashboardAuthorizationTests(DashboardTestHost host) : IClass
     {
         string? Setting() => handler switch
         {
-            "Inbound" => host.Store.DomainInboundTls(domain),
-            "Outbound" => host.Store.DomainOutboundTls(domain),
-            _ => host.Store.MailboxOutboundTls("user@" + domain),
+            "Inbound" => host.Store.Policies.DomainInboundTls(domain)?.Name(),
+            "Outbound" => host.Store.Policies.DomainOutboundTls(domain)?.Name(),
+            _ => host.Store.Policies.MailboxOutboundTls("user@" + domain)?.Name(),
         };
-        Assert.NotEqual(SecureMxStore.OutboundMandatory, Setting());
+        Assert.NotEqual("mandatory", Setting());
         var client = await host.As(role);
         try
         {
             using var response = await client.PostFormAsync($"/domain/{domain}?handler={handler}", Fields(handler, domain));
             Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
             Assert.Equal("mandatory", Setting()); // InboundMandatory and OutboundMandatory are both "mandatory"
-            var audit = host.Store.PolicyAudit(domain, 1).Single();
+            var audit = host.Store.Policies.PolicyAudit(domain, 1).Single();
             Assert.Equal("dashboard:" + DashboardTestHost.Addresses[role], audit.Actor);
         }
         finally
         {
-            host.Store.SetInboundTls(domain, false, "test");
-            host.Store.SetDomainOutboundTls(domain, false, "test");
-            host.Store.SetMailboxOutboundTls("user@" + domain, false, "test");
+            host.Store.Policies.SetInboundTls(domain, InboundTlsSetting.Opportunistic, "test");
+            host.Store.Policies.SetDomainOutboundTls(domain, OutboundTlsSetting.Default, "test");
+            host.Store.Policies.SetMailboxOutboundTls("user@" + domain, OutboundTlsSetting.Default, "test");
         }
     }
 
@@ -275,18 +276,18 @@ public sealed class DashboardAuthorizationTests(DashboardTestHost host) : IClass
     [InlineData(Role.Root, "user@b.test")]
     public async Task AccountHandlerWorksForTheAccountItsDomainAdministratorAndTheSystemAdmin(Role role, string address)
     {
-        Assert.Equal(SecureMxStore.OutboundDefault, host.Store.MailboxOutboundTls(address));
+        Assert.Equal(OutboundTlsSetting.Default, host.Store.Policies.MailboxOutboundTls(address));
         var client = await host.As(role);
         try
         {
             using var response = await client.PostFormAsync($"/account/{address}?handler=Outbound", ("mandatory", "true"));
             Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
-            Assert.Equal(SecureMxStore.OutboundMandatory, host.Store.MailboxOutboundTls(address));
-            Assert.Equal("dashboard:" + DashboardTestHost.Addresses[role], host.Store.PolicyAudit(address, 1).Single().Actor);
+            Assert.Equal(OutboundTlsSetting.Mandatory, host.Store.Policies.MailboxOutboundTls(address));
+            Assert.Equal("dashboard:" + DashboardTestHost.Addresses[role], host.Store.Policies.PolicyAudit(address, 1).Single().Actor);
         }
         finally
         {
-            host.Store.SetMailboxOutboundTls(address, false, "test");
+            host.Store.Policies.SetMailboxOutboundTls(address, OutboundTlsSetting.Default, "test");
         }
     }
 
@@ -339,7 +340,7 @@ public sealed class DashboardAuthorizationTests(DashboardTestHost host) : IClass
     {
         Assert.Equal(HttpStatusCode.Forbidden, await StatusOf(role, "/admin"));
         using var _ = await PostChangingNothing(role, "/admin?handler=Destination", HttpStatusCode.Forbidden, ("destination", "forbidden.example"), ("level", "verify"));
-        Assert.Null(host.Store.DestinationTls("forbidden.example"));
+        Assert.Null(host.Store.Policies.DestinationTls("forbidden.example"));
     }
 
     [Fact]
@@ -351,15 +352,15 @@ public sealed class DashboardAuthorizationTests(DashboardTestHost host) : IClass
         {
             using var set = await client.PostFormAsync("/admin?handler=Destination", ("destination", "allowed.example"), ("level", "verify"));
             Assert.Equal(HttpStatusCode.Redirect, set.StatusCode);
-            Assert.Equal("verify", host.Store.DestinationTls("allowed.example"));
-            Assert.Equal("dashboard:root@a.test", host.Store.PolicyAudit("allowed.example", 1).Single().Actor);
-            using var remove = await client.PostFormAsync("/admin?handler=Destination", ("destination", "allowed.example"), ("level", ""));
+            Assert.Equal(OutboundTlsLevel.Verify, host.Store.Policies.DestinationTls("allowed.example"));
+            Assert.Equal("dashboard:root@a.test", host.Store.Policies.PolicyAudit("allowed.example", 1).Single().Actor);
+            using var remove = await client.PostFormAsync("/admin?handler=Destination", ("destination", "allowed.example"), ("level", AdminModel.RemoveLevel));
             Assert.Equal(HttpStatusCode.Redirect, remove.StatusCode);
-            Assert.Null(host.Store.DestinationTls("allowed.example"));
+            Assert.Null(host.Store.Policies.DestinationTls("allowed.example"));
         }
         finally
         {
-            if (host.Store.DestinationTls("allowed.example") is not null) host.Store.SetDestinationTls("allowed.example", null, "test");
+            if (host.Store.Policies.DestinationTls("allowed.example") is not null) host.Store.Policies.SetDestinationTls("allowed.example", null, "test");
         }
         AssertNoServerErrors();
     }

@@ -27,13 +27,13 @@ public sealed class SeededDashboardHost : DashboardTestHost
     protected override async Task SeedAsync()
     {
         var now = TimeProvider.System.GetUtcNow();
-        Store.AppendDeliveryLog(Markers.Keys.Select((account, i) => new DeliveryLogEntry(
+        Store.DeliveryLog.Append(Markers.Keys.Select((account, i) => new DeliveryLogEntry(
             now.AddMinutes(-30 - i), $"log-{i}", account, account, LogRecipient(account), "mx.far.example", "192.0.2.25",
             "delivered", 250, "2.0.0", "ok", "TLSv1.3", "TLS_AES_256_GCM_SHA384", "encrypted")));
-        Store.AppendDeliveryLog(Markers.Keys.Select((account, i) => new DeliveryLogEntry(
+        Store.DeliveryLog.Append(Markers.Keys.Select((account, i) => new DeliveryLogEntry(
             now.AddMinutes(-20 - i), $"plain-{i}", account, account, "rcpt@" + PlainDomain(account), "mx." + PlainDomain(account), "192.0.2.26",
             "delivered", 250, "2.0.0", "ok", null, null, "none")));
-        Store.FlushDeliveryLog();
+        Store.DeliveryLog.Flush();
 
         var i = 0;
         foreach (var account in Markers.Keys)

@@ -171,7 +171,7 @@ public sealed partial class DashboardSecurityTests(ThrottledDashboardHost host) 
     [Fact]
     public async Task NoPageContainsAPasswordHashOrScript()
     {
-        var hash = host.Store.FindPasswordHash("root@a.test")!;
+        var hash = host.Store.Mailboxes.FindPasswordHash("root@a.test")!;
         string[] fragments = [hash, hash[..16], hash[16..40]];
         string[] pages =
         [

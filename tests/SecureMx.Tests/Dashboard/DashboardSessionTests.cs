@@ -13,12 +13,12 @@ public sealed class DashboardSessionTests(DashboardTestHost host) : IClassFixtur
     public async Task RevokedDomainAdminRoleStopsWorkingAtTheNextRequest()
     {
         var address = host.AddMailbox("revoked-admin@b.test");
-        host.Store.AddDomainAdmin("b.test", address, "test");
+        host.Store.Roles.AddDomainAdmin("b.test", address, "test");
         var client = await host.SignInAsync(address);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/domain/b.test")).StatusCode);
         var token = await client.TokenAsync();
 
-        host.Store.RemoveDomainAdmin("b.test", address, "test");
+        host.Store.Roles.RemoveDomainAdmin("b.test", address, "test");
 
         using var get = await client.GetAsync("/domain/b.test");
         Assert.Equal(HttpStatusCode.Forbidden, get.StatusCode);
@@ -34,12 +34,12 @@ public sealed class DashboardSessionTests(DashboardTestHost host) : IClassFixtur
     public async Task RevokedSystemAdminRoleStopsWorkingAtTheNextRequest()
     {
         var address = host.AddMailbox("revoked-root@b.test");
-        host.Store.AddSystemAdmin(address, "test");
+        host.Store.Roles.AddSystemAdmin(address, "test");
         var client = await host.SignInAsync(address);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/admin")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/domain/a.test")).StatusCode);
 
-        host.Store.RemoveSystemAdmin(address, "test");
+        host.Store.Roles.RemoveSystemAdmin(address, "test");
 
         Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/admin")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/domain/a.test")).StatusCode);
@@ -52,7 +52,7 @@ public sealed class DashboardSessionTests(DashboardTestHost host) : IClassFixtur
         var client = await host.SignInAsync(address);
         Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/domain/a.test")).StatusCode);
 
-        host.Store.AddDomainAdmin("a.test", address, "test");
+        host.Store.Roles.AddDomainAdmin("a.test", address, "test");
 
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/domain/a.test")).StatusCode);
     }
@@ -64,7 +64,7 @@ public sealed class DashboardSessionTests(DashboardTestHost host) : IClassFixtur
         var client = await host.SignInAsync(address);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/")).StatusCode);
 
-        host.Store.SetPasswordHash(address, PasswordHash.Create("a different password"));
+        host.Store.Mailboxes.SetPasswordHash(address, PasswordHash.Create("a different password"));
 
         using var response = await client.GetAsync("/account/" + address);
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
@@ -78,7 +78,7 @@ public sealed class DashboardSessionTests(DashboardTestHost host) : IClassFixtur
         var client = await host.SignInAsync(address);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/")).StatusCode);
 
-        host.Store.RemoveMailbox(address);
+        host.Store.Mailboxes.RemoveMailbox(address);
 
         using var response = await client.GetAsync("/");
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
@@ -89,11 +89,11 @@ public sealed class DashboardSessionTests(DashboardTestHost host) : IClassFixtur
     public async Task RemovedMailboxCannotPostWithAnEarlierToken()
     {
         var address = host.AddMailbox("removed-admin@a.test");
-        host.Store.AddDomainAdmin("a.test", address, "test");
+        host.Store.Roles.AddDomainAdmin("a.test", address, "test");
         var client = await host.SignInAsync(address);
         var token = await client.TokenAsync("/domain/a.test");
 
-        host.Store.RemoveMailbox(address);
+        host.Store.Mailboxes.RemoveMailbox(address);
 
         var before = PolicySnapshot.Take(host.Store);
         using var response = await client.PostRawAsync("/domain/a.test?handler=Outbound", [new("mandatory", "true"), new("__af", token)]);

@@ -3,7 +3,6 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -11,6 +10,7 @@ using SecureMx.Auth;
 using SecureMx.Config;
 using SecureMx.Dashboard;
 using SecureMx.Dns;
+using SecureMx.Policy;
 using SecureMx.Spool;
 using SecureMx.Store;
 using SecureMx.Tests.Queue;
@@ -54,7 +54,8 @@ public class DashboardTestHost : IAsyncLifetime
 
     public SecureMxOptions Options { get; } = new();
 
-    public SecureMxStore Store { get; private set; } = null!;
+    /// <summary>The store and the repositories the dashboard uses (its own temp directory).</summary>
+    public TestStore Store { get; private set; } = null!;
 
     public MessageSpool Spool { get; private set; } = null!;
 
@@ -79,14 +80,13 @@ public class DashboardTestHost : IAsyncLifetime
         Options.Dashboard.LoginAttemptsPerMinute = 1000;
         Configure(Options);
 
-        Store = new SecureMxStore(_dir.Path, TimeProvider.System);
-        Store.Migrate();
-        Store.AddDomain("a.test");
-        Store.AddDomain("b.test");
+        Store = new TestStore();
+        Store.Mailboxes.AddDomain("a.test");
+        Store.Mailboxes.AddDomain("b.test");
         foreach (var mailbox in Addresses.Values) AddMailbox(mailbox);
-        Store.AddDomainAdmin("a.test", "admin@a.test", "test");
-        Store.AddDomainAdmin("b.test", "admin@b.test", "test");
-        Store.AddSystemAdmin("root@a.test", "test");
+        Store.Roles.AddDomainAdmin("a.test", "admin@a.test", "test");
+        Store.Roles.AddDomainAdmin("b.test", "admin@b.test", "test");
+        Store.Roles.AddSystemAdmin("root@a.test", "test");
 
         Spool = new MessageSpool(_dir.Combine("spool"), TimeProvider.System, NullLogger.Instance);
         var (certPem, keyPem) = CertificateFactory.CreateSelfSigned("dashboard.test", TimeProvider.System);
@@ -97,9 +97,10 @@ public class DashboardTestHost : IAsyncLifetime
         await SeedAsync();
 
         var logging = LoggerFactory.Create(b => b.AddProvider(new ErrorCollector(Errors)));
-        var authenticator = new AccountAuthenticator(Store, Options.Auth, TimeProvider.System, NullLogger.Instance);
+        var authenticator = new AccountAuthenticator(Store.Mailboxes, Options.Auth, TimeProvider.System, NullLogger.Instance);
         _app = DashboardServer.Build(new DashboardDependencies(_dir.Path, Options, new IPEndPoint(IPAddress.Loopback, 0), Certificate,
-            Store, Spool, ServFailDns(), authenticator, TimeProvider.System, logging));
+            Store.Mailboxes, Store.Policies, Store.Roles, Store.DeliveryLog, Store.Readiness, new OutboundTlsPolicy(Store.Policies, Options.Delivery),
+            Spool, ServFailDns(), authenticator, TimeProvider.System, logging));
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         BaseAddress = new Uri(new Uri(address).GetLeftPart(UriPartial.Authority) + "/");
@@ -109,7 +110,7 @@ public class DashboardTestHost : IAsyncLifetime
     public string AddMailbox(string address)
     {
         var at = address.IndexOf('@');
-        Store.AddMailbox(address[..at], address[(at + 1)..], Hash);
+        Store.Mailboxes.AddMailbox(address[..at], address[(at + 1)..], Hash);
         return address;
     }
 
@@ -150,11 +151,7 @@ public class DashboardTestHost : IAsyncLifetime
             await _app.DisposeAsync();
         }
         Spool?.Dispose();
-        if (Store is not null)
-        {
-            Store.FlushDeliveryLog();
-            using (var c = Store.Open()) SqliteConnection.ClearPool(c);
-        }
+        Store?.Dispose();
         _dir.Dispose();
         GC.SuppressFinalize(this);
     }

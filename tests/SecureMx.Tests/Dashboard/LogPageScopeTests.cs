@@ -16,10 +16,9 @@ public sealed class LogPageScopeTests : IDisposable
 
     public LogPageScopeTests()
     {
-        var store = _store.Store;
-        store.AddSystemAdmin("carol@other.test", "test");
-        store.AddDomainAdmin("example.org", "bob@example.org", "test");
-        store.AppendDeliveryLog([
+        _store.Roles.AddSystemAdmin("carol@other.test", "test");
+        _store.Roles.AddDomainAdmin("example.org", "bob@example.org", "test");
+        _store.DeliveryLog.Append([
             Row("M0", "alice@example.org", "alice@example.org", T0),
             Row("M1", "bob@example.org", "bob@example.org", T0.AddMinutes(1)),
             Row("M2", "carol@other.test", "carol@other.test", T0.AddMinutes(2)),
@@ -34,7 +33,7 @@ public sealed class LogPageScopeTests : IDisposable
 
     private (IActionResult Result, LogModel Model) Get(string address, string? account = null, string? domain = null, int? days = null)
     {
-        var model = new LogModel(DashboardPageUser.For(_store.Store, address), _store.Store, _time) { Account = account, Domain = domain, Days = days };
+        var model = new LogModel(DashboardPageUser.For(_store, address), _store.DeliveryLog, _time) { Account = account, Domain = domain, Days = days };
         return (model.OnGet(), model);
     }
 
@@ -88,8 +87,8 @@ public sealed class LogPageScopeTests : IDisposable
     public void TheLocalVerificationFilterShowsLocalDeliveriesAndNoneDoesNot()
     {
         // Every row here is a Maildir delivery written before verification "local" (host "local", verification "none").
-        var local = new LogModel(DashboardPageUser.For(_store.Store, "carol@other.test"), _store.Store, _time) { Tls = "local" };
-        var none = new LogModel(DashboardPageUser.For(_store.Store, "carol@other.test"), _store.Store, _time) { Tls = "none" };
+        var local = new LogModel(DashboardPageUser.For(_store, "carol@other.test"), _store.DeliveryLog, _time) { Tls = "local" };
+        var none = new LogModel(DashboardPageUser.For(_store, "carol@other.test"), _store.DeliveryLog, _time) { Tls = "none" };
 
         Assert.IsType<PageResult>(local.OnGet());
         Assert.IsType<PageResult>(none.OnGet());

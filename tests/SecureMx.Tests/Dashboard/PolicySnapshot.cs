@@ -1,14 +1,14 @@
-using SecureMx.Store;
+using SecureMx.Tests.TestSupport;
 
 namespace SecureMx.Tests.Dashboard;
 
 /// <summary>Every TLS setting and role the dashboard can change, to show that a refused request changed none of them.</summary>
 public sealed record PolicySnapshot(string Domains, string Mailboxes, string Destinations, string Roles, int AuditRows)
 {
-    public static PolicySnapshot Take(SecureMxStore store) => new(
-        string.Join(" ", store.ListDomains().Select(d => $"{d}:in={store.DomainInboundTls(d)}:out={store.DomainOutboundTls(d)}")),
-        string.Join(" ", store.ListMailboxes().Select(m => $"{m.Address}:out={store.MailboxOutboundTls(m.Address)}")),
-        string.Join(" ", store.ListDestinationTls().Select(d => $"{d.Domain}={d.Level}")),
-        string.Join(" ", store.ListSystemAdmins()) + " | " + string.Join(" ", store.ListDomains().Select(d => d + ":" + string.Join(",", store.ListDomainAdmins(d)))),
-        store.PolicyAudit(null, int.MaxValue).Count);
+    public static PolicySnapshot Take(TestStore store) => new(
+        string.Join(" ", store.Mailboxes.ListDomains().Select(d => $"{d}:in={store.Policies.DomainInboundTls(d)}:out={store.Policies.DomainOutboundTls(d)}")),
+        string.Join(" ", store.Mailboxes.ListMailboxes().Select(m => $"{m.Address}:out={store.Policies.MailboxOutboundTls(m.Address)}")),
+        string.Join(" ", store.Policies.ListDestinationTls().Select(d => $"{d.Domain}={d.Level}")),
+        string.Join(" ", store.Roles.ListSystemAdmins()) + " | " + string.Join(" ", store.Mailboxes.ListDomains().Select(d => d + ":" + string.Join(",", store.Roles.ListDomainAdmins(d)))),
+        store.Policies.PolicyAudit(null, int.MaxValue).Count);
 }

@@ -23,8 +23,8 @@ public sealed class QueuePageTests : IDisposable
     public QueuePageTests()
     {
         _spool = new MessageSpool(_dir.Combine("spool"), _time, NullLogger.Instance);
-        _store.Store.AddSystemAdmin("carol@other.test", "test");
-        _store.Store.AddDomainAdmin("example.org", "bob@example.org", "test");
+        _store.Roles.AddSystemAdmin("carol@other.test", "test");
+        _store.Roles.AddDomainAdmin("example.org", "bob@example.org", "test");
     }
 
     public void Dispose()
@@ -48,7 +48,7 @@ public sealed class QueuePageTests : IDisposable
 
     private (IActionResult Result, QueueModel Model) Get(string address, string? account = null, string? domain = null)
     {
-        var model = new QueueModel(DashboardPageUser.For(_store.Store, address), _spool, new QueueTimeRules(new SecureMxOptions().Queue), _time) { Account = account, Domain = domain };
+        var model = new QueueModel(DashboardPageUser.For(_store, address), _spool, new QueueTimeRules(new SecureMxOptions().Queue), _time) { Account = account, Domain = domain };
         return (model.OnGet(), model);
     }
 

@@ -18,8 +18,8 @@ public sealed class ReadinessPreviewTests : IDisposable
     public ReadinessPreviewTests()
     {
         _store = new TestStore(_time);
-        _logs = new ReadinessLogs(_store.Store, _time);
-        _preview = new ReadinessPreview(_store.Store, new SecureMxOptions(), _time);
+        _logs = new ReadinessLogs(_store, _time);
+        _preview = new ReadinessPreview(_store.Readiness, new SecureMxOptions(), _time);
     }
 
     public void Dispose() => _store.Dispose();

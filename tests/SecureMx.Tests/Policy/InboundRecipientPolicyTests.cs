@@ -14,7 +14,7 @@ public sealed class InboundRecipientPolicyTests : IDisposable
 
     public void Dispose() => _store.Dispose();
 
-    private InboundRecipientPolicy Policy => new(_store.Store, _options);
+    private InboundRecipientPolicy Policy => new(new RecipientRouter(_store.Mailboxes, _options));
 
     private RcptDecision Evaluate(string path, bool allowUtf8 = false, RcptParameters? parameters = null)
     {
@@ -128,7 +128,7 @@ public sealed class InboundRecipientPolicyTests : IDisposable
         var d = Evaluate("<postmaster@example.org>");
         AssertReply(d, 250, "2.1.5");
         var r = Assert.Single(d.Recipients);
-        Assert.Equal(InboundRecipientPolicy.InstancePostmasterMaildir, r.Maildir);
+        Assert.Equal(RecipientRouter.InstancePostmasterMaildir, r.Maildir);
     }
 
     [Fact]
@@ -148,7 +148,7 @@ public sealed class InboundRecipientPolicyTests : IDisposable
     {
         var d = Policy.Evaluate(EnvelopeAddress.Null, true, NoParams, "postmaster");
         AssertReply(d, 250, "2.1.5");
-        Assert.Equal(InboundRecipientPolicy.InstancePostmasterMaildir, Assert.Single(d.Recipients).Maildir);
+        Assert.Equal(RecipientRouter.InstancePostmasterMaildir, Assert.Single(d.Recipients).Maildir);
     }
 
     [Fact]
@@ -217,15 +217,15 @@ public sealed class InboundRecipientPolicyTests : IDisposable
     public void StoreChangesApplyAtOnce()
     {
         AssertReply(Evaluate("<dave@example.org>"), 550, "5.1.1");
-        _store.Store.AddMailbox("dave", "example.org", "x");
+        _store.Mailboxes.AddMailbox("dave", "example.org", "x");
         AssertReply(Evaluate("<dave@example.org>"), 250, "2.1.5");
     }
 
     [Fact]
     public void IdnDomainMatchesItsALabel()
     {
-        _store.Store.AddDomain("xn--bcher-kva.example");
-        _store.Store.AddMailbox("info", "xn--bcher-kva.example", "x");
+        _store.Mailboxes.AddDomain("xn--bcher-kva.example");
+        _store.Mailboxes.AddMailbox("info", "xn--bcher-kva.example", "x");
         AssertReply(Evaluate("<info@bücher.example>", allowUtf8: true), 250, "2.1.5");
         AssertReply(Evaluate("<info@XN--BCHER-KVA.example>"), 250, "2.1.5");
     }

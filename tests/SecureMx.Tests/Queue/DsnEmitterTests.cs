@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using MimeKit;
 using SecureMx.Dsn;
 using SecureMx.Mail;
+using SecureMx.Policy;
 using SecureMx.Queue;
 
 namespace SecureMx.Tests.Queue;
@@ -14,7 +15,7 @@ public sealed class DsnEmitterTests
     {
         var id = await h.SendAsync(announce: false);
         var (envelope, recipients) = h.Spool.Queue.Load(id)!.Value;
-        var dsn = new DsnEmitter(h.Spool, h.Store, h.Options, h.Clock, NullLogger.Instance);
+        var dsn = new DsnEmitter(h.Spool, new RecipientRouter(h.Store.Mailboxes, h.Options.Delivery), h.Options, h.Clock, NullLogger.Instance);
         string? spooled = null;
         dsn.Arrived += dsnId => spooled = dsnId;
 

@@ -24,8 +24,8 @@ public sealed class MandatoryTlsQueueTests
         await using var h = await QueueRunnerHarness.CreateAsync(
             (domain, _) => MxResolution.FromRecords(domain, [("mx.other.test", 10)], DnsSecurity.Insecure, new Random(1)),
             o => o.Delivery.SmtpPort = server.Endpoint.Port);
-        h.Store.SetMailboxOutboundTls(QueueRunnerHarness.Sender, mandatory: true, "test");
-        h.Store.AddMailbox("bob", "example.test", "x");
+        h.Store.Policies.SetMailboxOutboundTls(QueueRunnerHarness.Sender, OutboundTlsSetting.Mandatory, "test");
+        h.Store.Mailboxes.AddMailbox("bob", "example.test", "x");
 
         var mandatory = await h.SendAsync(recipient: "carol@other.test");
         var colleague = await h.SendAsync(sender: "bob@example.test", recipient: "carol@other.test");
@@ -40,7 +40,7 @@ public sealed class MandatoryTlsQueueTests
         Assert.Equal((OutcomeReason.TlsRequirement, EnhancedStatus.SecurityNotSupported, (RequiredTls?)new RequiredTls(OutboundTlsLevel.Encrypt, TlsRequirementSource.Sender), "mx.other.test[127.0.0.1]"),
             (r.LastOutcome!.Reason, r.LastOutcome.Status, r.LastOutcome.RequiredTls, r.LastOutcome.HostTried));
         Assert.True(r.LastOutcome.IsTlsWait);
-        var log = h.Store.QueryDeliveryLog("carol@other.test", QueueRunnerHarness.Sender, null, 10).Single();
+        var log = h.Store.DeliveryLog.Query("carol@other.test", QueueRunnerHarness.Sender, null, 10).Single();
         Assert.Equal(("deferred", "4.7.4", "none", "mx.other.test", "127.0.0.1"), (log.Result, log.Enhanced, log.TlsVerification, log.MxHost, log.Ip));
 
         await h.RunUntilAsync(T0 + TimeSpan.FromHours(2));
@@ -74,7 +74,7 @@ public sealed class MandatoryTlsQueueTests
                 o.Delivery.SmtpPort = server.Endpoint.Port;
                 o.Queue.RetryJitter = 0;
             });
-        h.Store.SetMailboxOutboundTls(QueueRunnerHarness.Sender, mandatory: true, "test");
+        h.Store.Policies.SetMailboxOutboundTls(QueueRunnerHarness.Sender, OutboundTlsSetting.Mandatory, "test");
         var id = await h.SendAsync(recipient: "carol@other.test");
 
         await h.RunUntilAsync(T0 + TimeSpan.FromHours(26));
@@ -86,7 +86,7 @@ public sealed class MandatoryTlsQueueTests
         var failed = Assert.Single(h.Dsns(), d => d.Action == "failed");
         Assert.Equal("5.7.4", failed.Status);
         Assert.Equal(T0 + TimeSpan.FromHours(24), failed.Date("Last-Attempt-Date"));
-        var last = h.Store.QueryDeliveryLog("carol@other.test", null, null, 100)[^1];
+        var last = h.Store.DeliveryLog.Query("carol@other.test", null, null, 100)[^1];
         Assert.Equal(("failed", "5.7.4", T0 + TimeSpan.FromHours(24)), (last.Result, last.Enhanced, last.At));
         Assert.Empty(server.Arrivals.Ids);
     }

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using MimeKit;
-using SecureMx.Mail;
+using SecureMx.Policy;
 using SecureMx.Queue;
 using SecureMx.Tests.TestSupport;
 
@@ -17,7 +17,7 @@ public sealed class QueueBounceTests
         await using var h = await QueueRunnerHarness.CreateAsync(start: false);
         var id = await h.SendAsync(bodySize: size, announce: false);
         await h.Spool.Queue.UpdateRecipientAsync(id, 0, TestOutcomes.DnsDeferred(), h.Clock.GetUtcNow().AddHours(1), h.Clock);
-        var dsn = new DsnEmitter(h.Spool, h.Store, h.Options, h.Clock, NullLogger.Instance);
+        var dsn = new DsnEmitter(h.Spool, new RecipientRouter(h.Store.Mailboxes, h.Options.Delivery), h.Options, h.Clock, NullLogger.Instance);
         string? report = null;
         dsn.Arrived += dsnId => report = dsnId;
 
@@ -40,7 +40,7 @@ public sealed class QueueBounceTests
         await using var h = await QueueRunnerHarness.CreateAsync(start: false);
         var id = await h.SendAsync(announce: false);
         await h.Spool.Queue.UpdateRecipientAsync(id, 0, TestOutcomes.Failed(), h.Clock.GetUtcNow(), h.Clock);
-        var bounce = new QueueBounce(h.Spool, new DsnEmitter(h.Spool, h.Store, h.Options, h.Clock, NullLogger.Instance));
+        var bounce = new QueueBounce(h.Spool, new DsnEmitter(h.Spool, new RecipientRouter(h.Store.Mailboxes, h.Options.Delivery), h.Options, h.Clock, NullLogger.Instance));
 
         Assert.Equal(0, (await bounce.BounceAsync(id)).Failed);
         Assert.NotNull(h.Spool.Queue.Load(id));

@@ -118,30 +118,29 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
 
     public SteppingTimeProvider Clock { get; } = new(Start);
     public SecureMxOptions Options { get; }
-    public SecureMxStore Store { get; }
+    public TestStore Store { get; }
     public MessageSpool Spool { get; }
     public FakeMailDns Dns { get; }
     public SmtpConnectionCache Connections { get; }
     public QueueRunner Runner { get; }
     public string DataDirectory => _dir.Path;
-    public string SenderMaildir => Path.Combine(_dir.Path, SecureMxStore.MaildirFor("alice", "example.test"));
+    public string SenderMaildir => Path.Combine(_dir.Path, MailboxRepository.MaildirFor("alice", "example.test"));
 
     private QueueRunnerHarness(Func<string, DateTimeOffset, MxResolution> mx, Action<SecureMxOptions>? configure)
     {
         Options = new SecureMxOptions { Hostname = "mx.example.test" };
         configure?.Invoke(Options);
-        Store = new SecureMxStore(_dir.Path, Clock);
-        Store.Migrate();
-        Store.AddDomain("example.test");
-        Store.AddMailbox("alice", "example.test", "x");
+        Store = new TestStore(Clock);
+        Store.Mailboxes.AddDomain("example.test");
+        Store.Mailboxes.AddMailbox("alice", "example.test", "x");
         Spool = new MessageSpool(Path.Combine(_dir.Path, "spool"), Clock, NullLogger.Instance);
         Dns = new FakeMailDns(Clock, mx);
         Connections = new SmtpConnectionCache(TimeSpan.FromSeconds(5), Clock);
         var remote = new RemoteDelivery(Dns, Options, new RecordingLogger<RemoteDelivery>(_log), Connections);
         var log = new RecordingLogger<QueueRunner>(_log);
-        Runner = new QueueRunner(Spool, Store,
+        Runner = new QueueRunner(Spool, Store.DeliveryLog, new RecipientRouter(Store.Mailboxes, Options.Delivery),
             new MaildirDeliverer(Spool, Options, _dir.Path, Clock, log),
-            new SmtpDeliverer(Spool, remote, new OutboundTlsPolicy(Store, Options.Delivery), Options.Delivery, Clock, log),
+            new SmtpDeliverer(Spool, remote, new OutboundTlsPolicy(Store.Policies, Options.Delivery), Options.Delivery, Clock, log),
             Options, Clock, log);
     }
 
@@ -183,7 +182,7 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
 
     /// <summary>A hosted mailbox of example.test as a recipient, routed to its Maildir.</summary>
     public static EnvelopeRecipient LocalRecipient(string local) =>
-        new($"{local}@example.test", $"{local}@example.test", RecipientRoute.Local, SecureMxStore.MaildirFor(local, "example.test"), DsnNotify.Unspecified, null, null);
+        new($"{local}@example.test", $"{local}@example.test", RecipientRoute.Local, MailboxRepository.MaildirFor(local, "example.test"), DsnNotify.Unspecified, null, null);
 
     /// <summary>As <see cref="SendAsync(string, string, DsnNotify, int, bool)"/>, to the given recipients (the first one in the To: header).</summary>
     public async Task<string> SendAsync(IReadOnlyList<EnvelopeRecipient> recipients, string sender = Sender, int bodySize = 0, bool announce = true)
@@ -358,7 +357,7 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
             await Connections.DisposeAsync();
             Spool.Dispose();
             using (var c = Spool.Queue.OpenRead()) SqliteConnection.ClearPool(c);
-            using (var c = Store.Open()) SqliteConnection.ClearPool(c);
+            Store.Dispose();
             _dir.Dispose();
         }
     }

@@ -32,7 +32,7 @@ public sealed class QueueRunnerTests
         var id = await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")]);
 
         Assert.Null(h.Spool.Queue.Load(id));
-        var row = Assert.Single(h.Store.QueryDeliveryLog("alice@example.test", null, null, 10));
+        var row = Assert.Single(h.Store.DeliveryLog.Query("alice@example.test", null, null, 10));
         Assert.Equal(("delivered", DeliveryLogEntry.Local, null, DeliveryLogEntry.Local, null), (row.Result, row.MxHost, row.Ip, row.TlsVerification, row.TlsProtocol));
         Assert.True(row.IsLocal);
     }
@@ -42,7 +42,7 @@ public sealed class QueueRunnerTests
     {
         await using var h = await QueueRunnerHarness.CreateAsync(configure: o => o.Delivery.LocalRetrySeconds = 90);
         // new/ is a file: the Maildir cannot be written.
-        var maildir = Path.Combine(h.DataDirectory, SecureMxStore.MaildirFor("alice", "example.test"));
+        var maildir = Path.Combine(h.DataDirectory, MailboxRepository.MaildirFor("alice", "example.test"));
         Directory.CreateDirectory(maildir);
         await File.WriteAllTextAsync(Path.Combine(maildir, "new"), "in the way", TestContext.Current.CancellationToken);
 
@@ -52,7 +52,7 @@ public sealed class QueueRunnerTests
         Assert.Equal((RecipientState.Deferred, OutcomeReason.Local, EnhancedStatus.MailboxUnavailable, 451), (r.State, r.LastOutcome!.Reason, r.LastOutcome.Status, r.LastOutcome.ReplyCode));
         Assert.StartsWith("4.2.0 local delivery failed: ", r.LastError);
         Assert.Equal(QueueRunnerHarness.Start.AddSeconds(90), r.NextAttemptAt);
-        var row = Assert.Single(h.Store.QueryDeliveryLog("alice@example.test", null, null, 10));
+        var row = Assert.Single(h.Store.DeliveryLog.Query("alice@example.test", null, null, 10));
         Assert.Equal(("deferred", 451, "4.2.0", DeliveryLogEntry.Local), (row.Result, row.Code, row.Enhanced, row.TlsVerification));
     }
 }

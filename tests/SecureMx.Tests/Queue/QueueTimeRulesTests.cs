@@ -74,7 +74,7 @@ public sealed class QueueTimeRulesTests
         }
 
         // Every attempt is in the delivery log, at its time.
-        var log = h.Store.QueryDeliveryLog(QueueRunnerHarness.RemoteRecipient, null, null, 100);
+        var log = h.Store.DeliveryLog.Query(QueueRunnerHarness.RemoteRecipient, null, null, 100);
         Assert.Equal(h.Dns.Attempts, log.Select(e => e.At));
         Assert.All(log, e => Assert.Equal(("deferred", "4.4.3", id), (e.Result, e.Enhanced, e.MessageId)));
     }
@@ -181,7 +181,7 @@ public sealed class QueueTimeRulesTests
         Assert.Contains("delivery time expired after 5h30m", failed.Message.TextBody);
         var delayed = Assert.Single(h.Dsns(), d => d.Action == "delayed");
         Assert.Equal(T0 + Minutes(330), delayed.Date("Will-Retry-Until"));
-        var last = h.Store.QueryDeliveryLog(QueueRunnerHarness.RemoteRecipient, null, null, 100)[^1];
+        var last = h.Store.DeliveryLog.Query(QueueRunnerHarness.RemoteRecipient, null, null, 100)[^1];
         Assert.Equal(("failed", 554, "5.4.7", T0 + Minutes(330)), (last.Result, last.Code, last.Enhanced, last.At));
     }
 
@@ -221,7 +221,7 @@ public sealed class QueueTimeRulesTests
         await h.RunForAsync(Hours(1) + Minutes(1));
         Assert.Equal(dsn.Path, Assert.Single(h.Dsns()).Path);
         Assert.Equal([T0], h.Dns.Attempts);
-        var log = Assert.Single(h.Store.QueryDeliveryLog(QueueRunnerHarness.RemoteRecipient, null, null, 10));
+        var log = Assert.Single(h.Store.DeliveryLog.Query(QueueRunnerHarness.RemoteRecipient, null, null, 10));
         Assert.Equal(("failed", "5.1.2"), (log.Result, log.Enhanced));
     }
 
@@ -280,7 +280,7 @@ public sealed class QueueTimeRulesTests
         Assert.Null(h.Spool.Queue.Load(id));
         Assert.Empty(h.AllDeliveredFiles()); // neither alice nor any postmaster got anything
         Assert.Empty(h.Spool.Queue.AllMessageIds());
-        if (permanent) Assert.Equal("5.1.2", h.Store.QueryDeliveryLog(QueueRunnerHarness.RemoteRecipient, null, null, 100)[^1].Enhanced);
+        if (permanent) Assert.Equal("5.1.2", h.Store.DeliveryLog.Query(QueueRunnerHarness.RemoteRecipient, null, null, 100)[^1].Enhanced);
     }
 
     [Fact]
@@ -340,7 +340,7 @@ public sealed class QueueTimeRulesTests
         await h.RunUntilAsync(T0 + Hours(4));
         Assert.Null(h.Spool.Queue.Load(id));
 
-        var last = h.Store.QueryDeliveryLog(QueueRunnerHarness.RemoteRecipient, null, null, 100)[^1];
+        var last = h.Store.DeliveryLog.Query(QueueRunnerHarness.RemoteRecipient, null, null, 100)[^1];
         Assert.Equal(("failed", "5.4.7"), (last.Result, last.Enhanced));
     }
 
@@ -372,7 +372,7 @@ public sealed class QueueTimeRulesTests
         var received = Assert.Single(server.Arrivals.Ids);
         Assert.Contains($"Message-ID: <{id}@example.test>", System.Text.Encoding.ASCII.GetString(server.ReadMessage(received)));
         Assert.Equal("delayed", Assert.Single(h.Dsns()).Action); // delivered: no failure DSN, and no success DSN without NOTIFY=SUCCESS
-        var last = h.Store.QueryDeliveryLog("carol@other.test", null, null, 100)[^1];
+        var last = h.Store.DeliveryLog.Query("carol@other.test", null, null, 100)[^1];
         Assert.Equal(("delivered", "mx.other.test"), (last.Result, last.MxHost));
     }
 

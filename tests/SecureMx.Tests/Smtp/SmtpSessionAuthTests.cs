@@ -370,11 +370,8 @@ public sealed class SmtpSessionAuthTests
             await c.CommandAsync("QUIT", 221);
         }
         await server.StopAsync();
-        using var db = server.Store.Open();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = "SELECT listener, account, auth_failures FROM inbound_sessions";
-        using var r = cmd.ExecuteReader();
-        Assert.True(r.Read());
-        Assert.Equal(("submission", Alice, 1L), (r.GetString(0), r.GetString(1), r.GetInt64(2)));
+        var row = Assert.Single(server.Store.Database.Rows("SELECT listener, account, auth_failures FROM inbound_sessions",
+            r => (r.GetString(0), r.GetString(1), r.GetInt64(2))));
+        Assert.Equal(("submission", Alice, 1L), row);
     }
 }

@@ -16,13 +16,7 @@ public sealed class SmtpSessionImplicitTlsTests
         o => { o.Limits.TlsClientHelloTimeoutSeconds = 1; o.Limits.TlsHandshakeTimeoutSeconds = 30; },
         listener: ListenerSettings.SubmissionImplicitTls);
 
-    private static string? EndReason(SmtpTestServer server)
-    {
-        using var c = server.Store.Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT end_reason FROM inbound_sessions";
-        return cmd.ExecuteScalar() as string;
-    }
+    private static string? EndReason(SmtpTestServer server) => server.Store.Database.Scalar("SELECT end_reason FROM inbound_sessions") as string;
 
     [Fact]
     public async Task APlaintextClientWaitingForAGreetingIsLetGoAfterTheClientHelloTimeout()

@@ -1,5 +1,6 @@
 using System.Net.Security;
 using System.Security.Authentication;
+using SecureMx.Mail;
 using SecureMx.Smtp;
 using SecureMx.Tests.TestSupport;
 
@@ -72,7 +73,7 @@ public sealed class SmtpSessionMandatoryTlsTests
     public async Task AMandatoryDomainRefusesPlaintextRcptPermanentlyOnTheOrdinaryMx()
     {
         await using var server = await SmtpTestServer.StartAsync();
-        server.Store.SetInboundTls("example.org", mandatory: true, "test");
+        server.Store.Policies.SetInboundTls("example.org", InboundTlsSetting.Mandatory, "test");
         await using var c = await server.ConnectEhloAsync();
         await c.CommandAsync("MAIL FROM:<a@remote.example>", 250);
         var refused = await c.CommandAsync("RCPT TO:<alice@example.org>", 550, "5.7.1");
@@ -87,7 +88,7 @@ public sealed class SmtpSessionMandatoryTlsTests
     public async Task AMandatoryDomainTakesMailAfterStartTls()
     {
         await using var server = await SmtpTestServer.StartAsync();
-        server.Store.SetInboundTls("example.org", mandatory: true, "test");
+        server.Store.Policies.SetInboundTls("example.org", InboundTlsSetting.Mandatory, "test");
         await using var c = await server.ConnectEhloAsync();
         await c.CommandAsync("STARTTLS", 220);
         await c.UpgradeToTlsAsync();
@@ -99,7 +100,7 @@ public sealed class SmtpSessionMandatoryTlsTests
     public async Task AMandatoryDomainRefusesATls12SessionWithACbcCipher()
     {
         await using var server = await SmtpTestServer.StartAsync();
-        server.Store.SetInboundTls("example.org", mandatory: true, "test");
+        server.Store.Policies.SetInboundTls("example.org", InboundTlsSetting.Mandatory, "test");
         await using var c = await server.ConnectEhloAsync();
         await c.CommandAsync("STARTTLS", 220);
         await c.UpgradeToTlsAsync(SslProtocols.Tls12, [TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256]);
@@ -114,7 +115,7 @@ public sealed class SmtpSessionMandatoryTlsTests
     public async Task TheRefusalIsInTheSessionLog()
     {
         await using var server = await SmtpTestServer.StartAsync();
-        server.Store.SetInboundTls("example.org", mandatory: true, "test");
+        server.Store.Policies.SetInboundTls("example.org", InboundTlsSetting.Mandatory, "test");
         await using (var c = await server.ConnectEhloAsync())
         {
             await c.CommandAsync("MAIL FROM:<a@remote.example>", 250);
@@ -122,13 +123,10 @@ public sealed class SmtpSessionMandatoryTlsTests
             await c.CommandAsync("QUIT", 221);
         }
         await server.StopAsync();
-        using var db = server.Store.Open();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = "SELECT recipient_domain, accepted, reply FROM inbound_recipients";
-        using var r = cmd.ExecuteReader();
-        Assert.True(r.Read());
-        Assert.Equal("example.org", r.GetString(0));
-        Assert.Equal(0, r.GetInt64(1));
-        Assert.StartsWith("550 5.7.1", r.GetString(2));
+        var (domain, accepted, reply) = server.Store.Database.Rows("SELECT recipient_domain, accepted, reply FROM inbound_recipients",
+            r => (r.GetString(0), r.GetInt64(1), r.GetString(2))).First();
+        Assert.Equal("example.org", domain);
+        Assert.Equal(0, accepted);
+        Assert.StartsWith("550 5.7.1", reply);
     }
 }

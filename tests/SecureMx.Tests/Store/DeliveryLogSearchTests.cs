@@ -12,18 +12,18 @@ public sealed class DeliveryLogSearchTests : IDisposable
 
     public void Dispose() => _store.Dispose();
 
-    private SecureMxStore Store => _store.Store;
+    private DeliveryLogRepository Store => _store.DeliveryLog;
 
     /// <summary>One row per call, each a minute later than the one before; the message id numbers them.</summary>
     private void Add(string sender, string recipient, string? account = null, string result = "delivered", string verification = "encrypted",
         DateTimeOffset? at = null)
     {
         var n = _n++;
-        Store.AppendDeliveryLog([new DeliveryLogEntry(at ?? T0.AddMinutes(n), $"M{n}", sender, account, recipient, "mx.dest.test", "192.0.2.1",
+        Store.Append([new DeliveryLogEntry(at ?? T0.AddMinutes(n), $"M{n}", sender, account, recipient, "mx.dest.test", "192.0.2.1",
             result, 250, "2.0.0", "ok", "TLSv1.3", "TLS_AES_256_GCM_SHA384", verification)]);
     }
 
-    private List<string> Ids(DeliveryLogQuery q) => Store.SearchDeliveryLog(q).Select(e => e.MessageId).ToList();
+    private List<string> Ids(DeliveryLogQuery q) => Store.Search(q).Select(e => e.MessageId).ToList();
 
     [Fact]
     public void WithoutScopeOrFiltersReturnsEveryRowNewestFirst()
@@ -57,7 +57,7 @@ public sealed class DeliveryLogSearchTests : IDisposable
     {
         Add("a@x.test", "r@y.test"); // appended to the write-behind buffer, no flush in between
 
-        Assert.Single(Store.SearchDeliveryLog(new DeliveryLogQuery()));
+        Assert.Single(Store.Search(new DeliveryLogQuery()));
     }
 
     [Fact]
@@ -164,7 +164,7 @@ public sealed class DeliveryLogSearchTests : IDisposable
     {
         Add("a@x.test", "r@y.test", verification: "none"); // M0: plaintext to a remote server
         var n = _n;
-        Store.AppendDeliveryLog([
+        Store.Append([
             // M1: as written before verification "local"; M2: as written now.
             new DeliveryLogEntry(T0.AddMinutes(n), "M1", "a@x.test", null, "r@x.test", "local", null, "delivered", 250, "2.0.0", "delivered to maildir", null, null, "none"),
             new DeliveryLogEntry(T0.AddMinutes(n + 1), "M2", "a@x.test", null, "r@x.test", "local", null, "delivered", 250, "2.0.0", "delivered to maildir", null, null, "local"),
@@ -172,7 +172,7 @@ public sealed class DeliveryLogSearchTests : IDisposable
 
         Assert.Equal(["M2", "M1"], Ids(new DeliveryLogQuery { Verification = DeliveryLogEntry.Local }));
         Assert.Equal(["M0"], Ids(new DeliveryLogQuery { Verification = "none" }));
-        Assert.All(Store.SearchDeliveryLog(new DeliveryLogQuery { Verification = DeliveryLogEntry.Local }), e => Assert.True(e.IsLocal));
+        Assert.All(Store.Search(new DeliveryLogQuery { Verification = DeliveryLogEntry.Local }), e => Assert.True(e.IsLocal));
     }
 
     [Fact]

@@ -16,12 +16,12 @@ public sealed class ReadinessQueryTests : IDisposable
     public ReadinessQueryTests()
     {
         _store = new TestStore(_time);
-        _logs = new ReadinessLogs(_store.Store, _time);
+        _logs = new ReadinessLogs(_store, _time);
     }
 
     public void Dispose() => _store.Dispose();
 
-    private SecureMxStore Store => _store.Store;
+    private ReadinessQueries Store => _store.Readiness;
 
     [Fact]
     public async Task InboundGroupsAcceptedRecipientsByHostSenderDomainAndTls()

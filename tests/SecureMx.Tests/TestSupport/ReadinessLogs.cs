@@ -5,10 +5,10 @@ using SecureMx.Store;
 namespace SecureMx.Tests.TestSupport;
 
 /// <summary>
-/// Writes session-log and delivery-log rows through the store's own write paths (the session log's
-/// background writer, AppendDeliveryLog), for the readiness queries to read.
+/// Writes session-log and delivery-log rows through the store's own write paths (the log writers),
+/// for the readiness queries to read.
 /// </summary>
-public sealed class ReadinessLogs(SecureMxStore store, TimeProvider time)
+public sealed class ReadinessLogs(TestStore store, TimeProvider time)
 {
     public const string Strict13 = "TLS_AES_256_GCM_SHA384";
     public const string Strict12 = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256";
@@ -28,29 +28,13 @@ public sealed class ReadinessLogs(SecureMxStore store, TimeProvider time)
     public static void Recipient(InboundSessionRecord session, string? fromDomain, string recipientDomain, bool accepted = true) =>
         session.Recipients.Add(new InboundRecipientEvent(session.StartedAt, fromDomain, recipientDomain, accepted, accepted ? "250 2.1.5 ok" : "554 5.7.1 refused"));
 
-    /// <summary>Runs the session log writer over the sessions added so far (its shutdown writes all of them).</summary>
+    /// <summary>Adds the sessions so far to a session log and stops its writer, which writes them.</summary>
     public async Task WriteSessionsAsync()
     {
-        var log = new InboundSessionLog(store, new SecureMxOptions(), time, NullLogger<InboundSessionLog>.Instance);
-        await log.StartAsync(CancellationToken.None);
+        using var log = new SessionLogRepository(store.Database, new LogOptions(), time, NullLogger.Instance);
         foreach (var s in _sessions) log.Add(s);
-        var expected = _sessions.Count + SessionsOnDisk();
         _sessions.Clear();
-        // Wait for the writer's own batch; stopping it before its loop has started would write nothing.
-        for (var waited = 0; SessionsOnDisk() < expected; waited += 20)
-        {
-            if (waited > 10_000) throw new TimeoutException("the session log did not write the sessions");
-            await Task.Delay(20);
-        }
-        await log.StopAsync(CancellationToken.None);
-    }
-
-    private long SessionsOnDisk()
-    {
-        using var c = store.Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT COUNT(*) FROM inbound_sessions";
-        return (long)cmd.ExecuteScalar()!;
+        await log.Writer.StopAsync(CancellationToken.None);
     }
 
     /// <summary>One remote (or, with mx "local", local) delivery attempt; a new message unless <paramref name="messageId"/> is given.</summary>
@@ -58,7 +42,7 @@ public sealed class ReadinessLogs(SecureMxStore store, TimeProvider time)
         string result = "delivered", string? messageId = null)
     {
         messageId ??= "m" + Interlocked.Increment(ref _messages);
-        store.AppendDeliveryLog([new DeliveryLogEntry(at, messageId, sender, account, recipient, mx, mx is null or "local" ? null : "192.0.2.25", result,
+        store.DeliveryLog.Append([new DeliveryLogEntry(at, messageId, sender, account, recipient, mx, mx is null or "local" ? null : "192.0.2.25", result,
             result == "delivered" ? 250 : 451, result == "delivered" ? "2.0.0" : "4.4.1", "x", protocol, cipher, protocol is null ? "none" : "encrypted")]);
         return messageId;
     }

@@ -44,33 +44,26 @@ public sealed class SmtpTestServer : IAsyncDisposable
     {
         var dir = new TempDirectory();
         AppDomain.CurrentDomain.ProcessExit += (_, _) => dir.Dispose();
-        var store = new SecureMxStore(dir.Path, TimeProvider.System);
-        store.Migrate();
-        store.AddDomain("example.org");
+        using var store = new TestStore(dir.Path, TimeProvider.System);
         var hash = PasswordHash.Create(Password);
-        store.AddMailbox("alice", "example.org", hash);
-        store.AddMailbox("bob", "example.org", hash);
-        store.AddAlias("sales@example.org", "example.org", "alice@example.org");
-        store.AddAlias("sales@example.org", "example.org", "bob@example.org");
-        store.AddDomain("other.test");
-        store.AddMailbox("carol", "other.test", hash);
-        using (var c = store.Open())
-        {
-            using var checkpoint = c.CreateCommand();
-            checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
-            checkpoint.ExecuteNonQuery();
-            SqliteConnection.ClearPool(c);
-        }
-        return Path.Combine(dir.Path, "securemx.db");
+        store.Mailboxes.AddDomain("example.org");
+        store.Mailboxes.AddMailbox("alice", "example.org", hash);
+        store.Mailboxes.AddMailbox("bob", "example.org", hash);
+        store.Mailboxes.AddAlias("sales@example.org", "example.org", "alice@example.org");
+        store.Mailboxes.AddAlias("sales@example.org", "example.org", "bob@example.org");
+        store.Mailboxes.AddDomain("other.test");
+        store.Mailboxes.AddMailbox("carol", "other.test", hash);
+        store.Database.Execute("PRAGMA wal_checkpoint(TRUNCATE);");
+        return Path.Combine(dir.Path, StoreDatabase.FileName);
     }
 
     private readonly TempDirectory _dir;
     private bool _stopped;
 
     public SecureMxOptions Options { get; }
-    public SecureMxStore Store { get; }
+    public TestStore Store { get; }
     public MessageSpool Spool { get; }
-    public InboundSessionLog SessionLog { get; }
+    public SessionLogRepository SessionLog { get; }
     public RecordingArrivalSink Arrivals { get; } = new();
     public SmtpListener Listener { get; }
     public IPEndPoint Endpoint => Listener.Endpoint;
@@ -80,13 +73,12 @@ public sealed class SmtpTestServer : IAsyncDisposable
     {
         _dir = dir;
         Options = options;
-        File.Copy(TemplateDatabase.Value, Path.Combine(dir.Path, "securemx.db"));
-        Store = new SecureMxStore(dir.Path, time);
-        Store.Migrate(); // a no-op on the template, as on any existing instance
+        File.Copy(TemplateDatabase.Value, Path.Combine(dir.Path, StoreDatabase.FileName));
+        Store = new TestStore(dir.Path, time); // migrating is a no-op on the template, as on any existing instance
 
         Spool = new MessageSpool(Path.Combine(dir.Path, "spool"), time, NullLogger.Instance);
-        var policy = new InboundRecipientPolicy(Store, options.Delivery);
-        SessionLog = new InboundSessionLog(Store, options, time, NullLogger<InboundSessionLog>.Instance);
+        var policy = new InboundRecipientPolicy(new RecipientRouter(Store.Mailboxes, options.Delivery));
+        SessionLog = new SessionLogRepository(Store.Database, options.Logs, time, NullLogger.Instance);
 
         SslStreamCertificateContextHolder? certificate = null;
         if (withTls)
@@ -99,8 +91,8 @@ public sealed class SmtpTestServer : IAsyncDisposable
             certificate = CertificateFactory.Load(certFile, keyFile);
         }
 
-        var authenticator = new AccountAuthenticator(Store, options.Auth, time, NullLogger.Instance);
-        var senders = new SenderOwnershipPolicy(Store, options.Delivery);
+        var authenticator = new AccountAuthenticator(Store.Mailboxes, options.Auth, time, NullLogger.Instance);
+        var senders = new SenderOwnershipPolicy(Store.Mailboxes, options.Delivery);
         var ctx = new SmtpServerContext(options, Spool, policy, SessionLog, Arrivals, certificate, authenticator, senders, time, NullLoggerFactory.Instance);
         Listener = new SmtpListener(ctx, listener, new IPEndPoint(IPAddress.Loopback, 0), limiter);
     }
@@ -118,7 +110,7 @@ public sealed class SmtpTestServer : IAsyncDisposable
         var dir = new TempDirectory();
         var server = new SmtpTestServer(dir, options, limiter ?? new ConnectionLimiter(100, 50), withTls,
             listener ?? ListenerSettings.Mx(profile ?? TlsProfile.Opportunistic), time ?? TimeProvider.System);
-        await server.SessionLog.StartAsync(CancellationToken.None);
+        await server.SessionLog.Writer.StartAsync(CancellationToken.None);
         server.Listener.Start();
         return server;
     }
@@ -158,13 +150,13 @@ public sealed class SmtpTestServer : IAsyncDisposable
 
     public string[] DataFiles() => Directory.GetFiles(Spool.DataDirectory);
 
-    /// <summary>Stops the listener (waiting for its sessions) and then the session log, which writes what is pending.</summary>
+    /// <summary>Stops the listener (waiting for its sessions) and then the session log's writer, which writes what is pending.</summary>
     public async Task StopAsync()
     {
         if (_stopped) return;
         _stopped = true;
         await Listener.StopAsync(TimeSpan.FromSeconds(5));
-        await SessionLog.StopAsync(CancellationToken.None);
+        await SessionLog.Writer.StopAsync(CancellationToken.None);
     }
 
     public async ValueTask DisposeAsync()
@@ -173,7 +165,7 @@ public sealed class SmtpTestServer : IAsyncDisposable
         SessionLog.Dispose();
         using (var c = Spool.Queue.OpenRead()) SqliteConnection.ClearPool(c);
         Spool.Dispose();
-        using (var c = Store.Open()) SqliteConnection.ClearPool(c);
+        Store.Dispose();
         _dir.Dispose();
     }
 }

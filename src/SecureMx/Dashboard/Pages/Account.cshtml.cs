@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using SecureMx.Auth;
+using SecureMx.Mail;
+using SecureMx.Policy;
 using SecureMx.Store;
 
 namespace SecureMx.Dashboard.Pages;
@@ -9,16 +11,17 @@ namespace SecureMx.Dashboard.Pages;
 /// One mailbox: its own outbound mandatory TLS switch and what is in effect for its mail. For the
 /// account itself, an administrator of its domain and system administrators.
 /// </summary>
-public sealed class AccountModel(DashboardUser user, SecureMxStore store, OutboundWaitTimes wait) : PageModel
+public sealed class AccountModel(DashboardUser user, TlsPolicyRepository policies, OutboundTlsPolicy outboundTls, OutboundWaitTimes wait) : PageModel
 {
     public string Address { get; private set; } = "";
 
     public string Domain => Address[(Address.LastIndexOf('@') + 1)..];
 
+    /// <summary>The account's own switch.</summary>
     public bool Mandatory { get; private set; }
 
-    /// <summary>The domain's switch covers the account whatever its own setting (OutboundTlsPolicy takes the strictest).</summary>
-    public bool DomainMandatory { get; private set; }
+    /// <summary>What is in effect for its mail: the domain's switch covers the account whatever its own setting.</summary>
+    public MandatoryTlsSource InEffect { get; private set; }
 
     public bool CanManageDomain => user.CanManageDomain(Domain);
 
@@ -29,8 +32,9 @@ public sealed class AccountModel(DashboardUser user, SecureMxStore store, Outbou
     public IActionResult OnGet(string address, [FromQuery] string? saved)
     {
         if (Authorize(address) is { } denied) return denied;
-        Mandatory = store.MailboxOutboundTls(Address) == SecureMxStore.OutboundMandatory;
-        DomainMandatory = store.DomainOutboundTls(Domain) == SecureMxStore.OutboundMandatory;
+        if (outboundTls.ForAccount(Address) is not { } account) return NotFound(); // removed since Authorize looked
+        Mandatory = account.Own == OutboundTlsSetting.Mandatory;
+        InEffect = account.MandatoryBy;
         Saved = saved == "1";
         return Page();
     }
@@ -39,7 +43,7 @@ public sealed class AccountModel(DashboardUser user, SecureMxStore store, Outbou
     {
         if (Authorize(address) is { } denied) return denied;
         if (mandatory is not { } on) return BadRequest();
-        store.SetMailboxOutboundTls(Address, on, "dashboard:" + user.Address);
+        policies.SetMailboxOutboundTls(Address, on ? OutboundTlsSetting.Mandatory : OutboundTlsSetting.Default, "dashboard:" + user.Address);
         return Redirect($"/account/{Uri.EscapeDataString(Address).Replace("%40", "@", StringComparison.Ordinal)}?saved=1");
     }
 
@@ -48,6 +52,6 @@ public sealed class AccountModel(DashboardUser user, SecureMxStore store, Outbou
     {
         Address = AccountAuthenticator.Normalize(address) ?? "";
         if (Address.Length == 0 || !user.CanSeeAccount(Address)) return user.IsSystemAdmin ? NotFound() : Forbid();
-        return store.MailboxOutboundTls(Address) is null ? NotFound() : null;
+        return policies.MailboxOutboundTls(Address) is null ? NotFound() : null;
     }
 }

@@ -10,15 +10,18 @@ namespace SecureMx.Dashboard.Pages;
 /// system administrators, and the destination TLS table (the one setting changed here). Roles
 /// themselves are given on the command line.
 /// </summary>
-public sealed class AdminModel(DashboardUser user, SecureMxStore store) : PageModel
+public sealed class AdminModel(DashboardUser user, TlsPolicyRepository policies, RoleRepository roles) : PageModel
 {
+    /// <summary>The form's level value that removes an entry (the word of `securemx policy destination DOMAIN remove`).</summary>
+    public const string RemoveLevel = "remove";
+
     public sealed record DomainRow(string Name, bool InboundMandatory, bool OutboundMandatory, List<string> Admins);
 
     public List<DomainRow> Domains { get; } = [];
 
     public List<string> SystemAdmins { get; private set; } = [];
 
-    public List<(string Domain, string Level)> Destinations { get; private set; } = [];
+    public List<DestinationTlsEntry> Destinations { get; private set; } = [];
 
     /// <summary>The resource key of a validation error and its argument, or null.</summary>
     public (string Key, string Arg)? Error { get; private set; }
@@ -40,21 +43,27 @@ public sealed class AdminModel(DashboardUser user, SecureMxStore store) : PageMo
         return Page();
     }
 
+    /// <summary>
+    /// Sets a destination's level, or removes the entry (<see cref="RemoveLevel"/>). No level at all
+    /// (the form's placeholder) is a validation error: an entry is a deliberate choice, never a default.
+    /// </summary>
     public IActionResult OnPostDestination([FromForm] string? destination, [FromForm] string? level)
     {
         if (!user.IsSystemAdmin) return Forbid();
         Destination = destination?.Trim() ?? "";
         Level = level?.Trim() ?? "";
         var domain = Destination.Length == 0 ? null : EnvelopeAddress.NormalizeDomain(Destination);
+        bool remove = Level.Equals(RemoveLevel, StringComparison.OrdinalIgnoreCase);
         OutboundTlsLevel parsed = default;
         if (domain is null) Error = ("Error_Domain", Destination);
-        else if (Level.Length > 0 && !OutboundTlsLevels.TryParse(Level, out parsed)) Error = ("Error_Level", Level);
+        else if (Level.Length == 0) Error = ("Error_ChooseLevel", domain);
+        else if (!remove && !OutboundTlsLevels.TryParse(Level, out parsed)) Error = ("Error_Level", Level);
         else
         {
             try
             {
-                store.SetDestinationTls(domain, Level.Length == 0 ? null : parsed.Name(), "dashboard:" + user.Address);
-                return RedirectToPage(new { done = Level.Length == 0 ? "removed" : "saved", d = domain });
+                policies.SetDestinationTls(domain, remove ? null : parsed, "dashboard:" + user.Address);
+                return RedirectToPage(new { done = remove ? "removed" : "saved", d = domain });
             }
             catch (StoreException)
             {
@@ -67,11 +76,11 @@ public sealed class AdminModel(DashboardUser user, SecureMxStore store) : PageMo
 
     private void Load()
     {
-        foreach (var (d, inbound, outbound) in store.DomainTlsSettings())
+        foreach (var d in policies.DomainTlsSettings())
         {
-            Domains.Add(new DomainRow(d, inbound == SecureMxStore.InboundMandatory, outbound == SecureMxStore.OutboundMandatory, store.ListDomainAdmins(d)));
+            Domains.Add(new DomainRow(d.Domain, d.Inbound == InboundTlsSetting.Mandatory, d.Outbound == OutboundTlsSetting.Mandatory, roles.ListDomainAdmins(d.Domain)));
         }
-        SystemAdmins = store.ListSystemAdmins();
-        Destinations = store.ListDestinationTls();
+        SystemAdmins = roles.ListSystemAdmins();
+        Destinations = policies.ListDestinationTls();
     }
 }

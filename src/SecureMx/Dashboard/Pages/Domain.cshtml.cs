@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using SecureMx.Auth;
 using SecureMx.Mail;
+using SecureMx.Policy;
 using SecureMx.Store;
 using SecureMx.Tls;
 
@@ -12,9 +13,10 @@ namespace SecureMx.Dashboard.Pages;
 /// to publish and a live check of them, and the audit trail of policy changes. For the domain's
 /// administrators and system administrators only.
 /// </summary>
-public sealed class DomainModel(DashboardUser user, SecureMxStore store, DashboardDependencies deps, OutboundWaitTimes wait) : PageModel
+public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes, TlsPolicyRepository policies, DashboardDependencies deps, OutboundWaitTimes wait) : PageModel
 {
-    public sealed record AccountRow(string Address, bool Mandatory);
+    /// <summary>An account of the domain: its own switch, and what is in effect for its mail.</summary>
+    public sealed record AccountRow(string Address, bool Mandatory, MandatoryTlsSource InEffect);
 
     public string Domain { get; private set; } = "";
 
@@ -68,7 +70,7 @@ public sealed class DomainModel(DashboardUser user, SecureMxStore store, Dashboa
             Load();
             return Page();
         }
-        store.SetInboundTls(Domain, on, Actor);
+        policies.SetInboundTls(Domain, on ? InboundTlsSetting.Mandatory : InboundTlsSetting.Opportunistic, Actor);
         return SavedRedirect();
     }
 
@@ -76,7 +78,7 @@ public sealed class DomainModel(DashboardUser user, SecureMxStore store, Dashboa
     {
         if (Authorize(domain) is { } denied) return denied;
         if (mandatory is not { } on) return BadRequest();
-        store.SetDomainOutboundTls(Domain, on, Actor);
+        policies.SetDomainOutboundTls(Domain, on ? OutboundTlsSetting.Mandatory : OutboundTlsSetting.Default, Actor);
         return SavedRedirect();
     }
 
@@ -86,8 +88,8 @@ public sealed class DomainModel(DashboardUser user, SecureMxStore store, Dashboa
         if (mandatory is not { } on || address is null || AccountAuthenticator.Normalize(address) is not { } account) return BadRequest();
         // Only the accounts of the domain in the URL: its administrator may administer no other.
         if (!account.EndsWith("@" + Domain, StringComparison.Ordinal)) return Forbid();
-        if (store.FindMailbox(account) is null) return NotFound();
-        store.SetMailboxOutboundTls(account, on, Actor);
+        if (mailboxes.FindMailbox(account) is null) return NotFound();
+        policies.SetMailboxOutboundTls(account, on ? OutboundTlsSetting.Mandatory : OutboundTlsSetting.Default, Actor);
         return SavedRedirect();
     }
 
@@ -108,12 +110,13 @@ public sealed class DomainModel(DashboardUser user, SecureMxStore store, Dashboa
 
     private void Load()
     {
-        InboundMandatory = store.DomainInboundTls(Domain) == SecureMxStore.InboundMandatory;
-        OutboundMandatory = store.DomainOutboundTls(Domain) == SecureMxStore.OutboundMandatory;
-        foreach (var (address, outbound) in store.MailboxOutboundTlsOf(Domain))
+        InboundMandatory = policies.DomainInboundTls(Domain) == InboundTlsSetting.Mandatory;
+        var domainOutbound = policies.DomainOutboundTls(Domain) ?? OutboundTlsSetting.Default;
+        OutboundMandatory = domainOutbound == OutboundTlsSetting.Mandatory;
+        foreach (var m in policies.MailboxOutboundTlsOf(Domain))
         {
-            Accounts.Add(new AccountRow(address, outbound == SecureMxStore.OutboundMandatory));
+            Accounts.Add(new AccountRow(m.Address, m.Outbound == OutboundTlsSetting.Mandatory, AccountTlsPolicy.InEffect(m.Outbound, domainOutbound)));
         }
-        Audit = store.PolicyAudit(Domain);
+        Audit = policies.PolicyAudit(Domain);
     }
 }

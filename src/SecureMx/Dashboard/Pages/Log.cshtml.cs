@@ -8,7 +8,7 @@ namespace SecureMx.Dashboard.Pages;
 /// The delivery log with its TLS columns, limited to the user's <see cref="MailScope"/>. The scope
 /// is applied in the query itself; a filter naming mail outside it is refused (403), not emptied.
 /// </summary>
-public sealed class LogModel(DashboardUser user, SecureMxStore store, TimeProvider time) : PageModel
+public sealed class LogModel(DashboardUser user, DeliveryLogRepository deliveryLog, TimeProvider time) : PageModel
 {
     public static readonly string[] Verifications = ["none", "encrypted", "dane", "verified", DeliveryLogEntry.Local];
     public static readonly string[] Results = ["delivered", "deferred", "failed"];
@@ -40,7 +40,7 @@ public sealed class LogModel(DashboardUser user, SecureMxStore store, TimeProvid
         Days = Days is { } d && DayChoices.Contains(d) ? d : 7;
         Limit = Math.Clamp(Limit ?? DefaultLimit, 1, MaxLimit);
 
-        Entries = store.SearchDeliveryLog(new DeliveryLogQuery
+        Entries = deliveryLog.Search(new DeliveryLogQuery
         {
             Accounts = scope.Accounts,
             SenderDomains = scope.SenderDomains,

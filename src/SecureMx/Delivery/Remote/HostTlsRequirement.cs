@@ -38,10 +38,17 @@ public sealed record HostTlsRequirement(HostTlsMode Mode, bool StrictProfile, IR
         _ => $"{Mode}:{StrictProfile}",
     };
 
-    /// <summary>What the host must do, or why it cannot be used (a 4.7.5 deferral reason).</summary>
+    /// <summary>
+    /// What the host must do, or why it cannot be used (a 4.7.5 deferral reason). A DNSSEC-secure
+    /// TLSA RRset forces DANE at every level (RFC 7672 §2.2) and a TLSA lookup failure defers, unless
+    /// <paramref name="useDane"/> is false (the operator's destination entry lowered the level below
+    /// dane: <see cref="Policy.EffectiveTlsPolicy.UsesDane"/>), in which case TLSA plays no part and
+    /// the level alone decides — still strict TLS for a sender's mandatory setting.
+    /// </summary>
     /// <param name="tlsa">The host's TLSA answer; null when DANE does not apply (the MX or address records are not DNSSEC-secure).</param>
-    public static (HostTlsRequirement? Requirement, string? Unusable) For(OutboundTlsLevel level, TlsaResolution? tlsa, string host)
+    public static (HostTlsRequirement? Requirement, string? Unusable) For(OutboundTlsLevel level, TlsaResolution? tlsa, string host, bool useDane = true)
     {
+        if (!useDane) tlsa = null;
         bool strict = level.RequiresTls();
         if (tlsa?.Kind == TlsaResolutionKind.TemporaryFailure) return (null, tlsa.Failure!.Text);
         if (tlsa?.Kind == TlsaResolutionKind.Secure)

@@ -32,7 +32,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
     private sealed record HostFailure(EnhancedStatus Enhanced, string Text, bool Tls, string? Host = null, IPAddress? Address = null);
 
     public async Task<IReadOnlyList<RemoteOutcome>> DeliverAsync(Envelope envelope, string domain, IReadOnlyList<QueuedRecipient> recipients,
-        Func<Stream> openData, CancellationToken ct, OutboundTlsLevel level = OutboundTlsLevel.May)
+        Func<Stream> openData, CancellationToken ct, OutboundTlsLevel level = OutboundTlsLevel.May, bool useDane = true)
     {
         // RFC 5321 §4.4: a relay adds its Received header too, not only the final delivery.
         var received = TraceHeaders.Received(envelope, recipients.Count == 1 ? recipients[0].Recipient.Address : null, options.HostnameFor(envelope.Client.Listener));
@@ -57,8 +57,9 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             if (usable.Count == 0) continue;
             anyAddress = true;
 
-            var tlsa = mx.DaneAppliesTo(addresses) ? await dns.ResolveTlsaAsync(host.Name, options.Delivery.SmtpPort, ct).ConfigureAwait(false) : null;
-            var (requirement, unusable) = HostTlsRequirement.For(level, tlsa, host.Name);
+            // Without DANE (a destination entry below dane) TLSA is not even looked up: a broken TLSA zone cannot defer the mail.
+            var tlsa = useDane && mx.DaneAppliesTo(addresses) ? await dns.ResolveTlsaAsync(host.Name, options.Delivery.SmtpPort, ct).ConfigureAwait(false) : null;
+            var (requirement, unusable) = HostTlsRequirement.For(level, tlsa, host.Name, useDane);
             if (requirement is null)
             {
                 failures.Add(new HostFailure(EnhancedStatus.CryptographicFailure, unusable!, Tls: true, host.Name));

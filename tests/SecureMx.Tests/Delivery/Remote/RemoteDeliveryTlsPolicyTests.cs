@@ -47,7 +47,8 @@ public sealed class RemoteDeliveryTlsPolicyTests
     private static string PeerTlsa(SmtpTestServer peer) =>
         TlsaMatcher.DaneEeRecord(X509CertificateLoader.LoadCertificateFromFile(Path.Combine(peer.DataDirectory, "tls", "cert.pem")));
 
-    private static async Task<IReadOnlyList<RemoteOutcome>> DeliverAsync(SmtpTestServer peer, IMailDnsResolver dns, OutboundTlsLevel level, SmtpConnectionCache? cache = null)
+    private static async Task<IReadOnlyList<RemoteOutcome>> DeliverAsync(SmtpTestServer peer, IMailDnsResolver dns, OutboundTlsLevel level, SmtpConnectionCache? cache = null,
+        bool useDane = true)
     {
         var options = new SecureMxOptions { Hostname = "sender.test" };
         options.Delivery.SmtpPort = peer.Endpoint.Port;
@@ -59,7 +60,7 @@ public sealed class RemoteDeliveryTlsPolicyTests
         var rcpt = new EnvelopeRecipient("alice@example.org", "alice@example.org", RecipientRoute.Remote, null, DsnNotify.Unspecified, null, null);
         var queued = new QueuedRecipient(envelope.Id, 0, rcpt, RecipientState.Queued, 0, DateTimeOffset.UtcNow, null);
         var body = "From: sender@sender.test\r\nSubject: t\r\n\r\nhello\r\n"u8.ToArray();
-        return await remote.DeliverAsync(envelope, "example.org", [queued], () => new MemoryStream(body), TestContext.Current.CancellationToken, level);
+        return await remote.DeliverAsync(envelope, "example.org", [queued], () => new MemoryStream(body), TestContext.Current.CancellationToken, level, useDane);
     }
 
     [Fact]
@@ -120,6 +121,30 @@ public sealed class RemoteDeliveryTlsPolicyTests
         Assert.Equal((RecipientState.Deferred, EnhancedStatus.CryptographicFailure), (o.State, o.Enhanced));
         Assert.Contains("TLSA lookup error", o.Text);
         Assert.Empty(peer.Arrivals.Ids);
+    }
+
+    [Fact]
+    public async Task WithoutDaneATlsaRecordOfAnotherKeyIsNotLookedUpAndTheMailGoesOutEncrypted()
+    {
+        // A destination entry of may: the operator's way around a destination whose TLSA records are wrong.
+        await using var peer = await SmtpTestServer.StartAsync();
+        var wrong = TlsaMatcher.DaneEeRecord(TestPki.SelfSigned("mx.example.org"));
+        var dns = new FixedDns(DnsSecurity.Secure, DnsSecurity.Secure, () => TlsaOf(wrong));
+        var o = (await DeliverAsync(peer, dns, OutboundTlsLevel.May, useDane: false)).Single();
+        Assert.Equal(RecipientState.Delivered, o.State);
+        Assert.Equal(TlsVerification.Encrypted, o.Tls!.Verification);
+        Assert.Equal(0, dns.TlsaQueries);
+    }
+
+    [Fact]
+    public async Task WithoutDaneAMandatorySenderStillGetsStrictTlsAndATlsaLookupFailureDoesNotDefer()
+    {
+        await using var peer = await SmtpTestServer.StartAsync();
+        var dns = new FixedDns(DnsSecurity.Secure, DnsSecurity.Secure, () => TlsaResolution.FromAnswer("_25._tcp.mx.example.org", DnsAnswer<TlsaRecordData>.Fail("SERVFAIL")));
+        var o = (await DeliverAsync(peer, dns, OutboundTlsLevel.Encrypt, useDane: false)).Single();
+        Assert.Equal(RecipientState.Delivered, o.State);
+        Assert.True(o.Tls!.IsStrict, $"{o.Tls.Protocol} {o.Tls.CipherSuite}");
+        Assert.Equal(0, dns.TlsaQueries);
     }
 
     [Fact]

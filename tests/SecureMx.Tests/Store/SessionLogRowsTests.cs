@@ -1,9 +1,10 @@
+using SecureMx.Store;
 using SecureMx.Tests.TestSupport;
 
 namespace SecureMx.Tests.Store;
 
 /// <summary>The inbound session log rows written for real SMTP sessions (basis of the readiness preview).</summary>
-public sealed class InboundSessionLogTests
+public sealed class SessionLogRowsTests
 {
     private sealed record SessionRow(string Id, string Listener, string ClientIp, string? Helo, string? TlsProtocol, string? TlsCipher, long Messages, string? EndReason, long StartedAt, long? EndedAt);
 
@@ -11,30 +12,12 @@ public sealed class InboundSessionLogTests
 
     private static (List<SessionRow> Sessions, List<RecipientRow> Recipients) ReadLog(SmtpTestServer server)
     {
-        var sessions = new List<SessionRow>();
-        var recipients = new List<RecipientRow>();
-        using var c = server.Store.Open();
-        using (var cmd = c.CreateCommand())
-        {
-            cmd.CommandText = "SELECT id, listener, client_ip, helo, tls_protocol, tls_cipher, messages, end_reason, started_at, ended_at FROM inbound_sessions ORDER BY started_at";
-            using var r = cmd.ExecuteReader();
-            while (r.Read())
-            {
-                sessions.Add(new SessionRow(r.GetString(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3),
-                    r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5), r.GetInt64(6),
-                    r.IsDBNull(7) ? null : r.GetString(7), r.GetInt64(8), r.IsDBNull(9) ? null : r.GetInt64(9)));
-            }
-        }
-        using (var cmd = c.CreateCommand())
-        {
-            cmd.CommandText = "SELECT session_id, mail_from_domain, recipient_domain, accepted, reply, tls_protocol, tls_cipher FROM inbound_recipients ORDER BY rowid";
-            using var r = cmd.ExecuteReader();
-            while (r.Read())
-            {
-                recipients.Add(new RecipientRow(r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1), r.GetString(2), r.GetInt64(3) == 1,
-                    r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6)));
-            }
-        }
+        var db = server.Store.Database;
+        var sessions = db.Rows("SELECT id, listener, client_ip, helo, tls_protocol, tls_cipher, messages, end_reason, started_at, ended_at FROM inbound_sessions ORDER BY started_at",
+            r => new SessionRow(r.GetString(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.NullableString(4), r.NullableString(5), r.GetInt64(6),
+                r.NullableString(7), r.GetInt64(8), r.IsDBNull(9) ? null : r.GetInt64(9)));
+        var recipients = db.Rows("SELECT session_id, mail_from_domain, recipient_domain, accepted, reply, tls_protocol, tls_cipher FROM inbound_recipients ORDER BY rowid",
+            r => new RecipientRow(r.GetString(0), r.NullableString(1), r.GetString(2), r.GetInt64(3) == 1, r.GetString(4), r.NullableString(5), r.NullableString(6)));
         return (sessions, recipients);
     }
 

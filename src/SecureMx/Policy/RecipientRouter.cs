@@ -1,0 +1,50 @@
+using SecureMx.Config;
+using SecureMx.Mail;
+using SecureMx.Store;
+
+namespace SecureMx.Policy;
+
+/// <summary>
+/// The one answer to "where does mail for this address go?", for SMTP RCPT (<see cref="InboundRecipientPolicy"/>),
+/// `securemx sendmail` and DSNs to a hosted sender. In order: the exact mailbox or alias; the same
+/// without the subaddress (delivery.recipientDelimiter); postmaster@ a hosted domain (the configured
+/// delivery.postmaster, else the instance's postmaster Maildir); else an unknown user of a hosted
+/// domain, or a domain not hosted here. Local parts and domains match without case (the store keys
+/// addresses by <see cref="EnvelopeAddress.LookupKey"/>); address literals are never hosted.
+/// Read from the store at every call: changes apply at once.
+/// </summary>
+public sealed class RecipientRouter(MailboxRepository mailboxes, DeliveryOptions options)
+{
+    /// <summary>The instance's own postmaster Maildir, relative to the data directory.</summary>
+    public const string InstancePostmasterMaildir = "mail/postmaster";
+
+    private static readonly RecipientRouting NotHosted = new(RecipientKind.NotHosted, [], false);
+
+    public RecipientRouting Route(EnvelopeAddress address)
+    {
+        if (address.IsNull || address.IsAddressLiteral) return NotHosted;
+        var key = address.LookupKey;
+        var candidates = new List<string>(2) { key };
+        if (Subaddress.Base(key, options.RecipientDelimiter) is { } untagged) candidates.Add(untagged);
+        var found = mailboxes.LookupRecipient(address.Domain, candidates);
+        if (found is null) return NotHosted;
+        bool mandatory = found.InboundTls == InboundTlsSetting.Mandatory;
+        if (found.Targets.Count > 0) return new RecipientRouting(found.IsAlias ? RecipientKind.Alias : RecipientKind.Mailbox, found.Targets, mandatory);
+        if (address.LocalPart.Equals("postmaster", StringComparison.OrdinalIgnoreCase)) return Postmaster(address.Domain, mandatory);
+        return new RecipientRouting(RecipientKind.UnknownUser, [], mandatory);
+    }
+
+    /// <summary>The bare <c>RCPT TO:&lt;postmaster&gt;</c> (RFC 5321 §4.1.1.3): no domain, no TLS switch.</summary>
+    public RecipientRouting BarePostmaster() => Postmaster(null, false);
+
+    /// <summary>postmaster@<paramref name="domain"/> of a hosted domain that has no mailbox or alias of that name.</summary>
+    private RecipientRouting Postmaster(string? domain, bool inboundTlsMandatory)
+    {
+        if (options.Postmaster.Length > 0)
+        {
+            var configured = mailboxes.ResolveLocal(options.Postmaster.ToLowerInvariant());
+            if (configured.Count > 0) return new RecipientRouting(RecipientKind.Postmaster, configured, inboundTlsMandatory);
+        }
+        return new RecipientRouting(RecipientKind.Postmaster, [new LocalTarget("postmaster@" + (domain ?? "localhost"), InstancePostmasterMaildir)], inboundTlsMandatory);
+    }
+}

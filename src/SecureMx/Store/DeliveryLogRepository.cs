@@ -1,0 +1,130 @@
+using System.Data.Common;
+using System.Text;
+using Microsoft.Extensions.Logging;
+
+namespace SecureMx.Store;
+
+/// <summary>
+/// The delivery log: one row per delivery attempt and recipient, with the TLS it got. Rows are
+/// appended through a <see cref="BatchingLogWriter{T}"/> (every 200 ms or 500 rows) on a connection
+/// of their own with synchronous=NORMAL (<see cref="StoreDatabase.ConnectForLogWrites"/>); every
+/// query flushes first, so it sees every attempt made so far.
+/// </summary>
+public sealed class DeliveryLogRepository : IDisposable
+{
+    private const string Columns = "at, message_id, sender, account, recipient, mx_host, ip, result, code, enhanced, text, tls_protocol, tls_cipher, tls_verification";
+
+    private readonly StoreDatabase _db;
+    private StoreConnection? _writeConnection; // used only by the writer, one batch at a time
+
+    /// <param name="timers">The batching timer's clock; real time unless a test drives it.</param>
+    public DeliveryLogRepository(StoreDatabase db, ILogger logger, TimeProvider? timers = null, LogWriterOptions? options = null)
+    {
+        _db = db;
+        Writer = new BatchingLogWriter<DeliveryLogEntry>("delivery log", Insert, logger, timers ?? TimeProvider.System, options);
+    }
+
+    /// <summary>The write-behind; the host stops it after the queue, which flushes what is left.</summary>
+    public BatchingLogWriter<DeliveryLogEntry> Writer { get; }
+
+    /// <summary>Adds delivery attempts; never waits for the database (see <see cref="BatchingLogWriter{T}"/>).</summary>
+    public void Append(IEnumerable<DeliveryLogEntry> entries) => Writer.Append(entries);
+
+    /// <summary>Writes the rows not written yet.</summary>
+    public void Flush() => Writer.Flush();
+
+    /// <summary>Delivery log rows, newest last, filtered by recipient, sender, account and time (`securemx log`).</summary>
+    public List<DeliveryLogEntry> Query(string? recipient, string? sender, DateTimeOffset? since, int limit, string? account = null)
+    {
+        Flush();
+        return _db.Rows($"""
+            SELECT {Columns}
+            FROM (SELECT * FROM delivery_log
+                  WHERE (@r IS NULL OR recipient = @r) AND (@s IS NULL OR sender = @s) AND (@acct IS NULL OR account = @acct) AND (@since IS NULL OR at >= @since)
+                  ORDER BY at DESC, id DESC LIMIT @limit)
+            ORDER BY at, id
+            """, Read, ("@r", recipient), ("@s", sender), ("@acct", account), ("@since", since?.ToUnixTimeMilliseconds()), ("@limit", limit));
+    }
+
+    /// <summary>Delivery log rows matching <paramref name="q"/>, newest first (the dashboard's log page).</summary>
+    public List<DeliveryLogEntry> Search(DeliveryLogQuery q)
+    {
+        Flush();
+        var parameters = new List<(string, object?)>();
+        string Param(object value)
+        {
+            var name = "@p" + parameters.Count;
+            parameters.Add((name, value));
+            return name;
+        }
+        // Addresses compare without case (SMTP domains are case-insensitive; stored mailboxes are lower case).
+        // SQLite: LIKE ignores ASCII case, and COLLATE NOCASE does for '='.
+        string SenderInDomain(string domain) => $"sender LIKE '%@' || {Param(StoreDatabase.EscapeLike(domain))} ESCAPE '\\'";
+        string OfAccount(string address)
+        {
+            var p = Param(address);
+            return $"(account = {p} COLLATE NOCASE OR sender = {p} COLLATE NOCASE)";
+        }
+
+        var where = new List<string>();
+        if (q.Accounts is not null || q.SenderDomains is not null)
+        {
+            var scope = (q.Accounts ?? []).Select(OfAccount).Concat((q.SenderDomains ?? []).Select(SenderInDomain)).ToList();
+            where.Add(scope.Count == 0 ? "0" : "(" + string.Join(" OR ", scope) + ")");
+        }
+        if (q.Account is { } account) where.Add(OfAccount(account));
+        if (q.SenderDomain is { } senderDomain) where.Add(SenderInDomain(senderDomain));
+        if (q.Recipient is { } recipient)
+        {
+            where.Add(recipient.Contains('@')
+                ? $"recipient = {Param(recipient)} COLLATE NOCASE"
+                : $"recipient LIKE '%@' || {Param(StoreDatabase.EscapeLike(recipient))} ESCAPE '\\'");
+        }
+        // Local rows written before verification "local" have host "local" and no address (DeliveryLogEntry.IsLocal).
+        const string oldLocal = "(mx_host IS 'local' AND ip IS NULL)";
+        if (q.Verification is { } verification)
+            where.Add(verification == DeliveryLogEntry.Local ? $"(tls_verification = 'local' OR {oldLocal})" : $"tls_verification = {Param(verification)} AND NOT {oldLocal}");
+        if (q.Result is { } result) where.Add($"result = {Param(result)}");
+        if (q.Since is { } since) where.Add($"at >= {Param(since.ToUnixTimeMilliseconds())}");
+
+        var sql = new StringBuilder($"SELECT {Columns} FROM delivery_log");
+        if (where.Count > 0) sql.Append(" WHERE ").AppendJoin(" AND ", where);
+        sql.Append(" ORDER BY at DESC, id DESC LIMIT ").Append(Param(Math.Max(0, q.Limit)));
+        return _db.Rows(sql.ToString(), Read, parameters.ToArray());
+    }
+
+    public void Dispose()
+    {
+        Writer.Dispose();
+        _writeConnection?.Dispose();
+    }
+
+    /// <summary>One batch, one transaction. After a failure the connection is replaced: the retry starts clean.</summary>
+    private void Insert(IReadOnlyList<DeliveryLogEntry> entries)
+    {
+        var c = _writeConnection ??= _db.ConnectForLogWrites();
+        try
+        {
+            c.BeginWrite();
+            using var cmd = c.Command($"INSERT INTO delivery_log({Columns}) VALUES(@at, @id, @sender, @account, @rcpt, @mx, @ip, @result, @code, @enh, @text, @tlsp, @tlsc, @tlsv)");
+            foreach (var e in entries)
+            {
+                StoreConnection.Bind(cmd, ("@at", e.At.ToUnixTimeMilliseconds()), ("@id", e.MessageId), ("@sender", e.Sender), ("@account", e.Account),
+                    ("@rcpt", e.Recipient), ("@mx", e.MxHost), ("@ip", e.Ip), ("@result", e.Result), ("@code", e.Code), ("@enh", e.Enhanced),
+                    ("@text", e.Text), ("@tlsp", e.TlsProtocol), ("@tlsc", e.TlsCipher), ("@tlsv", e.TlsVerification));
+                cmd.ExecuteNonQuery();
+            }
+            c.Commit();
+        }
+        catch
+        {
+            c.Dispose();
+            _writeConnection = null;
+            throw;
+        }
+    }
+
+    private static DeliveryLogEntry Read(DbDataReader r) =>
+        new(r.Time(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.NullableString(5), r.NullableString(6), r.GetString(7),
+            r.IsDBNull(8) ? null : r.GetInt32(8), r.NullableString(9), r.NullableString(10), r.NullableString(11), r.NullableString(12), r.GetString(13));
+}

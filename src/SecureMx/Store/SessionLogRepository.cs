@@ -1,0 +1,110 @@
+using Microsoft.Extensions.Logging;
+using SecureMx.Config;
+
+namespace SecureMx.Store;
+
+/// <summary>
+/// The inbound session log (inbound_sessions, inbound_recipients): a finished session is added by
+/// its SMTP session and written behind by a <see cref="BatchingLogWriter{T}"/> on a connection of its
+/// own — logging never slows down or fails an SMTP session. After a written batch, sessions older
+/// than logs.retentionDays are pruned, at most once a day.
+/// </summary>
+public sealed class SessionLogRepository : IDisposable
+{
+    private readonly StoreDatabase _db;
+    private readonly LogOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private StoreConnection? _writeConnection; // used only by the writer, one batch at a time
+    private DateTimeOffset _nextPrune = DateTimeOffset.MinValue;
+
+    /// <param name="time">The clock of the retention rule.</param>
+    /// <param name="timers">The batching timer's clock; real time unless a test drives it.</param>
+    public SessionLogRepository(StoreDatabase db, LogOptions options, TimeProvider time, ILogger logger, TimeProvider? timers = null, LogWriterOptions? writerOptions = null)
+    {
+        _db = db;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        Writer = new BatchingLogWriter<InboundSessionRecord>("session log", Write, logger, timers ?? TimeProvider.System, writerOptions);
+    }
+
+    /// <summary>The write-behind; the host stops it after the listeners, which flushes what is left.</summary>
+    public BatchingLogWriter<InboundSessionRecord> Writer { get; }
+
+    /// <summary>Queues a finished session; never waits for the database.</summary>
+    public void Add(InboundSessionRecord record) => Writer.Append(record);
+
+    /// <summary>Deletes sessions older than logs.retentionDays, at most once a day; returns the rows deleted.</summary>
+    public int PruneIfDue()
+    {
+        var now = _time.GetUtcNow();
+        if (now < _nextPrune) return 0;
+        _nextPrune = now.AddDays(1);
+        var cutoff = now.AddDays(-_options.RetentionDays).ToUnixTimeMilliseconds();
+        try
+        {
+            using var c = _db.Connect();
+            c.BeginWrite();
+            var n = c.Execute("""
+                DELETE FROM inbound_recipients WHERE session_id IN (SELECT id FROM inbound_sessions WHERE started_at < @cutoff);
+                DELETE FROM inbound_sessions WHERE started_at < @cutoff;
+                """, ("@cutoff", cutoff));
+            c.Commit();
+            if (n > 0) _logger.LogInformation("session log: removed {Count} rows older than {Days} days", n, _options.RetentionDays);
+            return n;
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            // Tried again tomorrow; the rows only take space meanwhile.
+            _logger.LogError(ex, "pruning the session log failed");
+            return 0;
+        }
+    }
+
+    public void Dispose()
+    {
+        Writer.Dispose();
+        _writeConnection?.Dispose();
+    }
+
+    /// <summary>One batch, one transaction (a session row and its recipient rows), then the daily prune.</summary>
+    private void Write(IReadOnlyList<InboundSessionRecord> batch)
+    {
+        var c = _writeConnection ??= _db.ConnectForLogWrites();
+        try
+        {
+            c.BeginWrite();
+            // SQLite: INSERT OR REPLACE (PostgreSQL: INSERT … ON CONFLICT (id) DO UPDATE).
+            using var s = c.Command("""
+                INSERT OR REPLACE INTO inbound_sessions(id, started_at, ended_at, listener, client_ip, helo, tls_protocol, tls_cipher, messages, end_reason, account, auth_failures)
+                VALUES(@id, @start, @end, @listener, @ip, @helo, @tlsp, @tlsc, @n, @reason, @account, @authfail)
+                """);
+            using var r = c.Command("""
+                INSERT INTO inbound_recipients(session_id, at, mail_from_domain, recipient_domain, accepted, reply, tls_protocol, tls_cipher)
+                VALUES(@id, @at, @from, @rcpt, @ok, @reply, @tlsp, @tlsc)
+                """);
+            foreach (var rec in batch)
+            {
+                StoreConnection.Bind(s, ("@id", rec.Id), ("@start", rec.StartedAt.ToUnixTimeMilliseconds()), ("@end", rec.EndedAt?.ToUnixTimeMilliseconds()),
+                    ("@listener", rec.Listener), ("@ip", rec.ClientIp), ("@helo", rec.Helo), ("@tlsp", rec.TlsProtocol), ("@tlsc", rec.TlsCipher),
+                    ("@n", rec.Messages), ("@reason", rec.EndReason), ("@account", rec.Account), ("@authfail", rec.AuthFailures));
+                s.ExecuteNonQuery();
+                foreach (var e in rec.Recipients)
+                {
+                    StoreConnection.Bind(r, ("@id", rec.Id), ("@at", e.At.ToUnixTimeMilliseconds()), ("@from", e.MailFromDomain), ("@rcpt", e.RecipientDomain),
+                        ("@ok", e.Accepted ? 1 : 0), ("@reply", e.Reply), ("@tlsp", rec.TlsProtocol), ("@tlsc", rec.TlsCipher));
+                    r.ExecuteNonQuery();
+                }
+            }
+            c.Commit();
+        }
+        catch
+        {
+            c.Dispose();
+            _writeConnection = null;
+            throw;
+        }
+        PruneIfDue();
+    }
+}

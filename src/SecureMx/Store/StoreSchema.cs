@@ -1,0 +1,124 @@
+namespace SecureMx.Store;
+
+/// <summary>
+/// The schema of <c>securemx.db</c>, one step per version: step N takes <c>PRAGMA user_version</c>
+/// from N to N+1. Steps are only ever appended; an existing store applies the ones it has not seen
+/// (<see cref="StoreDatabase.Migrate"/>). SQLite dialect throughout: a second backend brings its own
+/// steps (identity columns instead of INTEGER PRIMARY KEY, a version table instead of the pragma).
+/// </summary>
+internal static class StoreSchema
+{
+    public static readonly string[] Migrations =
+    [
+        """
+            CREATE TABLE domains(
+              name TEXT PRIMARY KEY,
+              created_at INTEGER NOT NULL
+            );
+            CREATE TABLE mailboxes(
+              address TEXT PRIMARY KEY,
+              domain TEXT NOT NULL REFERENCES domains(name),
+              password_hash TEXT NOT NULL,
+              maildir TEXT NOT NULL,
+              created_at INTEGER NOT NULL
+            );
+            CREATE TABLE aliases(
+              address TEXT NOT NULL,
+              domain TEXT NOT NULL REFERENCES domains(name),
+              target TEXT NOT NULL,
+              created_at INTEGER NOT NULL,
+              PRIMARY KEY(address, target)
+            );
+            CREATE TABLE inbound_sessions(
+              id TEXT PRIMARY KEY,
+              started_at INTEGER NOT NULL,
+              ended_at INTEGER,
+              listener TEXT NOT NULL,
+              client_ip TEXT NOT NULL,
+              helo TEXT,
+              tls_protocol TEXT,
+              tls_cipher TEXT,
+              messages INTEGER NOT NULL DEFAULT 0,
+              end_reason TEXT
+            );
+            CREATE TABLE inbound_recipients(
+              session_id TEXT NOT NULL,
+              at INTEGER NOT NULL,
+              mail_from_domain TEXT,
+              recipient_domain TEXT NOT NULL,
+              accepted INTEGER NOT NULL,
+              reply TEXT NOT NULL,
+              tls_protocol TEXT,
+              tls_cipher TEXT
+            );
+            CREATE INDEX inbound_sessions_started ON inbound_sessions(started_at);
+            CREATE INDEX inbound_recipients_domain ON inbound_recipients(recipient_domain, at);
+            """,
+        // One row per delivery attempt and recipient (local and remote), with the TLS it got.
+        """
+            CREATE TABLE delivery_log(
+              id INTEGER PRIMARY KEY,
+              at INTEGER NOT NULL,
+              message_id TEXT NOT NULL,
+              sender TEXT NOT NULL,
+              account TEXT,
+              recipient TEXT NOT NULL,
+              mx_host TEXT,
+              ip TEXT,
+              result TEXT NOT NULL,
+              code INTEGER,
+              enhanced TEXT,
+              text TEXT,
+              tls_protocol TEXT,
+              tls_cipher TEXT,
+              tls_verification TEXT NOT NULL
+            );
+            CREATE INDEX delivery_log_at ON delivery_log(at);
+            CREATE INDEX delivery_log_recipient ON delivery_log(recipient, at);
+            CREATE INDEX delivery_log_sender ON delivery_log(sender, at);
+            """,
+        // Submission sessions: who logged in, and how many logins failed.
+        """
+            ALTER TABLE inbound_sessions ADD COLUMN account TEXT;
+            ALTER TABLE inbound_sessions ADD COLUMN auth_failures INTEGER NOT NULL DEFAULT 0;
+            CREATE INDEX delivery_log_account ON delivery_log(account, at);
+            """,
+        // Mandatory TLS: inbound per domain, outbound per domain and per mailbox, a destination
+        // table, and who changed what when. The settings are stored as the words of
+        // InboundTlsSetting, OutboundTlsSetting and OutboundTlsLevel.
+        """
+            ALTER TABLE domains ADD COLUMN inbound_tls TEXT NOT NULL DEFAULT 'opportunistic';
+            ALTER TABLE domains ADD COLUMN outbound_tls TEXT NOT NULL DEFAULT 'default';
+            ALTER TABLE mailboxes ADD COLUMN outbound_tls TEXT NOT NULL DEFAULT 'default';
+            CREATE TABLE tls_destinations(
+              domain TEXT PRIMARY KEY,
+              level TEXT NOT NULL,
+              updated_at INTEGER NOT NULL
+            );
+            CREATE TABLE policy_audit(
+              id INTEGER PRIMARY KEY,
+              at INTEGER NOT NULL,
+              actor TEXT NOT NULL,
+              subject TEXT NOT NULL,
+              setting TEXT NOT NULL,
+              old_value TEXT NOT NULL,
+              new_value TEXT NOT NULL
+            );
+            CREATE INDEX policy_audit_subject ON policy_audit(subject, at);
+            """,
+        // Dashboard roles: system administrators and domain administrators (mailbox addresses).
+        """
+            CREATE TABLE system_admins(
+              address TEXT PRIMARY KEY,
+              created_at INTEGER NOT NULL
+            );
+            CREATE TABLE domain_admins(
+              domain TEXT NOT NULL,
+              address TEXT NOT NULL,
+              created_at INTEGER NOT NULL,
+              PRIMARY KEY(domain, address)
+            );
+            CREATE INDEX domain_admins_address ON domain_admins(address);
+            """,
+    ];
+}
