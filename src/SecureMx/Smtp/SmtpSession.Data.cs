@@ -97,7 +97,8 @@ public sealed partial class SmtpSession
         {
             if (!await ReadWithStallTimeoutAsync(() => _transport.ReadChunkAsync(size, data => CheckChunk(tx, file, data), timeout, DataTimeout), timeout)) return false;
         }
-        if (await _ctx.Acceptor.DiscardIfFailedAsync(file) is { } failed)
+        // Past the size limit nothing is written any more: such a message ends in 552 at LAST, whatever the disk did.
+        if (!file.TooBig && await _ctx.Acceptor.DiscardIfFailedAsync(file) is { } failed)
         {
             // The transaction has failed (RFC 3030 §2: the client sends no more chunks of it); chunks
             // already pipelined behind this one are read and refused, never stored as a truncated message.
