@@ -91,16 +91,16 @@ public static class InitCommand
             {
                 Directory.CreateDirectory(Path.Combine(staging, "tls"));
                 var (certPem, keyPem) = CertificateFactory.CreateSelfSigned(hostname, TimeProvider.System, secureMxHostname);
-                SafeIo.WriteFileAtomic(Path.Combine(staging, "tls", "cert.pem"), System.Text.Encoding.ASCII.GetBytes(certPem));
-                SafeIo.WriteFileAtomic(Path.Combine(staging, "tls", "key.pem"), System.Text.Encoding.ASCII.GetBytes(keyPem), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                DurableFiles.Default.WriteFileAtomic(Path.Combine(staging, "tls", "cert.pem"), System.Text.Encoding.ASCII.GetBytes(certPem));
+                DurableFiles.Default.WriteFileAtomic(Path.Combine(staging, "tls", "key.pem"), System.Text.Encoding.ASCII.GetBytes(keyPem), UnixFileMode.UserRead | UnixFileMode.UserWrite);
             }
             StoreDatabase.OpenMigrated(staging);
-            SafeIo.WriteFileAtomic(Path.Combine(staging, ConfigLoader.FileName), ConfigLoader.Serialize(options));
+            DurableFiles.Default.WriteFileAtomic(Path.Combine(staging, ConfigLoader.FileName), ConfigLoader.Serialize(options));
             ConfigLoader.Validate(options, staging);
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             if (Directory.Exists(dir)) Directory.Delete(dir); // empty, checked above
             Directory.Move(staging, dir);
-            SafeIo.FsyncDirectory(parent);
+            DurableFiles.Default.SyncDirectory(parent);
         }
         catch
         {

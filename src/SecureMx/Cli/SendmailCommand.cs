@@ -43,22 +43,35 @@ public static class SendmailCommand
             }
 
             using var spool = new MessageSpool(Path.Combine(dir, "spool"), TimeProvider.System, NullLogger.Instance);
-            var id = MessageId.New(TimeProvider.System);
-            await using var file = new SpoolFile(spool, id, options.Limits.MaxMessageSize);
-            bool eightBit = await CopyWithCrLfAsync(Console.OpenStandardInput(), file);
-            if (file.TooBig) throw new CliException($"message larger than limits.maxMessageSize ({options.Limits.MaxMessageSize} bytes)");
-            var utf8 = !System.Text.Ascii.IsValid(sender) || targets.Any(t => !System.Text.Ascii.IsValid(t.Address));
-            var envelope = new Envelope(id, DateTimeOffset.UtcNow, sender, file.Length,
-                new MailParameters(null, eightBit ? BodyType.EightBitMime : BodyType.SevenBit, utf8, DsnReturn.Unspecified, null),
-                new ClientTrace("sendmail", "127.0.0.1", "localhost", "local", null, Environment.UserName),
-                targets.DistinctBy(t => t.Address).ToList());
-            await file.CompleteAsync();
-            await spool.CommitAsync(envelope, file);
-            file.MarkCommitted();
+            var acceptor = new MessageAcceptor(spool, arrivals: null, TimeProvider.System, NullLogger.Instance);
+            var id = await QueueAsync(acceptor, Console.OpenStandardInput(), sender, targets, options.Limits.MaxMessageSize);
             Console.WriteLine($"queued as {id}");
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// Spools the message read from <paramref name="input"/>; returns its queue id. A message that is too
+    /// big or cannot be stored is a <see cref="CliException"/> (exit 1), and nothing of it stays queued.
+    /// </summary>
+    internal static async Task<string> QueueAsync(MessageAcceptor acceptor, Stream input, string sender, List<EnvelopeRecipient> targets, long maxSize)
+    {
+        await using var file = acceptor.Open(maxSize);
+        bool eightBit = await CopyWithCrLfAsync(input, file);
+        var utf8 = !System.Text.Ascii.IsValid(sender) || targets.Any(t => !System.Text.Ascii.IsValid(t.Address));
+        var envelope = new Envelope(file.Id, DateTimeOffset.UtcNow, sender, file.Length,
+            new MailParameters(null, eightBit ? BodyType.EightBitMime : BodyType.SevenBit, utf8, DsnReturn.Unspecified, null),
+            new ClientTrace("sendmail", "127.0.0.1", "localhost", "local", null, Environment.UserName),
+            targets.DistinctBy(t => t.Address).ToList());
+        return await acceptor.AcceptAsync(file, envelope) switch
+        {
+            AcceptResult.Accepted accepted => accepted.Id,
+            AcceptResult.TooBig => throw new CliException($"message larger than limits.maxMessageSize ({maxSize} bytes)"),
+            AcceptResult.StorageFailed { Failure: var f } => throw new CliException(
+                (f.DiskFull ? "disk full: " : "") + $"the message could not be queued: {f}"),
+            _ => throw new InvalidOperationException("unknown accept result"),
+        };
     }
 
     /// <summary>Copies stdin into the spool file, turning bare LF into CRLF; returns whether any byte is 8-bit.</summary>

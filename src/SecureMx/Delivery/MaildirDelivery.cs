@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using SecureMx.Spool;
 
@@ -5,15 +6,20 @@ namespace SecureMx.Delivery;
 
 /// <summary>
 /// Delivers into a Maildir (tmp/ → new/, as in D. J. Bernstein's maildir spec): the file is written
-/// and fsync'd in tmp/, renamed into new/, and new/ is fsync'd. After a crash a message is either
-/// absent (and will be delivered again) or complete — never partial.
+/// and fsync'd in tmp/, renamed into new/, and new/ is fsync'd; every step goes through
+/// <see cref="DurableFiles"/>. After a crash a message is either absent (and will be delivered again)
+/// or complete — never partial. A failed step throws (an <see cref="IOException"/>: the queue defers
+/// the recipient) and leaves nothing behind: not the file in tmp/, and not the file in new/ when the
+/// fsync of new/ failed — its entry is not known durable, and the retry delivers it again, so keeping
+/// it would make two copies.
 /// </summary>
-public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeProvider time)
+public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeProvider time, DurableFiles? files = null)
 {
     private static long _counter;
     private static readonly int ProcessId = Environment.ProcessId;
+    private readonly DurableFiles _files = files ?? DurableFiles.Default;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _known = new();
-    private readonly CoalescingDirectorySync _directorySync = new();
+    private readonly CoalescingDirectorySync _directorySync = new(files);
     private readonly string _uniqueHost = hostname.Replace("/", "\\057", StringComparison.Ordinal).Replace(":", "\\072", StringComparison.Ordinal);
 
     public static void EnsureMaildir(string path)
@@ -31,6 +37,7 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
         if (!_known.ContainsKey(maildir))
         {
             EnsureMaildir(maildir);
+            SyncMaildirEntries(maildir);
             _known[maildir] = true;
         }
         var now = time.GetUtcNow();
@@ -42,46 +49,82 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
         {
             return await WriteAsync(maildir, tmp, baseName, traceHeaders, openMessage, ct);
         }
-        catch (DirectoryNotFoundException)
+        catch (DurableStepException ex) when (ex.InnerException is DirectoryNotFoundException)
         {
             _known.TryRemove(maildir, out _); // removed behind our back: recreated on the next attempt
             throw;
         }
     }
 
+    /// <summary>
+    /// The Maildir's own directory entries (tmp/, new/, cur/ in it, it in its parent, the parent in
+    /// the domain's folder) made durable once per process: the fsync of new/ after each delivery
+    /// makes the message's entry durable, not the path that leads to it.
+    /// </summary>
+    private void SyncMaildirEntries(string maildir)
+    {
+        var parent = Path.GetDirectoryName(maildir);
+        _files.SyncDirectory(maildir);
+        if (parent is null) return;
+        _files.SyncDirectory(parent);
+        if (Path.GetDirectoryName(parent) is { } grandparent) _files.SyncDirectory(grandparent);
+    }
+
     private async Task<string> WriteAsync(string maildir, string tmp, string baseName, byte[] traceHeaders, Func<Stream> openMessage, CancellationToken ct)
     {
         long size;
-        await using (var output = new FileStream(tmp, new FileStreamOptions
+        var output = _files.Create(tmp, new FileStreamOptions
         {
             // Unbuffered: one write for the trace headers, then the copy's own 64 KiB blocks.
             Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 0,
             Options = FileOptions.Asynchronous, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        }))
+        });
+        try
         {
-            try
+            await using (output)
             {
                 await output.WriteAsync(traceHeaders, ct);
                 await using (var input = openMessage())
                 {
-                    await input.CopyToAsync(output, 64 * 1024, ct);
+                    await CopyAsync(input, output, ct);
                 }
                 await output.FlushAsync(ct);
-                output.Flush(flushToDisk: true);
+                output.Sync();
                 size = output.Length;
+            }
+            // S=size lets IMAP servers answer RFC822.SIZE without reading the file.
+            var final = Path.Combine(maildir, "new", baseName + ",S=" + size.ToString(CultureInfo.InvariantCulture));
+            _files.Rename(tmp, final);
+            try
+            {
+                // Concurrent deliveries into the same Maildir share one fsync of new/.
+                await _directorySync.SyncAsync(Path.Combine(maildir, "new"));
             }
             catch
             {
-                output.Close();
-                File.Delete(tmp);
+                _files.TryDelete(final);
                 throw;
             }
+            return final;
         }
-        // S=size lets IMAP servers answer RFC822.SIZE without reading the file.
-        var final = Path.Combine(maildir, "new", baseName + ",S=" + size.ToString(CultureInfo.InvariantCulture));
-        File.Move(tmp, final);
-        // Concurrent deliveries into the same Maildir share one fsync of new/.
-        await _directorySync.SyncAsync(Path.Combine(maildir, "new"));
-        return final;
+        catch
+        {
+            _files.TryDelete(tmp); // after a successful rename there is nothing under this name: harmless
+            throw;
+        }
+    }
+
+    private static async Task CopyAsync(Stream input, DurableFile output, CancellationToken ct)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            int n;
+            while ((n = await input.ReadAsync(buffer, ct)) > 0) await output.WriteAsync(buffer.AsMemory(0, n), ct);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }

@@ -39,6 +39,8 @@ public readonly record struct EnhancedStatus(int Class, int Subject, int Detail)
     // X.3 Mail system status (RFC 3463 §3.4)
     /// <summary>4.3.0: other or undefined mail system status (our own storage failed).</summary>
     public static readonly EnhancedStatus LocalError = new(4, 3, 0);
+    /// <summary>4.3.1: mail system full (the spool's disk or quota is full).</summary>
+    public static readonly EnhancedStatus InsufficientStorage = new(4, 3, 1);
     /// <summary>4.3.2: system not accepting network messages (shutting down).</summary>
     public static readonly EnhancedStatus NotAcceptingMessages = new(4, 3, 2);
     /// <summary>5.3.4: message too big for system.</summary>

@@ -18,6 +18,8 @@ public sealed class DsnEmitter(MessageSpool spool, RecipientRouter recipients, S
     /// <summary>Largest original returned whole with RET=FULL; above it, headers only.</summary>
     public const long ReturnSizeLimit = 10 * 1024 * 1024;
 
+    private readonly MessageAcceptor _acceptor = new(spool, arrivals: null, time, log);
+
     /// <summary>Raised with the queue id of every DSN spooled, so that it is delivered at once.</summary>
     public event Action<string>? Arrived;
 
@@ -64,16 +66,15 @@ public sealed class DsnEmitter(MessageSpool spool, RecipientRouter recipients, S
         if (SmtpAddressParser.TryParseMailbox(original.Sender, allowUtf8: true, out var to) != SmtpAddressParser.Error.None)
             throw new FormatException($"sender <{original.Sender}> is not an address");
         var routed = Route(to);
-        var id = MessageId.New(time);
-        await using var file = new SpoolFile(spool, id, 0);
+        await using var file = _acceptor.Open(maxSize: 0);
+        var id = file.Id;
         file.Write(bytes.GetBuffer().AsSpan(0, (int)bytes.Length));
         var envelope = new Envelope(id, now, "", file.Length,
             new MailParameters(null, written.EightBit ? BodyType.EightBitMime : BodyType.SevenBit, written.SmtpUtf8 || !to.IsAscii, DsnReturn.Unspecified, null),
             new ClientTrace("dsn", "127.0.0.1", options.Hostname, "local", null, null),
             routed);
-        await file.CompleteAsync();
-        await spool.CommitAsync(envelope, file);
-        file.MarkCommitted();
+        // The acceptor has logged why (with "disk full" and the path when that is the cause); the caller says which DSN is missing.
+        if (await _acceptor.AcceptAsync(file, envelope) is AcceptResult.StorageFailed failed) throw new IOException(failed.Failure.ToString(), failed.Failure.Error);
         log.LogInformation("{Id}: {Action} DSN {DsnId} to <{Sender}> for {Count} recipient(s)", original.Id, action.ToString().ToLowerInvariant(), id, original.Sender, reports.Count);
         Arrived?.Invoke(id);
     }

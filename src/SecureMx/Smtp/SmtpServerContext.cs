@@ -28,6 +28,8 @@ public sealed class SmtpServerContext(
     public InboundRecipientPolicy Recipients { get; } = recipients;
     public SessionLogRepository SessionLog { get; } = sessionLog;
     public IMessageArrivalSink Arrivals { get; } = arrivals;
+    /// <summary>Where DATA and BDAT hand their messages to the spool.</summary>
+    public MessageAcceptor Acceptor { get; } = new(spool, arrivals, time, loggers.CreateLogger("SecureMx.Spool"));
     public SslStreamCertificateContextHolder? Certificate { get; } = certificate;
     public AccountAuthenticator Authenticator { get; } = authenticator;
     public SenderOwnershipPolicy Senders { get; } = senders;

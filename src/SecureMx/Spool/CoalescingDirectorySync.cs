@@ -6,10 +6,14 @@ namespace SecureMx.Spool;
 /// Group commit for directory fsyncs: callers that need the same directory synced share one
 /// fsync(2). A caller that arrives while a sync is already running waits for the next one, because
 /// the running sync may have started before the caller's rename — the next sync covers everyone
-/// who asked while it was queued.
+/// who asked while it was queued. A failed fsync fails every waiter of its round: after a failed
+/// fsync(2) a later one may succeed without the earlier entries being on the disk, so no waiter of
+/// the failed round may take a later round's success for its own.
 /// </summary>
-public sealed class CoalescingDirectorySync
+public sealed class CoalescingDirectorySync(DurableFiles? files = null)
 {
+    private readonly DurableFiles _files = files ?? DurableFiles.Default;
+
     private sealed class Round
     {
         public readonly object Gate = new();
@@ -35,7 +39,7 @@ public sealed class CoalescingDirectorySync
         }
     }
 
-    private static void RunRounds(string directory, Round round)
+    private void RunRounds(string directory, Round round)
     {
         while (true)
         {
@@ -52,7 +56,7 @@ public sealed class CoalescingDirectorySync
             }
             try
             {
-                SafeIo.FsyncDirectory(directory);
+                _files.SyncDirectory(directory);
                 current.SetResult();
             }
             catch (Exception ex)

@@ -22,9 +22,14 @@ public sealed class MessageSpool : IDisposable
     /// </summary>
     public const long InlineLimit = 256 * 1024;
     public QueueDatabase Queue { get; }
-    private readonly TimeProvider _time;
 
-    public MessageSpool(string root, TimeProvider time, ILogger logger)
+    /// <summary>Every file-system step of the spool goes through here (and the seam of tests with it).</summary>
+    public DurableFiles Files { get; }
+
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    public MessageSpool(string root, TimeProvider time, ILogger logger, DurableFiles? files = null)
     {
         Root = root;
         DataDirectory = Path.Combine(root, "data");
@@ -32,7 +37,9 @@ public sealed class MessageSpool : IDisposable
         Directory.CreateDirectory(DataDirectory);
         Directory.CreateDirectory(IncomingDirectory);
         _time = time;
-        Queue = new QueueDatabase(Path.Combine(root, "queue.db"), DataDirectory, logger);
+        _logger = logger;
+        Files = files ?? DurableFiles.Default;
+        Queue = new QueueDatabase(Path.Combine(root, "queue.db"), DataDirectory, logger, Files);
     }
 
     public string DataPath(string id) => Path.Combine(DataDirectory, id);
@@ -40,7 +47,7 @@ public sealed class MessageSpool : IDisposable
     public string IncomingPath(string id) => Path.Combine(IncomingDirectory, id);
 
     /// <summary>Creates the file for a message being received; written sequentially while DATA streams in.</summary>
-    public FileStream CreateIncomingFile(string id) => new(IncomingPath(id), new FileStreamOptions
+    internal DurableFile CreateIncomingFile(string id) => Files.Create(IncomingPath(id), new FileStreamOptions
     {
         Mode = FileMode.CreateNew,
         Access = FileAccess.Write,
@@ -68,9 +75,9 @@ public sealed class MessageSpool : IDisposable
 
     /// <summary>
     /// Makes the message durable, together with whatever other sessions commit at the same moment:
-    /// <see cref="SpoolFile.CompleteAsync"/> must have run.
+    /// <see cref="SpoolFile.CompleteAsync"/> must have run. Messages enter through <see cref="MessageAcceptor"/>.
     /// </summary>
-    public Task CommitAsync(Envelope envelope, SpoolFile file) => Queue.InsertAsync(envelope, file.InlineSource, _time);
+    internal Task CommitAsync(Envelope envelope, SpoolFile file) => Queue.InsertAsync(envelope, file.InlineSource, _time);
 
     /// <summary>
     /// Removes a message: its queue rows and inline bytes in one commit, then its data file. The one way a
@@ -81,12 +88,20 @@ public sealed class MessageSpool : IDisposable
     public async Task RemoveAsync(string id)
     {
         await Queue.RemoveMessageAsync(id);
-        DeleteData(id);
+        Files.TryDelete(DataPath(id));
     }
 
-    private void DeleteData(string id)
+    /// <summary>Removes a file of a transfer that ended; one that cannot be removed now goes at the next start (<see cref="Recover"/>).</summary>
+    internal void RemoveLeftover(string path)
     {
-        try { File.Delete(DataPath(id)); } catch (IOException) { }
+        try
+        {
+            Files.Delete(path);
+        }
+        catch (DurableStepException ex)
+        {
+            _logger.LogWarning("{Path} stays until the next start: {Error}", path, ex.Message);
+        }
     }
 
     /// <summary>At start-up: removes transfers that were cut off before their 250 (incoming files, data files without an envelope).</summary>
@@ -95,7 +110,7 @@ public sealed class MessageSpool : IDisposable
         int removed = 0;
         foreach (var file in Directory.EnumerateFiles(IncomingDirectory))
         {
-            File.Delete(file);
+            Files.Delete(file);
             removed++;
         }
         var known = Queue.AllMessageIds();
@@ -104,7 +119,7 @@ public sealed class MessageSpool : IDisposable
             var name = Path.GetFileName(file);
             if (!known.Contains(name))
             {
-                File.Delete(file);
+                Files.Delete(file);
                 removed++;
             }
         }

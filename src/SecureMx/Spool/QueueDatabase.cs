@@ -27,6 +27,7 @@ public sealed class QueueDatabase : IDisposable
 {
     private readonly string _connectionString;
     private readonly string _dataDirectory;
+    private readonly DurableFiles _files;
     private readonly ILogger _logger;
     private readonly BlockingCollection<WriteOp> _writes = new();
     private readonly Thread _writer;
@@ -42,10 +43,15 @@ public sealed class QueueDatabase : IDisposable
 
     private sealed record WriteOp(Action<SqliteConnection, SqliteTransaction> Apply, bool NeedsDirectorySync, TaskCompletionSource Done);
 
-    public QueueDatabase(string path, string dataDirectory, ILogger logger)
+    /// <summary>The database file (where a failed commit is reported).</summary>
+    public string DatabasePath { get; }
+
+    public QueueDatabase(string path, string dataDirectory, ILogger logger, DurableFiles? files = null)
     {
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
+        DatabasePath = path;
         _dataDirectory = dataDirectory;
+        _files = files ?? DurableFiles.Default;
         _logger = logger;
         _writeConnection = new SqliteConnection(_connectionString);
         _writeConnection.Open();
@@ -100,14 +106,14 @@ public sealed class QueueDatabase : IDisposable
                 break; // completed
             }
             while (batch.Count < 512 && _writes.TryTake(out var more)) batch.Add(more);
+            SyncDataDirectory(batch);
+            if (batch.Count == 0) continue;
             try
             {
-                // The data files were fsync'd by their writers; their directory entries become durable here, once for all.
-                if (batch.Any(b => b.NeedsDirectorySync)) SafeIo.FsyncDirectory(_dataDirectory);
                 using (var tx = _writeConnection.BeginTransaction())
                 {
                     foreach (var op in batch) op.Apply(_writeConnection, tx);
-                    tx.Commit();
+                    _files.Commit(tx, DatabasePath);
                 }
                 Commits++;
                 CommittedOps += batch.Count;
@@ -127,14 +133,35 @@ public sealed class QueueDatabase : IDisposable
         }
     }
 
+    /// <summary>
+    /// The data files of the batch were fsync'd by their writers; their directory entries become durable
+    /// here, with one fsync for all. When it fails, none of them may be committed (their 250 would not
+    /// mean durable): they fail and leave the batch. Nor is the fsync tried again for them: after a
+    /// failed fsync(2) a later one can succeed although the earlier entries never reached the disk.
+    /// </summary>
+    private void SyncDataDirectory(List<WriteOp> batch)
+    {
+        if (!batch.Any(b => b.NeedsDirectorySync)) return;
+        try
+        {
+            _files.SyncDirectory(_dataDirectory);
+        }
+        catch (DurableStepException ex)
+        {
+            _logger.LogError("{Error}: {Count} message(s) with data files not committed", ex.Message, batch.Count(b => b.NeedsDirectorySync));
+            foreach (var op in batch.Where(b => b.NeedsDirectorySync)) op.Done.TrySetException(ex);
+            batch.RemoveAll(b => b.NeedsDirectorySync);
+        }
+    }
+
+    /// <summary>One operation of a failed batch on its own; the batch's directory fsync has succeeded and covers it.</summary>
     private void ApplySingle(WriteOp op)
     {
         try
         {
-            if (op.NeedsDirectorySync) SafeIo.FsyncDirectory(_dataDirectory);
             using var tx = _writeConnection.BeginTransaction();
             op.Apply(_writeConnection, tx);
-            tx.Commit();
+            _files.Commit(tx, DatabasePath);
             op.Done.TrySetResult();
         }
         catch (Exception ex)

@@ -3,8 +3,8 @@ using System.Runtime.InteropServices;
 namespace SecureMx.Spool;
 
 /// <summary>
-/// Durable file-system operations (the idea of chasquid's safeio): a file's data and the directory
-/// entry that names it both reach the disk before anyone is told "stored".
+/// The system calls .NET does not offer: fsync(2) of a directory and flock(2). Durable writes use them
+/// through <see cref="DurableFiles"/>.
 /// </summary>
 public static partial class SafeIo
 {
@@ -39,15 +39,17 @@ public static partial class SafeIo
         return null;
     }
 
-    /// <summary>fsync(2) of a directory, so that created, renamed or removed entries are durable.</summary>
-    public static void FsyncDirectory(string path)
+    /// <summary>
+    /// fsync(2) of a directory. A failure throws the <see cref="IOException"/> .NET would throw for the
+    /// errno (HResult = errno, message = strerror), so that ENOSPC reads the same from here as from a write.
+    /// </summary>
+    internal static void FsyncDirectory(string path)
     {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
-        int fd = Open(path, O_RDONLY | (OperatingSystem.IsLinux() ? O_DIRECTORY : 0));
-        if (fd < 0) throw new IOException($"open({path}) for fsync failed: errno {Marshal.GetLastPInvokeError()}");
+        int fd = Open(path, O_RDONLY | O_DIRECTORY);
+        if (fd < 0) throw ErrnoException(path);
         try
         {
-            if (Fsync(fd) != 0) throw new IOException($"fsync({path}) failed: errno {Marshal.GetLastPInvokeError()}");
+            if (Fsync(fd) != 0) throw ErrnoException(path);
         }
         finally
         {
@@ -55,21 +57,9 @@ public static partial class SafeIo
         }
     }
 
-    /// <summary>Writes a whole file durably: temporary name, fsync, rename, fsync of the directory.</summary>
-    public static void WriteFileAtomic(string path, ReadOnlySpan<byte> content, UnixFileMode? mode = null)
+    private static IOException ErrnoException(string path)
     {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        var tmp = Path.Combine(dir, "." + Path.GetFileName(path) + ".tmp" + Environment.ProcessId);
-        using (var fs = new FileStream(tmp, new FileStreamOptions
-        {
-            Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None,
-            UnixCreateMode = mode ?? (UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead),
-        }))
-        {
-            fs.Write(content);
-            fs.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, path, overwrite: true);
-        FsyncDirectory(dir);
+        int errno = Marshal.GetLastPInvokeError();
+        return new IOException($"{Marshal.GetPInvokeErrorMessage(errno)} : '{path}'", errno);
     }
 }

@@ -21,7 +21,9 @@ public sealed class CoalescingDirectorySyncTests
     {
         var sync = new CoalescingDirectorySync();
         var missing = Path.Combine(Path.GetTempPath(), "securemx-missing-" + Guid.NewGuid().ToString("N"));
-        await Assert.ThrowsAsync<IOException>(() => sync.SyncAsync(missing));
-        await Assert.ThrowsAsync<IOException>(() => sync.SyncAsync(missing));
+        var first = await Assert.ThrowsAsync<DurableStepException>(() => sync.SyncAsync(missing));
+        await Assert.ThrowsAsync<DurableStepException>(() => sync.SyncAsync(missing));
+        Assert.Equal(DurableStep.SyncDirectory, first.Step);
+        Assert.Equal(missing, first.Path);
     }
 }

@@ -26,7 +26,8 @@ public sealed class RecordingArrivalSink : IMessageArrivalSink
 /// The inbound SMTP pieces wired the way Hosting/ServerHost.cs wires them, in a temp data directory,
 /// listening on a free loopback port. There is no queue runner, so committed messages stay in the spool.
 /// Hosted: example.org (alice, bob; alias sales -> alice, bob) and other.test (carol), every
-/// mailbox with the password <see cref="Password"/>.
+/// mailbox with the password <see cref="Password"/>. With a fault injector every file-system step
+/// of the spool goes past it (see <see cref="StorageFaultPlan"/>).
 /// </summary>
 public sealed class SmtpTestServer : IAsyncDisposable
 {
@@ -69,14 +70,15 @@ public sealed class SmtpTestServer : IAsyncDisposable
     public IPEndPoint Endpoint => Listener.Endpoint;
     public string DataDirectory => _dir.Path;
 
-    private SmtpTestServer(TempDirectory dir, SecureMxOptions options, ConnectionLimiter limiter, bool withTls, ListenerSettings listener, TimeProvider time)
+    private SmtpTestServer(TempDirectory dir, SecureMxOptions options, ConnectionLimiter limiter, bool withTls, ListenerSettings listener, TimeProvider time,
+        IStorageFaultInjector? faults)
     {
         _dir = dir;
         Options = options;
         File.Copy(TemplateDatabase.Value, Path.Combine(dir.Path, StoreDatabase.FileName));
         Store = new TestStore(dir.Path, time); // migrating is a no-op on the template, as on any existing instance
 
-        Spool = new MessageSpool(Path.Combine(dir.Path, "spool"), time, NullLogger.Instance);
+        Spool = new MessageSpool(Path.Combine(dir.Path, "spool"), time, NullLogger.Instance, faults is null ? null : new DurableFiles(faults));
         var policy = new InboundRecipientPolicy(new RecipientRouter(Store.Mailboxes, options.Delivery));
         SessionLog = new SessionLogRepository(Store.Database, options.Logs, time, NullLogger.Instance);
 
@@ -103,13 +105,14 @@ public sealed class SmtpTestServer : IAsyncDisposable
         bool withTls = true,
         TlsProfile? profile = null,
         ListenerSettings? listener = null,
-        TimeProvider? time = null)
+        TimeProvider? time = null,
+        IStorageFaultInjector? faults = null)
     {
         var options = new SecureMxOptions { Hostname = Hostname };
         configure?.Invoke(options);
         var dir = new TempDirectory();
         var server = new SmtpTestServer(dir, options, limiter ?? new ConnectionLimiter(100, 50), withTls,
-            listener ?? ListenerSettings.Mx(profile ?? TlsProfile.Opportunistic), time ?? TimeProvider.System);
+            listener ?? ListenerSettings.Mx(profile ?? TlsProfile.Opportunistic), time ?? TimeProvider.System, faults);
         await server.SessionLog.Writer.StartAsync(CancellationToken.None);
         server.Listener.Start();
         return server;
@@ -149,6 +152,8 @@ public sealed class SmtpTestServer : IAsyncDisposable
     }
 
     public string[] DataFiles() => Directory.GetFiles(Spool.DataDirectory);
+
+    public string[] IncomingFiles() => Directory.GetFiles(Spool.IncomingDirectory);
 
     /// <summary>Stops the listener (waiting for its sessions) and then the session log's writer, which writes what is pending.</summary>
     public async Task StopAsync()

@@ -1,0 +1,198 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using SecureMx.Mail;
+using SecureMx.Spool;
+
+namespace SecureMx.Smtp;
+
+/// <summary>
+/// The message content of a transaction: DATA (RFC 5321 §4.1.1.4) and BDAT (RFC 3030), streamed into
+/// the spool and handed to <see cref="MessageAcceptor"/>; 250 only after the commit. When storage
+/// fails the content is still read to its end, so that the client hears 451 4.3.0 (452 4.3.1 on a full
+/// disk) and the session can go on.
+/// </summary>
+public sealed partial class SmtpSession
+{
+    private async Task<bool> DataAsync(SmtpCommand cmd)
+    {
+        if (NeedsTls) return await ErrorAsync(SmtpReply.MustStartTls);
+        if (_helo is null) return await ErrorAsync(SmtpReply.BadSequenceEhloFirst);
+        if (cmd.Argument.Length > 0) return await ErrorAsync(SmtpReply.BadSyntax);
+        if (_tx is null) return await ErrorAsync(SmtpReply.BadSequenceNeedMail);
+        if (_tx.Chunked is not null) return await ErrorAsync(new SmtpReply(503, EnhancedStatus.InvalidCommand, "Error: DATA not allowed after BDAT"));
+        if (_tx.Recipients.Count == 0)
+        {
+            // Pipelined DATA after refused RCPTs (RFC 2920 §3.1): no 354, no content expected.
+            return await ErrorAsync(SmtpReply.NoValidRecipients);
+        }
+        var file = _ctx.Acceptor.Open(_ctx.Limits.MaxMessageSize);
+        await using (file)
+        {
+            // No file to write into: refuse before 354, so that the client does not send the content for nothing.
+            if (await _ctx.Acceptor.DiscardIfFailedAsync(file) is { } failed) return await ErrorAsync(StorageReply(failed));
+            _transport.Write(SmtpReply.StartData);
+            var decoder = new DataDecoder();
+            bool complete;
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_abort))
+            {
+                // A slow but steady transfer is fine; only a stall of DataTimeout ends it.
+                var headers = _tx.Headers;
+                Action<ReadOnlySpan<byte>> sink = headers is null ? file.Write : data => { headers.Append(data); file.Write(data); };
+                complete = await ReadWithStallTimeoutAsync(() => _transport.ReadDataAsync(decoder, sink, timeout, DataTimeout), timeout);
+            }
+            if (!complete) return false;
+            if (decoder.SawBareCrOrLf)
+            {
+                await ResetTransactionAsync();
+                return await ErrorAsync(SmtpReply.BareCrLfInData);
+            }
+            return await FinishMessageAsync(file);
+        }
+    }
+
+    /// <summary>Runs a content read; its timeout (re-armed before every read) only fires when no bytes arrive for DataTimeout.</summary>
+    private async Task<bool> ReadWithStallTimeoutAsync(Func<ValueTask<bool>> read, CancellationTokenSource cts)
+    {
+        try
+        {
+            return await read();
+        }
+        catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
+        {
+            await SendFinalAsync(SmtpReply.IdleTimeout);
+            return false;
+        }
+    }
+
+    private async Task<bool> BdatAsync(SmtpCommand cmd)
+    {
+        // BDAT <size> [LAST] (RFC 3030 §2). The chunk is always read, even when it will be refused.
+        var parts = cmd.Argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length is < 1 or > 2 || parts[0].Length > 18 || !parts[0].All(char.IsAsciiDigit) ||
+            (parts.Length == 2 && !parts[1].Equals("LAST", StringComparison.OrdinalIgnoreCase)))
+        {
+            // Without a valid size we cannot know where the chunk ends: the session cannot continue.
+            await SendFinalAsync(new SmtpReply(501, EnhancedStatus.InvalidArguments, "Syntax: BDAT size [LAST]; closing connection"));
+            return false;
+        }
+        long size = long.Parse(parts[0], CultureInfo.InvariantCulture);
+        bool last = parts.Length == 2;
+
+        SmtpReply? refusal = null;
+        if (NeedsTls) refusal = SmtpReply.MustStartTls;
+        else if (_helo is null) refusal = SmtpReply.BadSequenceEhloFirst;
+        else if (_tx is null) refusal = SmtpReply.BadSequenceNeedMail;
+        else if (_tx.Recipients.Count == 0) refusal = SmtpReply.NoValidRecipients;
+
+        if (refusal is not null)
+        {
+            using var discardTimeout = CancellationTokenSource.CreateLinkedTokenSource(_abort);
+            if (!await ReadWithStallTimeoutAsync(() => _transport.ReadChunkAsync(size, static _ => { }, discardTimeout, DataTimeout), discardTimeout)) return false;
+            return await ErrorAsync(refusal);
+        }
+        var tx = _tx!;
+        // A file that cannot be created only counts what it is given: the failure is answered after the chunk.
+        var file = tx.Chunked ??= _ctx.Acceptor.Open(_ctx.Limits.MaxMessageSize);
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_abort))
+        {
+            if (!await ReadWithStallTimeoutAsync(() => _transport.ReadChunkAsync(size, data => CheckChunk(tx, file, data), timeout, DataTimeout), timeout)) return false;
+        }
+        // Past the size limit nothing is written any more: such a message ends in 552 at LAST, whatever the disk did.
+        if (!file.TooBig && await _ctx.Acceptor.DiscardIfFailedAsync(file) is { } failed)
+        {
+            // The transaction has failed (RFC 3030 §2: the client sends no more chunks of it); chunks
+            // already pipelined behind this one are read and refused, never stored as a truncated message.
+            await ResetTransactionAsync();
+            return await ErrorAsync(StorageReply(failed));
+        }
+        if (!last)
+        {
+            _transport.Write(new SmtpReply(250, EnhancedStatus.Ok, $"{size} octets received"));
+            return true;
+        }
+        if (tx.ChunkLastByte == (byte)'\r') tx.ChunkBareLineEnding = true; // a CR at the very end is bare
+        tx.Chunked = null;
+        await using (file)
+        {
+            if (tx.ChunkBareLineEnding)
+            {
+                await ResetTransactionAsync();
+                return await ErrorAsync(SmtpReply.BareCrLfInData);
+            }
+            return await FinishMessageAsync(file);
+        }
+    }
+
+    /// <summary>Writes a BDAT chunk and applies the same bare CR/LF rule as DATA, across chunk boundaries.</summary>
+    private static void CheckChunk(Transaction tx, SpoolFile file, ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty) return;
+        byte prev = tx.ChunkLastByte;
+        for (int i = data.IndexOfAny((byte)'\r', (byte)'\n'); i >= 0;)
+        {
+            byte before = i == 0 ? prev : data[i - 1];
+            if (data[i] == (byte)'\n' && before != (byte)'\r') tx.ChunkBareLineEnding = true;
+            if (data[i] == (byte)'\r' && i + 1 < data.Length && data[i + 1] != (byte)'\n') tx.ChunkBareLineEnding = true;
+            if (before == (byte)'\r' && data[i] != (byte)'\n' && i == 0) tx.ChunkBareLineEnding = true;
+            int next = data.Slice(i + 1).IndexOfAny((byte)'\r', (byte)'\n');
+            i = next < 0 ? -1 : i + 1 + next;
+        }
+        if (prev == (byte)'\r' && data[0] != (byte)'\n') tx.ChunkBareLineEnding = true;
+        tx.ChunkLastByte = data[^1];
+        tx.Headers?.Append(data);
+        file.Write(data);
+    }
+
+    /// <summary>The author check of a submission, then the spool's size check, fsync and group commit, then — and only then — 250.</summary>
+    private async Task<bool> FinishMessageAsync(SpoolFile file)
+    {
+        var tx = _tx!;
+        if (!file.TooBig && _account is not null && tx.Headers is { } headers)
+        {
+            var (section, complete) = headers.Result();
+            if (_ctx.Senders.CheckAuthors(_account, Policy.AuthorAddresses.Parse(section, complete)) is { } refused)
+            {
+                _log.LogWarning("session {Session} from {Ip}: message of {Account} refused: {Reply}", _record.Id, ClientIp, _account, refused.Text);
+                await ResetTransactionAsync();
+                return await ErrorAsync(refused);
+            }
+        }
+        var envelope = new Envelope(
+            file.Id,
+            _ctx.Time.GetUtcNow(),
+            tx.Sender.ToString(),
+            file.Length,
+            tx.Parameters,
+            new ClientTrace(_listener.Name, ClientIp, _helo ?? "", ProtocolName(tx.Parameters.SmtpUtf8), Tls, _account),
+            tx.Recipients.ToList());
+        switch (await _ctx.Acceptor.AcceptAsync(file, envelope))
+        {
+            case AcceptResult.TooBig:
+                await ResetTransactionAsync();
+                return await ErrorAsync(SmtpReply.MessageTooBig);
+            case AcceptResult.StorageFailed failed:
+                _tx = null;
+                return await ErrorAsync(StorageReply(failed.Failure));
+        }
+        _tx = null;
+        _record.Messages++;
+        _log.LogInformation("{Id}: from=<{Sender}> size={Size} nrcpt={Count} client={Ip} tls={Tls} account={Account}",
+            envelope.Id, envelope.Sender, envelope.Size, envelope.Recipients.Count, ClientIp, Tls is null ? "none" : $"{Tls.Protocol} {Tls.CipherSuite}", _account ?? "-");
+        _transport.Write(new SmtpReply(250, EnhancedStatus.Ok, $"Ok: queued as {envelope.Id}"));
+        return true;
+    }
+
+    /// <summary>A full disk is "mail system full" (RFC 3463 §3.4, 452 4.3.1); every other storage failure a local error (451 4.3.0).</summary>
+    private static SmtpReply StorageReply(StorageFailure failure) =>
+        failure.DiskFull ? SmtpReply.InsufficientStorage : SmtpReply.LocalError;
+
+    /// <summary>The "with" protocol of the Received header (RFC 3848, RFC 6531 §3.7.3): ESMTP, then S for TLS, A for AUTH.</summary>
+    private string ProtocolName(bool utf8)
+    {
+        if (!_esmtp) return "SMTP";
+        var name = utf8 ? "UTF8SMTP" : "ESMTP";
+        if (Tls is not null) name += "S";
+        if (_account is not null) name += "A";
+        return name;
+    }
+}

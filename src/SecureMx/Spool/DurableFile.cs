@@ -1,0 +1,107 @@
+namespace SecureMx.Spool;
+
+/// <summary>
+/// A file being written through <see cref="DurableFiles"/>: every write, flush and fsync is a named
+/// step that either succeeds or throws <see cref="DurableStepException"/>. Closing never throws: a
+/// caller that relies on the bytes has flushed and fsync'd them before, and for an abandoned file
+/// whatever was still buffered does not matter (on a full disk, closing would fail to write it again).
+/// </summary>
+public sealed class DurableFile : IDisposable, IAsyncDisposable
+{
+    private readonly IStorageFaultInjector? _faults;
+    private readonly FileStream _stream;
+
+    public string Path { get; }
+
+    internal DurableFile(IStorageFaultInjector? faults, string path, FileStream stream)
+    {
+        _faults = faults;
+        Path = path;
+        _stream = stream;
+    }
+
+    /// <summary>Bytes written so far.</summary>
+    public long Length => _stream.Position;
+
+    public void Write(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            _faults?.BeforeStep(DurableStep.Write, Path);
+            _stream.Write(data);
+        }
+        catch (Exception ex) when (DurableFiles.IsFileSystemError(ex))
+        {
+            throw new DurableStepException(DurableStep.Write, Path, ex);
+        }
+    }
+
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        try
+        {
+            _faults?.BeforeStep(DurableStep.Write, Path);
+            await _stream.WriteAsync(data, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (DurableFiles.IsFileSystemError(ex))
+        {
+            throw new DurableStepException(DurableStep.Write, Path, ex);
+        }
+    }
+
+    /// <summary>Hands the buffered bytes to the kernel (they are not on the disk yet: see <see cref="Sync"/>).</summary>
+    public async Task FlushAsync(CancellationToken ct = default)
+    {
+        try
+        {
+            _faults?.BeforeStep(DurableStep.Flush, Path);
+            await _stream.FlushAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (DurableFiles.IsFileSystemError(ex))
+        {
+            throw new DurableStepException(DurableStep.Flush, Path, ex);
+        }
+    }
+
+    public void Flush()
+    {
+        try
+        {
+            _faults?.BeforeStep(DurableStep.Flush, Path);
+            _stream.Flush();
+        }
+        catch (Exception ex) when (DurableFiles.IsFileSystemError(ex))
+        {
+            throw new DurableStepException(DurableStep.Flush, Path, ex);
+        }
+    }
+
+    /// <summary>fsync(2): the data written so far is on the disk. Flush first; this does not write the buffer.</summary>
+    public void Sync()
+    {
+        try
+        {
+            _faults?.BeforeStep(DurableStep.SyncFile, Path);
+            _stream.Flush(flushToDisk: true);
+        }
+        catch (Exception ex) when (DurableFiles.IsFileSystemError(ex))
+        {
+            throw new DurableStepException(DurableStep.SyncFile, Path, ex);
+        }
+    }
+
+    /// <summary><see cref="Sync"/> on the thread pool: the fsyncs of concurrent sessions share journal commits.</summary>
+    public Task SyncAsync() => Task.Run(Sync);
+
+    public void Dispose()
+    {
+        try { _stream.Dispose(); }
+        catch (Exception ex) when (DurableFiles.IsFileSystemError(ex)) { }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try { await _stream.DisposeAsync().ConfigureAwait(false); }
+        catch (Exception ex) when (DurableFiles.IsFileSystemError(ex)) { }
+    }
+}

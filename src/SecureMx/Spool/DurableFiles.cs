@@ -1,0 +1,144 @@
+using Microsoft.Data.Sqlite;
+
+namespace SecureMx.Spool;
+
+/// <summary>
+/// Every file-system step on the durability path, in one place (the idea of chasquid's safeio): the
+/// spool's incoming and data files, the queue database's directory fsync and commit, Maildir tmp/ and
+/// new/, and the atomic writes of configuration and certificates. Each step has a name
+/// (<see cref="DurableStep"/>) and either succeeds or throws <see cref="DurableStepException"/> (an
+/// <see cref="IOException"/> with the step, the path and the operating system's error). The composite
+/// operations here remove what they created before they throw: a temporary file never outlives a failure.
+/// <para>
+/// The seam: the <see cref="IStorageFaultInjector"/> given to the constructor sees every step before it
+/// runs and may fail it as the kernel would (ENOSPC, EIO) without touching the disk. For the caller a
+/// failed step means what the real failure means: the step did not happen, what it was to make durable
+/// is not durable, and the caller must answer "not stored" (4xx) or defer. Production uses
+/// <see cref="Default"/>, for which the seam costs one null check per step.
+/// </para>
+/// </summary>
+public sealed class DurableFiles(IStorageFaultInjector? faults = null)
+{
+    public static DurableFiles Default { get; } = new();
+
+    /// <summary>Creates a file for writing with <paramref name="options"/> (their mode says whether it may exist).</summary>
+    public DurableFile Create(string path, FileStreamOptions options)
+    {
+        try
+        {
+            faults?.BeforeStep(DurableStep.Create, path);
+            return new DurableFile(faults, path, new FileStream(path, options));
+        }
+        catch (Exception ex) when (IsFileSystemError(ex))
+        {
+            throw new DurableStepException(DurableStep.Create, path, ex);
+        }
+    }
+
+    /// <summary>rename(2); durable only once the destination's directory is fsync'd.</summary>
+    public void Rename(string source, string destination, bool overwrite = false)
+    {
+        try
+        {
+            faults?.BeforeStep(DurableStep.Rename, destination);
+            File.Move(source, destination, overwrite);
+        }
+        catch (Exception ex) when (IsFileSystemError(ex))
+        {
+            throw new DurableStepException(DurableStep.Rename, destination, ex);
+        }
+    }
+
+    /// <summary>fsync(2) of a directory, so that entries created, renamed or removed in it are durable.</summary>
+    public void SyncDirectory(string path)
+    {
+        try
+        {
+            faults?.BeforeStep(DurableStep.SyncDirectory, path);
+            SafeIo.FsyncDirectory(path);
+        }
+        catch (Exception ex) when (IsFileSystemError(ex))
+        {
+            throw new DurableStepException(DurableStep.SyncDirectory, path, ex);
+        }
+    }
+
+    /// <summary>unlink(2); a file that is not there is not an error.</summary>
+    public void Delete(string path)
+    {
+        try
+        {
+            faults?.BeforeStep(DurableStep.Delete, path);
+            File.Delete(path);
+        }
+        catch (Exception ex) when (IsFileSystemError(ex))
+        {
+            throw new DurableStepException(DurableStep.Delete, path, ex);
+        }
+    }
+
+    /// <summary>Removal on an error path: a failure here cannot be helped, and what stays is garbage that start-up recovery removes.</summary>
+    public bool TryDelete(string path)
+    {
+        try
+        {
+            Delete(path);
+            return true;
+        }
+        catch (DurableStepException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Commits a queue database transaction (SQLite makes it durable: WAL, synchronous=FULL).</summary>
+    public void Commit(SqliteTransaction transaction, string database)
+    {
+        try
+        {
+            faults?.BeforeStep(DurableStep.Commit, database);
+            transaction.Commit();
+        }
+        catch (Exception ex) when (IsFileSystemError(ex))
+        {
+            throw new DurableStepException(DurableStep.Commit, database, ex);
+        }
+    }
+
+    /// <summary>
+    /// Writes a whole file durably: a temporary name, fsync, rename over <paramref name="path"/>, fsync
+    /// of the directory. Until the rename the old file (if any) is untouched and a failure removes the
+    /// temporary file; a failure of the final directory fsync leaves the new content in place but not
+    /// known durable, and is reported like any other.
+    /// </summary>
+    public void WriteFileAtomic(string path, ReadOnlySpan<byte> content, UnixFileMode? mode = null)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        var dir = System.IO.Path.GetDirectoryName(full)!;
+        var tmp = System.IO.Path.Combine(dir, "." + System.IO.Path.GetFileName(full) + ".tmp" + Environment.ProcessId);
+        try
+        {
+            using (var file = Create(tmp, new FileStreamOptions
+            {
+                Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None,
+                UnixCreateMode = mode ?? (UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead),
+            }))
+            {
+                file.Write(content);
+                file.Flush();
+                file.Sync();
+            }
+            Rename(tmp, full, overwrite: true);
+        }
+        catch (DurableStepException)
+        {
+            TryDelete(tmp);
+            throw;
+        }
+        SyncDirectory(dir);
+    }
+
+    /// <summary>What a file-system call throws when the kernel says no (errno: ENOSPC, EIO, EACCES …); not a step that already failed.</summary>
+    internal static bool IsFileSystemError(Exception ex) =>
+        ex is (IOException and not DurableStepException) or UnauthorizedAccessException;
+}

@@ -1,0 +1,94 @@
+using SecureMx.Delivery;
+using SecureMx.Spool;
+using SecureMx.Tests.TestSupport;
+
+namespace SecureMx.Tests.Delivery;
+
+/// <summary>
+/// Maildir delivery when storage fails: a fault at any step throws an <see cref="IOException"/> (which the
+/// queue turns into a deferral, 4.2.0), leaves no file in tmp/ and nothing new in new/, and the attempt
+/// after the fault clears delivers exactly one copy.
+/// </summary>
+public sealed class MaildirDeliveryTests
+{
+    private const string Mailbox = "mail/example.org/alice";
+    private static readonly byte[] Headers = "Return-Path: <sender@remote.example>\r\n"u8.ToArray();
+
+    private static byte[] Message(int n)
+    {
+        var body = new byte[200 * 1024]; // several 64 KiB copy blocks: a write in the middle exists
+        new Random(n).NextBytes(body);
+        return body;
+    }
+
+    private static string[] FilesIn(TempDirectory dir, string sub) => Directory.GetFiles(dir.Combine(Mailbox, sub));
+
+    /// <summary>Consecutive repeats folded: the protocol's steps in order.</summary>
+    private static List<DurableStep> Protocol(IEnumerable<SeenStep> steps)
+    {
+        var list = new List<DurableStep>();
+        foreach (var s in steps)
+        {
+            if (list.Count == 0 || list[^1] != s.Step) list.Add(s.Step);
+        }
+        return list;
+    }
+
+    [Theory]
+    [InlineData(Errno.ENOSPC)]
+    [InlineData(Errno.EIO)]
+    public async Task AFaultAtAnyStepLeavesNoFileAndTheNextAttemptDeliversExactlyOneCopy(Errno errno)
+    {
+        using var dir = new TempDirectory();
+        var faults = new StorageFaultPlan();
+        var files = new DurableFiles(faults);
+        var ct = TestContext.Current.CancellationToken;
+        // A new instance per attempt, as after a restart: it makes the Maildir's own entries durable first.
+        Task<string> DeliverAsync(byte[] message) =>
+            new MaildirDelivery(dir.Path, "mx.test", TimeProvider.System, files).DeliverAsync(Mailbox, Headers, () => new MemoryStream(message), ct);
+
+        faults.ForgetSteps();
+        var delivered = new Dictionary<string, byte[]> { [await DeliverAsync(Message(0))] = Message(0) };
+        var steps = faults.Steps;
+        Assert.Equal([DurableStep.SyncDirectory, DurableStep.Create, DurableStep.Write, DurableStep.Flush, DurableStep.SyncFile, DurableStep.Rename, DurableStep.SyncDirectory],
+            Protocol(steps));
+
+        int n = 1;
+        foreach (var group in steps.GroupBy(s => (s.Step, s.Directory)))
+        {
+            foreach (var nth in group.Count() > 2 ? [1, group.Count() / 2] : new[] { 1 })
+            {
+                var when = $"{errno} at {group.Key.Step} #{nth} in {group.Key.Directory}";
+                faults.Fail(group.Key.Step, errno, p => Path.GetDirectoryName(p) == group.Key.Directory, nth);
+                var message = Message(n++);
+                var failed = await Assert.ThrowsAnyAsync<IOException>(() => DeliverAsync(message));
+                Assert.True(failed is DurableStepException { } d && d.Step == group.Key.Step && d.HResult == (int)errno, $"{when}: {failed}");
+                Assert.Empty(FilesIn(dir, "tmp"));
+                Assert.Equal(delivered.Keys.Order(), FilesIn(dir, "new").Order());
+
+                faults.Clear();
+                var path = await DeliverAsync(message);
+                delivered[path] = message;
+                Assert.Empty(FilesIn(dir, "tmp"));
+                Assert.Equal(delivered.Keys.Order(), FilesIn(dir, "new").Order());
+            }
+        }
+        foreach (var (path, message) in delivered) Assert.Equal([.. Headers, .. message], File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public async Task AFailedFsyncOfNewTakesTheRenamedFileBackSoThatTheRetryMakesNoSecondCopy()
+    {
+        using var dir = new TempDirectory();
+        var faults = new StorageFaultPlan();
+        var delivery = new MaildirDelivery(dir.Path, "mx.test", TimeProvider.System, new DurableFiles(faults));
+        var newDir = dir.Combine(Mailbox, "new");
+        faults.Fail(DurableStep.SyncDirectory, Errno.EIO, p => p == newDir);
+        await Assert.ThrowsAsync<DurableStepException>(() =>
+            delivery.DeliverAsync(Mailbox, Headers, () => new MemoryStream(Message(1)), TestContext.Current.CancellationToken));
+        Assert.Contains(faults.Steps, s => s.Step == DurableStep.Rename); // it had been renamed into new/ ...
+        Assert.Empty(Directory.GetFiles(newDir)); // ... and was taken back
+        await delivery.DeliverAsync(Mailbox, Headers, () => new MemoryStream(Message(1)), TestContext.Current.CancellationToken);
+        Assert.Single(Directory.GetFiles(newDir));
+    }
+}
