@@ -6,6 +6,7 @@ using SecureMx.Delivery.Remote;
 using SecureMx.Dns;
 using SecureMx.Mail;
 using SecureMx.Spool;
+using SecureMx.TestKit;
 using SecureMx.Tests.TestSupport;
 using SecureMx.Tls;
 
@@ -104,7 +105,7 @@ public sealed class RemoteDeliveryTlsPolicyTests
     public async Task ATlsaRecordOfAnotherKeyDefersWith475AndNeverFallsBackToPlaintext()
     {
         await using var peer = await SmtpTestServer.StartAsync();
-        var wrong = TlsaMatcher.DaneEeRecord(TestPki.SelfSigned("mx.example.org"));
+        var wrong = TlsaMatcher.DaneEeRecord(TestCertificates.SelfSigned("mx.example.org").Leaf);
         var o = (await DeliverAsync(peer, new FixedDns(DnsSecurity.Secure, DnsSecurity.Secure, () => TlsaOf(wrong)), OutboundTlsLevel.May)).Single();
         Assert.Equal((RecipientState.Deferred, "4.7.5", true), (o.State, o.Enhanced, o.TlsRequirementUnmet));
         Assert.Contains("not verified by DANE: no TLSA record matched", o.Text);
