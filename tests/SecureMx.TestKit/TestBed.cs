@@ -2,7 +2,7 @@ namespace SecureMx.TestKit;
 
 /// <summary>
 /// The zones, hosts and addresses of the DNSSEC test bed by role, as tests/peers/dns-testbed.zones
-/// defines them: a fixture writes <c>TestBed.DaneOk.Mx</c>, never "mx.dane-ok.test".
+/// defines them: a fixture writes <c>TestBed.DaneOk.Mx</c>, never the host name itself.
 /// </summary>
 public static class TestBed
 {

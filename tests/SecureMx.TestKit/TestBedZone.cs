@@ -16,7 +16,7 @@ public sealed class TestBedZone
     /// <summary>The fixtures' name for the zone (a property of <see cref="TestBed"/>).</summary>
     public string Role { get; }
 
-    /// <summary>The domain, e.g. "dane-ok.test".</summary>
+    /// <summary>The domain (X.test).</summary>
     public string Name { get; }
 
     public TestBedZoneKind Kind { get; }

@@ -53,13 +53,13 @@ public sealed class InboundTlsFixture : IAsyncLifetime
     /// <summary>The test bed's validating resolver.</summary>
     private IPAddress Resolver => At(TestBed.Resolver);
 
-    /// <summary>Everything <c>securemx dns-records secure.test</c> printed.</summary>
+    /// <summary>Everything <c>securemx dns-records</c> printed for the secure domain.</summary>
     public string DnsRecordsOutput { get; private set; } = "";
 
-    /// <summary>The MX line of that output (for secure.test), as published in the test zone.</summary>
+    /// <summary>The MX line of that output (for the secure domain), as published in the test zone.</summary>
     public string PublishedMx { get; private set; } = "";
 
-    /// <summary>The TLSA line of that output (for _25._tcp.securemx.provider.test), as published in the test zone.</summary>
+    /// <summary>The TLSA line of that output (for port 25 of the secure MX host), as published in the test zone.</summary>
     public string PublishedTlsa { get; private set; } = "";
 
     /// <summary>Wall-clock time of <see cref="InitializeAsync"/>.</summary>
@@ -92,7 +92,7 @@ public sealed class InboundTlsFixture : IAsyncLifetime
             DnsRecordsOutput = records.StdOut;
             var lines = records.StdOut.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0 && !l.StartsWith(';')).ToArray();
             PublishedMx = lines.FirstOrDefault(l => l.StartsWith(SecureDomain + ".", StringComparison.Ordinal) && l.Contains("\tMX\t", StringComparison.Ordinal))
-                ?? throw new InvalidOperationException("no MX line for secure.test in the output of dns-records:\n" + records.StdOut);
+                ?? throw new InvalidOperationException($"no MX line for {SecureDomain} in the output of dns-records:\n" + records.StdOut);
             PublishedTlsa = lines.FirstOrDefault(l => l.Contains("\tTLSA\t", StringComparison.Ordinal))
                 ?? throw new InvalidOperationException("no TLSA line in the output of dns-records:\n" + records.StdOut);
             // the secure MX's address is in the zone definition already

@@ -85,7 +85,7 @@ public sealed class DaneTestBedTests(DaneTestBedFixture f) : IClassFixture<DaneT
         Assert.True(ta.Status == "NOERROR" && ta.Ad, ta.Output);
         Assert.Equal([f.TaCert.TlsaDaneTa], ta.Tlsa);
 
-        // MX and address of tlsa-servfail.test validate; only its TLSA lookup fails
+        // MX and address of the TlsaServfail domain validate; only its TLSA lookup fails
         foreach (var (name, type) in new[] { (TestBed.TlsaServfail.Name, "MX"), (TestBed.TlsaServfail.Mx, "A"), (TestBed.DaneTa.Mx, "A") })
         {
             var r = await DigAsync(name, type);
