@@ -272,7 +272,7 @@ for child in "${bogus_zones[@]}"; do
   body[$zone]=$(awk -v c="$child" '{ o = tolower($1); if (o == c || substr(o, length(o) - length(c)) == "." c) next; print }' <<<"${body[$zone]}")
   body[$zone]+=$'\n'"$child NS ns.test."
 done
-zones_of_kind() { local z; for z in "${zones_in_order[@]}"; do [[ ${kind[$z]} == "$1" ]] && echo "$z"; done; }
+zones_of_kind() { local z; for z in "${zones_in_order[@]}"; do if [[ ${kind[$z]} == "$1" ]]; then echo "$z"; fi; done; }
 mapfile -t signed < <(zones_of_kind signed)
 mapfile -t unsigned < <(zones_of_kind unsigned)
 mapfile -t expired < <(zones_of_kind expired)
