@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # dns-testbed.sh — a loopback "DNSSEC internet": knot (authoritative, signs on load) + unbound
-# (validating resolver whose AD bit the MTA under test trusts). Recipe: ../../../shared/TESTBED.md.
+# (validating resolver whose AD bit the MTA under test trusts), serving the zones of
+# dns-testbed.zones (next to this script): their names, records, addresses and kinds are written
+# there only, and the test fixtures read the same file.
 #
 # Usage:
-#   dns-testbed.sh start DIR --net NET [--mx-base N]
-#       NET is a /24 prefix inside 127.0.0.0/8, e.g. 127.0.5. knot listens on NET.1:53, unbound on
-#       NET.2:53 (the resolver to give SecureMx: --dns NET.2:53). Mail hosts get NET.(N+k), N
-#       defaults to 10 (see the zone table). Prints nothing on success and returns once an answer
-#       through unbound carries the AD flag (typically 1-2 s); on failure prints the reason (with
-#       the tail of the knot/unbound logs), stops whatever it started and exits non-zero.
+#   dns-testbed.sh start DIR --net NET [--mx-base N] [--zones FILE]
+#       NET is a /24 prefix inside 127.0.0.0/8, e.g. 127.0.5. knot and unbound listen on port 53
+#       of the addresses the zone file names Authoritative and Resolver (the resolver is the one to
+#       give SecureMx: --dns; DIR/testbed.env has both). Hosts written NET.b+K in the zone file get
+#       NET.(N+K); N defaults to 10. FILE defaults to dns-testbed.zones next to this script.
+#       Prints nothing on success and returns once an answer through unbound carries the AD flag
+#       (typically 1-3 s); on failure prints the reason (with the tail of the knot/unbound logs),
+#       stops whatever it started and exits non-zero.
 #   dns-testbed.sh stop DIR     stop knot and unbound of the test bed in DIR (by their pid files;
 #                               never by name: other test beds may run); no-op if not running
 #   dns-testbed.sh status DIR   exit 0 if both daemons of DIR are running, 1 if not
@@ -17,60 +21,44 @@
 # kept in DIR/knot/keys, zone files and configurations are rewritten on every start. Layout:
 #   DIR/knot/knot.conf  DIR/knot/zones/*.zone  DIR/knot/knot.log  DIR/knot/knot.pid
 #   DIR/unbound/unbound.conf  DIR/unbound/unbound.log  DIR/unbound/unbound.pid
-#   DIR/servfail/       ldns key and signed zone of servfail.test
-#   DIR/bogus/ZONE/     ldns key and zone of each BOGUS-TLSA child zone (see records.conf below)
+#   DIR/expired/ZONE/   ldns key and signed zone of each zone of kind "expired"
+#   DIR/bogus/ZONE/     ldns key and zone of each BOGUS-TLSA child zone (see below)
 #   DIR/testbed.env     NET, MX_BASE, RESOLVER, AUTHORITATIVE (shell syntax, for other scripts)
 #   DIR/root-ds.txt     the trust anchor (DS of the fake root)
 #
-# Zones (b = --mx-base; every zone below test. is delegated to ns.test = NET.1; TTL 300):
-#   .              signed fake root (ECDSA P-256 CSK via keymgr; knot signs on load); DS = trust anchor
-#   test.          signed; delegations with DS to every signed zone below, without DS to unsigned.test
-#   mx-ok.test     signed; MX 10 mx1.mx-ok.test (A NET.b), MX 20 mx2.mx-ok.test (A NET.b+1);
-#                  alias.mx-ok.test CNAME mx1.mx-ok.test (CNAME chain for address lookups)
-#   equal.test     signed; MX 10 mx-a.equal.test (A NET.b+2), MX 10 mx-b.equal.test (A NET.b+3)
-#   implicit.test  signed; no MX; apex A NET.b+4 and AAAA ::1 (implicit MX, RFC 5321 §5.1; IPv6)
-#   nullmx.test    signed; MX 0 . (null MX, RFC 7505)
-#   nodata.test    signed; exists (SOA, NS) but no MX, A or AAAA
-#   servfail.test  signed with ldns-signzone, RRSIGs expired in 2001 (DS in test. is valid): every
-#                  lookup at or below it is bogus -> SERVFAIL through unbound; knot does not sign it
-#                  (its content would be MX 10 mx.servfail.test, A NET.b+7)
-#   unsigned.test  insecure delegation (no DS): MX 10 mx.unsigned.test (A NET.b+5),
-#                  _25._tcp.mx.unsigned.test TLSA 3 1 1 <fixed hex> (answers without AD)
-#   dane-ok.test   signed; MX 10 mx.dane-ok.test (A NET.b+6),
-#                  _25._tcp.mx.dane-ok.test TLSA 3 1 1 <fixed hex> (placeholder)
-#   nx.test        does not exist: validated NXDOMAIN (so does every other unknown name)
-# NET.b … NET.b+7 are taken; extra hosts should use NET.b+8 and up. Note for delivery tests: the
-# AAAA ::1 of implicit.test makes a client that prefers IPv6 try [::1]:25 before NET.b+4.
+# The tree: a signed fake root "." (ECDSA P-256 CSK via keymgr; knot signs on load) whose DS is the
+# trust anchor; test., signed, with ns.test = Authoritative; every zone of the zone file is
+# delegated from test. to ns.test (TTL 300): a signed zone with its DS, an unsigned one without;
+# an expired one is signed with ldns-signzone, its DS valid in test. but its signatures expired in
+# 2001, so every lookup at or below it is bogus (SERVFAIL through unbound). Every other name below
+# test. is a validated NXDOMAIN, and so is every name outside it (nothing leaks out).
 #
 # Extra records: if DIR/records.conf exists, each line (zone-file syntax, absolute owner names
-# below .test, e.g. "_25._tcp.mx.dane-ok.test. TLSA 3 1 1 ab12...", "mx.plain.test. A 127.0.5.17";
-# '#' comments and blank lines ignored) is added to the zone of its last two labels (X.test).
-# A TLSA line replaces the default TLSA of the same owner. An X.test that is not in the table
-# above becomes a new signed zone (SOA, NS ns.test, delegated with DS); its records, TLSA included,
-# validate (AD), e.g. "_25._tcp.mx.dane-ta.test. TLSA 2 1 1 <hex>". Write the file before start.
+# below .test, e.g. "_25._tcp.mx.extra.test. TLSA 3 1 1 ab12...", "mx.extra.test. A 127.0.5.47";
+# NET.N and NET.b+K are understood as in the zone file; '#' comments and blank lines ignored) is
+# added to the zone of its last two labels (X.test). A zone that is not in the zone file becomes a
+# new signed zone (SOA, NS ns.test, delegated with DS): its records, TLSA included, validate (AD).
+# The TLSA lines of records.conf for an owner replace the zone file's TLSA records of that owner
+# (several lines for one owner form one RRset). Write the file before start.
 #
 # A TLSA whose lookup fails (SERVFAIL) while everything else of its domain validates:
-#   BOGUS-TLSA _25._tcp.mx.tlsa-servfail.test. 3 1 1 <hex>
-# makes _tcp.mx.tlsa-servfail.test. a child zone of tlsa-servfail.test (which must be, or becomes,
-# a signed zone of the kind above; not unsigned.test or servfail.test), signed with ldns-signzone
-# (valid signatures, key in DIR/bogus/, delegated with DS) whose TLSA record is then edited after
-# signing: the TLSA answers SERVFAIL through unbound (bogus), while the domain's MX and
-# mx.tlsa-servfail.test A (in the parent zone) still validate. The owner must be _PORT._tcp.HOST.
-# with HOST at or below X.test (HOST = X.test for an implicit MX); several BOGUS-TLSA lines for the
-# same HOST share one child zone; any other records.conf line at or below _tcp.HOST. is dropped
-# (the delegation hides it), so is the default TLSA of dane-ok.test if HOST is mx.dane-ok.test.
-# unbound logs "validation failure <_25._tcp.mx.X. TLSA IN>: signature crypto failed". The
-# parent's MX and A records are ordinary records.conf lines, e.g. for a test bed on 127.0.5:
-#   tlsa-servfail.test. MX 10 mx.tlsa-servfail.test.
-#   mx.tlsa-servfail.test. A 127.0.5.22
-#   BOGUS-TLSA _25._tcp.mx.tlsa-servfail.test. 3 1 1 0123…(64 hex digits)
+#   BOGUS-TLSA _25._tcp.mx.X.test. 3 1 1 <hex>
+# (in the zone file or in records.conf, where it replaces the zone file's BOGUS-TLSA of the same
+# owner) makes _tcp.mx.X.test. a child zone of X.test (which must be a signed zone), signed with
+# ldns-signzone (valid signatures, key in DIR/bogus/, delegated with DS) whose TLSA record is then
+# edited after signing: the TLSA answers SERVFAIL through unbound (bogus), while the domain's MX
+# and the A of mx.X.test (in the parent zone) still validate. The owner must be _PORT._tcp.HOST.
+# with HOST at or below X.test (HOST = X.test for an implicit MX); several BOGUS-TLSA lines for
+# the same HOST share one child zone; any other record at or below _tcp.HOST. is dropped (the
+# delegation hides it). unbound logs "validation failure <_25._tcp.mx.X. TLSA IN>: signature
+# crypto failed".
 #
 # Needs root and the Debian packages knot (knotd, keymgr), unbound, ldnsutils (ldns-signzone),
 # bind9-dnsutils (scripts/install-test-deps.sh). Several test beds can run at once on different NETs.
 #
 # Example:
 #   dns-testbed.sh start /tmp/dnsbed --net 127.0.5
-#   dig +dnssec @127.0.5.2 mx-ok.test MX      # flags: qr rd ra ad
+#   . /tmp/dnsbed/testbed.env; dig +dnssec @"${RESOLVER%:*}" test. SOA   # flags: qr rd ra ad
 #   dns-testbed.sh stop /tmp/dnsbed
 set -euo pipefail
 
@@ -84,7 +72,7 @@ cmd=$1 dir=$2
 shift 2
 [[ $dir == /* ]] || die "DIR must be an absolute path: $dir"
 dir=${dir%/}
-kdir=$dir/knot udir=$dir/unbound sdir=$dir/servfail
+kdir=$dir/knot udir=$dir/unbound
 
 # true while $1 exists and is not a zombie
 alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [[ -n $st && $st != Z* ]]; }
@@ -127,23 +115,169 @@ case $cmd in
   *) usage ;;
 esac
 
-net="" mxbase=10
+net="" mxbase=10 zones_file=$(dirname "$(readlink -f "$0")")/dns-testbed.zones
 while (($#)); do
   case $1 in
     --net) net=${2:-}; shift 2 || usage ;;
     --mx-base) mxbase=${2:-}; shift 2 || usage ;;
+    --zones) zones_file=${2:-}; shift 2 || usage ;;
     *) die "unknown option: $1" ;;
   esac
 done
 [[ $(id -u) -eq 0 ]] || die "must run as root"
 [[ $net =~ ^127\.([0-9]{1,3})\.([0-9]{1,3})$ ]] && ((BASH_REMATCH[1] <= 255 && BASH_REMATCH[2] <= 255)) \
   || die "--net must be a /24 prefix inside 127.0.0.0/8 such as 127.0.5 (got '$net')"
-[[ $mxbase =~ ^[0-9]+$ ]] && ((mxbase >= 3 && mxbase <= 240)) || die "--mx-base must be 3..240 (got '$mxbase')"
+[[ $mxbase =~ ^[0-9]{1,3}$ ]] || die "--mx-base must be a number (got '$mxbase')"
+mxbase=$((10#$mxbase))
+[[ -r $zones_file ]] || die "cannot read the zone file $zones_file"
 for tool in knotd keymgr unbound ldns-keygen ldns-signzone ldns-key2ds dig ss flock; do
   command -v "$tool" >/dev/null || die "$tool is not installed (run scripts/install-test-deps.sh: knot, unbound, ldnsutils, bind9-dnsutils)"
 done
 
-auth=$net.1 resolver=$net.2
+# ---- the zones: dns-testbed.zones, then DIR/records.conf ----
+declare -A kind body     # zone (X.test) -> signed|unsigned|expired; its records (without SOA/NS)
+declare -A bogus_body    # BOGUS-TLSA child zone (e.g. _tcp.mx.x.test.) -> its TLSA lines
+declare -A role_address  # role of an "address" line -> the address
+declare -A replaced      # owner whose TLSA (or BOGUS-TLSA) records.conf has replaced
+zones_in_order=() bogus_zones=()
+highest_fixed=0 highest_offset=0
+
+# NET.N or NET.b+K -> $address, the address on this bed; fails for anything else. Not in a
+# subshell: it keeps track of the highest addresses for the --mx-base check.
+address_of() {
+  local n
+  if [[ $1 =~ ^NET\.b\+([0-9]{1,3})$ ]]; then n=$((mxbase + 10#${BASH_REMATCH[1]}))
+    ((10#${BASH_REMATCH[1]} <= highest_offset)) || highest_offset=$((10#${BASH_REMATCH[1]}))
+  elif [[ $1 =~ ^NET\.([0-9]{1,3})$ ]]; then n=$((10#${BASH_REMATCH[1]}))
+    ((n >= 1 && n <= 254)) || return 1
+    ((n <= highest_fixed)) || highest_fixed=$n
+  else return 1; fi
+  address=$net.$n
+}
+
+# the words of a record's data -> $data, with NET.N and NET.b+K replaced by addresses
+record_data() {
+  local w
+  data=""
+  for w in "$@"; do
+    if [[ $w == NET.* ]]; then address_of "$w" || return 1; w=$address; fi
+    data+="${data:+ }$w"
+  done
+}
+
+new_zone() { # NAME KIND
+  kind[$1]=$2 body[$1]=""
+  zones_in_order+=("$1")
+}
+
+# WHERE ZONE OWNER DATA... (from records.conf: TLSA lines replace the zone file's TLSA of that owner)
+add_record() {
+  local where=$1 zone=$2 owner=$3 from_records=$4
+  shift 4
+  record_data "$@" || die "$where: an address is NET.N or NET.b+K within the /24 (got '$*')"
+  if [[ $from_records == yes && $1 == TLSA && -z ${replaced[$owner]+set} ]]; then
+    replaced[$owner]=1
+    body[$zone]=$(grep -vE "^${owner//./\\.} TLSA " <<<"${body[$zone]}" || true)
+  fi
+  body[$zone]+="${body[$zone]:+$'\n'}$owner $data"
+}
+
+# WHERE ZONE-OR-EMPTY FROM-RECORDS OWNER USAGE SELECTOR MTYPE HEX: a TLSA whose lookup is bogus
+add_bogus() {
+  local where=$1 current=$2 from_records=$3 owner=${4,,} usage=${5:-} selector=${6:-} mtype=${7:-} hex=${8,,} child zone
+  (($# == 8)) || die "$where: BOGUS-TLSA OWNER USAGE SELECTOR MTYPE HEX expected"
+  [[ $owner =~ ^_[0-9]{1,5}\._tcp\.(([a-z0-9-]+\.)*([a-z0-9-]+)\.test\.)$ ]] \
+    || die "$where: BOGUS-TLSA owner must be _PORT._tcp.HOST. with HOST below .test (ending in '.test.'): $owner"
+  child=_tcp.${BASH_REMATCH[1]} zone=${BASH_REMATCH[3]}.test
+  [[ $usage =~ ^[0-3]$ && $selector =~ ^[01]$ && $mtype =~ ^[0-2]$ && $hex =~ ^[0-9a-f]+$ ]] && ((${#hex} % 2 == 0)) \
+    || die "$where: BOGUS-TLSA OWNER USAGE SELECTOR MTYPE HEX expected (got '$usage $selector $mtype $hex')"
+  [[ -z $current || $zone == "$current" ]] || die "$where: $owner is not in zone $current"
+  [[ -n ${kind[$zone]+set} ]] || new_zone "$zone" signed
+  [[ ${kind[$zone]} == signed ]] || die "$where: BOGUS-TLSA needs a signed parent zone, not $zone (${kind[$zone]})"
+  if [[ -z ${bogus_body[$child]+set} ]]; then bogus_body[$child]=""; bogus_zones+=("$child"); fi
+  if [[ $from_records == yes && -z ${replaced[$owner]+set} ]]; then
+    replaced[$owner]=1
+    bogus_body[$child]=$(grep -vE "^${owner//./\\.} TLSA " <<<"${bogus_body[$child]}" || true)
+    [[ -z ${bogus_body[$child]} ]] || bogus_body[$child]+=$'\n'
+  fi
+  bogus_body[$child]+="$owner TLSA $usage $selector $mtype $hex"$'\n'
+}
+
+current="" lineno=0
+while IFS= read -r line || [[ -n $line ]]; do
+  lineno=$((lineno + 1))
+  line=${line%%#*}
+  [[ $line =~ ^[[:space:]]*$ ]] && continue
+  read -r -a f <<<"$line"
+  where="$zones_file:$lineno"
+  case ${f[0]} in
+    zone)
+      ((${#f[@]} == 4)) || die "$where: zone ROLE NAME KIND expected"
+      name=${f[2],,}
+      [[ $name =~ ^[a-z0-9-]+\.test$ ]] || die "$where: a zone is X.test (got '$name')"
+      [[ ${f[3]} =~ ^(signed|unsigned|expired)$ ]] || die "$where: KIND is signed, unsigned or expired (got '${f[3]}')"
+      [[ -z ${kind[$name]+set} ]] || die "$where: zone $name is defined twice"
+      new_zone "$name" "${f[3]}"
+      current=$name ;;
+    host)
+      ((${#f[@]} == 4)) || die "$where: host ROLE NAME ADDRESS expected"
+      [[ -n $current && ( ${f[2],,} == "$current" || ${f[2],,} == *".$current" ) ]] || die "$where: host ${f[2]} is not in the zone above it"
+      add_record "$where" "$current" "${f[2],,}." no A "${f[3]}" ;;
+    address)
+      ((${#f[@]} == 3)) || die "$where: address ROLE ADDRESS expected"
+      address_of "${f[2]}" || die "$where: an address is NET.N or NET.b+K within the /24 (got '${f[2]}')"
+      role_address[${f[1]}]=$address ;;
+    absent)
+      ((${#f[@]} == 3)) || die "$where: absent ROLE NAME expected" ;;
+    BOGUS-TLSA)
+      [[ -n $current ]] || die "$where: a record before the first zone line"
+      add_bogus "$where" "$current" no "${f[@]:1}" ;;
+    *)
+      [[ -n $current ]] || die "$where: a record before the first zone line"
+      owner=${f[0],,}
+      [[ $owner == "$current." || $owner == *".$current." ]] || die "$where: $owner is not in zone $current"
+      ((${#f[@]} >= 3)) || die "$where: OWNER TYPE DATA expected"
+      add_record "$where" "$current" "$owner" no "${f[@]:1}" ;;
+  esac
+done < "$zones_file"
+auth=${role_address[Authoritative]:-} resolver=${role_address[Resolver]:-}
+[[ -n $auth && -n $resolver ]] || die "$zones_file names no Authoritative or no Resolver address"
+
+records_conf_used=""
+if [[ -f $dir/records.conf ]]; then
+  records_conf_used=yes lineno=0
+  while IFS= read -r line || [[ -n $line ]]; do
+    lineno=$((lineno + 1))
+    line=${line%%#*}
+    [[ $line =~ ^[[:space:]]*$ ]] && continue
+    read -r -a f <<<"$line"
+    where="records.conf:$lineno"
+    if [[ ${f[0]} == BOGUS-TLSA ]]; then add_bogus "$where" "" yes "${f[@]:1}"; continue; fi
+    owner=${f[0],,}
+    [[ $owner =~ ^([a-z0-9_*-]+\.)*([a-z0-9-]+)\.test\.$ ]] \
+      || die "$where: owner must be an absolute name below .test (ending in '.test.'): $owner"
+    zone=${BASH_REMATCH[2]}.test
+    [[ -n ${kind[$zone]+set} ]] || new_zone "$zone" signed
+    ((${#f[@]} >= 3)) || die "$where: OWNER TYPE DATA expected"
+    add_record "$where" "$zone" "$owner" yes "${f[@]:1}"
+  done < "$dir/records.conf"
+fi
+# the NET.b+K hosts must stay above the fixed addresses and inside the /24
+((mxbase > highest_fixed && mxbase + highest_offset <= 254)) \
+  || die "--mx-base must be $((highest_fixed + 1))..$((254 - highest_offset)) for $zones_file${records_conf_used:+ and records.conf} (got $mxbase)"
+# A BOGUS-TLSA child zone hides whatever its parent had at or below its apex: drop those lines
+# and delegate instead (NS here, DS added below).
+for child in "${bogus_zones[@]}"; do
+  [[ $child =~ \.([a-z0-9-]+\.test)\.$ ]]; zone=${BASH_REMATCH[1]}
+  body[$zone]=$(awk -v c="$child" '{ o = tolower($1); if (o == c || substr(o, length(o) - length(c)) == "." c) next; print }' <<<"${body[$zone]}")
+  body[$zone]+=$'\n'"$child NS ns.test."
+done
+zones_of_kind() { local z; for z in "${zones_in_order[@]}"; do if [[ ${kind[$z]} == "$1" ]]; then echo "$z"; fi; done; }
+mapfile -t signed < <(zones_of_kind signed)
+mapfile -t unsigned < <(zones_of_kind unsigned)
+mapfile -t expired < <(zones_of_kind expired)
+((${#signed[@]} > 0)) || die "$zones_file has no signed zone"
+
 # Serialize starts on the same NET (two test runs at once): the address check below is only
 # meaningful once the other start has bound its sockets. Released when this script exits.
 exec 9>"/tmp/.dns-testbed-$net.lock"
@@ -162,83 +296,11 @@ started=no
 cleanup_on_error() { local rc=$?; if ((rc != 0)) && [[ $started == yes ]]; then do_stop; fi; exit $rc; }
 trap cleanup_on_error EXIT
 
-mkdir -p "$dir" "$kdir/zones" "$kdir/db" "$kdir/keys" "$kdir/run" "$udir" "$sdir"
-chmod 755 "$dir" "$kdir" "$kdir/zones" "$udir" "$sdir"
+mkdir -p "$dir" "$kdir/zones" "$kdir/db" "$kdir/keys" "$kdir/run" "$udir"
+chmod 755 "$dir" "$kdir" "$kdir/zones" "$udir"
 rm -f "$kdir/knot.log" "$udir/unbound.log" "$kdir/zones/"*.zone
 
 ttl=300
-ip() { echo "$net.$((mxbase + $1))"; }
-# placeholder DANE-EE SPKI SHA-256 (no real certificate behind it; see records.conf above)
-tlsa_default="3 1 1 8f2d1c6ae73bb6f0d0c3a8b1e5f4a2d9c7b6e5f4a3b2c1d0e9f8a7b6c5d4e3f2"
-
-# ---- zone contents (without SOA/NS), by zone name ----
-signed_children=(mx-ok.test equal.test implicit.test nullmx.test nodata.test dane-ok.test)
-declare -A body
-body[mx-ok.test]="mx-ok.test. MX 10 mx1.mx-ok.test.
-mx-ok.test. MX 20 mx2.mx-ok.test.
-mx1.mx-ok.test. A $(ip 0)
-mx2.mx-ok.test. A $(ip 1)
-alias.mx-ok.test. CNAME mx1.mx-ok.test."
-body[equal.test]="equal.test. MX 10 mx-a.equal.test.
-equal.test. MX 10 mx-b.equal.test.
-mx-a.equal.test. A $(ip 2)
-mx-b.equal.test. A $(ip 3)"
-body[implicit.test]="implicit.test. A $(ip 4)
-implicit.test. AAAA ::1"
-body[nullmx.test]="nullmx.test. MX 0 ."
-body[nodata.test]=""
-body[servfail.test]="servfail.test. MX 10 mx.servfail.test.
-mx.servfail.test. A $(ip 7)"
-body[unsigned.test]="unsigned.test. MX 10 mx.unsigned.test.
-mx.unsigned.test. A $(ip 5)
-_25._tcp.mx.unsigned.test. TLSA $tlsa_default"
-body[dane-ok.test]="dane-ok.test. MX 10 mx.dane-ok.test.
-mx.dane-ok.test. A $(ip 6)
-_25._tcp.mx.dane-ok.test. TLSA $tlsa_default"
-
-# ---- DIR/records.conf: extra records (and extra signed zones) ----
-declare -A bogus_body   # BOGUS-TLSA child zone (e.g. _tcp.mx.tlsa-servfail.test.) -> its TLSA lines
-bogus_zones=()
-if [[ -f $dir/records.conf ]]; then
-  lineno=0
-  while IFS= read -r line || [[ -n $line ]]; do
-    lineno=$((lineno + 1))
-    line=${line%%#*}
-    [[ $line =~ ^[[:space:]]*$ ]] && continue
-    read -r owner rest <<<"$line"
-    if [[ $owner == BOGUS-TLSA ]]; then
-      read -r owner usage selector mtype hex extra <<<"$rest"
-      owner=${owner,,} hex=${hex,,}
-      [[ $owner =~ ^_[0-9]{1,5}\._tcp\.(([a-z0-9-]+\.)*([a-z0-9-]+)\.test\.)$ ]] \
-        || die "records.conf:$lineno: BOGUS-TLSA owner must be _PORT._tcp.HOST. with HOST below .test (ending in '.test.'): $owner"
-      child=_tcp.${BASH_REMATCH[1]} zone=${BASH_REMATCH[3]}.test
-      [[ $usage =~ ^[0-3]$ && $selector =~ ^[01]$ && $mtype =~ ^[0-2]$ && $hex =~ ^[0-9a-f]+$ && -z $extra ]] && ((${#hex} % 2 == 0)) \
-        || die "records.conf:$lineno: BOGUS-TLSA OWNER USAGE SELECTOR MTYPE HEX expected (got '$rest')"
-      case $zone in unsigned.test|servfail.test) die "records.conf:$lineno: BOGUS-TLSA needs a signed parent zone, not $zone" ;; esac
-      if [[ -z ${body[$zone]+set} ]]; then body[$zone]=""; signed_children+=("$zone"); fi
-      if [[ -z ${bogus_body[$child]+set} ]]; then bogus_body[$child]=""; bogus_zones+=("$child"); fi
-      bogus_body[$child]+="$owner TLSA $usage $selector $mtype $hex"$'\n'
-      continue
-    fi
-    owner=${owner,,}
-    [[ $owner =~ ^([a-z0-9_*-]+\.)*([a-z0-9-]+)\.test\.$ ]] \
-      || die "records.conf:$lineno: owner must be an absolute name below .test (ending in '.test.'): $owner"
-    zone=${BASH_REMATCH[2]}.test
-    if [[ -z ${body[$zone]+set} ]]; then body[$zone]=""; signed_children+=("$zone"); fi
-    # a TLSA line replaces the default TLSA of the same owner
-    if [[ " $rest " =~ [[:space:]]TLSA[[:space:]] ]]; then
-      body[$zone]=$(grep -vE "^${owner//./\\.} TLSA " <<<"${body[$zone]}" || true)
-    fi
-    body[$zone]+=$'\n'"$owner $rest"
-  done < "$dir/records.conf"
-fi
-# A BOGUS-TLSA child zone hides whatever its parent had at or below its apex: drop those lines
-# (e.g. the default TLSA of mx.dane-ok.test) and delegate instead (NS here, DS added below).
-for child in "${bogus_zones[@]}"; do
-  [[ $child =~ \.([a-z0-9-]+\.test)\.$ ]]; zone=${BASH_REMATCH[1]}
-  body[$zone]=$(awk -v c="$child" '{ o = tolower($1); if (o == c || substr(o, length(o) - length(c)) == "." c) next; print }' <<<"${body[$zone]}")
-  body[$zone]+=$'\n'"$child NS ns.test."
-done
 
 soa() { echo "\$TTL $ttl
 $1 SOA ns.test. hostmaster.test. 1 3600 600 86400 $ttl
@@ -251,7 +313,7 @@ zone_conf() { # NAME FILE SIGNED
   if [[ $3 == yes ]]; then echo "    dnssec-signing: on"; echo "    dnssec-policy: testbed"; fi
 }
 {
-  cat <<EOF
+  cat <<EOC
 # generated by $PROG — rewritten on every start
 server:
   rundir: "$kdir/run"
@@ -282,12 +344,11 @@ template:
     zonefile-load: whole
     journal-content: none
 zone:
-EOF
+EOC
   zone_conf . root.zone yes
   zone_conf test. test.zone yes
-  for z in "${signed_children[@]}"; do zone_conf "$z." "$z.zone" yes; done
-  zone_conf unsigned.test. unsigned.test.zone no
-  zone_conf servfail.test. servfail.test.zone no
+  for z in "${signed[@]}"; do zone_conf "$z." "$z.zone" yes; done
+  for z in "${unsigned[@]}" "${expired[@]}"; do zone_conf "$z." "$z.zone" no; done
   for c in "${bogus_zones[@]}"; do zone_conf "$c" "${c%.}.zone" no; done
 } > "$kdir/knot.conf"
 
@@ -302,21 +363,22 @@ ds_of() { # ZONE -> "ZONE. DS tag 13 2 hex" (SHA-256)
   awk '$2 == "DS" && $5 == 2 { print; exit }' <<<"$out"
 }
 
-# servfail.test: a valid key (its DS goes into test.) but signatures that expired long ago
-servfail_ds() {
-  local base
-  ( cd "$sdir"
-    base=$(ls Kservfail.test.+013+*.private 2>/dev/null | head -1 || true); base=${base%.private}
-    if [[ -z $base ]]; then base=$(ldns-keygen -a ECDSAP256SHA256 -k servfail.test) || exit 1; fi
-    { soa servfail.test.; echo "${body[servfail.test]}"; } > servfail.test.unsigned
-    ldns-signzone -i 20000101000000 -e 20010101000000 -o servfail.test. -f "$kdir/zones/servfail.test.zone" \
-      servfail.test.unsigned "$base" >/dev/null || exit 1
-    ldns-key2ds -n -2 "$base.key" ) || die "ldns could not sign servfail.test in $sdir"
+# a zone of kind expired: a valid key (its DS goes into test.) but signatures that expired long ago
+expired_ds() { # ZONE -> DS line; writes $kdir/zones/ZONE.zone
+  local z=$1 edir=$dir/expired/$1 base
+  mkdir -p "$edir"; chmod 755 "$dir/expired" "$edir"
+  ( cd "$edir"
+    base=$(ls "K$z.+013+"*.private 2>/dev/null | head -1 || true); base=${base%.private}
+    if [[ -z $base ]]; then base=$(ldns-keygen -a ECDSAP256SHA256 -k "$z") || exit 1; fi
+    { soa "$z."; echo "${body[$z]}"; } > zone.unsigned
+    ldns-signzone -i 20000101000000 -e 20010101000000 -o "$z." -f "$kdir/zones/$z.zone" \
+      zone.unsigned "$base" >/dev/null || exit 1
+    ldns-key2ds -n -2 "$base.key" ) || die "ldns could not sign $z in $edir"
 }
 
 # BOGUS-TLSA child zones: valid key and signatures (DS in the parent), then each TLSA record is
 # edited after signing, so its RRSIG no longer matches: only that lookup is bogus.
-bogus_ds() { # CHILD (e.g. _tcp.mx.tlsa-servfail.test.) -> DS line; writes $kdir/zones/CHILD.zone
+bogus_ds() { # CHILD (e.g. _tcp.mx.x.test.) -> DS line; writes $kdir/zones/CHILD.zone
   local c=$1 bdir=$dir/bogus/${1%.} base
   mkdir -p "$bdir"; chmod 755 "$dir/bogus" "$bdir"
   ( cd "$bdir"
@@ -350,12 +412,12 @@ for c in "${bogus_zones[@]}"; do
 done
 
 test_body=""
-for z in "${signed_children[@]}" servfail.test; do
-  if [[ $z == servfail.test ]]; then ds=$(servfail_ds); else ds=$(ds_of "$z"); fi
+for z in "${signed[@]}" "${expired[@]}"; do
+  if [[ ${kind[$z]} == expired ]]; then ds=$(expired_ds "$z"); else ds=$(ds_of "$z"); fi
   [[ -n $ds ]] || die "no DS record for $z"
   test_body+="$z. NS ns.test."$'\n'"$ds"$'\n'
 done
-test_body+="unsigned.test. NS ns.test."$'\n'
+for z in "${unsigned[@]}"; do test_body+="$z. NS ns.test."$'\n'; done
 root_ds=$(ds_of test)
 anchor=$(ds_of .)
 [[ -n $root_ds && -n $anchor ]] || die "no DS record for test. or the root"
@@ -364,24 +426,24 @@ echo "$anchor" > "$dir/root-ds.txt"
 # ---- zone files ----
 { soa .; echo "ns.test. A $auth"; echo "test. NS ns.test."; echo "$root_ds"; } > "$kdir/zones/root.zone"
 { soa test.; echo "ns.test. A $auth"; echo -n "$test_body"; } > "$kdir/zones/test.zone"
-for z in "${signed_children[@]}" unsigned.test; do
+for z in "${signed[@]}" "${unsigned[@]}"; do
   { soa "$z."; echo "${body[$z]}"; } > "$kdir/zones/$z.zone"
 done
 
 # ---- start knot; wait until every zone is served (signed where it should be) ----
 started=yes
 knotd -c "$kdir/knot.conf" -d </dev/null >>"$kdir/knot.log" 2>&1 9>&- || die "knotd did not start: $(tail -n 20 "$kdir/knot.log")"
-zones=(. test. "${signed_children[@]/%/.}" unsigned.test. servfail.test. "${bogus_zones[@]}")
+zones=(. test. "${signed[@]/%/.}" "${unsigned[@]/%/.}" "${expired[@]/%/.}" "${bogus_zones[@]}")
 args=(); for z in "${zones[@]}"; do args+=("$z" SOA); done
 deadline=$((SECONDS + 10))
 while :; do
   # one dig for all zones: each must answer its SOA authoritatively, signed (RRSIG SOA) where it should be
   out=$(dig +norec +dnssec +time=1 +tries=1 +noall +answer @"$auth" "${args[@]}" 2>/dev/null || true)
-  missing=$(awk -v want="${zones[*]}" '
-    BEGIN { n = split(want, w, " ") }
+  missing=$(awk -v want="${zones[*]}" -v insecure="${unsigned[*]/%/.}" '
+    BEGIN { n = split(want, w, " "); split(insecure, u, " "); for (i in u) plain[u[i]] = 1 }
     $4 == "SOA" { soa[tolower($1)] = 1 }
     $4 == "RRSIG" && $5 == "SOA" { sig[tolower($1)] = 1 }
-    END { for (i = 1; i <= n; i++) if (!soa[w[i]] || (w[i] != "unsigned.test." && !sig[w[i]])) { print w[i]; exit } }' <<<"$out")
+    END { for (i = 1; i <= n; i++) if (!soa[w[i]] || (!plain[w[i]] && !sig[w[i]])) { print w[i]; exit } }' <<<"$out")
   [[ -z $missing ]] && break
   if grep -qE "^[^ ]+ error: .*(failed to load|zone event 'load' failed|failed to parse)" "$kdir/knot.log" 2>/dev/null; then
     die "knot could not load a zone; knot.log errors:
@@ -437,7 +499,8 @@ unbound -c "$udir/unbound.conf" </dev/null >>"$udir/unbound.log" 2>&1 9>&- \
 # ---- ready when a validated answer comes back (AD flag) ----
 deadline=$((SECONDS + 10))
 while :; do
-  out=$(dig +dnssec +time=1 +tries=1 @"$resolver" mx-ok.test MX 2>/dev/null || true)
+  # through the whole chain of trust: root, test. and a signed zone below it
+  out=$(dig +dnssec +time=1 +tries=1 @"$resolver" "${signed[0]}" SOA 2>/dev/null || true)
   if grep -qE '^;; flags:[^;]* ad[ ;]' <<<"$out" && grep -q 'status: NOERROR' <<<"$out"; then
     printf 'NET=%s\nMX_BASE=%s\nAUTHORITATIVE=%s:53\nRESOLVER=%s:53\n' "$net" "$mxbase" "$auth" "$resolver" > "$dir/testbed.env"
     exit 0

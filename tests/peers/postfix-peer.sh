@@ -15,7 +15,7 @@
 #                                 run CMD in the mount namespace of the running instance (for a
 #                                 dane-sender: with its resolv.conf, i.e. through its --resolver) and
 #                                 with MAIL_CONFIG=DIR/etc, e.g.
-#                                   postfix-peer.sh exec DIR posttls-finger -c -l dane dane-ok.test
+#                                   postfix-peer.sh exec DIR posttls-finger -c -l dane DOMAIN
 #                                 ("Matched DANE EE certificate at depth 0: 3 1 1 ...", "Verified TLS ...")
 #
 # DIR must be an absolute path; it is created if missing and may be reused (the queue is kept,
@@ -46,14 +46,14 @@
 #                 smtp_tls_security_level = dane, smtp_dns_support_level = dnssec, smtp_host_lookup = dns,
 #                 smtp_tls_loglevel = 1, no TLS session cache (a full handshake every time), IPv4 only,
 #                 outgoing connections from the --listen address (smtp_bind_address), retries every ~5 s.
-#                 Needs --resolver ADDR (the test bed's validating resolver, e.g. 127.0.5.2): the master is
+#                 Needs --resolver ADDR (the test bed's validating resolver, RESOLVER in its testbed.env): the master is
 #                 started inside a private mount namespace (unshare -m) in which /etc/resolv.conf is a bind
 #                 mount of DIR/resolv.conf ("nameserver ADDR", "options trust-ad timeout:2 attempts:2"; without trust-ad glibc
 #                 clears the AD bit); every Postfix process it starts inherits that namespace. The host's
 #                 /etc/resolv.conf is never modified. What Postfix 3.7.11 logs (DIR/maillog), per case:
 #                   TLSA matches (3 1 1 of the leaf, or 2 1 1 of a CA the server sends in its chain):
-#                     "Verified TLS connection established to mx.dane-ok.test[A]:25: TLSv1.3 with cipher ..."
-#                     "... to=<user@dane-ok.test>, relay=mx.dane-ok.test[A]:25, ... dsn=2.0.0, status=sent (250 ...)"
+#                     "Verified TLS connection established to mx.X[A]:25: TLSv1.3 with cipher ..."
+#                     "... to=<user@X>, relay=mx.X[A]:25, ... dsn=2.0.0, status=sent (250 ...)"
 #                   TLSA lookup SERVFAIL (no connection is made):
 #                     "warning: DANE TLSA lookup problem: ... Name service error for name=_25._tcp.mx.X
 #                      type=TLSA: Host not found, try again"
@@ -97,9 +97,10 @@
 #   smtp-source -s 20 -m 200 -l 4096 -f sender@bench.test -t user@bench.test 127.0.2.50:25
 #   postfix-peer.sh stop /tmp/pf-sink
 #
-#   # DANE reference sender through a test bed on 127.0.5 (tests/peers/dns-testbed.sh):
-#   postfix-peer.sh start /tmp/pf-dane --listen 127.0.5.30:25 --role dane-sender --resolver 127.0.5.2
-#   swaks --server 127.0.5.30:25 --from a@sender.test --to user@dane-ok.test
+#   # DANE reference sender through a test bed in /tmp/dnsbed (tests/peers/dns-testbed.sh):
+#   . /tmp/dnsbed/testbed.env
+#   postfix-peer.sh start /tmp/pf-dane --listen "$NET.250:25" --role dane-sender --resolver "${RESOLVER%:*}"
+#   swaks --server "$NET.250:25" --from a@sender.test --to user@DOMAIN-OF-THE-BED
 #   grep 'Verified TLS connection established' /tmp/pf-dane/maillog
 set -euo pipefail
 
@@ -206,7 +207,7 @@ case $role in
          raddr=${BASH_REMATCH[1]#[} raddr=${raddr%]} rport=${BASH_REMATCH[2]} ;;
   sink-durable|mailbox) [[ $domains =~ ^[A-Za-z0-9.,-]+$ ]] || die "--domains: a comma-separated list of domains (got '$domains')" ;;
   dane-sender)
-    [[ $resolver =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "--role dane-sender needs --resolver ADDR (IPv4, e.g. 127.0.5.2; got '$resolver')"
+    [[ $resolver =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "--role dane-sender needs --resolver ADDR (an IPv4 address; got '$resolver')"
     [[ $laddr =~ ^[0-9.]+$ ]] || die "--role dane-sender needs an IPv4 --listen address (got '$listen')"
     [[ $smtp_port =~ ^[0-9]+$ ]] && ((smtp_port >= 1 && smtp_port <= 65535)) || die "--smtp-port must be 1..65535 (got '$smtp_port')"
     command -v unshare >/dev/null || die "unshare (util-linux) is not installed" ;;
@@ -277,7 +278,7 @@ smtpd_tls_received_header = yes
 smtpd_tls_session_cache_database = btree:$data/smtpd_scache"
   if [[ $tls == weak ]]; then
     # The weakest peer OpenSSL 3 can still be: TLS 1.0 only, AES-CBC with SHA-1 and RSA key
-    # exchange, at security level 0 (TESTBED.md). A modern client refuses it.
+    # exchange, at security level 0. A modern client refuses it.
     tls_main="$tls_main
 smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1.1, !TLSv1.2, !TLSv1.3
 smtpd_tls_ciphers = medium

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using MailKit.Security;
 using SecureMx.IntegrationTests.Support;
+using SecureMx.TestKit;
 using static Microsoft.Playwright.Assertions;
 
 namespace SecureMx.IntegrationTests.Dashboard;
@@ -74,7 +75,7 @@ public sealed partial class DashboardBrowserTests(DashboardFixture f, BrowserFix
     [Fact]
     public async Task Issue6_UserSwitchesOwnOutboundTlsMandatory_MailToPlainServerIsDeferredAndShownInQueueAndLog()
     {
-        const string bob = DashboardFixture.Bob;
+        var bob = DashboardFixture.Bob;
         await using var s = await NewPageAsync();
         var page = s.Page;
         await LoginAsync(page, bob);
@@ -102,13 +103,13 @@ public sealed partial class DashboardBrowserTests(DashboardFixture f, BrowserFix
         using (var client = await SubmissionClient.LoginAsync(f.Mx, SecureSocketOptions.StartTls, bob))
             await client.SendAsync(SubmissionClient.Message(SubmissionClient.Token(), bob, recipient), bob, recipient);
         var error = await WaitForDeferredAsync(recipient);
-        Assert.Contains("4.7.4 TLS is required, but was not offered by host mx.plain.test", error);
+        Assert.Contains($"4.7.4 TLS is required, but was not offered by host {TestBed.Plain.Mx}", error);
 
         await page.GotoAsync("/queue");
         var queued = page.Locator("#deferred tr.entry").Filter(new() { HasText = recipient });
         await Expect(queued).ToHaveCountAsync(1);
         await Expect(queued.Locator("td.reason")).ToContainTextAsync("4.7.4");
-        await Expect(queued.Locator("td.reason")).ToContainTextAsync("TLS is required, but was not offered by host mx.plain.test");
+        await Expect(queued.Locator("td.reason")).ToContainTextAsync($"TLS is required, but was not offered by host {TestBed.Plain.Mx}");
         await ShotAsync(page, "queue-tls-deferred");
 
         await page.GotoAsync("/log");
@@ -127,7 +128,7 @@ public sealed partial class DashboardBrowserTests(DashboardFixture f, BrowserFix
     [Fact]
     public async Task DomainAdmin_SwitchesInboundOnlyWithConfirmation_OutboundAndAccounts_AndChecksDns()
     {
-        const string domain = DashboardFixture.Domain, alice = DashboardFixture.Alice, bob = DashboardFixture.Bob;
+        string domain = DashboardFixture.Domain, alice = DashboardFixture.Alice, bob = DashboardFixture.Bob;
         await using var s = await NewPageAsync();
         var page = s.Page;
         await LoginAsync(page, alice);
@@ -184,7 +185,7 @@ public sealed partial class DashboardBrowserTests(DashboardFixture f, BrowserFix
         await Expect(row).ToHaveAttributeAsync("data-state", before);
         Assert.Equal(before, await PolicyValueAsync(bob, "outbound"));
 
-        // The live DNS check through the test bed's validating resolver: demo.test's MX is the secure MX
+        // The live DNS check through the test bed's validating resolver: the Demo domain's MX is the secure MX
         // only, signed, and the secure MX's TLSA record matches the certificate the instance serves.
         await page.Locator("#dns-check button[type=submit]").ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex(@"[?&]check=1"));

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using MailKit.Security;
 using MimeKit;
 using SecureMx.IntegrationTests.Support;
+using SecureMx.TestKit;
 
 namespace SecureMx.IntegrationTests.Delivery;
 
@@ -23,7 +24,8 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
 
     private static string Token() => "t" + Guid.NewGuid().ToString("N")[..12];
 
-    private string Ip(int lastOctet) => $"{f.Net}.{lastOctet}";
+    /// <summary>The address of the zone's one MX host on the fixture's test bed.</summary>
+    private string Ip(TestBedZone zone) => f.Dns.AddressOf(zone.Mx).ToString();
 
     /// <summary>Queues a message from <paramref name="sender"/> with `securemx sendmail`; returns the queue id.</summary>
     private async Task<string> SendmailAsync(string sender, string token, params string[] recipients)
@@ -143,10 +145,10 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
     {
         Output?.WriteLine($"test bed on {f.Net}, seven Postfix peers and SecureMx started in {f.StartTime.TotalSeconds:F1} s ({f.StartDetail})");
         var token = Token();
-        string ok = $"{token}@dane-ok.test", ta = $"{token}@dane-ta.test";
+        string ok = $"{token}@{TestBed.DaneOk.Name}", ta = $"{token}@{TestBed.DaneTa.Name}";
         await SubmitAsync("alice@example.test", token, ok, ta);
 
-        foreach (var (peer, host, ip, rcpt) in new[] { (f.DaneOk, "mx.dane-ok.test", Ip(16), ok), (f.DaneTa, "mx.dane-ta.test", Ip(21), ta) })
+        foreach (var (peer, host, ip, rcpt) in new[] { (f.DaneOk, TestBed.DaneOk.Mx, Ip(TestBed.DaneOk), ok), (f.DaneTa, TestBed.DaneTa.Mx, Ip(TestBed.DaneTa), ta) })
         {
             // Postfix's own Received header: our client used TLS 1.3.
             var received = PeerReceived(await peer.WaitForMessageAsync(token, Wait));
@@ -162,22 +164,22 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
     public async Task DaneMismatchAndTlsaServfailAreDeferredWith475AndNothingReachesThePeer()
     {
         var token = Token();
-        string bad = $"{token}@dane-bad.test", servfail = $"{token}@tlsa-servfail.test";
+        string bad = $"{token}@{TestBed.DaneBad.Name}", servfail = $"{token}@{TestBed.TlsaServfail.Name}";
         var servfailConnectsBefore = Regex.Count(f.TlsaServfail.MailLog, @"smtpd\[\d+\]: connect from");
         var id = await SubmitAsync("alice@example.test", token, bad, servfail);
 
         var badError = await WaitForDeferredAsync(id, bad);
         var servfailError = await WaitForDeferredAsync(id, servfail);
         Output?.WriteLine($"queue, {bad}: {badError}\nqueue, {servfail}: {servfailError}");
-        Assert.StartsWith($"4.7.5 Server certificate of mx.dane-bad.test[{Ip(23)}] not verified by DANE: no TLSA record matched the certificate chain", badError);
-        Assert.StartsWith("4.7.5 TLSA lookup error for _25._tcp.mx.tlsa-servfail.test: ", servfailError);
+        Assert.StartsWith($"4.7.5 Server certificate of {TestBed.DaneBad.Mx}[{Ip(TestBed.DaneBad)}] not verified by DANE: no TLSA record matched the certificate chain", badError);
+        Assert.StartsWith($"4.7.5 TLSA lookup error for {TestBed.TlsaServfail.Tlsa.Owner}: ", servfailError);
         foreach (var e in new[] { badError, servfailError }) Assert.EndsWith("(TLS level dane (from global default (delivery.defaultTlsLevel)))", e);
 
         var badLog = await RecipientLogAsync(bad, "deferred");
         var servfailLog = await RecipientLogAsync(servfail, "deferred");
         Output?.WriteLine(badLog.TrimEnd() + "\n" + servfailLog.TrimEnd());
-        Assert.Matches($@"to=<{Regex.Escape(bad)}>{Relay} deferred tls=none \(451 4\.7\.5 Server certificate of mx\.dane-bad\.test\[{Regex.Escape(Ip(23))}\] not verified by DANE: no TLSA record matched the certificate chain", badLog);
-        Assert.Matches($@"to=<{Regex.Escape(servfail)}>{Relay} deferred tls=none \(451 4\.7\.5 TLSA lookup error for _25\._tcp\.mx\.tlsa-servfail\.test: ", servfailLog);
+        Assert.Matches($@"to=<{Regex.Escape(bad)}>{Relay} deferred tls=none \(451 4\.7\.5 Server certificate of {Regex.Escape(TestBed.DaneBad.Mx)}\[{Regex.Escape(Ip(TestBed.DaneBad))}\] not verified by DANE: no TLSA record matched the certificate chain", badLog);
+        Assert.Matches($@"to=<{Regex.Escape(servfail)}>{Relay} deferred tls=none \(451 4\.7\.5 TLSA lookup error for {Regex.Escape(TestBed.TlsaServfail.Tlsa.Owner)}: ", servfailLog);
 
         // Still queued, nothing delivered; the TLSA SERVFAIL host was not even contacted (as Postfix does).
         var queued = (await QueueAsync()).Single(m => (string?)m!["id"] == id)!["recipients"]!.AsArray();
@@ -192,14 +194,14 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
     public async Task UnsignedDomainIsDeliveredEncryptedDespiteItsBogusTlsa()
     {
         var token = Token();
-        var rcpt = $"{token}@unsigned.test";
+        var rcpt = $"{token}@{TestBed.Unsigned.Name}";
         await SubmitAsync("alice@example.test", token, rcpt);
         var received = PeerReceived(await f.Unsigned.WaitForMessageAsync(token, Wait));
-        Assert.Matches(@"\(using TLSv1\.3 with cipher .* by mx\.unsigned\.test \(Postfix\) with ESMTPS id ", received);
+        Assert.Matches($@"\(using TLSv1\.3 with cipher .* by {Regex.Escape(TestBed.Unsigned.Mx)} \(Postfix\) with ESMTPS id ", received);
         var log = await RecipientLogAsync(rcpt, "delivered");
         Output?.WriteLine(log.TrimEnd());
         // The TLSA record of an insecure zone is ignored: opportunistic TLS, not DANE.
-        Assert.Matches($@"to=<{Regex.Escape(rcpt)}> relay=mx\.unsigned\.test\[{Regex.Escape(Ip(15))}\] delivered tls=encrypted TLSv1\.3 ", log);
+        Assert.Matches($@"to=<{Regex.Escape(rcpt)}> relay={Regex.Escape(TestBed.Unsigned.Mx)}\[{Regex.Escape(Ip(TestBed.Unsigned))}\] delivered tls=encrypted TLSv1\.3 ", log);
         Assert.DoesNotContain("tls=dane", log);
     }
 
@@ -207,16 +209,16 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
     public async Task PlainAndWeakHostsGetTheMailInPlaintextUnderTheDefaultLevel()
     {
         var token = Token();
-        string plain = $"{token}@plain.test", weak = $"{token}@weak.test";
+        string plain = $"{token}@{TestBed.Plain.Name}", weak = $"{token}@{TestBed.Weak.Name}";
         var weakLogBefore = f.Weak.MailLog.Length;
         await SubmitAsync("alice@example.test", token, plain, weak);
 
         var plainReceived = PeerReceived(await f.Plain.WaitForMessageAsync(token, Wait));
-        Assert.Contains("by mx.plain.test (Postfix) with ESMTP id", plainReceived);
+        Assert.Contains($"by {TestBed.Plain.Mx} (Postfix) with ESMTP id", plainReceived);
         Assert.DoesNotContain("using TLS", plainReceived);
         // Our client refuses TLS 1.0 with CBC ciphers; level "may" then delivers over a new plaintext connection.
         var weakReceived = PeerReceived(await f.Weak.WaitForMessageAsync(token, Wait));
-        Assert.Contains("by mx.weak.test (Postfix) with ESMTP id", weakReceived);
+        Assert.Contains($"by {TestBed.Weak.Mx} (Postfix) with ESMTP id", weakReceived);
         Assert.DoesNotContain("using TLS", weakReceived);
         // The peer's log: the failed handshake of this delivery (smtpd may log it a moment after the plaintext delivery).
         var deadline = DateTime.UtcNow + Wait;
@@ -229,8 +231,8 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
         var plainLog = await RecipientLogAsync(plain, "delivered");
         var weakLog = await RecipientLogAsync(weak, "delivered");
         Output?.WriteLine(plainLog.TrimEnd() + "\n" + weakLog.TrimEnd());
-        Assert.Matches($@"to=<{Regex.Escape(plain)}> relay=mx\.plain\.test\[{Regex.Escape(Ip(24))}\] delivered tls=none \(250 ", plainLog);
-        Assert.Matches($@"to=<{Regex.Escape(weak)}> relay=mx\.weak\.test\[{Regex.Escape(Ip(25))}\] delivered tls=none \(250 ", weakLog);
+        Assert.Matches($@"to=<{Regex.Escape(plain)}> relay={Regex.Escape(TestBed.Plain.Mx)}\[{Regex.Escape(Ip(TestBed.Plain))}\] delivered tls=none \(250 ", plainLog);
+        Assert.Matches($@"to=<{Regex.Escape(weak)}> relay={Regex.Escape(TestBed.Weak.Mx)}\[{Regex.Escape(Ip(TestBed.Weak))}\] delivered tls=none \(250 ", weakLog);
     }
 
     [Fact]
@@ -239,27 +241,27 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
         const string dave = "dave@strict.test";
         await f.Mx.CliOk("policy", "outbound", "strict.test", "mandatory");
         string tPlain = Token(), tWeak = Token(), tDane = Token();
-        string plain = $"{tPlain}@plain.test", weak = $"{tWeak}@weak.test", dane = $"{tDane}@dane-ok.test";
+        string plain = $"{tPlain}@{TestBed.Plain.Name}", weak = $"{tWeak}@{TestBed.Weak.Name}", dane = $"{tDane}@{TestBed.DaneOk.Name}";
         var idPlain = await SubmitAsync(dave, tPlain, plain);
         var idWeak = await SubmitAsync(dave, tWeak, weak);
         await SubmitAsync(dave, tDane, dane);
 
         // DANE satisfies "encrypt".
-        Assert.Contains("by mx.dane-ok.test (Postfix) with ESMTPS id", PeerReceived(await f.DaneOk.WaitForMessageAsync(tDane, Wait)));
-        Assert.Matches($@"to=<{Regex.Escape(dane)}> relay=mx\.dane-ok\.test\[\S+\] delivered tls=dane TLSv1\.3 ", await RecipientLogAsync(dane, "delivered"));
+        Assert.Contains($"by {TestBed.DaneOk.Mx} (Postfix) with ESMTPS id", PeerReceived(await f.DaneOk.WaitForMessageAsync(tDane, Wait)));
+        Assert.Matches($@"to=<{Regex.Escape(dane)}> relay={Regex.Escape(TestBed.DaneOk.Mx)}\[\S+\] delivered tls=dane TLSv1\.3 ", await RecipientLogAsync(dane, "delivered"));
 
         var plainError = await WaitForDeferredAsync(idPlain, plain);
         var weakError = await WaitForDeferredAsync(idWeak, weak);
         Output?.WriteLine($"queue, {plain}: {plainError}\nqueue, {weak}: {weakError}");
-        Assert.Equal($"4.7.4 TLS is required, but was not offered by host mx.plain.test[{Ip(24)}] (TLS level encrypt (from sender domain strict.test))", plainError);
-        Assert.StartsWith($"4.7.5 TLS handshake with mx.weak.test[{Ip(25)}] failed: TLS 1.2 or newer with secure ciphers ", weakError);
+        Assert.Equal($"4.7.4 TLS is required, but was not offered by host {TestBed.Plain.Mx}[{Ip(TestBed.Plain)}] (TLS level encrypt (from sender domain strict.test))", plainError);
+        Assert.StartsWith($"4.7.5 TLS handshake with {TestBed.Weak.Mx}[{Ip(TestBed.Weak)}] failed: TLS 1.2 or newer with secure ciphers ", weakError);
         Assert.Contains(" could not be negotiated (", weakError);
         Assert.EndsWith("(TLS level encrypt (from sender domain strict.test))", weakError);
 
         foreach (var (token, rcpt, id, status, reason, peer) in new[]
         {
-            (tPlain, plain, idPlain, "7.4", "TLS is required, but was not offered by host mx.plain.test", f.Plain),
-            (tWeak, weak, idWeak, "7.5", "TLS handshake with mx.weak.test", f.Weak),
+            (tPlain, plain, idPlain, "7.4", $"TLS is required, but was not offered by host {TestBed.Plain.Mx}", f.Plain),
+            (tWeak, weak, idWeak, "7.5", $"TLS handshake with {TestBed.Weak.Mx}", f.Weak),
         })
         {
             var dsns = await WaitForDsnsAsync(dave, token, 2);
@@ -298,7 +300,7 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
 
         // bob without a login: the hosted mailbox of the envelope sender counts.
         string tBob = Token(), tCarol = Token(), tLogin = Token();
-        string bobRcpt = $"{tBob}@plain.test", carolRcpt = $"{tCarol}@plain.test", loginRcpt = $"{tLogin}@plain.test";
+        string bobRcpt = $"{tBob}@{TestBed.Plain.Name}", carolRcpt = $"{tCarol}@{TestBed.Plain.Name}", loginRcpt = $"{tLogin}@{TestBed.Plain.Name}";
         var idBob = await SendmailAsync(bob, tBob, bobRcpt);
         await SendmailAsync(carol, tCarol, carolRcpt);
         // bob logged in on the submission port: the account counts.
@@ -308,17 +310,17 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
             idLogin = await client.SendAsync(SubmissionClient.Message(tLogin, bob, loginRcpt), bob, loginRcpt);
         }
 
-        Assert.Contains("by mx.plain.test (Postfix) with ESMTP id", PeerReceived(await f.Plain.WaitForMessageAsync(tCarol, Wait)));
-        Assert.Matches($@"from=<carol@example\.test>{Account} to=<{Regex.Escape(carolRcpt)}> relay=mx\.plain\.test\[\S+\] delivered tls=none ", await RecipientLogAsync(carolRcpt, "delivered"));
+        Assert.Contains($"by {TestBed.Plain.Mx} (Postfix) with ESMTP id", PeerReceived(await f.Plain.WaitForMessageAsync(tCarol, Wait)));
+        Assert.Matches($@"from=<carol@example\.test>{Account} to=<{Regex.Escape(carolRcpt)}> relay={Regex.Escape(TestBed.Plain.Mx)}\[\S+\] delivered tls=none ", await RecipientLogAsync(carolRcpt, "delivered"));
 
         foreach (var (id, rcpt) in new[] { (idBob, bobRcpt), (idLogin, loginRcpt) })
         {
             var error = await WaitForDeferredAsync(id, rcpt);
-            Assert.Equal($"4.7.4 TLS is required, but was not offered by host mx.plain.test[{Ip(24)}] (TLS level encrypt (from sender account bob@example.test))", error);
+            Assert.Equal($"4.7.4 TLS is required, but was not offered by host {TestBed.Plain.Mx}[{Ip(TestBed.Plain)}] (TLS level encrypt (from sender account bob@example.test))", error);
         }
         var byAccount = await LogAsync(Regex.Escape(idLogin) + ".*deferred", "--account", bob);
         Output?.WriteLine("securemx log --account bob@example.test:\n" + byAccount.TrimEnd());
-        Assert.Matches($@"{idLogin} from=<bob@example\.test> account=bob@example\.test to=<{Regex.Escape(loginRcpt)}>{Relay} deferred tls=none \(451 4\.7\.4 TLS is required, but was not offered by host mx\.plain\.test", byAccount);
+        Assert.Matches($@"{idLogin} from=<bob@example\.test> account=bob@example\.test to=<{Regex.Escape(loginRcpt)}>{Relay} deferred tls=none \(451 4\.7\.4 TLS is required, but was not offered by host {Regex.Escape(TestBed.Plain.Mx)}", byAccount);
         Assert.DoesNotContain(idBob, byAccount); // sendmail has no login
         Assert.Contains(idBob, await LogAsync(Regex.Escape(idBob), "--sender", bob));
         AssertNotAtPeer(f.Plain, tBob);
@@ -340,29 +342,29 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
     {
         var pid = f.Mx.Pid;
         var token = Token();
-        var rcpt = $"{token}@plain.test";
-        await f.Mx.CliOk("policy", "destination", "plain.test", "encrypt");
+        var rcpt = $"{token}@{TestBed.Plain.Name}";
+        await f.Mx.CliOk("policy", "destination", TestBed.Plain.Name, "encrypt");
         string id;
         try
         {
             id = await SubmitAsync("alice@example.test", token, rcpt);
             var error = await WaitForDeferredAsync(id, rcpt);
-            Assert.Equal($"4.7.4 TLS is required, but was not offered by host mx.plain.test[{Ip(24)}] (TLS level encrypt (from destination plain.test))", error);
+            Assert.Equal($"4.7.4 TLS is required, but was not offered by host {TestBed.Plain.Mx}[{Ip(TestBed.Plain)}] (TLS level encrypt (from destination {TestBed.Plain.Name}))", error);
             AssertNotAtPeer(f.Plain, token);
         }
         finally
         {
-            await f.Mx.CliOk("policy", "destination", "plain.test", "remove");
+            await f.Mx.CliOk("policy", "destination", TestBed.Plain.Name, "remove");
         }
         await f.Mx.CliOk("queue", "retry", "--all");
 
         var received = PeerReceived(await f.Plain.WaitForMessageAsync(token, Wait));
-        Assert.Contains("by mx.plain.test (Postfix) with ESMTP id", received);
+        Assert.Contains($"by {TestBed.Plain.Mx} (Postfix) with ESMTP id", received);
         Assert.DoesNotContain("using TLS", received);
         var log = await RecipientLogAsync(rcpt, "delivered");
         Output?.WriteLine(log.TrimEnd());
-        Assert.Matches($@"to=<{Regex.Escape(rcpt)}>{Relay} deferred tls=none \(451 4\.7\.4 TLS is required, but was not offered by host mx\.plain\.test", log);
-        Assert.Matches($@"to=<{Regex.Escape(rcpt)}> relay=mx\.plain\.test\[\S+\] delivered tls=none \(250 ", log);
+        Assert.Matches($@"to=<{Regex.Escape(rcpt)}>{Relay} deferred tls=none \(451 4\.7\.4 TLS is required, but was not offered by host {Regex.Escape(TestBed.Plain.Mx)}", log);
+        Assert.Matches($@"to=<{Regex.Escape(rcpt)}> relay={Regex.Escape(TestBed.Plain.Mx)}\[\S+\] delivered tls=none \(250 ", log);
         Assert.Equal(pid, f.Mx.Pid);
         Assert.DoesNotContain(await QueueAsync(), m => (string?)m!["id"] == id);
         Assert.DoesNotContain(Dsns("alice@example.test", token), d => RecipientGroup(d)["Action"] == "failed");
@@ -371,17 +373,17 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
     [Fact]
     public async Task ProbeReportsDaneAndMandatoryTlsVerdicts()
     {
-        var human = await f.Mx.Cli("probe", "dane-ok.test");
+        var human = await f.Mx.Cli("probe", TestBed.DaneOk.Name);
         Assert.True(human.ExitCode == 0, human.All);
-        Output?.WriteLine("$ securemx probe dane-ok.test\n" + human.StdOut.TrimEnd());
+        Output?.WriteLine($"$ securemx probe {TestBed.DaneOk.Name}\n" + human.StdOut.TrimEnd());
 
-        var ok = await ProbeJsonAsync("dane-ok.test");
-        Assert.Equal("dane-ok.test", (string?)ok["domain"]);
+        var ok = await ProbeJsonAsync(TestBed.DaneOk.Name);
+        Assert.Equal(TestBed.DaneOk.Name, (string?)ok["domain"]);
         Assert.True((bool)ok["daneVerifies"]!, ok.ToJsonString());
         Assert.True((bool)ok["mandatoryTlsWorks"]!, ok.ToJsonString());
         var host = Assert.Single(ok["addresses"]!.AsArray())!;
-        Assert.Equal("mx.dane-ok.test", (string?)host["host"]);
-        Assert.Equal(Ip(16), (string?)host["address"]);
+        Assert.Equal(TestBed.DaneOk.Mx, (string?)host["host"]);
+        Assert.Equal(Ip(TestBed.DaneOk), (string?)host["address"]);
         Assert.True((bool)host["startTls"]!);
         Assert.True((bool)host["strictTls"]!);
         Assert.True((bool)host["daneVerified"]!);
@@ -389,12 +391,12 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
         Assert.Contains(f.OkCert.TlsaDaneEe, host["tlsaRecords"]!.AsArray().Select(t => (string?)t), StringComparer.OrdinalIgnoreCase);
         Assert.Contains(f.OkCert.LeafSpkiSha256, human.StdOut);
 
-        var plain = await ProbeJsonAsync("plain.test");
+        var plain = await ProbeJsonAsync(TestBed.Plain.Name);
         Assert.False((bool)plain["mandatoryTlsWorks"]!, plain.ToJsonString());
         Assert.Contains("no STARTTLS", (string?)plain["mandatoryTlsVerdict"]);
         Assert.False((bool)Assert.Single(plain["addresses"]!.AsArray())!["startTls"]!);
 
-        var bad = await ProbeJsonAsync("dane-bad.test");
+        var bad = await ProbeJsonAsync(TestBed.DaneBad.Name);
         Assert.False((bool)bad["daneVerifies"]!, bad.ToJsonString());
         var badHost = Assert.Single(bad["addresses"]!.AsArray())!;
         Assert.False((bool)badHost["daneVerified"]!);

@@ -3,6 +3,7 @@ using MailKit.Security;
 using MimeKit;
 using SecureMx.IntegrationTests.Submission;
 using SecureMx.IntegrationTests.Support;
+using SecureMx.TestKit;
 
 namespace SecureMx.IntegrationTests.Delivery;
 
@@ -75,14 +76,14 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
     public async Task MessageIsDeliveredToTheMxOverTlsByteExactAndLoggedAsEncrypted()
     {
         var token = Token();
-        await SendmailAsync(token, "user@deliver.test");
+        await SendmailAsync(token, $"user@{TestBed.Deliver.Name}");
         var stored = await f.Receiver.WaitForMessageAsync(token, TimeSpan.FromSeconds(30));
         // Postfix's own Received header is the witness of what our client negotiated.
         Assert.Matches(@"Received: from mx\.securemx\.test \(\S+ \[127\.0\.0\.1\]\)\n\t\(using TLSv1\.3 with cipher", stored);
-        Assert.Contains("by mx.deliver.test (Postfix) with ESMTPS", stored);
+        Assert.Contains($"by {TestBed.Deliver.Mx} (Postfix) with ESMTPS", stored);
         Assert.EndsWith($"Subject: {token}\nMessage-ID: <{token}@example.test>\n\n.a dot line\nbody of {token}\n", stored);
-        var log = await LogAsync("user@deliver.test", "delivered");
-        Assert.Matches(@$"to=<user@deliver\.test> relay=mx\.deliver\.test\[127\.0\.\d+\.20\] delivered tls=encrypted TLSv1\.3 TLS_\S+ \(250 2\.0\.0 ", log);
+        var log = await LogAsync($"user@{TestBed.Deliver.Name}", "delivered");
+        Assert.Matches($@"to=<user@{Regex.Escape(TestBed.Deliver.Name)}> relay={Regex.Escape(TestBed.Deliver.Mx)}\[{Regex.Escape(f.Dns.AddressOf(TestBed.Deliver.Mx).ToString())}\] delivered tls=encrypted TLSv1\.3 TLS_\S+ \(250 2\.0\.0 ", log);
         Assert.Empty(Dsns(token));
     }
 
@@ -90,38 +91,38 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
     public async Task PeerWithoutStartTlsGetsTheMessageInPlaintextUnderTheDefaultPolicy()
     {
         var token = Token();
-        await SendmailAsync(token, "user@plain.test");
+        await SendmailAsync(token, $"user@{TestBed.Plain.Name}");
         var stored = await f.Plain.WaitForMessageAsync(token, TimeSpan.FromSeconds(30));
-        Assert.Contains("by mx.plain.test (Postfix) with ESMTP id", stored);
+        Assert.Contains($"by {TestBed.Plain.Mx} (Postfix) with ESMTP id", stored);
         Assert.DoesNotContain("using TLS", stored);
-        Assert.Contains("delivered tls=none", await LogAsync("user@plain.test", "delivered"));
+        Assert.Contains("delivered tls=none", await LogAsync($"user@{TestBed.Plain.Name}", "delivered"));
     }
 
     [Fact]
     public async Task WhenTheFirstMxIsDownTheSecondOneGetsTheMessage()
     {
         var token = Token();
-        await SendmailAsync(token, "user@twomx.test");
+        await SendmailAsync(token, $"user@{TestBed.TwoMx.Name}");
         await f.Receiver.WaitForMessageAsync(token, TimeSpan.FromSeconds(30));
-        Assert.Matches(@"to=<user@twomx\.test> relay=mx2\.twomx\.test\[\S+\] delivered", await LogAsync("user@twomx.test", "delivered"));
+        Assert.Matches($@"to=<user@{Regex.Escape(TestBed.TwoMx.Name)}> relay={Regex.Escape(TestBed.TwoMx.MxHosts[1].Host)}\[\S+\] delivered", await LogAsync($"user@{TestBed.TwoMx.Name}", "delivered"));
     }
 
     [Fact]
     public async Task RejectedRecipientBouncesAtOnceWithAFailureDsn()
     {
         var token = Token();
-        var id = await SendmailAsync(token, "nobody@reject.test");
+        var id = await SendmailAsync(token, $"nobody@{TestBed.Reject.Name}");
         var dsn = (await WaitForDsnsAsync(token, 1, TimeSpan.FromSeconds(30))).Single();
         Assert.Equal("MAILER-DAEMON@mx.securemx.test", dsn.From.Mailboxes.Single().Address);
         Assert.Equal("auto-replied", dsn.Headers["Auto-Submitted"]);
         var group = RecipientGroup(dsn);
         Assert.Equal("failed", group["Action"]);
         Assert.Equal("5.1.1", group["Status"]);
-        Assert.Contains("nobody@reject.test", group["Final-Recipient"]);
-        Assert.Contains("mx.reject.test", group["Remote-MTA"]);
+        Assert.Contains($"nobody@{TestBed.Reject.Name}", group["Final-Recipient"]);
+        Assert.Contains(TestBed.Reject.Mx, group["Remote-MTA"]);
         Assert.Contains("550", group["Diagnostic-Code"]);
         Assert.Contains("no such user", dsn.TextBody);
-        Assert.Contains("failed", await LogAsync("nobody@reject.test", "failed"));
+        Assert.Contains("failed", await LogAsync($"nobody@{TestBed.Reject.Name}", "failed"));
         Assert.DoesNotContain(id, (await f.Mx.Cli("queue", "list")).StdOut);
     }
 
@@ -129,7 +130,7 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
     public async Task DeferringPeerCausesExactlyOneDelayDsnThenOneFailureDsnAtExpiry()
     {
         var token = Token();
-        var id = await SendmailAsync(token, "user@defer.test");
+        var id = await SendmailAsync(token, $"user@{TestBed.Defer.Name}");
         var first = (await WaitForDsnsAsync(token, 1, TimeSpan.FromSeconds(20))).Single();
         var delayed = RecipientGroup(first);
         Assert.Equal("delayed", delayed["Action"]);
@@ -151,12 +152,12 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
     }
 
     [Theory]
-    [InlineData("user@nullmx.test", "5.1.10")]
-    [InlineData("user@nx.test", "5.1.2")]
-    public async Task DomainsThatCannotReceiveMailBounceAtOnce(string recipient, string status)
+    [InlineData(nameof(TestBed.NullMx), "5.1.10")]
+    [InlineData(nameof(TestBed.Nx), "5.1.2")]
+    public async Task DomainsThatCannotReceiveMailBounceAtOnce(string domain, string status)
     {
         var token = Token();
-        await SendmailAsync(token, recipient);
+        await SendmailAsync(token, "user@" + TestBed.Definition.Domain(domain));
         var group = RecipientGroup((await WaitForDsnsAsync(token, 1, TimeSpan.FromSeconds(20))).Single());
         Assert.Equal("failed", group["Action"]);
         Assert.Equal(status, group["Status"]);
@@ -166,7 +167,7 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
     public async Task ConnectionDroppedInTheMiddleOfDataDefersAndNothingIsLost()
     {
         var token = Token();
-        var id = await SendmailAsync(token, "user@drop.test");
+        var id = await SendmailAsync(token, $"user@{TestBed.Drop.Name}");
         var deadline = DateTime.UtcNow.AddSeconds(20);
         string listing;
         do
@@ -175,12 +176,12 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
             listing = (await f.Mx.Cli("queue", "list")).StdOut;
         }
         while (!(listing.Contains(id, StringComparison.Ordinal) && listing.Contains("deferred", StringComparison.Ordinal)) && DateTime.UtcNow < deadline);
-        Assert.Contains("mx.drop.test", listing);
+        Assert.Contains(TestBed.Drop.Mx, listing);
         // How the loss shows depends on timing: EOF while we wait for the reply, or a reset while we still
         // write the body (the peer closed with unread data). Either way the host is named and the mail waits.
-        Assert.Matches(@"mx\.drop\.test\[\S+\]: .*(connection closed by server|Connection reset by peer|Broken pipe)", listing);
+        Assert.Matches($@"{Regex.Escape(TestBed.Drop.Mx)}\[\S+\]: .*(connection closed by server|Connection reset by peer|Broken pipe)", listing);
         Assert.True(f.Dropping.Drops >= 1);
-        Assert.Contains("deferred", await LogAsync("user@drop.test", "deferred"));
+        Assert.Contains("deferred", await LogAsync($"user@{TestBed.Drop.Name}", "deferred"));
         // The message stays queued until it expires; the sender is told, with the reason.
         var failed = (await WaitForDsnsAsync(token, 2, TimeSpan.FromSeconds(30))).Select(RecipientGroup).Single(g => g["Action"] == "failed");
         Assert.Equal("5.4.7", failed["Status"]);
@@ -192,13 +193,13 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
         // The weak peer offers only TLS 1.0 with CBC-SHA1: our client's OpenSSL refuses that handshake,
         // and level "may" then delivers over a fresh plaintext connection (the old one is unusable).
         var token = Token();
-        await SendmailAsync(token, "user@weak.test");
+        await SendmailAsync(token, $"user@{TestBed.Weak.Name}");
         var stored = await f.Weak.WaitForMessageAsync(token, TimeSpan.FromSeconds(30));
-        Assert.Contains("by mx.weak.test (Postfix) with ESMTP id", stored);
+        Assert.Contains($"by {TestBed.Weak.Mx} (Postfix) with ESMTP id", stored);
         var peerLog = f.Weak.MailLog;
         Assert.Contains("lost connection after STARTTLS", peerLog);
         Assert.Contains("status=sent (delivered to maildir)", peerLog);
-        Assert.Matches(@"to=<user@weak\.test> relay=mx\.weak\.test\[\S+\] delivered tls=none", await LogAsync("user@weak.test", "delivered"));
+        Assert.Matches($@"to=<user@{Regex.Escape(TestBed.Weak.Name)}> relay={Regex.Escape(TestBed.Weak.Mx)}\[\S+\] delivered tls=none", await LogAsync($"user@{TestBed.Weak.Name}", "delivered"));
     }
 
     [Fact]
@@ -208,7 +209,7 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
         var tokens = Enumerable.Range(0, 5).Select(_ => Token()).ToList();
         foreach (var token in tokens)
         {
-            await SendmailAsync(token, "user@deliver.test");
+            await SendmailAsync(token, $"user@{TestBed.Deliver.Name}");
             await f.Receiver.WaitForMessageAsync(token, TimeSpan.FromSeconds(30));
         }
         var log = f.Receiver.MailLog[before..];
@@ -224,14 +225,14 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
     public async Task EightBitMessageIsConvertedTo7BitMimeForAServerWithout8BitMime()
     {
         var token = Token();
-        var message = $"From: {Sender}\nTo: user@old.test\nSubject: {token}\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nGrüße aus München, {token}\n";
-        var r = await Run.ProcessAsync("dotnet", [Run.SecureMxDll, "sendmail", "-f", Sender, "--data", f.Mx.DataDir, "user@old.test"], stdin: message);
+        var message = $"From: {Sender}\nTo: user@{TestBed.Old.Name}\nSubject: {token}\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nGrüße aus München, {token}\n";
+        var r = await Run.ProcessAsync("dotnet", [Run.SecureMxDll, "sendmail", "-f", Sender, "--data", f.Mx.DataDir, $"user@{TestBed.Old.Name}"], stdin: message);
         Assert.True(r.ExitCode == 0, r.All);
         var stored = await f.Old.WaitForMessageAsync(token, TimeSpan.FromSeconds(30));
         Assert.True(stored.All(c => c < 128), "8-bit bytes reached a server that did not offer 8BITMIME");
         var parsed = MimeMessage.Load(new MemoryStream(System.Text.Encoding.ASCII.GetBytes(stored)));
         Assert.Equal($"Grüße aus München, {token}\n", parsed.TextBody!.Replace("\r\n", "\n", StringComparison.Ordinal));
-        Assert.Contains("delivered", await LogAsync("user@old.test", "delivered"));
+        Assert.Contains("delivered", await LogAsync($"user@{TestBed.Old.Name}", "delivered"));
     }
 
     [Fact]
@@ -241,20 +242,20 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
         string id;
         using (var client = await SubmissionClient.LoginAsync(f.Mx, SecureSocketOptions.SslOnConnect, Sender))
         {
-            id = await client.SendAsync(SubmissionClient.Message(token, Sender, "user@deliver.test"), Sender, "user@deliver.test");
+            id = await client.SendAsync(SubmissionClient.Message(token, Sender, $"user@{TestBed.Deliver.Name}"), Sender, $"user@{TestBed.Deliver.Name}");
         }
         var stored = await f.Receiver.WaitForMessageAsync(token, TimeSpan.FromSeconds(30));
-        Assert.Contains("by mx.deliver.test (Postfix) with ESMTPS", stored);
+        Assert.Contains($"by {TestBed.Deliver.Mx} (Postfix) with ESMTPS", stored);
         Assert.Contains($"Subject: {token}", stored);
         // Our own trace field travels with relayed mail (RFC 5321 §4.4), naming the login as ESMTPSA.
-        Assert.Matches($@"by {Regex.Escape(f.Mx.Hostname)} \(SecureMx\) with ESMTPSA id {id}\r?\n\tfor <user@deliver\.test>;", stored);
+        Assert.Matches($@"by {Regex.Escape(f.Mx.Hostname)} \(SecureMx\) with ESMTPSA id {id}\r?\n\tfor <user@{Regex.Escape(TestBed.Deliver.Name)}>;", stored);
 
         var line = await MailClientSubmissionTests.LogLineAsync(f.Mx, "--account", Sender, id);
-        Assert.Matches(@"to=<user@deliver\.test> relay=mx\.deliver\.test\[\S+\] delivered tls=encrypted ", line);
+        Assert.Matches($@"to=<user@{Regex.Escape(TestBed.Deliver.Name)}> relay={Regex.Escape(TestBed.Deliver.Mx)}\[\S+\] delivered tls=encrypted ", line);
         Assert.Contains($"account={Sender}", line);
 
         // The same sender without a login (sendmail, which records the local user instead): --account leaves it out.
-        var unauthenticated = await SendmailAsync(Token(), "user@deliver.test");
+        var unauthenticated = await SendmailAsync(Token(), $"user@{TestBed.Deliver.Name}");
         var unauthenticatedLine = await MailClientSubmissionTests.LogLineAsync(f.Mx, "--sender", Sender, unauthenticated);
         Assert.Contains(" delivered ", unauthenticatedLine);
         Assert.DoesNotContain($"account={Sender}", unauthenticatedLine);

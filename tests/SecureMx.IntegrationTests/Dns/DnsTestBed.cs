@@ -1,17 +1,18 @@
 using System.Net;
 using SecureMx.IntegrationTests.Support;
+using SecureMx.TestKit;
 
 namespace SecureMx.IntegrationTests.Dns;
 
 /// <summary>
-/// The loopback DNSSEC "internet" of tests/peers/dns-testbed.sh: knot (authoritative, NET.1:53) and
-/// unbound (validating resolver, NET.2:53 = <see cref="Resolver"/>). The zones are listed in the
-/// script's header; mail hosts live on NET.(MxBase + k).
+/// The loopback DNSSEC "internet" of tests/peers/dns-testbed.sh: knot (authoritative) and unbound
+/// (validating resolver, <see cref="Resolver"/>) serving the zones of tests/peers/dns-testbed.zones,
+/// whose names, hosts and addresses the tests take from <see cref="TestBed"/>.
 /// </summary>
 public sealed class DnsTestBed : IAsyncDisposable
 {
-    /// <summary>The fixed TLSA data of _25._tcp.mx.dane-ok.test and _25._tcp.mx.unsigned.test (unless records.conf overrides it).</summary>
-    public const string DefaultTlsa = "3 1 1 8f2d1c6ae73bb6f0d0c3a8b1e5f4a2d9c7b6e5f4a3b2c1d0e9f8a7b6c5d4e3f2";
+    /// <summary>The --mx-base of a bed started without one (the script's default).</summary>
+    public const int DefaultMxBase = 10;
 
     public string Dir { get; }
     public string Net { get; }
@@ -25,13 +26,16 @@ public sealed class DnsTestBed : IAsyncDisposable
     }
 
     /// <summary>The validating resolver to give SecureMx (<c>--dns</c>).</summary>
-    public IPEndPoint Resolver => new(IPAddress.Parse(Net + ".2"), 53);
+    public IPEndPoint Resolver => new(Address(TestBed.Resolver), 53);
 
     /// <summary>The authoritative server (knot).</summary>
-    public IPEndPoint Authoritative => new(IPAddress.Parse(Net + ".1"), 53);
+    public IPEndPoint Authoritative => new(Address(TestBed.Authoritative), 53);
 
-    /// <summary>Address of the k-th mail host: NET.(MxBase + k) (mx1.mx-ok.test is 0, see the script header).</summary>
-    public IPAddress Host(int k) => IPAddress.Parse($"{Net}.{MxBase + k}");
+    /// <summary>An address of the zone definition on this bed.</summary>
+    public IPAddress Address(TestBedAddress address) => address.On(Net, MxBase);
+
+    /// <summary>The address of <paramref name="host"/>'s A record in the zone definition, on this bed.</summary>
+    public IPAddress AddressOf(string host) => Address(TestBed.Definition.AddressOf(host));
 
     public static string Script => Path.Combine(Run.RepoRoot, "tests", "peers", "dns-testbed.sh");
 
@@ -41,22 +45,24 @@ public sealed class DnsTestBed : IAsyncDisposable
     /// with the script's message — e.g. missing packages — never silently.
     /// </summary>
     /// <param name="records">
-    /// Optional content of DIR/records.conf (extra records and zones), given the chosen prefix NET: zone-file lines
-    /// such as <c>_25._tcp.mx.dane-ok.test. TLSA 3 1 1 &lt;hex&gt;</c> (validates, AD), and
-    /// <c>BOGUS-TLSA _25._tcp.mx.tlsa-servfail.test. 3 1 1 &lt;hex&gt;</c> for a TLSA lookup that SERVFAILs while
-    /// the domain's MX and A records validate (see the script header).
+    /// Lines of DIR/records.conf (extra records and zones, see the script's header): zone-file lines such as
+    /// <c>mx.extra.test. A NET.b+40</c>, and the lines <see cref="TestBedZone.TlsaLine"/> makes to give a zone's
+    /// TLSA record the data of a real certificate.
     /// </param>
-    public static async Task<DnsTestBed> StartAsync(string[] nets, int mxBase = 10, Func<string, string>? records = null)
+    public static async Task<DnsTestBed> StartAsync(string[] nets, IEnumerable<string>? records = null, int mxBase = DefaultMxBase)
     {
         Assert.True(File.Exists(Script), "missing " + Script);
+        var recordsConf = records is null ? null : string.Join("\n", records) + "\n";
         string failures = "";
         foreach (var net in nets)
         {
             var dir = Path.Combine("/tmp", "securemx-dns-" + Guid.NewGuid().ToString("N")[..10]);
             Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
                 | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-            if (records is not null) await File.WriteAllTextAsync(Path.Combine(dir, "records.conf"), records(net));
-            var r = await Run.ProcessAsync("bash", [Script, "start", dir, "--net", net, "--mx-base", mxBase.ToString()], timeout: TimeSpan.FromSeconds(60));
+            if (recordsConf is not null) await File.WriteAllTextAsync(Path.Combine(dir, "records.conf"), recordsConf);
+            // The script reads the very file the fixtures read (the copy built next to the test binaries).
+            var r = await Run.ProcessAsync("bash", [Script, "start", dir, "--net", net, "--mx-base", mxBase.ToString(), "--zones", TestBedDefinition.DefaultPath],
+                timeout: TimeSpan.FromSeconds(60));
             if (r.ExitCode == 0) return new DnsTestBed(dir, net, mxBase);
             await Run.ProcessAsync("bash", [Script, "stop", dir], timeout: TimeSpan.FromSeconds(30));
             TryDelete(dir);

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 using SecureMx.IntegrationTests.Support;
+using SecureMx.TestKit;
 
 namespace SecureMx.IntegrationTests.Inbound;
 
@@ -17,7 +18,7 @@ namespace SecureMx.IntegrationTests.Inbound;
 public sealed class InboundMandatoryTlsTests(InboundTlsFixture f) : IClassFixture<InboundTlsFixture>
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-    private const string Secure = InboundTlsFixture.SecureDomain;
+    private static string Secure => InboundTlsFixture.SecureDomain;
     private const string Open = InboundTlsFixture.OpenDomain;
     private const string MustStartTls = "530 5.7.0 Must issue a STARTTLS command first";
 

@@ -3,30 +3,31 @@ using System.Net;
 using System.Net.Sockets;
 using SecureMx.IntegrationTests.Dns;
 using SecureMx.IntegrationTests.Support;
+using SecureMx.TestKit;
 
 namespace SecureMx.IntegrationTests.Inbound;
 
 /// <summary>
 /// One SecureMx instance as a provider runs it, inside a DNSSEC test bed, with a DANE-checking Postfix
-/// as the sending world. On NET = 127.0.13 (or 127.0.15, 127.0.17 if taken):
+/// as the sending world. On NET = the first free prefix of <see cref="Nets"/>:
 /// <list type="bullet">
-/// <item>knot NET.1:53, validating resolver NET.2:53 (tests/peers/dns-testbed.sh);</item>
-/// <item>the secure MX <c>securemx.provider.test</c> on NET.40:25 (strict TLS, STARTTLS required), the ordinary
-/// MX <c>mx.provider.test</c> on NET.41:25 (opportunistic TLS);</item>
-/// <item>the Postfix dane-sender on NET.30:25 (smtp_tls_security_level = dane, resolving through NET.2).</item>
+/// <item>the test bed's knot and validating resolver (tests/peers/dns-testbed.sh);</item>
+/// <item>the secure MX <see cref="TestBed.ProviderSecureMx"/> (strict TLS, STARTTLS required) and the ordinary
+/// MX <see cref="TestBed.ProviderMx"/> (opportunistic TLS), at their addresses in the bed;</item>
+/// <item>the Postfix dane-sender on the bed's <see cref="TestBed.Sender"/> address (smtp_tls_security_level = dane).</item>
 /// </list>
-/// Hosted: <c>secure.test</c> with inbound TLS mandatory (set before the server starts), <c>open.test</c>
-/// opportunistic, <c>later.test</c> whose policy one test switches on and off. What <c>securemx dns-records
-/// secure.test</c> prints (MX and TLSA), plus an A record for the secure MX host, is the test zone's content:
-/// the same records a customer and the provider would publish.
+/// Hosted: the bed's <see cref="TestBed.Secure"/> domain with inbound TLS mandatory (set before the server
+/// starts), <c>open.test</c> opportunistic, <c>later.test</c> whose policy one test switches on and off. What
+/// <c>securemx dns-records</c> prints for the secure domain (MX and TLSA) is published in its zone: the same
+/// records a customer and the provider would publish.
 /// </summary>
 public sealed class InboundTlsFixture : IAsyncLifetime
 {
-    public const string SecureDomain = "secure.test";
+    public static string SecureDomain => TestBed.Secure.Name;
     public const string OpenDomain = "open.test";
     public const string LaterDomain = "later.test";
-    public const string Hostname = "mx.provider.test";
-    public const string SecureMxHostname = "securemx.provider.test";
+    public static string Hostname => TestBed.ProviderMx;
+    public static string SecureMxHostname => TestBed.ProviderSecureMx;
     public const string SenderHostname = "sender.test";
 
     /// <summary>The /24 prefixes this fixture may use (the first whose addresses are free).</summary>
@@ -37,22 +38,28 @@ public sealed class InboundTlsFixture : IAsyncLifetime
     public SecureMxInstance Mx { get; private set; } = null!;
     public PostfixPeer Sender { get; private set; } = null!;
 
-    /// <summary>The secure MX listener (NET.40:25).</summary>
-    public IPEndPoint SecureMx => new(IPAddress.Parse(Net + ".40"), 25);
+    /// <summary>An address of the bed on <see cref="Net"/> (known before the bed starts).</summary>
+    private IPAddress At(TestBedAddress address) => address.On(Net, DnsTestBed.DefaultMxBase);
 
-    /// <summary>The ordinary MX listener (NET.41:25).</summary>
-    public IPEndPoint OrdinaryMx => new(IPAddress.Parse(Net + ".41"), 25);
+    /// <summary>The secure MX listener.</summary>
+    public IPEndPoint SecureMx => new(At(TestBed.Definition.AddressOf(SecureMxHostname)), 25);
 
-    /// <summary>The address the dane-sender sends from (NET.30).</summary>
-    public IPAddress SenderAddress => IPAddress.Parse(Net + ".30");
+    /// <summary>The ordinary MX listener.</summary>
+    public IPEndPoint OrdinaryMx => new(At(TestBed.Definition.AddressOf(Hostname)), 25);
 
-    /// <summary>Everything <c>securemx dns-records secure.test</c> printed.</summary>
+    /// <summary>The address the dane-sender sends from.</summary>
+    public IPAddress SenderAddress => At(TestBed.Sender);
+
+    /// <summary>The test bed's validating resolver.</summary>
+    private IPAddress Resolver => At(TestBed.Resolver);
+
+    /// <summary>Everything <c>securemx dns-records</c> printed for the secure domain.</summary>
     public string DnsRecordsOutput { get; private set; } = "";
 
-    /// <summary>The MX line of that output (for secure.test), as published in the test zone.</summary>
+    /// <summary>The MX line of that output (for the secure domain), as published in the test zone.</summary>
     public string PublishedMx { get; private set; } = "";
 
-    /// <summary>The TLSA line of that output (for _25._tcp.securemx.provider.test), as published in the test zone.</summary>
+    /// <summary>The TLSA line of that output (for port 25 of the secure MX host), as published in the test zone.</summary>
     public string PublishedTlsa { get; private set; } = "";
 
     /// <summary>Wall-clock time of <see cref="InitializeAsync"/>.</summary>
@@ -65,12 +72,12 @@ public sealed class InboundTlsFixture : IAsyncLifetime
         Assert.True(Run.Exists("openssl"), "openssl is not installed: run scripts/install-test-deps.sh");
         Net = PickFreeNet();
         // Postfix's start (2-3 s of checks) overlaps with the instance's set-up; it needs the resolver only when it sends.
-        var sender = PostfixPeer.StartDaneSenderAsync($"{SenderAddress}:25", IPAddress.Parse(Net + ".2"), SenderHostname);
+        var sender = PostfixPeer.StartDaneSenderAsync($"{SenderAddress}:25", Resolver, SenderHostname);
         Task<DnsTestBed>? bed = null;
         try
         {
             Mx = await SecureMxInstance.CreateAsync(SecureDomain, ["user@" + SecureDomain],
-                cfg => cfg["dns"] = $"{Net}.2:53",
+                cfg => cfg["dns"] = $"{Resolver}:53",
                 hostname: Hostname, mx: OrdinaryMx, secureMx: SecureMx, secureMxHostname: SecureMxHostname);
             foreach (var domain in new[] { OpenDomain, LaterDomain })
             {
@@ -85,17 +92,11 @@ public sealed class InboundTlsFixture : IAsyncLifetime
             DnsRecordsOutput = records.StdOut;
             var lines = records.StdOut.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0 && !l.StartsWith(';')).ToArray();
             PublishedMx = lines.FirstOrDefault(l => l.StartsWith(SecureDomain + ".", StringComparison.Ordinal) && l.Contains("\tMX\t", StringComparison.Ordinal))
-                ?? throw new InvalidOperationException("no MX line for secure.test in the output of dns-records:\n" + records.StdOut);
+                ?? throw new InvalidOperationException($"no MX line for {SecureDomain} in the output of dns-records:\n" + records.StdOut);
             PublishedTlsa = lines.FirstOrDefault(l => l.Contains("\tTLSA\t", StringComparison.Ordinal))
                 ?? throw new InvalidOperationException("no TLSA line in the output of dns-records:\n" + records.StdOut);
-            var zone = $"""
-                {PublishedMx}
-                {PublishedTlsa}
-                {SecureMxHostname}. A {Net}.40
-                {Hostname}. A {Net}.41
-                """;
-
-            bed = DnsTestBed.StartAsync([Net], records: _ => zone);
+            // the secure MX's address is in the zone definition already
+            bed = DnsTestBed.StartAsync([Net], records: [PublishedMx, PublishedTlsa]);
             var serve = Mx.StartAsync();
             await Task.WhenAll(bed, serve, sender);
             Dns = bed.Result;
@@ -117,20 +118,23 @@ public sealed class InboundTlsFixture : IAsyncLifetime
     {
         foreach (var net in Nets)
         {
-            if (Free(net + ".1", 53, SocketType.Dgram) && Free(net + ".2", 53, SocketType.Dgram)
-                && Free(net + ".30", 25, SocketType.Stream) && Free(net + ".40", 25, SocketType.Stream) && Free(net + ".41", 25, SocketType.Stream))
+            IPAddress At(TestBedAddress address) => address.On(net, DnsTestBed.DefaultMxBase);
+            if (Free(At(TestBed.Authoritative), 53, SocketType.Dgram) && Free(At(TestBed.Resolver), 53, SocketType.Dgram)
+                && Free(At(TestBed.Sender), 25, SocketType.Stream)
+                && Free(At(TestBed.Definition.AddressOf(SecureMxHostname)), 25, SocketType.Stream)
+                && Free(At(TestBed.Definition.AddressOf(Hostname)), 25, SocketType.Stream))
                 return net;
         }
-        Assert.Fail($"no free test network among {string.Join(", ", Nets)} (DNS on .1/.2:53, SMTP on .30/.40/.41:25 all taken by other tests?)");
+        Assert.Fail($"no free test network among {string.Join(", ", Nets)} (DNS, the sender and both MX listeners all taken by other tests?)");
         return "";
     }
 
-    private static bool Free(string address, int port, SocketType type)
+    private static bool Free(IPAddress address, int port, SocketType type)
     {
         using var s = new Socket(AddressFamily.InterNetwork, type, type == SocketType.Dgram ? ProtocolType.Udp : ProtocolType.Tcp);
         try
         {
-            s.Bind(new IPEndPoint(IPAddress.Parse(address), port));
+            s.Bind(new IPEndPoint(address, port));
             return true;
         }
         catch (SocketException)

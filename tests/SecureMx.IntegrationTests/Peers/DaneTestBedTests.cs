@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.RegularExpressions;
 using SecureMx.IntegrationTests.Dns;
 using SecureMx.IntegrationTests.Support;
+using SecureMx.TestKit;
 
 namespace SecureMx.IntegrationTests.Peers;
 
@@ -14,39 +15,40 @@ namespace SecureMx.IntegrationTests.Peers;
 public sealed class DaneTestBedFixture : IAsyncLifetime
 {
     public DnsTestBed Dns { get; private set; } = null!;
-    public TestCertificate OkCert { get; private set; } = null!;   // self-signed mx.dane-ok.test; TLSA 3 1 1
-    public TestCertificate TaCert { get; private set; } = null!;   // mx.dane-ta.test from a private CA; TLSA 2 1 1 of the CA
-    public PostfixPeer DaneOk { get; private set; } = null!;       // mx.dane-ok.test = NET.16 (the test bed's built-in host)
-    public PostfixPeer DaneTa { get; private set; } = null!;       // mx.dane-ta.test = NET.21
-    public PostfixPeer TlsaServfail { get; private set; } = null!; // mx.tlsa-servfail.test = NET.22, serves OkCert (its bogus TLSA would match)
-    public PostfixPeer Sender { get; private set; } = null!;       // dane-sender on NET.30
+    public TestCertificate OkCert { get; private set; } = null!;   // self-signed for DaneOk's MX; TLSA 3 1 1
+    public TestCertificate TaCert { get; private set; } = null!;   // DaneTa's MX from a private CA; TLSA 2 1 1 of the CA
+    public PostfixPeer DaneOk { get; private set; } = null!;
+    public PostfixPeer DaneTa { get; private set; } = null!;
+    public PostfixPeer TlsaServfail { get; private set; } = null!; // serves OkCert (its bogus TLSA would match)
+    public PostfixPeer Sender { get; private set; } = null!;       // the dane-sender
     public TimeSpan StartTime { get; private set; }
     private string? _certDir;
 
     public string Net => Dns.Net;
 
+    /// <summary>The dane-sender's address.</summary>
+    public System.Net.IPAddress SenderAddress => Dns.Address(TestBed.Sender);
+
     public async ValueTask InitializeAsync()
     {
         var sw = Stopwatch.StartNew();
-        OkCert = TestCertificates.SelfSigned("mx.dane-ok.test");
-        TaCert = TestCertificates.IssuedByPrivateCa("mx.dane-ta.test", "DANE-TA Test CA");
+        OkCert = TestCertificates.SelfSigned(TestBed.DaneOk.Mx);
+        TaCert = TestCertificates.IssuedByPrivateCa(TestBed.DaneTa.Mx, "DANE-TA Test CA");
         _certDir = Directory.CreateTempSubdirectory("securemx-dane-certs-").FullName;
         var okFiles = OkCert.WritePem(_certDir, "dane-ok");
         var taFiles = TaCert.WritePem(_certDir, "dane-ta");
 
-        Dns = await DnsTestBed.StartAsync(["127.0.11", "127.0.12", "127.0.13"], records: net => $"""
-            _25._tcp.mx.dane-ok.test. TLSA {OkCert.TlsaDaneEe}
-            dane-ta.test. MX 10 mx.dane-ta.test.
-            mx.dane-ta.test. A {net}.21
-            _25._tcp.mx.dane-ta.test. TLSA {TaCert.TlsaDaneTa}
-            tlsa-servfail.test. MX 10 mx.tlsa-servfail.test.
-            mx.tlsa-servfail.test. A {net}.22
-            BOGUS-TLSA _25._tcp.mx.tlsa-servfail.test. {OkCert.TlsaDaneEe}
-            """);
-        DaneOk = await PostfixPeer.StartMailboxAsync($"{Dns.Host(6)}:25", "mx.dane-ok.test", "dane-ok.test", okFiles);
-        DaneTa = await PostfixPeer.StartMailboxAsync($"{Net}.21:25", "mx.dane-ta.test", "dane-ta.test", taFiles);
-        TlsaServfail = await PostfixPeer.StartMailboxAsync($"{Net}.22:25", "mx.tlsa-servfail.test", "tlsa-servfail.test", okFiles);
-        Sender = await PostfixPeer.StartDaneSenderAsync($"{Net}.30:25", Dns.Resolver.Address);
+        Dns = await DnsTestBed.StartAsync(["127.0.11", "127.0.12", "127.0.13"], records:
+        [
+            TestBed.DaneOk.TlsaLine(OkCert.TlsaDaneEe),
+            TestBed.DaneTa.TlsaLine(TaCert.TlsaDaneTa),
+            TestBed.TlsaServfail.TlsaLine(OkCert.TlsaDaneEe),
+        ]);
+        string Listen(TestBedZone zone) => $"{Dns.AddressOf(zone.Mx)}:25";
+        DaneOk = await PostfixPeer.StartMailboxAsync(Listen(TestBed.DaneOk), TestBed.DaneOk.Mx, TestBed.DaneOk.Name, okFiles);
+        DaneTa = await PostfixPeer.StartMailboxAsync(Listen(TestBed.DaneTa), TestBed.DaneTa.Mx, TestBed.DaneTa.Name, taFiles);
+        TlsaServfail = await PostfixPeer.StartMailboxAsync(Listen(TestBed.TlsaServfail), TestBed.TlsaServfail.Mx, TestBed.TlsaServfail.Name, okFiles);
+        Sender = await PostfixPeer.StartDaneSenderAsync($"{SenderAddress}:25", Dns.Resolver.Address);
         StartTime = sw.Elapsed;
     }
 
@@ -75,21 +77,21 @@ public sealed class DaneTestBedTests(DaneTestBedFixture f) : IClassFixture<DaneT
     {
         TestContext.Current.TestOutputHelper?.WriteLine($"test bed and peers on {f.Net} started in {f.StartTime.TotalSeconds:F1} s");
 
-        var ok = await DigAsync("_25._tcp.mx.dane-ok.test", "TLSA");
+        var ok = await DigAsync(TestBed.DaneOk.Tlsa.Owner, "TLSA");
         Assert.True(ok.Status == "NOERROR" && ok.Ad, ok.Output);
         Assert.Equal([f.OkCert.TlsaDaneEe], ok.Tlsa);
 
-        var ta = await DigAsync("_25._tcp.mx.dane-ta.test", "TLSA");
+        var ta = await DigAsync(TestBed.DaneTa.Tlsa.Owner, "TLSA");
         Assert.True(ta.Status == "NOERROR" && ta.Ad, ta.Output);
         Assert.Equal([f.TaCert.TlsaDaneTa], ta.Tlsa);
 
-        // MX and address of tlsa-servfail.test validate; only its TLSA lookup fails
-        foreach (var (name, type) in new[] { ("tlsa-servfail.test", "MX"), ("mx.tlsa-servfail.test", "A"), ("mx.dane-ta.test", "A") })
+        // MX and address of the TlsaServfail domain validate; only its TLSA lookup fails
+        foreach (var (name, type) in new[] { (TestBed.TlsaServfail.Name, "MX"), (TestBed.TlsaServfail.Mx, "A"), (TestBed.DaneTa.Mx, "A") })
         {
             var r = await DigAsync(name, type);
             Assert.True(r.Status == "NOERROR" && r.Ad, r.Output);
         }
-        var bogus = await DigAsync("_25._tcp.mx.tlsa-servfail.test", "TLSA");
+        var bogus = await DigAsync(TestBed.TlsaServfail.Tlsa.Owner, "TLSA");
         Assert.True(bogus.Status == "SERVFAIL", bogus.Output);
     }
 
@@ -97,32 +99,32 @@ public sealed class DaneTestBedTests(DaneTestBedFixture f) : IClassFixture<DaneT
     public async Task DaneSenderDeliversToDaneEeOverVerifiedTls()
     {
         var token = Guid.NewGuid().ToString("N");
-        await f.Sender.InjectAsync("postmaster@sender.test", "user@dane-ok.test", token);
+        await f.Sender.InjectAsync("postmaster@sender.test", $"user@{TestBed.DaneOk.Name}", token);
         var message = await f.DaneOk.WaitForMessageAsync(token, Wait);
-        var line = await f.Sender.WaitForDeliveryAsync("user@dane-ok.test", Wait);
+        var line = await f.Sender.WaitForDeliveryAsync($"user@{TestBed.DaneOk.Name}", Wait);
 
-        var mx = Regex.Escape($"mx.dane-ok.test[{f.Dns.Host(6)}]:25");
+        var mx = Regex.Escape($"{TestBed.DaneOk.Mx}[{f.Dns.AddressOf(TestBed.DaneOk.Mx)}]:25");
         Assert.Matches($@"relay={mx},.*dsn=2\.0\.0, status=sent", line);
         Assert.Matches($@"Verified TLS connection established to {mx}: TLSv1\.3 with cipher", f.Sender.MailLog);
         // the receiver's witness: TLS from the sender's address
-        Assert.Contains($"[{f.Net}.30])", message);
+        Assert.Contains($"[{f.SenderAddress}])", message);
         Assert.Contains("with ESMTPS", message);
 
         // posttls-finger in the sender's resolver namespace sees the same DANE match
-        var finger = await f.Sender.ExecAsync("posttls-finger", "-c", "-l", "dane", "dane-ok.test");
+        var finger = await f.Sender.ExecAsync("posttls-finger", "-c", "-l", "dane", TestBed.DaneOk.Name);
         Assert.Contains("Matched DANE EE certificate at depth 0: " + f.OkCert.TlsaDaneEe, finger.All, StringComparison.OrdinalIgnoreCase);
-        Assert.Contains("Verified TLS connection established to mx.dane-ok.test", finger.All);
+        Assert.Contains($"Verified TLS connection established to {TestBed.DaneOk.Mx}", finger.All);
     }
 
     [Fact]
     public async Task DaneSenderDeliversToDaneTaOverVerifiedTls()
     {
         var token = Guid.NewGuid().ToString("N");
-        await f.Sender.InjectAsync("postmaster@sender.test", "user@dane-ta.test", token);
+        await f.Sender.InjectAsync("postmaster@sender.test", $"user@{TestBed.DaneTa.Name}", token);
         var message = await f.DaneTa.WaitForMessageAsync(token, Wait);
-        var line = await f.Sender.WaitForDeliveryAsync("user@dane-ta.test", Wait);
+        var line = await f.Sender.WaitForDeliveryAsync($"user@{TestBed.DaneTa.Name}", Wait);
 
-        var mx = Regex.Escape($"mx.dane-ta.test[{f.Net}.21]:25");
+        var mx = Regex.Escape($"{TestBed.DaneTa.Mx}[{f.Dns.AddressOf(TestBed.DaneTa.Mx)}]:25");
         Assert.Matches($@"relay={mx},.*dsn=2\.0\.0, status=sent", line);
         Assert.Matches($@"Verified TLS connection established to {mx}: TLSv1\.3 with cipher", f.Sender.MailLog);
         Assert.Contains("with ESMTPS", message);
@@ -132,16 +134,16 @@ public sealed class DaneTestBedTests(DaneTestBedFixture f) : IClassFixture<DaneT
     public async Task DaneSenderDefersWhenTheTlsaLookupFails()
     {
         var token = Guid.NewGuid().ToString("N");
-        await f.Sender.InjectAsync("postmaster@sender.test", "user@tlsa-servfail.test", token);
-        var line = await f.Sender.WaitForDeliveryAsync("user@tlsa-servfail.test", Wait);
+        await f.Sender.InjectAsync("postmaster@sender.test", $"user@{TestBed.TlsaServfail.Name}", token);
+        var line = await f.Sender.WaitForDeliveryAsync($"user@{TestBed.TlsaServfail.Name}", Wait);
 
-        // Postfix 3.7: "relay=none, ..., dsn=4.7.5, status=deferred (TLSA lookup error for mx.tlsa-servfail.test:25)"
-        Assert.Matches(@"relay=none, .*dsn=4\.7\.5, status=deferred \(TLSA lookup error for mx\.tlsa-servfail\.test:25\)", line);
-        Assert.Contains("warning: TLS policy lookup for tlsa-servfail.test/mx.tlsa-servfail.test: TLSA lookup error", f.Sender.MailLog);
-        Assert.Contains("TLSA lookup error for mx.tlsa-servfail.test:25", await f.Sender.QueueJsonAsync());
+        // Postfix 3.7: "relay=none, ..., dsn=4.7.5, status=deferred (TLSA lookup error for mx.x.test:25)"
+        Assert.Matches($@"relay=none, .*dsn=4\.7\.5, status=deferred \(TLSA lookup error for {Regex.Escape(TestBed.TlsaServfail.Mx)}:25\)", line);
+        Assert.Contains($"warning: TLS policy lookup for {TestBed.TlsaServfail.Name}/{TestBed.TlsaServfail.Mx}: TLSA lookup error", f.Sender.MailLog);
+        Assert.Contains($"TLSA lookup error for {TestBed.TlsaServfail.Mx}:25", await f.Sender.QueueJsonAsync());
         // no connection was made, although the server would have matched the (bogus) TLSA
         Assert.DoesNotContain(f.TlsaServfail.StoredMessages(), m => m.Contains(token, StringComparison.Ordinal));
-        Assert.DoesNotContain($"[{f.Net}.30]", f.TlsaServfail.MailLog);
+        Assert.DoesNotContain($"[{f.SenderAddress}]", f.TlsaServfail.MailLog);
     }
 
     [Fact]
@@ -159,7 +161,7 @@ public sealed class DaneTestBedTests(DaneTestBedFixture f) : IClassFixture<DaneT
         Assert.True(r.ExitCode == 0, $"dig {name} {type}: {r.All}");
         var status = Regex.Match(r.StdOut, @"status: (\w+)").Groups[1].Value;
         var flags = Regex.Match(r.StdOut, @";; flags:([^;]*);").Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        // "_25._tcp.mx.dane-ok.test. 300 IN TLSA 3 1 1 ABCD... EF01..." -> "3 1 1 abcd...ef01..."
+        // "_25._tcp.mx.x.test. 300 IN TLSA 3 1 1 ABCD... EF01..." -> "3 1 1 abcd...ef01..."
         var tlsa = r.StdOut.Split('\n')
             .Select(l => l.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
             .Where(p => p.Length >= 8 && !p[0].StartsWith(';') && p[3] == "TLSA")

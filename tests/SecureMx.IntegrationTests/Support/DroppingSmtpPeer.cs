@@ -18,8 +18,11 @@ public sealed class DroppingSmtpPeer : IAsyncDisposable
 
     public int Drops => Volatile.Read(ref _drops);
 
-    public DroppingSmtpPeer(IPEndPoint endpoint)
+    private readonly string _hostname;
+
+    public DroppingSmtpPeer(IPEndPoint endpoint, string hostname)
     {
+        _hostname = hostname;
         _listener = new TcpListener(endpoint);
         _listener.Start();
         _loop = AcceptAsync();
@@ -45,13 +48,13 @@ public sealed class DroppingSmtpPeer : IAsyncDisposable
                 var stream = client.GetStream();
                 using var reader = new StreamReader(stream, Encoding.ASCII);
                 async Task Say(string line) => await stream.WriteAsync(Encoding.ASCII.GetBytes(line + "\r\n"));
-                await Say("220 mx.drop.test ESMTP");
+                await Say($"220 {_hostname} ESMTP");
                 while (await reader.ReadLineAsync() is { } line)
                 {
                     var verb = line.Split(' ')[0].ToUpperInvariant();
                     switch (verb)
                     {
-                        case "EHLO": await Say("250 mx.drop.test"); break;
+                        case "EHLO": await Say($"250 {_hostname}"); break;
                         case "MAIL": case "RCPT": case "RSET": await Say("250 2.0.0 ok"); break;
                         case "DATA":
                             await Say("354 go ahead");

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using SecureMx.TestKit;
 
 namespace SecureMx.IntegrationTests.Support;
 
@@ -18,7 +19,11 @@ public sealed class PostfixPeer : IAsyncDisposable
     public static string Script => Path.Combine(Run.RepoRoot, "tests", "peers", "postfix-peer.sh");
 
     /// <summary>Starts an instance (see the script's header for the roles and options).</summary>
-    /// <param name="certFile">With TLS: PEM leaf (+ chain) to serve instead of the self-signed one (--cert); needs <paramref name="keyFile"/>.</param>
+    /// <param name="certFile">
+    /// With TLS: PEM leaf (+ chain) to serve (--cert); needs <paramref name="keyFile"/>. Without one, the peer serves a
+    /// self-signed RSA 2048 certificate for <paramref name="hostname"/> from the test certificates (RSA, because the
+    /// "weak" peer's TLS 1.0 suites need RSA key exchange).
+    /// </param>
     /// <param name="keyFile">The PEM private key of <paramref name="certFile"/> (--key).</param>
     /// <param name="resolver">dane-sender: IPv4 address of the validating resolver (--resolver), e.g. the test bed's NET.2.</param>
     /// <param name="smtpPort">dane-sender: the port its client connects to on each MX (--smtp-port; default 25).</param>
@@ -28,7 +33,16 @@ public sealed class PostfixPeer : IAsyncDisposable
     {
         Assert.True(Run.Exists("postfix"), "postfix is not installed: run scripts/install-test-deps.sh");
         var dir = Path.Combine(Path.GetTempPath(), "securemx-pf-" + Guid.NewGuid().ToString("N")[..10]);
-        var args = new List<string> { Script, "start", dir, "--listen", listen, "--role", role, "--hostname", hostname, "--tls", tlsMode ?? (tls ? "yes" : "no") };
+        tlsMode ??= tls ? "yes" : "no";
+        // the script copies the files into the instance: they need not outlive the start
+        using var ownCertificate = tlsMode != "no" && certFile is null ? TestCertificates.SelfSigned(hostname, TestKeyType.Rsa2048) : null;
+        string? ownCertificateDir = null;
+        if (ownCertificate is not null)
+        {
+            ownCertificateDir = Directory.CreateTempSubdirectory("securemx-pf-cert-").FullName;
+            (certFile, keyFile, _) = ownCertificate.WritePem(ownCertificateDir);
+        }
+        var args = new List<string> { Script, "start", dir, "--listen", listen, "--role", role, "--hostname", hostname, "--tls", tlsMode };
         if (relay is not null) args.AddRange(["--relay", relay]);
         if (domains is not null) args.AddRange(["--domains", domains]);
         if (rcptReply is not null) args.AddRange(["--rcpt-reply", rcptReply]);
@@ -37,7 +51,15 @@ public sealed class PostfixPeer : IAsyncDisposable
         if (resolver is not null) args.AddRange(["--resolver", resolver]);
         if (smtpPort is not null) args.AddRange(["--smtp-port", smtpPort.Value.ToString()]);
         if (extra is not null) args.AddRange(extra);
-        var r = await Run.ProcessAsync("bash", args, timeout: TimeSpan.FromSeconds(60));
+        ProcessResult r;
+        try
+        {
+            r = await Run.ProcessAsync("bash", args, timeout: TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            if (ownCertificateDir is not null) Directory.Delete(ownCertificateDir, recursive: true);
+        }
         Assert.True(r.ExitCode == 0, "postfix-peer.sh start failed: " + r.All);
         return new PostfixPeer(dir, listen);
     }
@@ -109,7 +131,7 @@ public sealed class PostfixPeer : IAsyncDisposable
 
     /// <summary>
     /// Runs a command in the instance's mount namespace (for a dane-sender: resolving through its
-    /// resolver) with MAIL_CONFIG set, e.g. <c>ExecAsync("posttls-finger", "-c", "-l", "dane", "dane-ok.test")</c>.
+    /// resolver) with MAIL_CONFIG set, e.g. <c>ExecAsync("posttls-finger", "-c", "-l", "dane", domain)</c>.
     /// </summary>
     public Task<ProcessResult> ExecAsync(params string[] command) =>
         Run.ProcessAsync("bash", [Script, "exec", Dir, .. command], timeout: TimeSpan.FromSeconds(60));

@@ -3,8 +3,8 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using SecureMx.Dashboard;
 using SecureMx.Dns;
+using SecureMx.TestKit;
 using SecureMx.Tests.Queue;
-using SecureMx.Tests.TestSupport;
 using SecureMx.Tls;
 
 namespace SecureMx.Tests.Dashboard;
@@ -16,7 +16,7 @@ public sealed class DomainDnsCheckTests
     private const string SecureMx = "securemx.provider.test";
     private const string TlsaName = "_25._tcp." + SecureMx;
 
-    private static readonly X509Certificate2 Certificate = TestPki.SelfSigned(SecureMx);
+    private static readonly X509Certificate2 Certificate = TestCertificates.SelfSigned(SecureMx).Leaf;
 
     private static MxResolution Mx(DnsSecurity security, params (string Host, int Preference)[] records) =>
         MxResolution.FromRecords(Domain, records, security, new Random(1));
@@ -24,7 +24,7 @@ public sealed class DomainDnsCheckTests
     private static TlsaResolution SecureTlsa(params TlsaRecordData[] records) =>
         TlsaResolution.FromAnswer(TlsaName, DnsAnswer<TlsaRecordData>.Found(records, DnsSecurity.Secure));
 
-    private static TlsaRecordData DaneEe(X509Certificate2 cert) => new(3, 1, 1, SHA256.HashData(TestPki.Spki(cert)));
+    private static TlsaRecordData DaneEe(X509Certificate2 cert) => new(3, 1, 1, SHA256.HashData(TestCertificates.Spki(cert)));
 
     private static TlsaResolution MatchingTlsa() => SecureTlsa(DaneEe(Certificate));
 
@@ -123,8 +123,9 @@ public sealed class DomainDnsCheckTests
     [Fact]
     public async Task ADaneTaRecordOfTheIssuerMatchesThroughTheCertificateChain()
     {
-        var (_, intermediate, leaf) = TestPki.Chain(SecureMx);
-        var ta = new TlsaRecordData(2, 1, 1, SHA256.HashData(TestPki.Spki(intermediate)));
+        var chain = TestCertificates.IssuedThroughIntermediate(SecureMx);
+        var (intermediate, leaf) = (chain.Intermediate!, chain.Leaf);
+        var ta = new TlsaRecordData(2, 1, 1, SHA256.HashData(TestCertificates.Spki(intermediate)));
         var r = await RunAsync(Dns(Mx(DnsSecurity.Secure, (SecureMx, 10)), () => SecureTlsa(ta)), leaf, [intermediate]);
         Assert.Equal(TlsaVerdict.Matches, r.Tlsa);
     }
@@ -148,7 +149,7 @@ public sealed class DomainDnsCheckTests
     [Fact]
     public async Task ASecureTlsaRecordOfAnotherKeyIsBad()
     {
-        var other = TestPki.SelfSigned(SecureMx);
+        var other = TestCertificates.SelfSigned(SecureMx).Leaf;
         var r = await RunAsync(Dns(Mx(DnsSecurity.Secure, (SecureMx, 10)), () => SecureTlsa(DaneEe(other))));
         Assert.Equal((TlsaVerdict.Mismatch, CheckLevel.Bad), (r.Tlsa, r.TlsaLevel));
         Assert.NotNull(r.TlsaReason);
@@ -157,7 +158,7 @@ public sealed class DomainDnsCheckTests
     [Fact]
     public async Task OnlyUnusableTlsaRecordsDoNotMatch()
     {
-        var pkixEe = new TlsaRecordData(1, 1, 1, SHA256.HashData(TestPki.Spki(Certificate))); // usage 1 is not for SMTP (RFC 7672 §3.1.3)
+        var pkixEe = new TlsaRecordData(1, 1, 1, SHA256.HashData(TestCertificates.Spki(Certificate))); // usage 1 is not for SMTP (RFC 7672 §3.1.3)
         var r = await RunAsync(Dns(Mx(DnsSecurity.Secure, (SecureMx, 10)), () => SecureTlsa(pkixEe)));
         Assert.Equal(TlsaVerdict.Mismatch, r.Tlsa);
     }

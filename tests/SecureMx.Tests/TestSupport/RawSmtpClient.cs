@@ -42,6 +42,9 @@ public sealed class RawSmtpClient : IAsyncDisposable
 
     public SslStream? Tls { get; private set; }
 
+    /// <summary>True when bytes have arrived that no read has consumed yet.</summary>
+    public bool HasBufferedData => _start < _end;
+
     private RawSmtpClient(TcpClient tcp)
     {
         _tcp = tcp;

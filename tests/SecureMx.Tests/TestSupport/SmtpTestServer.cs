@@ -34,7 +34,8 @@ public sealed class SmtpTestServer : IAsyncDisposable
     public const string Hostname = "mx.test";
     public const string Password = "password123";
 
-    // RSA key generation is the slowest step; one certificate serves every test.
+    // The product's own certificate, as "securemx init" makes it for an MX (not a TestKit one): the
+    // TLS tests negotiate its ECDHE-RSA suites. RSA key generation is slow; one serves every test.
     private static readonly Lazy<(string CertPem, string KeyPem)> Pem =
         new(() => CertificateFactory.CreateSelfSigned(Hostname, TimeProvider.System));
 

@@ -6,6 +6,7 @@ using SecureMx.Delivery.Remote;
 using SecureMx.Dns;
 using SecureMx.Mail;
 using SecureMx.Spool;
+using SecureMx.TestKit;
 using SecureMx.Tests.TestSupport;
 using SecureMx.Tls;
 
@@ -105,7 +106,7 @@ public sealed class RemoteDeliveryTlsPolicyTests
     public async Task ATlsaRecordOfAnotherKeyDefersWith475AndNeverFallsBackToPlaintext()
     {
         await using var peer = await SmtpTestServer.StartAsync();
-        var wrong = TlsaMatcher.DaneEeRecord(TestPki.SelfSigned("mx.example.org"));
+        var wrong = TlsaMatcher.DaneEeRecord(TestCertificates.SelfSigned("mx.example.org").Leaf);
         var o = (await DeliverAsync(peer, new FixedDns(DnsSecurity.Secure, DnsSecurity.Secure, () => TlsaOf(wrong)), OutboundTlsLevel.May)).Single();
         Assert.Equal((RecipientState.Deferred, EnhancedStatus.CryptographicFailure, OutcomeReason.TlsRequirement), (o.State, o.Enhanced, o.Reason));
         Assert.Contains("not verified by DANE: no TLSA record matched", o.Text);
@@ -128,7 +129,7 @@ public sealed class RemoteDeliveryTlsPolicyTests
     {
         // A destination entry of may: the operator's way around a destination whose TLSA records are wrong.
         await using var peer = await SmtpTestServer.StartAsync();
-        var wrong = TlsaMatcher.DaneEeRecord(TestPki.SelfSigned("mx.example.org"));
+        var wrong = TlsaMatcher.DaneEeRecord(TestCertificates.SelfSigned("mx.example.org").Leaf);
         var dns = new FixedDns(DnsSecurity.Secure, DnsSecurity.Secure, () => TlsaOf(wrong));
         var o = (await DeliverAsync(peer, dns, OutboundTlsLevel.May, useDane: false)).Single();
         Assert.Equal(RecipientState.Delivered, o.State);
