@@ -5,7 +5,7 @@ namespace SecureMx.Queue;
 /// <summary>
 /// When to try a deferred recipient again: the configured steps (default 5, 10, 20, 40 minutes),
 /// then every <c>maxRetryInterval</c> (1 hour), each with random jitter so that a burst of
-/// deferrals does not come back as a burst (DESIGN.md §4).
+/// deferrals does not come back as a burst (docs/ARCHITECTURE.md, "Queue state and time rules").
 /// </summary>
 public sealed class RetrySchedule
 {

@@ -5,7 +5,7 @@ using SecureMx.IntegrationTests.Support;
 namespace SecureMx.IntegrationTests.Spool;
 
 /// <summary>
-/// "250 means durable" (DESIGN.md §4): the server is killed with SIGKILL while many sessions are
+/// "250 means durable" (docs/ARCHITECTURE.md, "Durability"): the server is killed with SIGKILL while many sessions are
 /// sending; after a restart every message that got a 250 must be delivered, byte for byte.
 /// </summary>
 public sealed class CrashDurabilityTests

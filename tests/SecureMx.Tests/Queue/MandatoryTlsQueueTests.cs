@@ -5,7 +5,7 @@ using SecureMx.Tests.TestSupport;
 namespace SecureMx.Tests.Queue;
 
 /// <summary>
-/// Mandatory outbound TLS over time (DESIGN.md §1): a sender whose account requires TLS and a
+/// Mandatory outbound TLS over time (docs/ARCHITECTURE.md, "The promise"): a sender whose account requires TLS and a
 /// receiving server without STARTTLS — deferred, never downgraded; one delay DSN after about an
 /// hour; a failure DSN after queue.tlsExpireAfter (24 h) that says why; meanwhile other senders of
 /// the same domain deliver to the same server.

@@ -3,7 +3,7 @@ using SecureMx.Smtp;
 
 namespace SecureMx.Tests.Smtp;
 
-/// <summary>DATA decoding (RFC 5321 §4.1.1.4, §4.5.2) and the SMTP smuggling rules (DESIGN.md §4).</summary>
+/// <summary>DATA decoding (RFC 5321 §4.1.1.4, §4.5.2) and the SMTP smuggling rules (docs/ARCHITECTURE.md, "Hostile input").</summary>
 public sealed class DataDecoderTests
 {
     private sealed record Result(byte[] Output, int Consumed, bool Complete, bool SawBare);

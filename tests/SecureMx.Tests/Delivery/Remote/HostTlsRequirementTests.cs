@@ -5,7 +5,7 @@ using SecureMx.Tls;
 
 namespace SecureMx.Tests.Delivery.Remote;
 
-/// <summary>The effective level and the host's TLSA answer together (DESIGN.md §3, RFC 7672 §2.2).</summary>
+/// <summary>The effective level and the host's TLSA answer together (docs/ARCHITECTURE.md, "Policy model"; RFC 7672 §2.2).</summary>
 public sealed class HostTlsRequirementTests
 {
     private static readonly TlsaRecordData Usable = new(3, 1, 1, new byte[32]);
