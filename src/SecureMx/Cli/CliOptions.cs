@@ -26,6 +26,24 @@ public static class CliOptions
         }
     }
 
+    /// <summary>
+    /// The instance's queue time rules, or null with the reason when its configuration cannot be read:
+    /// commands that only show the times must keep working when a broken securemx.json is the trouble.
+    /// </summary>
+    public static SecureMx.Queue.QueueTimeRules? TryTimeRules(string dir, out string? problem)
+    {
+        try
+        {
+            problem = null;
+            return new SecureMx.Queue.QueueTimeRules(LoadConfig(dir).Queue);
+        }
+        catch (CliException ex)
+        {
+            problem = ex.Message;
+            return null;
+        }
+    }
+
     /// <summary>The full path of --data after checking that it holds an instance (securemx.json and the store).</summary>
     public static string RequireInstance(string value)
     {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SecureMx.Config;
 using SecureMx.Mail;
 using SecureMx.Policy;
 using SecureMx.Store;
@@ -69,7 +70,13 @@ public static class PolicyCommands
                 old = StoreCommands.WrapStore(() => policies.SetDomainOutboundTls(key, setting, Actor));
             }
             Console.WriteLine($"outbound TLS of {key}: {old.Name()} -> {setting.Name()}");
-            if (setting == OutboundTlsSetting.Mandatory) Console.WriteLine("note: mail to servers without TLS 1.2+ and secure ciphers is deferred; the sender is warned after about 1 hour and it bounces after 24 hours (queue.delayWarningAfter, queue.tlsExpireAfter).");
+            if (setting == OutboundTlsSetting.Mandatory)
+            {
+                var rules = CliOptions.TryTimeRules(CliOptions.RequireInstance(p.GetValue(data)!), out _);
+                var (warn, bounce) = rules is null ? ("queue.delayWarningAfter", "queue.tlsExpireAfter")
+                    : ($"{Duration.Format(rules.DelayWarningAfter)} (queue.delayWarningAfter)", $"{Duration.Format(rules.TlsExpireAfter)} (queue.tlsExpireAfter)");
+                Console.WriteLine($"note: mail to servers without TLS 1.2+ and secure ciphers is deferred; the sender is warned after {warn} and it bounces after {bounce}.");
+            }
             return 0;
         });
         return cmd;

@@ -39,6 +39,17 @@ public static class QueueCommands
         return queue;
     }
 
+    /// <summary>
+    /// The instance's time rules for the expiry column, or null (with a warning) when its configuration
+    /// cannot be read: the queue must stay readable when a broken securemx.json is why serve does not start.
+    /// </summary>
+    private static QueueTimeRules? TimeRulesOrWarn(string dir)
+    {
+        var rules = CliOptions.TryTimeRules(dir, out var problem);
+        if (rules is null) Console.Error.WriteLine($"securemx: warning: expiry times not shown: {problem}");
+        return rules;
+    }
+
     private static Command List()
     {
         var data = CliOptions.Data();
@@ -47,7 +58,7 @@ public static class QueueCommands
         cmd.SetAction(p =>
         {
             var dir = CliOptions.RequireInstance(p.GetValue(data)!);
-            var rules = new QueueTimeRules(CliOptions.LoadConfig(dir).Queue);
+            var rules = TimeRulesOrWarn(dir);
             using var spool = OpenSpool(dir);
             var now = DateTimeOffset.UtcNow;
             var all = spool.Queue.ListAll();
@@ -72,7 +83,7 @@ public static class QueueCommands
                     {
                         pending++;
                         line.Append(r.NextAttemptAt <= now ? "  next: now" : $"  next: {At(r.NextAttemptAt, now)}");
-                        line.Append($"  expires: {At(rules.ExpiresAt(e.ReceivedAt, r.LastOutcome), now)}");
+                        if (rules is not null) line.Append($"  expires: {At(rules.ExpiresAt(e.ReceivedAt, r.LastOutcome), now)}");
                     }
                     if (r.Attempts > 0) line.Append($"  attempts: {r.Attempts}");
                     if (r.LastError is not null) line.Append($"  last: {r.LastError}");
@@ -91,7 +102,7 @@ public static class QueueCommands
 
     private static bool Pending(QueuedRecipient r) => r.State is RecipientState.Queued or RecipientState.Deferred;
 
-    private static object ToJson(Envelope e, List<QueuedRecipient> recipients, QueueTimeRules rules) => new
+    private static object ToJson(Envelope e, List<QueuedRecipient> recipients, QueueTimeRules? rules) => new
     {
         id = e.Id,
         receivedAt = e.ReceivedAt,
@@ -108,7 +119,7 @@ public static class QueueCommands
             state = r.State.ToString().ToLowerInvariant(),
             attempts = r.Attempts,
             nextAttemptAt = Pending(r) ? r.NextAttemptAt : (DateTimeOffset?)null,
-            expiresAt = Pending(r) ? rules.ExpiresAt(e.ReceivedAt, r.LastOutcome) : (DateTimeOffset?)null,
+            expiresAt = Pending(r) ? rules?.ExpiresAt(e.ReceivedAt, r.LastOutcome) : null,
             lastError = r.LastError,
             lastOutcome = r.LastOutcome is not { } o ? null : new
             {
@@ -138,7 +149,7 @@ public static class QueueCommands
         cmd.SetAction(p =>
         {
             var dir = CliOptions.RequireInstance(p.GetValue(data)!);
-            var rules = new QueueTimeRules(CliOptions.LoadConfig(dir).Queue);
+            var rules = TimeRulesOrWarn(dir);
             using var spool = OpenSpool(dir);
             var qid = RequireId(p.GetValue(id)!);
             var m = spool.Queue.Load(qid) ?? throw new CliException($"message {qid} is not in the queue");
@@ -158,7 +169,7 @@ public static class QueueCommands
             foreach (var r in recipients)
             {
                 Console.WriteLine($"recipient:   {r.Recipient.Address} (rcpt to {r.Recipient.OriginalAddress}) {r.State.ToString().ToLowerInvariant()}, attempts {r.Attempts}" +
-                    (Pending(r) ? $", next {r.NextAttemptAt:yyyy-MM-ddTHH:mm:ssZ}, expires {rules.ExpiresAt(e.ReceivedAt, r.LastOutcome):yyyy-MM-ddTHH:mm:ssZ}" : "") +
+                    (Pending(r) ? $", next {r.NextAttemptAt:yyyy-MM-ddTHH:mm:ssZ}" + (rules is null ? "" : $", expires {rules.ExpiresAt(e.ReceivedAt, r.LastOutcome):yyyy-MM-ddTHH:mm:ssZ}") : "") +
                     (r.LastError is null ? "" : $", last: {r.LastError}"));
             }
             Console.WriteLine();

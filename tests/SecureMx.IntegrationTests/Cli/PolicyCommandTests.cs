@@ -41,4 +41,14 @@ public sealed class PolicyCommandTests
         Assert.Matches(@"(?m)^    verify\s+from destination bank\.test  <- decides$", bank);
         Assert.Contains("DNSSEC-secure TLSA records of an MX host force DANE on top (per host, at delivery)", bank);
     }
+
+    [Fact]
+    public async Task SwitchingOutboundMandatoryTlsOnNamesTheConfiguredWarningAndBounceTimes()
+    {
+        await using var mx = await SecureMxInstance.CreateAsync("example.test", ["alice@example.test"],
+            configure: cfg => { cfg["queue"]!["delayWarningAfter"] = "2h"; cfg["queue"]!["tlsExpireAfter"] = "12h"; });
+        var on = await mx.Cli("policy", "outbound", "alice@example.test", "mandatory");
+        Assert.True(on.ExitCode == 0, on.All);
+        Assert.Contains("the sender is warned after 2h (queue.delayWarningAfter) and it bounces after 12h (queue.tlsExpireAfter).", on.StdOut);
+    }
 }

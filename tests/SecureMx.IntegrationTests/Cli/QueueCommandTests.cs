@@ -114,6 +114,37 @@ public sealed partial class QueueCommandTests
     }
 
     [Fact]
+    public async Task TheQueueStaysReadableWhenTheConfigurationIsBroken()
+    {
+        await using var mx = await SecureMxInstance.CreateAsync();
+        var queued = await Run.SecureMxWithStdinAsync("Subject: waiting\n\nbody\n", "sendmail", "alice@example.test", "--data", mx.DataDir);
+        Assert.True(queued.ExitCode == 0, queued.All);
+        var id = QueuedAs().Match(queued.StdOut).Groups[1].Value;
+        // A typo in securemx.json: serve refuses to start, and this is when the operator looks at the queue.
+        var path = Path.Combine(mx.DataDir, "securemx.json");
+        var cfg = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(path, TestContext.Current.CancellationToken))!;
+        cfg["limits"]!["maxRecipientz"] = 1;
+        await File.WriteAllTextAsync(path, cfg.ToJsonString(), TestContext.Current.CancellationToken);
+
+        var list = await mx.Cli("queue", "list");
+        Assert.True(list.ExitCode == 0, list.All);
+        Assert.Matches($@"{id}[^\n]*\n\s+alice@example\.test\s+queued\s+next: now\n", list.StdOut);
+        Assert.DoesNotContain("expires:", list.StdOut);
+        Assert.Contains("securemx: warning: expiry times not shown", list.StdErr);
+        Assert.Contains("maxRecipientz", list.StdErr);
+
+        var json = await mx.Cli("queue", "list", "--json");
+        Assert.True(json.ExitCode == 0, json.All);
+        using (var doc = JsonDocument.Parse(json.StdOut))
+        {
+            Assert.Equal(JsonValueKind.Null, doc.RootElement[0].GetProperty("recipients")[0].GetProperty("expiresAt").ValueKind);
+        }
+        var show = await mx.Cli("queue", "show", id);
+        Assert.True(show.ExitCode == 0, show.All);
+        Assert.Contains("Subject: waiting", show.StdOut);
+    }
+
+    [Fact]
     public async Task QueueCommandsRefuseUnknownAndMalformedIds()
     {
         await using var mx = await SecureMxInstance.CreateAsync();
