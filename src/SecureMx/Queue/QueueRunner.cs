@@ -152,7 +152,9 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             var id = message.Envelope.Id;
             try
             {
-                if (!ct.IsCancellationRequested) await RunAsync(message, ct);
+                // The message may have waited in this pool's backlog while an operator deleted or bounced
+                // it from another process (`securemx queue delete|bounce`): never deliver a removed message.
+                if (!ct.IsCancellationRequested && _spool.Queue.Contains(id)) await RunAsync(message, ct);
             }
             catch (OperationCanceledException)
             {

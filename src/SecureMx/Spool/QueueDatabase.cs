@@ -411,6 +411,16 @@ public sealed class QueueDatabase : IDisposable
         return cmd.ExecuteNonQuery();
     }
 
+    /// <summary>Whether the message is still queued (one indexed read, no rows loaded).</summary>
+    public bool Contains(string messageId)
+    {
+        using var c = OpenRead();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT 1 FROM messages WHERE id=$id";
+        cmd.Parameters.AddWithValue("$id", messageId);
+        return cmd.ExecuteScalar() is not null;
+    }
+
     /// <summary>All message ids in the queue (used to find orphaned data files at start-up).</summary>
     public HashSet<string> AllMessageIds()
     {

@@ -34,6 +34,9 @@ internal sealed class FakeMailDns(TimeProvider time, Func<string, DateTimeOffset
     /// <summary>Times of the MX queries so far, i.e. of the remote delivery attempts.</summary>
     public IReadOnlyList<DateTimeOffset> Attempts => _mxQueries.Select(q => q.At).ToList();
 
+    /// <summary>The domains of the MX queries so far, in order.</summary>
+    public IReadOnlyList<string> QueriedDomains => _mxQueries.Select(q => q.Domain).ToList();
+
     /// <summary>The address every MX host resolves to (used by the test whose delivery succeeds).</summary>
     public IPAddress HostAddress { get; set; } = IPAddress.Loopback;
 
@@ -126,14 +129,14 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
     public string DataDirectory => _dir.Path;
     public string SenderMaildir => Path.Combine(_dir.Path, MailboxRepository.MaildirFor("alice", "example.test"));
 
-    private QueueRunnerHarness(Func<string, DateTimeOffset, MxResolution> mx, Action<SecureMxOptions>? configure)
+    private QueueRunnerHarness(Func<string, DateTimeOffset, MxResolution> mx, Action<SecureMxOptions>? configure, IStorageFaultInjector? faults)
     {
         Options = new SecureMxOptions { Hostname = "mx.example.test" };
         configure?.Invoke(Options);
         Store = new TestStore(Clock);
         Store.Mailboxes.AddDomain("example.test");
         Store.Mailboxes.AddMailbox("alice", "example.test", "x");
-        Spool = new MessageSpool(Path.Combine(_dir.Path, "spool"), Clock, NullLogger.Instance);
+        Spool = new MessageSpool(Path.Combine(_dir.Path, "spool"), Clock, NullLogger.Instance, faults is null ? null : new DurableFiles(faults));
         Dns = new FakeMailDns(Clock, mx);
         Connections = new SmtpConnectionCache(TimeSpan.FromSeconds(5), Clock);
         var remote = new RemoteDelivery(Dns, Options, new RecordingLogger<RemoteDelivery>(_log), Connections);
@@ -146,12 +149,13 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
 
     /// <summary>
     /// A harness whose MX lookups are answered by <paramref name="mx"/> (default: SERVFAIL). With
-    /// <paramref name="start"/> the runner is running and idle (its scheduler waiting) on return.
+    /// <paramref name="start"/> the runner is running and idle (its scheduler waiting) on return. With
+    /// <paramref name="faults"/> every durable step of the spool and of Maildir delivery goes through it.
     /// </summary>
     public static async Task<QueueRunnerHarness> CreateAsync(Func<string, DateTimeOffset, MxResolution>? mx = null,
-        Action<SecureMxOptions>? configure = null, bool start = true)
+        Action<SecureMxOptions>? configure = null, bool start = true, IStorageFaultInjector? faults = null)
     {
-        var h = new QueueRunnerHarness(mx ?? FakeMailDns.ServFail, configure);
+        var h = new QueueRunnerHarness(mx ?? FakeMailDns.ServFail, configure, faults);
         try
         {
             if (start) await h.StartAsync();

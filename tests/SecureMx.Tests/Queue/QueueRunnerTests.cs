@@ -1,5 +1,7 @@
 using SecureMx.Mail;
+using SecureMx.Spool;
 using SecureMx.Store;
+using SecureMx.Tests.TestSupport;
 
 namespace SecureMx.Tests.Queue;
 
@@ -54,5 +56,54 @@ public sealed class QueueRunnerTests
         Assert.Equal(QueueRunnerHarness.Start.AddSeconds(90), r.NextAttemptAt);
         var row = Assert.Single(h.Store.DeliveryLog.Query("alice@example.test", null, null, 10));
         Assert.Equal(("deferred", 451, "4.2.0", DeliveryLogEntry.Local), (row.Result, row.Code, row.Enhanced, row.TlsVerification));
+    }
+
+    [Fact]
+    public async Task AMessageRemovedWhileItWaitsForTheRemotePoolIsNotDelivered()
+    {
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o => o.Delivery.RemoteConcurrency = 1);
+        var release = new TaskCompletionSource();
+        h.Dns.Hold = release.Task; // the one remote worker hangs in its first MX lookup
+        var loads = h.Spool.Queue.Loads;
+        var busy = await h.SendAsync(recipient: "user@busy.test", announce: false);
+        h.Runner.MessageArrived(busy);
+        await h.WaitUntilAsync("the remote worker to be busy", () => h.Dns.QueriedDomains.Count == 1);
+        var waiting = await h.SendAsync(recipient: "user@waiting.test", announce: false);
+        h.Runner.MessageArrived(waiting);
+        await h.WaitUntilAsync("the second message in the remote pool's backlog", () => h.Spool.Queue.Loads == loads + 2);
+
+        await h.Spool.RemoveAsync(waiting); // as `securemx queue delete` does, from another process
+        release.SetResult();
+        await h.SettleAsync("the busy message's run");
+
+        Assert.Equal(["busy.test"], h.Dns.QueriedDomains);
+        Assert.Null(h.Spool.Queue.Load(waiting));
+        Assert.NotNull(h.Spool.Queue.Load(busy)); // deferred (SERVFAIL), still queued
+    }
+
+    [Theory]
+    [InlineData(DurableStep.Write, Errno.ENOSPC)]
+    [InlineData(DurableStep.SyncFile, Errno.EIO)]
+    [InlineData(DurableStep.Rename, Errno.EIO)]
+    [InlineData(DurableStep.SyncDirectory, Errno.ENOSPC)]
+    public async Task AStorageFaultInMaildirDeliveryDefersTheRecipientAndTheRetryDeliversOneCopy(DurableStep step, Errno errno)
+    {
+        var faults = new StorageFaultPlan();
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o => o.Delivery.LocalRetrySeconds = 60, faults: faults);
+        var maildir = Path.Combine(h.DataDirectory, MailboxRepository.MaildirFor("alice", "example.test"));
+        faults.Fail(step, errno, p => p.StartsWith(maildir, StringComparison.Ordinal));
+
+        var id = await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")]);
+
+        var r = h.Recipient(id)!;
+        Assert.Equal((RecipientState.Deferred, OutcomeReason.Local, EnhancedStatus.MailboxUnavailable), (r.State, r.LastOutcome!.Reason, r.LastOutcome.Status));
+        Assert.Empty(Directory.GetFiles(Path.Combine(maildir, "tmp")));
+        Assert.Empty(Directory.GetFiles(Path.Combine(maildir, "new")));
+
+        faults.Clear();
+        await h.RunForAsync(TimeSpan.FromSeconds(61));
+        Assert.Null(h.Spool.Queue.Load(id));
+        Assert.Single(Directory.GetFiles(Path.Combine(maildir, "new")));
+        Assert.Empty(Directory.GetFiles(Path.Combine(maildir, "tmp")));
     }
 }
