@@ -4,6 +4,7 @@ using MimeKit;
 using MimeKit.Utils;
 using SecureMx.Dsn;
 using SecureMx.Mail;
+using static SecureMx.Tests.Dsn.DsnSamples;
 
 namespace SecureMx.Tests.Dsn;
 
@@ -13,104 +14,6 @@ namespace SecureMx.Tests.Dsn;
 /// </summary>
 public sealed class DeliveryStatusNotificationTests
 {
-    private const string Host = "mx.example.net";
-    private const string QueueId = "0123456789ABCDEF";
-    private const string Sender = "alice@example.net";
-    private static readonly DateTimeOffset Arrival = new(2025, 6, 3, 9, 5, 7, TimeSpan.Zero);
-    private static readonly DateTimeOffset Now = Arrival.AddHours(1);
-    private static readonly DateTimeOffset LastAttempt = Arrival.AddMinutes(55);
-    private static readonly DateTimeOffset RetryUntil = Arrival.AddHours(24);
-
-    private const string OriginalHeaders =
-        "Received: from client.example.net ([192.0.2.7])\r\n" +
-        "\tby mx.example.net (SecureMx) with ESMTPS id 0123456789ABCDEF\r\n" +
-        "\tfor <bob@remote.example>; Tue, 03 Jun 2025 09:05:07 +0000\r\n" +
-        "From: Alice <alice@example.net>\r\n" +
-        "To: Bob <bob@remote.example>\r\n" +
-        "Subject: Quarterly figures\r\n" +
-        "Message-ID: <q1@example.net>\r\n" +
-        "MIME-Version: 1.0\r\n" +
-        "Content-Type: text/plain; charset=utf-8\r\n" +
-        "Content-Transfer-Encoding: 8bit\r\n";
-
-    private const string OriginalBody = "Hello Bob,\r\n\r\nthe figures: 42 €.\r\n.\r\nFrom here on it gets interesting.\r\n";
-
-    private static readonly byte[] Original = Encoding.UTF8.GetBytes(OriginalHeaders + "\r\n" + OriginalBody);
-
-    private static DsnRecipientReport Bounce(string rcpt = "bob@remote.example") => new(rcpt, DsnAction.Failed, EnhancedStatus.Parse("5.1.1"))
-    {
-        OriginalRecipientType = "rfc822",
-        OriginalRecipient = "Bob@Remote.example",
-        RemoteMta = "mx.remote.example",
-        DiagnosticCode = "550 5.1.1 <bob@remote.example>: Recipient address rejected: User unknown",
-        LastAttemptDate = LastAttempt,
-    };
-
-    private static DsnRecipientReport Delay(string rcpt = "carol@secure.example") => new(rcpt, DsnAction.Delayed, EnhancedStatus.Parse("4.7.0"))
-    {
-        RemoteMta = "mx.secure.example",
-        Explanation = "the receiving server offers no STARTTLS",
-        LastAttemptDate = LastAttempt,
-        WillRetryUntil = RetryUntil,
-    };
-
-    private static DsnRecipientReport Success(string rcpt = "dave@remote.example") => new(rcpt, DsnAction.Delivered, EnhancedStatus.Parse("2.0.0"))
-    {
-        RemoteMta = "mx.remote.example",
-        DiagnosticCode = "250 2.0.0 Ok: queued as 4bXyZ",
-        LastAttemptDate = LastAttempt,
-    };
-
-    private static DsnRequest Request(params DsnRecipientReport[] reports) =>
-        new(Host, QueueId, Sender, Arrival, reports, Now) { OpenOriginal = () => new MemoryStream(Original, writable: false) };
-
-    private sealed record Written(MimeMessage Message, byte[] Bytes, DsnWriteResult Result)
-    {
-        public MultipartReport Report => Assert.IsType<MultipartReport>(Message.Body);
-        public TextPart Text => Assert.IsType<TextPart>(Report[0]);
-        public MessageDeliveryStatus Status => Assert.IsType<MessageDeliveryStatus>(Report[1]);
-        public string Ascii => Encoding.UTF8.GetString(Bytes);
-    }
-
-    private static Written Write(DsnRequest request)
-    {
-        using var dsn = DeliveryStatusNotification.Build(request);
-        using var output = new MemoryStream();
-        var result = DeliveryStatusNotification.WriteTo(dsn, output);
-        var bytes = output.ToArray();
-        return new Written(MimeMessage.Load(new MemoryStream(bytes)), bytes, result);
-    }
-
-    private static byte[] WriteBack(MimeMessage? message)
-    {
-        Assert.NotNull(message);
-        using var ms = new MemoryStream();
-        message.WriteTo(new FormatOptions { NewLineFormat = NewLineFormat.Dos }, ms);
-        return ms.ToArray();
-    }
-
-    /// <summary>The text part with its word-wrapping undone, so sentences can be searched for.</summary>
-    private static string Flat(TextPart part) => Regex.Replace(part.Text, @"\s+", " ");
-
-    private static string[] FieldNames(HeaderList group) => group.Select(h => h.Field).ToArray();
-
-    private static byte[] PartContent(MimePart part)
-    {
-        Assert.NotNull(part.Content);
-        using var ms = new MemoryStream();
-        part.Content.DecodeTo(ms);
-        return ms.ToArray();
-    }
-
-    private static void AssertCrlfOnly(byte[] bytes)
-    {
-        for (int i = 0; i < bytes.Length; i++)
-        {
-            if (bytes[i] == '\n') Assert.True(i > 0 && bytes[i - 1] == '\r', $"bare LF at offset {i}");
-            if (bytes[i] == '\r') Assert.True(i + 1 < bytes.Length && bytes[i + 1] == '\n', $"bare CR at offset {i}");
-        }
-    }
-
     // ---- structure -------------------------------------------------------------------------------------
 
     [Fact]
@@ -292,122 +195,6 @@ public sealed class DeliveryStatusNotificationTests
         var content = Encoding.ASCII.GetString(PartContent(w.Status));
         Assert.All(content.Split("\r\n"), line => Assert.True(line.Length <= 78, $"line of {line.Length}: {line}"));
         Assert.Contains("\r\n word", content, StringComparison.Ordinal);
-    }
-
-    // ---- the returned message (RET, RFC 3461 §4.3) ---------------------------------------------------
-
-    [Fact]
-    public void RetFullReturnsTheOriginalMessageByteForByte()
-    {
-        var w = Write(Request(Bounce()) with { Return = DsnReturn.Full });
-
-        var part = Assert.IsType<MessagePart>(w.Report[2]);
-        Assert.Equal("message/rfc822", part.ContentType.MimeType);
-        // The body holds "€": 8bit, which message/rfc822 allows (RFC 2046 §5.2.1).
-        Assert.Equal("8bit", part.Headers[HeaderId.ContentTransferEncoding]);
-        Assert.Equal(Original, WriteBack(part.Message));
-        Assert.Equal("Quarterly figures", part.Message?.Subject);
-        Assert.True(w.Result.EightBit);
-        Assert.False(w.Result.SmtpUtf8);
-    }
-
-    [Fact]
-    public void RetFullOfASevenBitMessageDeclaresNoTransferEncoding()
-    {
-        var ascii = Encoding.ASCII.GetBytes("From: a@example.net\r\nSubject: plain\r\n\r\nJust ASCII.\r\n");
-        var w = Write(Request(Bounce()) with { Return = DsnReturn.Full, OpenOriginal = () => new MemoryStream(ascii) });
-
-        var part = Assert.IsType<MessagePart>(w.Report[2]);
-        Assert.False(part.Headers.Contains(HeaderId.ContentTransferEncoding));
-        Assert.Equal(ascii, WriteBack(part.Message));
-        Assert.False(w.Result.EightBit);
-        Assert.All(w.Bytes, b => Assert.True(b < 0x80));
-    }
-
-    [Fact]
-    public void RetHeadersReturnsOnlyTheHeaderBlock()
-    {
-        var w = Write(Request(Bounce()) with { Return = DsnReturn.Headers });
-
-        var part = Assert.IsType<TextRfc822Headers>(w.Report[2]);
-        Assert.Equal("text/rfc822-headers", part.ContentType.MimeType);
-        // The header block as received, and the empty line that ends it.
-        Assert.Equal(OriginalHeaders + "\r\n", Encoding.UTF8.GetString(WriteBack(part.Message)));
-        Assert.Equal("Quarterly figures", part.Message?.Subject);
-        Assert.DoesNotContain("the figures", w.Ascii, StringComparison.Ordinal);
-        Assert.DoesNotContain("€", w.Ascii, StringComparison.Ordinal);
-        Assert.False(w.Result.EightBit);
-    }
-
-    [Fact]
-    public void WithoutRetOnlyTheHeadersAreReturned()
-    {
-        var w = Write(Request(Bounce()) with { Return = DsnReturn.Unspecified });
-        Assert.IsType<TextRfc822Headers>(w.Report[2]);
-        Assert.DoesNotContain("the figures", w.Ascii, StringComparison.Ordinal);
-    }
-
-    [Theory]
-    [InlineData(DsnAction.Delayed, "4.4.1")]
-    [InlineData(DsnAction.Delivered, "2.0.0")]
-    public void RetFullReturnsOnlyHeadersInADsnWithoutFailure(DsnAction action, string status)
-    {
-        // RFC 3461 §4.3: RET applies to DSNs reporting a failure; others SHOULD carry only the headers.
-        var w = Write(Request(new DsnRecipientReport("bob@remote.example", action, EnhancedStatus.Parse(status))) with { Return = DsnReturn.Full });
-        Assert.IsType<TextRfc822Headers>(w.Report[2]);
-    }
-
-    [Fact]
-    public void RetFullOverTheSizeLimitReturnsHeadersInstead()
-    {
-        var over = Write(Request(Bounce()) with { Return = DsnReturn.Full, ReturnSizeLimit = Original.Length - 1 });
-        Assert.IsType<TextRfc822Headers>(over.Report[2]);
-
-        var at = Write(Request(Bounce()) with { Return = DsnReturn.Full, ReturnSizeLimit = Original.Length });
-        Assert.IsType<MessagePart>(at.Report[2]);
-    }
-
-    [Fact]
-    public void WithoutOriginalTheReportHasTwoParts()
-    {
-        var w = Write(Request(Bounce()) with { Return = DsnReturn.Full, OpenOriginal = null });
-        Assert.Equal(2, w.Report.Count);
-        Assert.DoesNotContain("followed by", w.Text.Text, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void NonSeekableOriginalIsOpenedOnceAndReturnedWhole()
-    {
-        int opened = 0;
-        var w = Write(Request(Bounce()) with
-        {
-            Return = DsnReturn.Full,
-            OpenOriginal = () => { opened++; return new ForwardOnlyStream(Original); },
-        });
-
-        Assert.Equal(1, opened);
-        Assert.Equal(Original, WriteBack(Assert.IsType<MessagePart>(w.Report[2]).Message));
-    }
-
-    [Fact]
-    public void OriginalWithoutBodyReturnsItsHeaders()
-    {
-        var headersOnly = Encoding.ASCII.GetBytes("From: a@example.net\r\nSubject: no body");
-        var w = Write(Request(Bounce()) with { OpenOriginal = () => new MemoryStream(headersOnly) });
-        var part = Assert.IsType<TextRfc822Headers>(w.Report[2]);
-        Assert.Equal("no body", part.Message?.Subject);
-        AssertCrlfOnly(w.Bytes);
-    }
-
-    [Fact]
-    public void OriginalWithBareLineFeedsIsReturnedWithCrlf()
-    {
-        var bare = Encoding.ASCII.GetBytes("From: a@example.net\nSubject: unix\n\nline one\nline two\r\n");
-        var w = Write(Request(Bounce()) with { Return = DsnReturn.Full, OpenOriginal = () => new MemoryStream(bare) });
-
-        AssertCrlfOnly(w.Bytes);
-        var part = Assert.IsType<MessagePart>(w.Report[2]);
-        Assert.Equal("From: a@example.net\r\nSubject: unix\r\n\r\nline one\r\nline two\r\n", Encoding.ASCII.GetString(WriteBack(part.Message)));
     }
 
     // ---- the human-readable part ---------------------------------------------------------------------
@@ -641,26 +428,5 @@ public sealed class DeliveryStatusNotificationTests
     public void ShouldSendFollowsNotifyAndNeverAnswersTheNullSender(string sender, DsnNotify notify, DsnAction action, bool expected)
     {
         Assert.Equal(expected, DeliveryStatusNotification.ShouldSend(sender, notify, action));
-    }
-
-    /// <summary>A stream that can only be read forward, like a pipe.</summary>
-    private sealed class ForwardOnlyStream(byte[] data) : Stream
-    {
-        private readonly MemoryStream _inner = new(data, writable: false);
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) _inner.Dispose();
-            base.Dispose(disposing);
-        }
     }
 }
