@@ -16,17 +16,5 @@ public static class InboundTlsSettings
         _ => throw new ArgumentOutOfRangeException(nameof(setting)),
     };
 
-    public static bool TryParse(string text, out InboundTlsSetting setting)
-    {
-        foreach (var s in Enum.GetValues<InboundTlsSetting>())
-        {
-            if (string.Equals(s.Name(), text.Trim(), StringComparison.OrdinalIgnoreCase))
-            {
-                setting = s;
-                return true;
-            }
-        }
-        setting = default;
-        return false;
-    }
+    public static bool TryParse(string text, out InboundTlsSetting setting) => EnumNames.TryParse(text, Name, out setting);
 }

@@ -26,19 +26,7 @@ public static class OutboundTlsLevels
         _ => throw new ArgumentOutOfRangeException(nameof(level)),
     };
 
-    public static bool TryParse(string text, out OutboundTlsLevel level)
-    {
-        foreach (var l in Enum.GetValues<OutboundTlsLevel>())
-        {
-            if (string.Equals(l.Name(), text.Trim(), StringComparison.OrdinalIgnoreCase))
-            {
-                level = l;
-                return true;
-            }
-        }
-        level = default;
-        return false;
-    }
+    public static bool TryParse(string text, out OutboundTlsLevel level) => EnumNames.TryParse(text, Name, out level);
 
     public static string AllNames => string.Join(", ", Enum.GetValues<OutboundTlsLevel>().Select(l => l.Name()));
 

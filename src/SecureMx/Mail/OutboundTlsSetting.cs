@@ -17,17 +17,5 @@ public static class OutboundTlsSettings
         _ => throw new ArgumentOutOfRangeException(nameof(setting)),
     };
 
-    public static bool TryParse(string text, out OutboundTlsSetting setting)
-    {
-        foreach (var s in Enum.GetValues<OutboundTlsSetting>())
-        {
-            if (string.Equals(s.Name(), text.Trim(), StringComparison.OrdinalIgnoreCase))
-            {
-                setting = s;
-                return true;
-            }
-        }
-        setting = default;
-        return false;
-    }
+    public static bool TryParse(string text, out OutboundTlsSetting setting) => EnumNames.TryParse(text, Name, out setting);
 }

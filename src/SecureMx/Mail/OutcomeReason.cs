@@ -58,17 +58,5 @@ public static class OutcomeReasons
         _ => throw new ArgumentOutOfRangeException(nameof(reason)),
     };
 
-    public static bool TryParse(string? text, out OutcomeReason reason)
-    {
-        foreach (var r in Enum.GetValues<OutcomeReason>())
-        {
-            if (r.Name() == text)
-            {
-                reason = r;
-                return true;
-            }
-        }
-        reason = default;
-        return false;
-    }
+    public static bool TryParse(string? text, out OutcomeReason reason) => EnumNames.TryParse(text, Name, out reason);
 }

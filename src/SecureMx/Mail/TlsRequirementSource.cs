@@ -27,17 +27,5 @@ public static class TlsRequirementSources
         _ => throw new ArgumentOutOfRangeException(nameof(source)),
     };
 
-    public static bool TryParse(string? text, out TlsRequirementSource source)
-    {
-        foreach (var s in Enum.GetValues<TlsRequirementSource>())
-        {
-            if (s.Name() == text)
-            {
-                source = s;
-                return true;
-            }
-        }
-        source = default;
-        return false;
-    }
+    public static bool TryParse(string? text, out TlsRequirementSource source) => EnumNames.TryParse(text, Name, out source);
 }
