@@ -41,7 +41,7 @@ public sealed class DsnEmitter(MessageSpool spool, RecipientRouter recipients, S
         catch (Exception ex) when (ex is IOException or Microsoft.Data.Sqlite.SqliteException or FormatException or InvalidOperationException)
         {
             // The recipients' state is still written; the sender misses this report. Say so loudly.
-            log.LogError(ex, "{Id}: could not create the {Action} DSN for <{Sender}>", original.Id, action, original.Sender);
+            log.LogError(ex, "{Id}: could not create the {Action} DSN for <{Sender}>", original.Id, action.ToFieldValue(), original.Sender);
         }
     }
 

@@ -77,7 +77,7 @@ public sealed class DsnEmitterStorageFaultTests : IDisposable
             Assert.Equal(queued.Count - 1, _arrived.Count);
             Assert.Empty(Directory.GetFiles(_spool.IncomingDirectory));
             var logged = string.Join("\n", _log.Lines.Skip(lines));
-            Assert.Contains("could not create the Failed DSN", logged, StringComparison.Ordinal);
+            Assert.Contains("could not create the failed DSN", logged, StringComparison.Ordinal);
             Assert.True(logged.Contains("disk full", StringComparison.Ordinal) == (errno == Errno.ENOSPC), $"{when}: {logged}");
 
             _faults.Clear();
