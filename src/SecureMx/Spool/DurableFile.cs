@@ -23,6 +23,7 @@ public sealed class DurableFile : IDisposable, IAsyncDisposable
     /// <summary>Bytes written so far.</summary>
     public long Length => _stream.Position;
 
+    // Not through DurableFiles.Step: a span cannot be captured, and this runs for every chunk of every message.
     public void Write(ReadOnlySpan<byte> data)
     {
         try
@@ -36,59 +37,17 @@ public sealed class DurableFile : IDisposable, IAsyncDisposable
         }
     }
 
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken ct)
-    {
-        try
-        {
-            _faults?.BeforeStep(DurableStep.Write, Path);
-            await _stream.WriteAsync(data, ct).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (DurableFiles.IsFileSystemError(ex))
-        {
-            throw new DurableStepException(DurableStep.Write, Path, ex);
-        }
-    }
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken ct) =>
+        DurableFiles.StepAsync(_faults, DurableStep.Write, Path, () => _stream.WriteAsync(data, ct));
 
     /// <summary>Hands the buffered bytes to the kernel (they are not on the disk yet: see <see cref="Sync"/>).</summary>
-    public async Task FlushAsync(CancellationToken ct = default)
-    {
-        try
-        {
-            _faults?.BeforeStep(DurableStep.Flush, Path);
-            await _stream.FlushAsync(ct).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (DurableFiles.IsFileSystemError(ex))
-        {
-            throw new DurableStepException(DurableStep.Flush, Path, ex);
-        }
-    }
+    public async Task FlushAsync(CancellationToken ct = default) =>
+        await DurableFiles.StepAsync(_faults, DurableStep.Flush, Path, () => new ValueTask(_stream.FlushAsync(ct))).ConfigureAwait(false);
 
-    public void Flush()
-    {
-        try
-        {
-            _faults?.BeforeStep(DurableStep.Flush, Path);
-            _stream.Flush();
-        }
-        catch (Exception ex) when (DurableFiles.IsFileSystemError(ex))
-        {
-            throw new DurableStepException(DurableStep.Flush, Path, ex);
-        }
-    }
+    public void Flush() => DurableFiles.Step(_faults, DurableStep.Flush, Path, _stream.Flush);
 
     /// <summary>fsync(2): the data written so far is on the disk. Flush first; this does not write the buffer.</summary>
-    public void Sync()
-    {
-        try
-        {
-            _faults?.BeforeStep(DurableStep.SyncFile, Path);
-            _stream.Flush(flushToDisk: true);
-        }
-        catch (Exception ex) when (DurableFiles.IsFileSystemError(ex))
-        {
-            throw new DurableStepException(DurableStep.SyncFile, Path, ex);
-        }
-    }
+    public void Sync() => DurableFiles.Step(_faults, DurableStep.SyncFile, Path, () => _stream.Flush(flushToDisk: true));
 
     /// <summary><see cref="Sync"/> on the thread pool: the fsyncs of concurrent sessions share journal commits.</summary>
     public Task SyncAsync() => Task.Run(Sync);

@@ -22,60 +22,18 @@ public sealed class DurableFiles(IStorageFaultInjector? faults = null)
     public static DurableFiles Default { get; } = new();
 
     /// <summary>Creates a file for writing with <paramref name="options"/> (their mode says whether it may exist).</summary>
-    public DurableFile Create(string path, FileStreamOptions options)
-    {
-        try
-        {
-            faults?.BeforeStep(DurableStep.Create, path);
-            return new DurableFile(faults, path, new FileStream(path, options));
-        }
-        catch (Exception ex) when (IsFileSystemError(ex))
-        {
-            throw new DurableStepException(DurableStep.Create, path, ex);
-        }
-    }
+    public DurableFile Create(string path, FileStreamOptions options) =>
+        Step(faults, DurableStep.Create, path, () => new DurableFile(faults, path, new FileStream(path, options)));
 
     /// <summary>rename(2); durable only once the destination's directory is fsync'd.</summary>
-    public void Rename(string source, string destination, bool overwrite = false)
-    {
-        try
-        {
-            faults?.BeforeStep(DurableStep.Rename, destination);
-            File.Move(source, destination, overwrite);
-        }
-        catch (Exception ex) when (IsFileSystemError(ex))
-        {
-            throw new DurableStepException(DurableStep.Rename, destination, ex);
-        }
-    }
+    public void Rename(string source, string destination, bool overwrite = false) =>
+        Step(faults, DurableStep.Rename, destination, () => File.Move(source, destination, overwrite));
 
     /// <summary>fsync(2) of a directory, so that entries created, renamed or removed in it are durable.</summary>
-    public void SyncDirectory(string path)
-    {
-        try
-        {
-            faults?.BeforeStep(DurableStep.SyncDirectory, path);
-            SafeIo.FsyncDirectory(path);
-        }
-        catch (Exception ex) when (IsFileSystemError(ex))
-        {
-            throw new DurableStepException(DurableStep.SyncDirectory, path, ex);
-        }
-    }
+    public void SyncDirectory(string path) => Step(faults, DurableStep.SyncDirectory, path, () => SafeIo.FsyncDirectory(path));
 
     /// <summary>unlink(2); a file that is not there is not an error.</summary>
-    public void Delete(string path)
-    {
-        try
-        {
-            faults?.BeforeStep(DurableStep.Delete, path);
-            File.Delete(path);
-        }
-        catch (Exception ex) when (IsFileSystemError(ex))
-        {
-            throw new DurableStepException(DurableStep.Delete, path, ex);
-        }
-    }
+    public void Delete(string path) => Step(faults, DurableStep.Delete, path, () => File.Delete(path));
 
     /// <summary>Removal on an error path: a failure here cannot be helped, and what stays is garbage that start-up recovery removes.</summary>
     public bool TryDelete(string path)
@@ -92,18 +50,7 @@ public sealed class DurableFiles(IStorageFaultInjector? faults = null)
     }
 
     /// <summary>Commits a queue database transaction (SQLite makes it durable: WAL, synchronous=FULL).</summary>
-    public void Commit(SqliteTransaction transaction, string database)
-    {
-        try
-        {
-            faults?.BeforeStep(DurableStep.Commit, database);
-            transaction.Commit();
-        }
-        catch (Exception ex) when (IsFileSystemError(ex))
-        {
-            throw new DurableStepException(DurableStep.Commit, database, ex);
-        }
-    }
+    public void Commit(SqliteTransaction transaction, string database) => Step(faults, DurableStep.Commit, database, transaction.Commit);
 
     /// <summary>
     /// Writes a whole file durably: a temporary name, fsync, rename over <paramref name="path"/>, fsync
@@ -136,6 +83,39 @@ public sealed class DurableFiles(IStorageFaultInjector? faults = null)
             throw;
         }
         SyncDirectory(dir);
+    }
+
+    /// <summary>
+    /// One step: the fault seam sees it first, then <paramref name="act"/> runs; what the kernel refuses
+    /// comes out as <see cref="DurableStepException"/> naming the step and the path.
+    /// </summary>
+    internal static T Step<T>(IStorageFaultInjector? faults, DurableStep step, string path, Func<T> act)
+    {
+        try
+        {
+            faults?.BeforeStep(step, path);
+            return act();
+        }
+        catch (Exception ex) when (IsFileSystemError(ex))
+        {
+            throw new DurableStepException(step, path, ex);
+        }
+    }
+
+    internal static void Step(IStorageFaultInjector? faults, DurableStep step, string path, Action act) =>
+        Step(faults, step, path, () => { act(); return true; });
+
+    internal static async ValueTask StepAsync(IStorageFaultInjector? faults, DurableStep step, string path, Func<ValueTask> act)
+    {
+        try
+        {
+            faults?.BeforeStep(step, path);
+            await act().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsFileSystemError(ex))
+        {
+            throw new DurableStepException(step, path, ex);
+        }
     }
 
     /// <summary>What a file-system call throws when the kernel says no (errno: ENOSPC, EIO, EACCES …); not a step that already failed.</summary>
