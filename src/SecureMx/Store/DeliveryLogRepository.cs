@@ -15,12 +15,13 @@ public sealed class DeliveryLogRepository : IDisposable
     private const string Columns = "at, message_id, sender, account, recipient, mx_host, ip, result, code, enhanced, text, tls_protocol, tls_cipher, tls_verification";
 
     private readonly StoreDatabase _db;
-    private StoreConnection? _writeConnection; // used only by the writer, one batch at a time
+    private readonly LogWriteConnection _writeConnection;
 
     /// <param name="timers">The batching timer's clock; real time unless a test drives it.</param>
     public DeliveryLogRepository(StoreDatabase db, ILogger logger, TimeProvider? timers = null, LogWriterOptions? options = null)
     {
         _db = db;
+        _writeConnection = new LogWriteConnection(db);
         Writer = new BatchingLogWriter<DeliveryLogEntry>("delivery log", Insert, logger, timers ?? TimeProvider.System, options);
     }
 
@@ -96,33 +97,21 @@ public sealed class DeliveryLogRepository : IDisposable
     public void Dispose()
     {
         Writer.Dispose();
-        _writeConnection?.Dispose();
+        _writeConnection.Dispose();
     }
 
-    /// <summary>One batch, one transaction. After a failure the connection is replaced: the retry starts clean.</summary>
-    private void Insert(IReadOnlyList<DeliveryLogEntry> entries)
+    /// <summary>One batch, one transaction.</summary>
+    private void Insert(IReadOnlyList<DeliveryLogEntry> entries) => _writeConnection.InTransaction(c =>
     {
-        var c = _writeConnection ??= _db.ConnectForLogWrites();
-        try
+        using var cmd = c.Command($"INSERT INTO delivery_log({Columns}) VALUES(@at, @id, @sender, @account, @rcpt, @mx, @ip, @result, @code, @enh, @text, @tlsp, @tlsc, @tlsv)");
+        foreach (var e in entries)
         {
-            c.BeginWrite();
-            using var cmd = c.Command($"INSERT INTO delivery_log({Columns}) VALUES(@at, @id, @sender, @account, @rcpt, @mx, @ip, @result, @code, @enh, @text, @tlsp, @tlsc, @tlsv)");
-            foreach (var e in entries)
-            {
-                StoreConnection.Bind(cmd, ("@at", e.At.ToUnixTimeMilliseconds()), ("@id", e.MessageId), ("@sender", e.Sender), ("@account", e.Account),
-                    ("@rcpt", e.Recipient), ("@mx", e.MxHost), ("@ip", e.Ip), ("@result", e.Result), ("@code", e.Code), ("@enh", e.Enhanced),
-                    ("@text", e.Text), ("@tlsp", e.TlsProtocol), ("@tlsc", e.TlsCipher), ("@tlsv", e.TlsVerification));
-                cmd.ExecuteNonQuery();
-            }
-            c.Commit();
+            StoreConnection.Bind(cmd, ("@at", e.At.ToUnixTimeMilliseconds()), ("@id", e.MessageId), ("@sender", e.Sender), ("@account", e.Account),
+                ("@rcpt", e.Recipient), ("@mx", e.MxHost), ("@ip", e.Ip), ("@result", e.Result), ("@code", e.Code), ("@enh", e.Enhanced),
+                ("@text", e.Text), ("@tlsp", e.TlsProtocol), ("@tlsc", e.TlsCipher), ("@tlsv", e.TlsVerification));
+            cmd.ExecuteNonQuery();
         }
-        catch
-        {
-            c.Dispose();
-            _writeConnection = null;
-            throw;
-        }
-    }
+    });
 
     private static DeliveryLogEntry Read(DbDataReader r) =>
         new(r.Time(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.NullableString(5), r.NullableString(6), r.GetString(7),

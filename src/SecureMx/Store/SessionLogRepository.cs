@@ -15,7 +15,7 @@ public sealed class SessionLogRepository : IDisposable
     private readonly LogOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private StoreConnection? _writeConnection; // used only by the writer, one batch at a time
+    private readonly LogWriteConnection _writeConnection;
     private DateTimeOffset _nextPrune = DateTimeOffset.MinValue;
 
     /// <param name="time">The clock of the retention rule.</param>
@@ -23,6 +23,7 @@ public sealed class SessionLogRepository : IDisposable
     public SessionLogRepository(StoreDatabase db, LogOptions options, TimeProvider time, ILogger logger, TimeProvider? timers = null, LogWriterOptions? writerOptions = null)
     {
         _db = db;
+        _writeConnection = new LogWriteConnection(db);
         _options = options;
         _time = time;
         _logger = logger;
@@ -65,16 +66,14 @@ public sealed class SessionLogRepository : IDisposable
     public void Dispose()
     {
         Writer.Dispose();
-        _writeConnection?.Dispose();
+        _writeConnection.Dispose();
     }
 
     /// <summary>One batch, one transaction (a session row and its recipient rows), then the daily prune.</summary>
     private void Write(IReadOnlyList<InboundSessionRecord> batch)
     {
-        var c = _writeConnection ??= _db.ConnectForLogWrites();
-        try
+        _writeConnection.InTransaction(c =>
         {
-            c.BeginWrite();
             // SQLite: INSERT OR REPLACE (PostgreSQL: INSERT … ON CONFLICT (id) DO UPDATE).
             using var s = c.Command("""
                 INSERT OR REPLACE INTO inbound_sessions(id, started_at, ended_at, listener, client_ip, helo, tls_protocol, tls_cipher, messages, end_reason, account, auth_failures)
@@ -97,14 +96,7 @@ public sealed class SessionLogRepository : IDisposable
                     r.ExecuteNonQuery();
                 }
             }
-            c.Commit();
-        }
-        catch
-        {
-            c.Dispose();
-            _writeConnection = null;
-            throw;
-        }
+        });
         PruneIfDue();
     }
 }
