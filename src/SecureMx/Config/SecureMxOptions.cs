@@ -39,6 +39,28 @@ public sealed class SecureMxOptions
     public AuthOptions Auth { get; set; } = new();
 
     public DashboardOptions Dashboard { get; set; } = new();
+
+    public MailAccessOptions MailAccess { get; set; } = new();
+}
+
+/// <summary>
+/// How mail clients read mail: the Dovecot listeners `securemx dovecot-config` configured, so the
+/// dashboard and the autoconfig file can tell users which host, ports and security to use.
+/// </summary>
+public sealed class MailAccessOptions
+{
+    /// <summary>The host name mail clients connect to (IMAP, POP3 and submission). Empty: hostname.</summary>
+    public string Host { get; set; } = "";
+    /// <summary>IMAP with implicit TLS (993): ADDR:PORT Dovecot listens on, or empty when not offered.</summary>
+    public string Imaps { get; set; } = "";
+    /// <summary>IMAP with STARTTLS required (143): ADDR:PORT, or empty.</summary>
+    public string Imap { get; set; } = "";
+    /// <summary>POP3 with implicit TLS (995): ADDR:PORT, or empty.</summary>
+    public string Pop3s { get; set; } = "";
+    /// <summary>POP3 with STARTTLS required (110): ADDR:PORT, or empty.</summary>
+    public string Pop3 { get; set; } = "";
+
+    public string EffectiveHost(SecureMxOptions options) => Host.Length > 0 ? Host : options.Hostname;
 }
 
 /// <summary>The self-service dashboard (listeners.dashboard is its endpoint).</summary>
