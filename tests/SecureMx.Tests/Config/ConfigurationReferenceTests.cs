@@ -13,7 +13,7 @@ namespace SecureMx.Tests.Config;
 /// </summary>
 public sealed partial class ConfigurationReferenceTests
 {
-    [GeneratedRegex(@"^\|\s*`([A-Za-z.]+)`\s*\|\s*([^|]*)\|")]
+    [GeneratedRegex(@"^\|\s*`([A-Za-z0-9.]+)`\s*\|\s*([^|]*)\|")]
     private static partial Regex Row();
 
     /// <summary>Documented key → the text of its default column.</summary>
