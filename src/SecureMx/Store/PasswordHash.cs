@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Isopoh.Cryptography.Argon2;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 
@@ -9,53 +10,118 @@ namespace SecureMx.Store;
 public enum PasswordCheck { Wrong, Correct, CorrectButOutdated }
 
 /// <summary>
-/// Mailbox password hashes through ASP.NET Core Identity's <see cref="PasswordHasher{TUser}"/>:
-/// PBKDF2-HMAC-SHA512 with a 128-bit salt, at the 210 000 iterations OWASP recommends for that
-/// hash (Identity's default is 100 000). Hashes of an earlier format or iteration count still
-/// verify and are reported as outdated, so a successful login can store a current one.
+/// Mailbox password hashes: Argon2id (RFC 9106) in the PHC string form
+/// <c>$argon2id$v=19$m=19456,t=2,p=1$salt$hash</c>, with OWASP's recommended minimum parameters
+/// (19 MiB, two passes, one lane). Dovecot verifies the same string with its <c>ARGON2ID</c> scheme
+/// (libsodium), so IMAP/POP3 logins check the very hash submission and the dashboard check: one
+/// password everywhere (docs/ARCHITECTURE.md, "Reading mail").
+/// Hashes of the earlier formats — ASP.NET Identity's PBKDF2-HMAC-SHA512 and the first release's
+/// PBKDF2-HMAC-SHA256 — and Argon2id hashes with weaker parameters still verify and are reported as
+/// outdated, so a successful login stores a current one; Dovecot cannot read the old formats, so such
+/// an account reads mail only after one submission or dashboard login (or `mailbox passwd`).
 /// </summary>
 public static class PasswordHash
 {
-    public const int Iterations = 210_000;
+    public const int MemoryKiB = 19_456;
+    public const int Passes = 2;
+    public const int Lanes = 1;
+    private const int SaltBytes = 16;
+    private const int HashBytes = 32;
 
-    private sealed class Account;
-    private static readonly Account Nobody = new();
+    /// <summary>The prefix of a current hash; the store's dovecot_accounts view shows only those to Dovecot.</summary>
+    public const string Argon2idPrefix = "$argon2id$";
 
-    private static readonly PasswordHasher<Account> Hasher =
-        new(Options.Create(new PasswordHasherOptions { CompatibilityMode = PasswordHasherCompatibilityMode.IdentityV3, IterationCount = Iterations }));
-
-    public static string Create(string password) => Hasher.HashPassword(Nobody, password);
+    public static string Create(string password)
+    {
+        var config = new Argon2Config
+        {
+            Type = Argon2Type.HybridAddressing, // the "id" variant
+            Version = Argon2Version.Nineteen,
+            MemoryCost = MemoryKiB,
+            TimeCost = Passes,
+            Lanes = Lanes,
+            Threads = Lanes,
+            Password = Encoding.UTF8.GetBytes(password),
+            Salt = RandomNumberGenerator.GetBytes(SaltBytes),
+            HashLength = HashBytes,
+        };
+        return Argon2.Hash(config);
+    }
 
     public static PasswordCheck Check(string password, string stored)
     {
-        if (stored.StartsWith(LegacyPrefix, StringComparison.Ordinal))
+        if (stored.StartsWith(Argon2idPrefix, StringComparison.Ordinal)) return CheckArgon2id(password, stored);
+        if (stored.StartsWith(Pbkdf2Sha256Prefix, StringComparison.Ordinal))
         {
-            return VerifyLegacy(password, stored) ? PasswordCheck.CorrectButOutdated : PasswordCheck.Wrong;
+            return VerifyPbkdf2Sha256(password, stored) ? PasswordCheck.CorrectButOutdated : PasswordCheck.Wrong;
         }
-        try
-        {
-            return Hasher.VerifyHashedPassword(Nobody, stored, password) switch
-            {
-                PasswordVerificationResult.Success => PasswordCheck.Correct,
-                PasswordVerificationResult.SuccessRehashNeeded => PasswordCheck.CorrectButOutdated,
-                _ => PasswordCheck.Wrong,
-            };
-        }
-        catch (FormatException)
-        {
-            return PasswordCheck.Wrong; // not a hash at all: nothing can match it
-        }
+        return VerifyIdentityV3(password, stored) ? PasswordCheck.CorrectButOutdated : PasswordCheck.Wrong;
     }
 
     public static bool Verify(string password, string stored) => Check(password, stored) != PasswordCheck.Wrong;
 
-    // The first releases stored PBKDF2-HMAC-SHA256 as pbkdf2-sha256$iterations$salt$hash (base64).
-    private const string LegacyPrefix = "pbkdf2-sha256$";
+    /// <summary>Whether Dovecot can verify this stored hash (the account can log in over IMAP and POP3).</summary>
+    public static bool IsReadableByDovecot(string stored) => stored.StartsWith(Argon2idPrefix, StringComparison.Ordinal);
 
-    private static bool VerifyLegacy(string password, string stored)
+    private static PasswordCheck CheckArgon2id(string password, string stored)
+    {
+        var config = new Argon2Config { Password = Encoding.UTF8.GetBytes(password) };
+        // A hostile or damaged string must not cost more than a current hash does: refuse parameters
+        // beyond ours before running them (and a string that does not parse at all).
+        if (!TryDecode(config, stored, out var expected)
+            || config.Type != Argon2Type.HybridAddressing || config.MemoryCost > MemoryKiB * 4 || config.TimeCost > Passes * 4
+            || config.Lanes > 8 || config.HashLength is < 16 or > 64)
+        {
+            return PasswordCheck.Wrong;
+        }
+        using (expected)
+        {
+            config.Threads = 1; // one core per login; AccountAuthenticator bounds how many run at once
+            using var argon2 = new Argon2(config);
+            using var actual = argon2.Hash();
+            if (!CryptographicOperations.FixedTimeEquals(actual.Buffer, expected.Buffer)) return PasswordCheck.Wrong;
+        }
+        return config.MemoryCost < MemoryKiB || config.TimeCost < Passes ? PasswordCheck.CorrectButOutdated : PasswordCheck.Correct;
+    }
+
+    private static bool TryDecode(Argon2Config config, string stored, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Isopoh.Cryptography.SecureArray.SecureArray<byte>? hash)
+    {
+        try
+        {
+            return config.DecodeString(stored, out hash) && hash is not null;
+        }
+        catch (ArgumentException)
+        {
+            hash = null; // the library rejects some malformed strings by throwing rather than returning false
+            return false;
+        }
+    }
+
+    // Releases before Argon2id: ASP.NET Core Identity's V3 format (PBKDF2-HMAC-SHA512, base64).
+    private sealed class Account;
+    private static readonly Account Nobody = new();
+    private static readonly PasswordHasher<Account> IdentityHasher =
+        new(Options.Create(new PasswordHasherOptions { CompatibilityMode = PasswordHasherCompatibilityMode.IdentityV3 }));
+
+    private static bool VerifyIdentityV3(string password, string stored)
+    {
+        try
+        {
+            return IdentityHasher.VerifyHashedPassword(Nobody, stored, password) != PasswordVerificationResult.Failed;
+        }
+        catch (FormatException)
+        {
+            return false; // not a hash at all: nothing can match it
+        }
+    }
+
+    // The first releases stored PBKDF2-HMAC-SHA256 as pbkdf2-sha256$iterations$salt$hash (base64).
+    private const string Pbkdf2Sha256Prefix = "pbkdf2-sha256$";
+
+    private static bool VerifyPbkdf2Sha256(string password, string stored)
     {
         var parts = stored.Split('$');
-        if (parts.Length != 4 || !int.TryParse(parts[1], out var iterations) || iterations < 1) return false;
+        if (parts.Length != 4 || !int.TryParse(parts[1], out var iterations) || iterations is < 1 or > 10_000_000) return false;
         try
         {
             var salt = Convert.FromBase64String(parts[2]);
