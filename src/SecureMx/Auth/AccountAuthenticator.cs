@@ -44,7 +44,7 @@ public sealed class AccountAuthenticator
     public async Task<(LoginResult Result, string? Account)> LoginAsync(string name, string password, string clientIp, string mechanism, CancellationToken ct, bool countFailure = true)
     {
         var account = Normalize(name);
-        var throttleKey = account ?? name.Trim().ToLowerInvariant();
+        var throttleKey = ThrottleKey(name);
         var verdict = _throttle.Check(clientIp, throttleKey);
         if (verdict != LoginThrottle.Verdict.Allowed)
         {
@@ -91,6 +91,36 @@ public sealed class AccountAuthenticator
         }
         return (LoginResult.Success, account);
     }
+
+    /// <summary>
+    /// Before another server (Dovecot's IMAP and POP3, through its authentication policy requests)
+    /// checks a password itself: whether this login may be tried at all, by the same counters that
+    /// throttle submission and dashboard logins.
+    /// </summary>
+    public bool AllowsExternalLogin(string name, string clientIp, string protocol)
+    {
+        var verdict = _throttle.Check(clientIp, ThrottleKey(name));
+        if (verdict == LoginThrottle.Verdict.Allowed) return true;
+        _log.LogWarning("{Protocol} login from {Ip} for {User} refused: {Reason}", protocol, clientIp, Printable(name),
+            verdict == LoginThrottle.Verdict.IpBlocked ? "too many failed logins from this address" : "too many failed logins for this account");
+        return false;
+    }
+
+    /// <summary>Counts the outcome of a login another server checked (see <see cref="AllowsExternalLogin"/>).</summary>
+    public void RecordExternalLogin(string name, string clientIp, string protocol, bool success)
+    {
+        var key = ThrottleKey(name);
+        if (success)
+        {
+            _throttle.RecordSuccess(clientIp, key);
+            _log.LogInformation("{Protocol} login from {Ip} as {User}", protocol, clientIp, Printable(name));
+            return;
+        }
+        _throttle.RecordFailure(clientIp, key);
+        _log.LogWarning("{Protocol} login from {Ip} for {User} failed", protocol, clientIp, Printable(name));
+    }
+
+    private static string ThrottleKey(string name) => Normalize(name) ?? name.Trim().ToLowerInvariant();
 
     /// <summary>What a client typed as its name, safe for a log line.</summary>
     private static string Printable(string name)

@@ -120,14 +120,16 @@ internal static class StoreSchema
             );
             CREATE INDEX domain_admins_address ON domain_admins(address);
             """,
-        // What Dovecot's SQL passdb/userdb reads (securemx dovecot-config): one row per mailbox whose
-        // password hash Dovecot can verify itself (Argon2id; older hashes are replaced at the next
-        // submission or dashboard login), and its Maildir relative to the data directory. A view, so
-        // the tables behind it may change without touching an installed Dovecot configuration.
+        // What Dovecot's SQL passdb and userdb read (securemx dovecot-config): every mailbox with its
+        // Maildir relative to the data directory, and its password hash when Dovecot can verify it
+        // (Argon2id; older hashes are NULL here and replaced at the next submission or dashboard
+        // login). A view, so the tables behind it may change without touching an installed Dovecot.
         """
             CREATE VIEW dovecot_accounts AS
-              SELECT address AS user, '{ARGON2ID}' || password_hash AS password, maildir
-              FROM mailboxes WHERE password_hash LIKE '$argon2id$%';
+              SELECT address AS user,
+                     CASE WHEN password_hash LIKE '$argon2id$%' THEN '{ARGON2ID}' || password_hash END AS password,
+                     maildir
+              FROM mailboxes;
             """,
     ];
 }
