@@ -23,6 +23,7 @@ public static class Program
             PolicyCommands.Create(),
             ProbeCommand.Create(),
             DnsRecordsCommand.Create(),
+            DovecotConfigCommand.Create(),
             RoleCommands.SystemAdmin(),
         };
         var parse = root.Parse(args);

@@ -44,12 +44,16 @@ public static class CliOptions
         }
     }
 
-    /// <summary>The full path of --data after checking that it holds an instance (securemx.json and the store).</summary>
+    /// <summary>
+    /// The full path of --data after checking that it holds an instance (securemx.json and the store);
+    /// run by root on an instance another user owns, the command continues as that user.
+    /// </summary>
     public static string RequireInstance(string value)
     {
         var dir = RequireData(value);
         if (!File.Exists(Path.Combine(dir, SecureMx.Config.ConfigLoader.FileName)) || !File.Exists(Path.Combine(dir, SecureMx.Store.StoreDatabase.FileName)))
             throw new CliException($"{dir} is not a SecureMx instance (run 'securemx init --data {dir} --hostname NAME' first)");
+        InstanceOwner.DropTo(dir);
         return dir;
     }
 

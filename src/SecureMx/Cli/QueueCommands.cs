@@ -210,6 +210,7 @@ public static class QueueCommands
         cmd.SetAction(async p =>
         {
             var dir = CliOptions.RequireData(p.GetValue(data)!);
+            InstanceOwner.DropTo(dir); // what it spools belongs to the instance's user
             var options = CliOptions.LoadConfig(dir);
             using var spool = OpenSpool(dir);
             var qid = RequireId(p.GetValue(id)!);

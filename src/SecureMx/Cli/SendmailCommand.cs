@@ -25,6 +25,7 @@ public static class SendmailCommand
         cmd.SetAction(async p =>
         {
             var dir = CliOptions.RequireData(p.GetValue(data)!);
+            InstanceOwner.DropTo(dir); // what it spools belongs to the instance's user
             var options = CliOptions.LoadConfig(dir);
             // The same routing as SMTP RCPT: exact mailbox or alias, subaddress, postmaster of a hosted domain.
             var router = new RecipientRouter(new MailboxRepository(CliOptions.OpenStore(dir), TimeProvider.System), options.Delivery);

@@ -124,6 +124,8 @@ public sealed class ListenerOptions
     public string Submissions { get; set; } = "127.0.0.1:2465";
     /// <summary>Self-service dashboard, HTTPS (not started yet).</summary>
     public string Dashboard { get; set; } = "127.0.0.1:8443";
+    /// <summary>Where Dovecot's authentication policy requests arrive (plain HTTP, loopback only); off unless `dovecot-config` set it.</summary>
+    public string DovecotPolicy { get; set; } = "off";
 }
 
 public sealed class TlsOptions
@@ -196,4 +198,6 @@ public sealed class DeliveryOptions
     /// <summary>Where postmaster@ of a hosted domain goes when that domain has no such mailbox or alias:
     /// a hosted mailbox address, or empty for the instance's own Maildir DIR/mail/postmaster.</summary>
     public string Postmaster { get; set; } = "";
+    /// <summary>Deliver hosted mail over LMTP (unix:PATH or ADDR:PORT) instead of writing Maildirs; empty: Maildir.</summary>
+    public string Lmtp { get; set; } = "";
 }

@@ -102,6 +102,7 @@ public static class ServerHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SessionLogRepository>().Writer);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueRunner>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardService>());
+        builder.Services.AddHostedService(sp => new DovecotPolicyService(dataDirectory, options, sp.GetRequiredService<AccountAuthenticator>(), sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SmtpServerService>());
         return builder.Build();
     }

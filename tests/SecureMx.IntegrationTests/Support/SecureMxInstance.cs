@@ -24,6 +24,8 @@ public sealed class SecureMxInstance : IAsyncDisposable
     /// <summary>https://ADDR:PORT of the dashboard (its certificate is the instance's self-signed one).</summary>
     public string DashboardUrl => Dashboard is null ? throw new InvalidOperationException("the instance was created without a dashboard") : $"https://{Net.Text(Dashboard)}";
     public string Hostname { get; }
+    /// <summary>The system user the instance belongs to and serve runs as (Dovecot reads its Maildirs as it); null: the test's own user.</summary>
+    public string? Owner { get; private set; }
     private Process? _process;
     private readonly StringBuilder _log = new();
 
@@ -75,7 +77,8 @@ public sealed class SecureMxInstance : IAsyncDisposable
     /// <param name="dashboard">The dashboard's HTTPS endpoint (<c>--dashboard</c>); off if null.</param>
     public static async Task<SecureMxInstance> CreateAsync(string domain = "example.test", string[]? mailboxes = null,
         Action<JsonObject>? configure = null, string hostname = "mx.securemx.test", bool submission = false,
-        IPEndPoint? mx = null, IPEndPoint? secureMx = null, string? secureMxHostname = null, string? certFile = null, string? keyFile = null, IPEndPoint? dashboard = null)
+        IPEndPoint? mx = null, IPEndPoint? secureMx = null, string? secureMxHostname = null, string? certFile = null, string? keyFile = null, IPEndPoint? dashboard = null,
+        string? owner = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "securemx-it-" + Guid.NewGuid().ToString("N")[..10]);
         mx ??= Net.FreeEndpoint();
@@ -94,6 +97,13 @@ public sealed class SecureMxInstance : IAsyncDisposable
         cfg["limits"]!["maxConnectionsPerIp"] = 200;
         configure?.Invoke(cfg);
         File.WriteAllText(cfgPath, cfg.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        if (owner is not null)
+        {
+            // As in production: the instance's files are its user's; the CLI, run as root, switches to it.
+            var chown = await Run.ProcessAsync("chown", ["-R", $"{owner}:", dir]);
+            Assert.True(chown.ExitCode == 0, chown.All);
+            instance.Owner = owner;
+        }
         await instance.CliOk("domain", "add", domain);
         foreach (var m in mailboxes ?? ["alice@" + domain])
         {
@@ -113,8 +123,13 @@ public sealed class SecureMxInstance : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Run.SecureMxDll, "serve", "--data", DataDir }) psi.ArgumentList.Add(a);
+        var psi = new ProcessStartInfo(Owner is null ? "dotnet" : "setpriv") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (Owner is not null)
+        {
+            foreach (var a in new[] { $"--reuid={Owner}", $"--regid={Owner}", "--init-groups", "dotnet" }) psi.ArgumentList.Add(a);
+            psi.Environment["HOME"] = Path.GetTempPath();
+        }
+        foreach (var a in new[] { Owner is null ? Run.SecureMxDll : Run.SecureMxDllForAnyUser, "serve", "--data", DataDir }) psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };

@@ -58,6 +58,29 @@ public static class Run
     /// <summary>Path of the securemx.dll built next to the tests (the ProjectReference copies it).</summary>
     public static string SecureMxDll => Path.Combine(AppContext.BaseDirectory, "securemx.dll");
 
+    /// <summary>
+    /// securemx.dll in a copy of the server's build output that every user can read (the checkout may
+    /// live in a home directory only root enters), for instances that run as a user of their own.
+    /// </summary>
+    public static string SecureMxDllForAnyUser => ReadableCopy.Value;
+
+    private static readonly Lazy<string> ReadableCopy = new(() =>
+    {
+        var bin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')); // tests/X/bin/CONFIG/TFM
+        var source = Path.Combine(RepoRoot, "src", "SecureMx", "bin", bin.Parent!.Name, bin.Name);
+        var copy = Path.Combine(Path.GetTempPath(), $"securemx-it-bin-{Environment.ProcessId}");
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(copy, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target, overwrite: true);
+        }
+        foreach (var d in Directory.EnumerateDirectories(copy, "*", SearchOption.AllDirectories).Append(copy))
+            File.SetUnixFileMode(d, (UnixFileMode)0b111_101_101);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(copy, recursive: true); } catch (IOException) { } };
+        return Path.Combine(copy, "securemx.dll");
+    });
+
     public static Task<ProcessResult> SecureMxAsync(params string[] args) => ProcessAsync("dotnet", new[] { SecureMxDll }.Concat(args));
 
     public static Task<ProcessResult> SecureMxWithStdinAsync(string stdin, params string[] args) => ProcessAsync("dotnet", new[] { SecureMxDll }.Concat(args), stdin);

@@ -1,0 +1,74 @@
+using System.Runtime.InteropServices;
+using SecureMx.Dovecot;
+
+namespace SecureMx.Cli;
+
+/// <summary>
+/// The system user that owns an instance's data directory: every file of the instance (store,
+/// spool, Maildirs) must belong to it, and Dovecot reads and writes the Maildirs as it. A command
+/// an administrator runs as root on an instance owned by another user runs as that user
+/// (<see cref="DropTo"/>), so nothing it creates — a Maildir, the store's journal — ends up root's.
+/// </summary>
+public static partial class InstanceOwner
+{
+    /// <summary>The owner of <paramref name="path"/> with the names /etc/passwd and /etc/group give its ids.</summary>
+    public static MailOwner Of(string path)
+    {
+        var (uid, gid) = Ids(path);
+        return new MailOwner(uid, gid, NameOf("/etc/passwd", uid) ?? uid.ToString(), NameOf("/etc/group", gid) ?? gid.ToString());
+    }
+
+    /// <summary>Root running a command on an instance another user owns becomes that user (groups, gid, then uid).</summary>
+    public static void DropTo(string dataDirectory)
+    {
+        if (Geteuid() != 0 || !Directory.Exists(dataDirectory)) return;
+        var (uid, gid) = Ids(dataDirectory);
+        if (uid == 0) return;
+        var groups = new[] { gid };
+        if (Setgroups(1, groups) != 0 || Setgid(gid) != 0 || Setuid(uid) != 0)
+            throw new CliException($"cannot switch to the owner of {dataDirectory} (uid {uid}): errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    private static (int Uid, int Gid) Ids(string path)
+    {
+        // statx: the one stat structure whose layout is the same on every Linux architecture.
+        var buffer = new byte[256];
+        if (Statx(AtFdCwd, path, 0, StatxUid | StatxGid, buffer) != 0)
+            throw new CliException($"cannot read the owner of {path}: errno {Marshal.GetLastPInvokeError()}");
+        return (BitConverter.ToInt32(buffer, 20), BitConverter.ToInt32(buffer, 24));
+    }
+
+    private static string? NameOf(string database, int id)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(database))
+            {
+                var f = line.Split(':');
+                if (f.Length > 2 && int.TryParse(f[2], out var n) && n == id) return f[0];
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return null;
+    }
+
+    private const int AtFdCwd = -100;
+    private const uint StatxUid = 0x8, StatxGid = 0x10;
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Statx(int dirfd, string path, int flags, uint mask, byte[] buffer);
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint Geteuid();
+
+    [LibraryImport("libc", EntryPoint = "setgroups", SetLastError = true)]
+    private static partial int Setgroups(nint size, int[] groups);
+
+    [LibraryImport("libc", EntryPoint = "setgid", SetLastError = true)]
+    private static partial int Setgid(int gid);
+
+    [LibraryImport("libc", EntryPoint = "setuid", SetLastError = true)]
+    private static partial int Setuid(int uid);
+}

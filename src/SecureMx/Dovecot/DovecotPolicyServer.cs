@@ -1,0 +1,67 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace SecureMx.Dovecot;
+
+/// <summary>
+/// The HTTP endpoint Dovecot's auth process posts its policy requests to (listeners.dovecotPolicy):
+/// plain HTTP on a loopback address only (the configuration refuses any other), and only with the
+/// key from <see cref="DovecotPolicyKey"/>. One route; anything else is 404, a wrong key 401, a
+/// request that is not Dovecot's 400. Bodies are small JSON objects: more than 8 KiB is refused.
+/// </summary>
+public static class DovecotPolicyServer
+{
+    public const string Route = "/dovecot/auth-policy";
+
+    public static WebApplication Build(IPEndPoint endpoint, string key, DovecotAuthPolicy policy, ILoggerFactory logs)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.Services.AddSingleton(logs);
+        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        builder.Services.AddRouting();
+        builder.WebHost.UseKestrelCore();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = 8 * 1024;
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            k.Listen(endpoint, l => l.Protocols = HttpProtocols.Http1);
+        });
+        var app = builder.Build();
+        var keyBytes = Encoding.ASCII.GetBytes(key);
+        var log = logs.CreateLogger("SecureMx.Dovecot.Policy");
+        app.UseRouting();
+        app.MapPost(Route, async (HttpContext http) =>
+        {
+            var given = Encoding.ASCII.GetBytes(http.Request.Headers["X-API-Key"].ToString().Trim());
+            if (!CryptographicOperations.FixedTimeEquals(given, keyBytes))
+            {
+                log.LogWarning("Dovecot policy request from {Ip} with a wrong key refused", http.Connection.RemoteIpAddress);
+                return Results.Unauthorized();
+            }
+            JsonDocument body;
+            try
+            {
+                body = await JsonDocument.ParseAsync(http.Request.Body, default, http.RequestAborted);
+            }
+            catch (Exception ex) when (ex is JsonException or Microsoft.AspNetCore.Http.BadHttpRequestException)
+            {
+                return Results.BadRequest();
+            }
+            using (body)
+            {
+                var answer = policy.Answer(http.Request.Query["command"].ToString(), body.RootElement);
+                return answer is null ? Results.BadRequest() : Results.Text(answer, "application/json");
+            }
+        });
+        return app;
+    }
+}

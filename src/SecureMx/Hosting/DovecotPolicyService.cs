@@ -1,0 +1,48 @@
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SecureMx.Auth;
+using SecureMx.Config;
+using SecureMx.Dovecot;
+using SecureMx.Smtp;
+
+namespace SecureMx.Hosting;
+
+/// <summary>
+/// Starts the endpoint Dovecot's authentication policy requests go to, on listeners.dovecotPolicy
+/// (off unless `securemx dovecot-config` set it), before the SMTP listeners (all or nothing).
+/// </summary>
+public sealed class DovecotPolicyService(string dataDirectory, SecureMxOptions options, AccountAuthenticator authenticator, ILoggerFactory logs) : IHostedService, IAsyncDisposable
+{
+    private WebApplication? _app;
+    private readonly ILogger _log = logs.CreateLogger<DovecotPolicyService>();
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (Endpoint.Parse(options.Listeners.DovecotPolicy, "listeners.dovecotPolicy") is not { } ep) return;
+        var app = DovecotPolicyServer.Build(ep, DovecotPolicyKey.LoadOrCreate(dataDirectory), new DovecotAuthPolicy(authenticator), logs);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException)
+        {
+            await app.DisposeAsync();
+            throw new ListenerStartException($"listeners.dovecotPolicy: cannot listen on {ep}: {ex.Message}");
+        }
+        _app = app;
+        _log.LogInformation("Dovecot authentication policy endpoint listening on http://{Endpoint}{Route}", ep, DovecotPolicyServer.Route);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_app is not null) await _app.StopAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null) await _app.DisposeAsync();
+        _app = null;
+    }
+}
