@@ -11,8 +11,24 @@ namespace SecureMx.Client;
 /// <summary>One recipient as the client sends it: address and the DSN parameters to relay (RFC 3461).</summary>
 public sealed record OutboundRecipient(string Address, DsnNotify Notify, string? OrcptType, string? Orcpt);
 
-/// <summary>What one mail transaction achieved: the MAIL reply, one reply per recipient, and the reply to the data.</summary>
-public sealed record TransactionResult(SmtpClientReply Mail, IReadOnlyList<SmtpClientReply> Recipients, SmtpClientReply? Data);
+/// <summary>
+/// What one mail transaction achieved: the MAIL reply, one reply per recipient, and the reply to the
+/// data. Over SMTP <see cref="Data"/> is the reply to the content, or the refusal of DATA; null when
+/// no DATA was sent. Over LMTP <see cref="Data"/> is only a refusal of DATA: the content's replies
+/// are in <see cref="RecipientData"/>.
+/// </summary>
+public sealed record TransactionResult(SmtpClientReply Mail, IReadOnlyList<SmtpClientReply> Recipients, SmtpClientReply? Data)
+{
+    /// <summary>
+    /// LMTP only (RFC 2033 §4.2): the replies after the content, one per recipient whose RCPT was
+    /// accepted, in RCPT order. Fewer than that when the connection failed between two of them
+    /// (<see cref="DataInterruption"/> says how): each reply that did arrive stands, the others are unknown.
+    /// </summary>
+    public IReadOnlyList<SmtpClientReply>? RecipientData { get; init; }
+
+    /// <summary>Why <see cref="RecipientData"/> is incomplete (the connection closed, a malformed reply, a timeout); null when complete.</summary>
+    public Exception? DataInterruption { get; init; }
+}
 
 /// <summary>The connection failed at the protocol level; <see cref="Reply"/> says what to tell the sender.</summary>
 public sealed class SmtpClientException(SmtpClientReply reply, string stage) : Exception($"{stage}: {reply}")
@@ -27,6 +43,8 @@ public sealed class SmtpClientException(SmtpClientReply reply, string stage) : E
 /// when the server allows (RFC 2920), and reports every recipient's own reply. Why not MailKit:
 /// its SmtpClient re-parses every message through MimeKit and always writes ORCPT as the current
 /// recipient (a private method in MailKit 4.18); an MTA must relay the original bytes and parameters.
+/// The same connection speaks LMTP (RFC 2033, <see cref="ClientProtocol.Lmtp"/>) to a mailbox
+/// server, over TCP or a unix-domain socket.
 /// </summary>
 public sealed class SmtpClientConnection : IAsyncDisposable
 {
@@ -39,22 +57,36 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     public ServerCapabilities Capabilities { get; private set; } = ServerCapabilities.Helo;
     public NegotiatedTls? Tls { get; private set; }
     public SmtpClientReply? Greeting { get; private set; }
-    public IPEndPoint Remote { get; }
 
-    private SmtpClientConnection(Socket socket, string localName)
+    /// <summary>The server: an <see cref="IPEndPoint"/>, or for LMTP also a <see cref="UnixDomainSocketEndPoint"/>.</summary>
+    public EndPoint Remote { get; }
+
+    public ClientProtocol Protocol { get; }
+
+    private SmtpClientConnection(Socket socket, EndPoint remote, string localName, ClientProtocol protocol)
     {
         _socket = socket;
         _network = new NetworkStream(socket, ownsSocket: true);
         _stream = _network;
         _reader = PipeReader.Create(_network, new StreamPipeReaderOptions(leaveOpen: true));
         _localName = localName;
-        Remote = (IPEndPoint)socket.RemoteEndPoint!;
+        Remote = remote;
+        Protocol = protocol;
     }
 
     /// <summary>Connects (optionally from <paramref name="source"/>), reads the greeting and says EHLO (HELO as fallback).</summary>
-    public static async Task<SmtpClientConnection> ConnectAsync(IPEndPoint remote, string localName, IPAddress? source, CancellationToken ct)
+    public static Task<SmtpClientConnection> ConnectAsync(IPEndPoint remote, string localName, IPAddress? source, CancellationToken ct) =>
+        ConnectAsync(remote, localName, ClientProtocol.Smtp, source, ct);
+
+    /// <summary>
+    /// Connects to <paramref name="remote"/> (TCP, or a <see cref="UnixDomainSocketEndPoint"/>),
+    /// reads the greeting and says EHLO (HELO as fallback) or, for LMTP, LHLO.
+    /// </summary>
+    public static async Task<SmtpClientConnection> ConnectAsync(EndPoint remote, string localName, ClientProtocol protocol, IPAddress? source, CancellationToken ct)
     {
-        var socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var socket = remote is UnixDomainSocketEndPoint
+            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
+            : new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
             if (source is not null) socket.Bind(new IPEndPoint(source, 0));
@@ -65,7 +97,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
             socket.Dispose();
             throw;
         }
-        var c = new SmtpClientConnection(socket, localName);
+        var c = new SmtpClientConnection(socket, remote, localName, protocol);
         try
         {
             c.Greeting = await c.ReadReplyAsync(ct).ConfigureAwait(false);
@@ -82,6 +114,14 @@ public sealed class SmtpClientConnection : IAsyncDisposable
 
     private async Task HelloAsync(CancellationToken ct)
     {
+        if (Protocol == ClientProtocol.Lmtp)
+        {
+            // RFC 2033 §4.1: LHLO, and no HELO to fall back on.
+            var lhlo = await CommandAsync($"LHLO {_localName}", ct).ConfigureAwait(false);
+            if (lhlo.Code != 250) throw new SmtpClientException(lhlo, "LHLO");
+            Capabilities = ServerCapabilities.Parse(lhlo);
+            return;
+        }
         var ehlo = await CommandAsync($"EHLO {_localName}", ct).ConfigureAwait(false);
         if (ehlo.Code == 250)
         {
@@ -94,7 +134,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         Capabilities = ServerCapabilities.Helo;
     }
 
-    /// <summary>STARTTLS (RFC 3207) and a new EHLO. Throws <see cref="SmtpClientException"/> when the server refuses, AuthenticationException when the handshake fails.</summary>
+    /// <summary>STARTTLS (RFC 3207) and a new EHLO (LHLO over LMTP). Throws <see cref="SmtpClientException"/> when the server refuses, AuthenticationException when the handshake fails.</summary>
     public async Task StartTlsAsync(SslClientAuthenticationOptions options, TlsVerification verification, CancellationToken ct)
     {
         var reply = await CommandAsync("STARTTLS", ct).ConfigureAwait(false);
@@ -152,7 +192,16 @@ public sealed class SmtpClientConnection : IAsyncDisposable
                 if (dataReply.Code == 354)
                 {
                     // A server that opens DATA with no recipient gets an empty message, which it must refuse (RFC 2920 §3.1).
-                    await CommandAsync(".", ct).ConfigureAwait(false);
+                    // An LMTP server answers that once per accepted recipient: none (RFC 2033 §4.2).
+                    if (Protocol == ClientProtocol.Lmtp)
+                    {
+                        Write(".");
+                        await FlushAsync(ct).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await CommandAsync(".", ct).ConfigureAwait(false);
+                    }
                 }
                 return new TransactionResult(mailReply, rcptReplies, null);
             }
@@ -174,8 +223,31 @@ public sealed class SmtpClientConnection : IAsyncDisposable
             await DotStuffing.CopyAsync(data, _stream, ct).ConfigureAwait(false);
         }
         await _stream.FlushAsync(ct).ConfigureAwait(false);
+        if (Protocol == ClientProtocol.Lmtp) return await ReadRecipientDataAsync(mailReply, rcptReplies, ct).ConfigureAwait(false);
         var final = await ReadReplyAsync(ct).ConfigureAwait(false);
         return new TransactionResult(mailReply, rcptReplies, final);
+    }
+
+    /// <summary>
+    /// RFC 2033 §4.2: after the content an LMTP server replies once for every recipient it accepted,
+    /// in RCPT order, each reply saying whether the message was delivered to that recipient. A reply
+    /// that arrived is final for its recipient even when the connection fails before the next one
+    /// (a 250 means it was delivered: sending it again would deliver it twice), so the failure is
+    /// reported beside the replies instead of being thrown.
+    /// </summary>
+    private async Task<TransactionResult> ReadRecipientDataAsync(SmtpClientReply mailReply, List<SmtpClientReply> rcptReplies, CancellationToken ct)
+    {
+        int accepted = rcptReplies.Count(r => r.IsPositive);
+        var replies = new List<SmtpClientReply>(accepted);
+        try
+        {
+            while (replies.Count < accepted) replies.Add(await ReadReplyAsync(ct).ConfigureAwait(false));
+        }
+        catch (Exception ex) when (ex is IOException or SmtpClientException or OperationCanceledException or ObjectDisposedException)
+        {
+            return new TransactionResult(mailReply, rcptReplies, null) { RecipientData = replies, DataInterruption = ex };
+        }
+        return new TransactionResult(mailReply, rcptReplies, null) { RecipientData = replies };
     }
 
     private static string NotifyText(DsnNotify n) =>

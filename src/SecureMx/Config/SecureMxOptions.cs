@@ -170,9 +170,15 @@ public sealed class LimitOptions
 
 public sealed class DeliveryOptions
 {
-    /// <summary>Concurrent local (Maildir) deliveries.</summary>
+    /// <summary>Concurrent local deliveries: Maildir writes, or connections to the LMTP server when delivery.lmtp is set.</summary>
     public int LocalConcurrency { get; set; } = 4;
-    /// <summary>Seconds before a failed local delivery (disk full, permissions) is retried.</summary>
+    /// <summary>
+    /// The mailbox server's LMTP service (RFC 2033) that hosted mailboxes are delivered through:
+    /// <c>unix:/path/to/socket</c>, <c>HOST:PORT</c> or <c>[IPv6]:PORT</c> (<see cref="LmtpTarget"/>).
+    /// Empty: SecureMx writes the Maildirs itself.
+    /// </summary>
+    public string Lmtp { get; set; } = "";
+    /// <summary>Seconds before a failed local delivery (disk full, permissions, LMTP server unavailable) is retried.</summary>
     public int LocalRetrySeconds { get; set; } = 60;
     /// <summary>Local address for outgoing SMTP connections (IPv4 or IPv6); empty lets the system choose.</summary>
     public string SourceAddress { get; set; } = "";

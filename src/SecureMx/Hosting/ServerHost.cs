@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -5,6 +6,7 @@ using Microsoft.Extensions.Logging.Console;
 using SecureMx.Auth;
 using SecureMx.Config;
 using SecureMx.Dashboard;
+using SecureMx.Delivery.Lmtp;
 using SecureMx.Delivery.Remote;
 using SecureMx.Dns;
 using SecureMx.Policy;
@@ -69,7 +71,14 @@ public static class ServerHost
         {
             var spool = sp.GetRequiredService<MessageSpool>();
             var log = sp.GetRequiredService<ILogger<QueueRunner>>();
-            var local = new MaildirDeliverer(spool, options, dataDirectory, time, log);
+            IDeliverer local = new MaildirDeliverer(spool, options, dataDirectory, time, log);
+            if (LmtpTarget.Parse(options.Delivery.Lmtp) is { } lmtpTarget)
+            {
+                // Hosted mailboxes through the mailbox server's LMTP; the instance's postmaster Maildir stays a Maildir.
+                var lmtp = new LmtpDelivery(lmtpTarget, options, InstanceCertificate(dataDirectory, options),
+                    sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Delivery.Lmtp"));
+                local = new LmtpDeliverer(spool, lmtp, local, options, time, log);
+            }
             var remote = new SmtpDeliverer(spool, sp.GetRequiredService<RemoteDelivery>(), sp.GetRequiredService<OutboundTlsPolicy>(), options.Delivery, time, log);
             return new QueueRunner(spool, sp.GetRequiredService<DeliveryLogRepository>(), sp.GetRequiredService<RecipientRouter>(), local, remote, options, time, log);
         });
@@ -106,4 +115,8 @@ public static class ServerHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SmtpServerService>());
         return builder.Build();
     }
+
+    /// <summary>The leaf of tls.certificate: an LMTP server that presents exactly this certificate is trusted without a CA.</summary>
+    private static X509Certificate2 InstanceCertificate(string dataDirectory, SecureMxOptions options) =>
+        X509Certificate2.CreateFromPem(File.ReadAllText(ConfigLoader.ResolvePath(dataDirectory, options.Tls.Certificate)));
 }

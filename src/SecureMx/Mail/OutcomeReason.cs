@@ -7,7 +7,11 @@ namespace SecureMx.Mail;
 /// </summary>
 public enum OutcomeReason
 {
-    /// <summary>Delivery into a Maildir of this instance: delivered, or the write failed (4.2.0).</summary>
+    /// <summary>
+    /// Final delivery on this instance: into a Maildir (delivered, or the write failed: 4.2.0), or
+    /// through the mailbox server's LMTP (delivery.lmtp: its reply for the recipient, or why there was
+    /// none). A success is reported as "delivered" (RFC 3464), not "relayed".
+    /// </summary>
     Local,
 
     /// <summary>A remote server answered the transaction: delivered, or its own 4xx/5xx reply to RCPT or DATA.</summary>

@@ -5,8 +5,9 @@ namespace SecureMx.Queue;
 
 /// <summary>
 /// Delivers some recipients of one message, each once, and says what happened to each. The queue
-/// runner has one for local recipients (<see cref="MaildirDeliverer"/>) and one for everyone else
-/// (<see cref="SmtpDeliverer"/>); it applies the time rules to what they return and writes it back.
+/// runner has one for local recipients (<see cref="MaildirDeliverer"/>, or <see cref="LmtpDeliverer"/>
+/// with delivery.lmtp) and one for everyone else (<see cref="SmtpDeliverer"/>); it applies the time
+/// rules to what they return and writes it back.
 /// </summary>
 public interface IDeliverer
 {

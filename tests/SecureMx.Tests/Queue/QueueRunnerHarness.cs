@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using MimeKit;
 using MimeKit.Utils;
 using SecureMx.Config;
+using SecureMx.Delivery.Lmtp;
 using SecureMx.Delivery.Remote;
 using SecureMx.Dns;
 using SecureMx.Mail;
@@ -93,7 +94,8 @@ internal sealed record ParsedDsn(string Path, MimeMessage Message, HeaderList Pe
 
 /// <summary>
 /// A <see cref="QueueRunner"/> wired as Hosting/ServerHost.cs wires it (store, spool, the Maildir
-/// deliverer and the SMTP deliverer with its connection cache), in a temp data directory, on a <see cref="SteppingTimeProvider"/> and a
+/// deliverer — or the LMTP deliverer when delivery.lmtp is configured — and the SMTP deliverer with
+/// its connection cache), in a temp data directory, on a <see cref="SteppingTimeProvider"/> and a
 /// <see cref="FakeMailDns"/>: no real DNS, no network. example.test is hosted with the mailbox alice,
 /// so DSNs to alice@example.test land in her Maildir.
 /// <para>
@@ -141,8 +143,14 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
         Connections = new SmtpConnectionCache(TimeSpan.FromSeconds(5), Clock);
         var remote = new RemoteDelivery(Dns, Options, new RecordingLogger<RemoteDelivery>(_log), Connections);
         var log = new RecordingLogger<QueueRunner>(_log);
+        IDeliverer local = new MaildirDeliverer(Spool, Options, _dir.Path, Clock, log);
+        if (LmtpTarget.Parse(Options.Delivery.Lmtp) is { } lmtp)
+        {
+            // As Hosting/ServerHost.cs: hosted mailboxes through LMTP, the instance's postmaster Maildir still a Maildir.
+            local = new LmtpDeliverer(Spool, new LmtpDelivery(lmtp, Options, null, new RecordingLogger<LmtpDelivery>(_log)), local, Options, Clock, log);
+        }
         Runner = new QueueRunner(Spool, Store.DeliveryLog, new RecipientRouter(Store.Mailboxes, Options.Delivery),
-            new MaildirDeliverer(Spool, Options, _dir.Path, Clock, log),
+            local,
             new SmtpDeliverer(Spool, remote, new OutboundTlsPolicy(Store.Policies, Options.Delivery), Options.Delivery, Clock, log),
             Options, Clock, log);
     }

@@ -134,7 +134,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             var parameters = envelope.Parameters;
             if (parameters.Body == BodyType.EightBitMime && !connection.Capabilities.EightBitMime)
             {
-                var sevenBit = await DowngradeTo7BitAsync(openData, ct).ConfigureAwait(false);
+                var sevenBit = await SevenBitConversion.ConvertAsync(openData, ct).ConfigureAwait(false);
                 openData = () => new MemoryStream(sevenBit, writable: false);
                 size = sevenBit.Length;
                 parameters = parameters with { Body = BodyType.SevenBit };
@@ -185,19 +185,6 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         {
             if (connection is not null) await connection.DisposeAsync().ConfigureAwait(false);
         }
-    }
-
-    /// <summary>The message with every 8-bit MIME part re-encoded for 7-bit transport (MimeKit's Prepare).</summary>
-    private static async Task<byte[]> DowngradeTo7BitAsync(Func<Stream> openData, CancellationToken ct)
-    {
-        await using var input = openData();
-        using var message = await MimeKit.MimeMessage.LoadAsync(input, ct).ConfigureAwait(false);
-        message.Prepare(MimeKit.EncodingConstraint.SevenBit);
-        var format = MimeKit.FormatOptions.Default.Clone();
-        format.NewLineFormat = MimeKit.NewLineFormat.Dos;
-        using var output = new MemoryStream();
-        await message.WriteToAsync(format, output, ct).ConfigureAwait(false);
-        return output.ToArray();
     }
 
     /// <summary>SslStream says "Authentication failed, see inner exception"; OpenSSL's reason is at the bottom.</summary>

@@ -19,7 +19,7 @@ public sealed class SmtpConnectionCache : IAsyncDisposable
 
     private sealed record Entry(SmtpClientConnection Connection, int Transactions, DateTimeOffset IdleSince);
 
-    private readonly ConcurrentDictionary<(IPEndPoint Remote, string Requirement), ConcurrentStack<Entry>> _idle = new();
+    private readonly ConcurrentDictionary<(EndPoint Remote, string Requirement), ConcurrentStack<Entry>> _idle = new();
     private readonly TimeSpan _idleTime;
     private readonly TimeProvider _time;
     private readonly ITimer _sweeper;
