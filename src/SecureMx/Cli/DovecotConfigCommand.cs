@@ -55,7 +55,7 @@ public static class DovecotConfigCommand
                 Pop3: Choose("--pop3", p.GetValue(pop3), access.Pop3, "0.0.0.0:110"),
                 Pop3s: Choose("--pop3s", p.GetValue(pop3s), access.Pop3s, "0.0.0.0:995"));
             var lmtpText = p.GetValue(lmtp) ?? CurrentLmtp(dir) ?? "unix:" + Path.Combine(dir, "dovecot", "lmtp");
-            var target = LmtpTarget.Parse(lmtpText, out var lmtpError) ?? throw new CliException("--lmtp: " + lmtpError);
+            var target = ParseLmtp(lmtpText);
             var policyText = Endpoint.TryParseQuiet(options.Listeners.DovecotPolicy) is not null ? options.Listeners.DovecotPolicy : DefaultPolicyEndpoint;
 
             var instance = new DovecotInstance(
@@ -90,6 +90,22 @@ public static class DovecotConfigCommand
         {
             throw new CliException(ex.Message);
         }
+    }
+
+    private static LmtpTarget ParseLmtp(string text)
+    {
+        LmtpTarget? target;
+        try
+        {
+            target = LmtpTarget.Parse(text);
+        }
+        catch (FormatException ex)
+        {
+            throw new CliException("--lmtp: " + ex.Message);
+        }
+        if (target is null || (!target.IsUnixSocket && target.Literal is null))
+            throw new CliException($"--lmtp: '{text}' must be unix:/PATH or an IP address and port (Dovecot listens on an address, not a name)");
+        return target;
     }
 
     private static string? CurrentLmtp(string dir)

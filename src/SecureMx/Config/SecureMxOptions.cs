@@ -204,6 +204,4 @@ public sealed class DeliveryOptions
     /// <summary>Where postmaster@ of a hosted domain goes when that domain has no such mailbox or alias:
     /// a hosted mailbox address, or empty for the instance's own Maildir DIR/mail/postmaster.</summary>
     public string Postmaster { get; set; } = "";
-    /// <summary>Deliver hosted mail over LMTP (unix:PATH or ADDR:PORT) instead of writing Maildirs; empty: Maildir.</summary>
-    public string Lmtp { get; set; } = "";
 }

@@ -172,7 +172,8 @@ public static class DovecotConfiguration
         }
         else
         {
-            s.Append($"  inet_listener lmtp {{\n    address = {Address(i.Lmtp.Endpoint)}\n    port = {i.Lmtp.Endpoint!.Port}\n  }}\n");
+            // dovecot-config accepts only an address here (Dovecot listens on addresses, not names).
+            s.Append($"  inet_listener lmtp {{\n    address = {Address(new IPEndPoint(i.Lmtp.Literal!, i.Lmtp.Port))}\n    port = {i.Lmtp.Port}\n  }}\n");
         }
         s.Append("}\n");
         return s.ToString();

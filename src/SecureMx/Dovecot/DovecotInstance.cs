@@ -1,4 +1,5 @@
 using System.Net;
+using SecureMx.Config;
 
 namespace SecureMx.Dovecot;
 

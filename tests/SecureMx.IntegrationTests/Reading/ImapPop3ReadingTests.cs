@@ -56,6 +56,7 @@ public sealed class ImapPop3ReadingTests(DovecotFixture f) : IClassFixture<Dovec
         // What the client sent, unchanged, after the trace headers SecureMx (and an LMTP server) put on top.
         Assert.True(EndsWith(fetched, sent), "the fetched message does not end with the bytes sent:\n" + Encoding.UTF8.GetString(fetched));
         Assert.StartsWith("Return-Path: <sender@example.org>", Encoding.UTF8.GetString(fetched));
+        Assert.Contains($"to=<{A("alice")}> relay=lmtp", f.Mx.Log); // dovecot-config switched delivery to LMTP
         await imap.DisconnectAsync(true);
     }
 
