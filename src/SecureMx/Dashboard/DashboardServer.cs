@@ -83,6 +83,7 @@ public static class DashboardServer
         builder.Services.AddSingleton(timeRules);
         builder.Services.AddSingleton(OutboundWaitTimes.From(timeRules));
         builder.Services.AddSingleton(new LoginRateLimiter(deps.Options.Dashboard.LoginAttemptsPerMinute));
+        builder.Services.AddSingleton<PasswordChange>();
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddScoped<DashboardUser>();
 
