@@ -144,6 +144,8 @@ public static class DashboardServer
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGet("/dashboard.css", Stylesheet).AllowAnonymous();
+        // Mail programs fetch their settings before anyone has logged in.
+        foreach (var path in AutoconfigEndpoint.Paths) app.MapGet(path, AutoconfigEndpoint.Handle).AllowAnonymous();
         app.MapRazorPages();
         return app;
     }
