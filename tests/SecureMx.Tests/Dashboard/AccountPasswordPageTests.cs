@@ -25,7 +25,10 @@ public sealed class AccountPasswordPageTests(DashboardTestHost host) : IClassFix
     [Fact]
     public async Task OnlyTheOwnAccountPageHasThePasswordForm()
     {
-        Assert.Contains("id=\"password-change\"", await (await host.As(Role.User)).GetPageAsync(Page("user@a.test")));
+        var own = await (await host.As(Role.User)).GetPageAsync(Page("user@a.test"));
+        Assert.Contains("id=\"password-change\"", own);
+        // Back at the form and its message after the POST, not at the top of a long page.
+        Assert.Contains("class=\"password-form\" action=\"/account/user@a.test?handler=Password#password-change\"", own);
         var seenByAdmin = await (await host.As(Role.AdminA)).GetPageAsync(Page("user@a.test"));
         Assert.DoesNotContain("id=\"password-change\"", seenByAdmin);
         Assert.Contains("id=\"account-outbound-switch\"", seenByAdmin);
@@ -42,7 +45,7 @@ public sealed class AccountPasswordPageTests(DashboardTestHost host) : IClassFix
         using var change = await ChangeAsync(here, address, DashboardTestHost.Password, Next);
 
         Assert.Equal(HttpStatusCode.Redirect, change.StatusCode);
-        Assert.Equal(Page(address) + "?saved=password", change.Headers.Location!.OriginalString);
+        Assert.Equal(Page(address) + "?saved=password#password-change", change.Headers.Location!.OriginalString);
         Assert.Contains("id=\"password-changed\"", await here.GetPageAsync(Page(address) + "?saved=password"));
         Assert.Equal(HttpStatusCode.OK, (await here.GetAsync("/log")).StatusCode);
         using var ended = await elsewhere.GetAsync("/");

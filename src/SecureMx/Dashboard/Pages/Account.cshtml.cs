@@ -69,8 +69,9 @@ public sealed class AccountModel(DashboardUser user, TlsPolicyRepository policie
         if (result == PasswordChangeResult.Changed)
         {
             // A new cookie with the new stamp: this session stays, every other one ends at its next request.
+            // The fragment scrolls the page back to the form and its message, as after a refusal.
             await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, SessionStamp.Principal(Address, hash!));
-            return Redirect($"/account/{Uri.EscapeDataString(Address).Replace("%40", "@", StringComparison.Ordinal)}?saved=password");
+            return Redirect($"/account/{Uri.EscapeDataString(Address).Replace("%40", "@", StringComparison.Ordinal)}?saved=password#password-change");
         }
         if (result == PasswordChangeResult.AccountGone || Load() is not null) return NotFound();
         PasswordError = result;
