@@ -12,7 +12,9 @@ namespace SecureMx.Cli;
 /// through the secure MX — the MX record pointing at it, and the TLSA 3 1 1 record of its
 /// certificate (DANE-EE, SPKI, SHA-256: RFC 7671 §5.1 recommends it because it survives renewals
 /// with the same key). The TLSA record lives in the zone of the secure MX host, published once by
-/// the provider for all customers.
+/// the provider for all customers. Then what mail programs use to find their settings: the
+/// autoconfig name (served by the dashboard) and the SRV records of RFC 6186 for every configured
+/// client service.
 /// </summary>
 public static class DnsRecordsCommand
 {
@@ -40,8 +42,54 @@ public static class DnsRecordsCommand
             Console.WriteLine($"; certificate: {certificate.Subject}, expires {certificate.NotAfter.ToUniversalTime():yyyy-MM-dd}; the TLSA record stays valid while the key stays the same");
             if (inbound != InboundTlsSetting.Mandatory)
                 Console.WriteLine($"; note: inbound TLS for {d} is still opportunistic; 'securemx policy inbound {d} mandatory' also closes the ordinary MX to insecure sessions");
+            foreach (var line in ClientRecords(options, d)) Console.WriteLine(line);
             return 0;
         });
         return cmd;
+    }
+
+    // RFC 6186 §3.4: clients try the lowest priority first, so the order says IMAP before POP3;
+    // RFC 8314 §5.1: implicit TLS before STARTTLS.
+    private static int SrvPriority(MailClientService s) => (s.Protocol, s.Security) switch
+    {
+        (MailClientProtocol.Pop3, MailClientSecurity.ImplicitTls) => 20,
+        (MailClientProtocol.Pop3, _) => 30,
+        (_, MailClientSecurity.ImplicitTls) => 0,
+        _ => 10,
+    };
+
+    /// <summary>
+    /// The records for mail programs, each block after an empty line: the autoconfig name (a CNAME to
+    /// the mail access host, where the dashboard must answer on 443) and one SRV record per configured
+    /// service (RFC 6186 §3; _submissions from RFC 8314 §5.1).
+    /// </summary>
+    internal static IEnumerable<string> ClientRecords(SecureMxOptions options, string domain)
+    {
+        var host = options.MailAccess.EffectiveHost(options);
+        var services = MailClientServices.Offered(options);
+        yield return "";
+        if (!services.Any(s => s.Incoming))
+        {
+            yield return "; no autoconfig record: no IMAP or POP3 is configured (mailAccess.*), so there are no settings to fetch";
+        }
+        else if (Endpoint.TryParseQuiet(options.Listeners.Dashboard) is { } dashboard)
+        {
+            yield return $"; publish in the zone of {domain}: mail programs (Thunderbird and others) fetch their settings from https://autoconfig.{domain}/mail/config-v1.1.xml";
+            yield return $"; the dashboard serves them (listeners.dashboard, now {dashboard}): it must answer HTTPS on port 443 of {host}, with a certificate that also names autoconfig.{domain}";
+            yield return $"autoconfig.{domain}.\tIN\tCNAME\t{host}.";
+        }
+        else
+        {
+            yield return "; no autoconfig record: the dashboard, which serves the settings of mail programs, is off (listeners.dashboard)";
+        }
+        yield return "";
+        if (services.Count == 0)
+        {
+            yield return "; no SRV records for mail programs: no client service is configured (mailAccess.*, listeners.submission, listeners.submissions)";
+            yield break;
+        }
+        yield return $"; where mail programs find each service (RFC 6186; _submissions: RFC 8314): publish in the zone of {domain}; the lowest priority is tried first";
+        foreach (var s in services)
+            yield return $"{s.SrvService}._tcp.{domain}.\tIN\tSRV\t{SrvPriority(s)} 1 {s.Port} {host}.";
     }
 }

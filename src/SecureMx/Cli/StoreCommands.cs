@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SecureMx.Auth;
 using SecureMx.Delivery;
 using SecureMx.Mail;
 using SecureMx.Store;
@@ -77,7 +78,7 @@ public static class StoreCommands
             if (!p.GetValue(passwordStdin)) throw new CliException($"mailbox {command} needs --password-stdin (the password is read from standard input, never from the command line)");
             var a = ParseAddress(p.GetValue(address)!);
             var store = OpenMailboxes(p.GetValue(data)!);
-            return (a, store, PasswordHash.Create(ReadPassword()));
+            return (a, store, PasswordHash.Create(ReadPassword(Console.In)));
         }
         mailbox.Subcommands.Add(Action(add, p =>
         {
@@ -142,12 +143,16 @@ public static class StoreCommands
         return cmd;
     }
 
-    private static string ReadPassword()
+    /// <summary>The first line of <paramref name="input"/> as a new password, if it meets <see cref="PasswordRule"/>.</summary>
+    internal static string ReadPassword(TextReader input)
     {
-        var line = Console.In.ReadLine();
-        if (string.IsNullOrEmpty(line)) throw new CliException("no password on standard input");
-        if (line.Length < 8) throw new CliException("password too short (at least 8 characters)");
-        return line;
+        var line = input.ReadLine();
+        return PasswordRule.Check(line) switch
+        {
+            PasswordProblem.None => line!,
+            PasswordProblem.Empty => throw new CliException("no password on standard input"),
+            _ => throw new CliException($"password too short (at least {PasswordRule.MinimumLength} characters)"),
+        };
     }
 
     internal static void WrapStore(Action a) => WrapStore(() => { a(); return 0; });

@@ -83,6 +83,7 @@ public static class DashboardServer
         builder.Services.AddSingleton(timeRules);
         builder.Services.AddSingleton(OutboundWaitTimes.From(timeRules));
         builder.Services.AddSingleton(new LoginRateLimiter(deps.Options.Dashboard.LoginAttemptsPerMinute));
+        builder.Services.AddSingleton<PasswordChange>();
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddScoped<DashboardUser>();
 
@@ -143,6 +144,8 @@ public static class DashboardServer
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGet("/dashboard.css", Stylesheet).AllowAnonymous();
+        // Mail programs fetch their settings before anyone has logged in.
+        foreach (var path in AutoconfigEndpoint.Paths) app.MapGet(path, AutoconfigEndpoint.Handle).AllowAnonymous();
         app.MapRazorPages();
         return app;
     }

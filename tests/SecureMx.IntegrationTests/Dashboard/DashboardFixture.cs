@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using SecureMx.IntegrationTests.Dns;
 using SecureMx.IntegrationTests.Support;
 using SecureMx.TestKit;
@@ -11,7 +12,8 @@ namespace SecureMx.IntegrationTests.Dashboard;
 /// dashboard on the bed's DemoDashboard address, the secure MX on the Demo domain's MX host, submission
 /// listeners) hosting the Demo domain with alice (domain admin), bob and root (system admin), password
 /// "password123". Queue times are seconds-scale, so mail to the Plain domain under mandatory TLS is
-/// deferred within a second.
+/// deferred within a second. Mail programs are told (account page, autoconfig) to read mail with IMAP
+/// and POP3 over implicit TLS on <see cref="MailHost"/> (mailAccess; no Dovecot runs here).
 /// </summary>
 public sealed class DashboardFixture : IAsyncLifetime
 {
@@ -21,6 +23,11 @@ public sealed class DashboardFixture : IAsyncLifetime
     public static string Root => "root@" + Domain;
     public static string PlainDomain => TestBed.Plain.Name;
     public static string SecureMxHost => TestBed.Demo.Mx;
+
+    /// <summary>mailAccess.host: where mail programs connect (a name of its own, not the hostname).</summary>
+    public static string MailHost => "mail." + Domain;
+    public const int ImapsPort = 993;
+    public const int Pop3sPort = 995;
 
     /// <summary>The instance certificate (self-signed for the secure MX host; its TLSA 3 1 1 record is published).</summary>
     public TestCertificate Certificate { get; private set; } = null!;
@@ -69,6 +76,14 @@ public sealed class DashboardFixture : IAsyncLifetime
                 SecureMxInstance.UseTestBedAndSecondsScaleQueue(cfg, dns.Resolver.ToString(), expireAfter: "10m");
                 // Retries every second, but the warning times the pages show are the product's defaults.
                 cfg["queue"]!["delayWarningAfter"] = "1h";
+                // Every test logs in from 127.0.0.1, some several times: the per-minute cap is not what they test.
+                cfg["dashboard"]!["loginAttemptsPerMinute"] = 100;
+                cfg["mailAccess"] = new JsonObject
+                {
+                    ["host"] = MailHost,
+                    ["imaps"] = Net.Text(new IPEndPoint(host, ImapsPort)),
+                    ["pop3s"] = Net.Text(new IPEndPoint(host, Pop3sPort)),
+                };
             },
             // One host name for both MX listeners, as the certificate (and the submission client's name check) has one name.
             hostname: SecureMxHost, submission: true, mx: new IPEndPoint(host, 25), dashboard: new IPEndPoint(host, 20443),

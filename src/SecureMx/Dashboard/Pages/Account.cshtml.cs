@@ -1,3 +1,6 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using SecureMx.Auth;
@@ -8,7 +11,8 @@ using SecureMx.Store;
 namespace SecureMx.Dashboard.Pages;
 
 /// <summary>
-/// One mailbox: its own outbound mandatory TLS switch and what is in effect for its mail. For the
+/// One mailbox: its own outbound mandatory TLS switch and what is in effect for its mail, the
+/// settings for mail programs, and for the account itself the change of its own password. For the
 /// account itself, an administrator of its domain and system administrators.
 /// </summary>
 public sealed class AccountModel(DashboardUser user, TlsPolicyRepository policies, OutboundTlsPolicy outboundTls, OutboundWaitTimes wait) : PageModel
@@ -29,13 +33,20 @@ public sealed class AccountModel(DashboardUser user, TlsPolicyRepository policie
 
     public bool Saved { get; private set; }
 
+    /// <summary>The signed-in user's own account: only then the password can be changed here.</summary>
+    public bool IsOwnAccount => Address == user.Address;
+
+    /// <summary>Why the last password change was refused, or null.</summary>
+    public PasswordChangeResult? PasswordError { get; private set; }
+
+    public bool PasswordChanged { get; private set; }
+
     public IActionResult OnGet(string address, [FromQuery] string? saved)
     {
         if (Authorize(address) is { } denied) return denied;
-        if (outboundTls.ForAccount(Address) is not { } account) return NotFound(); // removed since Authorize looked
-        Mandatory = account.Own == OutboundTlsSetting.Mandatory;
-        InEffect = account.MandatoryBy;
+        if (Load() is { } gone) return gone;
         Saved = saved == "1";
+        PasswordChanged = saved == "password" && IsOwnAccount;
         return Page();
     }
 
@@ -45,6 +56,36 @@ public sealed class AccountModel(DashboardUser user, TlsPolicyRepository policie
         if (mandatory is not { } on) return BadRequest();
         policies.SetMailboxOutboundTls(Address, on ? OutboundTlsSetting.Mandatory : OutboundTlsSetting.Default, "dashboard:" + user.Address);
         return Redirect($"/account/{Uri.EscapeDataString(Address).Replace("%40", "@", StringComparison.Ordinal)}?saved=1");
+    }
+
+    public async Task<IActionResult> OnPostPasswordAsync(string address, [FromForm] string? currentPassword, [FromForm] string? newPassword,
+        [FromForm] string? confirmPassword, [FromServices] PasswordChange change, CancellationToken ct)
+    {
+        if (Authorize(address) is { } denied) return denied;
+        // Only one's own: an administrator sets another account's password with `securemx mailbox passwd`.
+        if (!IsOwnAccount) return Forbid();
+        var ip = HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        var (result, hash) = await change.ChangeAsync(Address, currentPassword, newPassword, confirmPassword, ip, ct);
+        if (result == PasswordChangeResult.Changed)
+        {
+            // A new cookie with the new stamp: this session stays, every other one ends at its next request.
+            // The fragment scrolls the page back to the form and its message, as after a refusal.
+            await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, SessionStamp.Principal(Address, hash!));
+            return Redirect($"/account/{Uri.EscapeDataString(Address).Replace("%40", "@", StringComparison.Ordinal)}?saved=password#password-change");
+        }
+        if (result == PasswordChangeResult.AccountGone || Load() is not null) return NotFound();
+        PasswordError = result;
+        if (result == PasswordChangeResult.TooMany) Response.StatusCode = StatusCodes.Status429TooManyRequests;
+        return Page();
+    }
+
+    /// <summary>The account's settings for the page; NotFound when it was removed since <see cref="Authorize"/> looked.</summary>
+    private IActionResult? Load()
+    {
+        if (outboundTls.ForAccount(Address) is not { } account) return NotFound();
+        Mandatory = account.Own == OutboundTlsSetting.Mandatory;
+        InEffect = account.MandatoryBy;
+        return null;
     }
 
     /// <summary>Authorization before existence: 403 for any account the user may not see, existing or not.</summary>
