@@ -129,5 +129,10 @@ internal static class StoreSchema
               SELECT address AS user, '{ARGON2ID}' || password_hash AS password, maildir
               FROM mailboxes WHERE password_hash LIKE '$argon2id$%';
             """,
+        // The language of the mail SecureMx writes to the account (its DSNs), as MailLanguage's word;
+        // 'en' until the account chooses.
+        """
+            ALTER TABLE mailboxes ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
+            """,
     ];
 }
