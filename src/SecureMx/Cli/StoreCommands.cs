@@ -107,7 +107,30 @@ public static class StoreCommands
             var filter = p.GetValue(domainFilter) is { } d ? ParseDomain(d) : null;
             foreach (var m in OpenMailboxes(p.GetValue(data)!).ListMailboxes(filter)) Console.WriteLine($"{m.Address}\t{m.Maildir}");
         }));
+        mailbox.Subcommands.Add(MailboxLanguage(address, data));
         return mailbox;
+    }
+
+    /// <summary>securemx mailbox language ADDRESS [en|de]: shows or sets the language of the DSNs the mailbox receives.</summary>
+    private static Command MailboxLanguage(Argument<string> address, Option<string> data)
+    {
+        var words = string.Join("|", MailLanguages.All.Select(l => l.Name()));
+        var value = new Argument<string?>("LANGUAGE") { Description = $"{words}; without it, the current one is shown", Arity = ArgumentArity.ZeroOrOne };
+        var cmd = new Command("language", $"show or set the language of the mail SecureMx sends the mailbox (DSNs): {words}") { address, value, data };
+        return Action(cmd, p =>
+        {
+            var a = ParseAddress(p.GetValue(address)!);
+            var store = OpenMailboxes(p.GetValue(data)!);
+            if (p.GetValue(value) is not { } text)
+            {
+                var current = store.MailboxLanguage(a.LookupKey) ?? throw new CliException($"mailbox {a.LookupKey} does not exist");
+                Console.WriteLine(current.Name());
+                return;
+            }
+            if (!MailLanguages.TryParse(text, out var language)) throw new CliException($"'{text}' is not a language SecureMx writes mail in ({words})");
+            WrapStore(() => store.SetMailboxLanguage(a.LookupKey, language));
+            Console.WriteLine($"language of {a.LookupKey} set to {language.Name()}");
+        });
     }
 
     public static Command Alias()

@@ -80,19 +80,20 @@ public static class DeliveryStatusNotification
         bool anyDelayed = request.Recipients.Any(r => r.Action == DsnAction.Delayed);
         bool international = IsInternational(request);
 
-        var returned = ReturnedContent(request, anyFailed, out var returnedKind);
+        var returned = ReturnedContent(request, anyFailed, out var returnedKind, out var originalSubject);
+        var words = DsnWording.For(request.Language);
 
         var report = new MultipartReport("delivery-status")
         {
-            TextPart(DsnText.Compose(request, host, returnedKind)),
+            TextPart(DsnText.Compose(request, host, returnedKind), request.Language),
             StatusPart(request, host, international),
         };
         if (returned is not null) report.Add(returned);
 
         var message = new MimeMessage();
-        message.From.Add(new MailboxAddress("Mail Delivery System", "MAILER-DAEMON@" + host));
+        message.From.Add(new MailboxAddress(words.FromName, "MAILER-DAEMON@" + host));
         message.To.Add(new MailboxAddress("", request.Sender.Trim()));
-        message.Subject = "Delivery Status Notification " + (anyFailed ? "(Failure)" : anyDelayed ? "(Delay)" : "(Success)");
+        message.Subject = words.Subject(anyFailed ? DsnAction.Failed : anyDelayed ? DsnAction.Delayed : DsnAction.Delivered, originalSubject);
         message.Date = request.GeneratedAt;
         message.MessageId = MimeUtils.GenerateMessageId(host);
         // RFC 3834 §5: an automatic response; auto-responders must not answer it.
@@ -127,13 +128,15 @@ public static class DeliveryStatusNotification
             !Ascii.IsValid(r.FinalRecipient) || !Ascii.IsValid(r.OriginalRecipient ?? "") || !Ascii.IsValid(r.OriginalRecipientType ?? "") ||
             !Ascii.IsValid(r.RemoteMta ?? "") || !Ascii.IsValid(r.DiagnosticCode ?? "") || !Ascii.IsValid(r.DiagnosticType));
 
-    private static TextPart TextPart(string text)
+    private static TextPart TextPart(string text, MailLanguage language)
     {
         var part = new TextPart("plain");
         part.SetText("utf-8", text);
         // Quoted-printable when needed, so the notice survives a path without 8BITMIME.
         if (!Ascii.IsValid(text) || text.Split('\n').Any(l => l.Length > 998)) part.ContentTransferEncoding = ContentEncoding.QuotedPrintable;
         part.Headers.Add(HeaderId.ContentDescription, "Notification");
+        // RFC 3282 §2: the language its reader is expected to read; the other parts are for programs.
+        part.Headers.Add(HeaderId.ContentLanguage, language.Name());
         return part;
     }
 
@@ -192,9 +195,11 @@ public static class DeliveryStatusNotification
     /// The third part (RFC 6522 §3): the whole message for RET=FULL in a DSN with a failure, otherwise the
     /// header block. RFC 3461 §4.3: a DSN without any failure SHOULD return only the headers.
     /// </summary>
-    private static MimeEntity? ReturnedContent(DsnRequest request, bool anyFailed, out Returned kind)
+    /// <param name="subject">The original's Subject (<see cref="SubjectOf"/>); null when it has none or could not be read.</param>
+    private static MimeEntity? ReturnedContent(DsnRequest request, bool anyFailed, out Returned kind, out string? subject)
     {
         kind = Returned.Nothing;
+        subject = null;
         if (request.OpenOriginal is null) return null;
 
         using var opened = request.OpenOriginal();
@@ -216,6 +221,7 @@ public static class DeliveryStatusNotification
             try
             {
                 var original = MimeMessage.Load(stream);
+                subject = SubjectOf(original);
                 // RFC 6532 §3.7: a message with UTF-8 header fields travels as message/global.
                 var part = new MessagePart(scan.HeadersEightBit ? "global" : "rfc822") { Message = original };
                 // RFC 2046 §5.2.1: message/rfc822 allows only 7bit, 8bit or binary; declare 8bit when it is.
@@ -253,6 +259,7 @@ public static class DeliveryStatusNotification
         {
             return null;
         }
+        subject = SubjectOf(headerOnly);
         var headers = new TextRfc822Headers { Message = headerOnly };
         if (scan.HeadersEightBit)
         {
@@ -264,6 +271,20 @@ public static class DeliveryStatusNotification
         headers.Headers.Add(HeaderId.ContentDescription, "Undelivered message headers");
         kind = Returned.Headers;
         return headers;
+    }
+
+    /// <summary>A subject quoted in the DSN's own Subject is cut after this many characters.</summary>
+    private const int MaxQuotedSubject = 160;
+
+    /// <summary>The original's subject, decoded, <see cref="Clean"/>ed and cut to <see cref="MaxQuotedSubject"/> characters; null when empty.</summary>
+    private static string? SubjectOf(MimeMessage original)
+    {
+        var subject = Clean(original.Subject ?? "");
+        if (subject.Length == 0) return null;
+        if (subject.Length <= MaxQuotedSubject) return subject;
+        int cut = MaxQuotedSubject;
+        if (char.IsHighSurrogate(subject[cut - 1])) cut--; // never half a character
+        return subject[..cut] + "…";
     }
 
     /// <summary>

@@ -45,6 +45,12 @@ public sealed record DsnRecipientReport(string FinalRecipient, DsnAction Action,
     /// </summary>
     public string? Explanation { get; init; }
 
+    /// <summary>
+    /// The class of cause when SecureMx decided or knows it (e.g. <see cref="OutcomeReason.Administrator"/>):
+    /// lets a translated text say what happened without reading <see cref="Explanation"/>, which is English.
+    /// </summary>
+    public OutcomeReason? Cause { get; init; }
+
     /// <summary>A report for one envelope recipient, with its ORCPT (RFC 3461 §4.2) copied from the envelope.</summary>
     public static DsnRecipientReport FromEnvelope(EnvelopeRecipient recipient, DsnAction action, EnhancedStatus status) =>
         new(recipient.OriginalAddress, action, status)

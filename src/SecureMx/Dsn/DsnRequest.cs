@@ -38,6 +38,12 @@ public sealed record DsnRequest(
     /// </summary>
     public long? ReturnSizeLimit { get; init; }
 
+    /// <summary>
+    /// The language of the human-readable part, the subject and the From name: the hosted sender's
+    /// (the caller looks it up), else English. The machine-readable part does not depend on it.
+    /// </summary>
+    public MailLanguage Language { get; init; }
+
     /// <summary>A request for a spooled message: sender, ENVID, RET and arrival date come from its envelope.</summary>
     public static DsnRequest FromEnvelope(
         Envelope envelope,

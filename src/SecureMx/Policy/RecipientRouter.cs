@@ -34,6 +34,17 @@ public sealed class RecipientRouter(MailboxRepository mailboxes, DeliveryOptions
         return new RecipientRouting(RecipientKind.UnknownUser, [], mandatory);
     }
 
+    /// <summary>
+    /// The language of the mail SecureMx itself writes to the mailboxes <paramref name="routing"/> reaches
+    /// (its DSNs): theirs when they all chose the same one, else English — for an alias whose mailboxes
+    /// disagree, the instance's postmaster Maildir and every address not hosted here.
+    /// </summary>
+    public MailLanguage LanguageOf(RecipientRouting routing)
+    {
+        var languages = routing.Targets.Select(t => mailboxes.MailboxLanguage(t.Address) ?? MailLanguage.English).Distinct().ToList();
+        return languages.Count == 1 ? languages[0] : MailLanguage.English;
+    }
+
     /// <summary>The bare <c>RCPT TO:&lt;postmaster&gt;</c> (RFC 5321 §4.1.1.3): no domain, no TLS switch.</summary>
     public RecipientRouting BarePostmaster() => Postmaster(null, false);
 

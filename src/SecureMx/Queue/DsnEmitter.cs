@@ -11,7 +11,8 @@ namespace SecureMx.Queue;
 /// Turns delivery results into DSNs (RFC 3464) and puts them into the queue like any other
 /// message: from the null sender (RFC 5321 §4.5.5), to the original sender — into a local
 /// Maildir when the sender is hosted here, otherwise out through remote delivery. Never a DSN
-/// about a message from the null sender, never one the sender declined with NOTIFY.
+/// about a message from the null sender, never one the sender declined with NOTIFY. A hosted
+/// sender reads it in the language its mailbox chose (<see cref="RecipientRouter.LanguageOf"/>).
 /// </summary>
 public sealed class DsnEmitter(MessageSpool spool, RecipientRouter recipients, SecureMxOptions options, TimeProvider time, ILogger log)
 {
@@ -54,18 +55,21 @@ public sealed class DsnEmitter(MessageSpool spool, RecipientRouter recipients, S
             LastAttemptDate = action is DsnAction.Failed or DsnAction.Delayed ? now : null,
             WillRetryUntil = action == DsnAction.Delayed ? retryUntil : null,
             Explanation = item.Outcome.State == RecipientState.Delivered ? null : item.Outcome.Text,
+            Cause = item.Outcome.Reason,
         };
 
     private async Task SpoolAsync(Envelope original, List<DsnRecipientReport> reports, DsnAction action, DateTimeOffset now)
     {
-        var request = DsnRequest.FromEnvelope(original, options.Hostname, reports, now, () => spool.OpenData(original.Id)) with { ReturnSizeLimit = ReturnSizeLimit };
+        if (SmtpAddressParser.TryParseMailbox(original.Sender, allowUtf8: true, out var to) != SmtpAddressParser.Error.None)
+            throw new FormatException($"sender <{original.Sender}> is not an address");
+        var (routed, language) = Route(to);
+
+        var request = DsnRequest.FromEnvelope(original, options.Hostname, reports, now, () => spool.OpenData(original.Id))
+            with { ReturnSizeLimit = ReturnSizeLimit, Language = language };
         using var dsn = DeliveryStatusNotification.Build(request);
         using var bytes = new MemoryStream();
         var written = DeliveryStatusNotification.WriteTo(dsn, bytes);
 
-        if (SmtpAddressParser.TryParseMailbox(original.Sender, allowUtf8: true, out var to) != SmtpAddressParser.Error.None)
-            throw new FormatException($"sender <{original.Sender}> is not an address");
-        var routed = Route(to);
         await using var file = _acceptor.Open(maxSize: 0);
         var id = file.Id;
         file.Write(bytes.GetBuffer().AsSpan(0, (int)bytes.Length));
@@ -83,13 +87,15 @@ public sealed class DsnEmitter(MessageSpool spool, RecipientRouter recipients, S
     /// Where mail to the sender goes (<see cref="RecipientRouter"/>): a hosted sender gets the DSN in
     /// its Maildir (an alias: its targets'; a subaddress: the mailbox's), a hosted address that no
     /// longer exists goes to the domain's postmaster, anyone else by SMTP. Never NOTIFY: a DSN gets no DSN.
+    /// The language is that of the mailboxes that will read it; English for a sender not hosted here.
     /// </summary>
-    private List<EnvelopeRecipient> Route(EnvelopeAddress to)
+    private (List<EnvelopeRecipient> Recipients, MailLanguage Language) Route(EnvelopeAddress to)
     {
         var route = recipients.Route(to);
         if (route.Kind == RecipientKind.UnknownUser) route = recipients.Route(new EnvelopeAddress("postmaster", to.Domain, false));
-        if (!route.IsLocal) return [new EnvelopeRecipient(to.ToString(), to.ToString(), RecipientRoute.Remote, null, DsnNotify.Never, null, null)];
-        return route.Targets.DistinctBy(t => t.Address)
+        if (!route.IsLocal) return ([new EnvelopeRecipient(to.ToString(), to.ToString(), RecipientRoute.Remote, null, DsnNotify.Never, null, null)], MailLanguage.English);
+        var local = route.Targets.DistinctBy(t => t.Address)
             .Select(t => new EnvelopeRecipient(t.Address, to.ToString(), RecipientRoute.Local, t.Maildir, DsnNotify.Never, null, null)).ToList();
+        return (local, recipients.LanguageOf(route));
     }
 }

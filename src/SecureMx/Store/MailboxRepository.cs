@@ -112,6 +112,20 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
             throw new StoreException($"mailbox {address} does not exist");
     }
 
+    /// <summary>The language of the mail SecureMx writes to a mailbox, or null when no such mailbox exists.</summary>
+    public MailLanguage? MailboxLanguage(string address) =>
+        db.Scalar("SELECT language FROM mailboxes WHERE address=@a", ("@a", address)) is string s ? ParseLanguage(s) : null;
+
+    /// <summary>Sets the language of the mail SecureMx writes to a mailbox; the next DSN uses it, also on a running server.</summary>
+    public void SetMailboxLanguage(string address, MailLanguage language)
+    {
+        if (db.Execute("UPDATE mailboxes SET language=@l WHERE address=@a", ("@a", address), ("@l", language.Name())) == 0)
+            throw new StoreException($"mailbox {address} does not exist");
+    }
+
+    /// <summary>A word this version does not know (written by a newer one) reads as the default.</summary>
+    private static MailLanguage ParseLanguage(string stored) => MailLanguages.TryParse(stored, out var l) ? l : MailLanguage.English;
+
     /// <summary>Whether <paramref name="address"/> is the mailbox <paramref name="account"/> itself or an alias that delivers to it.</summary>
     public bool AddressBelongsTo(string address, string account) => address == account
         ? db.Scalar("SELECT 1 FROM mailboxes WHERE address=@a", ("@a", account)) is not null

@@ -131,5 +131,10 @@ internal static class StoreSchema
                      maildir
               FROM mailboxes;
             """,
+        // The language of the mail SecureMx writes to the account (its DSNs), as MailLanguage's word;
+        // 'en' until the account chooses.
+        """
+            ALTER TABLE mailboxes ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
+            """,
     ];
 }

@@ -116,6 +116,36 @@ public sealed class CliContractTests
     }
 
     [Fact]
+    public async Task MailboxLanguageShowsAndSetsTheLanguageAndListKeepsItsTwoColumns()
+    {
+        await using var mx = await SecureMxInstance.CreateAsync("example.test", ["alice@example.test", "bob@example.test"]);
+        var list = (await mx.Cli("mailbox", "list")).StdOut;
+        Assert.Equal("en\n", (await mx.Cli("mailbox", "language", "alice@example.test")).StdOut);
+
+        var set = await mx.Cli("mailbox", "language", "Alice@Example.TEST", "de");
+        Assert.True(set.ExitCode == 0, set.All);
+        Assert.Equal("language of alice@example.test set to de\n", set.StdOut);
+        Assert.Equal("de\n", (await mx.Cli("mailbox", "language", "alice@example.test")).StdOut);
+        Assert.Equal("en\n", (await mx.Cli("mailbox", "language", "bob@example.test")).StdOut);
+        // Operators' scripts parse the list: ADDRESS<TAB>MAILDIR, nothing more.
+        Assert.Equal(list, (await mx.Cli("mailbox", "list")).StdOut);
+        Assert.All(list.TrimEnd('\n').Split('\n'), line => Assert.Equal(2, line.Split('\t').Length));
+
+        var french = await mx.Cli("mailbox", "language", "alice@example.test", "fr");
+        Assert.Equal(1, french.ExitCode);
+        Assert.Contains("'fr' is not a language SecureMx writes mail in (en|de)", french.StdErr);
+        var nobody = await mx.Cli("mailbox", "language", "nobody@example.test");
+        Assert.Equal(1, nobody.ExitCode);
+        Assert.Contains("mailbox nobody@example.test does not exist", nobody.StdErr);
+        var setNobody = await mx.Cli("mailbox", "language", "nobody@example.test", "de");
+        Assert.Equal(1, setNobody.ExitCode);
+        Assert.Contains("mailbox nobody@example.test does not exist", setNobody.StdErr);
+
+        await mx.CliOk("mailbox", "language", "alice@example.test", "EN");
+        Assert.Equal("en\n", (await mx.Cli("mailbox", "language", "alice@example.test")).StdOut);
+    }
+
+    [Fact]
     public async Task CommandsOnAMissingInstanceFailClearly()
     {
         var r = await Run.SecureMxAsync("domain", "list", "--data", TempDir());

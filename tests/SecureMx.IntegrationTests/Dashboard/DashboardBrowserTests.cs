@@ -124,6 +124,48 @@ public sealed partial class DashboardBrowserTests(DashboardFixture f, BrowserFix
         Assert.DoesNotContain(recipient, f.Plain.MailLog);
     }
 
+    /// <summary>
+    /// Issue 12, item 5: a user chooses German for the delivery notifications SecureMx sends them, on their
+    /// account page; the store (CLI) agrees; the dashboard's own language is a separate choice and stays.
+    /// </summary>
+    [Fact]
+    public async Task User_ChoosesGermanForTheirDeliveryNotificationsOnTheAccountPage()
+    {
+        var bob = DashboardFixture.Bob;
+        await f.Mx.CliOk("mailbox", "language", bob, "en"); // as a new account starts
+        try
+        {
+            await using var s = await NewPageAsync();
+            var page = s.Page;
+            await LoginAsync(page, bob);
+            Assert.Equal(200, (await page.GotoAsync("/account/" + bob))!.Status);
+            var section = page.Locator("#mail-language");
+            await Expect(section).ToHaveAttributeAsync("data-language", "en");
+            await Expect(section.Locator("input[value=en]")).ToBeCheckedAsync();
+            await Expect(section.Locator("h2")).ToHaveTextAsync("Language of delivery notifications");
+
+            await section.Locator("input[value=de]").CheckAsync();
+            await section.Locator("#mail-language-save").ClickAsync();
+            await Expect(section).ToHaveAttributeAsync("data-language", "de");
+            Assert.Equal(f.Url + "/account/" + bob + "?saved=1", page.Url);
+            await Expect(page.Locator("#saved")).ToBeVisibleAsync();
+            await Expect(section.Locator("input[value=de]")).ToBeCheckedAsync();
+            Assert.Equal("de\n", (await f.Mx.Cli("mailbox", "language", bob)).StdOut);
+            await Expect(page.Locator("html")).ToHaveAttributeAsync("lang", "en");
+            await section.ScrollIntoViewIfNeededAsync();
+            await ShotAsync(page, "account-mail-language-de");
+
+            await section.Locator("input[value=en]").CheckAsync();
+            await section.Locator("#mail-language-save").ClickAsync();
+            await Expect(section).ToHaveAttributeAsync("data-language", "en");
+            Assert.Equal("en\n", (await f.Mx.Cli("mailbox", "language", bob)).StdOut);
+        }
+        finally
+        {
+            await f.Mx.CliOk("mailbox", "language", bob, "en");
+        }
+    }
+
     /// <summary>The domain admin's page: inbound needs the explicit confirmation, every switch reaches the store and the audit.</summary>
     [Fact]
     public async Task DomainAdmin_SwitchesInboundOnlyWithConfirmation_OutboundAndAccounts_AndChecksDns()

@@ -13,6 +13,9 @@ namespace SecureMx.IntegrationTests.Delivery;
 /// </summary>
 public sealed class RemoteDeliveryFixture : IAsyncLifetime
 {
+    /// <summary>A second hosted sender, for the test that switches its DSN language to German.</summary>
+    public const string GermanSender = "greta@example.test";
+
     public DnsTestBed Dns { get; private set; } = null!;
     public SecureMxInstance Mx { get; private set; } = null!;
     public PostfixPeer Receiver { get; private set; } = null!;   // Deliver and TwoMx: STARTTLS
@@ -36,7 +39,7 @@ public sealed class RemoteDeliveryFixture : IAsyncLifetime
         Dropping = new DroppingSmtpPeer(System.Net.IPEndPoint.Parse(Listen(TestBed.Drop)), TestBed.Drop.Mx);
         _rejecting = await PostfixPeer.StartAsync(Listen(TestBed.Reject), "mailbox", tls: true, hostname: TestBed.Reject.Mx, domains: TestBed.Reject.Name, rcptReply: "550 5.1.1 no such user");
 
-        Mx = await SecureMxInstance.CreateAsync("example.test", ["alice@example.test"], cfg =>
+        Mx = await SecureMxInstance.CreateAsync("example.test", ["alice@example.test", GermanSender], cfg =>
         {
             SecureMxInstance.UseTestBedAndSecondsScaleQueue(cfg, Dns.Resolver.ToString(), expireAfter: "10s");
         }, submission: true);

@@ -17,10 +17,12 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
 
     private static string Token() => "t" + Guid.NewGuid().ToString("N")[..12];
 
-    private async Task<string> SendmailAsync(string token, params string[] recipients)
+    private Task<string> SendmailAsync(string token, params string[] recipients) => SendmailFromAsync(Sender, token, recipients);
+
+    private async Task<string> SendmailFromAsync(string sender, string token, params string[] recipients)
     {
-        var message = $"From: Alice <{Sender}>\nTo: {string.Join(", ", recipients)}\nSubject: {token}\nMessage-ID: <{token}@example.test>\n\n.a dot line\nbody of {token}\n";
-        var args = new List<string> { Run.SecureMxDll, "sendmail", "-f", Sender, "--data", f.Mx.DataDir };
+        var message = $"From: <{sender}>\nTo: {string.Join(", ", recipients)}\nSubject: {token}\nMessage-ID: <{token}@example.test>\n\n.a dot line\nbody of {token}\n";
+        var args = new List<string> { Run.SecureMxDll, "sendmail", "-f", sender, "--data", f.Mx.DataDir };
         args.AddRange(recipients);
         var r = await Run.ProcessAsync("dotnet", args, stdin: message);
         Assert.True(r.ExitCode == 0, r.All);
@@ -29,18 +31,18 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
     }
 
     /// <summary>DSNs in the sender's Maildir that report on the message with <paramref name="token"/>.</summary>
-    private List<MimeMessage> Dsns(string token) => f.Mx.Messages(Sender)
+    private List<MimeMessage> Dsns(string token, string sender = Sender) => f.Mx.Messages(sender)
         .Select(File.ReadAllText)
         .Where(t => t.Contains(token, StringComparison.Ordinal) && t.Contains("report-type=delivery-status", StringComparison.Ordinal))
         .Select(t => MimeMessage.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(t))))
         .ToList();
 
-    private async Task<List<MimeMessage>> WaitForDsnsAsync(string token, int count, TimeSpan timeout)
+    private async Task<List<MimeMessage>> WaitForDsnsAsync(string token, int count, TimeSpan timeout, string sender = Sender)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
-            var dsns = Dsns(token);
+            var dsns = Dsns(token, sender);
             if (dsns.Count >= count) return dsns;
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"{dsns.Count} of {count} DSNs for {token}; queue:\n{(await f.Mx.Cli("queue", "list")).StdOut}\nlog:\n{f.Mx.Log}");
             await Task.Delay(200);
@@ -125,6 +127,44 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
         Assert.Contains("failed", await LogAsync($"nobody@{TestBed.Reject.Name}", "failed"));
         Assert.DoesNotContain(id, (await f.Mx.Cli("queue", "list")).StdOut);
     }
+
+    /// <summary>
+    /// Issue 12, item 5: an account that chose German (`securemx mailbox language`, read by the running
+    /// server when the DSN is made) gets its bounce in German, through the real queue into its Maildir;
+    /// the machine-readable report is the same as for everyone else.
+    /// </summary>
+    [Fact]
+    public async Task AGermanAccountsBounceArrivesInItsMaildirInGerman()
+    {
+        const string greta = RemoteDeliveryFixture.GermanSender;
+        await f.Mx.CliOk("mailbox", "language", greta, "de");
+        var token = Token();
+        await SendmailFromAsync(greta, token, $"nobody@{TestBed.Reject.Name}");
+
+        var dsn = (await WaitForDsnsAsync(token, 1, TimeSpan.FromSeconds(30), greta)).Single();
+        Assert.Equal($"Unzustellbar: {token}", dsn.Subject);
+        Assert.Equal("E-Mail-Zustellsystem", dsn.From.Mailboxes.Single().Name);
+        Assert.Equal("MAILER-DAEMON@mx.securemx.test", dsn.From.Mailboxes.Single().Address);
+        var text = Assert.IsType<TextPart>(Assert.IsType<MultipartReport>(dsn.Body)[0]);
+        Assert.Equal("de", text.Headers[HeaderId.ContentLanguage]);
+        Assert.Equal("utf-8", text.ContentType.Charset);
+        var flat = Regex.Replace(text.Text, @"\s+", " ");
+        Output?.WriteLine(text.Text);
+        Assert.Contains("Ihre Nachricht konnte den folgenden Empfängern nicht zugestellt werden.", flat);
+        Assert.Contains($"<nobody@{TestBed.Reject.Name}>", flat);
+        Assert.Contains("Grund: Das Postfach des Empfängers existiert nicht (Status 5.1.1).", flat);
+        Assert.Matches($@"Der Server {Regex.Escape(TestBed.Reject.Mx)} antwortete: 550 5\.1\.1 .*no such user", flat);
+        Assert.Contains("Was Sie tun können", flat);
+        var group = RecipientGroup(dsn);
+        Assert.Equal(("failed", "5.1.1"), (group["Action"], group["Status"]));
+        Assert.Contains("550", group["Diagnostic-Code"]);
+        // Umlauts as quoted-printable and an encoded-word: the stored DSN is 7-bit.
+        var stored = f.Mx.Messages(greta).Select(File.ReadAllBytes).Single(b => System.Text.Encoding.ASCII.GetString(b).Contains(token, StringComparison.Ordinal));
+        Assert.All(stored, b => Assert.True(b < 0x80));
+        Assert.Empty(Dsns(token));
+    }
+
+    private static ITestOutputHelper? Output => TestContext.Current.TestOutputHelper;
 
     [Fact]
     public async Task DeferringPeerCausesExactlyOneDelayDsnThenOneFailureDsnAtExpiry()

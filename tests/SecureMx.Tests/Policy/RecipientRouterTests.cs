@@ -147,4 +147,30 @@ public sealed class RecipientRouterTests : IDisposable
         Assert.True(Route("postmaster@example.org").InboundTlsMandatory);
         Assert.False(Route("carol@other.test").InboundTlsMandatory);
     }
+
+    // ---- the language of the mail SecureMx writes to an address (its DSNs) ----
+
+    private MailLanguage LanguageOf(string address) => new RecipientRouter(_store.Mailboxes, _options).LanguageOf(Route(address));
+
+    [Theory]
+    [InlineData("alice@example.org", "de")]
+    [InlineData("Alice+news@example.org", "de")]   // a subaddress reads as its mailbox
+    [InlineData("info@example.org", "de")]         // an alias whose one mailbox chose German
+    [InlineData("sales@example.org", "en")]        // alice chose German, bob did not: they disagree
+    [InlineData("bob@example.org", "en")]          // never chose
+    [InlineData("alice@example.net", "en")]        // not hosted here
+    [InlineData("postmaster@example.org", "en")]   // the instance's postmaster Maildir is no mailbox
+    public void TheLanguageIsThatOfTheMailboxesTheAddressReachesWhenTheyAgree(string address, string language)
+    {
+        _store.Mailboxes.SetMailboxLanguage("alice@example.org", MailLanguage.German);
+        Assert.Equal(language, LanguageOf(address).Name());
+    }
+
+    [Fact]
+    public void AnAliasWhoseMailboxesAllChoseGermanIsGerman()
+    {
+        _store.Mailboxes.SetMailboxLanguage("alice@example.org", MailLanguage.German);
+        _store.Mailboxes.SetMailboxLanguage("bob@example.org", MailLanguage.German);
+        Assert.Equal(MailLanguage.German, LanguageOf("sales@example.org"));
+    }
 }
