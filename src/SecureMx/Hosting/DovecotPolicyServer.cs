@@ -9,7 +9,10 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace SecureMx.Dovecot;
+using SecureMx.Dashboard;
+using SecureMx.Dovecot;
+
+namespace SecureMx.Hosting;
 
 /// <summary>
 /// The HTTP endpoint Dovecot's auth process posts its policy requests to (listeners.dovecotPolicy):
@@ -27,6 +30,7 @@ public static class DovecotPolicyServer
         builder.Services.AddSingleton(logs);
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
         builder.Services.AddRouting();
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, EmbeddedLifetime>(); // serve owns the signals
         builder.WebHost.UseKestrelCore();
         builder.WebHost.ConfigureKestrel(k =>
         {
