@@ -1,10 +1,8 @@
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecureMx.Config;
 using SecureMx.Dashboard;
-using SecureMx.Smtp;
 
 namespace SecureMx.Hosting;
 
@@ -19,17 +17,7 @@ public sealed class DashboardService(Func<DashboardDependencies> dependencies, S
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (Endpoint.Parse(options.Listeners.Dashboard, "listeners.dashboard") is not { } ep) return;
-        var app = DashboardServer.Build(dependencies());
-        try
-        {
-            await app.StartAsync(cancellationToken);
-        }
-        catch (Exception ex) when (ex is IOException or SocketException)
-        {
-            await app.DisposeAsync();
-            throw new ListenerStartException($"listeners.dashboard: cannot listen on {ep}: {ex.Message}");
-        }
-        _app = app;
+        _app = await WebEndpoint.StartAsync(DashboardServer.Build(dependencies()), "listeners.dashboard", ep, cancellationToken);
         log.LogInformation("dashboard listening on {Scheme}://{Endpoint}/", options.Dashboard.PlainHttp ? "http" : "https", ep);
     }
 

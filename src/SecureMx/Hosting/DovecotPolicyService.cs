@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -21,17 +20,17 @@ public sealed class DovecotPolicyService(string dataDirectory, SecureMxOptions o
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (Endpoint.Parse(options.Listeners.DovecotPolicy, "listeners.dovecotPolicy") is not { } ep) return;
-        var app = DovecotPolicyServer.Build(ep, DovecotPolicyKey.LoadOrCreate(dataDirectory), new DovecotAuthPolicy(authenticator), logs);
+        string key;
         try
         {
-            await app.StartAsync(cancellationToken);
+            key = DovecotPolicyKey.LoadOrCreate(dataDirectory);
         }
-        catch (Exception ex) when (ex is IOException or SocketException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
         {
-            await app.DisposeAsync();
-            throw new ListenerStartException($"listeners.dovecotPolicy: cannot listen on {ep}: {ex.Message}");
+            throw new ListenerStartException($"listeners.dovecotPolicy: no key for Dovecot's requests: {ex.Message}");
         }
-        _app = app;
+        var app = DovecotPolicyServer.Build(ep, key, new DovecotAuthPolicy(authenticator), logs);
+        _app = await WebEndpoint.StartAsync(app, "listeners.dovecotPolicy", ep, cancellationToken);
         _log.LogInformation("Dovecot authentication policy endpoint listening on http://{Endpoint}{Route}", ep, DovecotPolicyServer.Route);
     }
 
