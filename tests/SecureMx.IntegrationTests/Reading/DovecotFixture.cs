@@ -5,10 +5,10 @@ namespace SecureMx.IntegrationTests.Reading;
 
 /// <summary>
 /// One SecureMx instance owned by the test user (as production's would be by its own), with the
-/// submission listeners, and the Dovecot `securemx dovecot-config` generates for it in front. Each
-/// test uses its own mailbox. Failed logins per account are limited to 3 (eve's test pins the
-/// throttle shared between IMAP, POP3 and SMTP AUTH); per address they are out of reach, because
-/// every client here is 127.0.0.1.
+/// submission listeners and the dashboard, and the Dovecot `securemx dovecot-config` generates for
+/// it in front. Each test uses its own mailbox. Failed logins per account are limited to 3 (eve's
+/// test pins the throttle shared between IMAP, POP3 and SMTP AUTH); per address they are out of
+/// reach, because every client here is 127.0.0.1.
 /// </summary>
 public sealed class DovecotFixture : IAsyncLifetime
 {
@@ -20,7 +20,7 @@ public sealed class DovecotFixture : IAsyncLifetime
     public DovecotPeer Dovecot { get; private set; } = null!;
 
     public static readonly string[] Mailboxes =
-        ["alice", "bob", "carol", "dave", "eve", "frank", "legacy", "pop", "tls"];
+        ["alice", "bob", "carol", "dave", "eve", "frank", "henry", "legacy", "pop", "tls"];
 
     public async ValueTask InitializeAsync()
     {
@@ -29,7 +29,7 @@ public sealed class DovecotFixture : IAsyncLifetime
             cfg["auth"] = new JsonObject { ["failureDelay"] = "200ms", ["maxFailuresPerIp"] = 1000, ["maxFailuresPerAccount"] = MaxFailuresPerAccount };
             cfg["dns"] = Net.Text(Net.FreeEndpoint()); // nothing remote here
             cfg["listeners"]!["dovecotPolicy"] = Net.Text(Net.FreeEndpoint());
-        }, submission: true, owner: Owner);
+        }, submission: true, dashboard: Net.FreeEndpoint(), owner: Owner);
         Dovecot = await DovecotPeer.StartAsync(Mx);
         await Mx.StartAsync();
     }

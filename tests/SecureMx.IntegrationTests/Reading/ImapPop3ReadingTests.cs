@@ -14,8 +14,10 @@ namespace SecureMx.IntegrationTests.Reading;
 /// <summary>
 /// Mail clients read their mail through the Dovecot `securemx dovecot-config` configures: over TLS
 /// only, with the SecureMx account's one password, and under the same login throttle as SMTP AUTH.
+/// The browser drives the instance's dashboard (see the DashboardPasswordChange part).
 /// </summary>
-public sealed class ImapPop3ReadingTests(DovecotFixture f) : IClassFixture<DovecotFixture>
+public sealed partial class ImapPop3ReadingTests(DovecotFixture f, BrowserFixture browser)
+    : IClassFixture<DovecotFixture>, IClassFixture<BrowserFixture>
 {
     private const string Password = "password123";
     private static string A(string local) => $"{local}@{DovecotFixture.Domain}";
