@@ -10,19 +10,17 @@ namespace SecureMx.IntegrationTests.Reading;
 /// test pins the throttle shared between IMAP, POP3 and SMTP AUTH); per address they are out of
 /// reach, because every client here is 127.0.0.1.
 /// </summary>
-public sealed class DovecotFixture : IAsyncLifetime
+public sealed class DovecotFixture : DovecotInstanceFixture
 {
     public const string Domain = "read.test";
     public const string Owner = "securemx-test";
     public const int MaxFailuresPerAccount = 3;
 
-    public SecureMxInstance Mx { get; private set; } = null!;
-    public DovecotPeer Dovecot { get; private set; } = null!;
 
     public static readonly string[] Mailboxes =
         ["alice", "bob", "carol", "dave", "eve", "frank", "henry", "legacy", "pop", "tls"];
 
-    public async ValueTask InitializeAsync()
+    public override async ValueTask InitializeAsync()
     {
         Mx = await SecureMxInstance.CreateAsync(Domain, Mailboxes.Select(m => $"{m}@{Domain}").ToArray(), cfg =>
         {
@@ -32,15 +30,5 @@ public sealed class DovecotFixture : IAsyncLifetime
         }, submission: true, dashboard: Net.FreeEndpoint(), owner: Owner);
         Dovecot = await DovecotPeer.StartAsync(Mx);
         await Mx.StartAsync();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (Dovecot is not null) await Dovecot.DisposeAsync();
-        if (Mx is not null)
-        {
-            await Mx.StopAsync();
-            await Mx.DisposeAsync();
-        }
     }
 }

@@ -9,13 +9,11 @@ namespace SecureMx.IntegrationTests.Reading;
 /// with a 64 KiB quota per mailbox added to the generated configuration and local retries every
 /// second, so per-recipient replies and Dovecot's absence can be watched within a test.
 /// </summary>
-public sealed class LmtpDovecotFixture : IAsyncLifetime
+public sealed class LmtpDovecotFixture : DovecotInstanceFixture
 {
     public const string Domain = "lmtp.test";
-    public SecureMxInstance Mx { get; private set; } = null!;
-    public DovecotPeer Dovecot { get; private set; } = null!;
 
-    public async ValueTask InitializeAsync()
+    public override async ValueTask InitializeAsync()
     {
         string[] boxes = ["sender", "full", "fine", "locked", "fine2", "down1", "down2"];
         Mx = await SecureMxInstance.CreateAsync(Domain, boxes.Select(b => $"{b}@{Domain}").ToArray(), cfg =>
@@ -35,16 +33,6 @@ public sealed class LmtpDovecotFixture : IAsyncLifetime
             }
             """);
         await Mx.StartAsync();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (Dovecot is not null) await Dovecot.DisposeAsync();
-        if (Mx is not null)
-        {
-            await Mx.StopAsync();
-            await Mx.DisposeAsync();
-        }
     }
 }
 

@@ -59,14 +59,7 @@ public sealed class DovecotPeer : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        var psi = new ProcessStartInfo("dovecot") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "-F", "-c", ConfigFile }) psi.ArgumentList.Add(a);
-        var p = Process.Start(psi)!;
-        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        _process = p;
+        _process = Run.StartCapturing(new ProcessStartInfo("dovecot", ["-F", "-c", ConfigFile]), _output);
         try
         {
             foreach (var ep in new[] { Imap, Imaps, Pop3, Pop3s }) await Net.WaitForPortAsync(ep, TimeSpan.FromSeconds(20));

@@ -123,19 +123,14 @@ public sealed class SecureMxInstance : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        var psi = new ProcessStartInfo(Owner is null ? "dotnet" : "setpriv") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(Owner is null ? "dotnet" : "setpriv");
         if (Owner is not null)
         {
             foreach (var a in new[] { $"--reuid={Owner}", $"--regid={Owner}", "--init-groups", "dotnet" }) psi.ArgumentList.Add(a);
             psi.Environment["HOME"] = Path.GetTempPath();
         }
         foreach (var a in new[] { Owner is null ? Run.SecureMxDll : Run.SecureMxDllForAnyUser, "serve", "--data", DataDir }) psi.ArgumentList.Add(a);
-        var p = Process.Start(psi)!;
-        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        _process = p;
+        _process = Run.StartCapturing(psi, _log);
         try
         {
             foreach (var ep in new[] { Mx, SecureMxEndpoint, Submission, Submissions, Dashboard }.OfType<IPEndPoint>()) await Net.WaitForPortAsync(ep, TimeSpan.FromSeconds(30));

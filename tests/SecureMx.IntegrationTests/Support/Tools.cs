@@ -85,6 +85,19 @@ public static class Run
 
     public static Task<ProcessResult> SecureMxWithStdinAsync(string stdin, params string[] args) => ProcessAsync("dotnet", new[] { SecureMxDll }.Concat(args), stdin);
 
+    /// <summary>Starts a long-running process whose stdout and stderr lines are appended to <paramref name="output"/> (under its lock).</summary>
+    public static Process StartCapturing(ProcessStartInfo psi, StringBuilder output)
+    {
+        psi.RedirectStandardOutput = psi.RedirectStandardError = true;
+        psi.UseShellExecute = false;
+        var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
     public static bool Exists(string program) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Concat(["/usr/sbin", "/sbin"]).Any(d => File.Exists(Path.Combine(d, program)));
 }
