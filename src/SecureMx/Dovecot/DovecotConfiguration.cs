@@ -183,7 +183,8 @@ public static class DovecotConfiguration
 
     private static string Seconds(TimeSpan t) => Math.Max(0, (int)Math.Ceiling(t.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
 
-    private static string SqlLiteral(string s) => "'" + s.Replace("'", "''", StringComparison.Ordinal) + "'";
+    // A string in the SQL of a query: quotes doubled for SQL, and % doubled because Dovecot expands %u, %d, ... in the query first.
+    private static string SqlLiteral(string s) => "'" + s.Replace("'", "''", StringComparison.Ordinal).Replace("%", "%%", StringComparison.Ordinal) + "'";
 
     /// <summary>A short stable name for this instance, so doveadm and the process list tell instances apart.</summary>
     private static string InstanceSuffix(string dataDirectory) =>
