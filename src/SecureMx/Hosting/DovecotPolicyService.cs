@@ -21,7 +21,17 @@ public sealed class DovecotPolicyService(string dataDirectory, SecureMxOptions o
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (Endpoint.Parse(options.Listeners.DovecotPolicy, "listeners.dovecotPolicy") is not { } ep) return;
-        var app = DovecotPolicyServer.Build(ep, DovecotPolicyKey.LoadOrCreate(dataDirectory), new DovecotAuthPolicy(authenticator), logs);
+        string key;
+        try
+        {
+            key = DovecotPolicyKey.LoadOrCreate(dataDirectory);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            // A start-up error the operator reads (the message names the file), not a crash of serve.
+            throw new ListenerStartException($"listeners.dovecotPolicy: {ex.Message}");
+        }
+        var app = DovecotPolicyServer.Build(ep, key, new DovecotAuthPolicy(authenticator), logs);
         try
         {
             await app.StartAsync(cancellationToken);
