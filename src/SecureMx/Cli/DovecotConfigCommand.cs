@@ -62,7 +62,7 @@ public static class DovecotConfigCommand
                 dir, options.Hostname,
                 ConfigLoader.ResolvePath(dir, options.Tls.Certificate), ConfigLoader.ResolvePath(dir, options.Tls.Key),
                 listeners.Imap, listeners.Imaps, listeners.Pop3, listeners.Pop3s, target, owner,
-                Endpoint.Parse(policyText, "listeners.dovecotPolicy")!, DovecotPolicyKey.LoadOrCreate(dir),
+                Endpoint.Parse(policyText, "listeners.dovecotPolicy")!, PolicyKey(dir),
                 Duration.Parse(options.Auth.FailureDelay, "auth.failureDelay"));
 
             // Dovecot makes run/ and state/ itself, as root: its base_dir must not belong to the instance's user.
@@ -87,6 +87,18 @@ public static class DovecotConfigCommand
             return Endpoint.Parse(text, flag);
         }
         catch (FormatException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+    }
+
+    private static string PolicyKey(string dir)
+    {
+        try
+        {
+            return DovecotPolicyKey.LoadOrCreate(dir);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
         {
             throw new CliException(ex.Message);
         }
