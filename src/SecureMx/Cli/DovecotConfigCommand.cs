@@ -133,11 +133,13 @@ public static class DovecotConfigCommand
         JsonObject Section(string name) => json[name] as JsonObject ?? (JsonObject)(json[name] = new JsonObject());
         Section("delivery")["lmtp"] = lmtp;
         Section("listeners")["dovecotPolicy"] = policy;
+        // "off", not empty: empty means never configured (the production default applies), and a
+        // listener the operator turned off must stay off when the command runs again.
         var access = Section("mailAccess");
-        access["imap"] = imap?.ToString() ?? "";
-        access["imaps"] = imaps?.ToString() ?? "";
-        access["pop3"] = pop3?.ToString() ?? "";
-        access["pop3s"] = pop3s?.ToString() ?? "";
+        access["imap"] = imap?.ToString() ?? Endpoint.Off;
+        access["imaps"] = imaps?.ToString() ?? Endpoint.Off;
+        access["pop3"] = pop3?.ToString() ?? Endpoint.Off;
+        access["pop3s"] = pop3s?.ToString() ?? Endpoint.Off;
         DurableFiles.Default.WriteFileAtomic(path, System.Text.Encoding.UTF8.GetBytes(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n"));
     }
 
