@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Net;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using SecureMx.Config;
 using SecureMx.Dovecot;
@@ -140,7 +139,8 @@ public static class DovecotConfigCommand
         access["imaps"] = imaps?.ToString() ?? Endpoint.Off;
         access["pop3"] = pop3?.ToString() ?? Endpoint.Off;
         access["pop3s"] = pop3s?.ToString() ?? Endpoint.Off;
-        DurableFiles.Default.WriteFileAtomic(path, System.Text.Encoding.UTF8.GetBytes(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n"));
+        // As init writes it: indented, "+" and non-ASCII as they are rather than \u escapes.
+        DurableFiles.Default.WriteFileAtomic(path, System.Text.Encoding.UTF8.GetBytes(json.ToJsonString(ConfigLoader.Json) + "\n"));
     }
 
 }
