@@ -168,7 +168,7 @@ public static class DovecotConfiguration
         if (i.Lmtp.SocketPath is { } path)
         {
             // Only SecureMx (the owner of the data directory) may hand mail to it.
-            s.Append($"  unix_listener {path} {{\n    mode = 0600\n    user = {i.Owner.UserName}\n    group = {i.Owner.GroupName}\n  }}\n");
+            s.Append($"  unix_listener {Quoted(path)} {{\n    mode = 0600\n    user = {i.Owner.UserName}\n    group = {i.Owner.GroupName}\n  }}\n");
         }
         else
         {
@@ -180,6 +180,9 @@ public static class DovecotConfiguration
     }
 
     private static string Address(IPEndPoint? ep) => ep is null ? "" : ep.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ep.Address}]" : ep.Address.ToString();
+
+    // A section name in quotes, so that a path with a space in it is still one name (doveconf: "Expecting '{'" otherwise).
+    private static string Quoted(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 
     private static string Seconds(TimeSpan t) => Math.Max(0, (int)Math.Ceiling(t.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
 

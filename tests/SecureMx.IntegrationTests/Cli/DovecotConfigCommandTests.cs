@@ -70,7 +70,7 @@ public sealed class DovecotConfigCommandTests
         Assert.Contains("address = [::1]\n    port = 10993", Block(r.StdOut, "inet_listener imaps"));
         Assert.Contains("port = 0", Block(r.StdOut, "inet_listener pop3"));
         Assert.Contains("address = 0.0.0.0\n    port = 995", Block(r.StdOut, "inet_listener pop3s"));
-        Assert.Contains($"unix_listener {mx.DataDir}/dovecot/lmtp {{", r.StdOut);
+        Assert.Contains($"unix_listener \"{mx.DataDir}/dovecot/lmtp\" {{", r.StdOut);
         Assert.Contains($"securemx: wrote {SqlPath(mx)}", r.StdErr);
 
         var afterText = await File.ReadAllTextAsync(JsonPath(mx));

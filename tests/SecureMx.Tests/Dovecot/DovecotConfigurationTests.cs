@@ -129,7 +129,7 @@ public sealed class DovecotConfigurationTests
     public void TheLmtpSocketIsWritableOnlyByTheInstancesUser()
     {
         var lmtp = MainFile(Instance()).Section("service lmtp");
-        var socket = lmtp.Section("unix_listener /srv/securemx/dovecot/lmtp");
+        var socket = lmtp.Section("unix_listener \"/srv/securemx/dovecot/lmtp\"");
         Assert.Equal("0600", socket.Setting("mode"));
         Assert.Equal("securemx", socket.Setting("user"));
         Assert.Equal("securemx-group", socket.Setting("group"));
@@ -142,7 +142,14 @@ public sealed class DovecotConfigurationTests
         var lmtp = MainFile(Instance() with { Lmtp = LmtpTarget.Parse("127.0.0.1:2424")! }).Section("service lmtp");
         Assert.Equal("127.0.0.1", lmtp.Setting("inet_listener lmtp", "address"));
         Assert.Equal("2424", lmtp.Setting("inet_listener lmtp", "port"));
-        Assert.DoesNotContain(lmtp.SectionNames, n => n.StartsWith("unix_listener /", StringComparison.Ordinal));
+        Assert.DoesNotContain(lmtp.SectionNames, n => n.StartsWith("unix_listener \"", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheLmtpSocketsPathIsQuotedSoASpaceOrQuoteInItKeepsItOneName()
+    {
+        var lmtp = MainFile(Instance("/srv/mail \"x\" \\y")).Section("service lmtp");
+        Assert.Equal("unix_listener \"/srv/mail \\\"x\\\" \\\\y/dovecot/lmtp\"", Assert.Single(lmtp.SectionNames));
     }
 
     [Fact]
