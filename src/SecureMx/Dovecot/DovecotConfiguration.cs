@@ -175,6 +175,12 @@ public static class DovecotConfiguration
             // dovecot-config accepts only an address here (Dovecot listens on addresses, not names).
             s.Append($"  inet_listener lmtp {{\n    address = {Address(new IPEndPoint(i.Lmtp.Literal!, i.Lmtp.Port))}\n    port = {i.Lmtp.Port}\n  }}\n");
         }
+        if (i.Lmtp.SocketPath != Path.Combine(i.DovecotDirectory, "run", "lmtp"))
+        {
+            // Dovecot's own socket in base_dir is mode 0666: any local user who reaches it could deliver
+            // into every mailbox, past SecureMx. Mode 0 closes it (as for the anvil penalty socket).
+            s.Append("  unix_listener lmtp {\n    mode = 0\n  }\n");
+        }
         s.Append("}\n");
         return s.ToString();
     }

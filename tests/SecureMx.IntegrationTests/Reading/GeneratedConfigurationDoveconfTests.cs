@@ -71,6 +71,15 @@ public sealed class GeneratedConfigurationDoveconfTests
             // Dovecot's default, so -n does not show it: asked for by name.
             Assert.Equal("yes\n", (await Run.ProcessAsync("doveconf", ["-c", main, "-h", "disable_plaintext_auth"])).StdOut);
             Assert.Contains($"\nauth_policy_server_url = http://127.0.0.1:2524/dovecot/auth-policy\n", seen);
+            // Every LMTP socket, Dovecot's defaults included, is the instance user's alone or closed (mode 0).
+            var full = (await Run.ProcessAsync("doveconf", ["-a", "-c", main])).StdOut;
+            var start = full.IndexOf("\nservice lmtp {\n", StringComparison.Ordinal);
+            var lmtpService = full[start..full.IndexOf("\n}\n", start + 1, StringComparison.Ordinal)];
+            var sockets = System.Text.RegularExpressions.Regex.Matches(lmtpService, @"unix_listener (.+) \{\n\s+group = (.*)\n\s+mode = (\d+)\n\s+user = (.*)\n");
+            Assert.NotEmpty(sockets);
+            Assert.All(sockets, m => Assert.True(
+                Convert.ToInt32(m.Groups[3].Value, 8) == 0 || (Convert.ToInt32(m.Groups[3].Value, 8) == 0b110_000_000 && m.Groups[4].Value == Owner),
+                "an LMTP socket others may use: " + m.Value));
             switch (shape)
             {
                 case "only imaps":

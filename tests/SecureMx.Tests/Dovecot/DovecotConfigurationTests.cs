@@ -145,11 +145,29 @@ public sealed class DovecotConfigurationTests
         Assert.DoesNotContain(lmtp.SectionNames, n => n.StartsWith("unix_listener \"", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("unix:/srv/securemx/dovecot/lmtp")]
+    [InlineData("unix:/run/securemx-lmtp")]
+    [InlineData("127.0.0.1:2424")]
+    public void DovecotsOwnWorldWritableLmtpSocketInTheBaseDirectoryIsClosed(string lmtp)
+    {
+        var service = MainFile(Instance() with { Lmtp = LmtpTarget.Parse(lmtp)! }).Section("service lmtp");
+        Assert.Equal("0", service.Setting("unix_listener lmtp", "mode"));
+    }
+
+    [Fact]
+    public void AnLmtpSocketConfiguredWhereDovecotsOwnWouldBeIsTheOnlyOneThere()
+    {
+        var service = MainFile(Instance() with { Lmtp = LmtpTarget.Parse("unix:/srv/securemx/dovecot/run/lmtp")! }).Section("service lmtp");
+        Assert.Equal(["unix_listener \"/srv/securemx/dovecot/run/lmtp\""], service.SectionNames);
+        Assert.Equal("0600", service.Setting("unix_listener \"/srv/securemx/dovecot/run/lmtp\"", "mode"));
+    }
+
     [Fact]
     public void TheLmtpSocketsPathIsQuotedSoASpaceOrQuoteInItKeepsItOneName()
     {
         var lmtp = MainFile(Instance("/srv/mail \"x\" \\y")).Section("service lmtp");
-        Assert.Equal("unix_listener \"/srv/mail \\\"x\\\" \\\\y/dovecot/lmtp\"", Assert.Single(lmtp.SectionNames));
+        Assert.Equal(["unix_listener \"/srv/mail \\\"x\\\" \\\\y/dovecot/lmtp\"", "unix_listener lmtp"], lmtp.SectionNames);
     }
 
     [Fact]
