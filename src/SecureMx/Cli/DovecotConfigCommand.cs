@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Net;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using SecureMx.Config;
 using SecureMx.Dovecot;
@@ -62,7 +61,7 @@ public static class DovecotConfigCommand
                 dir, options.Hostname,
                 ConfigLoader.ResolvePath(dir, options.Tls.Certificate), ConfigLoader.ResolvePath(dir, options.Tls.Key),
                 listeners.Imap, listeners.Imaps, listeners.Pop3, listeners.Pop3s, target, owner,
-                Endpoint.Parse(policyText, "listeners.dovecotPolicy")!, DovecotPolicyKey.LoadOrCreate(dir),
+                Endpoint.Parse(policyText, "listeners.dovecotPolicy")!, PolicyKey(dir),
                 Duration.Parse(options.Auth.FailureDelay, "auth.failureDelay"));
 
             // Dovecot makes run/ and state/ itself, as root: its base_dir must not belong to the instance's user.
@@ -87,6 +86,18 @@ public static class DovecotConfigCommand
             return Endpoint.Parse(text, flag);
         }
         catch (FormatException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+    }
+
+    private static string PolicyKey(string dir)
+    {
+        try
+        {
+            return DovecotPolicyKey.LoadOrCreate(dir);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
         {
             throw new CliException(ex.Message);
         }
@@ -121,12 +132,15 @@ public static class DovecotConfigCommand
         JsonObject Section(string name) => json[name] as JsonObject ?? (JsonObject)(json[name] = new JsonObject());
         Section("delivery")["lmtp"] = lmtp;
         Section("listeners")["dovecotPolicy"] = policy;
+        // "off", not empty: empty means never configured (the production default applies), and a
+        // listener the operator turned off must stay off when the command runs again.
         var access = Section("mailAccess");
-        access["imap"] = imap?.ToString() ?? "";
-        access["imaps"] = imaps?.ToString() ?? "";
-        access["pop3"] = pop3?.ToString() ?? "";
-        access["pop3s"] = pop3s?.ToString() ?? "";
-        DurableFiles.Default.WriteFileAtomic(path, System.Text.Encoding.UTF8.GetBytes(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n"));
+        access["imap"] = imap?.ToString() ?? Endpoint.Off;
+        access["imaps"] = imaps?.ToString() ?? Endpoint.Off;
+        access["pop3"] = pop3?.ToString() ?? Endpoint.Off;
+        access["pop3s"] = pop3s?.ToString() ?? Endpoint.Off;
+        // As init writes it: indented, "+" and non-ASCII as they are rather than \u escapes.
+        DurableFiles.Default.WriteFileAtomic(path, System.Text.Encoding.UTF8.GetBytes(json.ToJsonString(ConfigLoader.Json) + "\n"));
     }
 
 }

@@ -51,13 +51,13 @@ public sealed class MailAccessOptions
 {
     /// <summary>The host name mail clients connect to (IMAP, POP3 and submission). Empty: hostname.</summary>
     public string Host { get; set; } = "";
-    /// <summary>IMAP with implicit TLS (993): ADDR:PORT Dovecot listens on, or empty when not offered.</summary>
+    /// <summary>IMAP with implicit TLS (993): ADDR:PORT Dovecot listens on, or "off" or empty when not offered.</summary>
     public string Imaps { get; set; } = "";
-    /// <summary>IMAP with STARTTLS required (143): ADDR:PORT, or empty.</summary>
+    /// <summary>IMAP with STARTTLS required (143): ADDR:PORT, "off" or empty.</summary>
     public string Imap { get; set; } = "";
-    /// <summary>POP3 with implicit TLS (995): ADDR:PORT, or empty.</summary>
+    /// <summary>POP3 with implicit TLS (995): ADDR:PORT, "off" or empty.</summary>
     public string Pop3s { get; set; } = "";
-    /// <summary>POP3 with STARTTLS required (110): ADDR:PORT, or empty.</summary>
+    /// <summary>POP3 with STARTTLS required (110): ADDR:PORT, "off" or empty.</summary>
     public string Pop3 { get; set; } = "";
 
     public string EffectiveHost(SecureMxOptions options) => Host.Length > 0 ? Host : options.Hostname;

@@ -168,12 +168,18 @@ public static class DovecotConfiguration
         if (i.Lmtp.SocketPath is { } path)
         {
             // Only SecureMx (the owner of the data directory) may hand mail to it.
-            s.Append($"  unix_listener {path} {{\n    mode = 0600\n    user = {i.Owner.UserName}\n    group = {i.Owner.GroupName}\n  }}\n");
+            s.Append($"  unix_listener {Quoted(path)} {{\n    mode = 0600\n    user = {i.Owner.UserName}\n    group = {i.Owner.GroupName}\n  }}\n");
         }
         else
         {
             // dovecot-config accepts only an address here (Dovecot listens on addresses, not names).
             s.Append($"  inet_listener lmtp {{\n    address = {Address(new IPEndPoint(i.Lmtp.Literal!, i.Lmtp.Port))}\n    port = {i.Lmtp.Port}\n  }}\n");
+        }
+        if (i.Lmtp.SocketPath != Path.Combine(i.DovecotDirectory, "run", "lmtp"))
+        {
+            // Dovecot's own socket in base_dir is mode 0666: any local user who reaches it could deliver
+            // into every mailbox, past SecureMx. Mode 0 closes it (as for the anvil penalty socket).
+            s.Append("  unix_listener lmtp {\n    mode = 0\n  }\n");
         }
         s.Append("}\n");
         return s.ToString();
@@ -181,9 +187,13 @@ public static class DovecotConfiguration
 
     private static string Address(IPEndPoint? ep) => ep is null ? "" : ep.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ep.Address}]" : ep.Address.ToString();
 
+    // A section name in quotes, so that a path with a space in it is still one name (doveconf: "Expecting '{'" otherwise).
+    private static string Quoted(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+
     private static string Seconds(TimeSpan t) => Math.Max(0, (int)Math.Ceiling(t.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
 
-    private static string SqlLiteral(string s) => "'" + s.Replace("'", "''", StringComparison.Ordinal) + "'";
+    // A string in the SQL of a query: quotes doubled for SQL, and % doubled because Dovecot expands %u, %d, ... in the query first.
+    private static string SqlLiteral(string s) => "'" + s.Replace("'", "''", StringComparison.Ordinal).Replace("%", "%%", StringComparison.Ordinal) + "'";
 
     /// <summary>A short stable name for this instance, so doveadm and the process list tell instances apart.</summary>
     private static string InstanceSuffix(string dataDirectory) =>

@@ -25,9 +25,10 @@ public sealed class DovecotPolicyService(string dataDirectory, SecureMxOptions o
         {
             key = DovecotPolicyKey.LoadOrCreate(dataDirectory);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
         {
-            throw new ListenerStartException($"listeners.dovecotPolicy: no key for Dovecot's requests: {ex.Message}");
+            // A start-up error the operator reads (the message names the file), not a crash of serve.
+            throw new ListenerStartException($"listeners.dovecotPolicy: {ex.Message}");
         }
         var app = DovecotPolicyServer.Build(ep, key, new DovecotAuthPolicy(authenticator), logs);
         _app = await WebEndpoint.StartAsync(app, "listeners.dovecotPolicy", ep, cancellationToken);
