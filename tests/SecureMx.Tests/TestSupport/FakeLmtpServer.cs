@@ -204,6 +204,7 @@ internal sealed class FakeLmtpServer : IAsyncDisposable
     {
         var ct = _stop.Token;
         var s = new Session(new NetworkStream(client, ownsSocket: true));
+        int closed = 0;
         try
         {
             await s.WriteAsync(Greeting, ct);
@@ -274,6 +275,9 @@ internal sealed class FakeLmtpServer : IAsyncDisposable
                         await s.WriteAsync("250 2.0.0 OK", ct);
                         break;
                     case "QUIT":
+                        // Closed as far as concurrency goes before the client hears 221 (it waits for it before
+                        // freeing its connection slot): otherwise its next connection could be counted next to this one.
+                        if (Interlocked.Exchange(ref closed, 1) == 0) Interlocked.Decrement(ref _open);
                         await s.WriteAsync("221 2.0.0 Bye", ct);
                         return;
                     default:
@@ -287,7 +291,7 @@ internal sealed class FakeLmtpServer : IAsyncDisposable
         }
         finally
         {
-            Interlocked.Decrement(ref _open);
+            if (Interlocked.Exchange(ref closed, 1) == 0) Interlocked.Decrement(ref _open);
             await s.Stream.DisposeAsync();
         }
     }
