@@ -71,7 +71,8 @@ public static class DovecotConfiguration
 
             # The login throttle of SecureMx (auth.* in securemx.json) decides before a password is
             # checked, and counts every result: IMAP, POP3, submission and the dashboard share it.
-            # SecureMx down: logins proceed without it (Dovecot's own delay still applies).
+            # SecureMx down: logins proceed without it (Dovecot's own delay still applies); to refuse
+            # them instead, set auth_policy_reject_on_fail = yes.
             auth_policy_server_url = http://{{i.PolicyEndpoint}}/dovecot/auth-policy
             auth_policy_server_api_header = X-API-Key:{{i.PolicyKey}}
             auth_policy_hash_nonce = {{i.PolicyKey}}
