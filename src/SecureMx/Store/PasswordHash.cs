@@ -68,14 +68,14 @@ public static class PasswordHash
         var config = new Argon2Config { Password = Encoding.UTF8.GetBytes(password) };
         // A hostile or damaged string must not cost more than a current hash does: refuse parameters
         // beyond ours before running them (and a string that does not parse at all).
-        if (!TryDecode(config, stored, out var expected)
-            || config.Type != Argon2Type.HybridAddressing || config.MemoryCost > MemoryKiB * 4 || config.TimeCost > Passes * 4
-            || config.Lanes > 8 || config.HashLength is < 16 or > 64)
-        {
-            return PasswordCheck.Wrong;
-        }
+        if (!TryDecode(config, stored, out var expected)) return PasswordCheck.Wrong;
         using (expected)
         {
+            if (config.Type != Argon2Type.HybridAddressing || config.MemoryCost > MemoryKiB * 4 || config.TimeCost > Passes * 4
+                || config.Lanes > 8 || config.HashLength is < 16 or > 64)
+            {
+                return PasswordCheck.Wrong;
+            }
             config.Threads = 1; // one core per login; AccountAuthenticator bounds how many run at once
             using var argon2 = new Argon2(config);
             using var actual = argon2.Hash();
