@@ -45,13 +45,7 @@ public sealed class AccountAuthenticator
     {
         var account = Normalize(name);
         var throttleKey = ThrottleKey(name);
-        var verdict = _throttle.Check(clientIp, throttleKey);
-        if (verdict != LoginThrottle.Verdict.Allowed)
-        {
-            _log.LogWarning("AUTH {Mechanism} from {Ip} for {User} refused: {Reason}", mechanism, clientIp, Printable(name),
-                verdict == LoginThrottle.Verdict.IpBlocked ? "too many failed logins from this address" : "too many failed logins for this account");
-            return (LoginResult.Blocked, null);
-        }
+        if (!Admits(clientIp, throttleKey, name, $"AUTH {mechanism}")) return (LoginResult.Blocked, null);
 
         var stored = account is null ? null : _mailboxes.FindPasswordHash(account);
         PasswordCheck check;
@@ -97,11 +91,15 @@ public sealed class AccountAuthenticator
     /// checks a password itself: whether this login may be tried at all, by the same counters that
     /// throttle submission and dashboard logins.
     /// </summary>
-    public bool AllowsExternalLogin(string name, string clientIp, string protocol)
+    public bool AllowsExternalLogin(string name, string clientIp, string protocol) =>
+        Admits(clientIp, ThrottleKey(name), name, $"{protocol} login");
+
+    /// <summary>The throttle's verdict before any password is looked at; a refusal is logged as "WHAT from IP for USER refused: reason".</summary>
+    private bool Admits(string clientIp, string throttleKey, string name, string what)
     {
-        var verdict = _throttle.Check(clientIp, ThrottleKey(name));
+        var verdict = _throttle.Check(clientIp, throttleKey);
         if (verdict == LoginThrottle.Verdict.Allowed) return true;
-        _log.LogWarning("{Protocol} login from {Ip} for {User} refused: {Reason}", protocol, clientIp, Printable(name),
+        _log.LogWarning("{What} from {Ip} for {User} refused: {Reason}", what, clientIp, Printable(name),
             verdict == LoginThrottle.Verdict.IpBlocked ? "too many failed logins from this address" : "too many failed logins for this account");
         return false;
     }

@@ -53,7 +53,7 @@ public static class DovecotConfigCommand
                 Imaps: Choose("--imaps", p.GetValue(imaps), access.Imaps, "0.0.0.0:993"),
                 Pop3: Choose("--pop3", p.GetValue(pop3), access.Pop3, "0.0.0.0:110"),
                 Pop3s: Choose("--pop3s", p.GetValue(pop3s), access.Pop3s, "0.0.0.0:995"));
-            var lmtpText = p.GetValue(lmtp) ?? CurrentLmtp(dir) ?? "unix:" + Path.Combine(dir, "dovecot", "lmtp");
+            var lmtpText = p.GetValue(lmtp) ?? (options.Delivery.Lmtp.Length > 0 ? options.Delivery.Lmtp : "unix:" + Path.Combine(dir, "dovecot", "lmtp"));
             var target = ParseLmtp(lmtpText);
             var policyText = Endpoint.TryParseQuiet(options.Listeners.DovecotPolicy) is not null ? options.Listeners.DovecotPolicy : DefaultPolicyEndpoint;
 
@@ -117,12 +117,6 @@ public static class DovecotConfigCommand
         if (target is null || (!target.IsUnixSocket && target.Literal is null))
             throw new CliException($"--lmtp: '{text}' must be unix:/PATH or an IP address and port (Dovecot listens on an address, not a name)");
         return target;
-    }
-
-    private static string? CurrentLmtp(string dir)
-    {
-        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, ConfigLoader.FileName)));
-        return json?["delivery"]?["lmtp"]?.GetValue<string>() is { Length: > 0 } s ? s : null;
     }
 
     private static void UpdateSecureMxJson(string dir, string lmtp, IPEndPoint? imap, IPEndPoint? imaps, IPEndPoint? pop3, IPEndPoint? pop3s, string policy)
