@@ -136,5 +136,10 @@ internal static class StoreSchema
         """
             ALTER TABLE mailboxes ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
             """,
+        // A failed STARTTLS before a plaintext delivery attempt (opportunistic levels): why, in words.
+        // NULL for every other row, and for the rows written before this step.
+        """
+            ALTER TABLE delivery_log ADD COLUMN tls_failure TEXT;
+            """,
     ];
 }

@@ -14,4 +14,20 @@ public static class SecureMxMetrics
     public const string MeterName = "SecureMx";
 
     public static readonly Meter Meter = new(MeterName);
+
+    /// <summary>
+    /// Outbound STARTTLS that a server offered and that gave no TLS session. Tags: <c>reason</c>
+    /// (handshake, timeout, refused, connection, protocol) and <c>then</c> (plaintext: a new
+    /// plaintext connection under an opportunistic level; skipped: the host was passed over because
+    /// TLS was required).
+    /// </summary>
+    public static readonly Counter<long> StartTlsFailures =
+        Meter.CreateCounter<long>("securemx.delivery.starttls_failures", "{handshake}", "STARTTLS offered by a remote server that gave no TLS session");
+
+    /// <summary>
+    /// Outbound TLS sessions below the strict profile (TLS 1.0/1.1, CBC, RSA key exchange), taken
+    /// under an opportunistic level because any encryption beats none (RFC 7435). Tag: <c>protocol</c>.
+    /// </summary>
+    public static readonly Counter<long> WeakTlsSessions =
+        Meter.CreateCounter<long>("securemx.delivery.weak_tls_sessions", "{session}", "outbound TLS sessions below the strict profile");
 }
