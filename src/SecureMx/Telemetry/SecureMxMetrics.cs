@@ -30,4 +30,11 @@ public static class SecureMxMetrics
     /// </summary>
     public static readonly Counter<long> WeakTlsSessions =
         Meter.CreateCounter<long>("securemx.delivery.weak_tls_sessions", "{session}", "outbound TLS sessions below the strict profile");
+
+    /// <summary>
+    /// Inbound TLS sessions below the strict profile, which only the MX listener's opportunistic
+    /// profile accepts (the secure MX and submission stay strict). Tags: <c>listener</c>, <c>protocol</c>.
+    /// </summary>
+    public static readonly Counter<long> InboundWeakTlsSessions =
+        Meter.CreateCounter<long>("securemx.smtp.weak_tls_sessions", "{session}", "inbound TLS sessions below the strict profile");
 }
