@@ -3,7 +3,7 @@ namespace SecureMx.Client;
 /// <summary>
 /// Where an outbound SMTP or LMTP connection is: what it last sent, or what it waits for. A timeout
 /// names it, because each says something different to the operator: no answer at connect is a
-/// firewall, silence after the final dot may mean the message was delivered anyway (RFC 1047).
+/// firewall, silence after the final dot may mean the message was delivered anyway (a duplicate may follow).
 /// </summary>
 public enum ClientStage
 {
