@@ -63,6 +63,13 @@ public sealed class SmtpClientConnection : IAsyncDisposable
 
     public ClientProtocol Protocol { get; }
 
+    /// <summary>
+    /// Why this connection is plaintext although the server offers STARTTLS: the handshake on an
+    /// earlier connection failed (set by the caller). It travels with the connection, through a
+    /// connection cache too, so that every transaction on it is recorded as such.
+    /// </summary>
+    public string? PlaintextAfterStartTlsFailed { get; set; }
+
     /// <summary>What the connection last sent or waits for; a timeout names it (<see cref="SmtpClientTimeoutException"/>).</summary>
     public ClientStage Stage { get; private set; } = ClientStage.Connect;
 

@@ -101,19 +101,20 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         var where = $"{host}[{ip}]";
         var cacheKey = requirement.CacheKey(host);
         SmtpClientConnection? connection = null;
-        StartTlsFailure? tlsFallback = null;
-        // After a failed STARTTLS and a plaintext retry, whatever happens next says so too.
+        // After a failed STARTTLS and a plaintext retry (on this attempt, or on the one that opened a cached connection), whatever happens next says so too.
+        string? tlsFallback = null;
         string Where() => tlsFallback is null ? where : $"{where} (in plaintext after starttls-failed: {tlsFallback})";
         try
         {
             // A cached session to this server has been through the same TLS requirement already.
             connection = cache is null ? null : await cache.TakeAsync(new IPEndPoint(ip, options.Delivery.SmtpPort), cacheKey, ct).ConfigureAwait(false);
+            tlsFallback = connection?.PlaintextAfterStartTlsFailed;
             if (connection is null)
             {
                 connection = await ConnectAsync(ip, ct).ConfigureAwait(false);
                 var (tlsFailure, fresh, fallback) = await NegotiateTlsAsync(envelope.Id, connection, requirement, host, domain, ip, where, ct).ConfigureAwait(false);
                 connection = fresh;
-                tlsFallback = fallback;
+                if (fallback is not null) connection.PlaintextAfterStartTlsFailed = tlsFallback = fallback.Reason;
                 if (tlsFailure is not null)
                 {
                     logger.LogInformation("{Id}: {Host}: {Reason}", envelope.Id, where, tlsFailure.Text);
@@ -124,12 +125,12 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             if (envelope.Parameters.SmtpUtf8 && !connection.Capabilities.SmtpUtf8)
             {
                 return new HostAttempt(All(recipients, OutcomeReason.ServerCapability, 553, EnhancedStatus.NonAsciiAddress, $"{host} does not support SMTPUTF8, which this message needs (RFC 6531 3.2)")
-                    .Select(o => o with { MxHost = host, Address = ip, Tls = connection.Tls, TlsFailure = tlsFallback?.Reason }).ToList(), null);
+                    .Select(o => o with { MxHost = host, Address = ip, Tls = connection.Tls, TlsFailure = tlsFallback }).ToList(), null);
             }
             if (connection.Capabilities.MaxSize is { } max && envelope.Size > max)
             {
                 return new HostAttempt(All(recipients, OutcomeReason.ServerCapability, 552, EnhancedStatus.MessageTooBig, $"message size {envelope.Size} exceeds the limit of {host} ({max} bytes)")
-                    .Select(o => o with { MxHost = host, Address = ip, Tls = connection.Tls, TlsFailure = tlsFallback?.Reason }).ToList(), null);
+                    .Select(o => o with { MxHost = host, Address = ip, Tls = connection.Tls, TlsFailure = tlsFallback }).ToList(), null);
             }
 
             // RFC 6152 §3: 8-bit content must not go to a server without 8BITMIME. Convert it to 7-bit
@@ -172,7 +173,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 var state = reply.IsPositive ? RecipientState.Delivered : reply.IsPermanent ? RecipientState.Failed : RecipientState.Deferred;
                 var text = string.Join(" ", reply.Lines);
                 outcomes.Add(new RemoteOutcome(recipients[i].Index, recipients[i].Recipient.Address, state, reply.Code, reply.Status, text, host, ip, tls,
-                    OutcomeReason.RemoteReply, PeerSupportsDsn: peerDsn, TlsFailure: tlsFallback?.Reason));
+                    OutcomeReason.RemoteReply, PeerSupportsDsn: peerDsn, TlsFailure: tlsFallback));
             }
             return new HostAttempt(outcomes, null);
         }

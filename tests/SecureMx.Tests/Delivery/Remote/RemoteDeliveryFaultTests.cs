@@ -33,13 +33,13 @@ public sealed class RemoteDeliveryFaultTests
         public Task<TlsaResolution> ResolveTlsaAsync(string host, int port, CancellationToken ct = default) => throw new InvalidOperationException("no TLSA without DNSSEC");
     }
 
-    private static async Task<RemoteOutcome> DeliverAsync(ScriptedSmtpPeer peer, OutboundTlsLevel level, int timeoutSeconds = 10)
+    private static async Task<RemoteOutcome> DeliverAsync(ScriptedSmtpPeer peer, OutboundTlsLevel level, int timeoutSeconds = 10, SmtpConnectionCache? cache = null)
     {
         var options = new SecureMxOptions { Hostname = "sender.test" };
         options.Delivery.SmtpPort = peer.Endpoint.Port;
         options.Delivery.ConnectTimeoutSeconds = timeoutSeconds;
         options.Delivery.TransactionTimeoutSeconds = timeoutSeconds;
-        var remote = new RemoteDelivery(new LoopbackDns(), options, NullLogger.Instance);
+        var remote = new RemoteDelivery(new LoopbackDns(), options, NullLogger.Instance, cache);
         var envelope = new Envelope(MessageId.New(TimeProvider.System), DateTimeOffset.UtcNow, "sender@sender.test", 40,
             new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
             new ClientTrace("mx", "192.0.2.1", "client.test", "ESMTP", null, null), []);
@@ -94,6 +94,22 @@ public sealed class RemoteDeliveryFaultTests
         Assert.Equal(2, peer.Connections); // the broken one, then a new plaintext one
         Assert.Null(Assert.Single(peer.Messages).Protocol);
         lock (failures) Assert.Contains(failures, f => f.Value == 1 && f.Reason is "handshake" or "connection" && f.Then == "plaintext");
+    }
+
+    [Fact]
+    public async Task AReusedPlaintextConnectionAfterABrokenStartTlsStillSaysWhyItIsPlaintext()
+    {
+        await using var peer = new ScriptedSmtpPeer(breakTls: true);
+        await using var cache = new SmtpConnectionCache(TimeSpan.FromMinutes(1), TimeProvider.System);
+
+        var first = await DeliverAsync(peer, OutboundTlsLevel.May, cache: cache);
+        var second = await DeliverAsync(peer, OutboundTlsLevel.May, cache: cache);
+
+        Assert.Equal(2, peer.Connections); // the broken one, then one plaintext connection for both messages
+        Assert.Equal(2, peer.Messages.Count);
+        Assert.Equal((RecipientState.Delivered, RecipientState.Delivered), (first.State, second.State));
+        Assert.NotNull(first.TlsFailure);
+        Assert.Equal(first.TlsFailure, second.TlsFailure);
     }
 
     [Fact]
