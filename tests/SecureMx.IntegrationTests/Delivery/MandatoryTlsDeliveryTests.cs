@@ -390,6 +390,14 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
         Assert.Contains("no STARTTLS", (string?)plain["mandatoryTlsVerdict"]);
         Assert.False((bool)Assert.Single(plain["addresses"]!.AsArray())!["startTls"]!);
 
+        // What opportunistic delivery gets from a TLS 1.0-only peer (weak TLS), and why mandatory TLS would not.
+        var weak = await ProbeJsonAsync(TestBed.Weak.Name);
+        Assert.False((bool)weak["mandatoryTlsWorks"]!, weak.ToJsonString());
+        var weakHost = Assert.Single(weak["addresses"]!.AsArray())!;
+        Assert.Equal("TLSv1", (string?)weakHost["protocol"]);
+        Assert.False((bool)weakHost["strictTls"]!);
+        Assert.Contains(": only TLSv1 with TLS_RSA_WITH_AES_", (string?)weak["mandatoryTlsVerdict"]);
+
         var bad = await ProbeJsonAsync(TestBed.DaneBad.Name);
         Assert.False((bool)bad["daneVerifies"]!, bad.ToJsonString());
         var badHost = Assert.Single(bad["addresses"]!.AsArray())!;
