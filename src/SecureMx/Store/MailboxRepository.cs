@@ -66,8 +66,10 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
         return Path.Combine("mail", domain, sb.ToString());
     }
 
+    /// <summary>Creates a mailbox; its local part must meet <see cref="MailboxAddressRule"/>.</summary>
     public MailboxInfo AddMailbox(string localPart, string domain, string passwordHash)
     {
+        RequireCreatableLocalPart(localPart, "mailbox");
         var address = localPart.ToLowerInvariant() + "@" + domain;
         var maildir = MaildirFor(localPart, domain);
         using var c = db.Connect();
@@ -133,11 +135,14 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
 
     // ---- aliases ----
 
+    /// <summary>Adds a target to an alias; a new alias address must meet <see cref="MailboxAddressRule"/> (an existing one keeps working).</summary>
     public void AddAlias(string address, string domain, string target)
     {
         using var c = db.Connect();
         c.BeginWrite();
         RequireDomain(c, domain);
+        if (c.Scalar("SELECT 1 FROM aliases WHERE address=@a", ("@a", address)) is null)
+            RequireCreatableLocalPart(address[..Math.Max(0, address.LastIndexOf('@'))], "alias");
         if (c.Scalar("SELECT 1 FROM mailboxes WHERE address=@a", ("@a", address)) is not null) throw new StoreException($"{address} is a mailbox; an alias cannot have the same address");
         // An alias points only at hosted mailboxes: no message accepted for it may be stranded.
         if (c.Scalar("SELECT 1 FROM mailboxes WHERE address=@t", ("@t", target)) is null) throw new StoreException($"alias target {target} is not a hosted mailbox");
@@ -195,6 +200,12 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
             SELECT m.address, m.maildir, 1 FROM aliases a JOIN mailboxes m ON m.address = a.target WHERE a.address=@a
             """, r => (Target: new LocalTarget(r.GetString(0), r.GetString(1)), IsAlias: r.GetInt64(2) == 1), ("@a", address));
         return (rows.Select(x => x.Target).ToList(), rows.Any(x => x.IsAlias));
+    }
+
+    /// <summary>The one check of a new address, for the CLI and any form that creates addresses.</summary>
+    private static void RequireCreatableLocalPart(string localPart, string what)
+    {
+        if (MailboxAddressRule.Check(localPart) is { } problem) throw new StoreException($"refused to create the {what}: {problem}"); // not echoed: it may hold control characters
     }
 
     private static void RequireDomain(StoreConnection c, string domain)
