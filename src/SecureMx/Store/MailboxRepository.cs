@@ -43,6 +43,9 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
         var n = Convert.ToInt64(c.Scalar("SELECT (SELECT COUNT(*) FROM mailboxes WHERE domain=@d) + (SELECT COUNT(*) FROM aliases WHERE domain=@d)", ("@d", domain)));
         if (n > 0) throw new StoreException($"domain {domain} still has {n} mailbox(es)/alias(es); remove them first");
         if (c.Execute("DELETE FROM domains WHERE name=@d", ("@d", domain)) == 0) throw new StoreException($"domain {domain} does not exist");
+        // Losing a role ends the administrators' dashboard sessions, as any role change does.
+        foreach (var admin in c.Rows("SELECT address FROM domain_admins WHERE domain=@d", r => r.GetString(0), ("@d", domain)))
+            DashboardSessionRepository.RevokeAll(c, Now, admin, "role changed");
         c.Execute("DELETE FROM domain_admins WHERE domain=@d", ("@d", domain));
         c.Commit();
     }
@@ -83,7 +86,7 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
         return new MailboxInfo(address, domain, maildir, time.GetUtcNow());
     }
 
-    /// <summary>Removes a mailbox no alias points at; its dashboard roles go with it.</summary>
+    /// <summary>Removes a mailbox no alias points at; its dashboard roles and sessions go with it.</summary>
     public void RemoveMailbox(string address)
     {
         using var c = db.Connect();
@@ -93,6 +96,8 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
         if (c.Execute("DELETE FROM mailboxes WHERE address=@a", ("@a", address)) == 0) throw new StoreException($"mailbox {address} does not exist");
         // A role never outlives its mailbox: a new mailbox of the same name must not inherit it.
         c.Execute("DELETE FROM system_admins WHERE address=@a; DELETE FROM domain_admins WHERE address=@a;", ("@a", address));
+        // Nor a dashboard session.
+        DashboardSessionRepository.RevokeAll(c, Now, address, "mailbox removed");
         c.Commit();
     }
 
@@ -107,8 +112,23 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
     /// <summary>The stored password hash of a mailbox, or null when no such mailbox exists.</summary>
     public string? FindPasswordHash(string address) => db.Scalar("SELECT password_hash FROM mailboxes WHERE address=@a", ("@a", address)) as string;
 
-    /// <summary>Replaces a mailbox's password hash; effective for the next login, also on a running server.</summary>
-    public void SetPasswordHash(string address, string passwordHash)
+    /// <summary>
+    /// A new password: replaces the hash (effective for the next login, also on a running server) and
+    /// ends every dashboard session of the mailbox but <paramref name="keepDashboardSession"/> (the one
+    /// that made the change, if any), in one transaction.
+    /// </summary>
+    public void SetPasswordHash(string address, string passwordHash, string? keepDashboardSession = null)
+    {
+        using var c = db.Connect();
+        c.BeginWrite();
+        if (c.Execute("UPDATE mailboxes SET password_hash=@h WHERE address=@a", ("@a", address), ("@h", passwordHash)) == 0)
+            throw new StoreException($"mailbox {address} does not exist");
+        DashboardSessionRepository.RevokeAll(c, Now, address, "password changed", keepDashboardSession);
+        c.Commit();
+    }
+
+    /// <summary>The same password in a newer hash format (at a login): no session ends.</summary>
+    public void UpgradePasswordHash(string address, string passwordHash)
     {
         if (db.Execute("UPDATE mailboxes SET password_hash=@h WHERE address=@a", ("@a", address), ("@h", passwordHash)) == 0)
             throw new StoreException($"mailbox {address} does not exist");
