@@ -110,6 +110,8 @@ public static class ConfigLoader
         if (a.MaxFailuresPerIp < 1 || a.MaxFailuresPerAccount < 1) errors.Add("auth: maxFailuresPerIp and maxFailuresPerAccount must be at least 1");
         var dash = o.Dashboard;
         if (!Duration.TryParse(dash.SessionIdleTimeout, out var idle) || idle < TimeSpan.FromMinutes(1)) errors.Add($"dashboard.sessionIdleTimeout: '{dash.SessionIdleTimeout}' is not a duration of at least 1m");
+        if (!Duration.TryParse(dash.SessionMaxLifetime, out var lifetime) || lifetime < TimeSpan.FromMinutes(1)) errors.Add($"dashboard.sessionMaxLifetime: '{dash.SessionMaxLifetime}' is not a duration of at least 1m");
+        if (!HstsSettings.TryParse(dash.Hsts, out _)) errors.Add($"dashboard.hsts: '{dash.Hsts}' is not auto, true or false");
         if (dash.LoginAttemptsPerMinute < 1) errors.Add("dashboard.loginAttemptsPerMinute: at least 1");
         if (dash.PlainHttp && Endpoint.TryParseQuiet(o.Listeners.Dashboard) is { } dep && !System.Net.IPAddress.IsLoopback(dep.Address))
             errors.Add($"dashboard.plainHttp: only on a loopback address (listeners.dashboard is {o.Listeners.Dashboard}); logins must not cross a network in clear text");

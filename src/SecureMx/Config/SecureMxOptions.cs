@@ -72,6 +72,12 @@ public sealed class DashboardOptions
     /// <summary>How long a login lasts without activity (sliding).</summary>
     public string SessionIdleTimeout { get; set; } = "30m";
 
+    /// <summary>How long a login lasts at most, however active (absolute; enforced by the server's session record).</summary>
+    public string SessionMaxLifetime { get; set; } = "12h";
+
+    /// <summary>Strict-Transport-Security: "auto" (when served over HTTPS with a certificate that is not self-signed), "true" or "false".</summary>
+    public string Hsts { get; set; } = "auto";
+
     /// <summary>Login attempts per client address and minute, right or wrong (beyond auth.maxFailuresPerIp, which counts failures).</summary>
     public int LoginAttemptsPerMinute { get; set; } = 10;
 }
