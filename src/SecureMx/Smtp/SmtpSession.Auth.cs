@@ -150,7 +150,7 @@ public sealed partial class SmtpSession
     {
         var (reply, what) = MalformedLineReply(status, line);
         Telemetry.SecureMxMetrics.SmtpMalformedLines.Add(1);
-        return await CountMalformedLineAsync(reply, what + " of an AUTH response") is { } end ? (null, null, end) : (null, reply, null);
+        return await CountMalformedLineAsync(reply, what + " in an AUTH response") is { } end ? (null, null, end) : (null, reply, null);
     }
 
     /// <summary>Base64 of a response; "=" is the empty response (RFC 4954 §4). Null when it is not base64.</summary>

@@ -245,14 +245,14 @@ public sealed partial class SmtpSession
         var (reply, what) = MalformedLineReply(status, line);
         Telemetry.SecureMxMetrics.SmtpMalformedLines.Add(1);
         if (IsBdatLine(line)) return await CloseAfterRefusedBdatLineAsync(reply, what + " in a BDAT command line");
-        if (await CountMalformedLineAsync(reply, what) is { } end) return end;
+        if (await CountMalformedLineAsync(reply, what + " in a command line") is { } end) return end;
         return await ErrorAsync(reply) ? null : "too many errors";
     }
 
     private static (SmtpReply Reply, string What) MalformedLineReply(LineStatus status, string line) =>
-        status == LineStatus.Nul ? (SmtpReply.NulInCommand, "NUL character in command line")
-        : line.Contains('\n') || !line.Contains('\r') ? (SmtpReply.BareLfInCommand, "bare <LF> in command line") // a line too long to keep had an LF
-        : (SmtpReply.BareCrInCommand, "bare <CR> in command line");
+        status == LineStatus.Nul ? (SmtpReply.NulInCommand, "NUL character")
+        : line.Contains('\n') || !line.Contains('\r') ? (SmtpReply.BareLfInCommand, "bare <LF>") // a line too long to keep had an LF
+        : (SmtpReply.BareCrInCommand, "bare <CR>");
 
     /// <summary>Counts a malformed line; at the limit writes <paramref name="reply"/> and 421, and returns the end reason.</summary>
     private async Task<string?> CountMalformedLineAsync(SmtpReply reply, string what)
