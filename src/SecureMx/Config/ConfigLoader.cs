@@ -86,6 +86,8 @@ public static class ConfigLoader
         if (l.MaxCommandLineLength < 512) errors.Add("limits.maxCommandLineLength: at least 512 (RFC 5321 4.5.3.1.4)");
         if (l.CommandTimeoutSeconds < 1 || l.DataTimeoutSeconds < 1 || l.TlsHandshakeTimeoutSeconds < 1 || l.TlsClientHelloTimeoutSeconds < 1) errors.Add("limits: timeouts must be at least 1 second");
         if (l.MaxErrors < 1) errors.Add("limits.maxErrors: at least 1");
+        if (l.MaxTransferSeconds < 0) errors.Add("limits.maxTransferSeconds: not negative (0: no limit)");
+        if (l.MinTransferBytesPerSecond < 0) errors.Add("limits.minTransferBytesPerSecond: not negative (0: no minimum)");
         if (l.ShutdownGraceSeconds < 0) errors.Add("limits.shutdownGraceSeconds: not negative");
         if (o.Delivery.SourceAddress.Length > 0 && !System.Net.IPAddress.TryParse(o.Delivery.SourceAddress, out _)) errors.Add($"delivery.sourceAddress: '{o.Delivery.SourceAddress}' is not an IP address");
         if (o.Delivery.SmtpPort is < 1 or > 65535) errors.Add("delivery.smtpPort: 1 to 65535");

@@ -160,6 +160,16 @@ public sealed class LimitOptions
     public int CommandTimeoutSeconds { get; set; } = 300;
     /// <summary>Seconds to wait for the next block of DATA/BDAT content (RFC 5321 §4.5.3.2.6: 3 minutes).</summary>
     public int DataTimeoutSeconds { get; set; } = 180;
+    /// <summary>
+    /// Seconds one message's transfer may take in all (DATA content, or every BDAT chunk of one
+    /// message); 0: no limit. Bounds DATA-phase slowloris, which the stall timeout alone does not.
+    /// </summary>
+    public int MaxTransferSeconds { get; set; } = 600;
+    /// <summary>
+    /// After the first minute of a transfer, the average rate in octets per second below which it is
+    /// cut; 0: no minimum. 1000 is an eighth of a 64 kbit/s link.
+    /// </summary>
+    public int MinTransferBytesPerSecond { get; set; } = 1000;
     /// <summary>Error replies in one session before it is closed with 421 (Postfix's smtpd_hard_error_limit).</summary>
     public int MaxErrors { get; set; } = 20;
     /// <summary>Seconds allowed for a TLS handshake.</summary>

@@ -14,4 +14,15 @@ public static class SecureMxMetrics
     public const string MeterName = "SecureMx";
 
     public static readonly Meter Meter = new(MeterName);
+
+    /// <summary>
+    /// SMTP command lines (and AUTH responses) refused for a bare CR or LF or a NUL, each refused as a
+    /// whole up to its real CRLF: a steady count is a broken client, a burst an injection or smuggling probe.
+    /// </summary>
+    public static readonly Counter<long> SmtpMalformedLines =
+        Meter.CreateCounter<long>("securemx.smtp.malformed_lines", unit: "{line}", description: "SMTP command lines refused for a bare CR, bare LF or NUL");
+
+    /// <summary>Message transfers (DATA or BDAT) cut for taking longer than limits.maxTransferSeconds or going slower than limits.minTransferBytesPerSecond.</summary>
+    public static readonly Counter<long> SmtpTransfersCut =
+        Meter.CreateCounter<long>("securemx.smtp.transfers_cut", unit: "{transfer}", description: "SMTP message transfers cut by the transfer time limits");
 }
