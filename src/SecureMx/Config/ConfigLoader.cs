@@ -87,6 +87,7 @@ public static class ConfigLoader
         if (l.CommandTimeoutSeconds < 1 || l.DataTimeoutSeconds < 1 || l.TlsHandshakeTimeoutSeconds < 1 || l.TlsClientHelloTimeoutSeconds < 1) errors.Add("limits: timeouts must be at least 1 second");
         if (l.MaxErrors < 1) errors.Add("limits.maxErrors: at least 1");
         if (l.ShutdownGraceSeconds < 0) errors.Add("limits.shutdownGraceSeconds: not negative");
+        if (l.MinFreeDiskMb < 0) errors.Add("limits.minFreeDiskMb: not negative (0 turns the free-space guard off)");
         if (o.Delivery.SourceAddress.Length > 0 && !System.Net.IPAddress.TryParse(o.Delivery.SourceAddress, out _)) errors.Add($"delivery.sourceAddress: '{o.Delivery.SourceAddress}' is not an IP address");
         if (o.Delivery.SmtpPort is < 1 or > 65535) errors.Add("delivery.smtpPort: 1 to 65535");
         if (o.Delivery.ConnectTimeoutSeconds < 1 || o.Delivery.TransactionTimeoutSeconds < 1) errors.Add("delivery: timeouts must be at least 1 second");
