@@ -182,6 +182,11 @@ public sealed class LimitOptions
     public int TlsClientHelloTimeoutSeconds { get; set; } = 10;
     /// <summary>On shutdown, seconds a session still receiving a message gets to finish it.</summary>
     public int ShutdownGraceSeconds { get; set; } = 20;
+    /// <summary>
+    /// Free space (MiB) the spool's file system keeps: below it MAIL FROM gets 452 4.3.1 (Postfix's
+    /// queue_minfree). The floor is this or 5 % of the file system, whichever is smaller; 0 turns it off.
+    /// </summary>
+    public long MinFreeDiskMb { get; set; } = 512;
 }
 
 public sealed class DeliveryOptions

@@ -56,7 +56,8 @@ public static class ServerHost
         builder.Services.AddSingleton(sp =>
         {
             var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Spool");
-            var spool = new MessageSpool(Path.Combine(dataDirectory, "spool"), time, log);
+            var root = Path.Combine(dataDirectory, "spool");
+            var spool = new MessageSpool(root, time, log, freeSpace: new FreeSpaceGuard(root, options.Limits.MinFreeDiskMb, time, log));
             // Before any listener opens: what was never acknowledged goes; everything acknowledged stays queued.
             var removed = spool.Recover();
             if (removed > 0) log.LogInformation("removed {Count} file(s) of transfers that were never acknowledged", removed);

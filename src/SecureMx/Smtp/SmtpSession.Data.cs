@@ -29,7 +29,7 @@ public sealed partial class SmtpSession
         await using (file)
         {
             // No file to write into: refuse before 354, so that the client does not send the content for nothing.
-            if (await _ctx.Acceptor.DiscardIfFailedAsync(file) is { } failed) return await ErrorAsync(StorageReply(failed));
+            if (await _ctx.Acceptor.DiscardIfFailedAsync(file) is { } failed) return RefuseForStorage(StorageReply(failed));
             _transport.Write(SmtpReply.StartData);
             var decoder = new DataDecoder();
             var transfer = NewTransfer();
@@ -138,7 +138,7 @@ public sealed partial class SmtpSession
             // The transaction has failed (RFC 3030 §2: the client sends no more chunks of it); chunks
             // already pipelined behind this one are read and refused, never stored as a truncated message.
             await ResetTransactionAsync();
-            return await ErrorAsync(StorageReply(failed));
+            return RefuseForStorage(StorageReply(failed));
         }
         if (!last)
         {
@@ -207,13 +207,24 @@ public sealed partial class SmtpSession
                 return await ErrorAsync(SmtpReply.MessageTooBig);
             case AcceptResult.StorageFailed failed:
                 _tx = null;
-                return await ErrorAsync(StorageReply(failed.Failure));
+                return RefuseForStorage(StorageReply(failed.Failure));
         }
         _tx = null;
         _record.Messages++;
         _log.LogInformation("{Id}: from=<{Sender}> size={Size} nrcpt={Count} client={Ip} tls={Tls} account={Account}",
             envelope.Id, envelope.Sender, envelope.Size, envelope.Recipients.Count, ClientIp, Tls is null ? "none" : $"{Tls.Protocol} {Tls.CipherSuite}", _account ?? "-");
         _transport.Write(new SmtpReply(250, EnhancedStatus.Ok, $"Ok: queued as {envelope.Id}"));
+        return true;
+    }
+
+    /// <summary>
+    /// Answers a transaction the server could not store (or, at MAIL FROM, will not take for lack of
+    /// space). Not counted toward limits.maxErrors: the client did nothing wrong, and a full disk must
+    /// not end the sessions of well-behaved clients with 421 — they retry the message, later or elsewhere.
+    /// </summary>
+    private bool RefuseForStorage(SmtpReply reply)
+    {
+        _transport.Write(reply);
         return true;
     }
 

@@ -366,6 +366,12 @@ public sealed partial class SmtpSession
             _log.LogWarning("session {Session} from {Ip}: {Account} tried to send as <{Sender}>", _record.Id, ClientIp, _account, sender);
             return await ErrorAsync(notOwned);
         }
+        if (!_ctx.Spool.FreeSpace.Admits(parameters.Size))
+        {
+            // Before any byte of content: a spool below its free-space floor takes no new mail (Postfix's
+            // queue_minfree; RFC 1870 §6.1 for a SIZE= the free space cannot hold). The guard logs the low disk.
+            return RefuseForStorage(SmtpReply.InsufficientStorage);
+        }
         _tx = new Transaction(sender, parameters) { Headers = _account is null ? null : new HeaderSectionCapture() };
         _transport.Write(SmtpReply.SenderOk);
         return true;

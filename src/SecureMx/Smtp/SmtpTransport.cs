@@ -261,8 +261,15 @@ public sealed class SmtpTransport : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        try { await _reader.CompleteAsync().ConfigureAwait(false); } catch (InvalidOperationException) { }
-        if (Tls is not null) await Tls.DisposeAsync().ConfigureAwait(false);
-        await _network.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            try { await _reader.CompleteAsync().ConfigureAwait(false); } catch (InvalidOperationException) { }
+            if (Tls is not null) await Tls.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            // Whatever failed above, the socket is closed: a connection must never outlive its session.
+            await _network.DisposeAsync().ConfigureAwait(false);
+        }
     }
 }
