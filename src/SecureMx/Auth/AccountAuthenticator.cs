@@ -75,7 +75,7 @@ public sealed class AccountAuthenticator
         {
             try
             {
-                _mailboxes.SetPasswordHash(account!, PasswordHash.Create(password));
+                _mailboxes.UpgradePasswordHash(account!, PasswordHash.Create(password));
                 _log.LogInformation("password hash of {Account} upgraded to the current format", account);
             }
             catch (Exception ex) when (ex is StoreException or System.Data.Common.DbException)

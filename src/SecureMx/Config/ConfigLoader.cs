@@ -86,7 +86,10 @@ public static class ConfigLoader
         if (l.MaxCommandLineLength < 512) errors.Add("limits.maxCommandLineLength: at least 512 (RFC 5321 4.5.3.1.4)");
         if (l.CommandTimeoutSeconds < 1 || l.DataTimeoutSeconds < 1 || l.TlsHandshakeTimeoutSeconds < 1 || l.TlsClientHelloTimeoutSeconds < 1) errors.Add("limits: timeouts must be at least 1 second");
         if (l.MaxErrors < 1) errors.Add("limits.maxErrors: at least 1");
+        if (l.MaxTransferSeconds < 0) errors.Add("limits.maxTransferSeconds: not negative (0: no limit)");
+        if (l.MinTransferBytesPerSecond < 0) errors.Add("limits.minTransferBytesPerSecond: not negative (0: no minimum)");
         if (l.ShutdownGraceSeconds < 0) errors.Add("limits.shutdownGraceSeconds: not negative");
+        if (l.MinFreeDiskMb < 0) errors.Add("limits.minFreeDiskMb: not negative (0 turns the free-space guard off)");
         if (o.Delivery.SourceAddress.Length > 0 && !System.Net.IPAddress.TryParse(o.Delivery.SourceAddress, out _)) errors.Add($"delivery.sourceAddress: '{o.Delivery.SourceAddress}' is not an IP address");
         if (o.Delivery.SmtpPort is < 1 or > 65535) errors.Add("delivery.smtpPort: 1 to 65535");
         if (o.Delivery.ConnectTimeoutSeconds < 1 || o.Delivery.TransactionTimeoutSeconds < 1) errors.Add("delivery: timeouts must be at least 1 second");
@@ -110,6 +113,8 @@ public static class ConfigLoader
         if (a.MaxFailuresPerIp < 1 || a.MaxFailuresPerAccount < 1) errors.Add("auth: maxFailuresPerIp and maxFailuresPerAccount must be at least 1");
         var dash = o.Dashboard;
         if (!Duration.TryParse(dash.SessionIdleTimeout, out var idle) || idle < TimeSpan.FromMinutes(1)) errors.Add($"dashboard.sessionIdleTimeout: '{dash.SessionIdleTimeout}' is not a duration of at least 1m");
+        if (!Duration.TryParse(dash.SessionMaxLifetime, out var lifetime) || lifetime < TimeSpan.FromMinutes(1)) errors.Add($"dashboard.sessionMaxLifetime: '{dash.SessionMaxLifetime}' is not a duration of at least 1m");
+        if (!HstsSettings.TryParse(dash.Hsts, out _)) errors.Add($"dashboard.hsts: '{dash.Hsts}' is not auto, true or false");
         if (dash.LoginAttemptsPerMinute < 1) errors.Add("dashboard.loginAttemptsPerMinute: at least 1");
         if (dash.PlainHttp && Endpoint.TryParseQuiet(o.Listeners.Dashboard) is { } dep && !System.Net.IPAddress.IsLoopback(dep.Address))
             errors.Add($"dashboard.plainHttp: only on a loopback address (listeners.dashboard is {o.Listeners.Dashboard}); logins must not cross a network in clear text");

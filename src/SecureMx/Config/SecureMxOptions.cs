@@ -72,6 +72,12 @@ public sealed class DashboardOptions
     /// <summary>How long a login lasts without activity (sliding).</summary>
     public string SessionIdleTimeout { get; set; } = "30m";
 
+    /// <summary>How long a login lasts at most, however active (absolute; enforced by the server's session record).</summary>
+    public string SessionMaxLifetime { get; set; } = "12h";
+
+    /// <summary>Strict-Transport-Security: "auto" (when served over HTTPS with a certificate that is not self-signed), "true" or "false".</summary>
+    public string Hsts { get; set; } = "auto";
+
     /// <summary>Login attempts per client address and minute, right or wrong (beyond auth.maxFailuresPerIp, which counts failures).</summary>
     public int LoginAttemptsPerMinute { get; set; } = 10;
 }
@@ -154,6 +160,16 @@ public sealed class LimitOptions
     public int CommandTimeoutSeconds { get; set; } = 300;
     /// <summary>Seconds to wait for the next block of DATA/BDAT content (RFC 5321 §4.5.3.2.6: 3 minutes).</summary>
     public int DataTimeoutSeconds { get; set; } = 180;
+    /// <summary>
+    /// Seconds one message's transfer may take in all (DATA content, or every BDAT chunk of one
+    /// message); 0: no limit. Bounds DATA-phase slowloris, which the stall timeout alone does not.
+    /// </summary>
+    public int MaxTransferSeconds { get; set; } = 600;
+    /// <summary>
+    /// After the first minute of a transfer, the average rate in octets per second below which it is
+    /// cut; 0: no minimum. 1000 is an eighth of a 64 kbit/s link.
+    /// </summary>
+    public int MinTransferBytesPerSecond { get; set; } = 1000;
     /// <summary>Error replies in one session before it is closed with 421 (Postfix's smtpd_hard_error_limit).</summary>
     public int MaxErrors { get; set; } = 20;
     /// <summary>Seconds allowed for a TLS handshake.</summary>
@@ -166,6 +182,11 @@ public sealed class LimitOptions
     public int TlsClientHelloTimeoutSeconds { get; set; } = 10;
     /// <summary>On shutdown, seconds a session still receiving a message gets to finish it.</summary>
     public int ShutdownGraceSeconds { get; set; } = 20;
+    /// <summary>
+    /// Free space (MiB) the spool's file system keeps: below it MAIL FROM gets 452 4.3.1 (Postfix's
+    /// queue_minfree). The floor is this or 5 % of the file system, whichever is smaller; 0 turns it off.
+    /// </summary>
+    public long MinFreeDiskMb { get; set; } = 512;
 }
 
 public sealed class DeliveryOptions

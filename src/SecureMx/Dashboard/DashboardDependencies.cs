@@ -11,7 +11,8 @@ using SecureMx.Tls;
 namespace SecureMx.Dashboard;
 
 /// <summary>
-/// What the dashboard shares with the mail server of the same process: the store's repositories,
+/// What the dashboard shares with the mail server of the same process: the store's repositories
+/// (its own session records among them),
 /// the effective outbound policy, the queue, the resolver, the login check (one throttle for SMTP
 /// AUTH and dashboard logins), the certificate.
 /// </summary>
@@ -23,6 +24,7 @@ public sealed record DashboardDependencies(
     MailboxRepository Mailboxes,
     TlsPolicyRepository Policies,
     RoleRepository Roles,
+    DashboardSessionRepository Sessions,
     DeliveryLogRepository DeliveryLog,
     ReadinessQueries Readiness,
     OutboundTlsPolicy OutboundTls,

@@ -70,6 +70,7 @@ public static class DashboardServer
         builder.Services.AddSingleton(deps.Mailboxes);
         builder.Services.AddSingleton(deps.Policies);
         builder.Services.AddSingleton(deps.Roles);
+        builder.Services.AddSingleton(deps.Sessions);
         builder.Services.AddSingleton(deps.DeliveryLog);
         builder.Services.AddSingleton(deps.Readiness);
         builder.Services.AddSingleton(deps.OutboundTls);
@@ -83,6 +84,7 @@ public static class DashboardServer
         builder.Services.AddSingleton(timeRules);
         builder.Services.AddSingleton(OutboundWaitTimes.From(timeRules));
         builder.Services.AddSingleton(new LoginRateLimiter(deps.Options.Dashboard.LoginAttemptsPerMinute));
+        builder.Services.AddSingleton(new SessionLifetime(Duration.Parse(deps.Options.Dashboard.SessionMaxLifetime, "dashboard.sessionMaxLifetime")));
         builder.Services.AddSingleton<PasswordChange>();
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddScoped<DashboardUser>();
@@ -103,7 +105,9 @@ public static class DashboardServer
             o.SlidingExpiration = true;
             o.LoginPath = "/login";
             o.LogoutPath = "/logout";
-            o.Events.OnValidatePrincipal = SessionStamp.ValidateAsync;
+            // Sliding renewal and the idle timeout run on the dashboard's clock, as the session records do.
+            o.TimeProvider = deps.Time;
+            o.Events.OnValidatePrincipal = DashboardSession.ValidateAsync;
             // A signed-in user without the right gets 403, not a redirect to a login they already have.
             o.Events.OnRedirectToAccessDenied = c => { c.Response.StatusCode = StatusCodes.Status403Forbidden; return Task.CompletedTask; };
         });
@@ -137,7 +141,8 @@ public static class DashboardServer
         var app = builder.Build();
         var access = deps.LoggerFactory.CreateLogger("SecureMx.Dashboard");
         app.Use((context, next) => AccessLog(context, next, access, deps.Time));
-        app.Use(SecurityHeaders);
+        var hsts = StrictTransportSecurity.Applies(HstsSettings.Parse(deps.Options.Dashboard.Hsts), https, deps.Certificate?.Certificate);
+        app.Use((context, next) => SecurityHeaders(context, next, hsts));
         app.UseStatusCodePagesWithReExecute("/status/{0}");
         app.UseRequestLocalization();
         app.UseRouting();
@@ -161,9 +166,10 @@ public static class DashboardServer
     }
 
     /// <summary>No script, no frames, no third parties: the pages need none of them.</summary>
-    private static Task SecurityHeaders(HttpContext context, Func<Task> next)
+    private static Task SecurityHeaders(HttpContext context, Func<Task> next, bool hsts)
     {
         var h = context.Response.Headers;
+        if (hsts) h.StrictTransportSecurity = StrictTransportSecurity.HeaderValue;
         h.ContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
         h.XContentTypeOptions = "nosniff";
         h.XFrameOptions = "DENY";

@@ -45,6 +45,7 @@ public static class ServerHost
         builder.Services.AddSingleton(sp => new MailboxRepository(sp.GetRequiredService<StoreDatabase>(), time));
         builder.Services.AddSingleton(sp => new TlsPolicyRepository(sp.GetRequiredService<StoreDatabase>(), time));
         builder.Services.AddSingleton(sp => new RoleRepository(sp.GetRequiredService<StoreDatabase>(), time));
+        builder.Services.AddSingleton(sp => new DashboardSessionRepository(sp.GetRequiredService<StoreDatabase>(), time));
         builder.Services.AddSingleton(sp => new DeliveryLogRepository(sp.GetRequiredService<StoreDatabase>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.DeliveryLog")));
         builder.Services.AddSingleton(sp => new SessionLogRepository(sp.GetRequiredService<StoreDatabase>(), options.Logs, time,
@@ -55,7 +56,8 @@ public static class ServerHost
         builder.Services.AddSingleton(sp =>
         {
             var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Spool");
-            var spool = new MessageSpool(Path.Combine(dataDirectory, "spool"), time, log);
+            var root = Path.Combine(dataDirectory, "spool");
+            var spool = new MessageSpool(root, time, log, freeSpace: new FreeSpaceGuard(root, options.Limits.MinFreeDiskMb, time, log));
             // Before any listener opens: what was never acknowledged goes; everything acknowledged stays queued.
             var removed = spool.Recover();
             if (removed > 0) log.LogInformation("removed {Count} file(s) of transfers that were never acknowledged", removed);
@@ -100,7 +102,7 @@ public static class ServerHost
         builder.Services.AddSingleton(sp => new DashboardService(
             () => new DashboardDependencies(dataDirectory, options, Endpoint.Parse(options.Listeners.Dashboard, "listeners.dashboard")!,
                 sp.GetRequiredService<SmtpServerContext>().Certificate, sp.GetRequiredService<MailboxRepository>(), sp.GetRequiredService<TlsPolicyRepository>(),
-                sp.GetRequiredService<RoleRepository>(), sp.GetRequiredService<DeliveryLogRepository>(), sp.GetRequiredService<ReadinessQueries>(),
+                sp.GetRequiredService<RoleRepository>(), sp.GetRequiredService<DashboardSessionRepository>(), sp.GetRequiredService<DeliveryLogRepository>(), sp.GetRequiredService<ReadinessQueries>(),
                 sp.GetRequiredService<OutboundTlsPolicy>(), sp.GetRequiredService<MessageSpool>(), sp.GetRequiredService<IMailDnsResolver>(),
                 sp.GetRequiredService<AccountAuthenticator>(), time, sp.GetRequiredService<ILoggerFactory>()),
             options, sp.GetRequiredService<ILogger<DashboardService>>()));

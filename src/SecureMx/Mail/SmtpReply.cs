@@ -41,7 +41,11 @@ public sealed record SmtpReply(int Code, EnhancedStatus? Enhanced, IReadOnlyList
     public static readonly SmtpReply NoValidRecipients = new(554, EnhancedStatus.InvalidCommand, "Error: no valid recipients");
     public static readonly SmtpReply CommandUnrecognized = new(500, EnhancedStatus.SyntaxError, "Error: command not recognized");
     public static readonly SmtpReply LineTooLong = new(500, EnhancedStatus.LineTooLong, "Error: command line too long");
-    public static readonly SmtpReply BareLfInCommand = new(500, EnhancedStatus.SyntaxError, "Error: bare <LF> or <CR> in command line; lines end with <CR><LF> (RFC 5321 2.3.8)");
+    // A bare LF or CR does not end a command line: the whole line up to the real CRLF is refused (RFC 5321 2.3.8).
+    public static readonly SmtpReply BareLfInCommand = new(500, EnhancedStatus.SyntaxError, "Error: bare <LF> in command line; only <CR><LF> ends a line (RFC 5321 2.3.8), the whole line is refused");
+    public static readonly SmtpReply BareCrInCommand = new(500, EnhancedStatus.SyntaxError, "Error: bare <CR> in command line; only <CR><LF> ends a line (RFC 5321 2.3.8), the whole line is refused");
+    public static readonly SmtpReply NulInCommand = new(500, EnhancedStatus.SyntaxError, "Error: NUL character in command line");
+    public static readonly SmtpReply TooManyBareLineEndings = new(421, EnhancedStatus.SecurityTransient, "Error: too many bare <CR>, <LF> or NUL characters, closing connection");
     public static readonly SmtpReply TooManyErrors = new(421, EnhancedStatus.SecurityTransient, "Error: too many errors, closing connection");
     public static readonly SmtpReply IdleTimeout = new(421, EnhancedStatus.BadConnection, "Error: timeout exceeded, closing connection");
     public static readonly SmtpReply ShuttingDown = new(421, EnhancedStatus.NotAcceptingMessages, "Service shutting down, closing connection");

@@ -82,8 +82,15 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
             var session = new SmtpSession(ctx, settings, new NetworkStream(client, ownsSocket: true), remote, _stopping.Token, _abort.Token);
             await session.RunAsync(refusal);
         }
+        catch (Exception ex)
+        {
+            // RunAsync answers everything the client does; what is left is a bug, and it costs this connection only.
+            ctx.Logger.LogError(ex, "session from {Ip} on {Name} ended with an unexpected error", ip, settings.Name);
+        }
         finally
         {
+            // The session closes its connection; this is the net below it (a session that could not even start).
+            client.Dispose();
             if (refusal is null) limiter.Release(ip);
         }
     }

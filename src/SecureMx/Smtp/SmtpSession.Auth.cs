@@ -140,8 +140,17 @@ public sealed partial class SmtpSession
             LineStatus.TooLong => (null, new SmtpReply(500, EnhancedStatus.LineTooLong, "Error: authentication response too long"), null),
             LineStatus.Ok when line == "*" => (null, SmtpReply.AuthAborted, null),
             LineStatus.Ok => (Decode(line), null, null),
+            LineStatus.BareLineEnding or LineStatus.Nul => await MalformedResponseAsync(status, line),
             _ => (null, SmtpReply.AuthBadBase64, null),
         };
+    }
+
+    /// <summary>A response line with a bare CR or LF or a NUL: refused as a whole, and counted like a command line.</summary>
+    private async Task<(byte[]? Data, SmtpReply? Problem, string? End)> MalformedResponseAsync(LineStatus status, string line)
+    {
+        var (reply, what) = MalformedLineReply(status, line);
+        Telemetry.SecureMxMetrics.SmtpMalformedLines.Add(1);
+        return await CountMalformedLineAsync(reply, what + " in an AUTH response") is { } end ? (null, null, end) : (null, reply, null);
     }
 
     /// <summary>Base64 of a response; "=" is the empty response (RFC 4954 §4). Null when it is not base64.</summary>

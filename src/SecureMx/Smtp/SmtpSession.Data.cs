@@ -29,39 +29,69 @@ public sealed partial class SmtpSession
         await using (file)
         {
             // No file to write into: refuse before 354, so that the client does not send the content for nothing.
-            if (await _ctx.Acceptor.DiscardIfFailedAsync(file) is { } failed) return await ErrorAsync(StorageReply(failed));
+            if (await _ctx.Acceptor.DiscardIfFailedAsync(file) is { } failed) return RefuseForStorage(StorageReply(failed));
             _transport.Write(SmtpReply.StartData);
             var decoder = new DataDecoder();
-            bool complete;
-            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_abort))
-            {
-                // A slow but steady transfer is fine; only a stall of DataTimeout ends it.
-                var headers = _tx.Headers;
-                Action<ReadOnlySpan<byte>> sink = headers is null ? file.Write : data => { headers.Append(data); file.Write(data); };
-                complete = await ReadWithStallTimeoutAsync(() => _transport.ReadDataAsync(decoder, sink, timeout, DataTimeout), timeout);
-            }
-            if (!complete) return false;
+            var transfer = NewTransfer();
+            // A slow but steady transfer is fine; a stall of DataTimeout, or a transfer past its limits, ends it.
+            var headers = _tx.Headers;
+            Action<ReadOnlySpan<byte>> sink = headers is null ? file.Write : data => { headers.Append(data); file.Write(data); };
+            if (!await ReadContentAsync(timeout => _transport.ReadDataAsync(decoder, sink, timeout, DataTimeout, transfer), transfer)) return false;
             if (decoder.SawBareCrOrLf)
             {
                 await ResetTransactionAsync();
-                return await ErrorAsync(SmtpReply.BareCrLfInData);
+                return await RefuseBareLineEndingsInContentAsync();
             }
             return await FinishMessageAsync(file);
         }
     }
 
-    /// <summary>Runs a content read; its timeout (re-armed before every read) only fires when no bytes arrive for DataTimeout.</summary>
-    private async Task<bool> ReadWithStallTimeoutAsync(Func<ValueTask<bool>> read, CancellationTokenSource cts)
+    private TransferDeadline NewTransfer() => new(_ctx.Time, _ctx.Limits.MaxTransferSeconds, _ctx.Limits.MinTransferBytesPerSecond);
+
+    /// <summary>
+    /// Runs a content read. Its timeout, on the session's clock and re-armed before every read, fires when
+    /// no bytes arrive for DataTimeout or when the transfer reaches its deadline; either ends the session
+    /// with 421 4.4.2 (in the middle of the content there is no other way back to the command phase).
+    /// </summary>
+    private async Task<bool> ReadContentAsync(Func<CancellationTokenSource, ValueTask<bool>> read, TransferDeadline transfer)
     {
+        using var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _ctx.Time);
+        using var hardStop = _abort.UnsafeRegister(static cts => ((CancellationTokenSource)cts!).Cancel(), timeout);
         try
         {
-            return await read();
+            return await read(timeout);
         }
         catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
         {
+            if (transfer.Exceeded() is { } why)
+            {
+                await CutTransferAsync(why);
+                return false;
+            }
+            _closeReason = $"no bytes for {_ctx.Limits.DataTimeoutSeconds} s during a message transfer";
             await SendFinalAsync(SmtpReply.IdleTimeout);
             return false;
         }
+    }
+
+    /// <summary>A transfer over limits.maxTransferSeconds or under limits.minTransferBytesPerSecond: 421 4.4.2, the connection closed.</summary>
+    private async Task CutTransferAsync(string why)
+    {
+        _closeReason = why;
+        _log.LogWarning("session {Session} from {Ip}: {Reason}; closing connection", _record.Id, ClientIp, why);
+        Telemetry.SecureMxMetrics.SmtpTransfersCut.Add(1);
+        await SendFinalAsync(new SmtpReply(421, EnhancedStatus.BadConnection, $"Error: {why}, closing connection"));
+    }
+
+    /// <summary>A message with a bare CR or LF (SMTP smuggling, CVE-2023-51764): refused, and counted with the malformed command lines.</summary>
+    private async Task<bool> RefuseBareLineEndingsInContentAsync()
+    {
+        if (await CountMalformedLineAsync(SmtpReply.BareCrLfInData, "bare <CR> or <LF> in message content") is { } end)
+        {
+            _closeReason = end;
+            return false;
+        }
+        return await ErrorAsync(SmtpReply.BareCrLfInData);
     }
 
     private async Task<bool> BdatAsync(SmtpCommand cmd)
@@ -86,16 +116,21 @@ public sealed partial class SmtpSession
 
         if (refusal is not null)
         {
-            using var discardTimeout = CancellationTokenSource.CreateLinkedTokenSource(_abort);
-            if (!await ReadWithStallTimeoutAsync(() => _transport.ReadChunkAsync(size, static _ => { }, discardTimeout, DataTimeout), discardTimeout)) return false;
+            var discard = NewTransfer();
+            if (!await ReadContentAsync(timeout => _transport.ReadChunkAsync(size, static _ => { }, timeout, DataTimeout, discard), discard)) return false;
             return await ErrorAsync(refusal);
         }
         var tx = _tx!;
         // A file that cannot be created only counts what it is given: the failure is answered after the chunk.
         var file = tx.Chunked ??= _ctx.Acceptor.Open(_ctx.Limits.MaxMessageSize);
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_abort))
+        // One message, one time limit: from its first chunk to LAST, the time between chunks included.
+        var transfer = tx.Transfer ??= NewTransfer();
+        if (!await ReadContentAsync(timeout => _transport.ReadChunkAsync(size, data => CheckChunk(tx, file, data), timeout, DataTimeout, transfer), transfer)) return false;
+        if (!last && transfer.Exceeded() is { } why)
         {
-            if (!await ReadWithStallTimeoutAsync(() => _transport.ReadChunkAsync(size, data => CheckChunk(tx, file, data), timeout, DataTimeout), timeout)) return false;
+            // Whole chunks that arrive at once never wait for bytes: the message as a whole is judged here.
+            await CutTransferAsync(why);
+            return false;
         }
         // Past the size limit nothing is written any more: such a message ends in 552 at LAST, whatever the disk did.
         if (!file.TooBig && await _ctx.Acceptor.DiscardIfFailedAsync(file) is { } failed)
@@ -103,7 +138,7 @@ public sealed partial class SmtpSession
             // The transaction has failed (RFC 3030 §2: the client sends no more chunks of it); chunks
             // already pipelined behind this one are read and refused, never stored as a truncated message.
             await ResetTransactionAsync();
-            return await ErrorAsync(StorageReply(failed));
+            return RefuseForStorage(StorageReply(failed));
         }
         if (!last)
         {
@@ -117,7 +152,7 @@ public sealed partial class SmtpSession
             if (tx.ChunkBareLineEnding)
             {
                 await ResetTransactionAsync();
-                return await ErrorAsync(SmtpReply.BareCrLfInData);
+                return await RefuseBareLineEndingsInContentAsync();
             }
             return await FinishMessageAsync(file);
         }
@@ -172,13 +207,24 @@ public sealed partial class SmtpSession
                 return await ErrorAsync(SmtpReply.MessageTooBig);
             case AcceptResult.StorageFailed failed:
                 _tx = null;
-                return await ErrorAsync(StorageReply(failed.Failure));
+                return RefuseForStorage(StorageReply(failed.Failure));
         }
         _tx = null;
         _record.Messages++;
         _log.LogInformation("{Id}: from=<{Sender}> size={Size} nrcpt={Count} client={Ip} tls={Tls} account={Account}",
             envelope.Id, envelope.Sender, envelope.Size, envelope.Recipients.Count, ClientIp, Tls is null ? "none" : $"{Tls.Protocol} {Tls.CipherSuite}", _account ?? "-");
         _transport.Write(new SmtpReply(250, EnhancedStatus.Ok, $"Ok: queued as {envelope.Id}"));
+        return true;
+    }
+
+    /// <summary>
+    /// Answers a transaction the server could not store (or, at MAIL FROM, will not take for lack of
+    /// space). Not counted toward limits.maxErrors: the client did nothing wrong, and a full disk must
+    /// not end the sessions of well-behaved clients with 421 — they retry the message, later or elsewhere.
+    /// </summary>
+    private bool RefuseForStorage(SmtpReply reply)
+    {
+        _transport.Write(reply);
         return true;
     }
 

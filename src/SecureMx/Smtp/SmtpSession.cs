@@ -27,9 +27,15 @@ public sealed partial class SmtpSession
     private readonly ILogger _log;
     private const int MaxLoggedRecipients = 1000;
 
+    // Lines refused for a bare CR or LF or a NUL (and messages for a bare CR or LF) before the session
+    // is closed: a client that keeps doing it is broken or probing (Postfix's smtpd_forbid_bare_newline = reject).
+    private const int MaxMalformedLinesPerSession = 3;
+
     private string? _helo;
     private bool _esmtp;
     private int _errors;
+    private int _malformedLines;
+    private string? _closeReason; // why DATA or BDAT ended the session, for the session log
     private Transaction? _tx;
     private string? _account; // the mailbox this client logged in as (submission only)
 
@@ -43,6 +49,7 @@ public sealed partial class SmtpSession
         public bool ChunkBareLineEnding { get; set; }
         public byte ChunkLastByte { get; set; }
         public HeaderSectionCapture? Headers { get; init; } // submission: the author is checked at the end
+        public TransferDeadline? Transfer { get; set; } // BDAT: the time limits of the message, from its first chunk
     }
 
     public SmtpSession(SmtpServerContext ctx, ListenerSettings listener, Stream network, IPEndPoint remote,
@@ -161,10 +168,11 @@ public sealed partial class SmtpSession
                 case LineStatus.TooLong:
                     if (!await ErrorAsync(SmtpReply.LineTooLong)) return "too many errors";
                     continue;
-                case LineStatus.BareLineEnding:
-                    if (!await ErrorAsync(SmtpReply.BareLfInCommand)) return "too many errors";
+                case LineStatus.BareLineEnding or LineStatus.Nul:
+                    if (await RefuseMalformedLineAsync(status, line) is { } malformedEnd) return malformedEnd;
                     continue;
                 case LineStatus.InvalidUtf8:
+                    if (IsBdatLine(line)) return await CloseAfterRefusedBdatLineAsync(new SmtpReply(500, EnhancedStatus.SyntaxError, "Error: command line is not valid UTF-8"), "BDAT command line is not valid UTF-8");
                     if (!await ErrorAsync(new SmtpReply(500, EnhancedStatus.SyntaxError, "Error: command line is not valid UTF-8"))) return "too many errors";
                     continue;
             }
@@ -183,10 +191,10 @@ public sealed partial class SmtpSession
                     if (!await RcptAsync(cmd)) return "too many errors";
                     break;
                 case SmtpVerb.Data:
-                    if (!await DataAsync(cmd)) return "too many errors or client gone during DATA";
+                    if (!await DataAsync(cmd)) return _closeReason ?? "too many errors or client gone during DATA";
                     break;
                 case SmtpVerb.Bdat:
-                    if (!await BdatAsync(cmd)) return "too many errors or client gone during BDAT";
+                    if (!await BdatAsync(cmd)) return _closeReason ?? "too many errors or client gone during BDAT";
                     break;
                 case SmtpVerb.Rset:
                     if (cmd.Argument.Length > 0) { if (!await ErrorAsync(SmtpReply.BadSyntax)) return "too many errors"; break; }
@@ -226,6 +234,46 @@ public sealed partial class SmtpSession
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// A command line with a bare CR or LF or a NUL, refused as a whole up to its real CRLF: 500 5.5.2 with
+    /// what was wrong, counted; the end reason when the session must close (the limit, or a BDAT line:
+    /// its chunk would follow, and its bytes must never be read as commands).
+    /// </summary>
+    private async Task<string?> RefuseMalformedLineAsync(LineStatus status, string line)
+    {
+        var (reply, what) = MalformedLineReply(status, line);
+        Telemetry.SecureMxMetrics.SmtpMalformedLines.Add(1);
+        if (IsBdatLine(line)) return await CloseAfterRefusedBdatLineAsync(reply, what + " in a BDAT command line");
+        if (await CountMalformedLineAsync(reply, what + " in a command line") is { } end) return end;
+        return await ErrorAsync(reply) ? null : "too many errors";
+    }
+
+    private static (SmtpReply Reply, string What) MalformedLineReply(LineStatus status, string line) =>
+        status == LineStatus.Nul ? (SmtpReply.NulInCommand, "NUL character")
+        : line.Contains('\n') || !line.Contains('\r') ? (SmtpReply.BareLfInCommand, "bare <LF>") // a line too long to keep had an LF
+        : (SmtpReply.BareCrInCommand, "bare <CR>");
+
+    /// <summary>Counts a malformed line; at the limit writes <paramref name="reply"/> and 421, and returns the end reason.</summary>
+    private async Task<string?> CountMalformedLineAsync(SmtpReply reply, string what)
+    {
+        if (++_malformedLines < MaxMalformedLinesPerSession) return null;
+        _errors++;
+        _transport.Write(reply);
+        await SendFinalAsync(SmtpReply.TooManyBareLineEndings);
+        _log.LogWarning("session {Session} from {Ip}: {Count} lines with a bare <CR>, <LF> or NUL, the last: {What}; closing connection",
+            _record.Id, ClientIp, _malformedLines, what);
+        return "too many bare <CR>, <LF> or NUL characters (last: " + what + ")";
+    }
+
+    private static bool IsBdatLine(string line) => line.StartsWith("BDAT", StringComparison.OrdinalIgnoreCase);
+
+    private async Task<string> CloseAfterRefusedBdatLineAsync(SmtpReply reply, string what)
+    {
+        await SendFinalAsync(reply with { Lines = [reply.Text + "; closing connection"] });
+        _log.LogInformation("session {Session} from {Ip}: {What}; closing connection", _record.Id, ClientIp, what);
+        return what;
     }
 
     /// <summary>Sends an error reply and counts it; false when the error limit is reached (421 sent).</summary>
@@ -318,6 +366,12 @@ public sealed partial class SmtpSession
         {
             _log.LogWarning("session {Session} from {Ip}: {Account} tried to send as <{Sender}>", _record.Id, ClientIp, _account, sender);
             return await ErrorAsync(notOwned);
+        }
+        if (!_ctx.Spool.FreeSpace.Admits(parameters.Size))
+        {
+            // Before any byte of content: a spool below its free-space floor takes no new mail (Postfix's
+            // queue_minfree; RFC 1870 §6.1 for a SIZE= the free space cannot hold). The guard logs the low disk.
+            return RefuseForStorage(SmtpReply.InsufficientStorage);
         }
         _tx = new Transaction(sender, parameters) { Headers = _account is null ? null : new HeaderSectionCapture() };
         _transport.Write(SmtpReply.SenderOk);

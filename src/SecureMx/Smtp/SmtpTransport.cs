@@ -7,7 +7,19 @@ using SecureMx.Mail;
 
 namespace SecureMx.Smtp;
 
-public enum LineStatus { Ok, TooLong, BareLineEnding, InvalidUtf8, Closed }
+/// <summary>What <see cref="SmtpTransport.ReadLineAsync"/> found.</summary>
+public enum LineStatus
+{
+    Ok,
+    /// <summary>Longer than the limit; read to its end and dropped.</summary>
+    TooLong,
+    /// <summary>A bare LF or CR somewhere before the CRLF that ended the line (RFC 5321 §2.3.8).</summary>
+    BareLineEnding,
+    /// <summary>A NUL octet in the line (RFC 5321 §4.1.1: commands are printable text).</summary>
+    Nul,
+    InvalidUtf8,
+    Closed,
+}
 
 /// <summary>What an implicit-TLS client sent first.</summary>
 public enum FirstBytes
@@ -89,25 +101,31 @@ public sealed class SmtpTransport : IAsyncDisposable
     }
 
     /// <summary>
-    /// Reads one command line terminated by CRLF. Longer lines are consumed up to their end and
-    /// reported as <see cref="LineStatus.TooLong"/>; a bare LF or CR anywhere is refused.
+    /// Reads one command line terminated by CRLF. Only CRLF ends a line (RFC 5321 §2.3.8): a bare LF
+    /// or CR does not, so "NOOP x&lt;LF&gt;MAIL FROM:…&lt;CRLF&gt;" is one line, refused as a whole
+    /// (<see cref="LineStatus.BareLineEnding"/>), and nothing hidden behind the LF ever runs. Longer
+    /// lines are consumed up to their end and reported as <see cref="LineStatus.TooLong"/>. A refused
+    /// line comes back as text too (invalid UTF-8 replaced), so that the session can see its verb.
     /// </summary>
     public async ValueTask<(LineStatus Status, string Line)> ReadLineAsync(int maxLength, CancellationToken ct)
     {
         bool tooLong = false;
+        bool bareLf = false;
+        long scanned = 0; // bytes at the start of the buffer already searched for LF; none of them ended the line
         while (true)
         {
             var result = await ReadAsync(ct).ConfigureAwait(false);
             var buffer = result.Buffer;
-            var lf = buffer.PositionOf((byte)'\n');
-            if (lf is null)
+            var end = FindCrLf(buffer, ref scanned, ref bareLf);
+            if (end is null)
             {
                 if (buffer.Length > maxLength + 1) // + 1: the CR of a line whose LF has not arrived yet
                 {
-                    // Discard what we have, keeping a trailing CR in case the LF comes next.
+                    // Discard what we have, keeping the last byte: a CR whose LF may come next.
                     tooLong = true;
                     var keep = buffer.Slice(buffer.Length - 1);
                     _reader.AdvanceTo(keep.Start, buffer.End);
+                    scanned = 1;
                 }
                 else
                 {
@@ -117,32 +135,55 @@ public sealed class SmtpTransport : IAsyncDisposable
                 _mustRead = true;
                 continue;
             }
-            var lineWithLf = buffer.Slice(0, buffer.GetPosition(1, lf.Value));
-            var next = lineWithLf.End;
-            if (tooLong || lineWithLf.Length - 2 > maxLength)
+            var lineWithCrLf = buffer.Slice(0, end.Value);
+            if (tooLong || lineWithCrLf.Length - 2 > maxLength)
             {
-                _reader.AdvanceTo(next);
-                return (LineStatus.TooLong, "");
+                _reader.AdvanceTo(end.Value);
+                return (bareLf ? LineStatus.BareLineEnding : LineStatus.TooLong, "");
             }
-            var bytes = lineWithLf.Length <= 1024 ? stackalloc byte[(int)lineWithLf.Length] : new byte[lineWithLf.Length];
-            lineWithLf.CopyTo(bytes);
-            _reader.AdvanceTo(next);
-            if (bytes.Length < 2 || bytes[^2] != (byte)'\r') return (LineStatus.BareLineEnding, "");
+            var bytes = lineWithCrLf.Length <= 1024 ? stackalloc byte[(int)lineWithCrLf.Length] : new byte[lineWithCrLf.Length];
+            lineWithCrLf.CopyTo(bytes);
+            _reader.AdvanceTo(end.Value);
             var content = bytes[..^2];
-            if (content.IndexOfAny((byte)'\r', (byte)'\n') >= 0 || content.IndexOf((byte)0) >= 0) return (LineStatus.BareLineEnding, "");
-            if (!System.Text.Unicode.Utf8.IsValid(content)) return (LineStatus.InvalidUtf8, "");
+            if (bareLf || content.IndexOf((byte)'\r') >= 0) return (LineStatus.BareLineEnding, Encoding.UTF8.GetString(content));
+            if (content.IndexOf((byte)0) >= 0) return (LineStatus.Nul, Encoding.UTF8.GetString(content));
+            if (!System.Text.Unicode.Utf8.IsValid(content)) return (LineStatus.InvalidUtf8, Encoding.UTF8.GetString(content));
             return (LineStatus.Ok, Encoding.UTF8.GetString(content));
         }
     }
 
+    /// <summary>
+    /// The position just past the first CRLF in <paramref name="buffer"/>, searching from
+    /// <paramref name="scanned"/> on; every LF found without a CR before it is a bare LF, remembered
+    /// in <paramref name="bareLf"/>. Null when the line has not ended yet.
+    /// </summary>
+    private static SequencePosition? FindCrLf(in ReadOnlySequence<byte> buffer, ref long scanned, ref bool bareLf)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        reader.Advance(scanned);
+        while (reader.TryAdvanceTo((byte)'\n', advancePastDelimiter: true))
+        {
+            long lf = reader.Consumed - 1;
+            if (lf > 0 && buffer.Slice(lf - 1, 1).FirstSpan[0] == (byte)'\r')
+            {
+                scanned = reader.Consumed;
+                return reader.Position;
+            }
+            bareLf = true;
+        }
+        scanned = buffer.Length;
+        return null;
+    }
+
     /// <summary>Reads DATA content through <paramref name="decoder"/> until the end marker. False when the client vanished.
-    /// <paramref name="stall"/> is re-armed before every read: a slow transfer is fine, a stalled one is not.</summary>
-    public async ValueTask<bool> ReadDataAsync(DataDecoder decoder, Action<ReadOnlySpan<byte>> sink, CancellationTokenSource stall, TimeSpan stallTimeout)
+    /// <paramref name="timeout"/> is re-armed before every read: a slow transfer is fine, a stalled one is not, and
+    /// none may go past the deadline of its <paramref name="transfer"/>, which counts every octet read.</summary>
+    public async ValueTask<bool> ReadDataAsync(DataDecoder decoder, Action<ReadOnlySpan<byte>> sink, CancellationTokenSource timeout, TimeSpan stallTimeout, TransferDeadline transfer)
     {
         while (!decoder.IsComplete)
         {
-            stall.CancelAfter(stallTimeout);
-            var result = await ReadAsync(stall.Token).ConfigureAwait(false);
+            timeout.CancelAfter(transfer.NextWait(stallTimeout));
+            var result = await ReadAsync(timeout.Token).ConfigureAwait(false);
             var buffer = result.Buffer;
             long consumed = 0;
             foreach (var segment in buffer)
@@ -151,24 +192,27 @@ public sealed class SmtpTransport : IAsyncDisposable
                 if (decoder.IsComplete) break;
             }
             _reader.AdvanceTo(buffer.GetPosition(consumed));
+            transfer.Count(consumed);
             if (!decoder.IsComplete && result.IsCompleted) return false;
             if (!decoder.IsComplete) _mustRead = true;
         }
         return true;
     }
 
-    /// <summary>Reads exactly <paramref name="count"/> bytes of a BDAT chunk (RFC 3030). False when the client vanished.</summary>
-    public async ValueTask<bool> ReadChunkAsync(long count, Action<ReadOnlySpan<byte>> sink, CancellationTokenSource stall, TimeSpan stallTimeout)
+    /// <summary>Reads exactly <paramref name="count"/> bytes of a BDAT chunk (RFC 3030), with the timeouts of
+    /// <see cref="ReadDataAsync"/>. False when the client vanished.</summary>
+    public async ValueTask<bool> ReadChunkAsync(long count, Action<ReadOnlySpan<byte>> sink, CancellationTokenSource timeout, TimeSpan stallTimeout, TransferDeadline transfer)
     {
         while (count > 0)
         {
-            stall.CancelAfter(stallTimeout);
-            var result = await ReadAsync(stall.Token).ConfigureAwait(false);
+            timeout.CancelAfter(transfer.NextWait(stallTimeout));
+            var result = await ReadAsync(timeout.Token).ConfigureAwait(false);
             var buffer = result.Buffer;
             var take = buffer.Slice(0, Math.Min(count, buffer.Length));
             foreach (var segment in take) sink(segment.Span);
             count -= take.Length;
             _reader.AdvanceTo(take.End);
+            transfer.Count(take.Length);
             if (count > 0 && result.IsCompleted) return false;
             if (count > 0) _mustRead = true;
         }
@@ -217,8 +261,15 @@ public sealed class SmtpTransport : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        try { await _reader.CompleteAsync().ConfigureAwait(false); } catch (InvalidOperationException) { }
-        if (Tls is not null) await Tls.DisposeAsync().ConfigureAwait(false);
-        await _network.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            try { await _reader.CompleteAsync().ConfigureAwait(false); } catch (InvalidOperationException) { }
+            if (Tls is not null) await Tls.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            // Whatever failed above, the socket is closed: a connection must never outlive its session.
+            await _network.DisposeAsync().ConfigureAwait(false);
+        }
     }
 }

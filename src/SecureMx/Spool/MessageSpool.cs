@@ -26,10 +26,14 @@ public sealed class MessageSpool : IDisposable
     /// <summary>Every file-system step of the spool goes through here (and the seam of tests with it).</summary>
     public DurableFiles Files { get; }
 
+    /// <summary>The free-space floor of the spool's file system (limits.minFreeDiskMb): SMTP asks it at MAIL FROM, the dashboard shows it.</summary>
+    public FreeSpaceGuard FreeSpace { get; }
+
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    public MessageSpool(string root, TimeProvider time, ILogger logger, DurableFiles? files = null)
+    /// <param name="freeSpace">The free-space guard of the spool's file system; off when null.</param>
+    public MessageSpool(string root, TimeProvider time, ILogger logger, DurableFiles? files = null, FreeSpaceGuard? freeSpace = null)
     {
         Root = root;
         DataDirectory = Path.Combine(root, "data");
@@ -39,6 +43,7 @@ public sealed class MessageSpool : IDisposable
         _time = time;
         _logger = logger;
         Files = files ?? DurableFiles.Default;
+        FreeSpace = freeSpace ?? FreeSpaceGuard.Off(root);
         Queue = new QueueDatabase(Path.Combine(root, "queue.db"), DataDirectory, logger, Files);
     }
 

@@ -43,6 +43,9 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
         var n = Convert.ToInt64(c.Scalar("SELECT (SELECT COUNT(*) FROM mailboxes WHERE domain=@d) + (SELECT COUNT(*) FROM aliases WHERE domain=@d)", ("@d", domain)));
         if (n > 0) throw new StoreException($"domain {domain} still has {n} mailbox(es)/alias(es); remove them first");
         if (c.Execute("DELETE FROM domains WHERE name=@d", ("@d", domain)) == 0) throw new StoreException($"domain {domain} does not exist");
+        // Losing a role ends the administrators' dashboard sessions, as any role change does.
+        foreach (var admin in c.Rows("SELECT address FROM domain_admins WHERE domain=@d", r => r.GetString(0), ("@d", domain)))
+            DashboardSessionRepository.RevokeAll(c, Now, admin, "role changed");
         c.Execute("DELETE FROM domain_admins WHERE domain=@d", ("@d", domain));
         c.Commit();
     }
@@ -66,8 +69,10 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
         return Path.Combine("mail", domain, sb.ToString());
     }
 
+    /// <summary>Creates a mailbox; its local part must meet <see cref="MailboxAddressRule"/>.</summary>
     public MailboxInfo AddMailbox(string localPart, string domain, string passwordHash)
     {
+        RequireCreatableLocalPart(localPart, "mailbox");
         var address = localPart.ToLowerInvariant() + "@" + domain;
         var maildir = MaildirFor(localPart, domain);
         using var c = db.Connect();
@@ -81,7 +86,7 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
         return new MailboxInfo(address, domain, maildir, time.GetUtcNow());
     }
 
-    /// <summary>Removes a mailbox no alias points at; its dashboard roles go with it.</summary>
+    /// <summary>Removes a mailbox no alias points at; its dashboard roles and sessions go with it.</summary>
     public void RemoveMailbox(string address)
     {
         using var c = db.Connect();
@@ -91,6 +96,8 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
         if (c.Execute("DELETE FROM mailboxes WHERE address=@a", ("@a", address)) == 0) throw new StoreException($"mailbox {address} does not exist");
         // A role never outlives its mailbox: a new mailbox of the same name must not inherit it.
         c.Execute("DELETE FROM system_admins WHERE address=@a; DELETE FROM domain_admins WHERE address=@a;", ("@a", address));
+        // Nor a dashboard session.
+        DashboardSessionRepository.RevokeAll(c, Now, address, "mailbox removed");
         c.Commit();
     }
 
@@ -105,8 +112,23 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
     /// <summary>The stored password hash of a mailbox, or null when no such mailbox exists.</summary>
     public string? FindPasswordHash(string address) => db.Scalar("SELECT password_hash FROM mailboxes WHERE address=@a", ("@a", address)) as string;
 
-    /// <summary>Replaces a mailbox's password hash; effective for the next login, also on a running server.</summary>
-    public void SetPasswordHash(string address, string passwordHash)
+    /// <summary>
+    /// A new password: replaces the hash (effective for the next login, also on a running server) and
+    /// ends every dashboard session of the mailbox but <paramref name="keepDashboardSession"/> (the one
+    /// that made the change, if any), in one transaction.
+    /// </summary>
+    public void SetPasswordHash(string address, string passwordHash, string? keepDashboardSession = null)
+    {
+        using var c = db.Connect();
+        c.BeginWrite();
+        if (c.Execute("UPDATE mailboxes SET password_hash=@h WHERE address=@a", ("@a", address), ("@h", passwordHash)) == 0)
+            throw new StoreException($"mailbox {address} does not exist");
+        DashboardSessionRepository.RevokeAll(c, Now, address, "password changed", keepDashboardSession);
+        c.Commit();
+    }
+
+    /// <summary>The same password in a newer hash format (at a login): no session ends.</summary>
+    public void UpgradePasswordHash(string address, string passwordHash)
     {
         if (db.Execute("UPDATE mailboxes SET password_hash=@h WHERE address=@a", ("@a", address), ("@h", passwordHash)) == 0)
             throw new StoreException($"mailbox {address} does not exist");
@@ -133,11 +155,14 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
 
     // ---- aliases ----
 
+    /// <summary>Adds a target to an alias; a new alias address must meet <see cref="MailboxAddressRule"/> (an existing one keeps working).</summary>
     public void AddAlias(string address, string domain, string target)
     {
         using var c = db.Connect();
         c.BeginWrite();
         RequireDomain(c, domain);
+        if (c.Scalar("SELECT 1 FROM aliases WHERE address=@a", ("@a", address)) is null)
+            RequireCreatableLocalPart(address[..Math.Max(0, address.LastIndexOf('@'))], "alias");
         if (c.Scalar("SELECT 1 FROM mailboxes WHERE address=@a", ("@a", address)) is not null) throw new StoreException($"{address} is a mailbox; an alias cannot have the same address");
         // An alias points only at hosted mailboxes: no message accepted for it may be stranded.
         if (c.Scalar("SELECT 1 FROM mailboxes WHERE address=@t", ("@t", target)) is null) throw new StoreException($"alias target {target} is not a hosted mailbox");
@@ -195,6 +220,12 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
             SELECT m.address, m.maildir, 1 FROM aliases a JOIN mailboxes m ON m.address = a.target WHERE a.address=@a
             """, r => (Target: new LocalTarget(r.GetString(0), r.GetString(1)), IsAlias: r.GetInt64(2) == 1), ("@a", address));
         return (rows.Select(x => x.Target).ToList(), rows.Any(x => x.IsAlias));
+    }
+
+    /// <summary>The one check of a new address, for the CLI and any form that creates addresses.</summary>
+    private static void RequireCreatableLocalPart(string localPart, string what)
+    {
+        if (MailboxAddressRule.Check(localPart) is { } problem) throw new StoreException($"refused to create the {what}: {problem}"); // not echoed: it may hold control characters
     }
 
     private static void RequireDomain(StoreConnection c, string domain)

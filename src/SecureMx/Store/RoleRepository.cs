@@ -3,8 +3,9 @@ namespace SecureMx.Store;
 /// <summary>
 /// Dashboard roles (schema version 5). A mailbox user manages their own account; a domain
 /// administrator the domains they are named for (any mailbox may administer any hosted domain,
-/// e.g. the provider's support account); a system administrator everything. Roles are read at
-/// every dashboard request, so a revoked role stops working at once. Changes are audited.
+/// e.g. the provider's support account); a system administrator everything. A change ends the
+/// account's dashboard sessions (<see cref="DashboardSessionRepository"/>), and roles are read at
+/// every dashboard request besides. Changes are audited.
 /// </summary>
 public sealed class RoleRepository(StoreDatabase db, TimeProvider time)
 {
@@ -44,6 +45,8 @@ public sealed class RoleRepository(StoreDatabase db, TimeProvider time)
             throw new StoreException($"mailbox {address} does not exist (roles are given to mailboxes, which log in with their password)");
         if (c.Execute(sql, ("@a", address), ("@d", domain), ("@now", now)) == 0) throw new StoreException(unchanged);
         PolicyAuditTrail.Record(c, now, actor, subject, setting, add ? "" : address, add ? address : "");
+        // A session never changes its rights under way: the account logs in again (OWASP: renew the session on a privilege change).
+        DashboardSessionRepository.RevokeAll(c, now, address, "role changed");
         c.Commit();
     }
 

@@ -136,6 +136,23 @@ internal static class StoreSchema
         """
             ALTER TABLE mailboxes ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
             """,
+        // Dashboard sessions, so that a logout, a password change, a role change or a removed mailbox
+        // ends them on the server. id_hash is the SHA-256 of the random id the cookie carries (the
+        // store alone cannot be turned into a cookie); times in Unix milliseconds; rows are deleted
+        // once past expires_at (the absolute lifetime).
+        """
+            CREATE TABLE dashboard_sessions(
+              id_hash TEXT PRIMARY KEY,
+              account TEXT NOT NULL,
+              created_at INTEGER NOT NULL,
+              last_seen_at INTEGER NOT NULL,
+              expires_at INTEGER NOT NULL,
+              revoked_at INTEGER,
+              revoked_reason TEXT
+            );
+            CREATE INDEX dashboard_sessions_account ON dashboard_sessions(account);
+            CREATE INDEX dashboard_sessions_expires ON dashboard_sessions(expires_at);
+            """,
         // A failed STARTTLS before a plaintext delivery attempt (opportunistic levels): why, in words.
         // NULL for every other row, and for the rows written before this step.
         """

@@ -16,6 +16,28 @@ public static class SecureMxMetrics
     public static readonly Meter Meter = new(MeterName);
 
     /// <summary>
+    /// SMTP command lines (and AUTH responses) refused for a bare CR or LF or a NUL, each refused as a
+    /// whole up to its real CRLF: a steady count is a broken client, a burst an injection or smuggling probe.
+    /// </summary>
+    public static readonly Counter<long> SmtpMalformedLines =
+        Meter.CreateCounter<long>("securemx.smtp.malformed_lines", unit: "{line}", description: "SMTP command lines refused for a bare CR, bare LF or NUL");
+
+    /// <summary>Message transfers (DATA or BDAT) cut for taking longer than limits.maxTransferSeconds or going slower than limits.minTransferBytesPerSecond.</summary>
+    public static readonly Counter<long> SmtpTransfersCut =
+        Meter.CreateCounter<long>("securemx.smtp.transfers_cut", unit: "{transfer}", description: "SMTP message transfers cut by the transfer time limits");
+
+    /// <summary>
+    /// Bytes free (for an unprivileged user) on the spool's file system, as the free-space guard last
+    /// measured it (at most every 2 s, when a MAIL FROM or the dashboard asks; limits.minFreeDiskMb > 0).
+    /// </summary>
+    public static readonly Gauge<long> SpoolFreeBytes = Meter.CreateGauge<long>("securemx.spool.free_bytes", "By",
+        "Free bytes on the spool's file system at the last measurement");
+
+    /// <summary>1 while the spool's file system is below its free-space floor (new mail refused at MAIL FROM with 452 4.3.1), else 0.</summary>
+    public static readonly Gauge<int> SpoolBelowFreeFloor = Meter.CreateGauge<int>("securemx.spool.below_free_floor", null,
+        "1 while the spool's file system is below limits.minFreeDiskMb and new mail is refused");
+
+    /// <summary>
     /// Outbound STARTTLS that a server offered and that gave no TLS session. Tags: <c>reason</c>
     /// (handshake, timeout, refused, connection, protocol) and <c>then</c> (plaintext: a new
     /// plaintext connection under an opportunistic level; skipped: the host was passed over because

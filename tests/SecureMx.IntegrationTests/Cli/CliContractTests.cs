@@ -115,6 +115,32 @@ public sealed class CliContractTests
         Assert.Equal("", (await mx.Cli("domain", "list")).StdOut);
     }
 
+    /// <summary>
+    /// Issue 13: a quoted local part, '/', HTML-special or control characters, white space and stray
+    /// dots are refused at creation with a reason (the store's one rule), and nothing is stored.
+    /// </summary>
+    [Theory]
+    [InlineData("\"<script>alert(1)</script>\"@example.test", "'<'")]
+    [InlineData("a/b@example.test", "'/'")]
+    [InlineData("\"john doe\"@example.test", "white space")]
+    [InlineData("o'brien@example.test", "'''")]
+    [InlineData("\"a..b\"@example.test", "two dots")]
+    public async Task MailboxAndAliasAddRefuseAddressesThatDoNotWorkEverywhere(string address, string reason)
+    {
+        await using var mx = await SecureMxInstance.CreateAsync("example.test", ["alice@example.test"]);
+
+        var mailbox = await Run.SecureMxWithStdinAsync("password123\n", "mailbox", "add", address, "--password-stdin", "--data", mx.DataDir);
+        Assert.NotEqual(0, mailbox.ExitCode);
+        Assert.Contains("refused to create the mailbox", mailbox.StdErr);
+        Assert.Contains(reason, mailbox.StdErr);
+        var alias = await mx.Cli("alias", "add", address, "alice@example.test");
+        Assert.NotEqual(0, alias.ExitCode);
+        Assert.Contains("refused to create the alias", alias.StdErr);
+
+        Assert.Equal("alice@example.test\tmail/example.test/alice\n", (await mx.Cli("mailbox", "list")).StdOut);
+        Assert.Equal("", (await mx.Cli("alias", "list")).StdOut);
+    }
+
     [Fact]
     public async Task MailboxLanguageShowsAndSetsTheLanguageAndListKeepsItsTwoColumns()
     {

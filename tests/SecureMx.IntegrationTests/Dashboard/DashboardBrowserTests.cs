@@ -331,17 +331,36 @@ public sealed partial class DashboardBrowserTests(DashboardFixture f, BrowserFix
         await Expect(page.Locator("h1")).ToHaveTextAsync("Übersicht");
     }
 
+    /// <summary>
+    /// Issue 13: signing out ends the session on the server. The login cookie, copied into a second
+    /// browser before the sign-out (as a thief or a shared computer would keep it), opens the account
+    /// until then and only the login page after it.
+    /// </summary>
     [Fact]
-    public async Task SignOut_EndsTheSession()
+    public async Task SignOut_EndsTheSession_AlsoForACopyOfItsCookie()
     {
         await using var s = await NewPageAsync();
         var page = s.Page;
         await LoginAsync(page, DashboardFixture.Bob);
+        var captured = (await s.Context.CookiesAsync()).Where(c => c.Name == "__Host-securemx").ToList();
+        Assert.Single(captured);
+        await using var thief = await NewPageAsync();
+        await thief.Context.AddCookiesAsync(captured.Select(c => new Cookie
+        {
+            Name = c.Name, Value = c.Value, Domain = c.Domain, Path = c.Path, Secure = c.Secure, HttpOnly = c.HttpOnly, SameSite = c.SameSite,
+        }));
+        await thief.Page.GotoAsync("/account/" + DashboardFixture.Bob);
+        await Expect(thief.Page.Locator("#sign-out")).ToBeVisibleAsync();
+
         await page.Locator("#sign-out").ClickAsync();
         await Expect(page.Locator("#sign-in")).ToBeVisibleAsync();
         await page.GotoAsync("/");
         await Expect(page).ToHaveURLAsync(new Regex("/login"));
         await Expect(page.Locator("#sign-out")).ToHaveCountAsync(0);
+
+        await thief.Page.GotoAsync("/account/" + DashboardFixture.Bob);
+        await Expect(thief.Page).ToHaveURLAsync(new Regex("/login"));
+        await Expect(thief.Page.Locator("#sign-out")).ToHaveCountAsync(0);
     }
 
     [Fact]

@@ -33,7 +33,7 @@ public sealed class TmpfsMount : IAsyncDisposable
         return new TmpfsMount(path, saved);
     }
 
-    private static void Copy(string from, string to)
+    internal static void Copy(string from, string to)
     {
         foreach (var dir in Directory.GetDirectories(from)) Copy(dir, Directory.CreateDirectory(Path.Combine(to, Path.GetFileName(dir))).FullName);
         foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));

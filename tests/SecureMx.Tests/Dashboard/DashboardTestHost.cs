@@ -70,6 +70,9 @@ public class DashboardTestHost : IAsyncLifetime
     {
     }
 
+    /// <summary>The clock of the dashboard and its store (a subclass may use a fake one).</summary>
+    public virtual TimeProvider Time => TimeProvider.System;
+
     /// <summary>Data a test class needs beyond the domains, mailboxes and roles (before the server starts).</summary>
     protected virtual Task SeedAsync() => Task.CompletedTask;
 
@@ -80,7 +83,7 @@ public class DashboardTestHost : IAsyncLifetime
         Options.Dashboard.LoginAttemptsPerMinute = 1000;
         Configure(Options);
 
-        Store = new TestStore();
+        Store = new TestStore(Time);
         Store.Mailboxes.AddDomain("a.test");
         Store.Mailboxes.AddDomain("b.test");
         foreach (var mailbox in Addresses.Values) AddMailbox(mailbox);
@@ -97,10 +100,10 @@ public class DashboardTestHost : IAsyncLifetime
         await SeedAsync();
 
         var logging = LoggerFactory.Create(b => b.AddProvider(new ErrorCollector(Errors)));
-        var authenticator = new AccountAuthenticator(Store.Mailboxes, Options.Auth, TimeProvider.System, NullLogger.Instance);
+        var authenticator = new AccountAuthenticator(Store.Mailboxes, Options.Auth, Time, NullLogger.Instance);
         _app = DashboardServer.Build(new DashboardDependencies(_dir.Path, Options, new IPEndPoint(IPAddress.Loopback, 0), Certificate,
-            Store.Mailboxes, Store.Policies, Store.Roles, Store.DeliveryLog, Store.Readiness, new OutboundTlsPolicy(Store.Policies, Options.Delivery),
-            Spool, ServFailDns(), authenticator, TimeProvider.System, logging));
+            Store.Mailboxes, Store.Policies, Store.Roles, Store.Sessions, Store.DeliveryLog, Store.Readiness, new OutboundTlsPolicy(Store.Policies, Options.Delivery),
+            Spool, ServFailDns(), authenticator, Time, logging));
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         BaseAddress = new Uri(new Uri(address).GetLeftPart(UriPartial.Authority) + "/");

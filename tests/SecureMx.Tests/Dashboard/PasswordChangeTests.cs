@@ -42,10 +42,10 @@ public sealed class PasswordChangeTests : IDisposable
     [Fact]
     public async Task TheRightCurrentPasswordAndAValidNewOneReplaceTheHash()
     {
-        var (result, hash) = await Create().ChangeAsync(Account, Current, Next, Next, Ip, default);
+        var result = await Create().ChangeAsync(Account, Current, Next, Next, Ip, null, default);
 
         Assert.Equal(PasswordChangeResult.Changed, result);
-        Assert.Equal(StoredHash, hash);
+        Assert.True(PasswordHash.Verify(Next, StoredHash));
         Assert.Equal(LoginResult.Success, (await _authenticator.LoginAsync(Account, Next, "192.0.2.99", "PLAIN", default)).Result);
         Assert.Equal(LoginResult.Failed, (await _authenticator.LoginAsync(Account, Current, "192.0.2.99", "PLAIN", default)).Result);
     }
@@ -60,10 +60,26 @@ public sealed class PasswordChangeTests : IDisposable
     public async Task ARefusedChangeLeavesTheStoredHashAsItWas(string current, string next, string confirmation, PasswordChangeResult expected)
     {
         var before = StoredHash;
-        var (result, hash) = await Create().ChangeAsync(Account, current, next, confirmation, Ip, default);
+        var session = _store.Sessions.Start(Account, TimeSpan.FromHours(1));
+        var result = await Create().ChangeAsync(Account, current, next, confirmation, Ip, null, default);
         Assert.Equal(expected, result);
-        Assert.Null(hash);
         Assert.Equal(before, StoredHash);
+        Assert.Equal(DashboardSessionState.Active, _store.Sessions.Check(session, Account));
+    }
+
+    [Fact]
+    public async Task AChangeEndsEveryOtherSessionOfTheAccountOnTheServerAndKeepsTheOneThatMadeIt()
+    {
+        var here = _store.Sessions.Start(Account, TimeSpan.FromHours(1));
+        var elsewhere = _store.Sessions.Start(Account, TimeSpan.FromHours(1));
+        _store.Mailboxes.AddMailbox("bob", "example.org", PasswordHash.Create(Current));
+        var someoneElse = _store.Sessions.Start("bob@example.org", TimeSpan.FromHours(1));
+
+        Assert.Equal(PasswordChangeResult.Changed, await Create().ChangeAsync(Account, Current, Next, Next, Ip, here, default));
+
+        Assert.Equal(DashboardSessionState.Active, _store.Sessions.Check(here, Account));
+        Assert.Equal(DashboardSessionState.Revoked, _store.Sessions.Check(elsewhere, Account));
+        Assert.Equal(DashboardSessionState.Active, _store.Sessions.Check(someoneElse, "bob@example.org"));
     }
 
     [Fact]
@@ -71,10 +87,10 @@ public sealed class PasswordChangeTests : IDisposable
     {
         var change = Create();
         for (var i = 0; i < MaxFailuresPerAccount; i++)
-            Assert.Equal(PasswordChangeResult.CurrentWrong, (await change.ChangeAsync(Account, "guess-" + i, Next, Next, Ip, default)).Result);
+            Assert.Equal(PasswordChangeResult.CurrentWrong, (await change.ChangeAsync(Account, "guess-" + i, Next, Next, Ip, null, default)));
 
         // The account is blocked now, for the right password too, from an address that never logged in…
-        Assert.Equal(PasswordChangeResult.TooMany, (await change.ChangeAsync(Account, Current, Next, Next, Ip, default)).Result);
+        Assert.Equal(PasswordChangeResult.TooMany, (await change.ChangeAsync(Account, Current, Next, Next, Ip, null, default)));
         Assert.Equal(LoginResult.Blocked, (await _authenticator.LoginAsync(Account, Current, "192.0.2.20", "PLAIN", default)).Result);
         Assert.True(PasswordHash.Verify(Current, StoredHash));
     }
@@ -85,18 +101,18 @@ public sealed class PasswordChangeTests : IDisposable
         var change = Create(attemptsPerMinute: 1);
         for (var i = 0; i < 2 * MaxFailuresPerAccount; i++)
         {
-            Assert.Equal(PasswordChangeResult.Mismatch, (await change.ChangeAsync(Account, "guess-" + i, Next, "other", Ip, default)).Result);
-            Assert.Equal(PasswordChangeResult.TooShort, (await change.ChangeAsync(Account, "guess-" + i, "short", "short", Ip, default)).Result);
+            Assert.Equal(PasswordChangeResult.Mismatch, (await change.ChangeAsync(Account, "guess-" + i, Next, "other", Ip, null, default)));
+            Assert.Equal(PasswordChangeResult.TooShort, (await change.ChangeAsync(Account, "guess-" + i, "short", "short", Ip, null, default)));
         }
-        Assert.Equal(PasswordChangeResult.Changed, (await change.ChangeAsync(Account, Current, Next, Next, Ip, default)).Result);
+        Assert.Equal(PasswordChangeResult.Changed, (await change.ChangeAsync(Account, Current, Next, Next, Ip, null, default)));
     }
 
     [Fact]
     public async Task TheAttemptsPerMinuteOfTheLoginPageApply()
     {
         var change = Create(attemptsPerMinute: 1);
-        Assert.Equal(PasswordChangeResult.CurrentWrong, (await change.ChangeAsync(Account, "guess", Next, Next, Ip, default)).Result);
-        Assert.Equal(PasswordChangeResult.TooMany, (await change.ChangeAsync(Account, Current, Next, Next, Ip, default)).Result);
+        Assert.Equal(PasswordChangeResult.CurrentWrong, (await change.ChangeAsync(Account, "guess", Next, Next, Ip, null, default)));
+        Assert.Equal(PasswordChangeResult.TooMany, (await change.ChangeAsync(Account, Current, Next, Next, Ip, null, default)));
         Assert.True(PasswordHash.Verify(Current, StoredHash));
     }
 
@@ -106,15 +122,15 @@ public sealed class PasswordChangeTests : IDisposable
         // The authenticator finds the mailbox; where the new hash goes, it has been removed.
         using var elsewhere = new TestStore();
         var change = new PasswordChange(_authenticator, new LoginRateLimiter(100), elsewhere.Mailboxes, new Logger(_log));
-        Assert.Equal(PasswordChangeResult.AccountGone, (await change.ChangeAsync(Account, Current, Next, Next, Ip, default)).Result);
+        Assert.Equal(PasswordChangeResult.AccountGone, (await change.ChangeAsync(Account, Current, Next, Next, Ip, null, default)));
     }
 
     [Fact]
     public async Task TheLogNamesTheAccountAndTheAddressButNoPassword()
     {
         var change = Create();
-        await change.ChangeAsync(Account, "wrong-password", Next, Next, Ip, default);
-        await change.ChangeAsync(Account, Current, Next, Next, Ip, default);
+        await change.ChangeAsync(Account, "wrong-password", Next, Next, Ip, null, default);
+        await change.ChangeAsync(Account, Current, Next, Next, Ip, null, default);
 
         Assert.Contains(_log.Lines, l => l.Contains($"password of {Account} changed from {Ip}", StringComparison.Ordinal));
         Assert.DoesNotContain(_log.Lines, l => l.Contains(Current, StringComparison.Ordinal) || l.Contains(Next, StringComparison.Ordinal) || l.Contains("wrong-password", StringComparison.Ordinal));

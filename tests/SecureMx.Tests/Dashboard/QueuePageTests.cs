@@ -128,4 +128,29 @@ public sealed class QueuePageTests : IDisposable
         Assert.IsType<ForbidResult>(Get("bob@example.org", domain: "other.test").Result);
         Assert.IsType<PageResult>(Get("bob@example.org", domain: "example.org").Result);
     }
+
+    [Fact]
+    public void BelowTheFreeSpaceFloorSystemAdminsSeeTheLowDiskWarningAndOthersDoNot()
+    {
+        using var dir = new TempDirectory();
+        long free = 100L * 1024 * 1024;
+        var guard = new FreeSpaceGuard(dir.Path, 512, _time, NullLogger.Instance, _ => (free, 100L * 1024 * 1024 * 1024));
+        using var spool = new MessageSpool(dir.Combine("spool"), _time, NullLogger.Instance, freeSpace: guard);
+        QueueModel Page(string address)
+        {
+            var model = new QueueModel(DashboardPageUser.For(_store, address), spool, new QueueTimeRules(new SecureMxOptions().Queue), _time);
+            model.OnGet();
+            return model;
+        }
+
+        var admin = Page("carol@other.test");
+        Assert.NotNull(admin.LowDisk);
+        Assert.Equal(free, admin.LowDisk.FreeBytes);
+        Assert.Equal(512L * 1024 * 1024, admin.LowDisk.FloorBytes);
+        Assert.Null(Page("bob@example.org").LowDisk); // a domain admin cannot act on the server's disk
+
+        free = 600L * 1024 * 1024;
+        _time.Advance(FreeSpaceGuard.CacheFor);
+        Assert.Null(Page("carol@other.test").LowDisk);
+    }
 }

@@ -164,6 +164,24 @@ public sealed class SmtpSessionDataTests
         Assert.Equal([id], server.Arrivals.Ids);
     }
 
+    [Fact]
+    public async Task ThirdMessageWithABareLineEndingInOneSessionCloses421_4_7_0()
+    {
+        await using var server = await SmtpTestServer.StartAsync();
+        await using var c = await server.ConnectEhloAsync();
+        for (int i = 1; i <= 3; i++)
+        {
+            await c.CommandAsync("MAIL FROM:<sender@remote.example>", 250);
+            await c.CommandAsync("RCPT TO:<alice@example.org>", 250);
+            await c.CommandAsync("DATA", 354);
+            await c.SendAsync("Subject: x\r\n\r\nbody\n.\nMAIL FROM:<a@b.test>\r\n.\r\n");
+            await c.ExpectAsync(554, "5.6.0");
+        }
+        await c.ExpectAsync(421, "4.7.0");
+        await c.ExpectClosedAsync();
+        await AssertNothingCommittedAsync(server);
+    }
+
     [Theory]
     [InlineData("\n.\n")]
     [InlineData("\n.\r\n")]

@@ -166,6 +166,24 @@ public sealed class SmtpSessionStorageFaultTests
     }
 
     [Fact]
+    public async Task RefusalsForAFullDiskDoNotCountTowardTheErrorLimitSoTheSessionOutlastsThem()
+    {
+        var plan = new StorageFaultPlan();
+        await using var server = await SmtpTestServer.StartAsync(o => o.Limits.MaxErrors = 3, faults: plan);
+        await using var c = await server.ConnectEhloAsync();
+        plan.FailAlways(DurableStep.Write, Errno.ENOSPC);
+        Transfer[] transfers = [Transfer.Data, Transfer.BdatLast, Transfer.BdatChunks];
+        for (int i = 0; i < 6; i++)
+        {
+            var reply = await SendAsync(c, transfers[i % 3], Message(i, InlineSize));
+            Assert.True(reply.Code == 452 && reply.Enhanced == "4.3.1", $"transfer {i}: got {reply}");
+        }
+        plan.Clear();
+        var after = await SendAsync(c, Transfer.Data, Message(9, InlineSize));
+        Assert.True(after.Code == 250, $"after the disk has space again: got {after}");
+    }
+
+    [Fact]
     public async Task AFailedWriteRemovesThePartialFileAtOnceNotAtTheEndOfTheTransfer()
     {
         var plan = new StorageFaultPlan();

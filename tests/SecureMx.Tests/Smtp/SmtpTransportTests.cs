@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Text;
 using SecureMx.Mail;
 using SecureMx.Smtp;
@@ -36,5 +37,67 @@ public sealed class SmtpTransportTests
     {
         Assert.Equal("354 End data with <CR><LF>.<CR><LF>\r\n", await RenderAsync(SmtpReply.StartData));
         Assert.Equal("250-a\r\n250 b\r\n", await RenderAsync(new SmtpReply(250, null, ["a", "b"])));
+    }
+
+    /// <summary>Reads lines from <paramref name="pieces"/>, each written (and flushed) on its own, as a client's separate sends.</summary>
+    private static async Task<List<(LineStatus Status, string Line)>> ReadLinesAsync(int maxLength, params string[] pieces)
+    {
+        var pipe = new Pipe();
+        var ct = TestContext.Current.CancellationToken;
+        var writer = Task.Run(async () =>
+        {
+            foreach (var piece in pieces)
+            {
+                await pipe.Writer.WriteAsync(Encoding.Latin1.GetBytes(piece), ct);
+                await Task.Yield();
+            }
+            await pipe.Writer.CompleteAsync();
+        }, ct);
+        var lines = new List<(LineStatus, string)>();
+        await using var transport = new SmtpTransport(pipe.Reader.AsStream());
+        while (true)
+        {
+            var (status, line) = await transport.ReadLineAsync(maxLength, ct);
+            if (status == LineStatus.Closed) break;
+            lines.Add((status, line));
+        }
+        await writer;
+        return lines;
+    }
+
+    [Theory]
+    [InlineData("NOOP x\nMAIL FROM:<a@ext.test>\r\n")]
+    [InlineData("NOOP x\n", "MAIL FROM:<a@ext.test>\r\n")]
+    [InlineData("NOOP x\nMAIL FROM:<a@ext.test>\r", "\n")]
+    [InlineData("\n", "MAIL FROM:<a@ext.test>\r\n")]
+    public async Task BareLfDoesNotEndALineAtAnySplit(params string[] pieces)
+    {
+        var lines = await ReadLinesAsync(512, [.. pieces, "NOOP\r\n"]);
+        Assert.Equal(2, lines.Count);
+        Assert.Equal(LineStatus.BareLineEnding, lines[0].Status);
+        Assert.Contains("MAIL FROM:<a@ext.test>", lines[0].Line, StringComparison.Ordinal);
+        Assert.Equal((LineStatus.Ok, "NOOP"), lines[1]);
+    }
+
+    [Fact]
+    public async Task NulAndBareCrAreToldApart()
+    {
+        var lines = await ReadLinesAsync(512, "NO\0OP\r\n", "NO\rOP\r\n", "NOOP\r\r\n");
+        Assert.Equal([LineStatus.Nul, LineStatus.BareLineEnding, LineStatus.BareLineEnding], lines.Select(l => l.Status));
+    }
+
+    [Fact]
+    public async Task OverlongLineWithABareLfIsOneRefusedLineUpToItsCrLf()
+    {
+        // The bare LF comes early, the line is discarded in pieces, and the real CRLF arrives much later.
+        var lines = await ReadLinesAsync(512, "MAIL FROM:<a@x>\n", new string('y', 3000), "RCPT TO:<b@y>\r\n", "NOOP\r\n");
+        Assert.Equal([(LineStatus.BareLineEnding, ""), (LineStatus.Ok, "NOOP")], lines);
+    }
+
+    [Fact]
+    public async Task CrAtTheEndOfADiscardedPieceStillPairsWithTheLfAfterIt()
+    {
+        var lines = await ReadLinesAsync(512, new string('y', 3000) + "\r", "\nNOOP\r\n");
+        Assert.Equal([(LineStatus.TooLong, ""), (LineStatus.Ok, "NOOP")], lines);
     }
 }

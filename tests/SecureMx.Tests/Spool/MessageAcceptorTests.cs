@@ -50,6 +50,21 @@ public sealed class MessageAcceptorTests : IDisposable
     }
 
     [Fact]
+    public async Task BelowTheFreeSpaceFloorTheAcceptorStillStoresForDsnsAndSendmailOnlyMailFromAsksTheGuard()
+    {
+        // A DSN is small and losing it is worse than using the last of the space: the guard is not in this path.
+        using var dir = new TempDirectory();
+        var guard = new FreeSpaceGuard(dir.Path, 512, TimeProvider.System, NullLogger.Instance, _ => (1024, 100L * 1024 * 1024 * 1024));
+        using var spool = new MessageSpool(dir.Combine("spool"), TimeProvider.System, NullLogger.Instance, freeSpace: guard);
+        Assert.False(spool.FreeSpace.Admits());
+        var acceptor = new MessageAcceptor(spool, arrivals: null, TimeProvider.System, _log);
+        var file = acceptor.Open(0);
+        file.Write("Subject: a bounce\r\n\r\nreturned\r\n"u8);
+        Assert.IsType<AcceptResult.Accepted>(await acceptor.AcceptAsync(file, EnvelopeOf(file)));
+        using (var c = spool.Queue.OpenRead()) SqliteConnection.ClearPool(c);
+    }
+
+    [Fact]
     public async Task ATooBigMessageIsRefusedAndLeavesNothing()
     {
         var file = Receive(5000, maxSize: 4096);

@@ -25,7 +25,9 @@ public sealed class MailboxLanguageTests : IDisposable
     public void AStoreOfTheVersionBeforeGetsTheColumnAndItsMailboxesReadEnglish()
     {
         // The store as the previous version left it: every step but the language one, and a mailbox in it.
+        // (Found by its text: later steps are appended after it.)
         int before = Array.FindIndex(StoreSchema.Migrations, m => m.Contains("ADD COLUMN language", StringComparison.Ordinal));
+        Assert.True(before > 0);
         using (var c = new SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
         {
             c.Open();

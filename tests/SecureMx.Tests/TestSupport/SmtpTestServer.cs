@@ -72,14 +72,14 @@ public sealed class SmtpTestServer : IAsyncDisposable
     public string DataDirectory => _dir.Path;
 
     private SmtpTestServer(TempDirectory dir, SecureMxOptions options, ConnectionLimiter limiter, bool withTls, ListenerSettings listener, TimeProvider time,
-        IStorageFaultInjector? faults)
+        IStorageFaultInjector? faults, FreeSpaceGuard? freeSpace)
     {
         _dir = dir;
         Options = options;
         File.Copy(TemplateDatabase.Value, Path.Combine(dir.Path, StoreDatabase.FileName));
         Store = new TestStore(dir.Path, time); // migrating is a no-op on the template, as on any existing instance
 
-        Spool = new MessageSpool(Path.Combine(dir.Path, "spool"), time, NullLogger.Instance, faults is null ? null : new DurableFiles(faults));
+        Spool = new MessageSpool(Path.Combine(dir.Path, "spool"), time, NullLogger.Instance, faults is null ? null : new DurableFiles(faults), freeSpace);
         var policy = new InboundRecipientPolicy(new RecipientRouter(Store.Mailboxes, options.Delivery));
         SessionLog = new SessionLogRepository(Store.Database, options.Logs, time, NullLogger.Instance);
 
@@ -107,13 +107,14 @@ public sealed class SmtpTestServer : IAsyncDisposable
         TlsProfile? profile = null,
         ListenerSettings? listener = null,
         TimeProvider? time = null,
-        IStorageFaultInjector? faults = null)
+        IStorageFaultInjector? faults = null,
+        FreeSpaceGuard? freeSpace = null)
     {
         var options = new SecureMxOptions { Hostname = Hostname };
         configure?.Invoke(options);
         var dir = new TempDirectory();
         var server = new SmtpTestServer(dir, options, limiter ?? new ConnectionLimiter(100, 50), withTls,
-            listener ?? ListenerSettings.Mx(profile ?? TlsProfile.Opportunistic), time ?? TimeProvider.System, faults);
+            listener ?? ListenerSettings.Mx(profile ?? TlsProfile.Opportunistic), time ?? TimeProvider.System, faults, freeSpace);
         await server.SessionLog.Writer.StartAsync(CancellationToken.None);
         server.Listener.Start();
         return server;

@@ -19,6 +19,8 @@ public sealed class TestStore : IDisposable
 
     public RoleRepository Roles { get; }
 
+    public DashboardSessionRepository Sessions { get; }
+
     public DeliveryLogRepository DeliveryLog { get; }
 
     public ReadinessQueries Readiness { get; }
@@ -40,6 +42,7 @@ public sealed class TestStore : IDisposable
         Mailboxes = new MailboxRepository(Database, time);
         Policies = new TlsPolicyRepository(Database, time);
         Roles = new RoleRepository(Database, time);
+        Sessions = new DashboardSessionRepository(Database, time);
         DeliveryLog = new DeliveryLogRepository(Database, NullLogger.Instance);
         Readiness = new ReadinessQueries(Database, DeliveryLog);
     }

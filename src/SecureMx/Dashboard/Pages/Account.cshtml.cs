@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -65,12 +63,11 @@ public sealed class AccountModel(DashboardUser user, TlsPolicyRepository policie
         // Only one's own: an administrator sets another account's password with `securemx mailbox passwd`.
         if (!IsOwnAccount) return Forbid();
         var ip = HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        var (result, hash) = await change.ChangeAsync(Address, currentPassword, newPassword, confirmPassword, ip, ct);
+        // This session stays (as with Google or GitHub: the user just proved the password); every other one ends.
+        var result = await change.ChangeAsync(Address, currentPassword, newPassword, confirmPassword, ip, DashboardSession.IdOf(User), ct);
         if (result == PasswordChangeResult.Changed)
         {
-            // A new cookie with the new stamp: this session stays, every other one ends at its next request.
             // The fragment scrolls the page back to the form and its message, as after a refusal.
-            await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, SessionStamp.Principal(Address, hash!));
             return Redirect($"/account/{Uri.EscapeDataString(Address).Replace("%40", "@", StringComparison.Ordinal)}?saved=password#password-change");
         }
         if (result == PasswordChangeResult.AccountGone || Load() is not null) return NotFound();

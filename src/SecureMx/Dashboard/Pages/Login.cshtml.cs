@@ -14,7 +14,7 @@ namespace SecureMx.Dashboard.Pages;
 /// (a guesser gains nothing by switching between the dashboard and the submission port), plus a
 /// cap on attempts per address and minute. Unknown address and wrong password look the same.
 /// </summary>
-public sealed class LoginModel(AccountAuthenticator authenticator, LoginRateLimiter limiter, MailboxRepository mailboxes, ILogger<LoginModel> log) : PageModel
+public sealed class LoginModel(AccountAuthenticator authenticator, LoginRateLimiter limiter, DashboardSessionRepository sessions, SessionLifetime lifetime, ILogger<LoginModel> log) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -43,13 +43,13 @@ public sealed class LoginModel(AccountAuthenticator authenticator, LoginRateLimi
             return Page();
         }
         var (result, account) = await authenticator.LoginAsync(Address, password, ip, "dashboard", ct);
-        if (result != LoginResult.Success || account is null || mailboxes.FindPasswordHash(account) is not { } hash)
+        if (result != LoginResult.Success || account is null)
         {
             Error = result == LoginResult.Blocked ? "Login_TooMany" : "Login_Failed";
             if (result == LoginResult.Blocked) Response.StatusCode = StatusCodes.Status429TooManyRequests;
             return Page();
         }
-        await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, SessionStamp.Principal(account, hash));
+        await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, DashboardSession.Principal(account, sessions.Start(account, lifetime.Max)));
         log.LogInformation("dashboard login {Account} from {Ip}", account, ip);
         return LocalRedirect(SafeReturnUrl);
     }

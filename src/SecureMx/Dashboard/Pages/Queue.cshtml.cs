@@ -26,6 +26,9 @@ public sealed class QueueModel(DashboardUser user, MessageSpool spool, QueueTime
 
     public TimeSpan DelayWarningAfter => rules.DelayWarningAfter;
 
+    /// <summary>The spool's free space when it is below the floor (new mail refused), for system admins; null otherwise.</summary>
+    public FreeSpaceGuard.Reading? LowDisk { get; private set; }
+
     public IActionResult OnGet()
     {
         if (MailScope.ForRequest(user, Account, Domain) is not { } request) return Forbid();
@@ -33,6 +36,7 @@ public sealed class QueueModel(DashboardUser user, MessageSpool spool, QueueTime
         (Account, Domain) = (request.Account, request.Domain);
 
         Now = time.GetUtcNow();
+        if (user.IsSystemAdmin && spool.FreeSpace.Read() is { BelowFloor: true } reading) LowDisk = reading;
         foreach (var (envelope, recipients) in spool.Queue.ListAll())
         {
             var account = envelope.Client.Account;
