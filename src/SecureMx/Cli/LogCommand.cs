@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using SecureMx.Config;
+using SecureMx.Mail;
 using SecureMx.Store;
 
 namespace SecureMx.Cli;
@@ -40,11 +41,15 @@ public static class LogCommand
 
     /// <summary>
     /// One row as a line: time, queue id, sender, account, recipient, server, result, TLS, reply. TLS is
-    /// "local" for a delivery into a Maildir here (no network, nothing to encrypt), "none" for plaintext.
+    /// "local" for a delivery into a Maildir here (no network, nothing to encrypt), "none" for plaintext,
+    /// "none starttls-failed: REASON" for plaintext after a failed handshake (the server offered TLS),
+    /// and TLS below the strict profile ends in "weak".
     /// </summary>
     public static string Line(DeliveryLogEntry e)
     {
-        var tls = e.IsLocal ? "tls=local" : e.TlsProtocol is null ? "tls=none" : $"tls={e.TlsVerification} {e.TlsProtocol} {e.TlsCipher}";
+        var tls = e.IsLocal ? "tls=local"
+            : e.TlsProtocol is null ? (e.TlsFailureText is { } failed ? $"tls=none {failed}" : "tls=none")
+            : $"tls={e.TlsVerification} {e.TlsProtocol} {e.TlsCipher}{(TlsGrading.Of(e.TlsProtocol, e.TlsCipher) == TlsGrade.Weak ? " weak" : "")}";
         var server = e.MxHost is null ? "" : e.Ip is null ? $" relay={e.MxHost}" : $" relay={e.MxHost}[{e.Ip}]";
         // Remote replies carry their enhanced code in the text already ("250 2.0.0 Ok").
         var reply = e.Enhanced is not null && e.Text?.StartsWith(e.Enhanced, StringComparison.Ordinal) != true ? $"{e.Code} {e.Enhanced} {e.Text}" : $"{e.Code} {e.Text}";

@@ -63,6 +63,16 @@ public sealed class SmtpClientConnection : IAsyncDisposable
 
     public ClientProtocol Protocol { get; }
 
+    /// <summary>
+    /// Why this connection is plaintext although the server offers STARTTLS: the handshake on an
+    /// earlier connection failed (set by the caller). It travels with the connection, through a
+    /// connection cache too, so that every transaction on it is recorded as such.
+    /// </summary>
+    public string? PlaintextAfterStartTlsFailed { get; set; }
+
+    /// <summary>What the connection last sent or waits for; a timeout names it (<see cref="SmtpClientTimeoutException"/>).</summary>
+    public ClientStage Stage { get; private set; } = ClientStage.Connect;
+
     private SmtpClientConnection(Socket socket, EndPoint remote, string localName, ClientProtocol protocol)
     {
         _socket = socket;
@@ -92,18 +102,28 @@ public sealed class SmtpClientConnection : IAsyncDisposable
             if (source is not null) socket.Bind(new IPEndPoint(source, 0));
             await socket.ConnectAsync(remote, ct).ConfigureAwait(false);
         }
+        catch (OperationCanceledException ex)
+        {
+            socket.Dispose();
+            throw new SmtpClientTimeoutException(ClientStage.Connect, ex);
+        }
         catch
         {
             socket.Dispose();
             throw;
         }
-        var c = new SmtpClientConnection(socket, remote, localName, protocol);
+        var c = new SmtpClientConnection(socket, remote, localName, protocol) { Stage = ClientStage.Greeting };
         try
         {
             c.Greeting = await c.ReadReplyAsync(ct).ConfigureAwait(false);
             if (c.Greeting.Code != 220) throw new SmtpClientException(c.Greeting, "greeting");
             await c.HelloAsync(ct).ConfigureAwait(false);
             return c;
+        }
+        catch (OperationCanceledException ex) when (ex is not SmtpClientTimeoutException)
+        {
+            await c.DisposeAsync().ConfigureAwait(false);
+            throw new SmtpClientTimeoutException(c.Stage, ex);
         }
         catch
         {
@@ -112,8 +132,22 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Runs <paramref name="step"/>; a cancellation inside it becomes a timeout that names the stage it happened at.</summary>
+    private async Task<T> StagedAsync<T>(Func<Task<T>> step)
+    {
+        try
+        {
+            return await step().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (ex is not SmtpClientTimeoutException)
+        {
+            throw new SmtpClientTimeoutException(Stage, ex);
+        }
+    }
+
     private async Task HelloAsync(CancellationToken ct)
     {
+        Stage = ClientStage.Hello;
         if (Protocol == ClientProtocol.Lmtp)
         {
             // RFC 2033 §4.1: LHLO, and no HELO to fall back on.
@@ -135,25 +169,32 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     }
 
     /// <summary>STARTTLS (RFC 3207) and a new EHLO (LHLO over LMTP). Throws <see cref="SmtpClientException"/> when the server refuses, AuthenticationException when the handshake fails.</summary>
-    public async Task StartTlsAsync(SslClientAuthenticationOptions options, TlsVerification verification, CancellationToken ct)
-    {
-        var reply = await CommandAsync("STARTTLS", ct).ConfigureAwait(false);
-        if (reply.Code != 220) throw new SmtpClientException(reply, "STARTTLS");
-        await _reader.CompleteAsync().ConfigureAwait(false);
-        var ssl = new SslStream(_network, leaveInnerStreamOpen: true);
-        await ssl.AuthenticateAsClientAsync(options, ct).ConfigureAwait(false);
-        _stream = ssl;
-        _reader = PipeReader.Create(ssl, new StreamPipeReaderOptions(leaveOpen: true));
-        Tls = NegotiatedTls.From(ssl, verification);
-        // RFC 3207 §4.2: everything learned before TLS is forgotten.
-        await HelloAsync(ct).ConfigureAwait(false);
-    }
+    public Task StartTlsAsync(SslClientAuthenticationOptions options, TlsVerification verification, CancellationToken ct) =>
+        StagedAsync(async () =>
+        {
+            Stage = ClientStage.StartTls;
+            var reply = await CommandAsync("STARTTLS", ct).ConfigureAwait(false);
+            if (reply.Code != 220) throw new SmtpClientException(reply, "STARTTLS");
+            await _reader.CompleteAsync().ConfigureAwait(false);
+            Stage = ClientStage.TlsHandshake;
+            var ssl = new SslStream(_network, leaveInnerStreamOpen: true);
+            await ssl.AuthenticateAsClientAsync(options, ct).ConfigureAwait(false);
+            _stream = ssl;
+            _reader = PipeReader.Create(ssl, new StreamPipeReaderOptions(leaveOpen: true));
+            Tls = NegotiatedTls.From(ssl, verification);
+            // RFC 3207 §4.2: everything learned before TLS is forgotten.
+            await HelloAsync(ct).ConfigureAwait(false);
+            return true;
+        });
 
     /// <summary>
     /// One mail transaction. Recipients refused by the server get their own reply; DATA is sent when
     /// at least one was accepted. The content is streamed from <paramref name="openData"/>, dot-stuffed.
     /// </summary>
-    public async Task<TransactionResult> SendAsync(string sender, MailParameters parameters, IReadOnlyList<OutboundRecipient> recipients, long size, Func<Stream> openData, CancellationToken ct)
+    public Task<TransactionResult> SendAsync(string sender, MailParameters parameters, IReadOnlyList<OutboundRecipient> recipients, long size, Func<Stream> openData, CancellationToken ct) =>
+        StagedAsync(() => TransactionAsync(sender, parameters, recipients, size, openData, ct));
+
+    private async Task<TransactionResult> TransactionAsync(string sender, MailParameters parameters, IReadOnlyList<OutboundRecipient> recipients, long size, Func<Stream> openData, CancellationToken ct)
     {
         var mail = new StringBuilder($"MAIL FROM:<{sender}>");
         if (Capabilities.MaxSize is not null) mail.Append(" SIZE=").Append(size);
@@ -183,9 +224,12 @@ public sealed class SmtpClientConnection : IAsyncDisposable
             // RFC 2920 §3.1: MAIL, every RCPT and DATA in one go; the replies come back in order.
             foreach (var c in commands) Write(c);
             Write("DATA");
+            Stage = ClientStage.Mail;
             await FlushAsync(ct).ConfigureAwait(false);
             mailReply = await ReadReplyAsync(ct).ConfigureAwait(false);
+            Stage = ClientStage.Rcpt;
             for (int i = 0; i < recipients.Count; i++) rcptReplies.Add(await ReadReplyAsync(ct).ConfigureAwait(false));
+            Stage = ClientStage.Data;
             var dataReply = await ReadReplyAsync(ct).ConfigureAwait(false);
             if (!mailReply.IsPositive || rcptReplies.All(r => !r.IsPositive))
             {
@@ -200,6 +244,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
                     }
                     else
                     {
+                        Stage = ClientStage.AfterFinalDot;
                         await CommandAsync(".", ct).ConfigureAwait(false);
                     }
                 }
@@ -209,20 +254,25 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         }
         else
         {
+            Stage = ClientStage.Mail;
             mailReply = await CommandAsync(commands[0], ct).ConfigureAwait(false);
             if (!mailReply.IsPositive) return new TransactionResult(mailReply, recipients.Select(_ => mailReply).ToList(), null);
+            Stage = ClientStage.Rcpt;
             for (int i = 1; i < commands.Count; i++) rcptReplies.Add(await CommandAsync(commands[i], ct).ConfigureAwait(false));
             if (rcptReplies.All(r => !r.IsPositive)) return new TransactionResult(mailReply, rcptReplies, null);
+            Stage = ClientStage.Data;
             var dataReply = await CommandAsync("DATA", ct).ConfigureAwait(false);
             if (dataReply.Code != 354) return new TransactionResult(mailReply, rcptReplies, dataReply);
         }
         if (!mailReply.IsPositive) return new TransactionResult(mailReply, recipients.Select(_ => mailReply).ToList(), null);
 
+        Stage = ClientStage.Content;
         await using (var data = openData())
         {
             await DotStuffing.CopyAsync(data, _stream, ct).ConfigureAwait(false);
         }
         await _stream.FlushAsync(ct).ConfigureAwait(false);
+        Stage = ClientStage.AfterFinalDot;
         if (Protocol == ClientProtocol.Lmtp) return await ReadRecipientDataAsync(mailReply, rcptReplies, ct).ConfigureAwait(false);
         var final = await ReadReplyAsync(ct).ConfigureAwait(false);
         return new TransactionResult(mailReply, rcptReplies, final);
@@ -245,7 +295,8 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         }
         catch (Exception ex) when (ex is IOException or SmtpClientException or OperationCanceledException or ObjectDisposedException)
         {
-            return new TransactionResult(mailReply, rcptReplies, null) { RecipientData = replies, DataInterruption = ex };
+            var interruption = ex is OperationCanceledException cancelled and not SmtpClientTimeoutException ? new SmtpClientTimeoutException(Stage, cancelled) : ex;
+            return new TransactionResult(mailReply, rcptReplies, null) { RecipientData = replies, DataInterruption = interruption };
         }
         return new TransactionResult(mailReply, rcptReplies, null) { RecipientData = replies };
     }
@@ -254,10 +305,15 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         n.HasFlag(DsnNotify.Never) ? "NEVER" : string.Join(",", new[] { (DsnNotify.Success, "SUCCESS"), (DsnNotify.Failure, "FAILURE"), (DsnNotify.Delay, "DELAY") }.Where(x => n.HasFlag(x.Item1)).Select(x => x.Item2));
 
     /// <summary>RSET between transactions on a reused connection (RFC 5321 §4.1.1.5).</summary>
-    public async Task<bool> ResetAsync(CancellationToken ct) => (await CommandAsync("RSET", ct).ConfigureAwait(false)).Code == 250;
+    public Task<bool> ResetAsync(CancellationToken ct) => StagedAsync(async () =>
+    {
+        Stage = ClientStage.Reset;
+        return (await CommandAsync("RSET", ct).ConfigureAwait(false)).Code == 250;
+    });
 
     public async Task QuitAsync(CancellationToken ct)
     {
+        Stage = ClientStage.Quit;
         try { await CommandAsync("QUIT", ct).ConfigureAwait(false); }
         catch (Exception ex) when (ex is IOException or SmtpClientException or OperationCanceledException or ObjectDisposedException) { }
     }

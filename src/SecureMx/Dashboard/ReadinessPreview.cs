@@ -18,9 +18,13 @@ public sealed record InboundReadiness(string Domain, DateTimeOffset Since, long 
     public long WouldBeRefused => Total - Secure;
 }
 
-/// <summary>An MX host of a recipient domain that would not get mail under outbound mandatory TLS.</summary>
+/// <summary>
+/// An MX host of a recipient domain that would not get mail under outbound mandatory TLS. With
+/// <see cref="TlsFailure"/> it offered STARTTLS but the handshake failed (the mail went in plaintext):
+/// a broken TLS setup to report to its operator, not a server without TLS.
+/// </summary>
 public sealed record FailingDestination(string Domain, string MxHost, TlsGrade Grade, string? TlsProtocol, string? TlsCipher,
-    long Recipients, long Attempts, DateTimeOffset LastSeen);
+    long Recipients, long Attempts, DateTimeOffset LastSeen, string? TlsFailure = null);
 
 /// <summary>
 /// Outbound readiness of a sender domain or account: of <see cref="Total"/> recipients of remote
@@ -83,7 +87,7 @@ public sealed class ReadinessPreview(ReadinessQueries queries, SecureMxOptions o
             .Select(g => (Group: g, Grade: TlsGrading.Of(g.TlsProtocol, g.TlsCipher)))
             .Where(x => x.Grade != TlsGrade.Secure)
             .Select(x => new FailingDestination(x.Group.RecipientDomain, x.Group.MxHost, x.Grade, x.Group.TlsProtocol, x.Group.TlsCipher,
-                x.Group.Recipients, x.Group.Attempts, x.Group.LastSeen))
+                x.Group.Recipients, x.Group.Attempts, x.Group.LastSeen, x.Group.TlsFailure))
             .OrderByDescending(f => f.Recipients).ThenByDescending(f => f.LastSeen).ThenBy(f => f.Domain, StringComparer.Ordinal).ThenBy(f => f.MxHost, StringComparer.Ordinal)
             .ToList();
         return new OutboundReadiness(domainOrAddress, since, data.Recipients, data.SecureRecipients, failing.Take(MaxRows).ToList(), Math.Max(0, failing.Count - MaxRows));

@@ -75,10 +75,14 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
             ? o.ToOutcome(policy.Requirement, $"{o.Summary} (TLS level {policy})")
             : o.ToOutcome();
         var result = o.State.ToString().ToLowerInvariant();
+        // tls=none alone is a server without STARTTLS; a failed handshake before plaintext says so, and weak TLS is marked.
+        var tls = o.Tls is null ? (o.TlsFailure is null ? "none" : $"none (starttls-failed: {o.TlsFailure})")
+            : o.Tls.IsStrict ? $"{o.Tls.Protocol} {o.Tls.CipherSuite}" : $"{o.Tls.Protocol} {o.Tls.CipherSuite} (weak)";
         log.LogInformation("{Id}: to=<{Rcpt}> relay={Relay} tls={Tls} status={Status} ({Text})", envelope.Id, o.Recipient,
-            o.MxHost is null ? "none" : $"{o.MxHost}[{o.Address}]", o.Tls is null ? "none" : $"{o.Tls.Protocol} {o.Tls.CipherSuite}", result, o.Summary);
+            o.MxHost is null ? "none" : $"{o.MxHost}[{o.Address}]", tls, result, o.Summary);
         var entry = new DeliveryLogEntry(time.GetUtcNow(), envelope.Id, envelope.Sender, envelope.Client.Account, r.Recipient.Address, o.MxHost, o.Address?.ToString(),
-            result, o.Code, o.Enhanced.ToString(), o.Text, o.Tls?.Protocol, o.Tls?.CipherSuite, (o.Tls?.Verification ?? TlsVerification.None).ToString().ToLowerInvariant());
+            result, o.Code, o.Enhanced.ToString(), o.Text, o.Tls?.Protocol, o.Tls?.CipherSuite, (o.Tls?.Verification ?? TlsVerification.None).ToString().ToLowerInvariant(),
+            o.TlsFailure);
         return new DeliveryAttempt(r, outcome, entry, ServerReply: o.ServerReply, PeerSupportsDsn: o.PeerSupportsDsn);
     }
 }

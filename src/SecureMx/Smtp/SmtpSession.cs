@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using SecureMx.Mail;
 using SecureMx.Spool;
 using SecureMx.Store;
+using SecureMx.Telemetry;
 
 namespace SecureMx.Smtp;
 
@@ -516,6 +517,13 @@ public sealed partial class SmtpSession
         Tls = NegotiatedTls.From(_transport.Tls!);
         _record.TlsProtocol = Tls.Protocol;
         _record.TlsCipher = Tls.CipherSuite;
+        if (!Tls.IsStrict)
+        {
+            // Only the opportunistic MX profile can negotiate this (RFC 7435: better than plaintext); said, never hidden.
+            SecureMxMetrics.InboundWeakTlsSessions.Add(1, new KeyValuePair<string, object?>("listener", _listener.Name), new KeyValuePair<string, object?>("protocol", Tls.Protocol));
+            _log.LogInformation("session {Session} from {Ip}: weak TLS: {Protocol} {Cipher} (below TLS 1.2 with ECDHE and AEAD; better than plaintext)",
+                _record.Id, ClientIp, Tls.Protocol, Tls.CipherSuite);
+        }
         return null;
     }
 

@@ -7,6 +7,8 @@ namespace SecureMx.Store;
 /// One delivery attempt for one recipient, as the delivery log keeps it. <see cref="Result"/> is
 /// delivered, deferred or failed; <see cref="TlsVerification"/> none, encrypted, dane or verified, or
 /// <see cref="Local"/> for a delivery into a Maildir here (which crosses no network).
+/// <see cref="TlsFailure"/>: the server offered STARTTLS, the handshake failed, and the attempt went
+/// on in plaintext (opportunistic levels) — why, in words; null otherwise.
 /// </summary>
 public sealed record DeliveryLogEntry(
     DateTimeOffset At,
@@ -22,11 +24,15 @@ public sealed record DeliveryLogEntry(
     string? Text,
     string? TlsProtocol,
     string? TlsCipher,
-    string TlsVerification)
+    string TlsVerification,
+    string? TlsFailure = null)
 {
     /// <summary>The host and the verification of a local delivery.</summary>
     public const string Local = "local";
 
     /// <summary>A local delivery; rows written before verification "local" have only the host "local" and no address.</summary>
+    /// <summary>What the logs write for a failed STARTTLS: "starttls-failed: REASON", or null.</summary>
+    public string? TlsFailureText => TlsFailure is null ? null : "starttls-failed: " + TlsFailure;
+
     public bool IsLocal => TlsVerification == Local || (MxHost == Local && Ip is null);
 }

@@ -10,9 +10,11 @@ public sealed record InboundReadinessGroup(string ClientIp, string? Helo, string
 /// <summary>
 /// Remote delivery attempts to one MX host of one recipient domain with one TLS state. Recipients
 /// counts (message, recipient) pairs: a retried recipient is one recipient, and several attempts.
+/// Plaintext after a failed STARTTLS is a TLS state of its own (the host offered TLS):
+/// <see cref="TlsFailure"/> is then the latest reason, else null.
 /// </summary>
 public sealed record OutboundReadinessGroup(string RecipientDomain, string MxHost, string? TlsProtocol, string? TlsCipher,
-    long Attempts, long Recipients, long DeliveredAttempts, DateTimeOffset LastSeen);
+    long Attempts, long Recipients, long DeliveredAttempts, DateTimeOffset LastSeen, string? TlsFailure = null);
 
 /// <summary>
 /// The groups of a sender scope, and over the whole scope: how many (message, recipient) pairs were
@@ -67,16 +69,18 @@ public sealed class ReadinessQueries(StoreDatabase db, DeliveryLogRepository del
         var where = $"at >= @since AND mx_host <> 'local' AND {scope}";
 
         // SQLite: the domain after the last '@' (rtrim strips every character but '@' from the right),
-        // char(10) as a separator, and a boolean summed as 0/1.
+        // char(10) as a separator, a boolean summed as 0/1, and the latest STARTTLS failure as the
+        // maximum of its time (zero-padded) and its text, the time cut off again.
         var groups = c.Rows($"""
             SELECT lower(substr(recipient, length(rtrim(recipient, replace(recipient, '@', ''))) + 1)) AS rdomain,
                    mx_host, tls_protocol, tls_cipher,
-                   COUNT(*), COUNT(DISTINCT message_id || char(10) || recipient), SUM(result = 'delivered'), MAX(at)
+                   COUNT(*), COUNT(DISTINCT message_id || char(10) || recipient), SUM(result = 'delivered'), MAX(at),
+                   substr(MAX(CASE WHEN tls_failure IS NOT NULL THEN printf('%015d', at) || tls_failure END), 16)
             FROM delivery_log
             WHERE {where}
-            GROUP BY rdomain, mx_host, tls_protocol, tls_cipher
+            GROUP BY rdomain, mx_host, tls_protocol, tls_cipher, tls_failure IS NOT NULL
             """, r => new OutboundReadinessGroup(r.GetString(0), r.GetString(1), r.NullableString(2), r.NullableString(3), r.GetInt64(4), r.GetInt64(5),
-                r.GetInt64(6), r.Time(7)), parameters.ToArray());
+                r.GetInt64(6), r.Time(7), r.NullableString(8)), parameters.ToArray());
 
         // The secure (protocol, cipher) pairs among the groups decide, per recipient, whether any attempt would have passed.
         var secure = groups.Where(g => TlsGrading.Of(g.TlsProtocol, g.TlsCipher) == TlsGrade.Secure)

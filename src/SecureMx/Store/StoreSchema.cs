@@ -153,5 +153,10 @@ internal static class StoreSchema
             CREATE INDEX dashboard_sessions_account ON dashboard_sessions(account);
             CREATE INDEX dashboard_sessions_expires ON dashboard_sessions(expires_at);
             """,
+        // A failed STARTTLS before a plaintext delivery attempt (opportunistic levels): why, in words.
+        // NULL for every other row, and for the rows written before this step.
+        """
+            ALTER TABLE delivery_log ADD COLUMN tls_failure TEXT;
+            """,
     ];
 }

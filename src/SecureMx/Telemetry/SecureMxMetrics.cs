@@ -36,4 +36,27 @@ public static class SecureMxMetrics
     /// <summary>1 while the spool's file system is below its free-space floor (new mail refused at MAIL FROM with 452 4.3.1), else 0.</summary>
     public static readonly Gauge<int> SpoolBelowFreeFloor = Meter.CreateGauge<int>("securemx.spool.below_free_floor", null,
         "1 while the spool's file system is below limits.minFreeDiskMb and new mail is refused");
+
+    /// <summary>
+    /// Outbound STARTTLS that a server offered and that gave no TLS session. Tags: <c>reason</c>
+    /// (handshake, timeout, refused, connection, protocol) and <c>then</c> (plaintext: a new
+    /// plaintext connection under an opportunistic level; skipped: the host was passed over because
+    /// TLS was required).
+    /// </summary>
+    public static readonly Counter<long> StartTlsFailures =
+        Meter.CreateCounter<long>("securemx.delivery.starttls_failures", "{handshake}", "STARTTLS offered by a remote server that gave no TLS session");
+
+    /// <summary>
+    /// Outbound TLS sessions below the strict profile (TLS 1.0/1.1, CBC, RSA key exchange), taken
+    /// under an opportunistic level because any encryption beats none (RFC 7435). Tag: <c>protocol</c>.
+    /// </summary>
+    public static readonly Counter<long> WeakTlsSessions =
+        Meter.CreateCounter<long>("securemx.delivery.weak_tls_sessions", "{session}", "outbound TLS sessions below the strict profile");
+
+    /// <summary>
+    /// Inbound TLS sessions below the strict profile, which only the MX listener's opportunistic
+    /// profile accepts (the secure MX and submission stay strict). Tags: <c>listener</c>, <c>protocol</c>.
+    /// </summary>
+    public static readonly Counter<long> InboundWeakTlsSessions =
+        Meter.CreateCounter<long>("securemx.smtp.weak_tls_sessions", "{session}", "inbound TLS sessions below the strict profile");
 }

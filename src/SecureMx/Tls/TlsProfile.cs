@@ -6,24 +6,77 @@ using SecureMx.Mail;
 namespace SecureMx.Tls;
 
 /// <summary>
-/// The two TLS profiles of the product. <c>opportunistic</c> takes OpenSSL's defaults (anything is
-/// better than plaintext); <c>strict</c> is "TLS 1.2 or 1.3 with secure algorithms": ECDHE key
-/// exchange and AEAD ciphers (AES-GCM, ChaCha20-Poly1305) only.
+/// The two TLS profiles of the product. <c>strict</c> is "TLS 1.2 or 1.3 with secure algorithms":
+/// ECDHE key exchange and AEAD ciphers (AES-GCM, ChaCha20-Poly1305) only. <c>opportunistic</c> is
+/// "any encryption beats none" (RFC 7435 §3): TLS 1.0 to 1.3 and every suite that encrypts
+/// (<see cref="LegacySuites"/>), at OpenSSL security level 0 — a peer that can do no better than
+/// TLS 1.0 with CBC gets that, recorded as weak TLS, instead of plaintext.
 /// </summary>
 public sealed class TlsProfile
 {
-    public static readonly TlsProfile Opportunistic = new("opportunistic", SslProtocols.None, null);
-    public static readonly TlsProfile Strict = new("strict", SslProtocols.Tls12 | SslProtocols.Tls13, TlsGrading.StrictSuites);
+#pragma warning disable SYSLIB0039, CA5397 // TLS 1.0 and 1.1: enabled on purpose, for opportunistic TLS only
+    private const SslProtocols EveryTlsVersion = SslProtocols.Tls | SslProtocols.Tls11 | SslProtocols.Tls12 | SslProtocols.Tls13;
+#pragma warning restore SYSLIB0039, CA5397
+
+    /// <summary>
+    /// Every suite that encrypts, strongest first: TLS 1.3, then ECDHE and DHE with AEAD, then CBC,
+    /// then RSA key exchange, then 3DES — never NULL, anonymous, export, DES or RC4. Declared before
+    /// the profiles: static fields are initialised in the order they are written.
+    /// </summary>
+    public static IReadOnlyList<TlsCipherSuite> LegacySuites { get; } =
+    [
+        .. TlsGrading.StrictSuites,
+        TlsCipherSuite.TLS_DHE_RSA_WITH_AES_256_GCM_SHA384,
+        TlsCipherSuite.TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        TlsCipherSuite.TLS_DHE_RSA_WITH_AES_128_GCM_SHA256,
+        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,
+        TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384,
+        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+        TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
+        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+        TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+        TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+        TlsCipherSuite.TLS_DHE_RSA_WITH_AES_256_CBC_SHA256,
+        TlsCipherSuite.TLS_DHE_RSA_WITH_AES_128_CBC_SHA256,
+        TlsCipherSuite.TLS_DHE_RSA_WITH_AES_256_CBC_SHA,
+        TlsCipherSuite.TLS_DHE_RSA_WITH_AES_128_CBC_SHA,
+        TlsCipherSuite.TLS_RSA_WITH_AES_256_GCM_SHA384,
+        TlsCipherSuite.TLS_RSA_WITH_AES_128_GCM_SHA256,
+        TlsCipherSuite.TLS_RSA_WITH_AES_256_CBC_SHA256,
+        TlsCipherSuite.TLS_RSA_WITH_AES_128_CBC_SHA256,
+        TlsCipherSuite.TLS_RSA_WITH_AES_256_CBC_SHA,
+        TlsCipherSuite.TLS_RSA_WITH_AES_128_CBC_SHA,
+        TlsCipherSuite.TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA,
+        TlsCipherSuite.TLS_RSA_WITH_3DES_EDE_CBC_SHA,
+    ];
+
+    public static readonly TlsProfile Opportunistic = new("opportunistic", EveryTlsVersion, LegacySuites, lowestSecurityLevel: true);
+    public static readonly TlsProfile Strict = new("strict", SslProtocols.Tls12 | SslProtocols.Tls13, TlsGrading.StrictSuites, lowestSecurityLevel: false);
 
     public string Name { get; }
     public SslProtocols Protocols { get; }
     public IReadOnlyList<TlsCipherSuite>? CipherSuites { get; }
 
-    private TlsProfile(string name, SslProtocols protocols, IReadOnlyList<TlsCipherSuite>? suites)
+    /// <summary>
+    /// OpenSSL security level 0 for this profile's handshakes. OpenSSL 3 refuses TLS 1.0/1.1 (their
+    /// SHA-1 signatures) from level 1 up, and Debian's openssl.cnf sets level 2 and MinProtocol TLSv1.2
+    /// for the whole process. .NET lowers both for one SslStream only: explicit EnabledSslProtocols
+    /// reset the configured protocol floor, and an EncryptionPolicy other than RequireEncryption sets
+    /// level 0 (dotnet/runtime, pal_ssl.c: CryptoNative_SslCtxSetProtocolOptions and
+    /// CryptoNative_SslCtxSetEncryptionPolicy). That policy would also allow the NULL ciphers
+    /// ("ALL:eNULL"), unless a CipherSuitesPolicy is given: then its list is the cipher list, and
+    /// <see cref="LegacySuites"/> has no suite without encryption. Such a handshake never shares
+    /// OpenSSL's cached SSL_CTX with the strict ones (.NET caches only contexts without either policy).
+    /// </summary>
+    public bool LowestSecurityLevel { get; }
+
+    private TlsProfile(string name, SslProtocols protocols, IReadOnlyList<TlsCipherSuite>? suites, bool lowestSecurityLevel)
     {
         Name = name;
         Protocols = protocols;
         CipherSuites = suites;
+        LowestSecurityLevel = lowestSecurityLevel;
     }
 
     public static TlsProfile Parse(string name) => name.ToLowerInvariant() switch
@@ -41,12 +94,25 @@ public sealed class TlsProfile
             EnabledSslProtocols = Protocols,
             ClientCertificateRequired = false,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            EncryptionPolicy = EncryptionPolicy.RequireEncryption,
+            EncryptionPolicy = EncryptionPolicy,
             AllowRenegotiation = false,
         };
         options.CipherSuitesPolicy = CipherPolicy();
         return options;
     }
+
+    /// <summary>Sets this profile's protocols, suites and security level on a client handshake.</summary>
+    public void ApplyTo(SslClientAuthenticationOptions options)
+    {
+        options.EnabledSslProtocols = Protocols;
+        options.CipherSuitesPolicy = CipherPolicy();
+        options.EncryptionPolicy = EncryptionPolicy;
+    }
+
+#pragma warning disable SYSLIB0040 // AllowNoEncryption: the only per-stream way to OpenSSL security level 0 (see LowestSecurityLevel)
+    private EncryptionPolicy EncryptionPolicy =>
+        LowestSecurityLevel && CipherPolicy() is not null ? EncryptionPolicy.AllowNoEncryption : EncryptionPolicy.RequireEncryption;
+#pragma warning restore SYSLIB0040
 
     /// <summary>The OpenSSL cipher-suite policy of this profile (client and server side), or null for OpenSSL's defaults.</summary>
     public CipherSuitesPolicy? CipherPolicy() =>

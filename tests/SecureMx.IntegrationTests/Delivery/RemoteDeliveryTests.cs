@@ -228,18 +228,20 @@ public sealed class RemoteDeliveryTests(RemoteDeliveryFixture f) : IClassFixture
     }
 
     [Fact]
-    public async Task FailedTlsHandshakeFallsBackToANewPlaintextConnectionUnderTheDefaultPolicy()
+    public async Task APeerWithOnlyTls10AndCbcGetsTheMailOverWeakTlsNotInPlaintextUnderTheDefaultPolicy()
     {
-        // The weak peer offers only TLS 1.0 with CBC-SHA1: our client's OpenSSL refuses that handshake,
-        // and level "may" then delivers over a fresh plaintext connection (the old one is unusable).
+        // The weak peer offers only TLS 1.0 with AES-CBC-SHA1 and RSA key exchange. RFC 7435: any
+        // encryption beats none, so level "may" takes it (as Postfix does) and records it as weak.
         var token = Token();
         await SendmailAsync(token, $"user@{TestBed.Weak.Name}");
         var stored = await f.Weak.WaitForMessageAsync(token, TimeSpan.FromSeconds(30));
-        Assert.Contains($"by {TestBed.Weak.Mx} (Postfix) with ESMTP id", stored);
+        Assert.Matches(@"\(using TLSv1 with cipher AES(128|256)-SHA \(\d+/\d+ bits\)\)", stored);
+        Assert.Contains($"by {TestBed.Weak.Mx} (Postfix) with ESMTPS id", stored);
         var peerLog = f.Weak.MailLog;
-        Assert.Contains("lost connection after STARTTLS", peerLog);
+        Assert.Matches(@"TLS connection established from \S+: TLSv1 with cipher AES(128|256)-SHA", peerLog);
         Assert.Contains("status=sent (delivered to maildir)", peerLog);
-        Assert.Matches($@"to=<user@{Regex.Escape(TestBed.Weak.Name)}> relay={Regex.Escape(TestBed.Weak.Mx)}\[\S+\] delivered tls=none", await LogAsync($"user@{TestBed.Weak.Name}", "delivered"));
+        Assert.Matches($@"to=<user@{Regex.Escape(TestBed.Weak.Name)}> relay={Regex.Escape(TestBed.Weak.Mx)}\[\S+\] delivered tls=encrypted TLSv1 TLS_RSA_WITH_AES_(128|256)_CBC_SHA weak \(250 ",
+            await LogAsync($"user@{TestBed.Weak.Name}", "delivered"));
     }
 
     [Fact]

@@ -142,6 +142,36 @@ public sealed class InboundMandatoryTlsTests(InboundTlsFixture f) : IClassFixtur
     }
 
     [Fact]
+    public async Task OrdinaryMxTakesMailOverTls11FromAnOldClientAndLogsItAsWeakWhileTheSecureMxRefusesIt()
+    {
+        // OpenSSL 3 speaks TLS 1.1 only at security level 0: an old sender. RFC 7435: TLS 1.1 beats plaintext.
+        var handshake = await OpenSslAsync(f.OrdinaryMx, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0");
+        Assert.True(handshake.ExitCode == 0 && handshake.All.Contains("Protocol version: TLSv1.1"),
+            "the ordinary MX (opportunistic profile) must complete a TLS 1.1 handshake: " + handshake.All);
+
+        var token = Guid.NewGuid().ToString("N");
+        var r = await Run.ProcessAsync("swaks", ["--server", Net.Text(f.OrdinaryMx), "--tls", "--tls-protocol", "tlsv1_1", "--tls-cipher", "DEFAULT@SECLEVEL=0",
+            "--from", "sender@outside.example", "--to", $"user@{Open}", "--ehlo", "old.outside.example", "--header", $"Subject: inbound {token}", "--timeout", "30"]);
+        Assert.True(r.ExitCode == 0, "swaks over TLS 1.1 to the ordinary MX failed: " + r.All);
+        Assert.Contains("TLS started with cipher TLSv1.1", r.All);
+        var (trace, _) = SecureMxInstance.SplitDelivered(await f.Mx.WaitForMessageAsync($"user@{Open}", token));
+        Assert.Contains("(using TLSv1.1 with cipher TLS_", trace);
+        Assert.Matches(@"weak TLS: TLSv1\.1 TLS_\w+ \(below TLS 1\.2 with ECDHE and AEAD; better than plaintext\)", f.Mx.Log);
+
+        // ... and the mandatory domain still refuses it, on the same listener
+        var refused = await Run.ProcessAsync("swaks", ["--server", Net.Text(f.OrdinaryMx), "--tls", "--tls-protocol", "tlsv1_1", "--tls-cipher", "DEFAULT@SECLEVEL=0",
+            "--from", "sender@outside.example", "--to", $"user@{Secure}", "--ehlo", "old.outside.example", "--timeout", "30"]);
+        Assert.Contains($"550 5.7.1 <user@{Secure}>: {Secure} accepts mail only over TLS 1.2 or newer with secure ciphers; ", refused.All);
+
+        // the secure MX does not take TLS 1.1 at all (see also SecureMxRefusesTls12HandshakesWithoutForwardSecretAeadCiphersAndTls11)
+        var strict = await Run.ProcessAsync("swaks", ["--server", Net.Text(f.SecureMx), "--tls", "--tls-protocol", "tlsv1_1", "--tls-cipher", "DEFAULT@SECLEVEL=0",
+            "--from", "sender@outside.example", "--to", $"user@{Secure}", "--ehlo", "old.outside.example", "--timeout", "30"]);
+        Assert.True(strict.ExitCode != 0, "swaks over TLS 1.1 to the secure MX must fail: " + strict.All);
+        Assert.DoesNotContain("TLS started with cipher", strict.All);
+        Note("TLS 1.1 to the ordinary MX: " + handshake.All.Split('\n').FirstOrDefault(l => l.StartsWith("Ciphersuite", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task RefusedRcptIsRecordedInTheSessionLog()
     {
         var fromDomain = Guid.NewGuid().ToString("N")[..12] + ".outside.example";

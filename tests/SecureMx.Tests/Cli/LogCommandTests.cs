@@ -38,4 +38,22 @@ public sealed class LogCommandTests
 
         Assert.Contains(" delivered tls=dane TLSv1.3 TLS_AES_256_GCM_SHA384 (250 2.0.0 Ok)", LogCommand.Line(e), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void APlaintextDeliveryAfterAFailedStartTlsSaysWhyNotJustTlsNone()
+    {
+        var e = new DeliveryLogEntry(At, "0123456789ABCDEF", "alice@example.test", null, "bob@broken.test", "mx.broken.test", "192.0.2.26",
+            "delivered", 250, "2.0.0", "2.0.0 Ok", null, null, "none", "handshake failed: unsupported protocol");
+
+        Assert.Contains(" delivered tls=none starttls-failed: handshake failed: unsupported protocol (250 2.0.0 Ok)", LogCommand.Line(e), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TlsBelowTheStrictProfileIsMarkedWeak()
+    {
+        var e = new DeliveryLogEntry(At, "0123456789ABCDEF", "alice@example.test", null, "bob@old.test", "mx.old.test", "192.0.2.27",
+            "delivered", 250, "2.0.0", "2.0.0 Ok", "TLSv1", "TLS_RSA_WITH_AES_128_CBC_SHA", "encrypted");
+
+        Assert.Contains(" delivered tls=encrypted TLSv1 TLS_RSA_WITH_AES_128_CBC_SHA weak (250 2.0.0 Ok)", LogCommand.Line(e), StringComparison.Ordinal);
+    }
 }

@@ -24,6 +24,14 @@ public sealed class SeededDashboardHost : DashboardTestHost
     /// <summary>A recipient domain reached only without TLS: listed by the outbound readiness preview.</summary>
     public static string PlainDomain(string account) => $"plain-{Markers[account]}.example";
 
+    /// <summary>A recipient domain of user@a.test whose server offered STARTTLS but failed the handshake.</summary>
+    public const string BrokenTlsDomain = "broken-tls.example";
+
+    public const string BrokenTlsReason = "handshake failed: test-reason";
+
+    /// <summary>A recipient domain of user@a.test reached over TLS 1.0 with CBC.</summary>
+    public const string WeakTlsDomain = "weak-tls.example";
+
     protected override async Task SeedAsync()
     {
         var now = TimeProvider.System.GetUtcNow();
@@ -33,6 +41,13 @@ public sealed class SeededDashboardHost : DashboardTestHost
         Store.DeliveryLog.Append(Markers.Keys.Select((account, i) => new DeliveryLogEntry(
             now.AddMinutes(-20 - i), $"plain-{i}", account, account, "rcpt@" + PlainDomain(account), "mx." + PlainDomain(account), "192.0.2.26",
             "delivered", 250, "2.0.0", "ok", null, null, "none")));
+        // user@a.test also reached one server whose STARTTLS failed (plaintext after it) and one over weak TLS.
+        Store.DeliveryLog.Append([
+            new DeliveryLogEntry(now.AddMinutes(-10), "broken-0", "user@a.test", "user@a.test", "rcpt@" + BrokenTlsDomain, "mx." + BrokenTlsDomain, "192.0.2.27",
+                "delivered", 250, "2.0.0", "ok", null, null, "none", BrokenTlsReason),
+            new DeliveryLogEntry(now.AddMinutes(-9), "weak-0", "user@a.test", "user@a.test", "rcpt@" + WeakTlsDomain, "mx." + WeakTlsDomain, "192.0.2.28",
+                "delivered", 250, "2.0.0", "ok", "TLSv1", "TLS_RSA_WITH_AES_128_CBC_SHA", "encrypted"),
+        ]);
         Store.DeliveryLog.Flush();
 
         var i = 0;
@@ -138,6 +153,31 @@ public sealed partial class DashboardScopeTests(SeededDashboardHost host) : ICla
             Assert.True(html.Contains(SeededDashboardHost.PlainDomain(account), StringComparison.Ordinal) == visible.Contains(account),
                 $"GET {path} as {role}: the readiness row of {account} is {(visible.Contains(account) ? "missing" : "shown")}");
         }
+    }
+
+    [Fact]
+    public async Task TheLogAndTheReadinessPreviewTellAFailedStartTlsFromNoTlsAndMarkWeakTls()
+    {
+        var client = await host.As(Role.User);
+        var rows = EntryRow().Matches(await client.GetPageAsync("/log")).Select(m => m.Value).ToList();
+        var broken = Assert.Single(rows, r => r.Contains(SeededDashboardHost.BrokenTlsDomain, StringComparison.Ordinal));
+        Assert.Contains("offered TLS, handshake failed: plaintext", broken);
+        Assert.Contains("starttls-failed: " + SeededDashboardHost.BrokenTlsReason, broken);
+        var plain = Assert.Single(rows, r => r.Contains(SeededDashboardHost.PlainDomain("user@a.test"), StringComparison.Ordinal));
+        Assert.DoesNotContain("starttls-failed", plain);
+        Assert.Contains("none (plaintext)", plain);
+        var weak = Assert.Single(rows, r => r.Contains(SeededDashboardHost.WeakTlsDomain, StringComparison.Ordinal));
+        Assert.Contains("weak-tls", weak);
+        Assert.DoesNotContain("weak-tls", plain);
+
+        var readiness = EntryRow().Matches(await client.GetPageAsync("/account/user@a.test")).Select(m => m.Value).ToList();
+        var brokenHost = Assert.Single(readiness, r => r.Contains(SeededDashboardHost.BrokenTlsDomain, StringComparison.Ordinal));
+        Assert.Contains("offered TLS, but the handshake failed", brokenHost);
+        Assert.Contains(SeededDashboardHost.BrokenTlsReason, brokenHost);
+        var plainHost = Assert.Single(readiness, r => r.Contains(SeededDashboardHost.PlainDomain("user@a.test"), StringComparison.Ordinal));
+        Assert.Contains("no TLS", plainHost);
+        Assert.DoesNotContain("handshake", plainHost);
+        Assert.Contains("weak TLS", Assert.Single(readiness, r => r.Contains(SeededDashboardHost.WeakTlsDomain, StringComparison.Ordinal)));
     }
 
     [Fact]

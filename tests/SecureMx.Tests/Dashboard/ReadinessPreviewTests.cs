@@ -131,6 +131,21 @@ public sealed class ReadinessPreviewTests : IDisposable
     }
 
     [Fact]
+    public void OutboundTellsAHostWhoseStartTlsFailedFromAHostWithoutTlsAndGivesTheLatestReason()
+    {
+        _logs.Delivery(Start.AddDays(-3), "alice@example.org", null, "a@broken.test", "mx.broken.test", null, null, tlsFailure: "handshake failed: unsupported protocol");
+        _logs.Delivery(Start.AddDays(-1), "alice@example.org", null, "b@broken.test", "mx.broken.test", null, null, tlsFailure: "timed out in the TLS handshake");
+        _logs.Delivery(Start.AddDays(-2), "alice@example.org", null, "c@broken.test", "mx.broken.test", null, null);
+
+        var report = _preview.Outbound("example.org");
+
+        Assert.Equal((3L, 0L), (report.Total, report.Secure));
+        Assert.Collection(report.Failing,
+            f => Assert.Equal(new FailingDestination("broken.test", "mx.broken.test", TlsGrade.None, null, null, 2, 2, Start.AddDays(-1), "timed out in the TLS handshake"), f),
+            f => Assert.Equal(new FailingDestination("broken.test", "mx.broken.test", TlsGrade.None, null, null, 1, 1, Start.AddDays(-2)), f));
+    }
+
+    [Fact]
     public void OutboundWindowMovesWithTheClock()
     {
         _logs.Delivery(Start, "alice@example.org", null, "a@plain.test", "mx.plain.test", null, null);

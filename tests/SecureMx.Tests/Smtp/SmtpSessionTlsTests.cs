@@ -1,3 +1,4 @@
+using System.Net.Security;
 using System.Security.Authentication;
 using SecureMx.Mail;
 using SecureMx.Tests.TestSupport;
@@ -72,6 +73,43 @@ public sealed class SmtpSessionTlsTests
         var tls = server.Spool.Queue.Load(id)!.Value.Envelope.Client.Tls!;
         Assert.Equal("TLSv1.2", tls.Protocol);
         Assert.Equal(c.Tls!.NegotiatedCipherSuite.ToString(), tls.CipherSuite);
+    }
+
+#pragma warning disable SYSLIB0039, CA5397 // the old clients, on purpose
+    public static TheoryData<SslProtocols, TlsCipherSuite, string> OldClients => new()
+    {
+        { SslProtocols.Tls, TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, "TLSv1" },
+        { SslProtocols.Tls11, TlsCipherSuite.TLS_RSA_WITH_AES_256_CBC_SHA, "TLSv1.1" },
+        { SslProtocols.Tls12, TlsCipherSuite.TLS_RSA_WITH_AES_128_CBC_SHA, "TLSv1.2" },
+    };
+#pragma warning restore SYSLIB0039, CA5397
+
+    [Theory]
+    [MemberData(nameof(OldClients))]
+    public async Task TheOpportunisticMxTakesMailOverOldTlsAndCbcAndRecordsItAsWeakTls(SslProtocols protocol, TlsCipherSuite suite, string expected)
+    {
+        // RFC 7435: a sender that can do no better gets encryption, not plaintext.
+        await using var server = await SmtpTestServer.StartAsync();
+        await using var c = await server.ConnectEhloAsync();
+        await c.CommandAsync("STARTTLS", 220, "2.0.0");
+        await c.UpgradeToTlsAsync(protocol, [suite], legacy: true);
+        await c.EhloAsync();
+        var id = await c.SendMessageAsync("sender@remote.example", ["alice@example.org"], "x\r\n"u8.ToArray());
+        var tls = server.Spool.Queue.Load(id)!.Value.Envelope.Client.Tls!;
+        Assert.Equal((expected, suite.ToString()), (tls.Protocol, tls.CipherSuite));
+        Assert.Equal(TlsGrade.Weak, TlsGrading.Of(tls.Protocol, tls.CipherSuite));
+    }
+
+    [Theory]
+    [MemberData(nameof(OldClients))]
+    public async Task TheSecureMxRefusesOldTlsAndCbc(SslProtocols protocol, TlsCipherSuite suite, string expected)
+    {
+        _ = expected;
+        await using var server = await SmtpTestServer.StartAsync(listener: new SecureMx.Smtp.ListenerSettings("secureMx", TlsProfile.Strict, RequireTls: true));
+        await using var c = await server.ConnectEhloAsync();
+        await c.CommandAsync("STARTTLS", 220);
+        await Assert.ThrowsAnyAsync<Exception>(() => c.UpgradeToTlsAsync(protocol, [suite], legacy: true));
+        Assert.Empty(server.Arrivals.Ids);
     }
 
     [Fact]

@@ -185,8 +185,11 @@ public sealed class RawSmtpClient : IAsyncDisposable
         }
     }
 
-    /// <summary>STARTTLS handshake as a client that accepts the test server's self-signed certificate.</summary>
-    public async Task UpgradeToTlsAsync(SslProtocols protocols = SslProtocols.None, TlsCipherSuite[]? ciphers = null)
+    /// <summary>
+    /// STARTTLS handshake as a client that accepts the test server's self-signed certificate. With
+    /// <paramref name="legacy"/> at OpenSSL security level 0, as an old client would be (TLS 1.0/1.1 need it).
+    /// </summary>
+    public async Task UpgradeToTlsAsync(SslProtocols protocols = SslProtocols.None, TlsCipherSuite[]? ciphers = null, bool legacy = false)
     {
         Assert.True(_start == _end, "unread plaintext bytes before the TLS handshake");
         var ssl = new SslStream(_stream, leaveInnerStreamOpen: false, (_, _, _, _) => true);
@@ -197,6 +200,9 @@ public sealed class RawSmtpClient : IAsyncDisposable
             EnabledSslProtocols = protocols,
             CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
             CipherSuitesPolicy = ciphers is null ? null : new CipherSuitesPolicy(ciphers),
+#pragma warning disable SYSLIB0040 // the only per-stream way to security level 0 (see TlsProfile.LowestSecurityLevel)
+            EncryptionPolicy = legacy ? EncryptionPolicy.AllowNoEncryption : EncryptionPolicy.RequireEncryption,
+#pragma warning restore SYSLIB0040
         }, cts.Token);
         Tls = ssl;
         _stream = ssl;

@@ -37,13 +37,16 @@ public sealed class ReadinessLogs(TestStore store, TimeProvider time)
         await log.Writer.StopAsync(CancellationToken.None);
     }
 
-    /// <summary>One remote (or, with mx "local", local) delivery attempt; a new message unless <paramref name="messageId"/> is given.</summary>
+    /// <summary>
+    /// One remote (or, with mx "local", local) delivery attempt; a new message unless <paramref name="messageId"/> is given;
+    /// <paramref name="tlsFailure"/>: in plaintext after a failed STARTTLS, for that reason.
+    /// </summary>
     public string Delivery(DateTimeOffset at, string sender, string? account, string recipient, string? mx, string? protocol, string? cipher,
-        string result = "delivered", string? messageId = null)
+        string result = "delivered", string? messageId = null, string? tlsFailure = null)
     {
         messageId ??= "m" + Interlocked.Increment(ref _messages);
         store.DeliveryLog.Append([new DeliveryLogEntry(at, messageId, sender, account, recipient, mx, mx is null or "local" ? null : "192.0.2.25", result,
-            result == "delivered" ? 250 : 451, result == "delivered" ? "2.0.0" : "4.4.1", "x", protocol, cipher, protocol is null ? "none" : "encrypted")]);
+            result == "delivered" ? 250 : 451, result == "delivered" ? "2.0.0" : "4.4.1", "x", protocol, cipher, protocol is null ? "none" : "encrypted", tlsFailure)]);
         return messageId;
     }
 }

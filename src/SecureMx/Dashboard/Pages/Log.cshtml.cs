@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using SecureMx.Mail;
 using SecureMx.Store;
 
 namespace SecureMx.Dashboard.Pages;
@@ -62,6 +63,7 @@ public sealed class LogModel(DashboardUser user, DeliveryLogRepository deliveryL
     public static (string Key, bool Shared, string Css) Verification(DeliveryLogEntry e) =>
         IsLocal(e) ? ("LocalDelivery", false, "off")
         : e.MxHost is null && e.TlsVerification == "none" ? ("NoConnection", false, "off")
+        : e.TlsVerification == "none" && e.TlsFailure is not null ? ("StartTlsFailed", false, "bad")
         : e.TlsVerification switch
         {
             "dane" => ("Tls_dane", true, "ok"),
@@ -69,6 +71,9 @@ public sealed class LogModel(DashboardUser user, DeliveryLogRepository deliveryL
             "encrypted" => ("Tls_encrypted", true, "warn"),
             _ => ("Tls_none", true, "bad"),
         };
+
+    /// <summary>TLS below the strict profile (an old protocol, CBC, RSA key exchange): shown as weak beside protocol and cipher.</summary>
+    public static bool IsWeak(DeliveryLogEntry e) => TlsGrading.Of(e.TlsProtocol, e.TlsCipher) == TlsGrade.Weak;
 
     public static string ResultCss(string result) => result switch
     {

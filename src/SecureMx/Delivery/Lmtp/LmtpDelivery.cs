@@ -168,6 +168,7 @@ public sealed class LmtpDelivery(LmtpTarget target, SecureMxOptions options, X50
     {
         null => "connection lost",
         SmtpClientException s => $"{s.Stage}: {s.Reply}",
+        SmtpClientTimeoutException timeout => timeout.Message,
         OperationCanceledException => "timed out",
         _ => Innermost(ex),
     };
@@ -210,7 +211,7 @@ public sealed class LmtpDelivery(LmtpTarget target, SecureMxOptions options, X50
             }
             catch (Exception ex) when (ex is SocketException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
             {
-                var why = ex is OperationCanceledException ? "timed out" : ex.Message;
+                var why = ex is SmtpClientTimeoutException timeout ? timeout.Message : ex is OperationCanceledException ? "timed out" : ex.Message;
                 logger.LogWarning("LMTP server {Target}: cannot resolve {Host}: {Error}", target, target.Host, why);
                 return (null, new ConnectFailure(EnhancedStatus.DirectoryServerFailure, $"{EnhancedStatus.DirectoryServerFailure} LMTP server: cannot resolve its host name: {why}"));
             }
@@ -250,7 +251,7 @@ public sealed class LmtpDelivery(LmtpTarget target, SecureMxOptions options, X50
                     catch (Exception ex) when (ex is AuthenticationException or IOException or SmtpClientException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
                     {
                         await connection.DisposeAsync().ConfigureAwait(false);
-                        var why = verdict is not null && ex is AuthenticationException ? verdict : ex is OperationCanceledException ? "timed out" : Innermost(ex);
+                        var why = verdict is not null && ex is AuthenticationException ? verdict : ex is SmtpClientTimeoutException timeout ? timeout.Message : ex is OperationCanceledException ? "timed out" : Innermost(ex);
                         logger.LogWarning("LMTP server {Target}: TLS failed: {Error}", Where(endpoint), why);
                         return (null, new ConnectFailure(EnhancedStatus.CryptographicFailure, $"{EnhancedStatus.CryptographicFailure} LMTP server: TLS failed: {why}"));
                     }

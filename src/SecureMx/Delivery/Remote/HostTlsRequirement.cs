@@ -73,7 +73,14 @@ public sealed record HostTlsRequirement(HostTlsMode Mode, bool StrictProfile, IR
 
     /// <summary>
     /// The client side of the handshake. SNI is the MX host name (RFC 7672 §8.1). The strict profile
-    /// (TLS 1.2/1.3, ECDHE with AEAD ciphers) for mandatory TLS; OpenSSL's defaults otherwise.
+    /// (TLS 1.2/1.3, ECDHE with AEAD ciphers) for mandatory TLS; for opportunistic TLS the opportunistic
+    /// profile (TLS 1.0 and up, every suite that encrypts, OpenSSL security level 0: RFC 7435 §3, any
+    /// encryption beats the plaintext that would follow a refused handshake — as Postfix's
+    /// smtp_tls_security_level = may does); OpenSSL's defaults for DANE and verify below mandatory TLS.
+    /// One lax handshake, not a strict one and a lax retry: a server that can do better still gets
+    /// TLS 1.3 or 1.2 with AEAD (the server chooses; TLS 1.3's downgrade sentinel, RFC 8446 §4.1.3,
+    /// stops a man in the middle from pushing it lower), and a man in the middle who could force the
+    /// retry can as well strip STARTTLS, which opportunistic TLS accepts anyway.
     /// <paramref name="verdict"/> receives the DANE or PKIX result for the log and the deferral reason.
     /// </summary>
     public SslClientAuthenticationOptions ClientOptions(string host, string nextHopDomain, TimeProvider time, Action<string> verdict)
@@ -82,7 +89,7 @@ public sealed record HostTlsRequirement(HostTlsMode Mode, bool StrictProfile, IR
         {
             TargetHost = host,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            EnabledSslProtocols = StrictProfile ? TlsProfile.Strict.Protocols : SslProtocols.None,
+            EnabledSslProtocols = SslProtocols.None,
             RemoteCertificateValidationCallback = Mode switch
             {
                 HostTlsMode.Dane => (_, certificate, chain, _) =>
@@ -102,9 +109,12 @@ public sealed record HostTlsRequirement(HostTlsMode Mode, bool StrictProfile, IR
                 _ => (_, _, _, _) => true,
             },
         };
-        if (StrictProfile) options.CipherSuitesPolicy = TlsProfile.Strict.CipherPolicy();
+        Profile?.ApplyTo(options);
         return options;
     }
+
+    /// <summary>The TLS profile of the handshake; null for OpenSSL's defaults.</summary>
+    public TlsProfile? Profile => StrictProfile ? TlsProfile.Strict : Mode == HostTlsMode.Opportunistic ? TlsProfile.Opportunistic : null;
 
     public TlsVerification Verification => Mode switch
     {

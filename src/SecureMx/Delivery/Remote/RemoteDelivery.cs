@@ -8,6 +8,7 @@ using SecureMx.Config;
 using SecureMx.Dns;
 using SecureMx.Mail;
 using SecureMx.Spool;
+using SecureMx.Telemetry;
 
 namespace SecureMx.Delivery.Remote;
 
@@ -100,15 +101,20 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         var where = $"{host}[{ip}]";
         var cacheKey = requirement.CacheKey(host);
         SmtpClientConnection? connection = null;
+        // After a failed STARTTLS and a plaintext retry (on this attempt, or on the one that opened a cached connection), whatever happens next says so too.
+        string? tlsFallback = null;
+        string Where() => tlsFallback is null ? where : $"{where} (in plaintext after starttls-failed: {tlsFallback})";
         try
         {
             // A cached session to this server has been through the same TLS requirement already.
             connection = cache is null ? null : await cache.TakeAsync(new IPEndPoint(ip, options.Delivery.SmtpPort), cacheKey, ct).ConfigureAwait(false);
+            tlsFallback = connection?.PlaintextAfterStartTlsFailed;
             if (connection is null)
             {
                 connection = await ConnectAsync(ip, ct).ConfigureAwait(false);
-                var (tlsFailure, fresh) = await NegotiateTlsAsync(connection, requirement, host, domain, ip, where, ct).ConfigureAwait(false);
+                var (tlsFailure, fresh, fallback) = await NegotiateTlsAsync(envelope.Id, connection, requirement, host, domain, ip, where, ct).ConfigureAwait(false);
                 connection = fresh;
+                if (fallback is not null) connection.PlaintextAfterStartTlsFailed = tlsFallback = fallback.Reason;
                 if (tlsFailure is not null)
                 {
                     logger.LogInformation("{Id}: {Host}: {Reason}", envelope.Id, where, tlsFailure.Text);
@@ -119,12 +125,12 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             if (envelope.Parameters.SmtpUtf8 && !connection.Capabilities.SmtpUtf8)
             {
                 return new HostAttempt(All(recipients, OutcomeReason.ServerCapability, 553, EnhancedStatus.NonAsciiAddress, $"{host} does not support SMTPUTF8, which this message needs (RFC 6531 3.2)")
-                    .Select(o => o with { MxHost = host, Address = ip, Tls = connection.Tls }).ToList(), null);
+                    .Select(o => o with { MxHost = host, Address = ip, Tls = connection.Tls, TlsFailure = tlsFallback }).ToList(), null);
             }
             if (connection.Capabilities.MaxSize is { } max && envelope.Size > max)
             {
                 return new HostAttempt(All(recipients, OutcomeReason.ServerCapability, 552, EnhancedStatus.MessageTooBig, $"message size {envelope.Size} exceeds the limit of {host} ({max} bytes)")
-                    .Select(o => o with { MxHost = host, Address = ip, Tls = connection.Tls }).ToList(), null);
+                    .Select(o => o with { MxHost = host, Address = ip, Tls = connection.Tls, TlsFailure = tlsFallback }).ToList(), null);
             }
 
             // RFC 6152 §3: 8-bit content must not go to a server without 8BITMIME. Convert it to 7-bit
@@ -157,7 +163,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             }
 
             // A transient reply to MAIL is about this host, not the recipients: try the next one (as Postfix does).
-            if (result.Mail.IsTransient) return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{where} said: {result.Mail}", Tls: false));
+            if (result.Mail.IsTransient) return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()} said: {result.Mail}", Tls: false));
             var outcomes = new List<RemoteOutcome>();
             for (int i = 0; i < recipients.Count; i++)
             {
@@ -167,19 +173,21 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 var state = reply.IsPositive ? RecipientState.Delivered : reply.IsPermanent ? RecipientState.Failed : RecipientState.Deferred;
                 var text = string.Join(" ", reply.Lines);
                 outcomes.Add(new RemoteOutcome(recipients[i].Index, recipients[i].Recipient.Address, state, reply.Code, reply.Status, text, host, ip, tls,
-                    OutcomeReason.RemoteReply, PeerSupportsDsn: peerDsn));
+                    OutcomeReason.RemoteReply, PeerSupportsDsn: peerDsn, TlsFailure: tlsFallback));
             }
             return new HostAttempt(outcomes, null);
         }
         catch (SmtpClientException ex) when (!ct.IsCancellationRequested)
         {
-            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{where}: {ex.Stage}: {ex.Reply}", Tls: false));
+            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {ex.Stage}: {ex.Reply}", Tls: false));
         }
         catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException or OperationCanceledException && !ct.IsCancellationRequested)
         {
             // Connection refused, reset or timed out, or lost in the middle of the transaction: nothing was
             // acknowledged, so the next host (or the next attempt) may get the same message (RFC 5321 §6.1).
-            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{where}: {(ex is OperationCanceledException ? "timed out" : ex.Message)}", Tls: false));
+            // A timeout says at which stage: silence after the final dot is not silence at connect.
+            var why = ex is OperationCanceledException ? ex is SmtpClientTimeoutException ? ex.Message : "timed out" : ex.Message;
+            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {why}", Tls: false));
         }
         finally
         {
@@ -205,17 +213,18 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
     /// STARTTLS as the requirement says. Returns the reason when the host cannot be used (TLS
     /// required but not offered: 4.7.4; handshake or verification failed: 4.7.5), and the connection
     /// to go on with: for opportunistic TLS after a failed handshake a new plaintext one (RFC 7435),
-    /// because the old one is in an unknown state.
+    /// because the old one is in an unknown state, with the reason the handshake failed
+    /// (<paramref name="id"/> names the message in the log line).
     /// </summary>
-    private async Task<(HostFailure? Failure, SmtpClientConnection Connection)> NegotiateTlsAsync(SmtpClientConnection connection, HostTlsRequirement requirement,
-        string host, string domain, IPAddress ip, string where, CancellationToken ct)
+    private async Task<(HostFailure? Failure, SmtpClientConnection Connection, StartTlsFailure? Fallback)> NegotiateTlsAsync(string id, SmtpClientConnection connection,
+        HostTlsRequirement requirement, string host, string domain, IPAddress ip, string where, CancellationToken ct)
     {
-        if (requirement.Mode == HostTlsMode.Plaintext) return (null, connection);
+        if (requirement.Mode == HostTlsMode.Plaintext) return (null, connection, null);
         if (!connection.Capabilities.StartTls)
         {
-            if (!requirement.TlsRequired) return (null, connection);
+            if (!requirement.TlsRequired) return (null, connection, null);
             try { await connection.QuitAsync(ct).ConfigureAwait(false); } catch (Exception ex) when (ex is IOException or SmtpClientException) { }
-            return (new HostFailure(EnhancedStatus.SecurityNotSupported, $"TLS is required, but was not offered by host {where}", Tls: true, host, ip), connection);
+            return (new HostFailure(EnhancedStatus.SecurityNotSupported, $"TLS is required, but was not offered by host {where}", Tls: true, host, ip), connection, null);
         }
         string? verdict = null;
         try
@@ -224,15 +233,24 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             tlsTimeout.CancelAfter(ConnectTimeout);
             await connection.StartTlsAsync(requirement.ClientOptions(host, domain, _time, v => verdict = v), requirement.Verification, tlsTimeout.Token).ConfigureAwait(false);
             if (requirement.Mode == HostTlsMode.Dane) logger.LogInformation("{Host}: DANE: {Verdict}", where, verdict);
-            return (null, connection);
+            if (connection.Tls is { IsStrict: false } weak)
+            {
+                // Accepted only where TLS is opportunistic (the strict profile cannot negotiate it): recorded, never hidden.
+                SecureMxMetrics.WeakTlsSessions.Add(1, new KeyValuePair<string, object?>("protocol", weak.Protocol));
+                logger.LogInformation("{Id}: {Host}: weak TLS: {Protocol} {Cipher} (below TLS 1.2 with ECDHE and AEAD; better than plaintext)", id, where, weak.Protocol, weak.CipherSuite);
+            }
+            return (null, connection, null);
         }
         catch (Exception ex) when (ex is AuthenticationException or IOException or SmtpClientException or OperationCanceledException && !ct.IsCancellationRequested)
         {
+            var failure = StartTlsFailure.Of(ex);
+            SecureMxMetrics.StartTlsFailures.Add(1, new KeyValuePair<string, object?>("reason", failure.Class),
+                new KeyValuePair<string, object?>("then", requirement.TlsRequired ? "skipped" : "plaintext"));
             if (!requirement.TlsRequired)
             {
-                logger.LogInformation("{Host}: TLS failed ({Error}); retrying without TLS", where, ex.Message);
+                logger.LogWarning("{Id}: {Host}: starttls-failed: {Reason}; retrying in plaintext on a new connection", id, where, failure.Reason);
                 await connection.DisposeAsync().ConfigureAwait(false);
-                return (null, await ConnectAsync(ip, ct).ConfigureAwait(false));
+                return (null, await ConnectAsync(ip, ct).ConfigureAwait(false), failure);
             }
             var why = requirement.Mode switch
             {
@@ -241,7 +259,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 _ when requirement.StrictProfile => $"TLS handshake with {where} failed: TLS 1.2 or newer with secure ciphers (ECDHE, AES-GCM or ChaCha20-Poly1305) could not be negotiated ({Innermost(ex)})",
                 _ => $"TLS handshake with {where} failed: {Innermost(ex)}",
             };
-            return (new HostFailure(EnhancedStatus.CryptographicFailure, why, Tls: true, host, ip), connection);
+            return (new HostFailure(EnhancedStatus.CryptographicFailure, why, Tls: true, host, ip), connection, null);
         }
     }
 }

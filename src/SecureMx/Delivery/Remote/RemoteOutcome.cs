@@ -11,6 +11,7 @@ namespace SecureMx.Delivery.Remote;
 /// explain the requirement).
 /// </summary>
 /// <param name="Text">The server's reply lines for <see cref="OutcomeReason.RemoteReply"/>; else our own words.</param>
+/// <param name="TlsFailure">Why the server's STARTTLS gave no TLS when the mail then went in plaintext (opportunistic levels); else null.</param>
 public sealed record RemoteOutcome(
     int Index,
     string Recipient,
@@ -22,7 +23,8 @@ public sealed record RemoteOutcome(
     IPAddress? Address,
     NegotiatedTls? Tls,
     OutcomeReason Reason,
-    bool PeerSupportsDsn = false)
+    bool PeerSupportsDsn = false,
+    string? TlsFailure = null)
 {
     /// <summary>The server's reply, "550 5.1.1 …", when a server said it (the DSN's Diagnostic-Code, RFC 3464 §2.3.6); else null.</summary>
     public string? ServerReply => Reason == OutcomeReason.RemoteReply ? $"{Code} {Text}" : null;

@@ -124,7 +124,7 @@ public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, Time
         var seen = strict;
         if (strict.Tls is null)
         {
-            // What the server does offer, with OpenSSL's defaults (what opportunistic TLS would get).
+            // What the server does offer, with the opportunistic profile (what may/dane without TLSA would get, weak TLS included).
             seen = await HandshakeAsync(host.Name, ip, strictProfile: false, ct).ConfigureAwait(false);
         }
         bool? daneVerified = null;
@@ -167,7 +167,7 @@ public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, Time
             if (!connection.Capabilities.StartTls) return new Handshake(null, false, null, null, null, []);
             X509Certificate2? leaf = null;
             var presented = new List<X509Certificate2>();
-            var requirement = new HostTlsRequirement(HostTlsMode.Encrypt, strictProfile, []);
+            var requirement = new HostTlsRequirement(strictProfile ? HostTlsMode.Encrypt : HostTlsMode.Opportunistic, strictProfile, []);
             var tlsOptions = requirement.ClientOptions(host, host, time, _ => { });
             tlsOptions.RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
             {
