@@ -6,7 +6,8 @@ using SecureMx.Mail;
 namespace SecureMx.Spool;
 
 /// <summary>What one delivery attempt did for one recipient (by its index in the envelope), and when to try it next.</summary>
-public sealed record RecipientUpdate(int Index, DeliveryOutcome Outcome, DateTimeOffset NextAttemptAt, bool DelayWarned = false);
+/// <param name="Attempts">The attempts this update records: more than one when earlier outcomes could not be written (a full disk).</param>
+public sealed record RecipientUpdate(int Index, DeliveryOutcome Outcome, DateTimeOffset NextAttemptAt, bool DelayWarned = false, int Attempts = 1);
 
 /// <summary>A recipient row as the queue runner and the CLI see it.</summary>
 /// <param name="LastOutcome">What the last attempt did; null before the first.</param>
@@ -121,13 +122,15 @@ public sealed class QueueDatabase : IDisposable
             }
             catch (Exception ex) when (batch.Count > 1)
             {
-                // One bad operation must not fail its neighbours: retry them one by one.
-                _logger.LogWarning(ex, "queue batch of {Count} failed, retrying individually", batch.Count);
+                // One bad operation must not fail its neighbours: retry them one by one. Each operation's
+                // failure is reported by whoever awaits it (the acceptor, the queue runner): here only at
+                // Debug, so that a full disk is not logged twice, with two stack traces, per operation.
+                _logger.LogDebug(ex, "queue batch of {Count} failed, retrying individually", batch.Count);
                 foreach (var op in batch) ApplySingle(op);
             }
             catch (Exception ex)
             {
-                _logger.LogError(ex, "queue write failed");
+                _logger.LogDebug(ex, "queue write failed"); // reported by the operation's caller
                 foreach (var op in batch) op.Done.TrySetException(ex);
             }
         }
@@ -166,7 +169,7 @@ public sealed class QueueDatabase : IDisposable
         }
         catch (Exception ex)
         {
-            _logger.LogError(ex, "queue write failed");
+            _logger.LogDebug(ex, "queue write failed"); // reported by the operation's caller
             op.Done.TrySetException(ex);
         }
     }
@@ -283,7 +286,7 @@ public sealed class QueueDatabase : IDisposable
             using var cmd = c.CreateCommand();
             cmd.Transaction = tx;
             cmd.CommandText = $"""
-                UPDATE recipients SET state=$state, attempts=attempts+1, next_attempt_at=$next, {StoredOutcome.Assignments}, updated_at=$now,
+                UPDATE recipients SET state=$state, attempts=attempts+$attempts, next_attempt_at=$next, {StoredOutcome.Assignments}, updated_at=$now,
                   delay_warned = MAX(delay_warned, $warned)
                 WHERE message_id=$id AND idx=$idx
                 """;
@@ -291,6 +294,7 @@ public sealed class QueueDatabase : IDisposable
             var state = cmd.Parameters.Add("$state", SqliteType.Text);
             var next = cmd.Parameters.Add("$next", SqliteType.Integer);
             var idx = cmd.Parameters.Add("$idx", SqliteType.Integer);
+            var attempts = cmd.Parameters.Add("$attempts", SqliteType.Integer);
             var outcome = StoredOutcome.AddParameters(cmd);
             cmd.Parameters.AddWithValue("$now", time.GetUtcNow().ToUnixTimeMilliseconds());
             cmd.Parameters.AddWithValue("$id", messageId);
@@ -300,6 +304,7 @@ public sealed class QueueDatabase : IDisposable
                 next.Value = u.NextAttemptAt.ToUnixTimeMilliseconds();
                 outcome.Set(u.Outcome);
                 idx.Value = u.Index;
+                attempts.Value = u.Attempts;
                 warned.Value = u.DelayWarned ? 1 : 0;
                 cmd.ExecuteNonQuery();
             }
