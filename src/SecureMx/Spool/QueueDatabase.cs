@@ -31,8 +31,10 @@ public sealed class QueueDatabase : IDisposable
     private readonly DurableFiles _files;
     private readonly ILogger _logger;
     private readonly BlockingCollection<WriteOp> _writes = new();
-    private readonly Thread _writer;
-    private readonly SqliteConnection _writeConnection;
+    private readonly Thread? _writer;
+    private readonly SqliteConnection? _writeConnection;
+    private readonly string? _immutableConnectionString; // read-only: the fallback on a full disk (OpenForReading)
+    private volatile bool _immutable;
 
     public long Commits { get; private set; }
     public long CommittedOps { get; private set; }
@@ -63,6 +65,43 @@ public sealed class QueueDatabase : IDisposable
         _writer.Start();
     }
 
+    private QueueDatabase(string path, string dataDirectory, ILogger logger, bool readOnly)
+    {
+        if (!readOnly) throw new ArgumentException("the read-write queue has its own constructor", nameof(readOnly));
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30, Mode = SqliteOpenMode.ReadOnly }.ToString();
+        _immutableConnectionString = new SqliteConnectionStringBuilder(_connectionString) { DataSource = new Uri(path).AbsoluteUri + "?immutable=1" }.ToString();
+        DatabasePath = path;
+        _dataDirectory = dataDirectory;
+        _files = DurableFiles.Default;
+        _logger = logger;
+        _writes.CompleteAdding();
+    }
+
+    /// <summary>
+    /// The queue for a command that only reads (`queue list`, `queue show`): no writer, no migration,
+    /// read-only connections — so that it works on a full disk, where a read-write open fails. A
+    /// read-only connection still needs the shared-memory index (<c>-shm</c>): when it is there (a
+    /// running or killed server) it is used, write-ahead log included; when SQLite cannot create it
+    /// (a full disk) and the write-ahead log is empty or gone (every change is in the database file),
+    /// the database is read <c>immutable</c>, from its file alone. Writing through it throws.
+    /// A queue whose schema is older than this program is opened for writing, which migrates it.
+    /// </summary>
+    public static QueueDatabase OpenForReading(string path, string dataDirectory, ILogger logger)
+    {
+        var db = new QueueDatabase(path, dataDirectory, logger, readOnly: true);
+        using (var c = db.OpenRead())
+        using (var cmd = c.CreateCommand())
+        {
+            cmd.CommandText = "PRAGMA user_version";
+            if (Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) >= QueueSchema.Version) return db;
+        }
+        db.Dispose();
+        return new QueueDatabase(path, dataDirectory, logger, files: null);
+    }
+
+    /// <summary>Whether this queue was opened by <see cref="OpenForReading"/>.</summary>
+    public bool IsReadOnly => _writer is null;
+
     private static void Exec(SqliteConnection c, string sql)
     {
         using var cmd = c.CreateCommand();
@@ -73,9 +112,36 @@ public sealed class QueueDatabase : IDisposable
     public SqliteConnection OpenRead()
     {
         // Busy waits are handled by Microsoft.Data.Sqlite itself, up to DefaultTimeout.
-        var c = new SqliteConnection(_connectionString);
-        c.Open();
-        return c;
+        var c = new SqliteConnection(_immutable ? _immutableConnectionString : _connectionString);
+        try
+        {
+            c.Open();
+            if (_immutableConnectionString is not null && !_immutable)
+            {
+                // Read-only: SQLite opens lazily, and the -shm file is needed (and made) at the first read.
+                using var probe = c.CreateCommand();
+                probe.CommandText = "SELECT count(*) FROM sqlite_master";
+                probe.ExecuteScalar();
+            }
+            return c;
+        }
+        catch (SqliteException) when (_immutableConnectionString is not null && !_immutable && WriteAheadLogIsEmpty())
+        {
+            c.Dispose();
+            _immutable = true; // no room for the -shm index, and nothing in the log that needs it
+            return OpenRead();
+        }
+        catch
+        {
+            c.Dispose();
+            throw;
+        }
+    }
+
+    private bool WriteAheadLogIsEmpty()
+    {
+        var wal = new FileInfo(DatabasePath + "-wal");
+        return !wal.Exists || wal.Length == 0;
     }
 
     private Task Submit(Action<SqliteConnection, SqliteTransaction> apply, bool needsDirectorySync)
@@ -87,7 +153,9 @@ public sealed class QueueDatabase : IDisposable
         }
         catch (InvalidOperationException)
         {
-            return Task.FromException(new ObjectDisposedException(nameof(QueueDatabase), "the queue is shutting down"));
+            return Task.FromException(_writer is null
+                ? new InvalidOperationException("the queue was opened for reading only")
+                : new ObjectDisposedException(nameof(QueueDatabase), "the queue is shutting down"));
         }
         return op.Done.Task;
     }
@@ -111,7 +179,7 @@ public sealed class QueueDatabase : IDisposable
             if (batch.Count == 0) continue;
             try
             {
-                using (var tx = _writeConnection.BeginTransaction())
+                using (var tx = _writeConnection!.BeginTransaction())
                 {
                     foreach (var op in batch) op.Apply(_writeConnection, tx);
                     _files.Commit(tx, DatabasePath);
@@ -162,7 +230,7 @@ public sealed class QueueDatabase : IDisposable
     {
         try
         {
-            using var tx = _writeConnection.BeginTransaction();
+            using var tx = _writeConnection!.BeginTransaction();
             op.Apply(_writeConnection, tx);
             _files.Commit(tx, DatabasePath);
             op.Done.TrySetResult();
@@ -441,8 +509,8 @@ public sealed class QueueDatabase : IDisposable
     public void Dispose()
     {
         _writes.CompleteAdding();
-        _writer.Join(TimeSpan.FromSeconds(30));
-        _writeConnection.Dispose();
+        _writer?.Join(TimeSpan.FromSeconds(30));
+        _writeConnection?.Dispose();
         _writes.Dispose();
     }
 }
