@@ -112,7 +112,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             }
             var next = _spool.Queue.NextDueTime();
             // What the database says is due is held in memory: wake when the first hold ends, not every 200 ms.
-            if (next <= now && held > 0 && dispatched == 0 && _unsaved.EarliestRelease() is { } release) next = release;
+            if (next <= now && held > 0 && dispatched == 0 && _unsaved.EarliestRelease(now) is { } release) next = release;
             var wait = next is null ? TimeSpan.FromMinutes(1) : next.Value - _time.GetUtcNow();
             if (wait < TimeSpan.FromMilliseconds(200)) wait = TimeSpan.FromMilliseconds(200);
             // Look again at least every few seconds: `securemx queue retry` changes due times from another process.
@@ -135,12 +135,17 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             bool handedOver = false;
             try
             {
-                if (!ct.IsCancellationRequested && _spool.Queue.Load(id) is { } loaded)
+                if (ct.IsCancellationRequested) continue;
+                if (_spool.Queue.Load(id) is { } loaded)
                 {
                     var message = new LoadedMessage(loaded.Envelope, _unsaved.Overlay(id, loaded.Recipients));
                     // Still in flight: the remote worker delivers all of it, local recipients included.
                     if (Due(message).Any(r => !IsLocal(r))) handedOver = _remoteWork.Writer.TryWrite(message);
                     else await RunAsync(message, ct);
+                }
+                else
+                {
+                    _unsaved.Forget(id); // deleted or bounced by the operator meanwhile: nothing left to write
                 }
             }
             catch (OperationCanceledException)

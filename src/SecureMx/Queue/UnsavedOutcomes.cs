@@ -30,8 +30,9 @@ internal sealed class UnsavedOutcomes
     /// <summary>Whether the scheduler must leave the message alone at <paramref name="now"/> (the database's due time is stale).</summary>
     public bool IsHeld(string messageId, DateTimeOffset now) => _entries.TryGetValue(messageId, out var e) && e.HeldUntil > now;
 
-    /// <summary>The earliest time a held message is due again; null when none is held.</summary>
-    public DateTimeOffset? EarliestRelease() => _entries.IsEmpty ? null : _entries.Values.Min(e => e.HeldUntil);
+    /// <summary>The earliest time a message held at <paramref name="now"/> is due again; null when none is held.</summary>
+    public DateTimeOffset? EarliestRelease(DateTimeOffset now) =>
+        _entries.Values.Where(e => e.HeldUntil > now).Select(e => (DateTimeOffset?)e.HeldUntil).Min();
 
     /// <summary>The recipients as the database has them, with the unwritten outcomes laid over them.</summary>
     public List<QueuedRecipient> Overlay(string messageId, List<QueuedRecipient> stored)

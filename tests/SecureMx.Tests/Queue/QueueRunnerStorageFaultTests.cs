@@ -46,6 +46,30 @@ public sealed class QueueRunnerStorageFaultTests
     }
 
     [Fact]
+    public async Task ADeliveryWhoseRemovalCannotBeWrittenIsNotDeliveredAgainAndLeavesTheQueueOnceTheDiskHasRoom()
+    {
+        var faults = new StorageFaultPlan();
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o => o.Delivery.LocalRetrySeconds = 60, faults: faults);
+        var maildirNew = Path.Combine(h.DataDirectory, MailboxRepository.MaildirFor("alice", "example.test"), "new");
+        var id = await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")], announce: false);
+        faults.FailAlways(DurableStep.Commit, Errno.ENOSPC);
+        int Copies() => Directory.Exists(maildirNew) ? Directory.GetFiles(maildirNew).Length : 0;
+
+        h.Runner.MessageArrived(id);
+        // Delivered at once; the removal is tried again after the local interval, the delivery never.
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(150), () => Assert.True(Copies() <= 1, $"{Copies()} copies by {h.Clock.GetUtcNow():O}"));
+        Assert.Equal(1, Copies());
+        Assert.NotNull(h.Spool.Queue.Load(id));
+        Assert.Equal(3, h.LogLines.Count(l => l.StartsWith("Error:", StringComparison.Ordinal)));
+
+        faults.Clear();
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(190), () => { });
+        Assert.Null(h.Spool.Queue.Load(id));
+        Assert.Equal(1, Copies());
+        Assert.Equal(0, h.Runner.UnsavedMessages);
+    }
+
+    [Fact]
     public async Task ARemoteDeferralThatCannotBeWrittenFollowsTheRetryScheduleAndIsWrittenWithEveryAttemptOnceTheDiskHasRoom()
     {
         var faults = new StorageFaultPlan();
