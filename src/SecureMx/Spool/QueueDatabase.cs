@@ -84,10 +84,13 @@ public sealed class QueueDatabase : IDisposable
     /// running or killed server) it is used, write-ahead log included; when SQLite cannot create it
     /// (a full disk) and the write-ahead log is empty or gone (every change is in the database file),
     /// the database is read <c>immutable</c>, from its file alone. Writing through it throws.
-    /// A queue whose schema is older than this program is opened for writing, which migrates it.
+    /// A queue whose schema is older than this program, or none at all, is opened for writing, which
+    /// migrates or makes it.
     /// </summary>
     public static QueueDatabase OpenForReading(string path, string dataDirectory, ILogger logger)
     {
+        // No queue yet (no server has run, nothing was sent): made as by any other command, empty.
+        if (!File.Exists(path)) return new QueueDatabase(path, dataDirectory, logger, files: null);
         var db = new QueueDatabase(path, dataDirectory, logger, readOnly: true);
         using (var c = db.OpenRead())
         using (var cmd = c.CreateCommand())
