@@ -55,6 +55,7 @@ public sealed class MessageSpool : IDisposable
         _time = time;
         _logger = logger;
         Files = DurableFiles.Default;
+        FreeSpace = FreeSpaceGuard.Off(root);
         Queue = queue;
     }
 
