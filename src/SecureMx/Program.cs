@@ -37,10 +37,24 @@ public static class Program
             await Console.Error.WriteLineAsync("securemx: " + ex.Message);
             return 1;
         }
-        catch (System.Data.Common.DbException ex)
+        catch (Exception ex) when (CliErrors.Describe(ex, DataDirectory(parse)) is { } line)
         {
-            await Console.Error.WriteLineAsync("securemx: store error: " + ex.Message);
+            // A full disk, a store error: one line, exit code 1 (init or dovecot-config on a full disk included).
+            await Console.Error.WriteLineAsync("securemx: " + line);
             return 1;
+        }
+    }
+
+    /// <summary>The command's --data (or $SECUREMX_DATA), where a full disk is measured; null when it has none.</summary>
+    private static string? DataDirectory(ParseResult parse)
+    {
+        try
+        {
+            return parse.GetValue<string>("--data");
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            return Environment.GetEnvironmentVariable("SECUREMX_DATA");
         }
     }
 }

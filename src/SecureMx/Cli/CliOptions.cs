@@ -60,6 +60,9 @@ public static class CliOptions
     /// <summary>The instance's store database, schema brought up to date; a command builds the repositories it needs on it.</summary>
     public static SecureMx.Store.StoreDatabase OpenStore(string dir) => SecureMx.Store.StoreDatabase.OpenMigrated(dir);
 
+    /// <summary>The store for a command that only reads: opened read-only, so that it works on a full disk too.</summary>
+    public static SecureMx.Store.StoreDatabase OpenStoreForReading(string dir) => SecureMx.Store.StoreDatabase.OpenForReading(dir);
+
     public static string RequireData(string value)
     {
         if (string.IsNullOrWhiteSpace(value)) throw new CliException("--data DIR is required (or set SECUREMX_DATA)");

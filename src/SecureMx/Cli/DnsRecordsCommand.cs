@@ -28,7 +28,7 @@ public static class DnsRecordsCommand
             var dir = CliOptions.RequireInstance(p.GetValue(data)!);
             var options = CliOptions.LoadConfig(dir);
             var d = StoreCommands.ParseDomain(p.GetValue(domain)!);
-            var policies = new TlsPolicyRepository(CliOptions.OpenStore(dir), TimeProvider.System);
+            var policies = new TlsPolicyRepository(CliOptions.OpenStoreForReading(dir), TimeProvider.System);
             var inbound = policies.DomainInboundTls(d);
             if (inbound is null) throw new CliException($"domain {d} is not hosted here; add it with 'securemx domain add {d}'");
             var host = options.EffectiveSecureMxHostname();

@@ -97,9 +97,9 @@ public static class DovecotConfigCommand
         {
             return DovecotPolicyKey.LoadOrCreate(dir);
         }
-        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when ((ex is InvalidDataException or IOException or UnauthorizedAccessException) && !SecureMx.Spool.StorageFailure.IsDiskFull(ex))
         {
-            throw new CliException(ex.Message);
+            throw new CliException(ex.Message); // a full disk goes on to Program's "disk full" line
         }
     }
 

@@ -29,7 +29,7 @@ public static class LogCommand
                 else if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)) from = t;
                 else throw new CliException($"--since: '{s}' is neither a time (2026-11-28T10:00Z) nor a duration (1h)");
             }
-            using var deliveryLog = new DeliveryLogRepository(CliOptions.OpenStore(dir), NullLogger.Instance);
+            using var deliveryLog = new DeliveryLogRepository(CliOptions.OpenStoreForReading(dir), NullLogger.Instance);
             foreach (var e in deliveryLog.Query(p.GetValue(recipient)?.ToLowerInvariant(), p.GetValue(sender), from, Math.Max(1, p.GetValue(limit)), p.GetValue(account)?.ToLowerInvariant()))
             {
                 Console.WriteLine(Line(e));

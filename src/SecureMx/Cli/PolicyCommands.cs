@@ -122,7 +122,7 @@ public static class PolicyCommands
         {
             var dir = CliOptions.RequireInstance(p.GetValue(data)!);
             var options = CliOptions.LoadConfig(dir);
-            var db = CliOptions.OpenStore(dir);
+            var db = CliOptions.OpenStoreForReading(dir);
             var policies = new TlsPolicyRepository(db, TimeProvider.System);
             var outbound = new OutboundTlsPolicy(policies, options.Delivery);
             var text = p.GetValue(subject)?.Trim();

@@ -21,6 +21,10 @@ public static class QueueCommands
     private static MessageSpool OpenSpool(string data) =>
         new(Path.Combine(CliOptions.RequireInstance(data), "spool"), TimeProvider.System, NullLogger.Instance);
 
+    /// <summary>For list and show: read-only, so that the queue can be read on a full disk.</summary>
+    private static MessageSpool ReadSpool(string data) =>
+        MessageSpool.OpenForReading(Path.Combine(CliOptions.RequireInstance(data), "spool"), TimeProvider.System, NullLogger.Instance);
+
     private static string RequireId(string id)
     {
         id = id.Trim().ToUpperInvariant();
@@ -59,7 +63,7 @@ public static class QueueCommands
         {
             var dir = CliOptions.RequireInstance(p.GetValue(data)!);
             var rules = TimeRulesOrWarn(dir);
-            using var spool = OpenSpool(dir);
+            using var spool = ReadSpool(dir);
             var now = DateTimeOffset.UtcNow;
             var all = spool.Queue.ListAll();
             if (p.GetValue(json))
@@ -150,7 +154,7 @@ public static class QueueCommands
         {
             var dir = CliOptions.RequireInstance(p.GetValue(data)!);
             var rules = TimeRulesOrWarn(dir);
-            using var spool = OpenSpool(dir);
+            using var spool = ReadSpool(dir);
             var qid = RequireId(p.GetValue(id)!);
             var m = spool.Queue.Load(qid) ?? throw new CliException($"message {qid} is not in the queue");
             var (e, recipients) = m;

@@ -29,7 +29,7 @@ public static class RoleCommands
         }));
         cmd.Subcommands.Add(Action(new Command("list", "system administrators, one per line") { data }, p =>
         {
-            foreach (var a in OpenRoles(p.GetValue(data)!).ListSystemAdmins()) Console.WriteLine(a);
+            foreach (var a in ReadRoles(p.GetValue(data)!).ListSystemAdmins()) Console.WriteLine(a);
         }));
         return cmd;
     }
@@ -57,7 +57,7 @@ public static class RoleCommands
         }));
         cmd.Subcommands.Add(Action(new Command("list", "the domain's administrators, one per line") { domain, data }, p =>
         {
-            foreach (var a in OpenRoles(p.GetValue(data)!).ListDomainAdmins(ParseDomain(p.GetValue(domain)!))) Console.WriteLine(a);
+            foreach (var a in ReadRoles(p.GetValue(data)!).ListDomainAdmins(ParseDomain(p.GetValue(domain)!))) Console.WriteLine(a);
         }));
         return cmd;
     }

@@ -15,6 +15,13 @@ public static class StoreCommands
 
     internal static RoleRepository OpenRoles(string data) => new(CliOptions.OpenStore(CliOptions.RequireInstance(data)), TimeProvider.System);
 
+    // For the commands that only read (lists, shows): the store opened read-only, which works on a full disk.
+    internal static MailboxRepository ReadMailboxes(string data) => new(CliOptions.OpenStoreForReading(CliOptions.RequireInstance(data)), TimeProvider.System);
+
+    internal static TlsPolicyRepository ReadPolicies(string data) => new(CliOptions.OpenStoreForReading(CliOptions.RequireInstance(data)), TimeProvider.System);
+
+    internal static RoleRepository ReadRoles(string data) => new(CliOptions.OpenStoreForReading(CliOptions.RequireInstance(data)), TimeProvider.System);
+
     internal static string ParseDomain(string text)
     {
         var d = EnvelopeAddress.NormalizeDomain(text.Trim());
@@ -58,7 +65,7 @@ public static class StoreCommands
         var list = new Command("list", "list hosted domains, one per line") { data };
         domain.Subcommands.Add(Action(list, p =>
         {
-            foreach (var d in OpenMailboxes(p.GetValue(data)!).ListDomains()) Console.WriteLine(d);
+            foreach (var d in ReadMailboxes(p.GetValue(data)!).ListDomains()) Console.WriteLine(d);
         }));
         domain.Subcommands.Add(RoleCommands.DomainAdmin());
         return domain;
@@ -105,7 +112,7 @@ public static class StoreCommands
         mailbox.Subcommands.Add(Action(list, p =>
         {
             var filter = p.GetValue(domainFilter) is { } d ? ParseDomain(d) : null;
-            foreach (var m in OpenMailboxes(p.GetValue(data)!).ListMailboxes(filter)) Console.WriteLine($"{m.Address}\t{m.Maildir}");
+            foreach (var m in ReadMailboxes(p.GetValue(data)!).ListMailboxes(filter)) Console.WriteLine($"{m.Address}\t{m.Maildir}");
         }));
         mailbox.Subcommands.Add(MailboxLanguage(address, data));
         return mailbox;
@@ -120,8 +127,9 @@ public static class StoreCommands
         return Action(cmd, p =>
         {
             var a = ParseAddress(p.GetValue(address)!);
-            var store = OpenMailboxes(p.GetValue(data)!);
-            if (p.GetValue(value) is not { } text)
+            var text = p.GetValue(value);
+            var store = text is null ? ReadMailboxes(p.GetValue(data)!) : OpenMailboxes(p.GetValue(data)!);
+            if (text is null)
             {
                 var current = store.MailboxLanguage(a.LookupKey) ?? throw new CliException($"mailbox {a.LookupKey} does not exist");
                 Console.WriteLine(current.Name());
@@ -161,7 +169,7 @@ public static class StoreCommands
         cmd.Subcommands.Add(Action(list, p =>
         {
             var filter = p.GetValue(domainFilter) is { } d ? ParseDomain(d) : null;
-            foreach (var x in OpenMailboxes(p.GetValue(data)!).ListAliases(filter)) Console.WriteLine($"{x.Address}\t{x.Target}");
+            foreach (var x in ReadMailboxes(p.GetValue(data)!).ListAliases(filter)) Console.WriteLine($"{x.Address}\t{x.Target}");
         }));
         return cmd;
     }

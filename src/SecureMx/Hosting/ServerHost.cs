@@ -112,6 +112,7 @@ public static class ServerHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryLogRepository>().Writer);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SessionLogRepository>().Writer);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueRunner>());
+        builder.Services.AddHostedService(sp => new MaildirTmpCleanupService(dataDirectory, options, time, sp.GetRequiredService<ILogger<MaildirTmpCleanupService>>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardService>());
         builder.Services.AddHostedService(sp => new DovecotPolicyService(dataDirectory, options, sp.GetRequiredService<AccountAuthenticator>(), sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SmtpServerService>());

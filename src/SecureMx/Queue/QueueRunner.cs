@@ -39,6 +39,8 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
     private readonly Channel<LoadedMessage> _remoteWork = Channel.CreateUnbounded<LoadedMessage>(new UnboundedChannelOptions { SingleReader = false });
     private readonly ConcurrentDictionary<string, byte> _inFlight = new();
     private readonly SemaphoreSlim _kick = new(0, 1); // one pending wake-up is enough
+    private readonly UnsavedOutcomes _unsaved = new();
+    private readonly FailureRunLog _writeFailures;
 
     /// <summary>A message as one delivery run read it: its envelope and every recipient row.</summary>
     private sealed record LoadedMessage(Envelope Envelope, List<QueuedRecipient> Recipients);
@@ -57,6 +59,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         _time = time;
         _log = log;
         _rules = new QueueTimeRules(options.Queue);
+        _writeFailures = new FailureRunLog(log, "recording delivery outcomes in the queue database");
         _dsn = new DsnEmitter(spool, recipients, options, time, log);
         _dsn.Arrived += MessageArrived;
     }
@@ -96,11 +99,20 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         while (!ct.IsCancellationRequested)
         {
             var now = _time.GetUtcNow();
+            int dispatched = 0, held = 0;
             foreach (var id in _spool.Queue.DueMessageIds(now, 1000))
             {
-                MessageArrived(id);
+                // Its outcome could not be written: the database's due time is stale, the one in memory counts.
+                if (_unsaved.IsHeld(id, now)) held++;
+                else
+                {
+                    dispatched++;
+                    MessageArrived(id);
+                }
             }
             var next = _spool.Queue.NextDueTime();
+            // What the database says is due is held in memory: wake when the first hold ends, not every 200 ms.
+            if (next <= now && held > 0 && dispatched == 0 && _unsaved.EarliestRelease(now) is { } release) next = release;
             var wait = next is null ? TimeSpan.FromMinutes(1) : next.Value - _time.GetUtcNow();
             if (wait < TimeSpan.FromMilliseconds(200)) wait = TimeSpan.FromMilliseconds(200);
             // Look again at least every few seconds: `securemx queue retry` changes due times from another process.
@@ -123,12 +135,17 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             bool handedOver = false;
             try
             {
-                if (!ct.IsCancellationRequested && _spool.Queue.Load(id) is { } loaded)
+                if (ct.IsCancellationRequested) continue;
+                if (_spool.Queue.Load(id) is { } loaded)
                 {
-                    var message = new LoadedMessage(loaded.Envelope, loaded.Recipients);
+                    var message = new LoadedMessage(loaded.Envelope, _unsaved.Overlay(id, loaded.Recipients));
                     // Still in flight: the remote worker delivers all of it, local recipients included.
                     if (Due(message).Any(r => !IsLocal(r))) handedOver = _remoteWork.Writer.TryWrite(message);
                     else await RunAsync(message, ct);
+                }
+                else
+                {
+                    _unsaved.Forget(id); // deleted or bounced by the operator meanwhile: nothing left to write
                 }
             }
             catch (OperationCanceledException)
@@ -179,18 +196,22 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
 
     private static bool IsLocal(QueuedRecipient r) => r.Recipient.Route == RecipientRoute.Local && r.Recipient.Maildir is not null;
 
-    /// <summary>One delivery run for a message: every due recipient tried once, the results written back in one commit.</summary>
+    /// <summary>
+    /// One delivery run for a message: every due recipient tried once, the results written back in one
+    /// commit — with the outcomes of earlier runs that could not be written (<see cref="UnsavedOutcomes"/>).
+    /// </summary>
     private async Task RunAsync(LoadedMessage message, CancellationToken ct)
     {
         var (envelope, recipients) = (message.Envelope, message.Recipients);
         var due = Due(message);
-        if (due.Count == 0) return;
+        bool unsaved = _unsaved.Contains(envelope.Id);
+        if (due.Count == 0 && !unsaved) return;
         var attempts = new List<DeliveryAttempt>();
         var local = due.Where(IsLocal).ToList();
         if (local.Count > 0) attempts.AddRange(await _local.DeliverAsync(envelope, local, ct));
         var remote = due.Where(r => !IsLocal(r)).ToList();
         if (remote.Count > 0) attempts.AddRange(await _remote.DeliverAsync(envelope, remote, ct));
-        if (attempts.Count == 0) return; // interrupted by shutdown before anything happened
+        if (attempts.Count == 0 && !unsaved) return; // interrupted by shutdown before anything happened
 
         var now = _time.GetUtcNow();
         var updates = new List<RecipientUpdate>();
@@ -233,18 +254,37 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         }
         await _dsn.EmitAsync(envelope, succeeded, succeeded.Any(x => x.Outcome.Reason != OutcomeReason.Local) ? DsnAction.Relayed : DsnAction.Delivered, null);
 
-        int finals = recipients.Count(r => r.State is RecipientState.Delivered or RecipientState.Failed)
-                     + updates.Count(u => u.Outcome.State is RecipientState.Delivered or RecipientState.Failed);
-        if (finals == recipients.Count)
+        var writes = _unsaved.Merge(envelope.Id, updates);
+        var states = recipients.ToDictionary(r => r.Index, r => (r.State, r.NextAttemptAt));
+        foreach (var u in writes) states[u.Index] = (u.Outcome.State, u.NextAttemptAt);
+        bool allFinal = states.Values.All(s => s.State is RecipientState.Delivered or RecipientState.Failed);
+        try
         {
-            // Every recipient is final: one commit removes the message (a crash before it means a duplicate, never a loss).
-            await _spool.RemoveAsync(envelope.Id);
+            // Every recipient final: one commit removes the message (a crash before it means a duplicate, never a loss).
+            if (allFinal) await _spool.RemoveAsync(envelope.Id);
+            else await _spool.Queue.UpdateRecipientsAsync(envelope.Id, writes, _time);
+            _unsaved.Forget(envelope.Id);
+            _writeFailures.Succeeded();
         }
-        else
+        catch (Exception ex) when (ex is System.Data.Common.DbException or IOException or UnauthorizedAccessException)
         {
-            await _spool.Queue.UpdateRecipientsAsync(envelope.Id, updates, _time);
-            // The scheduler may be asleep for up to 5 s: tell it about the new due time.
-            if (updates.Any(u => u.Outcome.State == RecipientState.Deferred)) Kick();
+            // The database still says "due now": without a note in memory the scheduler would deliver the
+            // message again within 200 ms, and again (a hot loop on a full disk). The note keeps it until
+            // its next attempt is due, and the write is tried again then, at the latest after the local retry interval.
+            var pending = states.Values.Where(s => s.State is RecipientState.Queued or RecipientState.Deferred).Select(s => s.NextAttemptAt);
+            var heldUntil = pending.Append(now + TimeSpan.FromSeconds(_options.Delivery.LocalRetrySeconds)).Min();
+            if (heldUntil < now + MinimumHold) heldUntil = now + MinimumHold;
+            _unsaved.Keep(envelope.Id, writes, heldUntil);
+            _writeFailures.Failed(ex, "{Id}: {Problem}: the outcome of {Count} recipient(s) could not be written to the queue database ({Error}); kept in memory, next attempt at {Next:O}",
+                envelope.Id, StorageFailure.IsDiskFull(ex) ? "disk full" : "storage failed", writes.Count, ex.Message, heldUntil);
         }
+        // The scheduler may be asleep for up to 5 s: tell it about the new due time.
+        if (!allFinal && writes.Any(u => u.Outcome.State == RecipientState.Deferred)) Kick();
     }
+
+    /// <summary>The shortest wait after an outcome that could not be written (a recipient due at once must not make a hot loop either).</summary>
+    private static readonly TimeSpan MinimumHold = TimeSpan.FromSeconds(1);
+
+    /// <summary>Messages whose last outcomes are only in memory (the queue database did not take them).</summary>
+    internal int UnsavedMessages => _unsaved.Count;
 }

@@ -47,6 +47,26 @@ public sealed class MessageSpool : IDisposable
         Queue = new QueueDatabase(Path.Combine(root, "queue.db"), DataDirectory, logger, Files);
     }
 
+    private MessageSpool(string root, TimeProvider time, ILogger logger, QueueDatabase queue)
+    {
+        Root = root;
+        DataDirectory = Path.Combine(root, "data");
+        IncomingDirectory = Path.Combine(root, "incoming");
+        _time = time;
+        _logger = logger;
+        Files = DurableFiles.Default;
+        FreeSpace = FreeSpaceGuard.Off(root);
+        Queue = queue;
+    }
+
+    /// <summary>
+    /// The spool for a command that only reads it (`securemx queue list|show`): nothing created, the
+    /// queue database opened read-only (<see cref="QueueDatabase.OpenForReading"/>), so that the
+    /// queue can be read on a full disk — when an operator needs it most.
+    /// </summary>
+    public static MessageSpool OpenForReading(string root, TimeProvider time, ILogger logger) =>
+        new(root, time, logger, QueueDatabase.OpenForReading(Path.Combine(root, "queue.db"), Path.Combine(root, "data"), logger));
+
     public string DataPath(string id) => Path.Combine(DataDirectory, id);
 
     public string IncomingPath(string id) => Path.Combine(IncomingDirectory, id);

@@ -6,7 +6,8 @@ using SecureMx.Mail;
 namespace SecureMx.Spool;
 
 /// <summary>What one delivery attempt did for one recipient (by its index in the envelope), and when to try it next.</summary>
-public sealed record RecipientUpdate(int Index, DeliveryOutcome Outcome, DateTimeOffset NextAttemptAt, bool DelayWarned = false);
+/// <param name="Attempts">The attempts this update records: more than one when earlier outcomes could not be written (a full disk).</param>
+public sealed record RecipientUpdate(int Index, DeliveryOutcome Outcome, DateTimeOffset NextAttemptAt, bool DelayWarned = false, int Attempts = 1);
 
 /// <summary>A recipient row as the queue runner and the CLI see it.</summary>
 /// <param name="LastOutcome">What the last attempt did; null before the first.</param>
@@ -30,8 +31,10 @@ public sealed class QueueDatabase : IDisposable
     private readonly DurableFiles _files;
     private readonly ILogger _logger;
     private readonly BlockingCollection<WriteOp> _writes = new();
-    private readonly Thread _writer;
-    private readonly SqliteConnection _writeConnection;
+    private readonly Thread? _writer;
+    private readonly SqliteConnection? _writeConnection;
+    private readonly string? _immutableConnectionString; // read-only: the fallback on a full disk (OpenForReading)
+    private volatile bool _immutable;
 
     public long Commits { get; private set; }
     public long CommittedOps { get; private set; }
@@ -62,6 +65,46 @@ public sealed class QueueDatabase : IDisposable
         _writer.Start();
     }
 
+    private QueueDatabase(string path, string dataDirectory, ILogger logger, bool readOnly)
+    {
+        if (!readOnly) throw new ArgumentException("the read-write queue has its own constructor", nameof(readOnly));
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30, Mode = SqliteOpenMode.ReadOnly }.ToString();
+        _immutableConnectionString = new SqliteConnectionStringBuilder(_connectionString) { DataSource = new Uri(path).AbsoluteUri + "?immutable=1" }.ToString();
+        DatabasePath = path;
+        _dataDirectory = dataDirectory;
+        _files = DurableFiles.Default;
+        _logger = logger;
+        _writes.CompleteAdding();
+    }
+
+    /// <summary>
+    /// The queue for a command that only reads (`queue list`, `queue show`): no writer, no migration,
+    /// read-only connections — so that it works on a full disk, where a read-write open fails. A
+    /// read-only connection still needs the shared-memory index (<c>-shm</c>): when it is there (a
+    /// running or killed server) it is used, write-ahead log included; when SQLite cannot create it
+    /// (a full disk) and the write-ahead log is empty or gone (every change is in the database file),
+    /// the database is read <c>immutable</c>, from its file alone. Writing through it throws.
+    /// A queue whose schema is older than this program, or none at all, is opened for writing, which
+    /// migrates or makes it.
+    /// </summary>
+    public static QueueDatabase OpenForReading(string path, string dataDirectory, ILogger logger)
+    {
+        // No queue yet (no server has run, nothing was sent): made as by any other command, empty.
+        if (!File.Exists(path)) return new QueueDatabase(path, dataDirectory, logger, files: null);
+        var db = new QueueDatabase(path, dataDirectory, logger, readOnly: true);
+        using (var c = db.OpenRead())
+        using (var cmd = c.CreateCommand())
+        {
+            cmd.CommandText = "PRAGMA user_version";
+            if (Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) >= QueueSchema.Version) return db;
+        }
+        db.Dispose();
+        return new QueueDatabase(path, dataDirectory, logger, files: null);
+    }
+
+    /// <summary>Whether this queue was opened by <see cref="OpenForReading"/>.</summary>
+    public bool IsReadOnly => _writer is null;
+
     private static void Exec(SqliteConnection c, string sql)
     {
         using var cmd = c.CreateCommand();
@@ -72,9 +115,36 @@ public sealed class QueueDatabase : IDisposable
     public SqliteConnection OpenRead()
     {
         // Busy waits are handled by Microsoft.Data.Sqlite itself, up to DefaultTimeout.
-        var c = new SqliteConnection(_connectionString);
-        c.Open();
-        return c;
+        var c = new SqliteConnection(_immutable ? _immutableConnectionString : _connectionString);
+        try
+        {
+            c.Open();
+            if (_immutableConnectionString is not null && !_immutable)
+            {
+                // Read-only: SQLite opens lazily, and the -shm file is needed (and made) at the first read.
+                using var probe = c.CreateCommand();
+                probe.CommandText = "SELECT count(*) FROM sqlite_master";
+                probe.ExecuteScalar();
+            }
+            return c;
+        }
+        catch (SqliteException) when (_immutableConnectionString is not null && !_immutable && WriteAheadLogIsEmpty())
+        {
+            c.Dispose();
+            _immutable = true; // no room for the -shm index, and nothing in the log that needs it
+            return OpenRead();
+        }
+        catch
+        {
+            c.Dispose();
+            throw;
+        }
+    }
+
+    private bool WriteAheadLogIsEmpty()
+    {
+        var wal = new FileInfo(DatabasePath + "-wal");
+        return !wal.Exists || wal.Length == 0;
     }
 
     private Task Submit(Action<SqliteConnection, SqliteTransaction> apply, bool needsDirectorySync)
@@ -86,7 +156,9 @@ public sealed class QueueDatabase : IDisposable
         }
         catch (InvalidOperationException)
         {
-            return Task.FromException(new ObjectDisposedException(nameof(QueueDatabase), "the queue is shutting down"));
+            return Task.FromException(_writer is null
+                ? new InvalidOperationException("the queue was opened for reading only")
+                : new ObjectDisposedException(nameof(QueueDatabase), "the queue is shutting down"));
         }
         return op.Done.Task;
     }
@@ -110,7 +182,7 @@ public sealed class QueueDatabase : IDisposable
             if (batch.Count == 0) continue;
             try
             {
-                using (var tx = _writeConnection.BeginTransaction())
+                using (var tx = _writeConnection!.BeginTransaction())
                 {
                     foreach (var op in batch) op.Apply(_writeConnection, tx);
                     _files.Commit(tx, DatabasePath);
@@ -121,13 +193,15 @@ public sealed class QueueDatabase : IDisposable
             }
             catch (Exception ex) when (batch.Count > 1)
             {
-                // One bad operation must not fail its neighbours: retry them one by one.
-                _logger.LogWarning(ex, "queue batch of {Count} failed, retrying individually", batch.Count);
+                // One bad operation must not fail its neighbours: retry them one by one. Each operation's
+                // failure is reported by whoever awaits it (the acceptor, the queue runner): here only at
+                // Debug, so that a full disk is not logged twice, with two stack traces, per operation.
+                _logger.LogDebug(ex, "queue batch of {Count} failed, retrying individually", batch.Count);
                 foreach (var op in batch) ApplySingle(op);
             }
             catch (Exception ex)
             {
-                _logger.LogError(ex, "queue write failed");
+                _logger.LogDebug(ex, "queue write failed"); // reported by the operation's caller
                 foreach (var op in batch) op.Done.TrySetException(ex);
             }
         }
@@ -159,14 +233,14 @@ public sealed class QueueDatabase : IDisposable
     {
         try
         {
-            using var tx = _writeConnection.BeginTransaction();
+            using var tx = _writeConnection!.BeginTransaction();
             op.Apply(_writeConnection, tx);
             _files.Commit(tx, DatabasePath);
             op.Done.TrySetResult();
         }
         catch (Exception ex)
         {
-            _logger.LogError(ex, "queue write failed");
+            _logger.LogDebug(ex, "queue write failed"); // reported by the operation's caller
             op.Done.TrySetException(ex);
         }
     }
@@ -283,7 +357,7 @@ public sealed class QueueDatabase : IDisposable
             using var cmd = c.CreateCommand();
             cmd.Transaction = tx;
             cmd.CommandText = $"""
-                UPDATE recipients SET state=$state, attempts=attempts+1, next_attempt_at=$next, {StoredOutcome.Assignments}, updated_at=$now,
+                UPDATE recipients SET state=$state, attempts=attempts+$attempts, next_attempt_at=$next, {StoredOutcome.Assignments}, updated_at=$now,
                   delay_warned = MAX(delay_warned, $warned)
                 WHERE message_id=$id AND idx=$idx
                 """;
@@ -291,6 +365,7 @@ public sealed class QueueDatabase : IDisposable
             var state = cmd.Parameters.Add("$state", SqliteType.Text);
             var next = cmd.Parameters.Add("$next", SqliteType.Integer);
             var idx = cmd.Parameters.Add("$idx", SqliteType.Integer);
+            var attempts = cmd.Parameters.Add("$attempts", SqliteType.Integer);
             var outcome = StoredOutcome.AddParameters(cmd);
             cmd.Parameters.AddWithValue("$now", time.GetUtcNow().ToUnixTimeMilliseconds());
             cmd.Parameters.AddWithValue("$id", messageId);
@@ -300,6 +375,7 @@ public sealed class QueueDatabase : IDisposable
                 next.Value = u.NextAttemptAt.ToUnixTimeMilliseconds();
                 outcome.Set(u.Outcome);
                 idx.Value = u.Index;
+                attempts.Value = u.Attempts;
                 warned.Value = u.DelayWarned ? 1 : 0;
                 cmd.ExecuteNonQuery();
             }
@@ -436,8 +512,8 @@ public sealed class QueueDatabase : IDisposable
     public void Dispose()
     {
         _writes.CompleteAdding();
-        _writer.Join(TimeSpan.FromSeconds(30));
-        _writeConnection.Dispose();
+        _writer?.Join(TimeSpan.FromSeconds(30));
+        _writeConnection?.Dispose();
         _writes.Dispose();
     }
 }

@@ -29,19 +29,30 @@ public sealed class StoreDatabase
     public const string FileName = "securemx.db";
 
     private readonly string _connectionString;
+    private readonly ReadOnlyAccess? _readOnly;
 
     public string DataDirectory { get; }
 
-    public StoreDatabase(string dataDirectory)
+    /// <summary>Whether this store was opened for reading only (<see cref="OpenForReading"/>).</summary>
+    public bool IsReadOnly => _readOnly is not null;
+
+    public StoreDatabase(string dataDirectory) : this(dataDirectory, readOnly: false)
+    {
+    }
+
+    private StoreDatabase(string dataDirectory, bool readOnly)
     {
         DataDirectory = dataDirectory;
+        var path = Path.Combine(dataDirectory, FileName);
         _connectionString = new SqliteConnectionStringBuilder
         {
-            DataSource = Path.Combine(dataDirectory, FileName),
+            DataSource = path,
             Pooling = true,
             ForeignKeys = true,
             DefaultTimeout = 30,
+            Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
         }.ToString();
+        if (readOnly) _readOnly = new ReadOnlyAccess(path, _connectionString);
     }
 
     /// <summary>The store of <paramref name="dataDirectory"/>, its schema brought up to date.</summary>
@@ -52,9 +63,23 @@ public sealed class StoreDatabase
         return db;
     }
 
+    /// <summary>
+    /// The store for a command that only reads (`domain list`, `log`, `policy show` …): opened read-only,
+    /// so that it works on a full disk, where a read-write open fails (SQLite Error 10) because SQLite
+    /// cannot make its shared-memory file (<see cref="ReadOnlyAccess"/>). A store whose schema is older
+    /// than this program is migrated first, as by <see cref="OpenMigrated"/> (that writes).
+    /// </summary>
+    public static StoreDatabase OpenForReading(string dataDirectory)
+    {
+        var db = new StoreDatabase(dataDirectory, readOnly: true);
+        var version = Convert.ToInt32(db.Scalar("PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
+        return version < StoreSchema.Migrations.Length ? OpenMigrated(dataDirectory) : db;
+    }
+
     /// <summary>A pooled connection; busy waits are retried by Microsoft.Data.Sqlite up to DefaultTimeout.</summary>
     public StoreConnection Connect()
     {
+        if (_readOnly is not null) return new StoreConnection(_readOnly.Open());
         var c = new SqliteConnection(_connectionString);
         c.Open();
         return new StoreConnection(c);
@@ -68,6 +93,7 @@ public sealed class StoreDatabase
     /// </summary>
     public StoreConnection ConnectForLogWrites()
     {
+        if (_readOnly is not null) throw new InvalidOperationException("the store was opened for reading only");
         var c = new SqliteConnection(new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString());
         c.Open();
         var connection = new StoreConnection(c);
@@ -95,6 +121,7 @@ public sealed class StoreDatabase
     {
         using var c = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(c);
+        _readOnly?.ReleasePooledConnections();
     }
 
     public object? Scalar(string sql, params (string Name, object? Value)[] parameters)

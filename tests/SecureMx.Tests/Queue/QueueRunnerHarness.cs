@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using MimeKit;
 using MimeKit.Utils;
 using SecureMx.Config;
@@ -129,6 +128,9 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
     public SmtpConnectionCache Connections { get; }
     public QueueRunner Runner { get; }
     public string DataDirectory => _dir.Path;
+    /// <summary>Every line logged so far by the runner, its deliverers and the spool ("Level: message", then the exception with its stack trace).</summary>
+    public IReadOnlyList<string> LogLines => _log.ToArray();
+
     public string SenderMaildir => Path.Combine(_dir.Path, MailboxRepository.MaildirFor("alice", "example.test"));
 
     private QueueRunnerHarness(Func<string, DateTimeOffset, MxResolution> mx, Action<SecureMxOptions>? configure, IStorageFaultInjector? faults)
@@ -138,7 +140,7 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
         Store = new TestStore(Clock);
         Store.Mailboxes.AddDomain("example.test");
         Store.Mailboxes.AddMailbox("alice", "example.test", "x");
-        Spool = new MessageSpool(Path.Combine(_dir.Path, "spool"), Clock, NullLogger.Instance, faults is null ? null : new DurableFiles(faults));
+        Spool = new MessageSpool(Path.Combine(_dir.Path, "spool"), Clock, new RecordingLogger<MessageSpool>(_log), faults is null ? null : new DurableFiles(faults));
         Dns = new FakeMailDns(Clock, mx);
         Connections = new SmtpConnectionCache(TimeSpan.FromSeconds(5), Clock);
         var remote = new RemoteDelivery(Dns, Options, new RecordingLogger<RemoteDelivery>(_log), Connections);

@@ -50,6 +50,22 @@ public sealed class QueueDatabaseTests : IDisposable
     }
 
     [Fact]
+    public async Task OpenedForReadingItSeesWhatTheWriterCommittedAndRefusesToWrite()
+    {
+        var e = NewEnvelope();
+        await Queue.InsertAsync(e, null, _time); // the writer's connection stays open: the row is in the write-ahead log
+        Assert.True(new FileInfo(Queue.DatabasePath + "-wal").Length > 0);
+
+        using var reader = MessageSpool.OpenForReading(_spool.Root, _time, NullLogger.Instance);
+
+        Assert.True(reader.Queue.IsReadOnly);
+        Assert.Equal(e.Sender, reader.Queue.Load(e.Id)!.Value.Envelope.Sender);
+        Assert.Equal([e.Id], reader.Queue.ListAll().Select(m => m.Envelope.Id));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => reader.Queue.RemoveMessageAsync(e.Id));
+        Assert.NotNull(Queue.Load(e.Id));
+    }
+
+    [Fact]
     public async Task InsertedEnvelopeLoadsBackUnchanged()
     {
         var tls = new NegotiatedTls("TLSv1.3", "TLS_AES_256_GCM_SHA384");

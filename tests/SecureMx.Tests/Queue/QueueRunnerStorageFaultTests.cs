@@ -1,0 +1,134 @@
+using SecureMx.Mail;
+using SecureMx.Spool;
+using SecureMx.Store;
+using SecureMx.Tests.TestSupport;
+
+namespace SecureMx.Tests.Queue;
+
+/// <summary>
+/// A delivery whose outcome the queue database cannot take (a full disk: the commit fails with
+/// SQLITE_FULL through the fault seam) waits in memory as the outcome says — the local retry
+/// interval, the retry schedule — instead of being tried again every 200 ms, and each failure is
+/// one log line, with the stack trace only for the first of a run.
+/// </summary>
+public sealed class QueueRunnerStorageFaultTests
+{
+    [Fact]
+    public async Task ALocalDeferralThatCannotBeWrittenIsRetriedAfterTheLocalIntervalNotInAHotLoop()
+    {
+        var faults = new StorageFaultPlan();
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o => o.Delivery.LocalRetrySeconds = 60, faults: faults);
+        var maildir = Path.Combine(h.DataDirectory, MailboxRepository.MaildirFor("alice", "example.test"));
+        var id = await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")], announce: false);
+        faults.FailAlways(DurableStep.Write, Errno.ENOSPC, p => p.StartsWith(maildir, StringComparison.Ordinal));
+        faults.FailAlways(DurableStep.Commit, Errno.ENOSPC);
+        int Attempts() => h.LogLines.Count(l => l.Contains($"{id}: to=<alice@example.test> relay=local status=deferred", StringComparison.Ordinal));
+
+        h.Runner.MessageArrived(id);
+        // Attempts at 0 s, 60 s and 120 s (each plus at most one scheduler step), none in between.
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(150), () => Assert.True(Attempts() <= 3, $"{Attempts()} attempts by {h.Clock.GetUtcNow():O}"));
+
+        Assert.Equal(3, Attempts());
+        var errors = h.LogLines.Where(l => l.StartsWith("Error:", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, errors.Count); // one line per failure, nothing from the queue database besides
+        Assert.All(errors, l => Assert.Contains($"{id}: disk full: the outcome of 1 recipient(s) could not be written", l, StringComparison.Ordinal));
+        Assert.Single(h.LogLines, l => !l.StartsWith("Debug:", StringComparison.Ordinal) && l.Contains("\n   at ", StringComparison.Ordinal)); // the stack trace once
+        Assert.Equal(1, h.Runner.UnsavedMessages);
+        Assert.Equal(0, h.Recipient(id)!.Attempts); // the database never took an attempt
+
+        // Space again: the next attempt delivers, the message leaves the queue, and the log says the writes recovered.
+        faults.Clear();
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(190), () => { });
+        Assert.Null(h.Spool.Queue.Load(id));
+        Assert.Single(Directory.GetFiles(Path.Combine(maildir, "new")));
+        Assert.Equal(0, h.Runner.UnsavedMessages);
+        Assert.Single(h.LogLines, l => l.Contains("recording delivery outcomes in the queue database recovered after 3 failure(s)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ADeliveryWhoseRemovalCannotBeWrittenIsNotDeliveredAgainAndLeavesTheQueueOnceTheDiskHasRoom()
+    {
+        var faults = new StorageFaultPlan();
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o => o.Delivery.LocalRetrySeconds = 60, faults: faults);
+        var maildirNew = Path.Combine(h.DataDirectory, MailboxRepository.MaildirFor("alice", "example.test"), "new");
+        var id = await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")], announce: false);
+        faults.FailAlways(DurableStep.Commit, Errno.ENOSPC);
+        int Copies() => Directory.Exists(maildirNew) ? Directory.GetFiles(maildirNew).Length : 0;
+
+        h.Runner.MessageArrived(id);
+        // Delivered at once; the removal is tried again after the local interval, the delivery never.
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(150), () => Assert.True(Copies() <= 1, $"{Copies()} copies by {h.Clock.GetUtcNow():O}"));
+        Assert.Equal(1, Copies());
+        Assert.NotNull(h.Spool.Queue.Load(id));
+        Assert.Equal(3, h.LogLines.Count(l => l.StartsWith("Error:", StringComparison.Ordinal)));
+
+        faults.Clear();
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(190), () => { });
+        Assert.Null(h.Spool.Queue.Load(id));
+        Assert.Equal(1, Copies());
+        Assert.Equal(0, h.Runner.UnsavedMessages);
+    }
+
+    [Fact]
+    public async Task ARemoteDeferralThatCannotBeWrittenFollowsTheRetryScheduleAndIsWrittenWithEveryAttemptOnceTheDiskHasRoom()
+    {
+        var faults = new StorageFaultPlan();
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o => o.Queue.RetryJitter = 0, faults: faults);
+        var id = await h.SendAsync(announce: false);
+        faults.FailAlways(DurableStep.Commit, Errno.ENOSPC);
+
+        h.Runner.MessageArrived(id);
+        // SERVFAIL: the schedule says 5 and then 10 minutes, so attempts at 0, 5 and 15 minutes.
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddMinutes(15.5), () => Assert.True(h.Dns.Attempts.Count <= 3, $"{h.Dns.Attempts.Count} attempts by {h.Clock.GetUtcNow():O}"));
+        var at = h.Dns.Attempts.Select(t => t - QueueRunnerHarness.Start).ToList();
+        Assert.Equal(3, at.Count);
+        Assert.InRange(at[1], TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(6));
+        Assert.InRange(at[2], TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15) + TimeSpan.FromSeconds(12));
+        Assert.Single(h.LogLines, l => !l.StartsWith("Debug:", StringComparison.Ordinal) && l.Contains("\n   at ", StringComparison.Ordinal));
+
+        // The write is tried again after the local interval: then every attempt is counted and the next one is on the schedule.
+        faults.Clear();
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddMinutes(17), () => { });
+        var r = h.Recipient(id)!;
+        Assert.Equal((RecipientState.Deferred, 3), (r.State, r.Attempts));
+        Assert.InRange(r.NextAttemptAt - QueueRunnerHarness.Start, TimeSpan.FromMinutes(35), TimeSpan.FromMinutes(35) + TimeSpan.FromSeconds(12));
+        Assert.Equal(0, h.Runner.UnsavedMessages);
+        Assert.Equal(3, h.Dns.Attempts.Count);
+    }
+
+    /// <summary>
+    /// Moves the clock to <paramref name="target"/> from one timer to the next; before each step waits
+    /// (real time, bounded) until the runner is quiet — the scheduler waiting on a timer in the future
+    /// and the log unchanged for a few polls — and runs <paramref name="check"/>, so that a hot loop
+    /// fails at once instead of running its course.
+    /// </summary>
+    private static async Task StepUntilAsync(QueueRunnerHarness h, DateTimeOffset target, Action check)
+    {
+        while (true)
+        {
+            await QuietAsync(h);
+            check();
+            var next = h.Clock.NextPending ?? throw new InvalidOperationException("nothing waits on the clock\n" + h.Diagnostics());
+            if (next.Due > target) break;
+            await Task.Run(() => h.Clock.MoveTo(next.Due));
+        }
+        await Task.Run(() => h.Clock.MoveTo(target));
+        await QuietAsync(h);
+        check();
+    }
+
+    private static async Task QuietAsync(QueueRunnerHarness h)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        int quietPolls = 0, lines = -1;
+        while (quietPolls < 4)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the runner did not become quiet\n" + h.Diagnostics());
+            await Task.Delay(5);
+            int now = h.LogLines.Count;
+            bool waiting = h.Clock.PendingOneShotCount == 1 && h.Clock.NextPending is { } t && t.Due > h.Clock.GetUtcNow();
+            quietPolls = waiting && now == lines ? quietPolls + 1 : 0;
+            lines = now;
+        }
+    }
+}
