@@ -45,7 +45,8 @@ public static class ServerHost
         builder.Services.AddSingleton(sp => new MailboxRepository(sp.GetRequiredService<StoreDatabase>(), time));
         builder.Services.AddSingleton(sp => new TlsPolicyRepository(sp.GetRequiredService<StoreDatabase>(), time));
         builder.Services.AddSingleton(sp => new RoleRepository(sp.GetRequiredService<StoreDatabase>(), time));
-        builder.Services.AddSingleton(sp => new DashboardSessionRepository(sp.GetRequiredService<StoreDatabase>(), time));
+        builder.Services.AddSingleton(sp => new DashboardSessionRepository(sp.GetRequiredService<StoreDatabase>(), time,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.DashboardSessions")));
         builder.Services.AddSingleton(sp => new DeliveryLogRepository(sp.GetRequiredService<StoreDatabase>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.DeliveryLog")));
         builder.Services.AddSingleton(sp => new SessionLogRepository(sp.GetRequiredService<StoreDatabase>(), options.Logs, time,

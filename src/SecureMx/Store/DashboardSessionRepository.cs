@@ -1,5 +1,8 @@
+using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace SecureMx.Store;
 
@@ -24,10 +27,15 @@ public enum DashboardSessionState
 /// sessions of the account (in the same transaction as the change: see <see cref="RevokeAll"/>).
 /// Rows past their absolute lifetime are pruned at each login.
 /// </summary>
-public sealed class DashboardSessionRepository(StoreDatabase db, TimeProvider time)
+public sealed class DashboardSessionRepository(StoreDatabase db, TimeProvider time, ILogger? log = null)
 {
     /// <summary>last_seen_at is written at most this often per session, so a page view is not a write.</summary>
     public static readonly TimeSpan LastSeenResolution = TimeSpan.FromMinutes(1);
+
+    private readonly ILogger _log = log ?? NullLogger.Instance;
+
+    // 1 while last_seen_at cannot be written: the failure is logged once, not once a minute per session.
+    private int _lastSeenFailing;
 
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -60,9 +68,26 @@ public sealed class DashboardSessionRepository(StoreDatabase db, TimeProvider ti
         if (row.Account is null || !string.Equals(row.Account, account, StringComparison.Ordinal) || !row.MailboxExists) return DashboardSessionState.Unknown;
         if (row.Revoked) return DashboardSessionState.Revoked;
         if (now >= row.Expires) return DashboardSessionState.Expired;
-        if (now - row.LastSeen >= (long)LastSeenResolution.TotalMilliseconds)
-            c.Execute("UPDATE dashboard_sessions SET last_seen_at=@now WHERE id_hash=@h", ("@h", hash), ("@now", now));
+        if (now - row.LastSeen >= (long)LastSeenResolution.TotalMilliseconds) RecordSeen(c, hash, now);
         return DashboardSessionState.Active;
+    }
+
+    /// <summary>
+    /// last_seen_at is advisory (nothing decides by it): when it cannot be written — a full disk,
+    /// exactly when the operator needs the dashboard's low-disk warning — the request goes on.
+    /// </summary>
+    private void RecordSeen(StoreConnection c, string hash, long now)
+    {
+        try
+        {
+            c.Execute("UPDATE dashboard_sessions SET last_seen_at=@now WHERE id_hash=@h", ("@h", hash), ("@now", now));
+            Interlocked.Exchange(ref _lastSeenFailing, 0);
+        }
+        catch (DbException ex)
+        {
+            if (Interlocked.Exchange(ref _lastSeenFailing, 1) == 0)
+                _log.LogDebug("dashboard session last-seen time not recorded (the session goes on): {Error}", ex.Message);
+        }
     }
 
     /// <summary>Ends one session (a logout); false when it was not open.</summary>

@@ -76,14 +76,30 @@ public class DashboardTestHost : IAsyncLifetime
     /// <summary>Data a test class needs beyond the domains, mailboxes and roles (before the server starts).</summary>
     protected virtual Task SeedAsync() => Task.CompletedTask;
 
+    /// <summary>The host's own directory: the spool, the certificate, and the store when <see cref="StoreInHostDirectory"/>.</summary>
+    protected string HostDirectory => _dir.Path;
+
+    /// <summary>Whether the store lies in <see cref="HostDirectory"/> (on one file system with the spool) rather than a temp directory of its own.</summary>
+    protected virtual bool StoreInHostDirectory => false;
+
+    /// <summary>Whether the spool has the free-space guard of limits.minFreeDiskMb (the queue page's low-disk warning); off unless a subclass says so.</summary>
+    protected virtual bool GuardsSpoolFreeSpace => false;
+
+    /// <summary>Runs first, before anything is written to <see cref="HostDirectory"/> (a subclass may mount a file system there).</summary>
+    protected virtual Task PrepareAsync() => Task.CompletedTask;
+
+    /// <summary>Runs last, after the server, the spool and the store are closed and before <see cref="HostDirectory"/> is deleted.</summary>
+    protected virtual Task CleanUpAsync() => Task.CompletedTask;
+
     public async ValueTask InitializeAsync()
     {
         Options.Auth.FailureDelay = "0s";
         Options.Auth.MaxFailuresPerIp = 1000;
         Options.Dashboard.LoginAttemptsPerMinute = 1000;
         Configure(Options);
+        await PrepareAsync();
 
-        Store = new TestStore(Time);
+        Store = StoreInHostDirectory ? new TestStore(Directory.CreateDirectory(_dir.Combine("data")).FullName, Time) : new TestStore(Time);
         Store.Mailboxes.AddDomain("a.test");
         Store.Mailboxes.AddDomain("b.test");
         foreach (var mailbox in Addresses.Values) AddMailbox(mailbox);
@@ -91,7 +107,9 @@ public class DashboardTestHost : IAsyncLifetime
         Store.Roles.AddDomainAdmin("b.test", "admin@b.test", "test");
         Store.Roles.AddSystemAdmin("root@a.test", "test");
 
-        Spool = new MessageSpool(_dir.Combine("spool"), TimeProvider.System, NullLogger.Instance);
+        var spool = _dir.Combine("spool");
+        Spool = new MessageSpool(spool, TimeProvider.System, NullLogger.Instance,
+            freeSpace: GuardsSpoolFreeSpace ? new FreeSpaceGuard(spool, Options.Limits.MinFreeDiskMb, TimeProvider.System, NullLogger.Instance) : null);
         var (certPem, keyPem) = CertificateFactory.CreateSelfSigned("dashboard.test", TimeProvider.System);
         File.WriteAllText(_dir.Combine("cert.pem"), certPem);
         File.WriteAllText(_dir.Combine("key.pem"), keyPem);
@@ -155,6 +173,7 @@ public class DashboardTestHost : IAsyncLifetime
         }
         Spool?.Dispose();
         Store?.Dispose();
+        await CleanUpAsync();
         _dir.Dispose();
         GC.SuppressFinalize(this);
     }

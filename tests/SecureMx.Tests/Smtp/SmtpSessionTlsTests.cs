@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Security;
 using System.Security.Authentication;
 using SecureMx.Mail;
@@ -109,6 +110,59 @@ public sealed class SmtpSessionTlsTests
         await using var c = await server.ConnectEhloAsync();
         await c.CommandAsync("STARTTLS", 220);
         await Assert.ThrowsAnyAsync<Exception>(() => c.UpgradeToTlsAsync(protocol, [suite], legacy: true));
+        Assert.Empty(server.Arrivals.Ids);
+    }
+
+    /// <summary>
+    /// openssl s_client -starttls smtp -tls1_2 -cipher CIPHERS against the server (-brief: "Ciphersuite: …"
+    /// on success); stdin is closed, so it ends after the handshake. Skips where openssl is not installed.
+    /// </summary>
+    private static async Task<(int ExitCode, string Output)> OpenSslClientAsync(SmtpTestServer server, string ciphers)
+    {
+        Process p;
+        try
+        {
+            p = Process.Start(new ProcessStartInfo("openssl", ["s_client", "-starttls", "smtp", "-connect", $"{server.Endpoint.Address}:{server.Endpoint.Port}", "-brief", "-tls1_2", "-cipher", ciphers])
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!;
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            Assert.Skip($"openssl is not installed: {ex.Message}");
+            throw;
+        }
+        using (p)
+        {
+            p.StandardInput.Close();
+            var stdout = p.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+            var stderr = p.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            await p.WaitForExitAsync(timeout.Token);
+            return (p.ExitCode, await stdout + await stderr);
+        }
+    }
+
+    [Fact]
+    public async Task TheOpportunisticMxRefusesAClientThatOffersOnlyNullAnonymousOrExportSuites()
+    {
+        // The listener runs at OpenSSL security level 0 (for TLS 1.0 and CBC clients), where OpenSSL itself
+        // would still negotiate NULL and anonymous suites: only the profile's own cipher list keeps them out.
+        await using var server = await SmtpTestServer.StartAsync();
+
+        var ordinary = await OpenSslClientAsync(server, "ECDHE-RSA-AES128-GCM-SHA256");
+        Assert.True(ordinary.ExitCode == 0, ordinary.Output); // the same client, with a suite that encrypts and authenticates
+        Assert.Contains("Ciphersuite: ECDHE-RSA-AES128-GCM-SHA256", ordinary.Output, StringComparison.Ordinal);
+
+        // @SECLEVEL=0 first: after the name of a suite OpenSSL 3 no longer knows (EXPORT) it would be dropped with
+        // it, and the client would offer nothing at all ("no ciphers available": a failure that proves nothing).
+        var hostile = await OpenSslClientAsync(server, "@SECLEVEL=0:eNULL:aNULL:EXPORT");
+        Assert.True(hostile.ExitCode != 0, "a NULL/anonymous suite was negotiated:\n" + hostile.Output);
+        Assert.DoesNotContain("Ciphersuite:", hostile.Output, StringComparison.Ordinal);
+        Assert.Contains("alert handshake failure", hostile.Output, StringComparison.Ordinal); // the server refused what the client offered
         Assert.Empty(server.Arrivals.Ids);
     }
 

@@ -23,6 +23,7 @@ public sealed class ScriptedSmtpPeer : IAsyncDisposable
     private readonly PeerStall _stall;
     private readonly bool _breakTls;
     private readonly Func<SslServerAuthenticationOptions>? _tls;
+    private readonly bool _acceptOnce;
     private int _connections;
 
     /// <summary>Messages received: the content and the TLS protocol it came over (null: plaintext).</summary>
@@ -33,11 +34,13 @@ public sealed class ScriptedSmtpPeer : IAsyncDisposable
     public IPEndPoint Endpoint => (IPEndPoint)_listener.LocalEndpoint;
 
     /// <param name="tls">The server side of STARTTLS; with it or <paramref name="breakTls"/> the peer offers STARTTLS.</param>
-    public ScriptedSmtpPeer(PeerStall stall = PeerStall.None, bool breakTls = false, Func<SslServerAuthenticationOptions>? tls = null)
+    /// <param name="acceptOnce">Stop listening after the first connection: the next one is refused (the port is closed).</param>
+    public ScriptedSmtpPeer(PeerStall stall = PeerStall.None, bool breakTls = false, Func<SslServerAuthenticationOptions>? tls = null, bool acceptOnce = false)
     {
         _stall = stall;
         _breakTls = breakTls;
         _tls = tls;
+        _acceptOnce = acceptOnce;
         _listener = new TcpListener(IPAddress.Loopback, 0);
         _listener.Start();
         _accepting = AcceptAsync();
@@ -52,7 +55,9 @@ public sealed class ScriptedSmtpPeer : IAsyncDisposable
             {
                 var socket = await _listener.AcceptSocketAsync(_stop.Token);
                 Interlocked.Increment(ref _connections);
+                if (_acceptOnce) _listener.Stop();
                 sessions.Add(SessionAsync(socket));
+                if (_acceptOnce) break;
             }
         }
         catch (OperationCanceledException) { }

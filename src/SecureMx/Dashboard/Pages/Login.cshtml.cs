@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http;
@@ -5,6 +6,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.Logging;
 using SecureMx.Auth;
+using SecureMx.Spool;
 using SecureMx.Store;
 
 namespace SecureMx.Dashboard.Pages;
@@ -49,7 +51,22 @@ public sealed class LoginModel(AccountAuthenticator authenticator, LoginRateLimi
             if (result == LoginResult.Blocked) Response.StatusCode = StatusCodes.Status429TooManyRequests;
             return Page();
         }
-        await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, DashboardSession.Principal(account, sessions.Start(account, lifetime.Max)));
+        string sessionId;
+        try
+        {
+            sessionId = sessions.Start(account, lifetime.Max);
+        }
+        catch (DbException ex)
+        {
+            // Opening a session is a write; on a full disk say so rather than fail with a 500.
+            var diskFull = StorageFailure.IsDiskFull(ex);
+            log.LogWarning("dashboard login {Account} from {Ip}: no session could be opened: {Reason}: {Error}", account, ip,
+                diskFull ? "disk full" : "the store cannot be written", ex.Message);
+            Error = diskFull ? "Login_DiskFull" : "Login_StoreFailed";
+            Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return Page();
+        }
+        await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, DashboardSession.Principal(account, sessionId));
         log.LogInformation("dashboard login {Account} from {Ip}", account, ip);
         return LocalRedirect(SafeReturnUrl);
     }

@@ -30,7 +30,8 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
     private TimeSpan TransactionTimeout => TimeSpan.FromSeconds(options.Delivery.TransactionTimeoutSeconds);
 
     /// <summary>A host that did not take the transaction, and whether a TLS requirement was the reason.</summary>
-    private sealed record HostFailure(EnhancedStatus Enhanced, string Text, bool Tls, string? Host = null, IPAddress? Address = null);
+    /// <param name="TlsFailure">Why STARTTLS failed when the host then failed in plaintext (opportunistic levels); else null.</param>
+    private sealed record HostFailure(EnhancedStatus Enhanced, string Text, bool Tls, string? Host = null, IPAddress? Address = null, string? TlsFailure = null);
 
     public async Task<IReadOnlyList<RemoteOutcome>> DeliverAsync(Envelope envelope, string domain, IReadOnlyList<QueuedRecipient> recipients,
         Func<Stream> openData, CancellationToken ct, OutboundTlsLevel level = OutboundTlsLevel.May, bool useDane = true)
@@ -82,8 +83,10 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         // When a TLS requirement turned a host away, that is the reason (4.7.4/4.7.5, as Postfix says it).
         var text = string.Join("; ", failures.Select(f => f.Text));
         var tlsFailure = failures.FirstOrDefault(f => f.Tls);
+        // A host that failed in plaintext after its STARTTLS failed: the delivery log says so too, not only the text.
+        var fellBack = failures.LastOrDefault(f => f.TlsFailure is not null)?.TlsFailure;
         return tlsFailure is null
-            ? All(recipients, OutcomeReason.Connection, 451, EnhancedStatus.NoAnswerFromHost, text)
+            ? All(recipients, OutcomeReason.Connection, 451, EnhancedStatus.NoAnswerFromHost, text).Select(o => o with { TlsFailure = fellBack }).ToList()
             : All(recipients, OutcomeReason.TlsRequirement, 451, tlsFailure.Enhanced, text)
                 .Select(o => o with { MxHost = tlsFailure.Host, Address = tlsFailure.Address }).ToList();
     }
@@ -114,7 +117,14 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 connection = await ConnectAsync(ip, ct).ConfigureAwait(false);
                 var (tlsFailure, fresh, fallback) = await NegotiateTlsAsync(envelope.Id, connection, requirement, host, domain, ip, where, ct).ConfigureAwait(false);
                 connection = fresh;
-                if (fallback is not null) connection.PlaintextAfterStartTlsFailed = tlsFallback = fallback.Reason;
+                if (fallback is not null)
+                {
+                    // Set before the new connection is tried: a reconnect that fails must still say the STARTTLS failed.
+                    tlsFallback = fallback.Reason;
+                    connection = null; // disposed by NegotiateTlsAsync
+                    connection = await ConnectAsync(ip, ct).ConfigureAwait(false);
+                    connection.PlaintextAfterStartTlsFailed = tlsFallback;
+                }
                 if (tlsFailure is not null)
                 {
                     logger.LogInformation("{Id}: {Host}: {Reason}", envelope.Id, where, tlsFailure.Text);
@@ -163,7 +173,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             }
 
             // A transient reply to MAIL is about this host, not the recipients: try the next one (as Postfix does).
-            if (result.Mail.IsTransient) return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()} said: {result.Mail}", Tls: false));
+            if (result.Mail.IsTransient) return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()} said: {result.Mail}", Tls: false, TlsFailure: tlsFallback));
             var outcomes = new List<RemoteOutcome>();
             for (int i = 0; i < recipients.Count; i++)
             {
@@ -179,7 +189,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         }
         catch (SmtpClientException ex) when (!ct.IsCancellationRequested)
         {
-            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {ex.Stage}: {ex.Reply}", Tls: false));
+            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {ex.Stage}: {ex.Reply}", Tls: false, TlsFailure: tlsFallback));
         }
         catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException or OperationCanceledException && !ct.IsCancellationRequested)
         {
@@ -187,7 +197,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             // acknowledged, so the next host (or the next attempt) may get the same message (RFC 5321 §6.1).
             // A timeout says at which stage: silence after the final dot is not silence at connect.
             var why = ex is OperationCanceledException ? ex is SmtpClientTimeoutException ? ex.Message : "timed out" : ex.Message;
-            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {why}", Tls: false));
+            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {why}", Tls: false, TlsFailure: tlsFallback));
         }
         finally
         {
@@ -212,9 +222,9 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
     /// <summary>
     /// STARTTLS as the requirement says. Returns the reason when the host cannot be used (TLS
     /// required but not offered: 4.7.4; handshake or verification failed: 4.7.5), and the connection
-    /// to go on with: for opportunistic TLS after a failed handshake a new plaintext one (RFC 7435),
-    /// because the old one is in an unknown state, with the reason the handshake failed
-    /// (<paramref name="id"/> names the message in the log line).
+    /// to go on with; for opportunistic TLS after a failed handshake the reason it failed, with the
+    /// old connection disposed (it is in an unknown state): the caller opens a new plaintext one
+    /// (RFC 7435) once it has noted the reason (<paramref name="id"/> names the message in the log line).
     /// </summary>
     private async Task<(HostFailure? Failure, SmtpClientConnection Connection, StartTlsFailure? Fallback)> NegotiateTlsAsync(string id, SmtpClientConnection connection,
         HostTlsRequirement requirement, string host, string domain, IPAddress ip, string where, CancellationToken ct)
@@ -250,7 +260,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             {
                 logger.LogWarning("{Id}: {Host}: starttls-failed: {Reason}; retrying in plaintext on a new connection", id, where, failure.Reason);
                 await connection.DisposeAsync().ConfigureAwait(false);
-                return (null, await ConnectAsync(ip, ct).ConfigureAwait(false), failure);
+                return (null, connection, failure);
             }
             var why = requirement.Mode switch
             {

@@ -97,6 +97,58 @@ public sealed class RemoteDeliveryFaultTests
     }
 
     [Fact]
+    public async Task AFailedPlaintextReconnectAfterABrokenStartTlsStillSaysTheStartTlsFailed()
+    {
+        await using var peer = new ScriptedSmtpPeer(breakTls: true, acceptOnce: true);
+
+        var o = await DeliverAsync(peer, OutboundTlsLevel.May);
+
+        Assert.Equal((RecipientState.Deferred, EnhancedStatus.NoAnswerFromHost, OutcomeReason.Connection), (o.State, o.Enhanced, o.Reason));
+        Assert.Matches("^(handshake failed|connection lost in the handshake): ", o.TlsFailure);
+        Assert.StartsWith($"mx.example.org[127.0.0.1] (in plaintext after starttls-failed: {o.TlsFailure}): ", o.Text, StringComparison.Ordinal);
+        Assert.Equal(1, peer.Connections); // the broken one; the plaintext one was refused
+        Assert.Empty(peer.Messages);
+    }
+
+    /// <summary>A peer whose only suites do not encrypt (NULL) or do not authenticate (anonymous ECDH), at OpenSSL security level 0.</summary>
+    private static SslServerAuthenticationOptions NullAndAnonymousOnly()
+    {
+#pragma warning disable SYSLIB0040, CA5397 // the hostile peer, on purpose
+        return new SslServerAuthenticationOptions
+        {
+            ServerCertificate = RsaCertificate.Value.Leaf,
+            EnabledSslProtocols = SslProtocols.Tls12,
+            EncryptionPolicy = EncryptionPolicy.AllowNoEncryption,
+            CipherSuitesPolicy = new CipherSuitesPolicy([TlsCipherSuite.TLS_RSA_WITH_NULL_SHA256, TlsCipherSuite.TLS_ECDHE_RSA_WITH_NULL_SHA, TlsCipherSuite.TLS_ECDH_anon_WITH_NULL_SHA]),
+        };
+#pragma warning restore SYSLIB0040, CA5397
+    }
+
+    [Fact]
+    public async Task APeerThatOffersOnlyNullSuitesGetsNoTlsSessionButAFailedStartTlsAndPlaintext()
+    {
+        // The peer is real: a client that allows NULL suites negotiates one with it.
+        await using (var probe = new ScriptedSmtpPeer(tls: NullAndAnonymousOnly))
+        {
+            await using var c = await RawSmtpClient.ConnectAsync(probe.Endpoint);
+            await c.ExpectAsync(220);
+            await c.EhloAsync();
+            await c.CommandAsync("STARTTLS", 220);
+            await c.UpgradeToTlsAsync(SslProtocols.Tls12, [TlsCipherSuite.TLS_RSA_WITH_NULL_SHA256], legacy: true);
+            Assert.Equal(TlsCipherSuite.TLS_RSA_WITH_NULL_SHA256, c.Tls!.NegotiatedCipherSuite);
+        }
+        await using var peer = new ScriptedSmtpPeer(tls: NullAndAnonymousOnly);
+
+        var o = await DeliverAsync(peer, OutboundTlsLevel.May);
+
+        Assert.Equal(RecipientState.Delivered, o.State);
+        Assert.Null(o.Tls); // never "tls=TLSv1.2 TLS_RSA_WITH_NULL_SHA256"
+        Assert.StartsWith("handshake failed: ", o.TlsFailure, StringComparison.Ordinal);
+        Assert.Equal(2, peer.Connections);
+        Assert.Null(Assert.Single(peer.Messages).Protocol);
+    }
+
+    [Fact]
     public async Task AReusedPlaintextConnectionAfterABrokenStartTlsStillSaysWhyItIsPlaintext()
     {
         await using var peer = new ScriptedSmtpPeer(breakTls: true);
