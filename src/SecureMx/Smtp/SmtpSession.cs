@@ -129,7 +129,16 @@ public sealed partial class SmtpSession
             }
             finally
             {
-                await _transport.DisposeAsync();
+                try
+                {
+                    await _transport.DisposeAsync();
+                }
+                catch (Exception ex)
+                {
+                    // The socket is closed by then (SmtpTransport closes it last, whatever failed before); the
+                    // session is recorded all the same.
+                    _log.LogWarning(ex, "session {Session} from {Ip}: closing the connection failed", _record.Id, ClientIp);
+                }
                 _record.EndedAt = _ctx.Time.GetUtcNow();
                 _record.Helo = _helo;
                 _record.Account = _account;
