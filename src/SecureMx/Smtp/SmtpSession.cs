@@ -280,7 +280,8 @@ public sealed partial class SmtpSession
 
     private async Task<string> CloseAfterRefusedBdatLineAsync(SmtpReply reply, string what)
     {
-        await SendFinalAsync(reply with { Lines = [reply.Text + "; closing connection"] });
+        _transport.Write(reply);
+        await SendFinalAsync(SmtpReply.ClosingAfterRefusedBdat);
         _log.LogInformation("session {Session} from {Ip}: {What}; closing connection", _record.Id, ClientIp, what);
         return what;
     }
