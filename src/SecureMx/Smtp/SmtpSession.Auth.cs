@@ -141,6 +141,7 @@ public sealed partial class SmtpSession
             LineStatus.Ok when line == "*" => (null, SmtpReply.AuthAborted, null),
             LineStatus.Ok => (Decode(line), null, null),
             LineStatus.BareLineEnding or LineStatus.Nul => await MalformedResponseAsync(status, line),
+            LineStatus.BareLfUnterminated => (null, null, await CloseForUnterminatedBareLfAsync(AuthResponseReply(SmtpReply.BareLfUnterminated), "an AUTH response")),
             _ => (null, SmtpReply.AuthBadBase64, null),
         };
     }
