@@ -45,6 +45,12 @@ public sealed record SmtpReply(int Code, EnhancedStatus? Enhanced, IReadOnlyList
     public static readonly SmtpReply BareLfInCommand = new(500, EnhancedStatus.SyntaxError, "Error: bare <LF> in command line; only <CR><LF> ends a line (RFC 5321 2.3.8), the whole line is refused");
     public static readonly SmtpReply BareCrInCommand = new(500, EnhancedStatus.SyntaxError, "Error: bare <CR> in command line; only <CR><LF> ends a line (RFC 5321 2.3.8), the whole line is refused");
     public static readonly SmtpReply NulInCommand = new(500, EnhancedStatus.SyntaxError, "Error: NUL character in command line");
+    // A client that ends its lines with LF alone (nothing came after the LF): told why, then let go, since
+    // going on would let its timing decide where a line ends (Postfix's smtpd_forbid_bare_newline = reject).
+    public static readonly SmtpReply BareLfUnterminated = new(500, EnhancedStatus.SyntaxError, "Error: bare <LF> received; lines must end with <CR><LF>");
+    public static readonly SmtpReply ClosingForBareLf = new(421, EnhancedStatus.SecurityTransient, "Error: lines must end with <CR><LF>, closing connection");
+    // RFC 5321 §3.8: a server that closes the channel says 421 first.
+    public static readonly SmtpReply ClosingAfterRefusedBdat = new(421, EnhancedStatus.SecurityTransient, "Error: BDAT command refused, its chunk cannot be told from commands, closing connection");
     public static readonly SmtpReply TooManyBareLineEndings = new(421, EnhancedStatus.SecurityTransient, "Error: too many bare <CR>, <LF> or NUL characters, closing connection");
     public static readonly SmtpReply TooManyErrors = new(421, EnhancedStatus.SecurityTransient, "Error: too many errors, closing connection");
     public static readonly SmtpReply IdleTimeout = new(421, EnhancedStatus.BadConnection, "Error: timeout exceeded, closing connection");

@@ -141,6 +141,7 @@ public sealed partial class SmtpSession
             LineStatus.Ok when line == "*" => (null, SmtpReply.AuthAborted, null),
             LineStatus.Ok => (Decode(line), null, null),
             LineStatus.BareLineEnding or LineStatus.Nul => await MalformedResponseAsync(status, line),
+            LineStatus.BareLfUnterminated => (null, null, await CloseForUnterminatedBareLfAsync(AuthResponseReply(SmtpReply.BareLfUnterminated), "an AUTH response")),
             _ => (null, SmtpReply.AuthBadBase64, null),
         };
     }
@@ -148,10 +149,14 @@ public sealed partial class SmtpSession
     /// <summary>A response line with a bare CR or LF or a NUL: refused as a whole, and counted like a command line.</summary>
     private async Task<(byte[]? Data, SmtpReply? Problem, string? End)> MalformedResponseAsync(LineStatus status, string line)
     {
-        var (reply, what) = MalformedLineReply(status, line);
+        var (lineReply, what) = MalformedLineReply(status, line);
+        var reply = AuthResponseReply(lineReply);
         Telemetry.SecureMxMetrics.SmtpMalformedLines.Add(1);
         return await CountMalformedLineAsync(reply, what + " in an AUTH response") is { } end ? (null, null, end) : (null, reply, null);
     }
+
+    /// <summary>A response that cannot be decoded is refused with 501 (RFC 4954 §4), whatever made it undecodable.</summary>
+    private static SmtpReply AuthResponseReply(SmtpReply lineReply) => new(501, lineReply.Enhanced, lineReply.Lines);
 
     /// <summary>Base64 of a response; "=" is the empty response (RFC 4954 §4). Null when it is not base64.</summary>
     private static byte[]? Decode(string text)

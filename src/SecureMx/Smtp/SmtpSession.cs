@@ -57,7 +57,7 @@ public sealed partial class SmtpSession
     {
         _ctx = ctx;
         _listener = listener;
-        _transport = new SmtpTransport(network);
+        _transport = new SmtpTransport(network, ctx.Time);
         _remote = remote;
         _stopping = stopping;
         _abort = abort;
@@ -129,7 +129,16 @@ public sealed partial class SmtpSession
             }
             finally
             {
-                await _transport.DisposeAsync();
+                try
+                {
+                    await _transport.DisposeAsync();
+                }
+                catch (Exception ex)
+                {
+                    // The socket is closed by then (SmtpTransport closes it last, whatever failed before); the
+                    // session is recorded all the same.
+                    _log.LogWarning(ex, "session {Session} from {Ip}: closing the connection failed", _record.Id, ClientIp);
+                }
                 _record.EndedAt = _ctx.Time.GetUtcNow();
                 _record.Helo = _helo;
                 _record.Account = _account;
@@ -171,6 +180,8 @@ public sealed partial class SmtpSession
                 case LineStatus.BareLineEnding or LineStatus.Nul:
                     if (await RefuseMalformedLineAsync(status, line) is { } malformedEnd) return malformedEnd;
                     continue;
+                case LineStatus.BareLfUnterminated:
+                    return await CloseForUnterminatedBareLfAsync(SmtpReply.BareLfUnterminated, "a command line");
                 case LineStatus.InvalidUtf8:
                     if (IsBdatLine(line)) return await CloseAfterRefusedBdatLineAsync(new SmtpReply(500, EnhancedStatus.SyntaxError, "Error: command line is not valid UTF-8"), "BDAT command line is not valid UTF-8");
                     if (!await ErrorAsync(new SmtpReply(500, EnhancedStatus.SyntaxError, "Error: command line is not valid UTF-8"))) return "too many errors";
@@ -267,11 +278,28 @@ public sealed partial class SmtpSession
         return "too many bare <CR>, <LF> or NUL characters (last: " + what + ")";
     }
 
+    /// <summary>
+    /// A bare LF and then nothing within <see cref="SmtpTransport.BareLfGrace"/>: the client ends its lines with
+    /// LF alone. It hears why at once (not a timeout after minutes) and is let go: carrying on would let a client
+    /// that controls its timing split "NOOP x&lt;LF&gt;&lt;pause&gt;MAIL FROM:…" into two commands.
+    /// </summary>
+    private async Task<string> CloseForUnterminatedBareLfAsync(SmtpReply reply, string where)
+    {
+        SecureMxMetrics.SmtpMalformedLines.Add(1);
+        _errors++;
+        _transport.Write(reply);
+        await SendFinalAsync(SmtpReply.ClosingForBareLf);
+        _log.LogInformation("session {Session} from {Ip}: bare <LF> and no <CR><LF> after it in {Where} (a client ending lines with LF alone); closing connection",
+            _record.Id, ClientIp, where);
+        return "bare <LF> without <CR><LF> in " + where;
+    }
+
     private static bool IsBdatLine(string line) => line.StartsWith("BDAT", StringComparison.OrdinalIgnoreCase);
 
     private async Task<string> CloseAfterRefusedBdatLineAsync(SmtpReply reply, string what)
     {
-        await SendFinalAsync(reply with { Lines = [reply.Text + "; closing connection"] });
+        _transport.Write(reply);
+        await SendFinalAsync(SmtpReply.ClosingAfterRefusedBdat);
         _log.LogInformation("session {Session} from {Ip}: {What}; closing connection", _record.Id, ClientIp, what);
         return what;
     }

@@ -15,6 +15,11 @@ public enum LineStatus
     TooLong,
     /// <summary>A bare LF or CR somewhere before the CRLF that ended the line (RFC 5321 §2.3.8).</summary>
     BareLineEnding,
+    /// <summary>
+    /// A bare LF, and then nothing more within <see cref="SmtpTransport.BareLfGrace"/>: a client that ends its
+    /// lines with LF alone and waits for a reply. No line has ended; the session says why and closes.
+    /// </summary>
+    BareLfUnterminated,
     /// <summary>A NUL octet in the line (RFC 5321 §4.1.1: commands are printable text).</summary>
     Nul,
     InvalidUtf8,
@@ -46,10 +51,19 @@ public sealed class SmtpTransport : IAsyncDisposable
     private readonly ArrayBufferWriter<byte> _output = new(1024);
     private bool _mustRead; // the buffer holds only an incomplete line: wait for more bytes, do not spin on TryRead
     private readonly Stream _network;
+    private readonly TimeProvider _time;
 
-    public SmtpTransport(Stream network)
+    /// <summary>
+    /// How long a line with a bare LF and no CRLF yet may wait for its next byte: long enough for a line
+    /// that arrives in pieces, short enough that an LF-only client hears why nothing happens instead of
+    /// waiting for its command timeout (and holding a connection slot that long).
+    /// </summary>
+    public static readonly TimeSpan BareLfGrace = TimeSpan.FromSeconds(2);
+
+    public SmtpTransport(Stream network, TimeProvider? time = null)
     {
         _network = network;
+        _time = time ?? TimeProvider.System;
         _stream = network;
         _reader = PipeReader.Create(network, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true));
     }
@@ -91,6 +105,24 @@ public sealed class SmtpTransport : IAsyncDisposable
         return await _reader.ReadAsync(ct).ConfigureAwait(false);
     }
 
+    /// <summary>Like <see cref="ReadAsync"/>, but waits for new bytes at most <paramref name="wait"/> (on the
+    /// transport's clock); null when none came in that time.</summary>
+    private async ValueTask<ReadResult?> ReadWithinAsync(TimeSpan wait, CancellationToken ct)
+    {
+        await FlushAsync(ct).ConfigureAwait(false);
+        _mustRead = false;
+        using var grace = new CancellationTokenSource(wait, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, grace.Token);
+        try
+        {
+            return await _reader.ReadAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (grace.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
     /// <summary>True when the client has sent bytes we have not read yet (STARTTLS injection check).</summary>
     public bool HasBufferedInput()
     {
@@ -106,6 +138,8 @@ public sealed class SmtpTransport : IAsyncDisposable
     /// (<see cref="LineStatus.BareLineEnding"/>), and nothing hidden behind the LF ever runs. Longer
     /// lines are consumed up to their end and reported as <see cref="LineStatus.TooLong"/>. A refused
     /// line comes back as text too (invalid UTF-8 replaced), so that the session can see its verb.
+    /// When a bare LF has been read and the client then sends nothing for <see cref="BareLfGrace"/>,
+    /// the result is <see cref="LineStatus.BareLfUnterminated"/>: it ends its lines with LF alone.
     /// </summary>
     public async ValueTask<(LineStatus Status, string Line)> ReadLineAsync(int maxLength, CancellationToken ct)
     {
@@ -114,7 +148,18 @@ public sealed class SmtpTransport : IAsyncDisposable
         long scanned = 0; // bytes at the start of the buffer already searched for LF; none of them ended the line
         while (true)
         {
-            var result = await ReadAsync(ct).ConfigureAwait(false);
+            ReadResult result;
+            if (bareLf && _mustRead)
+            {
+                // Everything that came has been searched, and an LF without CR was in it: a line in pieces
+                // goes on at once; an LF-only client waits for a reply and sends nothing more.
+                if (await ReadWithinAsync(BareLfGrace, ct).ConfigureAwait(false) is not { } more) return (LineStatus.BareLfUnterminated, "");
+                result = more;
+            }
+            else
+            {
+                result = await ReadAsync(ct).ConfigureAwait(false);
+            }
             var buffer = result.Buffer;
             var end = FindCrLf(buffer, ref scanned, ref bareLf);
             if (end is null)

@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Text;
 using SecureMx.Mail;
 using SecureMx.Smtp;
+using SecureMx.Tests.TestSupport;
 
 namespace SecureMx.Tests.Smtp;
 
@@ -99,5 +100,73 @@ public sealed class SmtpTransportTests
     {
         var lines = await ReadLinesAsync(512, new string('y', 3000) + "\r", "\nNOOP\r\n");
         Assert.Equal([(LineStatus.TooLong, ""), (LineStatus.Ok, "NOOP")], lines);
+    }
+
+    /// <summary>Waits (in real time, briefly) until the transport has armed a timer on <paramref name="clock"/>.</summary>
+    private static async Task<SteppingTimeProvider.TrackedTimer> ArmedTimerAsync(SteppingTimeProvider clock, Task pending)
+    {
+        for (int i = 0; i < 500 && !pending.IsCompleted; i++)
+        {
+            if (clock.NextPending is { } timer) return timer;
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+        }
+        throw new InvalidOperationException(pending.IsCompleted ? "the read ended without waiting" : "the read never armed a timer");
+    }
+
+    [Fact]
+    public async Task BareLfWithNothingAfterItEndsTheReadAfterTheGraceOnTheTransportsClock()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var clock = new SteppingTimeProvider(start);
+        var pipe = new Pipe();
+        await using var transport = new SmtpTransport(pipe.Reader.AsStream(), clock);
+        await pipe.Writer.WriteAsync(Encoding.ASCII.GetBytes("EHLO x\n"), ct); // the client then waits for a reply
+
+        var read = transport.ReadLineAsync(512, ct).AsTask();
+        var timer = await ArmedTimerAsync(clock, read);
+        Assert.Equal(start + SmtpTransport.BareLfGrace, timer.Due);
+
+        clock.MoveTo(timer.Due - TimeSpan.FromMilliseconds(1));
+        await Task.Delay(50, ct);
+        Assert.False(read.IsCompleted); // a line in pieces may still go on
+
+        clock.MoveTo(timer.Due);
+        var (status, _) = await read.WaitAsync(TimeSpan.FromSeconds(10), ct);
+        Assert.Equal(LineStatus.BareLfUnterminated, status);
+        await pipe.Writer.CompleteAsync();
+    }
+
+    [Fact]
+    public async Task BytesWithinTheGraceContinueTheLineAndTheNextWaitGetsAFreshGrace()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var clock = new SteppingTimeProvider(start);
+        var pipe = new Pipe();
+        await using var transport = new SmtpTransport(pipe.Reader.AsStream(), clock);
+        await pipe.Writer.WriteAsync(Encoding.ASCII.GetBytes("NOOP x\n"), ct);
+
+        var read = transport.ReadLineAsync(512, ct).AsTask();
+        var first = await ArmedTimerAsync(clock, read);
+        clock.MoveTo(first.Due - TimeSpan.FromMilliseconds(1));
+        await pipe.Writer.WriteAsync(Encoding.ASCII.GetBytes("MAIL FROM:<a@ext.test>"), ct);
+
+        // The new bytes did not end the line: the transport waits again, a whole grace from now.
+        SteppingTimeProvider.TrackedTimer? second = null;
+        for (int i = 0; i < 500 && second is null; i++)
+        {
+            if (clock.NextPending is { } t && t != first) second = t;
+            else await Task.Delay(10, ct);
+        }
+        Assert.NotNull(second);
+        Assert.Equal(clock.GetUtcNow() + SmtpTransport.BareLfGrace, second.Due);
+        Assert.False(read.IsCompleted);
+
+        await pipe.Writer.WriteAsync(Encoding.ASCII.GetBytes("\r\n"), ct);
+        var (status, line) = await read.WaitAsync(TimeSpan.FromSeconds(10), ct);
+        Assert.Equal(LineStatus.BareLineEnding, status);
+        Assert.Equal("NOOP x\nMAIL FROM:<a@ext.test>", line);
+        await pipe.Writer.CompleteAsync();
     }
 }

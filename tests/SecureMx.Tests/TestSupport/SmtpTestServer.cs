@@ -68,6 +68,9 @@ public sealed class SmtpTestServer : IAsyncDisposable
     public SessionLogRepository SessionLog { get; }
     public RecordingArrivalSink Arrivals { get; } = new();
     public SmtpListener Listener { get; }
+
+    /// <summary>What the listener's sessions are built with: for a session run on a stream of the test's own.</summary>
+    public SmtpServerContext Context { get; }
     public IPEndPoint Endpoint => Listener.Endpoint;
     public string DataDirectory => _dir.Path;
 
@@ -97,6 +100,7 @@ public sealed class SmtpTestServer : IAsyncDisposable
         var authenticator = new AccountAuthenticator(Store.Mailboxes, options.Auth, time, NullLogger.Instance);
         var senders = new SenderOwnershipPolicy(Store.Mailboxes, options.Delivery);
         var ctx = new SmtpServerContext(options, Spool, policy, SessionLog, Arrivals, certificate, authenticator, senders, time, NullLoggerFactory.Instance);
+        Context = ctx;
         Listener = new SmtpListener(ctx, listener, new IPEndPoint(IPAddress.Loopback, 0), limiter);
     }
 
