@@ -11,6 +11,8 @@ namespace SecureMx.Queue;
 /// now" and the scheduler would deliver the message again at once, and again — a hot loop on a full
 /// disk; with them the message waits as its outcomes say (delivery.localRetrySeconds, the retry
 /// schedule), a delivered or failed recipient is not tried again, and a delay DSN is not sent twice.
+/// A DSN the spool could not take waits here too, and nothing of its run is written before it is
+/// spooled: the database never says "failed" or "warned" about a recipient whose report is missing.
 /// What is here is lost when the process ends: the database's older state then stands, and a
 /// recipient may be delivered twice (docs/ARCHITECTURE.md, "Durability": a duplicate, never a loss).
 /// </summary>
@@ -18,7 +20,8 @@ internal sealed class UnsavedOutcomes
 {
     /// <param name="Updates">The latest unwritten update per recipient index, with every attempt it stands for.</param>
     /// <param name="HeldUntil">The scheduler leaves the message alone until then.</param>
-    private sealed record Entry(IReadOnlyDictionary<int, RecipientUpdate> Updates, DateTimeOffset HeldUntil);
+    /// <param name="Dsns">DSNs about these outcomes that the spool did not take: sent before the outcomes are written.</param>
+    private sealed record Entry(IReadOnlyDictionary<int, RecipientUpdate> Updates, DateTimeOffset HeldUntil, IReadOnlyList<DsnEmitter.Batch> Dsns);
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new();
 
@@ -64,9 +67,15 @@ internal sealed class UnsavedOutcomes
         return merged.OrderBy(u => u.Index).ToList();
     }
 
-    /// <summary>Keeps <paramref name="merged"/> (from <see cref="Merge"/>) unwritten, the message held until <paramref name="heldUntil"/>.</summary>
-    public void Keep(string messageId, IReadOnlyList<RecipientUpdate> merged, DateTimeOffset heldUntil) =>
-        _entries[messageId] = new Entry(merged.ToDictionary(u => u.Index), heldUntil);
+    /// <summary>The DSNs of earlier runs that the spool did not take.</summary>
+    public IReadOnlyList<DsnEmitter.Batch> UnsentDsns(string messageId) => _entries.TryGetValue(messageId, out var e) ? e.Dsns : [];
+
+    /// <summary>
+    /// Keeps <paramref name="merged"/> (from <see cref="Merge"/>) unwritten, the message held until
+    /// <paramref name="heldUntil"/>, with the DSNs about them still to be spooled (<paramref name="unsentDsns"/>).
+    /// </summary>
+    public void Keep(string messageId, IReadOnlyList<RecipientUpdate> merged, DateTimeOffset heldUntil, IReadOnlyList<DsnEmitter.Batch> unsentDsns) =>
+        _entries[messageId] = new Entry(merged.ToDictionary(u => u.Index), heldUntil, unsentDsns);
 
     /// <summary>The message's outcomes are written (or it left the queue).</summary>
     public void Forget(string messageId) => _entries.TryRemove(messageId, out _);

@@ -96,6 +96,54 @@ public sealed class QueueRunnerStorageFaultTests
         Assert.Equal(3, h.Dns.Attempts.Count);
     }
 
+    [Fact]
+    public async Task ABounceThatTheFullDiskCannotTakeIsSpooledOnceItHasRoomAndTheRecipientIsNotTriedAgain()
+    {
+        var faults = new StorageFaultPlan();
+        await using var h = await QueueRunnerHarness.CreateAsync(mx: FakeMailDns.NxDomain, configure: o => o.Delivery.LocalRetrySeconds = 60, faults: faults);
+        var id = await h.SendAsync(announce: false);
+        faults.FailAlways(DurableStep.Commit, Errno.ENOSPC); // neither the bounce nor the recipient's new state can be written
+
+        h.Runner.MessageArrived(id);
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(150), () => Assert.Empty(h.Dsns()));
+        Assert.NotNull(h.Spool.Queue.Load(id));
+
+        // Space again: the bounce is spooled (and delivered to the sender's Maildir) before the message leaves the queue.
+        faults.Clear();
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(220), () => { });
+        Assert.Null(h.Spool.Queue.Load(id));
+        var dsn = Assert.Single(h.Dsns());
+        Assert.Equal("failed", dsn.Action);
+        Assert.Equal(0, h.Runner.UnsavedMessages);
+        Assert.Single(h.Dns.Attempts); // the failure stands: the recipient was not tried again to make the report
+    }
+
+    [Fact]
+    public async Task ADelayWarningThatTheFullDiskCannotTakeIsSpooledOnceItHasRoom()
+    {
+        var faults = new StorageFaultPlan();
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o =>
+        {
+            o.Queue.RetryJitter = 0;
+            o.Queue.DelayWarningAfter = "1m";
+        }, faults: faults);
+        var id = await h.SendAsync(announce: false);
+        faults.FailAlways(DurableStep.Commit, Errno.ENOSPC);
+
+        h.Runner.MessageArrived(id);
+        // SERVFAIL at 0, 5 and 15 minutes: the warning is due from the second attempt on and cannot be spooled.
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddMinutes(15.5), () => Assert.Empty(h.Dsns()));
+        Assert.Equal(3, h.Dns.Attempts.Count);
+
+        faults.Clear();
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddMinutes(17), () => { });
+        var dsn = Assert.Single(h.Dsns());
+        Assert.Equal("delayed", dsn.Action);
+        var r = h.Recipient(id)!;
+        Assert.Equal((RecipientState.Deferred, 3, true), (r.State, r.Attempts, r.DelayWarned));
+        Assert.Equal(0, h.Runner.UnsavedMessages);
+    }
+
     /// <summary>
     /// Moves the clock to <paramref name="target"/> from one timer to the next; before each step waits
     /// (real time, bounded) until the runner is quiet — the scheduler waiting on a timer in the future
