@@ -100,7 +100,9 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         {
             var now = _time.GetUtcNow();
             int dispatched = 0, held = 0;
-            foreach (var id in _spool.Queue.DueMessageIds(now, 1000))
+            ForgetReleasedMessagesThatLeftTheQueue(now);
+            // Held messages are among the due ones the database names: ask for as many more, so that they never crowd out the rest.
+            foreach (var id in _spool.Queue.DueMessageIds(now, DueBatchSize + _unsaved.Count))
             {
                 // Its outcome could not be written: the database's due time is stale, the one in memory counts.
                 if (_unsaved.IsHeld(id, now)) held++;
@@ -124,6 +126,20 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             delay.Cancel();
             try { await Task.WhenAll(timer, kicked); } catch (OperationCanceledException) { }
             ct.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>
+    /// A message deleted or bounced by the operator (another process) while its outcomes were held in
+    /// memory is never due again, so no worker would drop its note: once its hold has ended, a note
+    /// whose message has left the queue goes.
+    /// </summary>
+    private void ForgetReleasedMessagesThatLeftTheQueue(DateTimeOffset now)
+    {
+        if (_unsaved.Count == 0) return;
+        foreach (var id in _unsaved.Released(now))
+        {
+            if (!_inFlight.ContainsKey(id) && !_spool.Queue.Contains(id)) _unsaved.Forget(id);
         }
     }
 
@@ -308,6 +324,9 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
 
     /// <summary>The shortest wait after an outcome that could not be written (a recipient due at once must not make a hot loop either).</summary>
     private static readonly TimeSpan MinimumHold = TimeSpan.FromSeconds(1);
+
+    /// <summary>How many due messages the scheduler dispatches per look (besides those held in memory).</summary>
+    internal int DueBatchSize { get; set; } = 1000;
 
     /// <summary>Messages whose last outcomes are only in memory (the queue database did not take them).</summary>
     internal int UnsavedMessages => _unsaved.Count;

@@ -37,6 +37,9 @@ internal sealed class UnsavedOutcomes
     public DateTimeOffset? EarliestRelease(DateTimeOffset now) =>
         _entries.Values.Where(e => e.HeldUntil > now).Select(e => (DateTimeOffset?)e.HeldUntil).Min();
 
+    /// <summary>Messages whose hold has ended at <paramref name="now"/> (due again, or gone from the queue meanwhile).</summary>
+    public List<string> Released(DateTimeOffset now) => _entries.Where(e => e.Value.HeldUntil <= now).Select(e => e.Key).ToList();
+
     /// <summary>The recipients as the database has them, with the unwritten outcomes laid over them.</summary>
     public List<QueuedRecipient> Overlay(string messageId, List<QueuedRecipient> stored)
     {

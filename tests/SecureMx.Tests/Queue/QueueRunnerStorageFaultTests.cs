@@ -144,6 +144,45 @@ public sealed class QueueRunnerStorageFaultTests
         Assert.Equal(0, h.Runner.UnsavedMessages);
     }
 
+    [Fact]
+    public async Task TheNoteOfAHeldMessageThatTheOperatorDeletedGoesWhenItsHoldEnds()
+    {
+        var faults = new StorageFaultPlan();
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o => o.Delivery.LocalRetrySeconds = 60, faults: faults);
+        var id = await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")], announce: false);
+        faults.FailAlways(DurableStep.Commit, Errno.ENOSPC);
+        h.Runner.MessageArrived(id);
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(30), () => { });
+        Assert.Equal(1, h.Runner.UnsavedMessages);
+
+        // `securemx queue delete` from another process, once there is room: the message is never due again.
+        faults.Clear();
+        await h.Spool.RemoveAsync(id);
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(90), () => { });
+        Assert.Equal(0, h.Runner.UnsavedMessages);
+    }
+
+    [Fact]
+    public async Task HeldMessagesDoNotCrowdOutOtherDueMailFromTheSchedulersBatch()
+    {
+        var faults = new StorageFaultPlan();
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o => o.Delivery.LocalRetrySeconds = 60, faults: faults);
+        h.Runner.DueBatchSize = 1;
+        var ids = new List<string>();
+        for (int i = 0; i < 2; i++) ids.Add(await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")], announce: false));
+        ids.Sort(StringComparer.Ordinal); // the database names due messages in this order
+        faults.FailAlways(DurableStep.Commit, Errno.ENOSPC);
+        h.Runner.MessageArrived(ids[0]);
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(1), () => { });
+        faults.Clear();
+
+        // The first message is held for 60 s (its removal could not be written); the second is due and must not wait for it.
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(20), () => { });
+        Assert.Null(h.Spool.Queue.Load(ids[1]));
+        Assert.NotNull(h.Spool.Queue.Load(ids[0]));
+        Assert.Equal(1, h.Runner.UnsavedMessages);
+    }
+
     /// <summary>
     /// Moves the clock to <paramref name="target"/> from one timer to the next; before each step waits
     /// (real time, bounded) until the runner is quiet — the scheduler waiting on a timer in the future
