@@ -27,24 +27,40 @@ public sealed class DsnEmitter(MessageSpool spool, RecipientRouter recipients, S
     /// <summary>One recipient to report on: its last outcome, and the server's reply when a server gave it (Diagnostic-Code).</summary>
     public sealed record Item(QueuedRecipient Recipient, DeliveryOutcome Outcome, string? ServerReply = null);
 
-    public async Task EmitAsync(Envelope original, IReadOnlyList<Item> items, DsnAction action, DateTimeOffset? willRetryUntil)
+    /// <summary>One DSN to send: the recipients it reports on, its action, and (delayed) until when delivery is tried.</summary>
+    public sealed record Batch(DsnAction Action, IReadOnlyList<Item> Items, DateTimeOffset? WillRetryUntil = null);
+
+    public Task<bool> EmitAsync(Envelope original, Batch batch) => EmitAsync(original, batch.Items, batch.Action, batch.WillRetryUntil);
+
+    /// <summary>
+    /// Spools the DSN for <paramref name="items"/> (those whose NOTIFY asks for it). False when storage
+    /// failed (a full disk, an I/O or database error: logged): the report is not sent and must be tried
+    /// again. True when it is spooled, when nobody asked for it, or when it can never be made (a sender
+    /// that is not an address, an original that is gone: logged).
+    /// </summary>
+    public async Task<bool> EmitAsync(Envelope original, IReadOnlyList<Item> items, DsnAction action, DateTimeOffset? willRetryUntil)
     {
         var now = time.GetUtcNow();
         var reports = items
             .Where(i => DeliveryStatusNotification.ShouldSend(original.Sender, i.Recipient.Recipient.Notify, action))
             .Select(i => Report(i, action, willRetryUntil, now))
             .ToList();
-        if (reports.Count == 0) return;
+        if (reports.Count == 0) return true;
         try
         {
             await SpoolAsync(original, reports, action, now);
+            return true;
         }
         catch (Exception ex) when (ex is IOException or Microsoft.Data.Sqlite.SqliteException or FormatException or InvalidOperationException)
         {
-            // The recipients' state is still written; the sender misses this report. Say so loudly.
             log.LogError(ex, "{Id}: could not create the {Action} DSN for <{Sender}>", original.Id, action.ToFieldValue(), original.Sender);
+            return !IsStorageFailure(ex);
         }
     }
+
+    /// <summary>A failure of the spool's storage, which passes; not the original's data gone missing, which does not.</summary>
+    private static bool IsStorageFailure(Exception ex) =>
+        ex is Microsoft.Data.Sqlite.SqliteException || ex is IOException and not FileNotFoundException and not DirectoryNotFoundException;
 
     /// <summary>The Status field is the outcome's enhanced code (RFC 3464 §2.3.4), its text the explanation.</summary>
     private static DsnRecipientReport Report(Item item, DsnAction action, DateTimeOffset? retryUntil, DateTimeOffset now) =>

@@ -100,7 +100,9 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         {
             var now = _time.GetUtcNow();
             int dispatched = 0, held = 0;
-            foreach (var id in _spool.Queue.DueMessageIds(now, 1000))
+            ForgetReleasedMessagesThatLeftTheQueue(now);
+            // Held messages are among the due ones the database names: ask for as many more, so that they never crowd out the rest.
+            foreach (var id in _spool.Queue.DueMessageIds(now, DueBatchSize + _unsaved.Count))
             {
                 // Its outcome could not be written: the database's due time is stale, the one in memory counts.
                 if (_unsaved.IsHeld(id, now)) held++;
@@ -124,6 +126,20 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             delay.Cancel();
             try { await Task.WhenAll(timer, kicked); } catch (OperationCanceledException) { }
             ct.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>
+    /// A message deleted or bounced by the operator (another process) while its outcomes were held in
+    /// memory is never due again, so no worker would drop its note: once its hold has ended, a note
+    /// whose message has left the queue goes.
+    /// </summary>
+    private void ForgetReleasedMessagesThatLeftTheQueue(DateTimeOffset now)
+    {
+        if (_unsaved.Count == 0) return;
+        foreach (var id in _unsaved.Released(now))
+        {
+            if (!_inFlight.ContainsKey(id) && !_spool.Queue.Contains(id)) _unsaved.Forget(id);
         }
     }
 
@@ -245,28 +261,44 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         _deliveryLog.Append(logRows); // write-behind: never waits for (or fails on) the database
 
         // DSNs are spooled before the recipients' new state is committed: after a crash in between, the
-        // sender may get a report twice, never not at all.
-        await _dsn.EmitAsync(envelope, failed, DsnAction.Failed, null);
+        // sender may get a report twice, never not at all. A DSN the spool does not take (a full disk)
+        // stops the commit: it waits in memory with this run's outcomes and is tried first in the next run
+        // (without delivering again); should the process end before, the database's older state stands
+        // and the recipient is tried again, which makes the report again.
+        var dsns = new List<DsnEmitter.Batch> { new(DsnAction.Failed, failed) };
         foreach (var tlsWait in new[] { false, true })
         {
             var group = delayed.Where(x => x.Outcome.IsTlsWait == tlsWait).ToList();
-            if (group.Count > 0) await _dsn.EmitAsync(envelope, group, DsnAction.Delayed, _rules.ExpiresAt(envelope.ReceivedAt, group[0].Outcome));
+            if (group.Count > 0) dsns.Add(new(DsnAction.Delayed, group, _rules.ExpiresAt(envelope.ReceivedAt, group[0].Outcome)));
         }
-        await _dsn.EmitAsync(envelope, succeeded, succeeded.Any(x => x.Outcome.Reason != OutcomeReason.Local) ? DsnAction.Relayed : DsnAction.Delivered, null);
+        dsns.Add(new(succeeded.Any(x => x.Outcome.Reason != OutcomeReason.Local) ? DsnAction.Relayed : DsnAction.Delivered, succeeded));
+        var unsent = new List<DsnEmitter.Batch>();
+        foreach (var dsn in _unsaved.UnsentDsns(envelope.Id).Concat(dsns).Where(d => d.Items.Count > 0))
+        {
+            if (!await _dsn.EmitAsync(envelope, dsn)) unsent.Add(dsn);
+        }
 
         var writes = _unsaved.Merge(envelope.Id, updates);
         var states = recipients.ToDictionary(r => r.Index, r => (r.State, r.NextAttemptAt));
         foreach (var u in writes) states[u.Index] = (u.Outcome.State, u.NextAttemptAt);
         bool allFinal = states.Values.All(s => s.State is RecipientState.Delivered or RecipientState.Failed);
-        try
+        Exception? writeFailure = null;
+        if (unsent.Count == 0)
         {
-            // Every recipient final: one commit removes the message (a crash before it means a duplicate, never a loss).
-            if (allFinal) await _spool.RemoveAsync(envelope.Id);
-            else await _spool.Queue.UpdateRecipientsAsync(envelope.Id, writes, _time);
-            _unsaved.Forget(envelope.Id);
-            _writeFailures.Succeeded();
+            try
+            {
+                // Every recipient final: one commit removes the message (a crash before it means a duplicate, never a loss).
+                if (allFinal) await _spool.RemoveAsync(envelope.Id);
+                else await _spool.Queue.UpdateRecipientsAsync(envelope.Id, writes, _time);
+                _unsaved.Forget(envelope.Id);
+                _writeFailures.Succeeded();
+            }
+            catch (Exception ex) when (ex is System.Data.Common.DbException or IOException or UnauthorizedAccessException)
+            {
+                writeFailure = ex;
+            }
         }
-        catch (Exception ex) when (ex is System.Data.Common.DbException or IOException or UnauthorizedAccessException)
+        if (unsent.Count > 0 || writeFailure is not null)
         {
             // The database still says "due now": without a note in memory the scheduler would deliver the
             // message again within 200 ms, and again (a hot loop on a full disk). The note keeps it until
@@ -274,9 +306,17 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             var pending = states.Values.Where(s => s.State is RecipientState.Queued or RecipientState.Deferred).Select(s => s.NextAttemptAt);
             var heldUntil = pending.Append(now + TimeSpan.FromSeconds(_options.Delivery.LocalRetrySeconds)).Min();
             if (heldUntil < now + MinimumHold) heldUntil = now + MinimumHold;
-            _unsaved.Keep(envelope.Id, writes, heldUntil);
-            _writeFailures.Failed(ex, "{Id}: {Problem}: the outcome of {Count} recipient(s) could not be written to the queue database ({Error}); kept in memory, next attempt at {Next:O}",
-                envelope.Id, StorageFailure.IsDiskFull(ex) ? "disk full" : "storage failed", writes.Count, ex.Message, heldUntil);
+            _unsaved.Keep(envelope.Id, writes, heldUntil, unsent);
+            if (writeFailure is not null)
+            {
+                _writeFailures.Failed(writeFailure, "{Id}: {Problem}: the outcome of {Count} recipient(s) could not be written to the queue database ({Error}); kept in memory, next attempt at {Next:O}",
+                    envelope.Id, StorageFailure.IsDiskFull(writeFailure) ? "disk full" : "storage failed", writes.Count, writeFailure.Message, heldUntil);
+            }
+            else
+            {
+                _log.LogWarning("{Id}: {Count} DSN(s) could not be spooled; the outcome of {Recipients} recipient(s) is kept in memory until they are, next attempt at {Next:O}",
+                    envelope.Id, unsent.Count, writes.Count, heldUntil);
+            }
         }
         // The scheduler may be asleep for up to 5 s: tell it about the new due time.
         if (!allFinal && writes.Any(u => u.Outcome.State == RecipientState.Deferred)) Kick();
@@ -284,6 +324,9 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
 
     /// <summary>The shortest wait after an outcome that could not be written (a recipient due at once must not make a hot loop either).</summary>
     private static readonly TimeSpan MinimumHold = TimeSpan.FromSeconds(1);
+
+    /// <summary>How many due messages the scheduler dispatches per look (besides those held in memory).</summary>
+    internal int DueBatchSize { get; set; } = 1000;
 
     /// <summary>Messages whose last outcomes are only in memory (the queue database did not take them).</summary>
     internal int UnsavedMessages => _unsaved.Count;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using SecureMx.Mail;
+using SecureMx.Store;
 
 namespace SecureMx.Spool;
 
@@ -33,8 +34,7 @@ public sealed class QueueDatabase : IDisposable
     private readonly BlockingCollection<WriteOp> _writes = new();
     private readonly Thread? _writer;
     private readonly SqliteConnection? _writeConnection;
-    private readonly string? _immutableConnectionString; // read-only: the fallback on a full disk (OpenForReading)
-    private volatile bool _immutable;
+    private readonly ReadOnlyAccess? _readOnly; // OpenForReading: with the fallback on a full disk
 
     public long Commits { get; private set; }
     public long CommittedOps { get; private set; }
@@ -69,7 +69,7 @@ public sealed class QueueDatabase : IDisposable
     {
         if (!readOnly) throw new ArgumentException("the read-write queue has its own constructor", nameof(readOnly));
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30, Mode = SqliteOpenMode.ReadOnly }.ToString();
-        _immutableConnectionString = new SqliteConnectionStringBuilder(_connectionString) { DataSource = new Uri(path).AbsoluteUri + "?immutable=1" }.ToString();
+        _readOnly = new ReadOnlyAccess(path, _connectionString);
         DatabasePath = path;
         _dataDirectory = dataDirectory;
         _files = DurableFiles.Default;
@@ -114,37 +114,19 @@ public sealed class QueueDatabase : IDisposable
 
     public SqliteConnection OpenRead()
     {
+        if (_readOnly is not null) return _readOnly.Open();
         // Busy waits are handled by Microsoft.Data.Sqlite itself, up to DefaultTimeout.
-        var c = new SqliteConnection(_immutable ? _immutableConnectionString : _connectionString);
+        var c = new SqliteConnection(_connectionString);
         try
         {
             c.Open();
-            if (_immutableConnectionString is not null && !_immutable)
-            {
-                // Read-only: SQLite opens lazily, and the -shm file is needed (and made) at the first read.
-                using var probe = c.CreateCommand();
-                probe.CommandText = "SELECT count(*) FROM sqlite_master";
-                probe.ExecuteScalar();
-            }
             return c;
-        }
-        catch (SqliteException) when (_immutableConnectionString is not null && !_immutable && WriteAheadLogIsEmpty())
-        {
-            c.Dispose();
-            _immutable = true; // no room for the -shm index, and nothing in the log that needs it
-            return OpenRead();
         }
         catch
         {
             c.Dispose();
             throw;
         }
-    }
-
-    private bool WriteAheadLogIsEmpty()
-    {
-        var wal = new FileInfo(DatabasePath + "-wal");
-        return !wal.Exists || wal.Length == 0;
     }
 
     private Task Submit(Action<SqliteConnection, SqliteTransaction> apply, bool needsDirectorySync)

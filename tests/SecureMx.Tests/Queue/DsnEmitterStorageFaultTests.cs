@@ -13,7 +13,8 @@ namespace SecureMx.Tests.Queue;
 /// <summary>
 /// A DSN goes into the spool through the same acceptor as every message: when storage fails at any
 /// step, the failure is logged (with "disk full" when that is the cause), nothing of the DSN stays in
-/// the spool, nobody is told it arrived, and the original is untouched.
+/// the spool, nobody is told it arrived, the original is untouched, and the caller hears that the
+/// DSN was not spooled (the queue runner tries it again).
 /// </summary>
 public sealed class DsnEmitterStorageFaultTests : IDisposable
 {
@@ -61,10 +62,10 @@ public sealed class DsnEmitterStorageFaultTests : IDisposable
     {
         var (original, recipient) = await OriginalAsync();
         var queued = new HashSet<string>(_spool.Queue.AllMessageIds());
-        Task EmitAsync() => _emitter.EmitAsync(original, [new DsnEmitter.Item(recipient, recipient.LastOutcome!)], DsnAction.Failed, null);
+        Task<bool> EmitAsync() => _emitter.EmitAsync(original, [new DsnEmitter.Item(recipient, recipient.LastOutcome!)], DsnAction.Failed, null);
 
         _faults.ForgetSteps();
-        await EmitAsync();
+        Assert.True(await EmitAsync());
         queued.Add(Assert.Single(_arrived));
         Assert.True(queued.SetEquals(_spool.Queue.AllMessageIds()));
         foreach (var group in _faults.Steps.GroupBy(s => (s.Step, s.Directory)).Where(g => g.Key.Step != DurableStep.Delete)) // the delete after the commit cannot fail it
@@ -72,7 +73,7 @@ public sealed class DsnEmitterStorageFaultTests : IDisposable
             var when = $"{errno} at {group.Key.Step} in {group.Key.Directory}";
             int lines = _log.Lines.Count;
             _faults.Fail(group.Key.Step, errno, p => Path.GetDirectoryName(p) == group.Key.Directory);
-            await EmitAsync();
+            Assert.False(await EmitAsync(), when); // the caller must try again
             Assert.True(queued.SetEquals(_spool.Queue.AllMessageIds()), when);
             Assert.Equal(queued.Count - 1, _arrived.Count);
             Assert.Empty(Directory.GetFiles(_spool.IncomingDirectory));
@@ -81,10 +82,21 @@ public sealed class DsnEmitterStorageFaultTests : IDisposable
             Assert.True(logged.Contains("disk full", StringComparison.Ordinal) == (errno == Errno.ENOSPC), $"{when}: {logged}");
 
             _faults.Clear();
-            await EmitAsync();
+            Assert.True(await EmitAsync(), when);
             queued.Add(_arrived[^1]);
             Assert.True(queued.SetEquals(_spool.Queue.AllMessageIds()), when + ", then cleared");
         }
         Assert.NotNull(_spool.Queue.Load(original.Id));
+    }
+
+    [Fact]
+    public async Task ADsnThatCanNeverBeMadeIsLoggedAndNotAskedForAgain()
+    {
+        var (original, recipient) = await OriginalAsync();
+        var broken = original with { Sender = "not an address" };
+
+        Assert.True(await _emitter.EmitAsync(broken, [new DsnEmitter.Item(recipient, recipient.LastOutcome!)], DsnAction.Failed, null));
+        Assert.Contains(_log.Lines, l => l.Contains("could not create the failed DSN", StringComparison.Ordinal));
+        Assert.Empty(_arrived);
     }
 }

@@ -96,6 +96,93 @@ public sealed class QueueRunnerStorageFaultTests
         Assert.Equal(3, h.Dns.Attempts.Count);
     }
 
+    [Fact]
+    public async Task ABounceThatTheFullDiskCannotTakeIsSpooledOnceItHasRoomAndTheRecipientIsNotTriedAgain()
+    {
+        var faults = new StorageFaultPlan();
+        await using var h = await QueueRunnerHarness.CreateAsync(mx: FakeMailDns.NxDomain, configure: o => o.Delivery.LocalRetrySeconds = 60, faults: faults);
+        var id = await h.SendAsync(announce: false);
+        faults.FailAlways(DurableStep.Commit, Errno.ENOSPC); // neither the bounce nor the recipient's new state can be written
+
+        h.Runner.MessageArrived(id);
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(150), () => Assert.Empty(h.Dsns()));
+        Assert.NotNull(h.Spool.Queue.Load(id));
+
+        // Space again: the bounce is spooled (and delivered to the sender's Maildir) before the message leaves the queue.
+        faults.Clear();
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(220), () => { });
+        Assert.Null(h.Spool.Queue.Load(id));
+        var dsn = Assert.Single(h.Dsns());
+        Assert.Equal("failed", dsn.Action);
+        Assert.Equal(0, h.Runner.UnsavedMessages);
+        Assert.Single(h.Dns.Attempts); // the failure stands: the recipient was not tried again to make the report
+    }
+
+    [Fact]
+    public async Task ADelayWarningThatTheFullDiskCannotTakeIsSpooledOnceItHasRoom()
+    {
+        var faults = new StorageFaultPlan();
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o =>
+        {
+            o.Queue.RetryJitter = 0;
+            o.Queue.DelayWarningAfter = "1m";
+        }, faults: faults);
+        var id = await h.SendAsync(announce: false);
+        faults.FailAlways(DurableStep.Commit, Errno.ENOSPC);
+
+        h.Runner.MessageArrived(id);
+        // SERVFAIL at 0, 5 and 15 minutes: the warning is due from the second attempt on and cannot be spooled.
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddMinutes(15.5), () => Assert.Empty(h.Dsns()));
+        Assert.Equal(3, h.Dns.Attempts.Count);
+
+        faults.Clear();
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddMinutes(17), () => { });
+        var dsn = Assert.Single(h.Dsns());
+        Assert.Equal("delayed", dsn.Action);
+        var r = h.Recipient(id)!;
+        Assert.Equal((RecipientState.Deferred, 3, true), (r.State, r.Attempts, r.DelayWarned));
+        Assert.Equal(0, h.Runner.UnsavedMessages);
+    }
+
+    [Fact]
+    public async Task TheNoteOfAHeldMessageThatTheOperatorDeletedGoesWhenItsHoldEnds()
+    {
+        var faults = new StorageFaultPlan();
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o => o.Delivery.LocalRetrySeconds = 60, faults: faults);
+        var id = await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")], announce: false);
+        faults.FailAlways(DurableStep.Commit, Errno.ENOSPC);
+        h.Runner.MessageArrived(id);
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(30), () => { });
+        Assert.Equal(1, h.Runner.UnsavedMessages);
+
+        // `securemx queue delete` from another process, once there is room: the message is never due again.
+        faults.Clear();
+        await h.Spool.RemoveAsync(id);
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(90), () => { });
+        Assert.Equal(0, h.Runner.UnsavedMessages);
+    }
+
+    [Fact]
+    public async Task HeldMessagesDoNotCrowdOutOtherDueMailFromTheSchedulersBatch()
+    {
+        var faults = new StorageFaultPlan();
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o => o.Delivery.LocalRetrySeconds = 60, faults: faults);
+        h.Runner.DueBatchSize = 1;
+        var ids = new List<string>();
+        for (int i = 0; i < 2; i++) ids.Add(await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")], announce: false));
+        ids.Sort(StringComparer.Ordinal); // the database names due messages in this order
+        faults.FailAlways(DurableStep.Commit, Errno.ENOSPC);
+        h.Runner.MessageArrived(ids[0]);
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(1), () => { });
+        faults.Clear();
+
+        // The first message is held for 60 s (its removal could not be written); the second is due and must not wait for it.
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(20), () => { });
+        Assert.Null(h.Spool.Queue.Load(ids[1]));
+        Assert.NotNull(h.Spool.Queue.Load(ids[0]));
+        Assert.Equal(1, h.Runner.UnsavedMessages);
+    }
+
     /// <summary>
     /// Moves the clock to <paramref name="target"/> from one timer to the next; before each step waits
     /// (real time, bounded) until the runner is quiet — the scheduler waiting on a timer in the future
