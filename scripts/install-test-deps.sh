@@ -6,7 +6,8 @@ set -euo pipefail
 # util-linux: unshare/nsenter, for the DANE reference sender's private resolv.conf (postfix-peer.sh);
 # chromium + fonts-liberation: the browser the dashboard tests drive through Playwright (ExecutablePath /usr/bin/chromium).
 # dovecot-*: IMAP, POP3 and LMTP over the store (securemx dovecot-config); tests start it privately.
-packages=(postfix swaks libnet-ssleay-perl libio-socket-ssl-perl openssl ca-certificates procps iproute2 netcat-openbsd knot unbound ldnsutils bind9-dnsutils testssl.sh util-linux chromium fonts-liberation dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sqlite)
+# systemd: systemd-analyze verify of the installed securemx.service (nothing runs systemd here).
+packages=(postfix swaks libnet-ssleay-perl libio-socket-ssl-perl openssl ca-certificates procps iproute2 netcat-openbsd knot unbound ldnsutils bind9-dnsutils testssl.sh util-linux chromium fonts-liberation dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sqlite systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

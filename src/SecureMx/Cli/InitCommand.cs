@@ -111,6 +111,7 @@ public static class InitCommand
         Console.WriteLine($"created {dir} for {hostname}");
         Console.WriteLine($"  mx listener: {options.Listeners.Mx}");
         Console.WriteLine($"  certificate: {(cert ?? Path.Combine(dir, "tls", "cert.pem"))}{(cert is null ? " (self-signed)" : "")}");
-        Console.WriteLine($"next: securemx domain add example.org --data {dir}; securemx serve --data {dir}");
+        var securemx = CliCommandName.Current;
+        Console.WriteLine($"next: {securemx} domain add example.org --data {dir}; {securemx} serve --data {dir}");
     }
 }

@@ -5,7 +5,6 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Localization;
@@ -89,10 +88,8 @@ public static class DashboardServer
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddScoped<DashboardUser>();
 
-        // Cookies must survive a restart: the keys live in the instance, readable by its user only.
-        var keys = Directory.CreateDirectory(Path.Combine(deps.DataDirectory, "dashboard-keys"));
-        File.SetUnixFileMode(keys.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        builder.Services.AddDataProtection().SetApplicationName("SecureMx.Dashboard").PersistKeysToFileSystem(keys);
+        // Cookies must survive a restart; the key ring is encrypted at rest (DashboardKeyRing).
+        DashboardKeyRing.Add(builder.Services, deps.DataDirectory);
 
         var cookiePrefix = https ? "__Host-" : ""; // __Host-: Secure, Path=/, no Domain (RFC 6265bis §4.1.3.2)
         builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(o =>

@@ -37,6 +37,9 @@ public static class ServerHost
         var level = Environment.GetEnvironmentVariable("SECUREMX_LOG_LEVEL");
         if (Enum.TryParse<LogLevel>(level, ignoreCase: true, out var parsed)) builder.Logging.SetMinimumLevel(parsed);
 
+        // Under systemd (Type=notify): READY=1 once every hosted service has started, i.e. every listener is
+        // bound; STOPPING=1 on SIGTERM; log lines in the journal's format. Outside systemd it does nothing.
+        builder.Services.AddSystemd();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.Limits.ShutdownGraceSeconds + 20));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(time);

@@ -66,6 +66,12 @@ public class DashboardTestHost : IAsyncLifetime
     /// <summary>Errors the dashboard logged (an unhandled exception in a page shows up here).</summary>
     public ConcurrentQueue<string> Errors { get; } = new();
 
+    /// <summary>Warnings the dashboard logged (the framework's start-up warnings among them).</summary>
+    public ConcurrentQueue<string> Warnings { get; } = new();
+
+    /// <summary>The instance directory the dashboard was given (its key ring lives there).</summary>
+    public string DataDirectory => _dir.Path;
+
     protected virtual void Configure(SecureMxOptions options)
     {
     }
@@ -117,7 +123,7 @@ public class DashboardTestHost : IAsyncLifetime
 
         await SeedAsync();
 
-        var logging = LoggerFactory.Create(b => b.AddProvider(new ErrorCollector(Errors)));
+        var logging = LoggerFactory.Create(b => b.AddProvider(new ErrorCollector(Errors, Warnings)));
         var authenticator = new AccountAuthenticator(Store.Mailboxes, Options.Auth, Time, NullLogger.Instance);
         _app = DashboardServer.Build(new DashboardDependencies(_dir.Path, Options, new IPEndPoint(IPAddress.Loopback, 0), Certificate,
             Store.Mailboxes, Store.Policies, Store.Roles, Store.Sessions, Store.DeliveryLog, Store.Readiness, new OutboundTlsPolicy(Store.Policies, Options.Delivery),
@@ -187,17 +193,19 @@ public class DashboardTestHost : IAsyncLifetime
         Tlsa = (host, port) => TlsaResolution.FromAnswer(TlsaResolution.OwnerName(host, port), DnsAnswer<TlsaRecordData>.Fail("SERVFAIL")),
     };
 
-    private sealed class ErrorCollector(ConcurrentQueue<string> errors) : ILoggerProvider, ILogger
+    private sealed class ErrorCollector(ConcurrentQueue<string> errors, ConcurrentQueue<string> warnings) : ILoggerProvider, ILogger
     {
         public ILogger CreateLogger(string categoryName) => this;
 
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (IsEnabled(logLevel)) errors.Enqueue(formatter(state, exception) + (exception is null ? "" : ": " + exception));
+            if (!IsEnabled(logLevel)) return;
+            var line = formatter(state, exception) + (exception is null ? "" : ": " + exception);
+            (logLevel >= LogLevel.Error ? errors : warnings).Enqueue(line);
         }
 
         public void Dispose()
