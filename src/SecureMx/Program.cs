@@ -18,6 +18,8 @@ public static class Program
             StoreCommands.Mailbox(),
             StoreCommands.Alias(),
             QueueCommands.Create(),
+            BackupCommands.Backup(),
+            BackupCommands.Restore(),
             SendmailCommand.Create(),
             LogCommand.Create(),
             PolicyCommands.Create(),

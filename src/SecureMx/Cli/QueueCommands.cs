@@ -34,12 +34,13 @@ public static class QueueCommands
 
     public static Command Create()
     {
-        var queue = new Command("queue", "the mail queue: list, show, retry, delete");
+        var queue = new Command("queue", "the mail queue: list, show, retry, delete, bounce, vacuum");
         queue.Subcommands.Add(List());
         queue.Subcommands.Add(Show());
         queue.Subcommands.Add(Retry());
         queue.Subcommands.Add(Delete());
         queue.Subcommands.Add(Bounce());
+        queue.Subcommands.Add(Vacuum());
         return queue;
     }
 
@@ -241,6 +242,20 @@ public static class QueueCommands
             if (spool.Queue.Load(qid) is null) throw new CliException($"message {qid} is not in the queue");
             await spool.RemoveAsync(qid);
             Console.WriteLine($"message {qid} deleted");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Vacuum()
+    {
+        var data = CliOptions.Data();
+        var cmd = new Command("vacuum", "give the queue database's free pages back to the file system (the server must be stopped)") { data };
+        cmd.SetAction(p =>
+        {
+            var dir = CliOptions.RequireInstance(p.GetValue(data)!);
+            var result = QueueVacuum.Run(dir);
+            Console.WriteLine($"queue database: {result.BytesBefore / 1024} KiB before, {result.BytesAfter / 1024} KiB after");
             return 0;
         });
         return cmd;
