@@ -27,6 +27,9 @@ public static class InstanceBackup
     /// <summary>The directories copied as they are (certificate and key of <c>init</c>, the dashboard's key ring).</summary>
     internal static readonly string[] CopiedDirectories = ["tls", "dashboard-keys"];
 
+    /// <summary>Single files copied as they are, mode included: the key that decrypts the dashboard's key ring (without it every dashboard login ends).</summary>
+    internal static readonly string[] CopiedFiles = [SecureMx.Dashboard.DashboardKeyRingKey.FileName];
+
     private static string QueuePath(string dir) => Path.Combine(dir, "spool", "queue.db");
 
     public static async Task<BackupManifest> CreateAsync(string dataDirectory, string target, TimeProvider time, TextWriter warnings)
@@ -79,6 +82,8 @@ public static class InstanceBackup
             CopyDatabase(Path.Combine(dataDirectory, StoreDatabase.FileName), Path.Combine(staging, StoreDatabase.FileName));
             CopyFile(Path.Combine(dataDirectory, ConfigLoader.FileName), Path.Combine(staging, ConfigLoader.FileName));
             foreach (var name in CopiedDirectories) CopyDirectory(Path.Combine(dataDirectory, name), Path.Combine(staging, name));
+            foreach (var name in CopiedFiles.Where(f => File.Exists(Path.Combine(dataDirectory, f))))
+                CopyFile(Path.Combine(dataDirectory, name), Path.Combine(staging, name));
             var hostname = WarnAboutOutsideFiles(dataDirectory, warnings);
 
             var manifest = new BackupManifest(ManifestVersion, time.GetUtcNow(), hostname, Environment.MachineName,

@@ -39,10 +39,13 @@ public static class InstanceRestore
         foreach (var dir in InstanceBackup.CopiedDirectories.Select(d => Path.Combine(dataDirectory, d)).Append(Path.Combine(spool, "data")).Append(Path.Combine(spool, "incoming")))
             if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         File.Delete(Path.Combine(dataDirectory, ConfigLoader.FileName));
+        foreach (var name in InstanceBackup.CopiedFiles) File.Delete(Path.Combine(dataDirectory, name));
 
         InstanceBackup.CopyDirectory(Path.Combine(backup, "spool", "data"), Path.Combine(spool, "data"));
         Directory.CreateDirectory(Path.Combine(spool, "data"));
         foreach (var name in InstanceBackup.CopiedDirectories) InstanceBackup.CopyDirectory(Path.Combine(backup, name), Path.Combine(dataDirectory, name));
+        foreach (var name in InstanceBackup.CopiedFiles.Where(f => File.Exists(Path.Combine(backup, f))))
+            InstanceBackup.CopyFile(Path.Combine(backup, name), Path.Combine(dataDirectory, name));
         var queueCopy = Path.Combine(backup, "spool", "queue.db");
         if (File.Exists(queueCopy)) InstanceBackup.CopyFile(queueCopy, Path.Combine(spool, "queue.db"));
         InstanceBackup.CopyFile(Path.Combine(backup, StoreDatabase.FileName), Path.Combine(dataDirectory, StoreDatabase.FileName));

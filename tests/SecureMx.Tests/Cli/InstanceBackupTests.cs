@@ -29,6 +29,9 @@ public sealed class InstanceBackupTests : IDisposable
         InitCommand.Run(_data, "mx.example.test", "off", "off", "off", "off", "off", null, null, null);
         Directory.CreateDirectory(Path.Combine(_data, "dashboard-keys"));
         File.WriteAllText(Path.Combine(_data, "dashboard-keys", "key-1.xml"), "<key/>");
+        var keyRingKey = Path.Combine(_data, SecureMx.Dashboard.DashboardKeyRingKey.FileName);
+        File.WriteAllBytes(keyRingKey, Enumerable.Range(1, 32).Select(b => (byte)b).ToArray());
+        File.SetUnixFileMode(keyRingKey, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
     public void Dispose()
@@ -82,6 +85,10 @@ public sealed class InstanceBackupTests : IDisposable
         foreach (var file in new[] { ConfigLoader.FileName, StoreDatabase.FileName, "tls/cert.pem", "tls/key.pem", "dashboard-keys/key-1.xml" })
             Assert.True(File.Exists(Path.Combine(restored, file)), file);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(restored, "tls", "key.pem")));
+        // The key of the dashboard's key ring comes back as it was (else every dashboard login ends), still 0600.
+        var keyRingKey = Path.Combine(restored, SecureMx.Dashboard.DashboardKeyRingKey.FileName);
+        Assert.Equal(Enumerable.Range(1, 32).Select(b => (byte)b).ToArray(), File.ReadAllBytes(keyRingKey));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyRingKey));
         using var back = MessageSpool.OpenForReading(Path.Combine(restored, "spool"), TimeProvider.System, NullLogger.Instance);
         Assert.Equal(expected.Keys.Order(), back.Queue.AllMessageIds().Order());
         foreach (var (id, bytes) in expected) Assert.Equal(bytes, Bytes(back, id));
