@@ -14,14 +14,6 @@ public static class ServeLock
     /// <summary>The lock, or null while a server (or another such command) holds it.</summary>
     public static SafeFileHandle? TryTake(string dataDirectory)
     {
-        try
-        {
-            return SafeIo.TryLockExclusive(PathIn(dataDirectory));
-        }
-        catch (IOException ex) when (!StorageFailure.IsDiskFull(ex) && ex is not FileNotFoundException and not DirectoryNotFoundException)
-        {
-            // .NET's own advisory lock on open (its FileShare emulation) meets the holder's flock first.
-            return null;
-        }
+        return SafeIo.TryLockExclusive(PathIn(dataDirectory));
     }
 }

@@ -25,6 +25,7 @@ public static partial class SafeIo
 
     private const int LOCK_EX = 2;
     private const int LOCK_NB = 4;
+    private const int EWOULDBLOCK = 11;
 
     /// <summary>
     /// Takes an exclusive flock(2) on <paramref name="path"/> (created if missing) for as long as the
@@ -33,7 +34,17 @@ public static partial class SafeIo
     /// </summary>
     public static Microsoft.Win32.SafeHandles.SafeFileHandle? TryLockExclusive(string path)
     {
-        var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
+        }
+        catch (IOException ex) when (ex.HResult == EWOULDBLOCK)
+        {
+            // A process without System.IO.DisableFileLocking (a test host) takes .NET's own advisory lock
+            // on open, and meets the holder's flock there: held, as below.
+            return null;
+        }
         if (Flock((int)handle.DangerousGetHandle(), LOCK_EX | LOCK_NB) == 0) return handle;
         handle.Dispose();
         return null;
