@@ -35,9 +35,6 @@ public sealed class ServerCertificateSource
     /// <summary>The pair for the next handshake.</summary>
     public SslStreamCertificateContextHolder? Current => Volatile.Read(ref _current);
 
-    /// <summary>Raised after a new pair replaced the previous one (old, new).</summary>
-    public event Action<SslStreamCertificateContextHolder?, SslStreamCertificateContextHolder>? Changed;
-
     /// <summary>
     /// Reads both files again. A pair with the same certificate as now is left alone (a touch, or a
     /// renewal that has written only the key so far is refused below until the certificate follows).
@@ -65,7 +62,6 @@ public sealed class ServerCertificateSource
                 return CertificateReload.Unchanged(previous);
             }
             Volatile.Write(ref _current, loaded);
-            Changed?.Invoke(previous, loaded);
             return CertificateReload.Swapped(previous, loaded);
         }
     }

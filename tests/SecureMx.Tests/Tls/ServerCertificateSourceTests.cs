@@ -26,8 +26,6 @@ public sealed class ServerCertificateSourceTests : IDisposable
         WritePair();
         var source = ServerCertificateSource.Load(Cert, Key);
         var first = source.Current!;
-        (SslStreamCertificateContextHolder?, SslStreamCertificateContextHolder)? changed = null;
-        source.Changed += (o, n) => changed = (o, n);
         WritePair();
 
         var result = source.Reload();
@@ -35,7 +33,7 @@ public sealed class ServerCertificateSourceTests : IDisposable
         Assert.Equal(CertificateReloadOutcome.Swapped, result.Outcome);
         Assert.NotEqual(first.Certificate.Thumbprint, source.Current!.Certificate.Thumbprint);
         Assert.Same(source.Current, result.Now);
-        Assert.Same(first, changed!.Value.Item1);
+        Assert.Same(first, result.Previous);
         // Sessions in progress hold the old pair: it is not disposed.
         Assert.True(first.Certificate.HasPrivateKey);
         Assert.NotNull(first.Certificate.Subject);
