@@ -10,16 +10,17 @@ public static class ServeCommand
     public static Command Create()
     {
         var data = CliOptions.Data();
-        var cmd = new Command("serve", "run the listeners and the queue until SIGTERM or SIGINT") { data };
+        var cmd = new Command("serve", "run the listeners and the queue until SIGTERM or SIGINT; SIGHUP reloads the certificate and securemx.json") { data };
         cmd.TreatUnmatchedTokensAsErrors = false; // --section:key=value overrides for securemx.json
         cmd.SetAction(async (p, ct) =>
         {
             var dir = CliOptions.RequireData(p.GetValue(data)!);
-            var options = CliOptions.LoadConfig(dir, p.UnmatchedTokens.ToArray());
+            var overrides = p.UnmatchedTokens.ToArray();
+            var options = CliOptions.LoadConfig(dir, overrides);
             // One server per instance: a second one would clean up the first one's transfers in progress at start-up.
             using var instanceLock = Spool.SafeIo.TryLockExclusive(Path.Combine(dir, "spool", "serve.lock"))
                 ?? throw new CliException($"another 'securemx serve' is already running on {dir}");
-            using var host = ServerHost.Build(dir, options, TimeProvider.System);
+            using var host = ServerHost.Build(dir, options, TimeProvider.System, overrides);
             try
             {
                 await host.RunAsync(CancellationToken.None);

@@ -58,7 +58,8 @@ public sealed class InstallScriptTests : IDisposable
         var unit = await File.ReadAllTextAsync(InRoot("/etc/systemd/system/securemx.service"));
         Assert.Contains("\nExecStart=/usr/local/bin/securemx serve --data /var/lib/securemx\n", unit);
         foreach (var line in new[] { "Type=notify", "User=securemx", "AmbientCapabilities=CAP_NET_BIND_SERVICE", "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
-                     "ProtectSystem=strict", "ReadWritePaths=/var/lib/securemx", "NoNewPrivileges=yes", "PrivateTmp=yes", "ProtectHome=yes", "Restart=on-failure" })
+                     "ProtectSystem=strict", "ReadWritePaths=/var/lib/securemx", "NoNewPrivileges=yes", "PrivateTmp=yes", "ProtectHome=yes", "Restart=on-failure",
+                     "ExecReload=/bin/kill -HUP $MAINPID" })
             Assert.Contains("\n" + line + "\n", unit);
         Assert.DoesNotContain("\nMemoryDenyWriteExecute=", unit); // the JIT needs W+X mappings
         Assert.DoesNotContain(unit.Split('\n').Where(l => !l.StartsWith('#')), l => l.Contains('@')); // every placeholder filled
@@ -86,7 +87,7 @@ public sealed class InstallScriptTests : IDisposable
     }
 
     /// <summary>
-    /// systemd-analyze verify inside the temporary root: it checks every key and that ExecStart is an
+    /// systemd-analyze verify inside the temporary root: it checks every key and that ExecStart (and ExecReload) is an
     /// executable there. The root gets the host's own system units (sysinit.target and the like, which a
     /// real root has), removed again afterwards. Any warning (an unknown or misspelled key) fails too.
     /// </summary>
@@ -96,6 +97,11 @@ public sealed class InstallScriptTests : IDisposable
         Directory.CreateDirectory(units);
         foreach (var file in Directory.EnumerateFiles("/usr/lib/systemd/system"))
             if (!File.GetAttributes(file).HasFlag(FileAttributes.ReparsePoint)) File.Copy(file, Path.Combine(units, Path.GetFileName(file)));
+        // ExecReload's /bin/kill, which every real root has (procps), must be an executable there too.
+        var kill = InRoot("/bin/kill");
+        var binCreated = !Directory.Exists(Path.GetDirectoryName(kill));
+        Directory.CreateDirectory(Path.GetDirectoryName(kill)!);
+        File.Copy("/bin/kill", kill);
         try
         {
             var verify = await Run.ProcessAsync("systemd-analyze", ["verify", "--root=" + _root, "/etc/systemd/system/securemx.service"]);
@@ -111,6 +117,8 @@ public sealed class InstallScriptTests : IDisposable
         finally
         {
             Directory.Delete(InRoot("/usr/lib"), recursive: true);
+            File.Delete(kill);
+            if (binCreated) Directory.Delete(Path.GetDirectoryName(kill)!);
         }
     }
 }

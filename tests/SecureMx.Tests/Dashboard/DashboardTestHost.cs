@@ -125,7 +125,7 @@ public class DashboardTestHost : IAsyncLifetime
 
         var logging = LoggerFactory.Create(b => b.AddProvider(new ErrorCollector(Errors, Warnings)));
         var authenticator = new AccountAuthenticator(Store.Mailboxes, Options.Auth, Time, NullLogger.Instance);
-        _app = DashboardServer.Build(new DashboardDependencies(_dir.Path, Options, new IPEndPoint(IPAddress.Loopback, 0), Certificate,
+        _app = DashboardServer.Build(new DashboardDependencies(_dir.Path, Options, new IPEndPoint(IPAddress.Loopback, 0), ServerCertificateSource.Fixed(Certificate),
             Store.Mailboxes, Store.Policies, Store.Roles, Store.Sessions, Store.DeliveryLog, Store.Readiness, new OutboundTlsPolicy(Store.Policies, Options.Delivery),
             Spool, ServFailDns(), authenticator, Time, logging));
         await _app.StartAsync();
