@@ -51,6 +51,8 @@ public sealed class InstallScriptTests : IDisposable
         Assert.Contains($"next: securemx domain add example.org --data {instance}; securemx serve --data {instance}", init.StdOut);
         Directory.Delete(instance, recursive: true);
 
+        await ServeAsTheReadmeSaysAsync(launcher, path);
+
         var data = InRoot("/var/lib/securemx");
         Assert.True(Directory.Exists(data));
         Assert.Equal((UnixFileMode)0b111_101_000, File.GetUnixFileMode(data));
@@ -84,6 +86,52 @@ public sealed class InstallScriptTests : IDisposable
         Assert.True(uninstall.ExitCode == 0, uninstall.All);
         Assert.Empty(Files());
         Assert.False(Directory.Exists(data));
+    }
+
+    /// <summary>
+    /// The README's sequence with the installed command, as a newcomer types it on a machine without
+    /// systemd, `securemx` found on the PATH: init (a free loopback port instead of 25), domain add, mailbox add, serve
+    /// in the foreground; a message sent to the mailbox lands in its Maildir, and SIGTERM ends serve cleanly.
+    /// </summary>
+    private async Task ServeAsTheReadmeSaysAsync(string launcher, string path)
+    {
+        var env = new Dictionary<string, string> { ["PATH"] = path };
+        var data = Path.Combine(_root, "newcomer");
+        var mx = Net.FreeEndpoint();
+        async Task Ok(string? stdin, params string[] args)
+        {
+            var r = await Run.ProcessAsync("bash", new[] { "-c", "exec securemx \"$@\"", "securemx" }.Concat(args).Concat(["--data", data]), stdin: stdin, env: env);
+            Assert.True(r.ExitCode == 0, $"securemx {string.Join(' ', args)}: {r.All}");
+        }
+        await Ok(null, "init", "--hostname", "mx.example.test", "--mx", Net.Text(mx), "--securemx", "off", "--submission", "off", "--submissions", "off", "--dashboard", "off");
+        await Ok(null, "domain", "add", "example.org");
+        await Ok("a-long-password\n", "mailbox", "add", "alice@example.org", "--password-stdin");
+
+        // Found on the PATH by the shell, which becomes it (exec: the launcher execs too): SIGTERM reaches serve.
+        var psi = new System.Diagnostics.ProcessStartInfo("bash");
+        foreach (var a in new[] { "-c", "exec securemx serve --data \"$0\"", data }) psi.ArgumentList.Add(a);
+        psi.Environment["PATH"] = path;
+        var log = new System.Text.StringBuilder();
+        using var serve = Run.StartCapturing(psi, log);
+        try
+        {
+            await Net.WaitForPortAsync(mx, TimeSpan.FromSeconds(60));
+            var swaks = await Run.ProcessAsync("swaks", ["--server", Net.Text(mx), "--from", "newcomer@elsewhere.test", "--to", "alice@example.org", "--header", "Subject: installed"]);
+            Assert.True(swaks.ExitCode == 0, swaks.All);
+            var inbox = Path.Combine(data, "mail", "example.org", "alice", "new");
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (!(Directory.Exists(inbox) && Directory.EnumerateFiles(inbox).Any()) && DateTime.UtcNow < deadline) await Task.Delay(100);
+            var file = Assert.Single(Directory.GetFiles(inbox));
+            Assert.Contains("Subject: installed", await File.ReadAllTextAsync(file));
+        }
+        finally
+        {
+            await Run.ProcessAsync("kill", ["-TERM", serve.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await serve.WaitForExitAsync(exit.Token);
+        }
+        Assert.True(serve.ExitCode == 0, "serve exit " + serve.ExitCode + "\n" + log);
+        Directory.Delete(data, recursive: true);
     }
 
     /// <summary>
