@@ -213,7 +213,7 @@ public static class TlsKeyRollover
         }
     }
 
-    /// <summary>The NIST name of a curve (RFC 5480 §2.1.1.1 OIDs), else what .NET calls it.</summary>
+    /// <summary>The NIST name of a curve (by its OID), else what .NET calls it.</summary>
     private static string CurveName(ECCurve curve) => curve.Oid.Value switch
     {
         "1.2.840.10045.3.1.7" => "P-256",
