@@ -1,7 +1,10 @@
+using System.Security.Authentication;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using SecureMx.Dashboard;
 using SecureMx.Dns;
 using SecureMx.IntegrationTests.Dns;
+using SecureMx.IntegrationTests.Inbound;
 using SecureMx.IntegrationTests.Support;
 using SecureMx.TestKit;
 using SecureMx.Tls;
@@ -86,5 +89,35 @@ public sealed class TlsRolloverTests
         var none = await mx.Cli("tls", "rollover");
         Assert.Equal(1, none.ExitCode);
         Assert.Contains("there is no next key", none.StdErr);
+    }
+
+    [Fact]
+    public async Task ACertificateADeployHookInstalledForTheNextKeyIsServedAndRetiresTheNextKeyAtStart()
+    {
+        await using var mx = await SecureMxInstance.CreateAsync(Domain);
+        await mx.CliOk("tls", "next-key");
+        var nextKeyPath = NextTlsKey.KeyPath(mx.DataDir);
+        var nextSpki = NextTlsKey.TryReadSpki(mx.DataDir)!;
+
+        // What a deploy hook does after 'certbot certonly --csr tls/next-key.csr': the certificate and the next key into place.
+        using (var key = NextTlsKey.LoadPrivateKey(File.ReadAllText(nextKeyPath)))
+        {
+            var now = DateTimeOffset.UtcNow;
+            using var cert = new CertificateRequest("CN=" + mx.Hostname, (RSA)key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1).CreateSelfSigned(now.AddDays(-1), now.AddDays(30));
+            File.WriteAllText(Path.Combine(mx.DataDir, "tls", "cert.pem"), cert.ExportCertificatePem());
+            File.Copy(nextKeyPath, Path.Combine(mx.DataDir, "tls", "key.pem"), overwrite: true);
+        }
+        Assert.True(File.Exists(nextKeyPath), "nothing retires the next key before a server starts with it");
+
+        await mx.StartAsync();
+        Assert.Contains("retired " + NextTlsKey.KeyFile, mx.Log);
+        Assert.False(File.Exists(nextKeyPath));
+        Assert.False(File.Exists(NextTlsKey.CsrPath(mx.DataDir)));
+
+        await using var client = await TlsSmtpClient.ConnectAsync(mx.Mx);
+        await client.CommandAsync("EHLO rollover.test");
+        await client.StartTlsAsync(mx.Hostname, SslProtocols.Tls12 | SslProtocols.Tls13);
+        using var served = new X509Certificate2(client.Tls!.RemoteCertificate!);
+        Assert.Equal(nextSpki, NextTlsKey.Spki(served));
     }
 }
