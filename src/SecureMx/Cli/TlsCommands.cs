@@ -54,10 +54,18 @@ public static class TlsCommands
         var cmd = new Command("rollover", "make the next key current: install its certificate (or a new self-signed one) as tls.certificate and tls.key") { data, cert };
         cmd.SetAction(p =>
         {
+            // Read as the caller (root may hold it in /root), before RequireInstance switches to the instance owner.
+            var issued = p.GetValue(cert) is { } file ? IssuedCertificate.Read(file) : null;
             var dir = CliOptions.RequireInstance(p.GetValue(data)!);
             var options = CliOptions.LoadConfig(dir);
-            var done = TlsKeyRollover.Rollover(dir, options, p.GetValue(cert), TimeProvider.System, DurableFiles.Default);
+            var done = TlsKeyRollover.Rollover(dir, options, issued, TimeProvider.System, DurableFiles.Default);
             var host = options.EffectiveSecureMxHostname().TrimEnd('.');
+            if (done.OldTlsa is null)
+            {
+                Console.WriteLine($"the certificate in {done.CertificatePath} carries the next key already; retired {NextTlsKey.KeyFile}");
+                Console.WriteLine($"; its record: _25._tcp.{host}.\tIN\tTLSA\t{done.Tlsa}; remove the older one once the server serves it");
+                return 0;
+            }
             Console.WriteLine($"installed the next key as {done.KeyPath} with {(done.SelfSigned ? "a new self-signed certificate" : "the issued certificate")} in {done.CertificatePath}; retired {NextTlsKey.KeyFile}");
             Console.WriteLine("; reload or restart the server (systemctl reload securemx) so that it serves it; then the old record can go:");
             Console.WriteLine($"; keep:   _25._tcp.{host}.\tIN\tTLSA\t{done.Tlsa}");

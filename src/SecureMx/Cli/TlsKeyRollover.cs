@@ -10,8 +10,32 @@ namespace SecureMx.Cli;
 /// <summary>What <c>tls next-key</c> made: the key, its CSR and the TLSA record to publish next to the current one.</summary>
 public sealed record NextKeyCreated(string KeyPath, string CsrPath, string Tlsa, string Algorithm, IReadOnlyList<string> Names);
 
-/// <summary>What <c>tls rollover</c> installed: the certificate now configured and the TLSA record of its key.</summary>
-public sealed record RolloverDone(string CertificatePath, string KeyPath, string Tlsa, bool SelfSigned, string OldTlsa);
+/// <summary>
+/// What <c>tls rollover</c> installed: the certificate now configured and the TLSA record of its key;
+/// <paramref name="OldTlsa"/> is null when the certificate carried the next key already (only the retirement was left).
+/// </summary>
+public sealed record RolloverDone(string CertificatePath, string KeyPath, string Tlsa, bool SelfSigned, string? OldTlsa);
+
+/// <summary>A certificate chain for the next key as the operator gave it (<c>--cert FILE</c>), read before the command drops to the instance owner.</summary>
+public sealed record IssuedCertificate(string File, string Pem)
+{
+    /// <summary>Bigger than any certificate chain: the file is refused, not read into memory.</summary>
+    public const long MaxBytes = 1024 * 1024;
+
+    public static IssuedCertificate Read(string file)
+    {
+        var full = Path.GetFullPath(file);
+        try
+        {
+            if (new FileInfo(full).Length > MaxBytes) throw new CliException($"--cert {full}: larger than {MaxBytes} bytes, not a certificate chain");
+            return new IssuedCertificate(full, System.IO.File.ReadAllText(full));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"--cert {full}: {ex.Message}");
+        }
+    }
+}
 
 /// <summary>
 /// The writing side of the "current + next" TLSA rollover (RFC 7671 §8.1): <see cref="CreateNextKey"/>
@@ -85,13 +109,13 @@ public static class TlsKeyRollover
     }
 
     /// <summary>
-    /// Makes the next key the current one: the certificate in <paramref name="certificateFile"/> (issued
+    /// Makes the next key the current one: the certificate in <paramref name="issued"/> (issued
     /// for the next key; a PEM chain, leaf first) or, without one, a new self-signed certificate for the
     /// same names — only when the current certificate is self-signed too. Writes tls.key then
     /// tls.certificate, then retires the next-key files; a failure in between leaves the next key in
     /// place, and running the command again finishes the switch.
     /// </summary>
-    public static RolloverDone Rollover(string dir, SecureMxOptions options, string? certificateFile, TimeProvider time, DurableFiles files)
+    public static RolloverDone Rollover(string dir, SecureMxOptions options, IssuedCertificate? issued, TimeProvider time, DurableFiles files)
     {
         var certPath = ConfigLoader.ResolvePath(dir, options.Tls.Certificate);
         var keyPath = ConfigLoader.ResolvePath(dir, options.Tls.Key);
@@ -115,8 +139,14 @@ public static class TlsKeyRollover
         {
             var spki = key.ExportSubjectPublicKeyInfo();
             string certPem;
-            bool selfSigned = certificateFile is null;
-            if (certificateFile is null)
+            if (NextTlsKey.Spki(served).AsSpan().SequenceEqual(spki))
+            {
+                // Installed already (a deploy hook, or a rollover stopped before its last step): only the retirement is left.
+                RetireIfServed(dir, served, files);
+                return new RolloverDone(certPath, keyPath, TlsaMatcher.DaneEeRecord(spki), IsSelfSigned(served), null);
+            }
+            bool selfSigned = issued is null;
+            if (issued is null)
             {
                 if (!IsSelfSigned(served))
                     throw new CliException($"the current certificate was issued by {served.Issuer}, not self-signed; pass --cert FILE with the certificate your CA issued for the next key (its CSR is {NextTlsKey.CsrPath(dir)})");
@@ -126,7 +156,7 @@ public static class TlsKeyRollover
             }
             else
             {
-                certPem = ReadIssuedCertificate(Path.GetFullPath(certificateFile), spki, keyPem);
+                certPem = CheckIssuedCertificate(issued, spki, keyPem);
             }
             try
             {
@@ -185,16 +215,18 @@ public static class TlsKeyRollover
         }
     }
 
-    private static string ReadIssuedCertificate(string file, byte[] nextSpki, string keyPem)
+    private static string CheckIssuedCertificate(IssuedCertificate issued, byte[] nextSpki, string keyPem)
     {
-        string pem;
+        var (file, pem) = (issued.File, issued.Pem);
+        // tls.certificate is world-readable: a private key pasted into the chain must not land there.
+        if (pem.Contains("PRIVATE KEY-----", StringComparison.Ordinal))
+            throw new CliException($"--cert {file}: it holds a private key; give the certificate chain only (the key is {NextTlsKey.KeyFile})");
         var chain = new X509Certificate2Collection();
         try
         {
-            pem = File.ReadAllText(file);
             chain.ImportFromPem(pem);
         }
-        catch (Exception ex) when (ex is IOException or CryptographicException or UnauthorizedAccessException)
+        catch (CryptographicException ex)
         {
             throw new CliException($"--cert {file}: {ex.Message}");
         }

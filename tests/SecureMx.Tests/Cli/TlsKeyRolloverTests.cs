@@ -145,6 +145,30 @@ public sealed class TlsKeyRolloverTests : IDisposable
     }
 
     [Fact]
+    public void RolloverAfterTheCertificateWasInstalledOnlyRetiresTheNextKey()
+    {
+        NextKey();
+        TlsKeyRollover.Rollover(_data, Options, null, TimeProvider.System, DurableFiles.Default);
+        // As if the run had stopped before its last step: the next key back in place, the certificate carrying it.
+        File.Copy(KeyPath, NextPath);
+        var cert = File.ReadAllBytes(CertPath);
+        var done = TlsKeyRollover.Rollover(_data, Options, null, TimeProvider.System, DurableFiles.Default);
+        Assert.Null(done.OldTlsa);
+        Assert.Equal(cert, File.ReadAllBytes(CertPath)); // no second new certificate
+        Assert.False(File.Exists(NextPath));
+    }
+
+    [Fact]
+    public void AHugeCertificateFileIsRefusedUnread()
+    {
+        var huge = _dir.Combine("huge.pem");
+        using (var f = File.Create(huge)) f.SetLength(IssuedCertificate.MaxBytes + 1);
+        var ex = Assert.Throws<CliException>(() => IssuedCertificate.Read(huge));
+        Assert.Contains("not a certificate chain", ex.Message);
+        Assert.Contains("--cert", Assert.Throws<CliException>(() => IssuedCertificate.Read(_dir.Combine("missing.pem"))).Message);
+    }
+
+    [Fact]
     public void RolloverWithoutANextKeyIsRefusedAndChangesNothing()
     {
         var cert = File.ReadAllBytes(CertPath);
@@ -200,13 +224,18 @@ public sealed class TlsKeyRolloverTests : IDisposable
 
         var otherKey = _dir.Combine("other.pem");
         File.WriteAllText(otherKey, TestCertificates.IssuedByPrivateCa(Host).ChainPem);
-        var wrong = Assert.Throws<CliException>(() => TlsKeyRollover.Rollover(dir, options, otherKey, TimeProvider.System, DurableFiles.Default));
+        var wrong = Assert.Throws<CliException>(() => TlsKeyRollover.Rollover(dir, options, IssuedCertificate.Read(otherKey), TimeProvider.System, DurableFiles.Default));
         Assert.Contains("is not for the next key", wrong.Message);
         Assert.True(File.Exists(NextTlsKey.KeyPath(dir)));
 
         var issued = _dir.Combine("issued.pem");
         File.WriteAllText(issued, Issue(ca, made.CsrPath));
-        var done = TlsKeyRollover.Rollover(dir, options, issued, TimeProvider.System, DurableFiles.Default);
+        var withKey = _dir.Combine("issued-with-key.pem");
+        File.WriteAllText(withKey, File.ReadAllText(issued) + File.ReadAllText(made.KeyPath));
+        var leak = Assert.Throws<CliException>(() => TlsKeyRollover.Rollover(dir, options, IssuedCertificate.Read(withKey), TimeProvider.System, DurableFiles.Default));
+        Assert.Contains("holds a private key", leak.Message);
+
+        var done = TlsKeyRollover.Rollover(dir, options, IssuedCertificate.Read(issued), TimeProvider.System, DurableFiles.Default);
         Assert.False(done.SelfSigned);
         Assert.Equal(File.ReadAllText(issued), File.ReadAllText(options.Tls.Certificate)); // the chain as issued, where tls.certificate points
         using var loaded = CertificateFactory.Load(options.Tls.Certificate, options.Tls.Key).Certificate;
