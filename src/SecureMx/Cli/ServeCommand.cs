@@ -20,6 +20,8 @@ public static class ServeCommand
             // One server per instance: a second one would clean up the first one's transfers in progress at start-up.
             using var instanceLock = Spool.SafeIo.TryLockExclusive(Path.Combine(dir, "spool", "serve.lock"))
                 ?? throw new CliException($"another 'securemx serve' is already running on {dir}");
+            // A certificate installed for the next key (a deploy hook, or tls rollover) retires the next-key files (RFC 7671 §8.1).
+            if (TlsKeyRollover.RetireAtStart(dir, options) is { } retired) Console.Error.WriteLine("securemx: " + retired);
             using var host = ServerHost.Build(dir, options, TimeProvider.System, overrides);
             try
             {
