@@ -19,8 +19,8 @@ public static class ClientAddress
 
     /// <summary>
     /// The key of the per-client connection limit: an IPv4 client's address; for an IPv6 client its /64.
-    /// A host on an IPv6 network usually holds a whole /64 (RFC 6177; SLAAC and privacy addresses,
-    /// RFC 8981, pick any interface identifier in it), so counting per address would let one client open
+    /// A host on an IPv6 network usually holds a whole /64 (RFC 6177; SLAAC and temporary "privacy"
+    /// addresses pick any interface identifier in it), so counting per address would let one client open
     /// a connection from each of 2^64 addresses. A /64 is what one subscriber gets; larger prefixes
     /// (a /48 per site) would put unrelated hosts of a provider's network under one limit.
     /// </summary>
