@@ -36,8 +36,8 @@ public sealed class LoginModel(AccountAuthenticator authenticator, LoginRateLimi
             Error = "Login_Missing";
             return Page();
         }
-        var ip = HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (!limiter.TryAcquire(ip))
+        var ip = HttpContext.Connection.RemoteIpAddress is { } remote ? SecureMx.Mail.ClientAddress.Normalize(remote).ToString() : "unknown"; // ::ffff:a.b.c.d from a dual-stack [::] is a.b.c.d
+        if (!limiter.TryAcquire(SecureMx.Mail.ClientAddress.LimitKey(ip))) // an IPv6 client per /64
         {
             log.LogWarning("dashboard login from {Ip} refused: more than the allowed attempts per minute", ip);
             Error = "Login_TooMany";

@@ -1,10 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace SecureMx.Smtp;
+namespace SecureMx.Mail;
 
 /// <summary>
-/// The client address as the rest of SecureMx sees it, and the key its connections are counted under.
+/// The client address as the rest of SecureMx sees it, and the key its connections and failed logins
+/// are counted under.
 /// A dual-stack listener (<c>[::]</c>) receives IPv4 clients as IPv4-mapped IPv6 addresses
 /// (<c>::ffff:192.0.2.1</c>, RFC 4291 §2.5.5.2): they are the IPv4 client, for the limits, the session
 /// log and the Received header alike.
@@ -24,6 +25,13 @@ public static class ClientAddress
     /// a connection from each of 2^64 addresses. A /64 is what one subscriber gets; larger prefixes
     /// (a /48 per site) would put unrelated hosts of a provider's network under one limit.
     /// </summary>
+    /// <summary>
+    /// <see cref="LimitKey(IPAddress)"/> of an address in text (as the login throttle keeps it); text that is
+    /// not an address ("unknown") stays as it is.
+    /// </summary>
+    public static string LimitKey(string address) =>
+        IPAddress.TryParse(address, out var ip) ? LimitKey(ip).ToString() : address;
+
     public static IPAddress LimitKey(IPAddress address)
     {
         var ip = Normalize(address);

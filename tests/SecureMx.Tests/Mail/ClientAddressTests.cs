@@ -2,7 +2,7 @@ using System.Net;
 using SecureMx.Mail;
 using SecureMx.Smtp;
 
-namespace SecureMx.Tests.Smtp;
+namespace SecureMx.Tests.Mail;
 
 public sealed class ClientAddressTests
 {
