@@ -75,6 +75,26 @@ public sealed class RemoteDeliveryIpv6Tests
     }
 
     [Fact]
+    public async Task AnIpv6SourceThatIsNotOnThisMachineCostsTheIpv6AttemptOnlyAndTheIpv4AddressTakesTheMail()
+    {
+        // 2001:db8::/32 is documentation space: binding it fails (EADDRNOTAVAIL), like a source address removed from the host.
+        await using var peer = new ScriptedSmtpPeer();
+        var outcome = await DeliverAsync(peer, new FixedDns(IPAddress.IPv6Loopback, IPAddress.Loopback), source: "127.0.0.1", source6: "2001:db8::dead");
+        Assert.Equal(RecipientState.Delivered, outcome.State);
+        Assert.Equal(IPAddress.Loopback, outcome.Address);
+    }
+
+    [Fact]
+    public async Task AnIpv6SourceThatIsNotOnThisMachineDefersMailForAnAaaaOnlyHostWithTheReason()
+    {
+        await using var peer = new ScriptedSmtpPeer(listen: IPAddress.IPv6Loopback);
+        var outcome = await DeliverAsync(peer, new FixedDns(IPAddress.IPv6Loopback), source: "", source6: "2001:db8::dead");
+        Assert.Equal(RecipientState.Deferred, outcome.State);
+        Assert.Equal(0, peer.Connections);
+        Assert.Contains("mx.example.org[::1]", outcome.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AHostWhoseIpv6AddressDoesNotAnswerIsReachedOverIpv4()
     {
         // AAAA first (as resolved), nobody on [::1] at that port: the A address takes the mail.
