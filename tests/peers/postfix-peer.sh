@@ -67,7 +67,8 @@
 #                   or in clear text if STARTTLS is not offered.
 #                 Deferred mail is retried every ~5 s; "postfix-peer.sh queue DIR" shows its delay_reason.
 # Options:
-#   --listen ADDR:PORT  the only listener (bound in master.cf; inet_interfaces stays "all" because
+#   --listen ADDR:PORT  the only listener (bound in master.cf; [::1]:PORT for IPv6, which turns on
+#                       inet_protocols = all, as does an IPv6 --relay; inet_interfaces stays "all" because
 #                       Postfix refuses 127.0.x.y there: "no local interface found").
 #   --hostname NAME     myhostname (default peer.test).
 #   --domains LIST      mailbox and sink-durable: the domains accepted (default bench.test).
@@ -234,6 +235,10 @@ if ss -Hltn "sport = :$lport" 2>/dev/null | awk '{print $4}' | grep -qxF -e "$ca
   die "$listen is already in use: $(ss -Hltnp "sport = :$lport" | grep -F "$caddr:$lport" | grep -o "(\"[^\"]*\",pid=[0-9]*" | tail -1 | tr -d "(\"")"
 fi
 
+# IPv4 only, unless the listener or the relay is an IPv6 address ([::1]:25): then both families.
+protocols=ipv4
+[[ $laddr == \[* || ${raddr:-} == *:* ]] && protocols=all
+
 # ---- directories (created by hand + quick-start marker: skips ~2-3 s of integrity checks) ----
 mkdir -p "$dir" "$etc" "$spool" "$data"
 chmod 755 "$dir" "$etc"
@@ -304,7 +309,7 @@ myhostname = $hostname
 myorigin = \$myhostname
 mydestination =
 inet_interfaces = all
-inet_protocols = ipv4
+inet_protocols = $protocols
 mynetworks = 127.0.0.0/8
 alias_maps =
 alias_database =

@@ -1,7 +1,9 @@
+using SecureMx.Mail;
+
 namespace SecureMx.Auth;
 
 /// <summary>
-/// Counts failed logins per client IP address and per account name within a sliding window, and
+/// Counts failed logins per client (an IPv4 address or an IPv6 /64, <see cref="ClientAddress.LimitKey(string)"/>) and per account name within a sliding window, and
 /// says when further logins are refused. Both counters apply whether or not the account exists,
 /// so the block itself tells nothing about which names are real.
 /// The per-account block spares addresses the account logged in from successfully within the
@@ -23,6 +25,7 @@ public sealed class LoginThrottle(TimeProvider time, TimeSpan window, int maxPer
     /// <summary>Checked before a password is verified: a blocked login is refused without looking at it.</summary>
     public Verdict Check(string ip, string account)
     {
+        ip = ClientAddress.LimitKey(ip);
         var now = time.GetUtcNow();
         lock (_gate)
         {
@@ -39,6 +42,7 @@ public sealed class LoginThrottle(TimeProvider time, TimeSpan window, int maxPer
 
     public void RecordFailure(string ip, string account)
     {
+        ip = ClientAddress.LimitKey(ip);
         var now = time.GetUtcNow();
         lock (_gate)
         {
@@ -50,6 +54,7 @@ public sealed class LoginThrottle(TimeProvider time, TimeSpan window, int maxPer
     /// <summary>A successful login forgives the address its earlier typos, and marks it as one the account uses.</summary>
     public void RecordSuccess(string ip, string account)
     {
+        ip = ClientAddress.LimitKey(ip);
         var now = time.GetUtcNow();
         lock (_gate)
         {

@@ -90,7 +90,8 @@ public static class ConfigLoader
         if (l.MinTransferBytesPerSecond < 0) errors.Add("limits.minTransferBytesPerSecond: not negative (0: no minimum)");
         if (l.ShutdownGraceSeconds < 0) errors.Add("limits.shutdownGraceSeconds: not negative");
         if (l.MinFreeDiskMb < 0) errors.Add("limits.minFreeDiskMb: not negative (0 turns the free-space guard off)");
-        if (o.Delivery.SourceAddress.Length > 0 && !System.Net.IPAddress.TryParse(o.Delivery.SourceAddress, out _)) errors.Add($"delivery.sourceAddress: '{o.Delivery.SourceAddress}' is not an IP address");
+        errors.AddRange(SourceAddressRules.Check(o.Delivery));
+        errors.AddRange(ListenerEndpoints.DualStackConflicts(o.Listeners));
         if (o.Delivery.SmtpPort is < 1 or > 65535) errors.Add("delivery.smtpPort: 1 to 65535");
         if (o.Delivery.ConnectTimeoutSeconds < 1 || o.Delivery.TransactionTimeoutSeconds < 1) errors.Add("delivery: timeouts must be at least 1 second");
         if (o.Delivery.RemoteConcurrency < 1 || o.Delivery.DestinationConcurrency < 1) errors.Add("delivery: concurrency limits must be at least 1");

@@ -201,8 +201,13 @@ public sealed class DeliveryOptions
     public string Lmtp { get; set; } = "";
     /// <summary>Seconds before a failed local delivery (disk full, permissions, LMTP server unavailable) is retried.</summary>
     public int LocalRetrySeconds { get; set; } = 60;
-    /// <summary>Local address for outgoing SMTP connections (IPv4 or IPv6); empty lets the system choose.</summary>
+    /// <summary>
+    /// Local address for outgoing SMTP connections of its family (IPv4 or IPv6); empty lets the system choose.
+    /// Connections of the other family are not affected (<see cref="SourceAddress6"/>).
+    /// </summary>
     public string SourceAddress { get; set; } = "";
+    /// <summary>Local IPv6 address for outgoing SMTP connections over IPv6, next to an IPv4 <see cref="SourceAddress"/>; empty: see SourceAddress.</summary>
+    public string SourceAddress6 { get; set; } = "";
     /// <summary>TCP port of remote MX hosts (25; other values only for test set-ups).</summary>
     public int SmtpPort { get; set; } = 25;
     /// <summary>Seconds allowed to connect and to complete a TLS handshake with a remote server.</summary>

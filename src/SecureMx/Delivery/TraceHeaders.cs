@@ -42,8 +42,14 @@ public static class TraceHeaders
         t.ToString("ddd, dd MMM yyyy HH:mm:ss ", CultureInfo.InvariantCulture) +
         (t.Offset < TimeSpan.Zero ? "-" : "+") + t.Offset.ToString("hhmm", CultureInfo.InvariantCulture);
 
-    /// <summary>The HELO name is client-supplied: keep it to printable ASCII that cannot break the header's syntax (as Postfix does).</summary>
-    private static string Clean(string helo)
+    /// <summary>
+    /// The HELO name is client-supplied: keep it to printable ASCII that cannot break the header's syntax (as Postfix does).
+    /// A valid address literal (<c>[192.0.2.1]</c>, <c>[IPv6:::1]</c>, RFC 5321 §4.1.3) keeps its brackets.
+    /// </summary>
+    private static string Clean(string helo) =>
+        SmtpAddressParser.IsAddressLiteral(helo) ? "[" + Sanitise(helo[1..^1]) + "]" : Sanitise(helo);
+
+    private static string Sanitise(string helo)
     {
         var sb = new StringBuilder(helo.Length);
         foreach (var ch in helo)

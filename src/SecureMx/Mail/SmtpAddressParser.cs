@@ -168,7 +168,8 @@ public static class SmtpAddressParser
     /// <summary>Lower-case ASCII LDH domain check (used after IDNA conversion).</summary>
     public static bool IsAsciiDomain(string d) => Ascii.IsValid(d) && IsDomainSyntax(d, allowUtf8: false);
 
-    private static bool IsAddressLiteral(string s)
+    /// <summary>An address literal (RFC 5321 §4.1.3): <c>[192.0.2.1]</c> or <c>[IPv6:2001:db8::1]</c>.</summary>
+    public static bool IsAddressLiteral(string s)
     {
         if (s.Length < 3 || s[0] != '[' || s[^1] != ']') return false;
         var inner = s[1..^1];

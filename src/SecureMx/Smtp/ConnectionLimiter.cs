@@ -3,7 +3,10 @@ using SecureMx.Mail;
 
 namespace SecureMx.Smtp;
 
-/// <summary>Counts concurrent SMTP connections overall and per client address (anvil's job in Postfix).</summary>
+/// <summary>
+/// Counts concurrent SMTP connections overall and per client (anvil's job in Postfix): per IPv4 address
+/// (an IPv4-mapped one from a dual-stack listener included) and per IPv6 /64 (<see cref="ClientAddress.LimitKey"/>).
+/// </summary>
 public sealed class ConnectionLimiter(int maxTotal, int maxPerIp)
 {
     private readonly Dictionary<IPAddress, int> _perIp = new();
@@ -12,8 +15,9 @@ public sealed class ConnectionLimiter(int maxTotal, int maxPerIp)
     public int Total { get { lock (_perIp) return _total; } }
 
     /// <summary>Takes a slot, or returns the 421 reply that explains why none is free.</summary>
-    public SmtpReply? TryAcquire(IPAddress ip)
+    public SmtpReply? TryAcquire(IPAddress address)
     {
+        var ip = ClientAddress.LimitKey(address);
         lock (_perIp)
         {
             if (_total >= maxTotal) return SmtpReply.TooManyConnections;
@@ -25,8 +29,9 @@ public sealed class ConnectionLimiter(int maxTotal, int maxPerIp)
         }
     }
 
-    public void Release(IPAddress ip)
+    public void Release(IPAddress address)
     {
+        var ip = ClientAddress.LimitKey(address);
         lock (_perIp)
         {
             _total--;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using SecureMx.Mail;
 
 namespace SecureMx.Smtp;
 
@@ -26,6 +27,10 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
+            // [::] is dual-stack (IPV6_V6ONLY off): one socket takes both families, IPv4 clients as
+            // ::ffff:a.b.c.d (ClientAddress.Normalize). The configuration refuses [::] next to an IPv4
+            // listener on the same port (ListenerEndpoints), which the kernel would refuse with EADDRINUSE.
+            if (endpoint.Address.Equals(IPAddress.IPv6Any)) socket.DualMode = true;
             socket.Bind(endpoint);
             socket.Listen(512);
         }
@@ -75,7 +80,7 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
     private async Task RunSessionAsync(Socket client)
     {
         var remote = (IPEndPoint)client.RemoteEndPoint!;
-        var ip = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+        var ip = ClientAddress.Normalize(remote.Address);
         var refusal = limiter.TryAcquire(ip);
         try
         {

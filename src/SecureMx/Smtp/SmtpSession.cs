@@ -67,7 +67,7 @@ public sealed partial class SmtpSession
 
     private string Hostname => _listener.Hostname ?? _ctx.Hostname;
 
-    private string ClientIp => (_remote.Address.IsIPv4MappedToIPv6 ? _remote.Address.MapToIPv4() : _remote.Address).ToString();
+    private string ClientIp => ClientAddress.Normalize(_remote.Address).ToString();
 
     public NegotiatedTls? Tls { get; private set; }
 

@@ -135,7 +135,16 @@ public static class Net
         }
     }
 
-    public static string Text(IPEndPoint ep) => $"{ep.Address}:{ep.Port}";
+    /// <summary>ADDR:PORT as the configuration and the peers' scripts write it ([::1]:PORT for IPv6).</summary>
+    public static string Text(IPEndPoint ep) => ep.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{ep.Address}]:{ep.Port}" : $"{ep.Address}:{ep.Port}";
+
+    /// <summary>A free port on every address of both families (a dual-stack [::] socket could bind it).</summary>
+    public static int FreeDualStackPort()
+    {
+        using var s = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp) { DualMode = true };
+        s.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
+        return ((IPEndPoint)s.LocalEndPoint!).Port;
+    }
 }
 
 /// <summary>Reads and writes raw SMTP so tests control every byte (and see every reply).</summary>

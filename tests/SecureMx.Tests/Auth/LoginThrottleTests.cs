@@ -25,6 +25,29 @@ public sealed class LoginThrottleTests
     }
 
     [Fact]
+    public void FailuresFromAddressesOfOneIpv6Slash64CountAsOneClient()
+    {
+        var t = new LoginThrottle(new FakeTimeProvider(), Window, maxPerIp: 3, maxPerAccount: 100);
+        // A host that rotates its interface identifier is still the same client.
+        for (int i = 1; i <= 3; i++) t.RecordFailure($"2001:db8:1:2::{i:x}", "user" + i);
+        Assert.Equal(LoginThrottle.Verdict.IpBlocked, t.Check("2001:db8:1:2:abcd::99", "someone-else"));
+        Assert.Equal(LoginThrottle.Verdict.Allowed, t.Check("2001:db8:1:3::1", "someone-else"));
+    }
+
+    [Fact]
+    public void AnIpv4MappedAddressFromADualStackListenerIsItsIpv4Address()
+    {
+        var t = new LoginThrottle(new FakeTimeProvider(), Window, maxPerIp: 2, maxPerAccount: 100);
+        t.RecordFailure("::ffff:192.0.2.1", "a");
+        t.RecordFailure("192.0.2.1", "b");
+        Assert.Equal(LoginThrottle.Verdict.IpBlocked, t.Check("192.0.2.1", "c"));
+        Assert.Equal(LoginThrottle.Verdict.IpBlocked, t.Check("::ffff:192.0.2.1", "c"));
+        // A success from the mapped form forgives the IPv4 address.
+        t.RecordSuccess("::ffff:192.0.2.1", "c");
+        Assert.Equal(LoginThrottle.Verdict.Allowed, t.Check("192.0.2.1", "c"));
+    }
+
+    [Fact]
     public void AnAccountIsBlockedFromEveryAddressAfterFailuresFromMany()
     {
         var time = new FakeTimeProvider();

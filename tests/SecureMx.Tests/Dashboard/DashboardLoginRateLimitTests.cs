@@ -1,4 +1,5 @@
 using System.Net;
+using SecureMx.Dashboard;
 
 namespace SecureMx.Tests.Dashboard;
 
@@ -21,5 +22,20 @@ public sealed class DashboardLoginRateLimitTests(RateLimitedDashboardHost host) 
         Assert.Contains("Too many login attempts", await limited.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         using var after = await client.GetAsync("/");
         Assert.Equal(HttpStatusCode.Redirect, after.StatusCode);
+    }
+
+    [Fact]
+    public void AnIpv6ClientIsLimitedPerSlash64AndAnIpv4MappedOneAsItsIpv4Address()
+    {
+        using var limiter = new LoginRateLimiter(2);
+        Assert.True(limiter.TryAcquire("2001:db8:1:2::1"));
+        Assert.True(limiter.TryAcquire("2001:db8:1:2::2"));
+        Assert.False(limiter.TryAcquire("2001:db8:1:2:ffff::3"));
+        Assert.True(limiter.TryAcquire("2001:db8:1:3::1"));
+
+        Assert.True(limiter.TryAcquire("192.0.2.1"));
+        Assert.True(limiter.TryAcquire("::ffff:192.0.2.1"));
+        Assert.False(limiter.TryAcquire("192.0.2.1"));
+        Assert.True(limiter.TryAcquire("unknown"));
     }
 }

@@ -87,7 +87,9 @@ public sealed class TraceHeadersTests
 
     [Theory]
     [InlineData("evil) by trusted.example (x", "evil??by?trusted.example??x")]
-    [InlineData("[10.0.0.1]", "?10.0.0.1?")]
+    [InlineData("[10.0.0.1", "?10.0.0.1")]
+    [InlineData("[10.0.0.1]x", "?10.0.0.1?x")]
+    [InlineData("[IPv6:evil)]", "?IPv6:evil??")]
     [InlineData("a\\b", "a?b")]
     [InlineData("tab\there", "tab?here")]
     [InlineData("del\u007F", "del?")]
@@ -110,6 +112,17 @@ public sealed class TraceHeadersTests
         var e = Envelope();
         var text = Build(e with { Client = e.Client with { ClientIp = "2001:db8::7" } });
         Assert.Contains("Received: from client.remote.example ([IPv6:2001:db8::7])\r\n", text, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("[10.0.0.1]")]
+    [InlineData("[IPv6:::1]")]
+    [InlineData("[IPv6:2001:db8::7]")]
+    public void HeloAddressLiteralKeepsItsBrackets(string helo)
+    {
+        // RFC 5321 §4.1.3: an EHLO with an address literal is valid and is written as sent.
+        var text = Build(Envelope(helo: helo));
+        Assert.Contains("Received: from " + helo + " ([192.0.2.7])\r\n", text, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -31,17 +31,22 @@ public sealed class ScriptedSmtpPeer : IAsyncDisposable
 
     public int Connections => Volatile.Read(ref _connections);
 
+    /// <summary>The client address of every connection, in order.</summary>
+    public ConcurrentQueue<IPAddress> ClientAddresses { get; } = new();
+
     public IPEndPoint Endpoint => (IPEndPoint)_listener.LocalEndpoint;
 
     /// <param name="tls">The server side of STARTTLS; with it or <paramref name="breakTls"/> the peer offers STARTTLS.</param>
     /// <param name="acceptOnce">Stop listening after the first connection: the next one is refused (the port is closed).</param>
-    public ScriptedSmtpPeer(PeerStall stall = PeerStall.None, bool breakTls = false, Func<SslServerAuthenticationOptions>? tls = null, bool acceptOnce = false)
+    /// <param name="listen">The address to listen on (default 127.0.0.1; a free port).</param>
+    public ScriptedSmtpPeer(PeerStall stall = PeerStall.None, bool breakTls = false, Func<SslServerAuthenticationOptions>? tls = null, bool acceptOnce = false,
+        IPAddress? listen = null)
     {
         _stall = stall;
         _breakTls = breakTls;
         _tls = tls;
         _acceptOnce = acceptOnce;
-        _listener = new TcpListener(IPAddress.Loopback, 0);
+        _listener = new TcpListener(listen ?? IPAddress.Loopback, 0);
         _listener.Start();
         _accepting = AcceptAsync();
     }
@@ -55,6 +60,7 @@ public sealed class ScriptedSmtpPeer : IAsyncDisposable
             {
                 var socket = await _listener.AcceptSocketAsync(_stop.Token);
                 Interlocked.Increment(ref _connections);
+                ClientAddresses.Enqueue(((IPEndPoint)socket.RemoteEndPoint!).Address);
                 if (_acceptOnce) _listener.Stop();
                 sessions.Add(SessionAsync(socket));
                 if (_acceptOnce) break;

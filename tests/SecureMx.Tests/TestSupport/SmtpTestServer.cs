@@ -75,7 +75,7 @@ public sealed class SmtpTestServer : IAsyncDisposable
     public string DataDirectory => _dir.Path;
 
     private SmtpTestServer(TempDirectory dir, SecureMxOptions options, ConnectionLimiter limiter, bool withTls, ListenerSettings listener, TimeProvider time,
-        IStorageFaultInjector? faults, FreeSpaceGuard? freeSpace)
+        IStorageFaultInjector? faults, FreeSpaceGuard? freeSpace, IPEndPoint? bind)
     {
         _dir = dir;
         Options = options;
@@ -101,7 +101,7 @@ public sealed class SmtpTestServer : IAsyncDisposable
         var senders = new SenderOwnershipPolicy(Store.Mailboxes, options.Delivery);
         var ctx = new SmtpServerContext(options, Spool, policy, SessionLog, Arrivals, ServerCertificateSource.Fixed(certificate), authenticator, senders, time, NullLoggerFactory.Instance);
         Context = ctx;
-        Listener = new SmtpListener(ctx, listener, new IPEndPoint(IPAddress.Loopback, 0), limiter);
+        Listener = new SmtpListener(ctx, listener, bind ?? new IPEndPoint(IPAddress.Loopback, 0), limiter);
     }
 
     public static async Task<SmtpTestServer> StartAsync(
@@ -112,13 +112,14 @@ public sealed class SmtpTestServer : IAsyncDisposable
         ListenerSettings? listener = null,
         TimeProvider? time = null,
         IStorageFaultInjector? faults = null,
-        FreeSpaceGuard? freeSpace = null)
+        FreeSpaceGuard? freeSpace = null,
+        IPEndPoint? bind = null)
     {
         var options = new SecureMxOptions { Hostname = Hostname };
         configure?.Invoke(options);
         var dir = new TempDirectory();
         var server = new SmtpTestServer(dir, options, limiter ?? new ConnectionLimiter(100, 50), withTls,
-            listener ?? ListenerSettings.Mx(profile ?? TlsProfile.Opportunistic), time ?? TimeProvider.System, faults, freeSpace);
+            listener ?? ListenerSettings.Mx(profile ?? TlsProfile.Opportunistic), time ?? TimeProvider.System, faults, freeSpace, bind);
         await server.SessionLog.Writer.StartAsync(CancellationToken.None);
         server.Listener.Start();
         return server;

@@ -62,7 +62,8 @@ public sealed class AccountModel(DashboardUser user, TlsPolicyRepository policie
         if (Authorize(address) is { } denied) return denied;
         // Only one's own: an administrator sets another account's password with `securemx mailbox passwd`.
         if (!IsOwnAccount) return Forbid();
-        var ip = HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        // ::ffff:a.b.c.d from a dual-stack [::] dashboard is the IPv4 client a.b.c.d.
+        var ip = HttpContext.Connection.RemoteIpAddress is { } remote ? ClientAddress.Normalize(remote).ToString() : "unknown";
         // This session stays (as with Google or GitHub: the user just proved the password); every other one ends.
         var result = await change.ChangeAsync(Address, currentPassword, newPassword, confirmPassword, ip, DashboardSession.IdOf(User), ct);
         if (result == PasswordChangeResult.Changed)

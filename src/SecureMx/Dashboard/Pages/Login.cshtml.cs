@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.Logging;
 using SecureMx.Auth;
+using SecureMx.Mail;
 using SecureMx.Spool;
 using SecureMx.Store;
 
@@ -36,7 +37,8 @@ public sealed class LoginModel(AccountAuthenticator authenticator, LoginRateLimi
             Error = "Login_Missing";
             return Page();
         }
-        var ip = HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        // ::ffff:a.b.c.d from a dual-stack [::] dashboard is the IPv4 client a.b.c.d.
+        var ip = HttpContext.Connection.RemoteIpAddress is { } remote ? ClientAddress.Normalize(remote).ToString() : "unknown";
         if (!limiter.TryAcquire(ip))
         {
             log.LogWarning("dashboard login from {Ip} refused: more than the allowed attempts per minute", ip);

@@ -24,7 +24,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
-    private readonly IPAddress? _source = string.IsNullOrEmpty(options.Delivery.SourceAddress) ? null : IPAddress.Parse(options.Delivery.SourceAddress);
+    private readonly SourceAddresses _sources = SourceAddresses.From(options.Delivery);
 
     private TimeSpan ConnectTimeout => TimeSpan.FromSeconds(options.Delivery.ConnectTimeoutSeconds);
     private TimeSpan TransactionTimeout => TimeSpan.FromSeconds(options.Delivery.TransactionTimeoutSeconds);
@@ -55,7 +55,8 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 failures.Add(new HostFailure(EnhancedStatus.DirectoryServerFailure, $"{host.Name}: {addresses.FailureReason}", Tls: false));
                 continue;
             }
-            var usable = addresses.Addresses.Where(a => _source is null || a.AddressFamily == _source.AddressFamily).ToList();
+            // Both families, always (an AAAA-only host too); a source address per family (SourceAddresses).
+            var usable = _sources.Order(addresses.Addresses);
             if (usable.Count == 0) continue;
             anyAddress = true;
 
@@ -216,7 +217,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(ConnectTimeout);
-        return await SmtpClientConnection.ConnectAsync(new IPEndPoint(ip, options.Delivery.SmtpPort), options.Hostname, _source, timeout.Token).ConfigureAwait(false);
+        return await SmtpClientConnection.ConnectAsync(new IPEndPoint(ip, options.Delivery.SmtpPort), options.Hostname, _sources.For(ip), timeout.Token).ConfigureAwait(false);
     }
 
     /// <summary>
