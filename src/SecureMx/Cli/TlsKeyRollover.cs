@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using SecureMx.Config;
+using SecureMx.Hosting;
 using SecureMx.Spool;
 using SecureMx.Tls;
 
@@ -173,47 +174,11 @@ public static class TlsKeyRollover
         }
     }
 
-    /// <summary>
-    /// Removes tls/next-key.pem and its CSR when <paramref name="served"/> carries that key: the key
-    /// lives on in tls.key. Answers whether it did; a next key that is another key, or unreadable, stays.
-    /// </summary>
-    public static bool RetireIfServed(string dir, X509Certificate2 served, DurableFiles files)
-    {
-        byte[]? next;
-        try
-        {
-            next = NextTlsKey.TryReadSpki(dir);
-        }
-        catch (CryptographicException)
-        {
-            return false;
-        }
-        if (next is null || !next.AsSpan().SequenceEqual(NextTlsKey.Spki(served))) return false;
-        files.Delete(NextTlsKey.KeyPath(dir));
-        files.TryDelete(NextTlsKey.CsrPath(dir));
-        files.SyncDirectory(Path.GetDirectoryName(NextTlsKey.KeyPath(dir))!);
-        return true;
-    }
+    /// <inheritdoc cref="NextKeyRetirement.RetireIfServed"/>
+    public static bool RetireIfServed(string dir, X509Certificate2 served, DurableFiles files) => NextKeyRetirement.RetireIfServed(dir, served, files);
 
-    /// <summary>
-    /// At the server's start: the certificate it is about to serve may carry the next key (installed by
-    /// a deploy hook); then the next-key files are retired. Never stops the start: problems are one line.
-    /// </summary>
-    public static string? RetireAtStart(string dir, SecureMxOptions options)
-    {
-        if (!File.Exists(NextTlsKey.KeyPath(dir))) return null;
-        try
-        {
-            using var served = X509CertificateLoader.LoadCertificateFromFile(ConfigLoader.ResolvePath(dir, options.Tls.Certificate));
-            return RetireIfServed(dir, served, DurableFiles.Default)
-                ? $"the certificate carries the next key now: retired {NextTlsKey.KeyFile} and {NextTlsKey.CsrFile}; remove the old TLSA record from DNS"
-                : null;
-        }
-        catch (Exception ex) when (ex is IOException or CryptographicException or UnauthorizedAccessException)
-        {
-            return $"could not check {NextTlsKey.KeyFile} against the certificate: {ex.Message}";
-        }
-    }
+    /// <inheritdoc cref="NextKeyRetirement.RetireAtStart"/>
+    public static string? RetireAtStart(string dir, SecureMxOptions options) => NextKeyRetirement.RetireAtStart(dir, options);
 
     private static string CheckIssuedCertificate(IssuedCertificate issued, byte[] nextSpki, string keyPem)
     {

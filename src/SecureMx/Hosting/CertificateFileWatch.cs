@@ -12,7 +12,7 @@ namespace SecureMx.Hosting;
 /// is acted on only once it has held for one more poll (the tool writes the two files one after the
 /// other), and a pair whose key does not match yet is refused and tried again at the next change.
 /// </summary>
-public sealed class CertificateFileWatch(ServerCertificateSource source, TimeProvider time, ILogger<CertificateFileWatch> log) : BackgroundService
+public sealed class CertificateFileWatch(ServerCertificateSource source, TimeProvider time, ILogger<CertificateFileWatch> log, string? dataDirectory = null) : BackgroundService
 {
     /// <summary>How often the two files are looked at: a renewal is in use within two to three of these.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
@@ -53,6 +53,7 @@ public sealed class CertificateFileWatch(ServerCertificateSource source, TimePro
         _handled = state;
         var result = source.Reload();
         CertificateReloadLog.Write(log, result, source, "file change");
+        if (dataDirectory is not null) NextKeyRetirement.AfterReload(dataDirectory, result, log);
         return result;
     }
 

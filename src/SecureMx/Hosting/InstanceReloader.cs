@@ -29,6 +29,7 @@ public sealed class InstanceReloader(
             log.LogInformation("reload ({Trigger}): reading the certificate and {File}", trigger, ConfigLoader.FileName);
             var certificate = certificates.Reload();
             CertificateReloadLog.Write(log, certificate, certificates, trigger);
+            NextKeyRetirement.AfterReload(dataDirectory, certificate, log);
             return new InstanceReloadResult(certificate, ReloadConfiguration(trigger));
         }
     }

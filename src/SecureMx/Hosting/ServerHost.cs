@@ -126,7 +126,7 @@ public static class ServerHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SmtpServerService>());
         // Started last, stopped first: no reload while the server stops.
         builder.Services.AddHostedService(sp => new CertificateFileWatch(sp.GetRequiredService<ServerCertificateSource>(), time,
-            sp.GetRequiredService<ILogger<CertificateFileWatch>>()));
+            sp.GetRequiredService<ILogger<CertificateFileWatch>>(), dataDirectory));
         builder.Services.AddHostedService(sp => new ReloadSignalService(
             new InstanceReloader(dataDirectory, overrides ?? [], options, sp.GetRequiredService<ServerCertificateSource>(),
                 rules => sp.GetRequiredService<QueueRunner>().TimeRules = rules, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Reload")),

@@ -39,6 +39,39 @@ public sealed class InstanceReloaderTests : IDisposable
     }
 
     [Fact]
+    public void AReloadedCertificateThatCarriesTheNextKeyRetiresIt()
+    {
+        var made = TlsKeyRollover.CreateNextKey(_data, _running, replace: false, algorithm: null, SecureMx.Spool.DurableFiles.Default);
+        // What a deploy hook does after certbot certonly --csr: a certificate for the next key and the key into place.
+        using (var key = NextTlsKey.LoadPrivateKey(File.ReadAllText(made.KeyPath)))
+        using (var cert = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=mx.example.test", (System.Security.Cryptography.RSA)key,
+                   System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1)
+                   .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1)))
+        {
+            File.WriteAllText(_certificates.CertificateFile, cert.ExportCertificatePem());
+            File.Copy(made.KeyPath, _certificates.KeyFile, overwrite: true);
+        }
+
+        var result = _reloader.Reload("SIGHUP");
+
+        Assert.Equal(CertificateReloadOutcome.Swapped, result.Certificate.Outcome);
+        Assert.False(File.Exists(made.KeyPath));
+        Assert.False(File.Exists(made.CsrPath));
+        Assert.Contains(_log.Lines, l => l.Contains("retired " + NextTlsKey.KeyFile));
+    }
+
+    [Fact]
+    public void AReloadedCertificateForAnotherKeyLeavesTheNextKeyAlone()
+    {
+        var made = TlsKeyRollover.CreateNextKey(_data, _running, replace: false, algorithm: null, SecureMx.Spool.DurableFiles.Default);
+        File.WriteAllText(_certificates.CertificateFile, File.ReadAllText(_certificates.CertificateFile) + "\n"); // same pair, new bytes
+
+        _reloader.Reload("SIGHUP");
+
+        Assert.True(File.Exists(made.KeyPath));
+    }
+
+    [Fact]
     public void ReloadableKeysTakeEffectAndAreLogged()
     {
         EditConfig(j =>
