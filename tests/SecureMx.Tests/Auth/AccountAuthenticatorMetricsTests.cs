@@ -2,7 +2,6 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging.Abstractions;
 using SecureMx.Auth;
 using SecureMx.Config;
-using SecureMx.Store;
 using SecureMx.Telemetry;
 using SecureMx.Tests.TestSupport;
 
@@ -17,7 +16,7 @@ public sealed class AccountAuthenticatorMetricsTests : IDisposable
 {
     private readonly TestStore _store = new();
     private readonly MeterListener _listener = new();
-    private readonly List<(string? Service, string? Result, string User)> _seen = new();
+    private readonly List<(string? Service, string? Result)> _seen = new();
     private readonly string _user = "u" + Guid.NewGuid().ToString("N")[..8] + "@example.org";
 
     public AccountAuthenticatorMetricsTests()
@@ -32,7 +31,7 @@ public sealed class AccountAuthenticatorMetricsTests : IDisposable
                 if (t.Key == "service") service = t.Value as string;
                 if (t.Key == "result") result = t.Value as string;
             }
-            lock (_seen) _seen.Add((service, result, ""));
+            lock (_seen) _seen.Add((service, result));
         });
         _listener.Start();
     }
@@ -51,7 +50,7 @@ public sealed class AccountAuthenticatorMetricsTests : IDisposable
     [Fact]
     public async Task FailedAndBlockedLoginsAreCountedByServiceAndResult()
     {
-        // One failure per account before it is blocked, from an address of its own (other tests count in parallel: compare before and after).
+        // One failure per account before it is blocked; other tests count in parallel, so compare before and after.
         var auth = new AccountAuthenticator(_store.Mailboxes, new AuthOptions { FailureDelay = "0s", MaxFailuresPerAccount = 1 }, TimeProvider.System, NullLogger.Instance);
         var (smtpFailed, smtpBlocked, dashFailed) = (Count("smtp", "failed"), Count("smtp", "blocked"), Count("dashboard", "failed"));
 
