@@ -22,7 +22,8 @@ public sealed class AccountAuthenticatorMetricsTests : IDisposable
     public AccountAuthenticatorMetricsTests()
     {
         _store.Mailboxes.AddDomain("example.org");
-        _listener.InstrumentPublished = (i, l) => { if (ReferenceEquals(i, SecureMxMetrics.LoginFailures)) l.EnableMeasurementEvents(i); };
+        // By name: an instrument is published while SecureMxMetrics is still being initialised, before its field is set.
+        _listener.InstrumentPublished = (i, l) => { if (i.Meter.Name == SecureMxMetrics.MeterName && i.Name == "securemx.auth.login_failures") l.EnableMeasurementEvents(i); };
         _listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
         {
             string? service = null, result = null;
