@@ -4,7 +4,6 @@ using SecureMx.Dsn;
 using SecureMx.Mail;
 using SecureMx.Policy;
 using SecureMx.Spool;
-
 using SecureMx.Telemetry;
 
 namespace SecureMx.Queue;
