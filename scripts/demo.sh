@@ -83,6 +83,7 @@ submission=$(listener submission 127.0.0.1:2587)
 submissions=$(listener submissions 127.0.0.1:2465)
 securemx=$(listener secureMx 127.0.0.1:2526)
 dashboard=$(listener dashboard 127.0.0.1:8443)
+dns=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dns"])' "$data/securemx.json" 2>/dev/null || echo 127.0.0.1:53)
 cat <<EOT
 
 SecureMx demo instance in $data
@@ -104,6 +105,9 @@ Send one as the demo account, to anywhere:
         --from demo@demo.test --to demo@demo.test
 Then find them, byte for byte, in (cur/ instead of new/ once a mail program has seen them):
   ls $data/mail/demo.test/demo/new/
+Mail to other domains needs a DNS resolver that validates DNSSEC at $dns (the "dns" key);
+  without one it stays queued (securemx queue list: "4.4.3 … no answer from the resolver").
+  On Debian: apt-get install unbound (README, "Going to production").
 
 EOT
 if [[ -n $dovecot_pid ]]; then

@@ -25,6 +25,7 @@ public static class Program
             PolicyCommands.Create(),
             ProbeCommand.Create(),
             DnsRecordsCommand.Create(),
+            TlsCommands.Create(),
             DovecotConfigCommand.Create(),
             RoleCommands.SystemAdmin(),
         };

@@ -14,7 +14,7 @@ namespace SecureMx.Cli;
 /// with the same key). The TLSA record lives in the zone of the secure MX host, published once by
 /// the provider for all customers. Then what mail programs use to find their settings: the
 /// autoconfig name (served by the dashboard) and the SRV records of RFC 6186 for every configured
-/// client service.
+/// client service. During a key rollover the next key's TLSA record comes after the current one's.
 /// </summary>
 public static class DnsRecordsCommand
 {
@@ -37,15 +37,48 @@ public static class DnsRecordsCommand
             Console.WriteLine($"{d}.\tIN\tMX\t10 {host}.");
             Console.WriteLine();
             Console.WriteLine($"; published by the provider in the zone of {host} (DNSSEC-signed), once for all domains: DANE for senders that check it");
-            Console.WriteLine($"_25._tcp.{host}.\tIN\tTLSA\t{TlsaMatcher.DaneEeRecord(certificate)}");
-            Console.WriteLine();
-            Console.WriteLine($"; certificate: {certificate.Subject}, expires {certificate.NotAfter.ToUniversalTime():yyyy-MM-dd}; the TLSA record stays valid while the key stays the same");
+            foreach (var line in TlsaRecords(dir, host, certificate)) Console.WriteLine(line);
             if (inbound != InboundTlsSetting.Mandatory)
                 Console.WriteLine($"; note: inbound TLS for {d} is still opportunistic; 'securemx policy inbound {d} mandatory' also closes the ordinary MX to insecure sessions");
             foreach (var line in ClientRecords(options, d)) Console.WriteLine(line);
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// The TLSA 3 1 1 record of the current key, and of the next key when there is one, each after a
+    /// comment that says which it is: both are published during a key rollover (RFC 7671 §8.1).
+    /// </summary>
+    internal static IEnumerable<string> TlsaRecords(string dir, string host, X509Certificate2 certificate)
+    {
+        var current = TlsaMatcher.DaneEeRecord(certificate);
+        yield return $"; current key (the certificate served now: {certificate.Subject}, expires {certificate.NotAfter.ToUniversalTime():yyyy-MM-dd}); the record stays valid while the key stays the same";
+        yield return $"_25._tcp.{host}.\tIN\tTLSA\t{current}";
+        byte[]? next = null;
+        string? unreadable = null;
+        try
+        {
+            next = NextTlsKey.TryReadSpki(dir);
+        }
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            unreadable = ex.Message;
+        }
+        if (unreadable is not null)
+        {
+            yield return $"; next key: {NextTlsKey.KeyFile} is not readable ({unreadable}); '{CliCommandName.Current} tls next-key --replace' makes a new one";
+            yield break;
+        }
+        if (next is null) yield break;
+        var nextRecord = TlsaMatcher.DaneEeRecord(next);
+        if (nextRecord == current)
+        {
+            yield return $"; next key: the certificate carries it already ({NextTlsKey.KeyFile} is retired at the server's next start); remove the older record";
+            yield break;
+        }
+        yield return $"; next key ({NextTlsKey.KeyFile}, not served yet): publish it next to the current one, and switch ('{CliCommandName.Current} tls rollover') only after twice the TTL (RFC 7671 §8.1)";
+        yield return $"_25._tcp.{host}.\tIN\tTLSA\t{nextRecord}";
     }
 
     // RFC 6186 §3.4: clients try the lowest priority first, so the order says IMAP before POP3;

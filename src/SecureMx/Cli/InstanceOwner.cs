@@ -18,14 +18,19 @@ public static partial class InstanceOwner
         return new MailOwner(uid, gid, NameOf("/etc/passwd", uid) ?? uid.ToString(), NameOf("/etc/group", gid) ?? gid.ToString());
     }
 
-    /// <summary>Root running a command on an instance another user owns becomes that user (groups, gid, then uid).</summary>
+    /// <summary>
+    /// Root running a command on an instance another user owns becomes that user (groups, gid, then
+    /// uid). Its supplementary groups too (initgroups, as systemd's User= gives them): a Maildir that
+    /// `mailbox add` creates goes to delivery.mailGroup, which the user is a member of.
+    /// </summary>
     public static void DropTo(string dataDirectory)
     {
         if (Geteuid() != 0 || !Directory.Exists(dataDirectory)) return;
         var (uid, gid) = Ids(dataDirectory);
         if (uid == 0) return;
-        var groups = new[] { gid };
-        if (Setgroups(1, groups) != 0 || Setgid(gid) != 0 || Setuid(uid) != 0)
+        var user = NameOf("/etc/passwd", uid);
+        var groupsSet = user is not null ? Initgroups(user, gid) == 0 : Setgroups(1, [gid]) == 0;
+        if (!groupsSet || Setgid(gid) != 0 || Setuid(uid) != 0)
             throw new CliException($"cannot switch to the owner of {dataDirectory} (uid {uid}): errno {Marshal.GetLastPInvokeError()}");
     }
 
@@ -65,6 +70,9 @@ public static partial class InstanceOwner
 
     [LibraryImport("libc", EntryPoint = "setgroups", SetLastError = true)]
     private static partial int Setgroups(nint size, int[] groups);
+
+    [LibraryImport("libc", EntryPoint = "initgroups", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Initgroups(string user, int group);
 
     [LibraryImport("libc", EntryPoint = "setgid", SetLastError = true)]
     private static partial int Setgid(int gid);

@@ -11,19 +11,22 @@ public static class ServeCommand
     {
         var data = CliOptions.Data();
         var metrics = new Option<string?>("--metrics") { Description = "serve /metrics and /health on ADDR:PORT (plain HTTP; loopback recommended), or off; overrides listeners.metrics", HelpName = "ADDR:PORT" };
-        var cmd = new Command("serve", "run the listeners and the queue until SIGTERM or SIGINT") { data, metrics };
+        var cmd = new Command("serve", "run the listeners and the queue until SIGTERM or SIGINT; SIGHUP reloads the certificate and securemx.json") { data, metrics };
         cmd.TreatUnmatchedTokensAsErrors = false; // --section:key=value overrides for securemx.json
         cmd.SetAction(async (p, ct) =>
         {
             var dir = CliOptions.RequireData(p.GetValue(data)!);
-            var overrides = p.UnmatchedTokens.ToList();
-            // --metrics is the override --listeners:metrics=VALUE, validated with the rest of the configuration.
-            if (p.GetValue(metrics) is { } metricsEndpoint) overrides.Add($"--listeners:metrics={metricsEndpoint}");
-            var options = CliOptions.LoadConfig(dir, overrides.ToArray());
+            // --metrics is the override --listeners:metrics=VALUE, validated with the rest of the configuration (and kept by a reload).
+            var overrides = p.GetValue(metrics) is { } metricsEndpoint
+                ? [.. p.UnmatchedTokens, $"--listeners:metrics={metricsEndpoint}"]
+                : p.UnmatchedTokens.ToArray();
+            var options = CliOptions.LoadConfig(dir, overrides);
             // One server per instance: a second one would clean up the first one's transfers in progress at start-up.
             using var instanceLock = Spool.SafeIo.TryLockExclusive(Path.Combine(dir, "spool", "serve.lock"))
                 ?? throw new CliException($"another 'securemx serve' is already running on {dir}");
-            using var host = ServerHost.Build(dir, options, TimeProvider.System);
+            // A certificate installed for the next key (a deploy hook, or tls rollover) retires the next-key files (RFC 7671 §8.1).
+            if (TlsKeyRollover.RetireAtStart(dir, options) is { } retired) Console.Error.WriteLine("securemx: " + retired);
+            using var host = ServerHost.Build(dir, options, TimeProvider.System, overrides);
             try
             {
                 await host.RunAsync(CancellationToken.None);

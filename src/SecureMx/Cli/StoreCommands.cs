@@ -1,3 +1,4 @@
+using SecureMx.Config;
 using System.CommandLine;
 using SecureMx.Auth;
 using SecureMx.Delivery;
@@ -90,8 +91,10 @@ public static class StoreCommands
         mailbox.Subcommands.Add(Action(add, p =>
         {
             var (a, store, hash) = AddressStoreAndHash(p, "add");
+            // The Maildir gets delivery.mailFileMode and delivery.mailGroup, as deliveries would give it.
+            var access = MailFileAccess.From(CliOptions.LoadConfig(store.DataDirectory).Delivery);
             var info = WrapStore(() => store.AddMailbox(a.LocalPart, a.Domain, hash));
-            MaildirDelivery.EnsureMaildir(Path.Combine(store.DataDirectory, info.Maildir));
+            MaildirDelivery.EnsureMaildir(store.DataDirectory, Path.Combine(store.DataDirectory, info.Maildir), access);
             Console.WriteLine($"mailbox {info.Address} added ({info.Maildir})");
         }));
         var passwd = new Command("passwd", "set a new password (effective at once, also for a running server)") { address, data, passwordStdin };

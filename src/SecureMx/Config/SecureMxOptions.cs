@@ -230,4 +230,8 @@ public sealed class DeliveryOptions
     /// <summary>Where postmaster@ of a hosted domain goes when that domain has no such mailbox or alias:
     /// a hosted mailbox address, or empty for the instance's own Maildir DIR/mail/postmaster.</summary>
     public string Postmaster { get; set; } = "";
+    /// <summary>Mode of the message files SecureMx writes into Maildirs (octal); the Maildir directories get x wherever it has r. Nothing for others.</summary>
+    public string MailFileMode { get; set; } = MailFileAccess.DefaultFileMode;
+    /// <summary>Group given to those files and directories (the service user must be a member); empty: the process's own group.</summary>
+    public string MailGroup { get; set; } = "";
 }

@@ -20,7 +20,7 @@ public sealed record DashboardDependencies(
     string DataDirectory,
     SecureMxOptions Options,
     IPEndPoint Endpoint,
-    SslStreamCertificateContextHolder? Certificate,
+    ServerCertificateSource Certificates,
     MailboxRepository Mailboxes,
     TlsPolicyRepository Policies,
     RoleRepository Roles,
@@ -32,4 +32,8 @@ public sealed record DashboardDependencies(
     IMailDnsResolver Resolver,
     AccountAuthenticator Authenticator,
     TimeProvider Time,
-    ILoggerFactory LoggerFactory);
+    ILoggerFactory LoggerFactory)
+{
+    /// <summary>The instance's certificate pair now (a renewal may replace it while the dashboard runs).</summary>
+    public SslStreamCertificateContextHolder? Certificate => Certificates.Current;
+}

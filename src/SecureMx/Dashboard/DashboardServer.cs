@@ -54,14 +54,19 @@ public static class DashboardServer
             {
                 listen.Protocols = HttpProtocols.Http1;
                 if (!https) return;
-                var tls = new SslServerAuthenticationOptions
+                var ciphers = TlsProfile.Strict.CipherPolicy();
+                // Per connection: a renewed certificate (tls.certificate reloaded) serves the next handshake.
+                listen.UseHttps(new TlsHandshakeCallbackOptions
                 {
-                    ServerCertificateContext = deps.Certificate!.Context,
-                    EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                    CipherSuitesPolicy = TlsProfile.Strict.CipherPolicy(),
-                    ApplicationProtocols = [SslApplicationProtocol.Http11],
-                };
-                listen.UseHttps(new TlsHandshakeCallbackOptions { OnConnection = _ => ValueTask.FromResult(tls), HandshakeTimeout = TimeSpan.FromSeconds(10) });
+                    OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions
+                    {
+                        ServerCertificateContext = deps.Certificate!.Context,
+                        EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                        CipherSuitesPolicy = ciphers,
+                        ApplicationProtocols = [SslApplicationProtocol.Http11],
+                    }),
+                    HandshakeTimeout = TimeSpan.FromSeconds(10),
+                });
             });
         });
 
@@ -79,9 +84,9 @@ public static class DashboardServer
         builder.Services.AddSingleton(deps.Resolver);
         builder.Services.AddSingleton(deps.Authenticator);
         builder.Services.AddSingleton<ReadinessPreview>();
-        var timeRules = new QueueTimeRules(deps.Options.Queue);
-        builder.Services.AddSingleton(timeRules);
-        builder.Services.AddSingleton(OutboundWaitTimes.From(timeRules));
+        // Per request: a reload (SIGHUP) may replace queue.* (Options.Queue) while the dashboard runs.
+        builder.Services.AddTransient(_ => new QueueTimeRules(deps.Options.Queue));
+        builder.Services.AddTransient(sp => OutboundWaitTimes.From(sp.GetRequiredService<QueueTimeRules>()));
         builder.Services.AddSingleton(new LoginRateLimiter(deps.Options.Dashboard.LoginAttemptsPerMinute));
         builder.Services.AddSingleton(new SessionLifetime(Duration.Parse(deps.Options.Dashboard.SessionMaxLifetime, "dashboard.sessionMaxLifetime")));
         builder.Services.AddSingleton<PasswordChange>();
@@ -138,8 +143,9 @@ public static class DashboardServer
         var app = builder.Build();
         var access = deps.LoggerFactory.CreateLogger("SecureMx.Dashboard");
         app.Use((context, next) => AccessLog(context, next, access, deps.Time));
-        var hsts = StrictTransportSecurity.Applies(HstsSettings.Parse(deps.Options.Dashboard.Hsts), https, deps.Certificate?.Certificate);
-        app.Use((context, next) => SecurityHeaders(context, next, hsts));
+        var hstsSetting = HstsSettings.Parse(deps.Options.Dashboard.Hsts);
+        // Judged per request: a renewal may replace a self-signed certificate with a CA-issued one.
+        app.Use((context, next) => SecurityHeaders(context, next, StrictTransportSecurity.Applies(hstsSetting, https, deps.Certificate?.Certificate)));
         app.UseStatusCodePagesWithReExecute("/status/{0}");
         app.UseRequestLocalization();
         app.UseRouting();

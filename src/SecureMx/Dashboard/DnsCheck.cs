@@ -42,8 +42,14 @@ public enum TlsaVerdict
     /// <summary>The answer is not DNSSEC-validated, so senders must ignore any records (RFC 7672 §2.2.2).</summary>
     NotSigned,
 
-    /// <summary>Secure records that do not match the certificate: DANE senders will not deliver.</summary>
+    /// <summary>Secure records that match neither the certificate nor the next key: DANE senders will not deliver.</summary>
     Mismatch,
+
+    /// <summary>
+    /// Secure records that match only the next key (RFC 7671 §8.1), not the certificate served now:
+    /// DANE senders will not deliver until the switch.
+    /// </summary>
+    MatchesNextKeyOnly,
 
     /// <summary>Secure records, but the instance has no certificate loaded to compare them with.</summary>
     NoCertificate,
@@ -55,6 +61,10 @@ public enum TlsaVerdict
 }
 
 /// <summary>The result of one live DNS check of a hosted domain.</summary>
+/// <param name="NextKeyPublished">
+/// With a next key (tls/next-key.pem) and a secure TLSA answer: whether a record for it is published
+/// yet; null without a next key or without a secure answer to judge.
+/// </param>
 public sealed record DomainDnsCheckResult(
     string Domain,
     string SecureMxHost,
@@ -64,7 +74,8 @@ public sealed record DomainDnsCheckResult(
     string? MxReason,
     TlsaVerdict Tlsa,
     IReadOnlyList<string> TlsaRecords,
-    string? TlsaReason)
+    string? TlsaReason,
+    bool? NextKeyPublished = null)
 {
     public CheckLevel MxLevel => Mx switch
     {
@@ -92,7 +103,7 @@ public sealed record DomainDnsCheckResult(
 /// <summary>
 /// "Check DNS now" on the domain page: does the domain's MX point to the secure MX, is that answer
 /// DNSSEC-signed, and does the secure MX host publish a secure TLSA RRset that authenticates this
-/// instance's certificate? Asked through the same resolver as delivery, with the same DANE rules
+/// instance's certificate — and, during a key rollover (RFC 7671 §8.1), a record for the next key too? Asked through the same resolver as delivery, with the same DANE rules
 /// (TlsaResolution, TlsaMatcher). Bounded in time: a dead resolver must not hang the page.
 /// </summary>
 public sealed class DomainDnsCheck(IMailDnsResolver dns, TimeProvider time, TimeSpan? timeout = null)
@@ -108,8 +119,9 @@ public sealed class DomainDnsCheck(IMailDnsResolver dns, TimeProvider time, Time
     /// <param name="secureMxHost">The secure MX host name (options.EffectiveSecureMxHostname()).</param>
     /// <param name="certificate">The instance certificate, null when none is loaded.</param>
     /// <param name="chain">Further certificates the server sends with it (for DANE-TA records).</param>
+    /// <param name="nextKeySpki">The SubjectPublicKeyInfo of the next key of a rollover, null when there is none.</param>
     public async Task<DomainDnsCheckResult> CheckAsync(string domain, string secureMxHost, X509Certificate2? certificate,
-        IReadOnlyList<X509Certificate2> chain, CancellationToken cancellationToken)
+        IReadOnlyList<X509Certificate2> chain, byte[]? nextKeySpki, CancellationToken cancellationToken)
     {
         var host = secureMxHost.TrimEnd('.').ToLowerInvariant();
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -120,8 +132,11 @@ public sealed class DomainDnsCheck(IMailDnsResolver dns, TimeProvider time, Time
         var tlsa = await tlsaTask.ConfigureAwait(false);
 
         var (mxVerdict, hosts, mxSecurity, mxReason) = JudgeMx(mx, host);
-        var (tlsaVerdict, records, tlsaReason) = JudgeTlsa(tlsa, host, certificate, chain);
-        return new DomainDnsCheckResult(domain, host, mxVerdict, hosts, mxSecurity, mxReason, tlsaVerdict, records, tlsaReason);
+        var (tlsaVerdict, records, tlsaReason) = JudgeTlsa(tlsa, host, certificate, chain, nextKeySpki);
+        bool? nextPublished = nextKeySpki is not null && tlsa?.Kind == TlsaResolutionKind.Secure
+            ? tlsa.Records.Any(r => NextTlsKey.Matches(r, nextKeySpki))
+            : null;
+        return new DomainDnsCheckResult(domain, host, mxVerdict, hosts, mxSecurity, mxReason, tlsaVerdict, records, tlsaReason, nextPublished);
     }
 
     /// <summary>The answer, or null when the time bound ran out first (also for a resolver that ignores the token).</summary>
@@ -155,7 +170,8 @@ public sealed class DomainDnsCheck(IMailDnsResolver dns, TimeProvider time, Time
     // The resolver shuffles equal preferences for delivery; the page lists them in a stable order.
     private static List<MxHost> Sorted(IEnumerable<MxHost> hosts) => hosts.OrderBy(h => h.Preference).ThenBy(h => h.Name, StringComparer.Ordinal).ToList();
 
-    private (TlsaVerdict, IReadOnlyList<string>, string?) JudgeTlsa(TlsaResolution? tlsa, string host, X509Certificate2? certificate, IReadOnlyList<X509Certificate2> chain)
+    private (TlsaVerdict, IReadOnlyList<string>, string?) JudgeTlsa(TlsaResolution? tlsa, string host, X509Certificate2? certificate,
+        IReadOnlyList<X509Certificate2> chain, byte[]? nextKeySpki)
     {
         if (tlsa is null) return (TlsaVerdict.TimedOut, [], null);
         var records = tlsa.Records.Select(r => r.ToString()).ToList();
@@ -169,6 +185,10 @@ public sealed class DomainDnsCheck(IMailDnsResolver dns, TimeProvider time, Time
         // The same verdict a DANE sender reaches when this instance presents its certificate and chain.
         var presented = chain.Prepend(certificate).ToList();
         var verdict = TlsaMatcher.Verify(tlsa.Records, certificate, presented, [host], time.GetUtcNow());
-        return (verdict.Verified ? TlsaVerdict.Matches : TlsaVerdict.Mismatch, records, verdict.Detail);
+        if (verdict.Verified) return (TlsaVerdict.Matches, records, verdict.Detail);
+        // Published for the next key only: the switch came too early in DNS, or the record of the current key went too soon.
+        if (nextKeySpki is not null && tlsa.Records.Any(r => NextTlsKey.Matches(r, nextKeySpki)))
+            return (TlsaVerdict.MatchesNextKeyOnly, records, verdict.Detail);
+        return (TlsaVerdict.Mismatch, records, verdict.Detail);
     }
 }

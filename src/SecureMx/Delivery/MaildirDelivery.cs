@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using SecureMx.Config;
 using SecureMx.Spool;
 
 namespace SecureMx.Delivery;
@@ -11,10 +12,12 @@ namespace SecureMx.Delivery;
 /// or complete — never partial. A failed step throws (an <see cref="IOException"/>: the queue defers
 /// the recipient) and leaves nothing behind: not the file in tmp/, and not the file in new/ when the
 /// fsync of new/ failed — its entry is not known durable, and the retry delivers it again, so keeping
-/// it would make two copies.
+/// it would make two copies. Files and directories get the mode and group of <paramref name="access"/>
+/// (delivery.mailFileMode, delivery.mailGroup; default 0600/0700 and the process's group).
 /// </summary>
-public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeProvider time, DurableFiles? files = null)
+public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeProvider time, DurableFiles? files = null, MailFileAccess? access = null)
 {
+    private readonly MailFileAccess _access = access ?? MailFileAccess.Default;
     private static long _counter;
     private static readonly int ProcessId = Environment.ProcessId;
     private readonly DurableFiles _files = files ?? DurableFiles.Default;
@@ -22,12 +25,16 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
     private readonly CoalescingDirectorySync _directorySync = new(files);
     private readonly string _uniqueHost = hostname.Replace("/", "\\057", StringComparison.Ordinal).Replace(":", "\\072", StringComparison.Ordinal);
 
-    public static void EnsureMaildir(string path)
+    public static void EnsureMaildir(string path) => EnsureMaildir(Path.GetDirectoryName(path)!, path, MailFileAccess.Default);
+
+    /// <summary>Creates <paramref name="maildir"/> (under <paramref name="dataDirectory"/>) with tmp/, new/, cur/, and gives them <paramref name="access"/>.</summary>
+    public static void EnsureMaildir(string dataDirectory, string maildir, MailFileAccess access)
     {
         foreach (var sub in new[] { "tmp", "new", "cur" })
         {
-            Directory.CreateDirectory(Path.Combine(path, sub), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            Directory.CreateDirectory(Path.Combine(maildir, sub), access.DirectoryMode);
         }
+        MailFilePermissions.ApplyToMaildir(dataDirectory, maildir, access);
     }
 
     /// <summary>Writes trace headers + the spooled message; returns the delivered file's path.</summary>
@@ -36,7 +43,7 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
         var maildir = Path.Combine(dataDirectory, maildirRelative);
         if (!_known.ContainsKey(maildir))
         {
-            EnsureMaildir(maildir);
+            EnsureMaildir(dataDirectory, maildir, _access);
             SyncMaildirEntries(maildir);
             _known[maildir] = true;
         }
@@ -83,6 +90,7 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
         {
             await using (output)
             {
+                MailFilePermissions.ApplyToFile(tmp, _access);
                 await output.WriteAsync(traceHeaders, ct);
                 await using (var input = openMessage())
                 {

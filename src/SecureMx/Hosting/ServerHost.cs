@@ -1,4 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -21,7 +20,8 @@ namespace SecureMx.Hosting;
 /// <summary>Wires the mail flow into one process: listeners → sessions → spool → queue → delivery.</summary>
 public static class ServerHost
 {
-    public static IHost Build(string dataDirectory, SecureMxOptions options, TimeProvider time)
+    /// <param name="overrides">The serve command line's --section:key=value overrides, applied again at each reload.</param>
+    public static IHost Build(string dataDirectory, SecureMxOptions options, TimeProvider time, string[]? overrides = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = dataDirectory });
         builder.Logging.AddSimpleConsole(o =>
@@ -43,6 +43,9 @@ public static class ServerHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.Limits.ShutdownGraceSeconds + 20));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(time);
+        // The certificate pair every new TLS handshake takes; SIGHUP and the file watch replace it on renewal.
+        builder.Services.AddSingleton(_ => ServerCertificateSource.Load(
+            ConfigLoader.ResolvePath(dataDirectory, options.Tls.Certificate), ConfigLoader.ResolvePath(dataDirectory, options.Tls.Key)));
         // The store by concept: one database, a repository per concern (the wiring PostgreSQL would swap is in StoreDatabase).
         builder.Services.AddSingleton(_ => StoreDatabase.OpenMigrated(dataDirectory));
         builder.Services.AddSingleton(sp => new MailboxRepository(sp.GetRequiredService<StoreDatabase>(), time));
@@ -81,7 +84,8 @@ public static class ServerHost
             if (LmtpTarget.Parse(options.Delivery.Lmtp) is { } lmtpTarget)
             {
                 // Hosted mailboxes through the mailbox server's LMTP; the instance's postmaster Maildir stays a Maildir.
-                var lmtp = new LmtpDelivery(lmtpTarget, options, InstanceCertificate(dataDirectory, options),
+                var certificates = sp.GetRequiredService<ServerCertificateSource>();
+                var lmtp = new LmtpDelivery(lmtpTarget, options, () => certificates.Current?.Certificate,
                     sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Delivery.Lmtp"));
                 local = new LmtpDeliverer(spool, lmtp, local, options, time, log);
             }
@@ -97,7 +101,7 @@ public static class ServerHost
             sp.GetRequiredService<InboundRecipientPolicy>(),
             sp.GetRequiredService<SessionLogRepository>(),
             sp.GetRequiredService<QueueRunner>(),
-            CertificateFactory.Load(ConfigLoader.ResolvePath(dataDirectory, options.Tls.Certificate), ConfigLoader.ResolvePath(dataDirectory, options.Tls.Key)),
+            sp.GetRequiredService<ServerCertificateSource>(),
             sp.GetRequiredService<AccountAuthenticator>(),
             sp.GetRequiredService<SenderOwnershipPolicy>(),
             time,
@@ -105,7 +109,7 @@ public static class ServerHost
         builder.Services.AddSingleton<SmtpServerService>();
         builder.Services.AddSingleton(sp => new DashboardService(
             () => new DashboardDependencies(dataDirectory, options, Endpoint.Parse(options.Listeners.Dashboard, "listeners.dashboard")!,
-                sp.GetRequiredService<SmtpServerContext>().Certificate, sp.GetRequiredService<MailboxRepository>(), sp.GetRequiredService<TlsPolicyRepository>(),
+                sp.GetRequiredService<ServerCertificateSource>(), sp.GetRequiredService<MailboxRepository>(), sp.GetRequiredService<TlsPolicyRepository>(),
                 sp.GetRequiredService<RoleRepository>(), sp.GetRequiredService<DashboardSessionRepository>(), sp.GetRequiredService<DeliveryLogRepository>(), sp.GetRequiredService<ReadinessQueries>(),
                 sp.GetRequiredService<OutboundTlsPolicy>(), sp.GetRequiredService<MessageSpool>(), sp.GetRequiredService<IMailDnsResolver>(),
                 sp.GetRequiredService<AccountAuthenticator>(), time, sp.GetRequiredService<ILoggerFactory>()),
@@ -122,10 +126,13 @@ public static class ServerHost
             sp.GetRequiredService<IHostApplicationLifetime>(), time, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService(sp => new DovecotPolicyService(dataDirectory, options, sp.GetRequiredService<AccountAuthenticator>(), sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SmtpServerService>());
+        // Started last, stopped first: no reload while the server stops.
+        builder.Services.AddHostedService(sp => new CertificateFileWatch(sp.GetRequiredService<ServerCertificateSource>(), time,
+            sp.GetRequiredService<ILogger<CertificateFileWatch>>()));
+        builder.Services.AddHostedService(sp => new ReloadSignalService(
+            new InstanceReloader(dataDirectory, overrides ?? [], options, sp.GetRequiredService<ServerCertificateSource>(),
+                rules => sp.GetRequiredService<QueueRunner>().TimeRules = rules, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Reload")),
+            sp.GetRequiredService<ILogger<ReloadSignalService>>()));
         return builder.Build();
     }
-
-    /// <summary>The leaf of tls.certificate: an LMTP server that presents exactly this certificate is trusted without a CA.</summary>
-    private static X509Certificate2 InstanceCertificate(string dataDirectory, SecureMxOptions options) =>
-        X509Certificate2.CreateFromPem(File.ReadAllText(ConfigLoader.ResolvePath(dataDirectory, options.Tls.Certificate)));
 }

@@ -14,7 +14,7 @@ namespace SecureMx.Queue;
 /// </summary>
 public sealed class MaildirDeliverer(MessageSpool spool, SecureMxOptions options, string dataDirectory, TimeProvider time, ILogger log) : IDeliverer
 {
-    private readonly MaildirDelivery _maildir = new(dataDirectory, options.Hostname, time, spool.Files); // the spool's durable-write seam, so a test can fail a Maildir step
+    private readonly MaildirDelivery _maildir = new(dataDirectory, options.Hostname, time, spool.Files, MailFileAccess.From(options.Delivery)); // the spool's durable-write seam, so a test can fail a Maildir step
     private readonly SemaphoreSlim _slots = new(options.Delivery.LocalConcurrency);
 
     public async Task<IReadOnlyList<DeliveryAttempt>> DeliverAsync(Envelope envelope, IReadOnlyList<QueuedRecipient> recipients, CancellationToken ct)

@@ -29,7 +29,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
     private readonly IDeliverer _remote;
     private readonly DsnEmitter _dsn;
     private readonly SecureMxOptions _options;
-    private readonly QueueTimeRules _rules;
+    private QueueTimeRules _rules;
     private readonly TimeProvider _time;
     private readonly ILogger<QueueRunner> _log;
     // Two pools: local deliveries are short and must not wait behind slow remote servers, and a
@@ -63,6 +63,16 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         _writeFailures = new FailureRunLog(log, "recording delivery outcomes in the queue database");
         _dsn = new DsnEmitter(spool, recipients, options, time, log);
         _dsn.Arrived += MessageArrived;
+    }
+
+    /// <summary>
+    /// The time rules (queue.*) outcomes are judged by from now on; a reload (SIGHUP) replaces them
+    /// as a whole. Recipients already waiting keep their next attempt time until they are tried again.
+    /// </summary>
+    public QueueTimeRules TimeRules
+    {
+        get => Volatile.Read(ref _rules);
+        set => Volatile.Write(ref _rules, value);
     }
 
     public void MessageArrived(string messageId)
@@ -231,6 +241,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         if (attempts.Count == 0 && !unsaved) return; // interrupted by shutdown before anything happened
 
         var now = _time.GetUtcNow();
+        var rules = TimeRules; // one set of rules for the whole outcome, even if a reload replaces them meanwhile
         var updates = new List<RecipientUpdate>();
         var logRows = new List<DeliveryLogEntry>();
         var failed = new List<DsnEmitter.Item>();
@@ -241,7 +252,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             var r = attempt.Recipient;
             var outcome = attempt.Outcome;
             var log = attempt.Log;
-            if (_rules.Expire(envelope.ReceivedAt, outcome, now) is { } expired)
+            if (rules.Expire(envelope.ReceivedAt, outcome, now) is { } expired)
             {
                 outcome = expired;
                 log = log with { Result = "failed", Code = expired.ReplyCode, Enhanced = expired.Status.ToString(), Text = expired.Text };
@@ -250,12 +261,12 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             logRows.Add(log);
             SecureMxMetrics.DeliveryAttempts.Add(1, new("result", ResultLabel(outcome.State)), new("tls", TlsLabel(log)));
             var item = new DsnEmitter.Item(r, outcome, attempt.ServerReply);
-            bool warn = outcome.State == RecipientState.Deferred && _rules.DelayWarningDue(envelope.ReceivedAt, r.DelayWarned, now);
+            bool warn = outcome.State == RecipientState.Deferred && rules.DelayWarningDue(envelope.ReceivedAt, r.DelayWarned, now);
             if (outcome.State == RecipientState.Failed) failed.Add(item);
             else if (warn) delayed.Add(item);
             else if (outcome.State == RecipientState.Delivered && r.Recipient.Notify.HasFlag(DsnNotify.Success) && !attempt.PeerSupportsDsn) succeeded.Add(item);
             var next = outcome.State == RecipientState.Deferred
-                ? _rules.NextAttempt(envelope.ReceivedAt, outcome, r.Attempts + 1, now, attempt.RetryAfter, Random.Shared)
+                ? rules.NextAttempt(envelope.ReceivedAt, outcome, r.Attempts + 1, now, attempt.RetryAfter, Random.Shared)
                 : now;
             updates.Add(new RecipientUpdate(r.Index, outcome, next, DelayWarned: warn));
         }
@@ -271,7 +282,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         foreach (var tlsWait in new[] { false, true })
         {
             var group = delayed.Where(x => x.Outcome.IsTlsWait == tlsWait).ToList();
-            if (group.Count > 0) dsns.Add(new(DsnAction.Delayed, group, _rules.ExpiresAt(envelope.ReceivedAt, group[0].Outcome)));
+            if (group.Count > 0) dsns.Add(new(DsnAction.Delayed, group, rules.ExpiresAt(envelope.ReceivedAt, group[0].Outcome)));
         }
         dsns.Add(new(succeeded.Any(x => x.Outcome.Reason != OutcomeReason.Local) ? DsnAction.Relayed : DsnAction.Delivered, succeeded));
         var unsent = new List<DsnEmitter.Batch>();

@@ -15,13 +15,14 @@ public sealed class SmtpServerContext(
     InboundRecipientPolicy recipients,
     SessionLogRepository sessionLog,
     IMessageArrivalSink arrivals,
-    SslStreamCertificateContextHolder? certificate,
+    ServerCertificateSource certificates,
     AccountAuthenticator authenticator,
     SenderOwnershipPolicy senders,
     TimeProvider time,
     ILoggerFactory loggers)
 {
     public SecureMxOptions Options { get; } = options;
+    /// <summary>Read at each use: a reload swaps the whole object (see Hosting/InstanceReloader).</summary>
     public LimitOptions Limits => Options.Limits;
     public string Hostname => Options.Hostname;
     public MessageSpool Spool { get; } = spool;
@@ -30,7 +31,10 @@ public sealed class SmtpServerContext(
     public IMessageArrivalSink Arrivals { get; } = arrivals;
     /// <summary>Where DATA and BDAT hand their messages to the spool.</summary>
     public MessageAcceptor Acceptor { get; } = new(spool, arrivals, time, loggers.CreateLogger("SecureMx.Spool"));
-    public SslStreamCertificateContextHolder? Certificate { get; } = certificate;
+    /// <summary>The instance's certificate pair, which a renewal may replace while the server runs.</summary>
+    public ServerCertificateSource Certificates { get; } = certificates;
+    /// <summary>The pair for the next TLS handshake; a session in TLS keeps the one its handshake used.</summary>
+    public SslStreamCertificateContextHolder? Certificate => Certificates.Current;
     public AccountAuthenticator Authenticator { get; } = authenticator;
     public SenderOwnershipPolicy Senders { get; } = senders;
     public TimeProvider Time { get; } = time;

@@ -531,12 +531,13 @@ public sealed partial class SmtpSession
     /// <summary>The TLS handshake (after STARTTLS, or at connect on an implicit-TLS listener); the end reason when it fails.</summary>
     private async Task<string?> HandshakeAsync()
     {
-        if (_ctx.Certificate is null) return "no certificate for TLS";
+        // Read once: a renewal may swap the pair, and this handshake keeps the one it started with.
+        if (_ctx.Certificate is not { } certificate) return "no certificate for TLS";
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_abort);
         timeout.CancelAfter(TimeSpan.FromSeconds(_ctx.Limits.TlsHandshakeTimeoutSeconds));
         try
         {
-            await _transport.StartTlsAsync(_listener.TlsProfile.ServerOptions(_ctx.Certificate.Context), timeout.Token);
+            await _transport.StartTlsAsync(_listener.TlsProfile.ServerOptions(certificate.Context), timeout.Token);
         }
         catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
         {

@@ -65,8 +65,10 @@ public static class TlsaMatcher
     }
 
     /// <summary>"3 1 1 hex" for a certificate: what a domain publishes for its MX host (RFC 7671 §5.1 recommends 3 1 1).</summary>
-    public static string DaneEeRecord(X509Certificate2 cert) =>
-        "3 1 1 " + Convert.ToHexStringLower(SHA256.HashData(cert.PublicKey.ExportSubjectPublicKeyInfo()));
+    public static string DaneEeRecord(X509Certificate2 cert) => DaneEeRecord(cert.PublicKey.ExportSubjectPublicKeyInfo());
+
+    /// <summary>"3 1 1 hex" for a public key (SubjectPublicKeyInfo): the record of a key before it has a certificate.</summary>
+    public static string DaneEeRecord(ReadOnlySpan<byte> spki) => "3 1 1 " + Convert.ToHexStringLower(SHA256.HashData(spki));
 
     private static bool IsSelfSigned(X509Certificate2 c) => c.SubjectName.RawData.AsSpan().SequenceEqual(c.IssuerName.RawData);
 

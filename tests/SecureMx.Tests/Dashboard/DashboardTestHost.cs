@@ -125,9 +125,9 @@ public class DashboardTestHost : IAsyncLifetime
 
         var logging = LoggerFactory.Create(b => b.AddProvider(new ErrorCollector(Errors, Warnings)));
         var authenticator = new AccountAuthenticator(Store.Mailboxes, Options.Auth, Time, NullLogger.Instance);
-        _app = DashboardServer.Build(new DashboardDependencies(_dir.Path, Options, new IPEndPoint(IPAddress.Loopback, 0), Certificate,
+        _app = DashboardServer.Build(new DashboardDependencies(_dir.Path, Options, new IPEndPoint(IPAddress.Loopback, 0), ServerCertificateSource.Fixed(Certificate),
             Store.Mailboxes, Store.Policies, Store.Roles, Store.Sessions, Store.DeliveryLog, Store.Readiness, new OutboundTlsPolicy(Store.Policies, Options.Delivery),
-            Spool, ServFailDns(), authenticator, Time, logging));
+            Spool, Dns(), authenticator, Time, logging));
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         BaseAddress = new Uri(new Uri(address).GetLeftPart(UriPartial.Authority) + "/");
@@ -188,6 +188,9 @@ public class DashboardTestHost : IAsyncLifetime
     /// MX and TLSA queries fail as the real resolver reports a SERVFAIL (an answer, no exception):
     /// the pages must render without DNS.
     /// </summary>
+    /// <summary>The resolver of the DNS check: every lookup fails (SERVFAIL) unless a subclass answers.</summary>
+    protected virtual IMailDnsResolver Dns() => ServFailDns();
+
     private static FakeMailDns ServFailDns() => new(TimeProvider.System, FakeMailDns.ServFail)
     {
         Tlsa = (host, port) => TlsaResolution.FromAnswer(TlsaResolution.OwnerName(host, port), DnsAnswer<TlsaRecordData>.Fail("SERVFAIL")),

@@ -32,8 +32,8 @@ public sealed class DomainDnsCheckTests
         new(TimeProvider.System, (_, _) => mx) { Tlsa = (_, _) => (tlsa ?? MatchingTlsa)() };
 
     private static Task<DomainDnsCheckResult> RunAsync(IMailDnsResolver dns, X509Certificate2? cert = null, IReadOnlyList<X509Certificate2>? chain = null,
-        string secureMx = SecureMx, TimeSpan? timeout = null) =>
-        new DomainDnsCheck(dns, TimeProvider.System, timeout).CheckAsync(Domain, secureMx, cert ?? Certificate, chain ?? [], TestContext.Current.CancellationToken);
+        string secureMx = SecureMx, TimeSpan? timeout = null, byte[]? nextKey = null) =>
+        new DomainDnsCheck(dns, TimeProvider.System, timeout).CheckAsync(Domain, secureMx, cert ?? Certificate, chain ?? [], nextKey, TestContext.Current.CancellationToken);
 
     [Fact]
     public async Task AnMxThatNamesOnlyTheSecureMxIsOk()
@@ -155,6 +155,67 @@ public sealed class DomainDnsCheckTests
         Assert.NotNull(r.TlsaReason);
     }
 
+    // The "current + next" rollover (RFC 7671 §8.1): a next key has no certificate yet, only its SubjectPublicKeyInfo.
+    private static readonly X509Certificate2 NextKeyCertificate = TestCertificates.SelfSigned(SecureMx).Leaf;
+
+    private static byte[] NextKey => TestCertificates.Spki(NextKeyCertificate);
+
+    [Fact]
+    public async Task RecordsOfTheCurrentAndTheNextKeyAreOkAndSayTheNextKeyIsPublished()
+    {
+        var r = await RunAsync(Dns(Mx(DnsSecurity.Secure, (SecureMx, 10)), () => SecureTlsa(DaneEe(Certificate), DaneEe(NextKeyCertificate))), nextKey: NextKey);
+        Assert.Equal((TlsaVerdict.Matches, CheckLevel.Ok, true), (r.Tlsa, r.TlsaLevel, r.NextKeyPublished));
+    }
+
+    [Fact]
+    public async Task ARecordOfTheCurrentKeyAloneIsOkAndSaysTheNextKeyIsNotPublishedYet()
+    {
+        var r = await RunAsync(Dns(Mx(DnsSecurity.Secure, (SecureMx, 10))), nextKey: NextKey);
+        Assert.Equal((TlsaVerdict.Matches, CheckLevel.Ok, false), (r.Tlsa, r.TlsaLevel, r.NextKeyPublished));
+    }
+
+    [Fact]
+    public async Task WithoutANextKeyThereIsNothingToSayAboutIt()
+    {
+        var r = await RunAsync(Dns(Mx(DnsSecurity.Secure, (SecureMx, 10)), () => SecureTlsa(DaneEe(Certificate), DaneEe(NextKeyCertificate))));
+        Assert.Equal((TlsaVerdict.Matches, (bool?)null), (r.Tlsa, r.NextKeyPublished));
+    }
+
+    [Fact]
+    public async Task ARecordOfTheNextKeyAloneIsBadBecauseTheServedCertificateDoesNotMatchYet()
+    {
+        var r = await RunAsync(Dns(Mx(DnsSecurity.Secure, (SecureMx, 10)), () => SecureTlsa(DaneEe(NextKeyCertificate))), nextKey: NextKey);
+        Assert.Equal((TlsaVerdict.MatchesNextKeyOnly, CheckLevel.Bad, true), (r.Tlsa, r.TlsaLevel, r.NextKeyPublished));
+    }
+
+    [Fact]
+    public async Task TheNextKeyMatchesThroughEveryMatchingTypeOfASpkiRecord()
+    {
+        var full = new TlsaRecordData(3, 1, 0, NextKey);
+        var sha512 = new TlsaRecordData(3, 1, 2, SHA512.HashData(NextKey));
+        foreach (var record in new[] { full, sha512 })
+        {
+            var r = await RunAsync(Dns(Mx(DnsSecurity.Secure, (SecureMx, 10)), () => SecureTlsa(record)), nextKey: NextKey);
+            Assert.Equal((TlsaVerdict.MatchesNextKeyOnly, true), (r.Tlsa, r.NextKeyPublished));
+        }
+    }
+
+    [Fact]
+    public async Task RecordsOfNeitherTheCurrentNorTheNextKeyAreAMismatch()
+    {
+        var other = TestCertificates.SelfSigned(SecureMx).Leaf;
+        var r = await RunAsync(Dns(Mx(DnsSecurity.Secure, (SecureMx, 10)), () => SecureTlsa(DaneEe(other))), nextKey: NextKey);
+        Assert.Equal((TlsaVerdict.Mismatch, CheckLevel.Bad, false), (r.Tlsa, r.TlsaLevel, r.NextKeyPublished));
+    }
+
+    [Fact]
+    public async Task AnUnsignedAnswerSaysNothingAboutTheNextKey()
+    {
+        var r = await RunAsync(Dns(Mx(DnsSecurity.Secure, (SecureMx, 10)),
+            () => TlsaResolution.FromAnswer(TlsaName, DnsAnswer<TlsaRecordData>.Found([DaneEe(NextKeyCertificate)], DnsSecurity.Insecure))), nextKey: NextKey);
+        Assert.Equal((TlsaVerdict.NotSigned, (bool?)null), (r.Tlsa, r.NextKeyPublished));
+    }
+
     [Fact]
     public async Task OnlyUnusableTlsaRecordsDoNotMatch()
     {
@@ -175,7 +236,7 @@ public sealed class DomainDnsCheckTests
     public async Task WithoutACertificateSecureTlsaRecordsCannotBeCompared()
     {
         var dns = Dns(Mx(DnsSecurity.Secure, (SecureMx, 10)));
-        var r = await new DomainDnsCheck(dns, TimeProvider.System).CheckAsync(Domain, SecureMx, null, [], TestContext.Current.CancellationToken);
+        var r = await new DomainDnsCheck(dns, TimeProvider.System).CheckAsync(Domain, SecureMx, null, [], null, TestContext.Current.CancellationToken);
         Assert.Equal((TlsaVerdict.NoCertificate, CheckLevel.Warn), (r.Tlsa, r.TlsaLevel));
     }
 
@@ -198,6 +259,6 @@ public sealed class DomainDnsCheckTests
         dns.Hold = new TaskCompletionSource().Task;
         using var abort = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
-            new DomainDnsCheck(dns, TimeProvider.System).CheckAsync(Domain, SecureMx, Certificate, [], abort.Token));
+            new DomainDnsCheck(dns, TimeProvider.System).CheckAsync(Domain, SecureMx, Certificate, [], null, abort.Token));
     }
 }

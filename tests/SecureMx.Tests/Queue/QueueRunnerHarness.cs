@@ -149,7 +149,7 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
         if (LmtpTarget.Parse(Options.Delivery.Lmtp) is { } lmtp)
         {
             // As Hosting/ServerHost.cs: hosted mailboxes through LMTP, the instance's postmaster Maildir still a Maildir.
-            local = new LmtpDeliverer(Spool, new LmtpDelivery(lmtp, Options, null, new RecordingLogger<LmtpDelivery>(_log)), local, Options, Clock, log);
+            local = new LmtpDeliverer(Spool, new LmtpDelivery(lmtp, Options, () => null, new RecordingLogger<LmtpDelivery>(_log)), local, Options, Clock, log);
         }
         Runner = new QueueRunner(Spool, Store.DeliveryLog, new RecipientRouter(Store.Mailboxes, Options.Delivery),
             local,

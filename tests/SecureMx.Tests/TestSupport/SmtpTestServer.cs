@@ -99,7 +99,7 @@ public sealed class SmtpTestServer : IAsyncDisposable
 
         var authenticator = new AccountAuthenticator(Store.Mailboxes, options.Auth, time, NullLogger.Instance);
         var senders = new SenderOwnershipPolicy(Store.Mailboxes, options.Delivery);
-        var ctx = new SmtpServerContext(options, Spool, policy, SessionLog, Arrivals, certificate, authenticator, senders, time, NullLoggerFactory.Instance);
+        var ctx = new SmtpServerContext(options, Spool, policy, SessionLog, Arrivals, ServerCertificateSource.Fixed(certificate), authenticator, senders, time, NullLoggerFactory.Instance);
         Context = ctx;
         Listener = new SmtpListener(ctx, listener, new IPEndPoint(IPAddress.Loopback, 0), limiter);
     }

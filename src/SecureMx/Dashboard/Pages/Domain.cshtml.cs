@@ -36,6 +36,24 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
     /// <summary>The TLSA record of the secure MX in zone form; null without a certificate.</summary>
     public string? TlsaRecord => deps.Certificate?.Certificate is { } c ? $"_25._tcp.{SecureMxHost}. IN TLSA {TlsaMatcher.DaneEeRecord(c)}" : null;
 
+    /// <summary>The TLSA record of the next key of a rollover (RFC 7671 §8.1) in zone form; null when there is none (or it equals the current one).</summary>
+    public string? NextTlsaRecord => NextKeySpki is { } spki && TlsaMatcher.DaneEeRecord(spki) is var next
+        && (deps.Certificate?.Certificate is not { } c || TlsaMatcher.DaneEeRecord(c) != next)
+        ? $"_25._tcp.{SecureMxHost}. IN TLSA {next}" : null;
+
+    /// <summary>tls/next-key.pem of the instance, read when the page is built; an unreadable one counts as none.</summary>
+    private byte[]? NextKeySpki
+    {
+        get
+        {
+            if (!_nextKeyRead) (_nextKeySpki, _nextKeyRead) = (ReadNextKeySpki(), true);
+            return _nextKeySpki;
+        }
+    }
+
+    private byte[]? _nextKeySpki;
+    private bool _nextKeyRead;
+
     public OutboundWaitTimes Wait => wait;
 
     public DomainDnsCheckResult? Check { get; private set; }
@@ -54,7 +72,8 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
         {
             var cert = deps.Certificate;
             var chain = cert?.Context.IntermediateCertificates.ToList() ?? [];
-            Check = await new DomainDnsCheck(deps.Resolver, deps.Time).CheckAsync(Domain, SecureMxHost, cert?.Certificate, chain, ct);
+            var next = NextTlsaRecord is null ? null : NextKeySpki;
+            Check = await new DomainDnsCheck(deps.Resolver, deps.Time).CheckAsync(Domain, SecureMxHost, cert?.Certificate, chain, next, ct);
         }
         return Page();
     }
@@ -106,6 +125,18 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
         Domain = EnvelopeAddress.NormalizeDomain(domain.Trim().TrimEnd('.')) ?? "";
         if (Domain.Length > 0 && user.CanManageDomain(Domain)) return null;
         return user.IsSystemAdmin ? NotFound() : Forbid();
+    }
+
+    private byte[]? ReadNextKeySpki()
+    {
+        try
+        {
+            return NextTlsKey.TryReadSpki(deps.DataDirectory);
+        }
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private void Load()

@@ -32,8 +32,8 @@ namespace SecureMx.Delivery.Lmtp;
 /// is not sent anything.
 /// </para>
 /// </summary>
-/// <param name="instanceCertificate">The instance's own certificate, accepted from the LMTP server without a CA; null for none.</param>
-public sealed class LmtpDelivery(LmtpTarget target, SecureMxOptions options, X509Certificate2? instanceCertificate, ILogger logger)
+/// <param name="instanceCertificate">The instance's own certificate now (a renewal may replace it), accepted from the LMTP server without a CA; null for none.</param>
+public sealed class LmtpDelivery(LmtpTarget target, SecureMxOptions options, Func<X509Certificate2?> instanceCertificate, ILogger logger)
 {
     private TimeSpan ConnectTimeout => TimeSpan.FromSeconds(options.Delivery.ConnectTimeoutSeconds);
     private TimeSpan TransactionTimeout => TimeSpan.FromSeconds(options.Delivery.TransactionTimeoutSeconds);
@@ -288,7 +288,7 @@ public sealed class LmtpDelivery(LmtpTarget target, SecureMxOptions options, X50
                 verdict("certificate verified (PKIX)");
                 return true;
             }
-            if (certificate is not null && instanceCertificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(instanceCertificate.RawData))
+            if (certificate is not null && instanceCertificate() is { } own && certificate.GetRawCertData().AsSpan().SequenceEqual(own.RawData))
             {
                 verdict("the instance's own certificate");
                 return true;

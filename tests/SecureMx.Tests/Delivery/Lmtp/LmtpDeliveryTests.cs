@@ -28,7 +28,7 @@ public sealed class LmtpDeliveryTests
     });
 
     private static LmtpDelivery Delivery(string target, ListLogger log, X509Certificate2? instance = null, bool requireTls = false) =>
-        new(LmtpTarget.Parse(target)!, new SecureMxOptions { Hostname = "mx.example.test" }, instance, log)
+        new(LmtpTarget.Parse(target)!, new SecureMxOptions { Hostname = "mx.example.test" }, () => instance, log)
         {
             TlsRequiredFor = requireTls ? _ => true : LmtpTarget.RequiresTls,
         };

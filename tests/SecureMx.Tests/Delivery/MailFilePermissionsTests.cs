@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using SecureMx.Config;
+using SecureMx.Delivery;
+using SecureMx.Tests.TestSupport;
+
+namespace SecureMx.Tests.Delivery;
+
+/// <summary>
+/// A Maildir delivery gives the message file and every directory from DIR/mail down the configured mode
+/// and group, whatever the umask (the service's 0027 would take the group's write bit), and the data
+/// directory only its group and search bit; the default leaves everything as it was (0600/0700, the
+/// process's group, the data directory untouched). The tests run as root, who may give files to any group.
+/// </summary>
+public sealed class MailFilePermissionsTests
+{
+    private const string Mailbox = "mail/example.org/alice";
+    private static readonly byte[] Headers = "Return-Path: <sender@remote.example>\r\n"u8.ToArray();
+    private const int Daemon = 1; // a group every Debian system has, not root's
+
+    private static int GroupOf(string path)
+    {
+        using var p = Process.Start(new ProcessStartInfo("stat", ["-c", "%g", path]) { RedirectStandardOutput = true })!;
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return int.Parse(output.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static string Mode(string path) => Convert.ToString((int)File.GetUnixFileMode(path), 8).PadLeft(4, '0');
+
+    private static Task<string> DeliverAsync(TempDirectory dir, MailFileAccess? access) =>
+        new MaildirDelivery(dir.Path, "mx.test", TimeProvider.System, access: access)
+            .DeliverAsync(Mailbox, Headers, () => new MemoryStream("Subject: x\r\n\r\nbody\r\n"u8.ToArray()), TestContext.Current.CancellationToken);
+
+    [Fact]
+    public async Task TheFileAndItsMaildirGetTheConfiguredModeAndGroupDespiteTheUmask()
+    {
+        using var dir = new TempDirectory();
+        File.SetUnixFileMode(dir.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var access = new MailFileAccess(
+            UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite,
+            MailFileAccess.DirectoryModeFor(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite), Daemon, "daemon");
+        const UnixFileMode OwnerRwGroupROtherR = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        File.WriteAllText(dir.Combine("securemx.db"), "");
+        File.SetUnixFileMode(dir.Combine("securemx.db"), OwnerRwGroupROtherR);
+        Directory.CreateDirectory(dir.Combine("spool"), OwnerRwGroupROtherR | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        using var outside = new TempDirectory();
+        File.WriteAllText(outside.Combine("target"), "");
+        File.SetUnixFileMode(outside.Combine("target"), OwnerRwGroupROtherR);
+        File.CreateSymbolicLink(dir.Combine("link"), outside.Combine("target"));
+        // The test runner's umask (022) would take the group's write bit if the mode were only given to open(2).
+        var file = await DeliverAsync(dir, access);
+        Assert.Equal("0660", Mode(file));
+        Assert.Equal(Daemon, GroupOf(file));
+        foreach (var d in new[] { "mail", "mail/example.org", Mailbox, Mailbox + "/tmp", Mailbox + "/new", Mailbox + "/cur" })
+        {
+            Assert.Equal(("0770", Daemon), (Mode(dir.Combine(d)), GroupOf(dir.Combine(d))));
+        }
+        // The data directory: the group may pass through it to DIR/mail, not list it.
+        Assert.Equal("0710", Mode(dir.Path));
+        Assert.Equal(Daemon, GroupOf(dir.Path));
+        // ... where the group counts as "others" of everything else: closed to them; a link (and what it points to) left alone.
+        Assert.Equal("0640", Mode(dir.Combine("securemx.db")));
+        Assert.Equal("0750", Mode(dir.Combine("spool")));
+        Assert.Equal("0644", Mode(outside.Combine("target")));
+    }
+
+    [Fact]
+    public async Task TheDefaultKeepsOwnerOnlyModesAndLeavesTheDataDirectoryAlone()
+    {
+        using var dir = new TempDirectory();
+        File.SetUnixFileMode(dir.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var before = GroupOf(dir.Path);
+        var file = await DeliverAsync(dir, MailFileAccess.From(new DeliveryOptions()));
+        Assert.Equal("0600", Mode(file));
+        Assert.Equal("0700", Mode(dir.Combine(Mailbox, "new")));
+        Assert.Equal("0700", Mode(dir.Path));
+        Assert.Equal(before, GroupOf(dir.Path));
+    }
+
+    [Fact]
+    public async Task AMaildirMadeBeforeTheSettingGetsItsModeAndGroupAtTheFirstDelivery()
+    {
+        using var dir = new TempDirectory();
+        MaildirDelivery.EnsureMaildir(dir.Combine(Mailbox)); // 0700, root's group: as `mailbox add` left it before
+        var access = MailFileAccess.From(new DeliveryOptions { MailFileMode = "0640", MailGroup = "daemon" });
+        await DeliverAsync(dir, access);
+        Assert.Equal(("0750", Daemon), (Mode(dir.Combine(Mailbox, "cur")), GroupOf(dir.Combine(Mailbox, "cur"))));
+        Assert.Equal(("0750", Daemon), (Mode(dir.Combine("mail")), GroupOf(dir.Combine("mail"))));
+    }
+}
