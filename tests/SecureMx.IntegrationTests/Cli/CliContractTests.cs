@@ -211,7 +211,12 @@ public sealed class CliContractTests
     [Fact]
     public async Task ServeRefusesAnInvalidConfigurationWithTheKeyAtFault()
     {
-        await using var mx = await SecureMxInstance.CreateAsync(configure: cfg => cfg["limits"]!["maxRecipients"] = 0);
+        // Broken after the instance is made: `mailbox add` reads securemx.json as well (delivery.mailFileMode) and would refuse first.
+        await using var mx = await SecureMxInstance.CreateAsync();
+        var cfgPath = Path.Combine(mx.DataDir, "securemx.json");
+        var cfg = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(cfgPath))!;
+        cfg["limits"]!["maxRecipients"] = 0;
+        await File.WriteAllTextAsync(cfgPath, cfg.ToJsonString());
         var r = await mx.Cli("serve");
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains("limits.maxRecipients", r.StdErr);
