@@ -7,7 +7,9 @@ set -euo pipefail
 # chromium + fonts-liberation: the browser the dashboard tests drive through Playwright (ExecutablePath /usr/bin/chromium).
 # dovecot-*: IMAP, POP3 and LMTP over the store (securemx dovecot-config); tests start it privately.
 # systemd: systemd-analyze verify of the installed securemx.service (nothing runs systemd here).
-packages=(postfix swaks libnet-ssleay-perl libio-socket-ssl-perl openssl ca-certificates procps iproute2 netcat-openbsd knot unbound ldnsutils bind9-dnsutils testssl.sh util-linux chromium fonts-liberation dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sqlite systemd)
+# python3-prometheus-client, python3-yaml: the Prometheus project's text-format parser reads /metrics, and the alert rules are checked as YAML
+#   (Debian's promtool comes with the whole prometheus package, ~96 MB installed: not worth it for one rules check).
+packages=(postfix swaks libnet-ssleay-perl libio-socket-ssl-perl openssl ca-certificates procps iproute2 netcat-openbsd knot unbound ldnsutils bind9-dnsutils testssl.sh util-linux chromium fonts-liberation dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sqlite systemd python3-prometheus-client python3-yaml)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

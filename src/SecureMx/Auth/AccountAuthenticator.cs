@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using SecureMx.Config;
 using SecureMx.Mail;
 using SecureMx.Store;
+using SecureMx.Telemetry;
 
 namespace SecureMx.Auth;
 
@@ -45,7 +46,11 @@ public sealed class AccountAuthenticator
     {
         var account = Normalize(name);
         var throttleKey = ThrottleKey(name);
-        if (!Admits(clientIp, throttleKey, name, $"AUTH {mechanism}")) return (LoginResult.Blocked, null);
+        if (!Admits(clientIp, throttleKey, name, $"AUTH {mechanism}"))
+        {
+            CountFailure(ServiceOf(mechanism), "blocked");
+            return (LoginResult.Blocked, null);
+        }
 
         var stored = account is null ? null : _mailboxes.FindPasswordHash(account);
         PasswordCheck check;
@@ -63,6 +68,7 @@ public sealed class AccountAuthenticator
         if (check == PasswordCheck.Wrong)
         {
             if (countFailure) _throttle.RecordFailure(clientIp, throttleKey);
+            CountFailure(ServiceOf(mechanism), "failed");
             // The reason is for the administrator; the client hears the same reply either way.
             _log.LogWarning("AUTH {Mechanism} from {Ip} for {User} failed: {Reason}", mechanism, clientIp, Printable(name),
                 stored is null ? "no such mailbox" : "wrong password");
@@ -91,8 +97,26 @@ public sealed class AccountAuthenticator
     /// checks a password itself: whether this login may be tried at all, by the same counters that
     /// throttle submission and dashboard logins.
     /// </summary>
-    public bool AllowsExternalLogin(string name, string clientIp, string protocol) =>
-        Admits(clientIp, ThrottleKey(name), name, $"{protocol} login");
+    public bool AllowsExternalLogin(string name, string clientIp, string protocol)
+    {
+        if (Admits(clientIp, ThrottleKey(name), name, $"{protocol} login")) return true;
+        CountFailure(ExternalService(protocol), "blocked");
+        return false;
+    }
+
+    /// <summary>The <c>service</c> tag of <see cref="SecureMxMetrics.LoginFailures"/>: the dashboard's logins name themselves "dashboard…", SMTP AUTH its mechanism.</summary>
+    private static string ServiceOf(string mechanism) => mechanism.StartsWith("dashboard", StringComparison.Ordinal) ? "dashboard" : "smtp";
+
+    /// <summary>Dovecot's protocol name as a tag from a fixed set (the name comes in a request: no unbounded series).</summary>
+    private static string ExternalService(string protocol) => protocol.ToLowerInvariant() switch
+    {
+        "imap" => "imap",
+        "pop3" => "pop3",
+        _ => "other",
+    };
+
+    private static void CountFailure(string service, string result) =>
+        SecureMxMetrics.LoginFailures.Add(1, new("service", service), new("result", result));
 
     /// <summary>The throttle's verdict before any password is looked at; a refusal is logged as "WHAT from IP for USER refused: reason".</summary>
     private bool Admits(string clientIp, string throttleKey, string name, string what)
@@ -115,6 +139,7 @@ public sealed class AccountAuthenticator
             return;
         }
         _throttle.RecordFailure(clientIp, key);
+        CountFailure(ExternalService(protocol), "failed");
         _log.LogWarning("{Protocol} login from {Ip} for {User} failed", protocol, clientIp, Printable(name));
     }
 

@@ -22,25 +22,26 @@ public static class InitCommand
         var submission = new Option<string?>("--submission") { Description = "submission, STARTTLS (default 127.0.0.1:2587)", HelpName = "ADDR:PORT" };
         var submissions = new Option<string?>("--submissions") { Description = "submission, implicit TLS (default 127.0.0.1:2465)", HelpName = "ADDR:PORT" };
         var dashboard = new Option<string?>("--dashboard") { Description = "dashboard HTTPS (default 127.0.0.1:8443)", HelpName = "ADDR:PORT" };
+        var metrics = new Option<string?>("--metrics") { Description = "Prometheus /metrics and /health, plain HTTP (default off; loopback recommended)", HelpName = "ADDR:PORT" };
         var dns = new Option<string?>("--dns") { Description = "local validating DNS resolver (default 127.0.0.1:53)", HelpName = "ADDR:PORT" };
         var cert = new Option<string?>("--cert") { Description = "PEM certificate chain (default: a generated self-signed one)", HelpName = "FILE" };
         var key = new Option<string?>("--key") { Description = "PEM private key for --cert", HelpName = "FILE" };
 
         var cmd = new Command("init", "create a new instance: configuration, store, spool, mailboxes, TLS certificate")
         {
-            data, hostname, mx, secureMx, secureMxHostname, submission, submissions, dashboard, dns, cert, key,
+            data, hostname, mx, secureMx, secureMxHostname, submission, submissions, dashboard, dns, cert, key, metrics,
         };
         cmd.SetAction(p =>
         {
             Run(CliOptions.RequireData(p.GetValue(data)!), p.GetValue(hostname)!, p.GetValue(mx), p.GetValue(secureMx), p.GetValue(submission),
-                p.GetValue(submissions), p.GetValue(dashboard), p.GetValue(dns), p.GetValue(cert), p.GetValue(key), p.GetValue(secureMxHostname));
+                p.GetValue(submissions), p.GetValue(dashboard), p.GetValue(dns), p.GetValue(cert), p.GetValue(key), p.GetValue(secureMxHostname), p.GetValue(metrics));
             return 0;
         });
         return cmd;
     }
 
     public static void Run(string dir, string hostname, string? mx, string? secureMx, string? submission, string? submissions,
-        string? dashboard, string? dns, string? cert, string? key, string? secureMxHostname = null)
+        string? dashboard, string? dns, string? cert, string? key, string? secureMxHostname = null, string? metrics = null)
     {
         hostname = hostname.ToLowerInvariant();
         if (!HostnameRules.IsValid(hostname)) throw new CliException($"--hostname: '{hostname}' is not a valid host name");
@@ -56,9 +57,10 @@ public static class InitCommand
         options.Listeners.Submission = submission ?? options.Listeners.Submission;
         options.Listeners.Submissions = submissions ?? options.Listeners.Submissions;
         options.Listeners.Dashboard = dashboard ?? options.Listeners.Dashboard;
+        options.Listeners.Metrics = metrics ?? options.Listeners.Metrics;
         options.Dns = dns ?? options.Dns;
         // Endpoint errors first, before anything touches the disk.
-        foreach (var (name, value) in new[] { ("--mx", options.Listeners.Mx), ("--securemx", options.Listeners.SecureMx), ("--submission", options.Listeners.Submission), ("--submissions", options.Listeners.Submissions), ("--dashboard", options.Listeners.Dashboard), ("--dns", options.Dns) })
+        foreach (var (name, value) in new[] { ("--mx", options.Listeners.Mx), ("--securemx", options.Listeners.SecureMx), ("--submission", options.Listeners.Submission), ("--submissions", options.Listeners.Submissions), ("--dashboard", options.Listeners.Dashboard), ("--metrics", options.Listeners.Metrics), ("--dns", options.Dns) })
         {
             try { Endpoint.Parse(value, name); }
             catch (FormatException ex) { throw new CliException(ex.Message); }

@@ -10,12 +10,16 @@ public static class ServeCommand
     public static Command Create()
     {
         var data = CliOptions.Data();
-        var cmd = new Command("serve", "run the listeners and the queue until SIGTERM or SIGINT; SIGHUP reloads the certificate and securemx.json") { data };
+        var metrics = new Option<string?>("--metrics") { Description = "serve /metrics and /health on ADDR:PORT (plain HTTP; loopback recommended), or off; overrides listeners.metrics", HelpName = "ADDR:PORT" };
+        var cmd = new Command("serve", "run the listeners and the queue until SIGTERM or SIGINT; SIGHUP reloads the certificate and securemx.json") { data, metrics };
         cmd.TreatUnmatchedTokensAsErrors = false; // --section:key=value overrides for securemx.json
         cmd.SetAction(async (p, ct) =>
         {
             var dir = CliOptions.RequireData(p.GetValue(data)!);
-            var overrides = p.UnmatchedTokens.ToArray();
+            // --metrics is the override --listeners:metrics=VALUE, validated with the rest of the configuration (and kept by a reload).
+            var overrides = p.GetValue(metrics) is { } metricsEndpoint
+                ? [.. p.UnmatchedTokens, $"--listeners:metrics={metricsEndpoint}"]
+                : p.UnmatchedTokens.ToArray();
             var options = CliOptions.LoadConfig(dir, overrides);
             // One server per instance: a second one would clean up the first one's transfers in progress at start-up.
             using var instanceLock = Spool.SafeIo.TryLockExclusive(Path.Combine(dir, "spool", "serve.lock"))

@@ -132,6 +132,11 @@ public sealed class ListenerOptions
     public string Dashboard { get; set; } = "127.0.0.1:8443";
     /// <summary>Where Dovecot's authentication policy requests arrive (plain HTTP, loopback only); off unless `dovecot-config` set it.</summary>
     public string DovecotPolicy { get; set; } = "off";
+    /// <summary>
+    /// Prometheus /metrics and the load balancer's /health and /health/live, plain HTTP (a loopback
+    /// address or the scraper's private network: nothing on it is secret or changes state); off by default.
+    /// </summary>
+    public string Metrics { get; set; } = "off";
 }
 
 public sealed class TlsOptions

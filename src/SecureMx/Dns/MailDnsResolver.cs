@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using DnsClient;
 using DnsClient.Protocol;
 using SecureMx.Config;
+using SecureMx.Telemetry;
 using SecureMx.Tls;
 
 namespace SecureMx.Dns;
@@ -126,19 +127,19 @@ public sealed class MailDnsResolver : IMailDnsResolver
         }
         catch (DnsResponseException e) when (e.Code == DnsResponseCode.ConnectionTimeout)
         {
-            return DnsAnswer<T>.Fail(TimeoutReason());
+            return Failed<T>(type, "timeout", TimeoutReason());
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            return DnsAnswer<T>.Fail(TimeoutReason());
+            return Failed<T>(type, "timeout", TimeoutReason());
         }
         catch (DnsResponseException e)
         {
-            return DnsAnswer<T>.Fail($"resolver {Resolver}: {e.Code}: {e.Message}");
+            return Failed<T>(type, "other", $"resolver {Resolver}: {e.Code}: {e.Message}");
         }
         catch (SocketException e)
         {
-            return DnsAnswer<T>.Fail($"resolver {Resolver} unreachable: {e.Message}");
+            return Failed<T>(type, "unreachable", $"resolver {Resolver} unreachable: {e.Message}");
         }
         catch (ArgumentException)
         {
@@ -151,8 +152,20 @@ public sealed class MailDnsResolver : IMailDnsResolver
         {
             DnsHeaderResponseCode.NoError => DnsAnswer<T>.Found(select(response.Answers).ToList(), security),
             DnsHeaderResponseCode.NotExistentDomain => DnsAnswer<T>.NxDomain(security),
-            var code => DnsAnswer<T>.Fail(RcodeName(code)),
+            var code => Failed<T>(type, code switch
+            {
+                DnsHeaderResponseCode.ServerFailure => "servfail",
+                DnsHeaderResponseCode.Refused => "refused",
+                _ => "other",
+            }, RcodeName(code)),
         };
+    }
+
+    /// <summary>A temporary failure, counted in <see cref="SecureMxMetrics.DnsFailures"/> by query type and reason.</summary>
+    private static DnsAnswer<T> Failed<T>(QueryType type, string reasonTag, string reason)
+    {
+        SecureMxMetrics.DnsFailures.Add(1, new("type", type.ToString().ToLowerInvariant()), new("reason", reasonTag));
+        return DnsAnswer<T>.Fail(reason);
     }
 
     private string TimeoutReason() =>

@@ -3,7 +3,8 @@ using SecureMx.Mail;
 namespace SecureMx.Policy;
 
 /// <summary>The verdict on one RCPT TO: the final recipients it stands for, or the refusal.</summary>
-public sealed record RcptDecision(SmtpReply Reply, IReadOnlyList<EnvelopeRecipient> Recipients)
+/// <param name="Refusal">Why a recipient was refused, for the metrics: relay, mandatory_tls or unknown_recipient.</param>
+public sealed record RcptDecision(SmtpReply Reply, IReadOnlyList<EnvelopeRecipient> Recipients, string? Refusal = null)
 {
     public bool Accepted => Reply.IsPositive;
 }
@@ -26,7 +27,7 @@ public sealed class InboundRecipientPolicy(RecipientRouter router)
         var route = isBarePostmaster ? router.BarePostmaster() : router.Route(rcpt);
         if (route.Kind == RecipientKind.NotHosted)
         {
-            if (!mayRelay || rcpt.IsAddressLiteral) return new RcptDecision(new SmtpReply(554, EnhancedStatus.NotAuthorized, $"<{rcpt}>: Relay access denied"), []);
+            if (!mayRelay || rcpt.IsAddressLiteral) return new RcptDecision(new SmtpReply(554, EnhancedStatus.NotAuthorized, $"<{rcpt}>: Relay access denied"), [], "relay");
             var remote = new EnvelopeRecipient(rcpt.ToString(), originalText, RecipientRoute.Remote, null, parameters.Notify, parameters.OrcptType, parameters.Orcpt);
             return new RcptDecision(new SmtpReply(250, EnhancedStatus.DestinationValid, $"<{rcpt}>: Recipient OK"), [remote]);
         }
@@ -36,11 +37,11 @@ public sealed class InboundRecipientPolicy(RecipientRouter router)
             var had = tls is null ? "this session is not encrypted. Use STARTTLS"
                 : $"this session uses {tls.Protocol} with {tls.CipherSuite}. Use TLS 1.2 or newer with ECDHE and AES-GCM or ChaCha20-Poly1305";
             return new RcptDecision(new SmtpReply(550, EnhancedStatus.NotAuthorized,
-                $"<{rcpt}>: {rcpt.Domain} accepts mail only over TLS 1.2 or newer with secure ciphers; {had}"), []);
+                $"<{rcpt}>: {rcpt.Domain} accepts mail only over TLS 1.2 or newer with secure ciphers; {had}"), [], "mandatory_tls");
         }
         if (route.Kind == RecipientKind.UnknownUser)
         {
-            return new RcptDecision(new SmtpReply(550, EnhancedStatus.BadDestinationMailbox, $"<{rcpt}>: Recipient address rejected: user unknown"), []);
+            return new RcptDecision(new SmtpReply(550, EnhancedStatus.BadDestinationMailbox, $"<{rcpt}>: Recipient address rejected: user unknown"), [], "unknown_recipient");
         }
         var list = route.Targets
             .DistinctBy(t => t.Address)

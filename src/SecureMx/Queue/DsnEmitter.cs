@@ -4,6 +4,7 @@ using SecureMx.Dsn;
 using SecureMx.Mail;
 using SecureMx.Policy;
 using SecureMx.Spool;
+using SecureMx.Telemetry;
 
 namespace SecureMx.Queue;
 
@@ -49,6 +50,7 @@ public sealed class DsnEmitter(MessageSpool spool, RecipientRouter recipients, S
         try
         {
             await SpoolAsync(original, reports, action, now);
+            SecureMxMetrics.DsnsSent.Add(1, new KeyValuePair<string, object?>("action", action.ToFieldValue()));
             return true;
         }
         catch (Exception ex) when (ex is IOException or Microsoft.Data.Sqlite.SqliteException or FormatException or InvalidOperationException)

@@ -8,6 +8,7 @@ using SecureMx.Mail;
 using SecureMx.Policy;
 using SecureMx.Spool;
 using SecureMx.Store;
+using SecureMx.Telemetry;
 
 namespace SecureMx.Queue;
 
@@ -258,6 +259,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
                 _log.LogInformation("{Id}: to=<{Rcpt}> status=expired ({Error})", envelope.Id, r.Recipient.Address, expired.Text);
             }
             logRows.Add(log);
+            SecureMxMetrics.DeliveryAttempts.Add(1, new("result", ResultLabel(outcome.State)), new("tls", TlsLabel(log)));
             var item = new DsnEmitter.Item(r, outcome, attempt.ServerReply);
             bool warn = outcome.State == RecipientState.Deferred && rules.DelayWarningDue(envelope.ReceivedAt, r.DelayWarned, now);
             if (outcome.State == RecipientState.Failed) failed.Add(item);
@@ -332,6 +334,18 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         // The scheduler may be asleep for up to 5 s: tell it about the new due time.
         if (!allFinal && writes.Any(u => u.Outcome.State == RecipientState.Deferred)) Kick();
     }
+
+    /// <summary>The <c>result</c> tag of <see cref="SecureMxMetrics.DeliveryAttempts"/>.</summary>
+    internal static string ResultLabel(RecipientState state) => state switch
+    {
+        RecipientState.Delivered => "delivered",
+        RecipientState.Failed => "failed",
+        _ => "deferred",
+    };
+
+    /// <summary>The <c>tls</c> tag of <see cref="SecureMxMetrics.DeliveryAttempts"/>: local, starttls-failed, or the session's verification (none, encrypted, dane, verified).</summary>
+    internal static string TlsLabel(DeliveryLogEntry log) =>
+        log.IsLocal ? DeliveryLogEntry.Local : log.TlsFailure is not null ? "starttls-failed" : log.TlsVerification;
 
     /// <summary>The shortest wait after an outcome that could not be written (a recipient due at once must not make a hot loop either).</summary>
     private static readonly TimeSpan MinimumHold = TimeSpan.FromSeconds(1);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using SecureMx.Mail;
+using SecureMx.Telemetry;
 
 namespace SecureMx.Smtp;
 
@@ -82,6 +83,12 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
         var remote = (IPEndPoint)client.RemoteEndPoint!;
         var ip = ClientAddress.Normalize(remote.Address);
         var refusal = limiter.TryAcquire(ip);
+        var listener = new KeyValuePair<string, object?>("listener", settings.Name);
+        SecureMxMetrics.SmtpConnections.Add(1, listener);
+        if (refusal is not null)
+        {
+            SecureMxMetrics.SmtpRefused.Add(1, listener, new("reason", ReferenceEquals(refusal, SmtpReply.TooManyConnections) ? "connection_limit" : "ip_connection_limit"));
+        }
         try
         {
             var session = new SmtpSession(ctx, settings, new NetworkStream(client, ownsSocket: true), remote, _stopping.Token, _abort.Token);

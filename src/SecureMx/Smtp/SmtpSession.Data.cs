@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using SecureMx.Mail;
 using SecureMx.Spool;
+using SecureMx.Telemetry;
 
 namespace SecureMx.Smtp;
 
@@ -211,6 +212,7 @@ public sealed partial class SmtpSession
         }
         _tx = null;
         _record.Messages++;
+        SecureMxMetrics.SmtpMessagesAccepted.Add(1, new KeyValuePair<string, object?>("listener", _listener.Name));
         _log.LogInformation("{Id}: from=<{Sender}> size={Size} nrcpt={Count} client={Ip} tls={Tls} account={Account}",
             envelope.Id, envelope.Sender, envelope.Size, envelope.Recipients.Count, ClientIp, Tls is null ? "none" : $"{Tls.Protocol} {Tls.CipherSuite}", _account ?? "-");
         _transport.Write(new SmtpReply(250, EnhancedStatus.Ok, $"Ok: queued as {envelope.Id}"));
@@ -224,7 +226,7 @@ public sealed partial class SmtpSession
     /// </summary>
     private bool RefuseForStorage(SmtpReply reply)
     {
-        _transport.Write(reply);
+        _transport.Write(Refused(reply, "storage"));
         return true;
     }
 

@@ -305,6 +305,13 @@ public sealed partial class SmtpSession
     }
 
     /// <summary>Sends an error reply and counts it; false when the error limit is reached (421 sent).</summary>
+    /// <summary>Counts a refusal in <see cref="SecureMxMetrics.SmtpRefused"/> and passes its reply on.</summary>
+    private SmtpReply Refused(SmtpReply reply, string reason)
+    {
+        SecureMxMetrics.SmtpRefused.Add(1, new("listener", _listener.Name), new("reason", reason));
+        return reply;
+    }
+
     private async Task<bool> ErrorAsync(SmtpReply reply)
     {
         _errors++;
@@ -370,8 +377,8 @@ public sealed partial class SmtpSession
     {
         if (_helo is null) return await ErrorAsync(SmtpReply.BadSequenceEhloFirst);
         if (_tx is not null) return await ErrorAsync(SmtpReply.BadSequenceNestedMail);
-        if (NeedsTls) return await ErrorAsync(SmtpReply.MustStartTls);
-        if (_listener.Submission && _account is null) return await ErrorAsync(SmtpReply.AuthenticationRequired);
+        if (NeedsTls) return await ErrorAsync(Refused(SmtpReply.MustStartTls, "tls_required"));
+        if (_listener.Submission && _account is null) return await ErrorAsync(Refused(SmtpReply.AuthenticationRequired, "auth_required"));
         if (!TryStripPrefix(cmd.Argument, "FROM:", out var rest)) return await ErrorAsync(new SmtpReply(501, EnhancedStatus.InvalidArguments, "Syntax: MAIL FROM:<address>"));
 
         // Parameters first: SMTPUTF8 decides whether the address may contain UTF-8.
@@ -408,7 +415,7 @@ public sealed partial class SmtpSession
 
     private async Task<bool> RcptAsync(SmtpCommand cmd)
     {
-        if (NeedsTls) return await ErrorAsync(SmtpReply.MustStartTls);
+        if (NeedsTls) return await ErrorAsync(Refused(SmtpReply.MustStartTls, "tls_required"));
         if (_tx is null) return await ErrorAsync(SmtpReply.BadSequenceNeedMail);
         if (_tx.Chunked is not null) return await ErrorAsync(new SmtpReply(503, EnhancedStatus.InvalidCommand, "Error: RCPT not allowed during BDAT transfer"));
         if (!TryStripPrefix(cmd.Argument, "TO:", out var rest)) return await ErrorAsync(new SmtpReply(501, EnhancedStatus.InvalidArguments, "Syntax: RCPT TO:<address>"));
@@ -448,7 +455,7 @@ public sealed partial class SmtpSession
         // Logged-in clients may send anywhere; everybody else only to the domains hosted here.
         var decision = _ctx.Recipients.Evaluate(rcpt, barePostmaster, parameters, barePostmaster ? "postmaster" : rcpt.ToString(), mayRelay: _account is not null, tls: Tls);
         LogRecipient(barePostmaster ? "(postmaster)" : rcpt.Domain, decision.Reply);
-        if (!decision.Accepted) return await ErrorAsync(decision.Reply);
+        if (!decision.Accepted) return await ErrorAsync(decision.Refusal is { } why ? Refused(decision.Reply, why) : decision.Reply);
         _tx.RcptCommands++;
         foreach (var r in decision.Recipients)
         {

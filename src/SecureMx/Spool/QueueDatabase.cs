@@ -444,6 +444,32 @@ public sealed class QueueDatabase : IDisposable
         return v is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
     }
 
+    /// <summary>
+    /// Pending recipients counted by state and last outcome reason (null: never tried), with the
+    /// receipt time of the oldest message in each group: one indexed aggregate, for the metrics'
+    /// cached summary (never per scrape). <paramref name="busyTimeoutSeconds"/> bounds the wait for a busy database.
+    /// </summary>
+    public List<(RecipientState State, string? Reason, long Count, DateTimeOffset OldestReceivedAt)> PendingSummary(int busyTimeoutSeconds = 2)
+    {
+        using var c = OpenRead();
+        using var cmd = c.CreateCommand();
+        cmd.CommandTimeout = busyTimeoutSeconds;
+        cmd.CommandText = """
+            SELECT r.state, r.last_reason, COUNT(*), MIN(m.received_at)
+            FROM recipients r JOIN messages m ON m.id = r.message_id
+            WHERE r.state IN ('Queued','Deferred')
+            GROUP BY r.state, r.last_reason
+            """;
+        var rows = new List<(RecipientState, string?, long, DateTimeOffset)>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            rows.Add((Enum.Parse<RecipientState>(r.GetString(0)), r.IsDBNull(1) ? null : r.GetString(1), r.GetInt64(2),
+                DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3))));
+        }
+        return rows;
+    }
+
     /// <summary>Every queued message with its recipients, oldest first (for `securemx queue list`).</summary>
     public List<(Envelope Envelope, List<QueuedRecipient> Recipients)> ListAll()
     {

@@ -59,4 +59,66 @@ public static class SecureMxMetrics
     /// </summary>
     public static readonly Counter<long> InboundWeakTlsSessions =
         Meter.CreateCounter<long>("securemx.smtp.weak_tls_sessions", "{session}", "inbound TLS sessions below the strict profile");
+
+    // Issue 14 (metrics and health): the series an operator's Prometheus alerts on. Tags are small,
+    // fixed vocabularies (never an address or a host name), so that no series set grows with traffic.
+
+    /// <summary>TCP connections accepted by an SMTP listener, refused ones included. Tag: <c>listener</c> (mx, secureMx, submission, submissions).</summary>
+    public static readonly Counter<long> SmtpConnections =
+        Meter.CreateCounter<long>("securemx.smtp.connections", "{connection}", "SMTP connections accepted by a listener");
+
+    /// <summary>
+    /// Connections, senders and recipients an SMTP listener refused, by <c>reason</c>:
+    /// connection_limit and ip_connection_limit (421 at connect), tls_required (MAIL or RCPT before
+    /// STARTTLS where TLS is required), auth_required (MAIL on submission without AUTH), relay (554
+    /// relay access denied), mandatory_tls (a domain with mandatory inbound TLS outside a secure TLS
+    /// session), unknown_recipient (550 user unknown), storage (452 below the free-space floor or a
+    /// failed store). Tag <c>listener</c> as well.
+    /// </summary>
+    public static readonly Counter<long> SmtpRefused =
+        Meter.CreateCounter<long>("securemx.smtp.refused", "{refusal}", "SMTP connections, senders and recipients refused, by reason");
+
+    /// <summary>Messages accepted (250 after DATA or BDAT LAST: durable in the spool). Tag: <c>listener</c>.</summary>
+    public static readonly Counter<long> SmtpMessagesAccepted =
+        Meter.CreateCounter<long>("securemx.smtp.messages_accepted", "{message}", "messages accepted into the spool");
+
+    /// <summary>
+    /// Delivery attempts per recipient. Tags: <c>result</c> (delivered, deferred, failed) and <c>tls</c>
+    /// (local for a Maildir or LMTP delivery; none, encrypted, dane or verified for the session with the
+    /// remote server; starttls-failed for a plaintext retry after a failed STARTTLS).
+    /// </summary>
+    public static readonly Counter<long> DeliveryAttempts =
+        Meter.CreateCounter<long>("securemx.delivery.attempts", "{recipient}", "recipient delivery attempts by result and TLS");
+
+    /// <summary>Delivery status notifications spooled to a sender. Tag: <c>action</c> (failed, delayed, delivered, relayed; RFC 3464 §2.3.3).</summary>
+    public static readonly Counter<long> DsnsSent =
+        Meter.CreateCounter<long>("securemx.dsn.sent", "{dsn}", "delivery status notifications spooled");
+
+    /// <summary>
+    /// DNS questions to the validating resolver that had no usable answer (SERVFAIL and other RCODEs,
+    /// timeout, resolver unreachable: a temporary failure for the recipient). Tags: <c>type</c> (mx, a,
+    /// aaaa, tlsa), <c>reason</c> (servfail, refused, timeout, unreachable, other).
+    /// </summary>
+    public static readonly Counter<long> DnsFailures =
+        Meter.CreateCounter<long>("securemx.dns.failures", "{query}", "DNS questions without a usable answer");
+
+    /// <summary>
+    /// Failed or refused logins. Tags: <c>service</c> (smtp for AUTH on submission, dashboard, imap,
+    /// pop3 through Dovecot's policy requests) and <c>result</c> (failed: wrong name or password;
+    /// blocked: refused by the failure throttle before any password check).
+    /// </summary>
+    public static readonly Counter<long> LoginFailures =
+        Meter.CreateCounter<long>("securemx.auth.login_failures", "{login}", "failed and blocked logins");
+
+    /// <summary>Recipients waiting in the queue, by <c>state</c> (queued: never tried; deferred: tried, to be retried). From <see cref="QueueGauges"/>.</summary>
+    public static readonly ObservableGauge<long> QueueRecipients =
+        Meter.CreateObservableGauge("securemx.queue.recipients", QueueGauges.ObserveRecipients, "{recipient}", "recipients waiting in the queue by state");
+
+    /// <summary>Deferred recipients by the class of their last failure (<c>reason</c>: dns, connection, remote-reply, tls-requirement, …, as `securemx queue list` names them; every class is reported, 0 included).</summary>
+    public static readonly ObservableGauge<long> QueueDeferred =
+        Meter.CreateObservableGauge("securemx.queue.deferred", QueueGauges.ObserveDeferred, "{recipient}", "deferred recipients by reason class");
+
+    /// <summary>Age of the oldest message with a deferred recipient (since it was received); 0 when none is deferred.</summary>
+    public static readonly ObservableGauge<double> QueueOldestDeferredAge =
+        Meter.CreateObservableGauge("securemx.queue.oldest_deferred_age", QueueGauges.ObserveOldestDeferredAge, "s", "age of the oldest message with a deferred recipient");
 }

@@ -41,6 +41,7 @@ public sealed class CliContractTests
     [InlineData("--hostname", "not a host", "not a valid host name")]
     [InlineData("--mx", "127.0.0.1", "is not ADDR:PORT")]
     [InlineData("--dns", "localhost:53", "is not ADDR:PORT")]
+    [InlineData("--metrics", "9465", "is not ADDR:PORT")]
     [InlineData("--cert", "/nonexistent.pem", "--cert and --key go together")]
     public async Task InitWithBadArgumentsFailsAndWritesNothing(string option, string value, string message)
     {
@@ -210,7 +211,12 @@ public sealed class CliContractTests
     [Fact]
     public async Task ServeRefusesAnInvalidConfigurationWithTheKeyAtFault()
     {
-        await using var mx = await SecureMxInstance.CreateAsync(configure: cfg => cfg["limits"]!["maxRecipients"] = 0);
+        // Broken after the instance is made: `mailbox add` reads securemx.json as well (delivery.mailFileMode) and would refuse first.
+        await using var mx = await SecureMxInstance.CreateAsync();
+        var cfgPath = Path.Combine(mx.DataDir, "securemx.json");
+        var cfg = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(cfgPath))!;
+        cfg["limits"]!["maxRecipients"] = 0;
+        await File.WriteAllTextAsync(cfgPath, cfg.ToJsonString());
         var r = await mx.Cli("serve");
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains("limits.maxRecipients", r.StdErr);
@@ -226,6 +232,35 @@ public sealed class CliContractTests
         var r = await mx.Cli("serve");
         Assert.Equal(1, r.ExitCode);
         Assert.Contains($"securemx: cannot listen on {mx.Mx} for the mx listener", r.StdErr);
+    }
+
+    [Fact]
+    public async Task InitMetricsIsWrittenAndServeMetricsRefusesATakenPortAndGarbageNamingTheKey()
+    {
+        var dir = TempDir();
+        try
+        {
+            var r = await Run.SecureMxAsync("init", "--data", dir, "--hostname", "mx.example.test", "--metrics", "127.0.0.1:9465");
+            Assert.True(r.ExitCode == 0, r.All);
+            Assert.Contains("\"metrics\": \"127.0.0.1:9465\"", await File.ReadAllTextAsync(Path.Combine(dir, "securemx.json")));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+
+        await using var mx = await SecureMxInstance.CreateAsync();
+        Assert.Contains("\"metrics\": \"off\"", await File.ReadAllTextAsync(Path.Combine(mx.DataDir, "securemx.json")));
+        var port = Net.FreeEndpoint();
+        using var squatter = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        squatter.Bind(port);
+        squatter.Listen();
+        var taken = await mx.Cli("serve", "--metrics", Net.Text(port));
+        Assert.Equal(1, taken.ExitCode);
+        Assert.Contains($"securemx: listeners.metrics: cannot listen on {Net.Text(port)}", taken.StdErr);
+        var garbage = await mx.Cli("serve", "--metrics", "localhost:metrics");
+        Assert.Equal(1, garbage.ExitCode);
+        Assert.Contains("listeners.metrics", garbage.StdErr);
     }
 
     [Fact]

@@ -121,7 +121,8 @@ public sealed class SecureMxInstance : IAsyncDisposable
         Assert.True(r.ExitCode == 0, $"securemx {string.Join(' ', args)} failed: {r.All}");
     }
 
-    public async Task StartAsync()
+    /// <param name="serveArgs">More arguments for `securemx serve` (e.g. <c>--metrics ADDR:PORT</c>).</param>
+    public async Task StartAsync(params string[] serveArgs)
     {
         var psi = new ProcessStartInfo(Owner is null ? "dotnet" : "setpriv");
         if (Owner is not null)
@@ -129,7 +130,7 @@ public sealed class SecureMxInstance : IAsyncDisposable
             foreach (var a in new[] { $"--reuid={Owner}", $"--regid={Owner}", "--init-groups", "dotnet" }) psi.ArgumentList.Add(a);
             psi.Environment["HOME"] = Path.GetTempPath();
         }
-        foreach (var a in new[] { Owner is null ? Run.SecureMxDll : Run.SecureMxDllForAnyUser, "serve", "--data", DataDir }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { Owner is null ? Run.SecureMxDll : Run.SecureMxDllForAnyUser, "serve", "--data", DataDir }.Concat(serveArgs)) psi.ArgumentList.Add(a);
         _process = Run.StartCapturing(psi, _log);
         try
         {

@@ -51,6 +51,16 @@ public sealed class InboundRecipientPolicyTests : IDisposable
     }
 
     [Fact]
+    public void EachRefusalNamesItsReasonForTheMetricsAndAnAcceptanceNone()
+    {
+        Assert.Equal("relay", Evaluate("<someone@gmail.example>").Refusal);
+        Assert.Equal("unknown_recipient", Evaluate("<nobody@example.org>").Refusal);
+        Assert.Null(Evaluate("<alice@example.org>").Refusal);
+        _store.Policies.SetInboundTls("example.org", InboundTlsSetting.Mandatory, "test");
+        Assert.Equal("mandatory_tls", Evaluate("<alice@example.org>").Refusal);
+    }
+
+    [Fact]
     public void NonHostedDomainIsRelayDenied554_5_7_1()
     {
         AssertReply(Evaluate("<someone@gmail.example>"), 554, "5.7.1");

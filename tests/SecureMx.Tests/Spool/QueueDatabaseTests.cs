@@ -210,6 +210,26 @@ public sealed class QueueDatabaseTests : IDisposable
     }
 
     [Fact]
+    public async Task PendingSummaryCountsWaitingRecipientsByStateAndReasonWithTheOldestReceiptTime()
+    {
+        Assert.Empty(Queue.PendingSummary());
+        var first = NewEnvelope();
+        await Queue.InsertAsync(first, null, _time);
+        _time.Advance(TimeSpan.FromMinutes(10));
+        var second = NewEnvelope();
+        await Queue.InsertAsync(second, null, _time);
+        var now = _time.GetUtcNow();
+        await Queue.UpdateRecipientAsync(first.Id, 0, TestOutcomes.DnsDeferred(), now, _time);
+        await Queue.UpdateRecipientAsync(first.Id, 1, TestOutcomes.Delivered(), now, _time); // final: not waiting
+        await Queue.UpdateRecipientAsync(second.Id, 0, TestOutcomes.DnsDeferred(), now, _time);
+
+        var rows = Queue.PendingSummary().OrderBy(r => r.State).ToList();
+        Assert.Equal(2, rows.Count);
+        Assert.Equal((RecipientState.Queued, (string?)null, 1L, second.ReceivedAt), rows[0]);
+        Assert.Equal((RecipientState.Deferred, (string?)"dns", 2L, first.ReceivedAt), rows[1]);
+    }
+
+    [Fact]
     public async Task NextDueTimeIsTheEarliestPendingAttempt()
     {
         Assert.Null(Queue.NextDueTime());

@@ -1,0 +1,84 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using SecureMx.Dashboard;
+using SecureMx.Telemetry;
+
+namespace SecureMx.Hosting;
+
+/// <summary>
+/// The listener of listeners.metrics: <c>GET /metrics</c> in the Prometheus text format, <c>GET /health</c>
+/// (ready: 200 "ready", or 503 with the reasons, one a line) and <c>GET /health/live</c> (the process
+/// answers: 200). Plain HTTP: it belongs on a loopback address or the scraper's private network, where
+/// Prometheus scrapes without TLS by default; nothing on it is secret or changes state. Any other path
+/// is 404; request bodies are not read.
+/// <para>
+/// The exporter is OpenTelemetry's (OpenTelemetry.Exporter.Prometheus.AspNetCore), reading the
+/// <see cref="SecureMxMetrics.Meter"/> natively: counters stay counters (<c>_total</c>), the unit becomes
+/// the suffix (<c>_seconds</c>, <c>_bytes</c>), and synchronous gauges (<c>Gauge&lt;T&gt;</c>) are exported.
+/// prometheus-net's MeterAdapter was the other candidate: it publishes .NET counters as Prometheus
+/// gauges, drops <c>Gauge&lt;T&gt;</c>, and expires a series not updated for 5 minutes — the rare-event
+/// counters an operator alerts on. The exporter package is a pre-release (the whole of OpenTelemetry's
+/// Prometheus exporter has always been one); it is pinned, and the integration test parses its output
+/// with the Prometheus project's own text-format parser.
+/// </para>
+/// </summary>
+public static class MetricsServer
+{
+    public const string MetricsPath = "/metrics";
+    public const string HealthPath = "/health";
+    public const string LivePath = "/health/live";
+
+    /// <param name="readiness">The checks behind /health.</param>
+    public static (WebApplication App, MeterProvider Meters) Build(IPEndPoint endpoint, Readiness readiness, ILoggerFactory logs)
+    {
+        var meters = Sdk.CreateMeterProviderBuilder()
+            .AddMeter(SecureMxMetrics.MeterName)
+            .AddPrometheusExporter(o =>
+            {
+                // Every scrape sees the counters as they are now (a second scraper or a test reads no stale copy).
+                o.ScrapeResponseCacheDurationMilliseconds = 0;
+                // One meter: an otel_scope_name label on every series and a target_info series add nothing.
+                o.ScopeInfoEnabled = false;
+                o.TargetInfoEnabled = false;
+            })
+            .Build();
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.Services.AddSingleton(logs);
+        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        builder.Services.AddRouting();
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, EmbeddedLifetime>(); // serve owns the signals
+        builder.WebHost.UseKestrelCore();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = 0;
+            k.Limits.MaxConcurrentConnections = 64;
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            k.Listen(endpoint, l => l.Protocols = HttpProtocols.Http1);
+        });
+        var app = builder.Build();
+        app.UseRouting();
+        app.MapPrometheusScrapingEndpoint(MetricsPath, meters, null, null);
+        app.MapGet(HealthPath, (HttpContext http) =>
+        {
+            http.Response.Headers.CacheControl = "no-store";
+            var reasons = readiness.Check();
+            return reasons.Count == 0
+                ? Results.Text("ready\n", "text/plain; charset=utf-8", statusCode: StatusCodes.Status200OK)
+                : Results.Text(string.Concat(reasons.Select(r => r + "\n")), "text/plain; charset=utf-8", statusCode: StatusCodes.Status503ServiceUnavailable);
+        });
+        app.MapGet(LivePath, (HttpContext http) =>
+        {
+            http.Response.Headers.CacheControl = "no-store";
+            return Results.Text("alive\n", "text/plain; charset=utf-8");
+        });
+        return (app, meters);
+    }
+}
