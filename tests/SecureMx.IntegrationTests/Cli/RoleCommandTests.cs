@@ -53,11 +53,13 @@ public sealed class RoleCommandTests
     [Fact]
     public async Task PlainHttpDashboardIsRefusedOffLoopback()
     {
-        await using var mx = await SecureMxInstance.CreateAsync(configure: cfg =>
-        {
-            cfg["listeners"]!["dashboard"] = "0.0.0.0:18080";
-            cfg["dashboard"] = new System.Text.Json.Nodes.JsonObject { ["plainHttp"] = true };
-        });
+        // Made invalid after the instance is made: `mailbox add` reads securemx.json as well and would refuse first.
+        await using var mx = await SecureMxInstance.CreateAsync();
+        var cfgPath = Path.Combine(mx.DataDir, "securemx.json");
+        var cfg = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(cfgPath))!;
+        cfg["listeners"]!["dashboard"] = "0.0.0.0:18080";
+        cfg["dashboard"] = new System.Text.Json.Nodes.JsonObject { ["plainHttp"] = true };
+        await File.WriteAllTextAsync(cfgPath, cfg.ToJsonString());
         var r = await mx.Cli("serve");
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("dashboard.plainHttp: only on a loopback address", r.StdErr);
