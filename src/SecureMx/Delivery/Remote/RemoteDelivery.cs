@@ -56,7 +56,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 continue;
             }
             // Both families, always (an AAAA-only host too); a source address per family (SourceAddresses).
-            var usable = _sources.Order(addresses.Addresses);
+            var usable = _sources.ToTry(addresses.Addresses);
             if (usable.Count == 0) continue;
             anyAddress = true;
 

@@ -29,14 +29,18 @@ public sealed record SourceAddresses(IPAddress? V4, IPAddress? V6)
         destination.AddressFamily == AddressFamily.InterNetworkV6 ? V6 : V4;
 
     /// <summary>
-    /// The order to try a host's addresses in: as resolved (IPv6 first) when both or neither family has a
-    /// source, else the family with a configured source first — the operator pinned it, and that is the
-    /// address whose PTR and SPF they set up — then the other as a fallback.
+    /// The addresses of one MX host to try, in order: as resolved (IPv6 first) when both or neither family
+    /// has a source. When only one family has a source, the operator pinned it — that is the address whose
+    /// PTR and SPF they set up — so a host with an address of that family is tried on that family only
+    /// (mail leaving from an address the receiver does not know could earn a permanent "no PTR" refusal
+    /// after the pinned family merely timed out); the other family is used only for a host that has none
+    /// of the pinned one (an AAAA-only MX with an IPv4 source).
     /// </summary>
-    public IReadOnlyList<IPAddress> Order(IReadOnlyList<IPAddress> addresses)
+    public IReadOnlyList<IPAddress> ToTry(IReadOnlyList<IPAddress> addresses)
     {
         if ((V4 is null) == (V6 is null)) return addresses;
         var pinned = V4 is not null ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6;
-        return [.. addresses.Where(a => a.AddressFamily == pinned), .. addresses.Where(a => a.AddressFamily != pinned)];
+        var ofPinned = addresses.Where(a => a.AddressFamily == pinned).ToList();
+        return ofPinned.Count > 0 ? ofPinned : addresses;
     }
 }

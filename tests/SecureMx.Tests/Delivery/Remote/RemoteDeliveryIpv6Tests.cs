@@ -66,6 +66,17 @@ public sealed class RemoteDeliveryIpv6Tests
     }
 
     [Fact]
+    public async Task ADualStackHostIsNotTriedOverIpv6WhenOnlyAnIpv4SourceIsConfiguredAndIpv4DoesNotAnswer()
+    {
+        // Only [::1] answers, but the host has an A record too: mail must not leave from an IPv6 address the operator never
+        // set up PTR and SPF for; it waits for the IPv4 address instead.
+        await using var peer = new ScriptedSmtpPeer(listen: IPAddress.IPv6Loopback);
+        var outcome = await DeliverAsync(peer, new FixedDns(IPAddress.IPv6Loopback, IPAddress.Loopback), source: "127.0.0.1");
+        Assert.Equal(RecipientState.Deferred, outcome.State);
+        Assert.Equal(0, peer.Connections);
+    }
+
+    [Fact]
     public async Task AnIpv4ConnectionLeavesFromTheIpv4SourceWhenAnIpv6SourceIsConfiguredToo()
     {
         await using var peer = new ScriptedSmtpPeer();

@@ -26,15 +26,20 @@ public sealed class SourceAddressesTests
     }
 
     [Fact]
-    public void TheFamilyWithAConfiguredSourceIsTriedFirstAndTheOtherStaysAsAFallback()
+    public void AHostWithAnAddressOfThePinnedFamilyIsTriedOnThatFamilyOnly()
     {
         IReadOnlyList<IPAddress> resolved = [V6, IPAddress.Parse("2001:db8::26"), V4];
-        Assert.Equal([V4, V6, IPAddress.Parse("2001:db8::26")], From("198.51.100.1").Order(resolved));
-        Assert.Equal(resolved, From("2001:db8:5::1").Order(resolved));
-        Assert.Equal(resolved, From("").Order(resolved));
-        Assert.Equal(resolved, From("198.51.100.1", "2001:db8:5::1").Order(resolved));
-        // An AAAA-only host with only an IPv4 source: its addresses are all still tried.
-        Assert.Equal([V6], From("198.51.100.1").Order([V6]));
+        Assert.Equal([V4], From("198.51.100.1").ToTry(resolved));
+        Assert.Equal([V6, IPAddress.Parse("2001:db8::26")], From("2001:db8:5::1").ToTry(resolved));
+        Assert.Equal(resolved, From("").ToTry(resolved));
+        Assert.Equal(resolved, From("198.51.100.1", "2001:db8:5::1").ToTry(resolved));
+    }
+
+    [Fact]
+    public void AHostWithoutAnAddressOfThePinnedFamilyIsStillReachedOverTheOther()
+    {
+        Assert.Equal([V6], From("198.51.100.1").ToTry([V6])); // AAAA-only MX, IPv4 source
+        Assert.Equal([V4], From("2001:db8:5::1").ToTry([V4])); // A-only MX, IPv6 source
     }
 
     [Theory]
