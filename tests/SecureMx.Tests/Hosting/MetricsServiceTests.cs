@@ -194,6 +194,21 @@ public sealed class MetricsServiceTests : IDisposable
     }
 
     [Fact]
+    public void FreeSpaceIsPublishedAlsoWithTheFreeSpaceGuardOff()
+    {
+        Assert.False(_spool.FreeSpace.Enabled);
+        var seen = new List<long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (i, l) => { if (i.Meter.Name == SecureMxMetrics.MeterName && i.Name == "securemx.spool.free_bytes") l.EnableMeasurementEvents(i); };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => { lock (seen) seen.Add(value); });
+        listener.Start();
+
+        Service("off").Refresh();
+
+        lock (seen) Assert.Contains(seen, v => v > 0);
+    }
+
+    [Fact]
     public void AFailingRefreshKeepsTheLastSummaryAndNeverThrows()
     {
         using var dir = new TempDirectory();
