@@ -9,8 +9,10 @@ namespace SecureMx.IntegrationTests.Delivery;
 /// belongs to a user of its own who is a member of a throwaway group (groupadd, removed afterwards);
 /// `mailbox add` (run as root, continuing as the owner with its groups) and a message delivered over
 /// SMTP leave the Maildir and the file in that group with the configured modes, so another user of the
-/// group reads the message and a user outside it does not. A group the owner is not in stops `serve`
-/// at start with the reason.
+/// group reads the message and a user outside it does not; DIR/mail and DIR/mail/DOMAIN give the group
+/// only its search bit, and Dovecot is given the owner's own group, not the mail group the data directory
+/// now has. A group the owner is not in stops `serve` and `mailbox add` at start with the reason, while
+/// commands that make no mail files (dns-records, queue list) work.
 /// </summary>
 public sealed class MailFileGroupTests : IAsyncLifetime
 {
