@@ -27,6 +27,23 @@ public static class CliOptions
     }
 
     /// <summary>
+    /// delivery.mailFileMode and delivery.mailGroup for a command that makes mail files (serve, `mailbox
+    /// add`): also whether this process may give files to the group, which <see cref="LoadConfig"/> does
+    /// not ask (any administrator may run the other commands).
+    /// </summary>
+    public static SecureMx.Config.MailFileAccess MailFileAccess(SecureMx.Config.SecureMxOptions options)
+    {
+        try
+        {
+            return SecureMx.Config.MailFileAccess.From(options.Delivery);
+        }
+        catch (SecureMx.Config.ConfigException ex)
+        {
+            throw new CliException("invalid configuration:\n  " + ex.Message);
+        }
+    }
+
+    /// <summary>
     /// The instance's queue time rules, or null with the reason when its configuration cannot be read:
     /// commands that only show the times must keep working when a broken securemx.json is the trouble.
     /// </summary>

@@ -12,10 +12,17 @@ namespace SecureMx.Cli;
 public static partial class InstanceOwner
 {
     /// <summary>The owner of <paramref name="path"/> with the names /etc/passwd and /etc/group give its ids.</summary>
+    /// <remarks>
+    /// The group is the user's own (its passwd entry's), not the directory's: once delivery.mailGroup is
+    /// set the data directory belongs to the mail group, and neither the commands root runs as the owner
+    /// nor Dovecot must act as that group. The directory's group only for a uid without a passwd entry.
+    /// </remarks>
     public static MailOwner Of(string path)
     {
         var (uid, gid) = Ids(path);
-        return new MailOwner(uid, gid, NameOf("/etc/passwd", uid) ?? uid.ToString(), NameOf("/etc/group", gid) ?? gid.ToString());
+        var user = User(uid);
+        gid = user?.Gid ?? gid;
+        return new MailOwner(uid, gid, user?.Name ?? uid.ToString(), NameOf("/etc/group", gid) ?? gid.ToString());
     }
 
     /// <summary>
@@ -28,8 +35,9 @@ public static partial class InstanceOwner
         if (Geteuid() != 0 || !Directory.Exists(dataDirectory)) return;
         var (uid, gid) = Ids(dataDirectory);
         if (uid == 0) return;
-        var user = NameOf("/etc/passwd", uid);
-        var groupsSet = user is not null ? Initgroups(user, gid) == 0 : Setgroups(1, [gid]) == 0;
+        var user = User(uid);
+        gid = user?.Gid ?? gid; // the user's own group, never the mail group the directory may belong to (see Of)
+        var groupsSet = user is not null ? Initgroups(user.Value.Name, gid) == 0 : Setgroups(1, [gid]) == 0;
         if (!groupsSet || Setgid(gid) != 0 || Setuid(uid) != 0)
             throw new CliException($"cannot switch to the owner of {dataDirectory} (uid {uid}): errno {Marshal.GetLastPInvokeError()}");
     }
@@ -41,6 +49,16 @@ public static partial class InstanceOwner
         if (Statx(AtFdCwd, path, 0, StatxUid | StatxGid, buffer) != 0)
             throw new CliException($"cannot read the owner of {path}: errno {Marshal.GetLastPInvokeError()}");
         return (BitConverter.ToInt32(buffer, 20), BitConverter.ToInt32(buffer, 24));
+    }
+
+    /// <summary>getpwuid(3): the user's name and primary group (NSS, as initgroups and Dovecot see them), or null.</summary>
+    private static (string Name, int Gid)? User(int uid)
+    {
+        var entry = Getpwuid(uid);
+        if (entry == 0) return null;
+        // struct passwd { char *pw_name; char *pw_passwd; uid_t pw_uid; gid_t pw_gid; ... }
+        var name = Marshal.PtrToStringUTF8(Marshal.ReadIntPtr(entry, 0));
+        return name is null ? null : (name, Marshal.ReadInt32(entry, 2 * IntPtr.Size + 4));
     }
 
     private static string? NameOf(string database, int id)
@@ -64,6 +82,9 @@ public static partial class InstanceOwner
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Statx(int dirfd, string path, int flags, uint mask, byte[] buffer);
+
+    [LibraryImport("libc", EntryPoint = "getpwuid")]
+    private static partial nint Getpwuid(int uid);
 
     [LibraryImport("libc", EntryPoint = "geteuid")]
     private static partial uint Geteuid();

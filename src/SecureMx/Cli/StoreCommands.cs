@@ -92,7 +92,7 @@ public static class StoreCommands
         {
             var (a, store, hash) = AddressStoreAndHash(p, "add");
             // The Maildir gets delivery.mailFileMode and delivery.mailGroup, as deliveries would give it.
-            var access = MailFileAccess.From(CliOptions.LoadConfig(store.DataDirectory).Delivery);
+            var access = CliOptions.MailFileAccess(CliOptions.LoadConfig(store.DataDirectory));
             var info = WrapStore(() => store.AddMailbox(a.LocalPart, a.Domain, hash));
             MaildirDelivery.EnsureMaildir(store.DataDirectory, Path.Combine(store.DataDirectory, info.Maildir), access);
             Console.WriteLine($"mailbox {info.Address} added ({info.Maildir})");

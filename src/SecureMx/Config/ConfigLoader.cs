@@ -99,7 +99,7 @@ public static class ConfigLoader
         if (o.Delivery.LocalConcurrency < 1) errors.Add("delivery.localConcurrency: at least 1");
         if (o.Delivery.LocalRetrySeconds < 1) errors.Add("delivery.localRetrySeconds: at least 1");
         try { LmtpTarget.Parse(o.Delivery.Lmtp); } catch (FormatException ex) { errors.Add(ex.Message); }
-        errors.AddRange(MailFileAccess.Problems(o.Delivery, ProcessGroups.Current));
+        errors.AddRange(MailFileAccess.ConfigurationProblems(o.Delivery, ProcessGroups.Current)); // membership: where files are made (MailFileAccess.From)
         var q = o.Queue;
         foreach (var (name, value) in new[] { ("queue.maxRetryInterval", q.MaxRetryInterval), ("queue.delayWarningAfter", q.DelayWarningAfter), ("queue.expireAfter", q.ExpireAfter), ("queue.tlsExpireAfter", q.TlsExpireAfter) })
         {

@@ -34,12 +34,26 @@ public sealed record MailFileAccess(UnixFileMode FileMode, UnixFileMode Director
     }
 
     /// <summary>
-    /// What is wrong with delivery.mailFileMode and delivery.mailGroup: a mode that is not octal, carries
-    /// setuid/setgid/sticky bits, lets others in, or is not one of 0600, 0640 and 0660 (no execute bits,
-    /// no group write without read); a group that does not exist or that this process may not give its
-    /// files to (it is neither root nor a member).
+    /// What is wrong with delivery.mailFileMode and delivery.mailGroup for a process that makes mail files
+    /// (serve, `mailbox add`): the <see cref="ConfigurationProblems"/>, and a group that this process may
+    /// not give its files to (it is neither root nor a member).
     /// </summary>
     public static List<string> Problems(DeliveryOptions delivery, ProcessGroups process)
+    {
+        var errors = ConfigurationProblems(delivery, process);
+        if (delivery.MailGroup is { Length: > 0 } group && process.Lookup(group) is { } gid && !process.MayUse(gid))
+            errors.Add($"delivery.mailGroup: this process (uid {process.Uid}) is not a member of group '{group}', so it cannot give mail files to it; add the service user to it (usermod -aG {group} USER) and start again");
+        return errors;
+    }
+
+    /// <summary>
+    /// What is wrong with delivery.mailFileMode and delivery.mailGroup whoever reads the configuration
+    /// (<see cref="ConfigLoader.Validate"/>, for every command and at reload): a mode that is not octal,
+    /// carries setuid/setgid/sticky bits, lets others in, or is not one of 0600, 0640 and 0660 (no execute
+    /// bits, no group write without read); a group that does not exist. Not who is a member of the group:
+    /// an administrator outside it may still run `queue list` or `backup`.
+    /// </summary>
+    public static List<string> ConfigurationProblems(DeliveryOptions delivery, ProcessGroups process)
     {
         var errors = new List<string>();
         var text = delivery.MailFileMode;
@@ -57,8 +71,7 @@ public sealed record MailFileAccess(UnixFileMode FileMode, UnixFileMode Director
         var group = delivery.MailGroup;
         if (group.Length > 0)
         {
-            if (process.Lookup(group) is not { } gid) errors.Add($"delivery.mailGroup: no group '{group}' on this system (create it with groupadd, and add the service user to it)");
-            else if (!process.MayUse(gid)) errors.Add($"delivery.mailGroup: this process (uid {process.Uid}) is not a member of group '{group}', so it cannot give mail files to it; add the service user to it (usermod -aG {group} USER) and start again");
+            if (process.Lookup(group) is null) errors.Add($"delivery.mailGroup: no group '{group}' on this system (create it with groupadd, and add the service user to it)");
         }
         return errors;
     }

@@ -1,50 +1,89 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 using SecureMx.Config;
 
 namespace SecureMx.Delivery;
 
 /// <summary>
 /// Gives what a delivery creates the mode and group of delivery.mailFileMode and delivery.mailGroup
-/// (<see cref="MailFileAccess"/>). chmod(2) after creation, not the mode given to open(2): the umask
-/// (the service's is 0027) would take the group's write bit. Failures are <see cref="IOException"/>s,
-/// so a delivery that cannot set them is deferred like any other failed write.
+/// (<see cref="MailFileAccess"/>). fchmod(2) after creation, not the mode given to open(2): the umask
+/// (the service's is 0027) would take the group's write bit. Never by path: a member of a group that may
+/// write a Maildir can replace what is in it with a symbolic link, and chmod(2)/chown(2) follow links. So
+/// every directory from DIR/mail down is opened with O_NOFOLLOW, one name at a time under the descriptor
+/// of its parent, and changed through its own descriptor; a link anywhere there is refused. Failures are
+/// <see cref="IOException"/>s naming the path, so a delivery that cannot set them is deferred like any
+/// other failed write.
 /// </summary>
 public static partial class MailFilePermissions
 {
-    /// <summary>Mode and group of a message file just created.</summary>
-    public static void ApplyToFile(string path, MailFileAccess access)
+    private const UnixFileMode OwnerAll = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode GroupAll = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute;
+
+    /// <summary>Mode and group of a message file just created, through its open handle.</summary>
+    public static void ApplyToFile(SafeFileHandle file, string path, MailFileAccess access)
     {
         if (access == MailFileAccess.Default) return; // created 0600: the umask only takes bits away
-        Apply(path, access.FileMode, access.GroupId);
+        var fd = (int)file.DangerousGetHandle();
+        if (access.GroupId is { } gid && Fchown(fd, -1, gid) != 0) throw GroupError(path, gid);
+        if (Fchmod(fd, (uint)access.FileMode) != 0) throw Error("cannot set the mode of", path);
     }
 
     /// <summary>
-    /// Mode and group of a Maildir (and its tmp/, new/, cur/) and of every directory between it and the
-    /// data directory (DIR/mail, DIR/mail/DOMAIN), so that the group can reach it; the data directory
-    /// itself gets the group and its search bit only (g+x), and what else is in it loses the bits for
-    /// others (<see cref="CloseToOthers"/>).
+    /// Creates what is missing of a Maildir (and its tmp/, new/, cur/) and of every directory between it
+    /// and the data directory (DIR/mail, DIR/mail/DOMAIN), and gives them their mode and group: the
+    /// Maildir and its subdirectories the mode of directories, those above it only the group's search bit
+    /// (0710: the group reaches its Maildirs, lists and changes nothing above them). The data directory
+    /// itself gets the group and exactly --x for it, and what else is in it loses the bits for others
+    /// (<see cref="CloseToOthers"/>). A symbolic link (or anything not a directory) on the way is refused.
     /// </summary>
     public static void ApplyToMaildir(string dataDirectory, string maildir, MailFileAccess access)
     {
         if (access == MailFileAccess.Default) return;
         var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dataDirectory));
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(maildir));
-        foreach (var sub in new[] { "tmp", "new", "cur" }) Apply(Path.Combine(full, sub), access.DirectoryMode, access.GroupId);
-        for (var d = full; d is not null && d.Length > root.Length && d.StartsWith(root + "/", StringComparison.Ordinal); d = Path.GetDirectoryName(d))
+        if (!full.StartsWith(root + "/", StringComparison.Ordinal)) throw new IOException($"{full} is not inside the data directory {root}");
+        var names = full[(root.Length + 1)..].Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var groupReaches = (access.DirectoryMode & UnixFileMode.GroupExecute) != 0;
+        var above = OwnerAll | (groupReaches ? UnixFileMode.GroupExecute : 0);
+
+        // The data directory is the operator's path (it may be reached through a link); below it, nothing is.
+        using var rootFd = OpenDirectoryAt(AtFdCwd, root, root, create: false);
+        var parent = rootFd;
+        var path = root;
+        try
         {
-            Apply(d, access.DirectoryMode, access.GroupId);
+            for (var i = 0; i < names.Length; i++)
+            {
+                path += "/" + names[i];
+                var mode = i == names.Length - 1 ? access.DirectoryMode : above;
+                var next = OpenDirectoryAt(parent.Fd, names[i], path, create: true, mode);
+                if (parent != rootFd) parent.Dispose();
+                parent = next;
+                Apply(parent.Fd, path, mode, access.GroupId);
+            }
+            foreach (var sub in new[] { "tmp", "new", "cur" })
+            {
+                using var d = OpenDirectoryAt(parent.Fd, sub, path + "/" + sub, create: true, access.DirectoryMode);
+                Apply(d.Fd, path + "/" + sub, access.DirectoryMode, access.GroupId);
+            }
         }
-        if ((access.DirectoryMode & UnixFileMode.GroupExecute) == 0) return;
-        if (access.GroupId is { } gid) Chown(root, gid);
-        var mode = File.GetUnixFileMode(root);
-        if ((mode & UnixFileMode.GroupExecute) == 0) File.SetUnixFileMode(root, mode | UnixFileMode.GroupExecute);
+        finally
+        {
+            if (parent != rootFd) parent.Dispose();
+        }
+        if (!groupReaches) return;
+        if (access.GroupId is { } gid && Fchown(rootFd.Fd, -1, gid) != 0) throw GroupError(root, gid);
+        var current = (UnixFileMode)(Mode(rootFd.Fd, root) & 0xFFF);
+        var wanted = current & ~GroupAll | UnixFileMode.GroupExecute;
+        if (wanted != current && Fchmod(rootFd.Fd, (uint)wanted) != 0) throw Error("cannot set the mode of", root);
         CloseToOthers(root);
     }
 
     /// <summary>
     /// The group passes through the data directory as "others" of everything in it: what init and the
     /// CLI left readable by others (the store, securemx.json, spool/, tls/ under a 022 umask), once
-    /// hidden behind a 0700 data directory, loses those bits. DIR/mail is the group's; links are left alone.
+    /// hidden behind a 0700 data directory, loses those bits. DIR/mail is the group's; links are left
+    /// alone (only the owner can put anything into the data directory, which the group cannot write).
     /// </summary>
     private static void CloseToOthers(string root)
     {
@@ -66,19 +105,79 @@ public static partial class MailFilePermissions
         }
     }
 
-    private static void Apply(string path, UnixFileMode mode, int? gid)
+    private static void Apply(int fd, string path, UnixFileMode mode, int? gid)
     {
-        if (gid is { } g) Chown(path, g);
-        File.SetUnixFileMode(path, mode);
+        if (gid is { } g && Fchown(fd, -1, g) != 0) throw GroupError(path, g);
+        if (Fchmod(fd, (uint)mode) != 0) throw Error("cannot set the mode of", path);
     }
 
-    // lchown: a link in the way is changed itself, never what it points to.
-    private static void Chown(string path, int gid)
+    /// <summary>
+    /// The directory <paramref name="name"/> under <paramref name="parentFd"/>, opened without following a
+    /// link (O_NOFOLLOW: a link is ELOOP; O_DIRECTORY: anything else not a directory is ENOTDIR), made
+    /// first (mkdirat, <paramref name="mode"/>) where missing and <paramref name="create"/>.
+    /// </summary>
+    private static DirectoryDescriptor OpenDirectoryAt(int parentFd, string name, string path, bool create, UnixFileMode mode = 0)
     {
-        if (Lchown(path, -1, gid) != 0)
-            throw new IOException($"cannot give {path} to group {gid} (delivery.mailGroup): errno {Marshal.GetLastPInvokeError()}");
+        var follow = parentFd == AtFdCwd;
+        for (var attempt = 0; ; attempt++)
+        {
+            var fd = Openat(parentFd, name, ODirectory | (follow ? 0 : ONoFollow) | OCloseOnExec, 0);
+            if (fd >= 0) return new DirectoryDescriptor(fd);
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno is ELoop or ENotDir)
+                throw new IOException($"refusing {path}: a symbolic link or not a directory where a Maildir directory belongs (delivery.mailGroup: nothing under DIR/mail may be a link)");
+            if (errno != ENoEnt || !create || attempt > 0) throw new IOException($"cannot open the directory {path}: errno {errno}");
+            if (Mkdirat(parentFd, name, (uint)mode) != 0 && Marshal.GetLastPInvokeError() is var e && e != EExist)
+                throw new IOException($"cannot create the directory {path}: errno {e}");
+        }
     }
 
-    [LibraryImport("libc", EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Lchown(string path, int owner, int group);
+    private static uint Mode(int fd, string path)
+    {
+        // statx with AT_EMPTY_PATH on the descriptor itself: stx_mode is a u16 at offset 28 on every architecture.
+        var buffer = new byte[256];
+        if (Statx(fd, "", AtEmptyPath, StatxMode, buffer) != 0) throw Error("cannot read the mode of", path);
+        return BitConverter.ToUInt16(buffer, 28);
+    }
+
+    private static IOException Error(string what, string path) => new($"{what} {path}: errno {Marshal.GetLastPInvokeError()}");
+
+    private static IOException GroupError(string path, int gid) =>
+        new($"cannot give {path} to group {gid} (delivery.mailGroup): errno {Marshal.GetLastPInvokeError()}");
+
+    private sealed class DirectoryDescriptor(int fd) : IDisposable
+    {
+        public int Fd { get; } = fd;
+
+        public void Dispose() => _ = Close(Fd); // a read-only directory descriptor: nothing is lost when close fails
+    }
+
+    private const int AtFdCwd = -100;
+    private const int AtEmptyPath = 0x1000;
+    private const uint StatxMode = 0x2;
+    private const int ENoEnt = 2, EExist = 17, ENotDir = 20, ELoop = 40;
+    private const int OCloseOnExec = 0x80000;
+
+    // The values differ between architectures: arm and arm64 have their own (asm-generic/fcntl.h vs arch/arm64).
+    private static readonly bool ArmFlags = RuntimeInformation.ProcessArchitecture is Architecture.Arm or Architecture.Arm64;
+    private static int ODirectory => ArmFlags ? 0x4000 : 0x10000;
+    private static int ONoFollow => ArmFlags ? 0x8000 : 0x20000;
+
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Openat(int dirfd, string path, int flags, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Mkdirat(int dirfd, string path, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "fchmod", SetLastError = true)]
+    private static partial int Fchmod(int fd, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
+    private static partial int Fchown(int fd, int owner, int group);
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Statx(int dirfd, string path, int flags, uint mask, byte[] buffer);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
 }

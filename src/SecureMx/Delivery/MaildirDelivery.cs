@@ -27,14 +27,23 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
 
     public static void EnsureMaildir(string path) => EnsureMaildir(Path.GetDirectoryName(path)!, path, MailFileAccess.Default);
 
-    /// <summary>Creates <paramref name="maildir"/> (under <paramref name="dataDirectory"/>) with tmp/, new/, cur/, and gives them <paramref name="access"/>.</summary>
+    /// <summary>
+    /// Creates <paramref name="maildir"/> (under <paramref name="dataDirectory"/>) with tmp/, new/, cur/, and
+    /// gives them <paramref name="access"/>. With a mode or group configured the directories are made and
+    /// changed one at a time without following links (<see cref="MailFilePermissions.ApplyToMaildir"/>):
+    /// a group that may write a Maildir could plant one.
+    /// </summary>
     public static void EnsureMaildir(string dataDirectory, string maildir, MailFileAccess access)
     {
+        if (access != MailFileAccess.Default)
+        {
+            MailFilePermissions.ApplyToMaildir(dataDirectory, maildir, access);
+            return;
+        }
         foreach (var sub in new[] { "tmp", "new", "cur" })
         {
             Directory.CreateDirectory(Path.Combine(maildir, sub), access.DirectoryMode);
         }
-        MailFilePermissions.ApplyToMaildir(dataDirectory, maildir, access);
     }
 
     /// <summary>Writes trace headers + the spooled message; returns the delivered file's path.</summary>
@@ -90,7 +99,7 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
         {
             await using (output)
             {
-                MailFilePermissions.ApplyToFile(tmp, _access);
+                MailFilePermissions.ApplyToFile(output.Handle, tmp, _access);
                 await output.WriteAsync(traceHeaders, ct);
                 await using (var input = openMessage())
                 {

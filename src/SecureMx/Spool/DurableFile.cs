@@ -20,6 +20,9 @@ public sealed class DurableFile : IDisposable, IAsyncDisposable
         _stream = stream;
     }
 
+    /// <summary>The open file, for what must change the file itself and never a path (fchmod, fchown).</summary>
+    public Microsoft.Win32.SafeHandles.SafeFileHandle Handle => _stream.SafeFileHandle;
+
     /// <summary>Bytes written so far.</summary>
     public long Length => _stream.Position;
 

@@ -9,8 +9,10 @@ namespace SecureMx.IntegrationTests.Delivery;
 /// belongs to a user of its own who is a member of a throwaway group (groupadd, removed afterwards);
 /// `mailbox add` (run as root, continuing as the owner with its groups) and a message delivered over
 /// SMTP leave the Maildir and the file in that group with the configured modes, so another user of the
-/// group reads the message and a user outside it does not. A group the owner is not in stops `serve`
-/// at start with the reason.
+/// group reads the message and a user outside it does not; DIR/mail and DIR/mail/DOMAIN give the group
+/// only its search bit, and Dovecot is given the owner's own group, not the mail group the data directory
+/// now has. A group the owner is not in stops `serve` and `mailbox add` at start with the reason, while
+/// commands that make no mail files (dns-records, queue list) work.
 /// </summary>
 public sealed class MailFileGroupTests : IAsyncLifetime
 {
@@ -57,9 +59,14 @@ public sealed class MailFileGroupTests : IAsyncLifetime
         }, owner: Owner);
         var maildir = Path.Combine(mx.DataDir, "mail", "example.test", "alice");
         // mailbox add ran as root and continued as the owner, with its supplementary group.
-        foreach (var d in new[] { Path.Combine(mx.DataDir, "mail"), Path.Combine(mx.DataDir, "mail", "example.test"), maildir, Path.Combine(maildir, "new") })
+        foreach (var d in new[] { maildir, Path.Combine(maildir, "new") })
         {
             Assert.Equal($"770 {Readers}", await ModeAndGroup(d));
+        }
+        // Above the Maildirs the group only passes through: it may not replace a Maildir with a link.
+        foreach (var d in new[] { Path.Combine(mx.DataDir, "mail"), Path.Combine(mx.DataDir, "mail", "example.test") })
+        {
+            Assert.Equal($"710 {Readers}", await ModeAndGroup(d));
         }
 
         await mx.StartAsync();
@@ -94,6 +101,16 @@ public sealed class MailFileGroupTests : IAsyncLifetime
         var outsider = await ReadAs(Outsiders, delivered);
         Assert.NotEqual(0, outsider.ExitCode);
         Assert.Contains("Permission denied", outsider.All);
+
+        // The data directory is now the mail group's; commands root runs continue as the owner with its own
+        // group, and Dovecot is told the owner's group, not the mail group.
+        var ownerGid = (await Ok("id", "-g", Owner)).StdOut.Trim();
+        var readersGid = (await Ok("getent", "group", Readers)).StdOut.Split(':')[2];
+        var dovecot = await mx.Cli("dovecot-config");
+        Assert.True(dovecot.ExitCode == 0, dovecot.All);
+        var sql = await File.ReadAllTextAsync(Path.Combine(mx.DataDir, "dovecot", "securemx-sql.conf.ext"));
+        Assert.Contains($"{ownerGid} AS gid", sql);
+        Assert.DoesNotContain($"{readersGid} AS gid", sql);
     }
 
     [Fact]
@@ -111,6 +128,11 @@ public sealed class MailFileGroupTests : IAsyncLifetime
         Assert.NotEqual(0, serve.ExitCode);
         Assert.Contains($"delivery.mailGroup: this process (uid ", serve.All);
         Assert.Contains($"is not a member of group '{Outsiders}', so it cannot give mail files to it; add the service user to it (usermod -aG {Outsiders} USER)", serve.All);
+
+        // Commands that make no mail files work for whoever is outside the group (here the owner, as root continues as it).
+        var records = await mx.Cli("dns-records", "example.test");
+        Assert.True(records.ExitCode == 0, records.All);
+        Assert.DoesNotContain("delivery.mailGroup", (await mx.Cli("queue", "list")).All);
 
         // mailbox add, run as root, continues as the owner: the same reason, and no mailbox without its Maildir.
         var add = await Run.SecureMxWithStdinAsync("password123\n", "mailbox", "add", "bob@example.test", "--password-stdin", "--data", mx.DataDir);

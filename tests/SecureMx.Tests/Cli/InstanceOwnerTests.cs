@@ -5,8 +5,9 @@ using SecureMx.Tests.TestSupport;
 namespace SecureMx.Tests.Cli;
 
 /// <summary>
-/// The owner of an instance's directory as statx reports it, with the names /etc/passwd and /etc/group
-/// give its ids (what the Dovecot configuration names). DropTo is not tried here: it would change the
+/// The owner of an instance's directory as statx reports it, with its passwd entry's name and primary
+/// group (what the Dovecot configuration names and DropTo becomes), the directory's group only for a uid
+/// without one. DropTo is not tried here: it would change the
 /// test process's own user (the CLI integration tests run it as root).
 /// </summary>
 public sealed class InstanceOwnerTests : IDisposable
@@ -42,6 +43,17 @@ public sealed class InstanceOwnerTests : IDisposable
 
         var owner = InstanceOwner.Of(_dir.Path);
         Assert.Equal(new SecureMx.Dovecot.MailOwner(unknown, unknown, unknown.ToString(), unknown.ToString()), owner);
+    }
+
+    [Fact]
+    public void TheGroupIsTheUsersOwnNotTheDirectorysWhichMayBeTheMailGroup()
+    {
+        Assert.SkipUnless(Stat("%u", _dir.Path) == "0", "only root can give a file to another user");
+        // daemon (uid 1, primary group 1) owns it; the directory is in group bin (2), as a data directory is in delivery.mailGroup.
+        Assert.Contains(File.ReadLines("/etc/passwd"), l => l.StartsWith("daemon:x:1:1:", StringComparison.Ordinal));
+        using (var chown = Process.Start("chown", ["1:2", _dir.Path])) chown.WaitForExit();
+
+        Assert.Equal(new SecureMx.Dovecot.MailOwner(1, 1, "daemon", "daemon"), InstanceOwner.Of(_dir.Path));
     }
 
     [Fact]

@@ -124,6 +124,17 @@ public sealed class MailFileAccessTests : IDisposable
     }
 
     [Fact]
+    public void WhoIsAMemberIsNoConfigurationProblemOnlyAProblemOfTheProcessThatMakesMailFiles()
+    {
+        // ConfigLoader.Validate asks only this: `queue list` or `backup` by an administrator outside the group works.
+        var delivery = new DeliveryOptions { MailFileMode = "0640", MailGroup = "readers" };
+        Assert.Empty(MailFileAccess.ConfigurationProblems(delivery, new UnprivilegedProcess()));
+        Assert.Equal(["delivery.mailGroup: no group 'vmail-missing' on this system (create it with groupadd, and add the service user to it)"],
+            MailFileAccess.ConfigurationProblems(new DeliveryOptions { MailFileMode = "0640", MailGroup = "vmail-missing" }, new UnprivilegedProcess()));
+        Assert.Single(MailFileAccess.Problems(delivery, new UnprivilegedProcess()));
+    }
+
+    [Fact]
     public void TheRealGroupDatabaseIsAsked()
     {
         // root (gid 0) exists everywhere and the tests run as root, who may give files to any group.

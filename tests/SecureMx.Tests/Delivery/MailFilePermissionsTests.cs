@@ -1,15 +1,20 @@
 using System.Diagnostics;
 using SecureMx.Config;
 using SecureMx.Delivery;
+using SecureMx.Mail;
+using SecureMx.Store;
+using SecureMx.Tests.Queue;
 using SecureMx.Tests.TestSupport;
 
 namespace SecureMx.Tests.Delivery;
 
 /// <summary>
-/// A Maildir delivery gives the message file and every directory from DIR/mail down the configured mode
-/// and group, whatever the umask (the service's 0027 would take the group's write bit), and the data
-/// directory only its group and search bit; the default leaves everything as it was (0600/0700, the
-/// process's group, the data directory untouched). The tests run as root, who may give files to any group.
+/// A Maildir delivery gives the message file and the Maildir the configured mode and group, whatever the
+/// umask (the service's 0027 would take the group's write bit), the directories above it (DIR/mail,
+/// DIR/mail/DOMAIN) and the data directory only the group's search bit; a symbolic link a group member
+/// planted on the way is refused (the delivery is deferred), never followed. The default leaves everything
+/// as it was (0600/0700, the process's group, the data directory untouched). The tests run as root, who may
+/// give files to any group.
 /// </summary>
 public sealed class MailFilePermissionsTests
 {
@@ -51,9 +56,14 @@ public sealed class MailFilePermissionsTests
         var file = await DeliverAsync(dir, access);
         Assert.Equal("0660", Mode(file));
         Assert.Equal(Daemon, GroupOf(file));
-        foreach (var d in new[] { "mail", "mail/example.org", Mailbox, Mailbox + "/tmp", Mailbox + "/new", Mailbox + "/cur" })
+        foreach (var d in new[] { Mailbox, Mailbox + "/tmp", Mailbox + "/new", Mailbox + "/cur" })
         {
             Assert.Equal(("0770", Daemon), (Mode(dir.Combine(d)), GroupOf(dir.Combine(d))));
+        }
+        // Above the Maildir the group only passes through: it can neither list nor replace what is there.
+        foreach (var d in new[] { "mail", "mail/example.org" })
+        {
+            Assert.Equal(("0710", Daemon), (Mode(dir.Combine(d)), GroupOf(dir.Combine(d))));
         }
         // The data directory: the group may pass through it to DIR/mail, not list it.
         Assert.Equal("0710", Mode(dir.Path));
@@ -85,6 +95,69 @@ public sealed class MailFilePermissionsTests
         var access = MailFileAccess.From(new DeliveryOptions { MailFileMode = "0640", MailGroup = "daemon" });
         await DeliverAsync(dir, access);
         Assert.Equal(("0750", Daemon), (Mode(dir.Combine(Mailbox, "cur")), GroupOf(dir.Combine(Mailbox, "cur"))));
-        Assert.Equal(("0750", Daemon), (Mode(dir.Combine("mail")), GroupOf(dir.Combine("mail"))));
+        Assert.Equal(("0710", Daemon), (Mode(dir.Combine("mail")), GroupOf(dir.Combine("mail"))));
+    }
+
+    private static MailFileAccess GroupReadsAndWrites => MailFileAccess.From(new DeliveryOptions { MailFileMode = "0660", MailGroup = "daemon" });
+
+    [Fact]
+    public async Task ADataDirectoryTheGroupCouldListKeepsOnlyItsSearchBitForTheGroup()
+    {
+        using var dir = new TempDirectory();
+        // As install.sh leaves it: 0750, the group may list it.
+        File.SetUnixFileMode(dir.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+        await DeliverAsync(dir, GroupReadsAndWrites);
+        Assert.Equal(("0710", Daemon), (Mode(dir.Path), GroupOf(dir.Path)));
+    }
+
+    [Fact]
+    public async Task AMaildirReplacedByALinkToTheDataDirectoryIsRefusedAndNothingIsChangedOrWrittenThroughIt()
+    {
+        using var dir = new TempDirectory();
+        File.SetUnixFileMode(dir.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        await DeliverAsync(dir, GroupReadsAndWrites);
+        var before = (Mode(dir.Path), GroupOf(dir.Path));
+        // What a member of the mail group could do where it may write: the Maildir becomes a link to the data directory.
+        Directory.Delete(dir.Combine(Mailbox), recursive: true);
+        File.CreateSymbolicLink(dir.Combine(Mailbox), dir.Path);
+
+        var ex = await Assert.ThrowsAsync<IOException>(() => DeliverAsync(dir, GroupReadsAndWrites)); // a new process: the Maildir is checked again
+        Assert.StartsWith($"refusing {dir.Combine(Mailbox)}: a symbolic link", ex.Message);
+        Assert.Equal(before, (Mode(dir.Path), GroupOf(dir.Path)));
+        foreach (var sub in new[] { "tmp", "new", "cur" }) Assert.False(Path.Exists(dir.Combine(sub)), $"{sub}/ made through the link");
+    }
+
+    [Fact]
+    public async Task ALinkInPlaceOfNewIsRefusedAndWhatItPointsToKeepsItsModeAndGetsNoMessage()
+    {
+        using var dir = new TempDirectory();
+        using var outside = new TempDirectory();
+        File.SetUnixFileMode(outside.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var group = GroupOf(outside.Path);
+        await DeliverAsync(dir, GroupReadsAndWrites);
+        Directory.Delete(dir.Combine(Mailbox, "new"), recursive: true);
+        File.CreateSymbolicLink(dir.Combine(Mailbox, "new"), outside.Path);
+
+        var ex = await Assert.ThrowsAsync<IOException>(() => DeliverAsync(dir, GroupReadsAndWrites));
+        Assert.StartsWith($"refusing {dir.Combine(Mailbox, "new")}: a symbolic link", ex.Message);
+        Assert.Equal(("0700", group), (Mode(outside.Path), GroupOf(outside.Path)));
+        Assert.Empty(Directory.GetFileSystemEntries(outside.Path));
+    }
+
+    [Fact]
+    public async Task ADeliveryThroughAPlantedLinkIsDeferredAndLoggedWithThePath()
+    {
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o => { o.Delivery.MailFileMode = "0660"; o.Delivery.MailGroup = "daemon"; });
+        var data = h.DataDirectory;
+        File.SetUnixFileMode(data, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var maildir = Path.Combine(data, MailboxRepository.MaildirFor("alice", "example.test"));
+        Directory.CreateDirectory(Path.GetDirectoryName(maildir)!);
+        File.CreateSymbolicLink(maildir, data);
+
+        var id = await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")]);
+        Assert.Contains(h.LogLines, l => l.Contains($"{id}: to=<alice@example.test> relay=local status=deferred (refusing {maildir}: a symbolic link", StringComparison.Ordinal));
+        Assert.Equal(RecipientState.Deferred, h.Recipient(id)!.State);
+        Assert.Equal("0700", Mode(data));
+        foreach (var sub in new[] { "tmp", "new", "cur" }) Assert.False(Path.Exists(Path.Combine(data, sub)), $"{sub}/ made through the link");
     }
 }
