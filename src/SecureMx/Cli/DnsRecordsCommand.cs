@@ -74,7 +74,7 @@ public static class DnsRecordsCommand
         var nextRecord = TlsaMatcher.DaneEeRecord(next);
         if (nextRecord == current)
         {
-            yield return $"; next key: the certificate carries it already ({NextTlsKey.KeyFile} is retired at the server's next start); remove the older record";
+            yield return $"; next key: the certificate carries it already ({NextTlsKey.KeyFile} is retired at the server's next start, reload or certificate file-watch pickup); remove the older record";
             yield break;
         }
         yield return $"; next key ({NextTlsKey.KeyFile}, not served yet): publish it next to the current one, and switch ('{CliCommandName.Current} tls rollover') only after twice the TTL (RFC 7671 §8.1)";

@@ -15,6 +15,8 @@ public static class ServeCommand
         cmd.TreatUnmatchedTokensAsErrors = false; // --section:key=value overrides for securemx.json
         cmd.SetAction(async (p, ct) =>
         {
+            // SIGHUP handled from the first moment: one during start-up is queued (systemd may reload early).
+            using var reloadSignal = new ReloadSignalService();
             var dir = CliOptions.RequireData(p.GetValue(data)!);
             // --metrics is the override --listeners:metrics=VALUE, validated with the rest of the configuration (and kept by a reload).
             var overrides = p.GetValue(metrics) is { } metricsEndpoint
@@ -27,7 +29,7 @@ public static class ServeCommand
                 ?? throw new CliException($"another 'securemx serve' is already running on {dir}");
             // A certificate installed for the next key (a deploy hook, or tls rollover) retires the next-key files (RFC 7671 §8.1).
             if (TlsKeyRollover.RetireAtStart(dir, options) is { } retired) Console.Error.WriteLine("securemx: " + retired);
-            using var host = ServerHost.Build(dir, options, TimeProvider.System, overrides);
+            using var host = ServerHost.Build(dir, options, TimeProvider.System, overrides, reloadSignal);
             try
             {
                 await host.RunAsync(CancellationToken.None);

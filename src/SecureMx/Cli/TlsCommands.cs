@@ -66,7 +66,7 @@ public static class TlsCommands
                 Console.WriteLine($"; its record: _25._tcp.{host}.\tIN\tTLSA\t{done.Tlsa}; remove the older one once the server serves it");
                 return 0;
             }
-            Console.WriteLine($"installed the next key as {done.KeyPath} with {(done.SelfSigned ? "a new self-signed certificate" : "the issued certificate")} in {done.CertificatePath}; retired {NextTlsKey.KeyFile}");
+            Console.WriteLine($"installed the next key as {done.KeyPath} with {(done.SelfSigned ? "a new self-signed certificate" : "the issued certificate")} in {done.CertificatePath}; retired {NextTlsKey.KeyFile}{(done.AlreadyRetired ? " (already retired by the running server)" : "")}");
             Console.WriteLine("; reload or restart the server (systemctl reload securemx) so that it serves it; then the old record can go:");
             Console.WriteLine($"; keep:   _25._tcp.{host}.\tIN\tTLSA\t{done.Tlsa}");
             Console.WriteLine($"; remove: _25._tcp.{host}.\tIN\tTLSA\t{done.OldTlsa}");

@@ -15,7 +15,7 @@ public sealed record NextKeyCreated(string KeyPath, string CsrPath, string Tlsa,
 /// What <c>tls rollover</c> installed: the certificate now configured and the TLSA record of its key;
 /// <paramref name="OldTlsa"/> is null when the certificate carried the next key already (only the retirement was left).
 /// </summary>
-public sealed record RolloverDone(string CertificatePath, string KeyPath, string Tlsa, bool SelfSigned, string? OldTlsa);
+public sealed record RolloverDone(string CertificatePath, string KeyPath, string Tlsa, bool SelfSigned, string? OldTlsa, bool AlreadyRetired = false);
 
 /// <summary>A certificate chain for the next key as the operator gave it (<c>--cert FILE</c>), read before the command drops to the instance owner.</summary>
 public sealed record IssuedCertificate(string File, string Pem)
@@ -168,9 +168,19 @@ public static class TlsKeyRollover
             {
                 throw new CliException($"{ex.Message}; the next key stays in {nextPath}: run the rollover again to finish the switch");
             }
-            using var installed = LoadServedCertificate(dir, options);
-            RetireIfServed(dir, installed, files);
-            return new RolloverDone(certPath, keyPath, TlsaMatcher.DaneEeRecord(spki), selfSigned, oldTlsa);
+            // The switch is done: the running server's file watch may retire the next-key files before us.
+            bool alreadyRetired;
+            try
+            {
+                using var installed = LoadServedCertificate(dir, options);
+                alreadyRetired = !RetireIfServed(dir, installed, files) && !File.Exists(nextPath);
+            }
+            catch (Exception ex) when (ex is IOException or CliException)
+            {
+                alreadyRetired = !File.Exists(nextPath);
+                if (!alreadyRetired) throw new CliException($"installed the next key, but could not retire {nextPath}: {ex.Message}; run the rollover again to finish");
+            }
+            return new RolloverDone(certPath, keyPath, TlsaMatcher.DaneEeRecord(spki), selfSigned, oldTlsa, alreadyRetired);
         }
     }
 

@@ -9,9 +9,10 @@ public sealed record ConfigChange(string Key, string Old, string New, bool Reloa
 
 /// <summary>
 /// What a reload (SIGHUP) may change in the running server, decided between the running options and
-/// a freshly loaded and validated file. Reloadable are the keys every use reads anew, replaced as a
-/// whole section so that no session ever sees half of the old and half of the new values:
-/// <c>limits.*</c> (per-session limits and timeouts) and <c>queue.*</c> (retry schedule, delay
+/// a freshly loaded and validated file. Reloadable are the keys read anew by each new session or use,
+/// replaced as a whole section so that no session ever sees half of the old and half of the new values:
+/// <c>limits.*</c> (per-session limits and timeouts: an SMTP session takes the section once, as it
+/// starts, and keeps it to its end) and <c>queue.*</c> (retry schedule, delay
 /// warning, expiry). Everything else is bound when the server starts — listener addresses and
 /// sockets, the certificate paths, the connection limiter, the free-space guard, the shutdown grace,
 /// the resolver, delivery concurrency and routing, the store and the dashboard — and needs a restart;

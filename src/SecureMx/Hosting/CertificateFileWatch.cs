@@ -8,9 +8,11 @@ namespace SecureMx.Hosting;
 /// Watches tls.certificate and tls.key and reloads the pair when they changed (a renewal by certbot
 /// or any other tool), without a signal. Polling rather than inotify: certbot replaces symbolic links
 /// in /etc/letsencrypt/live whose targets change, which a watch on the link's directory does not
-/// follow. The state of each file is its final link target, modification time and length; a change
-/// is acted on only once it has held for one more poll (the tool writes the two files one after the
-/// other), and a pair whose key does not match yet is refused and tried again at the next change.
+/// follow. The state of each file is <see cref="CertificateFileState"/> (link target, time, length, mode,
+/// content digest); a change is acted on only once it has held for one more poll (the tool writes the
+/// two files one after the other). A pair that was refused (a key that does not match yet, a file the
+/// server may not read yet) is tried again at every poll, as a deploy hook may fix it with a chmod or
+/// chown alone; its error is logged once per state of the files and reason, not every poll.
 /// </summary>
 public sealed class CertificateFileWatch(ServerCertificateSource source, TimeProvider time, ILogger<CertificateFileWatch> log, string? dataDirectory = null) : BackgroundService
 {
@@ -19,11 +21,16 @@ public sealed class CertificateFileWatch(ServerCertificateSource source, TimePro
 
     private string _seen = "";
     private string _handled = "";
+    private bool _refused;         // the last reload was refused: retried at every poll
+    private string? _refusalLogged; // state + reason of the refusal last logged
 
-    /// <summary>The state the watch starts from: the files as the pair in use was loaded from.</summary>
+    /// <summary>
+    /// The state the watch starts from: the files as the pair in use was loaded from (taken by
+    /// <see cref="ServerCertificateSource.Load"/>), so that a renewal during start-up is picked up.
+    /// </summary>
     public void Start()
     {
-        _seen = _handled = State();
+        _seen = _handled = source.LoadedState.Length > 0 ? source.LoadedState : State();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -49,27 +56,23 @@ public sealed class CertificateFileWatch(ServerCertificateSource source, TimePro
             _seen = state; // changed: wait until it holds for one more poll
             return null;
         }
-        if (state == _handled) return null;
+        if (state == _handled && !_refused) return null;
         _handled = state;
         var result = source.Reload();
+        _refused = result.Outcome == CertificateReloadOutcome.Refused;
+        if (_refused)
+        {
+            // Retried every poll: one line per state of the files and reason, not one every two seconds.
+            var key = state + "|" + result.Reason;
+            if (key != _refusalLogged) CertificateReloadLog.Write(log, result, source, "file change");
+            _refusalLogged = key;
+            return result;
+        }
+        _refusalLogged = null;
         CertificateReloadLog.Write(log, result, source, "file change");
         if (dataDirectory is not null) NextKeyRetirement.AfterReload(dataDirectory, result, log);
         return result;
     }
 
-    private string State() => $"{FileState(source.CertificateFile)}|{FileState(source.KeyFile)}";
-
-    private static string FileState(string path)
-    {
-        try
-        {
-            var target = File.ResolveLinkTarget(path, returnFinalTarget: true)?.FullName ?? path;
-            var info = new FileInfo(target);
-            return info.Exists ? $"{target}:{info.LastWriteTimeUtc.Ticks}:{info.Length}" : "missing";
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return "unreadable:" + ex.GetType().Name;
-        }
-    }
+    private string State() => CertificateFileState.Of(source.CertificateFile, source.KeyFile);
 }

@@ -17,7 +17,9 @@ public static class NextKeyRetirement
 {
     /// <summary>
     /// Removes tls/next-key.pem and its CSR when <paramref name="served"/> carries that key: the key
-    /// lives on in tls.key. Answers whether it did; a next key that is another key, or unreadable, stays.
+    /// lives on in tls.key. Answers whether it did; a next key that is another key, or unreadable, stays,
+    /// and one that went between the look and the read (retired by the running server, or by <c>tls
+    /// rollover</c>) is no next key: false.
     /// </summary>
     public static bool RetireIfServed(string dir, X509Certificate2 served, DurableFiles files)
     {
@@ -29,6 +31,10 @@ public static class NextKeyRetirement
         catch (CryptographicException)
         {
             return false;
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false; // File.Exists then the read: retired by the other one in between
         }
         if (next is null || !next.AsSpan().SequenceEqual(NextTlsKey.Spki(served))) return false;
         files.Delete(NextTlsKey.KeyPath(dir));

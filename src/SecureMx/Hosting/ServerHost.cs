@@ -21,8 +21,11 @@ namespace SecureMx.Hosting;
 public static class ServerHost
 {
     /// <param name="overrides">The serve command line's --section:key=value overrides, applied again at each reload.</param>
-    public static IHost Build(string dataDirectory, SecureMxOptions options, TimeProvider time, string[]? overrides = null)
+    /// <param name="reloadSignal">The SIGHUP handler serve registered before the build; null: registered here.</param>
+    public static IHost Build(string dataDirectory, SecureMxOptions options, TimeProvider time, string[]? overrides = null, ReloadSignalService? reloadSignal = null)
     {
+        // Registered before anything starts: a SIGHUP during start-up is queued, never the end of the process.
+        var signal = reloadSignal ?? new ReloadSignalService();
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = dataDirectory });
         builder.Logging.AddSimpleConsole(o =>
         {
@@ -129,7 +132,7 @@ public static class ServerHost
         // Started last, stopped first: no reload while the server stops.
         builder.Services.AddHostedService(sp => new CertificateFileWatch(sp.GetRequiredService<ServerCertificateSource>(), time,
             sp.GetRequiredService<ILogger<CertificateFileWatch>>(), dataDirectory));
-        builder.Services.AddHostedService(sp => new ReloadSignalService(
+        builder.Services.AddHostedService(sp => signal.Use(
             new InstanceReloader(dataDirectory, overrides ?? [], options, sp.GetRequiredService<ServerCertificateSource>(),
                 rules => sp.GetRequiredService<QueueRunner>().TimeRules = rules, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Reload")),
             sp.GetRequiredService<ILogger<ReloadSignalService>>()));

@@ -22,7 +22,7 @@ public sealed class SmtpServerContext(
     ILoggerFactory loggers)
 {
     public SecureMxOptions Options { get; } = options;
-    /// <summary>Read at each use: a reload swaps the whole object (see Hosting/InstanceReloader).</summary>
+    /// <summary>The limits for a session starting now: a reload swaps the whole object (see Hosting/InstanceReloader); each session keeps the one it started with.</summary>
     public LimitOptions Limits => Options.Limits;
     public string Hostname => Options.Hostname;
     public MessageSpool Spool { get; } = spool;

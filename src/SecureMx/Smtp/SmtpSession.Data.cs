@@ -26,7 +26,7 @@ public sealed partial class SmtpSession
             // Pipelined DATA after refused RCPTs (RFC 2920 §3.1): no 354, no content expected.
             return await ErrorAsync(SmtpReply.NoValidRecipients);
         }
-        var file = _ctx.Acceptor.Open(_ctx.Limits.MaxMessageSize);
+        var file = _ctx.Acceptor.Open(_limits.MaxMessageSize);
         await using (file)
         {
             // No file to write into: refuse before 354, so that the client does not send the content for nothing.
@@ -47,7 +47,7 @@ public sealed partial class SmtpSession
         }
     }
 
-    private TransferDeadline NewTransfer() => new(_ctx.Time, _ctx.Limits.MaxTransferSeconds, _ctx.Limits.MinTransferBytesPerSecond);
+    private TransferDeadline NewTransfer() => new(_ctx.Time, _limits.MaxTransferSeconds, _limits.MinTransferBytesPerSecond);
 
     /// <summary>
     /// Runs a content read. Its timeout, on the session's clock and re-armed before every read, fires when
@@ -69,7 +69,7 @@ public sealed partial class SmtpSession
                 await CutTransferAsync(why);
                 return false;
             }
-            _closeReason = $"no bytes for {_ctx.Limits.DataTimeoutSeconds} s during a message transfer";
+            _closeReason = $"no bytes for {_limits.DataTimeoutSeconds} s during a message transfer";
             await SendFinalAsync(SmtpReply.IdleTimeout);
             return false;
         }
@@ -123,7 +123,7 @@ public sealed partial class SmtpSession
         }
         var tx = _tx!;
         // A file that cannot be created only counts what it is given: the failure is answered after the chunk.
-        var file = tx.Chunked ??= _ctx.Acceptor.Open(_ctx.Limits.MaxMessageSize);
+        var file = tx.Chunked ??= _ctx.Acceptor.Open(_limits.MaxMessageSize);
         // One message, one time limit: from its first chunk to LAST, the time between chunks included.
         var transfer = tx.Transfer ??= NewTransfer();
         if (!await ReadContentAsync(timeout => _transport.ReadChunkAsync(size, data => CheckChunk(tx, file, data), timeout, DataTimeout, transfer), transfer)) return false;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Security.Authentication;
 using Microsoft.Extensions.Logging;
+using SecureMx.Config;
 using SecureMx.Mail;
 using SecureMx.Spool;
 using SecureMx.Store;
@@ -18,6 +19,9 @@ namespace SecureMx.Smtp;
 public sealed partial class SmtpSession
 {
     private readonly SmtpServerContext _ctx;
+    // The limits as the session began: a reload swaps the section for later sessions only, so the
+    // SIZE this session advertised is the one it enforces.
+    private readonly LimitOptions _limits;
     private readonly ListenerSettings _listener;
     private readonly SmtpTransport _transport;
     private readonly IPEndPoint _remote;
@@ -56,6 +60,7 @@ public sealed partial class SmtpSession
         CancellationToken stopping, CancellationToken abort)
     {
         _ctx = ctx;
+        _limits = ctx.Limits;
         _listener = listener;
         _transport = new SmtpTransport(network, ctx.Time);
         _remote = remote;
@@ -147,8 +152,8 @@ public sealed partial class SmtpSession
         }
     }
 
-    private TimeSpan CommandTimeout => TimeSpan.FromSeconds(_ctx.Limits.CommandTimeoutSeconds);
-    private TimeSpan DataTimeout => TimeSpan.FromSeconds(_ctx.Limits.DataTimeoutSeconds);
+    private TimeSpan CommandTimeout => TimeSpan.FromSeconds(_limits.CommandTimeoutSeconds);
+    private TimeSpan DataTimeout => TimeSpan.FromSeconds(_limits.DataTimeoutSeconds);
 
     private async Task<string> CommandLoopAsync()
     {
@@ -161,7 +166,7 @@ public sealed partial class SmtpSession
                 timeout.CancelAfter(CommandTimeout);
                 try
                 {
-                    (status, line) = await _transport.ReadLineAsync(_ctx.Limits.MaxCommandLineLength, timeout.Token);
+                    (status, line) = await _transport.ReadLineAsync(_limits.MaxCommandLineLength, timeout.Token);
                 }
                 catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
                 {
@@ -315,7 +320,7 @@ public sealed partial class SmtpSession
     private async Task<bool> ErrorAsync(SmtpReply reply)
     {
         _errors++;
-        if (_errors >= _ctx.Limits.MaxErrors)
+        if (_errors >= _limits.MaxErrors)
         {
             _transport.Write(reply);
             await SendFinalAsync(SmtpReply.TooManyErrors);
@@ -359,7 +364,7 @@ public sealed partial class SmtpSession
         {
             greeting,
             "PIPELINING",
-            $"SIZE {_ctx.Limits.MaxMessageSize}",
+            $"SIZE {_limits.MaxMessageSize}",
             "8BITMIME",
             "SMTPUTF8",
             "ENHANCEDSTATUSCODES",
@@ -384,7 +389,7 @@ public sealed partial class SmtpSession
         // Parameters first: SMTPUTF8 decides whether the address may contain UTF-8.
         var (pathText, paramText) = SplitPath(rest);
         if (!_esmtp && paramText.Length > 0) return await ErrorAsync(new SmtpReply(555, EnhancedStatus.InvalidArguments, "Error: MAIL parameters need EHLO"));
-        var paramError = ParameterParser.ParseMail(paramText, _ctx.Limits.MaxMessageSize, out var parameters);
+        var paramError = ParameterParser.ParseMail(paramText, _limits.MaxMessageSize, out var parameters);
         if (paramError is not null) return await ErrorAsync(paramError);
         var err = SmtpAddressParser.TryParsePath(pathText, allowNull: true, allowUtf8: parameters.SmtpUtf8, out var sender, out var trailing);
         if (err == SmtpAddressParser.Error.None && trailing.Length > 0) err = SmtpAddressParser.Error.Syntax;
@@ -424,7 +429,7 @@ public sealed partial class SmtpSession
         var paramError = ParameterParser.ParseRcpt(paramText, out var parameters);
         if (paramError is not null) return await ErrorAsync(paramError);
 
-        if (_tx.RcptCommands >= _ctx.Limits.MaxRecipients)
+        if (_tx.RcptCommands >= _limits.MaxRecipients)
         {
             // Temporary: the client sends the rest in another transaction (RFC 5321 §4.5.3.1.10).
             _transport.Write(SmtpReply.TooManyRecipients);
@@ -503,7 +508,7 @@ public sealed partial class SmtpSession
     /// </summary>
     private async Task<string?> ExpectClientHelloAsync()
     {
-        var wait = TimeSpan.FromSeconds(_ctx.Limits.TlsClientHelloTimeoutSeconds);
+        var wait = TimeSpan.FromSeconds(_limits.TlsClientHelloTimeoutSeconds);
         var (kind, sample) = await _transport.PeekFirstBytesAsync(wait, _abort);
         string? reason = kind switch
         {
@@ -534,14 +539,14 @@ public sealed partial class SmtpSession
         // Read once: a renewal may swap the pair, and this handshake keeps the one it started with.
         if (_ctx.Certificate is not { } certificate) return "no certificate for TLS";
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_abort);
-        timeout.CancelAfter(TimeSpan.FromSeconds(_ctx.Limits.TlsHandshakeTimeoutSeconds));
+        timeout.CancelAfter(TimeSpan.FromSeconds(_limits.TlsHandshakeTimeoutSeconds));
         try
         {
             await _transport.StartTlsAsync(_listener.TlsProfile.ServerOptions(certificate.Context), timeout.Token);
         }
         catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
         {
-            var why = $"TLS handshake timed out after {_ctx.Limits.TlsHandshakeTimeoutSeconds} s";
+            var why = $"TLS handshake timed out after {_limits.TlsHandshakeTimeoutSeconds} s";
             _log.LogInformation("session {Session} from {Ip}: {Reason}", _record.Id, ClientIp, why);
             return why;
         }

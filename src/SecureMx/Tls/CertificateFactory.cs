@@ -37,9 +37,30 @@ public static class CertificateFactory
         {
             if (c.Thumbprint != leaf.Thumbprint) intermediates.Add(c);
         }
-        return new SslStreamCertificateContextHolder(leaf, System.Net.Security.SslStreamCertificateContext.Create(leaf, intermediates, offline: true));
+        return new SslStreamCertificateContextHolder(leaf, System.Net.Security.SslStreamCertificateContext.Create(leaf, intermediates, offline: true), ChainDigest(all));
+    }
+
+    /// <summary>SHA-256 over every certificate of the file in its order: a changed or added intermediate is a different chain.</summary>
+    private static string ChainDigest(X509Certificate2Collection chain)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var c in chain)
+        {
+            sha.AppendData(BitConverter.GetBytes(c.RawData.Length));
+            sha.AppendData(c.RawData);
+        }
+        return Convert.ToHexString(sha.GetHashAndReset());
     }
 }
 
-/// <summary>The loaded server certificate and the context SslStream uses for it.</summary>
-public sealed record SslStreamCertificateContextHolder(X509Certificate2 Certificate, System.Net.Security.SslStreamCertificateContext Context);
+/// <summary>The loaded server certificate, the context SslStream uses for it, and the digest of the whole chain as the file holds it.</summary>
+public sealed record SslStreamCertificateContextHolder(X509Certificate2 Certificate, System.Net.Security.SslStreamCertificateContext Context, string Chain = "")
+{
+    /// <summary>Releases the certificates of a pair that is not used (never one a session may hold).</summary>
+    public void DisposeUnused()
+    {
+        foreach (var c in Context.IntermediateCertificates) c.Dispose();
+        if (!ReferenceEquals(Context.TargetCertificate, Certificate)) Context.TargetCertificate.Dispose();
+        Certificate.Dispose();
+    }
+}

@@ -15,16 +15,28 @@ public sealed class ServerCertificateSource
     private SslStreamCertificateContextHolder? _current;
 
     /// <param name="initial">The pair loaded at start; null only where the instance has no certificate (tests).</param>
-    public ServerCertificateSource(string certificateFile, string keyFile, SslStreamCertificateContextHolder? initial)
+    /// <param name="loadedState">The <see cref="CertificateFileState"/> of the files taken just before <paramref name="initial"/> was read from them.</param>
+    public ServerCertificateSource(string certificateFile, string keyFile, SslStreamCertificateContextHolder? initial, string loadedState = "")
     {
         CertificateFile = certificateFile;
         KeyFile = keyFile;
         _current = initial;
+        LoadedState = loadedState;
     }
 
     /// <summary>Loads the pair at start; a missing or broken pair fails the start (there is no previous one to keep).</summary>
-    public static ServerCertificateSource Load(string certificateFile, string keyFile) =>
-        new(certificateFile, keyFile, CertificateFactory.Load(certificateFile, keyFile));
+    public static ServerCertificateSource Load(string certificateFile, string keyFile)
+    {
+        // The state first: a renewal between here and the watch's start is then a change the watch sees.
+        var state = CertificateFileState.Of(certificateFile, keyFile);
+        return new(certificateFile, keyFile, CertificateFactory.Load(certificateFile, keyFile), state);
+    }
+
+    /// <summary>
+    /// The state of the files as the pair in use at start was read from them: where the certificate
+    /// watch starts from, so that a renewal while the server was starting is not missed.
+    /// </summary>
+    public string LoadedState { get; }
 
     /// <summary>A source that never changes (no files behind it), for a fixed pair.</summary>
     public static ServerCertificateSource Fixed(SslStreamCertificateContextHolder? pair) => new("", "", pair);
@@ -36,8 +48,10 @@ public sealed class ServerCertificateSource
     public SslStreamCertificateContextHolder? Current => Volatile.Read(ref _current);
 
     /// <summary>
-    /// Reads both files again. A pair with the same certificate as now is left alone (a touch, or a
-    /// renewal that has written only the key so far is refused below until the certificate follows).
+    /// Reads both files again. A pair with the same chain (every certificate of the file, in order) and
+    /// key as now is left alone (a touch, or a renewal that has written only the key so far is refused
+    /// below until the certificate follows); a fixed chain with the same leaf (an intermediate added or
+    /// replaced) is a new pair.
     /// The previous pair is not disposed: sessions in progress may still hold it.
     /// </summary>
     public CertificateReload Reload()
@@ -56,9 +70,9 @@ public sealed class ServerCertificateSource
             }
             var previous = Current;
             if (previous is not null && previous.Certificate.RawData.AsSpan().SequenceEqual(loaded.Certificate.RawData)
-                && KeyMatches(previous, loaded))
+                && previous.Chain == loaded.Chain && KeyMatches(previous, loaded))
             {
-                loaded.Certificate.Dispose();
+                loaded.DisposeUnused();
                 return CertificateReload.Unchanged(previous);
             }
             Volatile.Write(ref _current, loaded);

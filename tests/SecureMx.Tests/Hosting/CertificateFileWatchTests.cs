@@ -117,6 +117,84 @@ public sealed class CertificateFileWatchTests : IDisposable
         Assert.Same(first, source.Current);
     }
 
+    private (string Cert, string Key) EcPair(string name)
+    {
+        // P-256 keys in PKCS#8 PEM all have the same length.
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=mx.example.test", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(90));
+        var certFile = _dir.Combine(name + "-cert.pem");
+        var keyFile = _dir.Combine(name + "-key.pem");
+        File.WriteAllText(certFile, cert.ExportCertificatePem());
+        File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
+        return (certFile, keyFile);
+    }
+
+    [Fact]
+    public void ARefusedPairIsRetriedAtEveryPollEvenWhenTimeAndLengthStayTheSame()
+    {
+        // A key fixed without a new time or length (a chmod/chown by a deploy hook, a rewrite in the same tick).
+        var (cert, key) = EcPair("a");
+        var source = ServerCertificateSource.Load(cert, key);
+        var watch = Watch(source);
+        var (newCert, newKey) = EcPair("b");
+        var keyTime = File.GetLastWriteTimeUtc(key);
+        File.Copy(newCert, cert, overwrite: true);
+        Assert.Null(watch.Poll());
+        Assert.Equal(CertificateReloadOutcome.Refused, watch.Poll()!.Outcome);
+        Assert.Equal(CertificateReloadOutcome.Refused, watch.Poll()!.Outcome); // tried again, not forgotten
+
+        Assert.Equal(new FileInfo(key).Length, new FileInfo(newKey).Length);
+        File.Copy(newKey, key, overwrite: true);
+        File.SetLastWriteTimeUtc(key, keyTime);
+
+        var outcomes = new[] { watch.Poll(), watch.Poll() }.Select(r => r?.Outcome).ToArray();
+        Assert.Contains(CertificateReloadOutcome.Swapped, outcomes.OfType<CertificateReloadOutcome>());
+        Assert.Equal(X509Thumbprint(newCert), source.Current!.Certificate.Thumbprint);
+    }
+
+    [Fact]
+    public void ARefusalIsLoggedOncePerStateNotAtEveryPoll()
+    {
+        var (cert, key) = NewPair("a");
+        var source = ServerCertificateSource.Load(cert, key);
+        var log = new CountingLogger();
+        var watch = new CertificateFileWatch(source, TimeProvider.System, log);
+        watch.Start();
+        File.Delete(key);
+
+        for (int i = 0; i < 6; i++) watch.Poll();
+
+        Assert.Equal(1, log.Errors);
+    }
+
+    [Fact]
+    public void ARenewalWhileTheServerStartedIsPickedUp()
+    {
+        // The pair is loaded at the host's build; the watch starts later, after the other services.
+        var (cert, key) = NewPair("a");
+        var source = ServerCertificateSource.Load(cert, key);
+        var (newCert, newKey) = NewPair("b");
+        File.Copy(newCert, cert, overwrite: true);
+        File.Copy(newKey, key, overwrite: true);
+        var watch = Watch(source);
+
+        var outcomes = new[] { watch.Poll(), watch.Poll() }.Select(r => r?.Outcome).ToArray();
+        Assert.Contains(CertificateReloadOutcome.Swapped, outcomes.OfType<CertificateReloadOutcome>());
+        Assert.Equal(X509Thumbprint(newCert), source.Current!.Certificate.Thumbprint);
+    }
+
+    private sealed class CountingLogger : Microsoft.Extensions.Logging.ILogger<CertificateFileWatch>
+    {
+        public int Errors;
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= Microsoft.Extensions.Logging.LogLevel.Error) Interlocked.Increment(ref Errors);
+        }
+    }
+
     private static string X509Thumbprint(string certFile) =>
         System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(certFile)).Thumbprint;
 }

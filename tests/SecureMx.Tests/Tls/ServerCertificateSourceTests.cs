@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using SecureMx.Tests.TestSupport;
 using SecureMx.Tls;
 
@@ -106,5 +108,43 @@ public sealed class ServerCertificateSourceTests : IDisposable
 
         Assert.Equal(CertificateReloadOutcome.Unchanged, source.Reload().Outcome);
         Assert.Same(pair, source.Current);
+    }
+
+    private static X509Certificate2 Authority(string name, X509Certificate2? issuer = null)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        var now = DateTimeOffset.UtcNow;
+        if (issuer is null) return request.CreateSelfSigned(now.AddDays(-1), now.AddYears(1));
+        using var signed = request.Create(issuer, now.AddDays(-1), now.AddYears(1), [1, 2, 3, 4]);
+        return signed.CopyWithPrivateKey(key);
+    }
+
+    [Fact]
+    public void AnIntermediateAddedToTheSameLeafIsANewPairNotNoChange()
+    {
+        // A deploy that fixes the chain (the intermediate was missing) keeps the leaf and the key.
+        using var root = Authority("Test Root");
+        using var intermediate = Authority("Test Intermediate", root);
+        using var leafKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=mx.example.test", leafKey, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        var now = DateTimeOffset.UtcNow;
+        using var leaf = request.Create(intermediate, now.AddDays(-1), now.AddDays(90), [5, 6, 7, 8]);
+        File.WriteAllText(Cert, leaf.ExportCertificatePem());
+        File.WriteAllText(Key, leafKey.ExportPkcs8PrivateKeyPem());
+        var source = ServerCertificateSource.Load(Cert, Key);
+        var first = source.Current!;
+
+        File.WriteAllText(Cert, leaf.ExportCertificatePem() + "\n" + intermediate.ExportCertificatePem() + "\n");
+        var fixedChain = source.Reload();
+
+        Assert.True(fixedChain.Outcome == CertificateReloadOutcome.Swapped, $"{fixedChain.Outcome}: {fixedChain.Reason}");
+        Assert.Same(first, fixedChain.Previous);
+        Assert.Contains(source.Current!.Context.IntermediateCertificates, c => c.Thumbprint == intermediate.Thumbprint);
+        Assert.Equal(CertificateReloadOutcome.Unchanged, source.Reload().Outcome); // the same chain again is no change
+        Assert.True(first.Certificate.HasPrivateKey); // the pair sessions may hold stays usable
     }
 }
