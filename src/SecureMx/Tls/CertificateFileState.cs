@@ -25,8 +25,18 @@ public static class CertificateFileState
             string content;
             try
             {
-                // Certificates and keys are a few kB; a larger file is not read every poll.
-                content = info.Length <= 1024 * 1024 ? Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(target))) : "large";
+                // Certificates and keys are a few kB; a larger file is not read every poll. The bytes are
+                // wiped after hashing: the key file must not pile up in the heap, one copy every 2 s.
+                if (info.Length <= 1024 * 1024)
+                {
+                    var bytes = File.ReadAllBytes(target);
+                    content = Convert.ToHexString(SHA256.HashData(bytes));
+                    CryptographicOperations.ZeroMemory(bytes);
+                }
+                else
+                {
+                    content = "large";
+                }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
