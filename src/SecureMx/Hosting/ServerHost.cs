@@ -136,6 +136,12 @@ public static class ServerHost
             new InstanceReloader(dataDirectory, overrides ?? [], options, sp.GetRequiredService<ServerCertificateSource>(),
                 rules => sp.GetRequiredService<QueueRunner>().TimeRules = rules, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Reload")),
             sp.GetRequiredService<ILogger<ReloadSignalService>>()));
-        return builder.Build();
+        if (reloadSignal is not null) return builder.Build(); // the caller's: it disposes it
+        // Ours: owned by the container from the build on, so a host disposed without ever starting
+        // still gives SIGHUP back (a factory singleton, resolved once here, is disposed with the host).
+        builder.Services.AddSingleton(_ => signal);
+        var host = builder.Build();
+        host.Services.GetRequiredService<ReloadSignalService>();
+        return host;
     }
 }
