@@ -27,33 +27,37 @@ public static partial class MaildirTmpCleanup
     /// </summary>
     public static Result Clean(string maildir, DateTimeOffset cutoff)
     {
-        var tmp = Path.Combine(maildir, "tmp");
-        if (Stat(tmp) is not { Type: FileType.Directory }) return default;
-        int removed = 0, failed = 0;
-        IEnumerable<string> entries;
+        // tmp/ opened once without following a link, and every look and removal under its descriptor:
+        // a group member who swaps tmp/ for a link to another directory after this open changes nothing
+        // (what is checked and removed is in the directory opened here, never in what the link points to).
+        var tmpFd = MailFilePermissions.OpenTmpNoFollow(maildir);
+        if (tmpFd < 0) return default;
         try
         {
-            entries = Directory.EnumerateFileSystemEntries(tmp).ToList();
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return new Result(0, 1);
-        }
-        foreach (var path in entries)
-        {
-            // lstat: a link is judged as a link, never by what it points to.
-            if (Stat(path) is not { Type: FileType.Regular } s || s.LastTouched >= cutoff) continue;
+            int removed = 0, failed = 0;
+            List<string> names;
             try
             {
-                File.Delete(path); // unlink(2): removes the name in tmp/, follows nothing
-                removed++;
+                // The names of the directory held open (/proc/self/fd: the descriptor's own directory, not a path looked up again).
+                names = Directory.EnumerateFileSystemEntries($"/proc/self/fd/{tmpFd}").Select(e => Path.GetFileName(e)).ToList();
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                failed++;
+                return new Result(0, 1);
             }
+            foreach (var name in names)
+            {
+                // fstatat(AT_SYMLINK_NOFOLLOW): a link is judged as a link, never by what it points to.
+                if (Stat(tmpFd, name) is not { Type: FileType.Regular } s || s.LastTouched >= cutoff) continue;
+                if (Unlinkat(tmpFd, name, 0) == 0) removed++; // removes the name in tmp/, follows nothing
+                else failed++;
+            }
+            return new Result(removed, failed);
         }
-        return new Result(removed, failed);
+        finally
+        {
+            MailFilePermissions.CloseDescriptor(tmpFd);
+        }
     }
 
     /// <summary>Whether <paramref name="path"/> is a directory itself, not a link to one.</summary>
@@ -64,11 +68,13 @@ public static partial class MaildirTmpCleanup
     /// <param name="LastTouched">The latest of the access, modification and change times.</param>
     private readonly record struct Status(FileType Type, DateTimeOffset LastTouched);
 
-    private static Status? Stat(string path)
+    private static Status? Stat(string path) => Stat(AtFdCwd, path);
+
+    private static Status? Stat(int dirFd, string path)
     {
         // statx: the one stat structure whose layout is the same on every Linux architecture.
         var buffer = new byte[256];
-        if (Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxType | StatxAtime | StatxMtime | StatxCtime, buffer) != 0) return null;
+        if (Statx(dirFd, path, AtSymlinkNoFollow, StatxType | StatxAtime | StatxMtime | StatxCtime, buffer) != 0) return null;
         var type = (BitConverter.ToUInt16(buffer, 28) & SIfMt) switch
         {
             SIfReg => FileType.Regular,
@@ -86,4 +92,7 @@ public static partial class MaildirTmpCleanup
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Statx(int dirfd, string path, int flags, uint mask, byte[] buffer);
+
+    [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Unlinkat(int dirfd, string path, int flags);
 }
