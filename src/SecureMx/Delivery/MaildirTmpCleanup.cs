@@ -35,22 +35,13 @@ public static partial class MaildirTmpCleanup
         try
         {
             int removed = 0, failed = 0;
-            List<string> names;
-            try
-            {
-                // The names of the directory held open (/proc/self/fd: the descriptor's own directory, not a path looked up again).
-                names = Directory.EnumerateFileSystemEntries($"/proc/self/fd/{tmpFd}").Select(e => Path.GetFileName(e)).ToList();
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                return new Result(0, 1);
-            }
+            if (Names(tmpFd, maildir) is not { } names) return new Result(0, 1);
             foreach (var name in names)
             {
                 // fstatat(AT_SYMLINK_NOFOLLOW): a link is judged as a link, never by what it points to.
                 if (Stat(tmpFd, name) is not { Type: FileType.Regular } s || s.LastTouched >= cutoff) continue;
                 if (Unlinkat(tmpFd, name, 0) == 0) removed++; // removes the name in tmp/, follows nothing
-                else failed++;
+                else if (Marshal.GetLastPInvokeError() != ENoEnt) failed++; // gone meanwhile: nothing to do
             }
             return new Result(removed, failed);
         }
@@ -58,6 +49,31 @@ public static partial class MaildirTmpCleanup
         {
             MailFilePermissions.CloseDescriptor(tmpFd);
         }
+    }
+
+    /// <summary>
+    /// The names in the tmp/ held open: through /proc/self/fd (the descriptor's own directory, not a path
+    /// looked up again), or by path where /proc is missing (still safe: every look and removal is at the
+    /// descriptor). Null when they cannot be listed.
+    /// </summary>
+    private static List<string>? Names(int tmpFd, string maildir)
+    {
+        foreach (var directory in new[] { $"/proc/self/fd/{tmpFd}", Path.Combine(maildir, "tmp") })
+        {
+            try
+            {
+                return Directory.EnumerateFileSystemEntries(directory).Select(e => Path.GetFileName(e)).ToList();
+            }
+            catch (DirectoryNotFoundException) when (directory.StartsWith("/proc/", StringComparison.Ordinal))
+            {
+                // no /proc: by path
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+        return null;
     }
 
     /// <summary>Whether <paramref name="path"/> is a directory itself, not a link to one.</summary>
@@ -86,6 +102,7 @@ public static partial class MaildirTmpCleanup
     }
 
     private const int AtFdCwd = -100;
+    private const int ENoEnt = 2;
     private const int AtSymlinkNoFollow = 0x100;
     private const uint StatxType = 0x1, StatxAtime = 0x20, StatxMtime = 0x40, StatxCtime = 0x80;
     private const int SIfMt = 0xF000, SIfReg = 0x8000, SIfDir = 0x4000;
