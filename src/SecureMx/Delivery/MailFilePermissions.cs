@@ -105,6 +105,116 @@ public static partial class MailFilePermissions
         }
     }
 
+    /// <summary>
+    /// The tmp/ and new/ of an existing Maildir, opened for one delivery the way <see cref="ApplyToMaildir"/>
+    /// walks (every name below the data directory with O_NOFOLLOW, under its parent's descriptor): a group
+    /// member may swap tmp/ or new/ for a link at any time after the first delivery, so the delivery creates,
+    /// renames and fsyncs through these descriptors, never by path. A link or a missing directory is an
+    /// <see cref="IOException"/> naming the path.
+    /// </summary>
+    public static MaildirDirectories OpenMaildir(string dataDirectory, string maildir)
+    {
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dataDirectory));
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(maildir));
+        if (!full.StartsWith(root + "/", StringComparison.Ordinal)) throw new IOException($"{full} is not inside the data directory {root}");
+        var parent = OpenDirectoryAt(AtFdCwd, root, root, create: false);
+        var path = root;
+        try
+        {
+            foreach (var name in full[(root.Length + 1)..].Split('/', StringSplitOptions.RemoveEmptyEntries))
+            {
+                path += "/" + name;
+                var next = OpenDirectoryAt(parent.Fd, name, path, create: false);
+                parent.Dispose();
+                parent = next;
+            }
+            var tmp = OpenDirectoryAt(parent.Fd, "tmp", path + "/tmp", create: false);
+            try
+            {
+                var @new = OpenDirectoryAt(parent.Fd, "new", path + "/new", create: false);
+                return new MaildirDirectories(tmp, @new, path);
+            }
+            catch
+            {
+                tmp.Dispose();
+                throw;
+            }
+        }
+        finally
+        {
+            parent.Dispose();
+        }
+    }
+
+    /// <summary>A Maildir's tmp/ and new/ held open for one delivery (<see cref="OpenMaildir"/>).</summary>
+    public sealed class MaildirDirectories : IDisposable
+    {
+        private readonly DirectoryDescriptor _tmp, _new;
+
+        internal MaildirDirectories(DirectoryDescriptor tmp, DirectoryDescriptor @new, string maildir)
+        {
+            _tmp = tmp;
+            _new = @new;
+            TmpPath = maildir + "/tmp";
+            NewPath = maildir + "/new";
+        }
+
+        public string TmpPath { get; }
+
+        public string NewPath { get; }
+
+        /// <summary>Creates tmp/<paramref name="name"/> (O_CREAT|O_EXCL|O_NOFOLLOW, 0600): never an existing name, never through a link.</summary>
+        public FileStream CreateInTmp(string name)
+        {
+            var fd = Openat(_tmp.Fd, name, OWriteOnly | OCreate | OExclusive | ONoFollow | OCloseOnExec, 0x180);
+            if (fd < 0) throw Error("cannot create", TmpPath + "/" + name);
+            var handle = new SafeFileHandle(fd, ownsHandle: true);
+            try
+            {
+                return new FileStream(handle, FileAccess.Write, bufferSize: 0);
+            }
+            catch
+            {
+                handle.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>renameat(2) from tmp/ to new/, both by descriptor.</summary>
+        public void MoveToNew(string name, string finalName)
+        {
+            if (Renameat(_tmp.Fd, name, _new.Fd, finalName) != 0) throw Error("cannot rename into", NewPath + "/" + finalName);
+        }
+
+        /// <summary>fsync(2) of new/ through its descriptor: the renamed entry is durable.</summary>
+        public void SyncNew()
+        {
+            if (Fsync(_new.Fd) != 0) throw Error("cannot fsync", NewPath);
+        }
+
+        /// <summary>unlinkat(2) in tmp/ on an error path; a name already gone is no error.</summary>
+        public bool TryRemoveFromTmp(string name) => Unlinkat(_tmp.Fd, name, 0) == 0;
+
+        /// <summary>unlinkat(2) in new/ on an error path (the fsync of new/ failed).</summary>
+        public bool TryRemoveFromNew(string name) => Unlinkat(_new.Fd, name, 0) == 0;
+
+        public void Dispose()
+        {
+            _tmp.Dispose();
+            _new.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// tmp/ of <paramref name="maildir"/> opened with O_DIRECTORY|O_NOFOLLOW for the cleanup (the Maildir
+    /// itself sits under directories the group cannot write); null when it is missing, a link or no directory.
+    /// The descriptor is closed by the caller (<see cref="CloseDescriptor"/>).
+    /// </summary>
+    internal static int OpenTmpNoFollow(string maildir) =>
+        Openat(AtFdCwd, Path.Combine(maildir, "tmp"), ODirectory | ONoFollow | OCloseOnExec, 0);
+
+    internal static void CloseDescriptor(int fd) => _ = Close(fd);
+
     private static void Apply(int fd, string path, UnixFileMode mode, int? gid)
     {
         if (gid is { } g && Fchown(fd, -1, g) != 0) throw GroupError(path, g);
@@ -145,7 +255,7 @@ public static partial class MailFilePermissions
     private static IOException GroupError(string path, int gid) =>
         new($"cannot give {path} to group {gid} (delivery.mailGroup): errno {Marshal.GetLastPInvokeError()}");
 
-    private sealed class DirectoryDescriptor(int fd) : IDisposable
+    internal sealed class DirectoryDescriptor(int fd) : IDisposable
     {
         public int Fd { get; } = fd;
 
@@ -158,10 +268,20 @@ public static partial class MailFilePermissions
     private const int ENoEnt = 2, EExist = 17, ENotDir = 20, ELoop = 40;
     private const int OCloseOnExec = 0x80000;
 
-    // The values differ between architectures: arm and arm64 have their own (asm-generic/fcntl.h vs arch/arm64).
-    private static readonly bool ArmFlags = RuntimeInformation.ProcessArchitecture is Architecture.Arm or Architecture.Arm64;
-    private static int ODirectory => ArmFlags ? 0x4000 : 0x10000;
-    private static int ONoFollow => ArmFlags ? 0x8000 : 0x20000;
+    private const int OWriteOnly = 0x1, OCreate = 0x40, OExclusive = 0x80;
+
+    // O_DIRECTORY and O_NOFOLLOW differ between architectures: arm, arm64 and powerpc have their own
+    // (arch/*/include/uapi/asm/fcntl.h); x86, s390, riscv and loongarch use asm-generic/fcntl.h. An
+    // architecture not listed is refused rather than guessed: a wrong O_NOFOLLOW would follow links.
+    private static int ODirectory => FlagsFor(RuntimeInformation.ProcessArchitecture).Directory;
+    private static int ONoFollow => FlagsFor(RuntimeInformation.ProcessArchitecture).NoFollow;
+
+    internal static (int Directory, int NoFollow) FlagsFor(Architecture architecture) => architecture switch
+    {
+        Architecture.Arm or Architecture.Armv6 or Architecture.Arm64 or Architecture.Ppc64le => (0x4000, 0x8000),
+        Architecture.X64 or Architecture.X86 or Architecture.S390x or Architecture.RiscV64 or Architecture.LoongArch64 => (0x10000, 0x20000),
+        _ => throw new PlatformNotSupportedException($"the O_DIRECTORY and O_NOFOLLOW values of {architecture} are not known: mail files are not written there without them"),
+    };
 
     [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Openat(int dirfd, string path, int flags, uint mode);
@@ -177,6 +297,15 @@ public static partial class MailFilePermissions
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Statx(int dirfd, string path, int flags, uint mask, byte[] buffer);
+
+    [LibraryImport("libc", EntryPoint = "renameat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Renameat(int olddirfd, string oldpath, int newdirfd, string newpath);
+
+    [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Unlinkat(int dirfd, string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
 
     [LibraryImport("libc", EntryPoint = "close")]
     private static partial int Close(int fd);

@@ -60,6 +60,18 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
         var n = Interlocked.Increment(ref _counter);
         var baseName = string.Create(CultureInfo.InvariantCulture,
             $"{now.ToUnixTimeSeconds()}.M{now.Millisecond * 1000 + now.Microsecond}P{ProcessId}Q{n}.{_uniqueHost}");
+        if (_access != MailFileAccess.Default)
+        {
+            try
+            {
+                return await WriteThroughDescriptorsAsync(maildir, baseName, traceHeaders, openMessage, ct);
+            }
+            catch (IOException)
+            {
+                _known.TryRemove(maildir, out _); // missing or replaced: walked, made and checked again on the next attempt
+                throw;
+            }
+        }
         var tmp = Path.Combine(maildir, "tmp", baseName);
         try
         {
@@ -68,6 +80,56 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
         catch (DurableStepException ex) when (ex.InnerException is DirectoryNotFoundException)
         {
             _known.TryRemove(maildir, out _); // removed behind our back: recreated on the next attempt
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The delivery when a mail group may write the Maildir (a mode or group configured): a member can
+    /// swap tmp/ or new/ for a symbolic link at any time, so every delivery walks to them again without
+    /// following links (<see cref="MailFilePermissions.OpenMaildir"/>) and creates (openat, O_EXCL|O_NOFOLLOW),
+    /// renames (renameat), fsyncs and removes only through their descriptors. Same order as
+    /// <see cref="WriteAsync"/>: the file fsync'd before the rename, new/ fsync'd before success; the steps
+    /// still pass the <see cref="DurableFiles"/> seam. new/ is fsync'd per delivery, not shared: the
+    /// shared sync goes by path, and the descriptor of one delivery is not necessarily another's new/.
+    /// </summary>
+    private async Task<string> WriteThroughDescriptorsAsync(string maildir, string baseName, byte[] traceHeaders, Func<Stream> openMessage, CancellationToken ct)
+    {
+        using var dirs = MailFilePermissions.OpenMaildir(dataDirectory, maildir);
+        var tmp = dirs.TmpPath + "/" + baseName;
+        long size;
+        var output = _files.Create(tmp, () => dirs.CreateInTmp(baseName));
+        try
+        {
+            await using (output)
+            {
+                MailFilePermissions.ApplyToFile(output.Handle, tmp, _access);
+                await output.WriteAsync(traceHeaders, ct);
+                await using (var input = openMessage())
+                {
+                    await CopyAsync(input, output, ct);
+                }
+                await output.FlushAsync(ct);
+                output.Sync();
+                size = output.Length;
+            }
+            var finalName = baseName + ",S=" + size.ToString(CultureInfo.InvariantCulture);
+            var final = dirs.NewPath + "/" + finalName;
+            _files.Run(DurableStep.Rename, final, () => dirs.MoveToNew(baseName, finalName));
+            try
+            {
+                _files.Run(DurableStep.SyncDirectory, dirs.NewPath, dirs.SyncNew);
+            }
+            catch
+            {
+                dirs.TryRemoveFromNew(finalName);
+                throw;
+            }
+            return final;
+        }
+        catch
+        {
+            dirs.TryRemoveFromTmp(baseName); // after a successful rename there is nothing under this name: harmless
             throw;
         }
     }

@@ -27,33 +27,53 @@ public static partial class MaildirTmpCleanup
     /// </summary>
     public static Result Clean(string maildir, DateTimeOffset cutoff)
     {
-        var tmp = Path.Combine(maildir, "tmp");
-        if (Stat(tmp) is not { Type: FileType.Directory }) return default;
-        int removed = 0, failed = 0;
-        IEnumerable<string> entries;
+        // tmp/ opened once without following a link, and every look and removal under its descriptor:
+        // a group member who swaps tmp/ for a link to another directory after this open changes nothing
+        // (what is checked and removed is in the directory opened here, never in what the link points to).
+        var tmpFd = MailFilePermissions.OpenTmpNoFollow(maildir);
+        if (tmpFd < 0) return default;
         try
         {
-            entries = Directory.EnumerateFileSystemEntries(tmp).ToList();
+            int removed = 0, failed = 0;
+            if (Names(tmpFd, maildir) is not { } names) return new Result(0, 1);
+            foreach (var name in names)
+            {
+                // fstatat(AT_SYMLINK_NOFOLLOW): a link is judged as a link, never by what it points to.
+                if (Stat(tmpFd, name) is not { Type: FileType.Regular } s || s.LastTouched >= cutoff) continue;
+                if (Unlinkat(tmpFd, name, 0) == 0) removed++; // removes the name in tmp/, follows nothing
+                else if (Marshal.GetLastPInvokeError() != ENoEnt) failed++; // gone meanwhile: nothing to do
+            }
+            return new Result(removed, failed);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        finally
         {
-            return new Result(0, 1);
+            MailFilePermissions.CloseDescriptor(tmpFd);
         }
-        foreach (var path in entries)
+    }
+
+    /// <summary>
+    /// The names in the tmp/ held open: through /proc/self/fd (the descriptor's own directory, not a path
+    /// looked up again), or by path where /proc is missing (still safe: every look and removal is at the
+    /// descriptor). Null when they cannot be listed.
+    /// </summary>
+    private static List<string>? Names(int tmpFd, string maildir)
+    {
+        foreach (var directory in new[] { $"/proc/self/fd/{tmpFd}", Path.Combine(maildir, "tmp") })
         {
-            // lstat: a link is judged as a link, never by what it points to.
-            if (Stat(path) is not { Type: FileType.Regular } s || s.LastTouched >= cutoff) continue;
             try
             {
-                File.Delete(path); // unlink(2): removes the name in tmp/, follows nothing
-                removed++;
+                return Directory.EnumerateFileSystemEntries(directory).Select(e => Path.GetFileName(e)).ToList();
+            }
+            catch (DirectoryNotFoundException) when (directory.StartsWith("/proc/", StringComparison.Ordinal))
+            {
+                // no /proc: by path
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                failed++;
+                return null;
             }
         }
-        return new Result(removed, failed);
+        return null;
     }
 
     /// <summary>Whether <paramref name="path"/> is a directory itself, not a link to one.</summary>
@@ -64,11 +84,13 @@ public static partial class MaildirTmpCleanup
     /// <param name="LastTouched">The latest of the access, modification and change times.</param>
     private readonly record struct Status(FileType Type, DateTimeOffset LastTouched);
 
-    private static Status? Stat(string path)
+    private static Status? Stat(string path) => Stat(AtFdCwd, path);
+
+    private static Status? Stat(int dirFd, string path)
     {
         // statx: the one stat structure whose layout is the same on every Linux architecture.
         var buffer = new byte[256];
-        if (Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxType | StatxAtime | StatxMtime | StatxCtime, buffer) != 0) return null;
+        if (Statx(dirFd, path, AtSymlinkNoFollow, StatxType | StatxAtime | StatxMtime | StatxCtime, buffer) != 0) return null;
         var type = (BitConverter.ToUInt16(buffer, 28) & SIfMt) switch
         {
             SIfReg => FileType.Regular,
@@ -80,10 +102,14 @@ public static partial class MaildirTmpCleanup
     }
 
     private const int AtFdCwd = -100;
+    private const int ENoEnt = 2;
     private const int AtSymlinkNoFollow = 0x100;
     private const uint StatxType = 0x1, StatxAtime = 0x20, StatxMtime = 0x40, StatxCtime = 0x80;
     private const int SIfMt = 0xF000, SIfReg = 0x8000, SIfDir = 0x4000;
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Statx(int dirfd, string path, int flags, uint mask, byte[] buffer);
+
+    [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Unlinkat(int dirfd, string path, int flags);
 }

@@ -25,6 +25,19 @@ public sealed class DurableFiles(IStorageFaultInjector? faults = null)
     public DurableFile Create(string path, FileStreamOptions options) =>
         Step(faults, DurableStep.Create, path, () => new DurableFile(faults, path, new FileStream(path, options)));
 
+    /// <summary>
+    /// A file opened by <paramref name="open"/> (for what must be created under a directory descriptor,
+    /// not by path: openat(2)), as the step <see cref="DurableStep.Create"/> on <paramref name="path"/>.
+    /// </summary>
+    public DurableFile Create(string path, Func<FileStream> open) =>
+        Step(faults, DurableStep.Create, path, () => new DurableFile(faults, path, open()));
+
+    /// <summary>
+    /// A step done by descriptor (renameat(2), fsync(2) of an open directory) that the seam sees as
+    /// <paramref name="step"/> on <paramref name="path"/>; <paramref name="act"/> throws an <see cref="IOException"/> on failure.
+    /// </summary>
+    public void Run(DurableStep step, string path, Action act) => Step(faults, step, path, act);
+
     /// <summary>rename(2); durable only once the destination's directory is fsync'd.</summary>
     public void Rename(string source, string destination, bool overwrite = false) =>
         Step(faults, DurableStep.Rename, destination, () => File.Move(source, destination, overwrite));

@@ -160,4 +160,57 @@ public sealed class MailFilePermissionsTests
         Assert.Equal("0700", Mode(data));
         foreach (var sub in new[] { "tmp", "new", "cur" }) Assert.False(Path.Exists(Path.Combine(data, sub)), $"{sub}/ made through the link");
     }
+
+    [Theory]
+    [InlineData("tmp")]
+    [InlineData("new")]
+    public async Task ASubdirectorySwappedForALinkAfterTheFirstDeliveryIsRefusedAndNothingIsWrittenThroughIt(string sub)
+    {
+        using var dir = new TempDirectory();
+        using var scratch = new TempDirectory();
+        var delivery = new MaildirDelivery(dir.Path, "mx.test", TimeProvider.System, access: GroupReadsAndWrites);
+        Task<string> Deliver() => delivery.DeliverAsync(Mailbox, Headers, () => new MemoryStream("Subject: x\r\n\r\nbody\r\n"u8.ToArray()), TestContext.Current.CancellationToken);
+        await Deliver(); // the Maildir is walked, made and known to this instance from now on
+        // What a member of the mail group may do in a Maildir it can write: the directory becomes a link.
+        var swapped = dir.Combine(Mailbox, sub);
+        Directory.Move(swapped, swapped + ".old");
+        File.CreateSymbolicLink(swapped, scratch.Path);
+
+        var ex = await Assert.ThrowsAsync<IOException>(Deliver);
+        Assert.StartsWith($"refusing {swapped}: a symbolic link", ex.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(scratch.Path));
+        Assert.Equal(scratch.Path, new FileInfo(swapped).LinkTarget);
+        Assert.Single(Directory.GetFiles(dir.Combine(Mailbox, sub == "new" ? "new.old" : "new"))); // only the first message
+        Assert.Empty(Directory.GetFiles(dir.Combine(Mailbox, sub == "tmp" ? "tmp.old" : "tmp")));
+    }
+
+    [Fact]
+    public async Task ADeliveryAfterTmpWasSwappedForALinkIsDeferredAndTheLinkedDirectoryGetsNothing()
+    {
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o => { o.Delivery.MailFileMode = "0660"; o.Delivery.MailGroup = "daemon"; });
+        using var scratch = new TempDirectory();
+        var maildir = Path.Combine(h.DataDirectory, MailboxRepository.MaildirFor("alice", "example.test"));
+        await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")]);
+        Assert.Single(Directory.GetFiles(Path.Combine(maildir, "new"))); // delivered: the Maildir is known to the running deliverer
+        var tmp = Path.Combine(maildir, "tmp");
+        Directory.Delete(tmp);
+        File.CreateSymbolicLink(tmp, scratch.Path);
+
+        var id = await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")]);
+        Assert.Contains(h.LogLines, l => l.Contains($"{id}: to=<alice@example.test> relay=local status=deferred (refusing {tmp}: a symbolic link", StringComparison.Ordinal));
+        Assert.Equal(RecipientState.Deferred, h.Recipient(id)!.State);
+        Assert.Empty(Directory.GetFileSystemEntries(scratch.Path));
+        Assert.Equal(scratch.Path, new FileInfo(tmp).LinkTarget);
+    }
+
+    [Theory]
+    [InlineData(System.Runtime.InteropServices.Architecture.X64, 0x10000, 0x20000)]
+    [InlineData(System.Runtime.InteropServices.Architecture.Arm64, 0x4000, 0x8000)]
+    [InlineData(System.Runtime.InteropServices.Architecture.Ppc64le, 0x4000, 0x8000)]
+    public void TheOpenFlagsAreThoseOfTheArchitecture(System.Runtime.InteropServices.Architecture architecture, int directory, int noFollow) =>
+        Assert.Equal((directory, noFollow), MailFilePermissions.FlagsFor(architecture));
+
+    [Fact]
+    public void AnArchitectureWithUnknownOpenFlagsIsRefusedNotGuessed() =>
+        Assert.Throws<PlatformNotSupportedException>(() => MailFilePermissions.FlagsFor(System.Runtime.InteropServices.Architecture.Wasm));
 }

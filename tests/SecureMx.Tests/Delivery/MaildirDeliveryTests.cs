@@ -1,3 +1,4 @@
+using SecureMx.Config;
 using SecureMx.Delivery;
 using SecureMx.Spool;
 using SecureMx.Tests.TestSupport;
@@ -34,10 +35,17 @@ public sealed class MaildirDeliveryTests
         return list;
     }
 
+    // With a mode and group the delivery goes through directory descriptors (openat, renameat, fsync of new/'s
+    // descriptor): the same steps pass the same seam.
+    private static MailFileAccess? AccessFor(bool groupMayWrite) =>
+        groupMayWrite ? MailFileAccess.From(new DeliveryOptions { MailFileMode = "0660", MailGroup = "daemon" }) : null;
+
     [Theory]
-    [InlineData(Errno.ENOSPC)]
-    [InlineData(Errno.EIO)]
-    public async Task AFaultAtAnyStepLeavesNoFileAndTheNextAttemptDeliversExactlyOneCopy(Errno errno)
+    [InlineData(Errno.ENOSPC, false)]
+    [InlineData(Errno.EIO, false)]
+    [InlineData(Errno.ENOSPC, true)]
+    [InlineData(Errno.EIO, true)]
+    public async Task AFaultAtAnyStepLeavesNoFileAndTheNextAttemptDeliversExactlyOneCopy(Errno errno, bool groupMayWrite)
     {
         using var dir = new TempDirectory();
         var faults = new StorageFaultPlan();
@@ -45,7 +53,7 @@ public sealed class MaildirDeliveryTests
         var ct = TestContext.Current.CancellationToken;
         // A new instance per attempt, as after a restart: it makes the Maildir's own entries durable first.
         Task<string> DeliverAsync(byte[] message) =>
-            new MaildirDelivery(dir.Path, "mx.test", TimeProvider.System, files).DeliverAsync(Mailbox, Headers, () => new MemoryStream(message), ct);
+            new MaildirDelivery(dir.Path, "mx.test", TimeProvider.System, files, AccessFor(groupMayWrite)).DeliverAsync(Mailbox, Headers, () => new MemoryStream(message), ct);
 
         faults.ForgetSteps();
         var delivered = new Dictionary<string, byte[]> { [await DeliverAsync(Message(0))] = Message(0) };
@@ -76,12 +84,14 @@ public sealed class MaildirDeliveryTests
         foreach (var (path, message) in delivered) Assert.Equal([.. Headers, .. message], File.ReadAllBytes(path));
     }
 
-    [Fact]
-    public async Task AFailedFsyncOfNewTakesTheRenamedFileBackSoThatTheRetryMakesNoSecondCopy()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AFailedFsyncOfNewTakesTheRenamedFileBackSoThatTheRetryMakesNoSecondCopy(bool groupMayWrite)
     {
         using var dir = new TempDirectory();
         var faults = new StorageFaultPlan();
-        var delivery = new MaildirDelivery(dir.Path, "mx.test", TimeProvider.System, new DurableFiles(faults));
+        var delivery = new MaildirDelivery(dir.Path, "mx.test", TimeProvider.System, new DurableFiles(faults), AccessFor(groupMayWrite));
         var newDir = dir.Combine(Mailbox, "new");
         faults.Fail(DurableStep.SyncDirectory, Errno.EIO, p => p == newDir);
         await Assert.ThrowsAsync<DurableStepException>(() =>

@@ -75,6 +75,38 @@ public sealed class MaildirTmpCleanupTests : IDisposable
     }
 
     [Fact]
+    public async Task ATmpSwappedForALinkWhileTheCleanupRunsNeverCostsTheLinkedDirectoryAFile()
+    {
+        // A group member swapping tmp/ for a link to a directory with old files, and back, as fast as it can,
+        // while cleanups run: whatever the cleanup found when it opened tmp/ is all it may touch.
+        var elsewhere = _dir.Combine("elsewhere");
+        var precious = Enumerable.Range(0, 50).Select(i => Write(Path.Combine(elsewhere, $"precious{i}"))).ToArray();
+        var tmp = Path.Combine(_maildir, "tmp");
+        var real = Path.Combine(_maildir, "tmp.real");
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var swapper = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                Directory.Move(tmp, real);
+                File.CreateSymbolicLink(tmp, elsewhere);
+                Thread.SpinWait(20000);
+                File.Delete(tmp);
+                Directory.Move(real, tmp);
+                // Stale files by the same names: a cleanup that lists tmp/ and then removes by path would remove the others.
+                foreach (var f in precious) Write(Path.Combine(tmp, Path.GetFileName(f)));
+            }
+        }, TestContext.Current.CancellationToken);
+        while (!stop.IsCancellationRequested && precious.All(File.Exists))
+        {
+            MaildirTmpCleanup.Clean(_maildir, _cutoff);
+        }
+        await stop.CancelAsync();
+        await swapper;
+        Assert.All(precious, f => Assert.True(File.Exists(f), f));
+    }
+
+    [Fact]
     public void NothingIsRemovedBeforeItIsOlderThanTheCutoff()
     {
         var file = Write(Path.Combine(_maildir, "tmp", "1700000000.M1P1Q1.mx"));
