@@ -97,22 +97,10 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
     {
         using var dirs = MailFilePermissions.OpenMaildir(dataDirectory, maildir);
         var tmp = dirs.TmpPath + "/" + baseName;
-        long size;
         var output = _files.Create(tmp, () => dirs.CreateInTmp(baseName));
         try
         {
-            await using (output)
-            {
-                MailFilePermissions.ApplyToFile(output.Handle, tmp, _access);
-                await output.WriteAsync(traceHeaders, ct);
-                await using (var input = openMessage())
-                {
-                    await CopyAsync(input, output, ct);
-                }
-                await output.FlushAsync(ct);
-                output.Sync();
-                size = output.Length;
-            }
+            var size = await WriteContentAsync(output, tmp, traceHeaders, openMessage, ct);
             var finalName = baseName + ",S=" + size.ToString(CultureInfo.InvariantCulture);
             var final = dirs.NewPath + "/" + finalName;
             _files.Run(DurableStep.Rename, final, () => dirs.MoveToNew(baseName, finalName));
@@ -150,7 +138,6 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
 
     private async Task<string> WriteAsync(string maildir, string tmp, string baseName, byte[] traceHeaders, Func<Stream> openMessage, CancellationToken ct)
     {
-        long size;
         var output = _files.Create(tmp, new FileStreamOptions
         {
             // Unbuffered: one write for the trace headers, then the copy's own 64 KiB blocks.
@@ -159,18 +146,7 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
         });
         try
         {
-            await using (output)
-            {
-                MailFilePermissions.ApplyToFile(output.Handle, tmp, _access);
-                await output.WriteAsync(traceHeaders, ct);
-                await using (var input = openMessage())
-                {
-                    await CopyAsync(input, output, ct);
-                }
-                await output.FlushAsync(ct);
-                output.Sync();
-                size = output.Length;
-            }
+            var size = await WriteContentAsync(output, tmp, traceHeaders, openMessage, ct);
             // S=size lets IMAP servers answer RFC822.SIZE without reading the file.
             var final = Path.Combine(maildir, "new", baseName + ",S=" + size.ToString(CultureInfo.InvariantCulture));
             _files.Rename(tmp, final);
@@ -190,6 +166,26 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
         {
             _files.TryDelete(tmp); // after a successful rename there is nothing under this name: harmless
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The message into its new file in tmp/: mode and group first (on the handle), the trace headers,
+    /// the spooled message, then fsync; answers the size for the final name (S=size). Disposes the file.
+    /// </summary>
+    private async Task<long> WriteContentAsync(DurableFile output, string tmp, byte[] traceHeaders, Func<Stream> openMessage, CancellationToken ct)
+    {
+        await using (output)
+        {
+            MailFilePermissions.ApplyToFile(output.Handle, tmp, _access);
+            await output.WriteAsync(traceHeaders, ct);
+            await using (var input = openMessage())
+            {
+                await CopyAsync(input, output, ct);
+            }
+            await output.FlushAsync(ct);
+            output.Sync();
+            return output.Length;
         }
     }
 
