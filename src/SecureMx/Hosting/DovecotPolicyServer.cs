@@ -3,13 +3,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-using SecureMx.Dashboard;
 using SecureMx.Dovecot;
 
 namespace SecureMx.Hosting;
@@ -26,20 +22,7 @@ public static class DovecotPolicyServer
 
     public static WebApplication Build(IPEndPoint endpoint, string key, DovecotAuthPolicy policy, ILoggerFactory logs)
     {
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.Services.AddSingleton(logs);
-        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
-        builder.Services.AddRouting();
-        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, EmbeddedLifetime>(); // serve owns the signals
-        builder.WebHost.UseKestrelCore();
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = 8 * 1024;
-            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
-            k.Listen(endpoint, l => l.Protocols = HttpProtocols.Http1);
-        });
-        var app = builder.Build();
+        var app = WebEndpoint.CreateBuilder(endpoint, logs, maxRequestBodySize: 8 * 1024).Build();
         var keyBytes = Encoding.ASCII.GetBytes(key);
         var log = logs.CreateLogger("SecureMx.Dovecot.Policy");
         app.UseRouting();

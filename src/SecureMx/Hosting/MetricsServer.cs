@@ -1,13 +1,9 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
-using SecureMx.Dashboard;
 using SecureMx.Telemetry;
 
 namespace SecureMx.Hosting;
@@ -49,21 +45,7 @@ public static class MetricsServer
                 o.TargetInfoEnabled = false;
             })
             .Build();
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.Services.AddSingleton(logs);
-        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
-        builder.Services.AddRouting();
-        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, EmbeddedLifetime>(); // serve owns the signals
-        builder.WebHost.UseKestrelCore();
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = 0;
-            k.Limits.MaxConcurrentConnections = 64;
-            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
-            k.Listen(endpoint, l => l.Protocols = HttpProtocols.Http1);
-        });
-        var app = builder.Build();
+        var app = WebEndpoint.CreateBuilder(endpoint, logs, maxRequestBodySize: 0, maxConnections: 64).Build();
         app.UseRouting();
         app.MapPrometheusScrapingEndpoint(MetricsPath, meters, null, null);
         app.MapGet(HealthPath, (HttpContext http) =>
