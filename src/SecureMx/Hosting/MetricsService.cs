@@ -78,29 +78,7 @@ public sealed class MetricsService(string dataDirectory, SecureMxOptions options
             if (!_refreshFailing) _log.LogWarning("the queue summary for the metrics cannot be read ({Error}); the queue gauges keep their last values", ex.Message);
             _refreshFailing = true;
         }
-        RecordFreeSpace();
-    }
-
-    /// <summary>
-    /// Free space on the spool's file system, also with the free-space guard off (limits.minFreeDiskMb 0):
-    /// a disk filling up is worth an alert whether or not SecureMx refuses mail for it. Apart from the queue
-    /// summary, so that an unreadable queue database does not hide it.
-    /// </summary>
-    internal void RecordFreeSpace()
-    {
-        if (spool.FreeSpace.Enabled)
-        {
-            spool.FreeSpace.Read(); // records both spool gauges
-            return;
-        }
-        try
-        {
-            SecureMxMetrics.SpoolFreeBytes.Record(new DriveInfo(spool.FreeSpace.Path).AvailableFreeSpace);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            // not measurable now: the gauge keeps its last value
-        }
+        spool.FreeSpace.Publish(); // apart from the summary: an unreadable queue database does not hide it
     }
 
     /// <summary>The gauges' values from the queue's pending groups: every reason class reported, 0 included.</summary>

@@ -108,6 +108,27 @@ public sealed class FreeSpaceGuard
         }
     }
 
+    /// <summary>
+    /// For the metrics: the spool gauges from a fresh reading, also with the guard off (limits.minFreeDiskMb 0)
+    /// — a disk filling up is worth an alert whether or not mail is refused for it. Never throws.
+    /// </summary>
+    public void Publish()
+    {
+        if (Enabled)
+        {
+            Read(); // records both gauges
+            return;
+        }
+        try
+        {
+            SecureMxMetrics.SpoolFreeBytes.Record(_measure(Path).Free);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            // not measurable now: the gauge keeps its last value
+        }
+    }
+
     /// <summary>Whether a new transaction may start: free space above the floor, also after <paramref name="declaredSize"/> bytes (MAIL FROM's SIZE=).</summary>
     public bool Admits(long? declaredSize = null) =>
         Read() is not { } r || (!r.BelowFloor && r.FreeBytes - (declaredSize ?? 0) >= r.FloorBytes);
