@@ -41,15 +41,9 @@ public sealed class Readiness(string dataDirectory, MessageSpool spool, Func<boo
         {
             if (ProbeDirectory(dir) is { } problem) reasons.Add($"spool: {Path.GetFileName(dir)}: {problem}");
         }
-        try
-        {
-            if (spool.FreeSpace.Read() is { BelowFloor: true } r)
-                reasons.Add($"spool: {r.FreeBytes / 1024 / 1024} MiB free, below the floor of {r.FloorBytes / 1024 / 1024} MiB (limits.minFreeDiskMb)");
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            reasons.Add("spool: free space unknown: " + ex.Message);
-        }
+        // Read() never throws: a file system it cannot ask is no reading (and no refusal) there too.
+        if (spool.FreeSpace.Read() is { BelowFloor: true } r)
+            reasons.Add($"spool: {r.FreeBytes / 1024 / 1024} MiB free, below the floor of {r.FloorBytes / 1024 / 1024} MiB (limits.minFreeDiskMb)");
         return reasons;
     }
 
