@@ -66,16 +66,6 @@ public static class NextTlsKey
     /// A DANE-EE record over the public key (usage 3, selector 1) matches <paramref name="spki"/>: the
     /// only records a key without a certificate can be judged against (RFC 7671 §5.1).
     /// </summary>
-    public static bool Matches(TlsaRecordData record, ReadOnlySpan<byte> spki)
-    {
-        if (record.Usage != 3 || record.Selector != 1) return false;
-        byte[] digest = record.MatchingType switch
-        {
-            0 => spki.ToArray(),
-            1 => SHA256.HashData(spki),
-            2 => SHA512.HashData(spki),
-            _ => [],
-        };
-        return digest.Length > 0 && CryptographicOperations.FixedTimeEquals(digest, record.Data.Span);
-    }
+    public static bool Matches(TlsaRecordData record, ReadOnlySpan<byte> spki) =>
+        record.Usage == 3 && record.Selector == 1 && TlsaMatcher.MatchesSelected(record, spki);
 }

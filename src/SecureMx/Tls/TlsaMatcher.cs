@@ -51,12 +51,15 @@ public static class TlsaMatcher
     }
 
     /// <summary>Certificate association data per selector and matching type (RFC 6698 §2.1.2, §2.1.3).</summary>
-    public static bool Matches(TlsaRecordData r, X509Certificate2 cert)
+    public static bool Matches(TlsaRecordData r, X509Certificate2 cert) =>
+        MatchesSelected(r, r.Selector == 0 ? cert.RawData : cert.PublicKey.ExportSubjectPublicKeyInfo());
+
+    /// <summary>The record's association data against what its selector picked (the whole certificate or its SubjectPublicKeyInfo), per matching type (RFC 6698 §2.1.3).</summary>
+    public static bool MatchesSelected(TlsaRecordData r, ReadOnlySpan<byte> selected)
     {
-        byte[] selected = r.Selector == 0 ? cert.RawData : cert.PublicKey.ExportSubjectPublicKeyInfo();
         byte[] digest = r.MatchingType switch
         {
-            0 => selected,
+            0 => selected.ToArray(),
             1 => SHA256.HashData(selected),
             2 => SHA512.HashData(selected),
             _ => [],
