@@ -91,7 +91,7 @@ public static class TlsKeyRollover
         using var key = NewKey(served, algorithm);
         var names = Names(served, options);
         var keyPem = key.ExportPkcs8PrivateKeyPem();
-        var csrPem = Request(key, names).CreateSigningRequestPem();
+        var csrPem = CertificateFactory.ServerRequest(key, names).CreateSigningRequestPem();
         Directory.CreateDirectory(Path.GetDirectoryName(keyPath)!);
         files.WriteFileAtomic(keyPath, Encoding.ASCII.GetBytes(keyPem), PrivateMode);
         try
@@ -151,8 +151,7 @@ public static class TlsKeyRollover
             {
                 if (!IsSelfSigned(served))
                     throw new CliException($"the current certificate was issued by {served.Issuer}, not self-signed; pass --cert FILE with the certificate your CA issued for the next key (its CSR is {NextTlsKey.CsrPath(dir)})");
-                var now = time.GetUtcNow();
-                using var cert = Request(key, Names(served, options)).CreateSelfSigned(now.AddDays(-1), now.AddYears(2));
+                using var cert = CertificateFactory.SelfSign(CertificateFactory.ServerRequest(key, Names(served, options)), time);
                 certPem = cert.ExportCertificatePem();
             }
             else
@@ -250,22 +249,5 @@ public static class TlsKeyRollover
         var names = current.Extensions.OfType<X509SubjectAlternativeNameExtension>().SelectMany(e => e.EnumerateDnsNames()).Distinct().ToList();
         if (names.Count > 0) return names;
         return new[] { options.Hostname, options.EffectiveSecureMxHostname() }.Select(n => n.TrimEnd('.')).Distinct().ToList();
-    }
-
-    private static CertificateRequest Request(AsymmetricAlgorithm key, IReadOnlyList<string> names)
-    {
-        var subject = new X500DistinguishedNameBuilder();
-        subject.AddCommonName(names[0]);
-        var request = key is RSA rsa
-            ? new CertificateRequest(subject.Build(), rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)
-            : new CertificateRequest(subject.Build(), (ECDsa)key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        foreach (var n in names) san.AddDnsName(n);
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        var usage = key is RSA ? X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment : X509KeyUsageFlags.DigitalSignature;
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(usage, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        return request;
     }
 }

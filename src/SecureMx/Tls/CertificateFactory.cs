@@ -11,17 +11,37 @@ public static class CertificateFactory
     public static (string CertPem, string KeyPem) CreateSelfSigned(string hostname, TimeProvider time, string? otherName = null)
     {
         using var key = RSA.Create(2048);
-        var request = new CertificateRequest($"CN={hostname}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        string[] names = otherName is not null && otherName != hostname ? [hostname, otherName] : [hostname];
+        using var cert = SelfSign(ServerRequest(key, names), time);
+        return (cert.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
+    }
+
+    /// <summary>A self-signed certificate from <paramref name="request"/>: valid from yesterday for 2 years.</summary>
+    public static X509Certificate2 SelfSign(CertificateRequest request, TimeProvider time)
+    {
+        var now = time.GetUtcNow();
+        return request.CreateSelfSigned(now.AddDays(-1), now.AddYears(2));
+    }
+
+    /// <summary>
+    /// The request for a TLS server certificate for <paramref name="names"/> (the first is the CN) with an
+    /// RSA or ECDSA <paramref name="key"/>: self-signed at init and rollover, or a CSR for a CA.
+    /// </summary>
+    public static CertificateRequest ServerRequest(AsymmetricAlgorithm key, IReadOnlyList<string> names)
+    {
+        var subject = $"CN={names[0]}";
+        var request = key is RSA rsa
+            ? new CertificateRequest(subject, rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)
+            : new CertificateRequest(subject, (ECDsa)key, HashAlgorithmName.SHA256);
         var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName(hostname);
-        if (otherName is not null && otherName != hostname) san.AddDnsName(otherName);
+        foreach (var n in names) san.AddDnsName(n);
         request.CertificateExtensions.Add(san.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
+        // RSA key exchange (TLS 1.2 without ECDHE) needs KeyEncipherment; an ECDSA key only signs.
+        var usage = key is RSA ? X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment : X509KeyUsageFlags.DigitalSignature;
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(usage, true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        var now = time.GetUtcNow();
-        using var cert = request.CreateSelfSigned(now.AddDays(-1), now.AddYears(2));
-        return (cert.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
+        return request;
     }
 
     /// <summary>Loads a PEM certificate (leaf first, then intermediates) and its private key.</summary>
