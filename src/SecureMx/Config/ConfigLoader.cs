@@ -63,13 +63,7 @@ public static class ConfigLoader
         {
             try { Endpoint.Parse(value, key); } catch (FormatException ex) { errors.Add(ex.Message); }
         }
-        Ep("listeners.mx", o.Listeners.Mx);
-        Ep("listeners.secureMx", o.Listeners.SecureMx);
-        Ep("listeners.submission", o.Listeners.Submission);
-        Ep("listeners.submissions", o.Listeners.Submissions);
-        Ep("listeners.dashboard", o.Listeners.Dashboard);
-        Ep("listeners.dovecotPolicy", o.Listeners.DovecotPolicy);
-        Ep("listeners.metrics", o.Listeners.Metrics);
+        foreach (var (listener, endpoint) in ListenerEndpoints.All(o.Listeners)) Ep(listener, endpoint);
         if (Endpoint.TryParseQuiet(o.Listeners.DovecotPolicy) is { } pep && !System.Net.IPAddress.IsLoopback(pep.Address))
             errors.Add($"listeners.dovecotPolicy: only on a loopback address (it is {o.Listeners.DovecotPolicy}); Dovecot runs on the same machine and the endpoint speaks plain HTTP");
         if (string.Equals(o.Dns, Endpoint.Off, StringComparison.OrdinalIgnoreCase)) errors.Add("dns: a resolver is required");
