@@ -41,6 +41,35 @@ public sealed class SecureMxOptions
     public DashboardOptions Dashboard { get; set; } = new();
 
     public MailAccessOptions MailAccess { get; set; } = new();
+
+    public StoreOptions Store { get; set; } = new();
+
+    public NodeOptions Node { get; set; } = new();
+}
+
+/// <summary>
+/// Where the store lives: empty = the embedded SQLite database in the data directory (one box);
+/// <c>postgresql://USER@HOST:PORT/DB[?sslmode=…]</c> = a PostgreSQL database shared by several
+/// nodes. The password is never in this file: <see cref="PasswordFile"/>, else the environment
+/// (PGPASSWORD), else the user's <c>.pgpass</c> (PGPASSFILE).
+/// </summary>
+public sealed class StoreOptions
+{
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>A file whose first line is the PostgreSQL password (relative paths: to the data directory).</summary>
+    public string PasswordFile { get; set; } = "";
+
+    public bool IsShared => ConnectionString.Length > 0;
+}
+
+/// <summary>This node among several that share one store.</summary>
+public sealed class NodeOptions
+{
+    /// <summary>The node's name in logs, queue summaries and Received headers. Empty: the host name of the machine.</summary>
+    public string Name { get; set; } = "";
+
+    public string EffectiveName() => Name.Length > 0 ? Name : System.Net.Dns.GetHostName();
 }
 
 /// <summary>

@@ -158,5 +158,57 @@ internal static class StoreSchema
         """
             ALTER TABLE delivery_log ADD COLUMN tls_failure TEXT;
             """,
+        // Several nodes on one store (docs/ARCHITECTURE.md, "Several nodes"): the node that wrote each
+        // log row ('' for rows written before this step); the nodes and the number each puts into its
+        // queue ids; each node's published summary of the mail it holds (replaced every few seconds);
+        // the login throttle's failures and known-good pairs, shared so that a guesser does not get N
+        // times the attempts on N nodes; the dashboard's data-protection keys (XML elements as
+        // ASP.NET Core writes them, each already encrypted at rest), so a login on one node is valid
+        // on every other.
+        """
+            ALTER TABLE inbound_sessions ADD COLUMN node TEXT NOT NULL DEFAULT '';
+            ALTER TABLE delivery_log ADD COLUMN node TEXT NOT NULL DEFAULT '';
+            CREATE TABLE nodes(
+              name TEXT PRIMARY KEY,
+              number INTEGER NOT NULL UNIQUE,
+              started_at INTEGER NOT NULL,
+              seen_at INTEGER NOT NULL,
+              queued_messages INTEGER NOT NULL DEFAULT 0,
+              version TEXT NOT NULL DEFAULT ''
+            );
+            CREATE TABLE node_queue(
+              node TEXT NOT NULL,
+              queue_id TEXT NOT NULL,
+              recipient_index INTEGER NOT NULL,
+              recipient TEXT NOT NULL,
+              sender TEXT NOT NULL,
+              received_at INTEGER NOT NULL,
+              size INTEGER NOT NULL,
+              state TEXT NOT NULL,
+              attempts INTEGER NOT NULL,
+              next_attempt_at INTEGER NOT NULL,
+              last_error TEXT,
+              PRIMARY KEY(node, queue_id, recipient_index)
+            );
+            CREATE INDEX node_queue_id ON node_queue(queue_id);
+            CREATE TABLE login_failures(
+              kind TEXT NOT NULL,
+              key TEXT NOT NULL,
+              at INTEGER NOT NULL
+            );
+            CREATE INDEX login_failures_key ON login_failures(kind, key, at);
+            CREATE INDEX login_failures_at ON login_failures(at);
+            CREATE TABLE login_known_good(
+              account TEXT NOT NULL,
+              ip_key TEXT NOT NULL,
+              at INTEGER NOT NULL,
+              PRIMARY KEY(account, ip_key)
+            );
+            CREATE TABLE dashboard_keys(
+              name TEXT PRIMARY KEY,
+              xml TEXT NOT NULL,
+              created_at INTEGER NOT NULL
+            );
+            """,
     ];
 }
