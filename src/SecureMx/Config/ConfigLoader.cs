@@ -116,6 +116,7 @@ public static class ConfigLoader
         if (dash.PlainHttp && Endpoint.TryParseQuiet(o.Listeners.Dashboard) is { } dep && !System.Net.IPAddress.IsLoopback(dep.Address))
             errors.Add($"dashboard.plainHttp: only on a loopback address (listeners.dashboard is {o.Listeners.Dashboard}); logins must not cross a network in clear text");
         if (o.Logs.RetentionDays < 30) errors.Add("logs.retentionDays: at least 30 (the readiness preview reads 30 days)");
+        if (o.Node.Name.Length > 0 && !NodeNames.IsValid(o.Node.Name)) errors.Add($"node.name: '{o.Node.Name}' is not letters, digits, '.', '-', '_' (1 to {NodeNames.MaxLength} characters)");
         if (errors.Count > 0) throw new ConfigException("invalid configuration:\n  " + string.Join("\n  ", errors));
     }
 
