@@ -18,7 +18,7 @@ namespace SecureMx.Hosting;
 /// when it works again); the queue itself never waits for it — this loop is its only reader here.
 /// </summary>
 public sealed class NodeService(
-    StoreDatabase db, MessageSpool spool, SecureMxOptions options, string dataDirectory, TimeProvider time, ILogger<NodeService> log) : BackgroundService
+    StoreDatabase db, MessageSpool spool, SecureMxOptions options, string dataDirectory, TimeProvider time, ILogger log) : BackgroundService
 {
     /// <summary>How often the queue summary is published (a constant: README, "Running several nodes").</summary>
     public static readonly TimeSpan PublishInterval = TimeSpan.FromSeconds(5);
