@@ -1,3 +1,4 @@
+using SecureMx.Config;
 using SecureMx.Dashboard;
 using SecureMx.Store;
 
@@ -6,6 +7,9 @@ namespace SecureMx.Tests.Dashboard;
 /// <summary>A dashboard on a shared store, this node mx1; mx2 published a waiting recipient a while ago, mx3 two minutes ago (stale).</summary>
 public sealed class SharedStoreDashboardHost : DashboardTestHost
 {
+    protected override void Configure(SecureMxOptions options) =>
+        options.Store.ConnectionString = "postgresql://securemx@db.example.test:5432/securemx"; // what the pages read; the store itself is the test's
+
     protected override OtherNodes OtherNodesQueues()
     {
         var registry = new NodeRegistry(Store.Database, TimeProvider.System);
@@ -17,6 +21,12 @@ public sealed class SharedStoreDashboardHost : DashboardTestHost
         registry.Publish("mx2", [Row("mx2", "BBBBBBBBBBBBBBB1", Addresses[Role.User])], 1);
         registry.Publish("mx3", [Row("mx3", "CCCCCCCCCCCCCCC1", Addresses[Role.UserB])], 1);
         Store.Database.Execute("UPDATE nodes SET seen_at = @t WHERE name = 'mx3'", ("@t", DateTimeOffset.UtcNow.AddMinutes(-2).ToUnixTimeMilliseconds()));
+        using (var mx2Log = new DeliveryLogRepository(Store.Database, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, node: "mx2"))
+        {
+            mx2Log.Append([new DeliveryLogEntry(DateTimeOffset.UtcNow, "BBBBBBBBBBBBBBB0", Addresses[Role.User], Addresses[Role.User], "y@dest.test",
+                "mx.dest.test", "192.0.2.1", "delivered", 250, "2.0.0", "2.0.0 Ok", null, null, "none")]);
+            mx2Log.Flush();
+        }
         return new OtherNodes(registry, "mx1");
     }
 }
@@ -43,5 +53,14 @@ public sealed class QueuePageOtherNodesTests(SharedStoreDashboardHost host) : IC
         var html = await client.GetPageAsync("/queue");
         Assert.Contains("data-id=\"BBBBBBBBBBBBBBB1\"", html);
         Assert.DoesNotContain("CCCCCCCCCCCCCCC1", html);
+    }
+
+    [Fact]
+    public async Task TheDeliveryLogPageNamesTheNodeOfEachAttempt()
+    {
+        var client = await host.As(Role.User);
+        var html = await client.GetPageAsync("/log");
+        Assert.Contains("<th>Node</th>", html);
+        Assert.Contains("<td class=\"mono node\">mx2</td>", html);
     }
 }
