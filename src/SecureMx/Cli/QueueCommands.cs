@@ -227,7 +227,9 @@ public static class QueueCommands
             var options = CliOptions.LoadConfig(dir);
             using var spool = OpenSpool(dir);
             var qid = RequireId(p.GetValue(id)!);
-            var router = new RecipientRouter(new MailboxRepository(CliOptions.OpenStore(dir), TimeProvider.System), options.Delivery);
+            var store = CliOptions.OpenStore(dir);
+            CliNodeNumber.Use(store, options);
+            var router = new RecipientRouter(new MailboxRepository(store, TimeProvider.System), options.Delivery);
             var bounce = new QueueBounce(spool, new DsnEmitter(spool, router, options, TimeProvider.System, NullLogger.Instance));
             var result = await bounce.BounceAsync(qid);
             var sender = result.Envelope?.Sender ?? throw OtherNodesQueue.NotHere(dir, qid);

@@ -104,6 +104,10 @@ public sealed class NodeRegistry(StoreDatabase db, TimeProvider time)
         "SELECT node, queue_id, recipient_index, recipient, sender, received_at, size, state, attempts, next_attempt_at, last_error FROM node_queue ORDER BY node, queue_id, recipient_index",
         Read);
 
+    /// <summary>The number registered for <paramref name="name"/>, or null when no node of that name has started on this store.</summary>
+    public int? NumberOf(string name) =>
+        db.Scalar("SELECT number FROM nodes WHERE name = @name", ("@name", name)) is { } n and not DBNull ? Convert.ToInt32(n, System.Globalization.CultureInfo.InvariantCulture) : null;
+
     /// <summary>The node other than <paramref name="exceptNode"/> whose summary holds <paramref name="queueId"/>, or null.</summary>
     public string? HolderOf(string queueId, string exceptNode) =>
         db.Scalar("SELECT MIN(node) FROM node_queue WHERE queue_id = @id AND node <> @node", ("@id", queueId), ("@node", exceptNode)) as string;

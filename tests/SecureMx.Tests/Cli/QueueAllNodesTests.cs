@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using SecureMx.Cli;
 using SecureMx.Store;
+using SecureMx.Tests.Hosting;
 using SecureMx.Tests.TestSupport;
 
 namespace SecureMx.Tests.Cli;
@@ -11,6 +12,7 @@ namespace SecureMx.Tests.Cli;
 /// `queue list --all-nodes` (every node's published summary, its age, stale after a minute) and
 /// `queue retry|bounce|delete` of a message another node holds: refused naming that node.
 /// </summary>
+[Collection(ProcessNodeNumber.Collection)]
 public sealed class QueueAllNodesTests : IDisposable
 {
     private static readonly DateTimeOffset Noon = new(2030, 1, 1, 12, 0, 0, TimeSpan.Zero);
@@ -123,4 +125,23 @@ public sealed class QueueAllNodesTests : IDisposable
     [Fact]
     public void AStoreNoNodeRegisteredInSaysSo() =>
         Assert.Equal("no node has registered in this store\n", OtherNodesQueue.Text([], [], Noon));
+
+    [Fact]
+    public void ACommandThatSpoolsUsesTheNumberServeRegisteredForThisNode()
+    {
+        var store = CliOptions.OpenStore(_data);
+        var registry = new NodeRegistry(store, TimeProvider.System);
+        registry.Register("mx0", "elsewhere", "");
+        registry.Register(System.Net.Dns.GetHostName(), "here", "");
+        try
+        {
+            CliNodeNumber.Use(store, CliOptions.LoadConfig(_data));
+            Assert.Equal(1, SecureMx.Spool.MessageId.NodeNumber);
+            Assert.Equal(1, SecureMx.Spool.MessageIdGenerator.NodeOf(SecureMx.Spool.MessageId.New(TimeProvider.System)));
+        }
+        finally
+        {
+            SecureMx.Spool.MessageId.NodeNumber = 0;
+        }
+    }
 }

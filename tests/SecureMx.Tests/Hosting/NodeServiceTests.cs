@@ -11,11 +11,18 @@ using SecureMx.Tests.TestSupport;
 
 namespace SecureMx.Tests.Hosting;
 
+/// <summary>The tests that set the process's <see cref="MessageId.NodeNumber"/> run one at a time.</summary>
+public static class ProcessNodeNumber
+{
+    public const string Collection = "MessageId.NodeNumber";
+}
+
 /// <summary>
 /// The node at serve start (registered, its number in the queue ids) and its queue summary: the
 /// pending recipients published to the store, delivered ones not; an unreachable store skips the
 /// tick with one log line and the next tick publishes again.
 /// </summary>
+[Collection(ProcessNodeNumber.Collection)]
 public sealed class NodeServiceTests : IDisposable
 {
     private static readonly DateTimeOffset Noon = new(2030, 1, 1, 12, 0, 0, TimeSpan.Zero);
