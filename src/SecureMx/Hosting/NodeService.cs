@@ -42,7 +42,7 @@ public sealed class NodeService(
     {
         if (!NodeNames.IsValid(Name)) throw new StoreException($"the host name '{Name}' is not a valid node name: set node.name (letters, digits, '.', '-', '_'; at most {NodeNames.MaxLength})");
         var version = typeof(NodeService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "";
-        Number = _registry.Register(Name, Instance, version);
+        Number = _registry.Register(Name, Instance, version, exclusive: Publishes);
         MessageId.NodeNumber = Number;
         log.LogInformation("node {Node} (number {Number}){Shared}", Name, Number, Publishes ? ", publishing its queue summary to the shared store" : "");
         return base.StartAsync(cancellationToken);

@@ -26,9 +26,11 @@ public sealed class NodeRegistry(StoreDatabase db, TimeProvider time)
     /// of this process) and returns its node number. The same instance takes its row back at once (a
     /// restart, also after a crash); another instance gets the name only when its holder has not been
     /// seen for <see cref="LiveWindow"/>, else <see cref="StoreException"/>: two live nodes under one
-    /// name would mix their logs and summaries and could repeat each other's queue ids.
+    /// name would mix their logs and summaries and could repeat each other's queue ids. Without
+    /// <paramref name="exclusive"/> (a store of its own, which nobody else writes: SQLite, where seen_at
+    /// is not kept fresh) the name is always taken, e.g. by an instance restored from a backup elsewhere.
     /// </summary>
-    public int Register(string name, string instance, string version)
+    public int Register(string name, string instance, string version, bool exclusive = true)
     {
         for (int attempt = 0; attempt < 50; attempt++)
         {
@@ -40,7 +42,7 @@ public sealed class NodeRegistry(StoreDatabase db, TimeProvider time)
             {
                 var (number, seenAt, holder) = existing[0];
                 var seen = DateTimeOffset.FromUnixTimeMilliseconds(seenAt);
-                if (holder != instance && now - seen <= LiveWindow)
+                if (exclusive && holder != instance && now - seen <= LiveWindow)
                 {
                     throw new StoreException($"node name {name} is in use by another live node (instance {holder}, seen {(int)(now - seen).TotalSeconds}s ago): " +
                         $"give this node its own node.name, or stop the other one and wait {(int)LiveWindow.TotalSeconds}s");

@@ -97,6 +97,23 @@ public sealed class NodeServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task ASingleBoxTakesItsNameEvenFromAnotherInstanceSeenJustNow()
+    {
+        new NodeRegistry(_store.Database, _time).Register("box", "other-directory", "");
+        var service = Service(_store.Database, new SecureMxOptions { Node = { Name = "box" } });
+        try
+        {
+            await service.StartAsync(TestContext.Current.CancellationToken);
+            Assert.Equal(0, service.Number);
+            await service.StopAsync(TestContext.Current.CancellationToken);
+        }
+        finally
+        {
+            MessageId.NodeNumber = 0;
+        }
+    }
+
+    [Fact]
     public async Task ThePendingRecipientsArePublishedWithTheMessageCountAndSeenAt()
     {
         var id = await QueueAsync();
