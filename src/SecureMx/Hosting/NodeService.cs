@@ -40,7 +40,7 @@ public sealed class NodeService(
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        if (!NodeNames.IsValid(Name)) throw new StoreException($"the host name '{Name}' is not a valid node name: set node.name (letters, digits, '.', '-', '_'; at most {NodeNames.MaxLength})");
+        if (!NodeNameRule.IsValid(Name)) throw new StoreException($"the host name '{Name}' is not a valid node name: set node.name (1 to 63 letters, digits, '.', '-' or '_')");
         var version = typeof(NodeService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "";
         Number = _registry.Register(Name, Instance, version, exclusive: Publishes);
         MessageId.NodeNumber = Number;

@@ -43,9 +43,9 @@ public sealed class NodeNameValidationTests : IDisposable
     [Fact]
     public void TheNodeIsNamedInReceivedOnlyWithASharedStoreOrAnExplicitName()
     {
-        Assert.Null(NodeNames.ForTraceHeaders(new SecureMxOptions()));
-        Assert.Equal("mx1", NodeNames.ForTraceHeaders(new SecureMxOptions { Node = { Name = "mx1" } }));
+        Assert.Null(ReceivedNodeName.For(new SecureMxOptions()));
+        Assert.Equal("mx1", ReceivedNodeName.For(new SecureMxOptions { Node = { Name = "mx1" } }));
         Assert.Equal(System.Net.Dns.GetHostName(),
-            NodeNames.ForTraceHeaders(new SecureMxOptions { Store = { ConnectionString = "postgresql://securemx@db.example.test:5432/securemx" } }));
+            ReceivedNodeName.For(new SecureMxOptions { Store = { ConnectionString = "postgresql://securemx@db.example.test:5432/securemx" } }));
     }
 }
