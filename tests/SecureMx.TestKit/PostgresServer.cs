@@ -19,7 +19,8 @@ public sealed record PostgresDatabase(string ConnectionString, string PasswordFi
 /// test process (<see cref="Shared"/>); every test takes a fresh database from it
 /// (<see cref="CreateDatabase"/>). Host logins use scram-sha-256 with a password, as production
 /// does; the socket in the cluster's directory trusts local users, for the fixture itself.
-/// fsync is off: a test cluster is thrown away, and it makes database creation quick.
+/// fsync is off (a test cluster is thrown away, and it makes database creation quick); commits still
+/// reach the WAL before they return, so an immediate stop (an outage test) loses nothing acknowledged.
 /// </summary>
 public sealed class PostgresServer : IDisposable
 {
@@ -51,6 +52,17 @@ public sealed class PostgresServer : IDisposable
 
     /// <summary>The one server of this test process, started at first use.</summary>
     public static PostgresServer Shared => SharedServer.Value;
+
+    /// <summary>
+    /// At the end of a test run: every pooled connection closed and the shared server stopped, when one
+    /// was started — before the test host checks that nothing is left running, not at process exit.
+    /// </summary>
+    public static void StopShared()
+    {
+        if (!SharedServer.IsValueCreated) return;
+        NpgsqlConnection.ClearAllPools();
+        SharedServer.Value.Dispose();
+    }
 
     /// <summary>Whether PostgreSQL 15 is installed (scripts/install-test-deps.sh installs it).</summary>
     public static bool IsInstalled => File.Exists(Path.Combine(BinDirectory, "initdb"));
@@ -87,7 +99,7 @@ public sealed class PostgresServer : IDisposable
     public void Start()
     {
         AsServerUser(Path.Combine(BinDirectory, "pg_ctl"),
-            $"-D {_data} -l {_log} -w -t 30 -o \"-h {Host} -p {Port} -k {_directory} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300\" start");
+            $"-D {_data} -l {_log} -w -t 30 -o \"-h {Host} -p {Port} -k {_directory} -c fsync=off -c full_page_writes=off -c max_connections=300\" start");
         IsRunning = true;
     }
 
