@@ -96,7 +96,7 @@ public static class ServerHost
             return new QueueRunner(spool, sp.GetRequiredService<DeliveryLogRepository>(), sp.GetRequiredService<RecipientRouter>(), local, remote, options, time, log);
         });
         builder.Services.AddSingleton(sp => new AccountAuthenticator(sp.GetRequiredService<MailboxRepository>(), options.Auth, time,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Auth")));
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Auth"), SharedStore(sp)));
         builder.Services.AddSingleton(sp => new SenderOwnershipPolicy(sp.GetRequiredService<MailboxRepository>(), options.Delivery));
         builder.Services.AddSingleton(sp => new SmtpServerContext(
             options,
@@ -115,7 +115,7 @@ public static class ServerHost
                 sp.GetRequiredService<ServerCertificateSource>(), sp.GetRequiredService<MailboxRepository>(), sp.GetRequiredService<TlsPolicyRepository>(),
                 sp.GetRequiredService<RoleRepository>(), sp.GetRequiredService<DashboardSessionRepository>(), sp.GetRequiredService<DeliveryLogRepository>(), sp.GetRequiredService<ReadinessQueries>(),
                 sp.GetRequiredService<OutboundTlsPolicy>(), sp.GetRequiredService<MessageSpool>(), sp.GetRequiredService<IMailDnsResolver>(),
-                sp.GetRequiredService<AccountAuthenticator>(), time, sp.GetRequiredService<ILoggerFactory>()),
+                sp.GetRequiredService<AccountAuthenticator>(), time, sp.GetRequiredService<ILoggerFactory>(), SharedStore(sp)),
             options, sp.GetRequiredService<ILogger<DashboardService>>()));
 
         // Stopped in reverse order: listeners first, then the dashboard, the queue, and last the log
@@ -126,7 +126,7 @@ public static class ServerHost
         builder.Services.AddHostedService(sp => new MaildirTmpCleanupService(dataDirectory, options, time, sp.GetRequiredService<ILogger<MaildirTmpCleanupService>>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardService>());
         builder.Services.AddHostedService(sp => new MetricsService(dataDirectory, options, sp.GetRequiredService<MessageSpool>(),
-            sp.GetRequiredService<IHostApplicationLifetime>(), time, sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<IHostApplicationLifetime>(), time, sp.GetRequiredService<ILoggerFactory>(), SharedStore(sp)));
         builder.Services.AddHostedService(sp => new DovecotPolicyService(dataDirectory, options, sp.GetRequiredService<AccountAuthenticator>(), sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SmtpServerService>());
         // Started last, stopped first: no reload while the server stops.
@@ -144,4 +144,7 @@ public static class ServerHost
         host.Services.GetRequiredService<ReloadSignalService>();
         return host;
     }
+
+    /// <summary>The store when several nodes share it (the login throttle, the dashboard's key ring and /health use it then); null for a store of this node alone.</summary>
+    private static StoreDatabase? SharedStore(IServiceProvider sp) => sp.GetRequiredService<StoreDatabase>() is { IsShared: true } db ? db : null;
 }
