@@ -5,7 +5,6 @@ using OpenTelemetry.Metrics;
 using SecureMx.Config;
 using SecureMx.Mail;
 using SecureMx.Spool;
-using SecureMx.Store;
 using SecureMx.Telemetry;
 
 namespace SecureMx.Hosting;
@@ -18,7 +17,7 @@ namespace SecureMx.Hosting;
 /// last summary; /health says what is wrong.
 /// </summary>
 public sealed class MetricsService(string dataDirectory, SecureMxOptions options, MessageSpool spool, IHostApplicationLifetime lifetime,
-    TimeProvider time, ILoggerFactory logs, StoreDatabase? sharedStore = null) : IHostedService, IAsyncDisposable
+    TimeProvider time, ILoggerFactory logs) : IHostedService, IAsyncDisposable
 {
     public static readonly TimeSpan RefreshEvery = TimeSpan.FromSeconds(5);
 
@@ -34,7 +33,7 @@ public sealed class MetricsService(string dataDirectory, SecureMxOptions options
         if (Endpoint.Parse(options.Listeners.Metrics, "listeners.metrics") is not { } ep) return;
         var readiness = new Readiness(dataDirectory, spool,
             started: () => lifetime.ApplicationStarted.IsCancellationRequested,
-            stopping: () => lifetime.ApplicationStopping.IsCancellationRequested, time, sharedStore);
+            stopping: () => lifetime.ApplicationStopping.IsCancellationRequested, time);
         Refresh();
         var (app, meters) = MetricsServer.Build(ep, readiness, logs);
         _meters = meters;

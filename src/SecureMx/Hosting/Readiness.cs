@@ -10,8 +10,7 @@ namespace SecureMx.Hosting;
 /// answer is kept for <see cref="CacheFor"/>, so that a polling balancer costs one check per second
 /// at most. Never throws: a check that fails is a reason.
 /// </summary>
-/// <param name="sharedStore">A store several nodes share (PostgreSQL): asked a query instead of the SQLite file probe, and "store: unreachable" when it cannot be reached.</param>
-public sealed class Readiness(string dataDirectory, MessageSpool spool, Func<bool> started, Func<bool> stopping, TimeProvider time, StoreDatabase? sharedStore = null)
+public sealed class Readiness(string dataDirectory, MessageSpool spool, Func<bool> started, Func<bool> stopping, TimeProvider time)
 {
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
 
@@ -36,7 +35,7 @@ public sealed class Readiness(string dataDirectory, MessageSpool spool, Func<boo
         var reasons = new List<string>();
         if (stopping()) reasons.Add("stopping");
         else if (!started()) reasons.Add("starting: listeners not all bound yet");
-        if (StoreProblem() is { } store) reasons.Add("store: " + store);
+        if (SqliteWriteProbe.Check(Path.Combine(dataDirectory, StoreDatabase.FileName)) is { } store) reasons.Add("store: " + store);
         if (SqliteWriteProbe.Check(spool.Queue.DatabasePath) is { } queue) reasons.Add("queue: " + queue);
         foreach (var dir in new[] { spool.IncomingDirectory, spool.DataDirectory })
         {
@@ -46,20 +45,6 @@ public sealed class Readiness(string dataDirectory, MessageSpool spool, Func<boo
         if (spool.FreeSpace.Read() is { BelowFloor: true } r)
             reasons.Add($"spool: {r.FreeBytes / 1024 / 1024} MiB free, below the floor of {r.FloorBytes / 1024 / 1024} MiB (limits.minFreeDiskMb)");
         return reasons;
-    }
-
-    private string? StoreProblem()
-    {
-        if (sharedStore is null) return SqliteWriteProbe.Check(Path.Combine(dataDirectory, StoreDatabase.FileName));
-        try
-        {
-            sharedStore.Scalar("SELECT 1");
-            return null;
-        }
-        catch (Exception ex) when (ex is System.Data.Common.DbException || StoreDatabase.IsUnreachable(ex))
-        {
-            return (StoreDatabase.IsUnreachable(ex) ? "unreachable: " : "not answering: ") + ex.Message;
-        }
     }
 
     /// <summary>Creates, writes and removes a small file: a read-only or vanished directory answers why.</summary>

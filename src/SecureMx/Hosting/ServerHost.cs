@@ -126,7 +126,7 @@ public static class ServerHost
         builder.Services.AddHostedService(sp => new MaildirTmpCleanupService(dataDirectory, options, time, sp.GetRequiredService<ILogger<MaildirTmpCleanupService>>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardService>());
         builder.Services.AddHostedService(sp => new MetricsService(dataDirectory, options, sp.GetRequiredService<MessageSpool>(),
-            sp.GetRequiredService<IHostApplicationLifetime>(), time, sp.GetRequiredService<ILoggerFactory>(), SharedStore(sp)));
+            sp.GetRequiredService<IHostApplicationLifetime>(), time, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService(sp => new DovecotPolicyService(dataDirectory, options, sp.GetRequiredService<AccountAuthenticator>(), sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SmtpServerService>());
         // Started last, stopped first: no reload while the server stops.
@@ -145,6 +145,6 @@ public static class ServerHost
         return host;
     }
 
-    /// <summary>The store when several nodes share it (the login throttle, the dashboard's key ring and /health use it then); null for a store of this node alone.</summary>
+    /// <summary>The store when several nodes share it (the login throttle and the dashboard's key ring are kept there then); null for a store of this node alone.</summary>
     private static StoreDatabase? SharedStore(IServiceProvider sp) => sp.GetRequiredService<StoreDatabase>() is { IsShared: true } db ? db : null;
 }

@@ -146,19 +146,6 @@ public sealed class MetricsServiceTests : IDisposable
     }
 
     [Fact]
-    public void ReadinessAsksASharedStoreAndNamesItWhenItDoesNotAnswer()
-    {
-        // A shared store is asked a query, not probed as the node's SQLite file: here its file is elsewhere.
-        var shared = new Readiness(Path.Combine(_store.DataDirectory, "elsewhere"), _spool, () => true, () => false, TimeProvider.System, _store.Database);
-        Assert.Empty(shared.Check());
-
-        using var gone = new TempDirectory();
-        var unreachable = new StoreDatabase(Path.Combine(gone.Path, "no-such-directory"));
-        var reasons = new Readiness(_store.DataDirectory, _spool, () => true, () => false, TimeProvider.System, unreachable).Check();
-        Assert.Contains(reasons, r => r.StartsWith("store: not answering: ", StringComparison.Ordinal));
-    }
-
-    [Fact]
     public void ABusyQueueDatabaseIsReportedAfterTheShortWaitNotAfterTheDefault30Seconds()
     {
         using var holder = new SqliteConnection($"Data Source={_spool.Queue.DatabasePath};Pooling=False");
