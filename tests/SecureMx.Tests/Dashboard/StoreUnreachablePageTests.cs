@@ -65,6 +65,24 @@ public sealed class StoreUnreachablePageTests
     }
 
     [Fact]
+    public async Task A_session_check_that_could_not_reach_the_store_turns_the_login_redirect_into_503()
+    {
+        var context = Context();
+        await StoreUnreachablePage.Handle(context, () =>
+        {
+            // What the pipeline does after DashboardSession.ValidateAsync remembered the failure: the challenge.
+            StoreUnreachablePage.Remember(context, Refused());
+            context.Response.StatusCode = StatusCodes.Status302Found;
+            context.Response.Headers.Location = "/login?ReturnUrl=%2Flog";
+            return Task.CompletedTask;
+        }, _log);
+
+        Assert.Equal(StatusCodes.Status503ServiceUnavailable, context.Response.StatusCode);
+        Assert.Empty(context.Response.Headers.Location.ToString());
+        Assert.Contains("The store is unreachable", Body(context), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Any_other_error_passes_through()
     {
         var context = Context();
