@@ -16,7 +16,7 @@ public sealed class DashboardStoreUnreachableTests(PostgresDashboardHost host) :
         var root = await host.SignInAsync(DashboardTestHost.Addresses[Role.Root]);
         Assert.Contains("Administration", await root.GetPageAsync("/admin"), StringComparison.Ordinal);
 
-        host.Server.Stop();
+        host.StopServer();
         try
         {
             using var page = await root.GetAsync("/log");
@@ -33,7 +33,14 @@ public sealed class DashboardStoreUnreachableTests(PostgresDashboardHost host) :
             host.Server.Start();
         }
 
-        Assert.Contains("Administration", await root.GetPageAsync("/admin"), StringComparison.Ordinal);
+        // Back: at most a request or two meet a pooled connection the stop broke (503 again), then the same cookie works.
+        for (int attempt = 1; ; attempt++)
+        {
+            using var again = await root.GetAsync("/admin");
+            if (again.StatusCode == HttpStatusCode.OK) break;
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, again.StatusCode);
+            Assert.True(attempt < 10, "the dashboard did not come back after the store did");
+        }
         Assert.Empty(host.Errors);
     }
 }
