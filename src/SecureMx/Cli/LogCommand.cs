@@ -40,7 +40,7 @@ public static class LogCommand
     }
 
     /// <summary>
-    /// One row as a line: time, queue id, sender, account, recipient, server, result, TLS, reply. TLS is
+    /// One row as a line: time, queue id, node (when the row names one), sender, account, recipient, server, result, TLS, reply. TLS is
     /// "local" for a delivery into a Maildir here (no network, nothing to encrypt), "none" for plaintext,
     /// "none starttls-failed: REASON" for plaintext after a failed handshake (the server offered TLS),
     /// and TLS below the strict profile ends in "weak".
@@ -54,6 +54,7 @@ public static class LogCommand
         // Remote replies carry their enhanced code in the text already ("250 2.0.0 Ok").
         var reply = e.Enhanced is not null && e.Text?.StartsWith(e.Enhanced, StringComparison.Ordinal) != true ? $"{e.Code} {e.Enhanced} {e.Text}" : $"{e.Code} {e.Text}";
         var who = e.Account is null ? "" : $" account={e.Account}";
-        return $"{e.At:yyyy-MM-ddTHH:mm:ss.fffZ} {e.MessageId} from=<{e.Sender}>{who} to=<{e.Recipient}>{server} {e.Result} {tls} ({reply})";
+        var node = e.Node.Length == 0 ? "" : $" node={e.Node}";
+        return $"{e.At:yyyy-MM-ddTHH:mm:ss.fffZ} {e.MessageId}{node} from=<{e.Sender}>{who} to=<{e.Recipient}>{server} {e.Result} {tls} ({reply})";
     }
 }

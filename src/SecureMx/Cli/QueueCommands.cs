@@ -59,10 +59,18 @@ public static class QueueCommands
     {
         var data = CliOptions.Data();
         var json = new Option<bool>("--json") { Description = "one JSON document for scripts" };
-        var cmd = new Command("list", "queued messages: id, age, size, sender; each recipient with state, next try, expiry, last error") { data, json };
+        var allNodes = new Option<bool>("--all-nodes") { Description = "every node's pending recipients as it last published them to the shared store (node, age of the summary; stale after 1m)" };
+        var cmd = new Command("list", "queued messages: id, age, size, sender; each recipient with state, next try, expiry, last error") { data, json, allNodes };
         cmd.SetAction(p =>
         {
             var dir = CliOptions.RequireInstance(p.GetValue(data)!);
+            if (p.GetValue(allNodes))
+            {
+                var registry = new NodeRegistry(CliOptions.OpenStoreForReading(dir), TimeProvider.System);
+                var (nodes, rows) = (registry.Nodes(), registry.PublishedQueue());
+                Console.Write(p.GetValue(json) ? OtherNodesQueue.Json(nodes, rows, DateTimeOffset.UtcNow) + "\n" : OtherNodesQueue.Text(nodes, rows, DateTimeOffset.UtcNow));
+                return 0;
+            }
             var rules = TimeRulesOrWarn(dir);
             using var spool = ReadSpool(dir);
             var now = DateTimeOffset.UtcNow;
@@ -199,7 +207,7 @@ public static class QueueCommands
             if (given is null == !p.GetValue(all)) throw new CliException("give a queue ID or --all (not both)");
             using var spool = OpenSpool(p.GetValue(data)!);
             var qid = given is null ? null : RequireId(given);
-            if (qid is not null && spool.Queue.Load(qid) is null) throw new CliException($"message {qid} is not in the queue");
+            if (qid is not null && spool.Queue.Load(qid) is null) throw OtherNodesQueue.NotHere(CliOptions.RequireInstance(p.GetValue(data)!), qid);
             var n = spool.Queue.RetryNow(qid, DateTimeOffset.UtcNow);
             Console.WriteLine($"{n} recipient(s) scheduled for immediate delivery");
             return 0;
@@ -219,10 +227,12 @@ public static class QueueCommands
             var options = CliOptions.LoadConfig(dir);
             using var spool = OpenSpool(dir);
             var qid = RequireId(p.GetValue(id)!);
-            var router = new RecipientRouter(new MailboxRepository(CliOptions.OpenStore(dir), TimeProvider.System), options.Delivery);
+            var store = CliOptions.OpenStore(dir);
+            CliNodeNumber.Use(store, options);
+            var router = new RecipientRouter(new MailboxRepository(store, TimeProvider.System), options.Delivery);
             var bounce = new QueueBounce(spool, new DsnEmitter(spool, router, options, TimeProvider.System, NullLogger.Instance));
             var result = await bounce.BounceAsync(qid);
-            var sender = result.Envelope?.Sender ?? throw new CliException($"message {qid} is not in the queue");
+            var sender = result.Envelope?.Sender ?? throw OtherNodesQueue.NotHere(dir, qid);
             if (result.Failed == 0) throw new CliException($"message {qid} has no pending recipients");
             Console.WriteLine($"message {qid} bounced: {result.Failed} recipient(s) failed{(sender.Length == 0 ? " (null sender: no DSN)" : $", DSN queued for <{sender}>")}");
             return 0;
@@ -239,7 +249,7 @@ public static class QueueCommands
         {
             using var spool = OpenSpool(p.GetValue(data)!);
             var qid = RequireId(p.GetValue(id)!);
-            if (spool.Queue.Load(qid) is null) throw new CliException($"message {qid} is not in the queue");
+            if (spool.Queue.Load(qid) is null) throw OtherNodesQueue.NotHere(CliOptions.RequireInstance(p.GetValue(data)!), qid);
             await spool.RemoveAsync(qid);
             Console.WriteLine($"message {qid} deleted");
             return 0;

@@ -28,7 +28,9 @@ public static class SendmailCommand
             InstanceOwner.DropTo(dir); // what it spools belongs to the instance's user
             var options = CliOptions.LoadConfig(dir);
             // The same routing as SMTP RCPT: exact mailbox or alias, subaddress, postmaster of a hosted domain.
-            var router = new RecipientRouter(new MailboxRepository(CliOptions.OpenStore(dir), TimeProvider.System), options.Delivery);
+            var store = CliOptions.OpenStore(dir);
+            CliNodeNumber.Use(store, options);
+            var router = new RecipientRouter(new MailboxRepository(store, TimeProvider.System), options.Delivery);
             var sender = p.GetValue(from) ?? "postmaster@" + options.Hostname;
             if (sender.Length > 0 && SmtpAddressParser.TryParseMailbox(sender, allowUtf8: true, out _) != SmtpAddressParser.Error.None)
                 throw new CliException($"-f: '{sender}' is not a valid address");

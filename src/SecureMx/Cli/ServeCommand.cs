@@ -38,6 +38,10 @@ public static class ServeCommand
             {
                 throw new CliException(ex.Message);
             }
+            catch (Store.StoreException ex)
+            {
+                throw new CliException(ex.Message); // node.name held by another live node (NodeService)
+            }
             return 0;
         });
         return cmd;

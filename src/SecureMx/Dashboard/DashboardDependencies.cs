@@ -35,6 +35,9 @@ public sealed record DashboardDependencies(
     ILoggerFactory LoggerFactory,
     StoreDatabase? SharedStore = null)
 {
+    /// <summary>The other nodes' published queues (a shared store); <see cref="OtherNodes.None"/> on a single box.</summary>
+    public OtherNodes OtherNodes { get; init; } = OtherNodes.None;
+
     /// <summary>The instance's certificate pair now (a renewal may replace it while the dashboard runs).</summary>
     public SslStreamCertificateContextHolder? Certificate => Certificates.Current;
 }

@@ -13,14 +13,15 @@ namespace SecureMx.Delivery;
 public static class TraceHeaders
 {
     /// <summary>Return-Path and Received, for final delivery into a mailbox.</summary>
-    public static byte[] Build(Envelope envelope, string recipient, string hostname) =>
-        Encoding.UTF8.GetBytes($"Return-Path: <{envelope.Sender}>\r\n" + ReceivedText(envelope, recipient, hostname));
+    /// <param name="node">The node's name (node.name), in the comment after the host: which of several nodes took the message.</param>
+    public static byte[] Build(Envelope envelope, string recipient, string hostname, string? node = null) =>
+        Encoding.UTF8.GetBytes($"Return-Path: <{envelope.Sender}>\r\n" + ReceivedText(envelope, recipient, hostname, node));
 
     /// <summary>Received alone, for relaying; <paramref name="recipient"/> only when the transaction has exactly one (no disclosure of Bcc).</summary>
-    public static byte[] Received(Envelope envelope, string? recipient, string hostname) =>
-        Encoding.UTF8.GetBytes(ReceivedText(envelope, recipient, hostname));
+    public static byte[] Received(Envelope envelope, string? recipient, string hostname, string? node = null) =>
+        Encoding.UTF8.GetBytes(ReceivedText(envelope, recipient, hostname, node));
 
-    private static string ReceivedText(Envelope envelope, string? recipient, string hostname)
+    private static string ReceivedText(Envelope envelope, string? recipient, string hostname, string? node)
     {
         var c = envelope.Client;
         var sb = new StringBuilder(256);
@@ -31,7 +32,8 @@ public static class TraceHeaders
         {
             sb.Append("\t(using ").Append(c.Tls.Protocol).Append(" with cipher ").Append(c.Tls.CipherSuite).Append(")\r\n");
         }
-        sb.Append("\tby ").Append(hostname).Append(" (SecureMx) with ").Append(c.Protocol).Append(" id ").Append(envelope.Id);
+        // The node name in the comment after "by" (RFC 5321 §4.4: a CFWS comment; node.name has no parenthesis or backslash).
+        sb.Append("\tby ").Append(hostname).Append(node is null ? " (SecureMx)" : $" (SecureMx node {node})").Append(" with ").Append(c.Protocol).Append(" id ").Append(envelope.Id);
         if (recipient is not null) sb.Append("\r\n\tfor <").Append(recipient).Append('>');
         sb.Append("; ").Append(Rfc5322Date(envelope.ReceivedAt)).Append("\r\n");
         return sb.ToString();

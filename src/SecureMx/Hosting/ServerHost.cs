@@ -59,10 +59,11 @@ public static class ServerHost
         builder.Services.AddSingleton(sp => new RoleRepository(sp.GetRequiredService<StoreDatabase>(), time));
         builder.Services.AddSingleton(sp => new DashboardSessionRepository(sp.GetRequiredService<StoreDatabase>(), time,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.DashboardSessions")));
+        var node = options.Node.EffectiveName();
         builder.Services.AddSingleton(sp => new DeliveryLogRepository(sp.GetRequiredService<StoreDatabase>(),
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.DeliveryLog")));
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.DeliveryLog"), node: node));
         builder.Services.AddSingleton(sp => new SessionLogRepository(sp.GetRequiredService<StoreDatabase>(), options.Logs, time,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.SessionLog")));
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.SessionLog"), node: node));
         builder.Services.AddSingleton(sp => new ReadinessQueries(sp.GetRequiredService<StoreDatabase>(), sp.GetRequiredService<DeliveryLogRepository>()));
         builder.Services.AddSingleton(sp => new RecipientRouter(sp.GetRequiredService<MailboxRepository>(), options.Delivery));
         builder.Services.AddSingleton(sp => new OutboundTlsPolicy(sp.GetRequiredService<TlsPolicyRepository>(), options.Delivery));
@@ -118,11 +119,18 @@ public static class ServerHost
                 sp.GetRequiredService<ServerCertificateSource>(), sp.GetRequiredService<MailboxRepository>(), sp.GetRequiredService<TlsPolicyRepository>(),
                 sp.GetRequiredService<RoleRepository>(), sp.GetRequiredService<DashboardSessionRepository>(), sp.GetRequiredService<DeliveryLogRepository>(), sp.GetRequiredService<ReadinessQueries>(),
                 sp.GetRequiredService<OutboundTlsPolicy>(), sp.GetRequiredService<MessageSpool>(), sp.GetRequiredService<IMailDnsResolver>(),
-                sp.GetRequiredService<AccountAuthenticator>(), time, sp.GetRequiredService<ILoggerFactory>(), SharedStore(sp)),
+                sp.GetRequiredService<AccountAuthenticator>(), time, sp.GetRequiredService<ILoggerFactory>(), SharedStore(sp))
+            {
+                OtherNodes = options.Store.IsShared ? new OtherNodes(new NodeRegistry(sp.GetRequiredService<StoreDatabase>(), time), node) : OtherNodes.None,
+            },
             options, sp.GetRequiredService<ILogger<DashboardService>>()));
 
         // Stopped in reverse order: listeners first, then the dashboard, the queue, and last the log
         // writers, which write what the listeners and the queue left queued.
+        // First: the node's number goes into every queue id made from here on (the queue's DSNs, the listeners' messages).
+        builder.Services.AddSingleton(sp => new NodeService(sp.GetRequiredService<StoreDatabase>(), sp.GetRequiredService<MessageSpool>(), options, dataDirectory, time,
+            sp.GetRequiredService<ILogger<NodeService>>()));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeService>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryLogRepository>().Writer);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SessionLogRepository>().Writer);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueRunner>());

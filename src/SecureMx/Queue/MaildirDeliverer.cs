@@ -41,7 +41,7 @@ public sealed class MaildirDeliverer(MessageSpool spool, SecureMxOptions options
         }
         try
         {
-            var headers = TraceHeaders.Build(envelope, r.Recipient.Address, options.HostnameFor(envelope.Client.Listener));
+            var headers = TraceHeaders.Build(envelope, r.Recipient.Address, options.HostnameFor(envelope.Client.Listener), ReceivedNodeName.For(options));
             var file = await _maildir.DeliverAsync(r.Recipient.Maildir!, headers, () => spool.OpenData(id), ct);
             log.LogInformation("{Id}: to=<{Rcpt}> relay=local status=sent (delivered to maildir) file={File}", id, r.Recipient.Address, Path.GetFileName(file));
             var delivered = new DeliveryOutcome(RecipientState.Delivered, OutcomeReason.Local, EnhancedStatus.Ok, "delivered to maildir", 250);

@@ -481,6 +481,36 @@ public sealed class QueueDatabase : IDisposable
         return list;
     }
 
+    /// <summary>
+    /// The pending (queued or deferred) recipients, oldest message first, at most <paramref name="limit"/>,
+    /// and how many messages have one: one query each, for the node's published queue summary.
+    /// </summary>
+    public (List<PendingRecipient> Rows, long Messages) PendingRecipients(int limit)
+    {
+        using var c = OpenRead();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            SELECT r.message_id, r.idx, r.address, m.sender, m.received_at, m.size, r.state, r.attempts, r.next_attempt_at, r.last_error
+            FROM recipients r JOIN messages m ON m.id = r.message_id
+            WHERE r.state IN ('Queued','Deferred')
+            ORDER BY r.message_id, r.idx LIMIT $limit
+            """;
+        cmd.Parameters.AddWithValue("$limit", limit);
+        var rows = new List<PendingRecipient>();
+        using (var r = cmd.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                rows.Add(new PendingRecipient(r.GetString(0), r.GetInt32(1), r.GetString(2), r.GetString(3), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)),
+                    r.GetInt64(5), Enum.Parse<RecipientState>(r.GetString(6)), r.GetInt32(7), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(8)),
+                    r.IsDBNull(9) ? null : r.GetString(9)));
+            }
+        }
+        using var count = c.CreateCommand();
+        count.CommandText = "SELECT COUNT(DISTINCT message_id) FROM recipients WHERE state IN ('Queued','Deferred')";
+        return (rows, (long)count.ExecuteScalar()!);
+    }
+
     /// <summary>Makes pending recipients due now (one message, or all when <paramref name="messageId"/> is null). Returns how many.</summary>
     public int RetryNow(string? messageId, DateTimeOffset now)
     {

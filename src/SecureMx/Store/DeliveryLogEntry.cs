@@ -30,6 +30,9 @@ public sealed record DeliveryLogEntry(
     /// <summary>The host and the verification of a local delivery.</summary>
     public const string Local = "local";
 
+    /// <summary>The node that made the attempt (node.name; empty for rows written before nodes had names). Set when read, not when appended: the writer writes its own node's.</summary>
+    public string Node { get; init; } = "";
+
     /// <summary>A local delivery; rows written before verification "local" have only the host "local" and no address.</summary>
     /// <summary>What the logs write for a failed STARTTLS: "starttls-failed: REASON", or null.</summary>
     public string? TlsFailureText => TlsFailure is null ? null : "starttls-failed: " + TlsFailure;

@@ -12,15 +12,18 @@ namespace SecureMx.Store;
 /// </summary>
 public sealed class DeliveryLogRepository : IDisposable
 {
-    private const string Columns = "at, message_id, sender, account, recipient, mx_host, ip, result, code, enhanced, text, tls_protocol, tls_cipher, tls_verification, tls_failure";
+    private const string Columns = "at, message_id, sender, account, recipient, mx_host, ip, result, code, enhanced, text, tls_protocol, tls_cipher, tls_verification, tls_failure, node";
 
     private readonly StoreDatabase _db;
     private readonly LogWriteConnection _writeConnection;
+    private readonly string _node;
 
     /// <param name="timers">The batching timer's clock; real time unless a test drives it.</param>
-    public DeliveryLogRepository(StoreDatabase db, ILogger logger, TimeProvider? timers = null, LogWriterOptions? options = null)
+    /// <param name="node">The node whose attempts this writer logs (node.name; the rows' node column).</param>
+    public DeliveryLogRepository(StoreDatabase db, ILogger logger, TimeProvider? timers = null, LogWriterOptions? options = null, string node = "")
     {
         _db = db;
+        _node = node;
         _writeConnection = new LogWriteConnection(db);
         Writer = new BatchingLogWriter<DeliveryLogEntry>("delivery log", Insert, logger, timers ?? TimeProvider.System, options);
     }
@@ -103,17 +106,20 @@ public sealed class DeliveryLogRepository : IDisposable
     /// <summary>One batch, one transaction.</summary>
     private void Insert(IReadOnlyList<DeliveryLogEntry> entries) => _writeConnection.InTransaction(c =>
     {
-        using var cmd = c.Command($"INSERT INTO delivery_log({Columns}) VALUES(@at, @id, @sender, @account, @rcpt, @mx, @ip, @result, @code, @enh, @text, @tlsp, @tlsc, @tlsv, @tlsf)");
+        using var cmd = c.Command($"INSERT INTO delivery_log({Columns}) VALUES(@at, @id, @sender, @account, @rcpt, @mx, @ip, @result, @code, @enh, @text, @tlsp, @tlsc, @tlsv, @tlsf, @node)");
         foreach (var e in entries)
         {
             StoreConnection.Bind(cmd, ("@at", e.At.ToUnixTimeMilliseconds()), ("@id", e.MessageId), ("@sender", e.Sender), ("@account", e.Account),
                 ("@rcpt", e.Recipient), ("@mx", e.MxHost), ("@ip", e.Ip), ("@result", e.Result), ("@code", e.Code), ("@enh", e.Enhanced),
-                ("@text", e.Text), ("@tlsp", e.TlsProtocol), ("@tlsc", e.TlsCipher), ("@tlsv", e.TlsVerification), ("@tlsf", e.TlsFailure));
+                ("@text", e.Text), ("@tlsp", e.TlsProtocol), ("@tlsc", e.TlsCipher), ("@tlsv", e.TlsVerification), ("@tlsf", e.TlsFailure), ("@node", _node));
             cmd.ExecuteNonQuery();
         }
     });
 
     private static DeliveryLogEntry Read(DbDataReader r) =>
         new(r.Time(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.NullableString(5), r.NullableString(6), r.GetString(7),
-            r.IsDBNull(8) ? null : r.GetInt32(8), r.NullableString(9), r.NullableString(10), r.NullableString(11), r.NullableString(12), r.GetString(13), r.NullableString(14));
+            r.IsDBNull(8) ? null : r.GetInt32(8), r.NullableString(9), r.NullableString(10), r.NullableString(11), r.NullableString(12), r.GetString(13), r.NullableString(14))
+        {
+            Node = r.GetString(15),
+        };
 }

@@ -175,5 +175,9 @@ internal static class PostgresSchema
               created_at BIGINT NOT NULL
             );
             """,
+        // StoreSchema's step 12: the registering instance of a node (NodeRegistry).
+        """
+            ALTER TABLE nodes ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+            """,
     ];
 }

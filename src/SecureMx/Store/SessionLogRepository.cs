@@ -16,13 +16,16 @@ public sealed class SessionLogRepository : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly LogWriteConnection _writeConnection;
+    private readonly string _node;
     private DateTimeOffset _nextPrune = DateTimeOffset.MinValue;
 
     /// <param name="time">The clock of the retention rule.</param>
     /// <param name="timers">The batching timer's clock; real time unless a test drives it.</param>
-    public SessionLogRepository(StoreDatabase db, LogOptions options, TimeProvider time, ILogger logger, TimeProvider? timers = null, LogWriterOptions? writerOptions = null)
+    /// <param name="node">The node whose sessions this writer logs (node.name; the rows' node column).</param>
+    public SessionLogRepository(StoreDatabase db, LogOptions options, TimeProvider time, ILogger logger, TimeProvider? timers = null, LogWriterOptions? writerOptions = null, string node = "")
     {
         _db = db;
+        _node = node;
         _writeConnection = new LogWriteConnection(db);
         _options = options;
         _time = time;
@@ -76,11 +79,12 @@ public sealed class SessionLogRepository : IDisposable
         {
             // A session's row is written when it ends, or earlier in parts: the newest state replaces it.
             using var s = c.Command("""
-                INSERT INTO inbound_sessions(id, started_at, ended_at, listener, client_ip, helo, tls_protocol, tls_cipher, messages, end_reason, account, auth_failures)
-                VALUES(@id, @start, @end, @listener, @ip, @helo, @tlsp, @tlsc, @n, @reason, @account, @authfail)
+                INSERT INTO inbound_sessions(id, started_at, ended_at, listener, client_ip, helo, tls_protocol, tls_cipher, messages, end_reason, account, auth_failures, node)
+                VALUES(@id, @start, @end, @listener, @ip, @helo, @tlsp, @tlsc, @n, @reason, @account, @authfail, @node)
                 ON CONFLICT(id) DO UPDATE SET started_at=excluded.started_at, ended_at=excluded.ended_at, listener=excluded.listener,
                   client_ip=excluded.client_ip, helo=excluded.helo, tls_protocol=excluded.tls_protocol, tls_cipher=excluded.tls_cipher,
-                  messages=excluded.messages, end_reason=excluded.end_reason, account=excluded.account, auth_failures=excluded.auth_failures
+                  messages=excluded.messages, end_reason=excluded.end_reason, account=excluded.account, auth_failures=excluded.auth_failures,
+                  node=excluded.node
                 """);
             using var r = c.Command("""
                 INSERT INTO inbound_recipients(session_id, at, mail_from_domain, recipient_domain, accepted, reply, tls_protocol, tls_cipher)
@@ -90,7 +94,7 @@ public sealed class SessionLogRepository : IDisposable
             {
                 StoreConnection.Bind(s, ("@id", rec.Id), ("@start", rec.StartedAt.ToUnixTimeMilliseconds()), ("@end", rec.EndedAt?.ToUnixTimeMilliseconds()),
                     ("@listener", rec.Listener), ("@ip", rec.ClientIp), ("@helo", rec.Helo), ("@tlsp", rec.TlsProtocol), ("@tlsc", rec.TlsCipher),
-                    ("@n", rec.Messages), ("@reason", rec.EndReason), ("@account", rec.Account), ("@authfail", rec.AuthFailures));
+                    ("@n", rec.Messages), ("@reason", rec.EndReason), ("@account", rec.Account), ("@authfail", rec.AuthFailures), ("@node", _node));
                 s.ExecuteNonQuery();
                 foreach (var e in rec.Recipients)
                 {

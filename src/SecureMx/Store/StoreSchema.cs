@@ -210,5 +210,11 @@ internal static class StoreSchema
               created_at INTEGER NOT NULL
             );
             """,
+        // The node registration's instance: host name and data directory of the process that holds a
+        // node name, so that a node restarted after a crash takes its own name back at once while
+        // another instance under the same name is refused while the first is alive (NodeRegistry).
+        """
+            ALTER TABLE nodes ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+            """,
     ];
 }

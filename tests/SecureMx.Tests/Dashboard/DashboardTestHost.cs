@@ -135,7 +135,7 @@ public class DashboardTestHost : IAsyncLifetime
         var authenticator = new AccountAuthenticator(Store.Mailboxes, Options.Auth, Time, NullLogger.Instance, shared);
         _app = DashboardServer.Build(new DashboardDependencies(_dir.Path, Options, new IPEndPoint(IPAddress.Loopback, 0), ServerCertificateSource.Fixed(Certificate),
             Store.Mailboxes, Store.Policies, Store.Roles, Store.Sessions, Store.DeliveryLog, Store.Readiness, new OutboundTlsPolicy(Store.Policies, Options.Delivery),
-            Spool, Dns(), authenticator, Time, logging, shared));
+            Spool, Dns(), authenticator, Time, logging, shared) { OtherNodes = OtherNodesQueues() });
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         BaseAddress = new Uri(new Uri(address).GetLeftPart(UriPartial.Authority) + "/");
@@ -198,6 +198,9 @@ public class DashboardTestHost : IAsyncLifetime
     /// </summary>
     /// <summary>The resolver of the DNS check: every lookup fails (SERVFAIL) unless a subclass answers.</summary>
     protected virtual IMailDnsResolver Dns() => ServFailDns();
+
+    /// <summary>The other nodes' queues the deferred-mail page shows: none (a single box) unless a host shares its store.</summary>
+    protected virtual OtherNodes OtherNodesQueues() => OtherNodes.None;
 
     private static FakeMailDns ServFailDns() => new(TimeProvider.System, FakeMailDns.ServFail)
     {

@@ -3,10 +3,12 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using SecureMx.Config;
+using SecureMx.Dashboard;
 using SecureMx.Dashboard.Pages;
 using SecureMx.Mail;
 using SecureMx.Queue;
 using SecureMx.Spool;
+using SecureMx.Store;
 using SecureMx.Tests.TestSupport;
 
 namespace SecureMx.Tests.Dashboard;
@@ -19,6 +21,7 @@ public sealed class QueuePageTests : IDisposable
     private readonly TempDirectory _dir = new();
     private readonly FakeTimeProvider _time = new(T0);
     private readonly MessageSpool _spool;
+    private OtherNodes _otherNodes = OtherNodes.None;
 
     public QueuePageTests()
     {
@@ -48,7 +51,7 @@ public sealed class QueuePageTests : IDisposable
 
     private (IActionResult Result, QueueModel Model) Get(string address, string? account = null, string? domain = null)
     {
-        var model = new QueueModel(DashboardPageUser.For(_store, address), _spool, new QueueTimeRules(new SecureMxOptions().Queue), _time) { Account = account, Domain = domain };
+        var model = new QueueModel(DashboardPageUser.For(_store, address), _spool, new QueueTimeRules(new SecureMxOptions().Queue), _time, _otherNodes) { Account = account, Domain = domain };
         return (model.OnGet(), model);
     }
 
@@ -138,7 +141,7 @@ public sealed class QueuePageTests : IDisposable
         using var spool = new MessageSpool(dir.Combine("spool"), _time, NullLogger.Instance, freeSpace: guard);
         QueueModel Page(string address)
         {
-            var model = new QueueModel(DashboardPageUser.For(_store, address), spool, new QueueTimeRules(new SecureMxOptions().Queue), _time);
+            var model = new QueueModel(DashboardPageUser.For(_store, address), spool, new QueueTimeRules(new SecureMxOptions().Queue), _time, OtherNodes.None);
             model.OnGet();
             return model;
         }
@@ -152,5 +155,54 @@ public sealed class QueuePageTests : IDisposable
         free = 600L * 1024 * 1024;
         _time.Advance(FreeSpaceGuard.CacheFor);
         Assert.Null(Page("carol@other.test").LowDisk);
+    }
+
+    /// <summary>A shared store where this node is mx1 and mx2 published a recipient for alice's and one for carol's mail.</summary>
+    private NodeRegistry SharedWithMx2()
+    {
+        var registry = new NodeRegistry(_store.Database, _time);
+        registry.Register("mx1", "here", "");
+        registry.Register("mx2", "there", "");
+        NodeQueueRow Row(string node, string id, string sender) =>
+            new(node, id, 0, "x@dest.test", sender, T0.AddMinutes(-5), 100, "deferred", 1, T0.AddMinutes(5), "4.4.1 connection refused");
+        registry.Publish("mx2", [Row("mx2", "BBBBBBBBBBBBBBB1", "alice@example.org"), Row("mx2", "BBBBBBBBBBBBBBB2", "carol@other.test")], 2);
+        registry.Publish("mx1", [Row("mx1", "AAAAAAAAAAAAAAA1", "alice@example.org")], 1); // its own: read from the spool, not twice
+        _otherNodes = new OtherNodes(registry, "mx1");
+        return registry;
+    }
+
+    [Fact]
+    public void ASingleBoxHasNoOtherNodesTable()
+    {
+        var model = Get("carol@other.test").Model;
+        Assert.False(model.SharedStore);
+        Assert.Empty(model.OtherNodeRows);
+    }
+
+    [Fact]
+    public void WithASharedStoreTheOtherNodesWaitingMailIsListedWithItsNodeInTheUsersScope()
+    {
+        SharedWithMx2();
+
+        var admin = Get("carol@other.test").Model;
+        Assert.True(admin.SharedStore);
+        Assert.Equal(["BBBBBBBBBBBBBBB1", "BBBBBBBBBBBBBBB2"], admin.OtherNodeRows.Select(r => r.QueueId));
+        Assert.All(admin.OtherNodeRows, r => Assert.Equal("mx2", r.Node));
+        Assert.Equal(["mx2"], admin.Nodes.Keys);
+
+        var alice = Get("alice@example.org").Model;
+        Assert.Equal(["BBBBBBBBBBBBBBB1"], alice.OtherNodeRows.Select(r => r.QueueId));
+    }
+
+    [Fact]
+    public void AnUnreachableStoreIsSaidOnThePageNotAnError()
+    {
+        _otherNodes = new OtherNodes(new NodeRegistry(new StoreDatabase(_dir.Combine("gone")), _time), "mx1");
+
+        var (result, model) = Get("carol@other.test");
+
+        Assert.IsType<PageResult>(result);
+        Assert.NotNull(model.OtherNodesError);
+        Assert.Empty(model.OtherNodeRows);
     }
 }

@@ -32,6 +32,15 @@ public sealed class TraceHeadersTests
     }
 
     [Fact]
+    public void TheNodeIsNamedInTheCommentAfterTheHost()
+    {
+        var text = Encoding.UTF8.GetString(TraceHeaders.Received(Envelope(), null, "mx.example.net", "mx2"));
+        Assert.Contains("\tby mx.example.net (SecureMx node mx2) with ESMTPS id 0123456789ABCDEF; ", text, StringComparison.Ordinal);
+        var local = Encoding.UTF8.GetString(TraceHeaders.Build(Envelope(), "alice@example.org", "mx.example.net", "mx-fra_1"));
+        Assert.Contains("\tby mx.example.net (SecureMx node mx-fra_1) with ESMTPS id ", local, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PrefixedStreamReadsTheHeaderThenTheMessageInSmallAndLargeReads()
     {
         var prefix = "Received: x\r\n"u8.ToArray();

@@ -202,8 +202,9 @@ public sealed class QueueDatabaseTests : IDisposable
     [Fact]
     public async Task DueIdsAreSortedByIdNotByInsertOrder()
     {
-        var later = NewEnvelope(id: MessageId.New(new FakeTimeProvider(_time.GetUtcNow().AddSeconds(5))));
-        var earlier = NewEnvelope(id: MessageId.New(_time));
+        // Two generators (two nodes): one process's ids never go back in time, whatever its clock says.
+        var later = NewEnvelope(id: new MessageIdGenerator(1).Next(new FakeTimeProvider(_time.GetUtcNow().AddSeconds(5))));
+        var earlier = NewEnvelope(id: new MessageIdGenerator(2).Next(_time));
         await Queue.InsertAsync(later, null, _time);
         await Queue.InsertAsync(earlier, null, _time);
         Assert.Equal([earlier.Id, later.Id], Queue.DueMessageIds(_time.GetUtcNow(), 10));

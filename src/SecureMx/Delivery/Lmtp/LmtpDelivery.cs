@@ -51,7 +51,7 @@ public sealed class LmtpDelivery(LmtpTarget target, SecureMxOptions options, Fun
     {
         // RFC 5321 §4.4: our Received header; "for" only with a single recipient (no disclosure of the
         // others). The LMTP server adds Return-Path from MAIL FROM itself (Dovecot, Cyrus): ours would be a second one.
-        var received = TraceHeaders.Received(envelope, recipients.Count == 1 ? recipients[0].Recipient.Address : null, options.HostnameFor(envelope.Client.Listener));
+        var received = TraceHeaders.Received(envelope, recipients.Count == 1 ? recipients[0].Recipient.Address : null, options.HostnameFor(envelope.Client.Listener), ReceivedNodeName.For(options));
         var spooled = openData;
         openData = () => new PrefixedStream(received, spooled());
         var size = envelope.Size + received.Length;

@@ -37,7 +37,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         Func<Stream> openData, CancellationToken ct, OutboundTlsLevel level = OutboundTlsLevel.May, bool useDane = true)
     {
         // RFC 5321 §4.4: a relay adds its Received header too, not only the final delivery.
-        var received = TraceHeaders.Received(envelope, recipients.Count == 1 ? recipients[0].Recipient.Address : null, options.HostnameFor(envelope.Client.Listener));
+        var received = TraceHeaders.Received(envelope, recipients.Count == 1 ? recipients[0].Recipient.Address : null, options.HostnameFor(envelope.Client.Listener), ReceivedNodeName.For(options));
         var spooled = openData;
         openData = () => new PrefixedStream(received, spooled());
         envelope = envelope with { Size = envelope.Size + received.Length };
