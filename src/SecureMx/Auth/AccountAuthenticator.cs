@@ -14,11 +14,14 @@ public enum LoginResult { Success, Failed, Blocked }
 /// An unknown name and a wrong password cost the same: the unknown name is checked against a
 /// hash of the same kind, and both wait <see cref="AuthOptions.FailureDelay"/> before failing.
 /// Failed and blocked logins are logged with the client address; passwords never are.
+/// A store that cannot be reached (the password hashes, a shared throttle) makes <see cref="LoginAsync"/>
+/// throw before any password is accepted: the caller answers with a temporary error (fail-closed,
+/// <see cref="StoreLoginThrottle"/>); the external-login check refuses.
 /// </summary>
 public sealed class AccountAuthenticator
 {
     private readonly MailboxRepository _mailboxes;
-    private readonly LoginThrottle _throttle;
+    private readonly ILoginThrottle _throttle;
     private readonly TimeProvider _time;
     private readonly TimeSpan _failureDelay;
     private readonly ILogger _log;
@@ -27,13 +30,17 @@ public sealed class AccountAuthenticator
     // A hash takes a core for a tenth of a second or more: never more of them at once than there are cores.
     private readonly SemaphoreSlim _hashSlots = new(Environment.ProcessorCount, Environment.ProcessorCount);
 
-    public AccountAuthenticator(MailboxRepository mailboxes, AuthOptions options, TimeProvider time, ILogger log)
+    /// <param name="sharedStore">The store several nodes share, where the login throttle counts (<see cref="StoreLoginThrottle"/>); null: in memory.</param>
+    public AccountAuthenticator(MailboxRepository mailboxes, AuthOptions options, TimeProvider time, ILogger log, StoreDatabase? sharedStore = null)
     {
         _mailboxes = mailboxes;
         _time = time;
         _log = log;
         _failureDelay = Duration.Parse(options.FailureDelay, "auth.failureDelay");
-        _throttle = new LoginThrottle(time, Duration.Parse(options.FailureWindow, "auth.failureWindow"), options.MaxFailuresPerIp, options.MaxFailuresPerAccount);
+        var window = Duration.Parse(options.FailureWindow, "auth.failureWindow");
+        _throttle = sharedStore is null
+            ? new LoginThrottle(time, window, options.MaxFailuresPerIp, options.MaxFailuresPerAccount)
+            : new StoreLoginThrottle(sharedStore, time, window, options.MaxFailuresPerIp, options.MaxFailuresPerAccount);
     }
 
     /// <summary>The account name as the store keys mailboxes (lower-case local part, A-label domain), or null if it is no address.</summary>
@@ -99,7 +106,17 @@ public sealed class AccountAuthenticator
     /// </summary>
     public bool AllowsExternalLogin(string name, string clientIp, string protocol)
     {
-        if (Admits(clientIp, ThrottleKey(name), name, $"{protocol} login")) return true;
+        try
+        {
+            if (Admits(clientIp, ThrottleKey(name), name, $"{protocol} login")) return true;
+        }
+        catch (Exception ex) when (IsStoreFault(ex))
+        {
+            // Fail-closed (StoreLoginThrottle): no count, no login.
+            _log.LogWarning("{Protocol} login from {Ip} for {User} refused: the login throttle's store cannot be reached: {Error}", protocol, clientIp, Printable(name), ex.Message);
+            CountFailure(ExternalService(protocol), "blocked");
+            return false;
+        }
         CountFailure(ExternalService(protocol), "blocked");
         return false;
     }
@@ -132,16 +149,27 @@ public sealed class AccountAuthenticator
     public void RecordExternalLogin(string name, string clientIp, string protocol, bool success)
     {
         var key = ThrottleKey(name);
+        try
+        {
+            if (success) _throttle.RecordSuccess(clientIp, key);
+            else _throttle.RecordFailure(clientIp, key);
+        }
+        catch (Exception ex) when (IsStoreFault(ex))
+        {
+            // The store went away between Dovecot's two requests: this outcome is not counted (the next check refuses).
+            _log.LogWarning("{Protocol} login from {Ip} for {User}: the outcome could not be counted: {Error}", protocol, clientIp, Printable(name), ex.Message);
+        }
         if (success)
         {
-            _throttle.RecordSuccess(clientIp, key);
             _log.LogInformation("{Protocol} login from {Ip} as {User}", protocol, clientIp, Printable(name));
             return;
         }
-        _throttle.RecordFailure(clientIp, key);
         CountFailure(ExternalService(protocol), "failed");
         _log.LogWarning("{Protocol} login from {Ip} for {User} failed", protocol, clientIp, Printable(name));
     }
+
+    /// <summary>What a store that cannot be read or written throws (both providers' errors derive from DbException).</summary>
+    public static bool IsStoreFault(Exception ex) => ex is System.Data.Common.DbException || StoreDatabase.IsUnreachable(ex);
 
     private static string ThrottleKey(string name) => Normalize(name) ?? name.Trim().ToLowerInvariant();
 

@@ -8,8 +8,10 @@ namespace SecureMx.Auth;
 /// so the block itself tells nothing about which names are real.
 /// The per-account block spares addresses the account logged in from successfully within the
 /// window: somebody guessing a password cannot lock its owner out of a client that already works.
+/// In memory: the throttle of a node whose store is its own (SQLite); nodes that share a store share
+/// <see cref="StoreLoginThrottle"/> instead.
 /// </summary>
-public sealed class LoginThrottle(TimeProvider time, TimeSpan window, int maxPerIp, int maxPerAccount)
+public sealed class LoginThrottle(TimeProvider time, TimeSpan window, int maxPerIp, int maxPerAccount) : ILoginThrottle
 {
     // Bounds memory under a flood of distinct names or addresses (beyond it, some entry is dropped).
     private const int MaxTracked = 100_000;

@@ -14,7 +14,10 @@ public sealed class AesGcmXmlDecryptor(IServiceProvider services) : IXmlDecrypto
 {
     private readonly DashboardKeyRingKey _key = services.GetRequiredService<DashboardKeyRingKey>();
 
-    public XElement Decrypt(XElement encryptedElement)
+    public XElement Decrypt(XElement encryptedElement) => Decrypt(encryptedElement, _key);
+
+    /// <summary>The element <see cref="AesGcmXmlEncryptor"/> wrote, decrypted under <paramref name="key"/>; a wrong key throws.</summary>
+    internal static XElement Decrypt(XElement encryptedElement, DashboardKeyRingKey key)
     {
         ArgumentNullException.ThrowIfNull(encryptedElement);
         var nonce = Convert.FromBase64String(Required(encryptedElement, "nonce"));
@@ -24,7 +27,7 @@ public sealed class AesGcmXmlDecryptor(IServiceProvider services) : IXmlDecrypto
         try
         {
             // A wrong key file or a changed byte fails the tag check (AuthenticationTagMismatchException).
-            using (var aes = new AesGcm(_key.Key, AesGcmXmlEncryptor.TagSize)) aes.Decrypt(nonce, ciphertext, tag, plaintext, AesGcmXmlEncryptor.AssociatedData);
+            using (var aes = new AesGcm(key.Key, AesGcmXmlEncryptor.TagSize)) aes.Decrypt(nonce, ciphertext, tag, plaintext, AesGcmXmlEncryptor.AssociatedData);
             return XElement.Parse(Encoding.UTF8.GetString(plaintext));
         }
         finally

@@ -14,7 +14,7 @@ namespace SecureMx.Dashboard;
 /// What the dashboard shares with the mail server of the same process: the store's repositories
 /// (its own session records among them),
 /// the effective outbound policy, the queue, the resolver, the login check (one throttle for SMTP
-/// AUTH and dashboard logins), the certificate.
+/// AUTH and dashboard logins), the certificate; the store when several nodes share it (the data-protection key ring is kept there).
 /// </summary>
 public sealed record DashboardDependencies(
     string DataDirectory,
@@ -32,7 +32,8 @@ public sealed record DashboardDependencies(
     IMailDnsResolver Resolver,
     AccountAuthenticator Authenticator,
     TimeProvider Time,
-    ILoggerFactory LoggerFactory)
+    ILoggerFactory LoggerFactory,
+    StoreDatabase? SharedStore = null)
 {
     /// <summary>The other nodes' published queues (a shared store); <see cref="OtherNodes.None"/> on a single box.</summary>
     public OtherNodes OtherNodes { get; init; } = OtherNodes.None;

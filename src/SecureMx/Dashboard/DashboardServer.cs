@@ -94,8 +94,8 @@ public static class DashboardServer
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddScoped<DashboardUser>();
 
-        // Cookies must survive a restart; the key ring is encrypted at rest (DashboardKeyRing).
-        DashboardKeyRing.Add(builder.Services, deps.DataDirectory);
+        // Cookies must survive a restart (and be valid on every node of a shared store); the key ring is encrypted at rest (DashboardKeyRing).
+        DashboardKeyRing.Add(builder.Services, deps.DataDirectory, deps.SharedStore, deps.Time);
 
         var cookiePrefix = https ? "__Host-" : ""; // __Host-: Secure, Path=/, no Domain (RFC 6265bis §4.1.3.2)
         builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(o =>
@@ -149,6 +149,8 @@ public static class DashboardServer
         app.Use((context, next) => SecurityHeaders(context, next, StrictTransportSecurity.Applies(hstsSetting, https, deps.Certificate?.Certificate)));
         app.UseStatusCodePagesWithReExecute("/status/{0}");
         app.UseRequestLocalization();
+        // Outside routing and authentication: the session check reads the store too.
+        app.Use((context, next) => StoreUnreachablePage.Handle(context, next, access));
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();

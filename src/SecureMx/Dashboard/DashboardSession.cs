@@ -31,9 +31,21 @@ public static class DashboardSession
     {
         var address = context.Principal?.Identity?.Name;
         var id = IdOf(context.Principal);
-        var state = address is null || id is null
-            ? DashboardSessionState.Unknown
-            : context.HttpContext.RequestServices.GetRequiredService<DashboardSessionRepository>().Check(id, address);
+        DashboardSessionState state;
+        try
+        {
+            state = address is null || id is null
+                ? DashboardSessionState.Unknown
+                : context.HttpContext.RequestServices.GetRequiredService<DashboardSessionRepository>().Check(id, address);
+        }
+        catch (Exception ex) when (StoreDatabase.IsUnreachable(ex))
+        {
+            // The authentication handler would turn the exception into "not signed in" (a redirect to the login
+            // page); the session is neither valid nor ended: the request is answered 503 and the cookie kept.
+            StoreUnreachablePage.Remember(context.HttpContext, ex);
+            context.RejectPrincipal();
+            return;
+        }
         if (state == DashboardSessionState.Active) return;
         context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Dashboard")
             .LogInformation("dashboard session of {Account} refused: {State}", address ?? "-", state.ToString().ToLowerInvariant());

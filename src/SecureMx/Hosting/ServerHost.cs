@@ -100,7 +100,7 @@ public static class ServerHost
             return new QueueRunner(spool, sp.GetRequiredService<DeliveryLogRepository>(), sp.GetRequiredService<RecipientRouter>(), local, remote, options, time, log);
         });
         builder.Services.AddSingleton(sp => new AccountAuthenticator(sp.GetRequiredService<MailboxRepository>(), options.Auth, time,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Auth")));
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Auth"), SharedStore(sp)));
         builder.Services.AddSingleton(sp => new SenderOwnershipPolicy(sp.GetRequiredService<MailboxRepository>(), options.Delivery));
         builder.Services.AddSingleton(sp => new SmtpServerContext(
             options,
@@ -119,7 +119,7 @@ public static class ServerHost
                 sp.GetRequiredService<ServerCertificateSource>(), sp.GetRequiredService<MailboxRepository>(), sp.GetRequiredService<TlsPolicyRepository>(),
                 sp.GetRequiredService<RoleRepository>(), sp.GetRequiredService<DashboardSessionRepository>(), sp.GetRequiredService<DeliveryLogRepository>(), sp.GetRequiredService<ReadinessQueries>(),
                 sp.GetRequiredService<OutboundTlsPolicy>(), sp.GetRequiredService<MessageSpool>(), sp.GetRequiredService<IMailDnsResolver>(),
-                sp.GetRequiredService<AccountAuthenticator>(), time, sp.GetRequiredService<ILoggerFactory>())
+                sp.GetRequiredService<AccountAuthenticator>(), time, sp.GetRequiredService<ILoggerFactory>(), SharedStore(sp))
             {
                 OtherNodes = options.Store.IsShared ? new OtherNodes(new NodeRegistry(sp.GetRequiredService<StoreDatabase>(), time), node) : OtherNodes.None,
             },
@@ -155,4 +155,7 @@ public static class ServerHost
         host.Services.GetRequiredService<ReloadSignalService>();
         return host;
     }
+
+    /// <summary>The store when several nodes share it (the login throttle and the dashboard's key ring are kept there then); null for a store of this node alone.</summary>
+    private static StoreDatabase? SharedStore(IServiceProvider sp) => sp.GetRequiredService<StoreDatabase>() is { IsShared: true } db ? db : null;
 }

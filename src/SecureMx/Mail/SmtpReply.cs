@@ -71,6 +71,8 @@ public sealed record SmtpReply(int Code, EnhancedStatus? Enhanced, IReadOnlyList
     // RFC 4954 §6: the same reply for an unknown account and a wrong password.
     public static readonly SmtpReply AuthFailed = new(535, EnhancedStatus.CredentialsInvalid, "Error: authentication failed");
     public static readonly SmtpReply AuthBlocked = new(454, EnhancedStatus.SecurityTransient, "Error: too many failed logins, try again later");
+    // RFC 4954 §6: 454 4.7.0 when the server cannot check the credentials now (the store is unreachable).
+    public static readonly SmtpReply AuthUnavailable = new(454, EnhancedStatus.SecurityTransient, "Error: temporary authentication failure, try again later");
     public static readonly SmtpReply AuthAborted = new(501, EnhancedStatus.PermanentFailure, "Authentication aborted");
     public static readonly SmtpReply AuthBadBase64 = new(501, EnhancedStatus.SyntaxError, "Error: cannot decode the response (base64 expected)");
     public static readonly SmtpReply AuthUnknownMechanism = new(504, EnhancedStatus.InvalidArguments, "Error: unsupported authentication mechanism (PLAIN and LOGIN are)");

@@ -84,7 +84,16 @@ public sealed partial class SmtpSession
         {
             var fingerprint = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(credentials.User.Trim().ToLowerInvariant() + "\0" + credentials.Password)));
             bool repeated = _failedCredentials?.Contains(fingerprint) == true;
-            (result, account) = await _ctx.Authenticator.LoginAsync(credentials.User, credentials.Password, ClientIp, mechanism, _abort, countFailure: !repeated);
+            try
+            {
+                (result, account) = await _ctx.Authenticator.LoginAsync(credentials.User, credentials.Password, ClientIp, mechanism, _abort, countFailure: !repeated);
+            }
+            catch (Exception ex) when (AccountAuthenticator.IsStoreFault(ex))
+            {
+                // Fail-closed: without the store neither the password nor the throttle can be checked.
+                _log.LogWarning("AUTH {Mechanism} from {Ip}: the store cannot be reached: {Error}", mechanism, ClientIp, ex.Message);
+                return await ErrorAsync(SmtpReply.AuthUnavailable) ? null : "too many errors";
+            }
             if (result == LoginResult.Failed)
             {
                 if (repeated) return await ErrorAsync(SmtpReply.AuthFailed) ? null : "too many errors";

@@ -88,6 +88,13 @@ public class DashboardTestHost : IAsyncLifetime
     /// <summary>Whether the store lies in <see cref="HostDirectory"/> (on one file system with the spool) rather than a temp directory of its own.</summary>
     protected virtual bool StoreInHostDirectory => false;
 
+    /// <summary>The store the dashboard runs on (a subclass may put it on a PostgreSQL server of its own).</summary>
+    protected virtual TestStore CreateStore() =>
+        StoreInHostDirectory ? new TestStore(Directory.CreateDirectory(_dir.Combine("data")).FullName, Time) : new TestStore(Time);
+
+    /// <summary>Whether the dashboard takes its store as shared by several nodes (the key ring and the login throttle are kept in it).</summary>
+    protected virtual bool StoreIsShared => false;
+
     /// <summary>Whether the spool has the free-space guard of limits.minFreeDiskMb (the queue page's low-disk warning); off unless a subclass says so.</summary>
     protected virtual bool GuardsSpoolFreeSpace => false;
 
@@ -105,7 +112,7 @@ public class DashboardTestHost : IAsyncLifetime
         Configure(Options);
         await PrepareAsync();
 
-        Store = StoreInHostDirectory ? new TestStore(Directory.CreateDirectory(_dir.Combine("data")).FullName, Time) : new TestStore(Time);
+        Store = CreateStore();
         Store.Mailboxes.AddDomain("a.test");
         Store.Mailboxes.AddDomain("b.test");
         foreach (var mailbox in Addresses.Values) AddMailbox(mailbox);
@@ -124,10 +131,11 @@ public class DashboardTestHost : IAsyncLifetime
         await SeedAsync();
 
         var logging = LoggerFactory.Create(b => b.AddProvider(new ErrorCollector(Errors, Warnings)));
-        var authenticator = new AccountAuthenticator(Store.Mailboxes, Options.Auth, Time, NullLogger.Instance);
+        var shared = StoreIsShared ? Store.Database : null;
+        var authenticator = new AccountAuthenticator(Store.Mailboxes, Options.Auth, Time, NullLogger.Instance, shared);
         _app = DashboardServer.Build(new DashboardDependencies(_dir.Path, Options, new IPEndPoint(IPAddress.Loopback, 0), ServerCertificateSource.Fixed(Certificate),
             Store.Mailboxes, Store.Policies, Store.Roles, Store.Sessions, Store.DeliveryLog, Store.Readiness, new OutboundTlsPolicy(Store.Policies, Options.Delivery),
-            Spool, Dns(), authenticator, Time, logging) { OtherNodes = OtherNodesQueues() });
+            Spool, Dns(), authenticator, Time, logging, shared) { OtherNodes = OtherNodesQueues() });
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         BaseAddress = new Uri(new Uri(address).GetLeftPart(UriPartial.Authority) + "/");

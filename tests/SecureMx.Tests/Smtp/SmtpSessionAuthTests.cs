@@ -57,6 +57,20 @@ public sealed class SmtpSessionAuthTests
     }
 
     [Fact]
+    public async Task AStoreThatCannotBeReadGetsA454TemporaryFailureAndTheSessionGoesOn()
+    {
+        await using var server = await Submission();
+        await using var c = await TlsClientAsync(server);
+        server.Store.Database.Execute("ALTER TABLE mailboxes RENAME TO mailboxes_away"); // the store fails every lookup of a password
+        // Fail-closed and temporary (RFC 4954 §6): neither 235 nor the 535 of a wrong password.
+        var refused = await c.CommandAsync("AUTH PLAIN " + Plain(Alice, Password), 454, "4.7.0");
+        Assert.Contains("temporary authentication failure", refused.Text, StringComparison.Ordinal);
+
+        server.Store.Database.Execute("ALTER TABLE mailboxes_away RENAME TO mailboxes");
+        await c.CommandAsync("AUTH PLAIN " + Plain(Alice, Password), 235, "2.7.0");
+    }
+
+    [Fact]
     public async Task LoggedInClientMaySendToAnyDomainAndTheAccountTravelsWithTheMessage()
     {
         await using var server = await Submission();

@@ -37,11 +37,17 @@ public sealed class TestStore : IDisposable
     /// <summary>The store of an existing data directory (its owner deletes it), or of a new temp directory when null.</summary>
     /// <param name="backend">The backend; null: the one of this test process (<see cref="Backend"/>).</param>
     public TestStore(string? dataDirectory, TimeProvider? time, StoreBackend? backend = null)
+        : this(dataDirectory, time, (backend ?? Backend) == StoreBackend.PostgreSql ? NewPostgresStore() : new SecureMx.Config.StoreOptions())
+    {
+    }
+
+    /// <summary>The store <paramref name="options"/> name (a database of a PostgreSQL server of the test's own), in a new temp directory when <paramref name="dataDirectory"/> is null.</summary>
+    public TestStore(string? dataDirectory, TimeProvider? time, SecureMx.Config.StoreOptions options)
     {
         time ??= TimeProvider.System;
         if (dataDirectory is null) _dir = new TempDirectory();
         DataDirectory = dataDirectory ?? _dir!.Path;
-        Database = StoreDatabase.Open(DataDirectory, (backend ?? Backend) == StoreBackend.PostgreSql ? NewPostgresStore() : new SecureMx.Config.StoreOptions());
+        Database = StoreDatabase.Open(DataDirectory, options);
         Mailboxes = new MailboxRepository(Database, time);
         Policies = new TlsPolicyRepository(Database, time);
         Roles = new RoleRepository(Database, time);
