@@ -1,0 +1,81 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using SecureMx.IntegrationTests.Support;
+
+namespace SecureMx.IntegrationTests.Cluster;
+
+/// <summary>
+/// Three SecureMx nodes A, B, C sharing one private PostgreSQL 15, everything on 127.0.23: PostgreSQL on
+/// .10:5432; node A on .11, B on .12, C on .13, each with its MX listener on port 25 and its dashboard
+/// on 20443. A created the store's content with its CLI: the domain <see cref="Domain"/> with alice and
+/// root (system administrator), and <see cref="SecureDomain"/> with user (the inbound-mandatory tests
+/// switch it). A and B deliver into their own Maildirs; C delivers through LMTP to <see cref="Lmtp"/>,
+/// where nothing listens until a test starts an <see cref="LmtpSink"/> there, so mail C accepts waits
+/// in C's queue (retried every second).
+/// </summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public const string Domain = "cluster.test";
+    public const string SecureDomain = "secure.test";
+    public const string Alice = "alice@" + Domain;
+    public const string Root = "root@" + Domain;
+    public const string SecureUser = "user@" + SecureDomain;
+    public const string Password = "password123";
+    public const string Database = "securemx";
+
+    public static readonly IPEndPoint PostgresEndpoint = new(IPAddress.Parse("127.0.23.10"), 5432);
+    public static readonly IPEndPoint Lmtp = new(IPAddress.Parse("127.0.23.14"), 24);
+
+    public PostgresCluster Postgres { get; private set; } = null!;
+    public SecureMxInstance A { get; private set; } = null!;
+    public SecureMxInstance B { get; private set; } = null!;
+    public SecureMxInstance C { get; private set; } = null!;
+
+    public IEnumerable<SecureMxInstance> Nodes => new[] { A, B, C }.Where(n => n is not null);
+
+    public async ValueTask InitializeAsync()
+    {
+        Postgres = await PostgresCluster.StartAsync(PostgresEndpoint);
+        var uri = await Postgres.CreateDatabaseAsync(Database);
+        // A first: its init migrates the empty database, its CLI fills it; B and C join what is there.
+        A = await NodeAsync(uri, "a", 11, hostDomain: true, mailboxes: [Alice, Root]);
+        await A.CliOk("admin", "add", Root);
+        await A.CliOk("domain", "add", SecureDomain);
+        var add = await Run.SecureMxWithStdinAsync(Password + "\n", "mailbox", "add", SecureUser, "--password-stdin", "--data", A.DataDir);
+        Assert.True(add.ExitCode == 0, add.All);
+        B = await NodeAsync(uri, "b", 12, hostDomain: false);
+        C = await NodeAsync(uri, "c", 13, hostDomain: false, cfg =>
+        {
+            cfg["delivery"]!["lmtp"] = Net.Text(Lmtp);
+            cfg["delivery"]!["localRetrySeconds"] = 1;
+        });
+        await Task.WhenAll(A.StartAsync(), B.StartAsync(), C.StartAsync());
+    }
+
+    private async Task<SecureMxInstance> NodeAsync(string uri, string name, int host, bool hostDomain, Action<JsonObject>? configure = null, string[]? mailboxes = null)
+    {
+        var address = IPAddress.Parse($"127.0.23.{host}");
+        return await SecureMxInstance.CreateAsync(Domain, mailboxes,
+            cfg =>
+            {
+                // Every test talks to the dashboards from 127.0.0.1 and logs in more than once.
+                cfg["dashboard"]!["loginAttemptsPerMinute"] = 100;
+                configure?.Invoke(cfg);
+            },
+            hostname: $"{name}.{Domain}", mx: new IPEndPoint(address, 25), dashboard: new IPEndPoint(address, 20443),
+            store: new SharedStore(uri, Postgres.PasswordFile, name, hostDomain));
+    }
+
+    /// <summary>Every node's log and PostgreSQL's, for a failure message.</summary>
+    public string Logs => string.Join("\n", Nodes.Select(n => $"--- {n.Hostname}:\n{n.Log}")) + "\n--- postgres:\n" + Postgres?.Log;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in Nodes)
+        {
+            try { await node.StopAsync(); } catch (Exception) { }
+            await node.DisposeAsync();
+        }
+        if (Postgres is not null) await Postgres.DisposeAsync();
+    }
+}
