@@ -203,38 +203,33 @@ pg_start() {
 # smx_start TARGET ADDR [STORE_URI]: init, the bench domain and mailbox, serve; skips the target with the reason
 smx_start() {
   local t=$1 addr=$2 store=${3:-} dir=$work/$1 data=$work/$1/data why
-  local -a store_args=() pg_env=()
+  local -a store_args=()
   mkdir -p "$dir"
   if in_use "$addr"; then smx_skip_because "$t" "$addr already in use"; return; fi
   if ! why=$(smx_build); then smx_skip_because "$t" "$why"; return; fi
   smx_built=ok
-  if [[ -n $store ]]; then
-    store_args=(--store "$store")
-    pg_env=("PGPASSWORD=$pg_password")   # init migrates the store; later commands read store.passwordFile
-  fi
-  if ! env "${pg_env[@]}" dotnet "$smx_bin/securemx.dll" init --data "$data" --hostname bench.securemx.test --mx "$addr" "${store_args[@]}" \
+  # init reaches and migrates the store; the password stays in its file (store.passwordFile)
+  if [[ -n $store ]]; then store_args=(--store "$store" --store-password-file "$work/pg-password" --node bench); fi
+  if ! dotnet "$smx_bin/securemx.dll" init --data "$data" --hostname bench.securemx.test --mx "$addr" "${store_args[@]}" \
          --securemx off --submission off --submissions off --dashboard off >"$dir/init.log" 2>&1; then
     smx_skip_because "$t" "securemx init failed; last lines:"
     tail -n 8 "$dir/init.log" | sed 's/^/    /'
     return
   fi
-  if ! python3 - "$data/securemx.json" "$store" "$work/pg-password" >>"$dir/init.log" 2>&1 <<'EOF'
+  if ! python3 - "$data/securemx.json" >>"$dir/init.log" 2>&1 <<'EOF'
 import json, sys
-path, store, password_file = sys.argv[1:4]
+path = sys.argv[1]
 with open(path) as f:
     cfg = json.load(f)
 limits = cfg.setdefault("limits", {})
 limits["maxConnections"] = 1000
 limits["maxConnectionsPerIp"] = 1000
-if store:
-    cfg.setdefault("store", {}).update({"connectionString": store, "passwordFile": password_file})
-    cfg.setdefault("node", {})["name"] = "bench"
 with open(path, "w") as f:
     json.dump(cfg, f, indent=2)
     f.write("\n")
 EOF
   then
-    smx_skip_because "$t" "could not set limits/store in $data/securemx.json"
+    smx_skip_because "$t" "could not set limits in $data/securemx.json"
     tail -n 4 "$dir/init.log" | sed 's/^/    /'
     return
   fi
