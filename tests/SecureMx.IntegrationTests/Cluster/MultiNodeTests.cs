@@ -105,7 +105,7 @@ public sealed class MultiNodeTests(ClusterFixture f, ITestOutputHelper output) :
         Assert.True(sorted[^1] <= Live.TotalMilliseconds, $"worst propagation {sorted[^1]:F0} ms\n{f.Logs}");
     }
 
-    [Fact]
+    [Fact(Skip = "needs i15-web: the dashboard's data-protection keys in the shared store (today each node has its own key ring, so B sends A's cookie to the login)")]
     public async Task ADashboardCookieFromNodeA_IsAcceptedByNodeB()
     {
         using var a = new DashboardHttpClient(f.A);
@@ -146,8 +146,19 @@ public sealed class MultiNodeTests(ClusterFixture f, ITestOutputHelper output) :
             Assert.True(DateTime.UtcNow < deadline, $"A's delivery log has no row for {sender}\n{f.Logs}");
             await Task.Delay(200);
         }
-        Assert.Equal("1", await f.Postgres.ScalarAsync(ClusterFixture.Database,
-            $"SELECT count(*) FROM delivery_log WHERE sender = '{sender}' AND node = 'b' AND result = 'delivered'"));
+    }
+
+    [Fact(Skip = "needs i15-nodes: the node's name in the log rows it writes (node column of delivery_log and inbound_sessions)")]
+    public async Task TheLogRowsOfAMessage_NameTheNodeThatReceivedAndDeliveredIt()
+    {
+        var sender = $"node-{Guid.NewGuid():N}@outside.test";
+        var helo = $"node-{Guid.NewGuid():N}.outside.test";
+        var token = "node-" + Guid.NewGuid().ToString("N");
+        var sent = await SmtpProbe.SendAsync(f.B.Mx, sender, ClusterFixture.Alice, token, helo);
+        Assert.True(sent.Acknowledged, sent.ToString());
+        await f.B.WaitForMessageAsync(ClusterFixture.Alice, token);
+        await WaitForAsync(() => f.ScalarAsync($"SELECT string_agg(node, ',') FROM delivery_log WHERE sender = '{sender}' AND result = 'delivered'"), "b", "delivery_log node of " + sender);
+        await WaitForAsync(() => f.ScalarAsync($"SELECT string_agg(node, ',') FROM inbound_sessions WHERE helo = '{helo}'"), "b", "inbound_sessions node of " + helo);
     }
 
     /// <summary>
@@ -156,7 +167,7 @@ public sealed class MultiNodeTests(ClusterFixture f, ITestOutputHelper output) :
     /// is a 5xx (the recipient exists: the store would have said yes), and once PostgreSQL is back every
     /// acknowledged message has its delivery-log row and its inbound-session row, with the node's name.
     /// </summary>
-    [Fact]
+    [Fact(Skip = "needs i15-cache: recipients from the node's last good cache and the session log buffered while PostgreSQL is gone (today a session breaks with 421 4.3.0 at RCPT), and i15-nodes: the node column of the log rows")]
     public async Task PostgresStoppedForThirtySecondsWhileMailFlows_LosesNoAcknowledgedMessage_GivesNo5xx_AndTheLogsAreCompleteAfterwards()
     {
         var run = Guid.NewGuid().ToString("N")[..8];
@@ -178,16 +189,16 @@ public sealed class MultiNodeTests(ClusterFixture f, ITestOutputHelper output) :
         try
         {
             await Task.Delay(TimeSpan.FromSeconds(2));
-            await f.Postgres.StopAsync();
+            await Task.Run(f.Postgres.Stop);
             Volatile.Write(ref outage, true);
             await Task.Delay(TimeSpan.FromSeconds(30));
             Volatile.Write(ref outage, false);
-            await f.Postgres.StartAsync();
+            await Task.Run(f.Postgres.Start);
             await Task.Delay(TimeSpan.FromSeconds(3));
         }
         finally
         {
-            if (!f.Postgres.Running) await f.Postgres.StartAsync();
+            if (!f.Postgres.IsRunning) await Task.Run(f.Postgres.Start);
             stop.Cancel();
             await flow;
         }
@@ -205,10 +216,8 @@ public sealed class MultiNodeTests(ClusterFixture f, ITestOutputHelper output) :
         foreach (var node in new[] { (f.A, "a"), (f.B, "b") })
         {
             var expected = results.Count(r => r.Node == node.Item1 && r.Result.Acknowledged).ToString(CultureInfo.InvariantCulture);
-            await WaitForAsync(() => f.Postgres.ScalarAsync(ClusterFixture.Database,
-                $"SELECT count(*) FROM delivery_log WHERE sender LIKE 'outage-{run}-%' AND node = '{node.Item2}' AND result = 'delivered'"), expected, "delivery_log rows of node " + node.Item2);
-            await WaitForAsync(() => f.Postgres.ScalarAsync(ClusterFixture.Database,
-                $"SELECT count(*) FROM inbound_sessions WHERE helo LIKE 'outage-{run}-%' AND messages = 1 AND node = '{node.Item2}'"), expected, "inbound_sessions rows of node " + node.Item2);
+            await WaitForAsync(() => f.ScalarAsync($"SELECT count(*) FROM delivery_log WHERE sender LIKE 'outage-{run}-%' AND node = '{node.Item2}' AND result = 'delivered'"), expected, "delivery_log rows of node " + node.Item2);
+            await WaitForAsync(() => f.ScalarAsync($"SELECT count(*) FROM inbound_sessions WHERE helo LIKE 'outage-{run}-%' AND messages = 1 AND node = '{node.Item2}'"), expected, "inbound_sessions rows of node " + node.Item2);
         }
     }
 

@@ -75,7 +75,7 @@ public sealed class SecureMxInstance : IAsyncDisposable
     /// <param name="certFile">A PEM certificate chain to serve instead of the generated self-signed one (<c>--cert</c>, needs <paramref name="keyFile"/>).</param>
     /// <param name="keyFile">The PEM private key of <paramref name="certFile"/> (<c>--key</c>).</param>
     /// <param name="dashboard">The dashboard's HTTPS endpoint (<c>--dashboard</c>); off if null.</param>
-    /// <param name="store">A shared PostgreSQL store (<c>init --store</c>, store.passwordFile, node.name); null: the embedded SQLite store.</param>
+    /// <param name="store">A shared PostgreSQL store (<c>init --store --store-password-file --node</c>); null: the embedded SQLite store.</param>
     public static async Task<SecureMxInstance> CreateAsync(string domain = "example.test", string[]? mailboxes = null,
         Action<JsonObject>? configure = null, string hostname = "mx.securemx.test", bool submission = false,
         IPEndPoint? mx = null, IPEndPoint? secureMx = null, string? secureMxHostname = null, string? certFile = null, string? keyFile = null, IPEndPoint? dashboard = null,
@@ -90,24 +90,14 @@ public sealed class SecureMxInstance : IAsyncDisposable
         if (secureMxHostname is not null) initArgs.AddRange(["--securemx-hostname", secureMxHostname]);
         if (certFile is not null) initArgs.AddRange(["--cert", certFile]);
         if (keyFile is not null) initArgs.AddRange(["--key", keyFile]);
-        if (store is not null) initArgs.AddRange(["--store", store.Uri]);
-        // init migrates a shared store: its password from the environment (never on the command line).
-        var init = await Run.ProcessAsync("dotnet", new[] { Run.SecureMxDll }.Concat(initArgs),
-            env: store is null ? null : new Dictionary<string, string> { ["PGPASSWORD"] = File.ReadAllText(store.PasswordFile).Trim() });
+        // init reaches and migrates a shared store; the password stays in its file.
+        if (store is not null) initArgs.AddRange(["--store", store.Uri, "--store-password-file", store.PasswordFile, "--node", store.NodeName]);
+        var init = await Run.SecureMxAsync(initArgs.ToArray());
         Assert.True(init.ExitCode == 0, init.All);
         var instance = new SecureMxInstance(dir, mx, sub, subs, hostname, secureMx, dashboard) { _certFile = certFile };
         var cfgPath = Path.Combine(dir, "securemx.json");
         var cfg = JsonNode.Parse(File.ReadAllText(cfgPath))!.AsObject();
         cfg["limits"]!["maxConnectionsPerIp"] = 200;
-        if (store is not null)
-        {
-            // From here on serve and every CLI command read the password from the file the configuration names.
-            var storeSection = cfg["store"] as JsonObject ?? (JsonObject)(cfg["store"] = new JsonObject());
-            storeSection["connectionString"] = store.Uri;
-            storeSection["passwordFile"] = store.PasswordFile;
-            var node = cfg["node"] as JsonObject ?? (JsonObject)(cfg["node"] = new JsonObject());
-            node["name"] = store.NodeName;
-        }
         configure?.Invoke(cfg);
         File.WriteAllText(cfgPath, cfg.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
         if (owner is not null)
