@@ -15,6 +15,7 @@ namespace SecureMx.IntegrationTests.Cluster;
 /// <see cref="SecureDomain"/> with user (the inbound-mandatory tests switch it). A and B deliver into
 /// their own Maildirs; C delivers through LMTP to <see cref="Lmtp"/>, where nothing listens until a
 /// test starts an <see cref="LmtpSink"/> there, so mail C accepts waits in C's queue (retried every second).
+/// B and C run with A's dashboard key file, copied after A started.
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
@@ -24,6 +25,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     public const string Root = "root@" + Domain;
     public const string SecureUser = "user@" + SecureDomain;
     public const string Password = "password123";
+    private const string DashboardKeyFile = "dashboard-keys.key";
 
     public static readonly IPEndPoint Lmtp = new(IPAddress.Parse("127.0.23.14"), 24);
 
@@ -54,7 +56,16 @@ public sealed class ClusterFixture : IAsyncLifetime
             cfg["delivery"]!["lmtp"] = Net.Text(Lmtp);
             cfg["delivery"]!["localRetrySeconds"] = 1;
         });
-        await Task.WhenAll(A.StartAsync(), B.StartAsync(), C.StartAsync());
+        // As README "Running several nodes" says: the first node runs, the others get its dashboard key
+        // file (it decrypts the dashboard's key ring in the store), then they start.
+        await A.StartAsync();
+        foreach (var node in new[] { B, C })
+        {
+            var key = Path.Combine(node.DataDir, DashboardKeyFile);
+            File.Copy(Path.Combine(A.DataDir, DashboardKeyFile), key, overwrite: true);
+            File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        await Task.WhenAll(B.StartAsync(), C.StartAsync());
     }
 
     private async Task<SecureMxInstance> NodeAsync(string name, int host, bool hostDomain, Action<JsonObject>? configure = null, string[]? mailboxes = null)
