@@ -7,16 +7,22 @@
 #               what the client (smtp-source) and the loopback can do.
 #   postfix     a private Postfix (tests/peers/postfix-peer.sh, role sink-durable): queues each
 #               message with fsync before its 250, then discards it.
-#   securemx    SecureMx built in Release and run with `securemx serve` (stores into a mailbox).
+#   securemx    SecureMx built in Release and run with `securemx serve` (stores into a mailbox),
+#               with the embedded SQLite store.
+#   securemx-pg the same build with the PostgreSQL store (store.connectionString) of a private
+#               PostgreSQL 15 that the script starts (initdb/pg_ctl as user postgres in the work
+#               directory, loopback only, scram-sha-256) and stops at exit.
 #
 # Load: smtp-source (postfix package), messages of BENCH_SIZE bytes (-l), one message per SMTP
 # session (smtp-source's default; BENCH_SOURCE_OPTS=-d reuses connections), BENCH_SESSIONS
 # parallel sessions (-s), a fixed message count per run (-m), every configuration BENCH_RUNS
 # times, targets interleaved run by run. Rate = messages / wall time of the smtp-source run
 # (date +%s.%N around it); the table shows the median of the runs, [min..max], and the ratio
-# SecureMx/Postfix. At the end: VmRSS of the SecureMx server process, idle before and after.
+# SecureMx/Postfix, and PostgreSQL/SQLite when both SecureMx targets run. At the end: VmRSS of the
+# SecureMx server processes, idle before and after.
 #
-# Usage:  bench/smtp-bench.sh            (as root; needs postfix, smtp-source, python3, dotnet)
+# Usage:  bench/smtp-bench.sh            (as root; needs postfix, smtp-source, python3, dotnet;
+#                                         securemx-pg also PostgreSQL 15 and psql)
 # Environment (defaults):
 #   BENCH_SESSIONS="1 20 100"   session counts
 #   BENCH_MSGS=2000             messages per run for sessions > 1
@@ -27,7 +33,9 @@
 #   BENCH_TARGETS="smtp-sink postfix securemx"
 #   BENCH_SOURCE_OPTS=""        extra smtp-source options (e.g. -d)
 #   BENCH_SECUREMX_ADDR=127.0.2.60:2525  BENCH_POSTFIX_ADDR=127.0.2.61:2525
-#   BENCH_SINK_ADDR=127.0.2.62:2525
+#   BENCH_SINK_ADDR=127.0.2.62:2525      BENCH_SECUREMX_PG_ADDR=127.0.2.63:2525
+#   BENCH_PG_ADDR=127.0.2.64:5432        (the private PostgreSQL of securemx-pg)
+#   BENCH_PG_BIN=/usr/lib/postgresql/15/bin
 #   BENCH_SECUREMX_PROJECT=src/SecureMx/SecureMx.csproj   (relative to the repository root)
 #   BENCH_WORK=<temp dir>       work directory (deleted at exit unless BENCH_KEEP=1)
 # Output goes to the terminal and to bench/results/<timestamp>.txt (+ <timestamp>-runs.csv with
@@ -50,6 +58,9 @@ source_opts=${BENCH_SOURCE_OPTS:-}
 smx_addr=${BENCH_SECUREMX_ADDR:-127.0.2.60:2525}
 pf_addr=${BENCH_POSTFIX_ADDR:-127.0.2.61:2525}
 sink_addr=${BENCH_SINK_ADDR:-127.0.2.62:2525}
+smx_pg_addr=${BENCH_SECUREMX_PG_ADDR:-127.0.2.63:2525}
+pg_addr=${BENCH_PG_ADDR:-127.0.2.64:5432}
+pg_bin=${BENCH_PG_BIN:-/usr/lib/postgresql/15/bin}
 smx_project=${BENCH_SECUREMX_PROJECT:-src/SecureMx/SecureMx.csproj}
 [[ $smx_project == /* ]] || smx_project=$repo/$smx_project
 rcpt=user@bench.test sender=sender@bench.test
@@ -63,7 +74,7 @@ done
 for n in $msgs_n $msgs_1 $size $warmup $sessions_list; do
   [[ $n =~ ^[0-9]+$ ]] || die "not a number: $n"
 done
-for a in "$smx_addr" "$pf_addr" "$sink_addr"; do
+for a in "$smx_addr" "$pf_addr" "$sink_addr" "$smx_pg_addr" "$pg_addr"; do
   [[ $a =~ ^127\.0\.2\.[0-9]+:[0-9]+$ ]] || die "addresses must be 127.0.2.x:port (got $a)"
 done
 want() { [[ " $targets " == *" $1 "* ]]; }
@@ -77,16 +88,22 @@ mkdir -p "$work"; chmod 755 "$work"          # the postfix user must reach the P
 exec > >(tee "$out") 2>&1
 tee_pid=$!
 
-smx_pid="" sink_pid="" pf_started=""
+# Per SecureMx target (securemx, securemx-pg): server pid, why it was skipped, VmRSS figures.
+declare -A smx_pid=() smx_skip=() smx_rss_before=() smx_rss_after=() smx_hwm=()
+sink_pid="" pf_started="" pg_started=""
 cleanup() {
-  local rc=$? i
+  local rc=$? i t p
   trap - EXIT INT TERM
-  if [[ -n $smx_pid ]] && kill -0 "$smx_pid" 2>/dev/null; then
-    kill -TERM "$smx_pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do kill -0 "$smx_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$smx_pid" 2>/dev/null && { echo "SecureMx did not stop in 10 s: SIGKILL"; kill -KILL "$smx_pid" 2>/dev/null || true; }
-    wait "$smx_pid" 2>/dev/null || true
-  fi
+  for t in "${!smx_pid[@]}"; do
+    p=${smx_pid[$t]}
+    kill -0 "$p" 2>/dev/null || continue
+    kill -TERM "$p" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$p" 2>/dev/null && { echo "$t did not stop in 10 s: SIGKILL"; kill -KILL "$p" 2>/dev/null || true; }
+    wait "$p" 2>/dev/null || true
+  done
+  # after the servers, so that none of them sees its store go away
+  [[ -n $pg_started ]] && su postgres -s /bin/sh -c "$pg_bin/pg_ctl -D $work/pg/data -m fast -w stop" >/dev/null 2>&1 || true
   if [[ -n $sink_pid ]]; then
     kill -TERM "$sink_pid" 2>/dev/null || true
     wait "$sink_pid" 2>/dev/null || true
@@ -138,29 +155,68 @@ if want postfix; then
   echo "postfix     listening on $pf_addr ($work/postfix)"
 fi
 
-# ---- SecureMx ----
-smx_skip="" smx_rss_before="" smx_rss_after="" smx_hwm=""
-smx_skip_because() { smx_skip=$1; echo "securemx    SKIPPED: $1"; }
-if want securemx; then
-  smx=$work/securemx data=$work/securemx/data
-  mkdir -p "$smx"
-  smx_cli() { dotnet "$smx/bin/securemx.dll" "$@"; }
-  if ! command -v dotnet >/dev/null; then
-    smx_skip_because "dotnet not installed"
-  elif in_use "$smx_addr"; then
-    smx_skip_because "$smx_addr already in use"
-  elif ! dotnet build -c Release "$smx_project" -o "$smx/bin" >"$smx/build.log" 2>&1; then
-    smx_skip_because "build failed (dotnet build -c Release ${smx_project#"$repo"/}); errors:"
-    { grep -E ' error |error MSB|: error' "$smx/build.log" || tail -n 8 "$smx/build.log"; } | sort -u | tail -n 8 | sed 's/^/    /'
-  elif [[ ! -f $smx/bin/securemx.dll ]]; then
-    smx_skip_because "build produced no securemx.dll in $smx/bin"
-  elif ! smx_cli init --data "$data" --hostname bench.securemx.test --mx "$smx_addr" \
-         --securemx off --submission off --submissions off --dashboard off >"$smx/init.log" 2>&1 \
-       || ! smx_cli domain add bench.test --data "$data" >>"$smx/init.log" 2>&1 \
-       || ! echo "bench-password-$RANDOM$RANDOM" | smx_cli mailbox add "$rcpt" --data "$data" --password-stdin >>"$smx/init.log" 2>&1; then
-    smx_skip_because "securemx init/domain add/mailbox add failed; last lines:"
-    tail -n 8 "$smx/init.log" | sed 's/^/    /'
-  elif ! python3 - "$data/securemx.json" >>"$smx/init.log" 2>&1 <<'EOF'
+# ---- SecureMx (securemx: SQLite store; securemx-pg: PostgreSQL store) ----
+smx_bin=$work/securemx-bin smx_built=""
+smx_skip_because() { smx_skip[$1]=$2; printf '%-11s SKIPPED: %s\n' "$1" "$2"; }
+smx_cli() { dotnet "$smx_bin/securemx.dll" "$@"; }
+smx_build() {  # once for both targets; prints the reason on failure
+  [[ -n $smx_built ]] && { [[ $smx_built == ok ]]; return; }
+  smx_built=failed
+  command -v dotnet >/dev/null || { echo "dotnet not installed"; return 1; }
+  mkdir -p "$smx_bin"
+  if ! dotnet build -c Release "$smx_project" -o "$smx_bin" >"$work/securemx-build.log" 2>&1; then
+    echo "build failed (dotnet build -c Release ${smx_project#"$repo"/}); errors:"
+    { grep -E ' error |error MSB|: error' "$work/securemx-build.log" || tail -n 8 "$work/securemx-build.log"; } | sort -u | tail -n 8 | sed 's/^/    /'
+    return 1
+  fi
+  [[ -f $smx_bin/securemx.dll ]] || { echo "build produced no securemx.dll in $smx_bin"; return 1; }
+  smx_built=ok
+}
+
+# The private PostgreSQL of securemx-pg: a cluster in $work/pg owned by postgres (initdb and pg_ctl
+# refuse root), password authentication on one loopback address; prints the reason on failure.
+pg_password="" pg_uri=""
+pg_start() {
+  local host=${pg_addr%:*} port=${pg_addr##*:}
+  [[ -x $pg_bin/initdb ]] || { echo "PostgreSQL 15 not installed ($pg_bin)"; return 1; }
+  command -v psql >/dev/null || { echo "psql not installed"; return 1; }
+  in_use "$pg_addr" && { echo "$pg_addr already in use"; return 1; }
+  pg_password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  mkdir -p "$work/pg/sock"
+  printf '%s\n' "$pg_password" >"$work/pg/initdb-password"
+  printf '%s\n' "$pg_password" >"$work/pg-password"; chmod 600 "$work/pg-password"
+  chown -R postgres: "$work/pg"
+  if ! su postgres -s /bin/sh -c "$pg_bin/initdb -D $work/pg/data -A scram-sha-256 -U postgres --pwfile=$work/pg/initdb-password -E UTF8 --locale=C.UTF-8" >"$work/pg-init.log" 2>&1; then
+    echo "initdb failed:"; tail -n 5 "$work/pg-init.log" | sed 's/^/    /'; return 1
+  fi
+  rm -f "$work/pg/initdb-password"
+  if ! su postgres -s /bin/sh -c "$pg_bin/pg_ctl -D $work/pg/data -o '-h $host -p $port -k $work/pg/sock' -l $work/pg/postgres.log -w -t 30 start" >>"$work/pg-init.log" 2>&1; then
+    echo "pg_ctl start failed:"; tail -n 5 "$work/pg/postgres.log" 2>/dev/null | sed 's/^/    /'; return 1
+  fi
+  pg_started=1
+  if ! PGPASSWORD=$pg_password psql -X -q -h "$host" -p "$port" -U postgres -d postgres -c "CREATE DATABASE securemx" >>"$work/pg-init.log" 2>&1; then
+    echo "CREATE DATABASE failed:"; tail -n 3 "$work/pg-init.log" | sed 's/^/    /'; return 1
+  fi
+  pg_uri=postgresql://postgres@$host:$port/securemx
+}
+
+# smx_start TARGET ADDR [STORE_URI]: init, the bench domain and mailbox, serve; skips the target with the reason
+smx_start() {
+  local t=$1 addr=$2 store=${3:-} dir=$work/$1 data=$work/$1/data why
+  local -a store_args=()
+  mkdir -p "$dir"
+  if in_use "$addr"; then smx_skip_because "$t" "$addr already in use"; return; fi
+  if ! why=$(smx_build); then smx_skip_because "$t" "$why"; return; fi
+  smx_built=ok
+  # init reaches and migrates the store; the password stays in its file (store.passwordFile)
+  if [[ -n $store ]]; then store_args=(--store "$store" --store-password-file "$work/pg-password" --node bench); fi
+  if ! dotnet "$smx_bin/securemx.dll" init --data "$data" --hostname bench.securemx.test --mx "$addr" "${store_args[@]}" \
+         --securemx off --submission off --submissions off --dashboard off >"$dir/init.log" 2>&1; then
+    smx_skip_because "$t" "securemx init failed; last lines:"
+    tail -n 8 "$dir/init.log" | sed 's/^/    /'
+    return
+  fi
+  if ! python3 - "$data/securemx.json" >>"$dir/init.log" 2>&1 <<'EOF'
 import json, sys
 path = sys.argv[1]
 with open(path) as f:
@@ -173,29 +229,45 @@ with open(path, "w") as f:
     f.write("\n")
 EOF
   then
-    smx_skip_because "could not set limits in $data/securemx.json"
-    tail -n 4 "$smx/init.log" | sed 's/^/    /'
+    smx_skip_because "$t" "could not set limits in $data/securemx.json"
+    tail -n 4 "$dir/init.log" | sed 's/^/    /'
+    return
+  fi
+  if ! smx_cli domain add bench.test --data "$data" >>"$dir/init.log" 2>&1 \
+     || ! echo "bench-password-$RANDOM$RANDOM" | smx_cli mailbox add "$rcpt" --data "$data" --password-stdin >>"$dir/init.log" 2>&1; then
+    smx_skip_because "$t" "securemx domain add/mailbox add failed; last lines:"
+    tail -n 8 "$dir/init.log" | sed 's/^/    /'
+    return
+  fi
+  dotnet "$smx_bin/securemx.dll" serve --data "$data" >"$dir/serve.log" 2>&1 &
+  smx_pid[$t]=$!
+  if ! wait_port "$addr" 60 "${smx_pid[$t]}"; then
+    smx_skip_because "$t" "securemx serve did not listen on $addr within 60 s; last lines:"
+    tail -n 8 "$dir/serve.log" | sed 's/^/    /'
+    kill -TERM "${smx_pid[$t]}" 2>/dev/null || true
+    return
+  fi
+  sleep 3
+  smx_rss_before[$t]=$(rss_kb "${smx_pid[$t]}" VmRSS)
+  printf '%-11s listening on %s (pid %s), idle VmRSS %s kB\n' "$t" "$addr" "${smx_pid[$t]}" "${smx_rss_before[$t]}"
+}
+
+want securemx && smx_start securemx "$smx_addr"
+if want securemx-pg; then
+  if pg_start >"$work/pg-start.out"; then
+    echo "postgresql  listening on $pg_addr (store of securemx-pg)"
+    smx_start securemx-pg "$smx_pg_addr" "$pg_uri"
   else
-    dotnet "$smx/bin/securemx.dll" serve --data "$data" >"$smx/serve.log" 2>&1 &
-    smx_pid=$!
-    if ! wait_port "$smx_addr" 60 "$smx_pid"; then
-      smx_skip_because "securemx serve did not listen on $smx_addr within 60 s; last lines:"
-      tail -n 8 "$smx/serve.log" | sed 's/^/    /'
-      kill -TERM "$smx_pid" 2>/dev/null || true
-    else
-      sleep 3
-      smx_rss_before=$(rss_kb "$smx_pid" VmRSS)
-      echo "securemx    listening on $smx_addr (pid $smx_pid), idle VmRSS ${smx_rss_before} kB"
-    fi
+    smx_skip_because securemx-pg "no PostgreSQL: $(cat "$work/pg-start.out")"
   fi
 fi
 echo
 
-addr_of() { case $1 in smtp-sink) echo "$sink_addr" ;; postfix) echo "$pf_addr" ;; securemx) echo "$smx_addr" ;; esac; }
+addr_of() { case $1 in smtp-sink) echo "$sink_addr" ;; postfix) echo "$pf_addr" ;; securemx) echo "$smx_addr" ;; securemx-pg) echo "$smx_pg_addr" ;; esac; }
 active=()
-for t in smtp-sink postfix securemx; do
+for t in smtp-sink postfix securemx securemx-pg; do
   want "$t" || continue
-  [[ $t == securemx && -n $smx_skip ]] && continue
+  [[ -n ${smx_skip[$t]:-} ]] && continue
   active+=("$t")
 done
 ((${#active[@]})) || die "no target available"
@@ -250,14 +322,17 @@ for s in $sessions_list; do
   done
 done
 
-if [[ -n $smx_pid && -z $smx_skip ]] && kill -0 "$smx_pid" 2>/dev/null; then
-  sleep 3
-  smx_rss_after=$(rss_kb "$smx_pid" VmRSS)
-  smx_hwm=$(rss_kb "$smx_pid" VmHWM)
-elif [[ -n $smx_pid && -z $smx_skip ]]; then
-  echo "WARNING: the SecureMx server process exited during the benchmark; see $smx/serve.log"
-  tail -n 8 "$smx/serve.log" 2>/dev/null | sed 's/^/    /'
-fi
+((${#smx_pid[@]})) && sleep 3
+for t in "${!smx_pid[@]}"; do
+  [[ -n ${smx_skip[$t]:-} ]] && continue
+  if kill -0 "${smx_pid[$t]}" 2>/dev/null; then
+    smx_rss_after[$t]=$(rss_kb "${smx_pid[$t]}" VmRSS)
+    smx_hwm[$t]=$(rss_kb "${smx_pid[$t]}" VmHWM)
+  else
+    echo "WARNING: the $t server process exited during the benchmark; see $work/$t/serve.log"
+    tail -n 8 "$work/$t/serve.log" 2>/dev/null | sed 's/^/    /'
+  fi
+done
 
 echo
 python3 - "$csv" "$sessions_list" "${active[*]}" <<'EOF'
@@ -274,6 +349,8 @@ w = 24
 hdr = f"{'sessions':>8} {'msgs':>6} " + " ".join(f"{t + ' msg/s':>{w}}" for t in targets)
 if "securemx" in targets and "postfix" in targets:
     hdr += f" {'SecureMx/Postfix':>17}"
+if "securemx" in targets and "securemx-pg" in targets:
+    hdr += f" {'PostgreSQL/SQLite':>18}"
 print("Messages per second: median of runs [min..max]")
 print(hdr)
 print("-" * len(hdr))
@@ -291,16 +368,20 @@ for s in sessions:
     if "securemx" in targets and "postfix" in targets:
         a, b = meds.get("securemx"), meds.get("postfix")
         line += f" {('%.2f' % (a / b)) if a and b else 'n/a':>17}"
+    if "securemx" in targets and "securemx-pg" in targets:
+        a, b = meds.get("securemx-pg"), meds.get("securemx")
+        line += f" {('%.2f' % (a / b)) if a and b else 'n/a':>18}"
     print(line)
 EOF
 
 echo
-if want securemx; then
-  if [[ -n $smx_skip ]]; then
-    echo "SecureMx: skipped (${smx_skip%%;*})"
+for t in securemx securemx-pg; do
+  want "$t" || continue
+  if [[ -n ${smx_skip[$t]:-} ]]; then
+    echo "$t: skipped (${smx_skip[$t]%%;*})"
   else
-    echo "SecureMx server VmRSS: idle before runs ${smx_rss_before:-?} kB, idle after runs ${smx_rss_after:-?} kB (peak VmHWM ${smx_hwm:-?} kB)"
+    echo "$t server VmRSS: idle before runs ${smx_rss_before[$t]:-?} kB, idle after runs ${smx_rss_after[$t]:-?} kB (peak VmHWM ${smx_hwm[$t]:-?} kB)"
   fi
-fi
+done
 echo "load average (1/5/15 min) at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "results: $out, $csv"

@@ -75,10 +75,11 @@ public sealed class SecureMxInstance : IAsyncDisposable
     /// <param name="certFile">A PEM certificate chain to serve instead of the generated self-signed one (<c>--cert</c>, needs <paramref name="keyFile"/>).</param>
     /// <param name="keyFile">The PEM private key of <paramref name="certFile"/> (<c>--key</c>).</param>
     /// <param name="dashboard">The dashboard's HTTPS endpoint (<c>--dashboard</c>); off if null.</param>
+    /// <param name="store">A shared PostgreSQL store (<c>init --store --store-password-file --node</c>); null: the embedded SQLite store.</param>
     public static async Task<SecureMxInstance> CreateAsync(string domain = "example.test", string[]? mailboxes = null,
         Action<JsonObject>? configure = null, string hostname = "mx.securemx.test", bool submission = false,
         IPEndPoint? mx = null, IPEndPoint? secureMx = null, string? secureMxHostname = null, string? certFile = null, string? keyFile = null, IPEndPoint? dashboard = null,
-        string? owner = null)
+        string? owner = null, SharedStore? store = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "securemx-it-" + Guid.NewGuid().ToString("N")[..10]);
         mx ??= Net.FreeEndpoint();
@@ -89,6 +90,8 @@ public sealed class SecureMxInstance : IAsyncDisposable
         if (secureMxHostname is not null) initArgs.AddRange(["--securemx-hostname", secureMxHostname]);
         if (certFile is not null) initArgs.AddRange(["--cert", certFile]);
         if (keyFile is not null) initArgs.AddRange(["--key", keyFile]);
+        // init reaches and migrates a shared store; the password stays in its file.
+        if (store is not null) initArgs.AddRange(["--store", store.Uri, "--store-password-file", store.PasswordFile, "--node", store.NodeName]);
         var init = await Run.SecureMxAsync(initArgs.ToArray());
         Assert.True(init.ExitCode == 0, init.All);
         var instance = new SecureMxInstance(dir, mx, sub, subs, hostname, secureMx, dashboard) { _certFile = certFile };
@@ -104,6 +107,8 @@ public sealed class SecureMxInstance : IAsyncDisposable
             Assert.True(chown.ExitCode == 0, chown.All);
             instance.Owner = owner;
         }
+        // A node joining a shared store finds the domains the first node added there.
+        if (store is { HostDomain: false }) return instance;
         await instance.CliOk("domain", "add", domain);
         foreach (var m in mailboxes ?? ["alice@" + domain])
         {
