@@ -105,7 +105,7 @@ public sealed class MultiNodeTests(ClusterFixture f, ITestOutputHelper output) :
         Assert.True(sorted[^1] <= Live.TotalMilliseconds, $"worst propagation {sorted[^1]:F0} ms\n{f.Logs}");
     }
 
-    [Fact(Skip = "needs i15-web: the dashboard's data-protection keys in the shared store (today each node has its own key ring, so B sends A's cookie to the login)")]
+    [Fact]
     public async Task ADashboardCookieFromNodeA_IsAcceptedByNodeB()
     {
         using var a = new DashboardHttpClient(f.A);
@@ -148,7 +148,7 @@ public sealed class MultiNodeTests(ClusterFixture f, ITestOutputHelper output) :
         }
     }
 
-    [Fact(Skip = "needs i15-nodes: the node's name in the log rows it writes (node column of delivery_log and inbound_sessions)")]
+    [Fact]
     public async Task TheLogRowsOfAMessage_NameTheNodeThatReceivedAndDeliveredIt()
     {
         var sender = $"node-{Guid.NewGuid():N}@outside.test";
