@@ -84,7 +84,16 @@ public sealed partial class SmtpSession
         {
             var fingerprint = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(credentials.User.Trim().ToLowerInvariant() + "\0" + credentials.Password)));
             bool repeated = _failedCredentials?.Contains(fingerprint) == true;
-            (result, account) = await _ctx.Authenticator.LoginAsync(credentials.User, credentials.Password, ClientIp, mechanism, _abort, countFailure: !repeated);
+            try
+            {
+                (result, account) = await _ctx.Authenticator.LoginAsync(credentials.User, credentials.Password, ClientIp, mechanism, _abort, countFailure: !repeated);
+            }
+            catch (Exception ex) when (Store.StoreUnavailable.Is(ex))
+            {
+                // The password could not be checked: a temporary failure (RFC 4954 §6), never 535, and no failure counted.
+                _log.LogWarning("session {Session} from {Ip}: AUTH {Mechanism} not decided, the store cannot be read: {Error}", _record.Id, ClientIp, mechanism, ex.Message);
+                return await ErrorAsync(Refused(SmtpReply.AuthUnavailable, "store_unavailable")) ? null : "too many errors";
+            }
             if (result == LoginResult.Failed)
             {
                 if (repeated) return await ErrorAsync(SmtpReply.AuthFailed) ? null : "too many errors";
