@@ -22,9 +22,11 @@ public sealed record DestinationTlsEntry(string Domain, OutboundTlsLevel Level);
 /// <para>
 /// With a <paramref name="directory"/> (several nodes on one PostgreSQL store) the settings the
 /// delivery and the RCPT read (<see cref="DomainInboundTls"/>, <see cref="DomainOutboundTls"/>,
-/// <see cref="MailboxOutboundTls"/>, <see cref="DestinationTls"/>) come from its snapshot. A domain
-/// or mailbox the snapshot cannot vouch for is asked of the store; a destination without an entry
-/// is not (most have none: the last good table is used, as for every other setting).
+/// <see cref="MailboxOutboundTls"/>, <see cref="DestinationTls"/>) come from its snapshot. The
+/// outbound ones are served from the last good snapshot whatever it says, misses included (an
+/// unknown sender or destination has no setting; while the store is gone nothing can be added to
+/// it, and while it answers the snapshot is at most a minute old): the queue keeps delivering
+/// during an outage. An inbound switch the snapshot cannot vouch for is asked of the store.
 /// </para>
 /// </summary>
 public sealed class TlsPolicyRepository(StoreDatabase db, TimeProvider time, DirectoryCache? directory = null)
@@ -44,12 +46,12 @@ public sealed class TlsPolicyRepository(StoreDatabase db, TimeProvider time, Dir
 
     /// <summary>Outbound setting of a hosted domain, or null when it is not hosted.</summary>
     public OutboundTlsSetting? DomainOutboundTls(string domain) =>
-        directory?.Current is { } d && (d.Snapshot.IsHosted(domain) || d.Authoritative) ? d.Snapshot.DomainOutboundTls(domain) :
+        directory?.Current is { } d ? d.Snapshot.DomainOutboundTls(domain) :
         db.Scalar("SELECT outbound_tls FROM domains WHERE name=@k", ("@k", domain)) is string s ? ParseOutbound(s) : null;
 
     /// <summary>Outbound setting of a mailbox, or null when it does not exist.</summary>
     public OutboundTlsSetting? MailboxOutboundTls(string address) =>
-        directory?.Current is { } d && (d.Snapshot.MailboxOutboundTls(address) is not null || d.Authoritative) ? d.Snapshot.MailboxOutboundTls(address) :
+        directory?.Current is { } d ? d.Snapshot.MailboxOutboundTls(address) :
         db.Scalar("SELECT outbound_tls FROM mailboxes WHERE address=@k", ("@k", address)) is string s ? ParseOutbound(s) : null;
 
     /// <summary>Every hosted domain with its inbound and outbound setting, in one query (lists of domains).</summary>

@@ -147,6 +147,23 @@ public sealed class DirectoryCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task TheOutboundSettingsAreServedFromTheLastGoodSnapshotMissesIncludedSoTheQueueKeepsDelivering()
+    {
+        _store.Policies.SetMailboxOutboundTls("alice@example.org", SecureMx.Mail.OutboundTlsSetting.Mandatory, "test");
+        _store.Policies.SetDestinationTls("bank.example", SecureMx.Mail.OutboundTlsLevel.Verify, "test");
+        var cache = Cache(new GatedLoader(_store));
+        await cache.FeedConnected();
+        cache.FeedLost();
+        BreakTheStore();
+        _store.Database.Execute("ALTER TABLE tls_destinations RENAME TO tls_destinations_gone");
+        var policy = new SecureMx.Policy.OutboundTlsPolicy(new TlsPolicyRepository(_store.Database, TimeProvider.System, cache), new SecureMx.Config.DeliveryOptions());
+        // A subaddress of alice: the sender's own address is a miss, its base a hit.
+        Assert.Equal(SecureMx.Mail.OutboundTlsLevel.Verify, policy.For(null, "alice+news@example.org", "bank.example").Level);
+        Assert.Equal(SecureMx.Mail.OutboundTlsLevel.Encrypt, policy.For(null, "alice+news@example.org", "elsewhere.example").Level);
+        Assert.Equal(policy.DefaultLevel, policy.For(null, "", "elsewhere.example").Level);
+    }
+
+    [Fact]
     public async Task TheAgeCountsFromTheLastGoodLoad()
     {
         var time = new SteppingTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20000));
