@@ -71,8 +71,9 @@ public sealed class SmtpSessionStoreOutageTests
     [Fact]
     public async Task WithTheFeedLostTheCachedDirectoryServesKnownRecipientsAndUnknownOnesGet451()
     {
-        await using var server = await SmtpTestServer.StartAsync(directory: db => DirectoryCache.For(db, TimeProvider.System, NullLogger.Instance));
-        var cache = server.DirectoryCache!;
+        DirectoryCache? cache = null;
+        await using var server = await SmtpTestServer.StartAsync(mailboxes: db => new MailboxRepository(db, TimeProvider.System, cache = DirectoryCache.For(db, TimeProvider.System, NullLogger.Instance)));
+        Assert.NotNull(cache);
         Assert.True(await cache.FeedConnected());
         await using (var c = await server.ConnectEhloAsync())
         {

@@ -69,8 +69,8 @@ public sealed class SmtpTestServer : IAsyncDisposable
     public RecordingArrivalSink Arrivals { get; } = new();
     public SmtpListener Listener { get; }
 
-    /// <summary>The directory cache the sessions read through, when the test asked for one.</summary>
-    public DirectoryCache? DirectoryCache { get; }
+    /// <summary>What the sessions look recipients, senders and passwords up in (<see cref="TestStore.Mailboxes"/> unless the test gave its own).</summary>
+    public MailboxRepository Mailboxes { get; }
 
     /// <summary>What the listener's sessions are built with: for a session run on a stream of the test's own.</summary>
     public SmtpServerContext Context { get; }
@@ -78,7 +78,7 @@ public sealed class SmtpTestServer : IAsyncDisposable
     public string DataDirectory => _dir.Path;
 
     private SmtpTestServer(TempDirectory dir, SecureMxOptions options, ConnectionLimiter limiter, bool withTls, ListenerSettings listener, TimeProvider time,
-        IStorageFaultInjector? faults, FreeSpaceGuard? freeSpace, IPEndPoint? bind, Func<StoreDatabase, DirectoryCache>? directory)
+        IStorageFaultInjector? faults, FreeSpaceGuard? freeSpace, IPEndPoint? bind, Func<StoreDatabase, MailboxRepository>? mailboxes)
     {
         _dir = dir;
         Options = options;
@@ -86,10 +86,9 @@ public sealed class SmtpTestServer : IAsyncDisposable
         Store = new TestStore(dir.Path, time); // migrating is a no-op on the template, as on any existing instance
 
         Spool = new MessageSpool(Path.Combine(dir.Path, "spool"), time, NullLogger.Instance, faults is null ? null : new DurableFiles(faults), freeSpace);
-        // With a directory cache, as a node of several on one store reads its mailboxes.
-        DirectoryCache = directory?.Invoke(Store.Database);
-        var mailboxes = DirectoryCache is null ? Store.Mailboxes : new MailboxRepository(Store.Database, time, DirectoryCache);
-        var policy = new InboundRecipientPolicy(new RecipientRouter(mailboxes, options.Delivery));
+        // The test's own (a directory cache, another store), else the store's: what the sessions read recipients, senders and passwords from.
+        Mailboxes = mailboxes?.Invoke(Store.Database) ?? Store.Mailboxes;
+        var policy = new InboundRecipientPolicy(new RecipientRouter(Mailboxes, options.Delivery));
         SessionLog = new SessionLogRepository(Store.Database, options.Logs, time, NullLogger.Instance);
 
         SslStreamCertificateContextHolder? certificate = null;
@@ -103,8 +102,8 @@ public sealed class SmtpTestServer : IAsyncDisposable
             certificate = CertificateFactory.Load(certFile, keyFile);
         }
 
-        var authenticator = new AccountAuthenticator(mailboxes, options.Auth, time, NullLogger.Instance);
-        var senders = new SenderOwnershipPolicy(mailboxes, options.Delivery);
+        var authenticator = new AccountAuthenticator(Mailboxes, options.Auth, time, NullLogger.Instance);
+        var senders = new SenderOwnershipPolicy(Mailboxes, options.Delivery);
         var ctx = new SmtpServerContext(options, Spool, policy, SessionLog, Arrivals, ServerCertificateSource.Fixed(certificate), authenticator, senders, time, NullLoggerFactory.Instance);
         Context = ctx;
         Listener = new SmtpListener(ctx, listener, bind ?? new IPEndPoint(IPAddress.Loopback, 0), limiter);
@@ -120,13 +119,13 @@ public sealed class SmtpTestServer : IAsyncDisposable
         IStorageFaultInjector? faults = null,
         FreeSpaceGuard? freeSpace = null,
         IPEndPoint? bind = null,
-        Func<StoreDatabase, DirectoryCache>? directory = null)
+        Func<StoreDatabase, MailboxRepository>? mailboxes = null)
     {
         var options = new SecureMxOptions { Hostname = Hostname };
         configure?.Invoke(options);
         var dir = new TempDirectory();
         var server = new SmtpTestServer(dir, options, limiter ?? new ConnectionLimiter(100, 50), withTls,
-            listener ?? ListenerSettings.Mx(profile ?? TlsProfile.Opportunistic), time ?? TimeProvider.System, faults, freeSpace, bind, directory);
+            listener ?? ListenerSettings.Mx(profile ?? TlsProfile.Opportunistic), time ?? TimeProvider.System, faults, freeSpace, bind, mailboxes);
         await server.SessionLog.Writer.StartAsync(CancellationToken.None);
         server.Listener.Start();
         return server;
