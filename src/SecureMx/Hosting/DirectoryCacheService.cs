@@ -42,6 +42,7 @@ public sealed class DirectoryCacheService(DirectoryCache cache, IDirectoryChange
     private async Task ListenAsync(CancellationToken ct)
     {
         var backoff = FirstBackoff;
+        bool wasLost = false;
         while (!ct.IsCancellationRequested)
         {
             bool listened = false;
@@ -51,6 +52,8 @@ public sealed class DirectoryCacheService(DirectoryCache cache, IDirectoryChange
                 {
                     listened = true;
                     _ = cache.FeedConnected();
+                    if (wasLost) log.LogInformation("directory change feed listening again; reloading the directory");
+                    wasLost = false;
                 }, () => _ = cache.ReloadAsync(), ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -60,6 +63,7 @@ public sealed class DirectoryCacheService(DirectoryCache cache, IDirectoryChange
             catch (Exception ex)
             {
                 cache.FeedLost();
+                wasLost = true;
                 if (listened) backoff = FirstBackoff; // it worked until now: try again soon
                 log.LogWarning("directory change feed {State} ({Error}); the cached directory serves known addresses, unknown ones get 451 4.3.0 until the store answers; reconnecting in {Seconds} s",
                     listened ? "lost" : "could not connect", ex.Message, backoff.TotalSeconds);
