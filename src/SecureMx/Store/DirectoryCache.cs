@@ -152,8 +152,9 @@ public sealed class DirectoryCache
         {
             snapshot = _load(started);
         }
-        catch (Exception ex) when (StoreUnavailable.Is(ex))
+        catch (Exception ex)
         {
+            // Whatever failed (an unreachable store, or a surprise), the loop must go on and the last good snapshot stay.
             int failures;
             lock (_gate)
             {
