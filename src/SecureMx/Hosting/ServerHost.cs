@@ -51,8 +51,17 @@ public static class ServerHost
             ConfigLoader.ResolvePath(dataDirectory, options.Tls.Certificate), ConfigLoader.ResolvePath(dataDirectory, options.Tls.Key)));
         // The store by concept: one database, a repository per concern (the wiring PostgreSQL would swap is in StoreDatabase).
         builder.Services.AddSingleton(_ => StoreDatabase.OpenMigrated(dataDirectory));
-        builder.Services.AddSingleton(sp => new MailboxRepository(sp.GetRequiredService<StoreDatabase>(), time));
-        builder.Services.AddSingleton(sp => new TlsPolicyRepository(sp.GetRequiredService<StoreDatabase>(), time));
+        // Several nodes on one PostgreSQL: the hot path reads a cached directory, kept current by LISTEN/NOTIFY
+        // (docs/ARCHITECTURE.md, "The directory cache"). With SQLite there is none: every read is a query.
+        if (options.Store.IsShared)
+        {
+            builder.Services.AddSingleton(sp => DirectoryCache.For(sp.GetRequiredService<StoreDatabase>(), time,
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.Directory")));
+            builder.Services.AddSingleton(sp => new DirectoryCacheService(sp.GetRequiredService<DirectoryCache>(),
+                PostgresDirectoryChangeFeed.For(sp.GetRequiredService<StoreDatabase>()), time, sp.GetRequiredService<ILogger<DirectoryCacheService>>()));
+        }
+        builder.Services.AddSingleton(sp => new MailboxRepository(sp.GetRequiredService<StoreDatabase>(), time, sp.GetService<DirectoryCache>()));
+        builder.Services.AddSingleton(sp => new TlsPolicyRepository(sp.GetRequiredService<StoreDatabase>(), time, sp.GetService<DirectoryCache>()));
         builder.Services.AddSingleton(sp => new RoleRepository(sp.GetRequiredService<StoreDatabase>(), time));
         builder.Services.AddSingleton(sp => new DashboardSessionRepository(sp.GetRequiredService<StoreDatabase>(), time,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.DashboardSessions")));
@@ -119,7 +128,9 @@ public static class ServerHost
             options, sp.GetRequiredService<ILogger<DashboardService>>()));
 
         // Stopped in reverse order: listeners first, then the dashboard, the queue, and last the log
-        // writers, which write what the listeners and the queue left queued.
+        // writers, which write what the listeners and the queue left queued. The directory cache's first
+        // snapshot is loaded before anything else starts.
+        if (options.Store.IsShared) builder.Services.AddHostedService(sp => sp.GetRequiredService<DirectoryCacheService>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryLogRepository>().Writer);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SessionLogRepository>().Writer);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueRunner>());
