@@ -49,16 +49,18 @@ public static class ServerHost
         // The certificate pair every new TLS handshake takes; SIGHUP and the file watch replace it on renewal.
         builder.Services.AddSingleton(_ => ServerCertificateSource.Load(
             ConfigLoader.ResolvePath(dataDirectory, options.Tls.Certificate), ConfigLoader.ResolvePath(dataDirectory, options.Tls.Key)));
-        // The store by concept: one database, a repository per concern (the wiring PostgreSQL would swap is in StoreDatabase).
-        builder.Services.AddSingleton(_ => StoreDatabase.OpenMigrated(dataDirectory));
+        // The store by concept: one database (SQLite, or PostgreSQL shared by several nodes), a repository per
+        // concern. Opened and migrated here, before anything listens: a store that cannot be reached or is
+        // newer than this program stops the start with its reason.
+        var store = StoreDatabase.Open(dataDirectory, options.Store);
+        builder.Services.AddSingleton(store);
         // Several nodes on one PostgreSQL: the hot path reads a cached directory, kept current by LISTEN/NOTIFY
         // (docs/ARCHITECTURE.md, "The directory cache"). With SQLite there is none: every read is a query.
-        if (options.Store.IsShared)
+        if (store.IsShared)
         {
-            builder.Services.AddSingleton(sp => DirectoryCache.For(sp.GetRequiredService<StoreDatabase>(), time,
-                sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.Directory")));
-            builder.Services.AddSingleton(sp => new DirectoryCacheService(sp.GetRequiredService<DirectoryCache>(),
-                PostgresDirectoryChangeFeed.For(sp.GetRequiredService<StoreDatabase>()), time, sp.GetRequiredService<ILogger<DirectoryCacheService>>()));
+            builder.Services.AddSingleton(sp => DirectoryCache.For(store, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.Directory")));
+            builder.Services.AddSingleton(sp => new DirectoryCacheService(sp.GetRequiredService<DirectoryCache>(), PostgresDirectoryChangeFeed.For(store), time,
+                sp.GetRequiredService<ILogger<DirectoryCacheService>>()));
         }
         builder.Services.AddSingleton(sp => new MailboxRepository(sp.GetRequiredService<StoreDatabase>(), time, sp.GetService<DirectoryCache>()));
         builder.Services.AddSingleton(sp => new TlsPolicyRepository(sp.GetRequiredService<StoreDatabase>(), time, sp.GetService<DirectoryCache>()));
@@ -130,14 +132,14 @@ public static class ServerHost
         // Stopped in reverse order: listeners first, then the dashboard, the queue, and last the log
         // writers, which write what the listeners and the queue left queued. The directory cache's first
         // snapshot is loaded before anything else starts.
-        if (options.Store.IsShared) builder.Services.AddHostedService(sp => sp.GetRequiredService<DirectoryCacheService>());
+        if (store.IsShared) builder.Services.AddHostedService(sp => sp.GetRequiredService<DirectoryCacheService>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryLogRepository>().Writer);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SessionLogRepository>().Writer);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueRunner>());
         builder.Services.AddHostedService(sp => new MaildirTmpCleanupService(dataDirectory, options, time, sp.GetRequiredService<ILogger<MaildirTmpCleanupService>>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardService>());
         builder.Services.AddHostedService(sp => new MetricsService(dataDirectory, options, sp.GetRequiredService<MessageSpool>(),
-            sp.GetRequiredService<IHostApplicationLifetime>(), time, sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<IHostApplicationLifetime>(), time, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<StoreDatabase>()));
         builder.Services.AddHostedService(sp => new DovecotPolicyService(dataDirectory, options, sp.GetRequiredService<AccountAuthenticator>(), sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SmtpServerService>());
         // Started last, stopped first: no reload while the server stops.
