@@ -51,7 +51,7 @@ public sealed class DirectoryCacheService(DirectoryCache cache, IDirectoryChange
                 await feed.ListenAsync(() =>
                 {
                     listened = true;
-                    _ = cache.FeedConnected();
+                    _ = LoadAfterConnectingAsync(ct);
                     if (wasLost) log.LogInformation("directory change feed listening again; reloading the directory");
                     wasLost = false;
                 }, () => _ = cache.ReloadAsync(), ct);
@@ -80,6 +80,29 @@ public sealed class DirectoryCacheService(DirectoryCache cache, IDirectoryChange
             backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
         }
     }
+
+    /// <summary>
+    /// The reload that follows a (re)connection of the feed, retried every second (up to
+    /// <see cref="ConnectRetries"/> times) while it fails: until it succeeds the snapshot's misses are
+    /// not trusted, and the next reload would otherwise wait for a change or the periodic refresh.
+    /// </summary>
+    private async Task LoadAfterConnectingAsync(CancellationToken ct)
+    {
+        try
+        {
+            bool loaded = await cache.FeedConnected();
+            for (int i = 0; !loaded && i < ConnectRetries; i++)
+            {
+                await Task.Delay(FirstBackoff, time, ct);
+                loaded = await cache.ReloadAsync();
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    private const int ConnectRetries = 10;
 
     private async Task RefreshAsync(CancellationToken ct)
     {

@@ -28,6 +28,7 @@ public sealed class DirectoryCache
     private sealed record Published(DirectorySnapshot Snapshot, long Generation, long FeedEpoch, bool WhileFeedConnected);
 
     private readonly Func<DateTimeOffset, DirectorySnapshot> _load;
+    private readonly Action? _feedLost;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly object _gate = new();
@@ -43,15 +44,18 @@ public sealed class DirectoryCache
     private TaskCompletionSource<bool>? _waiting; // the one load queued behind the running one
 
     /// <param name="load">Reads a complete snapshot (throws when the store cannot be read); its argument is when the load began.</param>
-    public DirectoryCache(Func<DateTimeOffset, DirectorySnapshot> load, TimeProvider time, ILogger log)
+    /// <param name="feedLost">Runs when the change feed is lost (the store's idle pooled connections are dropped: likely dead as well).</param>
+    public DirectoryCache(Func<DateTimeOffset, DirectorySnapshot> load, TimeProvider time, ILogger log, Action? feedLost = null)
     {
         _load = load;
+        _feedLost = feedLost;
         _time = time;
         _log = log;
     }
 
     /// <summary>The cache of <paramref name="db"/>'s directory.</summary>
-    public static DirectoryCache For(StoreDatabase db, TimeProvider time, ILogger log) => new(at => DirectorySnapshot.Load(db, at), time, log);
+    public static DirectoryCache For(StoreDatabase db, TimeProvider time, ILogger log) =>
+        new(at => DirectorySnapshot.Load(db, at), time, log, db.ReleasePooledConnections);
 
     /// <summary>The current snapshot, or null before the first load and while a local change is not yet in one.</summary>
     public DirectoryReading? Current
@@ -111,10 +115,15 @@ public sealed class DirectoryCache
         return ReloadAsync();
     }
 
-    /// <summary>The change feed is gone: the snapshot's misses are no longer trusted.</summary>
+    /// <summary>
+    /// The change feed is gone: the snapshot's misses are no longer trusted, and the store's idle
+    /// pooled connections, which went with it, are dropped (the next query opens a fresh one instead
+    /// of failing on a dead one after the store is back).
+    /// </summary>
     public void FeedLost()
     {
         lock (_gate) _feedConnected = false;
+        _feedLost?.Invoke();
     }
 
     private void RunLoads(TaskCompletionSource<bool> first)
