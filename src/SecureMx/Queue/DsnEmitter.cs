@@ -66,7 +66,7 @@ public sealed class DsnEmitter(MessageSpool spool, RecipientRouter recipients, S
     /// passes; not the original's data gone missing, which does not.
     /// </summary>
     private static bool IsStorageFailure(Exception ex) =>
-        StoreUnavailable.Is(ex) || ex is IOException and not FileNotFoundException and not DirectoryNotFoundException;
+        ex is IOException ? ex is not FileNotFoundException and not DirectoryNotFoundException : StoreUnavailable.Is(ex);
 
     /// <summary>The Status field is the outcome's enhanced code (RFC 3464 §2.3.4), its text the explanation.</summary>
     private static DsnRecipientReport Report(Item item, DsnAction action, DateTimeOffset? retryUntil, DateTimeOffset now) =>

@@ -12,5 +12,9 @@ namespace SecureMx.Store;
 /// </summary>
 public static class StoreUnavailable
 {
-    public static bool Is(Exception ex) => ex is DbException || StoreDatabase.IsUnreachable(ex);
+    /// <remarks>
+    /// A bare <see cref="IOException"/> is a file's error (the spool's, a Maildir's), not the store's:
+    /// Npgsql reports a connection lost mid-reply wrapped in its own exception, which is a DbException.
+    /// </remarks>
+    public static bool Is(Exception ex) => ex is DbException || ex is not IOException && StoreDatabase.IsUnreachable(ex);
 }
