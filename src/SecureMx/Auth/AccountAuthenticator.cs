@@ -110,7 +110,7 @@ public sealed class AccountAuthenticator
         {
             if (Admits(clientIp, ThrottleKey(name), name, $"{protocol} login")) return true;
         }
-        catch (Exception ex) when (IsStoreFault(ex))
+        catch (Exception ex) when (StoreUnavailable.Is(ex))
         {
             // Fail-closed (StoreLoginThrottle): no count, no login.
             _log.LogWarning("{Protocol} login from {Ip} for {User} refused: the login throttle's store cannot be reached: {Error}", protocol, clientIp, Printable(name), ex.Message);
@@ -154,7 +154,7 @@ public sealed class AccountAuthenticator
             if (success) _throttle.RecordSuccess(clientIp, key);
             else _throttle.RecordFailure(clientIp, key);
         }
-        catch (Exception ex) when (IsStoreFault(ex))
+        catch (Exception ex) when (StoreUnavailable.Is(ex))
         {
             // The store went away between Dovecot's two requests: this outcome is not counted (the next check refuses).
             _log.LogWarning("{Protocol} login from {Ip} for {User}: the outcome could not be counted: {Error}", protocol, clientIp, Printable(name), ex.Message);
@@ -167,9 +167,6 @@ public sealed class AccountAuthenticator
         CountFailure(ExternalService(protocol), "failed");
         _log.LogWarning("{Protocol} login from {Ip} for {User} failed", protocol, clientIp, Printable(name));
     }
-
-    /// <summary>What a store that cannot be read or written throws (both providers' errors derive from DbException).</summary>
-    public static bool IsStoreFault(Exception ex) => ex is System.Data.Common.DbException || StoreDatabase.IsUnreachable(ex);
 
     private static string ThrottleKey(string name) => Normalize(name) ?? name.Trim().ToLowerInvariant();
 

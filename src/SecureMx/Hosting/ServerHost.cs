@@ -54,8 +54,16 @@ public static class ServerHost
         // newer than this program stops the start with its reason.
         var store = StoreDatabase.Open(dataDirectory, options.Store);
         builder.Services.AddSingleton(store);
-        builder.Services.AddSingleton(sp => new MailboxRepository(sp.GetRequiredService<StoreDatabase>(), time));
-        builder.Services.AddSingleton(sp => new TlsPolicyRepository(sp.GetRequiredService<StoreDatabase>(), time));
+        // Several nodes on one PostgreSQL: the hot path reads a cached directory, kept current by LISTEN/NOTIFY
+        // (docs/ARCHITECTURE.md, "The directory cache"). With SQLite there is none: every read is a query.
+        if (store.IsShared)
+        {
+            builder.Services.AddSingleton(sp => DirectoryCache.For(store, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.Directory")));
+            builder.Services.AddSingleton(sp => new DirectoryCacheService(sp.GetRequiredService<DirectoryCache>(), PostgresDirectoryChangeFeed.For(store), time,
+                sp.GetRequiredService<ILogger<DirectoryCacheService>>()));
+        }
+        builder.Services.AddSingleton(sp => new MailboxRepository(sp.GetRequiredService<StoreDatabase>(), time, sp.GetService<DirectoryCache>()));
+        builder.Services.AddSingleton(sp => new TlsPolicyRepository(sp.GetRequiredService<StoreDatabase>(), time, sp.GetService<DirectoryCache>()));
         builder.Services.AddSingleton(sp => new RoleRepository(sp.GetRequiredService<StoreDatabase>(), time));
         builder.Services.AddSingleton(sp => new DashboardSessionRepository(sp.GetRequiredService<StoreDatabase>(), time,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.DashboardSessions")));
@@ -126,8 +134,10 @@ public static class ServerHost
             options, sp.GetRequiredService<ILogger<DashboardService>>()));
 
         // Stopped in reverse order: listeners first, then the dashboard, the queue, and last the log
-        // writers, which write what the listeners and the queue left queued.
-        // First: the node's number goes into every queue id made from here on (the queue's DSNs, the listeners' messages).
+        // writers, which write what the listeners and the queue left queued. The directory cache's first
+        // snapshot is loaded before anything else starts.
+        if (store.IsShared) builder.Services.AddHostedService(sp => sp.GetRequiredService<DirectoryCacheService>());
+        // Then the node's number goes into every queue id made from here on (the queue's DSNs, the listeners' messages).
         builder.Services.AddSingleton(sp => new NodeService(sp.GetRequiredService<StoreDatabase>(), sp.GetRequiredService<MessageSpool>(), options, dataDirectory, time,
             sp.GetRequiredService<ILogger<NodeService>>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeService>());

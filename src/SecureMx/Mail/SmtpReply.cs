@@ -61,6 +61,10 @@ public sealed record SmtpReply(int Code, EnhancedStatus? Enhanced, IReadOnlyList
     public static readonly SmtpReply TooManyRecipients = new(452, EnhancedStatus.TooManyRecipients, "Error: too many recipients");
     public static readonly SmtpReply BareCrLfInData = new(554, EnhancedStatus.ContentError, "Error: message contains a bare <CR> or <LF>; lines must end with <CR><LF> (RFC 5321 2.3.8); message not accepted");
     public static readonly SmtpReply LocalError = new(451, EnhancedStatus.LocalError, "Error: local error while storing the message, try again later");
+    /// <summary>An address the server could not look up (its store is unreachable): temporary, never a refusal the store would not have given.</summary>
+    public static readonly SmtpReply AddressLookupFailed = new(451, EnhancedStatus.LocalError, "Error: the address cannot be checked now, try again later");
+    /// <summary>A login whose password or throttle could not be read (the store is unreachable): RFC 4954 §6, temporary, never 535.</summary>
+    public static readonly SmtpReply AuthUnavailable = new(454, EnhancedStatus.SecurityTransient, "Error: temporary authentication failure, try again later");
     public static readonly SmtpReply InsufficientStorage = new(452, EnhancedStatus.InsufficientStorage, "Error: insufficient system storage, try again later");
     public static readonly SmtpReply NoTlsAvailable = new(454, EnhancedStatus.SecurityTransient, "TLS not available due to temporary reason");
     public static readonly SmtpReply ReadyForTls = new(220, EnhancedStatus.Ok, "Ready to start TLS");
@@ -71,8 +75,6 @@ public sealed record SmtpReply(int Code, EnhancedStatus? Enhanced, IReadOnlyList
     // RFC 4954 §6: the same reply for an unknown account and a wrong password.
     public static readonly SmtpReply AuthFailed = new(535, EnhancedStatus.CredentialsInvalid, "Error: authentication failed");
     public static readonly SmtpReply AuthBlocked = new(454, EnhancedStatus.SecurityTransient, "Error: too many failed logins, try again later");
-    // RFC 4954 §6: 454 4.7.0 when the server cannot check the credentials now (the store is unreachable).
-    public static readonly SmtpReply AuthUnavailable = new(454, EnhancedStatus.SecurityTransient, "Error: temporary authentication failure, try again later");
     public static readonly SmtpReply AuthAborted = new(501, EnhancedStatus.PermanentFailure, "Authentication aborted");
     public static readonly SmtpReply AuthBadBase64 = new(501, EnhancedStatus.SyntaxError, "Error: cannot decode the response (base64 expected)");
     public static readonly SmtpReply AuthUnknownMechanism = new(504, EnhancedStatus.InvalidArguments, "Error: unsupported authentication mechanism (PLAIN and LOGIN are)");

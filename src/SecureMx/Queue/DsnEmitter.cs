@@ -4,6 +4,7 @@ using SecureMx.Dsn;
 using SecureMx.Mail;
 using SecureMx.Policy;
 using SecureMx.Spool;
+using SecureMx.Store;
 using SecureMx.Telemetry;
 
 namespace SecureMx.Queue;
@@ -53,16 +54,19 @@ public sealed class DsnEmitter(MessageSpool spool, RecipientRouter recipients, S
             SecureMxMetrics.DsnsSent.Add(1, new KeyValuePair<string, object?>("action", action.ToFieldValue()));
             return true;
         }
-        catch (Exception ex) when (ex is IOException or Microsoft.Data.Sqlite.SqliteException or FormatException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or FormatException or InvalidOperationException || StoreUnavailable.Is(ex))
         {
             log.LogError(ex, "{Id}: could not create the {Action} DSN for <{Sender}>", original.Id, action.ToFieldValue(), original.Sender);
             return !IsStorageFailure(ex);
         }
     }
 
-    /// <summary>A failure of the spool's storage, which passes; not the original's data gone missing, which does not.</summary>
+    /// <summary>
+    /// A failure of the spool's storage or of the store that routes the DSN (unreachable), which
+    /// passes; not the original's data gone missing, which does not.
+    /// </summary>
     private static bool IsStorageFailure(Exception ex) =>
-        ex is Microsoft.Data.Sqlite.SqliteException || ex is IOException and not FileNotFoundException and not DirectoryNotFoundException;
+        ex is IOException ? ex is not FileNotFoundException and not DirectoryNotFoundException : StoreUnavailable.Is(ex);
 
     /// <summary>The Status field is the outcome's enhanced code (RFC 3464 §2.3.4), its text the explanation.</summary>
     private static DsnRecipientReport Report(Item item, DsnAction action, DateTimeOffset? retryUntil, DateTimeOffset now) =>

@@ -49,7 +49,16 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
             await destination.WaitAsync(ct);
             try
             {
-                var policy = tlsPolicy.For(envelope.Client.Account, envelope.Sender, domain);
+                EffectiveTlsPolicy policy;
+                try
+                {
+                    policy = tlsPolicy.For(envelope.Client.Account, envelope.Sender, domain);
+                }
+                catch (Exception ex) when (StoreUnavailable.Is(ex))
+                {
+                    // Without its TLS policy no recipient is sent anywhere: deferred, never sent under a guessed level.
+                    return group.Select(r => PolicyUnreadable(envelope, r, ex)).ToList();
+                }
                 var outcomes = await remote.DeliverAsync(envelope, domain, group, () => spool.OpenData(envelope.Id), ct, policy.Level, policy.UsesDane);
                 return outcomes.Select(o => Attempt(envelope, group.Single(x => x.Index == o.Index), o, policy)).ToList();
             }
@@ -66,6 +75,17 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
         {
             _slots.Release();
         }
+    }
+
+    /// <summary>A deferral because the store could not be read for the TLS policy; tried again after the local retry interval.</summary>
+    private DeliveryAttempt PolicyUnreadable(Envelope envelope, QueuedRecipient r, Exception error)
+    {
+        log.LogWarning("{Id}: to=<{Rcpt}> status=deferred (the outbound TLS policy cannot be read from the store: {Error})", envelope.Id, r.Recipient.Address, error.Message);
+        var deferred = new DeliveryOutcome(RecipientState.Deferred, OutcomeReason.Local, EnhancedStatus.LocalError,
+            $"{EnhancedStatus.LocalError} the outbound TLS policy cannot be read from the store: {error.Message}", 451);
+        var entry = new DeliveryLogEntry(time.GetUtcNow(), envelope.Id, envelope.Sender, envelope.Client.Account, r.Recipient.Address, null, null,
+            "deferred", 451, EnhancedStatus.LocalError.ToString(), deferred.Text, null, null, TlsVerification.None.ToString().ToLowerInvariant());
+        return new DeliveryAttempt(r, deferred, entry, RetryAfter: TimeSpan.FromSeconds(options.LocalRetrySeconds));
     }
 
     private DeliveryAttempt Attempt(Envelope envelope, QueuedRecipient r, RemoteOutcome o, EffectiveTlsPolicy policy)

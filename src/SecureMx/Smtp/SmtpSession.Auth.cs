@@ -88,11 +88,12 @@ public sealed partial class SmtpSession
             {
                 (result, account) = await _ctx.Authenticator.LoginAsync(credentials.User, credentials.Password, ClientIp, mechanism, _abort, countFailure: !repeated);
             }
-            catch (Exception ex) when (AccountAuthenticator.IsStoreFault(ex))
+            catch (Exception ex) when (Store.StoreUnavailable.Is(ex))
             {
-                // Fail-closed: without the store neither the password nor the throttle can be checked.
-                _log.LogWarning("AUTH {Mechanism} from {Ip}: the store cannot be reached: {Error}", mechanism, ClientIp, ex.Message);
-                return await ErrorAsync(SmtpReply.AuthUnavailable) ? null : "too many errors";
+                // The password or the throttle could not be checked: a temporary failure (RFC 4954 §6), never 535,
+                // and no failure counted (fail-closed: no login without the store).
+                _log.LogWarning("session {Session} from {Ip}: AUTH {Mechanism} not decided, the store cannot be read: {Error}", _record.Id, ClientIp, mechanism, ex.Message);
+                return await ErrorAsync(Refused(SmtpReply.AuthUnavailable, "store_unavailable")) ? null : "too many errors";
             }
             if (result == LoginResult.Failed)
             {

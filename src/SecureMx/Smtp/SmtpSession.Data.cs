@@ -186,7 +186,18 @@ public sealed partial class SmtpSession
         if (!file.TooBig && _account is not null && tx.Headers is { } headers)
         {
             var (section, complete) = headers.Result();
-            if (_ctx.Senders.CheckAuthors(_account, Policy.AuthorAddresses.Parse(section, complete)) is { } refused)
+            SmtpReply? refused;
+            try
+            {
+                refused = _ctx.Senders.CheckAuthors(_account, Policy.AuthorAddresses.Parse(section, complete));
+            }
+            catch (Exception ex) when (Store.StoreUnavailable.Is(ex))
+            {
+                _log.LogWarning("session {Session} from {Ip}: message of {Account} not taken, its authors cannot be checked, the store cannot be read: {Error}", _record.Id, ClientIp, _account, ex.Message);
+                await ResetTransactionAsync();
+                return await ErrorAsync(Refused(SmtpReply.AddressLookupFailed, "store_unavailable"));
+            }
+            if (refused is not null)
             {
                 _log.LogWarning("session {Session} from {Ip}: message of {Account} refused: {Reply}", _record.Id, ClientIp, _account, refused.Text);
                 await ResetTransactionAsync();

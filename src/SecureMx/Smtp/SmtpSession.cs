@@ -402,7 +402,17 @@ public sealed partial class SmtpSession
             case SmtpAddressParser.Error.Syntax:
                 return await ErrorAsync(new SmtpReply(501, EnhancedStatus.BadSenderSyntax, "Error: bad sender address syntax"));
         }
-        if (_account is not null && _ctx.Senders.CheckEnvelopeSender(_account, sender) is { } notOwned)
+        SmtpReply? notOwned;
+        try
+        {
+            notOwned = _account is null ? null : _ctx.Senders.CheckEnvelopeSender(_account, sender);
+        }
+        catch (Exception ex) when (StoreUnavailable.Is(ex))
+        {
+            _log.LogWarning("session {Session} from {Ip}: MAIL FROM <{Sender}> of {Account} not decided, the store cannot be read: {Error}", _record.Id, ClientIp, sender, _account, ex.Message);
+            return await ErrorAsync(Refused(SmtpReply.AddressLookupFailed, "store_unavailable"));
+        }
+        if (notOwned is not null)
         {
             _log.LogWarning("session {Session} from {Ip}: {Account} tried to send as <{Sender}>", _record.Id, ClientIp, _account, sender);
             return await ErrorAsync(notOwned);
@@ -458,7 +468,17 @@ public sealed partial class SmtpSession
         }
 
         // Logged-in clients may send anywhere; everybody else only to the domains hosted here.
-        var decision = _ctx.Recipients.Evaluate(rcpt, barePostmaster, parameters, barePostmaster ? "postmaster" : rcpt.ToString(), mayRelay: _account is not null, tls: Tls);
+        Policy.RcptDecision decision;
+        try
+        {
+            decision = _ctx.Recipients.Evaluate(rcpt, barePostmaster, parameters, barePostmaster ? "postmaster" : rcpt.ToString(), mayRelay: _account is not null, tls: Tls);
+        }
+        catch (Exception ex) when (StoreUnavailable.Is(ex))
+        {
+            // Not decided is not refused: 451, and the client tries again (never a 5xx the store would not have given).
+            _log.LogWarning("session {Session} from {Ip}: RCPT <{Rcpt}> not decided, the store cannot be read: {Error}", _record.Id, ClientIp, barePostmaster ? "postmaster" : rcpt, ex.Message);
+            decision = new Policy.RcptDecision(SmtpReply.AddressLookupFailed, [], "store_unavailable");
+        }
         LogRecipient(barePostmaster ? "(postmaster)" : rcpt.Domain, decision.Reply);
         if (!decision.Accepted) return await ErrorAsync(decision.Refusal is { } why ? Refused(decision.Reply, why) : decision.Reply);
         _tx.RcptCommands++;

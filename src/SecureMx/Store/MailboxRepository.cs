@@ -20,8 +20,15 @@ public sealed record RecipientLookup(InboundTlsSetting InboundTls, string? Match
 /// Hosted domains, their mailboxes (with password hashes) and aliases, and the recipient lookup
 /// the server makes at every RCPT. Addresses are stored as <see cref="EnvelopeAddress.LookupKey"/>
 /// (lower-case local part, A-label domain); callers pass them in that form.
+/// <para>
+/// With a <paramref name="directory"/> (several nodes on one PostgreSQL store) the hot-path reads —
+/// <see cref="LookupRecipient"/>, <see cref="ResolveLocal"/>, <see cref="AddressBelongsTo"/>,
+/// <see cref="MailboxLanguage"/>, <see cref="IsHosted"/> — answer from its snapshot; a miss the
+/// snapshot cannot vouch for (<see cref="DirectoryReading.Authoritative"/>) is asked of the store.
+/// Every change made here invalidates it. Without one, every read is a query.
+/// </para>
 /// </summary>
-public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
+public sealed class MailboxRepository(StoreDatabase db, TimeProvider time, DirectoryCache? directory = null)
 {
     public string DataDirectory => db.DataDirectory;
 
@@ -33,6 +40,7 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
     {
         if (db.Execute("INSERT INTO domains(name, created_at) VALUES(@d, @now) ON CONFLICT DO NOTHING", ("@d", domain), ("@now", Now)) == 0)
             throw new StoreException($"domain {domain} already exists");
+        directory?.Invalidate();
     }
 
     /// <summary>Stops hosting a domain with no mailbox or alias left; its administrators lose that role.</summary>
@@ -48,11 +56,15 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
             DashboardSessionRepository.RevokeAll(c, Now, admin, "role changed");
         c.Execute("DELETE FROM domain_admins WHERE domain=@d", ("@d", domain));
         c.Commit();
+        directory?.Invalidate();
     }
 
     public List<string> ListDomains() => db.Rows("SELECT name FROM domains ORDER BY name", r => r.GetString(0));
 
-    public bool IsHosted(string domain) => db.Scalar("SELECT 1 FROM domains WHERE name=@d", ("@d", domain)) is not null;
+    public bool IsHosted(string domain) =>
+        directory?.Current is { } d && (d.Snapshot.IsHosted(domain) || d.Authoritative)
+            ? d.Snapshot.IsHosted(domain)
+            : db.Scalar("SELECT 1 FROM domains WHERE name=@d", ("@d", domain)) is not null;
 
     // ---- mailboxes ----
 
@@ -83,6 +95,7 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
             ("@a", address), ("@d", domain), ("@h", passwordHash), ("@m", maildir), ("@now", Now));
         if (added == 0) throw new StoreException($"mailbox {address} already exists");
         c.Commit();
+        directory?.Invalidate();
         return new MailboxInfo(address, domain, maildir, time.GetUtcNow());
     }
 
@@ -99,6 +112,7 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
         // Nor a dashboard session.
         DashboardSessionRepository.RevokeAll(c, Now, address, "mailbox removed");
         c.Commit();
+        directory?.Invalidate();
     }
 
     public List<MailboxInfo> ListMailboxes(string? domain = null) =>
@@ -136,6 +150,7 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
 
     /// <summary>The language of the mail SecureMx writes to a mailbox, or null when no such mailbox exists.</summary>
     public MailLanguage? MailboxLanguage(string address) =>
+        directory?.Current is { } d && (d.Snapshot.MailboxLanguage(address) is not null || d.Authoritative) ? d.Snapshot.MailboxLanguage(address) :
         db.Scalar("SELECT language FROM mailboxes WHERE address=@a", ("@a", address)) is string s ? ParseLanguage(s) : null;
 
     /// <summary>Sets the language of the mail SecureMx writes to a mailbox; the next DSN uses it, also on a running server.</summary>
@@ -143,13 +158,16 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
     {
         if (db.Execute("UPDATE mailboxes SET language=@l WHERE address=@a", ("@a", address), ("@l", language.Name())) == 0)
             throw new StoreException($"mailbox {address} does not exist");
+        directory?.Invalidate();
     }
 
     /// <summary>A word this version does not know (written by a newer one) reads as the default.</summary>
-    private static MailLanguage ParseLanguage(string stored) => MailLanguages.TryParse(stored, out var l) ? l : MailLanguage.English;
+    internal static MailLanguage ParseLanguage(string stored) => MailLanguages.TryParse(stored, out var l) ? l : MailLanguage.English;
 
     /// <summary>Whether <paramref name="address"/> is the mailbox <paramref name="account"/> itself or an alias that delivers to it.</summary>
-    public bool AddressBelongsTo(string address, string account) => address == account
+    public bool AddressBelongsTo(string address, string account) =>
+        directory?.Current is { } d && (d.Snapshot.AddressBelongsTo(address, account) || d.Authoritative) ? d.Snapshot.AddressBelongsTo(address, account)
+        : address == account
         ? db.Scalar("SELECT 1 FROM mailboxes WHERE address=@a", ("@a", account)) is not null
         : db.Scalar("SELECT 1 FROM aliases WHERE address=@a AND target=@t", ("@a", address), ("@t", account)) is not null;
 
@@ -170,6 +188,7 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
             ("@a", address), ("@d", domain), ("@t", target), ("@now", Now));
         if (added == 0) throw new StoreException($"alias {address} -> {target} already exists");
         c.Commit();
+        directory?.Invalidate();
     }
 
     /// <summary>Removes one target of an alias, or the whole alias when <paramref name="target"/> is null.</summary>
@@ -179,6 +198,7 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
             ? db.Execute("DELETE FROM aliases WHERE address=@a", ("@a", address))
             : db.Execute("DELETE FROM aliases WHERE address=@a AND target=@t", ("@a", address), ("@t", target));
         if (removed == 0) throw new StoreException(target is null ? $"alias {address} does not exist" : $"alias {address} -> {target} does not exist");
+        directory?.Invalidate();
     }
 
     public List<AliasInfo> ListAliases(string? domain = null) =>
@@ -190,6 +210,7 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
     /// <summary>The mailboxes an address delivers to: itself when it is a mailbox, an alias's targets, or none.</summary>
     public List<LocalTarget> ResolveLocal(string address)
     {
+        if (directory?.Current is { } d && d.Snapshot.Resolve(address).Targets is var cached && (cached.Count > 0 || d.Authoritative)) return cached;
         using var c = db.Connect();
         return Resolve(c, address).Targets;
     }
@@ -201,6 +222,12 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
     /// </summary>
     public RecipientLookup? LookupRecipient(string domain, IEnumerable<string> candidates)
     {
+        if (directory?.Current is { } d)
+        {
+            // A hit is served even from a snapshot the feed no longer vouches for (the last good state); a miss is not.
+            var cached = d.Snapshot.LookupRecipient(domain, candidates);
+            if (d.Authoritative || cached?.Match is not null) return cached;
+        }
         using var c = db.Connect();
         if (c.Scalar("SELECT inbound_tls FROM domains WHERE name=@d", ("@d", domain)) is not string inbound) return null;
         var setting = TlsPolicyRepository.ParseInbound(inbound);

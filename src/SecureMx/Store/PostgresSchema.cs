@@ -179,5 +179,27 @@ internal static class PostgresSchema
         """
             ALTER TABLE nodes ADD COLUMN instance TEXT NOT NULL DEFAULT '';
             """,
+        // The directory's change feed (docs/ARCHITECTURE.md, "The directory cache"): every statement that
+        // changes domains, mailboxes, aliases or tls_destinations — whoever runs it: a node, the CLI,
+        // `store copy`, psql — sends pg_notify('securemx_directory', table), delivered at commit (never for
+        // a rolled-back change; identical ones of one transaction folded into one). Each node LISTENs and
+        // reloads its cached directory (Store/PostgresDirectoryChangeFeed). PostgreSQL only: with SQLite
+        // there is one node and no cache.
+        """
+            CREATE OR REPLACE FUNCTION securemx_directory_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              PERFORM pg_notify('securemx_directory', TG_TABLE_NAME);
+              RETURN NULL;
+            END
+            $$;
+            CREATE TRIGGER domains_directory_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON domains
+              FOR EACH STATEMENT EXECUTE FUNCTION securemx_directory_changed();
+            CREATE TRIGGER mailboxes_directory_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON mailboxes
+              FOR EACH STATEMENT EXECUTE FUNCTION securemx_directory_changed();
+            CREATE TRIGGER aliases_directory_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON aliases
+              FOR EACH STATEMENT EXECUTE FUNCTION securemx_directory_changed();
+            CREATE TRIGGER tls_destinations_directory_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tls_destinations
+              FOR EACH STATEMENT EXECUTE FUNCTION securemx_directory_changed();
+            """,
     ];
 }

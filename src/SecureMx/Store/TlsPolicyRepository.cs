@@ -19,8 +19,17 @@ public sealed record DestinationTlsEntry(string Domain, OutboundTlsLevel Level);
 /// every delivery, so a change applies to a running server at once. Every change is recorded in
 /// policy_audit in the same transaction. The stored words are parsed here and nowhere else; a
 /// word no version wrote counts as the lenient setting, as it always has.
+/// <para>
+/// With a <paramref name="directory"/> (several nodes on one PostgreSQL store) the settings the
+/// delivery and the RCPT read (<see cref="DomainInboundTls"/>, <see cref="DomainOutboundTls"/>,
+/// <see cref="MailboxOutboundTls"/>, <see cref="DestinationTls"/>) come from its snapshot. The
+/// outbound ones are served from the last good snapshot whatever it says, misses included (an
+/// unknown sender or destination has no setting; while the store is gone nothing can be added to
+/// it, and while it answers the snapshot is at most a minute old): the queue keeps delivering
+/// during an outage. An inbound switch the snapshot cannot vouch for is asked of the store.
+/// </para>
 /// </summary>
-public sealed class TlsPolicyRepository(StoreDatabase db, TimeProvider time)
+public sealed class TlsPolicyRepository(StoreDatabase db, TimeProvider time, DirectoryCache? directory = null)
 {
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -32,14 +41,17 @@ public sealed class TlsPolicyRepository(StoreDatabase db, TimeProvider time)
 
     /// <summary>Inbound setting of a hosted domain, or null when it is not hosted.</summary>
     public InboundTlsSetting? DomainInboundTls(string domain) =>
+        directory?.Current is { } d && (d.Snapshot.IsHosted(domain) || d.Authoritative) ? d.Snapshot.DomainInboundTls(domain) :
         db.Scalar("SELECT inbound_tls FROM domains WHERE name=@k", ("@k", domain)) is string s ? ParseInbound(s) : null;
 
     /// <summary>Outbound setting of a hosted domain, or null when it is not hosted.</summary>
     public OutboundTlsSetting? DomainOutboundTls(string domain) =>
+        directory?.Current is { } d ? d.Snapshot.DomainOutboundTls(domain) :
         db.Scalar("SELECT outbound_tls FROM domains WHERE name=@k", ("@k", domain)) is string s ? ParseOutbound(s) : null;
 
     /// <summary>Outbound setting of a mailbox, or null when it does not exist.</summary>
     public OutboundTlsSetting? MailboxOutboundTls(string address) =>
+        directory?.Current is { } d ? d.Snapshot.MailboxOutboundTls(address) :
         db.Scalar("SELECT outbound_tls FROM mailboxes WHERE address=@k", ("@k", address)) is string s ? ParseOutbound(s) : null;
 
     /// <summary>Every hosted domain with its inbound and outbound setting, in one query (lists of domains).</summary>
@@ -64,6 +76,7 @@ public sealed class TlsPolicyRepository(StoreDatabase db, TimeProvider time)
 
     /// <summary>The level the destination table gives a recipient domain, or null.</summary>
     public OutboundTlsLevel? DestinationTls(string domain) =>
+        directory?.Current is { } d ? d.Snapshot.DestinationTls(domain) :
         db.Scalar("SELECT level FROM tls_destinations WHERE domain=@k", ("@k", domain)) is string s && OutboundTlsLevels.TryParse(s, out var level) ? level : null;
 
     /// <summary>Sets (or with null removes) a destination's level; returns the old one (null when there was none).</summary>
@@ -79,6 +92,7 @@ public sealed class TlsPolicyRepository(StoreDatabase db, TimeProvider time)
             ("@d", domain), ("@l", name), ("@now", Now));
         PolicyAuditTrail.Record(c, Now, actor, domain, "destination_tls", old, name ?? "");
         c.Commit();
+        directory?.Invalidate();
         return OutboundTlsLevels.TryParse(old, out var oldLevel) ? oldLevel : null;
     }
 
@@ -109,6 +123,7 @@ public sealed class TlsPolicyRepository(StoreDatabase db, TimeProvider time)
             PolicyAuditTrail.Record(c, Now, actor, key, column, old, value);
         }
         c.Commit();
+        if (old != value) directory?.Invalidate();
         return old;
     }
 }

@@ -73,7 +73,8 @@ public static class SecureMxMetrics
     /// STARTTLS where TLS is required), auth_required (MAIL on submission without AUTH), relay (554
     /// relay access denied), mandatory_tls (a domain with mandatory inbound TLS outside a secure TLS
     /// session), unknown_recipient (550 user unknown), storage (452 below the free-space floor or a
-    /// failed store). Tag <c>listener</c> as well.
+    /// failed store), store_unavailable (451 4.3.0 at MAIL or RCPT, 454 4.7.0 at AUTH: the store
+    /// could not be read). Tag <c>listener</c> as well.
     /// </summary>
     public static readonly Counter<long> SmtpRefused =
         Meter.CreateCounter<long>("securemx.smtp.refused", "{refusal}", "SMTP connections, senders and recipients refused, by reason");
@@ -121,4 +122,16 @@ public static class SecureMxMetrics
     /// <summary>Age of the oldest message with a deferred recipient (since it was received); 0 when none is deferred.</summary>
     public static readonly ObservableGauge<double> QueueOldestDeferredAge =
         Meter.CreateObservableGauge("securemx.queue.oldest_deferred_age", QueueGauges.ObserveOldestDeferredAge, "s", "age of the oldest message with a deferred recipient");
+
+    /// <summary>
+    /// Loads of the directory cache's snapshot (several nodes on one PostgreSQL store: at a change
+    /// notification, after the feed reconnects, and every minute). Tag: <c>result</c> (ok, failed —
+    /// the store could not be read and the last good snapshot stays in use).
+    /// </summary>
+    public static readonly Counter<long> DirectoryReloads =
+        Meter.CreateCounter<long>("securemx.store.directory_reloads", "{load}", "loads of the directory cache's snapshot by result");
+
+    /// <summary>Seconds since the directory snapshot in use was loaded: grows while the store is unreachable. From <see cref="DirectoryGauges"/>.</summary>
+    public static readonly ObservableGauge<double> DirectoryAge =
+        Meter.CreateObservableGauge("securemx.store.directory_age", DirectoryGauges.ObserveAge, "s", "age of the directory cache's snapshot");
 }

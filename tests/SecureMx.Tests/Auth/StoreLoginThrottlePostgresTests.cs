@@ -75,7 +75,7 @@ public sealed class StoreLoginThrottlePostgresTests : IDisposable
 
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => auth.LoginAsync("alice@example.org", "password123", "192.0.2.1", "PLAIN", TestContext.Current.CancellationToken));
         Assert.True(StoreDatabase.IsUnreachable(ex), ex.ToString());
-        Assert.True(AccountAuthenticator.IsStoreFault(ex));
+        Assert.True(SecureMx.Store.StoreUnavailable.Is(ex));
         Assert.False(auth.AllowsExternalLogin("alice@example.org", "192.0.2.1", "IMAP"));
     }
 }

@@ -119,7 +119,7 @@ public sealed class StoreLoginThrottleTests : IDisposable
 
         // Fail-closed: SMTP AUTH hears 454 4.7.0 from the session (AccountAuthenticator.IsStoreFault), Dovecot a refusal.
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => auth.LoginAsync("alice@example.org", "password123", "192.0.2.1", "PLAIN", TestContext.Current.CancellationToken));
-        Assert.True(AccountAuthenticator.IsStoreFault(ex));
+        Assert.True(SecureMx.Store.StoreUnavailable.Is(ex));
         Assert.False(auth.AllowsExternalLogin("alice@example.org", "192.0.2.1", "IMAP"));
         Assert.Contains(_log.Lines, l => l.StartsWith("Warning: IMAP login from 192.0.2.1 for alice@example.org refused: the login throttle's store cannot be reached", StringComparison.Ordinal));
         auth.RecordExternalLogin("alice@example.org", "192.0.2.1", "IMAP", success: false); // logged, not thrown

@@ -76,13 +76,16 @@ public sealed class SmtpTestServer : IAsyncDisposable
     public RecordingArrivalSink Arrivals { get; } = new();
     public SmtpListener Listener { get; }
 
+    /// <summary>What the sessions look recipients, senders and passwords up in (<see cref="TestStore.Mailboxes"/> unless the test gave its own).</summary>
+    public MailboxRepository Mailboxes { get; }
+
     /// <summary>What the listener's sessions are built with: for a session run on a stream of the test's own.</summary>
     public SmtpServerContext Context { get; }
     public IPEndPoint Endpoint => Listener.Endpoint;
     public string DataDirectory => _dir.Path;
 
     private SmtpTestServer(TempDirectory dir, SecureMxOptions options, ConnectionLimiter limiter, bool withTls, ListenerSettings listener, TimeProvider time,
-        IStorageFaultInjector? faults, FreeSpaceGuard? freeSpace, IPEndPoint? bind)
+        IStorageFaultInjector? faults, FreeSpaceGuard? freeSpace, IPEndPoint? bind, Func<StoreDatabase, MailboxRepository>? mailboxes)
     {
         _dir = dir;
         Options = options;
@@ -99,7 +102,9 @@ public sealed class SmtpTestServer : IAsyncDisposable
         }
 
         Spool = new MessageSpool(Path.Combine(dir.Path, "spool"), time, NullLogger.Instance, faults is null ? null : new DurableFiles(faults), freeSpace);
-        var policy = new InboundRecipientPolicy(new RecipientRouter(Store.Mailboxes, options.Delivery));
+        // The test's own (a directory cache, another store), else the store's: what the sessions read recipients, senders and passwords from.
+        Mailboxes = mailboxes?.Invoke(Store.Database) ?? Store.Mailboxes;
+        var policy = new InboundRecipientPolicy(new RecipientRouter(Mailboxes, options.Delivery));
         SessionLog = new SessionLogRepository(Store.Database, options.Logs, time, NullLogger.Instance);
 
         SslStreamCertificateContextHolder? certificate = null;
@@ -113,8 +118,8 @@ public sealed class SmtpTestServer : IAsyncDisposable
             certificate = CertificateFactory.Load(certFile, keyFile);
         }
 
-        var authenticator = new AccountAuthenticator(Store.Mailboxes, options.Auth, time, NullLogger.Instance);
-        var senders = new SenderOwnershipPolicy(Store.Mailboxes, options.Delivery);
+        var authenticator = new AccountAuthenticator(Mailboxes, options.Auth, time, NullLogger.Instance);
+        var senders = new SenderOwnershipPolicy(Mailboxes, options.Delivery);
         var ctx = new SmtpServerContext(options, Spool, policy, SessionLog, Arrivals, ServerCertificateSource.Fixed(certificate), authenticator, senders, time, NullLoggerFactory.Instance);
         Context = ctx;
         Listener = new SmtpListener(ctx, listener, bind ?? new IPEndPoint(IPAddress.Loopback, 0), limiter);
@@ -129,13 +134,14 @@ public sealed class SmtpTestServer : IAsyncDisposable
         TimeProvider? time = null,
         IStorageFaultInjector? faults = null,
         FreeSpaceGuard? freeSpace = null,
-        IPEndPoint? bind = null)
+        IPEndPoint? bind = null,
+        Func<StoreDatabase, MailboxRepository>? mailboxes = null)
     {
         var options = new SecureMxOptions { Hostname = Hostname };
         configure?.Invoke(options);
         var dir = new TempDirectory();
         var server = new SmtpTestServer(dir, options, limiter ?? new ConnectionLimiter(100, 50), withTls,
-            listener ?? ListenerSettings.Mx(profile ?? TlsProfile.Opportunistic), time ?? TimeProvider.System, faults, freeSpace, bind);
+            listener ?? ListenerSettings.Mx(profile ?? TlsProfile.Opportunistic), time ?? TimeProvider.System, faults, freeSpace, bind, mailboxes);
         await server.SessionLog.Writer.StartAsync(CancellationToken.None);
         server.Listener.Start();
         return server;
