@@ -12,15 +12,21 @@ dotnet build SecureMx.slnx -c Release -nologo -v quiet
 status=0
 summary=()
 passed=0; failed=0; skipped=0
-for project in tests/SecureMx.Tests tests/SecureMx.IntegrationTests; do
-  echo "== $project"
+# The store's own tests run twice: on the embedded SQLite store, and again on a private PostgreSQL
+# (SECUREMX_TEST_STORE=postgresql; tests/SecureMx.TestKit/PostgresServer.cs starts it).
+runs=("tests/SecureMx.Tests" "tests/SecureMx.Tests|postgresql|SecureMx.Tests.Store" "tests/SecureMx.IntegrationTests")
+for run in "${runs[@]}"; do
+  IFS='|' read -r project backend namespace <<<"$run"
+  echo "== $project${backend:+ (store: $backend, $namespace)}"
   log=$(mktemp)
-  if dotnet test --project "$project" -c Release --no-build 2>&1 | tee "$log"; then :; else status=1; fi
+  args=()
+  [[ -n $namespace ]] && args=(--filter-namespace "$namespace")
+  if SECUREMX_TEST_STORE=${backend:-} dotnet test --project "$project" -c Release --no-build "${args[@]}" 2>&1 | tee "$log"; then :; else status=1; fi
   count() { grep -E "^\s+$1:" "$log" | tail -1 | grep -oE '[0-9]+' || echo 0; }
   p=$(count succeeded); f=$(count failed); s=$(count skipped)
   [[ -n $(count total) && $(count total) -gt 0 ]] || { echo "no tests ran in $project"; status=1; }
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
-  summary+=("$(basename "$project"): $p passed, $f failed, $s skipped")
+  summary+=("$(basename "$project")${backend:+ on $backend}: $p passed, $f failed, $s skipped")
   rm -f "$log"
 done
 

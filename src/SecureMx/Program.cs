@@ -28,6 +28,7 @@ public static class Program
             TlsCommands.Create(),
             DovecotConfigCommand.Create(),
             RoleCommands.SystemAdmin(),
+            StoreMaintenanceCommands.Create(),
         };
         var parse = root.Parse(args);
         try

@@ -25,8 +25,10 @@ public static class CliErrors
     public static string? Describe(Exception error, string? dataDirectory)
     {
         if (StorageFailure.IsDiskFull(error)) return "disk full: " + error.Message;
+        if (error is SecureMx.Store.StoreException store) return store.Message;
         if (error is DbException db)
         {
+            if (SecureMx.Store.StoreDatabase.IsUnreachable(db)) return "the store is unreachable: " + db.Message;
             return db is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: SQLITE_IOERR } && FreeBytes(dataDirectory) is < FullBelowBytes and var free
                 ? $"disk full: {free / 1024} KiB free on the file system of {dataDirectory} ({db.Message})"
                 : "store error: " + db.Message;

@@ -62,23 +62,54 @@ public static class CliOptions
     }
 
     /// <summary>
-    /// The full path of --data after checking that it holds an instance (securemx.json and the store);
-    /// run by root on an instance another user owns, the command continues as that user.
+    /// The full path of --data after checking that it holds an instance (securemx.json, and the SQLite
+    /// store unless the configuration names a PostgreSQL one); run by root on an instance another user
+    /// owns, the command continues as that user.
     /// </summary>
     public static string RequireInstance(string value)
     {
         var dir = RequireData(value);
-        if (!File.Exists(Path.Combine(dir, SecureMx.Config.ConfigLoader.FileName)) || !File.Exists(Path.Combine(dir, SecureMx.Store.StoreDatabase.FileName)))
+        if (!File.Exists(Path.Combine(dir, SecureMx.Config.ConfigLoader.FileName))
+            || (!File.Exists(Path.Combine(dir, SecureMx.Store.StoreDatabase.FileName)) && !StoreOptions(dir).IsShared))
             throw new CliException($"{dir} is not a SecureMx instance (run 'securemx init --data {dir} --hostname NAME' first)");
         InstanceOwner.DropTo(dir);
         return dir;
     }
 
-    /// <summary>The instance's store database, schema brought up to date; a command builds the repositories it needs on it.</summary>
-    public static SecureMx.Store.StoreDatabase OpenStore(string dir) => SecureMx.Store.StoreDatabase.OpenMigrated(dir);
+    /// <summary>
+    /// The instance's store options (store.connectionString, store.passwordFile), from securemx.json and
+    /// the environment, without validating the rest: commands that only need the store keep working when
+    /// another part of the configuration is broken.
+    /// </summary>
+    public static SecureMx.Config.StoreOptions StoreOptions(string dir)
+    {
+        try
+        {
+            return SecureMx.Config.ConfigLoader.ReadStoreOptions(dir);
+        }
+        catch (SecureMx.Config.ConfigException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+    }
 
-    /// <summary>The store for a command that only reads: opened read-only, so that it works on a full disk too.</summary>
-    public static SecureMx.Store.StoreDatabase OpenStoreForReading(string dir) => SecureMx.Store.StoreDatabase.OpenForReading(dir);
+    /// <summary>The instance's store (SQLite or PostgreSQL), schema brought up to date; a command builds the repositories it needs on it.</summary>
+    public static SecureMx.Store.StoreDatabase OpenStore(string dir) => Wrap(() => SecureMx.Store.StoreDatabase.Open(dir, StoreOptions(dir)));
+
+    /// <summary>The store for a command that only reads: SQLite opened read-only, so that it works on a full disk too.</summary>
+    public static SecureMx.Store.StoreDatabase OpenStoreForReading(string dir) => Wrap(() => SecureMx.Store.StoreDatabase.OpenForReading(dir, StoreOptions(dir)));
+
+    private static SecureMx.Store.StoreDatabase Wrap(Func<SecureMx.Store.StoreDatabase> open)
+    {
+        try
+        {
+            return open();
+        }
+        catch (SecureMx.Store.StoreException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+    }
 
     public static string RequireData(string value)
     {

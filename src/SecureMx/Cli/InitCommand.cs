@@ -26,22 +26,27 @@ public static class InitCommand
         var dns = new Option<string?>("--dns") { Description = "local validating DNS resolver (default 127.0.0.1:53)", HelpName = "ADDR:PORT" };
         var cert = new Option<string?>("--cert") { Description = "PEM certificate chain (default: a generated self-signed one)", HelpName = "FILE" };
         var key = new Option<string?>("--key") { Description = "PEM private key for --cert", HelpName = "FILE" };
+        var store = new Option<string?>("--store") { Description = "a PostgreSQL store shared by several nodes, postgresql://USER@HOST:PORT/DB (default: the embedded SQLite store); the password comes from --store-password-file, PGPASSWORD or .pgpass", HelpName = "URI" };
+        var storePasswordFile = new Option<string?>("--store-password-file") { Description = "file whose first line is the PostgreSQL password (store.passwordFile)", HelpName = "FILE" };
+        var node = new Option<string?>("--node") { Description = "this node's name among several sharing the store (node.name; default: the host name of the machine)", HelpName = "NAME" };
 
         var cmd = new Command("init", "create a new instance: configuration, store, spool, mailboxes, TLS certificate")
         {
-            data, hostname, mx, secureMx, secureMxHostname, submission, submissions, dashboard, dns, cert, key, metrics,
+            data, hostname, mx, secureMx, secureMxHostname, submission, submissions, dashboard, dns, cert, key, metrics, store, storePasswordFile, node,
         };
         cmd.SetAction(p =>
         {
             Run(CliOptions.RequireData(p.GetValue(data)!), p.GetValue(hostname)!, p.GetValue(mx), p.GetValue(secureMx), p.GetValue(submission),
-                p.GetValue(submissions), p.GetValue(dashboard), p.GetValue(dns), p.GetValue(cert), p.GetValue(key), p.GetValue(secureMxHostname), p.GetValue(metrics));
+                p.GetValue(submissions), p.GetValue(dashboard), p.GetValue(dns), p.GetValue(cert), p.GetValue(key), p.GetValue(secureMxHostname), p.GetValue(metrics),
+                p.GetValue(store), p.GetValue(storePasswordFile), p.GetValue(node));
             return 0;
         });
         return cmd;
     }
 
     public static void Run(string dir, string hostname, string? mx, string? secureMx, string? submission, string? submissions,
-        string? dashboard, string? dns, string? cert, string? key, string? secureMxHostname = null, string? metrics = null)
+        string? dashboard, string? dns, string? cert, string? key, string? secureMxHostname = null, string? metrics = null,
+        string? store = null, string? storePasswordFile = null, string? node = null)
     {
         hostname = hostname.ToLowerInvariant();
         if (!HostnameRules.IsValid(hostname)) throw new CliException($"--hostname: '{hostname}' is not a valid host name");
@@ -59,6 +64,22 @@ public static class InitCommand
         options.Listeners.Dashboard = dashboard ?? options.Listeners.Dashboard;
         options.Listeners.Metrics = metrics ?? options.Listeners.Metrics;
         options.Dns = dns ?? options.Dns;
+        if (store is not null)
+        {
+            try { PostgresUri.Parse(store); }
+            catch (FormatException ex) { throw new CliException("--store: " + ex.Message.Replace("store.connectionString: ", "")); }
+            options.Store.ConnectionString = store;
+        }
+        if (storePasswordFile is not null)
+        {
+            if (store is null) throw new CliException("--store-password-file goes with --store");
+            options.Store.PasswordFile = Path.GetFullPath(storePasswordFile);
+        }
+        if (node is not null)
+        {
+            if (!NodeNameRule.IsValid(node)) throw new CliException($"--node: '{node}' is not 1 to 63 letters, digits, '.', '-' or '_'");
+            options.Node.Name = node;
+        }
         // Endpoint errors first, before anything touches the disk.
         foreach (var (name, value) in new[] { ("--mx", options.Listeners.Mx), ("--securemx", options.Listeners.SecureMx), ("--submission", options.Listeners.Submission), ("--submissions", options.Listeners.Submissions), ("--dashboard", options.Listeners.Dashboard), ("--metrics", options.Listeners.Metrics), ("--dns", options.Dns) })
         {
@@ -96,7 +117,16 @@ public static class InitCommand
                 DurableFiles.Default.WriteFileAtomic(Path.Combine(staging, "tls", "cert.pem"), System.Text.Encoding.ASCII.GetBytes(certPem));
                 DurableFiles.Default.WriteFileAtomic(Path.Combine(staging, "tls", "key.pem"), System.Text.Encoding.ASCII.GetBytes(keyPem), UnixFileMode.UserRead | UnixFileMode.UserWrite);
             }
-            StoreDatabase.OpenMigrated(staging);
+            // The embedded store is made here; a PostgreSQL one is reached and migrated (the first node
+            // creates the schema, the others find it), so that a wrong address or password fails init.
+            try
+            {
+                StoreDatabase.Open(staging, options.Store).ReleasePooledConnections();
+            }
+            catch (StoreException ex)
+            {
+                throw new CliException(ex.Message);
+            }
             DurableFiles.Default.WriteFileAtomic(Path.Combine(staging, ConfigLoader.FileName), ConfigLoader.Serialize(options));
             ConfigLoader.Validate(options, staging);
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

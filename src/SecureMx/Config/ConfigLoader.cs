@@ -26,6 +26,24 @@ public static class ConfigLoader
     /// <summary>Loads the file, then environment (SECUREMX__KEY__SUB) and command-line overrides, and validates.</summary>
     public static SecureMxOptions Load(string dataDirectory, string[]? overrides = null)
     {
+        var options = Bind(dataDirectory, overrides);
+        Validate(options, dataDirectory);
+        return options;
+    }
+
+    /// <summary>Only the store's options, checked on their own (the CLI's store commands need nothing else).</summary>
+    public static StoreOptions ReadStoreOptions(string dataDirectory)
+    {
+        var store = Bind(dataDirectory, null).Store;
+        if (store.IsShared)
+        {
+            try { PostgresUri.Parse(store.ConnectionString); } catch (FormatException ex) { throw new ConfigException("invalid configuration:\n  " + ex.Message); }
+        }
+        return store;
+    }
+
+    private static SecureMxOptions Bind(string dataDirectory, string[]? overrides)
+    {
         var file = Path.Combine(dataDirectory, FileName);
         if (!File.Exists(file)) throw new ConfigException($"{file} not found: create the instance with 'securemx init --data {dataDirectory} --hostname NAME'");
         IConfigurationRoot root;
@@ -50,7 +68,6 @@ public static class ConfigLoader
         {
             throw new ConfigException($"{file}: {ex.Message}");
         }
-        Validate(options, dataDirectory);
         return options;
     }
 
@@ -116,6 +133,12 @@ public static class ConfigLoader
         if (dash.PlainHttp && Endpoint.TryParseQuiet(o.Listeners.Dashboard) is { } dep && !System.Net.IPAddress.IsLoopback(dep.Address))
             errors.Add($"dashboard.plainHttp: only on a loopback address (listeners.dashboard is {o.Listeners.Dashboard}); logins must not cross a network in clear text");
         if (o.Logs.RetentionDays < 30) errors.Add("logs.retentionDays: at least 30 (the readiness preview reads 30 days)");
+        if (o.Store.IsShared)
+        {
+            try { PostgresUri.Parse(o.Store.ConnectionString); } catch (FormatException ex) { errors.Add(ex.Message); }
+        }
+        else if (o.Store.PasswordFile.Length > 0) errors.Add("store.passwordFile: only with store.connectionString (the embedded SQLite store has no password)");
+        if (o.Node.Name.Length > 0 && !NodeNameRule.IsValid(o.Node.Name)) errors.Add($"node.name: '{o.Node.Name}' is not 1 to 63 letters, digits, '.', '-' or '_'");
         if (errors.Count > 0) throw new ConfigException("invalid configuration:\n  " + string.Join("\n  ", errors));
     }
 

@@ -5,6 +5,7 @@ using OpenTelemetry.Metrics;
 using SecureMx.Config;
 using SecureMx.Mail;
 using SecureMx.Spool;
+using SecureMx.Store;
 using SecureMx.Telemetry;
 
 namespace SecureMx.Hosting;
@@ -17,7 +18,7 @@ namespace SecureMx.Hosting;
 /// last summary; /health says what is wrong.
 /// </summary>
 public sealed class MetricsService(string dataDirectory, SecureMxOptions options, MessageSpool spool, IHostApplicationLifetime lifetime,
-    TimeProvider time, ILoggerFactory logs) : IHostedService, IAsyncDisposable
+    TimeProvider time, ILoggerFactory logs, StoreDatabase? store = null) : IHostedService, IAsyncDisposable
 {
     public static readonly TimeSpan RefreshEvery = TimeSpan.FromSeconds(5);
 
@@ -33,7 +34,7 @@ public sealed class MetricsService(string dataDirectory, SecureMxOptions options
         if (Endpoint.Parse(options.Listeners.Metrics, "listeners.metrics") is not { } ep) return;
         var readiness = new Readiness(dataDirectory, spool,
             started: () => lifetime.ApplicationStarted.IsCancellationRequested,
-            stopping: () => lifetime.ApplicationStopping.IsCancellationRequested, time);
+            stopping: () => lifetime.ApplicationStopping.IsCancellationRequested, time, store);
         Refresh();
         var (app, meters) = MetricsServer.Build(ep, readiness, logs);
         _meters = meters;

@@ -10,7 +10,8 @@ namespace SecureMx.Hosting;
 /// answer is kept for <see cref="CacheFor"/>, so that a polling balancer costs one check per second
 /// at most. Never throws: a check that fails is a reason.
 /// </summary>
-public sealed class Readiness(string dataDirectory, MessageSpool spool, Func<bool> started, Func<bool> stopping, TimeProvider time)
+/// <param name="store">The store when it is not the SQLite file in <paramref name="dataDirectory"/> (PostgreSQL): asked whether it answers.</param>
+public sealed class Readiness(string dataDirectory, MessageSpool spool, Func<bool> started, Func<bool> stopping, TimeProvider time, StoreDatabase? store = null)
 {
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
 
@@ -35,7 +36,8 @@ public sealed class Readiness(string dataDirectory, MessageSpool spool, Func<boo
         var reasons = new List<string>();
         if (stopping()) reasons.Add("stopping");
         else if (!started()) reasons.Add("starting: listeners not all bound yet");
-        if (SqliteWriteProbe.Check(Path.Combine(dataDirectory, StoreDatabase.FileName)) is { } store) reasons.Add("store: " + store);
+        var storeProblem = store is { IsShared: true } shared ? shared.ProbeReachable() : SqliteWriteProbe.Check(Path.Combine(dataDirectory, StoreDatabase.FileName));
+        if (storeProblem is not null) reasons.Add("store: " + storeProblem);
         if (SqliteWriteProbe.Check(spool.Queue.DatabasePath) is { } queue) reasons.Add("queue: " + queue);
         foreach (var dir in new[] { spool.IncomingDirectory, spool.DataDirectory })
         {

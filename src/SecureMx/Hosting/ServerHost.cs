@@ -49,8 +49,11 @@ public static class ServerHost
         // The certificate pair every new TLS handshake takes; SIGHUP and the file watch replace it on renewal.
         builder.Services.AddSingleton(_ => ServerCertificateSource.Load(
             ConfigLoader.ResolvePath(dataDirectory, options.Tls.Certificate), ConfigLoader.ResolvePath(dataDirectory, options.Tls.Key)));
-        // The store by concept: one database, a repository per concern (the wiring PostgreSQL would swap is in StoreDatabase).
-        builder.Services.AddSingleton(_ => StoreDatabase.OpenMigrated(dataDirectory));
+        // The store by concept: one database (SQLite, or PostgreSQL shared by several nodes), a repository per
+        // concern. Opened and migrated here, before anything listens: a store that cannot be reached or is
+        // newer than this program stops the start with its reason.
+        var store = StoreDatabase.Open(dataDirectory, options.Store);
+        builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(sp => new MailboxRepository(sp.GetRequiredService<StoreDatabase>(), time));
         builder.Services.AddSingleton(sp => new TlsPolicyRepository(sp.GetRequiredService<StoreDatabase>(), time));
         builder.Services.AddSingleton(sp => new RoleRepository(sp.GetRequiredService<StoreDatabase>(), time));
@@ -126,7 +129,7 @@ public static class ServerHost
         builder.Services.AddHostedService(sp => new MaildirTmpCleanupService(dataDirectory, options, time, sp.GetRequiredService<ILogger<MaildirTmpCleanupService>>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardService>());
         builder.Services.AddHostedService(sp => new MetricsService(dataDirectory, options, sp.GetRequiredService<MessageSpool>(),
-            sp.GetRequiredService<IHostApplicationLifetime>(), time, sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<IHostApplicationLifetime>(), time, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<StoreDatabase>()));
         builder.Services.AddHostedService(sp => new DovecotPolicyService(dataDirectory, options, sp.GetRequiredService<AccountAuthenticator>(), sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SmtpServerService>());
         // Started last, stopped first: no reload while the server stops.

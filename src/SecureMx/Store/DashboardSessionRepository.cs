@@ -60,7 +60,7 @@ public sealed class DashboardSessionRepository(StoreDatabase db, TimeProvider ti
         var now = Now;
         using var c = db.Connect();
         var row = c.Rows("""
-            SELECT s.account, s.last_seen_at, s.expires_at, s.revoked_at, m.address IS NOT NULL
+            SELECT s.account, s.last_seen_at, s.expires_at, s.revoked_at, CASE WHEN m.address IS NOT NULL THEN 1 ELSE 0 END
             FROM dashboard_sessions s LEFT JOIN mailboxes m ON m.address = s.account
             WHERE s.id_hash=@h
             """, r => (Account: r.GetString(0), LastSeen: r.GetInt64(1), Expires: r.GetInt64(2), Revoked: !r.IsDBNull(3), MailboxExists: r.GetInt64(4) == 1),
@@ -100,7 +100,7 @@ public sealed class DashboardSessionRepository(StoreDatabase db, TimeProvider ti
     /// caller's connection (inside the transaction of the change that requires it). Returns how many.
     /// </summary>
     internal static int RevokeAll(StoreConnection c, long now, string account, string reason, string? exceptId = null) =>
-        c.Execute("UPDATE dashboard_sessions SET revoked_at=@now, revoked_reason=@r WHERE account=@a AND revoked_at IS NULL AND (@keep IS NULL OR id_hash <> @keep)",
+        c.Execute("UPDATE dashboard_sessions SET revoked_at=@now, revoked_reason=@r WHERE account=@a AND revoked_at IS NULL AND (CAST(@keep AS TEXT) IS NULL OR id_hash <> @keep)",
             ("@a", account), ("@now", now), ("@r", reason), ("@keep", exceptId is null ? null : HashOf(exceptId)));
 
     /// <summary>Ends every open session of <paramref name="account"/> but <paramref name="exceptId"/>; returns how many.</summary>

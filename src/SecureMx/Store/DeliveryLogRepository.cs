@@ -41,8 +41,8 @@ public sealed class DeliveryLogRepository : IDisposable
         return _db.Rows($"""
             SELECT {Columns}
             FROM (SELECT * FROM delivery_log
-                  WHERE (@r IS NULL OR recipient = @r) AND (@s IS NULL OR sender = @s) AND (@acct IS NULL OR account = @acct) AND (@since IS NULL OR at >= @since)
-                  ORDER BY at DESC, id DESC LIMIT @limit)
+                  WHERE (CAST(@r AS TEXT) IS NULL OR recipient = @r) AND (CAST(@s AS TEXT) IS NULL OR sender = @s) AND (CAST(@acct AS TEXT) IS NULL OR account = @acct) AND (CAST(@since AS BIGINT) IS NULL OR at >= @since)
+                  ORDER BY at DESC, id DESC LIMIT @limit) AS newest
             ORDER BY at, id
             """, Read, ("@r", recipient), ("@s", sender), ("@acct", account), ("@since", since?.ToUnixTimeMilliseconds()), ("@limit", limit));
     }
@@ -59,30 +59,30 @@ public sealed class DeliveryLogRepository : IDisposable
             return name;
         }
         // Addresses compare without case (SMTP domains are case-insensitive; stored mailboxes are lower case).
-        // SQLite: LIKE ignores ASCII case, and COLLATE NOCASE does for '='.
-        string SenderInDomain(string domain) => $"sender LIKE '%@' || {Param(StoreDatabase.EscapeLike(domain))} ESCAPE '\\'";
+        var d = _db.Dialect;
+        string SenderInDomain(string domain) => $"sender {d.LikeIgnoringCase} '%@' || {Param(StoreDatabase.EscapeLike(domain))} ESCAPE '\\'";
         string OfAccount(string address)
         {
             var p = Param(address);
-            return $"(account = {p} COLLATE NOCASE OR sender = {p} COLLATE NOCASE)";
+            return $"({d.EqualsIgnoringCase("account", p)} OR {d.EqualsIgnoringCase("sender", p)})";
         }
 
         var where = new List<string>();
         if (q.Accounts is not null || q.SenderDomains is not null)
         {
             var scope = (q.Accounts ?? []).Select(OfAccount).Concat((q.SenderDomains ?? []).Select(SenderInDomain)).ToList();
-            where.Add(scope.Count == 0 ? "0" : "(" + string.Join(" OR ", scope) + ")");
+            where.Add(scope.Count == 0 ? "1 = 0" : "(" + string.Join(" OR ", scope) + ")");
         }
         if (q.Account is { } account) where.Add(OfAccount(account));
         if (q.SenderDomain is { } senderDomain) where.Add(SenderInDomain(senderDomain));
         if (q.Recipient is { } recipient)
         {
             where.Add(recipient.Contains('@')
-                ? $"recipient = {Param(recipient)} COLLATE NOCASE"
-                : $"recipient LIKE '%@' || {Param(StoreDatabase.EscapeLike(recipient))} ESCAPE '\\'");
+                ? d.EqualsIgnoringCase("recipient", Param(recipient))
+                : $"recipient {d.LikeIgnoringCase} '%@' || {Param(StoreDatabase.EscapeLike(recipient))} ESCAPE '\\'");
         }
         // Local rows written before verification "local" have host "local" and no address (DeliveryLogEntry.IsLocal).
-        const string oldLocal = "(mx_host IS 'local' AND ip IS NULL)";
+        const string oldLocal = "(COALESCE(mx_host, '') = 'local' AND ip IS NULL)";
         if (q.Verification is { } verification)
             where.Add(verification == DeliveryLogEntry.Local ? $"(tls_verification = 'local' OR {oldLocal})" : $"tls_verification = {Param(verification)} AND NOT {oldLocal}");
         if (q.Result is { } result) where.Add($"result = {Param(result)}");

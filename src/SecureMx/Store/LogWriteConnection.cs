@@ -15,7 +15,7 @@ internal sealed class LogWriteConnection(StoreDatabase db) : IDisposable
         var c = _connection ??= db.ConnectForLogWrites();
         try
         {
-            c.BeginWrite();
+            c.BeginAppend();
             write(c);
             c.Commit();
         }

@@ -102,7 +102,7 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
     }
 
     public List<MailboxInfo> ListMailboxes(string? domain = null) =>
-        db.Rows("SELECT address, domain, maildir, created_at FROM mailboxes WHERE @d IS NULL OR domain=@d ORDER BY domain, address",
+        db.Rows("SELECT address, domain, maildir, created_at FROM mailboxes WHERE CAST(@d AS TEXT) IS NULL OR domain=@d ORDER BY domain, address",
             r => new MailboxInfo(r.GetString(0), r.GetString(1), r.GetString(2), r.Time(3)), ("@d", domain));
 
     public MailboxInfo? FindMailbox(string address) =>
@@ -182,7 +182,7 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time)
     }
 
     public List<AliasInfo> ListAliases(string? domain = null) =>
-        db.Rows("SELECT address, target FROM aliases WHERE @d IS NULL OR domain=@d ORDER BY domain, address, target",
+        db.Rows("SELECT address, target FROM aliases WHERE CAST(@d AS TEXT) IS NULL OR domain=@d ORDER BY domain, address, target",
             r => new AliasInfo(r.GetString(0), r.GetString(1)), ("@d", domain));
 
     // ---- recipient lookup ----

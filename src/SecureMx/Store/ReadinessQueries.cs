@@ -68,14 +68,14 @@ public sealed class ReadinessQueries(StoreDatabase db, DeliveryLogRepository del
         parameters.Add(("@since", since.ToUnixTimeMilliseconds()));
         var where = $"at >= @since AND mx_host <> 'local' AND {scope}";
 
-        // SQLite: the domain after the last '@' (rtrim strips every character but '@' from the right),
-        // char(10) as a separator, a boolean summed as 0/1, and the latest STARTTLS failure as the
-        // maximum of its time (zero-padded) and its text, the time cut off again.
+        // The domain after the last '@' (rtrim strips every character but '@' from the right; both
+        // backends have it), '|' as a separator (no protocol or cipher name has one), and the latest
+        // STARTTLS failure as the maximum of its time (zero-padded) and its text, the time cut off again.
         var groups = c.Rows($"""
             SELECT lower(substr(recipient, length(rtrim(recipient, replace(recipient, '@', ''))) + 1)) AS rdomain,
                    mx_host, tls_protocol, tls_cipher,
-                   COUNT(*), COUNT(DISTINCT message_id || char(10) || recipient), SUM(result = 'delivered'), MAX(at),
-                   substr(MAX(CASE WHEN tls_failure IS NOT NULL THEN printf('%015d', at) || tls_failure END), 16)
+                   COUNT(*), COUNT(DISTINCT message_id || '|' || recipient), SUM(CASE WHEN result = 'delivered' THEN 1 ELSE 0 END), MAX(at),
+                   substr(MAX(CASE WHEN tls_failure IS NOT NULL THEN {db.Dialect.ZeroPadded("at", 15)} || tls_failure END), 16)
             FROM delivery_log
             WHERE {where}
             GROUP BY rdomain, mx_host, tls_protocol, tls_cipher, tls_failure IS NOT NULL
@@ -84,32 +84,35 @@ public sealed class ReadinessQueries(StoreDatabase db, DeliveryLogRepository del
 
         // The secure (protocol, cipher) pairs among the groups decide, per recipient, whether any attempt would have passed.
         var secure = groups.Where(g => TlsGrading.Of(g.TlsProtocol, g.TlsCipher) == TlsGrade.Secure)
-            .Select(g => g.TlsProtocol + "\n" + g.TlsCipher).Distinct().ToList();
+            .Select(g => g.TlsProtocol + "|" + g.TlsCipher).Distinct().ToList();
         var keys = secure.Select((_, i) => "@k" + i.ToString(CultureInfo.InvariantCulture)).ToList();
         parameters.AddRange(keys.Zip(secure, (k, v) => (k, (object?)v)));
+        var isSecure = keys.Count == 0 ? "1 = 0" : $"tls_protocol || '|' || tls_cipher IN ({string.Join(", ", keys)})";
         var totals = c.Rows($"""
             SELECT COUNT(*), COALESCE(SUM(ok), 0) FROM (
-              SELECT MAX(COALESCE(tls_protocol || char(10) || tls_cipher IN ({string.Join(", ", keys)}), 0)) AS ok
+              SELECT MAX(CASE WHEN {isSecure} THEN 1 ELSE 0 END) AS ok
               FROM delivery_log WHERE {where}
-              GROUP BY message_id, recipient)
+              GROUP BY message_id, recipient) AS per_recipient
             """, r => (Recipients: r.GetInt64(0), Secure: r.GetInt64(1)), parameters.ToArray()).Single();
         return new OutboundReadinessData(groups, totals.Recipients, totals.Secure);
     }
 
-    private static string OutboundScope(string domainOrAddress, string recipientDelimiter, out List<(string Name, object? Value)> parameters)
+    private string OutboundScope(string domainOrAddress, string recipientDelimiter, out List<(string Name, object? Value)> parameters)
     {
         int at = domainOrAddress.LastIndexOf('@');
         if (at < 0)
         {
-            // SQLite: LIKE is case-insensitive for ASCII, as domains are; the domain's own % and _ are escaped.
+            // Without case, as domains compare; the domain's own % and _ are escaped.
             parameters = [("@domain", "%@" + StoreDatabase.EscapeLike(domainOrAddress.ToLowerInvariant()))];
-            return @"(sender LIKE @domain ESCAPE '\' OR account LIKE @domain ESCAPE '\')";
+            var like = db.Dialect.LikeIgnoringCase;
+            return $@"(sender {like} @domain ESCAPE '\' OR account {like} @domain ESCAPE '\')";
         }
         var local = domainOrAddress[..at];
         var domain = domainOrAddress[(at + 1)..];
         object? tagged = recipientDelimiter.Length == 0 ? null : StoreDatabase.EscapeLike(local + recipientDelimiter) + "%@" + StoreDatabase.EscapeLike(domain);
         parameters = [("@address", domainOrAddress), ("@tagged", tagged)];
         // Mailbox addresses are looked up with the local part lower-cased (EnvelopeAddress.LookupKey).
-        return @"(account = @address COLLATE NOCASE OR (account IS NULL AND (sender = @address COLLATE NOCASE OR sender LIKE @tagged ESCAPE '\')))";
+        var d = db.Dialect;
+        return $@"({d.EqualsIgnoringCase("account", "@address")} OR (account IS NULL AND ({d.EqualsIgnoringCase("sender", "@address")} OR sender {d.LikeIgnoringCase} @tagged ESCAPE '\')))";
     }
 }

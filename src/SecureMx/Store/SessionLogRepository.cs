@@ -46,7 +46,7 @@ public sealed class SessionLogRepository : IDisposable
         try
         {
             using var c = _db.Connect();
-            c.BeginWrite();
+            c.BeginAppend();
             var n = c.Execute("""
                 DELETE FROM inbound_recipients WHERE session_id IN (SELECT id FROM inbound_sessions WHERE started_at < @cutoff);
                 DELETE FROM inbound_sessions WHERE started_at < @cutoff;
@@ -74,10 +74,13 @@ public sealed class SessionLogRepository : IDisposable
     {
         _writeConnection.InTransaction(c =>
         {
-            // SQLite: INSERT OR REPLACE (PostgreSQL: INSERT … ON CONFLICT (id) DO UPDATE).
+            // A session's row is written when it ends, or earlier in parts: the newest state replaces it.
             using var s = c.Command("""
-                INSERT OR REPLACE INTO inbound_sessions(id, started_at, ended_at, listener, client_ip, helo, tls_protocol, tls_cipher, messages, end_reason, account, auth_failures)
+                INSERT INTO inbound_sessions(id, started_at, ended_at, listener, client_ip, helo, tls_protocol, tls_cipher, messages, end_reason, account, auth_failures)
                 VALUES(@id, @start, @end, @listener, @ip, @helo, @tlsp, @tlsc, @n, @reason, @account, @authfail)
+                ON CONFLICT(id) DO UPDATE SET started_at=excluded.started_at, ended_at=excluded.ended_at, listener=excluded.listener,
+                  client_ip=excluded.client_ip, helo=excluded.helo, tls_protocol=excluded.tls_protocol, tls_cipher=excluded.tls_cipher,
+                  messages=excluded.messages, end_reason=excluded.end_reason, account=excluded.account, auth_failures=excluded.auth_failures
                 """);
             using var r = c.Command("""
                 INSERT INTO inbound_recipients(session_id, at, mail_from_domain, recipient_domain, accepted, reply, tls_protocol, tls_cipher)

@@ -1,3 +1,4 @@
+using System.Data;
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 
@@ -11,19 +12,53 @@ namespace SecureMx.Store;
 /// </summary>
 public sealed class StoreConnection : IDisposable
 {
-    private readonly SqliteConnection _connection;
-    private SqliteTransaction? _transaction;
+    // Every configuration write of every node takes this PostgreSQL transaction lock (an arbitrary
+    // constant: "SMX" and the write lock's number), as SQLite's BEGIN IMMEDIATE takes the file's.
+    internal const long WriteLockKey = 0x534D58_0001;
 
-    internal StoreConnection(SqliteConnection connection) => _connection = connection;
+    private readonly DbConnection _connection;
+    private readonly StoreBackend _backend;
+    private DbTransaction? _transaction;
+
+    internal StoreConnection(DbConnection connection, StoreBackend backend)
+    {
+        _connection = connection;
+        _backend = backend;
+    }
 
     /// <summary>
-    /// Starts a transaction that writes. SQLite: BEGIN IMMEDIATE, so the write lock is held from the
-    /// first check on, and a check ("is the address free?") and the write that follows see one state.
+    /// Starts a transaction that writes the configuration. SQLite: BEGIN IMMEDIATE, so the write lock
+    /// is held from the first check on, and a check ("is the address free?") and the write that follows
+    /// see one state. PostgreSQL: the same by a transaction-level advisory lock that every such
+    /// transaction of every node takes first (configuration writes are rare: serialising them costs
+    /// nothing, and no check-then-write needs a retry loop for serialization failures).
     /// </summary>
-    public void BeginWrite() => _transaction = _connection.BeginTransaction(deferred: false);
+    public void BeginWrite()
+    {
+        if (_backend == StoreBackend.Sqlite)
+        {
+            _transaction = ((SqliteConnection)_connection).BeginTransaction(deferred: false);
+            return;
+        }
+        _transaction = _connection.BeginTransaction(IsolationLevel.ReadCommitted);
+        Execute("SELECT pg_advisory_xact_lock(@key)", ("@key", WriteLockKey));
+    }
 
-    /// <summary>Starts a transaction that only reads: several queries see the same rows (SQLite: a deferred BEGIN).</summary>
-    public void BeginRead() => _transaction = _connection.BeginTransaction(deferred: true);
+    /// <summary>
+    /// Starts a transaction that only appends or replaces rows no check depends on (log batches, the
+    /// queue summary): on PostgreSQL without the configuration write lock, so that the nodes' log
+    /// writers never wait for each other or for an administrator. SQLite has one writer anyway.
+    /// </summary>
+    public void BeginAppend()
+    {
+        if (_backend == StoreBackend.Sqlite) BeginWrite();
+        else _transaction = _connection.BeginTransaction(IsolationLevel.ReadCommitted);
+    }
+
+    /// <summary>Starts a transaction that only reads: several queries see the same rows (SQLite: a deferred BEGIN; PostgreSQL: REPEATABLE READ).</summary>
+    public void BeginRead() => _transaction = _backend == StoreBackend.Sqlite
+        ? ((SqliteConnection)_connection).BeginTransaction(deferred: true)
+        : _connection.BeginTransaction(IsolationLevel.RepeatableRead);
 
     public void Commit()
     {

@@ -1,39 +1,55 @@
 using System.Data.Common;
+using System.Net.Sockets;
 using Microsoft.Data.Sqlite;
+using Npgsql;
+using SecureMx.Config;
 
 namespace SecureMx.Store;
 
+/// <summary>Where the store lives: the embedded SQLite file of one box, or PostgreSQL shared by several nodes.</summary>
+public enum StoreBackend { Sqlite, PostgreSql }
+
 /// <summary>
-/// The instance's store database (<c>securemx.db</c>) and the one place that knows it is SQLite:
-/// the connection string, pooled connections, the log writers' own connection, the schema
-/// migrations and the transaction modes. The repositories (<see cref="MailboxRepository"/>,
-/// <see cref="TlsPolicyRepository"/>, <see cref="RoleRepository"/>, <see cref="DeliveryLogRepository"/>,
-/// <see cref="SessionLogRepository"/>, <see cref="ReadinessQueries"/>) see only
-/// <see cref="StoreConnection"/> and ADO.NET's <see cref="DbDataReader"/>, with <c>@name</c>
-/// parameters, which both SQLite and PostgreSQL understand.
-/// <para>
-/// A second backend (the PostgreSQL issue) replaces what this class and <see cref="StoreSchema"/>
-/// do: the connection source (a pooled data source instead of SqliteConnection), the migrations and
-/// the version counter (a table instead of <c>PRAGMA user_version</c>), <see cref="StoreConnection.BeginWrite"/>
-/// (SQLite's BEGIN IMMEDIATE takes the write lock before the checks; PostgreSQL needs SERIALIZABLE or
-/// row locks for the same guarantee), the log connection's <c>synchronous=NORMAL</c> (there:
-/// <c>synchronous_commit=off</c>), and the SQL marked "SQLite:" in the repositories (COLLATE NOCASE,
-/// case-insensitive LIKE, INSERT OR REPLACE, rtrim/char string tricks). Callers catch
-/// <see cref="DbException"/>, which both providers' errors derive from.
-/// </para>
-/// The CLI and the server open the store at the same time; WAL mode lets readers continue while one
-/// writes, and the server reads it on every RCPT, so changes apply at once.
+/// The instance's store database and the one place that knows which backend it is: the embedded
+/// SQLite file <c>securemx.db</c> (the default: one box, no server) or a PostgreSQL database shared
+/// by several nodes (<c>store.connectionString</c>). Here: the connection source (pooled SQLite
+/// connections, or an Npgsql data source), the log writers' own connections, the versioned
+/// migrations of each backend (<see cref="StoreSchema"/>, <see cref="PostgresSchema"/>) and the
+/// transaction modes (<see cref="StoreConnection"/>). The repositories see only
+/// <see cref="StoreConnection"/> and ADO.NET's <see cref="DbDataReader"/> with <c>@name</c>
+/// parameters, which both providers understand; the few expressions that differ come from
+/// <see cref="Dialect"/>. Callers catch <see cref="DbException"/>, which both providers' errors
+/// derive from, and ask <see cref="IsUnreachable"/> whether it means "the store is not there now".
+/// The CLI and the server open the store at the same time: SQLite in WAL mode lets readers continue
+/// while one writes; PostgreSQL is a server.
 /// </summary>
 public sealed class StoreDatabase
 {
     public const string FileName = "securemx.db";
 
+    // Migrations of a PostgreSQL store take this session-level advisory lock: nodes started together
+    // migrate one after the other, and the later ones find nothing left to do.
+    private const long MigrationLockKey = 0x534D58_0002;
+
     private readonly string _connectionString;
     private readonly ReadOnlyAccess? _readOnly;
+    private readonly NpgsqlDataSource? _postgres;
+    private readonly NpgsqlDataSource? _postgresLogWrites;
 
     public string DataDirectory { get; }
 
-    /// <summary>Whether this store was opened for reading only (<see cref="OpenForReading"/>).</summary>
+    public StoreBackend Backend { get; }
+
+    /// <summary>Whether several nodes may share this store (PostgreSQL).</summary>
+    public bool IsShared => Backend == StoreBackend.PostgreSql;
+
+    /// <summary>The SQL expressions that differ between the backends.</summary>
+    public StoreDialect Dialect { get; }
+
+    /// <summary>The store for messages: the SQLite file's path, or the PostgreSQL URI (never with a password).</summary>
+    public string Location { get; }
+
+    /// <summary>Whether this store was opened for reading only (<see cref="OpenForReading(string)"/>).</summary>
     public bool IsReadOnly => _readOnly is not null;
 
     public StoreDatabase(string dataDirectory) : this(dataDirectory, readOnly: false)
@@ -43,7 +59,10 @@ public sealed class StoreDatabase
     private StoreDatabase(string dataDirectory, bool readOnly)
     {
         DataDirectory = dataDirectory;
+        Backend = StoreBackend.Sqlite;
+        Dialect = StoreDialect.Sqlite;
         var path = Path.Combine(dataDirectory, FileName);
+        Location = path;
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -55,7 +74,52 @@ public sealed class StoreDatabase
         if (readOnly) _readOnly = new ReadOnlyAccess(path, _connectionString);
     }
 
-    /// <summary>The store of <paramref name="dataDirectory"/>, its schema brought up to date.</summary>
+    private StoreDatabase(string dataDirectory, PostgresUri uri, string? password, string applicationName)
+    {
+        DataDirectory = dataDirectory;
+        Backend = StoreBackend.PostgreSql;
+        Dialect = StoreDialect.PostgreSql;
+        Location = uri.ToString();
+        var builder = PostgresConnection.Builder(uri, password, applicationName);
+        _connectionString = builder.ConnectionString;
+        _postgres = NpgsqlDataSource.Create(builder);
+        // The log writers' commits need not wait for the database's WAL flush (as SQLite's
+        // synchronous=NORMAL for them): a crash of the database server may cost the newest log rows.
+        _postgresLogWrites = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(builder.ConnectionString)
+        {
+            Options = "-c synchronous_commit=off",
+            MaxPoolSize = 4,
+        });
+    }
+
+    /// <summary>
+    /// The instance's store as its configuration says (<c>store.connectionString</c>: empty = the SQLite
+    /// file in <paramref name="dataDirectory"/>), its schema brought up to date.
+    /// </summary>
+    public static StoreDatabase Open(string dataDirectory, StoreOptions options)
+    {
+        var db = OpenUnmigrated(dataDirectory, options);
+        db.Migrate();
+        return db;
+    }
+
+    /// <summary>The store without touching its schema (`securemx store migrate` says what it does before it does it).</summary>
+    public static StoreDatabase OpenUnmigrated(string dataDirectory, StoreOptions options, string applicationName = "securemx")
+    {
+        if (!options.IsShared) return new StoreDatabase(dataDirectory);
+        PostgresUri uri;
+        try
+        {
+            uri = PostgresUri.Parse(options.ConnectionString);
+        }
+        catch (FormatException ex)
+        {
+            throw new StoreException(ex.Message);
+        }
+        return new StoreDatabase(dataDirectory, uri, PostgresConnection.ReadPasswordFile(dataDirectory, options.PasswordFile), applicationName);
+    }
+
+    /// <summary>The SQLite store of <paramref name="dataDirectory"/>, its schema brought up to date.</summary>
     public static StoreDatabase OpenMigrated(string dataDirectory)
     {
         var db = new StoreDatabase(dataDirectory);
@@ -64,61 +128,182 @@ public sealed class StoreDatabase
     }
 
     /// <summary>
-    /// The store for a command that only reads (`domain list`, `log`, `policy show` …): opened read-only,
-    /// so that it works on a full disk, where a read-write open fails (SQLite Error 10) because SQLite
-    /// cannot make its shared-memory file (<see cref="ReadOnlyAccess"/>). A store whose schema is older
-    /// than this program is migrated first, as by <see cref="OpenMigrated"/> (that writes).
+    /// The store for a command that only reads (`domain list`, `log`, `policy show` …): SQLite opened
+    /// read-only, so that it works on a full disk, where a read-write open fails (SQLite Error 10) because
+    /// SQLite cannot make its shared-memory file (<see cref="ReadOnlyAccess"/>). A store whose schema is
+    /// older than this program is migrated first, as by <see cref="OpenMigrated"/> (that writes).
+    /// PostgreSQL: opened as for writing (a full local disk does not concern it), and migrated likewise.
     /// </summary>
+    public static StoreDatabase OpenForReading(string dataDirectory, StoreOptions options) =>
+        options.IsShared ? Open(dataDirectory, options) : OpenForReading(dataDirectory);
+
+    /// <summary>The SQLite store opened read-only (<see cref="OpenForReading(string, StoreOptions)"/>).</summary>
     public static StoreDatabase OpenForReading(string dataDirectory)
     {
         var db = new StoreDatabase(dataDirectory, readOnly: true);
-        var version = Convert.ToInt32(db.Scalar("PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
-        return version < StoreSchema.Migrations.Length ? OpenMigrated(dataDirectory) : db;
+        var version = db.SchemaVersion();
+        RefuseNewer(db, version);
+        return version < db.KnownSchemaVersion ? OpenMigrated(dataDirectory) : db;
     }
 
-    /// <summary>A pooled connection; busy waits are retried by Microsoft.Data.Sqlite up to DefaultTimeout.</summary>
+    /// <summary>A pooled connection; SQLite's busy waits are retried by Microsoft.Data.Sqlite up to DefaultTimeout.</summary>
     public StoreConnection Connect()
     {
-        if (_readOnly is not null) return new StoreConnection(_readOnly.Open());
+        if (_postgres is not null) return new StoreConnection(_postgres.OpenConnection(), Backend);
+        if (_readOnly is not null) return new StoreConnection(_readOnly.Open(), Backend);
         var c = new SqliteConnection(_connectionString);
         c.Open();
-        return new StoreConnection(c);
+        return new StoreConnection(c, Backend);
     }
 
     /// <summary>
-    /// A connection of its own for a log writer, with synchronous=NORMAL: in WAL mode its commits stay
-    /// consistent after a crash but are not fsync'd one by one — a power failure may cost the newest
-    /// log rows, never the queue (which has its own database) and never the configuration (whose
-    /// pooled connections keep synchronous=FULL). One fsync per delivered message halved throughput.
+    /// A connection of its own for a log writer. SQLite: synchronous=NORMAL — in WAL mode its commits
+    /// stay consistent after a crash but are not fsync'd one by one: a power failure may cost the newest
+    /// log rows, never the queue (which has its own database) and never the configuration (whose pooled
+    /// connections keep synchronous=FULL). One fsync per delivered message halved throughput.
+    /// PostgreSQL: synchronous_commit=off, the same trade.
     /// </summary>
     public StoreConnection ConnectForLogWrites()
     {
         if (_readOnly is not null) throw new InvalidOperationException("the store was opened for reading only");
+        if (_postgresLogWrites is not null) return new StoreConnection(_postgresLogWrites.OpenConnection(), Backend);
         var c = new SqliteConnection(new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString());
         c.Open();
-        var connection = new StoreConnection(c);
+        var connection = new StoreConnection(c, Backend);
         connection.Execute("PRAGMA synchronous=NORMAL;");
         return connection;
     }
 
-    /// <summary>Creates or upgrades the schema (PRAGMA user_version counts the migrations applied).</summary>
-    public void Migrate()
+    /// <summary>
+    /// A connection outside the pool for a long-lived session (LISTEN): PostgreSQL only. Its keepalive
+    /// notices a database that went away while the connection was idle.
+    /// </summary>
+    public NpgsqlConnection OpenDedicatedPostgresConnection()
+    {
+        if (_postgres is null) throw new InvalidOperationException("only a PostgreSQL store has dedicated connections");
+        var c = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(_connectionString) { Pooling = false, KeepAlive = 10 }.ToString());
+        c.Open();
+        return c;
+    }
+
+    /// <summary>The number of schema steps this program knows for the backend.</summary>
+    public int KnownSchemaVersion => Backend == StoreBackend.Sqlite ? StoreSchema.Migrations.Length : PostgresSchema.Migrations.Length;
+
+    /// <summary>The number of schema steps the store has applied (0 for a new one).</summary>
+    public int SchemaVersion()
     {
         using var c = Connect();
-        c.Execute("PRAGMA journal_mode=WAL;");
-        var version = Convert.ToInt32(c.Scalar("PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
-        for (int step = version; step < StoreSchema.Migrations.Length; step++)
+        return SchemaVersion(c);
+    }
+
+    private int SchemaVersion(StoreConnection c) => Backend == StoreBackend.Sqlite
+        ? Convert.ToInt32(c.Scalar("PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture)
+        : c.Scalar("SELECT to_regclass('schema_version') IS NOT NULL") is true
+            ? Convert.ToInt32(c.Scalar("SELECT COALESCE(MAX(version), 0) FROM schema_version"), System.Globalization.CultureInfo.InvariantCulture)
+            : 0;
+
+    /// <summary>
+    /// Creates or upgrades the schema; returns the versions before and after. A store whose schema is
+    /// newer than this program knows (a newer node migrated it) is refused: this program would write
+    /// rows without the columns the newer one relies on.
+    /// </summary>
+    public (int From, int To) Migrate()
+    {
+        using var c = Connect();
+        if (Backend == StoreBackend.Sqlite)
         {
-            // Each step and its version number in one transaction: all of it or nothing.
-            c.BeginWrite();
-            c.Execute(StoreSchema.Migrations[step] + $"\nPRAGMA user_version = {step + 1};");
-            c.Commit();
+            c.Execute("PRAGMA journal_mode=WAL;");
+            var version = SchemaVersion(c);
+            RefuseNewer(this, version);
+            for (int step = version; step < StoreSchema.Migrations.Length; step++)
+            {
+                // Each step and its version number in one transaction: all of it or nothing.
+                c.BeginWrite();
+                c.Execute(StoreSchema.Migrations[step] + $"\nPRAGMA user_version = {step + 1};");
+                c.Commit();
+            }
+            return (version, Math.Max(version, StoreSchema.Migrations.Length));
+        }
+
+        c.Execute("SELECT pg_advisory_lock(@key)", ("@key", MigrationLockKey));
+        try
+        {
+            c.Execute("CREATE TABLE IF NOT EXISTS schema_version(version BIGINT NOT NULL)");
+            var version = SchemaVersion(c);
+            RefuseNewer(this, version);
+            for (int step = version; step < PostgresSchema.Migrations.Length; step++)
+            {
+                c.BeginAppend();
+                c.Execute(PostgresSchema.Migrations[step]);
+                c.Execute("DELETE FROM schema_version; INSERT INTO schema_version(version) VALUES(@v)", ("@v", (long)step + 1));
+                c.Commit();
+            }
+            return (version, Math.Max(version, PostgresSchema.Migrations.Length));
+        }
+        finally
+        {
+            c.Execute("SELECT pg_advisory_unlock(@key)", ("@key", MigrationLockKey));
+        }
+    }
+
+    private static void RefuseNewer(StoreDatabase db, int version)
+    {
+        if (version > db.KnownSchemaVersion)
+            throw new StoreException($"the store {db.Location} has schema version {version}, newer than this SecureMx knows ({db.KnownSchemaVersion}): a newer SecureMx migrated it; upgrade this one");
+    }
+
+    /// <summary>
+    /// Whether <paramref name="ex"/> means that the store could not be reached now (PostgreSQL stopped,
+    /// restarting, the network or the connection gone, a timeout, no connection free), as opposed to a
+    /// fault of the request. Callers answer such a failure with a temporary reply and keep going.
+    /// The embedded SQLite store is a file: never "unreachable" in this sense.
+    /// </summary>
+    public static bool IsUnreachable(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case PostgresException pg:
+                    // Class 08: connection exception; 57P01–57P03: shut down, crashed, not accepting yet; 53300: too many connections.
+                    return pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState is "57P01" or "57P02" or "57P03" or "53300";
+                case NpgsqlException npgsql when npgsql.IsTransient:
+                    return true;
+                case SocketException or TimeoutException:
+                    return true;
+                case NpgsqlException:
+                    continue; // look at what it wraps
+                case SqliteException:
+                    return false;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>For /health: null when a PostgreSQL store answers a query now, else why not (never throws).</summary>
+    public string? ProbeReachable()
+    {
+        try
+        {
+            using var c = Connect();
+            c.Scalar("SELECT 1");
+            return null;
+        }
+        catch (Exception ex) when (ex is DbException or InvalidOperationException or TimeoutException or SocketException)
+        {
+            return (IsUnreachable(ex) ? "unreachable: " : "") + ex.Message;
         }
     }
 
     /// <summary>Closes the idle pooled connections (before the directory is moved or deleted).</summary>
     public void ReleasePooledConnections()
     {
+        if (_postgres is not null)
+        {
+            _postgres.Clear();
+            _postgresLogWrites?.Clear();
+            return;
+        }
         using var c = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(c);
         _readOnly?.ReleasePooledConnections();

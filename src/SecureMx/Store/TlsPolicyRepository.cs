@@ -92,7 +92,7 @@ public sealed class TlsPolicyRepository(StoreDatabase db, TimeProvider time)
     public List<PolicyChange> PolicyAudit(string? subject, int limit = 200) =>
         db.Rows("""
             SELECT at, actor, subject, setting, old_value, new_value FROM policy_audit
-            WHERE @s IS NULL OR subject = @s OR substr(subject, -length(@s) - 1) = '@' || @s
+            WHERE CAST(@s AS TEXT) IS NULL OR subject = @s OR (length(subject) > length(@s) AND substr(subject, length(subject) - length(@s)) = '@' || @s)
             ORDER BY at DESC, id DESC LIMIT @limit
             """, r => new PolicyChange(r.Time(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5)),
             ("@s", subject), ("@limit", limit));

@@ -41,7 +41,7 @@ public sealed class MailboxLanguageTests : IDisposable
             cmd.ExecuteNonQuery();
         }
 
-        using var store = new TestStore(_dir.Path, TimeProvider.System);
+        using var store = new TestStore(_dir.Path, TimeProvider.System, StoreBackend.Sqlite); // a SQLite file's migration
 
         Assert.Equal((long)StoreSchema.Migrations.Length, Convert.ToInt64(store.Database.Scalar("PRAGMA user_version")));
         Assert.Equal("en", store.Database.Scalar("SELECT language FROM mailboxes WHERE address='old@a.test'"));
@@ -55,7 +55,7 @@ public sealed class MailboxLanguageTests : IDisposable
     [Fact]
     public void ANewMailboxIsEnglishUntilItChooses()
     {
-        using var store = new TestStore(_dir.Path, TimeProvider.System);
+        using var store = new TestStore(_dir.Path, TimeProvider.System, StoreBackend.Sqlite); // a SQLite file's migration
         store.Mailboxes.AddDomain("a.test");
         store.Mailboxes.AddMailbox("alice", "a.test", "x");
         store.Mailboxes.AddMailbox("bob", "a.test", "x");
@@ -72,7 +72,7 @@ public sealed class MailboxLanguageTests : IDisposable
     [Fact]
     public void AMailboxThatDoesNotExistHasNoLanguageAndCannotGetOne()
     {
-        using var store = new TestStore(_dir.Path, TimeProvider.System);
+        using var store = new TestStore(_dir.Path, TimeProvider.System, StoreBackend.Sqlite); // a SQLite file's migration
         Assert.Null(store.Mailboxes.MailboxLanguage("nobody@a.test"));
         Assert.Contains("does not exist", Assert.Throws<StoreException>(() => store.Mailboxes.SetMailboxLanguage("nobody@a.test", MailLanguage.German)).Message);
     }
@@ -80,7 +80,7 @@ public sealed class MailboxLanguageTests : IDisposable
     [Fact]
     public void AWordThisVersionDoesNotKnowReadsAsEnglish()
     {
-        using var store = new TestStore(_dir.Path, TimeProvider.System);
+        using var store = new TestStore(_dir.Path, TimeProvider.System, StoreBackend.Sqlite); // a SQLite file's migration
         store.Mailboxes.AddDomain("a.test");
         store.Mailboxes.AddMailbox("alice", "a.test", "x");
         store.Database.Execute("UPDATE mailboxes SET language='fr' WHERE address='alice@a.test'");

@@ -10,13 +10,16 @@ public sealed class SessionLogRowsTests
 
     private sealed record RecipientRow(string SessionId, string? FromDomain, string RecipientDomain, bool Accepted, string Reply, string? TlsProtocol, string? TlsCipher);
 
+    // The table has no key: the order rows were written in is SQLite's rowid, PostgreSQL's ctid (never updated here).
+    private static string InsertionOrder => TestStore.Backend == StoreBackend.PostgreSql ? "ctid" : "rowid";
+
     private static (List<SessionRow> Sessions, List<RecipientRow> Recipients) ReadLog(SmtpTestServer server)
     {
         var db = server.Store.Database;
         var sessions = db.Rows("SELECT id, listener, client_ip, helo, tls_protocol, tls_cipher, messages, end_reason, started_at, ended_at FROM inbound_sessions ORDER BY started_at",
             r => new SessionRow(r.GetString(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.NullableString(4), r.NullableString(5), r.GetInt64(6),
                 r.NullableString(7), r.GetInt64(8), r.IsDBNull(9) ? null : r.GetInt64(9)));
-        var recipients = db.Rows("SELECT session_id, mail_from_domain, recipient_domain, accepted, reply, tls_protocol, tls_cipher FROM inbound_recipients ORDER BY rowid",
+        var recipients = db.Rows("SELECT session_id, mail_from_domain, recipient_domain, accepted, reply, tls_protocol, tls_cipher FROM inbound_recipients ORDER BY " + InsertionOrder,
             r => new RecipientRow(r.GetString(0), r.NullableString(1), r.GetString(2), r.GetInt64(3) == 1, r.GetString(4), r.NullableString(5), r.NullableString(6)));
         return (sessions, recipients);
     }

@@ -46,8 +46,17 @@ public sealed class SmtpTestServer : IAsyncDisposable
     {
         var dir = new TempDirectory();
         AppDomain.CurrentDomain.ProcessExit += (_, _) => dir.Dispose();
-        using var store = new TestStore(dir.Path, TimeProvider.System);
-        var hash = PasswordHash.Create(Password);
+        using var store = new TestStore(dir.Path, TimeProvider.System, StoreBackend.Sqlite);
+        AddExampleAccounts(store, TemplatePasswordHash.Value);
+        store.Database.Execute("PRAGMA wal_checkpoint(TRUNCATE);");
+        return Path.Combine(dir.Path, StoreDatabase.FileName);
+    }
+
+    // One Argon2 hash for every server of the process: hashing costs ~0.1 s.
+    private static readonly Lazy<string> TemplatePasswordHash = new(() => PasswordHash.Create(Password));
+
+    private static void AddExampleAccounts(TestStore store, string hash)
+    {
         store.Mailboxes.AddDomain("example.org");
         store.Mailboxes.AddMailbox("alice", "example.org", hash);
         store.Mailboxes.AddMailbox("bob", "example.org", hash);
@@ -55,8 +64,6 @@ public sealed class SmtpTestServer : IAsyncDisposable
         store.Mailboxes.AddAlias("sales@example.org", "example.org", "bob@example.org");
         store.Mailboxes.AddDomain("other.test");
         store.Mailboxes.AddMailbox("carol", "other.test", hash);
-        store.Database.Execute("PRAGMA wal_checkpoint(TRUNCATE);");
-        return Path.Combine(dir.Path, StoreDatabase.FileName);
     }
 
     private readonly TempDirectory _dir;
@@ -79,8 +86,17 @@ public sealed class SmtpTestServer : IAsyncDisposable
     {
         _dir = dir;
         Options = options;
-        File.Copy(TemplateDatabase.Value, Path.Combine(dir.Path, StoreDatabase.FileName));
-        Store = new TestStore(dir.Path, time); // migrating is a no-op on the template, as on any existing instance
+        if (TestStore.Backend == StoreBackend.PostgreSql)
+        {
+            // The store tests' second run (SECUREMX_TEST_STORE=postgresql): the same accounts in a fresh database.
+            Store = new TestStore(dir.Path, time);
+            AddExampleAccounts(Store, TemplatePasswordHash.Value);
+        }
+        else
+        {
+            File.Copy(TemplateDatabase.Value, Path.Combine(dir.Path, StoreDatabase.FileName));
+            Store = new TestStore(dir.Path, time); // migrating is a no-op on the template, as on any existing instance
+        }
 
         Spool = new MessageSpool(Path.Combine(dir.Path, "spool"), time, NullLogger.Instance, faults is null ? null : new DurableFiles(faults), freeSpace);
         var policy = new InboundRecipientPolicy(new RecipientRouter(Store.Mailboxes, options.Delivery));

@@ -5,7 +5,9 @@ namespace SecureMx.Tests.TestSupport;
 
 /// <summary>
 /// A migrated store in its own temp directory, with the repositories the server builds on it (as
-/// Hosting/ServerHost.cs wires them), on one clock.
+/// Hosting/ServerHost.cs wires them), on one clock. The backend is SQLite, or, when the environment
+/// says <c>SECUREMX_TEST_STORE=postgresql</c> (scripts/test.sh runs the store tests a second time so),
+/// a fresh database of the test process's private PostgreSQL (<see cref="SecureMx.TestKit.PostgresServer"/>).
 /// </summary>
 public sealed class TestStore : IDisposable
 {
@@ -33,18 +35,30 @@ public sealed class TestStore : IDisposable
     }
 
     /// <summary>The store of an existing data directory (its owner deletes it), or of a new temp directory when null.</summary>
-    public TestStore(string? dataDirectory, TimeProvider? time)
+    /// <param name="backend">The backend; null: the one of this test process (<see cref="Backend"/>).</param>
+    public TestStore(string? dataDirectory, TimeProvider? time, StoreBackend? backend = null)
     {
         time ??= TimeProvider.System;
         if (dataDirectory is null) _dir = new TempDirectory();
         DataDirectory = dataDirectory ?? _dir!.Path;
-        Database = StoreDatabase.OpenMigrated(DataDirectory);
+        Database = StoreDatabase.Open(DataDirectory, (backend ?? Backend) == StoreBackend.PostgreSql ? NewPostgresStore() : new SecureMx.Config.StoreOptions());
         Mailboxes = new MailboxRepository(Database, time);
         Policies = new TlsPolicyRepository(Database, time);
         Roles = new RoleRepository(Database, time);
         Sessions = new DashboardSessionRepository(Database, time);
         DeliveryLog = new DeliveryLogRepository(Database, NullLogger.Instance);
         Readiness = new ReadinessQueries(Database, DeliveryLog);
+    }
+
+    /// <summary>The backend the tests of this process use (SECUREMX_TEST_STORE).</summary>
+    public static StoreBackend Backend { get; } =
+        Environment.GetEnvironmentVariable("SECUREMX_TEST_STORE") is "postgresql" ? StoreBackend.PostgreSql : StoreBackend.Sqlite;
+
+    /// <summary>The options of a fresh, empty PostgreSQL store.</summary>
+    public static SecureMx.Config.StoreOptions NewPostgresStore()
+    {
+        var db = SecureMx.TestKit.PostgresServer.Shared.CreateDatabase();
+        return new SecureMx.Config.StoreOptions { ConnectionString = db.ConnectionString, PasswordFile = db.PasswordFile };
     }
 
     /// <summary>example.org with alice, bob, alias sales -> alice + bob, alias info -> alice; other.test with carol.</summary>
