@@ -9,12 +9,12 @@ namespace SecureMx.Tests.Store;
 /// securemx store copy's copying (<see cref="StoreCopy"/>): a single box's store into an empty target,
 /// every table copied or named as not copied, the configuration all or nothing, the logs in batches that
 /// say how far they got, a target with rows refused. The source is a single box's SQLite store; the
-/// target is a second SQLite store here (<see cref="StoreCopyToSqliteTests"/>), the tests' private
-/// PostgreSQL in the real case.
+/// target is the tests' private PostgreSQL (<see cref="StoreCopyToPostgreSqlTests"/>), the real case,
+/// and a second SQLite store (<see cref="StoreCopyToSqliteTests"/>), the mechanics on any machine.
 /// </summary>
 public abstract class StoreCopyTests : IDisposable
 {
-    private readonly TestStore _source = new();
+    private readonly TestStore _source = new(null, null, StoreBackend.Sqlite);
     private readonly TestStore _target;
 
     /// <param name="target">An empty, migrated store of the backend under test.</param>
@@ -190,8 +190,18 @@ public abstract class StoreCopyTests : IDisposable
     }
 }
 
-/// <summary><see cref="StoreCopyTests"/> into a second SQLite store: the copy's mechanics, on the backend every test machine has.</summary>
-public sealed class StoreCopyToSqliteTests() : StoreCopyTests(new TestStore())
+/// <summary><see cref="StoreCopyTests"/> into the private PostgreSQL: what securemx store copy does.</summary>
+public sealed class StoreCopyToPostgreSqlTests() : StoreCopyTests(new TestStore(null, null, StoreBackend.PostgreSql))
+{
+    protected override string RefuseInsert(string table, string condition) => $"""
+        CREATE FUNCTION refuse_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN IF {condition} THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$;
+        CREATE TRIGGER refuse BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse_{table}();
+        """;
+}
+
+/// <summary><see cref="StoreCopyTests"/> into a second SQLite store: the copy's mechanics, whichever backend the process tests.</summary>
+public sealed class StoreCopyToSqliteTests() : StoreCopyTests(new TestStore(null, null, StoreBackend.Sqlite))
 {
     protected override string RefuseInsert(string table, string condition) =>
         $"CREATE TRIGGER refuse BEFORE INSERT ON {table} WHEN {condition} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END";

@@ -54,7 +54,7 @@ public sealed class StoreUpgradeTests : IDisposable
             cmd.ExecuteNonQuery();
         }
 
-        using var store = new TestStore(_dir.Path, TimeProvider.System);
+        using var store = new TestStore(_dir.Path, TimeProvider.System, StoreBackend.Sqlite);
 
         Assert.Equal((long)StoreSchema.Migrations.Length, Convert.ToInt64(store.Database.Scalar("PRAGMA user_version")));
         foreach (var table in OldTables) Assert.True(store.Count(table) == 1, $"{table} lost its row");
@@ -72,7 +72,7 @@ public sealed class StoreUpgradeTests : IDisposable
         Assert.Equal(["a.test"], store.Roles.AdministeredDomains("old@a.test"));
         Assert.Equal("q1", Assert.Single(store.DeliveryLog.Query(null, null, null, 10)).MessageId);
 
-        // And the upgraded single box can move into a cluster.
+        // And the upgraded single box can move into a cluster (the store of this test run's backend).
         using var target = new TestStore();
         using (var from = store.Database.Connect())
         using (var to = target.Database.Connect())
