@@ -15,7 +15,7 @@ public static class BackupCommands
             var dir = CliOptions.RequireInstance(p.GetValue(data)!);
             var target = Path.GetFullPath(p.GetValue(to)!);
             var m = await InstanceBackup.CreateAsync(dir, target, TimeProvider.System, Console.Error);
-            Console.WriteLine($"backup of {dir} in {target}: {m.QueuedMessages} queued message(s) ({m.SpoolFiles} spool file(s)), store, configuration, certificate, dashboard keys");
+            Console.WriteLine($"backup of {dir} in {target}: {m.QueuedMessages} queued message(s) ({m.SpoolFiles} spool file(s)), {(File.Exists(Path.Combine(target, SecureMx.Store.StoreDatabase.FileName)) ? "store, " : "")}configuration, certificate, dashboard keys");
             if (m.LeftQueueDuringBackup > 0) Console.WriteLine($"  {m.LeftQueueDuringBackup} message(s) left the queue while the backup ran: not in it");
             Console.WriteLine($"  not included: the Maildirs under {Path.Combine(dir, "mail")} (back them up as files)");
             return 0;

@@ -42,6 +42,10 @@ public static class DovecotConfigCommand
         {
             var dir = CliOptions.RequireInstance(p.GetValue(data)!);
             var options = CliOptions.LoadConfig(dir);
+            // The generated passdb/userdb read the SQLite file; Dovecot's pgsql driver would need the
+            // store's password in its own configuration, which this command does not write yet.
+            if (options.Store.IsShared)
+                throw new CliException("dovecot-config writes Dovecot's SQL configuration for the embedded SQLite store only; with a PostgreSQL store, configure Dovecot's pgsql driver on the dovecot_accounts view yourself (README, \"Running several nodes\")");
             var owner = InstanceOwner.Of(dir);
             // Dovecot refuses to read mail as root (and so should anyone): the instance needs a user of its own.
             if (owner.Uid == 0)

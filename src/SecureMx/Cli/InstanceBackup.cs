@@ -79,7 +79,11 @@ public static class InstanceBackup
             }
 
             // 3. The store, the configuration, the certificate and the dashboard's key ring.
-            CopyDatabase(Path.Combine(dataDirectory, StoreDatabase.FileName), Path.Combine(staging, StoreDatabase.FileName));
+            // A store shared by several nodes (PostgreSQL) is not this node's to copy: pg_dump backs it up.
+            if (ConfigLoader.ReadStoreOptions(dataDirectory).IsShared)
+                warnings.WriteLine("securemx: warning: the store is the shared PostgreSQL database and is not in this backup: back it up with pg_dump (README, \"Running several nodes\")");
+            else
+                CopyDatabase(Path.Combine(dataDirectory, StoreDatabase.FileName), Path.Combine(staging, StoreDatabase.FileName));
             CopyFile(Path.Combine(dataDirectory, ConfigLoader.FileName), Path.Combine(staging, ConfigLoader.FileName));
             foreach (var name in CopiedDirectories) CopyDirectory(Path.Combine(dataDirectory, name), Path.Combine(staging, name));
             foreach (var name in CopiedFiles.Where(f => File.Exists(Path.Combine(dataDirectory, f))))

@@ -48,7 +48,9 @@ public static class InstanceRestore
             InstanceBackup.CopyFile(Path.Combine(backup, name), Path.Combine(dataDirectory, name));
         var queueCopy = Path.Combine(backup, "spool", "queue.db");
         if (File.Exists(queueCopy)) InstanceBackup.CopyFile(queueCopy, Path.Combine(spool, "queue.db"));
-        InstanceBackup.CopyFile(Path.Combine(backup, StoreDatabase.FileName), Path.Combine(dataDirectory, StoreDatabase.FileName));
+        // A backup of a node on a shared PostgreSQL store has no store file (pg_dump has the store).
+        if (File.Exists(Path.Combine(backup, StoreDatabase.FileName)))
+            InstanceBackup.CopyFile(Path.Combine(backup, StoreDatabase.FileName), Path.Combine(dataDirectory, StoreDatabase.FileName));
         // The configuration last: until it is there, the directory is not an instance a command would use.
         InstanceBackup.CopyFile(Path.Combine(backup, ConfigLoader.FileName), Path.Combine(dataDirectory, ConfigLoader.FileName));
         Directory.CreateDirectory(Path.Combine(dataDirectory, "mail"));

@@ -60,6 +60,7 @@ public sealed class StoreOptions
     /// <summary>A file whose first line is the PostgreSQL password (relative paths: to the data directory).</summary>
     public string PasswordFile { get; set; } = "";
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsShared => ConnectionString.Length > 0;
 }
 

@@ -269,8 +269,8 @@ public sealed class StoreDatabase
                     return pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState is "57P01" or "57P02" or "57P03" or "53300";
                 case NpgsqlException npgsql when npgsql.IsTransient:
                     return true;
-                case SocketException or TimeoutException:
-                    return true;
+                case SocketException or TimeoutException or IOException:
+                    return true; // refused, timed out, or the server closed the connection mid-reply
                 case NpgsqlException:
                     continue; // look at what it wraps
                 case SqliteException:
