@@ -96,7 +96,7 @@ public static class StoreCopy
             long done = 0;
             try
             {
-                target.BeginWrite();
+                target.BeginAppend();
                 done = Copy(source, target, table, BatchRows, progress: n => done = n);
                 target.Commit();
             }
@@ -114,7 +114,8 @@ public static class StoreCopy
 
     /// <summary>
     /// Copies one table's rows in the source's order; with <paramref name="commitEvery"/> &gt; 0 the target's
-    /// transaction is committed (and <paramref name="progress"/> told the rows committed) every that many rows.
+    /// transaction is committed (and <paramref name="progress"/> told the rows committed) every that many rows
+    /// and a log batch's transaction begun again (<see cref="StoreConnection.BeginAppend"/>, as the log writers do).
     /// Returns the rows written (the last ones committed by the caller).
     /// </summary>
     private static long Copy(StoreConnection source, StoreConnection target, Table table, int commitEvery, Action<long>? progress = null)
@@ -139,7 +140,7 @@ public static class StoreCopy
                 {
                     target.Commit();
                     progress?.Invoke(written);
-                    target.BeginWrite();
+                    target.BeginAppend();
                     insert.Dispose();
                     insert = target.Command(sql); // bound to the new transaction
                 }
