@@ -260,6 +260,7 @@ public sealed class StoreDatabase
     /// </summary>
     public static bool IsUnreachable(Exception ex)
     {
+        var fromNpgsql = false;
         for (Exception? e = ex; e is not null; e = e.InnerException)
         {
             switch (e)
@@ -269,9 +270,12 @@ public sealed class StoreDatabase
                     return pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState is "57P01" or "57P02" or "57P03" or "53300";
                 case NpgsqlException npgsql when npgsql.IsTransient:
                     return true;
-                case SocketException or TimeoutException or IOException:
-                    return true; // refused, timed out, or the server closed the connection mid-reply
+                case SocketException or TimeoutException:
+                    return true; // refused, timed out
+                case IOException when fromNpgsql:
+                    return true; // the server closed the connection mid-reply (a local file's IOException, e.g. a full disk, is no such thing)
                 case NpgsqlException:
+                    fromNpgsql = true;
                     continue; // look at what it wraps
                 case SqliteException:
                     return false;
