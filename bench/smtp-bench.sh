@@ -183,8 +183,7 @@ pg_start() {
   in_use "$pg_addr" && { echo "$pg_addr already in use"; return 1; }
   pg_password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
   mkdir -p "$work/pg/sock"
-  printf '%s\n' "$pg_password" >"$work/pg/initdb-password"
-  printf '%s\n' "$pg_password" >"$work/pg-password"; chmod 600 "$work/pg-password"
+  (umask 077; printf '%s\n' "$pg_password" >"$work/pg/initdb-password"; printf '%s\n' "$pg_password" >"$work/pg-password")
   chown -R postgres: "$work/pg"
   if ! su postgres -s /bin/sh -c "$pg_bin/initdb -D $work/pg/data -A scram-sha-256 -U postgres --pwfile=$work/pg/initdb-password -E UTF8 --locale=C.UTF-8" >"$work/pg-init.log" 2>&1; then
     echo "initdb failed:"; tail -n 5 "$work/pg-init.log" | sed 's/^/    /'; return 1
@@ -194,10 +193,12 @@ pg_start() {
     echo "pg_ctl start failed:"; tail -n 5 "$work/pg/postgres.log" 2>/dev/null | sed 's/^/    /'; return 1
   fi
   pg_started=1
-  if ! PGPASSWORD=$pg_password psql -X -q -h "$host" -p "$port" -U postgres -d postgres -c "CREATE DATABASE securemx" >>"$work/pg-init.log" 2>&1; then
-    echo "CREATE DATABASE failed:"; tail -n 3 "$work/pg-init.log" | sed 's/^/    /'; return 1
+  # As README's "Running several nodes" sets it up: a role of its own that owns the database (no superuser).
+  if ! PGPASSWORD=$pg_password psql -X -q -h "$host" -p "$port" -U postgres -d postgres \
+         -c "CREATE ROLE securemx LOGIN PASSWORD '$pg_password'" -c "CREATE DATABASE securemx OWNER securemx" >>"$work/pg-init.log" 2>&1; then
+    echo "CREATE ROLE/DATABASE failed:"; tail -n 3 "$work/pg-init.log" | sed 's/^/    /'; return 1
   fi
-  pg_uri=postgresql://postgres@$host:$port/securemx
+  pg_uri=postgresql://securemx@$host:$port/securemx
 }
 
 # smx_start TARGET ADDR [STORE_URI]: init, the bench domain and mailbox, serve; skips the target with the reason

@@ -78,6 +78,7 @@ public sealed class PostgresServer : IDisposable
         _superPasswordFile = Path.Combine(_directory, "superuser.pw");
         PasswordFile = Path.Combine(_directory, "securemx.pw");
         File.WriteAllText(_superPasswordFile, RandomPassword() + "\n");
+        File.SetUnixFileMode(_superPasswordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         var password = RandomPassword();
         File.WriteAllText(PasswordFile, password + "\n");
         File.SetUnixFileMode(PasswordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);

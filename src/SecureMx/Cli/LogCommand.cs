@@ -29,10 +29,11 @@ public static class LogCommand
                 else if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)) from = t;
                 else throw new CliException($"--since: '{s}' is neither a time (2026-11-28T10:00Z) nor a duration (1h)");
             }
-            using var deliveryLog = new DeliveryLogRepository(CliOptions.OpenStoreForReading(dir), NullLogger.Instance);
+            var store = CliOptions.OpenStoreForReading(dir);
+            using var deliveryLog = new DeliveryLogRepository(store, NullLogger.Instance);
             foreach (var e in deliveryLog.Query(p.GetValue(recipient)?.ToLowerInvariant(), p.GetValue(sender), from, Math.Max(1, p.GetValue(limit)), p.GetValue(account)?.ToLowerInvariant()))
             {
-                Console.WriteLine(Line(e));
+                Console.WriteLine(Line(e, withNode: store.IsShared));
             }
             return 0;
         });
@@ -40,12 +41,13 @@ public static class LogCommand
     }
 
     /// <summary>
-    /// One row as a line: time, queue id, node (when the row names one), sender, account, recipient, server, result, TLS, reply. TLS is
+    /// One row as a line: time, queue id, node (on a shared store, when the row names one: a single
+    /// box's lines stay as they were, for the scripts that read them), sender, account, recipient, server, result, TLS, reply. TLS is
     /// "local" for a delivery into a Maildir here (no network, nothing to encrypt), "none" for plaintext,
     /// "none starttls-failed: REASON" for plaintext after a failed handshake (the server offered TLS),
     /// and TLS below the strict profile ends in "weak".
     /// </summary>
-    public static string Line(DeliveryLogEntry e)
+    public static string Line(DeliveryLogEntry e, bool withNode = false)
     {
         var tls = e.IsLocal ? "tls=local"
             : e.TlsProtocol is null ? (e.TlsFailureText is { } failed ? $"tls=none {failed}" : "tls=none")
@@ -54,7 +56,7 @@ public static class LogCommand
         // Remote replies carry their enhanced code in the text already ("250 2.0.0 Ok").
         var reply = e.Enhanced is not null && e.Text?.StartsWith(e.Enhanced, StringComparison.Ordinal) != true ? $"{e.Code} {e.Enhanced} {e.Text}" : $"{e.Code} {e.Text}";
         var who = e.Account is null ? "" : $" account={e.Account}";
-        var node = e.Node.Length == 0 ? "" : $" node={e.Node}";
+        var node = !withNode || e.Node.Length == 0 ? "" : $" node={e.Node}";
         return $"{e.At:yyyy-MM-ddTHH:mm:ss.fffZ} {e.MessageId}{node} from=<{e.Sender}>{who} to=<{e.Recipient}>{server} {e.Result} {tls} ({reply})";
     }
 }

@@ -22,7 +22,7 @@ public static class OtherNodesQueue
             var self = CliOptions.LoadConfig(dir).Node.EffectiveName();
             holder = new NodeRegistry(CliOptions.OpenStoreForReading(dir), TimeProvider.System).HolderOf(queueId, self);
         }
-        catch (Exception ex) when (ex is CliException or System.Data.Common.DbException or InvalidOperationException or TimeoutException || StoreDatabase.IsUnreachable(ex))
+        catch (Exception ex) when (ex is CliException || StoreUnavailable.Is(ex))
         {
             return new CliException($"message {queueId} is not in this node's queue (the other nodes' queue summaries could not be read: {ex.Message})");
         }

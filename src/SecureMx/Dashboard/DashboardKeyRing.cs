@@ -56,7 +56,7 @@ public static class DashboardKeyRing
         {
             elements = new StoreKeyRingRepository(sharedStore, TimeProvider.System).GetAllElements();
         }
-        catch (Exception ex) when (ex is DbException || StoreDatabase.IsUnreachable(ex))
+        catch (Exception ex) when (StoreUnavailable.Is(ex))
         {
             return;
         }

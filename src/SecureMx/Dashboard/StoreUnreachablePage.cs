@@ -34,7 +34,7 @@ public static class StoreUnreachablePage
             await next();
             failure = context.Items.TryGetValue(Key, out var remembered) ? remembered as Exception : null;
         }
-        catch (Exception ex) when (Unreachable(ex) && !context.Response.HasStarted)
+        catch (Exception ex) when (StoreDatabase.IsUnreachable(ex) && !context.Response.HasStarted)
         {
             failure = ex;
         }
@@ -60,15 +60,5 @@ public static class StoreUnreachablePage
             // Already answered (a page that needs no store, such as the login form): it stands.
             log.LogWarning("dashboard {Method} {Path}: the store is unreachable: {Error}", context.Request.Method, context.Request.Path.Value, failure.Message);
         }
-    }
-
-    /// <summary>The exception, or one it wraps (the cookie and data-protection layers may), says the store is unreachable.</summary>
-    private static bool Unreachable(Exception ex)
-    {
-        for (var e = ex; e is not null; e = e.InnerException)
-        {
-            if (StoreDatabase.IsUnreachable(e)) return true;
-        }
-        return false;
     }
 }

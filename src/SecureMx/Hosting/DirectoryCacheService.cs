@@ -62,7 +62,6 @@ public sealed class DirectoryCacheService(DirectoryCache cache, IDirectoryChange
             }
             catch (Exception ex)
             {
-                cache.FeedLost();
                 wasLost = true;
                 if (listened) backoff = FirstBackoff; // it worked until now: try again soon
                 log.LogWarning("directory change feed {State} ({Error}); the cached directory serves known addresses, unknown ones get 451 4.3.0 until the store answers; reconnecting in {Seconds} s",

@@ -10,7 +10,7 @@ namespace SecureMx.Hosting;
 /// answer is kept for <see cref="CacheFor"/>, so that a polling balancer costs one check per second
 /// at most. Never throws: a check that fails is a reason.
 /// </summary>
-/// <param name="store">The store when it is not the SQLite file in <paramref name="dataDirectory"/> (PostgreSQL): asked whether it answers.</param>
+/// <param name="store">The store: when it is shared (PostgreSQL), not a readiness condition.</param>
 public sealed class Readiness(string dataDirectory, MessageSpool spool, Func<bool> started, Func<bool> stopping, TimeProvider time, StoreDatabase? store = null)
 {
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
@@ -36,8 +36,11 @@ public sealed class Readiness(string dataDirectory, MessageSpool spool, Func<boo
         var reasons = new List<string>();
         if (stopping()) reasons.Add("stopping");
         else if (!started()) reasons.Add("starting: listeners not all bound yet");
-        var storeProblem = store is { IsShared: true } shared ? shared.ProbeReachable() : SqliteWriteProbe.Check(Path.Combine(dataDirectory, StoreDatabase.FileName));
-        if (storeProblem is not null) reasons.Add("store: " + storeProblem);
+        // A shared store (PostgreSQL) that is gone does not make the node unready: it serves from its
+        // cached directory (docs/ARCHITECTURE.md, "The directory cache"), and every node would go out of
+        // the balancer together. securemx_store_directory_age tells how old its copy is.
+        if (store is not { IsShared: true } && SqliteWriteProbe.Check(Path.Combine(dataDirectory, StoreDatabase.FileName)) is { } storeProblem)
+            reasons.Add("store: " + storeProblem);
         if (SqliteWriteProbe.Check(spool.Queue.DatabasePath) is { } queue) reasons.Add("queue: " + queue);
         foreach (var dir in new[] { spool.IncomingDirectory, spool.DataDirectory })
         {

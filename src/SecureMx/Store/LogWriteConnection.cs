@@ -15,7 +15,7 @@ internal sealed class LogWriteConnection(StoreDatabase db) : IDisposable
         var c = _connection ??= db.ConnectForLogWrites();
         try
         {
-            c.BeginAppend();
+            c.BeginUnlocked();
             write(c);
             c.Commit();
         }

@@ -76,7 +76,8 @@ public sealed class NodeRegistry(StoreDatabase db, TimeProvider time)
     public void Publish(string node, IReadOnlyList<NodeQueueRow> rows, long queuedMessages)
     {
         using var c = db.Connect();
-        c.BeginWrite();
+        // Only this node's rows, which no configuration check reads: not under the cluster's write lock.
+        c.BeginUnlocked();
         c.Execute("DELETE FROM node_queue WHERE node = @node", ("@node", node));
         using (var insert = c.Command("""
             INSERT INTO node_queue(node, queue_id, recipient_index, recipient, sender, received_at, size, state, attempts, next_attempt_at, last_error)

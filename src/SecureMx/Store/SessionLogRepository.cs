@@ -49,7 +49,7 @@ public sealed class SessionLogRepository : IDisposable
         try
         {
             using var c = _db.Connect();
-            c.BeginAppend();
+            c.BeginUnlocked();
             var n = c.Execute("""
                 DELETE FROM inbound_recipients WHERE session_id IN (SELECT id FROM inbound_sessions WHERE started_at < @cutoff);
                 DELETE FROM inbound_sessions WHERE started_at < @cutoff;

@@ -45,11 +45,12 @@ public sealed class StoreConnection : IDisposable
     }
 
     /// <summary>
-    /// Starts a transaction that only appends or replaces rows no check depends on (log batches, the
-    /// queue summary): on PostgreSQL without the configuration write lock, so that the nodes' log
+    /// Starts a transaction whose writes no configuration check depends on (log batches and their
+    /// prune, the queue summary, schema steps under their own lock): on PostgreSQL without the
+    /// configuration write lock, so that the nodes' log
     /// writers never wait for each other or for an administrator. SQLite has one writer anyway.
     /// </summary>
-    public void BeginAppend()
+    public void BeginUnlocked()
     {
         if (_backend == StoreBackend.Sqlite) BeginWrite();
         else _transaction = _connection.BeginTransaction(IsolationLevel.ReadCommitted);
@@ -59,6 +60,14 @@ public sealed class StoreConnection : IDisposable
     public void BeginRead() => _transaction = _backend == StoreBackend.Sqlite
         ? ((SqliteConnection)_connection).BeginTransaction(deferred: true)
         : _connection.BeginTransaction(IsolationLevel.RepeatableRead);
+
+    /// <summary>Rolls back an open transaction, if any (one a failed statement left aborted, too).</summary>
+    public void Rollback()
+    {
+        _transaction?.Rollback();
+        _transaction?.Dispose();
+        _transaction = null;
+    }
 
     public void Commit()
     {

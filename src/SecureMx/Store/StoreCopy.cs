@@ -96,7 +96,7 @@ public static class StoreCopy
             long done = 0;
             try
             {
-                target.BeginAppend();
+                target.BeginUnlocked();
                 done = Copy(source, target, table, BatchRows, progress: n => done = n);
                 target.Commit();
             }
@@ -140,7 +140,7 @@ public static class StoreCopy
                 {
                     target.Commit();
                     progress?.Invoke(written);
-                    target.BeginAppend();
+                    target.BeginUnlocked();
                     insert.Dispose();
                     insert = target.Command(sql); // bound to the new transaction
                 }

@@ -83,13 +83,10 @@ public sealed class StoreDatabase
         var builder = PostgresConnection.Builder(uri, password, applicationName);
         _connectionString = builder.ConnectionString;
         _postgres = NpgsqlDataSource.Create(builder);
-        // The log writers' commits need not wait for the database's WAL flush (as SQLite's
-        // synchronous=NORMAL for them): a crash of the database server may cost the newest log rows.
-        _postgresLogWrites = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(builder.ConnectionString)
-        {
-            Options = "-c synchronous_commit=off",
-            MaxPoolSize = 4,
-        });
+        // The log writers' own pool (a batch is one commit, so its WAL flush is shared by the batch's
+        // rows). Unlike SQLite's synchronous=NORMAL, commits stay synchronous: a PostgreSQL that crashes
+        // would otherwise lose batches the writer already counts as written.
+        _postgresLogWrites = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(builder.ConnectionString) { MaxPoolSize = 4 });
     }
 
     /// <summary>
@@ -149,11 +146,32 @@ public sealed class StoreDatabase
     /// <summary>A pooled connection; SQLite's busy waits are retried by Microsoft.Data.Sqlite up to DefaultTimeout.</summary>
     public StoreConnection Connect()
     {
-        if (_postgres is not null) return new StoreConnection(_postgres.OpenConnection(), Backend);
+        if (_postgres is not null) return ConnectPostgres();
         if (_readOnly is not null) return new StoreConnection(_readOnly.Open(), Backend);
         var c = new SqliteConnection(_connectionString);
         c.Open();
         return new StoreConnection(c, Backend);
+    }
+
+    // After a connection attempt found the server unreachable, further attempts fail at once for this
+    // long: a network cut must not hold every RCPT that the cache cannot decide for the connect
+    // timeout, nor fill the pool with waiting opens. The directory's reloads retry after it.
+    private static readonly long UnreachableHoldMilliseconds = 2000;
+    private long _unreachableUntil;
+
+    private StoreConnection ConnectPostgres()
+    {
+        if (Environment.TickCount64 < Volatile.Read(ref _unreachableUntil))
+            throw new StoreUnreachableException($"the store {Location} was unreachable moments ago; not asked again yet");
+        try
+        {
+            return new StoreConnection(_postgres!.OpenConnection(), Backend);
+        }
+        catch (Exception ex) when (IsUnreachable(ex))
+        {
+            Volatile.Write(ref _unreachableUntil, Environment.TickCount64 + UnreachableHoldMilliseconds);
+            throw;
+        }
     }
 
     /// <summary>
@@ -161,7 +179,8 @@ public sealed class StoreDatabase
     /// stay consistent after a crash but are not fsync'd one by one: a power failure may cost the newest
     /// log rows, never the queue (which has its own database) and never the configuration (whose pooled
     /// connections keep synchronous=FULL). One fsync per delivered message halved throughput.
-    /// PostgreSQL: synchronous_commit=off, the same trade.
+    /// PostgreSQL: a pool of its own, commits synchronous (the database server is shared; its crash must
+    /// not cost rows the writer counted as written).
     /// </summary>
     public StoreConnection ConnectForLogWrites()
     {
@@ -225,24 +244,40 @@ public sealed class StoreDatabase
             return (version, Math.Max(version, StoreSchema.Migrations.Length));
         }
 
+        // Up to date (every open but the first after an upgrade): no lock, no DDL — a role without
+        // CREATE on the schema can run a node, and a read never waits behind another node's migration.
+        var current = SchemaVersion(c);
+        RefuseNewer(this, current);
+        if (current == PostgresSchema.Migrations.Length) return (current, current);
         c.Execute("SELECT pg_advisory_lock(@key)", ("@key", MigrationLockKey));
+        bool completed = false;
         try
         {
             c.Execute("CREATE TABLE IF NOT EXISTS schema_version(version BIGINT NOT NULL)");
-            var version = SchemaVersion(c);
+            var version = SchemaVersion(c); // again, under the lock: another node may have migrated meanwhile
             RefuseNewer(this, version);
             for (int step = version; step < PostgresSchema.Migrations.Length; step++)
             {
-                c.BeginAppend();
+                c.BeginUnlocked();
                 c.Execute(PostgresSchema.Migrations[step]);
                 c.Execute("DELETE FROM schema_version; INSERT INTO schema_version(version) VALUES(@v)", ("@v", (long)step + 1));
                 c.Commit();
             }
+            completed = true;
             return (version, Math.Max(version, PostgresSchema.Migrations.Length));
         }
         finally
         {
-            c.Execute("SELECT pg_advisory_unlock(@key)", ("@key", MigrationLockKey));
+            try
+            {
+                // A failed step left its transaction aborted: roll it back first, or the unlock fails too.
+                c.Rollback();
+                c.Execute("SELECT pg_advisory_unlock(@key)", ("@key", MigrationLockKey));
+            }
+            catch (DbException) when (!completed)
+            {
+                // The step's own error is the one to report; the lock goes with the connection.
+            }
         }
     }
 
@@ -265,6 +300,8 @@ public sealed class StoreDatabase
         {
             switch (e)
             {
+                case StoreUnreachableException:
+                    return true;
                 case PostgresException pg:
                     // Class 08: connection exception; 57P01–57P03: shut down, crashed, not accepting yet; 53300: too many connections.
                     return pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState is "57P01" or "57P02" or "57P03" or "53300";
@@ -282,21 +319,6 @@ public sealed class StoreDatabase
             }
         }
         return false;
-    }
-
-    /// <summary>For /health: null when a PostgreSQL store answers a query now, else why not (never throws).</summary>
-    public string? ProbeReachable()
-    {
-        try
-        {
-            using var c = Connect();
-            c.Scalar("SELECT 1");
-            return null;
-        }
-        catch (Exception ex) when (ex is DbException or InvalidOperationException or TimeoutException or SocketException)
-        {
-            return (IsUnreachable(ex) ? "unreachable: " : "") + ex.Message;
-        }
     }
 
     /// <summary>Closes the idle pooled connections (before the directory is moved or deleted).</summary>

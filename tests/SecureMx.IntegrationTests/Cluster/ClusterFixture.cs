@@ -40,10 +40,6 @@ public sealed class ClusterFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         Database = await Task.Run(() => Postgres.CreateDatabase("cluster"));
-        // The test server runs with synchronous_commit=off, whose commits an immediate stop (the outage
-        // test) may lose after acknowledging them; this database's sessions wait for their commit as a
-        // production server's do, so a log row missing after the outage is SecureMx's loss, not the test's.
-        await Task.Run(() => Postgres.Execute("postgres", $"ALTER DATABASE {Database.Name} SET synchronous_commit = on"));
         // A first: its init migrates the empty database, its CLI fills it; B and C join what is there.
         A = await NodeAsync("a", 11, hostDomain: true, mailboxes: [Alice, Root]);
         await A.CliOk("admin", "add", Root);

@@ -56,4 +56,12 @@ public sealed class LogCommandTests
 
         Assert.Contains(" delivered tls=encrypted TLSv1 TLS_RSA_WITH_AES_128_CBC_SHA weak (250 2.0.0 Ok)", LogCommand.Line(e), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void TheNodeIsNamedOnlyOnASharedStore()
+    {
+        var e = Local("local") with { Node = "mx2" };
+        Assert.DoesNotContain("node=", LogCommand.Line(e), StringComparison.Ordinal); // a single box's lines stay as scripts know them
+        Assert.StartsWith("2030-05-01T12:00:00.000Z 0123456789ABCDEF node=mx2 from=<bob@elsewhere.test>", LogCommand.Line(e, withNode: true), StringComparison.Ordinal);
+    }
 }

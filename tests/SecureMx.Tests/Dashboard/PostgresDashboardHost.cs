@@ -15,9 +15,8 @@ public sealed class PostgresDashboardHost : DashboardTestHost
     public PostgresServer Server { get; } = new();
 
     /// <summary>
-    /// Stops the server as a crash would, after a checkpoint: the test server commits asynchronously
-    /// (synchronous_commit=off), and what it has not flushed (the session row of a login a moment ago)
-    /// would otherwise be lost with the stop.
+    /// Stops the server as a crash would (-m immediate), after a checkpoint that puts everything
+    /// committed so far (the session row of a login a moment ago) into its data files.
     /// </summary>
     public void StopServer()
     {

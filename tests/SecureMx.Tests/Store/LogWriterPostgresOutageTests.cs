@@ -49,8 +49,8 @@ public sealed class LogWriterPostgresOutageTests : IDisposable
         log.Append([Entry("M1")]);
         Assert.True(log.Writer.Flush()); // the writer's connection is open now
 
-        // The test server commits asynchronously (synchronous_commit=off) and stops with -m immediate:
-        // what it has not flushed yet (the schema made a moment ago, the row) is lost, as in a crash.
+        // The server stops with -m immediate, as in a crash; a checkpoint first puts everything committed
+        // so far into its data files.
         _server.Execute(_database, "CHECKPOINT");
         _server.Stop();
         var appending = System.Diagnostics.Stopwatch.StartNew();

@@ -121,4 +121,24 @@ public sealed class PostgresStoreTests : IDisposable
         Assert.True(StoreDatabase.IsUnreachable(ex), ex.ToString());
         Assert.True(started.Elapsed < TimeSpan.FromSeconds(PostgresConnection.DefaultConnectTimeoutSeconds + 5), started.Elapsed.ToString());
     }
+
+    [Fact]
+    public void AfterAConnectionFoundTheServerGoneTheNextAttemptsFailAtOnce()
+    {
+        var options = Fresh();
+        var server = PostgresServer.Shared;
+        var db = StoreDatabase.Open(_dir.Path, options);
+        db.ReleasePooledConnections();
+        // Reach the same database through a port where nothing listens: the store is "gone".
+        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        var gone = StoreDatabase.OpenUnmigrated(_dir.Path, new StoreOptions { ConnectionString = options.ConnectionString.Replace($":{server.Port}/", $":{port}/"), PasswordFile = options.PasswordFile });
+        var first = Assert.ThrowsAny<System.Data.Common.DbException>(() => gone.Connect());
+        Assert.IsNotType<StoreUnreachableException>(first);
+        var next = Assert.Throws<StoreUnreachableException>(() => gone.Connect());
+        Assert.True(StoreDatabase.IsUnreachable(next));
+        Assert.True(SecureMx.Store.StoreUnavailable.Is(next));
+    }
 }

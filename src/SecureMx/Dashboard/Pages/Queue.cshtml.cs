@@ -69,7 +69,7 @@ public sealed class QueueModel(DashboardUser user, MessageSpool spool, QueueTime
                 OtherNodeRows.AddRange(registry.PublishedQueue().Where(r => Nodes.ContainsKey(r.Node)
                     && scope.Contains(null, r.Sender) && MailScope.Matches(null, r.Sender, Account, Domain)));
             }
-            catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or TimeoutException || StoreDatabase.IsUnreachable(ex))
+            catch (Exception ex) when (StoreUnavailable.Is(ex))
             {
                 OtherNodesError = ex.Message;
             }
