@@ -103,18 +103,13 @@ public sealed class DeliveryLogRepository : IDisposable
         _writeConnection.Dispose();
     }
 
-    /// <summary>One batch, one transaction.</summary>
+    /// <summary>One batch, one transaction, a statement per <see cref="StoreConnection.RowsPerInsert"/> rows.</summary>
     private void Insert(IReadOnlyList<DeliveryLogEntry> entries) => _writeConnection.InTransaction(c =>
-    {
-        using var cmd = c.Command($"INSERT INTO delivery_log({Columns}) VALUES(@at, @id, @sender, @account, @rcpt, @mx, @ip, @result, @code, @enh, @text, @tlsp, @tlsc, @tlsv, @tlsf, @node)");
-        foreach (var e in entries)
+        c.InsertRows($"INSERT INTO delivery_log({Columns})", entries.Select(e => new object?[]
         {
-            StoreConnection.Bind(cmd, ("@at", e.At.ToUnixTimeMilliseconds()), ("@id", e.MessageId), ("@sender", e.Sender), ("@account", e.Account),
-                ("@rcpt", e.Recipient), ("@mx", e.MxHost), ("@ip", e.Ip), ("@result", e.Result), ("@code", e.Code), ("@enh", e.Enhanced),
-                ("@text", e.Text), ("@tlsp", e.TlsProtocol), ("@tlsc", e.TlsCipher), ("@tlsv", e.TlsVerification), ("@tlsf", e.TlsFailure), ("@node", _node));
-            cmd.ExecuteNonQuery();
-        }
-    });
+            e.At.ToUnixTimeMilliseconds(), e.MessageId, e.Sender, e.Account, e.Recipient, e.MxHost, e.Ip, e.Result, e.Code, e.Enhanced,
+            e.Text, e.TlsProtocol, e.TlsCipher, e.TlsVerification, e.TlsFailure, _node,
+        }).ToList()));
 
     private static DeliveryLogEntry Read(DbDataReader r) =>
         new(r.Time(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.NullableString(5), r.NullableString(6), r.GetString(7),

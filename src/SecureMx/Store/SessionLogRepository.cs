@@ -77,32 +77,25 @@ public sealed class SessionLogRepository : IDisposable
     {
         _writeConnection.InTransaction(c =>
         {
-            // A session's row is written when it ends, or earlier in parts: the newest state replaces it.
-            using var s = c.Command("""
-                INSERT INTO inbound_sessions(id, started_at, ended_at, listener, client_ip, helo, tls_protocol, tls_cipher, messages, end_reason, account, auth_failures, node)
-                VALUES(@id, @start, @end, @listener, @ip, @helo, @tlsp, @tlsc, @n, @reason, @account, @authfail, @node)
+            // A session's row is written when it ends, or earlier in parts: the newest state replaces it
+            // (the last record of an id in the batch; one statement may not update a row twice).
+            var sessions = batch.GroupBy(rec => rec.Id).Select(g => g.Last()).Select(rec => new object?[]
+            {
+                rec.Id, rec.StartedAt.ToUnixTimeMilliseconds(), rec.EndedAt?.ToUnixTimeMilliseconds(), rec.Listener, rec.ClientIp, rec.Helo,
+                rec.TlsProtocol, rec.TlsCipher, rec.Messages, rec.EndReason, rec.Account, rec.AuthFailures, _node,
+            }).ToList();
+            c.InsertRows("INSERT INTO inbound_sessions(id, started_at, ended_at, listener, client_ip, helo, tls_protocol, tls_cipher, messages, end_reason, account, auth_failures, node)",
+                sessions, """
                 ON CONFLICT(id) DO UPDATE SET started_at=excluded.started_at, ended_at=excluded.ended_at, listener=excluded.listener,
                   client_ip=excluded.client_ip, helo=excluded.helo, tls_protocol=excluded.tls_protocol, tls_cipher=excluded.tls_cipher,
                   messages=excluded.messages, end_reason=excluded.end_reason, account=excluded.account, auth_failures=excluded.auth_failures,
                   node=excluded.node
                 """);
-            using var r = c.Command("""
-                INSERT INTO inbound_recipients(session_id, at, mail_from_domain, recipient_domain, accepted, reply, tls_protocol, tls_cipher)
-                VALUES(@id, @at, @from, @rcpt, @ok, @reply, @tlsp, @tlsc)
-                """);
-            foreach (var rec in batch)
+            var recipients = batch.SelectMany(rec => rec.Recipients.Select(e => new object?[]
             {
-                StoreConnection.Bind(s, ("@id", rec.Id), ("@start", rec.StartedAt.ToUnixTimeMilliseconds()), ("@end", rec.EndedAt?.ToUnixTimeMilliseconds()),
-                    ("@listener", rec.Listener), ("@ip", rec.ClientIp), ("@helo", rec.Helo), ("@tlsp", rec.TlsProtocol), ("@tlsc", rec.TlsCipher),
-                    ("@n", rec.Messages), ("@reason", rec.EndReason), ("@account", rec.Account), ("@authfail", rec.AuthFailures), ("@node", _node));
-                s.ExecuteNonQuery();
-                foreach (var e in rec.Recipients)
-                {
-                    StoreConnection.Bind(r, ("@id", rec.Id), ("@at", e.At.ToUnixTimeMilliseconds()), ("@from", e.MailFromDomain), ("@rcpt", e.RecipientDomain),
-                        ("@ok", e.Accepted ? 1 : 0), ("@reply", e.Reply), ("@tlsp", rec.TlsProtocol), ("@tlsc", rec.TlsCipher));
-                    r.ExecuteNonQuery();
-                }
-            }
+                rec.Id, e.At.ToUnixTimeMilliseconds(), e.MailFromDomain, e.RecipientDomain, e.Accepted ? 1 : 0, e.Reply, rec.TlsProtocol, rec.TlsCipher,
+            })).ToList();
+            c.InsertRows("INSERT INTO inbound_recipients(session_id, at, mail_from_domain, recipient_domain, accepted, reply, tls_protocol, tls_cipher)", recipients);
         });
         PruneIfDue();
     }
