@@ -16,6 +16,8 @@ public sealed record PostgresUri(string User, string Host, int Port, string Data
 
     public static readonly IReadOnlyList<string> KnownParameters = ["sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "application_name"];
 
+    private const string NoPasswordHere = "a password does not belong in securemx.json; put it into the file store.passwordFile names, PGPASSWORD or .pgpass";
+
     public static readonly IReadOnlyList<string> SslModes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
 
     /// <summary>Parses <paramref name="text"/>; a <see cref="FormatException"/> says what is wrong, never with the text of a password.</summary>
@@ -44,7 +46,7 @@ public sealed record PostgresUri(string User, string Host, int Port, string Data
         if (at < 0) throw new FormatException($"{what}: no user name (postgresql://USER@HOST:PORT/DB)");
         var userInfo = authority[..at];
         if (userInfo.Contains(':'))
-            throw new FormatException($"{what}: a password does not belong in securemx.json; put it into the file store.passwordFile names, PGPASSWORD or .pgpass");
+            throw new FormatException($"{what}: {NoPasswordHere}");
         var user = Uri.UnescapeDataString(userInfo);
         if (user.Length == 0) throw new FormatException($"{what}: no user name (postgresql://USER@HOST:PORT/DB)");
 
@@ -79,7 +81,7 @@ public sealed record PostgresUri(string User, string Host, int Port, string Data
             int eq = pair.IndexOf('=');
             var name = Uri.UnescapeDataString(eq < 0 ? pair : pair[..eq]);
             var value = eq < 0 ? "" : Uri.UnescapeDataString(pair[(eq + 1)..]);
-            if (name == "password") throw new FormatException($"{what}: a password does not belong in securemx.json; put it into the file store.passwordFile names, PGPASSWORD or .pgpass");
+            if (name == "password") throw new FormatException($"{what}: {NoPasswordHere}");
             if (!KnownParameters.Contains(name)) throw new FormatException($"{what}: unknown parameter '{name}' (known: {string.Join(", ", KnownParameters)})");
             parameters[name] = value;
         }

@@ -16,32 +16,17 @@ public sealed class StoreLoginThrottlePostgresTests : IDisposable
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(15);
 
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 5, 1, 12, 0, 0, TimeSpan.Zero));
-    private readonly TempDirectory _dirA = new();
-    private readonly TempDirectory _dirB = new();
-    private readonly StoreDatabase _nodeA;
-    private readonly StoreDatabase _nodeB;
+    private readonly TwoNodeStores _nodes = new();
     private readonly ListLogger _log = new();
 
-    public StoreLoginThrottlePostgresTests()
-    {
-        var options = TestStore.NewPostgresStore();
-        _nodeA = StoreDatabase.Open(_dirA.Path, options);
-        _nodeB = StoreDatabase.Open(_dirB.Path, options);
-    }
 
-    public void Dispose()
-    {
-        _nodeA.ReleasePooledConnections();
-        _nodeB.ReleasePooledConnections();
-        _dirB.Dispose();
-        _dirA.Dispose();
-    }
+    public void Dispose() => _nodes.Dispose();
 
     [Fact]
     public void TwoNodesOnOnePostgresStoreCountFailuresTogetherAndShareKnownGoodAddresses()
     {
-        var a = new StoreLoginThrottle(_nodeA, _time, Window, maxPerIp: 3, maxPerAccount: 2);
-        var b = new StoreLoginThrottle(_nodeB, _time, Window, maxPerIp: 3, maxPerAccount: 2);
+        var a = new StoreLoginThrottle(_nodes.NodeA, _time, Window, maxPerIp: 3, maxPerAccount: 2);
+        var b = new StoreLoginThrottle(_nodes.NodeB, _time, Window, maxPerIp: 3, maxPerAccount: 2);
         a.RecordFailure("192.0.2.1", "u1@example.org");
         b.RecordFailure("192.0.2.1", "u2@example.org");
         Assert.Equal(LoginThrottle.Verdict.Allowed, a.Check("192.0.2.1", "u3@example.org"));
@@ -56,8 +41,8 @@ public sealed class StoreLoginThrottlePostgresTests : IDisposable
 
         _time.Advance(Window + StoreLoginThrottle.PruneEvery);
         a.RecordFailure("192.0.2.9", "x@example.org"); // prunes what left the window
-        Assert.Equal(2L, Convert.ToInt64(_nodeB.Scalar("SELECT COUNT(*) FROM login_failures")));
-        Assert.Equal(0L, Convert.ToInt64(_nodeB.Scalar("SELECT COUNT(*) FROM login_known_good")));
+        Assert.Equal(2L, Convert.ToInt64(_nodes.NodeB.Scalar("SELECT COUNT(*) FROM login_failures")));
+        Assert.Equal(0L, Convert.ToInt64(_nodes.NodeB.Scalar("SELECT COUNT(*) FROM login_known_good")));
     }
 
     [Fact]
@@ -67,8 +52,8 @@ public sealed class StoreLoginThrottlePostgresTests : IDisposable
         l.Start();
         var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
         l.Stop(); // nothing listens there now
-        var gone = StoreDatabase.OpenUnmigrated(_dirB.Path, new StoreOptions { ConnectionString = $"postgresql://securemx@127.0.0.1:{port}/none", PasswordFile = PostgresServer.Shared.PasswordFile });
-        var mailboxes = new MailboxRepository(_nodeA, _time);
+        var gone = StoreDatabase.OpenUnmigrated(_nodes.DirectoryB, new StoreOptions { ConnectionString = $"postgresql://securemx@127.0.0.1:{port}/none", PasswordFile = PostgresServer.Shared.PasswordFile });
+        var mailboxes = new MailboxRepository(_nodes.NodeA, _time);
         mailboxes.AddDomain("example.org");
         mailboxes.AddMailbox("alice", "example.org", PasswordHash.Create("password123"));
         var auth = new AccountAuthenticator(mailboxes, new AuthOptions { FailureDelay = "0s" }, _time, _log, gone);
