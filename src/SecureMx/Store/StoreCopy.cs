@@ -115,7 +115,7 @@ public static class StoreCopy
     /// <summary>
     /// Copies one table's rows in the source's order; with <paramref name="commitEvery"/> &gt; 0 the target's
     /// transaction is committed (and <paramref name="progress"/> told the rows committed) every that many rows
-    /// and a log batch's transaction begun again (<see cref="StoreConnection.BeginAppend"/>, as the log writers do).
+    /// and a log batch's transaction begun again (<see cref="StoreConnection.BeginUnlocked"/>, as the log writers do).
     /// Returns the rows written (the last ones committed by the caller).
     /// </summary>
     private static long Copy(StoreConnection source, StoreConnection target, Table table, int commitEvery, Action<long>? progress = null)
