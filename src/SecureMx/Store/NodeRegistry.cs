@@ -79,19 +79,12 @@ public sealed class NodeRegistry(StoreDatabase db, TimeProvider time)
         // Only this node's rows, which no configuration check reads: not under the cluster's write lock.
         c.BeginUnlocked();
         c.Execute("DELETE FROM node_queue WHERE node = @node", ("@node", node));
-        using (var insert = c.Command("""
-            INSERT INTO node_queue(node, queue_id, recipient_index, recipient, sender, received_at, size, state, attempts, next_attempt_at, last_error)
-            VALUES(@node, @id, @idx, @rcpt, @sender, @received, @size, @state, @attempts, @next, @error)
-            """))
-        {
-            foreach (var r in rows.Take(MaxPublishedRows))
+        c.InsertRows("INSERT INTO node_queue(node, queue_id, recipient_index, recipient, sender, received_at, size, state, attempts, next_attempt_at, last_error)",
+            rows.Take(MaxPublishedRows).Select(r => new object?[]
             {
-                StoreConnection.Bind(insert, ("@node", node), ("@id", r.QueueId), ("@idx", r.RecipientIndex), ("@rcpt", r.Recipient), ("@sender", r.Sender),
-                    ("@received", r.ReceivedAt.ToUnixTimeMilliseconds()), ("@size", r.Size), ("@state", r.State), ("@attempts", r.Attempts),
-                    ("@next", r.NextAttemptAt.ToUnixTimeMilliseconds()), ("@error", r.LastError));
-                insert.ExecuteNonQuery();
-            }
-        }
+                node, r.QueueId, r.RecipientIndex, r.Recipient, r.Sender, r.ReceivedAt.ToUnixTimeMilliseconds(), r.Size, r.State, r.Attempts,
+                r.NextAttemptAt.ToUnixTimeMilliseconds(), r.LastError,
+            }).ToList());
         c.Execute("UPDATE nodes SET seen_at = @now, queued_messages = @n WHERE name = @node",
             ("@now", time.GetUtcNow().ToUnixTimeMilliseconds()), ("@n", queuedMessages), ("@node", node));
         c.Commit();
