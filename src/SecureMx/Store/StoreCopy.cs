@@ -126,30 +126,27 @@ public static class StoreCopy
             .Select(i => (Index: i, Name: rows.GetName(i)))
             .Where(c => !table.TargetAssigned.Contains(c.Name, StringComparer.Ordinal))
             .ToArray();
-        var sql = $"INSERT INTO {table.Name}({string.Join(", ", columns.Select(c => c.Name))}) VALUES({string.Join(", ", columns.Select(c => "@" + c.Name))})";
-        var insert = target.Command(sql);
+        var insertInto = $"INSERT INTO {table.Name}({string.Join(", ", columns.Select(c => c.Name))})";
+        var pending = new List<object?[]>(StoreConnection.RowsPerInsert);
         long written = 0;
-        try
+        while (rows.Read())
         {
-            while (rows.Read())
+            pending.Add(columns.Select(c => rows.IsDBNull(c.Index) ? null : rows.GetValue(c.Index)).ToArray());
+            written++;
+            bool commitNow = commitEvery > 0 && written % commitEvery == 0;
+            if (pending.Count == StoreConnection.RowsPerInsert || commitNow)
             {
-                StoreConnection.Bind(insert, columns.Select(c => ("@" + c.Name, rows.IsDBNull(c.Index) ? null : rows.GetValue(c.Index))).ToArray());
-                insert.ExecuteNonQuery();
-                written++;
-                if (commitEvery > 0 && written % commitEvery == 0)
-                {
-                    target.Commit();
-                    progress?.Invoke(written);
-                    target.BeginUnlocked();
-                    insert.Dispose();
-                    insert = target.Command(sql); // bound to the new transaction
-                }
+                target.InsertRows(insertInto, pending);
+                pending.Clear();
+            }
+            if (commitNow)
+            {
+                target.Commit();
+                progress?.Invoke(written);
+                target.BeginUnlocked();
             }
         }
-        finally
-        {
-            insert.Dispose();
-        }
+        target.InsertRows(insertInto, pending);
         return written;
     }
 }
