@@ -245,6 +245,12 @@ public sealed class DeliveryOptions
     public string SourceAddress6 { get; set; } = "";
     /// <summary>TCP port of remote MX hosts (25; other values only for test set-ups).</summary>
     public int SmtpPort { get; set; } = 25;
+    /// <summary>
+    /// A PEM file of CA certificates trusted in addition to the system's wherever a certificate is
+    /// verified by PKIX: level verify, MTA-STS MX hosts and MTA-STS policy hosts (Tls/PkixTrust).
+    /// Empty: the system's CAs only. For private deployments and the tests' private CA.
+    /// </summary>
+    public string TrustAnchorsFile { get; set; } = "";
     /// <summary>Seconds allowed to connect and to complete a TLS handshake with a remote server.</summary>
     public int ConnectTimeoutSeconds { get; set; } = 30;
     /// <summary>Seconds allowed for one whole mail transaction with a remote server.</summary>

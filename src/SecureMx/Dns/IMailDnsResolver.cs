@@ -15,4 +15,7 @@ public interface IMailDnsResolver
 
     /// <summary>TLSA of "_PORT._tcp.HOST" (RFC 6698 §3, RFC 7672 §2.2.3).</summary>
     Task<TlsaResolution> ResolveTlsaAsync(string host, int port, CancellationToken cancellationToken = default);
+
+    /// <summary>TXT of a name, e.g. "_mta-sts.DOMAIN" (RFC 8461 §3.1).</summary>
+    Task<TxtResolution> ResolveTxtAsync(string name, CancellationToken cancellationToken = default);
 }

@@ -111,6 +111,19 @@ public sealed class MailDnsResolver : IMailDnsResolver
         return TlsaResolution.FromAnswer(name, answer);
     }
 
+    /// <inheritdoc />
+    public async Task<TxtResolution> ResolveTxtAsync(string name, CancellationToken cancellationToken = default)
+    {
+        // A TXT record is a sequence of character-strings; its meaning is their concatenation (RFC 8461 §3.1).
+        var answer = await QueryAsync(name, QueryType.TXT, rs => rs.TxtRecords().Select(r => string.Concat(r.Text)), cancellationToken).ConfigureAwait(false);
+        return answer.Status switch
+        {
+            DnsAnswerStatus.Failure => TxtResolution.Failed(name, answer.Reason!),
+            DnsAnswerStatus.Records => TxtResolution.Found(name, answer.Records, answer.Security),
+            _ => TxtResolution.NoRecords(name, answer.Security),
+        };
+    }
+
     /// <summary>One question to the resolver, classified (see the class remarks). Cancellation by the caller propagates.</summary>
     private async Task<DnsAnswer<T>> QueryAsync<T>(string name, QueryType type, Func<IEnumerable<DnsResourceRecord>, IEnumerable<T>> select, CancellationToken ct)
     {

@@ -12,9 +12,10 @@ public enum DsnNotify { Unspecified = 0, Never = 1, Success = 2, Failure = 4, De
 
 /// <summary>
 /// ESMTP parameters of MAIL FROM: SIZE (RFC 1870), BODY (RFC 6152, RFC 3030), SMTPUTF8 (RFC 6531),
-/// RET and ENVID (RFC 3461 §4.3, §4.4).
+/// RET and ENVID (RFC 3461 §4.3, §4.4), REQUIRETLS (RFC 8689 §4.1: every hop over TLS with an
+/// authenticated server, else a failure DSN; stored with the message and relayed).
 /// </summary>
-public sealed record MailParameters(long? Size, BodyType Body, bool SmtpUtf8, DsnReturn Ret, string? EnvId);
+public sealed record MailParameters(long? Size, BodyType Body, bool SmtpUtf8, DsnReturn Ret, string? EnvId, bool RequireTls = false);
 
 /// <summary>ESMTP parameters of RCPT TO: NOTIFY and ORCPT (RFC 3461 §4.1, §4.2).</summary>
 public sealed record RcptParameters(DsnNotify Notify, string? OrcptType, string? Orcpt);

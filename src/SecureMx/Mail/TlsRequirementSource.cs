@@ -15,6 +15,9 @@ public enum TlsRequirementSource
 
     /// <summary>The recipient's DNSSEC-secure TLSA records (RFC 7672 §2.2), whatever the configured level.</summary>
     DaneRecords,
+
+    /// <summary>The recipient domain's MTA-STS policy in mode enforce (RFC 8461 §5), whatever the configured level.</summary>
+    MtaSts,
 }
 
 public static class TlsRequirementSources
@@ -24,6 +27,7 @@ public static class TlsRequirementSources
         TlsRequirementSource.Sender => "sender",
         TlsRequirementSource.Operator => "operator",
         TlsRequirementSource.DaneRecords => "dane-records",
+        TlsRequirementSource.MtaSts => "mta-sts",
         _ => throw new ArgumentOutOfRangeException(nameof(source)),
     };
 

@@ -84,7 +84,7 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
         var deferred = new DeliveryOutcome(RecipientState.Deferred, OutcomeReason.Local, EnhancedStatus.LocalError,
             $"{EnhancedStatus.LocalError} the outbound TLS policy cannot be read from the store: {error.Message}", 451);
         var entry = new DeliveryLogEntry(time.GetUtcNow(), envelope.Id, envelope.Sender, envelope.Client.Account, r.Recipient.Address, null, null,
-            "deferred", 451, EnhancedStatus.LocalError.ToString(), deferred.Text, null, null, TlsVerification.None.ToString().ToLowerInvariant());
+            "deferred", 451, EnhancedStatus.LocalError.ToString(), deferred.Text, null, null, TlsVerification.None.Name());
         return new DeliveryAttempt(r, deferred, entry, RetryAfter: TimeSpan.FromSeconds(options.LocalRetrySeconds));
     }
 
@@ -101,7 +101,7 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
         log.LogInformation("{Id}: to=<{Rcpt}> relay={Relay} tls={Tls} status={Status} ({Text})", envelope.Id, o.Recipient,
             o.MxHost is null ? "none" : $"{o.MxHost}[{o.Address}]", tls, result, o.Summary);
         var entry = new DeliveryLogEntry(time.GetUtcNow(), envelope.Id, envelope.Sender, envelope.Client.Account, r.Recipient.Address, o.MxHost, o.Address?.ToString(),
-            result, o.Code, o.Enhanced.ToString(), o.Text, o.Tls?.Protocol, o.Tls?.CipherSuite, (o.Tls?.Verification ?? TlsVerification.None).ToString().ToLowerInvariant(),
+            result, o.Code, o.Enhanced.ToString(), o.Text, o.Tls?.Protocol, o.Tls?.CipherSuite, (o.Tls?.Verification ?? TlsVerification.None).Name(),
             o.TlsFailure);
         return new DeliveryAttempt(r, outcome, entry, ServerReply: o.ServerReply, PeerSupportsDsn: o.PeerSupportsDsn);
     }

@@ -201,5 +201,18 @@ internal static class PostgresSchema
             CREATE TRIGGER tls_destinations_directory_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tls_destinations
               FOR EACH STATEMENT EXECUTE FUNCTION securemx_directory_changed();
             """,
+        // StoreSchema's step 13: MTA-STS policies of recipient domains, and each hosted domain's own mode.
+        """
+            CREATE TABLE mta_sts_policies(
+              domain TEXT PRIMARY KEY,
+              policy_id TEXT NOT NULL,
+              policy TEXT NOT NULL,
+              fetched_at BIGINT NOT NULL,
+              expires_at BIGINT NOT NULL,
+              checked_at BIGINT NOT NULL,
+              last_error TEXT
+            );
+            ALTER TABLE domains ADD COLUMN mta_sts_mode TEXT NOT NULL DEFAULT 'none';
+            """,
     ];
 }

@@ -216,5 +216,19 @@ internal static class StoreSchema
         """
             ALTER TABLE nodes ADD COLUMN instance TEXT NOT NULL DEFAULT '';
             """,
+        // MTA-STS (RFC 8461): the recipient domains' policies as fetched, shared by every node of a shared
+        // store (MtaSts/); and each hosted domain's own policy mode, served at mta-sts.DOMAIN.
+        """
+            CREATE TABLE mta_sts_policies(
+              domain TEXT PRIMARY KEY,
+              policy_id TEXT NOT NULL,
+              policy TEXT NOT NULL,
+              fetched_at INTEGER NOT NULL,
+              expires_at INTEGER NOT NULL,
+              checked_at INTEGER NOT NULL,
+              last_error TEXT
+            );
+            ALTER TABLE domains ADD COLUMN mta_sts_mode TEXT NOT NULL DEFAULT 'none';
+            """,
     ];
 }

@@ -58,6 +58,8 @@ internal sealed class FakeMailDns(TimeProvider time, Func<string, DateTimeOffset
         Task.FromResult(AddressResolution.Combine(host,
             DnsAnswer<IPAddress>.Found([HostAddress], DnsSecurity.Insecure), DnsAnswer<IPAddress>.NoData(DnsSecurity.Insecure)));
 
+    public Task<TxtResolution> ResolveTxtAsync(string name, CancellationToken cancellationToken = default) => Task.FromResult(TxtResolution.NoRecords(name, DnsSecurity.Secure)); // no MTA-STS
+
     public async Task<TlsaResolution> ResolveTlsaAsync(string host, int port, CancellationToken cancellationToken = default)
     {
         if (Tlsa is null) throw new NotSupportedException("the queue tests do not look up TLSA records");

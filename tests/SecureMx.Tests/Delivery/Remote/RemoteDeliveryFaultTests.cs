@@ -30,6 +30,8 @@ public sealed class RemoteDeliveryFaultTests
         public Task<AddressResolution> ResolveAddressesAsync(string host, CancellationToken ct = default) =>
             Task.FromResult(AddressResolution.Combine(host, DnsAnswer<IPAddress>.Found([IPAddress.Loopback], DnsSecurity.Insecure), DnsAnswer<IPAddress>.NoData(DnsSecurity.Insecure)));
 
+        public Task<TxtResolution> ResolveTxtAsync(string name, CancellationToken cancellationToken = default) => Task.FromResult(TxtResolution.NoRecords(name, DnsSecurity.Secure)); // no MTA-STS
+
         public Task<TlsaResolution> ResolveTlsaAsync(string host, int port, CancellationToken ct = default) => throw new InvalidOperationException("no TLSA without DNSSEC");
     }
 

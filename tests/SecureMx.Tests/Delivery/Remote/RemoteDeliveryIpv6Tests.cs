@@ -32,6 +32,8 @@ public sealed class RemoteDeliveryIpv6Tests
             return Task.FromResult(AddressResolution.Combine(host, Of(System.Net.Sockets.AddressFamily.InterNetwork), Of(System.Net.Sockets.AddressFamily.InterNetworkV6)));
         }
 
+        public Task<TxtResolution> ResolveTxtAsync(string name, CancellationToken cancellationToken = default) => Task.FromResult(TxtResolution.NoRecords(name, DnsSecurity.Secure)); // no MTA-STS
+
         public Task<TlsaResolution> ResolveTlsaAsync(string host, int port, CancellationToken ct = default) => throw new InvalidOperationException("no TLSA without DNSSEC");
     }
 

@@ -29,6 +29,8 @@ public sealed class RemoteDeliveryTlsPolicyTests
         public Task<AddressResolution> ResolveAddressesAsync(string host, CancellationToken ct = default) =>
             Task.FromResult(AddressResolution.Combine(host, DnsAnswer<IPAddress>.Found([IPAddress.Loopback], addressSecurity), DnsAnswer<IPAddress>.NoData(addressSecurity)));
 
+        public Task<TxtResolution> ResolveTxtAsync(string name, CancellationToken cancellationToken = default) => Task.FromResult(TxtResolution.NoRecords(name, DnsSecurity.Secure)); // no MTA-STS
+
         public Task<TlsaResolution> ResolveTlsaAsync(string host, int port, CancellationToken ct = default)
         {
             Interlocked.Increment(ref TlsaQueries);

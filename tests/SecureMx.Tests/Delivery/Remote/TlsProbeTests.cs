@@ -82,6 +82,8 @@ public sealed class TlsProbeTests
             Task.FromResult(AddressResolution.Combine(host,
                 DnsAnswer<IPAddress>.Found([IPAddress.Loopback], DnsSecurity.Secure), DnsAnswer<IPAddress>.NoData(DnsSecurity.Secure)));
 
+        public Task<TxtResolution> ResolveTxtAsync(string name, CancellationToken cancellationToken = default) => Task.FromResult(TxtResolution.NoRecords(name, DnsSecurity.Secure)); // no MTA-STS
+
         public Task<TlsaResolution> ResolveTlsaAsync(string host, int port, CancellationToken cancellationToken = default) =>
             Task.FromResult(TlsaResolution.FromAnswer(TlsaResolution.OwnerName(host, port), tlsa switch
             {
