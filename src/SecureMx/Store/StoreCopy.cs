@@ -54,6 +54,7 @@ public static class StoreCopy
         ["node_queue"] = "each node publishes the summary of its own local queue",
         ["login_failures"] = "the login throttle's recent failures: minutes old, they start afresh",
         ["login_known_good"] = "the login throttle's known-good pairs: learnt again at the next successful login",
+        ["mta_sts_policies"] = "a cache of recipient domains' MTA-STS policies: fetched again at the next delivery to each domain",
     };
 
     /// <summary>Rows per committed batch of the logs.</summary>
