@@ -115,7 +115,7 @@ public sealed class RequireTlsDeliveryTests(RequireTlsFixture f) : IClassFixture
         Assert.IsType<TextRfc822Headers>(report[2]);
         Assert.DoesNotContain($"body of {token}", dsn.ToString());
         Assert.DoesNotContain(f.DaneOk.StoredMessages(), m => m.Contains(token, StringComparison.Ordinal));
-        Assert.Matches($"status=failed.*5\\.7\\.30", await DeliveryLogAsync(to, "5\\.7\\.30"));
+        Assert.Matches($@"to=<{Regex.Escape(to)}> relay=\S+ failed tls=none \(550 5\.7\.30 REQUIRETLS support required", await DeliveryLogAsync(to, "failed"));
     }
 
     [Fact]
@@ -132,7 +132,7 @@ public sealed class RequireTlsDeliveryTests(RequireTlsFixture f) : IClassFixture
             await Task.Delay(100);
         }
         Assert.Contains(f.RequireTls.MailFromLines, l => l.StartsWith("tls: MAIL FROM:<alice@example.test>", StringComparison.Ordinal) && l.EndsWith(" REQUIRETLS", StringComparison.Ordinal));
-        Assert.Matches("status=delivered.*dane", await DeliveryLogAsync(to, "delivered"));
+        Assert.Matches($@"to=<{Regex.Escape(to)}> relay={Regex.Escape(TestBed.RequireTls.Mx)}\S+ delivered tls=dane TLSv1\.[23] ", await DeliveryLogAsync(to, "delivered"));
     }
 
     [Fact]
@@ -160,7 +160,7 @@ public sealed class RequireTlsDeliveryTests(RequireTlsFixture f) : IClassFixture
         await SubmitAsync("bob@example.test", token, requireTls: false, to, tlsRequiredNo: true);
 
         await f.DaneBad.WaitForMessageAsync(token, Wait);
-        Assert.Matches("status=delivered.*encrypted", await DeliveryLogAsync(to, "delivered"));
+        Assert.Matches($@"to=<{Regex.Escape(to)}> relay={Regex.Escape(TestBed.DaneBad.Mx)}\S+ delivered tls=encrypted TLSv1\.[23] ", await DeliveryLogAsync(to, "delivered"));
         Assert.Contains("TLS-Required: No honoured for " + TestBed.DaneBad.Name, f.Mx.Log);
     }
 
