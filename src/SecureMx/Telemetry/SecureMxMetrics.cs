@@ -134,4 +134,13 @@ public static class SecureMxMetrics
     /// <summary>Seconds since the directory snapshot in use was loaded: grows while the store is unreachable. From <see cref="DirectoryGauges"/>.</summary>
     public static readonly ObservableGauge<double> DirectoryAge =
         Meter.CreateObservableGauge("securemx.store.directory_age", DirectoryGauges.ObserveAge, "s", "age of the directory cache's snapshot");
+
+    /// <summary>
+    /// MTA-STS policy fetches from recipient domains' policy hosts (https://mta-sts.DOMAIN/.well-known/mta-sts.txt):
+    /// when a domain's TXT id changed or nothing is cached, and the refreshes before expiry. Tag:
+    /// <c>result</c> (ok, or the RFC 8460 result type: sts-policy-fetch-error, sts-policy-invalid,
+    /// sts-webpki-invalid). Prometheus: <c>securemx_delivery_mta_sts_fetches_total</c>.
+    /// </summary>
+    public static readonly Counter<long> MtaStsFetches =
+        Meter.CreateCounter<long>("securemx.delivery.mta_sts_fetches", "{fetch}", "MTA-STS policy fetches by result");
 }
