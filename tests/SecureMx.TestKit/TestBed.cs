@@ -50,4 +50,7 @@ public static class TestBed
     // the dashboard's customer domain
     public static TestBedZone Demo => Definition.Zone(nameof(Demo));
     public static TestBedAddress DemoDashboard => Definition.Address(nameof(DemoDashboard));
+
+    // REQUIRETLS: a receiver that advertises it (RequireTlsFixture)
+    public static TestBedZone RequireTls => Definition.Zone(nameof(RequireTls));
 }
