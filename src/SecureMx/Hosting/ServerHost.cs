@@ -96,7 +96,8 @@ public static class ServerHost
         // Idle sessions to remote servers are kept 5 s for the next message to the same server.
         builder.Services.AddSingleton(_ => new SmtpConnectionCache(TimeSpan.FromSeconds(5), time));
         builder.Services.AddSingleton(sp => new RemoteDelivery(sp.GetRequiredService<IMailDnsResolver>(), options,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Delivery.Remote"), sp.GetRequiredService<SmtpConnectionCache>(), time));
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Delivery.Remote"), sp.GetRequiredService<SmtpConnectionCache>(), time,
+            sp.GetService<IMtaStsPolicySource>(), sp.GetService<PkixTrust>())); // MTA-STS where a policy source is registered
         builder.Services.AddSingleton(sp =>
         {
             var spool = sp.GetRequiredService<MessageSpool>();

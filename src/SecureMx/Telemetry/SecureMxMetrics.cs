@@ -47,6 +47,16 @@ public static class SecureMxMetrics
         Meter.CreateCounter<long>("securemx.delivery.starttls_failures", "{handshake}", "STARTTLS offered by a remote server that gave no TLS session");
 
     /// <summary>
+    /// MX hosts that failed (mode enforce: skipped) or would have failed (mode testing: delivered anyway)
+    /// a recipient domain's MTA-STS policy, and policies announced but not to be had (RFC 8461 §5).
+    /// Tags: <c>mode</c> (enforce, testing; none for a policy that could not be fetched) and <c>result</c>
+    /// (the RFC 8460 result type: starttls-not-supported, certificate-host-mismatch, certificate-expired,
+    /// certificate-not-trusted, validation-failure, sts-policy-fetch-error).
+    /// </summary>
+    public static readonly Counter<long> MtaStsFailures =
+        Meter.CreateCounter<long>("securemx.delivery.mta_sts_failures", "{failure}", "MX hosts that failed or would fail a recipient domain's MTA-STS policy, and policies that could not be fetched");
+
+    /// <summary>
     /// Outbound TLS sessions below the strict profile (TLS 1.0/1.1, CBC, RSA key exchange), taken
     /// under an opportunistic level because any encryption beats none (RFC 7435). Tag: <c>protocol</c>.
     /// </summary>
