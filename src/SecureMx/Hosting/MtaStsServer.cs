@@ -20,7 +20,7 @@ namespace SecureMx.Hosting;
 /// a name without one is refused in the handshake. Any other path is 404, as is a Host that is not
 /// mta-sts. and a hosted domain; a Host other than the SNI name is 421 (the certificate shown was for
 /// another name); other methods 405. No request body is read; the request line and headers are small
-/// (8 KiB in all: 431 above), and headers must arrive within 10 s.
+/// (8 KiB in all: 431 above), headers must arrive within 10 s, and an idle connection is closed after 10 s.
 /// </summary>
 public static class MtaStsServer
 {
@@ -53,6 +53,7 @@ public static class MtaStsServer
             k.Limits.MaxRequestHeadersTotalSize = MaxRequestHeadersBytes;
             k.Limits.MaxRequestLineSize = 2048;
             k.Limits.MaxRequestHeaderCount = 50;
+            k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(10); // a sender fetches one document: no idle connection held for minutes
         });
         var app = builder.Build();
         app.Run(http => AnswerAsync(http, policies));
