@@ -54,6 +54,26 @@ public sealed class HostedMtaStsPoliciesTests : IDisposable
     }
 
     [Fact]
+    public async Task AChangeMadeOnAnotherNodeIsServedAtOnceWhateverTheDirectoryCacheSays()
+    {
+        // This node's repository reads the hot path from its directory snapshot, loaded before the change.
+        var cache = SecureMx.Store.DirectoryCache.For(_store.Database, TimeProvider.System, _log);
+        Assert.True(await cache.ReloadAsync());
+        var thisNode = new SecureMx.Store.TlsPolicyRepository(_store.Database, TimeProvider.System, cache);
+        var before = new HostedMtaStsPolicies(thisNode, _options, _log).Get("example.org").Policy!;
+
+        // The other node switches: nothing tells this node's cache (no change feed here).
+        var otherNode = new SecureMx.Store.TlsPolicyRepository(_store.Database, TimeProvider.System);
+        otherNode.SetInboundTls("example.org", InboundTlsSetting.Mandatory, "test");
+        otherNode.SetDomainMtaStsMode("example.org", "enforce", "test");
+        Assert.Equal(InboundTlsSetting.Opportunistic, thisNode.DomainInboundTls("example.org")); // the snapshot is stale
+
+        var served = new HostedMtaStsPolicies(thisNode, _options, _log).Get("example.org").Policy!;
+        Assert.Equal((MtaStsMode.Enforce, "secure.provider.test"), (served.Policy.Mode, Assert.Single(served.Policy.Mx)));
+        Assert.NotEqual(before.Id, served.Id);
+    }
+
+    [Fact]
     public void TheSwitchIsAudited()
     {
         _store.Policies.SetDomainMtaStsMode("example.org", "testing", "cli:root");
