@@ -82,8 +82,11 @@ public sealed class MtaStsListenerTests(ITestOutputHelper output)
         return (policy, text);
     }
 
-    /// <summary>One raw HTTP/1.1 request over TLS with the given SNI name; the status code, or null when the handshake was refused.</summary>
-    private static async Task<int?> RawAsync(IPEndPoint listener, string sni, string request)
+    /// <summary>
+    /// One raw HTTP/1.1 request over TLS with the given SNI name; the status code, or null when the handshake was refused
+    /// (-1 when the server closed the connection without a reply and <paramref name="allowEndOfStream"/>).
+    /// </summary>
+    private static async Task<int?> RawAsync(IPEndPoint listener, string sni, string request, bool allowEndOfStream = false)
     {
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(listener, TestContext.Current.CancellationToken);
@@ -98,7 +101,17 @@ public sealed class MtaStsListenerTests(ITestOutputHelper output)
         }
         await ssl.WriteAsync(Encoding.ASCII.GetBytes(request), TestContext.Current.CancellationToken);
         using var reader = new StreamReader(ssl, Encoding.ASCII);
-        var status = await reader.ReadLineAsync(TestContext.Current.CancellationToken) ?? "";
+        string? status;
+        try
+        {
+            status = await reader.ReadLineAsync(TestContext.Current.CancellationToken);
+        }
+        catch (IOException) when (allowEndOfStream)
+        {
+            status = null; // closed without a TLS close_notify
+        }
+        if (status is null && allowEndOfStream) return -1;
+        status ??= "";
         var parts = status.Split(' ');
         Assert.True(parts.Length >= 2 && parts[0] == "HTTP/1.1", $"not an HTTP status line: '{status}'");
         return int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
@@ -204,6 +217,12 @@ public sealed class MtaStsListenerTests(ITestOutputHelper output)
         Assert.Equal(405, await RawAsync(listener, PolicyHost, Get(PolicyHost, method: "POST", extra: "Content-Length: 0\r\n")));
         Assert.Equal(431, await RawAsync(listener, PolicyHost, Get(PolicyHost, extra: $"X-Padding: {new string('a', 20_000)}\r\n")));
         Assert.Equal(400, await RawAsync(listener, PolicyHost, "GARBAGE\r\n\r\n"));
+        // A client that never finishes its headers is let go after 10 s (Kestrel's headers timeout: 408, then the connection closes).
+        var slow = System.Diagnostics.Stopwatch.StartNew();
+        var slowStatus = await RawAsync(listener, PolicyHost, $"GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: {PolicyHost}\r\n", allowEndOfStream: true)
+            .WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        Assert.True(slowStatus is 408 or -1, $"a client stuck in its headers got {slowStatus}");
+        Assert.InRange(slow.Elapsed, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(25));
         // And it still serves.
         Assert.Equal(200, await RawAsync(listener, PolicyHost, Get(PolicyHost + ":443")));
         Assert.DoesNotContain("Unhandled", mx.Log);
