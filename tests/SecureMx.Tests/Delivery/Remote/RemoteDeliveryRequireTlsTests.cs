@@ -56,11 +56,11 @@ public sealed class RemoteDeliveryRequireTlsTests
     }
 
     private static async Task<RemoteOutcome> DeliverAsync(int port, IMailDnsResolver dns, OutboundTlsLevel level, bool requireTls, string sender = "sender@sender.test",
-        bool ignoreRecipientPolicies = false)
+        bool ignoreRecipientPolicies = false, int timeoutSeconds = 10)
     {
         var options = new SecureMxOptions { Hostname = "sender.test" };
         options.Delivery.SmtpPort = port;
-        options.Delivery.ConnectTimeoutSeconds = 10;
+        options.Delivery.ConnectTimeoutSeconds = timeoutSeconds;
         var remote = new RemoteDelivery(dns, options, NullLogger.Instance);
         var envelope = new Envelope(MessageId.New(TimeProvider.System), DateTimeOffset.UtcNow, sender, 40,
             new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null, requireTls),
@@ -138,6 +138,27 @@ public sealed class RemoteDeliveryRequireTlsTests
         closed.Stop(); // nothing listens there now: connection refused
         var o = await DeliverAsync(port, new FixedDns(DnsSecurity.Secure, NoTlsa), OutboundTlsLevel.Dane, requireTls: true);
         Assert.Equal((RecipientState.Deferred, OutcomeReason.Connection), (o.State, o.Reason));
+    }
+
+    public enum PassingStartTlsFault { Reply454, HandshakeTimeout, ResetDuringHandshake }
+
+    [Theory]
+    [InlineData(PassingStartTlsFault.Reply454)]
+    [InlineData(PassingStartTlsFault.HandshakeTimeout)]
+    [InlineData(PassingStartTlsFault.ResetDuringHandshake)]
+    public async Task ATemporaryStartTlsProblemDefersARequireTlsMessageInsteadOfFailingIt(PassingStartTlsFault fault)
+    {
+        // Only a definite refusal is final (RFC 8689 §5: 5.7.30); a 4xx to STARTTLS, a timeout or a reset may pass by the next attempt.
+        await using var peer = fault switch
+        {
+            PassingStartTlsFault.Reply454 => new ScriptedSmtpPeer(startTlsRefusal: "454 4.7.0 TLS not available due to temporary reason"),
+            PassingStartTlsFault.HandshakeTimeout => new ScriptedSmtpPeer(PeerStall.TlsHandshake, tls: () => throw new InvalidOperationException("never reached")),
+            _ => new ScriptedSmtpPeer(breakTls: true),
+        };
+        var o = await DeliverAsync(peer.Endpoint.Port, new FixedDns(DnsSecurity.Secure, NoTlsa), OutboundTlsLevel.Dane, requireTls: true, timeoutSeconds: 2);
+        Assert.Equal((RecipientState.Deferred, 451), (o.State, o.Code));
+        Assert.NotEqual(EnhancedStatus.RequireTlsNeeded, o.Enhanced);
+        Assert.Empty(peer.Messages);
     }
 
     [Fact]
