@@ -71,6 +71,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         // RFC 8689 §4.2.1: a REQUIRETLS message goes only over authenticated TLS, never opportunistically.
         var requireTls = RequireTlsRule.For(envelope, mx);
         if (requireTls is not null) level = RequireTlsRule.Raise(level);
+        else if (RequireTlsRule.IsReport(envelope)) level = RequireTlsRule.RaiseForReport(level);
 
         // RFC 8461 §5: the recipient domain's MTA-STS policy, once per delivery of the domain; not where
         // the operator's destination entry (none, may) switched the recipient-side policies off.

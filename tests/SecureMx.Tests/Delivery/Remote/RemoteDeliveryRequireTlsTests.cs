@@ -173,6 +173,29 @@ public sealed class RemoteDeliveryRequireTlsTests
     }
 
     [Fact]
+    public async Task ADsnAboutARequireTlsMessageNeverGoesInPlaintext()
+    {
+        // It carries the original's header (RFC 8689 §5): strict TLS or nothing, deferred like any mandatory-TLS mail.
+        await using var peer = await SmtpTestServer.StartAsync(withTls: false);
+        var o = await DeliverAsync(peer.Endpoint.Port, new FixedDns(DnsSecurity.Insecure, NoTlsa), OutboundTlsLevel.May, requireTls: true, sender: "");
+        Assert.Equal((RecipientState.Deferred, EnhancedStatus.SecurityNotSupported), (o.State, o.Enhanced));
+        Assert.Empty(peer.Arrivals.Ids);
+
+        var untagged = await DeliverAsync(peer.Endpoint.Port, new FixedDns(DnsSecurity.Insecure, NoTlsa), OutboundTlsLevel.May, requireTls: false, sender: "");
+        Assert.Equal(RecipientState.Delivered, untagged.State);
+    }
+
+    [Theory]
+    [InlineData(OutboundTlsLevel.None, OutboundTlsLevel.Encrypt)]
+    [InlineData(OutboundTlsLevel.May, OutboundTlsLevel.Encrypt)]
+    [InlineData(OutboundTlsLevel.Dane, OutboundTlsLevel.Encrypt)]
+    [InlineData(OutboundTlsLevel.Encrypt, OutboundTlsLevel.Encrypt)]
+    [InlineData(OutboundTlsLevel.DaneOnly, OutboundTlsLevel.DaneOnly)]
+    [InlineData(OutboundTlsLevel.Verify, OutboundTlsLevel.Verify)]
+    public void ADsnAboutARequireTlsMessageIsRaisedToMandatoryTlsAndNeverLowered(OutboundTlsLevel level, OutboundTlsLevel raised) =>
+        Assert.Equal(raised, RequireTlsRule.RaiseForReport(level));
+
+    [Fact]
     public async Task IgnoringRecipientPoliciesDeliversDespiteATlsaMismatchOverOpportunisticTls()
     {
         await using var peer = await SmtpTestServer.StartAsync();
