@@ -38,7 +38,7 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
 
     /// <summary>The "_mta-sts" TXT record and the policy host's CNAME in zone form; null while nothing is served (mode none, or the listener off).</summary>
     public (string Txt, string Host)? MtaStsRecords => MtaStsMode == MtaStsMode.None || !MtaStsListenerOn ? null
-        : ($"{MtaStsTxtRecord.OwnerName(Domain)}. IN TXT \"{MtaStsPolicy.TxtRecord.ToText()}\"", $"{MtaStsTxtRecord.PolicyHost(Domain)}. IN CNAME {deps.Options.Hostname.TrimEnd('.')}.");
+        : MtaStsPolicy.ZoneRecords(deps.Options.Hostname, " ");
 
     /// <summary>Resource key (DomainText) of an error to show next to the MTA-STS switch, or null.</summary>
     public string? MtaStsError { get; private set; }
