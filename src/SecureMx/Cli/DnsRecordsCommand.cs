@@ -101,11 +101,8 @@ public static class DnsRecordsCommand
             yield break;
         }
         var certificates = ConfigLoader.ResolvePath(dir, options.MtaSts.CertificateDirectory);
-        string[] records =
-        [
-            $"{MtaStsTxtRecord.OwnerName(domain)}.\tIN\tTXT\t\"{policy.TxtRecord.ToText()}\"",
-            $"{MtaStsTxtRecord.PolicyHost(domain)}.\tIN\tCNAME\t{host}.",
-        ];
+        var (txt, cname) = policy.ZoneRecords(host, "\t");
+        string[] records = [txt, cname];
         var mode = policy.Policy.Mode;
         var maxAge = Duration.Format(policy.Policy.MaxAge);
         if (mode == MtaStsMode.None)

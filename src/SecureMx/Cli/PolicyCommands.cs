@@ -4,6 +4,7 @@ using SecureMx.Mail;
 using SecureMx.MtaSts;
 using SecureMx.Policy;
 using SecureMx.Store;
+using SecureMx.Tls;
 
 namespace SecureMx.Cli;
 
@@ -16,14 +17,17 @@ public static class PolicyCommands
 {
     internal static string Actor => "cli:" + Environment.UserName;
 
-    public static Command Create()
+    public static Command Create() => Create(TimeProvider.System);
+
+    /// <summary>The commands on <paramref name="time"/>: the certificate check before enforce and its audit time, and the clock of `policy show`.</summary>
+    internal static Command Create(TimeProvider time)
     {
         var cmd = new Command("policy", "mandatory TLS: inbound per domain, outbound per domain, account and destination");
         cmd.Subcommands.Add(Inbound());
         cmd.Subcommands.Add(Outbound());
         cmd.Subcommands.Add(Destination());
-        cmd.Subcommands.Add(MtaSts());
-        cmd.Subcommands.Add(Show());
+        cmd.Subcommands.Add(MtaSts(time));
+        cmd.Subcommands.Add(Show(time));
         return cmd;
     }
 
@@ -110,40 +114,58 @@ public static class PolicyCommands
         return cmd;
     }
 
-    private static Command MtaSts()
+    private static Command MtaSts(TimeProvider time)
     {
         var data = CliOptions.Data();
         var domain = new Argument<string>("DOMAIN") { Description = "a hosted domain" };
         var value = new Argument<string>("MODE") { Description = MtaStsModes.AllNames };
-        var cmd = new Command("mta-sts", "the MTA-STS policy served for a hosted domain (RFC 8461): enforce tells senders to deliver only to a listed MX over verified TLS; testing only asks for reports; none withdraws it") { domain, value, data };
-        cmd.SetAction(p =>
-        {
-            var d = ParseDomain(p.GetValue(domain)!);
-            var text = p.GetValue(value)!;
-            if (!MtaStsModes.TryParse(text, out var mode)) throw new CliException($"'{text.Trim().ToLowerInvariant()}': use one of {MtaStsModes.AllNames}");
-            var dir = CliOptions.RequireInstance(p.GetValue(data)!);
-            var options = CliOptions.LoadConfig(dir);
-            var policies = StoreCommands.OpenPolicies(dir);
-            var old = HostedMtaStsPolicies.ParseMode(StoreCommands.WrapStore(() => policies.SetDomainMtaStsMode(d, mode.Name(), Actor)));
-            Console.WriteLine($"MTA-STS of {d}: {old.Name()} -> {mode.Name()}");
-            var row = StoreCommands.WrapStore(() => policies.DomainMtaSts(d));
-            var policy = HostedMtaStsPolicies.For(d, row?.Inbound ?? InboundTlsSetting.Opportunistic, mode.Name(), options);
-            Console.WriteLine($"policy id {policy.Id} (mx: {string.Join(", ", policy.Policy.Mx)}; max_age {(long)policy.Policy.MaxAge.TotalSeconds} s); 'securemx dns-records {d}' prints the records to publish");
-            if (Endpoint.TryParseQuiet(options.Listeners.MtaSts) is null)
-                Console.WriteLine("note: the MTA-STS listener is off (listeners.mtaSts, serve --mta-sts ADDR:PORT): nothing serves the policy yet");
-            if (mode == MtaStsMode.Enforce)
-            {
-                Console.WriteLine("note: enforce tells sending servers to refuse delivery unless they reach a listed MX over TLS with a certificate valid from a public CA for its name; use testing first.");
-                foreach (var (host, verdict) in MtaStsMxCertificateCheck.Check(dir, options, row?.Inbound == InboundTlsSetting.Mandatory, DateTimeOffset.UtcNow))
-                    Console.WriteLine(verdict.Valid ? $"  MX {host}: {verdict.Detail}" : $"warning: MX {host}: {verdict.Detail}; senders that enforce the policy will not deliver there");
-            }
-            else if (mode == MtaStsMode.None && old != MtaStsMode.None)
-            {
-                Console.WriteLine($"note: keep the _mta-sts TXT record (with the new id) and the listener for max_age after this change, so that senders learn mode none (RFC 8461 §8.3); then remove both records");
-            }
-            return 0;
-        });
+        var force = new Option<bool>("--force") { Description = "enforce although the certificate (tls.certificate) is not valid by PKIX for every listed MX name: senders that enforce the policy will not deliver there" };
+        var cmd = new Command("mta-sts", "the MTA-STS policy served for a hosted domain (RFC 8461): enforce tells senders to deliver only to a listed MX over verified TLS; testing only asks for reports; none withdraws it") { domain, value, force, data };
+        cmd.SetAction(p => SetMtaSts(CliOptions.RequireInstance(p.GetValue(data)!), p.GetValue(domain)!, p.GetValue(value)!, p.GetValue(force), time, Console.Out));
         return cmd;
+    }
+
+    /// <summary>
+    /// `policy mta-sts`: enforce is refused (nothing stored) while the certificate is not valid by PKIX for
+    /// every MX name the policy lists, unless <paramref name="force"/>: an enforcing sender refuses such an
+    /// MX (RFC 8461 §4.2), so the domain's mail from it would not arrive at all.
+    /// </summary>
+    internal static int SetMtaSts(string dir, string domainText, string modeText, bool force, TimeProvider time, TextWriter output)
+    {
+        var d = ParseDomain(domainText);
+        if (!MtaStsModes.TryParse(modeText, out var mode)) throw new CliException($"'{modeText.Trim().ToLowerInvariant()}': use one of {MtaStsModes.AllNames}");
+        var options = CliOptions.LoadConfig(dir);
+        var policies = new TlsPolicyRepository(CliOptions.OpenStore(dir), time);
+        var before = StoreCommands.WrapStore(() => policies.DomainMtaSts(d));
+        IReadOnlyList<(string Host, PkixVerdict Verdict)> verdicts = [];
+        if (mode == MtaStsMode.Enforce && before is { } hosted)
+        {
+            // Checked before anything is stored: the MX names are those of the policy enforce would serve.
+            verdicts = MtaStsMxCertificateCheck.Check(dir, options, hosted.Inbound == InboundTlsSetting.Mandatory, time.GetUtcNow());
+            if (!MtaStsMxCertificateCheck.AllValid(verdicts) && !force)
+                throw new CliException($"MTA-STS of {d} stays {HostedMtaStsPolicies.ParseMode(hosted.MtaStsMode).Name()}: senders that enforce the policy would deliver no mail for {d}, "
+                    + "because the certificate (tls.certificate) is not valid from a trusted CA for every MX name the policy lists:"
+                    + string.Concat(verdicts.Where(v => !v.Verdict.Valid).Select(v => $"\n  MX {v.Host}: {v.Verdict.Detail}"))
+                    + "\ninstall a certificate from a public CA for these names (or use testing); --force switches to enforce anyway");
+        }
+        var old = HostedMtaStsPolicies.ParseMode(StoreCommands.WrapStore(() => policies.SetDomainMtaStsMode(d, mode.Name(), Actor)));
+        output.WriteLine($"MTA-STS of {d}: {old.Name()} -> {mode.Name()}");
+        var row = StoreCommands.WrapStore(() => policies.DomainMtaSts(d));
+        var policy = HostedMtaStsPolicies.For(d, row?.Inbound ?? InboundTlsSetting.Opportunistic, mode.Name(), options);
+        output.WriteLine($"policy id {policy.Id} (mx: {string.Join(", ", policy.Policy.Mx)}; max_age {(long)policy.Policy.MaxAge.TotalSeconds} s); 'securemx dns-records {d}' prints the records to publish");
+        if (Endpoint.TryParseQuiet(options.Listeners.MtaSts) is null)
+            output.WriteLine("note: the MTA-STS listener is off (listeners.mtaSts, serve --mta-sts ADDR:PORT): nothing serves the policy yet");
+        if (mode == MtaStsMode.Enforce)
+        {
+            output.WriteLine("note: enforce tells sending servers to refuse delivery unless they reach a listed MX over TLS with a certificate valid from a public CA for its name; use testing first.");
+            foreach (var (host, verdict) in verdicts)
+                output.WriteLine(verdict.Valid ? $"  MX {host}: {verdict.Detail}" : $"warning: MX {host}: {verdict.Detail}; senders that enforce the policy will not deliver there (--force)");
+        }
+        else if (mode == MtaStsMode.None && old != MtaStsMode.None)
+        {
+            output.WriteLine($"note: keep the _mta-sts TXT record (with the new id) and the listener for max_age after this change, so that senders learn mode none (RFC 8461 §8.3); then remove both records");
+        }
+        return 0;
     }
 
     /// <summary>The rule, in one sentence (the command's help, `policy show`, the README).</summary>
@@ -151,7 +173,7 @@ public static class PolicyCommands
         "an entry replaces the global default for its domain, stricter or more lenient; the strictest of that and the sender's settings applies, "
         + "so a sender's mandatory TLS is never lowered; DNSSEC-secure TLSA records force DANE unless the entry is none or may";
 
-    private static Command Show()
+    private static Command Show(TimeProvider time)
     {
         var data = CliOptions.Data();
         var subject = new Argument<string?>("DOMAIN|ADDRESS") { Arity = ArgumentArity.ZeroOrOne, Description = "a domain (hosted or a destination) or a mailbox" };
@@ -161,18 +183,19 @@ public static class PolicyCommands
             var dir = CliOptions.RequireInstance(p.GetValue(data)!);
             var options = CliOptions.LoadConfig(dir);
             var db = CliOptions.OpenStoreForReading(dir);
-            var policies = new TlsPolicyRepository(db, TimeProvider.System);
+            var policies = new TlsPolicyRepository(db, time);
             var outbound = new OutboundTlsPolicy(policies, options.Delivery);
             var text = p.GetValue(subject)?.Trim();
-            if (string.IsNullOrEmpty(text)) ShowAll(policies, outbound, new MtaStsPolicyRepository(db));
+            var now = time.GetUtcNow();
+            if (string.IsNullOrEmpty(text)) ShowAll(policies, outbound, new MtaStsPolicyRepository(db), now);
             else if (text.Contains('@')) ShowAccount(policies, outbound, ParseAddress(text));
-            else ShowDomain(policies, outbound, ParseDomain(text), new MtaStsPolicyRepository(db));
+            else ShowDomain(policies, outbound, ParseDomain(text), new MtaStsPolicyRepository(db), now);
             return 0;
         });
         return cmd;
     }
 
-    private static void ShowAll(TlsPolicyRepository policies, OutboundTlsPolicy outbound, MtaStsPolicyRepository mtaSts)
+    private static void ShowAll(TlsPolicyRepository policies, OutboundTlsPolicy outbound, MtaStsPolicyRepository mtaSts, DateTimeOffset now)
     {
         Console.WriteLine($"outbound default level: {outbound.DefaultLevel.Name()} (delivery.defaultTlsLevel)");
         Console.WriteLine($"destination table: {DestinationRule}");
@@ -182,11 +205,10 @@ public static class PolicyCommands
             PrintMandatoryAccounts(policies, d.Domain);
         }
         foreach (var d in policies.ListDestinationTls()) Console.WriteLine($"destination {d.Domain}: {d.Level.Name()}");
-        var now = TimeProvider.System.GetUtcNow();
         foreach (var row in StoreCommands.WrapStore(mtaSts.All)) Console.WriteLine(MtaStsPolicyShow.Summary(row, now));
     }
 
-    private static void ShowDomain(TlsPolicyRepository policies, OutboundTlsPolicy outbound, string domain, MtaStsPolicyRepository mtaSts)
+    private static void ShowDomain(TlsPolicyRepository policies, OutboundTlsPolicy outbound, string domain, MtaStsPolicyRepository mtaSts, DateTimeOffset now)
     {
         var inbound = policies.DomainInboundTls(domain);
         if (inbound is { } setting)
@@ -208,7 +230,7 @@ public static class PolicyCommands
             var effective = outbound.For(null, "", domain);
             PrintEffective("  mail to this domain (sender without mandatory TLS)", effective);
             // The source mta-sts: the recipient domain's own policy, from the cache in the store.
-            foreach (var line in MtaStsPolicyShow.Lines(domain, StoreCommands.WrapStore(() => mtaSts.Get(domain)), effective.UsesDane, TimeProvider.System.GetUtcNow()))
+            foreach (var line in MtaStsPolicyShow.Lines(domain, StoreCommands.WrapStore(() => mtaSts.Get(domain)), effective.UsesDane, now))
                 Console.WriteLine(line);
         }
         PrintAudit(policies, domain);

@@ -51,4 +51,13 @@ public sealed record HostedMtaStsPolicy(string Domain, MtaStsPolicy Policy, stri
 
     /// <summary>The "_mta-sts" TXT record that announces this policy.</summary>
     public MtaStsTxtRecord TxtRecord => new(Id);
+
+    /// <summary>
+    /// The two records to publish in zone form (RFC 8461 §3.1, §3.3): the "_mta-sts" TXT record with the id, and
+    /// the policy host mta-sts.DOMAIN as a CNAME to <paramref name="hostname"/>, whose port 443 the listener answers on.
+    /// <paramref name="separator"/> goes between the fields (a tab for `dns-records`, a space on the dashboard).
+    /// </summary>
+    public (string Txt, string Cname) ZoneRecords(string hostname, string separator) =>
+        (string.Join(separator, MtaStsTxtRecord.OwnerName(Domain) + ".", "IN", "TXT", $"\"{TxtRecord.ToText()}\""),
+         string.Join(separator, MtaStsTxtRecord.PolicyHost(Domain) + ".", "IN", "CNAME", hostname.TrimEnd('.') + "."));
 }

@@ -15,8 +15,10 @@ namespace SecureMx.MtaSts;
 /// A pair is read at the first handshake that names it and looked at again (<see cref="CertificateFileState"/>:
 /// link target, time, length, mode, content) at a handshake at most every <see cref="RecheckAfter"/>:
 /// a renewed or added file is in use without a restart. A pair that cannot be loaded (half written,
-/// key and certificate not matching, a certificate that does not name the host) is refused, logged
-/// once per state of the files, and the last good pair of that name stays in use.
+/// key and certificate not matching, a certificate that does not name the host, or one outside its
+/// validity, expired or not yet valid: every sender would refuse it, RFC 8461 §3.3) is refused,
+/// logged once per state of the files, and the last good pair of that name stays in use. A pair
+/// refused as not yet valid is looked at again once its validity has begun.
 /// </para>
 /// </summary>
 public sealed class MtaStsCertificateDirectory(string directory, TimeProvider time, ILogger log)
@@ -24,8 +26,11 @@ public sealed class MtaStsCertificateDirectory(string directory, TimeProvider ti
     /// <summary>How long a name's files are trusted to be unchanged before a handshake looks at them again.</summary>
     public static readonly TimeSpan RecheckAfter = TimeSpan.FromSeconds(2);
 
-    /// <summary>The pair in use (null: none loaded yet), the state it was loaded from, the state last refused, when last looked at.</summary>
-    private sealed record Entry(SslStreamCertificateContextHolder? Pair, string LoadedState, string? RefusedState, DateTimeOffset CheckedAt);
+    /// <summary>
+    /// The pair in use (null: none loaded yet), the state it was loaded from, the state last refused, when last looked at,
+    /// and when a refused state is worth loading again although unchanged (a certificate not yet valid: its notBefore).
+    /// </summary>
+    private sealed record Entry(SslStreamCertificateContextHolder? Pair, string LoadedState, string? RefusedState, DateTimeOffset CheckedAt, DateTimeOffset? RetryRefusedAt = null);
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Lock _load = new();
@@ -53,11 +58,12 @@ public sealed class MtaStsCertificateDirectory(string directory, TimeProvider ti
             // Nothing there: nothing is kept for the name (a flood of made-up names leaves no trace in memory).
             if (entry is null && !(File.Exists(CertificateFile(name)) && File.Exists(KeyFile(name)))) return null;
             var state = CertificateFileState.Of(CertificateFile(name), KeyFile(name));
-            if (entry is not null && (state == entry.LoadedState || state == entry.RefusedState))
+            if (entry is not null && (state == entry.LoadedState || (state == entry.RefusedState && !(entry.RetryRefusedAt <= now))))
             {
                 _entries[name] = entry with { CheckedAt = now };
                 return entry.Pair;
             }
+            DateTimeOffset? retryAt = null;
             try
             {
                 var loaded = CertificateFactory.Load(CertificateFile(name), KeyFile(name));
@@ -66,6 +72,13 @@ public sealed class MtaStsCertificateDirectory(string directory, TimeProvider ti
                     var subject = loaded.Certificate.Subject;
                     loaded.DisposeUnused();
                     throw new CryptographicException($"the certificate ({subject}) is not valid for {name}");
+                }
+                var (notBefore, notAfter) = (new DateTimeOffset(loaded.Certificate.NotBefore.ToUniversalTime()), new DateTimeOffset(loaded.Certificate.NotAfter.ToUniversalTime()));
+                if (now < notBefore || now > notAfter)
+                {
+                    loaded.DisposeUnused();
+                    if (now < notBefore) retryAt = notBefore;
+                    throw new CryptographicException($"the certificate is {(now < notBefore ? "not yet valid" : "expired")}: valid from {notBefore:u} until {notAfter:u}, now is {now.UtcDateTime:u}");
                 }
                 _entries[name] = new Entry(loaded, state, null, now);
                 log.LogInformation("MTA-STS certificate for {Name}: now {Subject} (SHA-256 {Hash}, valid until {NotAfter:u})", name, loaded.Certificate.Subject,
@@ -76,7 +89,7 @@ public sealed class MtaStsCertificateDirectory(string directory, TimeProvider ti
             {
                 log.LogError("MTA-STS certificate for {Name}: {Certificate} + {Key} refused ({Reason}); {Kept}", name, CertificateFile(name), KeyFile(name), ex.Message,
                     entry?.Pair is null ? "the handshakes for this name are refused" : "the previous certificate stays in use");
-                _entries[name] = new Entry(entry?.Pair, entry?.LoadedState ?? "", state, now);
+                _entries[name] = new Entry(entry?.Pair, entry?.LoadedState ?? "", state, now, retryAt);
                 return entry?.Pair;
             }
         }

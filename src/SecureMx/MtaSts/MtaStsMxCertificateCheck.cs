@@ -9,7 +9,7 @@ namespace SecureMx.MtaSts;
 /// Before a hosted domain goes to enforce: whether the instance's certificate (tls.certificate) is
 /// valid by PKIX for every MX name its policy lists. An enforce sender refuses an MX whose
 /// certificate is not (RFC 8461 §4.2), so such mail would not arrive: `policy mta-sts … enforce`
-/// says so per name.
+/// and the dashboard's MTA-STS switch refuse enforce then (the CLI unless --force), naming the reason per name.
 /// </summary>
 public static class MtaStsMxCertificateCheck
 {
@@ -32,4 +32,7 @@ public static class MtaStsMxCertificateCheck
         var leaf = chain[0];
         return names.Select(n => (n, trust.Validate(leaf, chain.Skip(1), n, now))).ToList();
     }
+
+    /// <summary>Whether every listed MX name passed: the condition for switching a domain to enforce.</summary>
+    public static bool AllValid(IReadOnlyList<(string Host, PkixVerdict Verdict)> verdicts) => verdicts.Count > 0 && verdicts.All(v => v.Verdict.Valid);
 }

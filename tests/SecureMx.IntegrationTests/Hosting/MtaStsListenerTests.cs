@@ -181,8 +181,14 @@ public sealed class MtaStsListenerTests(ITestOutputHelper output)
         Assert.Equal(HostedMtaStsPolicy.IdOf(mandatoryText), mandatoryId);
         Assert.DoesNotContain(testingId, records.StdOut);
 
-        // Enforce warns that the instance's self-signed certificate will not do for enforcing senders.
-        var enforce = await mx.Cli("policy", "mta-sts", Domain, "enforce");
+        // Enforce is refused with the instance's self-signed certificate (enforcing senders would deliver nothing), naming the MX;
+        // nothing is stored: the listener still serves testing.
+        var refused = await mx.Cli("policy", "mta-sts", Domain, "enforce");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains($"MX {SecureMxHost}: certificate not trusted", refused.StdErr);
+        Assert.Equal(MtaStsMode.Testing, (await FetchPolicyAsync(client)).Policy.Mode);
+        // --force switches anyway, with the warning per MX name.
+        var enforce = await mx.Cli("policy", "mta-sts", Domain, "enforce", "--force");
         Assert.True(enforce.ExitCode == 0, enforce.All);
         Assert.Contains($"warning: MX {SecureMxHost}: certificate not trusted", enforce.StdOut);
         Assert.Equal(MtaStsMode.Enforce, (await FetchPolicyAsync(client)).Policy.Mode);

@@ -2,10 +2,14 @@ using System.Net;
 using SecureMx.Config;
 using SecureMx.Mail;
 using SecureMx.MtaSts;
+using SecureMx.Tls;
 
 namespace SecureMx.Tests.Dashboard;
 
-/// <summary>The domain page with the MTA-STS listener on, and an ordinary and a secure MX of their own names.</summary>
+/// <summary>
+/// The domain page with the MTA-STS listener on, an ordinary and a secure MX of their own names, and
+/// init's kind of certificate (tls.certificate): self-signed, for both names.
+/// </summary>
 public sealed class MtaStsDashboardHost : DashboardTestHost
 {
     protected override void Configure(SecureMxOptions options)
@@ -13,6 +17,15 @@ public sealed class MtaStsDashboardHost : DashboardTestHost
         options.Hostname = "mx.provider.test";
         options.SecureMxHostname = "secure.provider.test";
         options.Listeners.MtaSts = "127.0.0.1:8444";
+    }
+
+    protected override Task SeedAsync()
+    {
+        var (certPem, keyPem) = CertificateFactory.CreateSelfSigned("mx.provider.test", TimeProvider.System, "secure.provider.test");
+        Directory.CreateDirectory(Path.Combine(HostDirectory, "tls"));
+        File.WriteAllText(Path.Combine(HostDirectory, Options.Tls.Certificate), certPem);
+        File.WriteAllText(Path.Combine(HostDirectory, Options.Tls.Key), keyPem);
+        return Task.CompletedTask;
     }
 }
 
@@ -81,20 +94,56 @@ public sealed class DomainMtaStsSwitchTests(MtaStsDashboardHost host) : IClassFi
     }
 
     [Fact]
-    public async Task EnforceNeedsTheConfirmation()
+    public async Task EnforceIsRefusedWithASelfSignedCertificateNamingEachMx()
+    {
+        try
+        {
+            host.Store.Policies.SetDomainMtaStsMode("a.test", "testing", "test");
+            var before = PolicySnapshot.Take(host.Store);
+            var client = await host.As(Role.AdminA);
+            using var refused = await client.PostFormAsync("/domain/a.test?handler=MtaSts", ("mode", "enforce"), ("confirm", "true"));
+            Assert.Equal(HttpStatusCode.OK, refused.StatusCode);
+            var page = await refused.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+            Assert.Contains("id=\"mta-sts-error\"", page);
+            Assert.Contains("Nothing was changed: enforce needs a certificate from a trusted certificate authority", page);
+            Assert.Contains("data-host=\"secure.provider.test\" data-valid=\"false\"", page);
+            Assert.Contains("data-host=\"mx.provider.test\" data-valid=\"false\"", page);
+            Assert.Contains("certificate not trusted", page);
+            Assert.Equal("testing", Mode("a.test"));
+            Assert.Equal(before, PolicySnapshot.Take(host.Store));
+        }
+        finally
+        {
+            Reset("a.test");
+        }
+    }
+
+    [Fact]
+    public async Task TheRefusalAndTheVerdictsAreInGerman()
+    {
+        var client = await host.SignInAsync(DashboardTestHost.Addresses[Role.AdminA], "de");
+        using var refused = await client.PostFormAsync("/domain/a.test?handler=MtaSts", ("mode", "enforce"), ("confirm", "true"));
+        var page = await refused.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.Contains("Nichts wurde geändert: enforce braucht ein Zertifikat", page);
+        Assert.Contains("secure.provider.test: nicht gültig: certificate not trusted", page);
+        Assert.Equal("none", Mode("a.test"));
+    }
+
+    [Fact]
+    public async Task ThePageShowsTheVerdictOfEachListedMx()
     {
         try
         {
             var client = await host.As(Role.AdminA);
-            using (var refused = await client.PostFormAsync("/domain/a.test?handler=MtaSts", ("mode", "enforce")))
-            {
-                Assert.Equal(HttpStatusCode.OK, refused.StatusCode);
-                Assert.Contains("id=\"mta-sts-error\"", await refused.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
-            }
-            Assert.Equal("none", Mode("a.test"));
-            using var done = await client.PostFormAsync("/domain/a.test?handler=MtaSts", ("mode", "enforce"), ("confirm", "true"));
-            Assert.Equal(HttpStatusCode.Redirect, done.StatusCode);
-            Assert.Equal("enforce", Mode("a.test"));
+            var page = await client.GetPageAsync("/domain/a.test");
+            Assert.Contains("id=\"mta-sts-certificates\"", page);
+            Assert.Contains("data-host=\"secure.provider.test\" data-valid=\"false\"", page);
+            Assert.Contains("data-host=\"mx.provider.test\" data-valid=\"false\"", page);
+            // Inbound mandatory: the policy lists the secure MX only, and only it is checked.
+            host.Store.Policies.SetInboundTls("a.test", InboundTlsSetting.Mandatory, "test");
+            page = await client.GetPageAsync("/domain/a.test");
+            Assert.Contains("data-host=\"secure.provider.test\"", page);
+            Assert.DoesNotContain("data-host=\"mx.provider.test\"", page);
         }
         finally
         {

@@ -103,4 +103,15 @@ public sealed class HostedMtaStsPolicyTests
     {
         Assert.Equal(mode, HostedMtaStsPolicies.ParseMode(stored));
     }
+
+    [Theory]
+    [InlineData("\t")]
+    [InlineData(" ")]
+    public void TheZoneRecordsAreTheTxtRecordWithTheIdAndTheCnameOfThePolicyHost(string separator)
+    {
+        var policy = HostedMtaStsPolicy.For("example.org", MtaStsMode.Testing, inboundMandatory: false, Options());
+        var (txt, cname) = policy.ZoneRecords("mx.provider.test.", separator);
+        Assert.Equal($"_mta-sts.example.org.{separator}IN{separator}TXT{separator}\"v=STSv1; id={policy.Id};\"", txt);
+        Assert.Equal($"mta-sts.example.org.{separator}IN{separator}CNAME{separator}mx.provider.test.", cname);
+    }
 }

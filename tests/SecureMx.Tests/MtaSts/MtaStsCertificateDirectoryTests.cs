@@ -19,7 +19,8 @@ public sealed class MtaStsCertificateDirectoryTests : IDisposable
     /// <summary>Writes NAME.pem and NAME.key for a self-signed certificate of <paramref name="subject"/>; returns its thumbprint.</summary>
     private string Write(string fileName, string subject)
     {
-        var (cert, key) = CertificateFactory.CreateSelfSigned(subject, TimeProvider.System);
+        // Made on the directory's clock: valid from a day before its "now" (the validity is checked against it).
+        var (cert, key) = CertificateFactory.CreateSelfSigned(subject, _time);
         File.WriteAllText(_dir.Combine(fileName + ".pem"), cert);
         File.WriteAllText(_dir.Combine(fileName + ".key"), key);
         return System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(cert).Thumbprint;
@@ -105,7 +106,7 @@ public sealed class MtaStsCertificateDirectoryTests : IDisposable
         var directory = Directory();
         Assert.Equal(good, directory.For("mta-sts.a.test")!.Certificate.Thumbprint);
         // A renewal half done: a new key next to the old certificate.
-        var (_, otherKey) = CertificateFactory.CreateSelfSigned("mta-sts.a.test", TimeProvider.System);
+        var (_, otherKey) = CertificateFactory.CreateSelfSigned("mta-sts.a.test", _time);
         File.WriteAllText(_dir.Combine("mta-sts.a.test.key"), otherKey);
         for (int i = 0; i < 3; i++)
         {
@@ -117,5 +118,51 @@ public sealed class MtaStsCertificateDirectoryTests : IDisposable
         File.Delete(_dir.Combine("mta-sts.a.test.pem"));
         _time.Advance(MtaStsCertificateDirectory.RecheckAfter);
         Assert.Equal(good, directory.For("mta-sts.a.test")!.Certificate.Thumbprint);
+    }
+
+    /// <summary>Writes NAME.pem and NAME.key for a certificate of the name valid from <paramref name="notBefore"/> until <paramref name="notAfter"/>; returns its thumbprint.</summary>
+    private string WriteValid(string name, DateTimeOffset notBefore, DateTimeOffset notAfter)
+    {
+        using var cert = SecureMx.TestKit.TestCertificates.SelfSigned(name, notBefore: notBefore, notAfter: notAfter);
+        var files = cert.WritePem(_dir.Path, name);
+        Assert.Equal(_dir.Combine(name + ".pem"), files.CertFile);
+        return cert.Leaf.Thumbprint;
+    }
+
+    [Fact]
+    public void AnExpiredPairIsRefusedLoggedWithItsDatesAndTheLastGoodPairStays()
+    {
+        var now = _time.GetUtcNow();
+        var good = WriteValid("mta-sts.a.test", now.AddDays(-10), now.AddDays(30));
+        var directory = Directory();
+        Assert.Equal(good, directory.For("mta-sts.a.test")!.Certificate.Thumbprint);
+        // A "renewal" that put an old certificate in place.
+        WriteValid("mta-sts.a.test", now.AddDays(-400), now.AddDays(-1));
+        _time.Advance(MtaStsCertificateDirectory.RecheckAfter);
+        Assert.Equal(good, directory.For("mta-sts.a.test")!.Certificate.Thumbprint);
+        var error = Assert.Single(_log.Lines, l => l.StartsWith("Error:", StringComparison.Ordinal));
+        Assert.Contains("expired", error);
+        Assert.Contains($"until {now.AddDays(-1).UtcDateTime:yyyy-MM-dd}", error);
+        Assert.Contains("the previous certificate stays in use", error);
+        // Without a good pair before it: no certificate at all for the name (the handshake is refused).
+        Assert.Null(Directory().For("mta-sts.a.test"));
+    }
+
+    [Fact]
+    public void APairNotYetValidIsRefusedUntilItsValidityBegins()
+    {
+        var now = _time.GetUtcNow();
+        var future = WriteValid("mta-sts.a.test", now.AddHours(1), now.AddDays(90));
+        var directory = Directory();
+        Assert.Null(directory.For("mta-sts.a.test"));
+        var error = Assert.Single(_log.Lines, l => l.StartsWith("Error:", StringComparison.Ordinal));
+        Assert.Contains("not yet valid", error);
+        Assert.Contains($"valid from {now.AddHours(1).UtcDateTime:yyyy-MM-dd HH:mm}", error);
+        _time.Advance(TimeSpan.FromMinutes(30));
+        Assert.Null(directory.For("mta-sts.a.test"));
+        Assert.Single(_log.Lines, l => l.StartsWith("Error:", StringComparison.Ordinal)); // the same files: logged once
+        // The same files, once their validity has begun: in use, without a change to them.
+        _time.Advance(TimeSpan.FromMinutes(31));
+        Assert.Equal(future, directory.For("mta-sts.a.test")?.Certificate.Thumbprint);
     }
 }

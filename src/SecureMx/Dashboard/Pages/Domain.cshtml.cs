@@ -38,7 +38,16 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
 
     /// <summary>The "_mta-sts" TXT record and the policy host's CNAME in zone form; null while nothing is served (mode none, or the listener off).</summary>
     public (string Txt, string Host)? MtaStsRecords => MtaStsMode == MtaStsMode.None || !MtaStsListenerOn ? null
-        : ($"{MtaStsTxtRecord.OwnerName(Domain)}. IN TXT \"{MtaStsPolicy.TxtRecord.ToText()}\"", $"{MtaStsTxtRecord.PolicyHost(Domain)}. IN CNAME {deps.Options.Hostname.TrimEnd('.')}.");
+        : MtaStsPolicy.ZoneRecords(deps.Options.Hostname, " ");
+
+    /// <summary>
+    /// Whether the instance's certificate (tls.certificate) is valid by PKIX for each MX name the policy lists,
+    /// as an enforcing sender checks it (RFC 8461 §4.2): shown on the card; enforce is refused unless all pass.
+    /// </summary>
+    public IReadOnlyList<(string Host, PkixVerdict Verdict)> MtaStsCertificates => _mtaStsCertificates ??=
+        MtaStsMxCertificateCheck.Check(deps.DataDirectory, deps.Options, policies.DomainInboundTls(Domain) == InboundTlsSetting.Mandatory, deps.Time.GetUtcNow());
+
+    private IReadOnlyList<(string Host, PkixVerdict Verdict)>? _mtaStsCertificates;
 
     /// <summary>Resource key (DomainText) of an error to show next to the MTA-STS switch, or null.</summary>
     public string? MtaStsError { get; private set; }
@@ -123,12 +132,17 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
     {
         if (Authorize(domain) is { } denied) return denied;
         if (!MtaStsModes.TryParse(mode, out var setting)) return BadRequest();
-        if (setting == MtaStsMode.Enforce && !confirm)
+        if (setting == MtaStsMode.Enforce)
         {
-            // Enforce makes senders refuse delivery when TLS to a listed MX cannot be verified: it needs the acknowledgement.
-            MtaStsError = "MtaSts_ConfirmMissing";
-            Load();
-            return Page();
+            // Enforce makes senders refuse delivery when TLS to a listed MX cannot be verified: checked before anything
+            // is stored (with a certificate that fails, no enforcing sender would deliver at all), then the acknowledgement.
+            MtaStsError = !MtaStsMxCertificateCheck.AllValid(MtaStsCertificates) ? "MtaSts_CertificateRefused"
+                : !confirm ? "MtaSts_ConfirmMissing" : null;
+            if (MtaStsError is not null)
+            {
+                Load();
+                return Page();
+            }
         }
         policies.SetDomainMtaStsMode(Domain, setting.Name(), Actor);
         return SavedRedirect();
