@@ -210,7 +210,9 @@ public sealed class MtaStsPolicyCache : IMtaStsPolicySource
     /// gains nothing): half of max_age gone since the fetch, or <see cref="RefreshAtLeastEvery"/> since
     /// the last check; after a failed attempt not before <see cref="FailedFetchBackoff"/> (at most a
     /// quarter of max_age). On a shared store each due row is claimed first (a compare-and-set of its
-    /// checked_at, <see cref="MtaStsPolicyRepository.TryClaim"/>): one node refreshes it. A failure
+    /// checked_at, <see cref="MtaStsPolicyRepository.TryClaim"/>): one node refreshes it, and writes the
+    /// fresh policy only over the one it claimed — a policy another node's lookup stored meanwhile (a
+    /// new id) stands (<see cref="MtaStsPolicyRepository.SaveRefreshed"/>). A failure
     /// keeps the old policy and records why. Expired rows are deleted. Returns how many were refreshed.
     /// </summary>
     public async Task<int> RefreshDueAsync(CancellationToken ct)
@@ -272,9 +274,13 @@ public sealed class MtaStsPolicyCache : IMtaStsPolicySource
         if (fetched.Policy is { } policy)
         {
             var fresh = new MtaStsPolicyRow(domain, id, fetched.Body!, now, now + policy.MaxAge, now, null);
-            Save(fresh);
             _answers.TryRemove(domain, out _);
             _failedFetches.TryRemove((domain, id), out _);
+            if (!SaveRefreshed(fresh, row.FetchedAt))
+            {
+                _log.LogInformation("MTA-STS policy of {Domain}: the refresh is dropped, another node replaced the policy meanwhile", domain);
+                return false;
+            }
             _log.LogInformation("MTA-STS policy of {Domain} refreshed: id {Id}, mode {Mode}, until {Expires:O}", domain, id, policy.Mode.Name(), fresh.ExpiresAt);
             return true;
         }
@@ -288,6 +294,25 @@ public sealed class MtaStsPolicyCache : IMtaStsPolicySource
     {
         _rows[row.Domain] = row;
         TryStore(() => _store.Save(row));
+    }
+
+    /// <summary>
+    /// Stores a refreshed policy over the one the refresh claimed (fetched at <paramref name="claimedFetchedAt"/>);
+    /// false when another node's lookup has stored a newer policy since (a new id): that one stands.
+    /// A store that cannot be written keeps the fresh policy in memory, as <see cref="Save"/> does.
+    /// </summary>
+    private bool SaveRefreshed(MtaStsPolicyRow fresh, DateTimeOffset claimedFetchedAt)
+    {
+        try
+        {
+            if (!_store.SaveRefreshed(fresh, claimedFetchedAt)) return false;
+        }
+        catch (Exception ex) when (IsStoreFault(ex))
+        {
+            _log.LogWarning("MTA-STS: the policy cache in the store could not be written: {Error}", ex.Message);
+        }
+        _rows[fresh.Domain] = fresh;
+        return true;
     }
 
     private void RecordCheck(string domain, DateTimeOffset now, string failure)

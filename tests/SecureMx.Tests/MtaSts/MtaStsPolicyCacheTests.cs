@@ -388,6 +388,33 @@ public sealed class MtaStsPolicyCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task ARefreshDoesNotWriteItsOlderPolicyBackOverOneAnotherNodeFetchedMeanwhile()
+    {
+        var otherNode = new MtaStsPolicyCache(_fetcher, new MtaStsPolicyRepository(_store.Database), _time);
+        await CacheEnforcePolicyAsync();
+        _time.Advance(TimeSpan.FromHours(12));
+        _fetcher.DuringFetch = async () =>
+        {
+            // This node's refresh has claimed the row, seen id v1 and fetched the old policy; meanwhile the
+            // domain publishes v2, and another node's lookup fetches and stores it.
+            _fetcher.DuringFetch = null;
+            _fetcher.Record("v2");
+            _fetcher.Serve(Testing);
+            _time.Advance(TimeSpan.FromSeconds(1));
+            var other = await otherNode.GetAsync(Domain, Ct);
+            Assert.Equal(("v2", false), (other.PolicyId, other.FromCache));
+            _time.Advance(TimeSpan.FromSeconds(1));
+            _fetcher.Serve(Enforce); // what this node's refresh got: the old policy
+        };
+        Assert.Equal(0, await _cache.RefreshDueAsync(Ct));
+        var row = _rows.Get(Domain)!;
+        Assert.Equal(("v2", Testing), (row.PolicyId, row.Policy));
+        var lookup = await Get();
+        Assert.Equal(("v2", MtaStsMode.Testing, true), (lookup.PolicyId, lookup.Mode, lookup.FromCache));
+        Assert.Equal(3, _fetcher.Fetches);
+    }
+
+    [Fact]
     public async Task ARefreshPassDeletesExpiredPolicies()
     {
         await CacheEnforcePolicyAsync();
