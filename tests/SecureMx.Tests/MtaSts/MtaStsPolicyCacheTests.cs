@@ -415,6 +415,46 @@ public sealed class MtaStsPolicyCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task ManyDomainsWithoutAPolicyLeaveABoundedRowMemoryAndALivePolicyStays()
+    {
+        var cache = new MtaStsPolicyCache(_fetcher, _rows, _time) { SweepAt = 50 };
+        _fetcher.Record("v1");
+        _fetcher.Serve(Enforce);
+        Assert.Equal(MtaStsLookupKind.Policy, (await cache.GetAsync(Domain, Ct)).Kind);
+        _fetcher.Discovery = MtaStsDiscovery.NoRecord;
+        for (var i = 0; i < 500; i++)
+        {
+            Assert.Equal(MtaStsLookup.None, await cache.GetAsync($"d{i}.example", Ct));
+            Assert.InRange(cache.RememberedRows, 1, 50);
+        }
+        // The store down, the live policy is still known from memory.
+        _time.Advance(MtaStsPolicyCache.RecheckInterval);
+        BreakTheStore();
+        var lookup = await cache.GetAsync(Domain, Ct);
+        Assert.Equal((MtaStsLookupKind.Policy, MtaStsMode.Enforce, true), (lookup.Kind, lookup.Mode, lookup.FromCache));
+    }
+
+    [Fact]
+    public async Task ALookupDoneOrCancelledWhileWaitingLeavesNoResolutionGateBehind()
+    {
+        _fetcher.Record("v1");
+        _fetcher.Serve(Enforce);
+        _fetcher.FetchGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = Task.Run(() => Get());
+        while (_fetcher.Fetches == 0) await Task.Delay(10, Ct);
+        using var cancel = new CancellationTokenSource();
+        var waiting = _cache.GetAsync(Domain, cancel.Token);
+        Assert.Equal(1, _cache.ResolutionGates);
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        _fetcher.FetchGate.SetResult();
+        Assert.Equal("v1", (await first).PolicyId);
+        Assert.Equal(0, _cache.ResolutionGates);
+        for (var i = 0; i < 100; i++) await _cache.GetAsync($"d{i}.example", Ct);
+        Assert.Equal(0, _cache.ResolutionGates);
+    }
+
+    [Fact]
     public async Task ARefreshPassDeletesExpiredPolicies()
     {
         await CacheEnforcePolicyAsync();
