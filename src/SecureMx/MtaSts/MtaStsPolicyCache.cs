@@ -56,11 +56,13 @@ public sealed class MtaStsPolicyCache : IMtaStsPolicySource
     // domain → the last answer and when it was made.
     private readonly ConcurrentDictionary<string, (MtaStsLookup Lookup, DateTimeOffset At)> _answers = new(StringComparer.Ordinal);
     // domain → the last row read from or written to the store (null: it had none); stands in for the store while it is unreachable.
+    // Bounded (KeepRow): past SweepAt entries, those without a live policy are swept out.
     private readonly ConcurrentDictionary<string, MtaStsPolicyRow?> _rows = new(StringComparer.Ordinal);
     // (domain, id) → the last failed fetch of that id.
     private readonly ConcurrentDictionary<(string Domain, string Id), (DateTimeOffset At, MtaStsFailure Failure)> _failedFetches = new();
-    // domain → one resolution at a time; the others wait and take its answer.
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _resolving = new(StringComparer.Ordinal);
+    // domain → one resolution at a time; the others wait and take its answer. An entry lives only while
+    // a lookup holds or waits for it (not one per domain ever delivered to).
+    private readonly Dictionary<string, ResolutionGate> _resolving = new(StringComparer.Ordinal);
 
     public MtaStsPolicyCache(IMtaStsPolicyFetcher fetcher, MtaStsPolicyRepository store, TimeProvider? time = null, ILogger? log = null)
     {
@@ -81,10 +83,12 @@ public sealed class MtaStsPolicyCache : IMtaStsPolicySource
     {
         domain = domain.TrimEnd('.').ToLowerInvariant();
         if (Remembered(domain) is { } answer) return answer;
-        var gate = _resolving.GetOrAdd(domain, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var gate = JoinGate(domain);
+        var entered = false;
         try
         {
+            await gate.Semaphore.WaitAsync(cancellationToken).ConfigureAwait(false);
+            entered = true;
             if (Remembered(domain) is { } meanwhile) return meanwhile; // another caller resolved it while this one waited
             var lookup = await ResolveAsync(domain, cancellationToken).ConfigureAwait(false);
             // An answer made without the store is not kept: the next lookup asks the store again.
@@ -93,18 +97,54 @@ public sealed class MtaStsPolicyCache : IMtaStsPolicySource
         }
         finally
         {
-            gate.Release();
+            LeaveGate(domain, gate, entered);
         }
     }
 
-    /// <summary>Most answers kept; past it, those older than <see cref="RecheckInterval"/> (useless anyway) are swept out.</summary>
-    private const int RememberedAnswersSweepAt = 10_000;
+    /// <summary>A domain's gate, counted as used by the caller until <see cref="LeaveGate"/>.</summary>
+    private ResolutionGate JoinGate(string domain)
+    {
+        lock (_resolving)
+        {
+            if (!_resolving.TryGetValue(domain, out var gate)) _resolving[domain] = gate = new ResolutionGate();
+            gate.Users++;
+            return gate;
+        }
+    }
+
+    /// <summary>Releases the gate if <paramref name="entered"/>; the last user removes it.</summary>
+    private void LeaveGate(string domain, ResolutionGate gate, bool entered)
+    {
+        if (entered) gate.Semaphore.Release();
+        lock (_resolving)
+        {
+            if (--gate.Users == 0) _resolving.Remove(domain);
+        }
+    }
+
+    /// <summary>
+    /// Most domains remembered (answers; rows read from the store); past it, answers older than
+    /// <see cref="RecheckInterval"/> (useless anyway) and rows without a live policy are swept out.
+    /// </summary>
+    internal int SweepAt { get; init; } = 10_000;
+
+    /// <summary>How many domains' rows this process keeps in memory (the tests).</summary>
+    internal int RememberedRows => _rows.Count;
+
+    /// <summary>How many domains have a resolution gate now (the tests): only those being looked up.</summary>
+    internal int ResolutionGates
+    {
+        get
+        {
+            lock (_resolving) return _resolving.Count;
+        }
+    }
 
     private void Remember(string domain, MtaStsLookup lookup)
     {
         var now = Now;
         _answers[domain] = (lookup, now);
-        if (_answers.Count <= RememberedAnswersSweepAt) return;
+        if (_answers.Count <= SweepAt) return;
         foreach (var stale in _answers.Where(a => now - a.Value.At >= RecheckInterval).ToList()) _answers.TryRemove(stale);
     }
 
@@ -175,7 +215,7 @@ public sealed class MtaStsPolicyCache : IMtaStsPolicySource
         try
         {
             row = _store.Get(domain);
-            _rows[domain] = row;
+            KeepRow(domain, row);
         }
         catch (Exception ex) when (IsStoreFault(ex))
         {
@@ -191,7 +231,7 @@ public sealed class MtaStsPolicyCache : IMtaStsPolicySource
         if (row.ExpiresAt <= now)
         {
             // RFC 8461 §5.1: never used past max_age; gone from the store (unless a node has just replaced it).
-            _rows[domain] = null;
+            KeepRow(domain, null);
             TryStore(() => _store.DeleteIfExpired(domain, now));
             return (null, storeError);
         }
@@ -210,7 +250,9 @@ public sealed class MtaStsPolicyCache : IMtaStsPolicySource
     /// gains nothing): half of max_age gone since the fetch, or <see cref="RefreshAtLeastEvery"/> since
     /// the last check; after a failed attempt not before <see cref="FailedFetchBackoff"/> (at most a
     /// quarter of max_age). On a shared store each due row is claimed first (a compare-and-set of its
-    /// checked_at, <see cref="MtaStsPolicyRepository.TryClaim"/>): one node refreshes it. A failure
+    /// checked_at, <see cref="MtaStsPolicyRepository.TryClaim"/>): one node refreshes it, and writes the
+    /// fresh policy only over the one it claimed — a policy another node's lookup stored meanwhile (a
+    /// new id) stands (<see cref="MtaStsPolicyRepository.SaveRefreshed"/>). A failure
     /// keeps the old policy and records why. Expired rows are deleted. Returns how many were refreshed.
     /// </summary>
     public async Task<int> RefreshDueAsync(CancellationToken ct)
@@ -272,9 +314,13 @@ public sealed class MtaStsPolicyCache : IMtaStsPolicySource
         if (fetched.Policy is { } policy)
         {
             var fresh = new MtaStsPolicyRow(domain, id, fetched.Body!, now, now + policy.MaxAge, now, null);
-            Save(fresh);
             _answers.TryRemove(domain, out _);
             _failedFetches.TryRemove((domain, id), out _);
+            if (!SaveRefreshed(fresh, row.FetchedAt))
+            {
+                _log.LogInformation("MTA-STS policy of {Domain}: the refresh is dropped, another node replaced the policy meanwhile", domain);
+                return false;
+            }
             _log.LogInformation("MTA-STS policy of {Domain} refreshed: id {Id}, mode {Mode}, until {Expires:O}", domain, id, policy.Mode.Name(), fresh.ExpiresAt);
             return true;
         }
@@ -286,8 +332,40 @@ public sealed class MtaStsPolicyCache : IMtaStsPolicySource
 
     private void Save(MtaStsPolicyRow row)
     {
-        _rows[row.Domain] = row;
+        KeepRow(row.Domain, row);
         TryStore(() => _store.Save(row));
+    }
+
+    /// <summary>
+    /// Keeps the store's row of <paramref name="domain"/> (null: none) in memory. Past <see cref="SweepAt"/>
+    /// domains, those without a live policy are swept out — a domain mail went to once leaves nothing
+    /// behind; a live policy stays (its row is in the store too, and it is deleted there at expiry).
+    /// </summary>
+    private void KeepRow(string domain, MtaStsPolicyRow? row)
+    {
+        _rows[domain] = row;
+        if (_rows.Count <= SweepAt) return;
+        var now = Now;
+        foreach (var dead in _rows.Where(r => r.Value is null || r.Value.ExpiresAt <= now).ToList()) _rows.TryRemove(dead);
+    }
+
+    /// <summary>
+    /// Stores a refreshed policy over the one the refresh claimed (fetched at <paramref name="claimedFetchedAt"/>);
+    /// false when another node's lookup has stored a newer policy since (a new id): that one stands.
+    /// A store that cannot be written keeps the fresh policy in memory, as <see cref="Save"/> does.
+    /// </summary>
+    private bool SaveRefreshed(MtaStsPolicyRow fresh, DateTimeOffset claimedFetchedAt)
+    {
+        try
+        {
+            if (!_store.SaveRefreshed(fresh, claimedFetchedAt)) return false;
+        }
+        catch (Exception ex) when (IsStoreFault(ex))
+        {
+            _log.LogWarning("MTA-STS: the policy cache in the store could not be written: {Error}", ex.Message);
+        }
+        KeepRow(fresh.Domain, fresh);
+        return true;
     }
 
     private void RecordCheck(string domain, DateTimeOffset now, string failure)
@@ -335,4 +413,12 @@ public sealed class MtaStsPolicyCache : IMtaStsPolicySource
         new(MtaStsLookupKind.Unavailable, Failure: $"{domain}: {what}; {storeError}") { CacheUnreadable = true };
 
     private sealed record CachedPolicy(MtaStsPolicyRow Row, MtaStsPolicy Policy);
+
+    /// <summary>One domain's resolution lock, and how many lookups hold or wait for it (under the lock of <c>_resolving</c>).</summary>
+    private sealed class ResolutionGate
+    {
+        public SemaphoreSlim Semaphore { get; } = new(1, 1);
+
+        public int Users { get; set; }
+    }
 }

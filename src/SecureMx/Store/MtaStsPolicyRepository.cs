@@ -4,8 +4,8 @@ namespace SecureMx.Store;
 
 /// <summary>
 /// The cache of recipient domains' MTA-STS policies (RFC 8461 §5.1) in the store: one row per
-/// domain, shared by every node of a shared store (the last fetch wins, ON CONFLICT update). Times
-/// are Unix milliseconds. What a row means — and when it is used, refreshed or dropped — is
+/// domain, shared by every node of a shared store (the last fetch wins, ON CONFLICT update; a refresh
+/// replaces only the policy it claimed). Times are Unix milliseconds. What a row means — and when it is used, refreshed or dropped — is
 /// MtaSts/MtaStsPolicyCache's business; here only the SQL.
 /// </summary>
 public sealed class MtaStsPolicyRepository(StoreDatabase db)
@@ -26,6 +26,20 @@ public sealed class MtaStsPolicyRepository(StoreDatabase db)
           expires_at=excluded.expires_at, checked_at=excluded.checked_at, last_error=excluded.last_error
         """, ("@d", row.Domain), ("@id", row.PolicyId), ("@p", row.Policy), ("@f", Ms(row.FetchedAt)), ("@e", Ms(row.ExpiresAt)),
         ("@c", Ms(row.CheckedAt)), ("@err", row.LastError));
+
+    /// <summary>
+    /// Stores a refreshed policy in place of the one fetched at <paramref name="replacedFetchedAt"/>,
+    /// the row the refresh claimed — unless another node has replaced that policy since (a lookup that
+    /// found a new id): its newer policy stands, and this one is not written back over it (false).
+    /// A row deleted meanwhile is inserted again. Conditional upsert, the same on SQLite and PostgreSQL.
+    /// </summary>
+    public bool SaveRefreshed(MtaStsPolicyRow row, DateTimeOffset replacedFetchedAt) => db.Execute($"""
+        INSERT INTO mta_sts_policies({Columns}) VALUES(@d, @id, @p, @f, @e, @c, @err)
+        ON CONFLICT(domain) DO UPDATE SET policy_id=excluded.policy_id, policy=excluded.policy, fetched_at=excluded.fetched_at,
+          expires_at=excluded.expires_at, checked_at=excluded.checked_at, last_error=excluded.last_error
+        WHERE mta_sts_policies.fetched_at=@replaced
+        """, ("@d", row.Domain), ("@id", row.PolicyId), ("@p", row.Policy), ("@f", Ms(row.FetchedAt)), ("@e", Ms(row.ExpiresAt)),
+        ("@c", Ms(row.CheckedAt)), ("@err", row.LastError), ("@replaced", Ms(replacedFetchedAt))) > 0;
 
     /// <summary>Records a check that did not replace the policy (a failed fetch or refresh): when, and the failure (null: none). False when the domain has no row.</summary>
     public bool RecordCheck(string domain, DateTimeOffset checkedAt, string? lastError) =>

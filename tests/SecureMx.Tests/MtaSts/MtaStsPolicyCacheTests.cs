@@ -388,6 +388,73 @@ public sealed class MtaStsPolicyCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task ARefreshDoesNotWriteItsOlderPolicyBackOverOneAnotherNodeFetchedMeanwhile()
+    {
+        var otherNode = new MtaStsPolicyCache(_fetcher, new MtaStsPolicyRepository(_store.Database), _time);
+        await CacheEnforcePolicyAsync();
+        _time.Advance(TimeSpan.FromHours(12));
+        _fetcher.DuringFetch = async () =>
+        {
+            // This node's refresh has claimed the row, seen id v1 and fetched the old policy; meanwhile the
+            // domain publishes v2, and another node's lookup fetches and stores it.
+            _fetcher.DuringFetch = null;
+            _fetcher.Record("v2");
+            _fetcher.Serve(Testing);
+            _time.Advance(TimeSpan.FromSeconds(1));
+            var other = await otherNode.GetAsync(Domain, Ct);
+            Assert.Equal(("v2", false), (other.PolicyId, other.FromCache));
+            _time.Advance(TimeSpan.FromSeconds(1));
+            _fetcher.Serve(Enforce); // what this node's refresh got: the old policy
+        };
+        Assert.Equal(0, await _cache.RefreshDueAsync(Ct));
+        var row = _rows.Get(Domain)!;
+        Assert.Equal(("v2", Testing), (row.PolicyId, row.Policy));
+        var lookup = await Get();
+        Assert.Equal(("v2", MtaStsMode.Testing, true), (lookup.PolicyId, lookup.Mode, lookup.FromCache));
+        Assert.Equal(3, _fetcher.Fetches);
+    }
+
+    [Fact]
+    public async Task ManyDomainsWithoutAPolicyLeaveABoundedRowMemoryAndALivePolicyStays()
+    {
+        var cache = new MtaStsPolicyCache(_fetcher, _rows, _time) { SweepAt = 50 };
+        _fetcher.Record("v1");
+        _fetcher.Serve(Enforce);
+        Assert.Equal(MtaStsLookupKind.Policy, (await cache.GetAsync(Domain, Ct)).Kind);
+        _fetcher.Discovery = MtaStsDiscovery.NoRecord;
+        for (var i = 0; i < 500; i++)
+        {
+            Assert.Equal(MtaStsLookup.None, await cache.GetAsync($"d{i}.example", Ct));
+            Assert.InRange(cache.RememberedRows, 1, 50);
+        }
+        // The store down, the live policy is still known from memory.
+        _time.Advance(MtaStsPolicyCache.RecheckInterval);
+        BreakTheStore();
+        var lookup = await cache.GetAsync(Domain, Ct);
+        Assert.Equal((MtaStsLookupKind.Policy, MtaStsMode.Enforce, true), (lookup.Kind, lookup.Mode, lookup.FromCache));
+    }
+
+    [Fact]
+    public async Task ALookupDoneOrCancelledWhileWaitingLeavesNoResolutionGateBehind()
+    {
+        _fetcher.Record("v1");
+        _fetcher.Serve(Enforce);
+        _fetcher.FetchGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = Task.Run(() => Get());
+        while (_fetcher.Fetches == 0) await Task.Delay(10, Ct);
+        using var cancel = new CancellationTokenSource();
+        var waiting = _cache.GetAsync(Domain, cancel.Token);
+        Assert.Equal(1, _cache.ResolutionGates);
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        _fetcher.FetchGate.SetResult();
+        Assert.Equal("v1", (await first).PolicyId);
+        Assert.Equal(0, _cache.ResolutionGates);
+        for (var i = 0; i < 100; i++) await _cache.GetAsync($"d{i}.example", Ct);
+        Assert.Equal(0, _cache.ResolutionGates);
+    }
+
+    [Fact]
     public async Task ARefreshPassDeletesExpiredPolicies()
     {
         await CacheEnforcePolicyAsync();

@@ -69,6 +69,33 @@ public sealed class MtaStsPolicyRepositoryTests : IDisposable
     }
 
     [Fact]
+    public void ARefreshIsNotWrittenBackOverAPolicyAnotherNodeStoredSinceTheClaim()
+    {
+        var claimed = Row("example.org", "old");
+        _repository.Save(claimed);
+        Assert.True(_repository.TryClaim("example.org", claimed.CheckedAt, T0.AddHours(12)));
+        var newer = Row("example.org", "new", fetched: T0.AddHours(12).AddSeconds(1));
+        new MtaStsPolicyRepository(_store.Database).Save(newer); // another node's lookup found a new id
+        Assert.False(_repository.SaveRefreshed(Row("example.org", "old", fetched: T0.AddHours(12).AddSeconds(2)), claimed.FetchedAt));
+        Assert.Equal(newer, _repository.Get("example.org"));
+    }
+
+    [Fact]
+    public void ARefreshReplacesTheClaimedPolicyEvenAfterAFailedCheckAndOneDeletedMeanwhile()
+    {
+        var claimed = Row("example.org", "old");
+        _repository.Save(claimed);
+        Assert.True(_repository.RecordCheck("example.org", T0.AddHours(12), "sts-policy-fetch-error: x")); // does not replace the policy
+        var refreshed = Row("example.org", "old", fetched: T0.AddHours(12).AddSeconds(2));
+        Assert.True(_repository.SaveRefreshed(refreshed, claimed.FetchedAt));
+        Assert.Equal(refreshed, _repository.Get("example.org"));
+        Assert.Equal(1, _store.Count("mta_sts_policies"));
+        Assert.Equal(1, _repository.DeleteExpired(T0.AddDays(30)));
+        Assert.True(_repository.SaveRefreshed(refreshed, claimed.FetchedAt));
+        Assert.Equal(refreshed, _repository.Get("example.org"));
+    }
+
+    [Fact]
     public void RefreshCandidatesArePastHalfTheirLifeOrLongUncheckedAndNotExpired()
     {
         var now = T0.AddDays(10);
