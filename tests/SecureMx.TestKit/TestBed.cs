@@ -50,4 +50,13 @@ public static class TestBed
     // the dashboard's customer domain
     public static TestBedZone Demo => Definition.Zone(nameof(Demo));
     public static TestBedAddress DemoDashboard => Definition.Address(nameof(DemoDashboard));
+
+    // MTA-STS: one recipient domain per case (each with its "_mta-sts" TXT and mta-sts host)
+    public static TestBedZone StsEnforce => Definition.Zone(nameof(StsEnforce));
+    public static TestBedZone StsBadMx => Definition.Zone(nameof(StsBadMx));
+    public static TestBedZone StsBadCert => Definition.Zone(nameof(StsBadCert));
+    public static TestBedZone StsTesting => Definition.Zone(nameof(StsTesting));
+    public static TestBedZone StsDane => Definition.Zone(nameof(StsDane));
+    public static TestBedZone StsDown => Definition.Zone(nameof(StsDown));
+    public static TestBedZone StsExpire => Definition.Zone(nameof(StsExpire));
 }

@@ -1,0 +1,504 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using MailKit.Security;
+using SecureMx.IntegrationTests.Support;
+using SecureMx.MtaSts;
+using SecureMx.TestKit;
+
+namespace SecureMx.IntegrationTests.Delivery;
+
+/// <summary>
+/// Outbound MTA-STS (RFC 8461) on the DNSSEC test bed with HTTPS policy hosts (<see cref="MtaStsFixture"/>):
+/// a running SecureMx discovers each domain's policy ("_mta-sts" TXT, then HTTPS with its private CAs as
+/// delivery.trustAnchorsFile), caches it, and enforces it: enforce with a listed MX and a valid certificate
+/// delivers with verification mta-sts; an unlisted MX or an invalid certificate is deferred naming the policy
+/// with nothing sent; testing delivers and records the failure; a cached enforce policy outlives its host;
+/// an expired one does not; DNSSEC-secure TLSA (DANE) wins over MTA-STS. The Postfix peers' logs and the
+/// policy hosts' request logs are the independent witnesses. The last test prints the measured table
+/// "domain × policy → outcome" (<c>--output Detailed</c>).
+/// </summary>
+[TestCaseOrderer(typeof(DeclarationOrder))]
+public sealed class MtaStsDeliveryTests(MtaStsFixture f) : IClassFixture<MtaStsFixture>
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    private static ITestOutputHelper? Output => TestContext.Current.TestOutputHelper;
+
+    private static string Token() => "t" + Guid.NewGuid().ToString("N")[..12];
+
+    private string Ip(TestBedZone zone) => f.Dns.AddressOf(zone.Mx).ToString();
+
+    private PostfixPeer Peer(TestBedZone zone) => f.Peers[zone.Name];
+
+    private MtaStsPolicyHost Host(TestBedZone zone) => f.PolicyHosts[zone.Name];
+
+    /// <summary>Sends as alice on the submissions port (a running server delivers it at once); returns the queue id.</summary>
+    private async Task<string> SubmitAsync(string token, params string[] recipients)
+    {
+        const string sender = "alice@example.test";
+        using var client = await SubmissionClient.LoginAsync(f.Mx, SecureSocketOptions.SslOnConnect, sender);
+        return await client.SendAsync(SubmissionClient.Message(token, sender, recipients), sender, recipients);
+    }
+
+    private async Task<JsonArray> QueueAsync()
+    {
+        var r = await f.Mx.Cli("queue", "list", "--json");
+        Assert.True(r.ExitCode == 0, r.All);
+        return JsonNode.Parse(r.StdOut)!.AsArray();
+    }
+
+    /// <summary>The queue entry of <paramref name="recipient"/> of message <paramref name="id"/>, or null once it left the queue.</summary>
+    private async Task<JsonNode?> QueuedRecipientAsync(string id, string recipient) =>
+        (await QueueAsync()).SingleOrDefault(m => (string?)m!["id"] == id)?["recipients"]!.AsArray()
+            .SingleOrDefault(r => (string?)r!["address"] == recipient);
+
+    /// <summary>Waits until the recipient is deferred with a last error; returns that error.</summary>
+    private async Task<string> WaitForDeferredAsync(string id, string recipient)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (true)
+        {
+            var rcpt = await QueuedRecipientAsync(id, recipient);
+            if (rcpt is not null && (string?)rcpt["state"] == "deferred" && rcpt["lastError"] is { } e) return (string)e!;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{id} to {recipient} not deferred; queue:\n{await QueueAsync()}\nlog:\n{f.Mx.Log}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>The delivery log lines (`securemx log ARGS`) once one matches <paramref name="expect"/> (rows are written in batches).</summary>
+    private async Task<string> LogAsync(string expect, params string[] args)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var log = (await f.Mx.Cli(["log", .. args])).StdOut;
+            if (Regex.IsMatch(log, expect) || DateTime.UtcNow > deadline) return log;
+            await Task.Delay(100);
+        }
+    }
+
+    private Task<string> RecipientLogAsync(string recipient, string expect) => LogAsync(expect, "--recipient", recipient);
+
+    /// <summary>"tls=X" of the delivery log line of <paramref name="rcpt"/> that says <paramref name="result"/>.</summary>
+    private static string Verification(string log, string rcpt, string result) =>
+        Regex.Match(log, $@"to=<{Regex.Escape(rcpt)}>.* {result} tls=(\S+)").Groups[1] is { Success: true } g ? g.Value : "?";
+
+    /// <summary>The Postfix peer's own Received header of a stored message, unfolded.</summary>
+    private static string PeerReceived(string stored)
+    {
+        var m = Regex.Match(stored, @"^Received: .*(\n[ \t].*)*", RegexOptions.Multiline);
+        Assert.True(m.Success, "no Received header in:\n" + stored);
+        return Regex.Replace(m.Value, @"\r?\n[ \t]+", " ");
+    }
+
+    /// <summary>The id of the zone's "_mta-sts" TXT record (dns-testbed.zones).</summary>
+    private static string TxtId(TestBedZone zone) => MtaStsTxtRecord.Parse(zone.Single("TXT").Data.Trim('"')).Record!.Id;
+
+    /// <summary>Removes a message the test leaves deferred, so that its retries do not run on beside the later tests.</summary>
+    private Task DeleteAsync(string id) => f.Mx.CliOk("queue", "delete", id);
+
+    private static int Connects(string mailLog) => Regex.Count(mailLog, @"smtpd\[\d+\]: connect from");
+
+    private static void AssertNotAtPeer(PostfixPeer peer, string token) =>
+        Assert.DoesNotContain(peer.StoredMessages(), m => m.Contains(token, StringComparison.Ordinal));
+
+    /// <summary>A deferral names the policy: MTA-STS, its mode and the domain.</summary>
+    private static void AssertNamesThePolicy(string error, TestBedZone zone)
+    {
+        Assert.StartsWith("4.", error);
+        Assert.Contains("MTA-STS", error, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("enforce", error);
+        Assert.Contains(zone.Name, error);
+    }
+
+    private void Record(TestBedZone zone, string @case, string result, string verification, TimeSpan elapsed, string detail)
+    {
+        var policy = f.Policies[zone.Name];
+        var text = $"{policy.Mode.Name()}, mx: {string.Join(" ", policy.Mx)}, max_age {policy.MaxAge.TotalSeconds:0}";
+        var row = new MtaStsOutcome(zone.Name, text, @case, result, verification, elapsed, detail.Length <= 110 ? detail : detail[..110] + "…");
+        f.Outcomes[zone.Name] = row;
+        Output?.WriteLine($"{row.Domain} | {row.Policy} | {row.Case} | {row.Result} | {row.Verification} | {row.Elapsed.TotalSeconds:F1} s | {row.Detail}");
+    }
+
+    [Fact]
+    public async Task TheTestBedPublishesEachPolicyAndItsHostServesItByServerName()
+    {
+        Output?.WriteLine($"test bed on {f.Net}, {MtaStsFixture.Domains.Length} Postfix peers, {MtaStsFixture.Domains.Length} policy hosts and SecureMx started in {f.StartTime.TotalSeconds:F1} s ({f.StartDetail})");
+        foreach (var zone in MtaStsFixture.Domains)
+        {
+            var dig = await Run.ProcessAsync("dig", ["+dnssec", "+time=2", "+tries=2", "+noall", "+comments", "+answer", $"@{f.Dns.Resolver.Address}", MtaStsTxtRecord.OwnerName(zone.Name), "TXT"]);
+            Assert.True(dig.ExitCode == 0, dig.All);
+            Assert.Matches(@";; flags:[^;]* ad[ ;]", dig.StdOut);
+            var txt = Regex.Match(dig.StdOut, @"\sTXT\s+""([^""]*)""").Groups[1].Value;
+            var (record, error) = MtaStsTxtRecord.Select([txt]);
+            Assert.True(record is not null, $"{txt}: {error}");
+        }
+
+        // The host presents the certificate of the SNI name (which the trust anchors file vouches for) and serves the policy.
+        var zoneOk = TestBed.StsEnforce;
+        var name = MtaStsFixture.PolicyHostName(zoneOk);
+        var before = Host(zoneOk).Requests.Count;
+        var (status, body, presented) = await GetAsync(Host(zoneOk).Endpoint, name, MtaStsPolicyHost.PolicyPath);
+        Assert.Equal(200, status);
+        Assert.Equal(f.Policies[zoneOk.Name].ToText(), body);
+        var (parsed, parseError) = MtaStsPolicy.Parse(body);
+        Assert.True(parsed is not null, parseError);
+        Assert.Equal((MtaStsMode.Enforce, MtaStsFixture.LongMaxAge), (parsed.Mode, parsed.MaxAge));
+        Assert.Equal([zoneOk.Mx], parsed.Mx);
+        Assert.Equal(name, presented.GetNameInfo(X509NameType.DnsName, false));
+        var request = Assert.Single(Host(zoneOk).Requests.Skip(before));
+        Assert.Equal((name, name, "GET", 200), (request.ServerName, request.Host, request.Method, request.Status));
+        Assert.Equal(404, (await GetAsync(Host(zoneOk).Endpoint, name, "/.well-known/other.txt")).Status);
+
+        // A name the host has no certificate for: no handshake.
+        await Assert.ThrowsAnyAsync<Exception>(() => GetAsync(Host(zoneOk).Endpoint, MtaStsFixture.PolicyHostName(TestBed.StsBadMx), MtaStsPolicyHost.PolicyPath));
+    }
+
+    /// <summary>One HTTPS GET with <paramref name="serverName"/> as SNI and Host, trusting the fixture's anchors only.</summary>
+    private async Task<(int Status, string Body, X509Certificate2 Presented)> GetAsync(IPEndPoint endpoint, string serverName, string path)
+    {
+        var anchors = new X509Certificate2Collection();
+        anchors.ImportFromPemFile(f.TrustAnchorsFile);
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(endpoint.Address, endpoint.Port);
+        await using var tls = new SslStream(tcp.GetStream());
+        X509Certificate2? presented = null;
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = serverName,
+            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            RemoteCertificateValidationCallback = (_, cert, chain, errors) =>
+            {
+                presented = new X509Certificate2(cert!);
+                using var custom = new X509Chain();
+                custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                custom.ChainPolicy.CustomTrustStore.AddRange(anchors);
+                custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                if (chain is not null) custom.ChainPolicy.ExtraStore.AddRange(chain.ChainPolicy.ExtraStore);
+                return custom.Build(presented) && (errors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0;
+            },
+        });
+        await tls.WriteAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {serverName}\r\nUser-Agent: {MtaStsPolicyHost.TestAgent}\r\nConnection: close\r\n\r\n"));
+        using var reader = new StreamReader(tls, Encoding.UTF8);
+        var response = await reader.ReadToEndAsync();
+        var split = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        var statusCode = int.Parse(response.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        return (statusCode, response[(split + 4)..], presented!);
+    }
+
+    [Fact]
+    public async Task EnforceWithAListedMxAndAValidCertificateIsDeliveredAndLoggedMtaSts()
+    {
+        var zone = TestBed.StsEnforce;
+        var policyHost = MtaStsFixture.PolicyHostName(zone);
+        var token = Token();
+        var rcpt = $"{token}@{zone.Name}";
+        var sw = Stopwatch.StartNew();
+        await SubmitAsync(token, rcpt);
+
+        var received = PeerReceived(await Peer(zone).WaitForMessageAsync(token, Wait));
+        var elapsed = sw.Elapsed;
+        Output?.WriteLine(received);
+        Assert.Matches($@"\(using TLSv1\.[23] with cipher .* by {Regex.Escape(zone.Mx)} \(Postfix\) with ESMTPS id ", received);
+        var log = await RecipientLogAsync(rcpt, "delivered");
+        Output?.WriteLine(log.TrimEnd());
+        Assert.Matches($@"to=<{Regex.Escape(rcpt)}> relay={Regex.Escape(zone.Mx)}\[{Regex.Escape(Ip(zone))}\] delivered tls=mta-sts TLSv1\.[23] ", log);
+
+        // The policy came from its host over HTTPS, asked for by name (SNI and Host).
+        var fetches = Host(zone).Fetches(policyHost);
+        var fetch = fetches.Count > 0 ? fetches[0] : null;
+        Assert.True(fetch is not null, "no fetch of the policy from " + policyHost);
+        Assert.Equal((policyHost, "GET", MtaStsPolicyHost.PolicyPath), (fetch.Host, fetch.Method, fetch.Path));
+        Output?.WriteLine($"policy fetched from {policyHost}: {fetch}");
+        Record(zone, "listed MX, certificate from the trusted CA", "delivered", Verification(log, rcpt, "delivered"), elapsed, "Postfix: " + Regex.Match(received, @"\(using [^)]*\)").Value);
+    }
+
+    [Fact]
+    public async Task EnforceWithAnUnlistedMxIsDeferredNamingThePolicyAndThePeerSeesNoConnection()
+    {
+        var zone = TestBed.StsBadMx;
+        var token = Token();
+        var rcpt = $"{token}@{zone.Name}";
+        var connectsBefore = Connects(Peer(zone).MailLog);
+        var sw = Stopwatch.StartNew();
+        var id = await SubmitAsync(token, rcpt);
+
+        var error = await WaitForDeferredAsync(id, rcpt);
+        var elapsed = sw.Elapsed;
+        Output?.WriteLine($"queue, {rcpt}: {error}");
+        AssertNamesThePolicy(error, zone);
+        Assert.Contains(zone.Mx, error);
+        var log = await RecipientLogAsync(rcpt, "deferred");
+        Output?.WriteLine(log.TrimEnd());
+        Assert.Matches($@"to=<{Regex.Escape(rcpt)}>.* deferred tls=none \(4\d\d 4\.", log);
+
+        // Retried (every second) and still refused before any connection: the MX never heard of us.
+        await WaitForAttemptsAsync(id, rcpt, 3);
+        Assert.Equal(connectsBefore, Connects(Peer(zone).MailLog));
+        AssertNotAtPeer(Peer(zone), token);
+        Assert.Equal("deferred", (string?)(await QueuedRecipientAsync(id, rcpt))!["state"]);
+        Record(zone, "MX not listed (valid certificate)", "deferred, no connection", Verification(log, rcpt, "deferred"), elapsed, error);
+        await DeleteAsync(id);
+    }
+
+    [Fact]
+    public async Task EnforceWithAnInvalidCertificateIsDeferredAndNothingIsSent()
+    {
+        var zone = TestBed.StsBadCert;
+        var token = Token();
+        var rcpt = $"{token}@{zone.Name}";
+        var peerLogBefore = Peer(zone).MailLog.Length;
+        var sw = Stopwatch.StartNew();
+        var id = await SubmitAsync(token, rcpt);
+
+        var error = await WaitForDeferredAsync(id, rcpt);
+        var elapsed = sw.Elapsed;
+        Output?.WriteLine($"queue, {rcpt}: {error}");
+        AssertNamesThePolicy(error, zone);
+        Assert.Contains("certificate", error);
+        var log = await RecipientLogAsync(rcpt, "deferred");
+        Output?.WriteLine(log.TrimEnd());
+        Assert.Matches($@"to=<{Regex.Escape(rcpt)}>.* deferred tls=none \(4\d\d 4\.", log);
+
+        // The client met the peer (the certificate is only seen in the handshake), then left without MAIL FROM.
+        await WaitForAttemptsAsync(id, rcpt, 2);
+        var peerLog = Peer(zone).MailLog[peerLogBefore..];
+        Output?.WriteLine("Postfix since the submission:\n" + peerLog.TrimEnd());
+        Assert.Contains("connect from", peerLog);
+        Assert.DoesNotMatch(@"disconnect from .* mail=", peerLog);
+        Assert.DoesNotContain("from=<alice@example.test>", peerLog);
+        AssertNotAtPeer(Peer(zone), token);
+        Record(zone, "listed MX, self-signed certificate", "deferred, nothing sent", Verification(log, rcpt, "deferred"), elapsed, error);
+        await DeleteAsync(id);
+    }
+
+    [Fact]
+    public async Task TestingModeDeliversDespiteAnInvalidCertificateAndRecordsTheFailure()
+    {
+        var zone = TestBed.StsTesting;
+        var token = Token();
+        var rcpt = $"{token}@{zone.Name}";
+        var serverLogBefore = f.Mx.Log.Length;
+        var sw = Stopwatch.StartNew();
+        await SubmitAsync(token, rcpt);
+
+        var received = PeerReceived(await Peer(zone).WaitForMessageAsync(token, Wait));
+        var elapsed = sw.Elapsed;
+        Assert.Contains($"by {zone.Mx} (Postfix) with ESMTPS id", received);
+        var log = await RecipientLogAsync(rcpt, "delivered");
+        Output?.WriteLine(log.TrimEnd());
+        // Not verified (the certificate names another host), so encrypted only; the policy's failure is recorded.
+        Assert.Matches($@"to=<{Regex.Escape(rcpt)}> relay={Regex.Escape(zone.Mx)}\[{Regex.Escape(Ip(zone))}\] delivered tls=encrypted ", log);
+        var recorded = await RecordedFailureAsync(zone, rcpt, serverLogBefore);
+        Output?.WriteLine("recorded: " + recorded);
+        Assert.Contains("testing", recorded);
+        Assert.Contains(zone.Mx, recorded);
+        Record(zone, "listed MX, certificate for another name", "delivered, failure recorded", Verification(log, rcpt, "delivered"), elapsed, recorded);
+    }
+
+    /// <summary>
+    /// Where a testing-mode failure is recorded: the delivery log line of the recipient, or else the server's
+    /// log; returns the line that mentions MTA-STS (fails if neither does).
+    /// </summary>
+    private async Task<string> RecordedFailureAsync(TestBedZone zone, string rcpt, int serverLogBefore)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var lines = (await RecipientLogAsync(rcpt, "delivered")).Split('\n')
+                .Concat(f.Mx.Log[serverLogBefore..].Split('\n'))
+                .Where(l => l.Contains(zone.Name, StringComparison.Ordinal) && l.Contains("MTA-STS", StringComparison.OrdinalIgnoreCase));
+            if (lines.FirstOrDefault() is { } line) return line.Trim();
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no MTA-STS failure of {zone.Name} recorded; server log:\n{f.Mx.Log[serverLogBefore..]}");
+            await Task.Delay(200);
+        }
+    }
+
+    [Fact]
+    public async Task DaneWinsOverAnEnforcePolicyThatWouldRefuseTheMx()
+    {
+        var zone = TestBed.StsDane;
+        var token = Token();
+        var rcpt = $"{token}@{zone.Name}";
+        var sw = Stopwatch.StartNew();
+        await SubmitAsync(token, rcpt);
+
+        // The policy lists only *.elsewhere.test and the certificate is self-signed: MTA-STS alone would defer.
+        var received = PeerReceived(await Peer(zone).WaitForMessageAsync(token, Wait));
+        var elapsed = sw.Elapsed;
+        Assert.Contains($"by {zone.Mx} (Postfix) with ESMTPS id", received);
+        var log = await RecipientLogAsync(rcpt, "delivered");
+        Output?.WriteLine(log.TrimEnd());
+        Assert.Matches($@"to=<{Regex.Escape(rcpt)}> relay={Regex.Escape(zone.Mx)}\[{Regex.Escape(Ip(zone))}\] delivered tls=dane TLSv1\.[23] ", log);
+        Record(zone, "MX not listed, self-signed, TLSA 3 1 1 (DNSSEC)", "delivered", Verification(log, rcpt, "delivered"), elapsed, "RFC 8461 §2: DANE takes precedence");
+    }
+
+    [Fact]
+    public async Task WhenThePolicyHostIsGoneTheCachedEnforcePolicyStillApplies()
+    {
+        var zone = TestBed.StsDown;
+        var host = Host(zone);
+        var connectsBefore = Connects(Peer(zone).MailLog);
+        string first = Token(), second = Token();
+        string rcpt1 = $"{first}@{zone.Name}", rcpt2 = $"{second}@{zone.Name}";
+
+        var id1 = await SubmitAsync(first, rcpt1);
+        AssertNamesThePolicy(await WaitForDeferredAsync(id1, rcpt1), zone);
+        Assert.True(host.PolicyFetches(MtaStsFixture.PolicyHostName(zone)) >= 1, "the policy was not fetched from its host");
+
+        // The host goes away; the cached policy (max_age a day) still decides: an unlisted MX stays refused.
+        await host.StopAsync();
+        try
+        {
+            var sw = Stopwatch.StartNew();
+            var id2 = await SubmitAsync(second, rcpt2);
+            var error = await WaitForDeferredAsync(id2, rcpt2);
+            var elapsed = sw.Elapsed;
+            Output?.WriteLine($"queue, {rcpt2} (policy host down): {error}");
+            AssertNamesThePolicy(error, zone);
+            await WaitForAttemptsAsync(id2, rcpt2, 3);
+            foreach (var (id, rcpt) in new[] { (id1, rcpt1), (id2, rcpt2) })
+                Assert.Equal("deferred", (string?)(await QueuedRecipientAsync(id, rcpt))!["state"]);
+            Assert.Equal(connectsBefore, Connects(Peer(zone).MailLog));
+            AssertNotAtPeer(Peer(zone), first);
+            AssertNotAtPeer(Peer(zone), second);
+            var log = await RecipientLogAsync(rcpt2, "deferred");
+            Output?.WriteLine(log.TrimEnd());
+            Record(zone, "MX not listed; policy host stopped after the first fetch", "deferred (cached policy)", Verification(log, rcpt2, "deferred"), elapsed, error);
+            await DeleteAsync(id1);
+            await DeleteAsync(id2);
+        }
+        finally
+        {
+            host.Start();
+        }
+    }
+
+    [Fact]
+    public async Task AnExpiredPolicyNoLongerAppliesOnceItsHostIsGone()
+    {
+        var zone = TestBed.StsExpire;
+        var host = Host(zone);
+        var name = MtaStsFixture.PolicyHostName(zone);
+        var token = Token();
+        var rcpt = $"{token}@{zone.Name}";
+        var fetchesBefore = host.PolicyFetches(name);
+        var sw = Stopwatch.StartNew();
+        var id = await SubmitAsync(token, rcpt);
+        AssertNamesThePolicy(await WaitForDeferredAsync(id, rcpt), zone);
+        await host.StopAsync();
+        try
+        {
+            var fetched = host.Fetches(name).Skip(fetchesBefore).Select(r => r.At).ToList();
+            Assert.NotEmpty(fetched);
+            var expires = fetched[^1] + MtaStsFixture.ShortMaxAge;
+            Output?.WriteLine($"policy (max_age {MtaStsFixture.ShortMaxAge.TotalSeconds:0} s) last fetched at {fetched[^1]:HH:mm:ss.fff}, expires {expires:HH:mm:ss.fff}; host stopped at {DateTimeOffset.UtcNow:HH:mm:ss.fff}");
+
+            // Until it expires the cached policy is enforced (retries every second, all refused) ...
+            var untilJustBefore = expires - TimeSpan.FromSeconds(1) - DateTimeOffset.UtcNow;
+            if (untilJustBefore > TimeSpan.Zero) await Task.Delay(untilJustBefore);
+            var stillQueued = await QueuedRecipientAsync(id, rcpt);
+            Assert.True(stillQueued is not null && (string?)stillQueued["state"] == "deferred", $"delivered before the policy expired ({expires:HH:mm:ss.fff}): {stillQueued}");
+            AssertNamesThePolicy((string)stillQueued["lastError"]!, zone);
+            AssertNotAtPeer(Peer(zone), token);
+
+            // ... then, with no policy to be had, delivery goes on as without MTA-STS (RFC 8461 §5).
+            var received = PeerReceived(await Peer(zone).WaitForMessageAsync(token, Wait));
+            var deliveredAt = DateTimeOffset.UtcNow;
+            var elapsed = sw.Elapsed;
+            Assert.Contains($"by {zone.Mx} (Postfix) with ESMTPS id", received);
+            Assert.True(deliveredAt >= expires, $"delivered at {deliveredAt:HH:mm:ss.fff}, before the policy expired at {expires:HH:mm:ss.fff}");
+            var log = await RecipientLogAsync(rcpt, "delivered");
+            Output?.WriteLine(log.TrimEnd());
+            Assert.Matches($@"to=<{Regex.Escape(rcpt)}>.* deferred tls=none \(4\d\d 4\.", log);
+            Assert.Matches($@"to=<{Regex.Escape(rcpt)}> relay={Regex.Escape(zone.Mx)}\[{Regex.Escape(Ip(zone))}\] delivered tls=encrypted ", log);
+            Record(zone, $"MX not listed; host stopped; max_age {MtaStsFixture.ShortMaxAge.TotalSeconds:0} s passes", "deferred, then delivered after expiry",
+                "none, then " + Verification(log, rcpt, "delivered"), elapsed, $"delivered {(deliveredAt - expires).TotalSeconds:F1} s after the policy expired");
+        }
+        finally
+        {
+            host.Start();
+        }
+    }
+
+    [Fact]
+    public async Task PolicyShowPrintsTheCachedPolicyOfADestination()
+    {
+        var zone = TestBed.StsEnforce;
+        var token = Token();
+        await SubmitAsync(token, $"{token}@{zone.Name}");
+        await Peer(zone).WaitForMessageAsync(token, Wait);
+
+        var show = await f.Mx.Cli("policy", "show", zone.Name);
+        Assert.True(show.ExitCode == 0, show.All);
+        Output?.WriteLine($"$ securemx policy show {zone.Name}\n{show.StdOut.TrimEnd()}");
+        Assert.Contains("mta-sts", show.StdOut);
+        Assert.Contains("enforce", show.StdOut);
+        Assert.Contains(zone.Mx, show.StdOut);
+        Assert.Contains(TxtId(zone), show.StdOut);
+    }
+
+    [Fact]
+    public async Task ProbeShowsThePolicyAndItsVerdict()
+    {
+        var ok = await f.Mx.Cli("probe", TestBed.StsEnforce.Name);
+        Assert.True(ok.ExitCode == 0, ok.All);
+        Output?.WriteLine($"$ securemx probe {TestBed.StsEnforce.Name}\n{ok.StdOut.TrimEnd()}");
+        Assert.Contains("MTA-STS", ok.StdOut, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("enforce", ok.StdOut);
+        Assert.Contains(TestBed.StsEnforce.Mx, ok.StdOut);
+
+        var bad = await f.Mx.Cli("probe", TestBed.StsBadMx.Name);
+        Assert.True(bad.ExitCode == 0, bad.All);
+        Output?.WriteLine($"$ securemx probe {TestBed.StsBadMx.Name}\n{bad.StdOut.TrimEnd()}");
+        Assert.Contains("MTA-STS", bad.StdOut, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains(MtaStsFixture.ElsewhereMx, bad.StdOut);
+        // The verdicts differ: the listed, verified MX passes, the unlisted one does not.
+        Assert.NotEqual(Verdict(ok.StdOut), Verdict(bad.StdOut));
+    }
+
+    /// <summary>The probe's lines about MTA-STS, without the domain and host names.</summary>
+    private static string Verdict(string probe) => string.Join("\n", probe.Split('\n')
+        .Where(l => l.Contains("MTA-STS", StringComparison.OrdinalIgnoreCase))
+        .Select(l => Regex.Replace(l, @"\S*sts-\w+\.test\S*", "")));
+
+    /// <summary>Waits until the recipient has been tried at least <paramref name="attempts"/> times (the queue's count).</summary>
+    private async Task WaitForAttemptsAsync(string id, string recipient, int attempts)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (true)
+        {
+            var rcpt = await QueuedRecipientAsync(id, recipient);
+            if (rcpt is null) throw new InvalidOperationException($"{id} to {recipient} left the queue");
+            if ((int?)rcpt["attempts"] >= attempts) return;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{id} to {recipient}: fewer than {attempts} attempts: {rcpt}");
+            await Task.Delay(200);
+        }
+    }
+
+    [Fact]
+    public void TheMeasuredTableDomainByPolicyToOutcome()
+    {
+        // Declared last: the class runs in declaration order (DeclarationOrder), so every scenario has reported.
+        var rows = MtaStsFixture.Domains.Select(z => f.Outcomes.TryGetValue(z.Name, out var row) ? row : null).ToList();
+        var table = new StringBuilder();
+        table.AppendLine($"domain × policy → outcome (measured on the test bed {f.Net}; SecureMx retries every 1 s)");
+        table.AppendLine("| domain | policy served | case | result | verification | time to outcome | detail |");
+        table.AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var (zone, row) in MtaStsFixture.Domains.Zip(rows))
+        {
+            table.AppendLine(row is null
+                ? $"| {zone.Name} | | | (no outcome: its test failed or did not run) | | | |"
+                : $"| {row.Domain} | {row.Policy} | {row.Case} | {row.Result} | {row.Verification} | {row.Elapsed.TotalSeconds:F1} s | {row.Detail.Replace("|", "/")} |");
+        }
+        Output?.WriteLine(table.ToString());
+        Assert.All(rows, r => Assert.NotNull(r));
+    }
+}
