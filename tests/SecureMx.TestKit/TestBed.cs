@@ -59,4 +59,5 @@ public static class TestBed
     public static TestBedZone StsDane => Definition.Zone(nameof(StsDane));
     public static TestBedZone StsDown => Definition.Zone(nameof(StsDown));
     public static TestBedZone StsExpire => Definition.Zone(nameof(StsExpire));
+    public static TestBedZone StsHostile => Definition.Zone(nameof(StsHostile));
 }

@@ -122,6 +122,8 @@ public sealed class MtaStsDeliveryTests(MtaStsFixture f) : IClassFixture<MtaStsF
     {
         var policy = f.Policies[zone.Name];
         var text = $"{policy.Mode.Name()}, mx: {string.Join(" ", policy.Mx)}, max_age {policy.MaxAge.TotalSeconds:0}";
+        var served = Encoding.UTF8.GetByteCount(f.ServedText(zone));
+        if (served > MtaStsPolicy.MaxBodyBytes) text += $", body {served / 1024} KiB";
         var row = new MtaStsOutcome(zone.Name, text, @case, result, verification, elapsed, detail.Length <= 110 ? detail : detail[..110] + "…");
         f.Outcomes[zone.Name] = row;
         Output?.WriteLine($"{row.Domain} | {row.Policy} | {row.Case} | {row.Result} | {row.Verification} | {row.Elapsed.TotalSeconds:F1} s | {row.Detail}");
@@ -426,6 +428,30 @@ public sealed class MtaStsDeliveryTests(MtaStsFixture f) : IClassFixture<MtaStsF
         {
             host.Start();
         }
+    }
+
+    [Fact]
+    public async Task APolicyBodyPastTheSizeLimitIsRefusedAndDeliveryGoesOnWithoutMtaSts()
+    {
+        var zone = TestBed.StsHostile;
+        var name = MtaStsFixture.PolicyHostName(zone);
+        var token = Token();
+        var rcpt = $"{token}@{zone.Name}";
+        var sw = Stopwatch.StartNew();
+        var id = await SubmitAsync(token, rcpt);
+
+        // Its first lines are a valid enforce policy that does not list the MX: read past 64 KiB (or cut there), it would defer.
+        var received = PeerReceived(await Peer(zone).WaitForMessageAsync(token, Wait));
+        var elapsed = sw.Elapsed;
+        Assert.Contains($"by {zone.Mx} (Postfix) with ESMTPS id", received);
+        Assert.True(Host(zone).PolicyFetches(name) >= 1, "the policy host was not asked");
+        var log = await RecipientLogAsync(rcpt, "delivered");
+        Output?.WriteLine(log.TrimEnd());
+        Assert.Matches($@"to=<{Regex.Escape(rcpt)}> relay={Regex.Escape(zone.Mx)}\[{Regex.Escape(Ip(zone))}\] delivered tls=encrypted ", log);
+        Assert.DoesNotMatch($@"to=<{Regex.Escape(rcpt)}>.* deferred ", log);
+        Assert.DoesNotContain(await QueueAsync(), m => (string?)m!["id"] == id);
+        Record(zone, $"policy body {MtaStsFixture.OversizedBodyBytes / 1024} KiB (limit {MtaStsPolicy.MaxBodyBytes / 1024} KiB)", "delivered as without MTA-STS",
+            Verification(log, rcpt, "delivered"), elapsed, "the oversized policy is refused (RFC 8461 §3.3), so none applies (§5)");
     }
 
     [Fact]

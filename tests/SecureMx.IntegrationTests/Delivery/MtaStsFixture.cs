@@ -25,6 +25,7 @@ namespace SecureMx.IntegrationTests.Delivery;
 /// <item>StsDane: enforce, mx: *.elsewhere.test; self-signed certificate, DNSSEC-secure TLSA 3 1 1 of it → DANE wins, delivered.</item>
 /// <item>StsDown: enforce, mx: *.elsewhere.test, max_age a day; the test stops its policy host after the first fetch.</item>
 /// <item>StsExpire: as StsDown with max_age <see cref="ShortMaxAge"/>: once it has expired and the host is gone, no policy applies.</item>
+/// <item>StsHostile: enforce, mx: *.elsewhere.test, but the body is padded past the 64 KiB limit (<see cref="OversizedBodyBytes"/>): refused, so no policy applies.</item>
 /// </list>
 /// Every policy host certificate is for mta-sts.DOMAIN from a private CA. An MX whose policy does not list it still has a
 /// valid certificate, so the listing alone decides. SecureMx hosts example.test (alice) with submission listeners.
@@ -45,8 +46,11 @@ public sealed class MtaStsFixture : IAsyncLifetime
     /// <summary>The MX pattern of the policies that do not list their domain's MX.</summary>
     public const string ElsewhereMx = "*.elsewhere.test";
 
+    /// <summary>The size of StsHostile's policy body: its policy lines first, then ignored "x-padding" lines past <see cref="MtaStsPolicy.MaxBodyBytes"/>.</summary>
+    public const int OversizedBodyBytes = 100 * 1024;
+
     public static TestBedZone[] Domains =>
-        [TestBed.StsEnforce, TestBed.StsBadMx, TestBed.StsBadCert, TestBed.StsTesting, TestBed.StsDane, TestBed.StsDown, TestBed.StsExpire];
+        [TestBed.StsEnforce, TestBed.StsBadMx, TestBed.StsBadCert, TestBed.StsTesting, TestBed.StsDane, TestBed.StsDown, TestBed.StsExpire, TestBed.StsHostile];
 
     public DnsTestBed Dns { get; private set; } = null!;
     public SecureMxInstance Mx { get; private set; } = null!;
@@ -81,6 +85,17 @@ public sealed class MtaStsFixture : IAsyncLifetime
     private readonly List<TestCertificate> _hostCerts = [];
     private string? _certDir;
 
+    /// <summary>The body the policy host of <paramref name="zone"/> serves: the policy's text, for StsHostile padded to <see cref="OversizedBodyBytes"/>.</summary>
+    public string ServedText(TestBedZone zone)
+    {
+        var text = Policies[zone.Name].ToText();
+        if (zone.Name != TestBed.StsHostile.Name) return text;
+        var padding = "x-padding: " + new string('a', 100) + "\r\n";
+        var body = new System.Text.StringBuilder(text);
+        while (body.Length + padding.Length <= OversizedBodyBytes) body.Append(padding);
+        return body.ToString();
+    }
+
     /// <summary>The policy host's name of <paramref name="zone"/>: mta-sts.DOMAIN.</summary>
     public static string PolicyHostName(TestBedZone zone) => MtaStsTxtRecord.PolicyHost(zone.Name);
 
@@ -96,6 +111,7 @@ public sealed class MtaStsFixture : IAsyncLifetime
         _mxCerts[TestBed.StsDane.Name] = TestCertificates.SelfSigned(TestBed.StsDane.Mx);
         _mxCerts[TestBed.StsDown.Name] = TestCertificates.IssuedByPrivateCa(TestBed.StsDown.Mx, CaName(TestBed.StsDown.Mx));
         _mxCerts[TestBed.StsExpire.Name] = TestCertificates.IssuedByPrivateCa(TestBed.StsExpire.Mx, CaName(TestBed.StsExpire.Mx));
+        _mxCerts[TestBed.StsHostile.Name] = TestCertificates.IssuedByPrivateCa(TestBed.StsHostile.Mx, CaName(TestBed.StsHostile.Mx));
 
         static MtaStsPolicy Policy(MtaStsMode mode, string mx, TimeSpan? maxAge = null) => new(mode, [mx], maxAge ?? LongMaxAge);
         Policies = new Dictionary<string, MtaStsPolicy>(StringComparer.Ordinal)
@@ -107,6 +123,7 @@ public sealed class MtaStsFixture : IAsyncLifetime
             [TestBed.StsDane.Name] = Policy(MtaStsMode.Enforce, ElsewhereMx),
             [TestBed.StsDown.Name] = Policy(MtaStsMode.Enforce, ElsewhereMx),
             [TestBed.StsExpire.Name] = Policy(MtaStsMode.Enforce, ElsewhereMx, ShortMaxAge),
+            [TestBed.StsHostile.Name] = Policy(MtaStsMode.Enforce, ElsewhereMx),
         };
 
         // Every CA that issued a certificate here is a trust anchor of the instance: MX hosts and policy hosts.
@@ -122,7 +139,7 @@ public sealed class MtaStsFixture : IAsyncLifetime
         foreach (var zone in Domains)
         {
             var host = new MtaStsPolicyHost(new IPEndPoint(Dns.AddressOf(PolicyHostName(zone)), PolicyPort), [hostCerts[zone.Name]]);
-            host.SetPolicy(PolicyHostName(zone), Policies[zone.Name].ToText());
+            host.SetPolicy(PolicyHostName(zone), ServedText(zone));
             _hosts[zone.Name] = host;
             host.Start();
         }

@@ -154,10 +154,11 @@ public sealed class MtaStsPolicyHost : IAsyncDisposable
                 var bytes = Encoding.UTF8.GetBytes(content);
                 var response = $"HTTP/1.1 {status} {(status == 200 ? "OK" : status == 404 ? "Not Found" : "Method Not Allowed")}\r\n"
                     + "Content-Type: text/plain\r\n" + $"Content-Length: {bytes.Length}\r\n" + "Connection: close\r\n\r\n";
+                // Recorded before the answer: a client may hang up in the middle of an oversized body.
+                lock (_lock) _requests.Add(new MtaStsPolicyRequest(DateTimeOffset.UtcNow, serverName, Field("Host"), Field("User-Agent"), method, path, status));
                 await tls.WriteAsync(Encoding.ASCII.GetBytes(response), timeout.Token);
                 await tls.WriteAsync(bytes, timeout.Token);
                 await tls.FlushAsync(timeout.Token);
-                lock (_lock) _requests.Add(new MtaStsPolicyRequest(DateTimeOffset.UtcNow, serverName, Field("Host"), Field("User-Agent"), method, path, status));
             }
             catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException or SocketException or ObjectDisposedException)
             {
