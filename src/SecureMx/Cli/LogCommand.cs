@@ -45,7 +45,8 @@ public static class LogCommand
     /// box's lines stay as they were, for the scripts that read them), sender, account, recipient, server, result, TLS, reply. TLS is
     /// "local" for a delivery into a Maildir here (no network, nothing to encrypt), "none" for plaintext,
     /// "none starttls-failed: REASON" for plaintext after a failed handshake (the server offered TLS),
-    /// and TLS below the strict profile ends in "weak".
+    /// and TLS below the strict profile ends in "weak". What the recipient domain's MTA-STS policy said
+    /// of the attempt follows as "mta-sts-failure: RESULT-TYPE: DETAIL" (RFC 8460 result types).
     /// </summary>
     public static string Line(DeliveryLogEntry e, bool withNode = false)
     {
@@ -57,6 +58,7 @@ public static class LogCommand
         var reply = e.Enhanced is not null && e.Text?.StartsWith(e.Enhanced, StringComparison.Ordinal) != true ? $"{e.Code} {e.Enhanced} {e.Text}" : $"{e.Code} {e.Text}";
         var who = e.Account is null ? "" : $" account={e.Account}";
         var node = !withNode || e.Node.Length == 0 ? "" : $" node={e.Node}";
-        return $"{e.At:yyyy-MM-ddTHH:mm:ss.fffZ} {e.MessageId}{node} from=<{e.Sender}>{who} to=<{e.Recipient}>{server} {e.Result} {tls} ({reply})";
+        var sts = e.MtaStsFailure is null ? "" : $" mta-sts-failure: {e.MtaStsFailure}";
+        return $"{e.At:yyyy-MM-ddTHH:mm:ss.fffZ} {e.MessageId}{node} from=<{e.Sender}>{who} to=<{e.Recipient}>{server} {e.Result} {tls}{sts} ({reply})";
     }
 }

@@ -45,6 +45,21 @@ public sealed class SecureMxOptions
     public StoreOptions Store { get; set; } = new();
 
     public NodeOptions Node { get; set; } = new();
+
+    public MtaStsOptions MtaSts { get; set; } = new();
+}
+
+/// <summary>MTA-STS (RFC 8461): how recipient domains' policies are fetched (MtaSts/MtaStsPolicyFetcher).</summary>
+public sealed class MtaStsOptions
+{
+    /// <summary>
+    /// Seconds one policy fetch may take in all (address lookup, connection, TLS, the answer and its
+    /// body): RFC 8461 §3.3 suggests one minute, and policy hosts answer within it.
+    /// </summary>
+    public int FetchTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>HTTPS port of the policy hosts mta-sts.DOMAIN (443; other values only for test set-ups).</summary>
+    public int PolicyPort { get; set; } = 443;
 }
 
 /// <summary>

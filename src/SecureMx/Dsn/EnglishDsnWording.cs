@@ -70,7 +70,7 @@ internal sealed class EnglishDsnWording : DsnWording
     public override string TlsExplained =>
         "About TLS: this message may only be handed over encrypted, with TLS 1.2 or newer and secure " +
         "ciphers — because mandatory TLS is switched on for your account or your domain — or, where the " +
-        "recipient's domain publishes DANE (TLSA) records, only to a server that proves its identity with them. " +
+        "recipient's domain publishes DANE (TLSA) records or an MTA-STS policy, only to a server that proves its identity with them. " +
         "The receiving servers named above did not offer that, so SecureMx did not send the message, and it " +
         "never sends such a message unencrypted.";
 
@@ -78,8 +78,8 @@ internal sealed class EnglishDsnWording : DsnWording
         "What you can do: if this message may travel without that protection, switch mandatory TLS off " +
         "for your account or domain (in the dashboard, or ask your mail administrator) and send it again; or reach " +
         "the recipient another way, and let them know that their mail server does not offer secure TLS. Switching " +
-        "helps only when mandatory TLS is on for you: a DANE (TLSA) mismatch or lookup error can only be fixed by " +
-        "the recipient's mail administrators.";
+        "helps only when mandatory TLS is on for you: a DANE (TLSA) mismatch or lookup error, or a server that does not " +
+        "meet the recipient domain's MTA-STS policy, can only be fixed by the recipient's mail administrators.";
 
     public override string Attached(DeliveryStatusNotification.Returned returned) =>
         "The same report in machine-readable form (RFC 3464) is attached" + returned switch

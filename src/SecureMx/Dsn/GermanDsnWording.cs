@@ -77,7 +77,7 @@ internal sealed class GermanDsnWording : DsnWording
     public override string TlsExplained =>
         "Zur Verschlüsselung (TLS): Diese Nachricht darf nur verschlüsselt übergeben werden, mit TLS 1.2 oder neuer " +
         "und sicheren Verschlüsselungsverfahren – weil für Ihr Konto oder Ihre Domain die TLS-Pflicht eingeschaltet " +
-        "ist – oder, wo die Domain des Empfängers DANE-Einträge (TLSA) veröffentlicht, nur an einen Server, der sich " +
+        "ist – oder, wo die Domain des Empfängers DANE-Einträge (TLSA) oder eine MTA-STS-Richtlinie veröffentlicht, nur an einen Server, der sich " +
         "damit ausweist. Die oben genannten empfangenden Server haben das nicht geboten. Deshalb hat SecureMx die " +
         "Nachricht nicht gesendet; eine solche Nachricht sendet SecureMx niemals unverschlüsselt.";
 
@@ -86,8 +86,9 @@ internal sealed class GermanDsnWording : DsnWording
         "für Ihr Konto oder Ihre Domain aus (im Dashboard oder über Ihren Mailadministrator) und senden Sie die " +
         "Nachricht erneut. Oder erreichen Sie den Empfänger auf anderem Weg und teilen Sie ihm mit, dass sein " +
         "Mailserver kein sicheres TLS anbietet. Das Ausschalten hilft nur, wenn für Sie die TLS-Pflicht eingeschaltet " +
-        "ist: Eine fehlgeschlagene DANE-Prüfung (TLSA) oder ein Fehler beim Abrufen der TLSA-Einträge lässt sich nur " +
-        "von den Mailadministratoren des Empfängers beheben.";
+        "ist: Eine fehlgeschlagene DANE-Prüfung (TLSA), ein Fehler beim Abrufen der TLSA-Einträge oder ein Server, der " +
+        "die MTA-STS-Richtlinie der Domain des Empfängers nicht erfüllt, lässt sich nur von den Mailadministratoren des " +
+        "Empfängers beheben.";
 
     public override string Attached(DeliveryStatusNotification.Returned returned) =>
         "Im Anhang finden Sie denselben Bericht in maschinenlesbarer Form (RFC 3464)" + returned switch

@@ -8,6 +8,7 @@ using SecureMx.Dashboard;
 using SecureMx.Delivery.Lmtp;
 using SecureMx.Delivery.Remote;
 using SecureMx.Dns;
+using SecureMx.MtaSts;
 using SecureMx.Policy;
 using SecureMx.Queue;
 using SecureMx.Smtp;
@@ -87,10 +88,17 @@ public static class ServerHost
         });
         builder.Services.AddSingleton(sp => new InboundRecipientPolicy(sp.GetRequiredService<RecipientRouter>()));
         builder.Services.AddSingleton<IMailDnsResolver>(_ => new MailDnsResolver(options.Dns));
+        // MTA-STS (RFC 8461): recipient domains' policies, fetched over HTTPS and cached in the store (MtaSts/).
+        builder.Services.AddSingleton(_ => PkixTrust.Load(options.Delivery.TrustAnchorsFile.Length > 0 ? ConfigLoader.ResolvePath(dataDirectory, options.Delivery.TrustAnchorsFile) : ""));
+        builder.Services.AddSingleton(sp => new MtaStsPolicyCache(
+            new MtaStsPolicyFetcher(sp.GetRequiredService<IMailDnsResolver>(), sp.GetRequiredService<PkixTrust>(), options, time),
+            new MtaStsPolicyRepository(sp.GetRequiredService<StoreDatabase>()), time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.MtaSts")));
+        builder.Services.AddSingleton<IMtaStsPolicySource>(sp => sp.GetRequiredService<MtaStsPolicyCache>());
         // Idle sessions to remote servers are kept 5 s for the next message to the same server.
         builder.Services.AddSingleton(_ => new SmtpConnectionCache(TimeSpan.FromSeconds(5), time));
         builder.Services.AddSingleton(sp => new RemoteDelivery(sp.GetRequiredService<IMailDnsResolver>(), options,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Delivery.Remote"), sp.GetRequiredService<SmtpConnectionCache>(), time));
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Delivery.Remote"), sp.GetRequiredService<SmtpConnectionCache>(), time,
+            sp.GetService<IMtaStsPolicySource>(), sp.GetService<PkixTrust>())); // MTA-STS where a policy source is registered
         builder.Services.AddSingleton(sp =>
         {
             var spool = sp.GetRequiredService<MessageSpool>();
@@ -144,6 +152,7 @@ public static class ServerHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryLogRepository>().Writer);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SessionLogRepository>().Writer);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueRunner>());
+        builder.Services.AddHostedService(sp => new MtaStsRefreshService(sp.GetRequiredService<MtaStsPolicyCache>(), time, sp.GetRequiredService<ILogger<MtaStsRefreshService>>()));
         builder.Services.AddHostedService(sp => new MaildirTmpCleanupService(dataDirectory, options, time, sp.GetRequiredService<ILogger<MaildirTmpCleanupService>>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardService>());
         builder.Services.AddHostedService(sp => new MetricsService(dataDirectory, options, sp.GetRequiredService<MessageSpool>(),

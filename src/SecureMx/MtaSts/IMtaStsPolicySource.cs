@@ -27,6 +27,19 @@ public sealed record MtaStsLookup(MtaStsLookupKind Kind, MtaStsPolicy? Policy = 
 {
     public static readonly MtaStsLookup None = new(MtaStsLookupKind.NoPolicy);
 
+    /// <summary>
+    /// The RFC 8460 result type of <see cref="Failure"/> when it is a policy failure
+    /// (sts-policy-fetch-error, sts-policy-invalid, sts-webpki-invalid: for TLS reporting); null otherwise.
+    /// </summary>
+    public MtaStsFailureType? FailureType { get; init; }
+
+    /// <summary>
+    /// With <see cref="MtaStsLookupKind.Unavailable"/>: the store's policy cache could not be read, and
+    /// no live policy was found, so a cached policy (an enforce one, perhaps) may exist that this
+    /// lookup could not see. Delivery should defer rather than send as if the domain had no policy.
+    /// </summary>
+    public bool CacheUnreadable { get; init; }
+
     /// <summary>The policy's mode, <see cref="MtaStsMode.None"/> without a policy.</summary>
     public MtaStsMode Mode => Policy?.Mode ?? MtaStsMode.None;
 }

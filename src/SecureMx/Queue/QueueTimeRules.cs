@@ -51,7 +51,12 @@ public sealed class QueueTimeRules
         if (!IsExpired(receivedAt, outcome, now)) return null;
         var (status, why) = outcome.IsTlsWait && now - receivedAt >= TlsExpireAfter
             ? (outcome.Status.AsPermanent(),
-               $"{(outcome.RequiredTls is { Mandatory: false } ? "the TLS authentication the recipient's DANE records require" : "mandatory TLS")} could not be met within {Duration.Format(TlsExpireAfter)}")
+               $"{outcome.RequiredTls switch
+               {
+                   { Source: TlsRequirementSource.MtaSts } => "the TLS authentication the recipient domain's MTA-STS policy requires",
+                   { Mandatory: false } => "the TLS authentication the recipient's DANE records require",
+                   _ => "mandatory TLS",
+               }} could not be met within {Duration.Format(TlsExpireAfter)}")
             : (EnhancedStatus.DeliveryTimeExpired, $"delivery time expired after {Duration.Format(ExpireAfter)}");
         return outcome with
         {

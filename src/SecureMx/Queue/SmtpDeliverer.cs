@@ -91,18 +91,21 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
     private DeliveryAttempt Attempt(Envelope envelope, QueuedRecipient r, RemoteOutcome o, EffectiveTlsPolicy policy)
     {
         // A TLS wait names the level that was not met and where it came from, for the queue list and the DSN.
+        // The recipient domain's MTA-STS policy (enforce) asks at least what any level below dane-only asks
+        // (listed MX, strict TLS, PKIX): when it turned the hosts away, it is the recipient's requirement, not the sender's.
+        var required = o.RequiredByMtaSts ? policy.Requirement with { Source = TlsRequirementSource.MtaSts } : policy.Requirement;
         var outcome = o.Reason == OutcomeReason.TlsRequirement
-            ? o.ToOutcome(policy.Requirement, $"{o.Summary} (TLS level {policy})")
+            ? o.ToOutcome(required, $"{o.Summary} (TLS level {policy})")
             : o.ToOutcome();
         var result = o.State.ToString().ToLowerInvariant();
         // tls=none alone is a server without STARTTLS; a failed handshake before plaintext says so, and weak TLS is marked.
         var tls = o.Tls is null ? (o.TlsFailure is null ? "none" : $"none (starttls-failed: {o.TlsFailure})")
             : o.Tls.IsStrict ? $"{o.Tls.Protocol} {o.Tls.CipherSuite}" : $"{o.Tls.Protocol} {o.Tls.CipherSuite} (weak)";
         log.LogInformation("{Id}: to=<{Rcpt}> relay={Relay} tls={Tls} status={Status} ({Text})", envelope.Id, o.Recipient,
-            o.MxHost is null ? "none" : $"{o.MxHost}[{o.Address}]", tls, result, o.Summary);
+            o.MxHost is null ? "none" : $"{o.MxHost}[{o.Address}]", o.MtaStsFailure is null ? tls : $"{tls} mta-sts-failure=({o.MtaStsFailure})", result, o.Summary);
         var entry = new DeliveryLogEntry(time.GetUtcNow(), envelope.Id, envelope.Sender, envelope.Client.Account, r.Recipient.Address, o.MxHost, o.Address?.ToString(),
             result, o.Code, o.Enhanced.ToString(), o.Text, o.Tls?.Protocol, o.Tls?.CipherSuite, (o.Tls?.Verification ?? TlsVerification.None).Name(),
-            o.TlsFailure);
+            o.TlsFailure) { MtaStsFailure = o.MtaStsFailure };
         return new DeliveryAttempt(r, outcome, entry, ServerReply: o.ServerReply, PeerSupportsDsn: o.PeerSupportsDsn);
     }
 }

@@ -30,6 +30,15 @@ public sealed record DeliveryLogEntry(
     /// <summary>The host and the verification of a local delivery.</summary>
     public const string Local = "local";
 
+    /// <summary>
+    /// What the recipient domain's MTA-STS policy said of the attempt, "RESULT-TYPE: DETAIL" with the
+    /// RFC 8460 result type first (starttls-not-supported, certificate-host-mismatch, certificate-expired,
+    /// certificate-not-trusted, validation-failure, sts-policy-fetch-error): the host failed the policy
+    /// (enforce: the deferral), would have failed it (testing: delivered anyway), or the policy could not
+    /// be fetched; null otherwise. What TLS reporting reads.
+    /// </summary>
+    public string? MtaStsFailure { get; init; }
+
     /// <summary>The node that made the attempt (node.name; empty for rows written before nodes had names). Set when read, not when appended: the writer writes its own node's.</summary>
     public string Node { get; init; } = "";
 

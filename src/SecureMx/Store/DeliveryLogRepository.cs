@@ -12,7 +12,7 @@ namespace SecureMx.Store;
 /// </summary>
 public sealed class DeliveryLogRepository : IDisposable
 {
-    private const string Columns = "at, message_id, sender, account, recipient, mx_host, ip, result, code, enhanced, text, tls_protocol, tls_cipher, tls_verification, tls_failure, node";
+    private const string Columns = "at, message_id, sender, account, recipient, mx_host, ip, result, code, enhanced, text, tls_protocol, tls_cipher, tls_verification, tls_failure, node, mta_sts_failure";
 
     private readonly StoreDatabase _db;
     private readonly LogWriteConnection _writeConnection;
@@ -108,7 +108,7 @@ public sealed class DeliveryLogRepository : IDisposable
         c.InsertRows($"INSERT INTO delivery_log({Columns})", entries.Select(e => new object?[]
         {
             e.At.ToUnixTimeMilliseconds(), e.MessageId, e.Sender, e.Account, e.Recipient, e.MxHost, e.Ip, e.Result, e.Code, e.Enhanced,
-            e.Text, e.TlsProtocol, e.TlsCipher, e.TlsVerification, e.TlsFailure, _node,
+            e.Text, e.TlsProtocol, e.TlsCipher, e.TlsVerification, e.TlsFailure, _node, e.MtaStsFailure,
         }).ToList()));
 
     private static DeliveryLogEntry Read(DbDataReader r) =>
@@ -116,5 +116,6 @@ public sealed class DeliveryLogRepository : IDisposable
             r.IsDBNull(8) ? null : r.GetInt32(8), r.NullableString(9), r.NullableString(10), r.NullableString(11), r.NullableString(12), r.GetString(13), r.NullableString(14))
         {
             Node = r.GetString(15),
+            MtaStsFailure = r.NullableString(16),
         };
 }

@@ -214,5 +214,9 @@ internal static class PostgresSchema
             );
             ALTER TABLE domains ADD COLUMN mta_sts_mode TEXT NOT NULL DEFAULT 'none';
             """,
+        // StoreSchema's step 14: what a recipient domain's MTA-STS policy said of a delivery attempt.
+        """
+            ALTER TABLE delivery_log ADD COLUMN mta_sts_failure TEXT;
+            """,
     ];
 }

@@ -230,5 +230,10 @@ internal static class StoreSchema
             );
             ALTER TABLE domains ADD COLUMN mta_sts_mode TEXT NOT NULL DEFAULT 'none';
             """,
+        // What a recipient domain's MTA-STS policy said of a delivery attempt (Delivery/Remote/MtaStsFailure):
+        // "RESULT-TYPE: DETAIL" with the RFC 8460 result type first, for TLS reporting; NULL otherwise.
+        """
+            ALTER TABLE delivery_log ADD COLUMN mta_sts_failure TEXT;
+            """,
     ];
 }

@@ -47,6 +47,16 @@ public static class SecureMxMetrics
         Meter.CreateCounter<long>("securemx.delivery.starttls_failures", "{handshake}", "STARTTLS offered by a remote server that gave no TLS session");
 
     /// <summary>
+    /// MX hosts that failed (mode enforce: skipped) or would have failed (mode testing: delivered anyway)
+    /// a recipient domain's MTA-STS policy, and policies announced but not to be had (RFC 8461 §5).
+    /// Tags: <c>mode</c> (enforce, testing; none for a policy that could not be fetched) and <c>result</c>
+    /// (the RFC 8460 result type: starttls-not-supported, certificate-host-mismatch, certificate-expired,
+    /// certificate-not-trusted, validation-failure, sts-policy-fetch-error).
+    /// </summary>
+    public static readonly Counter<long> MtaStsFailures =
+        Meter.CreateCounter<long>("securemx.delivery.mta_sts_failures", "{failure}", "MX hosts that failed or would fail a recipient domain's MTA-STS policy, and policies that could not be fetched");
+
+    /// <summary>
     /// Outbound TLS sessions below the strict profile (TLS 1.0/1.1, CBC, RSA key exchange), taken
     /// under an opportunistic level because any encryption beats none (RFC 7435). Tag: <c>protocol</c>.
     /// </summary>
@@ -134,4 +144,13 @@ public static class SecureMxMetrics
     /// <summary>Seconds since the directory snapshot in use was loaded: grows while the store is unreachable. From <see cref="DirectoryGauges"/>.</summary>
     public static readonly ObservableGauge<double> DirectoryAge =
         Meter.CreateObservableGauge("securemx.store.directory_age", DirectoryGauges.ObserveAge, "s", "age of the directory cache's snapshot");
+
+    /// <summary>
+    /// MTA-STS policy fetches from recipient domains' policy hosts (https://mta-sts.DOMAIN/.well-known/mta-sts.txt):
+    /// when a domain's TXT id changed or nothing is cached, and the refreshes before expiry. Tag:
+    /// <c>result</c> (ok, or the RFC 8460 result type: sts-policy-fetch-error, sts-policy-invalid,
+    /// sts-webpki-invalid). Prometheus: <c>securemx_mta_sts_fetches_total</c>.
+    /// </summary>
+    public static readonly Counter<long> MtaStsFetches =
+        Meter.CreateCounter<long>("securemx.mta_sts.fetches", "{fetch}", "MTA-STS policy fetches by result");
 }

@@ -40,6 +40,19 @@ public sealed class LogCommandTests
     }
 
     [Fact]
+    public void ADeliveryUnderMtaStsSaysMtaStsAndAWouldBeFailureFollowsTheTls()
+    {
+        var e = new DeliveryLogEntry(At, "0123456789ABCDEF", "alice@example.test", null, "bob@sts.test", "mx.sts.test", "192.0.2.21",
+            "delivered", 250, "2.0.0", "2.0.0 Ok", "TLSv1.3", "TLS_AES_256_GCM_SHA384", "mta-sts");
+        Assert.Contains(" delivered tls=mta-sts TLSv1.3 TLS_AES_256_GCM_SHA384 (250 2.0.0 Ok)", LogCommand.Line(e), StringComparison.Ordinal);
+
+        var testing = e with { TlsVerification = "encrypted" };
+        testing = testing with { MtaStsFailure = "certificate-not-trusted: certificate of mx.sts.test[192.0.2.21] not valid" };
+        Assert.Contains(" delivered tls=encrypted TLSv1.3 TLS_AES_256_GCM_SHA384 mta-sts-failure: certificate-not-trusted: certificate of mx.sts.test[192.0.2.21] not valid (250 2.0.0 Ok)",
+            LogCommand.Line(testing), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void APlaintextDeliveryAfterAFailedStartTlsSaysWhyNotJustTlsNone()
     {
         var e = new DeliveryLogEntry(At, "0123456789ABCDEF", "alice@example.test", null, "bob@broken.test", "mx.broken.test", "192.0.2.26",

@@ -435,6 +435,7 @@ public sealed class QueueTimeRulesTests
     [InlineData(TlsRequirementSource.Sender, "5.7.4 mandatory TLS could not be met within 24h")]
     [InlineData(TlsRequirementSource.Operator, "5.7.4 mandatory TLS could not be met within 24h")]
     [InlineData(TlsRequirementSource.DaneRecords, "5.7.4 the TLS authentication the recipient's DANE records require could not be met within 24h")]
+    [InlineData(TlsRequirementSource.MtaSts, "5.7.4 the TLS authentication the recipient domain's MTA-STS policy requires could not be met within 24h")]
     public void ATlsWaitFailsWithItsOwnCauseMadePermanent(TlsRequirementSource source, string why)
     {
         var wait = TestOutcomes.TlsWait() with { RequiredTls = new RequiredTls(OutboundTlsLevel.Encrypt, source) };

@@ -53,6 +53,18 @@ public sealed class DeliveryLogSearchTests : IDisposable
     }
 
     [Fact]
+    public void TheMtaStsVerificationFiltersAndTheMtaStsFailureComesBack()
+    {
+        Add("a@x.test", "r@y.test", verification: "mta-sts");
+        Store.Append([new DeliveryLogEntry(T0.AddMinutes(_n++), "M1", "b@x.test", null, "r@y.test", "mx.dest.test", "192.0.2.1",
+            "delivered", 250, "2.0.0", "ok", "TLSv1.3", "TLS_AES_256_GCM_SHA384", "encrypted") { MtaStsFailure = "validation-failure: mx.dest.test is not listed" }]);
+
+        Assert.Equal(["M0"], Ids(new DeliveryLogQuery { Verification = "mta-sts" }));
+        Assert.Equal("validation-failure: mx.dest.test is not listed", Store.Search(new DeliveryLogQuery { Verification = "encrypted" }).Single().MtaStsFailure);
+        Assert.Equal([null, "validation-failure: mx.dest.test is not listed"], Store.Query(null, null, null, 10).Select(e => e.MtaStsFailure).ToList());
+    }
+
+    [Fact]
     public void RowsNotYetFlushedAreFound()
     {
         Add("a@x.test", "r@y.test"); // appended to the write-behind buffer, no flush in between

@@ -85,7 +85,8 @@ public sealed class SmtpTestServer : IAsyncDisposable
     public string DataDirectory => _dir.Path;
 
     private SmtpTestServer(TempDirectory dir, SecureMxOptions options, ConnectionLimiter limiter, bool withTls, ListenerSettings listener, TimeProvider time,
-        IStorageFaultInjector? faults, FreeSpaceGuard? freeSpace, IPEndPoint? bind, Func<StoreDatabase, MailboxRepository>? mailboxes)
+        IStorageFaultInjector? faults, FreeSpaceGuard? freeSpace, IPEndPoint? bind, Func<StoreDatabase, MailboxRepository>? mailboxes,
+        (string CertPem, string KeyPem)? certificatePem)
     {
         _dir = dir;
         Options = options;
@@ -113,8 +114,9 @@ public sealed class SmtpTestServer : IAsyncDisposable
             var certFile = Path.Combine(dir.Path, "tls", "cert.pem");
             var keyFile = Path.Combine(dir.Path, "tls", "key.pem");
             Directory.CreateDirectory(Path.GetDirectoryName(certFile)!);
-            File.WriteAllText(certFile, Pem.Value.CertPem);
-            File.WriteAllText(keyFile, Pem.Value.KeyPem);
+            var pem = certificatePem ?? Pem.Value;
+            File.WriteAllText(certFile, pem.CertPem);
+            File.WriteAllText(keyFile, pem.KeyPem);
             certificate = CertificateFactory.Load(certFile, keyFile);
         }
 
@@ -135,13 +137,15 @@ public sealed class SmtpTestServer : IAsyncDisposable
         IStorageFaultInjector? faults = null,
         FreeSpaceGuard? freeSpace = null,
         IPEndPoint? bind = null,
-        Func<StoreDatabase, MailboxRepository>? mailboxes = null)
+        Func<StoreDatabase, MailboxRepository>? mailboxes = null,
+        SecureMx.TestKit.TestCertificate? certificate = null)
     {
         var options = new SecureMxOptions { Hostname = Hostname };
         configure?.Invoke(options);
         var dir = new TempDirectory();
         var server = new SmtpTestServer(dir, options, limiter ?? new ConnectionLimiter(100, 50), withTls,
-            listener ?? ListenerSettings.Mx(profile ?? TlsProfile.Opportunistic), time ?? TimeProvider.System, faults, freeSpace, bind, mailboxes);
+            listener ?? ListenerSettings.Mx(profile ?? TlsProfile.Opportunistic), time ?? TimeProvider.System, faults, freeSpace, bind, mailboxes,
+            certificate is null ? null : (certificate.ChainPem, certificate.KeyPem));
         await server.SessionLog.Writer.StartAsync(CancellationToken.None);
         server.Listener.Start();
         return server;

@@ -11,7 +11,7 @@ namespace SecureMx.Dashboard.Pages;
 /// </summary>
 public sealed class LogModel(DashboardUser user, DeliveryLogRepository deliveryLog, TimeProvider time) : PageModel
 {
-    public static readonly string[] Verifications = ["none", "encrypted", "dane", "verified", DeliveryLogEntry.Local];
+    public static readonly string[] Verifications = ["none", "encrypted", "dane", "mta-sts", "verified", DeliveryLogEntry.Local];
     public static readonly string[] Results = ["delivered", "deferred", "failed"];
     public static readonly int[] DayChoices = [1, 7, 30, 90];
     public const int DefaultLimit = 200;
@@ -67,6 +67,7 @@ public sealed class LogModel(DashboardUser user, DeliveryLogRepository deliveryL
         : e.TlsVerification switch
         {
             "dane" => ("Tls_dane", true, "ok"),
+            "mta-sts" => ("Tls_mta-sts", true, "ok"),
             "verified" => ("Tls_verified", true, "ok"),
             "encrypted" => ("Tls_encrypted", true, "warn"),
             _ => ("Tls_none", true, "bad"),

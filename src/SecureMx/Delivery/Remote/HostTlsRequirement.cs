@@ -18,8 +18,13 @@ public enum HostTlsMode
     Encrypt,
     /// <summary>TLS required and the certificate must match the TLSA RRset (RFC 7672 §3).</summary>
     Dane,
-    /// <summary>TLS required with a certificate valid for the MX host name under the system's trusted CAs (level verify).</summary>
+    /// <summary>TLS required with a certificate valid for the MX host name under the system's trusted CAs and delivery.trustAnchorsFile (level verify).</summary>
     Verify,
+    /// <summary>
+    /// The recipient domain's MTA-STS policy in mode enforce (RFC 8461 §4.2): strict TLS and a PKIX-valid
+    /// certificate for the MX host name, as <see cref="Verify"/>; logged as verification mta-sts.
+    /// </summary>
+    MtaSts,
 }
 
 /// <summary>
@@ -31,10 +36,13 @@ public sealed record HostTlsRequirement(HostTlsMode Mode, bool StrictProfile, IR
 {
     public bool TlsRequired => Mode >= HostTlsMode.Encrypt;
 
+    /// <summary>For <see cref="HostTlsMode.MtaSts"/>: the policy, as reasons name it ("the MTA-STS policy of example.com (enforce, id X)").</summary>
+    public string? MtaStsPolicy { get; init; }
+
     /// <summary>Connections are reused only for the same requirement (and, for DANE and verify, the same host name).</summary>
     public string CacheKey(string host) => Mode switch
     {
-        HostTlsMode.Dane or HostTlsMode.Verify => $"{Mode}:{StrictProfile}:{host}",
+        HostTlsMode.Dane or HostTlsMode.Verify or HostTlsMode.MtaSts => $"{Mode}:{StrictProfile}:{host}",
         _ => $"{Mode}:{StrictProfile}",
     };
 
@@ -72,6 +80,13 @@ public sealed record HostTlsRequirement(HostTlsMode Mode, bool StrictProfile, IR
     }
 
     /// <summary>
+    /// What an MTA-STS policy in mode enforce makes of the host (RFC 8461 §4.2): TLS with the strict
+    /// profile and a PKIX-valid certificate for the MX name. Not for a host that DANE verifies (RFC 8461
+    /// §2: DANE takes precedence there).
+    /// </summary>
+    public static HostTlsRequirement MtaStsEnforce { get; } = new(HostTlsMode.MtaSts, true, []);
+
+    /// <summary>
     /// The client side of the handshake. SNI is the MX host name (RFC 7672 §8.1). The strict profile
     /// (TLS 1.2/1.3, ECDHE with AEAD ciphers) for mandatory TLS; for opportunistic TLS the opportunistic
     /// profile (TLS 1.0 and up, every suite that encrypts, OpenSSL security level 0: RFC 7435 §3, any
@@ -82,9 +97,27 @@ public sealed record HostTlsRequirement(HostTlsMode Mode, bool StrictProfile, IR
     /// stops a man in the middle from pushing it lower), and a man in the middle who could force the
     /// retry can as well strip STARTTLS, which opportunistic TLS accepts anyway.
     /// <paramref name="verdict"/> receives the DANE or PKIX result for the log and the deferral reason.
+    /// PKIX (verify, MTA-STS) is <paramref name="trust"/>'s (the system's CAs and delivery.trustAnchorsFile),
+    /// not SslStream's own verdict, which knows no extra anchors. <paramref name="audit"/>, when given,
+    /// receives the PKIX verdict of the certificate whatever the mode (MTA-STS testing: what enforce would
+    /// have said, RFC 8461 §5) without changing what the handshake accepts.
     /// </summary>
-    public SslClientAuthenticationOptions ClientOptions(string host, string nextHopDomain, TimeProvider time, Action<string> verdict)
+    public SslClientAuthenticationOptions ClientOptions(string host, string nextHopDomain, TimeProvider time, Action<string> verdict,
+        PkixTrust? trust = null, Action<PkixVerdict>? audit = null)
     {
+        trust ??= PkixTrust.SystemOnly;
+        PkixVerdict Pkix(X509Certificate? certificate, X509Chain? chain)
+        {
+            if (certificate is null) return new PkixVerdict(false, "the server sent no certificate");
+            var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+            var presented = chain?.ChainPolicy.ExtraStore.Cast<X509Certificate2>().ToList() ?? [];
+            return trust.Validate(leaf, presented, host, time.GetUtcNow());
+        }
+        bool Decide(PkixVerdict result)
+        {
+            verdict(result.Detail);
+            return result.Valid;
+        }
         var options = new SslClientAuthenticationOptions
         {
             TargetHost = host,
@@ -101,14 +134,19 @@ public sealed record HostTlsRequirement(HostTlsMode Mode, bool StrictProfile, IR
                     verdict(result.Detail);
                     return result.Verified;
                 },
-                HostTlsMode.Verify => (_, _, _, errors) =>
-                {
-                    verdict(errors == SslPolicyErrors.None ? "certificate verified (PKIX)" : $"certificate not trusted for {host}: {errors}");
-                    return errors == SslPolicyErrors.None;
-                },
+                HostTlsMode.Verify or HostTlsMode.MtaSts => (_, certificate, chain, _) => Decide(Pkix(certificate, chain)),
                 _ => (_, _, _, _) => true,
             },
         };
+        if (audit is not null)
+        {
+            var decide = options.RemoteCertificateValidationCallback;
+            options.RemoteCertificateValidationCallback = (sender, certificate, chain, errors) =>
+            {
+                audit(Pkix(certificate, chain));
+                return decide(sender, certificate, chain, errors);
+            };
+        }
         Profile?.ApplyTo(options);
         return options;
     }
@@ -120,6 +158,7 @@ public sealed record HostTlsRequirement(HostTlsMode Mode, bool StrictProfile, IR
     {
         HostTlsMode.Dane => TlsVerification.Dane,
         HostTlsMode.Verify => TlsVerification.Verified,
+        HostTlsMode.MtaSts => TlsVerification.MtaSts,
         _ => TlsVerification.Encrypted,
     };
 }

@@ -7,8 +7,10 @@ using SecureMx.Client;
 using SecureMx.Config;
 using SecureMx.Dns;
 using SecureMx.Mail;
+using SecureMx.MtaSts;
 using SecureMx.Spool;
 using SecureMx.Telemetry;
+using SecureMx.Tls;
 
 namespace SecureMx.Delivery.Remote;
 
@@ -19,10 +21,18 @@ namespace SecureMx.Delivery.Remote;
 /// (none, may, dane, encrypt, dane-only, verify) and the host's DNSSEC-secure TLSA records (DANE,
 /// RFC 7672). A host that cannot meet a TLS requirement is skipped with its reason; when no host
 /// takes the message, a TLS reason defers it with 4.7.4/4.7.5 — never a downgrade to plaintext.
+/// The recipient domain's MTA-STS policy (RFC 8461, <paramref name="mtaSts"/>; null: no MTA-STS) is
+/// asked once per delivery of the domain and applied per host by <see cref="MtaStsDelivery"/>, unless
+/// the operator's destination entry lowered the domain below dane (<c>useDane</c> false: the override
+/// for a broken destination switches off the recipient-side policies, DANE and MTA-STS alike).
+/// PKIX (level verify, MTA-STS) trusts <paramref name="trust"/>: the system's CAs and delivery.trustAnchorsFile.
 /// </summary>
-public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options, ILogger logger, SmtpConnectionCache? cache = null, TimeProvider? time = null)
+public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options, ILogger logger, SmtpConnectionCache? cache = null, TimeProvider? time = null,
+    IMtaStsPolicySource? mtaSts = null, PkixTrust? trust = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    private readonly PkixTrust _trust = trust ?? PkixTrust.Load(options.Delivery.TrustAnchorsFile);
 
     private readonly SourceAddresses _sources = SourceAddresses.From(options.Delivery);
 
@@ -31,7 +41,10 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
 
     /// <summary>A host that did not take the transaction, and whether a TLS requirement was the reason.</summary>
     /// <param name="TlsFailure">Why STARTTLS failed when the host then failed in plaintext (opportunistic levels); else null.</param>
-    private sealed record HostFailure(EnhancedStatus Enhanced, string Text, bool Tls, string? Host = null, IPAddress? Address = null, string? TlsFailure = null);
+    /// <param name="MtaSts">The host failed (enforce) or would fail (testing) the recipient domain's MTA-STS policy: why, for the delivery log.</param>
+    /// <param name="ByMtaSts">The recipient domain's MTA-STS policy (enforce) turned the host away: the deferral's requirement is the recipient's.</param>
+    private sealed record HostFailure(EnhancedStatus Enhanced, string Text, bool Tls, string? Host = null, IPAddress? Address = null, string? TlsFailure = null,
+        MtaStsFailure? MtaSts = null, bool ByMtaSts = false);
 
     public async Task<IReadOnlyList<RemoteOutcome>> DeliverAsync(Envelope envelope, string domain, IReadOnlyList<QueuedRecipient> recipients,
         Func<Stream> openData, CancellationToken ct, OutboundTlsLevel level = OutboundTlsLevel.May, bool useDane = true)
@@ -44,6 +57,24 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
 
         var mx = await dns.ResolveMxAsync(domain, ct).ConfigureAwait(false);
         if (mx.Failure is { } dnsFailure) return All(recipients, OutcomeReason.Dns, dnsFailure.Code, dnsFailure.Enhanced, dnsFailure.Text);
+
+        // RFC 8461 §5: the recipient domain's MTA-STS policy, once per delivery of the domain; not where
+        // the operator's destination entry (none, may) switched the recipient-side policies off.
+        MtaStsDelivery? sts = null;
+        MtaStsFailure? stsUnavailable = null;
+        if (mtaSts is not null && useDane)
+        {
+            try
+            {
+                (sts, stsUnavailable) = await MtaStsDelivery.LookupAsync(mtaSts, domain, logger, envelope.Id, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                // Not the RFC's "no policy to be had" (that is Unavailable): the store or the source broke. Never sent under a guessed policy.
+                logger.LogWarning("{Id}: the MTA-STS policy of {Domain} cannot be read: {Error}; deferred", envelope.Id, domain, ex.Message);
+                return All(recipients, OutcomeReason.Connection, 451, EnhancedStatus.LocalError, $"the MTA-STS policy of {domain} cannot be read: {ex.Message}");
+            }
+        }
 
         var failures = new List<HostFailure>();
         bool anyAddress = false;
@@ -68,17 +99,32 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 failures.Add(new HostFailure(EnhancedStatus.CryptographicFailure, unusable!, Tls: true, host.Name));
                 continue;
             }
+            // MTA-STS (RFC 8461 §4): enforce skips an unlisted host and asks verified TLS of the others;
+            // testing judges each session after the fact. A DANE host is DANE's alone (§2).
+            MtaStsDelivery? audit = null;
+            MtaStsFailure? wouldFail = null;
+            if (sts is not null)
+            {
+                (var stsRequirement, var refused, wouldFail, var judge) = sts.ForHost(host.Name, requirement);
+                if (refused is not null)
+                {
+                    failures.Add(new HostFailure(EnhancedStatus.CryptographicFailure, refused.Detail, Tls: true, host.Name, MtaSts: refused, ByMtaSts: true));
+                    continue;
+                }
+                requirement = stsRequirement!;
+                audit = judge ? sts : null;
+            }
             foreach (var ip in usable)
             {
-                var attempt = await TryHostAsync(envelope, domain, host.Name, ip, requirement, recipients, openData, ct).ConfigureAwait(false);
-                if (attempt.Outcomes is not null) return attempt.Outcomes;
+                var attempt = await TryHostAsync(envelope, domain, host.Name, ip, requirement, recipients, openData, ct, audit, wouldFail).ConfigureAwait(false);
+                if (attempt.Outcomes is not null) return WithPolicyFailure(attempt.Outcomes, stsUnavailable);
                 failures.Add(attempt.Failure!);
             }
         }
         if (!anyAddress && failures.Count == 0)
         {
             var none = mx.NoAddressFailure();
-            return All(recipients, OutcomeReason.Dns, none.Code, none.Enhanced, none.Text);
+            return WithPolicyFailure(All(recipients, OutcomeReason.Dns, none.Code, none.Enhanced, none.Text), stsUnavailable);
         }
         // Nobody took the transaction: everyone waits for the next attempt, with the reasons of every host.
         // When a TLS requirement turned a host away, that is the reason (4.7.4/4.7.5, as Postfix says it).
@@ -86,11 +132,17 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         var tlsFailure = failures.FirstOrDefault(f => f.Tls);
         // A host that failed in plaintext after its STARTTLS failed: the delivery log says so too, not only the text.
         var fellBack = failures.LastOrDefault(f => f.TlsFailure is not null)?.TlsFailure;
+        // What the MTA-STS policy said of the hosts (the first that failed it), else why it could not be had.
+        var stsFailure = failures.FirstOrDefault(f => f.MtaSts is not null)?.MtaSts ?? stsUnavailable;
         return tlsFailure is null
-            ? All(recipients, OutcomeReason.Connection, 451, EnhancedStatus.NoAnswerFromHost, text).Select(o => o with { TlsFailure = fellBack }).ToList()
+            ? All(recipients, OutcomeReason.Connection, 451, EnhancedStatus.NoAnswerFromHost, text).Select(o => o with { TlsFailure = fellBack, MtaStsFailure = stsFailure?.ToString() }).ToList()
             : All(recipients, OutcomeReason.TlsRequirement, 451, tlsFailure.Enhanced, text)
-                .Select(o => o with { MxHost = tlsFailure.Host, Address = tlsFailure.Address }).ToList();
+                .Select(o => o with { MxHost = tlsFailure.Host, Address = tlsFailure.Address, MtaStsFailure = stsFailure?.ToString(), RequiredByMtaSts = tlsFailure.ByMtaSts }).ToList();
     }
+
+    /// <summary>A policy that could not be fetched (RFC 8461 §5) goes into every row that has no MTA-STS failure of its own.</summary>
+    private static IReadOnlyList<RemoteOutcome> WithPolicyFailure(IReadOnlyList<RemoteOutcome> outcomes, MtaStsFailure? unavailable) =>
+        unavailable is null ? outcomes : outcomes.Select(o => o.MtaStsFailure is null ? o with { MtaStsFailure = unavailable.ToString() } : o).ToList();
 
     /// <summary>The same outcome for every recipient; a permanent status fails them, a transient one defers them.</summary>
     private static List<RemoteOutcome> All(IReadOnlyList<QueuedRecipient> recipients, OutcomeReason reason, int code, EnhancedStatus enhanced, string text) =>
@@ -99,11 +151,17 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
 
     private sealed record HostAttempt(IReadOnlyList<RemoteOutcome>? Outcomes, HostFailure? Failure);
 
+    /// <param name="audit">MTA-STS testing: the policy that judges this session after the handshake (RFC 8461 §5), else null.</param>
+    /// <param name="wouldFail">MTA-STS testing: what the host already fails before any connection (not listed).</param>
     private async Task<HostAttempt> TryHostAsync(Envelope envelope, string domain, string host, IPAddress ip, HostTlsRequirement requirement,
-        IReadOnlyList<QueuedRecipient> recipients, Func<Stream> openData, CancellationToken ct)
+        IReadOnlyList<QueuedRecipient> recipients, Func<Stream> openData, CancellationToken ct, MtaStsDelivery? audit = null, MtaStsFailure? wouldFail = null)
     {
         var where = $"{host}[{ip}]";
         var cacheKey = requirement.CacheKey(host);
+        // A judged session is a fresh one: a cached connection's certificate was not seen by this attempt.
+        var connections = audit is null ? cache : null;
+        PkixVerdict? pkix = null;
+        MtaStsFailure? stsFailure = null;
         SmtpClientConnection? connection = null;
         // After a failed STARTTLS and a plaintext retry (on this attempt, or on the one that opened a cached connection), whatever happens next says so too.
         string? tlsFallback = null;
@@ -111,12 +169,13 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         try
         {
             // A cached session to this server has been through the same TLS requirement already.
-            connection = cache is null ? null : await cache.TakeAsync(new IPEndPoint(ip, options.Delivery.SmtpPort), cacheKey, ct).ConfigureAwait(false);
+            connection = connections is null ? null : await connections.TakeAsync(new IPEndPoint(ip, options.Delivery.SmtpPort), cacheKey, ct).ConfigureAwait(false);
             tlsFallback = connection?.PlaintextAfterStartTlsFailed;
             if (connection is null)
             {
                 connection = await ConnectAsync(ip, ct).ConfigureAwait(false);
-                var (tlsFailure, fresh, fallback) = await NegotiateTlsAsync(envelope.Id, connection, requirement, host, domain, ip, where, ct).ConfigureAwait(false);
+                var (tlsFailure, fresh, fallback) = await NegotiateTlsAsync(envelope.Id, connection, requirement, host, domain, ip, where, ct,
+                    audit is null ? null : v => pkix = v).ConfigureAwait(false);
                 connection = fresh;
                 if (fallback is not null)
                 {
@@ -131,17 +190,20 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                     logger.LogInformation("{Id}: {Host}: {Reason}", envelope.Id, where, tlsFailure.Text);
                     return new HostAttempt(null, tlsFailure);
                 }
+                // MTA-STS testing: what enforce would have said of this session; the mail goes on regardless (RFC 8461 §5).
+                stsFailure = audit?.Judge(where, wouldFail, connection.Tls, pkix);
+                if (stsFailure is not null) audit!.Report(stsFailure);
             }
             // RFC 6531 §3.2: a message that needs SMTPUTF8 must not go to a server without it.
             if (envelope.Parameters.SmtpUtf8 && !connection.Capabilities.SmtpUtf8)
             {
                 return new HostAttempt(All(recipients, OutcomeReason.ServerCapability, 553, EnhancedStatus.NonAsciiAddress, $"{host} does not support SMTPUTF8, which this message needs (RFC 6531 3.2)")
-                    .Select(o => o with { MxHost = host, Address = ip, Tls = connection.Tls, TlsFailure = tlsFallback }).ToList(), null);
+                    .Select(o => o with { MxHost = host, Address = ip, Tls = connection.Tls, TlsFailure = tlsFallback, MtaStsFailure = stsFailure?.ToString() }).ToList(), null);
             }
             if (connection.Capabilities.MaxSize is { } max && envelope.Size > max)
             {
                 return new HostAttempt(All(recipients, OutcomeReason.ServerCapability, 552, EnhancedStatus.MessageTooBig, $"message size {envelope.Size} exceeds the limit of {host} ({max} bytes)")
-                    .Select(o => o with { MxHost = host, Address = ip, Tls = connection.Tls, TlsFailure = tlsFallback }).ToList(), null);
+                    .Select(o => o with { MxHost = host, Address = ip, Tls = connection.Tls, TlsFailure = tlsFallback, MtaStsFailure = stsFailure?.ToString() }).ToList(), null);
             }
 
             // RFC 6152 §3: 8-bit content must not go to a server without 8BITMIME. Convert it to 7-bit
@@ -163,9 +225,9 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             var result = await connection.SendAsync(envelope.Sender, parameters, outbound, size, openData, timeout.Token).ConfigureAwait(false);
             var tls = connection.Tls;
             var peerDsn = connection.Capabilities.Dsn;
-            if (cache is not null && result.Data is not null)
+            if (connections is not null && result.Data is not null)
             {
-                await cache.ReturnAsync(connection, cacheKey, ct).ConfigureAwait(false);
+                await connections.ReturnAsync(connection, cacheKey, ct).ConfigureAwait(false);
                 connection = null; // the cache owns it now
             }
             else
@@ -174,7 +236,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             }
 
             // A transient reply to MAIL is about this host, not the recipients: try the next one (as Postfix does).
-            if (result.Mail.IsTransient) return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()} said: {result.Mail}", Tls: false, TlsFailure: tlsFallback));
+            if (result.Mail.IsTransient) return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()} said: {result.Mail}", Tls: false, TlsFailure: tlsFallback, MtaSts: stsFailure));
             var outcomes = new List<RemoteOutcome>();
             for (int i = 0; i < recipients.Count; i++)
             {
@@ -184,13 +246,13 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 var state = reply.IsPositive ? RecipientState.Delivered : reply.IsPermanent ? RecipientState.Failed : RecipientState.Deferred;
                 var text = string.Join(" ", reply.Lines);
                 outcomes.Add(new RemoteOutcome(recipients[i].Index, recipients[i].Recipient.Address, state, reply.Code, reply.Status, text, host, ip, tls,
-                    OutcomeReason.RemoteReply, PeerSupportsDsn: peerDsn, TlsFailure: tlsFallback));
+                    OutcomeReason.RemoteReply, PeerSupportsDsn: peerDsn, TlsFailure: tlsFallback, MtaStsFailure: stsFailure?.ToString()));
             }
             return new HostAttempt(outcomes, null);
         }
         catch (SmtpClientException ex) when (!ct.IsCancellationRequested)
         {
-            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {ex.Stage}: {ex.Reply}", Tls: false, TlsFailure: tlsFallback));
+            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {ex.Stage}: {ex.Reply}", Tls: false, TlsFailure: tlsFallback, MtaSts: stsFailure));
         }
         catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException or OperationCanceledException && !ct.IsCancellationRequested)
         {
@@ -198,13 +260,16 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             // acknowledged, so the next host (or the next attempt) may get the same message (RFC 5321 §6.1).
             // A timeout says at which stage: silence after the final dot is not silence at connect.
             var why = ex is OperationCanceledException ? ex is SmtpClientTimeoutException ? ex.Message : "timed out" : ex.Message;
-            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {why}", Tls: false, TlsFailure: tlsFallback));
+            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {why}", Tls: false, TlsFailure: tlsFallback, MtaSts: stsFailure));
         }
         finally
         {
             if (connection is not null) await connection.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    private static void CountEnforced(MtaStsFailure failure) => SecureMxMetrics.MtaStsFailures.Add(1,
+        new KeyValuePair<string, object?>("mode", MtaStsMode.Enforce.Name()), new KeyValuePair<string, object?>("result", failure.ResultType));
 
     /// <summary>SslStream says "Authentication failed, see inner exception"; OpenSSL's reason is at the bottom.</summary>
     internal static string Innermost(Exception ex)
@@ -227,22 +292,32 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
     /// old connection disposed (it is in an unknown state): the caller opens a new plaintext one
     /// (RFC 7435) once it has noted the reason (<paramref name="id"/> names the message in the log line).
     /// </summary>
+    /// <param name="audit">Receives the PKIX verdict of the server's certificate whatever the requirement (MTA-STS testing).</param>
     private async Task<(HostFailure? Failure, SmtpClientConnection Connection, StartTlsFailure? Fallback)> NegotiateTlsAsync(string id, SmtpClientConnection connection,
-        HostTlsRequirement requirement, string host, string domain, IPAddress ip, string where, CancellationToken ct)
+        HostTlsRequirement requirement, string host, string domain, IPAddress ip, string where, CancellationToken ct, Action<PkixVerdict>? audit = null)
     {
         if (requirement.Mode == HostTlsMode.Plaintext) return (null, connection, null);
+        // Under MTA-STS (enforce) the reasons name the policy, and say it for the delivery log in RFC 8460 terms.
+        var policy = requirement.Mode == HostTlsMode.MtaSts ? requirement.MtaStsPolicy : null;
         if (!connection.Capabilities.StartTls)
         {
             if (!requirement.TlsRequired) return (null, connection, null);
             try { await connection.QuitAsync(ct).ConfigureAwait(false); } catch (Exception ex) when (ex is IOException or SmtpClientException) { }
-            return (new HostFailure(EnhancedStatus.SecurityNotSupported, $"TLS is required, but was not offered by host {where}", Tls: true, host, ip), connection, null);
+            if (policy is null) return (new HostFailure(EnhancedStatus.SecurityNotSupported, $"TLS is required, but was not offered by host {where}", Tls: true, host, ip), connection, null);
+            var notOffered = new MtaStsFailure(MtaStsFailure.StartTlsNotSupported, $"{where} does not offer STARTTLS, which {policy} requires");
+            CountEnforced(notOffered);
+            return (new HostFailure(EnhancedStatus.SecurityNotSupported, $"TLS is required by {policy}, but was not offered by host {where}", Tls: true, host, ip,
+                MtaSts: notOffered, ByMtaSts: true), connection, null);
         }
         string? verdict = null;
+        PkixVerdict? pkix = null;
         try
         {
             using var tlsTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             tlsTimeout.CancelAfter(ConnectTimeout);
-            await connection.StartTlsAsync(requirement.ClientOptions(host, domain, _time, v => verdict = v), requirement.Verification, tlsTimeout.Token).ConfigureAwait(false);
+            var tlsOptions = requirement.ClientOptions(host, domain, _time, v => verdict = v, _trust,
+                audit is null && policy is null ? null : v => { pkix = v; audit?.Invoke(v); });
+            await connection.StartTlsAsync(tlsOptions, requirement.Verification, tlsTimeout.Token).ConfigureAwait(false);
             if (requirement.Mode == HostTlsMode.Dane) logger.LogInformation("{Host}: DANE: {Verdict}", where, verdict);
             if (connection.Tls is { IsStrict: false } weak)
             {
@@ -267,10 +342,16 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             {
                 HostTlsMode.Dane when verdict is not null => $"Server certificate of {where} not verified by DANE: {verdict}",
                 HostTlsMode.Verify when verdict is not null => $"Server certificate of {where} not verified: {verdict}",
+                HostTlsMode.MtaSts when verdict is not null => $"Server certificate of {where} not verified for {policy}: {verdict}",
+                HostTlsMode.MtaSts => $"TLS handshake with {where} failed: TLS 1.2 or newer with secure ciphers (ECDHE, AES-GCM or ChaCha20-Poly1305), which {policy} requires, could not be negotiated ({Innermost(ex)})",
                 _ when requirement.StrictProfile => $"TLS handshake with {where} failed: TLS 1.2 or newer with secure ciphers (ECDHE, AES-GCM or ChaCha20-Poly1305) could not be negotiated ({Innermost(ex)})",
                 _ => $"TLS handshake with {where} failed: {Innermost(ex)}",
             };
-            return (new HostFailure(EnhancedStatus.CryptographicFailure, why, Tls: true, host, ip), connection, null);
+            if (policy is null) return (new HostFailure(EnhancedStatus.CryptographicFailure, why, Tls: true, host, ip), connection, null);
+            var stsFailure = pkix is { Valid: false } bad ? new MtaStsFailure(MtaStsFailure.ResultTypeOf(bad), $"certificate of {where}: {bad.Detail}")
+                : new MtaStsFailure(MtaStsFailure.ValidationFailure, $"TLS handshake with {where} failed: {failure.Reason}");
+            CountEnforced(stsFailure);
+            return (new HostFailure(EnhancedStatus.CryptographicFailure, why, Tls: true, host, ip, MtaSts: stsFailure, ByMtaSts: true), connection, null);
         }
     }
 }

@@ -12,6 +12,12 @@ namespace SecureMx.Delivery.Remote;
 /// </summary>
 /// <param name="Text">The server's reply lines for <see cref="OutcomeReason.RemoteReply"/>; else our own words.</param>
 /// <param name="TlsFailure">Why the server's STARTTLS gave no TLS when the mail then went in plaintext (opportunistic levels); else null.</param>
+/// <param name="MtaStsFailure">
+/// What the recipient domain's MTA-STS policy said of the attempt (<see cref="Remote.MtaStsFailure"/>, "RESULT-TYPE: DETAIL"):
+/// the host failed it (enforce, a deferral), would have failed it (testing, delivered anyway), or the policy
+/// could not be fetched (RFC 8461 §5); null when the policy was met or there was none.
+/// </param>
+/// <param name="RequiredByMtaSts">A TLS deferral because the recipient domain's MTA-STS policy (enforce) turned the hosts away.</param>
 public sealed record RemoteOutcome(
     int Index,
     string Recipient,
@@ -24,7 +30,9 @@ public sealed record RemoteOutcome(
     NegotiatedTls? Tls,
     OutcomeReason Reason,
     bool PeerSupportsDsn = false,
-    string? TlsFailure = null)
+    string? TlsFailure = null,
+    string? MtaStsFailure = null,
+    bool RequiredByMtaSts = false)
 {
     /// <summary>The server's reply, "550 5.1.1 …", when a server said it (the DSN's Diagnostic-Code, RFC 3464 §2.3.6); else null.</summary>
     public string? ServerReply => Reason == OutcomeReason.RemoteReply ? $"{Code} {Text}" : null;

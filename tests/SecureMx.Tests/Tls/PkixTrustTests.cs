@@ -1,0 +1,125 @@
+using SecureMx.TestKit;
+using SecureMx.Tests.TestSupport;
+using SecureMx.Tls;
+
+namespace SecureMx.Tests.Tls;
+
+/// <summary>
+/// PKIX validation for a host name (RFC 5280 path, RFC 6125 name) with the system's CAs and the extra
+/// anchors of delivery.trustAnchorsFile: what MTA-STS asks of the policy host and the MX hosts.
+/// </summary>
+public sealed class PkixTrustTests
+{
+    private static DateTimeOffset Now => DateTimeOffset.UtcNow;
+
+    [Fact]
+    public void ALeafOfAPrivateCaIsValidWhenTheCaIsAnExtraAnchor()
+    {
+        using var cert = TestCertificates.IssuedByPrivateCa("mta-sts.example.org");
+        var verdict = new PkixTrust([cert.Ca!]).Validate(cert.Leaf, [cert.Leaf], "mta-sts.example.org", Now);
+        Assert.True(verdict.Valid, verdict.Detail);
+        Assert.Contains("verified (PKIX) for mta-sts.example.org", verdict.Detail);
+    }
+
+    [Fact]
+    public void TheSameLeafIsNotTrustedWithTheSystemCasAlone()
+    {
+        using var cert = TestCertificates.IssuedByPrivateCa("mta-sts.example.org");
+        var verdict = PkixTrust.SystemOnly.Validate(cert.Leaf, [cert.Leaf], "mta-sts.example.org", Now);
+        Assert.False(verdict.Valid);
+        Assert.StartsWith("certificate not trusted:", verdict.Detail);
+    }
+
+    [Fact]
+    public void ALeafOfAnotherPrivateCaIsNotTrusted()
+    {
+        using var cert = TestCertificates.IssuedByPrivateCa("mta-sts.example.org", caName: "Some Other CA");
+        using var anchor = TestCertificates.IssuedByPrivateCa("x.example.org");
+        var verdict = new PkixTrust([anchor.Ca!]).Validate(cert.Leaf, [cert.Leaf], "mta-sts.example.org", Now);
+        Assert.False(verdict.Valid);
+        Assert.StartsWith("certificate not trusted:", verdict.Detail);
+    }
+
+    [Fact]
+    public void ASelfSignedLeafIsNotTrusted()
+    {
+        using var cert = TestCertificates.SelfSigned("mta-sts.example.org");
+        var verdict = PkixTrust.SystemOnly.Validate(cert.Leaf, [], "mta-sts.example.org", Now);
+        Assert.False(verdict.Valid);
+        Assert.Contains("untrusted root", verdict.Detail);
+    }
+
+    [Fact]
+    public void AnExpiredLeafIsNotTrusted()
+    {
+        using var cert = TestCertificates.IssuedByPrivateCa("mta-sts.example.org", notBefore: Now.AddDays(-30), notAfter: Now.AddDays(-1));
+        var verdict = new PkixTrust([cert.Ca!]).Validate(cert.Leaf, [cert.Leaf], "mta-sts.example.org", Now);
+        Assert.False(verdict.Valid);
+        Assert.Contains("expired or not yet valid", verdict.Detail);
+    }
+
+    [Fact]
+    public void ValidityIsCheckedAtTheTimeGiven()
+    {
+        using var cert = TestCertificates.IssuedByPrivateCa("mta-sts.example.org");
+        var trust = new PkixTrust([cert.Ca!]);
+        Assert.True(trust.Validate(cert.Leaf, [], "mta-sts.example.org", Now).Valid);
+        Assert.Contains("expired or not yet valid", trust.Validate(cert.Leaf, [], "mta-sts.example.org", Now.AddYears(2)).Detail);
+    }
+
+    [Fact]
+    public void ALeafForAnotherNameIsRefusedWithTheNamesItHas()
+    {
+        using var cert = TestCertificates.IssuedByPrivateCa("www.example.org");
+        var verdict = new PkixTrust([cert.Ca!]).Validate(cert.Leaf, [cert.Leaf], "mta-sts.example.org", Now);
+        Assert.False(verdict.Valid);
+        Assert.Equal("certificate is not for mta-sts.example.org (names: www.example.org)", verdict.Detail);
+    }
+
+    [Theory]
+    [InlineData("mta-sts.example.org", true)]
+    [InlineData("MX1.Example.Org.", true)]
+    [InlineData("example.org", false)]
+    [InlineData("a.mta-sts.example.org", false)]
+    public void AWildcardCoversExactlyTheLeftmostLabel(string host, bool valid)
+    {
+        using var cert = TestCertificates.IssuedByPrivateCa("*.example.org");
+        Assert.Equal(valid, new PkixTrust([cert.Ca!]).Validate(cert.Leaf, [cert.Leaf], host, Now).Valid);
+    }
+
+    [Fact]
+    public void AnIntermediateThePeerSendsCompletesThePath()
+    {
+        using var cert = TestCertificates.IssuedThroughIntermediate("mta-sts.example.org");
+        var trust = new PkixTrust([cert.Ca!]);
+        Assert.True(trust.Validate(cert.Leaf, [cert.Leaf, cert.Intermediate!], "mta-sts.example.org", Now).Valid);
+        var without = trust.Validate(cert.Leaf, [cert.Leaf], "mta-sts.example.org", Now);
+        Assert.False(without.Valid);
+        Assert.StartsWith("certificate not trusted:", without.Detail);
+    }
+
+    [Fact]
+    public void LoadReadsEveryCertificateOfThePemFile()
+    {
+        using var dir = new TempDirectory();
+        using var one = TestCertificates.IssuedByPrivateCa("a.example.org", caName: "CA One");
+        using var two = TestCertificates.IssuedByPrivateCa("b.example.org", caName: "CA Two");
+        var file = Path.Combine(dir.Path, "anchors.pem");
+        File.WriteAllText(file, one.Ca!.ExportCertificatePem() + "\n" + two.Ca!.ExportCertificatePem() + "\n");
+        var trust = PkixTrust.Load(file);
+        Assert.Equal(2, trust.ExtraAnchors.Count);
+        Assert.True(trust.Validate(two.Leaf, [], "b.example.org", Now).Valid);
+        Assert.Same(PkixTrust.SystemOnly, PkixTrust.Load(""));
+    }
+
+    [Fact]
+    public void AMissingOrEmptyAnchorsFileIsAnErrorNamingTheKey()
+    {
+        using var dir = new TempDirectory();
+        var missing = Path.Combine(dir.Path, "none.pem");
+        Assert.Contains("delivery.trustAnchorsFile", Assert.Throws<InvalidOperationException>(() => PkixTrust.Load(missing)).Message);
+        var empty = Path.Combine(dir.Path, "empty.pem");
+        File.WriteAllText(empty, "no certificate here\n");
+        Assert.Contains("no certificate in the file", Assert.Throws<InvalidOperationException>(() => PkixTrust.Load(empty)).Message);
+    }
+}
