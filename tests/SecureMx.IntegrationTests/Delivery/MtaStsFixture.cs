@@ -11,7 +11,7 @@ namespace SecureMx.IntegrationTests.Delivery;
 /// <summary>
 /// The outbound MTA-STS "test internet" (RFC 8461): the DNSSEC test bed (on the first free prefix of
 /// <see cref="Nets"/>) with one recipient domain per case, each with its "_mta-sts" TXT record, a Postfix
-/// "mailbox" peer as its one MX and an HTTPS policy host (<see cref="MtaStsPolicyHost"/>, port 443 on the
+/// "mailbox" peer as its one MX and an HTTPS policy host (<see cref="MtaStsPolicyHost"/>, <see cref="PolicyPort"/> on the
 /// address of mta-sts.DOMAIN) serving the policy below; and one running SecureMx that resolves through the
 /// bed and trusts the fixture's private CAs (<c>delivery.trustAnchorsFile</c>), with seconds-scale retries.
 /// </summary>
@@ -25,7 +25,8 @@ namespace SecureMx.IntegrationTests.Delivery;
 /// <item>StsDane: enforce, mx: *.elsewhere.test; self-signed certificate, DNSSEC-secure TLSA 3 1 1 of it → DANE wins, delivered.</item>
 /// <item>StsDown: enforce, mx: *.elsewhere.test, max_age a day; the test stops its policy host after the first fetch.</item>
 /// <item>StsExpire: as StsDown with max_age <see cref="ShortMaxAge"/>: once it has expired and the host is gone, no policy applies.</item>
-/// <item>StsHostile: enforce, mx: *.elsewhere.test, but the body is padded past the 64 KiB limit (<see cref="OversizedBodyBytes"/>): refused, so no policy applies.</item>
+/// <item>StsHostile: enforce, mx: *.elsewhere.test, but the body is padded past the 64 KiB limit (<see cref="OversizedBodyBytes"/>,
+/// without Content-Length): refused, so no policy applies.</item>
 /// </list>
 /// Every policy host certificate is for mta-sts.DOMAIN from a private CA. An MX whose policy does not list it still has a
 /// valid certificate, so the listing alone decides. SecureMx hosts example.test (alice) with submission listeners.
@@ -40,8 +41,8 @@ public sealed class MtaStsFixture : IAsyncLifetime
     /// <summary>The max_age of every other policy.</summary>
     public static readonly TimeSpan LongMaxAge = TimeSpan.FromDays(1);
 
-    /// <summary>The port of the policy hosts: RFC 8461's 443, so the instance needs no mtaSts.policyPort.</summary>
-    public const int PolicyPort = 443;
+    /// <summary>The port of the policy hosts, given to the instance as mtaSts.policyPort (RFC 8461's is 443).</summary>
+    public const int PolicyPort = 8443;
 
     /// <summary>The MX pattern of the policies that do not list their domain's MX.</summary>
     public const string ElsewhereMx = "*.elsewhere.test";
@@ -140,6 +141,8 @@ public sealed class MtaStsFixture : IAsyncLifetime
         {
             var host = new MtaStsPolicyHost(new IPEndPoint(Dns.AddressOf(PolicyHostName(zone)), PolicyPort), [hostCerts[zone.Name]]);
             host.SetPolicy(PolicyHostName(zone), ServedText(zone));
+            // The oversized body comes without Content-Length: only the reader's own limit can stop it.
+            host.SendContentLength = zone.Name != TestBed.StsHostile.Name;
             _hosts[zone.Name] = host;
             host.Start();
         }
@@ -172,6 +175,7 @@ public sealed class MtaStsFixture : IAsyncLifetime
         {
             SecureMxInstance.UseTestBedAndSecondsScaleQueue(cfg, resolver.ToString(), expireAfter: "300s");
             cfg["delivery"]!["trustAnchorsFile"] = trustAnchors;
+            cfg["mtaSts"] = new System.Text.Json.Nodes.JsonObject { ["policyPort"] = PolicyPort };
         }, submission: true);
 
     public async ValueTask DisposeAsync()

@@ -4,11 +4,12 @@ using Xunit.v3;
 namespace SecureMx.IntegrationTests.Support;
 
 /// <summary>
-/// Runs a class's tests in the order they are declared (<c>[TestCaseOrderer(typeof(DeclarationOrder))]</c>):
-/// for a class whose last test summarises what the others measured (the tests stay independent of each other).
+/// Runs a class's test methods in the order they are declared (<c>[TestMethodOrderer(typeof(DeclarationOrder))]</c>;
+/// a method's metadata token follows its place in the source): for a class whose last test summarises what the
+/// others measured (the tests stay independent of each other).
 /// </summary>
-public sealed class DeclarationOrder : ITestCaseOrderer
+public sealed class DeclarationOrder : ITestMethodOrderer
 {
-    public IReadOnlyCollection<TTestCase> OrderTestCases<TTestCase>(IReadOnlyCollection<TTestCase> testCases) where TTestCase : notnull, ITestCase =>
-        testCases.OrderBy(t => t is IXunitTestCase x ? x.TestMethod.Method.MetadataToken : int.MaxValue).ToList();
+    public IReadOnlyCollection<TTestMethod?> OrderTestMethods<TTestMethod>(IReadOnlyCollection<TTestMethod?> testMethods) where TTestMethod : notnull, ITestMethod =>
+        testMethods.OrderBy(m => m is IXunitTestMethod x ? x.MetadataToken : int.MaxValue).ToList();
 }

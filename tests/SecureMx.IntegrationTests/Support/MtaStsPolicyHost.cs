@@ -43,6 +43,12 @@ public sealed class MtaStsPolicyHost : IAsyncDisposable
             _certificates[c.DnsName] = SslStreamCertificateContext.Create(c.Leaf, new X509Certificate2Collection(c.Issuers.ToArray()), offline: true);
     }
 
+    /// <summary>
+    /// Whether answers carry Content-Length (default). Without it the body ends where the host closes the
+    /// connection (HTTP/1.1 with Connection: close): a reader must stop at its own limit, not the header's.
+    /// </summary>
+    public bool SendContentLength { get; set; } = true;
+
     /// <summary>Whether it accepts connections now.</summary>
     public bool Running { get { lock (_lock) return _listener is not null; } }
 
@@ -153,7 +159,7 @@ public sealed class MtaStsPolicyHost : IAsyncDisposable
                 var content = status == 200 ? body! : status == 404 ? "not found\n" : "method not allowed\n";
                 var bytes = Encoding.UTF8.GetBytes(content);
                 var response = $"HTTP/1.1 {status} {(status == 200 ? "OK" : status == 404 ? "Not Found" : "Method Not Allowed")}\r\n"
-                    + "Content-Type: text/plain\r\n" + $"Content-Length: {bytes.Length}\r\n" + "Connection: close\r\n\r\n";
+                    + "Content-Type: text/plain\r\n" + (SendContentLength ? $"Content-Length: {bytes.Length}\r\n" : "") + "Connection: close\r\n\r\n";
                 // Recorded before the answer: a client may hang up in the middle of an oversized body.
                 lock (_lock) _requests.Add(new MtaStsPolicyRequest(DateTimeOffset.UtcNow, serverName, Field("Host"), Field("User-Agent"), method, path, status));
                 await tls.WriteAsync(Encoding.ASCII.GetBytes(response), timeout.Token);
