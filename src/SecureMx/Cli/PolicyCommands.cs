@@ -128,7 +128,7 @@ public static class PolicyCommands
             var text = p.GetValue(subject)?.Trim();
             if (string.IsNullOrEmpty(text)) ShowAll(policies, outbound);
             else if (text.Contains('@')) ShowAccount(policies, outbound, ParseAddress(text));
-            else ShowDomain(policies, outbound, ParseDomain(text));
+            else ShowDomain(policies, outbound, ParseDomain(text), new MtaStsPolicyRepository(db));
             return 0;
         });
         return cmd;
@@ -146,7 +146,7 @@ public static class PolicyCommands
         foreach (var d in policies.ListDestinationTls()) Console.WriteLine($"destination {d.Domain}: {d.Level.Name()}");
     }
 
-    private static void ShowDomain(TlsPolicyRepository policies, OutboundTlsPolicy outbound, string domain)
+    private static void ShowDomain(TlsPolicyRepository policies, OutboundTlsPolicy outbound, string domain, MtaStsPolicyRepository mtaSts)
     {
         var inbound = policies.DomainInboundTls(domain);
         if (inbound is { } setting)
@@ -163,7 +163,11 @@ public static class PolicyCommands
         if (destination is not null || inbound is null)
         {
             Console.WriteLine($"destination {domain}: {destination?.Name() ?? "no entry in the destination table"}");
-            PrintEffective("  mail to this domain (sender without mandatory TLS)", outbound.For(null, "", domain));
+            var effective = outbound.For(null, "", domain);
+            PrintEffective("  mail to this domain (sender without mandatory TLS)", effective);
+            // The source mta-sts: the recipient domain's own policy, from the cache in the store.
+            foreach (var line in MtaStsPolicyShow.Lines(domain, StoreCommands.WrapStore(() => mtaSts.Get(domain)), effective.UsesDane, TimeProvider.System.GetUtcNow()))
+                Console.WriteLine(line);
         }
         PrintAudit(policies, domain);
     }
@@ -193,6 +197,9 @@ public static class PolicyCommands
         Console.WriteLine(effective.UsesDane
             ? "    DNSSEC-secure TLSA records of an MX host force DANE on top (per host, at delivery)"
             : "    DNSSEC-secure TLSA records are not used: the destination entry is below dane");
+        Console.WriteLine(effective.UsesDane
+            ? "    a recipient domain's MTA-STS policy (enforce) requires a listed MX host and a verified (PKIX) certificate on top (per domain, at delivery)"
+            : "    MTA-STS policies are not used: the destination entry is below dane");
     }
 
     private static void PrintAudit(TlsPolicyRepository policies, string subject)

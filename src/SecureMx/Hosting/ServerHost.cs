@@ -90,9 +90,8 @@ public static class ServerHost
         builder.Services.AddSingleton<IMailDnsResolver>(_ => new MailDnsResolver(options.Dns));
         // MTA-STS (RFC 8461): recipient domains' policies, fetched over HTTPS and cached in the store (MtaSts/).
         builder.Services.AddSingleton(_ => PkixTrust.Load(options.Delivery.TrustAnchorsFile.Length > 0 ? ConfigLoader.ResolvePath(dataDirectory, options.Delivery.TrustAnchorsFile) : ""));
-        builder.Services.AddSingleton(sp => new MtaStsPolicyCache(
-            new MtaStsPolicyFetcher(sp.GetRequiredService<IMailDnsResolver>(), sp.GetRequiredService<PkixTrust>(), options, time),
-            new MtaStsPolicyRepository(sp.GetRequiredService<StoreDatabase>()), time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.MtaSts")));
+        builder.Services.AddSingleton(sp => MtaStsPolicyCache.Create(sp.GetRequiredService<IMailDnsResolver>(), sp.GetRequiredService<PkixTrust>(), options,
+            sp.GetRequiredService<StoreDatabase>(), time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.MtaSts")));
         builder.Services.AddSingleton<IMtaStsPolicySource>(sp => sp.GetRequiredService<MtaStsPolicyCache>());
         // Idle sessions to remote servers are kept 5 s for the next message to the same server.
         builder.Services.AddSingleton(_ => new SmtpConnectionCache(TimeSpan.FromSeconds(5), time));

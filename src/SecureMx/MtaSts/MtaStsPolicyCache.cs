@@ -2,7 +2,10 @@ using System.Collections.Concurrent;
 using System.Data.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using SecureMx.Config;
+using SecureMx.Dns;
 using SecureMx.Store;
+using SecureMx.Tls;
 
 namespace SecureMx.MtaSts;
 
@@ -67,6 +70,10 @@ public sealed class MtaStsPolicyCache : IMtaStsPolicySource
         _log = log ?? NullLogger.Instance;
     }
 
+    /// <summary>The source of a running instance (or a command): policies fetched through <paramref name="dns"/> and checked against <paramref name="trust"/>, cached in <paramref name="store"/>.</summary>
+    public static MtaStsPolicyCache Create(IMailDnsResolver dns, PkixTrust trust, SecureMxOptions options, StoreDatabase store, TimeProvider? time = null, ILogger? log = null) =>
+        new(new MtaStsPolicyFetcher(dns, trust, options, time), new MtaStsPolicyRepository(store), time, log);
+
     private DateTimeOffset Now => _time.GetUtcNow();
 
     /// <inheritdoc />
@@ -81,7 +88,7 @@ public sealed class MtaStsPolicyCache : IMtaStsPolicySource
             if (Remembered(domain) is { } meanwhile) return meanwhile; // another caller resolved it while this one waited
             var lookup = await ResolveAsync(domain, cancellationToken).ConfigureAwait(false);
             // An answer made without the store is not kept: the next lookup asks the store again.
-            if (!lookup.CacheUnreadable) _answers[domain] = (lookup, Now);
+            if (!lookup.CacheUnreadable) Remember(domain, lookup);
             return lookup;
         }
         finally
@@ -92,6 +99,17 @@ public sealed class MtaStsPolicyCache : IMtaStsPolicySource
 
     /// <summary>Forgets the remembered answers (after the operator changed something, and for tests); the store keeps its rows.</summary>
     public void ForgetAnswers() => _answers.Clear();
+
+    /// <summary>Most answers kept; past it, those older than <see cref="RecheckInterval"/> (useless anyway) are swept out.</summary>
+    private const int RememberedAnswersSweepAt = 10_000;
+
+    private void Remember(string domain, MtaStsLookup lookup)
+    {
+        var now = Now;
+        _answers[domain] = (lookup, now);
+        if (_answers.Count <= RememberedAnswersSweepAt) return;
+        foreach (var stale in _answers.Where(a => now - a.Value.At >= RecheckInterval).ToList()) _answers.TryRemove(stale);
+    }
 
     private MtaStsLookup? Remembered(string domain)
     {
@@ -116,7 +134,7 @@ public sealed class MtaStsPolicyCache : IMtaStsPolicySource
             case MtaStsDiscoveryKind.NoRecord:
             case MtaStsDiscoveryKind.Invalid:
                 // RFC 8461 §5.1: without a live policy, a cached unexpired policy still applies.
-                if (cached is not null) return FromCache(cached, null, discovery.Reason ?? $"no {MtaStsTxtRecord.OwnerName(domain)} TXT record now; the cached policy holds until it expires");
+                if (cached is not null) return FromCache(cached, null); // not a failure: nothing to report
                 if (storeError is not null) return CacheUnknown(domain, $"no live policy ({discovery.Reason ?? "no TXT record"})", storeError);
                 return discovery.Reason is null ? MtaStsLookup.None : new MtaStsLookup(MtaStsLookupKind.NoPolicy, Failure: discovery.Reason);
         }
@@ -303,8 +321,8 @@ public sealed class MtaStsPolicyCache : IMtaStsPolicySource
 
     private static bool IsStoreFault(Exception ex) => ex is DbException || StoreDatabase.IsUnreachable(ex);
 
-    private static MtaStsLookup FromCache(CachedPolicy cached, MtaStsFailure? failure, string? note = null) =>
-        new(MtaStsLookupKind.Policy, cached.Policy, cached.Row.PolicyId, cached.Row.ExpiresAt, FromCache: true, Failure: failure?.ToString() ?? note)
+    private static MtaStsLookup FromCache(CachedPolicy cached, MtaStsFailure? failure) =>
+        new(MtaStsLookupKind.Policy, cached.Policy, cached.Row.PolicyId, cached.Row.ExpiresAt, FromCache: true, Failure: failure?.ToString())
         {
             FailureType = failure?.Type,
         };

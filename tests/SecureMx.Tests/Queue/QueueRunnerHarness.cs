@@ -9,6 +9,7 @@ using SecureMx.Delivery.Lmtp;
 using SecureMx.Delivery.Remote;
 using SecureMx.Dns;
 using SecureMx.Mail;
+using SecureMx.MtaSts;
 using SecureMx.Policy;
 using SecureMx.Queue;
 using SecureMx.Spool;
@@ -135,7 +136,8 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
 
     public string SenderMaildir => Path.Combine(_dir.Path, MailboxRepository.MaildirFor("alice", "example.test"));
 
-    private QueueRunnerHarness(Func<string, DateTimeOffset, MxResolution> mx, Action<SecureMxOptions>? configure, IStorageFaultInjector? faults)
+    private QueueRunnerHarness(Func<string, DateTimeOffset, MxResolution> mx, Action<SecureMxOptions>? configure, IStorageFaultInjector? faults,
+        IMtaStsPolicySource? mtaSts)
     {
         Options = new SecureMxOptions { Hostname = "mx.example.test" };
         configure?.Invoke(Options);
@@ -145,7 +147,7 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
         Spool = new MessageSpool(Path.Combine(_dir.Path, "spool"), Clock, new RecordingLogger<MessageSpool>(_log), faults is null ? null : new DurableFiles(faults));
         Dns = new FakeMailDns(Clock, mx);
         Connections = new SmtpConnectionCache(TimeSpan.FromSeconds(5), Clock);
-        var remote = new RemoteDelivery(Dns, Options, new RecordingLogger<RemoteDelivery>(_log), Connections);
+        var remote = new RemoteDelivery(Dns, Options, new RecordingLogger<RemoteDelivery>(_log), Connections, mtaSts: mtaSts);
         var log = new RecordingLogger<QueueRunner>(_log);
         IDeliverer local = new MaildirDeliverer(Spool, Options, _dir.Path, Clock, log);
         if (LmtpTarget.Parse(Options.Delivery.Lmtp) is { } lmtp)
@@ -165,9 +167,9 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
     /// <paramref name="faults"/> every durable step of the spool and of Maildir delivery goes through it.
     /// </summary>
     public static async Task<QueueRunnerHarness> CreateAsync(Func<string, DateTimeOffset, MxResolution>? mx = null,
-        Action<SecureMxOptions>? configure = null, bool start = true, IStorageFaultInjector? faults = null)
+        Action<SecureMxOptions>? configure = null, bool start = true, IStorageFaultInjector? faults = null, IMtaStsPolicySource? mtaSts = null)
     {
-        var h = new QueueRunnerHarness(mx ?? FakeMailDns.ServFail, configure, faults);
+        var h = new QueueRunnerHarness(mx ?? FakeMailDns.ServFail, configure, faults, mtaSts);
         try
         {
             if (start) await h.StartAsync();

@@ -39,27 +39,30 @@ public sealed class MtaStsDelivery
     /// The policy to apply to a delivery of <paramref name="domain"/>, or null when there is none to
     /// apply: no policy, mode none, or a policy announced but not to be had — then delivery goes on as
     /// without MTA-STS (RFC 8461 §5) and <paramref name="unavailable"/> says why (logged and counted
-    /// here; the caller writes it to the delivery log). A source that throws (the store is gone) is not
-    /// caught: the caller defers, never sending under a guessed policy.
+    /// here; the caller writes it to the delivery log). <paramref name="unreadable"/>: the store's policy
+    /// cache could not be read either (a cached enforce policy may exist), so the caller defers; a source
+    /// that throws is not caught, and the caller defers too: never sent under a guessed policy.
     /// </summary>
-    public static async Task<(MtaStsDelivery? Policy, MtaStsFailure? Unavailable)> LookupAsync(IMtaStsPolicySource source, string domain,
+    public static async Task<(MtaStsDelivery? Policy, MtaStsDeliveryFailure? Unavailable, string? Unreadable)> LookupAsync(IMtaStsPolicySource source, string domain,
         ILogger logger, string messageId, CancellationToken ct)
     {
         var lookup = await source.GetAsync(domain, ct).ConfigureAwait(false);
         switch (lookup.Kind)
         {
+            case MtaStsLookupKind.Unavailable when lookup.CacheUnreadable:
+                return (null, null, $"the MTA-STS policy cache cannot be read and no policy could be fetched ({lookup.Failure ?? "no reason given"})");
             case MtaStsLookupKind.Unavailable:
-                var failure = new MtaStsFailure(MtaStsFailure.PolicyFetchError,
+                var failure = new MtaStsDeliveryFailure(lookup.FailureType?.Name() ?? MtaStsDeliveryFailure.PolicyFetchError,
                     $"the MTA-STS policy of {domain} could not be fetched ({lookup.Failure ?? "no reason given"}); delivering as without MTA-STS (RFC 8461 §5)");
                 logger.LogWarning("{Id}: {Domain}: {Failure}", messageId, domain, failure);
                 SecureMxMetrics.MtaStsFailures.Add(1, new KeyValuePair<string, object?>("mode", "none"), new KeyValuePair<string, object?>("result", failure.ResultType));
-                return (null, failure);
+                return (null, failure, null);
             case MtaStsLookupKind.Policy when lookup.Policy is not null && lookup.Mode != MtaStsMode.None:
                 if (lookup.Failure is not null)
                     logger.LogInformation("{Id}: {Domain}: MTA-STS policy id {PolicyId} from the cache (its refresh failed: {Failure})", messageId, domain, lookup.PolicyId, lookup.Failure);
-                return (new MtaStsDelivery(domain, lookup, logger, messageId), null);
+                return (new MtaStsDelivery(domain, lookup, logger, messageId), null, null);
             default:
-                return (null, null);
+                return (null, null, null);
         }
     }
 
@@ -70,11 +73,11 @@ public sealed class MtaStsDelivery
     /// <c>Audit</c> set (the session is judged after the handshake), with the would-be failure when the
     /// host is not listed. A DANE host: unchanged, nothing to judge.
     /// </summary>
-    public (HostTlsRequirement? Requirement, MtaStsFailure? Refused, MtaStsFailure? WouldFail, bool Audit) ForHost(string host, HostTlsRequirement requirement)
+    public (HostTlsRequirement? Requirement, MtaStsDeliveryFailure? Refused, MtaStsDeliveryFailure? WouldFail, bool Audit) ForHost(string host, HostTlsRequirement requirement)
     {
         if (requirement.Mode == HostTlsMode.Dane) return (requirement, null, null, false); // RFC 8461 §2
         var listed = Lookup.Policy!.AllowsMx(host);
-        var notListed = listed ? null : new MtaStsFailure(MtaStsFailure.ValidationFailure, $"{host} is not listed in {Name}");
+        var notListed = listed ? null : new MtaStsDeliveryFailure(MtaStsDeliveryFailure.ValidationFailure, $"{host} is not listed in {Name}");
         if (Mode == MtaStsMode.Enforce)
         {
             if (notListed is not null)
@@ -93,21 +96,21 @@ public sealed class MtaStsDelivery
     /// (RFC 8461 §5): no TLS, TLS below the strict profile, or a certificate that is not PKIX-valid for
     /// the MX name; <paramref name="known"/> (not listed) first. Null when enforce would have delivered too.
     /// </summary>
-    public MtaStsFailure? Judge(string where, MtaStsFailure? known, NegotiatedTls? tls, PkixVerdict? pkix) =>
+    public MtaStsDeliveryFailure? Judge(string where, MtaStsDeliveryFailure? known, NegotiatedTls? tls, PkixVerdict? pkix) =>
         known is not null ? known
-        : tls is null ? new MtaStsFailure(MtaStsFailure.StartTlsNotSupported, $"{where} gave no TLS session, which {Name} requires")
-        : pkix is { Valid: false } bad ? new MtaStsFailure(MtaStsFailure.ResultTypeOf(bad), $"certificate of {where} not valid for {Name}: {bad.Detail}")
-        : pkix is null ? new MtaStsFailure(MtaStsFailure.ValidationFailure, $"{where}: the certificate was not checked, which {Name} requires")
-        : !tls.IsStrict ? new MtaStsFailure(MtaStsFailure.ValidationFailure, $"{where}: {tls.Protocol} {tls.CipherSuite} is below the strict TLS profile that {Name} requires")
+        : tls is null ? new MtaStsDeliveryFailure(MtaStsDeliveryFailure.StartTlsNotSupported, $"{where} gave no TLS session, which {Name} requires")
+        : pkix is { Valid: false } bad ? new MtaStsDeliveryFailure(MtaStsDeliveryFailure.ResultTypeOf(bad), $"certificate of {where} not valid for {Name}: {bad.Detail}")
+        : pkix is null ? new MtaStsDeliveryFailure(MtaStsDeliveryFailure.ValidationFailure, $"{where}: the certificate was not checked, which {Name} requires")
+        : !tls.IsStrict ? new MtaStsDeliveryFailure(MtaStsDeliveryFailure.ValidationFailure, $"{where}: {tls.Protocol} {tls.CipherSuite} is below the strict TLS profile that {Name} requires")
         : null;
 
     /// <summary>Testing: logs and counts a would-be failure (enforce failures are logged where the host is skipped).</summary>
-    public void Report(MtaStsFailure failure)
+    public void Report(MtaStsDeliveryFailure failure)
     {
         Count(failure);
         _logger.LogWarning("{Id}: MTA-STS testing: {Domain}: would fail under enforce: {Failure}", _messageId, Domain, failure);
     }
 
-    public void Count(MtaStsFailure failure) => SecureMxMetrics.MtaStsFailures.Add(1,
+    public void Count(MtaStsDeliveryFailure failure) => SecureMxMetrics.MtaStsFailures.Add(1,
         new KeyValuePair<string, object?>("mode", Mode.Name()), new KeyValuePair<string, object?>("result", failure.ResultType));
 }

@@ -44,7 +44,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
     /// <param name="MtaSts">The host failed (enforce) or would fail (testing) the recipient domain's MTA-STS policy: why, for the delivery log.</param>
     /// <param name="ByMtaSts">The recipient domain's MTA-STS policy (enforce) turned the host away: the deferral's requirement is the recipient's.</param>
     private sealed record HostFailure(EnhancedStatus Enhanced, string Text, bool Tls, string? Host = null, IPAddress? Address = null, string? TlsFailure = null,
-        MtaStsFailure? MtaSts = null, bool ByMtaSts = false);
+        MtaStsDeliveryFailure? MtaSts = null, bool ByMtaSts = false);
 
     public async Task<IReadOnlyList<RemoteOutcome>> DeliverAsync(Envelope envelope, string domain, IReadOnlyList<QueuedRecipient> recipients,
         Func<Stream> openData, CancellationToken ct, OutboundTlsLevel level = OutboundTlsLevel.May, bool useDane = true)
@@ -61,18 +61,23 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         // RFC 8461 §5: the recipient domain's MTA-STS policy, once per delivery of the domain; not where
         // the operator's destination entry (none, may) switched the recipient-side policies off.
         MtaStsDelivery? sts = null;
-        MtaStsFailure? stsUnavailable = null;
+        MtaStsDeliveryFailure? stsUnavailable = null;
         if (mtaSts is not null && useDane)
         {
+            string? unreadable;
             try
             {
-                (sts, stsUnavailable) = await MtaStsDelivery.LookupAsync(mtaSts, domain, logger, envelope.Id, ct).ConfigureAwait(false);
+                (sts, stsUnavailable, unreadable) = await MtaStsDelivery.LookupAsync(mtaSts, domain, logger, envelope.Id, ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
+                unreadable = ex.Message;
+            }
+            if (unreadable is not null)
+            {
                 // Not the RFC's "no policy to be had" (that is Unavailable): the store or the source broke. Never sent under a guessed policy.
-                logger.LogWarning("{Id}: the MTA-STS policy of {Domain} cannot be read: {Error}; deferred", envelope.Id, domain, ex.Message);
-                return All(recipients, OutcomeReason.Connection, 451, EnhancedStatus.LocalError, $"the MTA-STS policy of {domain} cannot be read: {ex.Message}");
+                logger.LogWarning("{Id}: the MTA-STS policy of {Domain} cannot be read: {Error}; deferred", envelope.Id, domain, unreadable);
+                return All(recipients, OutcomeReason.Connection, 451, EnhancedStatus.LocalError, $"the MTA-STS policy of {domain} cannot be read: {unreadable}");
             }
         }
 
@@ -102,7 +107,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             // MTA-STS (RFC 8461 §4): enforce skips an unlisted host and asks verified TLS of the others;
             // testing judges each session after the fact. A DANE host is DANE's alone (§2).
             MtaStsDelivery? audit = null;
-            MtaStsFailure? wouldFail = null;
+            MtaStsDeliveryFailure? wouldFail = null;
             if (sts is not null)
             {
                 (var stsRequirement, var refused, wouldFail, var judge) = sts.ForHost(host.Name, requirement);
@@ -141,7 +146,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
     }
 
     /// <summary>A policy that could not be fetched (RFC 8461 §5) goes into every row that has no MTA-STS failure of its own.</summary>
-    private static IReadOnlyList<RemoteOutcome> WithPolicyFailure(IReadOnlyList<RemoteOutcome> outcomes, MtaStsFailure? unavailable) =>
+    private static IReadOnlyList<RemoteOutcome> WithPolicyFailure(IReadOnlyList<RemoteOutcome> outcomes, MtaStsDeliveryFailure? unavailable) =>
         unavailable is null ? outcomes : outcomes.Select(o => o.MtaStsFailure is null ? o with { MtaStsFailure = unavailable.ToString() } : o).ToList();
 
     /// <summary>The same outcome for every recipient; a permanent status fails them, a transient one defers them.</summary>
@@ -154,14 +159,14 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
     /// <param name="audit">MTA-STS testing: the policy that judges this session after the handshake (RFC 8461 §5), else null.</param>
     /// <param name="wouldFail">MTA-STS testing: what the host already fails before any connection (not listed).</param>
     private async Task<HostAttempt> TryHostAsync(Envelope envelope, string domain, string host, IPAddress ip, HostTlsRequirement requirement,
-        IReadOnlyList<QueuedRecipient> recipients, Func<Stream> openData, CancellationToken ct, MtaStsDelivery? audit = null, MtaStsFailure? wouldFail = null)
+        IReadOnlyList<QueuedRecipient> recipients, Func<Stream> openData, CancellationToken ct, MtaStsDelivery? audit = null, MtaStsDeliveryFailure? wouldFail = null)
     {
         var where = $"{host}[{ip}]";
         var cacheKey = requirement.CacheKey(host);
         // A judged session is a fresh one: a cached connection's certificate was not seen by this attempt.
         var connections = audit is null ? cache : null;
         PkixVerdict? pkix = null;
-        MtaStsFailure? stsFailure = null;
+        MtaStsDeliveryFailure? stsFailure = null;
         SmtpClientConnection? connection = null;
         // After a failed STARTTLS and a plaintext retry (on this attempt, or on the one that opened a cached connection), whatever happens next says so too.
         string? tlsFallback = null;
@@ -268,7 +273,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         }
     }
 
-    private static void CountEnforced(MtaStsFailure failure) => SecureMxMetrics.MtaStsFailures.Add(1,
+    private static void CountEnforced(MtaStsDeliveryFailure failure) => SecureMxMetrics.MtaStsFailures.Add(1,
         new KeyValuePair<string, object?>("mode", MtaStsMode.Enforce.Name()), new KeyValuePair<string, object?>("result", failure.ResultType));
 
     /// <summary>SslStream says "Authentication failed, see inner exception"; OpenSSL's reason is at the bottom.</summary>
@@ -304,7 +309,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             if (!requirement.TlsRequired) return (null, connection, null);
             try { await connection.QuitAsync(ct).ConfigureAwait(false); } catch (Exception ex) when (ex is IOException or SmtpClientException) { }
             if (policy is null) return (new HostFailure(EnhancedStatus.SecurityNotSupported, $"TLS is required, but was not offered by host {where}", Tls: true, host, ip), connection, null);
-            var notOffered = new MtaStsFailure(MtaStsFailure.StartTlsNotSupported, $"{where} does not offer STARTTLS, which {policy} requires");
+            var notOffered = new MtaStsDeliveryFailure(MtaStsDeliveryFailure.StartTlsNotSupported, $"{where} does not offer STARTTLS, which {policy} requires");
             CountEnforced(notOffered);
             return (new HostFailure(EnhancedStatus.SecurityNotSupported, $"TLS is required by {policy}, but was not offered by host {where}", Tls: true, host, ip,
                 MtaSts: notOffered, ByMtaSts: true), connection, null);
@@ -348,8 +353,8 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 _ => $"TLS handshake with {where} failed: {Innermost(ex)}",
             };
             if (policy is null) return (new HostFailure(EnhancedStatus.CryptographicFailure, why, Tls: true, host, ip), connection, null);
-            var stsFailure = pkix is { Valid: false } bad ? new MtaStsFailure(MtaStsFailure.ResultTypeOf(bad), $"certificate of {where}: {bad.Detail}")
-                : new MtaStsFailure(MtaStsFailure.ValidationFailure, $"TLS handshake with {where} failed: {failure.Reason}");
+            var stsFailure = pkix is { Valid: false } bad ? new MtaStsDeliveryFailure(MtaStsDeliveryFailure.ResultTypeOf(bad), $"certificate of {where}: {bad.Detail}")
+                : new MtaStsDeliveryFailure(MtaStsDeliveryFailure.ValidationFailure, $"TLS handshake with {where} failed: {failure.Reason}");
             CountEnforced(stsFailure);
             return (new HostFailure(EnhancedStatus.CryptographicFailure, why, Tls: true, host, ip, MtaSts: stsFailure, ByMtaSts: true), connection, null);
         }

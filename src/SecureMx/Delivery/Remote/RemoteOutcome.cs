@@ -13,7 +13,7 @@ namespace SecureMx.Delivery.Remote;
 /// <param name="Text">The server's reply lines for <see cref="OutcomeReason.RemoteReply"/>; else our own words.</param>
 /// <param name="TlsFailure">Why the server's STARTTLS gave no TLS when the mail then went in plaintext (opportunistic levels); else null.</param>
 /// <param name="MtaStsFailure">
-/// What the recipient domain's MTA-STS policy said of the attempt (<see cref="Remote.MtaStsFailure"/>, "RESULT-TYPE: DETAIL"):
+/// What the recipient domain's MTA-STS policy said of the attempt (<see cref="Remote.MtaStsDeliveryFailure"/>, "RESULT-TYPE: DETAIL"):
 /// the host failed it (enforce, a deferral), would have failed it (testing, delivered anyway), or the policy
 /// could not be fetched (RFC 8461 §5); null when the policy was met or there was none.
 /// </param>

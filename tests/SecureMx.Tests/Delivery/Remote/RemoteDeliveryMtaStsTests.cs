@@ -282,6 +282,28 @@ public sealed class RemoteDeliveryMtaStsTests : IDisposable
     }
 
     [Fact]
+    public async Task APolicyUnavailableWhileTheCacheIsUnreadableDefersAndNothingIsSent()
+    {
+        // A cached enforce policy may exist that the lookup could not see: not "no policy".
+        await using var peer = await SmtpTestServer.StartAsync(withTls: false);
+        var source = new FakePolicySource(_ => new MtaStsLookup(MtaStsLookupKind.Unavailable, Failure: "connection refused") { CacheUnreadable = true });
+        var o = await DeliverAsync(peer.Endpoint.Port, new OneMxDns("mx.example.org"), source);
+        Assert.Equal((RecipientState.Deferred, EnhancedStatus.LocalError), (o.State, o.Enhanced));
+        Assert.Contains("the MTA-STS policy of example.org cannot be read: the MTA-STS policy cache cannot be read", o.Text);
+        Assert.Empty(peer.Arrivals.Ids);
+    }
+
+    [Fact]
+    public async Task AnInvalidPolicyIsRecordedWithItsOwnResultType()
+    {
+        await using var peer = await SmtpTestServer.StartAsync(withTls: false);
+        var source = new FakePolicySource(_ => new MtaStsLookup(MtaStsLookupKind.Unavailable, Failure: "no mx field") { FailureType = MtaStsFailureType.PolicyInvalid });
+        var o = await DeliverAsync(peer.Endpoint.Port, new OneMxDns("mx.example.org"), source);
+        Assert.Equal(RecipientState.Delivered, o.State);
+        Assert.StartsWith("sts-policy-invalid: the MTA-STS policy of example.org could not be fetched (no mx field)", o.MtaStsFailure);
+    }
+
+    [Fact]
     public async Task LevelVerifyTrustsTheExtraAnchorsOfTrustAnchorsFile()
     {
         // SslStream's own verdict knows only the system's CAs: a private CA's certificate passes only through PkixTrust.

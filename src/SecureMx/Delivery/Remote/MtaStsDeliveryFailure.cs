@@ -10,7 +10,7 @@ namespace SecureMx.Delivery.Remote;
 /// TLS reports that will read the delivery log; <see cref="Detail"/> says it in words.
 /// <see cref="ToString"/> is the delivery log's mta_sts_failure: "RESULT-TYPE: DETAIL".
 /// </summary>
-public sealed record MtaStsFailure(string ResultType, string Detail)
+public sealed record MtaStsDeliveryFailure(string ResultType, string Detail)
 {
     public const string StartTlsNotSupported = "starttls-not-supported";
     public const string CertificateHostMismatch = "certificate-host-mismatch";
