@@ -36,7 +36,7 @@ public sealed class MtaStsFixture : IAsyncLifetime
     public static readonly string[] Nets = ["127.0.24", "127.0.26", "127.0.28"];
 
     /// <summary>The max_age of StsExpire's policy: short enough to pass within a test, long enough to see the policy applied first.</summary>
-    public static readonly TimeSpan ShortMaxAge = TimeSpan.FromSeconds(4);
+    public static readonly TimeSpan ShortMaxAge = TimeSpan.FromSeconds(6);
 
     /// <summary>The max_age of every other policy.</summary>
     public static readonly TimeSpan LongMaxAge = TimeSpan.FromDays(1);
