@@ -8,15 +8,21 @@ using SecureMx.Client;
 using SecureMx.Config;
 using SecureMx.Dns;
 using SecureMx.Mail;
+using SecureMx.MtaSts;
 using SecureMx.Tls;
 
 namespace SecureMx.Delivery.Remote;
 
-/// <summary>What one MX address showed when probed.</summary>
+/// <summary>
+/// What one MX address showed when probed. With an MTA-STS policy (RFC 8461 §4.1, §4.2):
+/// <paramref name="MtaStsListed"/> whether the policy lists the host, <paramref name="PkixValid"/> and
+/// <paramref name="PkixDetail"/> whether its certificate is PKIX-valid for the MX name (null: no certificate seen).
+/// </summary>
 public sealed record ProbedAddress(
     string Host, int Preference, string Address, string AddressDnssec, string Tlsa, IReadOnlyList<string> TlsaRecords,
     string? Error, bool StartTls, string? Protocol, string? Cipher, bool StrictTls, string? StrictFailure,
-    string? CertificateSubject, string? CertificateIssuer, string? SpkiSha256, string? CertificateNotAfter, bool? DaneVerified, string? DaneDetail);
+    string? CertificateSubject, string? CertificateIssuer, string? SpkiSha256, string? CertificateNotAfter, bool? DaneVerified, string? DaneDetail,
+    bool? MtaStsListed = null, bool? PkixValid = null, string? PkixDetail = null);
 
 /// <summary>
 /// The answer to "would mandatory TLS work for this domain, would DANE verify?". A verdict is null
@@ -24,10 +30,10 @@ public sealed record ProbedAddress(
 /// probe cannot tell what it would meet.
 /// </summary>
 public sealed record ProbeReport(string Domain, string Mx, string MxDnssec, IReadOnlyList<ProbedAddress> Addresses,
-    bool? MandatoryTlsWorks, string MandatoryTlsVerdict, bool? DaneVerifies, string DaneVerdict)
+    bool? MandatoryTlsWorks, string MandatoryTlsVerdict, bool? DaneVerifies, string DaneVerdict, ProbeMtaSts? MtaSts = null)
 {
-    /// <summary>Both verdicts could be judged (no lookup failed).</summary>
-    public bool Judged => MandatoryTlsWorks is not null && DaneVerifies is not null;
+    /// <summary>Every verdict could be judged (no lookup failed).</summary>
+    public bool Judged => MandatoryTlsWorks is not null && DaneVerifies is not null && MtaSts?.Judged != false;
 }
 
 /// <summary>
@@ -35,13 +41,19 @@ public sealed record ProbeReport(string Domain, string Mx, string MxDnssec, IRea
 /// records, and per address what STARTTLS gives — protocol, cipher, certificate, whether the strict
 /// profile (TLS 1.2+, ECDHE, AEAD) can be negotiated, and whether the certificate matches the TLSA
 /// records. The same DNS rules and client as delivery, so the verdict is what delivery would do.
+/// With <paramref name="mtaSts"/> also the domain's MTA-STS policy, fetched now (RFC 8461 §3), and per
+/// host whether it is listed and its certificate PKIX-valid under <paramref name="trust"/>.
 /// </summary>
-public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, TimeProvider time)
+public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, TimeProvider time, IMtaStsPolicyFetcher? mtaSts = null, PkixTrust? trust = null)
 {
+    private readonly PkixTrust _trust = trust ?? PkixTrust.SystemOnly;
+
     private TimeSpan Timeout => TimeSpan.FromSeconds(options.Delivery.ConnectTimeoutSeconds);
 
     public async Task<ProbeReport> ProbeAsync(string domain, CancellationToken ct)
     {
+        var (discovery, fetched) = mtaSts is null ? (null, null) : await DiscoverAsync(mtaSts, domain, ct).ConfigureAwait(false);
+        var stsPolicy = fetched?.Policy;
         var mx = await dns.ResolveMxAsync(domain, ct).ConfigureAwait(false);
         var mxText = mx.Failure is { } f ? $"{f.Enhanced} {f.Text}" : mx.Kind == MxResolutionKind.Implicit ? $"no MX: implicit MX {domain}" : string.Join(", ", mx.Hosts.Select(h => $"{h.Preference} {h.Name}"));
         // Lookups that failed (SERVFAIL, timeout, no resolver): delivery would wait for them, so
@@ -71,14 +83,14 @@ public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, Time
             }
             foreach (var ip in addresses.Addresses)
             {
-                results.Add(await ProbeAddressAsync(host, ip, domain, addressDnssec, tlsaText, records, tlsa, ct).ConfigureAwait(false));
+                results.Add(await ProbeAddressAsync(host, ip, domain, addressDnssec, tlsaText, records, tlsa, stsPolicy, ct).ConfigureAwait(false));
             }
         }
         var mxDnssec = mx.Kind == MxResolutionKind.TemporaryFailure ? Unknown : Sec(mx.Security);
         if (failedLookups.Count > 0)
         {
             var why = "cannot judge: " + string.Join("; ", failedLookups) + " (delivery would wait for DNS, never downgrade)";
-            return new ProbeReport(domain, mxText, mxDnssec, results, null, why, null, why);
+            return new ProbeReport(domain, mxText, mxDnssec, results, null, why, null, why, MtaStsVerdict(domain, discovery, fetched, results, why));
         }
 
         var reachable = results.Where(r => r.Error is null).ToList();
@@ -97,8 +109,64 @@ public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, Time
             : withTlsa.Count < results.Count ? (withTlsa.All(r => r.DaneVerified == true), "partly: only some MX hosts publish TLSA records")
             : withTlsa.All(r => r.DaneVerified == true) ? (true, "yes: every MX address matches its TLSA records")
             : (false, "no: " + string.Join("; ", withTlsa.Where(r => r.DaneVerified != true).Select(r => $"{r.Host}[{r.Address}]: {r.DaneDetail ?? r.Error}")));
-        return new ProbeReport(domain, mxText, mxDnssec, results, mandatoryOk, mandatoryText, daneOk, daneText);
+        return new ProbeReport(domain, mxText, mxDnssec, results, mandatoryOk, mandatoryText, daneOk, daneText, MtaStsVerdict(domain, discovery, fetched, results, null));
     }
+
+    /// <summary>The TXT record, then the policy over HTTPS when there is one (fetched now, never cached: the probe changes nothing).</summary>
+    private static async Task<(MtaStsDiscovery, MtaStsFetchResult?)> DiscoverAsync(IMtaStsPolicyFetcher fetcher, string domain, CancellationToken ct)
+    {
+        var discovery = await fetcher.DiscoverAsync(domain, ct).ConfigureAwait(false);
+        return discovery.Kind == MtaStsDiscoveryKind.Record ? (discovery, await fetcher.FetchAsync(domain, ct).ConfigureAwait(false)) : (discovery, null);
+    }
+
+    /// <summary>
+    /// "Would MTA-STS (enforce) deliver?" (RFC 8461 §4): yes when at least one MX address is listed and
+    /// offers strict TLS with a PKIX-valid certificate for its name, or is DANE-verified (DANE takes
+    /// precedence, §2). <paramref name="dnsFailure"/>: a DNS lookup failed, so it cannot be judged.
+    /// </summary>
+    private static ProbeMtaSts? MtaStsVerdict(string domain, MtaStsDiscovery? discovery, MtaStsFetchResult? fetched, IReadOnlyList<ProbedAddress> results, string? dnsFailure)
+    {
+        if (discovery is null) return null;
+        var owner = MtaStsTxtRecord.OwnerName(domain);
+        switch (discovery.Kind)
+        {
+            case MtaStsDiscoveryKind.TemporaryFailure:
+                return new ProbeMtaSts("lookup failed: " + discovery.Reason, null, null, [], null, null, null, false,
+                    $"cannot judge: the TXT lookup of {owner} failed: {discovery.Reason}");
+            case MtaStsDiscoveryKind.NoRecord:
+                return new ProbeMtaSts("none", null, null, [], null, null, null, true, $"no policy: {owner} has no v=STSv1 record; MTA-STS plays no part");
+            case MtaStsDiscoveryKind.Invalid:
+                return new ProbeMtaSts("invalid: " + discovery.Reason, null, null, [], null, null, null, true, $"no policy: the TXT record is not valid ({discovery.Reason}); senders treat that as no policy (RFC 8461 §3.1)");
+        }
+        var id = discovery.Record!.Id;
+        var txt = discovery.Record.ToText();
+        if (fetched?.Policy is not { } policy)
+        {
+            var failure = fetched?.Failure?.ToString() ?? "no answer";
+            return new ProbeMtaSts(txt, id, null, [], null, failure, null, true,
+                $"no policy to be had: {failure}; delivery goes on as without MTA-STS unless a policy is cached (RFC 8461 §5)");
+        }
+        ProbeMtaSts Of(bool? delivers, bool judged, string verdict) =>
+            new(txt, id, policy.Mode.Name(), policy.Mx, (long)policy.MaxAge.TotalSeconds, null, delivers, judged, verdict);
+        if (policy.Mode == MtaStsMode.None) return Of(null, true, "mode none: the domain switched MTA-STS off");
+        if (dnsFailure is not null) return Of(null, false, dnsFailure);
+        var note = policy.Mode == MtaStsMode.Testing ? " (mode testing: delivered anyway; this is what enforce would do)" : "";
+        var passing = results.Where(r => r.DaneVerified == true || (r.MtaStsListed == true && r.StrictTls && r.PkixValid == true)).ToList();
+        if (results.Count == 0) return Of(false, true, "no: no MX host" + note);
+        if (passing.Count == results.Count) return Of(true, true, "yes: every MX address is listed and has a certificate valid (PKIX) for its name, or is DANE-verified" + note);
+        var failing = string.Join("; ", results.Except(passing).Select(r => $"{r.Host}[{r.Address}]: {MtaStsLacks(r)}"));
+        return passing.Count > 0
+            ? Of(true, true, $"yes, but only through {string.Join(", ", passing.Select(r => $"{r.Host}[{r.Address}]").Distinct())}; {failing}{note}")
+            : Of(false, true, $"no: {failing}{note}");
+    }
+
+    private static string MtaStsLacks(ProbedAddress r) =>
+        r.MtaStsListed == false ? "not listed in the policy"
+        : r.Error is not null ? r.Error
+        : !r.StartTls ? "no STARTTLS"
+        : !r.StrictTls ? "no TLS 1.2+ with secure ciphers"
+        : r.PkixValid == false ? r.PkixDetail ?? "certificate not valid"
+        : "no certificate";
 
     /// <summary>The DNSSEC status of an answer that never came.</summary>
     private const string Unknown = "unknown (lookup failed)";
@@ -115,12 +183,13 @@ public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, Time
         new(host.Name, host.Preference, address, sec, tlsa, records, error, false, null, null, false, null, null, null, null, null, null, null);
 
     private async Task<ProbedAddress> ProbeAddressAsync(MxHost host, IPAddress ip, string domain, string sec, string tlsaText, IReadOnlyList<string> records,
-        TlsaResolution? tlsa, CancellationToken ct)
+        TlsaResolution? tlsa, MtaStsPolicy? policy, CancellationToken ct)
     {
+        bool? listed = policy is null ? null : policy.AllowsMx(host.Name);
         // First with the strict profile: what mandatory TLS would get.
         var strict = await HandshakeAsync(host.Name, ip, strictProfile: true, ct).ConfigureAwait(false);
-        if (strict.Error is not null) return Empty(host, ip.ToString(), sec, tlsaText, records, strict.Error);
-        if (!strict.StartTls) return Empty(host, ip.ToString(), sec, tlsaText, records, null);
+        if (strict.Error is not null) return Empty(host, ip.ToString(), sec, tlsaText, records, strict.Error) with { MtaStsListed = listed };
+        if (!strict.StartTls) return Empty(host, ip.ToString(), sec, tlsaText, records, null) with { MtaStsListed = listed };
         var seen = strict;
         if (strict.Tls is null)
         {
@@ -139,12 +208,19 @@ public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, Time
         {
             (daneVerified, daneDetail) = (false, "no usable TLSA records");
         }
-        return new ProbedAddress(host.Name, host.Preference, ip.ToString(), sec, tlsaText, records, null, true,
+        var probed = new ProbedAddress(host.Name, host.Preference, ip.ToString(), sec, tlsaText, records, null, true,
             seen.Tls?.Protocol, seen.Tls?.CipherSuite, strict.Tls?.IsStrict == true, strict.Tls is null ? strict.HandshakeError : null,
             seen.Leaf?.Subject, seen.Leaf?.Issuer,
             seen.Leaf is null ? null : Convert.ToHexStringLower(SHA256.HashData(seen.Leaf.PublicKey.ExportSubjectPublicKeyInfo())),
             seen.Leaf?.NotAfter.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
-            daneVerified, daneDetail);
+            daneVerified, daneDetail, listed);
+        if (policy is not null && seen.Leaf is not null)
+        {
+            // What MTA-STS asks of the certificate (RFC 8461 §4.2): PKIX-valid for the MX name, under the same anchors as delivery.
+            var pkix = _trust.Validate(seen.Leaf, seen.Presented, host.Name, time.GetUtcNow());
+            probed = probed with { PkixValid = pkix.Valid, PkixDetail = pkix.Detail };
+        }
+        return probed;
     }
 
     private sealed record Handshake(string? Error, bool StartTls, NegotiatedTls? Tls, string? HandshakeError, X509Certificate2? Leaf, IReadOnlyList<X509Certificate2> Presented);
