@@ -504,26 +504,44 @@ public sealed class MtaStsDeliveryTests(MtaStsFixture f) : IClassFixture<MtaStsF
     [Fact]
     public async Task ProbeShowsThePolicyAndItsVerdict()
     {
-        var ok = await f.Mx.Cli("probe", TestBed.StsEnforce.Name);
+        // The listed MX with a certificate from the trusted CA: enforce would deliver.
+        var zone = TestBed.StsEnforce;
+        var ok = await f.Mx.Cli("probe", zone.Name);
         Assert.True(ok.ExitCode == 0, ok.All);
-        Output?.WriteLine($"$ securemx probe {TestBed.StsEnforce.Name}\n{ok.StdOut.TrimEnd()}");
-        Assert.Contains("MTA-STS", ok.StdOut, StringComparison.OrdinalIgnoreCase);
-        Assert.Contains("enforce", ok.StdOut);
-        Assert.Contains(TestBed.StsEnforce.Mx, ok.StdOut);
+        Output?.WriteLine($"$ securemx probe {zone.Name}\n{ok.StdOut.TrimEnd()}");
+        Assert.Contains($"MTA-STS:  TXT {MtaStsTxtRecord.OwnerName(zone.Name)}: v=STSv1; id={TxtId(zone)};\n", ok.StdOut);
+        Assert.Contains($"          policy: enforce (id {TxtId(zone)}, max_age {MtaStsFixture.LongMaxAge.TotalSeconds:0} s), mx: {zone.Mx}\n", ok.StdOut);
+        Assert.Contains("  MTA-STS:     listed in the policy\n", ok.StdOut);
+        Assert.Matches(@"\n  PKIX:        valid: ", ok.StdOut);
+        Assert.Contains("MTA-STS (enforce) would deliver: yes: every MX address is listed and has a certificate valid (PKIX) for its name", ok.StdOut);
+        var okJson = await ProbeJsonAsync(zone.Name);
+        Assert.True((bool?)okJson["mtaSts"]?["delivers"], okJson.ToJsonString());
 
-        var bad = await f.Mx.Cli("probe", TestBed.StsBadMx.Name);
-        Assert.True(bad.ExitCode == 0, bad.All);
-        Output?.WriteLine($"$ securemx probe {TestBed.StsBadMx.Name}\n{bad.StdOut.TrimEnd()}");
-        Assert.Contains("MTA-STS", bad.StdOut, StringComparison.OrdinalIgnoreCase);
-        Assert.Contains(MtaStsFixture.ElsewhereMx, bad.StdOut);
-        // The verdicts differ: the listed, verified MX passes, the unlisted one does not.
-        Assert.NotEqual(Verdict(ok.StdOut), Verdict(bad.StdOut));
+        // The unlisted MX, and the listed one with a self-signed certificate: enforce would not deliver, and says why.
+        foreach (var (bad, why) in new[] { (TestBed.StsBadMx, "not listed in the policy"), (TestBed.StsBadCert, "certificate not trusted") })
+        {
+            var r = await f.Mx.Cli("probe", bad.Name);
+            Assert.True(r.ExitCode == 0, r.All);
+            Output?.WriteLine($"$ securemx probe {bad.Name}\n{r.StdOut.TrimEnd()}");
+            Assert.Contains($"          policy: enforce (id {TxtId(bad)}, max_age {MtaStsFixture.LongMaxAge.TotalSeconds:0} s), mx: {string.Join(", ", f.Policies[bad.Name].Mx)}\n", r.StdOut);
+            Assert.Matches($@"MTA-STS \(enforce\) would deliver: no: {Regex.Escape($"{bad.Mx}[{Ip(bad)}]")}: {why}", r.StdOut);
+            var json = await ProbeJsonAsync(bad.Name);
+            Assert.False((bool?)json["mtaSts"]?["delivers"] ?? true, json.ToJsonString());
+        }
+        Assert.Contains("  MTA-STS:     NOT LISTED in the policy\n", (await f.Mx.Cli("probe", TestBed.StsBadMx.Name)).StdOut);
+
+        // The probe fetches now and does not write the cache (delivery's): the fetch shows at the policy host.
+        var fetchesBefore = Host(zone).PolicyFetches(MtaStsFixture.PolicyHostName(zone));
+        await f.Mx.CliOk("probe", zone.Name);
+        Assert.Equal(fetchesBefore + 1, Host(zone).PolicyFetches(MtaStsFixture.PolicyHostName(zone)));
     }
 
-    /// <summary>The probe's lines about MTA-STS, without the domain and host names.</summary>
-    private static string Verdict(string probe) => string.Join("\n", probe.Split('\n')
-        .Where(l => l.Contains("MTA-STS", StringComparison.OrdinalIgnoreCase))
-        .Select(l => Regex.Replace(l, @"\S*sts-\w+\.test\S*", "")));
+    private async Task<JsonObject> ProbeJsonAsync(string domain)
+    {
+        var r = await f.Mx.Cli("probe", domain, "--json");
+        Assert.True(r.ExitCode == 0, r.All);
+        return JsonNode.Parse(r.StdOut)!.AsObject();
+    }
 
     /// <summary>The stopped host is really gone: a connection is refused.</summary>
     private static async Task AssertRefusedAsync(IPEndPoint endpoint)
