@@ -106,6 +106,8 @@ public static class ConfigLoader
         errors.AddRange(ListenerEndpoints.DualStackConflicts(o.Listeners));
         if (o.Delivery.SmtpPort is < 1 or > 65535) errors.Add("delivery.smtpPort: 1 to 65535");
         if (o.Delivery.ConnectTimeoutSeconds < 1 || o.Delivery.TransactionTimeoutSeconds < 1) errors.Add("delivery: timeouts must be at least 1 second");
+        if (o.Delivery.TrustAnchorsFile.Length > 0 && ResolvePath(dataDirectory, o.Delivery.TrustAnchorsFile) is var anchors && !File.Exists(anchors))
+            errors.Add($"delivery.trustAnchorsFile: {anchors} not found");
         if (o.MtaSts.FetchTimeoutSeconds is < 1 or > 600) errors.Add("mtaSts.fetchTimeoutSeconds: 1 to 600");
         if (o.MtaSts.PolicyPort is < 1 or > 65535) errors.Add("mtaSts.policyPort: 1 to 65535");
         if (o.Delivery.RemoteConcurrency < 1 || o.Delivery.DestinationConcurrency < 1) errors.Add("delivery: concurrency limits must be at least 1");

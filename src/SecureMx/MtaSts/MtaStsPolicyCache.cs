@@ -97,9 +97,6 @@ public sealed class MtaStsPolicyCache : IMtaStsPolicySource
         }
     }
 
-    /// <summary>Forgets the remembered answers (after the operator changed something, and for tests); the store keeps its rows.</summary>
-    public void ForgetAnswers() => _answers.Clear();
-
     /// <summary>Most answers kept; past it, those older than <see cref="RecheckInterval"/> (useless anyway) are swept out.</summary>
     private const int RememberedAnswersSweepAt = 10_000;
 

@@ -3,7 +3,7 @@ using SecureMx.Tests.TestSupport;
 
 namespace SecureMx.Tests.Config;
 
-/// <summary>mtaSts.fetchTimeoutSeconds and mtaSts.policyPort: RFC 8461's minute and 443 by default, out-of-range values refused naming the key.</summary>
+/// <summary>mtaSts.fetchTimeoutSeconds and mtaSts.policyPort (RFC 8461's minute and 443 by default, out-of-range values refused naming the key), and delivery.trustAnchorsFile, which the policy fetch trusts.</summary>
 public sealed class MtaStsFetchOptionsValidationTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
@@ -42,4 +42,14 @@ public sealed class MtaStsFetchOptionsValidationTests : IDisposable
     [InlineData(65536)]
     public void APortOutsideOneTo65535IsRefused(int port) =>
         Assert.Contains("mtaSts.policyPort: 1 to 65535", Assert.Throws<ConfigException>(() => Validate(60, port)).Message);
+
+    [Fact]
+    public void ATrustAnchorsFileThatDoesNotExistIsRefusedAndARelativeOneIsFoundInTheDataDirectory()
+    {
+        var options = new SecureMxOptions { Hostname = "mx.example.test", Delivery = { TrustAnchorsFile = "anchors.pem" } };
+        var error = Assert.Throws<ConfigException>(() => ConfigLoader.Validate(options, _dir.Path));
+        Assert.Contains($"delivery.trustAnchorsFile: {_dir.Combine("anchors.pem")} not found", error.Message);
+        File.WriteAllText(_dir.Combine("anchors.pem"), "");
+        ConfigLoader.Validate(options, _dir.Path);
+    }
 }
