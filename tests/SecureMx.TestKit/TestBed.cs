@@ -60,4 +60,5 @@ public static class TestBed
     public static TestBedZone StsDown => Definition.Zone(nameof(StsDown));
     public static TestBedZone StsExpire => Definition.Zone(nameof(StsExpire));
     public static TestBedZone StsHostile => Definition.Zone(nameof(StsHostile));
+    public static TestBedZone StsSlow => Definition.Zone(nameof(StsSlow));
 }

@@ -478,6 +478,35 @@ public sealed class MtaStsDeliveryTests(MtaStsFixture f) : IClassFixture<MtaStsF
     }
 
     [Fact]
+    public async Task APolicyHostThatTricklesItsAnswerIsCutAtTheFetchLimitAndDeliveryGoesOnWithoutMtaSts()
+    {
+        var zone = TestBed.StsSlow;
+        var name = MtaStsFixture.PolicyHostName(zone);
+        var token = Token();
+        var rcpt = $"{token}@{zone.Name}";
+        var sw = Stopwatch.StartNew();
+        var id = await SubmitAsync(token, rcpt);
+
+        // The whole policy would take about 90 s (and would defer: the MX is not listed); the fetch gives up at its limit.
+        var received = PeerReceived(await Peer(zone).WaitForMessageAsync(token, Wait));
+        var elapsed = sw.Elapsed;
+        Assert.Contains($"by {zone.Mx} (Postfix) with ESMTPS id", received);
+        Assert.True(Host(zone).PolicyFetches(name) >= 1, "the policy host was not asked");
+        var limit = TimeSpan.FromSeconds(MtaStsFixture.FetchTimeoutSeconds);
+        Assert.True(elapsed >= limit, $"delivered after {elapsed.TotalSeconds:F1} s, before the fetch limit of {limit.TotalSeconds} s ran out");
+        Assert.True(elapsed < limit + TimeSpan.FromSeconds(15), $"delivered only after {elapsed.TotalSeconds:F1} s: the fetch was not cut at {limit.TotalSeconds} s");
+        var log = await RecipientLogAsync(rcpt, "delivered");
+        Output?.WriteLine(log.TrimEnd());
+        Assert.Matches($@"to=<{Regex.Escape(rcpt)}> relay={Regex.Escape(zone.Mx)}\[{Regex.Escape(Ip(zone))}\] delivered tls=encrypted ", log);
+        var recorded = StsFailure(log, rcpt, "delivered");
+        Assert.StartsWith($"sts-policy-fetch-error: the MTA-STS policy of {zone.Name} could not be fetched (", recorded);
+        Assert.Contains($"no complete answer within {MtaStsFixture.FetchTimeoutSeconds} s (mtaSts.fetchTimeoutSeconds)", recorded);
+        Assert.DoesNotContain(await QueueAsync(), m => (string?)m!["id"] == id);
+        Record(zone, $"policy sent a byte per {MtaStsFixture.SlowHostDrip.TotalSeconds:0} s; mtaSts.fetchTimeoutSeconds {MtaStsFixture.FetchTimeoutSeconds}", "delivered as without MTA-STS",
+            Verification(log, rcpt, "delivered"), elapsed, "mta-sts-failure: " + recorded);
+    }
+
+    [Fact]
     public async Task PolicyShowPrintsTheCachedPolicyOfADestination()
     {
         var zone = TestBed.StsEnforce;

@@ -27,6 +27,8 @@ namespace SecureMx.IntegrationTests.Delivery;
 /// <item>StsExpire: as StsDown with max_age <see cref="ShortMaxAge"/>: once it has expired and the host is gone, no policy applies.</item>
 /// <item>StsHostile: enforce, mx: *.elsewhere.test, but the body is padded past the 64 KiB limit (<see cref="OversizedBodyBytes"/>,
 /// without Content-Length): refused, so no policy applies.</item>
+/// <item>StsSlow: enforce, mx: *.elsewhere.test, sent a byte a second (<see cref="SlowHostDrip"/>): the fetch is cut at
+/// <see cref="FetchTimeoutSeconds"/>, so no policy applies.</item>
 /// </list>
 /// Every policy host certificate is for mta-sts.DOMAIN from a private CA. An MX whose policy does not list it still has a
 /// valid certificate, so the listing alone decides. SecureMx hosts example.test (alice) with submission listeners.
@@ -50,8 +52,14 @@ public sealed class MtaStsFixture : IAsyncLifetime
     /// <summary>The size of StsHostile's policy body: its policy lines first, then ignored "x-padding" lines past <see cref="MtaStsPolicy.MaxBodyBytes"/>.</summary>
     public const int OversizedBodyBytes = 100 * 1024;
 
+    /// <summary>mtaSts.fetchTimeoutSeconds of the instance: above what a fetch takes on a loaded machine, short enough for a test.</summary>
+    public const int FetchTimeoutSeconds = 8;
+
+    /// <summary>How StsSlow's host sends its policy: a byte per interval (about 90 s for the whole policy).</summary>
+    public static readonly TimeSpan SlowHostDrip = TimeSpan.FromSeconds(1);
+
     public static TestBedZone[] Domains =>
-        [TestBed.StsEnforce, TestBed.StsBadMx, TestBed.StsBadCert, TestBed.StsTesting, TestBed.StsDane, TestBed.StsDown, TestBed.StsExpire, TestBed.StsHostile];
+        [TestBed.StsEnforce, TestBed.StsBadMx, TestBed.StsBadCert, TestBed.StsTesting, TestBed.StsDane, TestBed.StsDown, TestBed.StsExpire, TestBed.StsHostile, TestBed.StsSlow];
 
     public DnsTestBed Dns { get; private set; } = null!;
     public SecureMxInstance Mx { get; private set; } = null!;
@@ -113,6 +121,7 @@ public sealed class MtaStsFixture : IAsyncLifetime
         _mxCerts[TestBed.StsDown.Name] = TestCertificates.IssuedByPrivateCa(TestBed.StsDown.Mx, CaName(TestBed.StsDown.Mx));
         _mxCerts[TestBed.StsExpire.Name] = TestCertificates.IssuedByPrivateCa(TestBed.StsExpire.Mx, CaName(TestBed.StsExpire.Mx));
         _mxCerts[TestBed.StsHostile.Name] = TestCertificates.IssuedByPrivateCa(TestBed.StsHostile.Mx, CaName(TestBed.StsHostile.Mx));
+        _mxCerts[TestBed.StsSlow.Name] = TestCertificates.IssuedByPrivateCa(TestBed.StsSlow.Mx, CaName(TestBed.StsSlow.Mx));
 
         static MtaStsPolicy Policy(MtaStsMode mode, string mx, TimeSpan? maxAge = null) => new(mode, [mx], maxAge ?? LongMaxAge);
         Policies = new Dictionary<string, MtaStsPolicy>(StringComparer.Ordinal)
@@ -125,6 +134,7 @@ public sealed class MtaStsFixture : IAsyncLifetime
             [TestBed.StsDown.Name] = Policy(MtaStsMode.Enforce, ElsewhereMx),
             [TestBed.StsExpire.Name] = Policy(MtaStsMode.Enforce, ElsewhereMx, ShortMaxAge),
             [TestBed.StsHostile.Name] = Policy(MtaStsMode.Enforce, ElsewhereMx),
+            [TestBed.StsSlow.Name] = Policy(MtaStsMode.Enforce, ElsewhereMx),
         };
 
         // Every CA that issued a certificate here is a trust anchor of the instance: MX hosts and policy hosts.
@@ -143,6 +153,7 @@ public sealed class MtaStsFixture : IAsyncLifetime
             host.SetPolicy(PolicyHostName(zone), ServedText(zone));
             // The oversized body comes without Content-Length: only the reader's own limit can stop it.
             host.SendContentLength = zone.Name != TestBed.StsHostile.Name;
+            if (zone.Name == TestBed.StsSlow.Name) host.DripInterval = SlowHostDrip;
             _hosts[zone.Name] = host;
             host.Start();
         }
@@ -175,7 +186,7 @@ public sealed class MtaStsFixture : IAsyncLifetime
         {
             SecureMxInstance.UseTestBedAndSecondsScaleQueue(cfg, resolver.ToString(), expireAfter: "300s");
             cfg["delivery"]!["trustAnchorsFile"] = trustAnchors;
-            cfg["mtaSts"] = new System.Text.Json.Nodes.JsonObject { ["policyPort"] = PolicyPort };
+            cfg["mtaSts"] = new System.Text.Json.Nodes.JsonObject { ["policyPort"] = PolicyPort, ["fetchTimeoutSeconds"] = FetchTimeoutSeconds };
         }, submission: true);
 
     public async ValueTask DisposeAsync()

@@ -49,6 +49,13 @@ public sealed class MtaStsPolicyHost : IAsyncDisposable
     /// </summary>
     public bool SendContentLength { get; set; } = true;
 
+    /// <summary>
+    /// When set, the body is sent one byte per interval after the header (a host that trickles its answer:
+    /// only a limit on the whole fetch stops a client from waiting for it); the connection is then kept up
+    /// to 10 minutes instead of 15 s.
+    /// </summary>
+    public TimeSpan? DripInterval { get; set; }
+
     /// <summary>Whether it accepts connections now.</summary>
     public bool Running { get { lock (_lock) return _listener is not null; } }
 
@@ -127,7 +134,8 @@ public sealed class MtaStsPolicyHost : IAsyncDisposable
         using (client)
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(15));
+            var drip = DripInterval;
+            timeout.CancelAfter(drip is null ? TimeSpan.FromSeconds(15) : TimeSpan.FromMinutes(10));
             string? serverName = null;
             try
             {
@@ -163,7 +171,20 @@ public sealed class MtaStsPolicyHost : IAsyncDisposable
                 // Recorded before the answer: a client may hang up in the middle of an oversized body.
                 lock (_lock) _requests.Add(new MtaStsPolicyRequest(DateTimeOffset.UtcNow, serverName, Field("Host"), Field("User-Agent"), method, path, status));
                 await tls.WriteAsync(Encoding.ASCII.GetBytes(response), timeout.Token);
-                await tls.WriteAsync(bytes, timeout.Token);
+                if (drip is { } interval)
+                {
+                    await tls.FlushAsync(timeout.Token);
+                    for (int i = 0; i < bytes.Length; i++)
+                    {
+                        await Task.Delay(interval, timeout.Token);
+                        await tls.WriteAsync(bytes.AsMemory(i, 1), timeout.Token);
+                        await tls.FlushAsync(timeout.Token);
+                    }
+                }
+                else
+                {
+                    await tls.WriteAsync(bytes, timeout.Token);
+                }
                 await tls.FlushAsync(timeout.Token);
             }
             catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException or SocketException or ObjectDisposedException)
