@@ -20,7 +20,8 @@ namespace SecureMx.IntegrationTests.Delivery;
 /// delivery.trustAnchorsFile), caches it, and enforces it: enforce with a listed MX and a valid certificate
 /// delivers with verification mta-sts; an unlisted MX or an invalid certificate is deferred naming the policy
 /// with nothing sent; testing delivers and records the failure; a cached enforce policy outlives its host;
-/// an expired one does not; DNSSEC-secure TLSA (DANE) wins over MTA-STS. The Postfix peers' logs and the
+/// an expired one does not; DNSSEC-secure TLSA (DANE) wins over MTA-STS; an oversized or trickled policy is
+/// refused within the limits, and delivery goes on as without MTA-STS. The Postfix peers' logs and the
 /// policy hosts' request logs are the independent witnesses. The last test prints the measured table
 /// "domain × policy → outcome" (<c>--output Detailed</c>).
 /// </summary>
