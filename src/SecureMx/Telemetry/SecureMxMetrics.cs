@@ -149,8 +149,8 @@ public static class SecureMxMetrics
     /// MTA-STS policy fetches from recipient domains' policy hosts (https://mta-sts.DOMAIN/.well-known/mta-sts.txt):
     /// when a domain's TXT id changed or nothing is cached, and the refreshes before expiry. Tag:
     /// <c>result</c> (ok, or the RFC 8460 result type: sts-policy-fetch-error, sts-policy-invalid,
-    /// sts-webpki-invalid). Prometheus: <c>securemx_mta_sts_fetches_total</c>.
+    /// sts-webpki-invalid). Prometheus: <c>securemx_delivery_mta_sts_fetches_total</c>.
     /// </summary>
     public static readonly Counter<long> MtaStsFetches =
-        Meter.CreateCounter<long>("securemx.mta_sts.fetches", "{fetch}", "MTA-STS policy fetches by result");
+        Meter.CreateCounter<long>("securemx.delivery.mta_sts_fetches", "{fetch}", "MTA-STS policy fetches by result");
 }

@@ -302,7 +302,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == SecureMxMetrics.MeterName && instrument.Name == "securemx.mta_sts.fetches") l.EnableMeasurementEvents(instrument);
+            if (instrument.Meter.Name == SecureMxMetrics.MeterName && instrument.Name == "securemx.delivery.mta_sts_fetches") l.EnableMeasurementEvents(instrument);
         };
         listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
         {

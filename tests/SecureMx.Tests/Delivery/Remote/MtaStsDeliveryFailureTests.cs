@@ -1,0 +1,59 @@
+using SecureMx.Delivery.Remote;
+using SecureMx.Mail;
+using SecureMx.TestKit;
+using SecureMx.Tls;
+
+namespace SecureMx.Tests.Delivery.Remote;
+
+/// <summary>
+/// The RFC 8460 result type of a certificate that fails MTA-STS (§4.3.1), from PkixTrust's verdict,
+/// and the requirement an enforced policy puts on a host.
+/// </summary>
+public sealed class MtaStsDeliveryFailureTests
+{
+    private static string ResultType(TestCertificate certificate, string host, bool trustCa = true)
+    {
+        var trust = trustCa && certificate.Ca is { } ca ? new PkixTrust([ca]) : PkixTrust.SystemOnly;
+        return MtaStsDeliveryFailure.ResultTypeOf(trust.Validate(certificate.Leaf, certificate.Issuers, host, DateTimeOffset.UtcNow));
+    }
+
+    [Fact]
+    public void ACertificateForAnotherNameIsAHostMismatch()
+    {
+        using var cert = TestCertificates.IssuedByPrivateCa("mx.example.org");
+        Assert.Equal("certificate-host-mismatch", ResultType(cert, "mx.other.test"));
+    }
+
+    [Fact]
+    public void AnExpiredCertificateIsExpired()
+    {
+        using var cert = TestCertificates.IssuedByPrivateCa("mx.example.org", notBefore: DateTimeOffset.UtcNow.AddDays(-30), notAfter: DateTimeOffset.UtcNow.AddDays(-1));
+        Assert.Equal("certificate-expired", ResultType(cert, "mx.example.org"));
+    }
+
+    [Fact]
+    public void AnUnknownCaIsNotTrusted()
+    {
+        using var cert = TestCertificates.IssuedByPrivateCa("mx.example.org");
+        Assert.Equal("certificate-not-trusted", ResultType(cert, "mx.example.org", trustCa: false));
+        using var selfSigned = TestCertificates.SelfSigned("mx.example.org");
+        Assert.Equal("certificate-not-trusted", ResultType(selfSigned, "mx.example.org"));
+    }
+
+    [Fact]
+    public void AValidCertificateHasNoResultType()
+    {
+        using var cert = TestCertificates.IssuedByPrivateCa("mx.example.org");
+        Assert.Throws<ArgumentException>(() => ResultType(cert, "mx.example.org"));
+    }
+
+    [Fact]
+    public void EnforceAsksStrictTlsAndPkixPerHostAndIsLoggedAsMtaSts()
+    {
+        var r = HostTlsRequirement.MtaStsEnforce;
+        Assert.Equal((HostTlsMode.MtaSts, true, true, TlsVerification.MtaSts), (r.Mode, r.StrictProfile, r.TlsRequired, r.Verification));
+        Assert.Equal(TlsProfile.Strict, r.Profile);
+        Assert.NotEqual(r.CacheKey("mx1.example.org"), r.CacheKey("mx2.example.org"));
+        Assert.Equal("validation-failure: mx.evil.test is not listed", new MtaStsDeliveryFailure("validation-failure", "mx.evil.test is not listed").ToString());
+    }
+}
