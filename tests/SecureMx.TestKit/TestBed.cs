@@ -51,6 +51,9 @@ public static class TestBed
     public static TestBedZone Demo => Definition.Zone(nameof(Demo));
     public static TestBedAddress DemoDashboard => Definition.Address(nameof(DemoDashboard));
 
+    // REQUIRETLS: a receiver that advertises it (RequireTlsFixture)
+    public static TestBedZone RequireTls => Definition.Zone(nameof(RequireTls));
+
     // MTA-STS: one recipient domain per case (each with its "_mta-sts" TXT and mta-sts host)
     public static TestBedZone StsEnforce => Definition.Zone(nameof(StsEnforce));
     public static TestBedZone StsBadMx => Definition.Zone(nameof(StsBadMx));

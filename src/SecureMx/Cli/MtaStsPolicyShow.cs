@@ -31,6 +31,14 @@ internal static class MtaStsPolicyShow
         return lines;
     }
 
+    /// <summary>One line per cached policy for `policy show` without an argument: "mta-sts DOMAIN: MODE (id ID), expires …".</summary>
+    public static string Summary(MtaStsPolicyRow row, DateTimeOffset now)
+    {
+        var policy = MtaStsPolicy.Parse(row.Policy).Policy;
+        return $"mta-sts {row.Domain}: {(policy is null ? "invalid cached policy" : policy.Mode.Name())} (id {row.PolicyId}), expires {Time(row.ExpiresAt)}"
+            + (row.ExpiresAt <= now ? " (expired: not used)" : "") + (row.LastError is null ? "" : $"; last refresh failed: {row.LastError}");
+    }
+
     /// <summary>What delivery does with the policy, in one sentence.</summary>
     internal static string Rule(MtaStsPolicy? policy, bool expired, bool usesDane) =>
         !usesDane ? "not used for mail to this domain: the destination entry is below dane (the operator's override switches DANE and MTA-STS off)"

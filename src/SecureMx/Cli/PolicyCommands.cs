@@ -126,7 +126,7 @@ public static class PolicyCommands
             var policies = new TlsPolicyRepository(db, TimeProvider.System);
             var outbound = new OutboundTlsPolicy(policies, options.Delivery);
             var text = p.GetValue(subject)?.Trim();
-            if (string.IsNullOrEmpty(text)) ShowAll(policies, outbound);
+            if (string.IsNullOrEmpty(text)) ShowAll(policies, outbound, new MtaStsPolicyRepository(db));
             else if (text.Contains('@')) ShowAccount(policies, outbound, ParseAddress(text));
             else ShowDomain(policies, outbound, ParseDomain(text), new MtaStsPolicyRepository(db));
             return 0;
@@ -134,7 +134,7 @@ public static class PolicyCommands
         return cmd;
     }
 
-    private static void ShowAll(TlsPolicyRepository policies, OutboundTlsPolicy outbound)
+    private static void ShowAll(TlsPolicyRepository policies, OutboundTlsPolicy outbound, MtaStsPolicyRepository mtaSts)
     {
         Console.WriteLine($"outbound default level: {outbound.DefaultLevel.Name()} (delivery.defaultTlsLevel)");
         Console.WriteLine($"destination table: {DestinationRule}");
@@ -144,6 +144,8 @@ public static class PolicyCommands
             PrintMandatoryAccounts(policies, d.Domain);
         }
         foreach (var d in policies.ListDestinationTls()) Console.WriteLine($"destination {d.Domain}: {d.Level.Name()}");
+        var now = TimeProvider.System.GetUtcNow();
+        foreach (var row in StoreCommands.WrapStore(mtaSts.All)) Console.WriteLine(MtaStsPolicyShow.Summary(row, now));
     }
 
     private static void ShowDomain(TlsPolicyRepository policies, OutboundTlsPolicy outbound, string domain, MtaStsPolicyRepository mtaSts)

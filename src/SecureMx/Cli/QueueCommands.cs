@@ -123,6 +123,7 @@ public static class QueueCommands
         size = e.Size,
         envid = e.Parameters.EnvId,
         ret = e.Parameters.Ret == DsnReturn.Unspecified ? null : e.Parameters.Ret.ToString().ToUpperInvariant(),
+        requireTls = e.Parameters.RequireTls,
         client = new { ip = e.Client.ClientIp, helo = e.Client.Helo, listener = e.Client.Listener, protocol = e.Client.Protocol, tlsProtocol = e.Client.Tls?.Protocol, tlsCipher = e.Client.Tls?.CipherSuite, account = e.Client.Account },
         recipients = recipients.Select(r => new
         {
@@ -179,6 +180,8 @@ public static class QueueCommands
             Console.WriteLine($"size:        {e.Size} bytes, body {e.Parameters.Body}{(e.Parameters.SmtpUtf8 ? ", SMTPUTF8" : "")}");
             if (e.Parameters.EnvId is not null || e.Parameters.Ret != DsnReturn.Unspecified)
                 Console.WriteLine($"dsn:         ret={e.Parameters.Ret} envid={e.Parameters.EnvId}");
+            // RFC 8689: relayed only over authenticated TLS to servers that advertise REQUIRETLS, else it fails with 5.7.30.
+            if (e.Parameters.RequireTls) Console.WriteLine("requiretls:  yes (authenticated TLS and REQUIRETLS on every hop)");
             foreach (var r in recipients)
             {
                 Console.WriteLine($"recipient:   {r.Recipient.Address} (rcpt to {r.Recipient.OriginalAddress}) {r.State.ToString().ToLowerInvariant()}, attempts {r.Attempts}" +

@@ -12,7 +12,8 @@ public sealed record ServerCapabilities(
     bool SmtpUtf8,
     bool Dsn,
     bool Chunking,
-    bool EnhancedStatusCodes)
+    bool EnhancedStatusCodes,
+    bool RequireTls = false)
 {
     public static readonly ServerCapabilities Helo = new(false, false, false, null, false, false, false, false, false);
 
@@ -22,6 +23,7 @@ public sealed record ServerCapabilities(
         long? size = null;
         var sizeLine = ehlo.Lines.Skip(1).FirstOrDefault(l => l.StartsWith("SIZE", StringComparison.OrdinalIgnoreCase));
         if (sizeLine is not null && sizeLine.Length > 5 && long.TryParse(sizeLine[5..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0) size = n;
-        return new ServerCapabilities(true, Has("STARTTLS"), Has("PIPELINING"), size, Has("8BITMIME"), Has("SMTPUTF8"), Has("DSN"), Has("CHUNKING"), Has("ENHANCEDSTATUSCODES"));
+        return new ServerCapabilities(true, Has("STARTTLS"), Has("PIPELINING"), size, Has("8BITMIME"), Has("SMTPUTF8"), Has("DSN"), Has("CHUNKING"), Has("ENHANCEDSTATUSCODES"),
+            Has("REQUIRETLS")); // RFC 8689 §2: only ever offered inside TLS
     }
 }

@@ -205,6 +205,8 @@ public sealed class SmtpClientConnection : IAsyncDisposable
             if (parameters.Ret != DsnReturn.Unspecified) mail.Append(" RET=").Append(parameters.Ret == DsnReturn.Full ? "FULL" : "HDRS");
             if (parameters.EnvId is not null) mail.Append(" ENVID=").Append(Xtext.Encode(parameters.EnvId));
         }
+        // RFC 8689 §4.2.1: the flag travels on; whether this server may have the message at all is the caller's rule.
+        if (parameters.RequireTls && Capabilities.RequireTls && Tls is not null) mail.Append(" REQUIRETLS");
         var commands = new List<string> { mail.ToString() };
         foreach (var r in recipients)
         {

@@ -44,7 +44,11 @@ public sealed record DsnRequest(
     /// </summary>
     public MailLanguage Language { get; init; }
 
-    /// <summary>A request for a spooled message: sender, ENVID, RET and arrival date come from its envelope.</summary>
+    /// <summary>
+    /// A request for a spooled message: sender, ENVID, RET and arrival date come from its envelope. A
+    /// REQUIRETLS message is reported as if RET=HDRS (RFC 8689 §5: RET=FULL is disregarded): its body
+    /// never travels in a report.
+    /// </summary>
     public static DsnRequest FromEnvelope(
         Envelope envelope,
         string hostname,
@@ -54,7 +58,7 @@ public sealed record DsnRequest(
         new(hostname, envelope.Id, envelope.Sender, envelope.ReceivedAt, recipients, generatedAt)
         {
             EnvelopeId = envelope.Parameters.EnvId,
-            Return = envelope.Parameters.Ret,
+            Return = envelope.Parameters.RequireTls ? DsnReturn.Headers : envelope.Parameters.Ret,
             OpenOriginal = openOriginal,
         };
 }

@@ -109,6 +109,7 @@ internal sealed class EnglishDsnWording : DsnWording
         (4, 3) => "the recipient's domain could not be looked up in the DNS",
         (4, 4) => "no server for the recipient's domain could be reached",
         (4, 7) => "the message could not be delivered in time",
+        (7, 30) => "the message requires REQUIRETLS, and no receiving server offered authenticated TLS with REQUIRETLS",
         (7, _) => "the receiving system refused the message for security or policy reasons",
         _ => status.Class switch
         {

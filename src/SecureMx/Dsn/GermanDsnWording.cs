@@ -127,6 +127,7 @@ internal sealed class GermanDsnWording : DsnWording
             (4, 7) => "Die Nachricht konnte nicht rechtzeitig zugestellt werden",
             (7, 4) => "Kein empfangender Server bot die geforderte verschlüsselte Verbindung (TLS) an",
             (7, 5) => "Die verschlüsselte Verbindung kam nicht zustande, oder die Prüfung des Serverzertifikats (DANE, TLSA) schlug fehl",
+            (7, 30) => "Die Nachricht verlangt REQUIRETLS (RFC 8689), und kein empfangender Server bot eine geprüfte verschlüsselte Verbindung mit REQUIRETLS an",
             (7, _) => "Das empfangende System hat die Nachricht aus Sicherheits- oder Richtliniengründen abgelehnt",
             _ => status.Class switch
             {

@@ -95,6 +95,10 @@ public readonly record struct EnhancedStatus(int Class, int Subject, int Detail)
     public static readonly EnhancedStatus CryptographicFailure = new(4, 7, 5);
     /// <summary>5.7.8: authentication credentials invalid (RFC 4954 §6).</summary>
     public static readonly EnhancedStatus CredentialsInvalid = new(5, 7, 8);
+    /// <summary>5.7.10: encryption needed (IANA enhanced status codes): REQUIRETLS asked for outside TLS (RFC 8689 §4.1).</summary>
+    public static readonly EnhancedStatus EncryptionNeeded = new(5, 7, 10);
+    /// <summary>5.7.30: REQUIRETLS support required (RFC 8689 §5): no MX host of the destination meets what a REQUIRETLS message needs.</summary>
+    public static readonly EnhancedStatus RequireTlsNeeded = new(5, 7, 30);
 
     public bool IsSuccess => Class == 2;
     public bool IsTransient => Class == 4;

@@ -70,6 +70,8 @@ public sealed record SmtpReply(int Code, EnhancedStatus? Enhanced, IReadOnlyList
     public static readonly SmtpReply ReadyForTls = new(220, EnhancedStatus.Ok, "Ready to start TLS");
     public static readonly SmtpReply AuthNotAvailable = new(503, EnhancedStatus.InvalidCommand, "Error: authentication not enabled on this port");
     public static readonly SmtpReply MustStartTls = new(530, EnhancedStatus.SecurityRequired, "Must issue a STARTTLS command first");
+    /// <summary>MAIL FROM … REQUIRETLS in a session without TLS (RFC 8689 §4.1: the option only travels over TLS).</summary>
+    public static readonly SmtpReply RequireTlsWithoutTls = new(530, EnhancedStatus.EncryptionNeeded, "Error: REQUIRETLS needs a TLS session, issue STARTTLS first");
     public static readonly SmtpReply AuthenticationRequired = new(530, EnhancedStatus.SecurityRequired, "Authentication required");
     public static readonly SmtpReply AuthSucceeded = new(235, EnhancedStatus.SecurityOk, "Authentication successful");
     // RFC 4954 §6: the same reply for an unknown account and a wrong password.

@@ -96,7 +96,9 @@ public sealed class DsnEmitter(MessageSpool spool, RecipientRouter recipients, S
         var id = file.Id;
         file.Write(bytes.GetBuffer().AsSpan(0, (int)bytes.Length));
         var envelope = new Envelope(id, now, "", file.Length,
-            new MailParameters(null, written.EightBit ? BodyType.EightBitMime : BodyType.SevenBit, written.SmtpUtf8 || !to.IsAscii, DsnReturn.Unspecified, null),
+            // RFC 8689 §5: the report on a REQUIRETLS message is itself sent with REQUIRETLS (it holds the original header).
+            new MailParameters(null, written.EightBit ? BodyType.EightBitMime : BodyType.SevenBit, written.SmtpUtf8 || !to.IsAscii, DsnReturn.Unspecified, null,
+                RequireTls: original.Parameters.RequireTls),
             new ClientTrace("dsn", "127.0.0.1", options.Hostname, "local", null, null),
             routed);
         // The acceptor has logged why (with "disk full" and the path when that is the cause); the caller says which DSN is missing.

@@ -59,7 +59,9 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
                     // Without its TLS policy no recipient is sent anywhere: deferred, never sent under a guessed level.
                     return group.Select(r => PolicyUnreadable(envelope, r, ex)).ToList();
                 }
-                var outcomes = await remote.DeliverAsync(envelope, domain, group, () => spool.OpenData(envelope.Id), ct, policy.Level, policy.UsesDane);
+                var tlsRequired = TlsRequiredHeaderFor(envelope, domain, policy);
+                var outcomes = await remote.DeliverAsync(envelope, domain, group, () => spool.OpenData(envelope.Id), ct, policy.Level, policy.UsesDane,
+                    ignoreRecipientPolicies: tlsRequired.Honoured);
                 return outcomes.Select(o => Attempt(envelope, group.Single(x => x.Index == o.Index), o, policy)).ToList();
             }
             finally
@@ -75,6 +77,30 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
         {
             _slots.Release();
         }
+    }
+
+    /// <summary>
+    /// "TLS-Required: No" (RFC 8689 §4.2.2) for this message and destination, logged when it is there:
+    /// honoured (the recipient's DANE and MTA-STS policies ignored) or why not. A header that cannot be
+    /// read counts as absent: the recipient's policies then apply, which is never less safe.
+    /// </summary>
+    private TlsRequiredHeader.Decision TlsRequiredHeaderFor(Envelope envelope, string domain, EffectiveTlsPolicy policy)
+    {
+        TlsRequiredHeader.Decision decision;
+        try
+        {
+            decision = TlsRequiredHeader.Decide(envelope, policy, () => spool.OpenData(envelope.Id));
+        }
+        catch (Exception ex) when (ex is IOException or System.Data.Common.DbException)
+        {
+            log.LogWarning("{Id}: the header could not be read for TLS-Required ({Error}); the recipient's TLS policies apply", envelope.Id, ex.Message);
+            return TlsRequiredHeader.Decision.Absent;
+        }
+        if (decision.Honoured)
+            log.LogInformation("{Id}: TLS-Required: No honoured for {Domain}: the recipient's DANE and MTA-STS policies are ignored, TLS is opportunistic", envelope.Id, domain);
+        else if (decision.Present)
+            log.LogInformation("{Id}: TLS-Required: No not honoured for {Domain}: {Why}", envelope.Id, domain, decision.NotHonoured);
+        return decision;
     }
 
     /// <summary>A deferral because the store could not be read for the TLS policy; tried again after the local retry interval.</summary>

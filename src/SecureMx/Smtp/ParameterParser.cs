@@ -21,7 +21,7 @@ public static class ParameterParser
 
     public static SmtpReply? ParseMail(string text, long maxSize, out MailParameters parameters)
     {
-        long? size = null; var body = BodyType.SevenBit; bool utf8 = false; var ret = DsnReturn.Unspecified; string? envid = null;
+        long? size = null; var body = BodyType.SevenBit; bool utf8 = false; var ret = DsnReturn.Unspecified; string? envid = null; bool requireTls = false;
         parameters = new MailParameters(null, body, false, ret, null);
         var seen = new HashSet<string>();
         foreach (var (key, value) in Split(text))
@@ -62,6 +62,11 @@ public static class ParameterParser
                     if (envid is null || envid.Length == 0 || envid.Length > 100 || envid.Any(c => c < 32 || c > 126))
                         return new SmtpReply(501, EnhancedStatus.InvalidArguments, "Error: bad ENVID parameter");
                     break;
+                case "REQUIRETLS":
+                    // RFC 8689 §2: a keyword without a value. Whether the session may use it (TLS) is the session's check.
+                    if (value is not null) return new SmtpReply(501, EnhancedStatus.InvalidArguments, "Error: REQUIRETLS takes no value");
+                    requireTls = true;
+                    break;
                 case "AUTH":
                     // RFC 4954 §5: the identity that submitted the message originally. Checked for
                     // syntax and otherwise ignored: we never pass it on, and trust only our own logins.
@@ -71,7 +76,7 @@ public static class ParameterParser
                     return UnknownParameter;
             }
         }
-        parameters = new MailParameters(size, body, utf8, ret, envid);
+        parameters = new MailParameters(size, body, utf8, ret, envid, requireTls);
         return null;
     }
 

@@ -13,7 +13,8 @@ namespace SecureMx.Smtp;
 /// <summary>
 /// The server side of one SMTP connection (RFC 5321 §4): the command state machine with
 /// PIPELINING (RFC 2920), SIZE (RFC 1870), 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531),
-/// ENHANCEDSTATUSCODES (RFC 2034), DSN (RFC 3461), CHUNKING (RFC 3030), STARTTLS (RFC 3207) and,
+/// ENHANCEDSTATUSCODES (RFC 2034), DSN (RFC 3461), CHUNKING (RFC 3030), STARTTLS (RFC 3207),
+/// REQUIRETLS after STARTTLS (RFC 8689) and,
 /// on submission listeners, AUTH (RFC 4954; see SmtpSession.Auth.cs).
 /// </summary>
 public sealed partial class SmtpSession
@@ -372,6 +373,8 @@ public sealed partial class SmtpSession
             "CHUNKING",
         };
         if (TlsAvailable) lines.Add("STARTTLS");
+        // RFC 8689 §2: REQUIRETLS only inside TLS, on every listener (a plaintext session could not use it anyway).
+        if (Tls is not null) lines.Add("REQUIRETLS");
         // Passwords only travel encrypted: AUTH is offered after TLS, on submission listeners only.
         if (_listener.Submission && Tls is not null) lines.Add("AUTH " + string.Join(' ', Mechanisms));
         _transport.Write(new SmtpReply(250, null, lines));
@@ -391,6 +394,8 @@ public sealed partial class SmtpSession
         if (!_esmtp && paramText.Length > 0) return await ErrorAsync(new SmtpReply(555, EnhancedStatus.InvalidArguments, "Error: MAIL parameters need EHLO"));
         var paramError = ParameterParser.ParseMail(paramText, _limits.MaxMessageSize, out var parameters);
         if (paramError is not null) return await ErrorAsync(paramError);
+        // RFC 8689 §4.1: a message that demands TLS on every hop cannot have come over this one in plaintext.
+        if (parameters.RequireTls && Tls is null) return await ErrorAsync(Refused(SmtpReply.RequireTlsWithoutTls, "tls_required"));
         var err = SmtpAddressParser.TryParsePath(pathText, allowNull: true, allowUtf8: parameters.SmtpUtf8, out var sender, out var trailing);
         if (err == SmtpAddressParser.Error.None && trailing.Length > 0) err = SmtpAddressParser.Error.Syntax;
         switch (err)

@@ -240,8 +240,8 @@ public sealed class QueueDatabase : IDisposable
         using var cmd = c.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = """
-            INSERT INTO messages(id, received_at, sender, size, body, smtputf8, ret, envid, listener, client_ip, client_helo, protocol, tls_protocol, tls_cipher, account)
-            VALUES($id, $at, $sender, $size, $body, $utf8, $ret, $envid, $listener, $ip, $helo, $proto, $tlsp, $tlsc, $account)
+            INSERT INTO messages(id, received_at, sender, size, body, smtputf8, ret, envid, listener, client_ip, client_helo, protocol, tls_protocol, tls_cipher, account, requiretls)
+            VALUES($id, $at, $sender, $size, $body, $utf8, $ret, $envid, $listener, $ip, $helo, $proto, $tlsp, $tlsc, $account, $requiretls)
             """;
         cmd.Parameters.AddWithValue("$id", e.Id);
         cmd.Parameters.AddWithValue("$at", e.ReceivedAt.ToUnixTimeMilliseconds());
@@ -258,6 +258,7 @@ public sealed class QueueDatabase : IDisposable
         cmd.Parameters.AddWithValue("$tlsp", (object?)e.Client.Tls?.Protocol ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$tlsc", (object?)e.Client.Tls?.CipherSuite ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$account", (object?)e.Client.Account ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$requiretls", e.Parameters.RequireTls ? 1 : 0);
         cmd.ExecuteNonQuery();
 
         using var rc = c.CreateCommand();
@@ -379,7 +380,7 @@ public sealed class QueueDatabase : IDisposable
         Interlocked.Increment(ref _loads);
         using var c = OpenRead();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT received_at, sender, size, body, smtputf8, ret, envid, listener, client_ip, client_helo, protocol, tls_protocol, tls_cipher, account FROM messages WHERE id=$id";
+        cmd.CommandText = "SELECT received_at, sender, size, body, smtputf8, ret, envid, listener, client_ip, client_helo, protocol, tls_protocol, tls_cipher, account, requiretls FROM messages WHERE id=$id";
         cmd.Parameters.AddWithValue("$id", messageId);
         Envelope? env;
         using (var r = cmd.ExecuteReader())
@@ -393,7 +394,7 @@ public sealed class QueueDatabase : IDisposable
                 r.GetInt64(2),
                 new MailParameters(null, Enum.Parse<BodyType>(r.GetString(3)), r.GetInt32(4) == 1,
                     r.IsDBNull(5) ? DsnReturn.Unspecified : Enum.Parse<DsnReturn>(r.GetString(5)),
-                    r.IsDBNull(6) ? null : r.GetString(6)),
+                    r.IsDBNull(6) ? null : r.GetString(6), RequireTls: r.GetInt32(14) == 1),
                 new ClientTrace(r.GetString(7), r.GetString(8), r.GetString(9), r.GetString(10), tls, r.IsDBNull(13) ? null : r.GetString(13)),
                 []);
         }

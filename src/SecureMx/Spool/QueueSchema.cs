@@ -10,7 +10,7 @@ namespace SecureMx.Spool;
 /// </summary>
 internal static class QueueSchema
 {
-    public const int Version = 3;
+    public const int Version = 4;
 
     public static void Migrate(SqliteConnection c)
     {
@@ -24,6 +24,11 @@ internal static class QueueSchema
             Exec(c, null, "ALTER TABLE recipients ADD COLUMN delay_warned INTEGER NOT NULL DEFAULT 0; PRAGMA user_version = 2;");
         }
         if (version < 3) MigrateToVersion3(c);
+        if (version < 4)
+        {
+            // The REQUIRETLS flag of MAIL FROM (RFC 8689 §4.1) is stored with the message, so it is relayed after a restart.
+            Exec(c, null, "ALTER TABLE messages ADD COLUMN requiretls INTEGER NOT NULL DEFAULT 0; PRAGMA user_version = 4;");
+        }
     }
 
     /// <summary>

@@ -58,6 +58,14 @@ public sealed class MtaStsPolicyShowTests : IDisposable
     }
 
     [Fact]
+    public void TheListOfEveryCachedPolicyHasOneLineEach()
+    {
+        Assert.Equal("mta-sts example.net: enforce (id id2030), expires 2030-05-07T12:00:00Z", MtaStsPolicyShow.Summary(Cached(MtaStsMode.Enforce), Now));
+        Assert.Equal("mta-sts example.net: testing (id id2030), expires 2030-05-07T12:00:00Z; last refresh failed: sts-policy-fetch-error: timeout",
+            MtaStsPolicyShow.Summary(Cached(MtaStsMode.Testing, lastError: "sts-policy-fetch-error: timeout"), Now));
+    }
+
+    [Fact]
     public void WithoutACachedPolicyItSaysSoAndPointsToProbe()
     {
         Assert.Equal(["  mta-sts: no cached policy for example.net (looked up at the next delivery; `securemx probe example.net` shows it now)"],

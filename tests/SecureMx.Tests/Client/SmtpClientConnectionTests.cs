@@ -22,6 +22,38 @@ public sealed class SmtpClientConnectionTests
     private static Func<Stream> Bytes(string text) => () => new MemoryStream(Encoding.UTF8.GetBytes(text));
 
     [Fact]
+    public async Task RequireTlsIsSeenOnlyAfterStartTlsAndRelayedOnMailFrom()
+    {
+        await using var server = await SmtpTestServer.StartAsync();
+        var ct = TestContext.Current.CancellationToken;
+        await using var client = await SmtpClientConnection.ConnectAsync(server.Endpoint, "client.test", IPAddress.Loopback, ct);
+        Assert.False(client.Capabilities.RequireTls);
+        await client.StartTlsAsync(AcceptAnyCertificate(), TlsVerification.Encrypted, ct);
+        Assert.True(client.Capabilities.RequireTls);
+
+        const string message = "Subject: r\r\n\r\nx\r\n";
+        var result = await client.SendAsync("sender@remote.test", Plain with { RequireTls = true },
+            [new OutboundRecipient("alice@example.org", DsnNotify.Unspecified, null, null)], message.Length, Bytes(message), ct);
+
+        Assert.Equal(250, result.Data!.Code);
+        Assert.True(server.Spool.Queue.Load(server.Arrivals.Ids.Single())!.Value.Envelope.Parameters.RequireTls);
+    }
+
+    [Fact]
+    public async Task RequireTlsIsNeverSentOutsideTls()
+    {
+        // The delivery rule never lets such a message reach a plaintext session; the client does not add the keyword there either.
+        await using var server = await SmtpTestServer.StartAsync();
+        var ct = TestContext.Current.CancellationToken;
+        await using var client = await SmtpClientConnection.ConnectAsync(server.Endpoint, "client.test", IPAddress.Loopback, ct);
+        const string message = "Subject: r\r\n\r\nx\r\n";
+        var result = await client.SendAsync("sender@remote.test", Plain with { RequireTls = true },
+            [new OutboundRecipient("alice@example.org", DsnNotify.Unspecified, null, null)], message.Length, Bytes(message), ct);
+        Assert.Equal(250, result.Mail.Code); // a 530 5.7.10 had the keyword been sent
+        Assert.False(server.Spool.Queue.Load(server.Arrivals.Ids.Single())!.Value.Envelope.Parameters.RequireTls);
+    }
+
+    [Fact]
     public async Task PipelinedTransactionReportsEachRecipientAndRelaysBytesAndDsnParameters()
     {
         await using var server = await SmtpTestServer.StartAsync();

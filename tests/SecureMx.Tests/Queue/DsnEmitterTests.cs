@@ -53,4 +53,36 @@ public sealed class DsnEmitterTests
         Assert.Null(group["Remote-MTA"]);
         Assert.Null(group["Diagnostic-Code"]);
     }
+
+    [Fact]
+    public async Task TheReportOnARequireTlsMessageIsSentWithRequireTlsAndReturnsOnlyTheHeaderEvenUnderRetFull()
+    {
+        // RFC 8689 §5: the report is protected as the message was, and RET=FULL is disregarded.
+        await using var h = await QueueRunnerHarness.CreateAsync(start: false);
+        var id = await h.SendAsync(announce: false);
+        var (stored, recipients) = h.Spool.Queue.Load(id)!.Value;
+        var dsn = new DsnEmitter(h.Spool, new RecipientRouter(h.Store.Mailboxes, h.Options.Delivery), h.Options, h.Clock, NullLogger.Instance);
+        var spooled = new List<string>();
+        dsn.Arrived += spooled.Add;
+        var failed = new DeliveryOutcome(RecipientState.Failed, OutcomeReason.ServerCapability, EnhancedStatus.RequireTlsNeeded, "REQUIRETLS support required", 550);
+
+        foreach (var requireTls in new[] { true, false })
+        {
+            var original = stored with { Parameters = stored.Parameters with { Ret = DsnReturn.Full, RequireTls = requireTls } };
+            await dsn.EmitAsync(original, [new DsnEmitter.Item(recipients[0], failed)], DsnAction.Failed, null);
+        }
+
+        Assert.Equal(2, spooled.Count);
+        var (tagged, plain) = (h.Spool.Queue.Load(spooled[0])!.Value.Envelope, h.Spool.Queue.Load(spooled[1])!.Value.Envelope);
+        Assert.True(tagged.Parameters.RequireTls);
+        Assert.False(plain.Parameters.RequireTls);
+        MimeEntity Returned(string dsnId)
+        {
+            using var data = h.Spool.OpenData(dsnId);
+            return Assert.IsType<MultipartReport>(MimeMessage.Load(data).Body)[2];
+        }
+        Assert.IsType<TextRfc822Headers>(Returned(spooled[0]));
+        Assert.DoesNotContain("Hello.", Returned(spooled[0]).ToString());
+        Assert.IsType<MessagePart>(Returned(spooled[1])); // the same request without REQUIRETLS returns it whole
+    }
 }

@@ -3,7 +3,7 @@ using SecureMx.Smtp;
 
 namespace SecureMx.Tests.Smtp;
 
-/// <summary>MAIL/RCPT ESMTP parameters: SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), DSN (RFC 3461).</summary>
+/// <summary>MAIL/RCPT ESMTP parameters: SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), DSN (RFC 3461), REQUIRETLS (RFC 8689).</summary>
 public sealed class ParameterParserTests
 {
     private const long Max = 10_000;
@@ -31,6 +31,27 @@ public sealed class ParameterParserTests
         Assert.True(p.SmtpUtf8);
         Assert.Equal(DsnReturn.Headers, p.Ret);
         Assert.Equal("QQ+314", p.EnvId);
+    }
+
+    [Theory]
+    [InlineData("REQUIRETLS")]
+    [InlineData("requiretls")]
+    [InlineData("SIZE=10 RequireTls SMTPUTF8")]
+    public void RequireTlsIsAKeywordWithoutAValue(string text)
+    {
+        Assert.Null(ParameterParser.ParseMail(text, Max, out var p));
+        Assert.True(p.RequireTls);
+    }
+
+    [Theory]
+    [InlineData("REQUIRETLS=YES")]
+    [InlineData("REQUIRETLS=")]
+    public void RequireTlsWithAValueIs501(string text)
+    {
+        var reply = ParameterParser.ParseMail(text, Max, out var p);
+        AssertReply(reply, 501, "5.5.4");
+        Assert.Contains("REQUIRETLS takes no value", reply!.Text);
+        Assert.False(p.RequireTls);
     }
 
     [Fact]
@@ -200,7 +221,7 @@ public sealed class ParameterParserTests
     [Theory]
     [InlineData("FOO=BAR")]
     [InlineData("DELIVERBY=100")]
-    [InlineData("REQUIRETLS")]
+    [InlineData("REQUIRETLSX")]
     [InlineData("SIZE=1 XTRA")]
     public void UnknownMailKeywordIs555(string text)
     {
@@ -214,6 +235,7 @@ public sealed class ParameterParserTests
     [InlineData("SMTPUTF8 SMTPUTF8")]
     [InlineData("RET=FULL RET=HDRS")]
     [InlineData("ENVID=a ENVID=b")]
+    [InlineData("REQUIRETLS requiretls")]
     public void DuplicateMailKeywordIs501(string text)
     {
         var reply = ParameterParser.ParseMail(text, Max, out _);

@@ -65,6 +65,30 @@ public sealed class SmtpSessionTlsTests
     }
 
     [Fact]
+    public async Task RequireTlsOverTlsIsStoredWithTheMessageAndOnlyWhenAskedFor()
+    {
+        await using var server = await SmtpTestServer.StartAsync();
+        await using var c = await ConnectTlsAsync(server);
+        await c.EhloAsync();
+        var tagged = await c.SendMessageAsync("sender@remote.example", ["alice@example.org"], "Subject: r\r\n\r\nx\r\n"u8.ToArray(), "REQUIRETLS");
+        var plain = await c.SendMessageAsync("sender@remote.example", ["alice@example.org"], "Subject: p\r\n\r\nx\r\n"u8.ToArray());
+        Assert.True(server.Spool.Queue.Load(tagged)!.Value.Envelope.Parameters.RequireTls);
+        Assert.False(server.Spool.Queue.Load(plain)!.Value.Envelope.Parameters.RequireTls);
+    }
+
+    [Fact]
+    public async Task RequireTlsInPlaintextStoresNothingAndTheNextTransactionIsUntagged()
+    {
+        await using var server = await SmtpTestServer.StartAsync();
+        await using var c = await server.ConnectEhloAsync();
+        await c.CommandAsync("MAIL FROM:<sender@remote.example> REQUIRETLS", 530, "5.7.10");
+        await c.CommandAsync("RCPT TO:<alice@example.org>", 503, "5.5.1"); // no transaction was opened
+        var id = await c.SendMessageAsync("sender@remote.example", ["alice@example.org"], "Subject: p\r\n\r\nx\r\n"u8.ToArray());
+        Assert.Equal([id], server.Arrivals.Ids);
+        Assert.False(server.Spool.Queue.Load(id)!.Value.Envelope.Parameters.RequireTls);
+    }
+
+    [Fact]
     public async Task Tls12ClientIsRecordedAsTls12()
     {
         await using var server = await SmtpTestServer.StartAsync();

@@ -11,7 +11,8 @@ namespace SecureMx.Tests.Spool;
 
 /// <summary>
 /// Queue databases written by earlier versions: a version-2 queue (outcomes as text only) is
-/// migrated to version 3 with every old text read into the structured columns, once.
+/// migrated to version 3 with every old text read into the structured columns, once; version 4
+/// adds the REQUIRETLS flag of the message (RFC 8689), off for every message queued before.
 /// </summary>
 public sealed class QueueSchemaTests : IDisposable
 {
@@ -112,9 +113,10 @@ public sealed class QueueSchemaTests : IDisposable
 
         using var queue = Open();
 
-        Assert.Equal(3, UserVersion(queue));
+        Assert.Equal(QueueSchema.Version, UserVersion(queue));
         var (envelope, rows) = queue.Load(Id)!.Value;
         Assert.Equal(Received, envelope.ReceivedAt);
+        Assert.False(envelope.Parameters.RequireTls);
         var sender = new RequiredTls(OutboundTlsLevel.Encrypt, TlsRequirementSource.Sender);
         DeliveryOutcome?[] expected =
         [
@@ -162,16 +164,49 @@ public sealed class QueueSchemaTests : IDisposable
 
         using var again = Open();
 
-        Assert.Equal(3, UserVersion(again));
+        Assert.Equal(QueueSchema.Version, UserVersion(again));
         Assert.Equal(first, again.Load(Id)!.Value.Recipients);
         await again.UpdateRecipientAsync(Id, 10, TestOutcomes.TlsWait(), Received.AddHours(2), TimeProvider.System);
         Assert.Equal(TestOutcomes.TlsWait(), again.Load(Id)!.Value.Recipients[10].LastOutcome);
     }
 
     [Fact]
-    public void ANewQueueStartsAtVersion3()
+    public void ANewQueueStartsAtVersion4()
     {
         using var queue = Open();
-        Assert.Equal(3, UserVersion(queue));
+        Assert.Equal(4, UserVersion(queue));
+    }
+
+    [Fact]
+    public async Task AVersion3QueueGetsTheRequireTlsColumnAndKeepsTheFlagOfNewMessagesAcrossAReopen()
+    {
+        // A version-3 queue: the version-2 one migrated, without what version 4 added.
+        CreateVersion2Queue();
+        using (Open()) { }
+        SqliteConnection.ClearAllPools();
+        using (var c = new SqliteConnection($"Data Source={DbPath}"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "ALTER TABLE messages DROP COLUMN requiretls; PRAGMA user_version = 3";
+            cmd.ExecuteNonQuery();
+        }
+        SqliteConnection.ClearAllPools();
+        using (var queue = Open())
+        {
+            Assert.Equal(4, UserVersion(queue));
+            Assert.False(queue.Load(Id)!.Value.Envelope.Parameters.RequireTls);
+            var envelope = new Envelope("FEDCBA9876543210", Received, "alice@example.test", 10,
+                new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null, RequireTls: true),
+                new ClientTrace("submission", "192.0.2.7", "client", "ESMTPSA", new NegotiatedTls("TLSv1.3", "TLS_AES_256_GCM_SHA384"), "alice@example.test"),
+                [new EnvelopeRecipient("bob@dest.test", "bob@dest.test", RecipientRoute.Remote, null, DsnNotify.Unspecified, null, null)]);
+            var data = _dir.Combine("incoming");
+            await File.WriteAllTextAsync(data, "Subject: x\r\n\r\nx\r\n", TestContext.Current.CancellationToken);
+            await queue.InsertAsync(envelope, data, TimeProvider.System);
+        }
+        SqliteConnection.ClearAllPools();
+        using var reopened = Open();
+        Assert.True(reopened.Load("FEDCBA9876543210")!.Value.Envelope.Parameters.RequireTls);
+        Assert.False(reopened.Load(Id)!.Value.Envelope.Parameters.RequireTls);
     }
 }

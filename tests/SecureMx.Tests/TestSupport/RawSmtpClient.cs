@@ -208,10 +208,10 @@ public sealed class RawSmtpClient : IAsyncDisposable
         _stream = ssl;
     }
 
-    /// <summary>MAIL, RCPT… and DATA with the content (already dot-stuffed, ending in CRLF); returns the queue id.</summary>
-    public async Task<string> SendMessageAsync(string from, IEnumerable<string> to, byte[] content)
+    /// <summary>MAIL (with <paramref name="mailParameters"/>, if any), RCPT… and DATA with the content (already dot-stuffed, ending in CRLF); returns the queue id.</summary>
+    public async Task<string> SendMessageAsync(string from, IEnumerable<string> to, byte[] content, string mailParameters = "")
     {
-        await CommandAsync($"MAIL FROM:<{from}>", 250);
+        await CommandAsync($"MAIL FROM:<{from}>{(mailParameters.Length > 0 ? " " + mailParameters : "")}", 250);
         foreach (var r in to) await CommandAsync($"RCPT TO:<{r}>", 250);
         await CommandAsync("DATA", 354);
         await SendAsync(content);

@@ -41,14 +41,21 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
 
     /// <summary>A host that did not take the transaction, and whether a TLS requirement was the reason.</summary>
     /// <param name="TlsFailure">Why STARTTLS failed when the host then failed in plaintext (opportunistic levels); else null.</param>
+    /// <param name="RequireTls">The host was turned away by the REQUIRETLS rule (<see cref="RequireTlsRule"/>).</param>
     /// <param name="MtaSts">The host failed (enforce) or would fail (testing) the recipient domain's MTA-STS policy: why, for the delivery log.</param>
     /// <param name="ByMtaSts">The recipient domain's MTA-STS policy (enforce) turned the host away: the deferral's requirement is the recipient's.</param>
-    private sealed record HostFailure(EnhancedStatus Enhanced, string Text, bool Tls, string? Host = null, IPAddress? Address = null, string? TlsFailure = null,
+    private sealed record HostFailure(EnhancedStatus Enhanced, string Text, bool Tls, string? Host = null, IPAddress? Address = null, string? TlsFailure = null, bool RequireTls = false,
         MtaStsDeliveryFailure? MtaSts = null, bool ByMtaSts = false);
 
+    /// <param name="ignoreRecipientPolicies">
+    /// The recipient's own policies (its DANE TLSA records; its MTA-STS policy) play no part: a honoured
+    /// "TLS-Required: No" (RFC 8689 §4.2.2, decided by <see cref="TlsRequiredHeader"/>). The level is kept:
+    /// what the sender or the operator configured still applies. Never set for a REQUIRETLS message.
+    /// </param>
     public async Task<IReadOnlyList<RemoteOutcome>> DeliverAsync(Envelope envelope, string domain, IReadOnlyList<QueuedRecipient> recipients,
-        Func<Stream> openData, CancellationToken ct, OutboundTlsLevel level = OutboundTlsLevel.May, bool useDane = true)
+        Func<Stream> openData, CancellationToken ct, OutboundTlsLevel level = OutboundTlsLevel.May, bool useDane = true, bool ignoreRecipientPolicies = false)
     {
+        if (ignoreRecipientPolicies && !envelope.Parameters.RequireTls) useDane = false;
         // RFC 5321 §4.4: a relay adds its Received header too, not only the final delivery.
         var received = TraceHeaders.Received(envelope, recipients.Count == 1 ? recipients[0].Recipient.Address : null, options.HostnameFor(envelope.Client.Listener), ReceivedNodeName.For(options));
         var spooled = openData;
@@ -57,6 +64,9 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
 
         var mx = await dns.ResolveMxAsync(domain, ct).ConfigureAwait(false);
         if (mx.Failure is { } dnsFailure) return All(recipients, OutcomeReason.Dns, dnsFailure.Code, dnsFailure.Enhanced, dnsFailure.Text);
+        // RFC 8689 §4.2.1: a REQUIRETLS message goes only over authenticated TLS, never opportunistically.
+        var requireTls = RequireTlsRule.For(envelope, mx);
+        if (requireTls is not null) level = RequireTlsRule.Raise(level);
 
         // RFC 8461 §5: the recipient domain's MTA-STS policy, once per delivery of the domain; not where
         // the operator's destination entry (none, may) switched the recipient-side policies off.
@@ -121,7 +131,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             }
             foreach (var ip in usable)
             {
-                var attempt = await TryHostAsync(envelope, domain, host.Name, ip, requirement, recipients, openData, ct, audit, wouldFail).ConfigureAwait(false);
+                var attempt = await TryHostAsync(envelope, domain, host.Name, ip, requirement, recipients, openData, requireTls, ct, audit, wouldFail).ConfigureAwait(false);
                 if (attempt.Outcomes is not null) return WithPolicyFailure(attempt.Outcomes, stsUnavailable);
                 failures.Add(attempt.Failure!);
             }
@@ -134,6 +144,13 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         // Nobody took the transaction: everyone waits for the next attempt, with the reasons of every host.
         // When a TLS requirement turned a host away, that is the reason (4.7.4/4.7.5, as Postfix says it).
         var text = string.Join("; ", failures.Select(f => f.Text));
+        // Every host turned away by REQUIRETLS (or its TLS): final, 5.7.30 (RFC 8689 §5); one that was down is tried again.
+        if (requireTls is not null && RequireTlsRule.Fails(failures, f => f.RequireTls || f.Tls && f.Address is not null))
+        {
+            var last = failures.Last();
+            return All(recipients, OutcomeReason.ServerCapability, 550, EnhancedStatus.RequireTlsNeeded, RequireTlsRule.FailureText(text))
+                .Select(o => o with { MxHost = last.Host, Address = last.Address }).ToList();
+        }
         var tlsFailure = failures.FirstOrDefault(f => f.Tls);
         // A host that failed in plaintext after its STARTTLS failed: the delivery log says so too, not only the text.
         var fellBack = failures.LastOrDefault(f => f.TlsFailure is not null)?.TlsFailure;
@@ -159,7 +176,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
     /// <param name="audit">MTA-STS testing: the policy that judges this session after the handshake (RFC 8461 §5), else null.</param>
     /// <param name="wouldFail">MTA-STS testing: what the host already fails before any connection (not listed).</param>
     private async Task<HostAttempt> TryHostAsync(Envelope envelope, string domain, string host, IPAddress ip, HostTlsRequirement requirement,
-        IReadOnlyList<QueuedRecipient> recipients, Func<Stream> openData, CancellationToken ct, MtaStsDelivery? audit = null, MtaStsDeliveryFailure? wouldFail = null)
+        IReadOnlyList<QueuedRecipient> recipients, Func<Stream> openData, RequireTlsRule? requireTls, CancellationToken ct, MtaStsDelivery? audit = null, MtaStsDeliveryFailure? wouldFail = null)
     {
         var where = $"{host}[{ip}]";
         var cacheKey = requirement.CacheKey(host);
@@ -198,6 +215,13 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 // MTA-STS testing: what enforce would have said of this session; the mail goes on regardless (RFC 8461 §5).
                 stsFailure = audit?.Judge(where, wouldFail, connection.Tls, pkix);
                 if (stsFailure is not null) audit!.Report(stsFailure);
+            }
+            if (requireTls?.Refusal(connection.Tls, connection.Capabilities) is { } refused)
+            {
+                // RFC 8689 §4.2.1: QUIT before MAIL, then the next MX host; nothing of the message was sent.
+                logger.LogInformation("{Id}: {Host}: {Reason}", envelope.Id, where, refused);
+                try { await connection.QuitAsync(ct).ConfigureAwait(false); } catch (Exception ex) when (ex is IOException or SmtpClientException) { }
+                return new HostAttempt(null, new HostFailure(EnhancedStatus.RequireTlsNeeded, $"{where}: {refused}", Tls: false, host, ip, RequireTls: true));
             }
             // RFC 6531 §3.2: a message that needs SMTPUTF8 must not go to a server without it.
             if (envelope.Parameters.SmtpUtf8 && !connection.Capabilities.SmtpUtf8)
