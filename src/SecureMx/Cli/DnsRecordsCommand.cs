@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Security.Cryptography.X509Certificates;
 using SecureMx.Config;
 using SecureMx.Mail;
+using SecureMx.MtaSts;
 using SecureMx.Store;
 using SecureMx.Tls;
 
@@ -41,6 +42,8 @@ public static class DnsRecordsCommand
             if (inbound != InboundTlsSetting.Mandatory)
                 Console.WriteLine($"; note: inbound TLS for {d} is still opportunistic; 'securemx policy inbound {d} mandatory' also closes the ordinary MX to insecure sessions");
             foreach (var line in ClientRecords(options, d)) Console.WriteLine(line);
+            var mtaSts = policies.DomainMtaSts(d);
+            foreach (var line in MtaStsRecords(dir, options, HostedMtaStsPolicies.For(d, mtaSts?.Inbound ?? inbound.Value, mtaSts?.MtaStsMode ?? "", options))) Console.WriteLine(line);
             return 0;
         });
         return cmd;
@@ -79,6 +82,44 @@ public static class DnsRecordsCommand
         }
         yield return $"; next key ({NextTlsKey.KeyFile}, not served yet): publish it next to the current one, and switch ('{CliCommandName.Current} tls rollover') only after twice the TTL (RFC 7671 §8.1)";
         yield return $"_25._tcp.{host}.\tIN\tTLSA\t{nextRecord}";
+    }
+
+    /// <summary>
+    /// The MTA-STS records (RFC 8461 §3.1, §3.3): the "_mta-sts" TXT record with the policy's id, and the
+    /// policy host mta-sts.DOMAIN as a CNAME to the host whose port 443 the listener answers on. Printed
+    /// as records only while the listener is on and the mode is testing or enforce; with mode none,
+    /// as comments, for the withdrawal of a policy published before (RFC 8461 §8.3).
+    /// </summary>
+    internal static IEnumerable<string> MtaStsRecords(string dir, SecureMxOptions options, HostedMtaStsPolicy policy)
+    {
+        var domain = policy.Domain;
+        var host = options.Hostname.TrimEnd('.');
+        yield return "";
+        if (Endpoint.TryParseQuiet(options.Listeners.MtaSts) is not { } listener)
+        {
+            yield return $"; no MTA-STS records: the MTA-STS listener is off (listeners.mtaSts; serve --mta-sts ADDR:PORT), so nothing serves a policy for {domain}";
+            yield break;
+        }
+        var certificates = ConfigLoader.ResolvePath(dir, options.MtaSts.CertificateDirectory);
+        string[] records =
+        [
+            $"{MtaStsTxtRecord.OwnerName(domain)}.\tIN\tTXT\t\"{policy.TxtRecord.ToText()}\"",
+            $"{MtaStsTxtRecord.PolicyHost(domain)}.\tIN\tCNAME\t{host}.",
+        ];
+        var mode = policy.Policy.Mode;
+        var maxAge = Duration.Format(policy.Policy.MaxAge);
+        if (mode == MtaStsMode.None)
+        {
+            yield return $"; no MTA-STS records: the policy of {domain} is none ('{CliCommandName.Current} policy mta-sts {domain} testing' starts one).";
+            yield return $"; Withdrawing a policy published before: publish these with the new id and keep them for max_age ({maxAge}), so that senders learn mode none, then remove both (RFC 8461 §8.3):";
+            foreach (var record in records) yield return "; " + record;
+            yield break;
+        }
+        yield return $"; MTA-STS (RFC 8461), mode {mode.Name()}, mx {string.Join(", ", policy.Policy.Mx)}: publish in the zone of {domain}; the id changes whenever the policy does (mode, MX names, max_age {maxAge}): publish the new record then";
+        yield return records[0];
+        yield return $"; the policy host https://{MtaStsTxtRecord.PolicyHost(domain)}/.well-known/mta-sts.txt is served by listeners.mtaSts (now {listener}): it must answer HTTPS on port 443 of {host},";
+        yield return $"; with a certificate from a public CA that names {MtaStsTxtRecord.PolicyHost(domain)}: {MtaStsTxtRecord.PolicyHost(domain)}.pem and .key in {certificates}";
+        yield return records[1];
     }
 
     // RFC 6186 §3.4: clients try the lowest priority first, so the order says IMAP before POP3;

@@ -23,6 +23,7 @@ public static class InitCommand
         var submissions = new Option<string?>("--submissions") { Description = "submission, implicit TLS (default 127.0.0.1:2465)", HelpName = "ADDR:PORT" };
         var dashboard = new Option<string?>("--dashboard") { Description = "dashboard HTTPS (default 127.0.0.1:8443)", HelpName = "ADDR:PORT" };
         var metrics = new Option<string?>("--metrics") { Description = "Prometheus /metrics and /health, plain HTTP (default off; loopback recommended)", HelpName = "ADDR:PORT" };
+        var mtaSts = new Option<string?>("--mta-sts") { Description = "HTTPS for the hosted domains' MTA-STS policies (default off; port 443 in production)", HelpName = "ADDR:PORT" };
         var dns = new Option<string?>("--dns") { Description = "local validating DNS resolver (default 127.0.0.1:53)", HelpName = "ADDR:PORT" };
         var cert = new Option<string?>("--cert") { Description = "PEM certificate chain (default: a generated self-signed one)", HelpName = "FILE" };
         var key = new Option<string?>("--key") { Description = "PEM private key for --cert", HelpName = "FILE" };
@@ -32,13 +33,13 @@ public static class InitCommand
 
         var cmd = new Command("init", "create a new instance: configuration, store, spool, mailboxes, TLS certificate")
         {
-            data, hostname, mx, secureMx, secureMxHostname, submission, submissions, dashboard, dns, cert, key, metrics, store, storePasswordFile, node,
+            data, hostname, mx, secureMx, secureMxHostname, submission, submissions, dashboard, dns, cert, key, metrics, store, storePasswordFile, node, mtaSts,
         };
         cmd.SetAction(p =>
         {
             Run(CliOptions.RequireData(p.GetValue(data)!), p.GetValue(hostname)!, p.GetValue(mx), p.GetValue(secureMx), p.GetValue(submission),
                 p.GetValue(submissions), p.GetValue(dashboard), p.GetValue(dns), p.GetValue(cert), p.GetValue(key), p.GetValue(secureMxHostname), p.GetValue(metrics),
-                p.GetValue(store), p.GetValue(storePasswordFile), p.GetValue(node));
+                p.GetValue(store), p.GetValue(storePasswordFile), p.GetValue(node), p.GetValue(mtaSts));
             return 0;
         });
         return cmd;
@@ -46,7 +47,7 @@ public static class InitCommand
 
     public static void Run(string dir, string hostname, string? mx, string? secureMx, string? submission, string? submissions,
         string? dashboard, string? dns, string? cert, string? key, string? secureMxHostname = null, string? metrics = null,
-        string? store = null, string? storePasswordFile = null, string? node = null)
+        string? store = null, string? storePasswordFile = null, string? node = null, string? mtaSts = null)
     {
         hostname = hostname.ToLowerInvariant();
         if (!HostnameRules.IsValid(hostname)) throw new CliException($"--hostname: '{hostname}' is not a valid host name");
@@ -63,6 +64,7 @@ public static class InitCommand
         options.Listeners.Submissions = submissions ?? options.Listeners.Submissions;
         options.Listeners.Dashboard = dashboard ?? options.Listeners.Dashboard;
         options.Listeners.Metrics = metrics ?? options.Listeners.Metrics;
+        options.Listeners.MtaSts = mtaSts ?? options.Listeners.MtaSts;
         options.Dns = dns ?? options.Dns;
         if (store is not null)
         {
@@ -81,7 +83,7 @@ public static class InitCommand
             options.Node.Name = node;
         }
         // Endpoint errors first, before anything touches the disk.
-        foreach (var (name, value) in new[] { ("--mx", options.Listeners.Mx), ("--securemx", options.Listeners.SecureMx), ("--submission", options.Listeners.Submission), ("--submissions", options.Listeners.Submissions), ("--dashboard", options.Listeners.Dashboard), ("--metrics", options.Listeners.Metrics), ("--dns", options.Dns) })
+        foreach (var (name, value) in new[] { ("--mx", options.Listeners.Mx), ("--securemx", options.Listeners.SecureMx), ("--submission", options.Listeners.Submission), ("--submissions", options.Listeners.Submissions), ("--dashboard", options.Listeners.Dashboard), ("--metrics", options.Listeners.Metrics), ("--mta-sts", options.Listeners.MtaSts), ("--dns", options.Dns) })
         {
             try { Endpoint.Parse(value, name); }
             catch (FormatException ex) { throw new CliException(ex.Message); }

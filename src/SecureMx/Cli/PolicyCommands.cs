@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SecureMx.Config;
 using SecureMx.Mail;
+using SecureMx.MtaSts;
 using SecureMx.Policy;
 using SecureMx.Store;
 
@@ -21,6 +22,7 @@ public static class PolicyCommands
         cmd.Subcommands.Add(Inbound());
         cmd.Subcommands.Add(Outbound());
         cmd.Subcommands.Add(Destination());
+        cmd.Subcommands.Add(MtaSts());
         cmd.Subcommands.Add(Show());
         return cmd;
     }
@@ -108,6 +110,42 @@ public static class PolicyCommands
         return cmd;
     }
 
+    private static Command MtaSts()
+    {
+        var data = CliOptions.Data();
+        var domain = new Argument<string>("DOMAIN") { Description = "a hosted domain" };
+        var value = new Argument<string>("MODE") { Description = MtaStsModes.AllNames };
+        var cmd = new Command("mta-sts", "the MTA-STS policy served for a hosted domain (RFC 8461): enforce tells senders to deliver only to a listed MX over verified TLS; testing only asks for reports; none withdraws it") { domain, value, data };
+        cmd.SetAction(p =>
+        {
+            var d = ParseDomain(p.GetValue(domain)!);
+            var text = p.GetValue(value)!;
+            if (!MtaStsModes.TryParse(text, out var mode)) throw new CliException($"'{text.Trim().ToLowerInvariant()}': use one of {MtaStsModes.AllNames}");
+            var dir = CliOptions.RequireInstance(p.GetValue(data)!);
+            var options = CliOptions.LoadConfig(dir);
+            var policies = StoreCommands.OpenPolicies(dir);
+            var old = HostedMtaStsPolicies.ParseMode(StoreCommands.WrapStore(() => policies.SetDomainMtaStsMode(d, mode.Name(), Actor)));
+            Console.WriteLine($"MTA-STS of {d}: {old.Name()} -> {mode.Name()}");
+            var row = StoreCommands.WrapStore(() => policies.DomainMtaSts(d));
+            var policy = HostedMtaStsPolicies.For(d, row?.Inbound ?? InboundTlsSetting.Opportunistic, mode.Name(), options);
+            Console.WriteLine($"policy id {policy.Id} (mx: {string.Join(", ", policy.Policy.Mx)}; max_age {(long)policy.Policy.MaxAge.TotalSeconds} s); 'securemx dns-records {d}' prints the records to publish");
+            if (Endpoint.TryParseQuiet(options.Listeners.MtaSts) is null)
+                Console.WriteLine("note: the MTA-STS listener is off (listeners.mtaSts, serve --mta-sts ADDR:PORT): nothing serves the policy yet");
+            if (mode == MtaStsMode.Enforce)
+            {
+                Console.WriteLine("note: enforce tells sending servers to refuse delivery unless they reach a listed MX over TLS with a certificate valid from a public CA for its name; use testing first.");
+                foreach (var (host, verdict) in MtaStsMxCertificateCheck.Check(dir, options, row?.Inbound == InboundTlsSetting.Mandatory, DateTimeOffset.UtcNow))
+                    Console.WriteLine(verdict.Valid ? $"  MX {host}: {verdict.Detail}" : $"warning: MX {host}: {verdict.Detail}; senders that enforce the policy will not deliver there");
+            }
+            else if (mode == MtaStsMode.None && old != MtaStsMode.None)
+            {
+                Console.WriteLine($"note: keep the _mta-sts TXT record (with the new id) and the listener for max_age after this change, so that senders learn mode none (RFC 8461 §8.3); then remove both records");
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
     /// <summary>The rule, in one sentence (the command's help, `policy show`, the README).</summary>
     internal const string DestinationRule =
         "an entry replaces the global default for its domain, stricter or more lenient; the strictest of that and the sender's settings applies, "
@@ -158,6 +196,8 @@ public static class PolicyCommands
                 ? " (RCPT on every listener only in a TLS 1.2+ session with secure ciphers; else 550 5.7.1)"
                 : " (STARTTLS offered, plaintext accepted)"));
             Console.WriteLine($"  outbound: {policies.DomainOutboundTls(domain)?.Name()} (domain setting)");
+            if (policies.DomainMtaSts(domain) is { } served)
+                Console.WriteLine($"  mta-sts:  {HostedMtaStsPolicies.ParseMode(served.MtaStsMode).Name()} (the MTA-STS policy served for {domain}; securemx policy mta-sts)");
             PrintEffective("  mail from this domain", outbound.ForDomain(domain));
             PrintMandatoryAccounts(policies, domain);
         }

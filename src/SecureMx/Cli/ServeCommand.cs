@@ -11,17 +11,19 @@ public static class ServeCommand
     {
         var data = CliOptions.Data();
         var metrics = new Option<string?>("--metrics") { Description = "serve /metrics and /health on ADDR:PORT (plain HTTP; loopback recommended), or off; overrides listeners.metrics", HelpName = "ADDR:PORT" };
-        var cmd = new Command("serve", "run the listeners and the queue until SIGTERM or SIGINT; SIGHUP reloads the certificate and securemx.json") { data, metrics };
+        var mtaSts = new Option<string?>("--mta-sts") { Description = "serve the hosted domains' MTA-STS policies over HTTPS on ADDR:PORT, or off; overrides listeners.mtaSts", HelpName = "ADDR:PORT" };
+        var cmd = new Command("serve", "run the listeners and the queue until SIGTERM or SIGINT; SIGHUP reloads the certificate and securemx.json") { data, metrics, mtaSts };
         cmd.TreatUnmatchedTokensAsErrors = false; // --section:key=value overrides for securemx.json
         cmd.SetAction(async (p, ct) =>
         {
             // SIGHUP handled from the first moment: one during start-up is queued (systemd may reload early).
             using var reloadSignal = new ReloadSignalService();
             var dir = CliOptions.RequireData(p.GetValue(data)!);
-            // --metrics is the override --listeners:metrics=VALUE, validated with the rest of the configuration (and kept by a reload).
-            var overrides = p.GetValue(metrics) is { } metricsEndpoint
-                ? [.. p.UnmatchedTokens, $"--listeners:metrics={metricsEndpoint}"]
-                : p.UnmatchedTokens.ToArray();
+            // --metrics and --mta-sts are the overrides --listeners:metrics=VALUE and --listeners:mtaSts=VALUE, validated with the
+            // rest of the configuration (and kept by a reload).
+            string[] overrides = [.. p.UnmatchedTokens,
+                .. p.GetValue(metrics) is { } metricsEndpoint ? [$"--listeners:metrics={metricsEndpoint}"] : Array.Empty<string>(),
+                .. p.GetValue(mtaSts) is { } mtaStsEndpoint ? [$"--listeners:mtaSts={mtaStsEndpoint}"] : Array.Empty<string>()];
             var options = CliOptions.LoadConfig(dir, overrides);
             CliOptions.MailFileAccess(options); // a mail group this user may not give files to stops the start, not the first delivery
             // One server per instance: a second one would clean up the first one's transfers in progress at start-up.

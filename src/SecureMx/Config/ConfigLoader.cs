@@ -136,6 +136,8 @@ public static class ConfigLoader
         if (dash.LoginAttemptsPerMinute < 1) errors.Add("dashboard.loginAttemptsPerMinute: at least 1");
         if (dash.PlainHttp && Endpoint.TryParseQuiet(o.Listeners.Dashboard) is { } dep && !System.Net.IPAddress.IsLoopback(dep.Address))
             errors.Add($"dashboard.plainHttp: only on a loopback address (listeners.dashboard is {o.Listeners.Dashboard}); logins must not cross a network in clear text");
+        if (!Duration.TryParse(o.MtaSts.MaxAge, out var maxAge) || maxAge < TimeSpan.FromSeconds(1) || maxAge.TotalSeconds > 31_557_600)
+            errors.Add($"mtaSts.maxAge: '{o.MtaSts.MaxAge}' is not a duration from 1s to 365.25d (RFC 8461 §3.2; weeks are usual, e.g. 1w)");
         if (o.Logs.RetentionDays < 30) errors.Add("logs.retentionDays: at least 30 (the readiness preview reads 30 days)");
         if (o.Store.IsShared)
         {

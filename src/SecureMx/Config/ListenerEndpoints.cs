@@ -15,7 +15,7 @@ public static class ListenerEndpoints
     [
         ("listeners.mx", l.Mx), ("listeners.secureMx", l.SecureMx), ("listeners.submission", l.Submission),
         ("listeners.submissions", l.Submissions), ("listeners.dashboard", l.Dashboard), ("listeners.dovecotPolicy", l.DovecotPolicy),
-        ("listeners.metrics", l.Metrics),
+        ("listeners.metrics", l.Metrics), ("listeners.mtaSts", l.MtaSts),
     ];
 
     public static IEnumerable<string> DualStackConflicts(ListenerOptions l)

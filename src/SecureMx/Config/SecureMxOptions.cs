@@ -49,7 +49,10 @@ public sealed class SecureMxOptions
     public MtaStsOptions MtaSts { get; set; } = new();
 }
 
-/// <summary>MTA-STS (RFC 8461): how recipient domains' policies are fetched (MtaSts/MtaStsPolicyFetcher).</summary>
+/// <summary>
+/// MTA-STS (RFC 8461): how recipient domains' policies are fetched (MtaSts/MtaStsPolicyFetcher), and the
+/// policies SecureMx serves for its hosted domains on listeners.mtaSts.
+/// </summary>
 public sealed class MtaStsOptions
 {
     /// <summary>
@@ -60,6 +63,12 @@ public sealed class MtaStsOptions
 
     /// <summary>HTTPS port of the policy hosts mta-sts.DOMAIN (443; other values only for test set-ups).</summary>
     public int PolicyPort { get; set; } = 443;
+
+    /// <summary>max_age of the served policies (RFC 8461 §3.2: how long senders cache them; weeks are suggested).</summary>
+    public string MaxAge { get; set; } = "1w";
+
+    /// <summary>Where the policy host certificates lie: NAME.pem (chain, leaf first) and NAME.key per mta-sts.DOMAIN; relative to the data directory.</summary>
+    public string CertificateDirectory { get; set; } = "tls/mta-sts";
 }
 
 /// <summary>
@@ -182,6 +191,8 @@ public sealed class ListenerOptions
     /// address or the scraper's private network: nothing on it is secret or changes state); off by default.
     /// </summary>
     public string Metrics { get; set; } = "off";
+    /// <summary>HTTPS for the hosted domains' MTA-STS policies (https://mta-sts.DOMAIN/.well-known/mta-sts.txt, port 443 in production); off by default.</summary>
+    public string MtaSts { get; set; } = "off";
 }
 
 public sealed class TlsOptions

@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using SecureMx.Dns;
+using SecureMx.MtaSts;
 using SecureMx.Tls;
 
 namespace SecureMx.Dashboard;
@@ -60,6 +61,25 @@ public enum TlsaVerdict
     TimedOut,
 }
 
+/// <summary>What the "_mta-sts" TXT record of a hosted domain says about the policy SecureMx serves (RFC 8461 §3.1).</summary>
+public enum MtaStsTxtVerdict
+{
+    /// <summary>One STSv1 record with the id of the policy served now.</summary>
+    Matches,
+
+    /// <summary>A record with another id: senders keep the policy they fetched before and do not fetch the new one.</summary>
+    OtherId,
+
+    /// <summary>No STSv1 record: senders do not know there is a policy.</summary>
+    Missing,
+
+    /// <summary>More than one STSv1 record, or one that does not parse: senders treat that as no policy.</summary>
+    Invalid,
+
+    LookupFailed,
+    TimedOut,
+}
+
 /// <summary>The result of one live DNS check of a hosted domain.</summary>
 /// <param name="NextKeyPublished">
 /// With a next key (tls/next-key.pem) and a secure TLSA answer: whether a record for it is published
@@ -75,8 +95,19 @@ public sealed record DomainDnsCheckResult(
     TlsaVerdict Tlsa,
     IReadOnlyList<string> TlsaRecords,
     string? TlsaReason,
-    bool? NextKeyPublished = null)
+    bool? NextKeyPublished = null,
+    MtaStsTxtVerdict? MtaSts = null,
+    string? MtaStsDetail = null)
 {
+    /// <summary>The "_mta-sts" record's level; null when the domain's mode is none (nothing to check).</summary>
+    public CheckLevel? MtaStsLevel => MtaSts switch
+    {
+        null => null,
+        MtaStsTxtVerdict.Matches => CheckLevel.Ok,
+        MtaStsTxtVerdict.Missing => CheckLevel.Warn,
+        _ => CheckLevel.Bad,
+    };
+
     public CheckLevel MxLevel => Mx switch
     {
         MxVerdict.OnlySecureMx => CheckLevel.Ok,
@@ -120,23 +151,37 @@ public sealed class DomainDnsCheck(IMailDnsResolver dns, TimeProvider time, Time
     /// <param name="certificate">The instance certificate, null when none is loaded.</param>
     /// <param name="chain">Further certificates the server sends with it (for DANE-TA records).</param>
     /// <param name="nextKeySpki">The SubjectPublicKeyInfo of the next key of a rollover, null when there is none.</param>
+    /// <param name="mtaStsId">The id of the MTA-STS policy served for the domain; null when none is served (its "_mta-sts" record is not checked).</param>
     public async Task<DomainDnsCheckResult> CheckAsync(string domain, string secureMxHost, X509Certificate2? certificate,
-        IReadOnlyList<X509Certificate2> chain, byte[]? nextKeySpki, CancellationToken cancellationToken)
+        IReadOnlyList<X509Certificate2> chain, byte[]? nextKeySpki, CancellationToken cancellationToken, string? mtaStsId = null)
     {
         var host = secureMxHost.TrimEnd('.').ToLowerInvariant();
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bound.CancelAfter(_timeout);
         var mxTask = Bounded(ct => dns.ResolveMxAsync(domain, ct), bound.Token, cancellationToken);
         var tlsaTask = Bounded(ct => dns.ResolveTlsaAsync(host, SmtpPort, ct), bound.Token, cancellationToken);
+        var txtTask = mtaStsId is null ? null : Bounded(ct => dns.ResolveTxtAsync(MtaStsTxtRecord.OwnerName(domain), ct), bound.Token, cancellationToken);
         var mx = await mxTask.ConfigureAwait(false);
         var tlsa = await tlsaTask.ConfigureAwait(false);
+        var (mtaSts, mtaStsDetail) = txtTask is null ? (null, null) : JudgeMtaSts(await txtTask.ConfigureAwait(false), mtaStsId!);
 
         var (mxVerdict, hosts, mxSecurity, mxReason) = JudgeMx(mx, host);
         var (tlsaVerdict, records, tlsaReason) = JudgeTlsa(tlsa, host, certificate, chain, nextKeySpki);
         bool? nextPublished = nextKeySpki is not null && tlsa?.Kind == TlsaResolutionKind.Secure
             ? tlsa.Records.Any(r => NextTlsKey.Matches(r, nextKeySpki))
             : null;
-        return new DomainDnsCheckResult(domain, host, mxVerdict, hosts, mxSecurity, mxReason, tlsaVerdict, records, tlsaReason, nextPublished);
+        return new DomainDnsCheckResult(domain, host, mxVerdict, hosts, mxSecurity, mxReason, tlsaVerdict, records, tlsaReason, nextPublished, mtaSts, mtaStsDetail);
+    }
+
+    /// <summary>The TXT answer as a sender reads it (RFC 8461 §3.1: <see cref="MtaStsTxtRecord.Select"/>), against the id served now.</summary>
+    private static (MtaStsTxtVerdict?, string?) JudgeMtaSts(TxtResolution? txt, string expectedId)
+    {
+        if (txt is null) return (MtaStsTxtVerdict.TimedOut, null);
+        if (txt.Kind == TxtResolutionKind.TemporaryFailure) return (MtaStsTxtVerdict.LookupFailed, txt.FailureReason);
+        var (record, error) = MtaStsTxtRecord.Select(txt.Records);
+        if (error is not null) return (MtaStsTxtVerdict.Invalid, error);
+        if (record is null) return (MtaStsTxtVerdict.Missing, null);
+        return record.Id == expectedId ? (MtaStsTxtVerdict.Matches, record.Id) : (MtaStsTxtVerdict.OtherId, record.Id);
     }
 
     /// <summary>The answer, or null when the time bound ran out first (also for a resolver that ignores the token).</summary>

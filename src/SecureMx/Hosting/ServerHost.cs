@@ -156,6 +156,7 @@ public static class ServerHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardService>());
         builder.Services.AddHostedService(sp => new MetricsService(dataDirectory, options, sp.GetRequiredService<MessageSpool>(),
             sp.GetRequiredService<IHostApplicationLifetime>(), time, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<StoreDatabase>()));
+        builder.Services.AddHostedService(sp => new MtaStsService(dataDirectory, options, sp.GetRequiredService<TlsPolicyRepository>(), time, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService(sp => new DovecotPolicyService(dataDirectory, options, sp.GetRequiredService<AccountAuthenticator>(), sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SmtpServerService>());
         // Started last, stopped first: no reload while the server stops.

@@ -19,9 +19,11 @@ internal static class WebEndpoint
     /// <summary>
     /// An empty web application on Kestrel alone, HTTP/1.1 on <paramref name="endpoint"/>, logging into serve's
     /// log, no server header, headers within 10 s, bodies up to <paramref name="maxRequestBodySize"/>; serve owns
-    /// the signals. <paramref name="maxConnections"/>: null for Kestrel's default (no limit).
+    /// the signals. <paramref name="maxConnections"/>: null for Kestrel's default (no limit). <paramref name="listen"/>:
+    /// more for the endpoint (HTTPS).
     /// </summary>
-    public static WebApplicationBuilder CreateBuilder(IPEndPoint endpoint, ILoggerFactory logs, long maxRequestBodySize, long? maxConnections = null)
+    public static WebApplicationBuilder CreateBuilder(IPEndPoint endpoint, ILoggerFactory logs, long maxRequestBodySize, long? maxConnections = null,
+        Action<ListenOptions>? listen = null)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.Services.AddSingleton(logs);
@@ -35,7 +37,11 @@ internal static class WebEndpoint
             k.Limits.MaxRequestBodySize = maxRequestBodySize;
             k.Limits.MaxConcurrentConnections = maxConnections;
             k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
-            k.Listen(endpoint, l => l.Protocols = HttpProtocols.Http1);
+            k.Listen(endpoint, l =>
+            {
+                l.Protocols = HttpProtocols.Http1;
+                listen?.Invoke(l);
+            });
         });
         return builder;
     }

@@ -74,6 +74,19 @@ public sealed class TlsPolicyRepository(StoreDatabase db, TimeProvider time, Dir
     public OutboundTlsSetting SetMailboxOutboundTls(string address, OutboundTlsSetting value, string actor) =>
         ParseOutbound(Change("mailboxes", "address", address, "outbound_tls", value.Name(), actor, $"mailbox {address} does not exist"));
 
+    /// <summary>
+    /// A hosted domain's inbound setting and its MTA-STS mode as stored (the word: MtaSts/ parses it), read
+    /// from the store itself, never from the directory snapshot: every node of a cluster serves the
+    /// policy the store holds now. Null when the domain is not hosted.
+    /// </summary>
+    public (InboundTlsSetting Inbound, string MtaStsMode)? DomainMtaSts(string domain) =>
+        db.Rows("SELECT inbound_tls, mta_sts_mode FROM domains WHERE name=@k", r => (ParseInbound(r.GetString(0)), r.GetString(1)), ("@k", domain)) is [var row]
+            ? row : null;
+
+    /// <summary>Sets a hosted domain's MTA-STS mode (none, testing or enforce: checked by the caller); returns the old stored word.</summary>
+    public string SetDomainMtaStsMode(string domain, string mode, string actor) =>
+        Change("domains", "name", domain, "mta_sts_mode", mode, actor, $"domain {domain} is not hosted here");
+
     /// <summary>The level the destination table gives a recipient domain, or null.</summary>
     public OutboundTlsLevel? DestinationTls(string domain) =>
         directory?.Current is { } d ? d.Snapshot.DestinationTls(domain) :

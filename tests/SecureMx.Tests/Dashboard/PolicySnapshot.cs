@@ -6,7 +6,7 @@ namespace SecureMx.Tests.Dashboard;
 public sealed record PolicySnapshot(string Domains, string Mailboxes, string Destinations, string Roles, int AuditRows)
 {
     public static PolicySnapshot Take(TestStore store) => new(
-        string.Join(" ", store.Mailboxes.ListDomains().Select(d => $"{d}:in={store.Policies.DomainInboundTls(d)}:out={store.Policies.DomainOutboundTls(d)}")),
+        string.Join(" ", store.Mailboxes.ListDomains().Select(d => $"{d}:in={store.Policies.DomainInboundTls(d)}:out={store.Policies.DomainOutboundTls(d)}:sts={store.Policies.DomainMtaSts(d)?.MtaStsMode}")),
         string.Join(" ", store.Mailboxes.ListMailboxes().Select(m => $"{m.Address}:out={store.Policies.MailboxOutboundTls(m.Address)}")),
         string.Join(" ", store.Policies.ListDestinationTls().Select(d => $"{d.Domain}={d.Level}")),
         string.Join(" ", store.Roles.ListSystemAdmins()) + " | " + string.Join(" ", store.Mailboxes.ListDomains().Select(d => d + ":" + string.Join(",", store.Roles.ListDomainAdmins(d)))),

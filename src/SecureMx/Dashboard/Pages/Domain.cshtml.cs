@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using SecureMx.Auth;
+using SecureMx.Config;
 using SecureMx.Mail;
+using SecureMx.MtaSts;
 using SecureMx.Policy;
 using SecureMx.Store;
 using SecureMx.Tls;
@@ -25,6 +27,21 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
     public bool OutboundMandatory { get; private set; }
 
     public List<AccountRow> Accounts { get; } = new();
+
+    /// <summary>The MTA-STS policy served for the domain (its mode is the domain's setting).</summary>
+    public HostedMtaStsPolicy MtaStsPolicy { get; private set; } = null!;
+
+    public MtaStsMode MtaStsMode => MtaStsPolicy.Policy.Mode;
+
+    /// <summary>Whether this instance serves the policies (listeners.mtaSts is on): the records are shown only then.</summary>
+    public bool MtaStsListenerOn => Endpoint.TryParseQuiet(deps.Options.Listeners.MtaSts) is not null;
+
+    /// <summary>The "_mta-sts" TXT record and the policy host's CNAME in zone form; null while nothing is served (mode none, or the listener off).</summary>
+    public (string Txt, string Host)? MtaStsRecords => MtaStsMode == MtaStsMode.None || !MtaStsListenerOn ? null
+        : ($"{MtaStsTxtRecord.OwnerName(Domain)}. IN TXT \"{MtaStsPolicy.TxtRecord.ToText()}\"", $"{MtaStsTxtRecord.PolicyHost(Domain)}. IN CNAME {deps.Options.Hostname.TrimEnd('.')}.");
+
+    /// <summary>Resource key (DomainText) of an error to show next to the MTA-STS switch, or null.</summary>
+    public string? MtaStsError { get; private set; }
 
     public List<PolicyChange> Audit { get; private set; } = new();
 
@@ -73,7 +90,8 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
             var cert = deps.Certificate;
             var chain = cert?.Context.IntermediateCertificates.ToList() ?? [];
             var next = NextTlsaRecord is null ? null : NextKeySpki;
-            Check = await new DomainDnsCheck(deps.Resolver, deps.Time).CheckAsync(Domain, SecureMxHost, cert?.Certificate, chain, next, ct);
+            Check = await new DomainDnsCheck(deps.Resolver, deps.Time).CheckAsync(Domain, SecureMxHost, cert?.Certificate, chain, next, ct,
+                mtaStsId: MtaStsRecords is null ? null : MtaStsPolicy.Id);
         }
         return Page();
     }
@@ -98,6 +116,21 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
         if (Authorize(domain) is { } denied) return denied;
         if (mandatory is not { } on) return BadRequest();
         policies.SetDomainOutboundTls(Domain, on ? OutboundTlsSetting.Mandatory : OutboundTlsSetting.Default, Actor);
+        return SavedRedirect();
+    }
+
+    public IActionResult OnPostMtaSts(string domain, [FromForm] string? mode, [FromForm] bool confirm)
+    {
+        if (Authorize(domain) is { } denied) return denied;
+        if (!MtaStsModes.TryParse(mode, out var setting)) return BadRequest();
+        if (setting == MtaStsMode.Enforce && !confirm)
+        {
+            // Enforce makes senders refuse delivery when TLS to a listed MX cannot be verified: it needs the acknowledgement.
+            MtaStsError = "MtaSts_ConfirmMissing";
+            Load();
+            return Page();
+        }
+        policies.SetDomainMtaStsMode(Domain, setting.Name(), Actor);
         return SavedRedirect();
     }
 
@@ -149,5 +182,7 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
             Accounts.Add(new AccountRow(m.Address, m.Outbound == OutboundTlsSetting.Mandatory, AccountTlsPolicy.InEffect(m.Outbound, domainOutbound)));
         }
         Audit = policies.PolicyAudit(Domain);
+        var mtaSts = policies.DomainMtaSts(Domain);
+        MtaStsPolicy = HostedMtaStsPolicies.For(Domain, mtaSts?.Inbound ?? InboundTlsSetting.Opportunistic, mtaSts?.MtaStsMode ?? "", deps.Options);
     }
 }
