@@ -59,7 +59,7 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
                     // Without its TLS policy no recipient is sent anywhere: deferred, never sent under a guessed level.
                     return group.Select(r => PolicyUnreadable(envelope, r, ex)).ToList();
                 }
-                var tlsRequired = TlsRequiredHeaderFor(envelope, domain, policy);
+                var tlsRequired = await TlsRequiredHeaderForAsync(envelope, domain, policy, ct);
                 var outcomes = await remote.DeliverAsync(envelope, domain, group, () => spool.OpenData(envelope.Id), ct, policy.Level, policy.UsesDane,
                     ignoreRecipientPolicies: tlsRequired.Honoured);
                 return outcomes.Select(o => Attempt(envelope, group.Single(x => x.Index == o.Index), o, policy)).ToList();
@@ -84,12 +84,12 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
     /// honoured (the recipient's DANE and MTA-STS policies ignored) or why not. A header that cannot be
     /// read counts as absent: the recipient's policies then apply, which is never less safe.
     /// </summary>
-    private TlsRequiredHeader.Decision TlsRequiredHeaderFor(Envelope envelope, string domain, EffectiveTlsPolicy policy)
+    private async Task<TlsRequiredHeader.Decision> TlsRequiredHeaderForAsync(Envelope envelope, string domain, EffectiveTlsPolicy policy, CancellationToken ct)
     {
         TlsRequiredHeader.Decision decision;
         try
         {
-            decision = TlsRequiredHeader.Decide(envelope, policy, () => spool.OpenData(envelope.Id));
+            decision = await TlsRequiredHeader.DecideAsync(envelope, policy, () => spool.OpenData(envelope.Id), ct);
         }
         catch (Exception ex) when (ex is IOException or System.Data.Common.DbException)
         {

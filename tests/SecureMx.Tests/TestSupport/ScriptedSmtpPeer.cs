@@ -24,6 +24,7 @@ public sealed class ScriptedSmtpPeer : IAsyncDisposable
     private readonly bool _breakTls;
     private readonly Func<SslServerAuthenticationOptions>? _tls;
     private readonly bool _acceptOnce;
+    private readonly string? _startTlsRefusal;
     private int _connections;
 
     /// <summary>Messages received: the content and the TLS protocol it came over (null: plaintext).</summary>
@@ -39,9 +40,11 @@ public sealed class ScriptedSmtpPeer : IAsyncDisposable
     /// <param name="tls">The server side of STARTTLS; with it or <paramref name="breakTls"/> the peer offers STARTTLS.</param>
     /// <param name="acceptOnce">Stop listening after the first connection: the next one is refused (the port is closed).</param>
     /// <param name="listen">The address to listen on (default 127.0.0.1; a free port).</param>
+    /// <param name="startTlsRefusal">Offer STARTTLS and answer it with this reply (e.g. "454 4.7.0 TLS not available now") instead of a handshake.</param>
     public ScriptedSmtpPeer(PeerStall stall = PeerStall.None, bool breakTls = false, Func<SslServerAuthenticationOptions>? tls = null, bool acceptOnce = false,
-        IPAddress? listen = null)
+        IPAddress? listen = null, string? startTlsRefusal = null)
     {
+        _startTlsRefusal = startTlsRefusal;
         _stall = stall;
         _breakTls = breakTls;
         _tls = tls;
@@ -88,7 +91,7 @@ public sealed class ScriptedSmtpPeer : IAsyncDisposable
 
             if (_stall == PeerStall.Greeting) await Stall();
             await Say("220 peer.test ESMTP");
-            bool offerTls = _breakTls || _tls is not null;
+            bool offerTls = _breakTls || _tls is not null || _startTlsRefusal is not null;
             while (await reader.ReadLineAsync(ct) is { } line)
             {
                 var verb = line.Split(' ')[0].ToUpperInvariant();
@@ -97,6 +100,9 @@ public sealed class ScriptedSmtpPeer : IAsyncDisposable
                     case "EHLO":
                         if (_stall == PeerStall.Ehlo) await Stall();
                         await Say(offerTls && protocol is null ? "250-peer.test\r\n250-8BITMIME\r\n250 STARTTLS" : "250-peer.test\r\n250 8BITMIME");
+                        break;
+                    case "STARTTLS" when _startTlsRefusal is not null:
+                        await Say(_startTlsRefusal);
                         break;
                     case "STARTTLS":
                         await Say("220 go ahead");

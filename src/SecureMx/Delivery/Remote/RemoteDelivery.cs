@@ -44,8 +44,12 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
     /// <param name="RequireTls">The host was turned away by the REQUIRETLS rule (<see cref="RequireTlsRule"/>).</param>
     /// <param name="MtaSts">The host failed (enforce) or would fail (testing) the recipient domain's MTA-STS policy: why, for the delivery log.</param>
     /// <param name="ByMtaSts">The recipient domain's MTA-STS policy (enforce) turned the host away: the deferral's requirement is the recipient's.</param>
+    /// <param name="TlsRefused">
+    /// The host definitely cannot meet the TLS requirement: it does not offer STARTTLS, or its certificate
+    /// failed verification (DANE, PKIX, MTA-STS). Not a 4xx reply to STARTTLS, a timeout or a reset: those may pass.
+    /// </param>
     private sealed record HostFailure(EnhancedStatus Enhanced, string Text, bool Tls, string? Host = null, IPAddress? Address = null, string? TlsFailure = null, bool RequireTls = false,
-        MtaStsDeliveryFailure? MtaSts = null, bool ByMtaSts = false);
+        MtaStsDeliveryFailure? MtaSts = null, bool ByMtaSts = false, bool TlsRefused = false);
 
     /// <param name="ignoreRecipientPolicies">
     /// The recipient's own policies (its DANE TLSA records; its MTA-STS policy) play no part: a honoured
@@ -67,6 +71,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         // RFC 8689 §4.2.1: a REQUIRETLS message goes only over authenticated TLS, never opportunistically.
         var requireTls = RequireTlsRule.For(envelope, mx);
         if (requireTls is not null) level = RequireTlsRule.Raise(level);
+        else if (RequireTlsRule.IsReport(envelope)) level = RequireTlsRule.RaiseForReport(level);
 
         // RFC 8461 §5: the recipient domain's MTA-STS policy, once per delivery of the domain; not where
         // the operator's destination entry (none, may) switched the recipient-side policies off.
@@ -144,8 +149,9 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         // Nobody took the transaction: everyone waits for the next attempt, with the reasons of every host.
         // When a TLS requirement turned a host away, that is the reason (4.7.4/4.7.5, as Postfix says it).
         var text = string.Join("; ", failures.Select(f => f.Text));
-        // Every host turned away by REQUIRETLS (or its TLS): final, 5.7.30 (RFC 8689 §5); one that was down is tried again.
-        if (requireTls is not null && RequireTlsRule.Fails(failures, f => f.RequireTls || f.Tls && f.Address is not null))
+        // Every host turned away by REQUIRETLS, or definitely unable to meet its TLS: final, 5.7.30 (RFC 8689 §5).
+        // One that was down, timed out, or answered STARTTLS with a 4xx is tried again, as for any message.
+        if (requireTls is not null && RequireTlsRule.Fails(failures, f => f.RequireTls || f.TlsRefused))
         {
             var last = failures.Last();
             return All(recipients, OutcomeReason.ServerCapability, 550, EnhancedStatus.RequireTlsNeeded, RequireTlsRule.FailureText(text))
@@ -332,20 +338,31 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         {
             if (!requirement.TlsRequired) return (null, connection, null);
             try { await connection.QuitAsync(ct).ConfigureAwait(false); } catch (Exception ex) when (ex is IOException or SmtpClientException) { }
-            if (policy is null) return (new HostFailure(EnhancedStatus.SecurityNotSupported, $"TLS is required, but was not offered by host {where}", Tls: true, host, ip), connection, null);
+            if (policy is null) return (new HostFailure(EnhancedStatus.SecurityNotSupported, $"TLS is required, but was not offered by host {where}", Tls: true, host, ip, TlsRefused: true), connection, null);
             var notOffered = new MtaStsDeliveryFailure(MtaStsDeliveryFailure.StartTlsNotSupported, $"{where} does not offer STARTTLS, which {policy} requires");
             CountEnforced(notOffered);
             return (new HostFailure(EnhancedStatus.SecurityNotSupported, $"TLS is required by {policy}, but was not offered by host {where}", Tls: true, host, ip,
-                MtaSts: notOffered, ByMtaSts: true), connection, null);
+                MtaSts: notOffered, ByMtaSts: true, TlsRefused: true), connection, null);
         }
         string? verdict = null;
         PkixVerdict? pkix = null;
+        // Set when the certificate check said no: a definite refusal, unlike a handshake that broke off.
+        bool certificateRejected = false;
         try
         {
             using var tlsTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             tlsTimeout.CancelAfter(ConnectTimeout);
             var tlsOptions = requirement.ClientOptions(host, domain, _time, v => verdict = v, _trust,
                 audit is null && policy is null ? null : v => { pkix = v; audit?.Invoke(v); });
+            if (tlsOptions.RemoteCertificateValidationCallback is { } check)
+            {
+                tlsOptions.RemoteCertificateValidationCallback = (sender, certificate, chain, errors) =>
+                {
+                    if (check(sender, certificate, chain, errors)) return true;
+                    certificateRejected = true;
+                    return false;
+                };
+            }
             await connection.StartTlsAsync(tlsOptions, requirement.Verification, tlsTimeout.Token).ConfigureAwait(false);
             if (requirement.Mode == HostTlsMode.Dane) logger.LogInformation("{Host}: DANE: {Verdict}", where, verdict);
             if (connection.Tls is { IsStrict: false } weak)
@@ -376,11 +393,11 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 _ when requirement.StrictProfile => $"TLS handshake with {where} failed: TLS 1.2 or newer with secure ciphers (ECDHE, AES-GCM or ChaCha20-Poly1305) could not be negotiated ({Innermost(ex)})",
                 _ => $"TLS handshake with {where} failed: {Innermost(ex)}",
             };
-            if (policy is null) return (new HostFailure(EnhancedStatus.CryptographicFailure, why, Tls: true, host, ip), connection, null);
+            if (policy is null) return (new HostFailure(EnhancedStatus.CryptographicFailure, why, Tls: true, host, ip, TlsRefused: certificateRejected), connection, null);
             var stsFailure = pkix is { Valid: false } bad ? new MtaStsDeliveryFailure(MtaStsDeliveryFailure.ResultTypeOf(bad), $"certificate of {where}: {bad.Detail}")
                 : new MtaStsDeliveryFailure(MtaStsDeliveryFailure.ValidationFailure, $"TLS handshake with {where} failed: {failure.Reason}");
             CountEnforced(stsFailure);
-            return (new HostFailure(EnhancedStatus.CryptographicFailure, why, Tls: true, host, ip, MtaSts: stsFailure, ByMtaSts: true), connection, null);
+            return (new HostFailure(EnhancedStatus.CryptographicFailure, why, Tls: true, host, ip, MtaSts: stsFailure, ByMtaSts: true, TlsRefused: certificateRejected), connection, null);
         }
     }
 }

@@ -13,8 +13,10 @@ namespace SecureMx.Delivery.Remote;
 /// <see cref="Refusal"/> of every connected host before MAIL, and <see cref="Fails"/> when no host took it:
 /// every host refused by this rule → the recipients fail with 5.7.30 (RFC 8689 §5) and a failure DSN;
 /// a host that was down or a DNS lookup that failed → deferred as usual.
-/// Null-sender messages (DSNs about a REQUIRETLS message) carry the flag but are not held to the rule:
-/// RFC 8689 §4.2.1 applies to a non-empty return path, and §5 says the flag should not make a bounce be discarded.
+/// Null-sender messages (DSNs about a REQUIRETLS message) carry the flag but are not held to the whole rule
+/// (RFC 8689 §4.2.1 applies to a non-empty return path): <see cref="RaiseForReport"/> still keeps them off
+/// plaintext, since they carry the original's header (RFC 8689 §5), and they are sent with REQUIRETLS where
+/// the next hop offers it.
 /// </summary>
 public sealed class RequireTlsRule
 {
@@ -32,6 +34,17 @@ public sealed class RequireTlsRule
     /// TLSA RRset still makes it DANE), dane-only where that is already the level. Never opportunistic.
     /// </summary>
     public static OutboundTlsLevel Raise(OutboundTlsLevel level) => level == OutboundTlsLevel.DaneOnly ? level : OutboundTlsLevel.Verify;
+
+    /// <summary>A report (empty return path) about a REQUIRETLS message: the flag without a sender to hold to the rule.</summary>
+    public static bool IsReport(Envelope envelope) => envelope.Parameters.RequireTls && envelope.Sender.Length == 0;
+
+    /// <summary>
+    /// The level for such a report: at least encrypt (strict TLS, no plaintext fallback: the report carries
+    /// the original message's header, RFC 8689 §5); DANE where the host has DNSSEC-secure TLSA, and a
+    /// stricter configured level stays. The certificate need not be authenticated beyond that, so that a
+    /// report is not lost for a sender whose MX is neither DNSSEC-signed nor under MTA-STS.
+    /// </summary>
+    public static OutboundTlsLevel RaiseForReport(OutboundTlsLevel level) => level.RequiresTls() ? level : OutboundTlsLevel.Encrypt;
 
     /// <summary>
     /// Why the connected host may not have the message (RFC 8689 §4.2.1 steps 2, 4, 5), or null when it may.

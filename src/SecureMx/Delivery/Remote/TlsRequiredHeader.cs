@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using SecureMx.Mail;
 using SecureMx.Policy;
@@ -24,6 +25,9 @@ public static class TlsRequiredHeader
     /// <summary>The most of a message read to find the end of its header section.</summary>
     public const int MaxHeaderBytes = 256 * 1024;
 
+    /// <summary>How much is asked of the spool per read: a usual header section ends within the first read, and the body is never read.</summary>
+    public const int ReadSize = 4096;
+
     /// <summary>Whether the field applies to this message, and why not when it is there but does not.</summary>
     public sealed record Decision(bool Present, bool Honoured, string? NotHonoured)
     {
@@ -34,11 +38,11 @@ public static class TlsRequiredHeader
     /// The decision for one message and recipient domain. <paramref name="open"/> is read (its header
     /// section only) for messages of the instance's own accounts without REQUIRETLS; others are never read.
     /// </summary>
-    public static Decision Decide(Envelope envelope, EffectiveTlsPolicy policy, Func<Stream> open)
+    public static async Task<Decision> DecideAsync(Envelope envelope, EffectiveTlsPolicy policy, Func<Stream> open, CancellationToken ct)
     {
         if (envelope.Parameters.RequireTls || envelope.Client.Account is null) return Decision.Absent;
         bool present;
-        using (var stream = open()) present = SaysNo(stream);
+        await using (var stream = open()) present = await SaysNoAsync(stream, ct).ConfigureAwait(false);
         if (!present) return Decision.Absent;
         if (policy.Level.RequiresTls()) return new(true, false, $"the TLS level {policy} is mandatory");
         if (policy.Destination is { Level: >= OutboundTlsLevel.Dane } entry) return new(true, false, $"the operator's {entry.Origin} is {entry.Level.Name()}");
@@ -47,22 +51,40 @@ public static class TlsRequiredHeader
 
     /// <summary>
     /// Whether the header section holds "TLS-Required: No" (field name and value in any case, folded or
-    /// not; RFC 8689 §3). Reads up to the empty line that ends the header section, at most
-    /// <see cref="MaxHeaderBytes"/>: a header section longer than that is not searched further.
+    /// not; RFC 8689 §3). Reads, <see cref="ReadSize"/> bytes at a time, up to the empty line that ends
+    /// the header section, at most <see cref="MaxHeaderBytes"/>: a header section longer than that is not
+    /// searched further. The buffer is the shared pool's, not a fresh one per delivery attempt.
     /// </summary>
-    public static bool SaysNo(Stream message)
+    public static async Task<bool> SaysNoAsync(Stream message, CancellationToken ct)
     {
-        var buffer = new byte[MaxHeaderBytes];
+        var buffer = ArrayPool<byte>.Shared.Rent(MaxHeaderBytes);
         int length = 0;
-        while (length < buffer.Length)
+        try
         {
-            int n = message.Read(buffer, length, buffer.Length - length);
-            if (n == 0) break;
-            length += n;
-            if (HeaderEnd(buffer.AsSpan(0, length)) >= 0) break;
+            int end = -1;
+            while (length < MaxHeaderBytes)
+            {
+                int n = await message.ReadAsync(buffer.AsMemory(length, Math.Min(ReadSize, MaxHeaderBytes - length)), ct).ConfigureAwait(false);
+                if (n == 0) break;
+                // The blank line may straddle two reads: look again from 3 bytes before the new ones.
+                int from = Math.Max(0, length - 3);
+                length += n;
+                end = HeaderEnd(buffer.AsSpan(0, length), from);
+                if (end >= 0) break;
+            }
+            return HasNo(Encoding.Latin1.GetString(buffer, 0, end >= 0 ? end : length));
         }
-        var end = HeaderEnd(buffer.AsSpan(0, length));
-        var header = Encoding.Latin1.GetString(buffer, 0, end >= 0 ? end : length);
+        finally
+        {
+            // The header of someone's message: not left in a shared buffer.
+            Array.Clear(buffer, 0, length);
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Whether the header section (text up to the blank line) holds "TLS-Required: No".</summary>
+    private static bool HasNo(string header)
+    {
         // Unfold (RFC 5322 §2.2.3), then one field per line.
         var unfolded = header.Replace("\r\n ", " ").Replace("\r\n\t", " ").Replace("\n ", " ").Replace("\n\t", " ");
         foreach (var line in unfolded.Split('\n'))
@@ -74,12 +96,14 @@ public static class TlsRequiredHeader
         return false;
     }
 
-    /// <summary>The offset of the empty line that ends the header section (CRLF CRLF or LF LF), or -1.</summary>
-    private static int HeaderEnd(ReadOnlySpan<byte> bytes)
+    /// <summary>The offset of the empty line that ends the header section (CRLF CRLF or LF LF), or -1; searched from <paramref name="from"/> on.</summary>
+    private static int HeaderEnd(ReadOnlySpan<byte> bytes, int from)
     {
-        if (bytes.StartsWith("\r\n"u8) || bytes.StartsWith("\n"u8)) return 0;
-        int crlf = bytes.IndexOf("\r\n\r\n"u8);
-        int lf = bytes.IndexOf("\n\n"u8);
-        return crlf < 0 ? lf : lf < 0 ? crlf : Math.Min(crlf, lf);
+        if (from == 0 && (bytes.StartsWith("\r\n"u8) || bytes.StartsWith("\n"u8))) return 0;
+        var rest = bytes[from..];
+        int crlf = rest.IndexOf("\r\n\r\n"u8);
+        int lf = rest.IndexOf("\n\n"u8);
+        int end = crlf < 0 ? lf : lf < 0 ? crlf : Math.Min(crlf, lf);
+        return end < 0 ? -1 : from + end;
     }
 }

@@ -56,11 +56,11 @@ public sealed class RemoteDeliveryRequireTlsTests
     }
 
     private static async Task<RemoteOutcome> DeliverAsync(int port, IMailDnsResolver dns, OutboundTlsLevel level, bool requireTls, string sender = "sender@sender.test",
-        bool ignoreRecipientPolicies = false)
+        bool ignoreRecipientPolicies = false, int timeoutSeconds = 10)
     {
         var options = new SecureMxOptions { Hostname = "sender.test" };
         options.Delivery.SmtpPort = port;
-        options.Delivery.ConnectTimeoutSeconds = 10;
+        options.Delivery.ConnectTimeoutSeconds = timeoutSeconds;
         var remote = new RemoteDelivery(dns, options, NullLogger.Instance);
         var envelope = new Envelope(MessageId.New(TimeProvider.System), DateTimeOffset.UtcNow, sender, 40,
             new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null, requireTls),
@@ -140,6 +140,27 @@ public sealed class RemoteDeliveryRequireTlsTests
         Assert.Equal((RecipientState.Deferred, OutcomeReason.Connection), (o.State, o.Reason));
     }
 
+    public enum PassingStartTlsFault { Reply454, HandshakeTimeout, ResetDuringHandshake }
+
+    [Theory]
+    [InlineData(PassingStartTlsFault.Reply454)]
+    [InlineData(PassingStartTlsFault.HandshakeTimeout)]
+    [InlineData(PassingStartTlsFault.ResetDuringHandshake)]
+    public async Task ATemporaryStartTlsProblemDefersARequireTlsMessageInsteadOfFailingIt(PassingStartTlsFault fault)
+    {
+        // Only a definite refusal is final (RFC 8689 §5: 5.7.30); a 4xx to STARTTLS, a timeout or a reset may pass by the next attempt.
+        await using var peer = fault switch
+        {
+            PassingStartTlsFault.Reply454 => new ScriptedSmtpPeer(startTlsRefusal: "454 4.7.0 TLS not available due to temporary reason"),
+            PassingStartTlsFault.HandshakeTimeout => new ScriptedSmtpPeer(PeerStall.TlsHandshake, tls: () => throw new InvalidOperationException("never reached")),
+            _ => new ScriptedSmtpPeer(breakTls: true),
+        };
+        var o = await DeliverAsync(peer.Endpoint.Port, new FixedDns(DnsSecurity.Secure, NoTlsa), OutboundTlsLevel.Dane, requireTls: true, timeoutSeconds: 2);
+        Assert.Equal((RecipientState.Deferred, 451), (o.State, o.Code));
+        Assert.NotEqual(EnhancedStatus.RequireTlsNeeded, o.Enhanced);
+        Assert.Empty(peer.Messages);
+    }
+
     [Fact]
     public async Task ADsnAboutARequireTlsMessageCarriesTheFlagWithoutBeingHeldToTheRule()
     {
@@ -150,6 +171,29 @@ public sealed class RemoteDeliveryRequireTlsTests
         Assert.Equal(TlsVerification.Encrypted, o.Tls!.Verification);
         Assert.True(StoredRequireTls(peer));
     }
+
+    [Fact]
+    public async Task ADsnAboutARequireTlsMessageNeverGoesInPlaintext()
+    {
+        // It carries the original's header (RFC 8689 §5): strict TLS or nothing, deferred like any mandatory-TLS mail.
+        await using var peer = await SmtpTestServer.StartAsync(withTls: false);
+        var o = await DeliverAsync(peer.Endpoint.Port, new FixedDns(DnsSecurity.Insecure, NoTlsa), OutboundTlsLevel.May, requireTls: true, sender: "");
+        Assert.Equal((RecipientState.Deferred, EnhancedStatus.SecurityNotSupported), (o.State, o.Enhanced));
+        Assert.Empty(peer.Arrivals.Ids);
+
+        var untagged = await DeliverAsync(peer.Endpoint.Port, new FixedDns(DnsSecurity.Insecure, NoTlsa), OutboundTlsLevel.May, requireTls: false, sender: "");
+        Assert.Equal(RecipientState.Delivered, untagged.State);
+    }
+
+    [Theory]
+    [InlineData(OutboundTlsLevel.None, OutboundTlsLevel.Encrypt)]
+    [InlineData(OutboundTlsLevel.May, OutboundTlsLevel.Encrypt)]
+    [InlineData(OutboundTlsLevel.Dane, OutboundTlsLevel.Encrypt)]
+    [InlineData(OutboundTlsLevel.Encrypt, OutboundTlsLevel.Encrypt)]
+    [InlineData(OutboundTlsLevel.DaneOnly, OutboundTlsLevel.DaneOnly)]
+    [InlineData(OutboundTlsLevel.Verify, OutboundTlsLevel.Verify)]
+    public void ADsnAboutARequireTlsMessageIsRaisedToMandatoryTlsAndNeverLowered(OutboundTlsLevel level, OutboundTlsLevel raised) =>
+        Assert.Equal(raised, RequireTlsRule.RaiseForReport(level));
 
     [Fact]
     public async Task IgnoringRecipientPoliciesDeliversDespiteATlsaMismatchOverOpportunisticTls()
