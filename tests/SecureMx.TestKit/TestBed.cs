@@ -53,4 +53,15 @@ public static class TestBed
 
     // REQUIRETLS: a receiver that advertises it (RequireTlsFixture)
     public static TestBedZone RequireTls => Definition.Zone(nameof(RequireTls));
+
+    // MTA-STS: one recipient domain per case (each with its "_mta-sts" TXT and mta-sts host)
+    public static TestBedZone StsEnforce => Definition.Zone(nameof(StsEnforce));
+    public static TestBedZone StsBadMx => Definition.Zone(nameof(StsBadMx));
+    public static TestBedZone StsBadCert => Definition.Zone(nameof(StsBadCert));
+    public static TestBedZone StsTesting => Definition.Zone(nameof(StsTesting));
+    public static TestBedZone StsDane => Definition.Zone(nameof(StsDane));
+    public static TestBedZone StsDown => Definition.Zone(nameof(StsDown));
+    public static TestBedZone StsExpire => Definition.Zone(nameof(StsExpire));
+    public static TestBedZone StsHostile => Definition.Zone(nameof(StsHostile));
+    public static TestBedZone StsSlow => Definition.Zone(nameof(StsSlow));
 }
