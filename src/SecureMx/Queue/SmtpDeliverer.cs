@@ -120,9 +120,10 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
         // The recipient domain's MTA-STS policy (enforce) asks at least what any level below dane-only asks
         // (listed MX, strict TLS, PKIX): when it turned the hosts away, it is the recipient's requirement, not the sender's.
         var required = o.RequiredByMtaSts ? policy.Requirement with { Source = TlsRequirementSource.MtaSts } : policy.Requirement;
-        var outcome = o.Reason == OutcomeReason.TlsRequirement
-            ? o.ToOutcome(required, $"{o.Summary} (TLS level {policy})")
-            : o.ToOutcome();
+        // The summary of an MTA-STS wait names the policy already; the sender's level did not decide it.
+        var outcome = o.Reason != OutcomeReason.TlsRequirement ? o.ToOutcome()
+            : o.RequiredByMtaSts ? o.ToOutcome(required, o.Summary)
+            : o.ToOutcome(required, $"{o.Summary} (TLS level {policy})");
         var result = o.State.ToString().ToLowerInvariant();
         // tls=none alone is a server without STARTTLS; a failed handshake before plaintext says so, and weak TLS is marked.
         var tls = o.Tls is null ? (o.TlsFailure is null ? "none" : $"none (starttls-failed: {o.TlsFailure})")

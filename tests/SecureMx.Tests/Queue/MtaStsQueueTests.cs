@@ -34,6 +34,8 @@ public sealed class MtaStsQueueTests
         var r = h.Recipient(id)!;
         Assert.Equal(RecipientState.Deferred, r.State);
         Assert.StartsWith("4.7.4 TLS is required by the MTA-STS policy of other.test (enforce, id abc123), but was not offered by host mx.other.test[127.0.0.1]", r.LastError);
+        // The recipient's policy decided, not the sender's level: the wait does not name a level that played no part.
+        Assert.DoesNotContain("TLS level", r.LastError);
         var level = senderMandatory ? OutboundTlsLevel.Encrypt : OutboundTlsLevel.Dane; // dane: delivery.defaultTlsLevel
         Assert.Equal((OutcomeReason.TlsRequirement, (RequiredTls?)new RequiredTls(level, TlsRequirementSource.MtaSts)), (r.LastOutcome!.Reason, r.LastOutcome.RequiredTls));
         Assert.False(r.LastOutcome.RequiredTls!.Value.Mandatory);
