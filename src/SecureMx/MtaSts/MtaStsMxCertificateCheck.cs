@@ -22,7 +22,7 @@ public static class MtaStsMxCertificateCheck
         try
         {
             chain.ImportFromPemFile(ConfigLoader.ResolvePath(dataDirectory, options.Tls.Certificate));
-            trust = PkixTrust.Load(options.Delivery.TrustAnchorsFile.Length == 0 ? null : ConfigLoader.ResolvePath(dataDirectory, options.Delivery.TrustAnchorsFile));
+            trust = InstanceTrust.Load(dataDirectory, options);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or InvalidOperationException)
         {

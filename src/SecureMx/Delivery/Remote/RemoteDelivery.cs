@@ -25,14 +25,13 @@ namespace SecureMx.Delivery.Remote;
 /// asked once per delivery of the domain and applied per host by <see cref="MtaStsDelivery"/>, unless
 /// the operator's destination entry lowered the domain below dane (<c>useDane</c> false: the override
 /// for a broken destination switches off the recipient-side policies, DANE and MTA-STS alike).
-/// PKIX (level verify, MTA-STS) trusts <paramref name="trust"/>: the system's CAs and delivery.trustAnchorsFile.
+/// PKIX (level verify, MTA-STS) trusts <paramref name="trust"/>: the system's CAs and delivery.trustAnchorsFile
+/// (<see cref="InstanceTrust"/>; tests pass <see cref="PkixTrust.SystemOnly"/> or their own anchors).
 /// </summary>
-public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options, ILogger logger, SmtpConnectionCache? cache = null, TimeProvider? time = null,
-    IMtaStsPolicySource? mtaSts = null, PkixTrust? trust = null)
+public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options, ILogger logger, PkixTrust trust, SmtpConnectionCache? cache = null, TimeProvider? time = null,
+    IMtaStsPolicySource? mtaSts = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-
-    private readonly PkixTrust _trust = trust ?? PkixTrust.Load(options.Delivery.TrustAnchorsFile);
 
     private readonly SourceAddresses _sources = SourceAddresses.From(options.Delivery);
 
@@ -352,7 +351,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         {
             using var tlsTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             tlsTimeout.CancelAfter(ConnectTimeout);
-            var tlsOptions = requirement.ClientOptions(host, domain, _time, v => verdict = v, _trust,
+            var tlsOptions = requirement.ClientOptions(host, domain, _time, v => verdict = v, trust,
                 audit is null && policy is null ? null : v => { pkix = v; audit?.Invoke(v); });
             if (tlsOptions.RemoteCertificateValidationCallback is { } check)
             {
