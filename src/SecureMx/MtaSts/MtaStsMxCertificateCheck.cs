@@ -26,9 +26,9 @@ public static class MtaStsMxCertificateCheck
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or InvalidOperationException)
         {
-            return names.Select(n => (n, new PkixVerdict(false, $"cannot be checked: {ex.Message}"))).ToList();
+            return names.Select(n => (n, new PkixVerdict(PkixFailure.NotChecked, $"cannot be checked: {ex.Message}"))).ToList();
         }
-        if (chain.Count == 0) return names.Select(n => (n, new PkixVerdict(false, "tls.certificate holds no certificate"))).ToList();
+        if (chain.Count == 0) return names.Select(n => (n, new PkixVerdict(PkixFailure.NoCertificate, "tls.certificate holds no certificate"))).ToList();
         var leaf = chain[0];
         return names.Select(n => (n, trust.Validate(leaf, chain.Skip(1), n, now))).ToList();
     }
