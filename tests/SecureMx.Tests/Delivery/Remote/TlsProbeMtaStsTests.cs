@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using SecureMx.Config;
 using SecureMx.Delivery.Remote;
 using SecureMx.Dns;
@@ -69,6 +70,7 @@ public sealed class TlsProbeMtaStsTests
         Assert.True(r.MtaSts.Delivers);
         Assert.StartsWith("yes: every MX address is listed", r.MtaSts.Verdict);
         Assert.True(r.Judged);
+        Assert.DoesNotContain("mtaStsEnforce", JsonSerializer.Serialize(r, ConfigLoader.Json)); // probe --json keeps its format
     }
 
     [Fact]
