@@ -34,7 +34,7 @@ public static class ProbeCommand
             var d = StoreCommands.ParseDomain(p.GetValue(domain)!);
             var resolver = new MailDnsResolver(options.Dns);
             // The anchors delivery trusts (delivery.trustAnchorsFile, relative to the data directory as serve reads it).
-            var trust = PkixTrust.Load(options.Delivery.TrustAnchorsFile.Length > 0 ? ConfigLoader.ResolvePath(dir, options.Delivery.TrustAnchorsFile) : "");
+            var trust = InstanceTrust.Load(dir, options);
             var probe = new TlsProbe(resolver, options, TimeProvider.System, new MtaStsPolicyFetcher(resolver, trust, options, TimeProvider.System), trust);
             var report = await probe.ProbeAsync(d, ct);
             if (p.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(report, ConfigLoader.Json));

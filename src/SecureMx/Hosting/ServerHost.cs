@@ -89,15 +89,15 @@ public static class ServerHost
         builder.Services.AddSingleton(sp => new InboundRecipientPolicy(sp.GetRequiredService<RecipientRouter>()));
         builder.Services.AddSingleton<IMailDnsResolver>(_ => new MailDnsResolver(options.Dns));
         // MTA-STS (RFC 8461): recipient domains' policies, fetched over HTTPS and cached in the store (MtaSts/).
-        builder.Services.AddSingleton(_ => PkixTrust.Load(options.Delivery.TrustAnchorsFile.Length > 0 ? ConfigLoader.ResolvePath(dataDirectory, options.Delivery.TrustAnchorsFile) : ""));
+        builder.Services.AddSingleton(_ => InstanceTrust.Load(dataDirectory, options));
         builder.Services.AddSingleton(sp => MtaStsPolicyCache.Create(sp.GetRequiredService<IMailDnsResolver>(), sp.GetRequiredService<PkixTrust>(), options,
             sp.GetRequiredService<StoreDatabase>(), time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.MtaSts")));
         builder.Services.AddSingleton<IMtaStsPolicySource>(sp => sp.GetRequiredService<MtaStsPolicyCache>());
         // Idle sessions to remote servers are kept 5 s for the next message to the same server.
         builder.Services.AddSingleton(_ => new SmtpConnectionCache(TimeSpan.FromSeconds(5), time));
         builder.Services.AddSingleton(sp => new RemoteDelivery(sp.GetRequiredService<IMailDnsResolver>(), options,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Delivery.Remote"), sp.GetRequiredService<SmtpConnectionCache>(), time,
-            sp.GetService<IMtaStsPolicySource>(), sp.GetService<PkixTrust>())); // MTA-STS where a policy source is registered
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Delivery.Remote"), sp.GetRequiredService<PkixTrust>(), sp.GetRequiredService<SmtpConnectionCache>(), time,
+            sp.GetService<IMtaStsPolicySource>())); // MTA-STS where a policy source is registered
         builder.Services.AddSingleton(sp =>
         {
             var spool = sp.GetRequiredService<MessageSpool>();

@@ -22,13 +22,13 @@ public static class MtaStsMxCertificateCheck
         try
         {
             chain.ImportFromPemFile(ConfigLoader.ResolvePath(dataDirectory, options.Tls.Certificate));
-            trust = PkixTrust.Load(options.Delivery.TrustAnchorsFile.Length == 0 ? null : ConfigLoader.ResolvePath(dataDirectory, options.Delivery.TrustAnchorsFile));
+            trust = InstanceTrust.Load(dataDirectory, options);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or InvalidOperationException)
         {
-            return names.Select(n => (n, new PkixVerdict(false, $"cannot be checked: {ex.Message}"))).ToList();
+            return names.Select(n => (n, new PkixVerdict(PkixFailure.NotChecked, $"cannot be checked: {ex.Message}"))).ToList();
         }
-        if (chain.Count == 0) return names.Select(n => (n, new PkixVerdict(false, "tls.certificate holds no certificate"))).ToList();
+        if (chain.Count == 0) return names.Select(n => (n, new PkixVerdict(PkixFailure.NoCertificate, "tls.certificate holds no certificate"))).ToList();
         var leaf = chain[0];
         return names.Select(n => (n, trust.Validate(leaf, chain.Skip(1), n, now))).ToList();
     }

@@ -91,14 +91,7 @@ public sealed class MtaStsPolicyFetcher(IMailDnsResolver dns, PkixTrust trust, S
                 // RFC 8461 §3.3: the policy host's certificate must be valid for "mta-sts.DOMAIN" and chain to a trusted root (PKIX).
                 RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
                 {
-                    if (certificate is null)
-                    {
-                        verdict = new PkixVerdict(false, "the policy host sent no certificate");
-                        return false;
-                    }
-                    var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-                    var presented = chain?.ChainPolicy.ExtraStore.Cast<X509Certificate2>().ToList() ?? [];
-                    verdict = trust.Validate(leaf, presented, host, _time.GetUtcNow());
+                    verdict = trust.Validate(certificate, chain, host, _time.GetUtcNow());
                     return verdict.Value.Valid;
                 },
             },

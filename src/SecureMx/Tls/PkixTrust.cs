@@ -47,19 +47,40 @@ public sealed class PkixTrust
     /// Whether <paramref name="leaf"/> (with the intermediates the server sent) chains to a trusted CA
     /// at <paramref name="now"/>, is for server authentication, and names <paramref name="host"/>
     /// (subjectAltName DNS names, wildcards in the leftmost label; not the CN, RFC 6125 §6.4.4).
-    /// <see cref="PkixVerdict.Detail"/> says what failed, for the log and the deferral reason.
+    /// <see cref="PkixVerdict.Failure"/> says which check failed first, <see cref="PkixVerdict.Detail"/>
+    /// says it in words, for the log and the deferral reason.
     /// </summary>
     public PkixVerdict Validate(X509Certificate2 leaf, IEnumerable<X509Certificate2> presented, string host, DateTimeOffset now)
     {
-        var chainError = ChainError(leaf, presented, now, custom: false);
-        if (chainError is not null && ExtraAnchors.Count > 0) chainError = ChainError(leaf, presented, now, custom: true) is null ? null : chainError;
-        if (chainError is not null) return new PkixVerdict(false, $"certificate not trusted: {chainError}");
+        var problems = ChainProblems(leaf, presented, now, custom: false);
+        if (problems is not null && ExtraAnchors.Count > 0) problems = ChainProblems(leaf, presented, now, custom: true) is null ? null : problems;
+        if (problems is not null)
+        {
+            var failure = problems.Contains(X509ChainStatusFlags.NotTimeValid) ? PkixFailure.Expired : PkixFailure.NotTrusted;
+            var text = problems.Count == 0 ? "the chain could not be built" : string.Join(", ", problems.Select(Describe));
+            return new PkixVerdict(failure, $"certificate not trusted: {text}");
+        }
         if (!leaf.MatchesHostname(host.TrimEnd('.'), allowWildcards: true, allowCommonName: false))
-            return new PkixVerdict(false, $"certificate is not for {host} (names: {string.Join(", ", DnsNames(leaf))})");
-        return new PkixVerdict(true, $"certificate verified (PKIX) for {host}");
+            return new PkixVerdict(PkixFailure.NameMismatch, $"certificate is not for {host} (names: {string.Join(", ", DnsNames(leaf))})");
+        return new PkixVerdict(PkixFailure.None, $"certificate verified (PKIX) for {host}");
     }
 
-    private string? ChainError(X509Certificate2 leaf, IEnumerable<X509Certificate2> presented, DateTimeOffset now, bool custom)
+    /// <summary>
+    /// <see cref="Validate(X509Certificate2, IEnumerable{X509Certificate2}, string, DateTimeOffset)"/> as a
+    /// <see cref="System.Net.Security.RemoteCertificateValidationCallback"/> sees the handshake: the
+    /// certificate the server sent (none: <see cref="PkixFailure.NoCertificate"/>) and the intermediates
+    /// it presented (the chain's extra store). SslStream's own verdict is not used: it knows no extra anchors.
+    /// </summary>
+    public PkixVerdict Validate(X509Certificate? certificate, X509Chain? chain, string host, DateTimeOffset now)
+    {
+        if (certificate is null) return new PkixVerdict(PkixFailure.NoCertificate, "the server sent no certificate");
+        var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        var presented = chain?.ChainPolicy.ExtraStore.Cast<X509Certificate2>().ToList() ?? [];
+        return Validate(leaf, presented, host, now);
+    }
+
+    /// <summary>Null when the chain builds; else its problems (empty: it could not be built, no reason given).</summary>
+    private List<X509ChainStatusFlags>? ChainProblems(X509Certificate2 leaf, IEnumerable<X509Certificate2> presented, DateTimeOffset now, bool custom)
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
@@ -73,8 +94,7 @@ public sealed class PkixTrust
             chain.ChainPolicy.CustomTrustStore.AddRange(ExtraAnchors.ToArray());
         }
         if (chain.Build(leaf)) return null;
-        var problems = chain.ChainStatus.Select(s => s.Status).Where(s => s != X509ChainStatusFlags.NoError).Distinct().ToList();
-        return problems.Count == 0 ? "the chain could not be built" : string.Join(", ", problems.Select(Describe));
+        return chain.ChainStatus.Select(s => s.Status).Where(s => s != X509ChainStatusFlags.NoError).Distinct().ToList();
     }
 
     private static string Describe(X509ChainStatusFlags flag) => flag switch
@@ -91,5 +111,8 @@ public sealed class PkixTrust
         certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>().SelectMany(e => e.EnumerateDnsNames()).DefaultIfEmpty("none");
 }
 
-/// <summary>The result of <see cref="PkixTrust.Validate"/>.</summary>
-public readonly record struct PkixVerdict(bool Valid, string Detail);
+/// <summary>The result of <see cref="PkixTrust.Validate(X509Certificate2, IEnumerable{X509Certificate2}, string, DateTimeOffset)"/>: valid when <see cref="Failure"/> is <see cref="PkixFailure.None"/>.</summary>
+public readonly record struct PkixVerdict(PkixFailure Failure, string Detail)
+{
+    public bool Valid => Failure == PkixFailure.None;
+}

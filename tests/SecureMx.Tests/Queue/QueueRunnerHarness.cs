@@ -15,6 +15,7 @@ using SecureMx.Queue;
 using SecureMx.Spool;
 using SecureMx.Store;
 using SecureMx.Tests.TestSupport;
+using SecureMx.Tls;
 
 namespace SecureMx.Tests.Queue;
 
@@ -147,7 +148,7 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
         Spool = new MessageSpool(Path.Combine(_dir.Path, "spool"), Clock, new RecordingLogger<MessageSpool>(_log), faults is null ? null : new DurableFiles(faults));
         Dns = new FakeMailDns(Clock, mx);
         Connections = new SmtpConnectionCache(TimeSpan.FromSeconds(5), Clock);
-        var remote = new RemoteDelivery(Dns, Options, new RecordingLogger<RemoteDelivery>(_log), Connections, mtaSts: mtaSts);
+        var remote = new RemoteDelivery(Dns, Options, new RecordingLogger<RemoteDelivery>(_log), PkixTrust.SystemOnly, Connections, mtaSts: mtaSts);
         var log = new RecordingLogger<QueueRunner>(_log);
         IDeliverer local = new MaildirDeliverer(Spool, Options, _dir.Path, Clock, log);
         if (LmtpTarget.Parse(Options.Delivery.Lmtp) is { } lmtp)

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using SecureMx.TestKit;
 using SecureMx.Tests.TestSupport;
 using SecureMx.Tls;
@@ -45,7 +46,7 @@ public sealed class PkixTrustTests
     {
         using var cert = TestCertificates.SelfSigned("mta-sts.example.org");
         var verdict = PkixTrust.SystemOnly.Validate(cert.Leaf, [], "mta-sts.example.org", Now);
-        Assert.False(verdict.Valid);
+        Assert.Equal(PkixFailure.NotTrusted, verdict.Failure);
         Assert.Contains("untrusted root", verdict.Detail);
     }
 
@@ -54,7 +55,7 @@ public sealed class PkixTrustTests
     {
         using var cert = TestCertificates.IssuedByPrivateCa("mta-sts.example.org", notBefore: Now.AddDays(-30), notAfter: Now.AddDays(-1));
         var verdict = new PkixTrust([cert.Ca!]).Validate(cert.Leaf, [cert.Leaf], "mta-sts.example.org", Now);
-        Assert.False(verdict.Valid);
+        Assert.Equal(PkixFailure.Expired, verdict.Failure);
         Assert.Contains("expired or not yet valid", verdict.Detail);
     }
 
@@ -72,7 +73,7 @@ public sealed class PkixTrustTests
     {
         using var cert = TestCertificates.IssuedByPrivateCa("www.example.org");
         var verdict = new PkixTrust([cert.Ca!]).Validate(cert.Leaf, [cert.Leaf], "mta-sts.example.org", Now);
-        Assert.False(verdict.Valid);
+        Assert.Equal(PkixFailure.NameMismatch, verdict.Failure);
         Assert.Equal("certificate is not for mta-sts.example.org (names: www.example.org)", verdict.Detail);
     }
 
@@ -96,6 +97,38 @@ public sealed class PkixTrustTests
         var without = trust.Validate(cert.Leaf, [cert.Leaf], "mta-sts.example.org", Now);
         Assert.False(without.Valid);
         Assert.StartsWith("certificate not trusted:", without.Detail);
+    }
+
+    [Fact]
+    public void AnExpiredLeafOfAnUntrustedCaIsExpiredFirst()
+    {
+        using var cert = TestCertificates.IssuedByPrivateCa("mta-sts.example.org", notBefore: Now.AddDays(-30), notAfter: Now.AddDays(-1));
+        var verdict = PkixTrust.SystemOnly.Validate(cert.Leaf, [], "mta-sts.example.org", Now);
+        Assert.Equal(PkixFailure.Expired, verdict.Failure);
+        Assert.False(verdict.Valid);
+    }
+
+    [Fact]
+    public void AHandshakeWithoutCertificateIsNoCertificate()
+    {
+        var verdict = PkixTrust.SystemOnly.Validate(certificate: null, chain: null, "mx.example.org", Now);
+        Assert.Equal((PkixFailure.NoCertificate, "the server sent no certificate"), (verdict.Failure, verdict.Detail));
+    }
+
+    [Fact]
+    public void AHandshakeIsJudgedWithTheIntermediatesOfItsPresentedChain()
+    {
+        using var cert = TestCertificates.IssuedThroughIntermediate("mx.example.org");
+        var trust = new PkixTrust([cert.Ca!]);
+        // What SslStream hands the callback: the certificate as X509Certificate, the server's intermediates in the chain's extra store.
+        using var presented = new X509Chain();
+        presented.ChainPolicy.ExtraStore.Add(cert.Intermediate!);
+        using var asSent = X509CertificateLoader.LoadCertificate(cert.Leaf.RawData);
+        X509Certificate plain = asSent;
+        Assert.True(trust.Validate(plain, presented, "mx.example.org", Now).Valid);
+        using var none = new X509Chain();
+        Assert.Equal(PkixFailure.NotTrusted, trust.Validate(plain, none, "mx.example.org", Now).Failure);
+        Assert.Equal(PkixFailure.NameMismatch, trust.Validate(plain, presented, "mx.other.test", Now).Failure);
     }
 
     [Fact]

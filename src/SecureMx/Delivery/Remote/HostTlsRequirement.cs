@@ -106,13 +106,7 @@ public sealed record HostTlsRequirement(HostTlsMode Mode, bool StrictProfile, IR
         PkixTrust? trust = null, Action<PkixVerdict>? audit = null)
     {
         trust ??= PkixTrust.SystemOnly;
-        PkixVerdict Pkix(X509Certificate? certificate, X509Chain? chain)
-        {
-            if (certificate is null) return new PkixVerdict(false, "the server sent no certificate");
-            var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-            var presented = chain?.ChainPolicy.ExtraStore.Cast<X509Certificate2>().ToList() ?? [];
-            return trust.Validate(leaf, presented, host, time.GetUtcNow());
-        }
+        PkixVerdict Pkix(X509Certificate? certificate, X509Chain? chain) => trust.Validate(certificate, chain, host, time.GetUtcNow());
         bool Decide(PkixVerdict result)
         {
             verdict(result.Detail);

@@ -52,10 +52,10 @@ public sealed class MtaStsDelivery
             case MtaStsLookupKind.Unavailable when lookup.CacheUnreadable:
                 return (null, null, $"the MTA-STS policy cache cannot be read and no policy could be fetched ({lookup.Failure ?? "no reason given"})");
             case MtaStsLookupKind.Unavailable:
-                var failure = new MtaStsDeliveryFailure(lookup.FailureType?.Name() ?? MtaStsDeliveryFailure.PolicyFetchError,
+                var failure = new MtaStsDeliveryFailure(lookup.FailureType ?? MtaStsFailureType.PolicyFetchError,
                     $"the MTA-STS policy of {domain} could not be fetched ({lookup.Failure ?? "no reason given"}); delivering as without MTA-STS (RFC 8461 §5)");
                 logger.LogWarning("{Id}: {Domain}: {Failure}", messageId, domain, failure);
-                SecureMxMetrics.MtaStsFailures.Add(1, new KeyValuePair<string, object?>("mode", "none"), new KeyValuePair<string, object?>("result", failure.ResultType));
+                SecureMxMetrics.MtaStsFailures.Add(1, new KeyValuePair<string, object?>("mode", "none"), new KeyValuePair<string, object?>("result", failure.ResultType.Name()));
                 return (null, failure, null);
             case MtaStsLookupKind.Policy when lookup.Policy is not null && lookup.Mode != MtaStsMode.None:
                 if (lookup.Failure is not null)
@@ -75,9 +75,10 @@ public sealed class MtaStsDelivery
     /// </summary>
     public (HostTlsRequirement? Requirement, MtaStsDeliveryFailure? Refused, MtaStsDeliveryFailure? WouldFail, bool Audit) ForHost(string host, HostTlsRequirement requirement)
     {
-        if (requirement.Mode == HostTlsMode.Dane) return (requirement, null, null, false); // RFC 8461 §2
-        var listed = Lookup.Policy!.AllowsMx(host);
-        var notListed = listed ? null : new MtaStsDeliveryFailure(MtaStsDeliveryFailure.ValidationFailure, $"{host} is not listed in {Name}");
+        // RFC 8461 §2: DANE's host; HostTlsRequirement's DANE mode is MtaStsEnforceRule's DANE verdict.
+        if (requirement.Mode == HostTlsMode.Dane) return (requirement, null, null, false);
+        var notListed = MtaStsEnforceRule.OfHost(Lookup.Policy!.AllowsMx(host)) == MtaStsHostFault.None ? null
+            : new MtaStsDeliveryFailure(MtaStsFailureType.ValidationFailure, $"{host} is not listed in {Name}");
         if (Mode == MtaStsMode.Enforce)
         {
             if (notListed is not null)
@@ -97,12 +98,14 @@ public sealed class MtaStsDelivery
     /// the MX name; <paramref name="known"/> (not listed) first. Null when enforce would have delivered too.
     /// </summary>
     public MtaStsDeliveryFailure? Judge(string where, MtaStsDeliveryFailure? known, NegotiatedTls? tls, PkixVerdict? pkix) =>
-        known is not null ? known
-        : tls is null ? new MtaStsDeliveryFailure(MtaStsDeliveryFailure.StartTlsNotSupported, $"{where} gave no TLS session, which {Name} requires")
-        : pkix is { Valid: false } bad ? new MtaStsDeliveryFailure(MtaStsDeliveryFailure.ResultTypeOf(bad), $"certificate of {where} not valid for {Name}: {bad.Detail}")
-        : pkix is null ? new MtaStsDeliveryFailure(MtaStsDeliveryFailure.ValidationFailure, $"{where}: the certificate was not checked, which {Name} requires")
-        : !tls.IsStrict ? new MtaStsDeliveryFailure(MtaStsDeliveryFailure.ValidationFailure, $"{where}: {tls.Protocol} {tls.CipherSuite} is below the strict TLS profile that {Name} requires")
-        : null;
+        known ?? MtaStsEnforceRule.OfSession(tls, pkix) switch
+        {
+            MtaStsHostFault.NoTls => new MtaStsDeliveryFailure(MtaStsFailureType.StartTlsNotSupported, $"{where} gave no TLS session, which {Name} requires"),
+            MtaStsHostFault.CertificateNotValid => new MtaStsDeliveryFailure(MtaStsFailureTypes.Of(pkix!.Value), $"certificate of {where} not valid for {Name}: {pkix.Value.Detail}"),
+            MtaStsHostFault.CertificateNotChecked => new MtaStsDeliveryFailure(MtaStsFailureType.ValidationFailure, $"{where}: the certificate was not checked, which {Name} requires"),
+            MtaStsHostFault.BelowStrictTls => new MtaStsDeliveryFailure(MtaStsFailureType.ValidationFailure, $"{where}: {tls!.Protocol} {tls.CipherSuite} is below the strict TLS profile that {Name} requires"),
+            _ => null,
+        };
 
     /// <summary>Testing: logs and counts a would-be failure (enforce failures are logged where the host is skipped).</summary>
     public void Report(MtaStsDeliveryFailure failure)
@@ -112,5 +115,5 @@ public sealed class MtaStsDelivery
     }
 
     public void Count(MtaStsDeliveryFailure failure) => SecureMxMetrics.MtaStsFailures.Add(1,
-        new KeyValuePair<string, object?>("mode", Mode.Name()), new KeyValuePair<string, object?>("result", failure.ResultType));
+        new KeyValuePair<string, object?>("mode", Mode.Name()), new KeyValuePair<string, object?>("result", failure.ResultType.Name()));
 }

@@ -25,14 +25,13 @@ namespace SecureMx.Delivery.Remote;
 /// asked once per delivery of the domain and applied per host by <see cref="MtaStsDelivery"/>, unless
 /// the operator's destination entry lowered the domain below dane (<c>useDane</c> false: the override
 /// for a broken destination switches off the recipient-side policies, DANE and MTA-STS alike).
-/// PKIX (level verify, MTA-STS) trusts <paramref name="trust"/>: the system's CAs and delivery.trustAnchorsFile.
+/// PKIX (level verify, MTA-STS) trusts <paramref name="trust"/>: the system's CAs and delivery.trustAnchorsFile
+/// (<see cref="InstanceTrust"/>; tests pass <see cref="PkixTrust.SystemOnly"/> or their own anchors).
 /// </summary>
-public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options, ILogger logger, SmtpConnectionCache? cache = null, TimeProvider? time = null,
-    IMtaStsPolicySource? mtaSts = null, PkixTrust? trust = null)
+public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options, ILogger logger, PkixTrust trust, SmtpConnectionCache? cache = null, TimeProvider? time = null,
+    IMtaStsPolicySource? mtaSts = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-
-    private readonly PkixTrust _trust = trust ?? PkixTrust.Load(options.Delivery.TrustAnchorsFile);
 
     private readonly SourceAddresses _sources = SourceAddresses.From(options.Delivery);
 
@@ -304,7 +303,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
     }
 
     private static void CountEnforced(MtaStsDeliveryFailure failure) => SecureMxMetrics.MtaStsFailures.Add(1,
-        new KeyValuePair<string, object?>("mode", MtaStsMode.Enforce.Name()), new KeyValuePair<string, object?>("result", failure.ResultType));
+        new KeyValuePair<string, object?>("mode", MtaStsMode.Enforce.Name()), new KeyValuePair<string, object?>("result", failure.ResultType.Name()));
 
     /// <summary>SslStream says "Authentication failed, see inner exception"; OpenSSL's reason is at the bottom.</summary>
     internal static string Innermost(Exception ex)
@@ -339,7 +338,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             if (!requirement.TlsRequired) return (null, connection, null);
             try { await connection.QuitAsync(ct).ConfigureAwait(false); } catch (Exception ex) when (ex is IOException or SmtpClientException) { }
             if (policy is null) return (new HostFailure(EnhancedStatus.SecurityNotSupported, $"TLS is required, but was not offered by host {where}", Tls: true, host, ip, TlsRefused: true), connection, null);
-            var notOffered = new MtaStsDeliveryFailure(MtaStsDeliveryFailure.StartTlsNotSupported, $"{where} does not offer STARTTLS, which {policy} requires");
+            var notOffered = new MtaStsDeliveryFailure(MtaStsFailureType.StartTlsNotSupported, $"{where} does not offer STARTTLS, which {policy} requires");
             CountEnforced(notOffered);
             return (new HostFailure(EnhancedStatus.SecurityNotSupported, $"TLS is required by {policy}, but was not offered by host {where}", Tls: true, host, ip,
                 MtaSts: notOffered, ByMtaSts: true, TlsRefused: true), connection, null);
@@ -352,7 +351,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         {
             using var tlsTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             tlsTimeout.CancelAfter(ConnectTimeout);
-            var tlsOptions = requirement.ClientOptions(host, domain, _time, v => verdict = v, _trust,
+            var tlsOptions = requirement.ClientOptions(host, domain, _time, v => verdict = v, trust,
                 audit is null && policy is null ? null : v => { pkix = v; audit?.Invoke(v); });
             if (tlsOptions.RemoteCertificateValidationCallback is { } check)
             {
@@ -394,8 +393,8 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 _ => $"TLS handshake with {where} failed: {Innermost(ex)}",
             };
             if (policy is null) return (new HostFailure(EnhancedStatus.CryptographicFailure, why, Tls: true, host, ip, TlsRefused: certificateRejected), connection, null);
-            var stsFailure = pkix is { Valid: false } bad ? new MtaStsDeliveryFailure(MtaStsDeliveryFailure.ResultTypeOf(bad), $"certificate of {where}: {bad.Detail}")
-                : new MtaStsDeliveryFailure(MtaStsDeliveryFailure.ValidationFailure, $"TLS handshake with {where} failed: {failure.Reason}");
+            var stsFailure = pkix is { Valid: false } bad ? new MtaStsDeliveryFailure(MtaStsFailureTypes.Of(bad), $"certificate of {where}: {bad.Detail}")
+                : new MtaStsDeliveryFailure(MtaStsFailureType.ValidationFailure, $"TLS handshake with {where} failed: {failure.Reason}");
             CountEnforced(stsFailure);
             return (new HostFailure(EnhancedStatus.CryptographicFailure, why, Tls: true, host, ip, MtaSts: stsFailure, ByMtaSts: true, TlsRefused: certificateRejected), connection, null);
         }

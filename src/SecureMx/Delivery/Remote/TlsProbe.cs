@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text.Json.Serialization;
 using SecureMx.Client;
 using SecureMx.Config;
 using SecureMx.Dns;
@@ -22,7 +23,12 @@ public sealed record ProbedAddress(
     string Host, int Preference, string Address, string AddressDnssec, string Tlsa, IReadOnlyList<string> TlsaRecords,
     string? Error, bool StartTls, string? Protocol, string? Cipher, bool StrictTls, string? StrictFailure,
     string? CertificateSubject, string? CertificateIssuer, string? SpkiSha256, string? CertificateNotAfter, bool? DaneVerified, string? DaneDetail,
-    bool? MtaStsListed = null, bool? PkixValid = null, string? PkixDetail = null);
+    bool? MtaStsListed = null, bool? PkixValid = null, string? PkixDetail = null)
+{
+    /// <summary>With an MTA-STS policy: what <see cref="MtaStsEnforceRule"/> holds against the address under enforce (null: not judged, no address).</summary>
+    [JsonIgnore]
+    public MtaStsHostFault? MtaStsEnforce { get; init; }
+}
 
 /// <summary>
 /// The answer to "would mandatory TLS work for this domain, would DANE verify?". A verdict is null
@@ -120,9 +126,10 @@ public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, Time
     }
 
     /// <summary>
-    /// "Would MTA-STS (enforce) deliver?" (RFC 8461 §4): yes when at least one MX address is listed and
-    /// offers strict TLS with a PKIX-valid certificate for its name, or is DANE-verified (DANE takes
-    /// precedence, §2). <paramref name="dnsFailure"/>: a DNS lookup failed, so it cannot be judged.
+    /// "Would MTA-STS (enforce) deliver?" (RFC 8461 §4): yes when <see cref="MtaStsEnforceRule"/>, the rule
+    /// delivery applies, passes at least one MX address: DANE-verified where DANE applies (§2), else
+    /// listed, strict TLS and a PKIX-valid certificate for its name. <paramref name="dnsFailure"/>: a DNS
+    /// lookup failed, so it cannot be judged.
     /// </summary>
     private static ProbeMtaSts? MtaStsVerdict(string domain, MtaStsDiscovery? discovery, MtaStsFetchResult? fetched, IReadOnlyList<ProbedAddress> results, string? dnsFailure)
     {
@@ -151,7 +158,7 @@ public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, Time
         if (policy.Mode == MtaStsMode.None) return Of(null, true, "mode none: the domain switched MTA-STS off");
         if (dnsFailure is not null) return Of(null, false, dnsFailure);
         var note = policy.Mode == MtaStsMode.Testing ? " (mode testing: delivered anyway; this is what enforce would do)" : "";
-        var passing = results.Where(r => r.DaneVerified == true || (r.MtaStsListed == true && r.StrictTls && r.PkixValid == true)).ToList();
+        var passing = results.Where(r => r.MtaStsEnforce == MtaStsHostFault.None).ToList();
         if (results.Count == 0) return Of(false, true, "no: no MX host" + note);
         if (passing.Count == results.Count) return Of(true, true, "yes: every MX address is listed and has a certificate valid (PKIX) for its name, or is DANE-verified" + note);
         var failing = string.Join("; ", results.Except(passing).Select(r => $"{r.Host}[{r.Address}]: {MtaStsLacks(r)}"));
@@ -160,13 +167,16 @@ public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, Time
             : Of(false, true, $"no: {failing}{note}");
     }
 
-    private static string MtaStsLacks(ProbedAddress r) =>
-        r.MtaStsListed == false ? "not listed in the policy"
-        : r.Error is not null ? r.Error
-        : !r.StartTls ? "no STARTTLS"
-        : !r.StrictTls ? "no TLS 1.2+ with secure ciphers"
-        : r.PkixValid == false ? r.PkixDetail ?? "certificate not valid"
-        : "no certificate";
+    private static string MtaStsLacks(ProbedAddress r) => r.MtaStsEnforce switch
+    {
+        MtaStsHostFault.NotListed => "not listed in the policy",
+        _ when r.Error is not null => r.Error,
+        _ when !r.StartTls => "no STARTTLS",
+        MtaStsHostFault.DaneNotVerified => $"DANE applies (RFC 8461 §2) and does not verify: {r.DaneDetail ?? "no certificate"}",
+        MtaStsHostFault.NoTls or MtaStsHostFault.BelowStrictTls => "no TLS 1.2+ with secure ciphers",
+        MtaStsHostFault.CertificateNotValid => r.PkixDetail ?? "certificate not valid",
+        _ => "no certificate",
+    };
 
     /// <summary>The DNSSEC status of an answer that never came.</summary>
     private const string Unknown = "unknown (lookup failed)";
@@ -186,10 +196,14 @@ public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, Time
         TlsaResolution? tlsa, MtaStsPolicy? policy, CancellationToken ct)
     {
         bool? listed = policy is null ? null : policy.AllowsMx(host.Name);
+        var usable = tlsa?.Kind == TlsaResolutionKind.Secure ? tlsa.Records.Where(TlsaMatcher.IsUsable).ToList() : [];
+        // What enforce would make of it (RFC 8461 §4), by the rule delivery applies; DANE, where it applies, alone (§2).
+        MtaStsHostFault? Enforce(bool? daneVerified, NegotiatedTls? tls, PkixVerdict? pkix) =>
+            listed is null ? null : MtaStsEnforceRule.Check(usable.Count > 0 ? daneVerified == true : null, listed.Value, tls, pkix);
         // First with the strict profile: what mandatory TLS would get.
         var strict = await HandshakeAsync(host.Name, ip, strictProfile: true, ct).ConfigureAwait(false);
-        if (strict.Error is not null) return Empty(host, ip.ToString(), sec, tlsaText, records, strict.Error) with { MtaStsListed = listed };
-        if (!strict.StartTls) return Empty(host, ip.ToString(), sec, tlsaText, records, null) with { MtaStsListed = listed };
+        if (strict.Error is not null) return Empty(host, ip.ToString(), sec, tlsaText, records, strict.Error) with { MtaStsListed = listed, MtaStsEnforce = Enforce(false, null, null) };
+        if (!strict.StartTls) return Empty(host, ip.ToString(), sec, tlsaText, records, null) with { MtaStsListed = listed, MtaStsEnforce = Enforce(false, null, null) };
         var seen = strict;
         if (strict.Tls is null)
         {
@@ -198,7 +212,6 @@ public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, Time
         }
         bool? daneVerified = null;
         string? daneDetail = null;
-        var usable = tlsa?.Kind == TlsaResolutionKind.Secure ? tlsa.Records.Where(TlsaMatcher.IsUsable).ToList() : [];
         if (usable.Count > 0 && seen.Leaf is not null)
         {
             var verdict = TlsaMatcher.Verify(usable, seen.Leaf, seen.Presented, [host.Name, domain], time.GetUtcNow());
@@ -214,13 +227,15 @@ public sealed class TlsProbe(IMailDnsResolver dns, SecureMxOptions options, Time
             seen.Leaf is null ? null : Convert.ToHexStringLower(SHA256.HashData(seen.Leaf.PublicKey.ExportSubjectPublicKeyInfo())),
             seen.Leaf?.NotAfter.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
             daneVerified, daneDetail, listed);
+        PkixVerdict? pkix = null;
         if (policy is not null && seen.Leaf is not null)
         {
             // What MTA-STS asks of the certificate (RFC 8461 §4.2): PKIX-valid for the MX name, under the same anchors as delivery.
-            var pkix = _trust.Validate(seen.Leaf, seen.Presented, host.Name, time.GetUtcNow());
-            probed = probed with { PkixValid = pkix.Valid, PkixDetail = pkix.Detail };
+            pkix = _trust.Validate(seen.Leaf, seen.Presented, host.Name, time.GetUtcNow());
+            probed = probed with { PkixValid = pkix.Value.Valid, PkixDetail = pkix.Value.Detail };
         }
-        return probed;
+        // Enforce handshakes with the strict profile: without a strict session it has none (with one, seen is it).
+        return probed with { MtaStsEnforce = Enforce(daneVerified, strict.Tls, pkix) };
     }
 
     private sealed record Handshake(string? Error, bool StartTls, NegotiatedTls? Tls, string? HandshakeError, X509Certificate2? Leaf, IReadOnlyList<X509Certificate2> Presented);

@@ -1,5 +1,6 @@
 using SecureMx.Delivery.Remote;
 using SecureMx.Mail;
+using SecureMx.MtaSts;
 using SecureMx.TestKit;
 using SecureMx.Tls;
 
@@ -14,7 +15,7 @@ public sealed class MtaStsDeliveryFailureTests
     private static string ResultType(TestCertificate certificate, string host, bool trustCa = true)
     {
         var trust = trustCa && certificate.Ca is { } ca ? new PkixTrust([ca]) : PkixTrust.SystemOnly;
-        return MtaStsDeliveryFailure.ResultTypeOf(trust.Validate(certificate.Leaf, certificate.Issuers, host, DateTimeOffset.UtcNow));
+        return MtaStsFailureTypes.Of(trust.Validate(certificate.Leaf, certificate.Issuers, host, DateTimeOffset.UtcNow)).Name();
     }
 
     [Fact]
@@ -47,6 +48,25 @@ public sealed class MtaStsDeliveryFailureTests
         Assert.Throws<ArgumentException>(() => ResultType(cert, "mx.example.org"));
     }
 
+    [Theory]
+    [InlineData(PkixFailure.Expired, "certificate-expired")]
+    [InlineData(PkixFailure.NameMismatch, "certificate-host-mismatch")]
+    [InlineData(PkixFailure.NotTrusted, "certificate-not-trusted")]
+    [InlineData(PkixFailure.NoCertificate, "validation-failure")]
+    [InlineData(PkixFailure.NotChecked, "validation-failure")]
+    public void TheResultTypeIsTheVerdictsFailureKindNotItsWording(PkixFailure failure, string resultType) =>
+        // A detail worded like another failure: only the kind counts.
+        Assert.Equal(resultType, MtaStsFailureTypes.Of(new PkixVerdict(failure, "certificate is not for x (certificate not trusted: expired or not yet valid)")).Name());
+
+    [Fact]
+    public void FetchAndDeliveryWriteOneVocabularyOfDistinctRfc8460ResultTypes()
+    {
+        var names = Enum.GetValues<MtaStsFailureType>().Select(t => t.Name()).ToList();
+        Assert.Equal(names.Count, names.Distinct().Count());
+        Assert.Equal("sts-webpki-invalid: x", new MtaStsDeliveryFailure(MtaStsFailure.WebPki("x").Type, "x").ToString());
+        Assert.Equal("starttls-not-supported: x", new MtaStsDeliveryFailure(MtaStsFailureType.StartTlsNotSupported, "x").ToString());
+    }
+
     [Fact]
     public void EnforceAsksStrictTlsAndPkixPerHostAndIsLoggedAsMtaSts()
     {
@@ -54,6 +74,6 @@ public sealed class MtaStsDeliveryFailureTests
         Assert.Equal((HostTlsMode.MtaSts, true, true, TlsVerification.MtaSts), (r.Mode, r.StrictProfile, r.TlsRequired, r.Verification));
         Assert.Equal(TlsProfile.Strict, r.Profile);
         Assert.NotEqual(r.CacheKey("mx1.example.org"), r.CacheKey("mx2.example.org"));
-        Assert.Equal("validation-failure: mx.evil.test is not listed", new MtaStsDeliveryFailure("validation-failure", "mx.evil.test is not listed").ToString());
+        Assert.Equal("validation-failure: mx.evil.test is not listed", new MtaStsDeliveryFailure(MtaStsFailureType.ValidationFailure, "mx.evil.test is not listed").ToString());
     }
 }

@@ -11,6 +11,7 @@ using SecureMx.Spool;
 using SecureMx.Telemetry;
 using SecureMx.TestKit;
 using SecureMx.Tests.TestSupport;
+using SecureMx.Tls;
 
 namespace SecureMx.Tests.Delivery.Remote;
 
@@ -41,7 +42,7 @@ public sealed class RemoteDeliveryFaultTests
         options.Delivery.SmtpPort = peer.Endpoint.Port;
         options.Delivery.ConnectTimeoutSeconds = timeoutSeconds;
         options.Delivery.TransactionTimeoutSeconds = timeoutSeconds;
-        var remote = new RemoteDelivery(new LoopbackDns(), options, NullLogger.Instance, cache);
+        var remote = new RemoteDelivery(new LoopbackDns(), options, NullLogger.Instance, PkixTrust.SystemOnly, cache);
         var envelope = new Envelope(MessageId.New(TimeProvider.System), DateTimeOffset.UtcNow, "sender@sender.test", 40,
             new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
             new ClientTrace("mx", "192.0.2.1", "client.test", "ESMTP", null, null), []);

@@ -6,6 +6,7 @@ using SecureMx.Dns;
 using SecureMx.Mail;
 using SecureMx.Spool;
 using SecureMx.Tests.TestSupport;
+using SecureMx.Tls;
 
 namespace SecureMx.Tests.Delivery.Remote;
 
@@ -44,7 +45,7 @@ public sealed class RemoteDeliveryIpv6Tests
         options.Delivery.ConnectTimeoutSeconds = 10;
         options.Delivery.SourceAddress = source;
         options.Delivery.SourceAddress6 = source6;
-        var remote = new RemoteDelivery(dns, options, NullLogger.Instance);
+        var remote = new RemoteDelivery(dns, options, NullLogger.Instance, PkixTrust.SystemOnly);
         var envelope = new Envelope(MessageId.New(TimeProvider.System), DateTimeOffset.UtcNow, "sender@sender.test", 40,
             new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
             new ClientTrace("mx", "2001:db8::7", "[IPv6:2001:db8::7]", "ESMTP", null, null), []);

@@ -61,7 +61,7 @@ public sealed class RemoteDeliveryRequireTlsTests
         var options = new SecureMxOptions { Hostname = "sender.test" };
         options.Delivery.SmtpPort = port;
         options.Delivery.ConnectTimeoutSeconds = timeoutSeconds;
-        var remote = new RemoteDelivery(dns, options, NullLogger.Instance);
+        var remote = new RemoteDelivery(dns, options, NullLogger.Instance, PkixTrust.SystemOnly);
         var envelope = new Envelope(MessageId.New(TimeProvider.System), DateTimeOffset.UtcNow, sender, 40,
             new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null, requireTls),
             new ClientTrace("submission", "192.0.2.1", "client.test", "ESMTPSA", null, "sender@sender.test"), []);

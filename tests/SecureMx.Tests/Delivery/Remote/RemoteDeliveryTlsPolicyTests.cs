@@ -56,7 +56,7 @@ public sealed class RemoteDeliveryTlsPolicyTests
         var options = new SecureMxOptions { Hostname = "sender.test" };
         options.Delivery.SmtpPort = peer.Endpoint.Port;
         options.Delivery.ConnectTimeoutSeconds = 10;
-        var remote = new RemoteDelivery(dns, options, NullLogger.Instance, cache);
+        var remote = new RemoteDelivery(dns, options, NullLogger.Instance, PkixTrust.SystemOnly, cache);
         var envelope = new Envelope(MessageId.New(TimeProvider.System), DateTimeOffset.UtcNow, "sender@sender.test", 40,
             new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
             new ClientTrace("mx", "192.0.2.1", "client.test", "ESMTP", null, null), []);

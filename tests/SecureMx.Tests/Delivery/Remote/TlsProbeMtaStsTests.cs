@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using SecureMx.Config;
 using SecureMx.Delivery.Remote;
 using SecureMx.Dns;
@@ -31,23 +32,28 @@ public sealed class TlsProbeMtaStsTests
         return new FixedFetcher(MtaStsDiscovery.Found(new MtaStsTxtRecord("id1")), MtaStsFetchResult.Fetched(policy, policy.ToText()));
     }
 
-    private sealed class OneMxDns(string mxHost) : IMailDnsResolver
+    /// <summary>One MX host on loopback; with <paramref name="tlsa"/> everything DNSSEC-secure and these TLSA records (DANE applies).</summary>
+    private sealed class OneMxDns(string mxHost, IReadOnlyList<TlsaRecordData>? tlsa = null) : IMailDnsResolver
     {
+        private DnsSecurity Security => tlsa is null ? DnsSecurity.Insecure : DnsSecurity.Secure;
+
         public Task<MxResolution> ResolveMxAsync(string domain, CancellationToken ct = default) =>
-            Task.FromResult(MxResolution.FromRecords(domain, [(mxHost, 10)], DnsSecurity.Insecure, new Random(1)));
+            Task.FromResult(MxResolution.FromRecords(domain, [(mxHost, 10)], Security, new Random(1)));
 
         public Task<AddressResolution> ResolveAddressesAsync(string host, CancellationToken ct = default) =>
-            Task.FromResult(AddressResolution.Combine(host, DnsAnswer<IPAddress>.Found([IPAddress.Loopback], DnsSecurity.Insecure), DnsAnswer<IPAddress>.NoData(DnsSecurity.Insecure)));
+            Task.FromResult(AddressResolution.Combine(host, DnsAnswer<IPAddress>.Found([IPAddress.Loopback], Security), DnsAnswer<IPAddress>.NoData(Security)));
 
         public Task<TxtResolution> ResolveTxtAsync(string name, CancellationToken ct = default) => Task.FromResult(TxtResolution.NoRecords(name, DnsSecurity.Insecure));
 
-        public Task<TlsaResolution> ResolveTlsaAsync(string host, int port, CancellationToken ct = default) => throw new InvalidOperationException("insecure: no TLSA lookup");
+        public Task<TlsaResolution> ResolveTlsaAsync(string host, int port, CancellationToken ct = default) =>
+            tlsa is null ? throw new InvalidOperationException("insecure: no TLSA lookup")
+            : Task.FromResult(TlsaResolution.FromAnswer($"_{port}._tcp.{host}", DnsAnswer<TlsaRecordData>.Found(tlsa, DnsSecurity.Secure)));
     }
 
-    private static Task<ProbeReport> ProbeAsync(SmtpTestServer peer, string mxHost, IMtaStsPolicyFetcher fetcher)
+    private static Task<ProbeReport> ProbeAsync(SmtpTestServer peer, string mxHost, IMtaStsPolicyFetcher fetcher, IReadOnlyList<TlsaRecordData>? tlsa = null)
     {
         var options = new SecureMxOptions { Hostname = "probe.test", Delivery = { SmtpPort = peer.Endpoint.Port, ConnectTimeoutSeconds = 5 } };
-        var probe = new TlsProbe(new OneMxDns(mxHost), options, TimeProvider.System, fetcher, new PkixTrust([MxCertificate.Value.Ca!]));
+        var probe = new TlsProbe(new OneMxDns(mxHost, tlsa), options, TimeProvider.System, fetcher, new PkixTrust([MxCertificate.Value.Ca!]));
         return probe.ProbeAsync("example.org", TestContext.Current.CancellationToken);
     }
 
@@ -64,6 +70,7 @@ public sealed class TlsProbeMtaStsTests
         Assert.True(r.MtaSts.Delivers);
         Assert.StartsWith("yes: every MX address is listed", r.MtaSts.Verdict);
         Assert.True(r.Judged);
+        Assert.DoesNotContain("mtaStsEnforce", JsonSerializer.Serialize(r, ConfigLoader.Json)); // probe --json keeps its format
     }
 
     [Fact]
@@ -86,6 +93,26 @@ public sealed class TlsProbeMtaStsTests
         Assert.StartsWith("certificate not trusted", a.PkixDetail);
         Assert.False(r.MtaSts!.Delivers);
         Assert.StartsWith("no: mx.example.org[127.0.0.1]: certificate not trusted", r.MtaSts.Verdict);
+    }
+
+    [Fact]
+    public async Task WhereDaneAppliesItsVerdictDecidesAsInDeliveryNotTheListOrPkix()
+    {
+        // RFC 8461 §2: delivery gives a host with usable DNSSEC-secure TLSA records to DANE alone (HostTlsRequirement's
+        // DANE mode), so a TLSA mismatch fails it however valid the certificate is by PKIX and however listed the host.
+        await using var peer = await SmtpTestServer.StartAsync(certificate: MxCertificate.Value);
+        var mismatch = new TlsaRecordData(3, 1, 1, new byte[32]);
+        var r = await ProbeAsync(peer, "mx.example.org", Enforce("mx.example.org"), [mismatch]);
+        var a = r.Addresses.Single();
+        Assert.Equal((true, true, false), (a.MtaStsListed, a.PkixValid, a.DaneVerified));
+        Assert.False(r.MtaSts!.Delivers);
+        Assert.StartsWith("no: mx.example.org[127.0.0.1]: DANE applies (RFC 8461 §2) and does not verify", r.MtaSts.Verdict);
+
+        // DANE-verified: delivered, listed or not (the DNSSEC-secure MX RRset stands in for the policy's list).
+        var matching = new TlsaRecordData(3, 1, 1, Convert.FromHexString(MxCertificate.Value.LeafSpkiSha256));
+        var verified = await ProbeAsync(peer, "mx.example.org", Enforce("mx.other.test"), [matching]);
+        Assert.Equal((false, true), (verified.Addresses.Single().MtaStsListed, verified.Addresses.Single().DaneVerified));
+        Assert.True(verified.MtaSts!.Delivers);
     }
 
     [Fact]
