@@ -52,8 +52,12 @@ public sealed class MtaStsDelivery
             case MtaStsLookupKind.Unavailable when lookup.CacheUnreadable:
                 return (null, null, $"the MTA-STS policy cache cannot be read and no policy could be fetched ({lookup.Failure ?? "no reason given"})");
             case MtaStsLookupKind.Unavailable:
-                var failure = new MtaStsDeliveryFailure(lookup.FailureType ?? MtaStsFailureType.PolicyFetchError,
-                    $"the MTA-STS policy of {domain} could not be fetched ({lookup.Failure ?? "no reason given"}); delivering as without MTA-STS (RFC 8461 §5)");
+                var type = lookup.FailureType ?? MtaStsFailureType.PolicyFetchError;
+                // The source's text begins with the result type, which the failure names first anyway: said once.
+                var reason = lookup.Failure ?? "no reason given";
+                if (reason.StartsWith(type.Name() + ": ", StringComparison.Ordinal)) reason = reason[(type.Name().Length + 2)..];
+                var failure = new MtaStsDeliveryFailure(type,
+                    $"the MTA-STS policy of {domain} could not be fetched ({reason}); delivering as without MTA-STS (RFC 8461 §5)");
                 logger.LogWarning("{Id}: {Domain}: {Failure}", messageId, domain, failure);
                 SecureMxMetrics.MtaStsFailures.Add(1, new KeyValuePair<string, object?>("mode", "none"), new KeyValuePair<string, object?>("result", failure.ResultType.Name()));
                 return (null, failure, null);

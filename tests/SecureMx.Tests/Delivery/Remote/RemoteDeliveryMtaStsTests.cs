@@ -304,6 +304,16 @@ public sealed class RemoteDeliveryMtaStsTests : IDisposable
     }
 
     [Fact]
+    public async Task TheResultTypeIsSaidOnceWhenTheSourcesReasonBeginsWithIt()
+    {
+        // The policy cache's reasons are "TYPE: DETAIL" (MtaStsFailure.ToString).
+        await using var peer = await SmtpTestServer.StartAsync(withTls: false);
+        var source = new FakePolicySource(_ => new MtaStsLookup(MtaStsLookupKind.Unavailable, Failure: "sts-policy-invalid: no mx field") { FailureType = MtaStsFailureType.PolicyInvalid });
+        var o = await DeliverAsync(peer.Endpoint.Port, new OneMxDns("mx.example.org"), source);
+        Assert.Equal("sts-policy-invalid: the MTA-STS policy of example.org could not be fetched (no mx field); delivering as without MTA-STS (RFC 8461 §5)", o.MtaStsFailure);
+    }
+
+    [Fact]
     public async Task LevelVerifyTrustsTheExtraAnchorsOfTrustAnchorsFile()
     {
         // SslStream's own verdict knows only the system's CAs: a private CA's certificate passes only through PkixTrust.
