@@ -48,42 +48,10 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
         return await client.SendAsync(SubmissionClient.Message(token, sender, recipients), sender, recipients);
     }
 
-    /// <summary>The queue as `securemx queue list --json` shows it.</summary>
-    private async Task<JsonArray> QueueAsync()
-    {
-        var r = await f.Mx.Cli("queue", "list", "--json");
-        Assert.True(r.ExitCode == 0, r.All);
-        return JsonNode.Parse(r.StdOut)!.AsArray();
-    }
-
     /// <summary>Waits until <paramref name="recipient"/> of message <paramref name="id"/> is deferred with a last error; returns that error.</summary>
-    private async Task<string> WaitForDeferredAsync(string id, string recipient)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (true)
-        {
-            var queue = await QueueAsync();
-            var rcpt = queue.SingleOrDefault(m => (string?)m!["id"] == id)?["recipients"]!.AsArray()
-                .SingleOrDefault(r => (string?)r!["address"] == recipient);
-            if (rcpt is not null && (string?)rcpt["state"] == "deferred" && rcpt["lastError"] is { } e) return (string)e!;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{id} to {recipient} not deferred; queue:\n{queue}\nlog:\n{f.Mx.Log}");
-            await Task.Delay(100);
-        }
-    }
+    private Task<string> WaitForDeferredAsync(string id, string recipient) => f.Mx.WaitForDeferredAsync(id, recipient, Wait);
 
-    /// <summary>The delivery log lines (`securemx log ARGS`) once one matches <paramref name="expect"/> (rows are written in batches).</summary>
-    private async Task<string> LogAsync(string expect, params string[] args)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            var log = (await f.Mx.Cli(["log", .. args])).StdOut;
-            if (Regex.IsMatch(log, expect) || DateTime.UtcNow > deadline) return log;
-            await Task.Delay(100);
-        }
-    }
-
-    private Task<string> RecipientLogAsync(string recipient, string expect) => LogAsync(expect, "--recipient", recipient);
+    private Task<string> RecipientLogAsync(string recipient, string expect) => f.Mx.DeliveryLogAsync(expect, "--recipient", recipient);
 
     /// <summary>DSNs in <paramref name="sender"/>'s Maildir about the message with <paramref name="token"/>.</summary>
     private List<MimeMessage> Dsns(string sender, string token) => f.Mx.Messages(sender)
@@ -182,7 +150,7 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
         Assert.Matches($@"to=<{Regex.Escape(servfail)}>{Relay} deferred tls=none \(451 4\.7\.5 TLSA lookup error for {Regex.Escape(TestBed.TlsaServfail.Tlsa.Owner)}: ", servfailLog);
 
         // Still queued, nothing delivered; the TLSA SERVFAIL host was not even contacted (as Postfix does).
-        var queued = (await QueueAsync()).Single(m => (string?)m!["id"] == id)!["recipients"]!.AsArray();
+        var queued = (await f.Mx.QueueListAsync()).Single(m => (string?)m!["id"] == id)!["recipients"]!.AsArray();
         Assert.All(queued, r => Assert.Equal("deferred", (string?)r!["state"]));
         AssertNotAtPeer(f.DaneBad, token);
         AssertNotAtPeer(f.TlsaServfail, token);
@@ -278,7 +246,7 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
             Output?.WriteLine($"--- failure DSN for {rcpt} (text part) ---\n{failed.TextBody}");
 
             // The failure removed the message: no further DSN can follow.
-            Assert.DoesNotContain(await QueueAsync(), m => (string?)m!["id"] == id);
+            Assert.DoesNotContain(await f.Mx.QueueListAsync(), m => (string?)m!["id"] == id);
             Assert.Equal(2, Dsns(dave, token).Count);
             AssertNotAtPeer(peer, token);
             var log = await RecipientLogAsync(rcpt, "failed");
@@ -312,11 +280,11 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
             var error = await WaitForDeferredAsync(id, rcpt);
             Assert.Equal($"4.7.4 TLS is required, but was not offered by host {TestBed.Plain.Mx}[{Ip(TestBed.Plain)}] (TLS level encrypt (from sender account bob@example.test))", error);
         }
-        var byAccount = await LogAsync(Regex.Escape(idLogin) + ".*deferred", "--account", bob);
+        var byAccount = await f.Mx.DeliveryLogAsync(Regex.Escape(idLogin) + ".*deferred", "--account", bob);
         Output?.WriteLine("securemx log --account bob@example.test:\n" + byAccount.TrimEnd());
         Assert.Matches($@"{idLogin} from=<bob@example\.test> account=bob@example\.test to=<{Regex.Escape(loginRcpt)}>{Relay} deferred tls=none \(451 4\.7\.4 TLS is required, but was not offered by host {Regex.Escape(TestBed.Plain.Mx)}", byAccount);
         Assert.DoesNotContain(idBob, byAccount); // sendmail has no login
-        Assert.Contains(idBob, await LogAsync(Regex.Escape(idBob), "--sender", bob));
+        Assert.Contains(idBob, await f.Mx.DeliveryLogAsync(Regex.Escape(idBob), "--sender", bob));
         AssertNotAtPeer(f.Plain, tBob);
         AssertNotAtPeer(f.Plain, tLogin);
 
@@ -360,7 +328,7 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
         Assert.Matches($@"to=<{Regex.Escape(rcpt)}>{Relay} deferred tls=none \(451 4\.7\.4 TLS is required, but was not offered by host {Regex.Escape(TestBed.Plain.Mx)}", log);
         Assert.Matches($@"to=<{Regex.Escape(rcpt)}> relay={Regex.Escape(TestBed.Plain.Mx)}\[\S+\] delivered tls=none \(250 ", log);
         Assert.Equal(pid, f.Mx.Pid);
-        Assert.DoesNotContain(await QueueAsync(), m => (string?)m!["id"] == id);
+        Assert.DoesNotContain(await f.Mx.QueueListAsync(), m => (string?)m!["id"] == id);
         Assert.DoesNotContain(Dsns("alice@example.test", token), d => RecipientGroup(d)["Action"] == "failed");
     }
 

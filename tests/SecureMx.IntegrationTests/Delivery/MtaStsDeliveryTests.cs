@@ -48,44 +48,10 @@ public sealed class MtaStsDeliveryTests(MtaStsFixture f) : IClassFixture<MtaStsF
         return await client.SendAsync(SubmissionClient.Message(token, sender, recipients), sender, recipients);
     }
 
-    private async Task<JsonArray> QueueAsync()
-    {
-        var r = await f.Mx.Cli("queue", "list", "--json");
-        Assert.True(r.ExitCode == 0, r.All);
-        return JsonNode.Parse(r.StdOut)!.AsArray();
-    }
-
-    /// <summary>The queue entry of <paramref name="recipient"/> of message <paramref name="id"/>, or null once it left the queue.</summary>
-    private async Task<JsonNode?> QueuedRecipientAsync(string id, string recipient) =>
-        (await QueueAsync()).SingleOrDefault(m => (string?)m!["id"] == id)?["recipients"]!.AsArray()
-            .SingleOrDefault(r => (string?)r!["address"] == recipient);
-
     /// <summary>Waits until the recipient is deferred with a last error; returns that error.</summary>
-    private async Task<string> WaitForDeferredAsync(string id, string recipient)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (true)
-        {
-            var rcpt = await QueuedRecipientAsync(id, recipient);
-            if (rcpt is not null && (string?)rcpt["state"] == "deferred" && rcpt["lastError"] is { } e) return (string)e!;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{id} to {recipient} not deferred; queue:\n{await QueueAsync()}\nlog:\n{f.Mx.Log}");
-            await Task.Delay(100);
-        }
-    }
+    private Task<string> WaitForDeferredAsync(string id, string recipient) => f.Mx.WaitForDeferredAsync(id, recipient, Wait);
 
-    /// <summary>The delivery log lines (`securemx log ARGS`) once one matches <paramref name="expect"/> (rows are written in batches).</summary>
-    private async Task<string> LogAsync(string expect, params string[] args)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            var log = (await f.Mx.Cli(["log", .. args])).StdOut;
-            if (Regex.IsMatch(log, expect) || DateTime.UtcNow > deadline) return log;
-            await Task.Delay(100);
-        }
-    }
-
-    private Task<string> RecipientLogAsync(string recipient, string expect) => LogAsync(expect, "--recipient", recipient);
+    private Task<string> RecipientLogAsync(string recipient, string expect) => f.Mx.DeliveryLogAsync(expect, "--recipient", recipient);
 
     /// <summary>"tls=X" of the delivery log line of <paramref name="rcpt"/> that says <paramref name="result"/>.</summary>
     private static string Verification(string log, string rcpt, string result) =>
@@ -255,7 +221,7 @@ public sealed class MtaStsDeliveryTests(MtaStsFixture f) : IClassFixture<MtaStsF
         await WaitForAttemptsAsync(id, rcpt, 3);
         Assert.Equal(connectsBefore, Connects(Peer(zone).MailLog));
         AssertNotAtPeer(Peer(zone), token);
-        Assert.Equal("deferred", (string?)(await QueuedRecipientAsync(id, rcpt))!["state"]);
+        Assert.Equal("deferred", (string?)(await f.Mx.QueuedRecipientAsync(id, rcpt))!["state"]);
         Record(zone, "MX not listed (valid certificate)", "deferred, no connection", Verification(log, rcpt, "deferred"), elapsed, error);
         await DeleteAsync(id);
     }
@@ -365,7 +331,7 @@ public sealed class MtaStsDeliveryTests(MtaStsFixture f) : IClassFixture<MtaStsF
             AssertNamesThePolicy(error, zone);
             await WaitForAttemptsAsync(id2, rcpt2, 3);
             foreach (var (id, rcpt) in new[] { (id1, rcpt1), (id2, rcpt2) })
-                Assert.Equal("deferred", (string?)(await QueuedRecipientAsync(id, rcpt))!["state"]);
+                Assert.Equal("deferred", (string?)(await f.Mx.QueuedRecipientAsync(id, rcpt))!["state"]);
             Assert.Equal(connectsBefore, Connects(Peer(zone).MailLog));
             AssertNotAtPeer(Peer(zone), first);
             AssertNotAtPeer(Peer(zone), second);
@@ -417,7 +383,7 @@ public sealed class MtaStsDeliveryTests(MtaStsFixture f) : IClassFixture<MtaStsF
             if (untilJustBefore > TimeSpan.Zero)
             {
                 await Task.Delay(untilJustBefore);
-                var stillQueued = await QueuedRecipientAsync(id, rcpt);
+                var stillQueued = await f.Mx.QueuedRecipientAsync(id, rcpt);
                 Assert.True(stillQueued is not null && (string?)stillQueued["state"] == "deferred", $"delivered before the policy expired ({expires:HH:mm:ss.fff}): {stillQueued}");
                 AssertNamesThePolicy((string)stillQueued["lastError"]!, zone);
                 AssertNotAtPeer(Peer(zone), token);
@@ -473,7 +439,7 @@ public sealed class MtaStsDeliveryTests(MtaStsFixture f) : IClassFixture<MtaStsF
         // RFC 8460 §4.3.2: a policy that is not one (here: too long) is sts-policy-invalid.
         Assert.StartsWith($"sts-policy-invalid: the MTA-STS policy of {zone.Name} could not be fetched (", recorded);
         Assert.Contains($"longer than the {MtaStsPolicy.MaxBodyBytes} bytes", recorded);
-        Assert.DoesNotContain(await QueueAsync(), m => (string?)m!["id"] == id);
+        Assert.DoesNotContain(await f.Mx.QueueListAsync(), m => (string?)m!["id"] == id);
         Record(zone, $"policy body over the {MtaStsPolicy.MaxBodyBytes}-byte limit, no Content-Length", "delivered as without MTA-STS",
             Verification(log, rcpt, "delivered"), elapsed, "mta-sts-failure: " + recorded);
     }
@@ -502,7 +468,7 @@ public sealed class MtaStsDeliveryTests(MtaStsFixture f) : IClassFixture<MtaStsF
         var recorded = StsFailure(log, rcpt, "delivered");
         Assert.StartsWith($"sts-policy-fetch-error: the MTA-STS policy of {zone.Name} could not be fetched (", recorded);
         Assert.Contains($"no complete answer within {MtaStsFixture.FetchTimeoutSeconds} s (mtaSts.fetchTimeoutSeconds)", recorded);
-        Assert.DoesNotContain(await QueueAsync(), m => (string?)m!["id"] == id);
+        Assert.DoesNotContain(await f.Mx.QueueListAsync(), m => (string?)m!["id"] == id);
         Record(zone, $"policy sent a byte per {MtaStsFixture.SlowHostDrip.TotalSeconds:0} s; mtaSts.fetchTimeoutSeconds {MtaStsFixture.FetchTimeoutSeconds}", "delivered as without MTA-STS",
             Verification(log, rcpt, "delivered"), elapsed, "mta-sts-failure: " + recorded);
     }
@@ -586,7 +552,7 @@ public sealed class MtaStsDeliveryTests(MtaStsFixture f) : IClassFixture<MtaStsF
         var deadline = DateTime.UtcNow + Wait;
         while (true)
         {
-            var rcpt = await QueuedRecipientAsync(id, recipient);
+            var rcpt = await f.Mx.QueuedRecipientAsync(id, recipient);
             if (rcpt is null) throw new InvalidOperationException($"{id} to {recipient} left the queue");
             if ((int?)rcpt["attempts"] >= attempts) return;
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"{id} to {recipient}: fewer than {attempts} attempts: {rcpt}");

@@ -33,24 +33,7 @@ public sealed class RequireTlsDeliveryTests(RequireTlsFixture f) : IClassFixture
         return id;
     }
 
-    private async Task<JsonObject?> QueuedRecipientAsync(string id, string recipient)
-    {
-        var r = await f.Mx.Cli("queue", "list", "--json");
-        Assert.True(r.ExitCode == 0, r.All);
-        return JsonNode.Parse(r.StdOut)!.AsArray().SingleOrDefault(m => (string?)m!["id"] == id)?["recipients"]!.AsArray()
-            .SingleOrDefault(x => (string?)x!["address"] == recipient)?.AsObject();
-    }
-
-    private async Task<string> WaitForDeferredAsync(string id, string recipient)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (true)
-        {
-            if (await QueuedRecipientAsync(id, recipient) is { } rcpt && (string?)rcpt["state"] == "deferred" && rcpt["lastError"] is { } e) return (string)e!;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{id} to {recipient} not deferred; log:\n{f.Mx.Log}");
-            await Task.Delay(100);
-        }
-    }
+    private Task<string> WaitForDeferredAsync(string id, string recipient) => f.Mx.WaitForDeferredAsync(id, recipient, Wait);
 
     private async Task<MimeMessage> WaitForDsnAsync(string mailbox, string token)
     {
@@ -65,16 +48,7 @@ public sealed class RequireTlsDeliveryTests(RequireTlsFixture f) : IClassFixture
         }
     }
 
-    private async Task<string> DeliveryLogAsync(string recipient, string expect)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            var log = (await f.Mx.Cli("log", "--recipient", recipient)).StdOut;
-            if (Regex.IsMatch(log, expect) || DateTime.UtcNow > deadline) return log;
-            await Task.Delay(100);
-        }
-    }
+    private Task<string> DeliveryLogAsync(string recipient, string expect) => f.Mx.DeliveryLogAsync(expect, "--recipient", recipient);
 
     [Fact]
     public async Task TheMxOffersRequireTlsOnlyAfterStartTlsRefusesItInPlaintextAndStoresItOverTls()
