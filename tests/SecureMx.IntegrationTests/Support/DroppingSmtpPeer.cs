@@ -9,37 +9,21 @@ namespace SecureMx.IntegrationTests.Support;
 /// the first bytes of the message and then drops the connection. The only in-process peer of the
 /// outbound tests, used for exactly this failure.
 /// </summary>
-public sealed class DroppingSmtpPeer : IAsyncDisposable
+public sealed class DroppingSmtpPeer : LoopbackTcpServer
 {
-    private readonly TcpListener _listener;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
     private int _drops;
 
     public int Drops => Volatile.Read(ref _drops);
 
     private readonly string _hostname;
 
-    public DroppingSmtpPeer(IPEndPoint endpoint, string hostname)
+    public DroppingSmtpPeer(IPEndPoint endpoint, string hostname) : base(endpoint)
     {
         _hostname = hostname;
-        _listener = new TcpListener(endpoint);
-        _listener.Start();
-        _loop = AcceptAsync();
+        StartAccepting();
     }
 
-    private async Task AcceptAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException) { return; }
-            _ = Task.Run(() => ServeAsync(client));
-        }
-    }
-
-    private async Task ServeAsync(TcpClient client)
+    protected override async Task ServeAsync(TcpClient client)
     {
         using (client)
         {
@@ -72,13 +56,5 @@ public sealed class DroppingSmtpPeer : IAsyncDisposable
             {
             }
         }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _stop.Cancel();
-        _listener.Stop();
-        await _loop;
-        _stop.Dispose();
     }
 }

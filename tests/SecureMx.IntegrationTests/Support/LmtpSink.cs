@@ -10,35 +10,17 @@ namespace SecureMx.IntegrationTests.Support;
 /// mailbox server of a node whose local deliveries must wait (nothing listens until the test starts
 /// it), so that the node holds mail in its queue on purpose.
 /// </summary>
-public sealed class LmtpSink : IAsyncDisposable
+public sealed class LmtpSink : LoopbackTcpServer
 {
-    private readonly TcpListener _listener;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
-
     /// <summary>Every message received, as text (one entry per message, not per recipient).</summary>
     public ConcurrentQueue<string> Messages { get; } = new();
 
-    public LmtpSink(IPEndPoint endpoint)
+    public LmtpSink(IPEndPoint endpoint) : base(endpoint, reuseAddress: true)
     {
-        _listener = new TcpListener(endpoint);
-        _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        _listener.Start();
-        _loop = AcceptAsync();
+        StartAccepting();
     }
 
-    private async Task AcceptAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException) { return; }
-            _ = Task.Run(() => ServeAsync(client));
-        }
-    }
-
-    private async Task ServeAsync(TcpClient client)
+    protected override async Task ServeAsync(TcpClient client)
     {
         using (client)
         {
@@ -76,13 +58,5 @@ public sealed class LmtpSink : IAsyncDisposable
             {
             }
         }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _stop.Cancel();
-        _listener.Stop();
-        await _loop;
-        _stop.Dispose();
     }
 }

@@ -12,11 +12,8 @@ namespace SecureMx.IntegrationTests.Support;
 /// REQUIRETLS only inside TLS (as the RFC has it), and it records every MAIL FROM line and every
 /// message it takes. Minimal on purpose: no PIPELINING, one recipient list per transaction, always 250.
 /// </summary>
-public sealed class RequireTlsSmtpPeer : IAsyncDisposable
+public sealed class RequireTlsSmtpPeer : LoopbackTcpServer
 {
-    private readonly TcpListener _listener;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
     private readonly string _hostname;
     private readonly X509Certificate2 _certificate;
     private readonly ConcurrentQueue<string> _mailFrom = new();
@@ -28,27 +25,14 @@ public sealed class RequireTlsSmtpPeer : IAsyncDisposable
     /// <summary>The messages taken, as received (dot-stuffing removed).</summary>
     public IReadOnlyList<string> Messages => _messages.ToArray();
 
-    public RequireTlsSmtpPeer(IPEndPoint endpoint, string hostname, X509Certificate2 certificateWithKey)
+    public RequireTlsSmtpPeer(IPEndPoint endpoint, string hostname, X509Certificate2 certificateWithKey) : base(endpoint)
     {
         _hostname = hostname;
         _certificate = certificateWithKey;
-        _listener = new TcpListener(endpoint);
-        _listener.Start();
-        _loop = AcceptAsync();
+        StartAccepting();
     }
 
-    private async Task AcceptAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException) { return; }
-            _ = Task.Run(() => ServeAsync(client));
-        }
-    }
-
-    private async Task ServeAsync(TcpClient client)
+    protected override async Task ServeAsync(TcpClient client)
     {
         using (client)
         {
@@ -72,7 +56,7 @@ public sealed class RequireTlsSmtpPeer : IAsyncDisposable
                         case "STARTTLS" when !tls:
                             await Say("220 2.0.0 ready");
                             var ssl = new SslStream(stream);
-                            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = _certificate }, _stop.Token);
+                            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = _certificate }, Stopping);
                             stream = ssl;
                             reader = new StreamReader(stream, Encoding.Latin1);
                             tls = true;
@@ -98,13 +82,5 @@ public sealed class RequireTlsSmtpPeer : IAsyncDisposable
             {
             }
         }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _stop.Cancel();
-        _listener.Stop();
-        await _loop;
-        _stop.Dispose();
     }
 }
