@@ -47,6 +47,8 @@ public sealed class SecureMxOptions
     public NodeOptions Node { get; set; } = new();
 
     public MtaStsOptions MtaSts { get; set; } = new();
+
+    public TlsReportingOptions TlsReporting { get; set; } = new();
 }
 
 /// <summary>
@@ -69,6 +71,34 @@ public sealed class MtaStsOptions
 
     /// <summary>Where the policy host certificates lie: NAME.pem (chain, leaf first) and NAME.key per mta-sts.DOMAIN; relative to the data directory.</summary>
     public string CertificateDirectory { get; set; } = "tls/mta-sts";
+}
+
+/// <summary>
+/// TLS reporting (RFC 8460) both ways: the daily aggregate reports SecureMx sends to recipient domains
+/// that publish <c>_smtp._tls</c>, and the reports it receives for its hosted domains (Reporting/).
+/// </summary>
+public sealed class TlsReportingOptions
+{
+    /// <summary>Send a daily report to every recipient domain whose <c>_smtp._tls</c> record asks for one.</summary>
+    public bool Send { get; set; } = true;
+
+    /// <summary>organization-name of the reports sent (RFC 8460 §4.4); empty: the hostname.</summary>
+    public string OrganizationName { get; set; } = "";
+
+    /// <summary>contact-info of the reports sent, and the From: of the report mail; empty: tlsrpt-noreply@HOSTNAME.</summary>
+    public string ContactInfo { get; set; } = "";
+
+    /// <summary>
+    /// Where the hosted domains receive reports (the rua= of the <c>_smtp._tls</c> record <c>dns-records</c>
+    /// offers): "{domain}" stands for each hosted domain; a fixed address (at a hosted domain) serves all.
+    /// </summary>
+    public string ReportAddress { get; set; } = "tlsrpt@{domain}";
+
+    /// <summary>Largest received report, as mail or HTTPS body (compressed), in bytes.</summary>
+    public long MaxReportBytes { get; set; } = 5 * 1024 * 1024;
+
+    /// <summary>Largest received report's JSON once decompressed, in bytes (with at most 200× the compressed size: gzip bombs).</summary>
+    public long MaxReportJsonBytes { get; set; } = 20 * 1024 * 1024;
 }
 
 /// <summary>

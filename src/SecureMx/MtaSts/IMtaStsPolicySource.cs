@@ -1,3 +1,5 @@
+using SecureMx.Mail;
+
 namespace SecureMx.MtaSts;
 
 /// <summary>What delivery knows of a recipient domain's MTA-STS policy before it connects.</summary>
@@ -31,7 +33,7 @@ public sealed record MtaStsLookup(MtaStsLookupKind Kind, MtaStsPolicy? Policy = 
     /// The RFC 8460 result type of <see cref="Failure"/> when it is a policy failure
     /// (sts-policy-fetch-error, sts-policy-invalid, sts-webpki-invalid: for TLS reporting); null otherwise.
     /// </summary>
-    public MtaStsFailureType? FailureType { get; init; }
+    public TlsResultType? FailureType { get; init; }
 
     /// <summary>
     /// With <see cref="MtaStsLookupKind.Unavailable"/>: the store's policy cache could not be read, and

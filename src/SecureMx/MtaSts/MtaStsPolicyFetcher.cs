@@ -7,6 +7,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using SecureMx.Config;
 using SecureMx.Dns;
+using SecureMx.Mail;
 using SecureMx.Telemetry;
 using SecureMx.Tls;
 

@@ -484,7 +484,7 @@ public sealed partial class SmtpSession
             _log.LogWarning("session {Session} from {Ip}: RCPT <{Rcpt}> not decided, the store cannot be read: {Error}", _record.Id, ClientIp, barePostmaster ? "postmaster" : rcpt, ex.Message);
             decision = new Policy.RcptDecision(SmtpReply.AddressLookupFailed, [], "store_unavailable");
         }
-        LogRecipient(barePostmaster ? "(postmaster)" : rcpt.Domain, decision.Reply);
+        LogRecipient(barePostmaster ? "(postmaster)" : rcpt.Domain, decision.Reply, barePostmaster ? "postmaster" : rcpt.ToString(), decision.Refusal);
         if (!decision.Accepted) return await ErrorAsync(decision.Refusal is { } why ? Refused(decision.Reply, why) : decision.Reply);
         _tx.RcptCommands++;
         foreach (var r in decision.Recipients)
@@ -496,11 +496,12 @@ public sealed partial class SmtpSession
         return true;
     }
 
-    private void LogRecipient(string domain, SmtpReply reply)
+    private void LogRecipient(string domain, SmtpReply reply, string? recipient = null, string? refusal = null)
     {
         if (_record.Recipients.Count >= MaxLoggedRecipients) return; // a hostile session must not grow the log without bound
         var from = _tx?.Sender is { IsNull: false } s ? s.Domain : null;
-        _record.Recipients.Add(new InboundRecipientEvent(_ctx.Time.GetUtcNow(), from, domain, reply.IsPositive, reply.ToString()));
+        var mailFrom = _tx?.Sender is { } sender ? (sender.IsNull ? "" : sender.ToString()) : null;
+        _record.Recipients.Add(new InboundRecipientEvent(_ctx.Time.GetUtcNow(), from, domain, reply.IsPositive, reply.ToString(), mailFrom, recipient, refusal));
     }
 
     private async Task<string?> StartTlsAsync(SmtpCommand cmd)

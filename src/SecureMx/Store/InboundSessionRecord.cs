@@ -1,7 +1,11 @@
 namespace SecureMx.Store;
 
 /// <summary>One RCPT decision in an inbound session.</summary>
-public sealed record InboundRecipientEvent(DateTimeOffset At, string? MailFromDomain, string RecipientDomain, bool Accepted, string Reply);
+/// <param name="MailFrom">The envelope sender in full ("" for the null sender, null before MAIL).</param>
+/// <param name="Recipient">The recipient address as given in RCPT (null for a syntax error).</param>
+/// <param name="Refusal">Why it was refused (RcptDecision.Refusal: mandatory_tls, relay, unknown_recipient, …); null when accepted.</param>
+public sealed record InboundRecipientEvent(DateTimeOffset At, string? MailFromDomain, string RecipientDomain, bool Accepted, string Reply,
+    string? MailFrom = null, string? Recipient = null, string? Refusal = null);
 
 /// <summary>
 /// One inbound SMTP session as the session log keeps it: who connected, what TLS it had, and which
@@ -16,6 +20,8 @@ public sealed class InboundSessionRecord(string id, DateTimeOffset startedAt, st
     public string ClientIp { get; } = clientIp;
     public DateTimeOffset? EndedAt { get; set; }
     public string? Helo { get; set; }
+    /// <summary>The client's reverse name (PTR), when it was looked up and found.</summary>
+    public string? ReverseName { get; set; }
     public string? TlsProtocol { get; set; }
     public string? TlsCipher { get; set; }
     public int Messages { get; set; }

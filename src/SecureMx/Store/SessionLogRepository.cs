@@ -82,20 +82,21 @@ public sealed class SessionLogRepository : IDisposable
             var sessions = batch.GroupBy(rec => rec.Id).Select(g => g.Last()).Select(rec => new object?[]
             {
                 rec.Id, rec.StartedAt.ToUnixTimeMilliseconds(), rec.EndedAt?.ToUnixTimeMilliseconds(), rec.Listener, rec.ClientIp, rec.Helo,
-                rec.TlsProtocol, rec.TlsCipher, rec.Messages, rec.EndReason, rec.Account, rec.AuthFailures, _node,
+                rec.TlsProtocol, rec.TlsCipher, rec.Messages, rec.EndReason, rec.Account, rec.AuthFailures, _node, rec.ReverseName,
             }).ToList();
-            c.InsertRows("INSERT INTO inbound_sessions(id, started_at, ended_at, listener, client_ip, helo, tls_protocol, tls_cipher, messages, end_reason, account, auth_failures, node)",
+            c.InsertRows("INSERT INTO inbound_sessions(id, started_at, ended_at, listener, client_ip, helo, tls_protocol, tls_cipher, messages, end_reason, account, auth_failures, node, reverse_name)",
                 sessions, """
                 ON CONFLICT(id) DO UPDATE SET started_at=excluded.started_at, ended_at=excluded.ended_at, listener=excluded.listener,
                   client_ip=excluded.client_ip, helo=excluded.helo, tls_protocol=excluded.tls_protocol, tls_cipher=excluded.tls_cipher,
                   messages=excluded.messages, end_reason=excluded.end_reason, account=excluded.account, auth_failures=excluded.auth_failures,
-                  node=excluded.node
+                  node=excluded.node, reverse_name=excluded.reverse_name
                 """);
             var recipients = batch.SelectMany(rec => rec.Recipients.Select(e => new object?[]
             {
                 rec.Id, e.At.ToUnixTimeMilliseconds(), e.MailFromDomain, e.RecipientDomain, e.Accepted ? 1 : 0, e.Reply, rec.TlsProtocol, rec.TlsCipher,
+                e.MailFrom, e.Recipient, e.Refusal,
             })).ToList();
-            c.InsertRows("INSERT INTO inbound_recipients(session_id, at, mail_from_domain, recipient_domain, accepted, reply, tls_protocol, tls_cipher)", recipients);
+            c.InsertRows("INSERT INTO inbound_recipients(session_id, at, mail_from_domain, recipient_domain, accepted, reply, tls_protocol, tls_cipher, mail_from, recipient, refusal)", recipients);
         });
         PruneIfDue();
     }

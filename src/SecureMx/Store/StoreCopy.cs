@@ -43,6 +43,11 @@ public static class StoreCopy
         new("delivery_log", "id", "id"),
         new("inbound_sessions", "started_at, id"),
         new("inbound_recipients", "session_id, at"),
+        // TLS reporting: the sessions counted for the reports still to send, which reports went out (so the
+        // cluster does not send one again), and the reports received for the hosted domains.
+        new("tls_sessions", "day, policy_domain, policy_type, policy_string, mx_host, result_type, sending_ip, receiving_mx, receiving_ip"),
+        new("report_sends", "kind, domain, day"),
+        new("tls_reports_received", "id", "id"),
     ];
 
     /// <summary>The tables left out on purpose, and why.</summary>

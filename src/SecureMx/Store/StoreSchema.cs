@@ -235,5 +235,61 @@ internal static class StoreSchema
         """
             ALTER TABLE delivery_log ADD COLUMN mta_sts_failure TEXT;
             """,
-    ];
+            // Issue 17, reports. The session log keeps what a refused-mail report names (full envelope sender
+        // and recipient, why the RCPT was refused, the client's reverse name); domains.refused_digest is
+        // the daily digest switch. tls_sessions: outbound sessions counted per day, recipient domain,
+        // policy and result (RFC 8460 aggregate; result_type '' = success). report_sends: the claim that
+        // makes a daily report go out once per domain and day from one node. tls_reports_received: the
+        // reports other organisations sent about the hosted domains, one row per report and policy.
+        """
+            ALTER TABLE inbound_recipients ADD COLUMN mail_from TEXT;
+            ALTER TABLE inbound_recipients ADD COLUMN recipient TEXT;
+            ALTER TABLE inbound_recipients ADD COLUMN refusal TEXT;
+            ALTER TABLE inbound_sessions ADD COLUMN reverse_name TEXT;
+            ALTER TABLE domains ADD COLUMN refused_digest INTEGER NOT NULL DEFAULT 0;
+            CREATE TABLE tls_sessions(
+              day INTEGER NOT NULL,
+              policy_domain TEXT NOT NULL,
+              policy_type TEXT NOT NULL,
+              policy_string TEXT NOT NULL,
+              mx_host TEXT NOT NULL,
+              result_type TEXT NOT NULL,
+              sending_ip TEXT NOT NULL,
+              receiving_mx TEXT NOT NULL,
+              receiving_ip TEXT NOT NULL,
+              sessions INTEGER NOT NULL,
+              detail TEXT,
+              PRIMARY KEY(day, policy_domain, policy_type, policy_string, mx_host, result_type, sending_ip, receiving_mx, receiving_ip)
+            );
+            CREATE TABLE report_sends(
+              kind TEXT NOT NULL,
+              domain TEXT NOT NULL,
+              day INTEGER NOT NULL,
+              node TEXT NOT NULL,
+              claimed_at INTEGER NOT NULL,
+              sent_at INTEGER,
+              result TEXT,
+              PRIMARY KEY(kind, domain, day)
+            );
+            CREATE TABLE tls_reports_received(
+              id INTEGER PRIMARY KEY,
+              received_at INTEGER NOT NULL,
+              domain TEXT NOT NULL,
+              fingerprint TEXT NOT NULL,
+              organization TEXT NOT NULL,
+              contact TEXT,
+              report_id TEXT NOT NULL,
+              start_at INTEGER NOT NULL,
+              end_at INTEGER NOT NULL,
+              policy_type TEXT NOT NULL,
+              policy_string TEXT NOT NULL,
+              successful INTEGER NOT NULL,
+              failed INTEGER NOT NULL,
+              details TEXT NOT NULL,
+              source TEXT NOT NULL,
+              UNIQUE(domain, fingerprint)
+            );
+            CREATE INDEX tls_reports_received_domain ON tls_reports_received(domain, end_at);
+            """,
+];
 }

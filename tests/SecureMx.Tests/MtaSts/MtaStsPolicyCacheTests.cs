@@ -1,3 +1,4 @@
+using SecureMx.Mail;
 using Microsoft.Extensions.Time.Testing;
 using SecureMx.MtaSts;
 using SecureMx.Store;
@@ -133,7 +134,7 @@ public sealed class MtaStsPolicyCacheTests : IDisposable
         _fetcher.Fail(MtaStsFailure.WebPki("mta-sts.example.org: certificate not trusted: issued by an untrusted root"));
         var lookup = await Get();
         Assert.Equal((MtaStsLookupKind.Policy, MtaStsMode.Enforce, "v1", true), (lookup.Kind, lookup.Mode, lookup.PolicyId, lookup.FromCache));
-        Assert.Equal(MtaStsFailureType.WebPkiInvalid, lookup.FailureType);
+        Assert.Equal(TlsResultType.WebPkiInvalid, lookup.FailureType);
         Assert.Equal("sts-webpki-invalid: mta-sts.example.org: certificate not trusted: issued by an untrusted root", lookup.Failure);
         var row = _rows.Get(Domain)!;
         Assert.Equal(("v1", Enforce, lookup.Failure, _time.GetUtcNow()), (row.PolicyId, row.Policy, row.LastError, row.CheckedAt));
@@ -147,7 +148,7 @@ public sealed class MtaStsPolicyCacheTests : IDisposable
         var lookup = await Get();
         Assert.Equal(MtaStsLookupKind.Unavailable, lookup.Kind);
         Assert.Equal(MtaStsMode.None, lookup.Mode);
-        Assert.Equal(MtaStsFailureType.PolicyInvalid, lookup.FailureType);
+        Assert.Equal(TlsResultType.PolicyInvalid, lookup.FailureType);
         Assert.StartsWith("sts-policy-invalid: ", lookup.Failure);
         Assert.False(lookup.CacheUnreadable);
         Assert.Null(_rows.Get(Domain));
@@ -231,14 +232,14 @@ public sealed class MtaStsPolicyCacheTests : IDisposable
     {
         _fetcher.Discovery = MtaStsDiscovery.Failed("TXT lookup of _mta-sts.example.org failed: SERVFAIL");
         var without = await Get();
-        Assert.Equal((MtaStsLookupKind.Unavailable, MtaStsFailureType.PolicyFetchError), (without.Kind, without.FailureType));
+        Assert.Equal((MtaStsLookupKind.Unavailable, TlsResultType.PolicyFetchError), (without.Kind, without.FailureType));
         Assert.Contains("SERVFAIL", without.Failure);
 
         _time.Advance(MtaStsPolicyCache.RecheckInterval);
         await CacheEnforcePolicyAsync();
         _fetcher.Discovery = MtaStsDiscovery.Failed("TXT lookup of _mta-sts.example.org failed: SERVFAIL");
         var with = await Get();
-        Assert.Equal((MtaStsLookupKind.Policy, MtaStsMode.Enforce, true, MtaStsFailureType.PolicyFetchError), (with.Kind, with.Mode, with.FromCache, with.FailureType));
+        Assert.Equal((MtaStsLookupKind.Policy, MtaStsMode.Enforce, true, TlsResultType.PolicyFetchError), (with.Kind, with.Mode, with.FromCache, with.FailureType));
     }
 
     [Fact]
@@ -294,7 +295,7 @@ public sealed class MtaStsPolicyCacheTests : IDisposable
         _fetcher.Record("v1");
         _fetcher.Fail(MtaStsFailure.FetchError("connection refused"));
         var failed = await Get(); // not remembered: asked again at once
-        Assert.Equal((MtaStsLookupKind.Unavailable, true, MtaStsFailureType.PolicyFetchError), (failed.Kind, failed.CacheUnreadable, failed.FailureType));
+        Assert.Equal((MtaStsLookupKind.Unavailable, true, TlsResultType.PolicyFetchError), (failed.Kind, failed.CacheUnreadable, failed.FailureType));
     }
 
     [Fact]

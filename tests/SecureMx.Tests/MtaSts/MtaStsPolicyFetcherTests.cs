@@ -1,3 +1,4 @@
+using SecureMx.Mail;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
@@ -67,7 +68,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
         return new MtaStsPolicyFetcher(dns ?? new StubDns(), trust ?? _trust, options);
     }
 
-    private static MtaStsFailure AssertFailed(MtaStsFetchResult result, MtaStsFailureType type, string detail)
+    private static MtaStsFailure AssertFailed(MtaStsFetchResult result, TlsResultType type, string detail)
     {
         Assert.False(result.Succeeded, "the fetch succeeded");
         Assert.Null(result.Policy);
@@ -117,7 +118,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     {
         await using var host = new PolicyHostStub(_certificate, PolicyHostStub.Answer(PolicyText));
         var result = await Fetcher(host.Port, trust: PkixTrust.SystemOnly).FetchAsync(Domain, Ct);
-        AssertFailed(result, MtaStsFailureType.WebPkiInvalid, "mta-sts.example.org: certificate not trusted");
+        AssertFailed(result, TlsResultType.WebPkiInvalid, "mta-sts.example.org: certificate not trusted");
         Assert.Empty(host.Requests); // nothing is asked over a connection that is not authenticated
     }
 
@@ -127,7 +128,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
         using var other = TestCertificates.IssuedByPrivateCa("www.example.org");
         await using var host = new PolicyHostStub(other, PolicyHostStub.Answer(PolicyText));
         var result = await Fetcher(host.Port, trust: new PkixTrust([other.Ca!])).FetchAsync(Domain, Ct);
-        AssertFailed(result, MtaStsFailureType.WebPkiInvalid, "certificate is not for mta-sts.example.org (names: www.example.org)");
+        AssertFailed(result, TlsResultType.WebPkiInvalid, "certificate is not for mta-sts.example.org (names: www.example.org)");
     }
 
     [Fact]
@@ -136,7 +137,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
         using var expired = TestCertificates.IssuedByPrivateCa("mta-sts.example.org", notBefore: DateTimeOffset.UtcNow.AddDays(-10), notAfter: DateTimeOffset.UtcNow.AddDays(-1));
         await using var host = new PolicyHostStub(expired, PolicyHostStub.Answer(PolicyText));
         var result = await Fetcher(host.Port, trust: new PkixTrust([expired.Ca!])).FetchAsync(Domain, Ct);
-        AssertFailed(result, MtaStsFailureType.WebPkiInvalid, "expired or not yet valid");
+        AssertFailed(result, TlsResultType.WebPkiInvalid, "expired or not yet valid");
     }
 
     [Theory]
@@ -149,7 +150,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
         await using var host = new PolicyHostStub(_certificate,
             PolicyHostStub.Raw(status, "Location: https://mta-sts.example.org/elsewhere.txt\r\n", []));
         var result = await Fetcher(host.Port).FetchAsync(Domain, Ct);
-        AssertFailed(result, MtaStsFailureType.PolicyFetchError, $"answered {status} (a redirect to https://mta-sts.example.org/elsewhere.txt); redirects are not followed");
+        AssertFailed(result, TlsResultType.PolicyFetchError, $"answered {status} (a redirect to https://mta-sts.example.org/elsewhere.txt); redirects are not followed");
         Assert.Single(host.Requests);
     }
 
@@ -161,7 +162,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     {
         await using var host = new PolicyHostStub(_certificate, PolicyHostStub.Answer(PolicyText, status: status));
         var result = await Fetcher(host.Port).FetchAsync(Domain, Ct);
-        AssertFailed(result, MtaStsFailureType.PolicyFetchError, $"answered {status}");
+        AssertFailed(result, TlsResultType.PolicyFetchError, $"answered {status}");
     }
 
     [Fact]
@@ -169,7 +170,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     {
         await using var host = new PolicyHostStub(_certificate, PolicyHostStub.Answer(PolicyText, "text/html; charset=utf-8"));
         var result = await Fetcher(host.Port).FetchAsync(Domain, Ct);
-        AssertFailed(result, MtaStsFailureType.PolicyInvalid, "Content-Type is text/html, not text/plain");
+        AssertFailed(result, TlsResultType.PolicyInvalid, "Content-Type is text/html, not text/plain");
     }
 
     [Fact]
@@ -177,7 +178,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     {
         await using var host = new PolicyHostStub(_certificate, PolicyHostStub.Raw(200, "", Encoding.ASCII.GetBytes(PolicyText)));
         var result = await Fetcher(host.Port).FetchAsync(Domain, Ct);
-        AssertFailed(result, MtaStsFailureType.PolicyInvalid, "Content-Type is missing");
+        AssertFailed(result, TlsResultType.PolicyInvalid, "Content-Type is missing");
     }
 
     [Fact]
@@ -185,7 +186,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     {
         await using var host = new PolicyHostStub(_certificate, PolicyHostStub.Answer("version: STSv1\r\nmode: enforce\r\nmax_age: 86400\r\n"));
         var result = await Fetcher(host.Port).FetchAsync(Domain, Ct);
-        AssertFailed(result, MtaStsFailureType.PolicyInvalid, "not a valid policy: no mx field");
+        AssertFailed(result, TlsResultType.PolicyInvalid, "not a valid policy: no mx field");
     }
 
     [Fact]
@@ -194,7 +195,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
         var body = Encoding.ASCII.GetBytes(PolicyText).Concat(new byte[] { 0xff, 0xfe, 0x0a }).ToArray();
         await using var host = new PolicyHostStub(_certificate, PolicyHostStub.Raw(200, "Content-Type: text/plain\r\n", body));
         var result = await Fetcher(host.Port).FetchAsync(Domain, Ct);
-        AssertFailed(result, MtaStsFailureType.PolicyInvalid, "not UTF-8");
+        AssertFailed(result, TlsResultType.PolicyInvalid, "not UTF-8");
     }
 
     [Fact]
@@ -203,7 +204,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
         var body = Encoding.ASCII.GetBytes(PolicyText + new string('#', MtaStsPolicy.MaxBodyBytes));
         await using var host = new PolicyHostStub(_certificate, PolicyHostStub.Raw(200, "Content-Type: text/plain\r\n", body));
         var result = await Fetcher(host.Port).FetchAsync(Domain, Ct);
-        AssertFailed(result, MtaStsFailureType.PolicyInvalid, $"the body is {body.Length} bytes, more than the {MtaStsPolicy.MaxBodyBytes}");
+        AssertFailed(result, TlsResultType.PolicyInvalid, $"the body is {body.Length} bytes, more than the {MtaStsPolicy.MaxBodyBytes}");
     }
 
     [Fact]
@@ -222,7 +223,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
         });
         var watch = Stopwatch.StartNew();
         var result = await Fetcher(host.Port, fetchTimeoutSeconds: 30).FetchAsync(Domain, Ct);
-        AssertFailed(result, MtaStsFailureType.PolicyInvalid, "longer than the 65536 bytes a policy may have (not read further)");
+        AssertFailed(result, TlsResultType.PolicyInvalid, "longer than the 65536 bytes a policy may have (not read further)");
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
         Assert.True(Interlocked.Read(ref sent) < 64L * 1024 * 1024, $"the server could send {Interlocked.Read(ref sent)} bytes");
     }
@@ -243,7 +244,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
         });
         var watch = Stopwatch.StartNew();
         var result = await Fetcher(host.Port, fetchTimeoutSeconds: 2).FetchAsync(Domain, Ct);
-        AssertFailed(result, MtaStsFailureType.PolicyFetchError, "no complete answer within 2 s (mtaSts.fetchTimeoutSeconds)");
+        AssertFailed(result, TlsResultType.PolicyFetchError, "no complete answer within 2 s (mtaSts.fetchTimeoutSeconds)");
         Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(10));
     }
 
@@ -253,7 +254,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
         await using var host = new PolicyHostStub(_certificate, (_, ct) => Task.Delay(Timeout.Infinite, ct));
         var watch = Stopwatch.StartNew();
         var result = await Fetcher(host.Port, fetchTimeoutSeconds: 2).FetchAsync(Domain, Ct);
-        AssertFailed(result, MtaStsFailureType.PolicyFetchError, "no complete answer within 2 s");
+        AssertFailed(result, TlsResultType.PolicyFetchError, "no complete answer within 2 s");
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
     }
 
@@ -265,7 +266,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
         var port = ((IPEndPoint)silent.LocalEndpoint).Port;
         var watch = Stopwatch.StartNew();
         var result = await Fetcher(port, fetchTimeoutSeconds: 30, connectTimeoutSeconds: 1).FetchAsync(Domain, Ct);
-        AssertFailed(result, MtaStsFailureType.PolicyFetchError, "no connection within 1 s");
+        AssertFailed(result, TlsResultType.PolicyFetchError, "no connection within 1 s");
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
     }
 
@@ -277,14 +278,14 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
         var port = ((IPEndPoint)closed.LocalEndpoint).Port;
         closed.Stop();
         var result = await Fetcher(port).FetchAsync(Domain, Ct);
-        AssertFailed(result, MtaStsFailureType.PolicyFetchError, $"no connection to mta-sts.example.org port {port} (127.0.0.1: ConnectionRefused)");
+        AssertFailed(result, TlsResultType.PolicyFetchError, $"no connection to mta-sts.example.org port {port} (127.0.0.1: ConnectionRefused)");
     }
 
     [Fact]
     public async Task APolicyHostWithoutAddressIsAFetchError()
     {
         var result = await Fetcher(443).FetchAsync("nowhere.example", Ct);
-        AssertFailed(result, MtaStsFailureType.PolicyFetchError, "mta-sts.nowhere.example has no address (A/AAAA)");
+        AssertFailed(result, TlsResultType.PolicyFetchError, "mta-sts.nowhere.example has no address (A/AAAA)");
     }
 
     [Fact]
@@ -292,7 +293,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     {
         var dns = new StubDns(addresses: host => AddressResolution.Combine(host, DnsAnswer<IPAddress>.Fail("SERVFAIL"), DnsAnswer<IPAddress>.Fail("SERVFAIL")));
         var result = await Fetcher(443, dns: dns).FetchAsync(Domain, Ct);
-        AssertFailed(result, MtaStsFailureType.PolicyFetchError, "address lookup of mta-sts.example.org failed");
+        AssertFailed(result, TlsResultType.PolicyFetchError, "address lookup of mta-sts.example.org failed");
     }
 
     [Fact]

@@ -182,9 +182,22 @@ public abstract class StoreCopyTests : IDisposable
                 VALUES(@id, @at, @ended, 'mx', '198.51.100.7', 'client.test', @tls, NULL, 1, 'quit', NULL, 0)
                 """, ("@id", $"s{i:D6}"), ("@at", 1_700_000_000_000L + i), ("@ended", i % 2 == 0 ? 1_700_000_001_000L + i : null), ("@tls", i % 2 == 0 ? "Tls13" : null));
             c.Execute("""
-                INSERT INTO inbound_recipients(session_id, at, mail_from_domain, recipient_domain, accepted, reply, tls_protocol, tls_cipher)
-                VALUES(@id, @at, 'remote.test', 'example.org', 1, '250 2.1.5 ok', 'Tls13', 'TLS_AES_256_GCM_SHA384')
-                """, ("@id", $"s{i:D6}"), ("@at", 1_700_000_000_500L + i));
+                INSERT INTO inbound_recipients(session_id, at, mail_from_domain, recipient_domain, accepted, reply, tls_protocol, tls_cipher, mail_from, recipient, refusal)
+                VALUES(@id, @at, 'remote.test', 'example.org', 1, '250 2.1.5 ok', 'Tls13', 'TLS_AES_256_GCM_SHA384', 'a@remote.test', @rcpt, @refusal)
+                """, ("@id", $"s{i:D6}"), ("@at", 1_700_000_000_500L + i), ("@rcpt", i % 2 == 0 ? "alice@example.org" : null), ("@refusal", i % 2 == 0 ? null : "mandatory_tls"));
+            // TLS reporting: a day's counted sessions, a report sent (and one only claimed), a report received.
+            c.Execute("""
+                INSERT INTO tls_sessions(day, policy_domain, policy_type, policy_string, mx_host, result_type, sending_ip, receiving_mx, receiving_ip, sessions, detail)
+                VALUES(@day, 'remote.test', 'sts', 'version: STSv1', '*.remote.test', @result, '192.0.2.9', 'mx.remote.test', '192.0.2.1', 3, @detail)
+                """, ("@day", 1_699_920_000_000L + i * 86_400_000L), ("@result", i % 2 == 0 ? "" : "certificate-expired"), ("@detail", i % 2 == 0 ? null : "expired"));
+            c.Execute("""
+                INSERT INTO report_sends(kind, domain, day, node, claimed_at, sent_at, result)
+                VALUES('tlsrpt', 'remote.test', @day, 'n1', 1700000000000, @sent, @result)
+                """, ("@day", 1_699_920_000_000L + i * 86_400_000L), ("@sent", i % 2 == 0 ? 1_700_000_001_000L : null), ("@result", i % 2 == 0 ? "mailed" : null));
+            c.Execute("""
+                INSERT INTO tls_reports_received(received_at, domain, fingerprint, organization, contact, report_id, start_at, end_at, policy_type, policy_string, successful, failed, details, source)
+                VALUES(1700000000000, 'example.org', @fp, 'Sender Org', @contact, @rid, 1699920000000, 1700006399000, 'sts', 'version: STSv1', 10, 1, '[]', 'mail')
+                """, ("@fp", $"f{i}"), ("@contact", i % 2 == 0 ? "tlsrpt@sender.test" : null), ("@rid", $"r{i}"));
         }
         c.Commit();
     }

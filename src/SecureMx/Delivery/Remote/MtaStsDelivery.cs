@@ -52,7 +52,7 @@ public sealed class MtaStsDelivery
             case MtaStsLookupKind.Unavailable when lookup.CacheUnreadable:
                 return (null, null, $"the MTA-STS policy cache cannot be read and no policy could be fetched ({lookup.Failure ?? "no reason given"})");
             case MtaStsLookupKind.Unavailable:
-                var type = lookup.FailureType ?? MtaStsFailureType.PolicyFetchError;
+                var type = lookup.FailureType ?? TlsResultType.PolicyFetchError;
                 // The source's text begins with the result type, which the failure names first anyway: said once.
                 var reason = lookup.Failure ?? "no reason given";
                 if (reason.StartsWith(type.Name() + ": ", StringComparison.Ordinal)) reason = reason[(type.Name().Length + 2)..];
@@ -82,7 +82,7 @@ public sealed class MtaStsDelivery
         // RFC 8461 §2: DANE's host; HostTlsRequirement's DANE mode is MtaStsEnforceRule's DANE verdict.
         if (requirement.Mode == HostTlsMode.Dane) return (requirement, null, null, false);
         var notListed = MtaStsEnforceRule.OfHost(Lookup.Policy!.AllowsMx(host)) == MtaStsHostFault.None ? null
-            : new MtaStsDeliveryFailure(MtaStsFailureType.ValidationFailure, $"{host} is not listed in {Name}");
+            : new MtaStsDeliveryFailure(TlsResultType.ValidationFailure, $"{host} is not listed in {Name}");
         if (Mode == MtaStsMode.Enforce)
         {
             if (notListed is not null)
@@ -104,10 +104,10 @@ public sealed class MtaStsDelivery
     public MtaStsDeliveryFailure? Judge(string where, MtaStsDeliveryFailure? known, NegotiatedTls? tls, PkixVerdict? pkix) =>
         known ?? MtaStsEnforceRule.OfSession(tls, pkix) switch
         {
-            MtaStsHostFault.NoTls => new MtaStsDeliveryFailure(MtaStsFailureType.StartTlsNotSupported, $"{where} gave no TLS session, which {Name} requires"),
+            MtaStsHostFault.NoTls => new MtaStsDeliveryFailure(TlsResultType.StartTlsNotSupported, $"{where} gave no TLS session, which {Name} requires"),
             MtaStsHostFault.CertificateNotValid => new MtaStsDeliveryFailure(MtaStsFailureTypes.Of(pkix!.Value), $"certificate of {where} not valid for {Name}: {pkix.Value.Detail}"),
-            MtaStsHostFault.CertificateNotChecked => new MtaStsDeliveryFailure(MtaStsFailureType.ValidationFailure, $"{where}: the certificate was not checked, which {Name} requires"),
-            MtaStsHostFault.BelowStrictTls => new MtaStsDeliveryFailure(MtaStsFailureType.ValidationFailure, $"{where}: {tls!.Protocol} {tls.CipherSuite} is below the strict TLS profile that {Name} requires"),
+            MtaStsHostFault.CertificateNotChecked => new MtaStsDeliveryFailure(TlsResultType.ValidationFailure, $"{where}: the certificate was not checked, which {Name} requires"),
+            MtaStsHostFault.BelowStrictTls => new MtaStsDeliveryFailure(TlsResultType.ValidationFailure, $"{where}: {tls!.Protocol} {tls.CipherSuite} is below the strict TLS profile that {Name} requires"),
             _ => null,
         };
 

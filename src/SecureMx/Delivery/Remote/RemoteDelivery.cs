@@ -338,7 +338,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             if (!requirement.TlsRequired) return (null, connection, null);
             try { await connection.QuitAsync(ct).ConfigureAwait(false); } catch (Exception ex) when (ex is IOException or SmtpClientException) { }
             if (policy is null) return (new HostFailure(EnhancedStatus.SecurityNotSupported, $"TLS is required, but was not offered by host {where}", Tls: true, host, ip, TlsRefused: true), connection, null);
-            var notOffered = new MtaStsDeliveryFailure(MtaStsFailureType.StartTlsNotSupported, $"{where} does not offer STARTTLS, which {policy} requires");
+            var notOffered = new MtaStsDeliveryFailure(TlsResultType.StartTlsNotSupported, $"{where} does not offer STARTTLS, which {policy} requires");
             CountEnforced(notOffered);
             return (new HostFailure(EnhancedStatus.SecurityNotSupported, $"TLS is required by {policy}, but was not offered by host {where}", Tls: true, host, ip,
                 MtaSts: notOffered, ByMtaSts: true, TlsRefused: true), connection, null);
@@ -394,7 +394,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             };
             if (policy is null) return (new HostFailure(EnhancedStatus.CryptographicFailure, why, Tls: true, host, ip, TlsRefused: certificateRejected), connection, null);
             var stsFailure = pkix is { Valid: false } bad ? new MtaStsDeliveryFailure(MtaStsFailureTypes.Of(bad), $"certificate of {where}: {bad.Detail}")
-                : new MtaStsDeliveryFailure(MtaStsFailureType.ValidationFailure, $"TLS handshake with {where} failed: {failure.Reason}");
+                : new MtaStsDeliveryFailure(TlsResultType.ValidationFailure, $"TLS handshake with {where} failed: {failure.Reason}");
             CountEnforced(stsFailure);
             return (new HostFailure(EnhancedStatus.CryptographicFailure, why, Tls: true, host, ip, MtaSts: stsFailure, ByMtaSts: true, TlsRefused: certificateRejected), connection, null);
         }

@@ -61,10 +61,10 @@ public sealed class MtaStsDeliveryFailureTests
     [Fact]
     public void FetchAndDeliveryWriteOneVocabularyOfDistinctRfc8460ResultTypes()
     {
-        var names = Enum.GetValues<MtaStsFailureType>().Select(t => t.Name()).ToList();
+        var names = Enum.GetValues<TlsResultType>().Select(t => t.Name()).ToList();
         Assert.Equal(names.Count, names.Distinct().Count());
         Assert.Equal("sts-webpki-invalid: x", new MtaStsDeliveryFailure(MtaStsFailure.WebPki("x").Type, "x").ToString());
-        Assert.Equal("starttls-not-supported: x", new MtaStsDeliveryFailure(MtaStsFailureType.StartTlsNotSupported, "x").ToString());
+        Assert.Equal("starttls-not-supported: x", new MtaStsDeliveryFailure(TlsResultType.StartTlsNotSupported, "x").ToString());
     }
 
     [Fact]
@@ -74,6 +74,6 @@ public sealed class MtaStsDeliveryFailureTests
         Assert.Equal((HostTlsMode.MtaSts, true, true, TlsVerification.MtaSts), (r.Mode, r.StrictProfile, r.TlsRequired, r.Verification));
         Assert.Equal(TlsProfile.Strict, r.Profile);
         Assert.NotEqual(r.CacheKey("mx1.example.org"), r.CacheKey("mx2.example.org"));
-        Assert.Equal("validation-failure: mx.evil.test is not listed", new MtaStsDeliveryFailure(MtaStsFailureType.ValidationFailure, "mx.evil.test is not listed").ToString());
+        Assert.Equal("validation-failure: mx.evil.test is not listed", new MtaStsDeliveryFailure(TlsResultType.ValidationFailure, "mx.evil.test is not listed").ToString());
     }
 }

@@ -297,7 +297,7 @@ public sealed class RemoteDeliveryMtaStsTests : IDisposable
     public async Task AnInvalidPolicyIsRecordedWithItsOwnResultType()
     {
         await using var peer = await SmtpTestServer.StartAsync(withTls: false);
-        var source = new FakePolicySource(_ => new MtaStsLookup(MtaStsLookupKind.Unavailable, Failure: "no mx field") { FailureType = MtaStsFailureType.PolicyInvalid });
+        var source = new FakePolicySource(_ => new MtaStsLookup(MtaStsLookupKind.Unavailable, Failure: "no mx field") { FailureType = TlsResultType.PolicyInvalid });
         var o = await DeliverAsync(peer.Endpoint.Port, new OneMxDns("mx.example.org"), source);
         Assert.Equal(RecipientState.Delivered, o.State);
         Assert.StartsWith("sts-policy-invalid: the MTA-STS policy of example.org could not be fetched (no mx field)", o.MtaStsFailure);
@@ -308,7 +308,7 @@ public sealed class RemoteDeliveryMtaStsTests : IDisposable
     {
         // The policy cache's reasons are "TYPE: DETAIL" (MtaStsFailure.ToString).
         await using var peer = await SmtpTestServer.StartAsync(withTls: false);
-        var source = new FakePolicySource(_ => new MtaStsLookup(MtaStsLookupKind.Unavailable, Failure: "sts-policy-invalid: no mx field") { FailureType = MtaStsFailureType.PolicyInvalid });
+        var source = new FakePolicySource(_ => new MtaStsLookup(MtaStsLookupKind.Unavailable, Failure: "sts-policy-invalid: no mx field") { FailureType = TlsResultType.PolicyInvalid });
         var o = await DeliverAsync(peer.Endpoint.Port, new OneMxDns("mx.example.org"), source);
         Assert.Equal("sts-policy-invalid: the MTA-STS policy of example.org could not be fetched (no mx field); delivering as without MTA-STS (RFC 8461 §5)", o.MtaStsFailure);
     }
