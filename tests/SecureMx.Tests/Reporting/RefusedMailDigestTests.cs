@@ -161,6 +161,20 @@ public sealed class RefusedMailDigestTests : IDisposable
     }
 
     [Fact]
+    public async Task TheServiceSendsTheDayThatEndedAndNotTheDayRunning()
+    {
+        await RefusedAsync((10, "192.0.2.1", "a@sender.test", "bob@example.org"), (24.02, "192.0.2.1", "a@sender.test", "bob@example.org"));
+        var service = new SecureMx.Hosting.RefusedDigestService(Digest(), _time, NullLogger<SecureMx.Hosting.RefusedDigestService>.Instance);
+
+        await service.RunOnceAsync(TestContext.Current.CancellationToken); // at 00:05 of the next day
+        await service.RunOnceAsync(TestContext.Current.CancellationToken);
+
+        var (envelope, _) = Assert.Single(Queued());
+        Assert.Contains("on 2026-06-01: 1 attempt(s)", Message(envelope.Id).Subject);
+        Assert.Equal([Day], _sends.Since(RefusedMailDigest.Kind, Day.AddDays(-1)).Select(s => s.Day));
+    }
+
+    [Fact]
     public void TheListIsCappedButTheCountsCoverAll()
     {
         var attempts = Enumerable.Range(0, RefusedMailDigest.MaxListed + 5)
