@@ -56,6 +56,12 @@ public sealed class TlsReportIntake(TlsReportReader reader, TlsReportRepository 
             log.LogWarning("tls report from {Org}/{Sender} refused: {Reason}", ex.Organization ?? "?", sender, ex.Message);
             return new(TlsReportIntakeResult.Refused, ex.Message);
         }
+        catch (Exception ex) when (ex is not OperationCanceledException and not IOException)
+        {
+            // Reading touches no store: whatever else a parser throws on hostile input is a refusal, never a retry loop.
+            log.LogWarning(ex, "tls report from ?/{Sender} refused: unreadable ({Error})", sender, ex.GetType().Name);
+            return new(TlsReportIntakeResult.Refused, "unreadable");
+        }
         var now = time.GetUtcNow();
         var rows = report.Policies.Select(p => Row(report, p, now, source)).ToList();
         int added = reports.Add(rows);
