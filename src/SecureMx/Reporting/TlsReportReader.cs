@@ -147,7 +147,7 @@ public sealed class TlsReportReader(TlsReportingOptions options)
         {
             throw new TlsReportRefusedException("not valid gzip");
         }
-        // RFC 1952 §2.3: the member ends with CRC32 and ISIZE (the length mod 2^32); a cut stream does not.
+        // The gzip format's member ends with CRC32 and ISIZE (the length mod 2^32); a cut stream does not.
         if (compressed.Length < 18 || BinaryPrimitives.ReadUInt32LittleEndian(compressed.AsSpan(compressed.Length - 4)) != (uint)output.Length)
             throw new TlsReportRefusedException("truncated gzip");
         return output.ToArray();
@@ -221,7 +221,7 @@ public sealed class TlsReportReader(TlsReportingOptions options)
 
     private static DateTimeOffset Time(JsonElement obj, string name) =>
         DateTimeOffset.TryParse(Text(obj, name, 64), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)
-            ? t.ToUniversalTime() : throw new TlsReportRefusedException($"{name} not an RFC 3339 date-time");
+            ? t.ToUniversalTime() : throw new TlsReportRefusedException($"{name} not a date-time");
 
     private static string Kind(JsonValueKind kind) => kind == JsonValueKind.Array ? "an array" : "an object";
 

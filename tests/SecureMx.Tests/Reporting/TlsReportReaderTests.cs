@@ -54,7 +54,7 @@ public sealed class TlsReportReaderTests
     [Fact]
     public void AGzipBombStopsAtTheExpansionLimit()
     {
-        // 10 GiB of zeros as 10 240 gzip members of 1 MiB each (RFC 1952 §2.2 allows members in a row): about 10 MB compressed;
+        // 10 GiB of zeros as 10 240 gzip members of 1 MiB each (gzip allows members in a row): about 10 MB compressed;
         // the reader stops at maxReportJsonBytes (20 MiB), long before.
         var member = ZerosGzipped(1024 * 1024);
         var bomb = new byte[member.Length * 10_240];
@@ -106,7 +106,7 @@ public sealed class TlsReportReaderTests
     [InlineData("this is not json", "not JSON")]
     [InlineData("[1,2,3]", "not a JSON object")]
     [InlineData("{\"organization-name\":\"X\"}", "report-id missing or empty")]
-    [InlineData("{\"organization-name\":\"X\",\"report-id\":\"r\",\"date-range\":{\"start-datetime\":\"yesterday\",\"end-datetime\":\"2026-12-04T23:59:59Z\"},\"policies\":[]}", "start-datetime not an RFC 3339 date-time")]
+    [InlineData("{\"organization-name\":\"X\",\"report-id\":\"r\",\"date-range\":{\"start-datetime\":\"yesterday\",\"end-datetime\":\"2026-12-04T23:59:59Z\"},\"policies\":[]}", "start-datetime not a date-time")]
     [InlineData("{\"organization-name\":\"X\",\"report-id\":\"r\",\"date-range\":{\"start-datetime\":\"2026-12-04T00:00:00Z\",\"end-datetime\":\"2026-12-04T23:59:59Z\"},\"policies\":[]}", "policies: 1 to 100 entries")]
     [InlineData("{\"organization-name\":\"X\",\"report-id\":\"r\",\"date-range\":{\"start-datetime\":\"2026-12-04T00:00:00Z\",\"end-datetime\":\"2026-12-04T23:59:59Z\"},\"policies\":[{\"policy\":{\"policy-type\":\"sts\",\"policy-domain\":\"d.example\"},\"summary\":{\"total-successful-session-count\":-1,\"total-failure-session-count\":0}}]}", "total-successful-session-count missing or not a count of 0 to 1000000000000")]
     [InlineData("{\"organization-name\":\"X\",\"report-id\":\"r\",\"date-range\":{\"start-datetime\":\"2026-12-04T00:00:00Z\",\"end-datetime\":\"2026-12-04T23:59:59Z\"},\"policies\":[{\"policy\":{\"policy-type\":\"dmarc\",\"policy-domain\":\"d.example\"},\"summary\":{\"total-successful-session-count\":1,\"total-failure-session-count\":0}}]}", "unknown policy-type 'dmarc'")]
