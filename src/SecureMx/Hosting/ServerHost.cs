@@ -144,6 +144,7 @@ public static class ServerHost
                 sp.GetRequiredService<AccountAuthenticator>(), time, sp.GetRequiredService<ILoggerFactory>(), SharedStore(sp))
             {
                 OtherNodes = options.Store.IsShared ? new OtherNodes(new NodeRegistry(sp.GetRequiredService<StoreDatabase>(), time), node) : OtherNodes.None,
+                TlsReports = sp.GetRequiredService<TlsReportRepository>(),
             },
             options, sp.GetRequiredService<ILogger<DashboardService>>()));
 
