@@ -40,6 +40,9 @@ public static class MtaStsServer
     /// <summary>The whole report body must arrive within this (a slow sender holds no connection for long).</summary>
     public static readonly TimeSpan ReportReadTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>Reports read at once (each up to maxReportBytes in memory, and its JSON); more are answered 503 with Retry-After.</summary>
+    public const int ConcurrentReports = 8;
+
     public static WebApplication Build(IPEndPoint endpoint, MtaStsCertificateDirectory certificates, HostedMtaStsPolicies policies, ILoggerFactory logs,
         TlsReportIntake? reports = null, long maxReportBytes = 0)
     {
@@ -68,14 +71,15 @@ public static class MtaStsServer
             k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(10); // a sender fetches one document: no idle connection held for minutes
         });
         var app = builder.Build();
+        var slots = new SemaphoreSlim(ConcurrentReports);
         app.Run(http => reports is not null && string.Equals(http.Request.Path.Value, TlsRptRecord.HttpsPath, StringComparison.Ordinal)
-            ? ReportAsync(http, reports, maxReportBytes)
+            ? ReportAsync(http, reports, maxReportBytes, slots)
             : AnswerAsync(http, policies));
         return app;
     }
 
     /// <summary>POST /tlsrpt: one TLS report (RFC 8460 §5.3).</summary>
-    private static async Task ReportAsync(HttpContext http, TlsReportIntake reports, long maxBytes)
+    private static async Task ReportAsync(HttpContext http, TlsReportIntake reports, long maxBytes, SemaphoreSlim slots)
     {
         var (request, response) = (http.Request, http.Response);
         response.Headers.CacheControl = "no-store";
@@ -115,6 +119,26 @@ public static class MtaStsServer
             await Status(response, StatusCodes.Status413PayloadTooLarge);
             return;
         }
+        if (!slots.Wait(0))
+        {
+            // Many large bodies at once would hold memory for all: the sender is asked to come back later.
+            response.Headers.RetryAfter = "60";
+            await Status(response, StatusCodes.Status503ServiceUnavailable);
+            return;
+        }
+        try
+        {
+            await ReadAndTakeAsync(http, reports, length, sender, reportHost);
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+
+    private static async Task ReadAndTakeAsync(HttpContext http, TlsReportIntake reports, long length, string sender, string reportHost)
+    {
+        var (request, response) = (http.Request, http.Response);
         var body = new byte[length];
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         deadline.CancelAfter(ReportReadTimeout);
