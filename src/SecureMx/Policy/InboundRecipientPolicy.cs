@@ -3,7 +3,7 @@ using SecureMx.Mail;
 namespace SecureMx.Policy;
 
 /// <summary>The verdict on one RCPT TO: the final recipients it stands for, or the refusal.</summary>
-/// <param name="Refusal">Why a recipient was refused, for the metrics: relay, mandatory_tls or unknown_recipient.</param>
+/// <param name="Refusal">Why a recipient was refused, for the metrics: relay, mandatory_tls, unknown_recipient or tls_report_size.</param>
 public sealed record RcptDecision(SmtpReply Reply, IReadOnlyList<EnvelopeRecipient> Recipients, string? Refusal = null)
 {
     public bool Accepted => Reply.IsPositive;
