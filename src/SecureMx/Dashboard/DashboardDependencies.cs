@@ -41,6 +41,9 @@ public sealed record DashboardDependencies(
     /// <summary>The TLS reports received for the hosted domains (the domain page shows them); null: none kept.</summary>
     public TlsReportRepository? TlsReports { get; init; }
 
+    /// <summary>The refused-mail report of inbound mandatory TLS and each domain's digest switch (the domain page).</summary>
+    public required RefusedAttemptRepository RefusedAttempts { get; init; }
+
     /// <summary>The instance's certificate pair now (a renewal may replace it while the dashboard runs).</summary>
     public SslStreamCertificateContextHolder? Certificate => Certificates.Current;
 }

@@ -81,6 +81,7 @@ public static class ServerHost
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Reporting")));
         builder.Services.AddSingleton(sp => new TlsReportIntake(new TlsReportReader(options.TlsReporting), sp.GetRequiredService<TlsReportRepository>(),
             sp.GetRequiredService<MailboxRepository>().IsHosted, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Reporting")));
+        builder.Services.AddSingleton(sp => new RefusedAttemptRepository(sp.GetRequiredService<StoreDatabase>()));
         builder.Services.AddSingleton(sp => new OutboundTlsPolicy(sp.GetRequiredService<TlsPolicyRepository>(), options.Delivery));
         builder.Services.AddSingleton(sp =>
         {
@@ -134,7 +135,7 @@ public static class ServerHost
             sp.GetRequiredService<AccountAuthenticator>(),
             sp.GetRequiredService<SenderOwnershipPolicy>(),
             time,
-            sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<ILoggerFactory>()) { ReverseDns = sp.GetRequiredService<IMailDnsResolver>() });
         builder.Services.AddSingleton<SmtpServerService>();
         builder.Services.AddSingleton(sp => new DashboardService(
             () => new DashboardDependencies(dataDirectory, options, Endpoint.Parse(options.Listeners.Dashboard, "listeners.dashboard")!,
@@ -145,6 +146,7 @@ public static class ServerHost
             {
                 OtherNodes = options.Store.IsShared ? new OtherNodes(new NodeRegistry(sp.GetRequiredService<StoreDatabase>(), time), node) : OtherNodes.None,
                 TlsReports = sp.GetRequiredService<TlsReportRepository>(),
+                RefusedAttempts = sp.GetRequiredService<RefusedAttemptRepository>(),
             },
             options, sp.GetRequiredService<ILogger<DashboardService>>()));
 
@@ -159,6 +161,10 @@ public static class ServerHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryLogRepository>().Writer);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SessionLogRepository>().Writer);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueRunner>());
+        builder.Services.AddHostedService(sp => new RefusedDigestService(new RefusedMailDigest(sp.GetRequiredService<RefusedAttemptRepository>(),
+            sp.GetRequiredService<RoleRepository>(), new ReportSendRepository(sp.GetRequiredService<StoreDatabase>()), sp.GetRequiredService<MessageSpool>(),
+            sp.GetRequiredService<QueueRunner>(), sp.GetRequiredService<RecipientRouter>(), options, node, time,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Reporting.RefusedDigest")), time, sp.GetRequiredService<ILogger<RefusedDigestService>>()));
         builder.Services.AddHostedService(sp => new MtaStsRefreshService(sp.GetRequiredService<MtaStsPolicyCache>(), time, sp.GetRequiredService<ILogger<MtaStsRefreshService>>()));
         builder.Services.AddHostedService(sp => new MaildirTmpCleanupService(dataDirectory, options, time, sp.GetRequiredService<ILogger<MaildirTmpCleanupService>>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardService>());
