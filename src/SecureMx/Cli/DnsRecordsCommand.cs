@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using SecureMx.Config;
 using SecureMx.Mail;
 using SecureMx.MtaSts;
+using SecureMx.Reporting;
 using SecureMx.Store;
 using SecureMx.Tls;
 
@@ -16,6 +17,7 @@ namespace SecureMx.Cli;
 /// the provider for all customers. Then what mail programs use to find their settings: the
 /// autoconfig name (served by the dashboard) and the SRV records of RFC 6186 for every configured
 /// client service. During a key rollover the next key's TLSA record comes after the current one's.
+/// Last, the <c>_smtp._tls</c> record that asks senders for TLS reports (RFC 8460 §3).
 /// </summary>
 public static class DnsRecordsCommand
 {
@@ -44,6 +46,7 @@ public static class DnsRecordsCommand
             foreach (var line in ClientRecords(options, d)) Console.WriteLine(line);
             var mtaSts = policies.DomainMtaSts(d);
             foreach (var line in MtaStsRecords(dir, options, HostedMtaStsPolicies.For(d, mtaSts?.Inbound ?? inbound.Value, mtaSts?.MtaStsMode ?? "", options))) Console.WriteLine(line);
+            foreach (var line in TlsRptRecords(options, d)) Console.WriteLine(line);
             return 0;
         });
         return cmd;
@@ -117,6 +120,18 @@ public static class DnsRecordsCommand
         yield return $"; the policy host https://{MtaStsTxtRecord.PolicyHost(domain)}/.well-known/mta-sts.txt is served by listeners.mtaSts (now {listener}): it must answer HTTPS on port 443 of {host},";
         yield return $"; with a certificate from a public CA that names {MtaStsTxtRecord.PolicyHost(domain)}: {MtaStsTxtRecord.PolicyHost(domain)}.pem and .key in {certificates}";
         yield return records[1];
+    }
+
+    /// <summary>
+    /// The <c>_smtp._tls</c> TXT record (RFC 8460 §3): where senders send their daily TLS reports about the domain —
+    /// the report address (tlsReporting.reportAddress), and the HTTPS endpoint of the MTA-STS listener while it is on.
+    /// </summary>
+    internal static IEnumerable<string> TlsRptRecords(SecureMxOptions options, string domain)
+    {
+        yield return "";
+        var rua = TlsRptRecord.Rua(options, domain);
+        yield return $"; TLS reporting (RFC 8460): senders report their TLS failures delivering to {domain} to {string.Join(" and ", rua)}; publish in the zone of {domain}";
+        yield return TlsRptRecord.ZoneLine(options, domain);
     }
 
     // RFC 6186 §3.4: clients try the lowest priority first, so the order says IMAP before POP3;

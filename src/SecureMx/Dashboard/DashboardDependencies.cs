@@ -38,6 +38,9 @@ public sealed record DashboardDependencies(
     /// <summary>The other nodes' published queues (a shared store); <see cref="OtherNodes.None"/> on a single box.</summary>
     public OtherNodes OtherNodes { get; init; } = OtherNodes.None;
 
+    /// <summary>The TLS reports received for the hosted domains (the domain page shows them); null: none kept.</summary>
+    public TlsReportRepository? TlsReports { get; init; }
+
     /// <summary>The refused-mail report of inbound mandatory TLS and each domain's digest switch (the domain page).</summary>
     public required RefusedAttemptRepository RefusedAttempts { get; init; }
 

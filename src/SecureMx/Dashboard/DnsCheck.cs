@@ -80,6 +80,25 @@ public enum MtaStsTxtVerdict
     TimedOut,
 }
 
+/// <summary>What the "_smtp._tls" TXT record of a hosted domain says about TLS reports (RFC 8460 §3).</summary>
+public enum TlsRptTxtVerdict
+{
+    /// <summary>One TLSRPTv1 record whose rua names the report address: reports arrive here.</summary>
+    Matches,
+
+    /// <summary>One TLSRPTv1 record that sends the reports elsewhere.</summary>
+    Other,
+
+    /// <summary>No TLSRPTv1 record.</summary>
+    Missing,
+
+    /// <summary>More than one TLSRPTv1 record, or one without rua=: senders send no reports (§3).</summary>
+    Invalid,
+
+    LookupFailed,
+    TimedOut,
+}
+
 /// <summary>The result of one live DNS check of a hosted domain.</summary>
 /// <param name="NextKeyPublished">
 /// With a next key (tls/next-key.pem) and a secure TLSA answer: whether a record for it is published
@@ -97,8 +116,19 @@ public sealed record DomainDnsCheckResult(
     string? TlsaReason,
     bool? NextKeyPublished = null,
     MtaStsTxtVerdict? MtaSts = null,
-    string? MtaStsDetail = null)
+    string? MtaStsDetail = null,
+    TlsRptTxtVerdict? TlsRpt = null,
+    string? TlsRptDetail = null)
 {
+    /// <summary>The "_smtp._tls" record's level; null when it was not checked. Reports sent elsewhere are the customer's choice: a warning.</summary>
+    public CheckLevel? TlsRptLevel => TlsRpt switch
+    {
+        null => null,
+        TlsRptTxtVerdict.Matches => CheckLevel.Ok,
+        TlsRptTxtVerdict.Missing or TlsRptTxtVerdict.Other => CheckLevel.Warn,
+        _ => CheckLevel.Bad,
+    };
+
     /// <summary>The "_mta-sts" record's level; null when the domain's mode is none (nothing to check).</summary>
     public CheckLevel? MtaStsLevel => MtaSts switch
     {
@@ -152,8 +182,9 @@ public sealed class DomainDnsCheck(IMailDnsResolver dns, TimeProvider time, Time
     /// <param name="chain">Further certificates the server sends with it (for DANE-TA records).</param>
     /// <param name="nextKeySpki">The SubjectPublicKeyInfo of the next key of a rollover, null when there is none.</param>
     /// <param name="mtaStsId">The id of the MTA-STS policy served for the domain; null when none is served (its "_mta-sts" record is not checked).</param>
+    /// <param name="tlsRptRua">The rua URI of the report address ("mailto:tlsrpt@DOMAIN"); null: the "_smtp._tls" record is not checked.</param>
     public async Task<DomainDnsCheckResult> CheckAsync(string domain, string secureMxHost, X509Certificate2? certificate,
-        IReadOnlyList<X509Certificate2> chain, byte[]? nextKeySpki, CancellationToken cancellationToken, string? mtaStsId = null)
+        IReadOnlyList<X509Certificate2> chain, byte[]? nextKeySpki, CancellationToken cancellationToken, string? mtaStsId = null, string? tlsRptRua = null)
     {
         var host = secureMxHost.TrimEnd('.').ToLowerInvariant();
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -163,14 +194,35 @@ public sealed class DomainDnsCheck(IMailDnsResolver dns, TimeProvider time, Time
         var txtTask = mtaStsId is null ? null : Bounded(ct => dns.ResolveTxtAsync(MtaStsTxtRecord.OwnerName(domain), ct), bound.Token, cancellationToken);
         var mx = await mxTask.ConfigureAwait(false);
         var tlsa = await tlsaTask.ConfigureAwait(false);
+        var rptTask = tlsRptRua is null ? null : Bounded(ct => dns.ResolveTxtAsync("_smtp._tls." + domain, ct), bound.Token, cancellationToken);
         var (mtaSts, mtaStsDetail) = txtTask is null ? (null, null) : JudgeMtaSts(await txtTask.ConfigureAwait(false), mtaStsId!);
+        var (tlsRpt, tlsRptDetail) = rptTask is null ? (null, null) : JudgeTlsRpt(await rptTask.ConfigureAwait(false), tlsRptRua!);
 
         var (mxVerdict, hosts, mxSecurity, mxReason) = JudgeMx(mx, host);
         var (tlsaVerdict, records, tlsaReason) = JudgeTlsa(tlsa, host, certificate, chain, nextKeySpki);
         bool? nextPublished = nextKeySpki is not null && tlsa?.Kind == TlsaResolutionKind.Secure
             ? tlsa.Records.Any(r => NextTlsKey.Matches(r, nextKeySpki))
             : null;
-        return new DomainDnsCheckResult(domain, host, mxVerdict, hosts, mxSecurity, mxReason, tlsaVerdict, records, tlsaReason, nextPublished, mtaSts, mtaStsDetail);
+        return new DomainDnsCheckResult(domain, host, mxVerdict, hosts, mxSecurity, mxReason, tlsaVerdict, records, tlsaReason, nextPublished, mtaSts, mtaStsDetail,
+            tlsRpt, tlsRptDetail);
+    }
+
+    /// <summary>
+    /// The TXT answer as a sender reads it (RFC 8460 §3): records not starting with "v=TLSRPTv1" are ignored; other than exactly
+    /// one left means no reporting; its rua= is a comma-separated list of URIs, one of which should be ours.
+    /// </summary>
+    private static (TlsRptTxtVerdict?, string?) JudgeTlsRpt(TxtResolution? txt, string expectedRua)
+    {
+        if (txt is null) return (TlsRptTxtVerdict.TimedOut, null);
+        if (txt.Kind == TxtResolutionKind.TemporaryFailure) return (TlsRptTxtVerdict.LookupFailed, txt.FailureReason);
+        var records = txt.Records.Where(r => r.StartsWith("v=TLSRPTv1", StringComparison.Ordinal)).ToList();
+        if (records.Count == 0) return (TlsRptTxtVerdict.Missing, null);
+        if (records.Count > 1) return (TlsRptTxtVerdict.Invalid, $"{records.Count} v=TLSRPTv1 records");
+        var rua = records[0].Split(';').Select(f => f.Trim()).FirstOrDefault(f => f.StartsWith("rua=", StringComparison.OrdinalIgnoreCase));
+        if (rua is null) return (TlsRptTxtVerdict.Invalid, "no rua=");
+        var uris = rua[4..].Split(',').Select(u => u.Trim()).ToList();
+        return uris.Any(u => u.Equals(expectedRua, StringComparison.OrdinalIgnoreCase))
+            ? (TlsRptTxtVerdict.Matches, null) : (TlsRptTxtVerdict.Other, string.Join(", ", uris));
     }
 
     /// <summary>The TXT answer as a sender reads it (RFC 8461 §3.1: <see cref="MtaStsTxtRecord.Select"/>), against the id served now.</summary>

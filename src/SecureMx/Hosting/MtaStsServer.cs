@@ -9,6 +9,8 @@ using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Logging;
 using SecureMx.Config;
 using SecureMx.MtaSts;
+using SecureMx.Reporting;
+using SecureMx.Store;
 using SecureMx.Tls;
 
 namespace SecureMx.Hosting;
@@ -19,8 +21,14 @@ namespace SecureMx.Hosting;
 /// The certificate is chosen by the name the client sends (SNI) from <see cref="MtaStsCertificateDirectory"/>;
 /// a name without one is refused in the handshake. Any other path is 404, as is a Host that is not
 /// mta-sts. and a hosted domain; a Host other than the SNI name is 421 (the certificate shown was for
-/// another name); other methods 405. No request body is read; the request line and headers are small
+/// another name); other methods 405. The request line and headers are small
 /// (8 KiB in all: 431 above), headers must arrive within 10 s, and an idle connection is closed after 10 s.
+/// <para>
+/// With a TLS report intake, also <c>POST /tlsrpt</c> (<see cref="TlsRptRecord.HttpsPath"/>): a TLS report about DOMAIN
+/// (RFC 8460 §5.3, the https: rua of the <c>_smtp._tls</c> record), <c>application/tlsrpt+gzip</c> or <c>+json</c>. The only body
+/// read: Content-Length required (411) and at most tlsReporting.maxReportBytes (413), all of it within
+/// <see cref="ReportReadTimeout"/> (408); 200 when stored (or stored before), 400 with the reason when refused, 503 when the store does not answer.
+/// </para>
 /// </summary>
 public static class MtaStsServer
 {
@@ -29,10 +37,17 @@ public static class MtaStsServer
     /// <summary>Request headers in all, request line included (Kestrel answers 431 or 414 above): a policy fetch needs a few hundred bytes.</summary>
     public const int MaxRequestHeadersBytes = 8 * 1024;
 
-    public static WebApplication Build(IPEndPoint endpoint, MtaStsCertificateDirectory certificates, HostedMtaStsPolicies policies, ILoggerFactory logs)
+    /// <summary>The whole report body must arrive within this (a slow sender holds no connection for long).</summary>
+    public static readonly TimeSpan ReportReadTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Reports read at once (each up to maxReportBytes in memory, and its JSON); more are answered 503 with Retry-After.</summary>
+    public const int ConcurrentReports = 8;
+
+    public static WebApplication Build(IPEndPoint endpoint, MtaStsCertificateDirectory certificates, HostedMtaStsPolicies policies, ILoggerFactory logs,
+        TlsReportIntake? reports = null, long maxReportBytes = 0)
     {
         var ciphers = TlsProfile.Strict.CipherPolicy();
-        var builder = WebEndpoint.CreateBuilder(endpoint, logs, maxRequestBodySize: 0, maxConnections: 512, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
+        var builder = WebEndpoint.CreateBuilder(endpoint, logs, maxRequestBodySize: reports is null ? 0 : maxReportBytes, maxConnections: 512, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
         {
             // Per connection, by SNI; no pair → the handshake fails (no default certificate).
             OnConnection = context => certificates.For(context.ClientHelloInfo.ServerName) is { } pair
@@ -56,8 +71,108 @@ public static class MtaStsServer
             k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(10); // a sender fetches one document: no idle connection held for minutes
         });
         var app = builder.Build();
-        app.Run(http => AnswerAsync(http, policies));
+        var slots = new SemaphoreSlim(ConcurrentReports);
+        app.Run(http => reports is not null && string.Equals(http.Request.Path.Value, TlsRptRecord.HttpsPath, StringComparison.Ordinal)
+            ? ReportAsync(http, reports, maxReportBytes, slots)
+            : AnswerAsync(http, policies));
         return app;
+    }
+
+    /// <summary>POST /tlsrpt: one TLS report (RFC 8460 §5.3).</summary>
+    private static async Task ReportAsync(HttpContext http, TlsReportIntake reports, long maxBytes, SemaphoreSlim slots)
+    {
+        var (request, response) = (http.Request, http.Response);
+        response.Headers.CacheControl = "no-store";
+        if (!HttpMethods.IsPost(request.Method))
+        {
+            response.Headers.Allow = "POST";
+            await Status(response, StatusCodes.Status405MethodNotAllowed);
+            return;
+        }
+        var host = request.Host.Host.TrimEnd('.').ToLowerInvariant();
+        if (MtaStsCertificateDirectory.Normalize(host) is not { } reportHost)
+        {
+            await Status(response, StatusCodes.Status404NotFound);
+            return;
+        }
+        var sni = http.Features.Get<ITlsHandshakeFeature>()?.HostName;
+        if (sni is not null && !string.Equals(sni.TrimEnd('.'), reportHost, StringComparison.OrdinalIgnoreCase))
+        {
+            await Status(response, StatusCodes.Status421MisdirectedRequest);
+            return;
+        }
+        var sender = http.Connection.RemoteIpAddress?.ToString() ?? "?";
+        var type = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+        if (type is not ("application/tlsrpt+gzip" or "application/tlsrpt+json"))
+        {
+            await Text(response, StatusCodes.Status415UnsupportedMediaType, "application/tlsrpt+gzip or application/tlsrpt+json");
+            return;
+        }
+        if (request.ContentLength is not { } length)
+        {
+            await Status(response, StatusCodes.Status411LengthRequired);
+            return;
+        }
+        if (length > maxBytes)
+        {
+            reports.LogRefused(sender, $"{length} bytes, more than {maxBytes}");
+            await Status(response, StatusCodes.Status413PayloadTooLarge);
+            return;
+        }
+        if (!slots.Wait(0))
+        {
+            // Many large bodies at once would hold memory for all: the sender is asked to come back later.
+            response.Headers.RetryAfter = "60";
+            await Status(response, StatusCodes.Status503ServiceUnavailable);
+            return;
+        }
+        try
+        {
+            await ReadAndTakeAsync(http, reports, length, sender, reportHost);
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+
+    private static async Task ReadAndTakeAsync(HttpContext http, TlsReportIntake reports, long length, string sender, string reportHost)
+    {
+        var (request, response) = (http.Request, http.Response);
+        var body = new byte[length];
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        deadline.CancelAfter(ReportReadTimeout);
+        try
+        {
+            await request.Body.ReadExactlyAsync(body, deadline.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or EndOfStreamException or IOException or BadHttpRequestException)
+        {
+            reports.LogRefused(sender, "the body did not arrive in full within " + ReportReadTimeout.TotalSeconds + " s");
+            if (!http.RequestAborted.IsCancellationRequested) await Status(response, StatusCodes.Status408RequestTimeout);
+            return;
+        }
+        TlsReportIntakeOutcome outcome;
+        try
+        {
+            outcome = reports.FromBody(body, sender, reportHost["mta-sts.".Length..]);
+        }
+        catch (Exception ex) when (StoreUnavailable.Is(ex))
+        {
+            reports.LogRefused(sender, "not stored now, the store does not answer: " + ex.Message);
+            response.Headers.RetryAfter = "60";
+            await Status(response, StatusCodes.Status503ServiceUnavailable);
+            return;
+        }
+        if (outcome.Result == TlsReportIntakeResult.Refused) await Text(response, StatusCodes.Status400BadRequest, outcome.Reason ?? "refused");
+        else await Text(response, StatusCodes.Status200OK, outcome.Result == TlsReportIntakeResult.Stored ? "stored" : "already stored");
+    }
+
+    private static Task Text(HttpResponse response, int status, string text)
+    {
+        response.StatusCode = status;
+        response.ContentType = "text/plain; charset=utf-8";
+        return response.WriteAsync(text + "\n");
     }
 
     private static Task AnswerAsync(HttpContext http, HostedMtaStsPolicies policies)

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecureMx.Config;
 using SecureMx.MtaSts;
+using SecureMx.Reporting;
 using SecureMx.Store;
 
 namespace SecureMx.Hosting;
@@ -11,7 +12,8 @@ namespace SecureMx.Hosting;
 /// Starts the MTA-STS listener on listeners.mtaSts (off by default) before the SMTP listeners, so
 /// that a port that cannot be bound stops the start like theirs (<see cref="MtaStsServer"/>).
 /// </summary>
-public sealed class MtaStsService(string dataDirectory, SecureMxOptions options, TlsPolicyRepository policies, TimeProvider time, ILoggerFactory logs)
+public sealed class MtaStsService(string dataDirectory, SecureMxOptions options, TlsPolicyRepository policies, TimeProvider time, ILoggerFactory logs,
+    TlsReportIntake? reports = null)
     : IHostedService, IAsyncDisposable
 {
     private readonly ILogger _log = logs.CreateLogger("SecureMx.MtaSts");
@@ -23,7 +25,8 @@ public sealed class MtaStsService(string dataDirectory, SecureMxOptions options,
         var directory = ConfigLoader.ResolvePath(dataDirectory, options.MtaSts.CertificateDirectory);
         if (!Directory.Exists(directory))
             _log.LogWarning("MTA-STS: the certificate directory {Directory} does not exist; every handshake is refused until it holds mta-sts.DOMAIN.pem and .key", directory);
-        var app = MtaStsServer.Build(ep, new MtaStsCertificateDirectory(directory, time, _log), new HostedMtaStsPolicies(policies, options, _log), logs);
+        var app = MtaStsServer.Build(ep, new MtaStsCertificateDirectory(directory, time, _log), new HostedMtaStsPolicies(policies, options, _log), logs,
+            reports, options.TlsReporting.MaxReportBytes);
         _app = await WebEndpoint.StartAsync(app, "listeners.mtaSts", ep, cancellationToken);
         _log.LogInformation("MTA-STS policies listening on https://{Endpoint}{Path} (certificates: {Directory})", ep, MtaStsServer.PolicyPath, directory);
     }

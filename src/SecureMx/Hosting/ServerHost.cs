@@ -78,7 +78,12 @@ public static class ServerHost
         builder.Services.AddSingleton(sp => new TlsSessionRepository(sp.GetRequiredService<StoreDatabase>(), time,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.TlsSessions")));
         builder.Services.AddSingleton(sp => new ReadinessQueries(sp.GetRequiredService<StoreDatabase>(), sp.GetRequiredService<DeliveryLogRepository>()));
-        builder.Services.AddSingleton(sp => new RecipientRouter(sp.GetRequiredService<MailboxRepository>(), options.Delivery));
+        builder.Services.AddSingleton(sp => new RecipientRouter(sp.GetRequiredService<MailboxRepository>(), options.Delivery, options.TlsReporting));
+        // TLS reports received for the hosted domains (RFC 8460), by mail (the queue) and HTTPS POST (listeners.mtaSts).
+        builder.Services.AddSingleton(sp => new TlsReportRepository(sp.GetRequiredService<StoreDatabase>(), options.Logs, time,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Reporting")));
+        builder.Services.AddSingleton(sp => new TlsReportIntake(new TlsReportReader(options.TlsReporting), sp.GetRequiredService<TlsReportRepository>(),
+            sp.GetRequiredService<MailboxRepository>().IsHosted, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Reporting")));
         builder.Services.AddSingleton(sp => new RefusedAttemptRepository(sp.GetRequiredService<StoreDatabase>()));
         builder.Services.AddSingleton(sp => new OutboundTlsPolicy(sp.GetRequiredService<TlsPolicyRepository>(), options.Delivery));
         builder.Services.AddSingleton(sp =>
@@ -116,6 +121,7 @@ public static class ServerHost
                     sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Delivery.Lmtp"));
                 local = new LmtpDeliverer(spool, lmtp, local, options, time, log);
             }
+            local = new TlsReportDeliverer(local, spool, sp.GetRequiredService<TlsReportIntake>(), options, time, log);
             var remote = new SmtpDeliverer(spool, sp.GetRequiredService<RemoteDelivery>(), sp.GetRequiredService<OutboundTlsPolicy>(), options.Delivery, time, log);
             return new QueueRunner(spool, sp.GetRequiredService<DeliveryLogRepository>(), sp.GetRequiredService<RecipientRouter>(), local, remote, options, time, log);
         });
@@ -142,6 +148,7 @@ public static class ServerHost
                 sp.GetRequiredService<AccountAuthenticator>(), time, sp.GetRequiredService<ILoggerFactory>(), SharedStore(sp))
             {
                 OtherNodes = options.Store.IsShared ? new OtherNodes(new NodeRegistry(sp.GetRequiredService<StoreDatabase>(), time), node) : OtherNodes.None,
+                TlsReports = sp.GetRequiredService<TlsReportRepository>(),
                 RefusedAttempts = sp.GetRequiredService<RefusedAttemptRepository>(),
             },
             options, sp.GetRequiredService<ILogger<DashboardService>>()));
@@ -167,7 +174,8 @@ public static class ServerHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardService>());
         builder.Services.AddHostedService(sp => new MetricsService(dataDirectory, options, sp.GetRequiredService<MessageSpool>(),
             sp.GetRequiredService<IHostApplicationLifetime>(), time, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<StoreDatabase>()));
-        builder.Services.AddHostedService(sp => new MtaStsService(dataDirectory, options, sp.GetRequiredService<TlsPolicyRepository>(), time, sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddHostedService(sp => new MtaStsService(dataDirectory, options, sp.GetRequiredService<TlsPolicyRepository>(), time, sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetRequiredService<TlsReportIntake>()));
         builder.Services.AddHostedService(sp => new DovecotPolicyService(dataDirectory, options, sp.GetRequiredService<AccountAuthenticator>(), sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SmtpServerService>());
         // Started last, stopped first: no reload while the server stops.

@@ -3,7 +3,7 @@ using SecureMx.Mail;
 namespace SecureMx.Policy;
 
 /// <summary>The verdict on one RCPT TO: the final recipients it stands for, or the refusal.</summary>
-/// <param name="Refusal">Why a recipient was refused, for the metrics: relay, mandatory_tls or unknown_recipient.</param>
+/// <param name="Refusal">Why a recipient was refused, for the metrics: relay, mandatory_tls, unknown_recipient or tls_report_size.</param>
 public sealed record RcptDecision(SmtpReply Reply, IReadOnlyList<EnvelopeRecipient> Recipients, string? Refusal = null)
 {
     public bool Accepted => Reply.IsPositive;
@@ -22,9 +22,17 @@ public sealed class InboundRecipientPolicy(RecipientRouter router)
 {
     /// <param name="mayRelay">The client logged in (submission): a recipient on any other domain is queued for remote delivery.</param>
     /// <param name="tls">The session's TLS: a domain with mandatory inbound TLS takes mail only in a secure TLS session (on every listener).</param>
-    public RcptDecision Evaluate(EnvelopeAddress rcpt, bool isBarePostmaster, RcptParameters parameters, string originalText, bool mayRelay = false, NegotiatedTls? tls = null)
+    /// <param name="declaredSize">MAIL FROM's SIZE=: a TLS report larger than tlsReporting.maxReportBytes is refused here.</param>
+    public RcptDecision Evaluate(EnvelopeAddress rcpt, bool isBarePostmaster, RcptParameters parameters, string originalText, bool mayRelay = false, NegotiatedTls? tls = null,
+        long? declaredSize = null)
     {
         var route = isBarePostmaster ? router.BarePostmaster() : router.Route(rcpt);
+        if (route.Kind == RecipientKind.TlsReport && declaredSize > router.MaxReportBytes)
+        {
+            // RFC 1870 §6.1: 552 for a SIZE= this recipient does not take; the reporter is told at once, nothing is queued.
+            return new RcptDecision(new SmtpReply(552, EnhancedStatus.MessageTooBig,
+                $"<{rcpt}>: TLS reports larger than {router.MaxReportBytes} bytes are not accepted"), [], "tls_report_size");
+        }
         if (route.Kind == RecipientKind.NotHosted)
         {
             if (!mayRelay || rcpt.IsAddressLiteral) return new RcptDecision(new SmtpReply(554, EnhancedStatus.NotAuthorized, $"<{rcpt}>: Relay access denied"), [], "relay");

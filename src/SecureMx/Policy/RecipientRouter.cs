@@ -9,12 +9,16 @@ namespace SecureMx.Policy;
 /// `securemx sendmail` and DSNs to a hosted sender. In order: the exact mailbox or alias; the same
 /// without the subaddress (delivery.recipientDelimiter); postmaster@ a hosted domain (the configured
 /// delivery.postmaster, else the instance's postmaster Maildir); else an unknown user of a hosted
-/// domain, or a domain not hosted here. Local parts and domains match without case (the store keys
+/// domain, or a domain not hosted here. Before all of them, the TLS report address of a hosted domain
+/// (<see cref="TlsReportAddress"/>, with tlsReporting given). Local parts and domains match without case (the store keys
 /// addresses by <see cref="EnvelopeAddress.LookupKey"/>); address literals are never hosted.
 /// Read from the store at every call: changes apply at once.
 /// </summary>
-public sealed class RecipientRouter(MailboxRepository mailboxes, DeliveryOptions options)
+public sealed class RecipientRouter(MailboxRepository mailboxes, DeliveryOptions options, TlsReportingOptions? tlsReporting = null)
 {
+    /// <summary>The largest TLS report taken (tlsReporting.maxReportBytes): a larger SIZE= is refused at RCPT.</summary>
+    public long MaxReportBytes => tlsReporting?.MaxReportBytes ?? long.MaxValue;
+
     /// <summary>The instance's own postmaster Maildir, relative to the data directory.</summary>
     public const string InstancePostmasterMaildir = "mail/postmaster";
 
@@ -28,6 +32,9 @@ public sealed class RecipientRouter(MailboxRepository mailboxes, DeliveryOptions
         if (Subaddress.Base(key, options.RecipientDelimiter) is { } untagged) candidates.Add(untagged);
         var found = mailboxes.LookupRecipient(address.Domain, candidates);
         if (found is null) return NotHosted;
+        // RFC 8460 §5.3: a sender delivers reports despite TLS failures; the report stores nothing in a mailbox.
+        if (tlsReporting is not null && TlsReportAddress.Is(tlsReporting, address))
+            return new RecipientRouting(RecipientKind.TlsReport, [new LocalTarget(address.LookupKey, TlsReportAddress.Target)], false);
         bool mandatory = found.InboundTls == InboundTlsSetting.Mandatory;
         if (found.Targets.Count > 0) return new RecipientRouting(found.IsAlias ? RecipientKind.Alias : RecipientKind.Mailbox, found.Targets, mandatory);
         if (address.LocalPart.Equals("postmaster", StringComparison.OrdinalIgnoreCase)) return Postmaster(address.Domain, mandatory);

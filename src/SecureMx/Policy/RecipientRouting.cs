@@ -15,6 +15,11 @@ public enum RecipientKind
     NotHosted,
     /// <summary>A hosted domain, but no mailbox, alias or postmaster by that name.</summary>
     UnknownUser,
+    /// <summary>
+    /// The TLS report address of a hosted domain (<see cref="TlsReportAddress"/>): delivered to the TLS report reader, never to a
+    /// mailbox; exempt from mandatory inbound TLS (RFC 8460 §5.3: reports are delivered despite TLS failures).
+    /// </summary>
+    TlsReport,
 }
 
 /// <summary>
@@ -23,5 +28,5 @@ public enum RecipientKind
 /// </summary>
 public sealed record RecipientRouting(RecipientKind Kind, IReadOnlyList<LocalTarget> Targets, bool InboundTlsMandatory)
 {
-    public bool IsLocal => Kind is RecipientKind.Mailbox or RecipientKind.Alias or RecipientKind.Postmaster;
+    public bool IsLocal => Kind is RecipientKind.Mailbox or RecipientKind.Alias or RecipientKind.Postmaster or RecipientKind.TlsReport;
 }

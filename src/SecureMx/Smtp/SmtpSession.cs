@@ -480,7 +480,8 @@ public sealed partial class SmtpSession
         Policy.RcptDecision decision;
         try
         {
-            decision = _ctx.Recipients.Evaluate(rcpt, barePostmaster, parameters, barePostmaster ? "postmaster" : rcpt.ToString(), mayRelay: _account is not null, tls: Tls);
+            decision = _ctx.Recipients.Evaluate(rcpt, barePostmaster, parameters, barePostmaster ? "postmaster" : rcpt.ToString(), mayRelay: _account is not null, tls: Tls,
+                declaredSize: _tx.Parameters.Size);
         }
         catch (Exception ex) when (StoreUnavailable.Is(ex))
         {

@@ -82,7 +82,8 @@ public static class SecureMxMetrics
     /// connection_limit and ip_connection_limit (421 at connect), tls_required (MAIL or RCPT before
     /// STARTTLS where TLS is required), auth_required (MAIL on submission without AUTH), relay (554
     /// relay access denied), mandatory_tls (a domain with mandatory inbound TLS outside a secure TLS
-    /// session), unknown_recipient (550 user unknown), storage (452 below the free-space floor or a
+    /// session), unknown_recipient (550 user unknown), tls_report_size (552: a SIZE= above
+    /// tlsReporting.maxReportBytes to the TLS report address), storage (452 below the free-space floor or a
     /// failed store), store_unavailable (451 4.3.0 at MAIL or RCPT, 454 4.7.0 at AUTH: the store
     /// could not be read). Tag <c>listener</c> as well.
     /// </summary>

@@ -240,3 +240,68 @@ public sealed class InboundRecipientPolicyTests : IDisposable
         AssertReply(Evaluate("<info@XN--BCHER-KVA.example>"), 250, "2.1.5");
     }
 }
+
+/// <summary>
+/// The TLS report address (tlsReporting.reportAddress, RFC 8460 §3): routed to the report reader even without a mailbox of
+/// that name and instead of one, accepted in plaintext by a domain with mandatory inbound TLS (RFC 8460 §5.3: reports are
+/// delivered despite TLS failures) while its mailboxes are not, and a SIZE= above maxReportBytes refused at RCPT (552 5.3.4).
+/// </summary>
+public sealed class TlsReportRecipientTests : IDisposable
+{
+    private readonly TestStore _store = new TestStore().WithExampleData();
+    private readonly TlsReportingOptions _reporting = new();
+    private static readonly RcptParameters NoParams = new(DsnNotify.Unspecified, null, null);
+
+    public void Dispose() => _store.Dispose();
+
+    private RcptDecision Evaluate(string address, long? size = null)
+    {
+        Assert.Equal(SmtpAddressParser.Error.None, SmtpAddressParser.TryParsePath($"<{address}>", false, false, out var rcpt, out _));
+        return new InboundRecipientPolicy(new RecipientRouter(_store.Mailboxes, new DeliveryOptions(), _reporting))
+            .Evaluate(rcpt, false, NoParams, rcpt.ToString(), declaredSize: size);
+    }
+
+    [Fact]
+    public void TheReportAddressOfAHostedDomainGoesToTheReaderWithoutAMailbox()
+    {
+        var d = Evaluate("TLSRPT@example.org");
+        Assert.Equal(250, d.Reply.Code);
+        var r = Assert.Single(d.Recipients);
+        Assert.Equal(("tlsrpt@example.org", TlsReportAddress.Target, RecipientRoute.Local), (r.Address, r.Maildir, r.Route));
+        Assert.Equal("relay", Evaluate("tlsrpt@elsewhere.example").Refusal);
+    }
+
+    [Fact]
+    public void TheReportAddressWinsOverAMailboxOfTheSameName()
+    {
+        _store.Mailboxes.AddMailbox("tlsrpt", "example.org", "x");
+        Assert.Equal(TlsReportAddress.Target, Assert.Single(Evaluate("tlsrpt@example.org").Recipients).Maildir);
+    }
+
+    [Fact]
+    public void AFixedReportAddressServesOnlyItselfAndOtherDomainsTlsrptIsAnUnknownUser()
+    {
+        _reporting.ReportAddress = "reports@other.test";
+        Assert.Equal(TlsReportAddress.Target, Assert.Single(Evaluate("reports@other.test").Recipients).Maildir);
+        Assert.Equal("unknown_recipient", Evaluate("tlsrpt@example.org").Refusal);
+        Assert.Null(TlsReportAddress.AddressedDomain(_reporting, "reports@other.test"));
+        Assert.Equal("example.org", TlsReportAddress.AddressedDomain(new TlsReportingOptions(), "tlsrpt@example.org"));
+    }
+
+    [Fact]
+    public void MandatoryInboundTlsDoesNotRefuseTheReportAddressInPlaintextButStillRefusesMailboxes()
+    {
+        _store.Policies.SetInboundTls("example.org", InboundTlsSetting.Mandatory, "test");
+        Assert.Equal(250, Evaluate("tlsrpt@example.org").Reply.Code);
+        Assert.Equal("mandatory_tls", Evaluate("alice@example.org").Refusal);
+    }
+
+    [Fact]
+    public void ASizeAboveMaxReportBytesIsRefusedAtRcptForTheReportAddressOnly()
+    {
+        var d = Evaluate("tlsrpt@example.org", _reporting.MaxReportBytes + 1);
+        Assert.Equal((552, "5.3.4", "tls_report_size"), (d.Reply.Code, d.Reply.Enhanced?.ToString(), d.Refusal));
+        Assert.Equal(250, Evaluate("tlsrpt@example.org", _reporting.MaxReportBytes).Reply.Code);
+        Assert.Equal(250, Evaluate("alice@example.org", _reporting.MaxReportBytes + 1).Reply.Code);
+    }
+}

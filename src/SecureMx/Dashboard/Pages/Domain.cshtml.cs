@@ -5,6 +5,7 @@ using SecureMx.Config;
 using SecureMx.Mail;
 using SecureMx.MtaSts;
 using SecureMx.Policy;
+using SecureMx.Reporting;
 using SecureMx.Store;
 using SecureMx.Tls;
 
@@ -88,6 +89,9 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
 
     public DomainDnsCheckResult? Check { get; private set; }
 
+    /// <summary>The TLS reporting section: the <c>_smtp._tls</c> record and the reports received in the last 30 days (RFC 8460).</summary>
+    public TlsReportsSection TlsReports { get; private set; } = null!;
+
     public bool Saved { get; private set; }
 
     /// <summary>Resource key (DomainText) of an error to show next to the inbound switch, or null.</summary>
@@ -104,7 +108,7 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
             var chain = cert?.Context.IntermediateCertificates.ToList() ?? [];
             var next = NextTlsaRecord is null ? null : NextKeySpki;
             Check = await new DomainDnsCheck(deps.Resolver, deps.Time).CheckAsync(Domain, SecureMxHost, cert?.Certificate, chain, next, ct,
-                mtaStsId: MtaStsRecords is null ? null : MtaStsPolicy.Id);
+                mtaStsId: MtaStsRecords is null ? null : MtaStsPolicy.Id, tlsRptRua: TlsRptRecord.Rua(deps.Options, Domain)[0]);
         }
         return Page();
     }
@@ -209,6 +213,9 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
             Accounts.Add(new AccountRow(m.Address, m.Outbound == OutboundTlsSetting.Mandatory, AccountTlsPolicy.InEffect(m.Outbound, domainOutbound)));
         }
         Audit = policies.PolicyAudit(Domain);
+        var since = deps.Time.GetUtcNow().AddDays(-TlsReportsSection.Days);
+        TlsReports = new TlsReportsSection(Domain, TlsRptRecord.ZoneLine(deps.Options, Domain, " "),
+            deps.TlsReports is { } received ? ReceivedTlsReportSummary.Of(received.Since(Domain, since), since) : null);
         var mtaSts = policies.DomainMtaSts(Domain);
         Refused = RefusedAttemptsReport.Load(refused, Domain, InboundMandatory, deps.Time.GetUtcNow());
         MtaStsPolicy = HostedMtaStsPolicies.For(Domain, mtaSts?.Inbound ?? InboundTlsSetting.Opportunistic, mtaSts?.MtaStsMode ?? "", deps.Options);

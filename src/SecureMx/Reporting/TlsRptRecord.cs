@@ -1,0 +1,32 @@
+using SecureMx.Config;
+using SecureMx.Policy;
+
+namespace SecureMx.Reporting;
+
+/// <summary>
+/// The <c>_smtp._tls</c> TXT record a hosted domain publishes to receive TLS reports (RFC 8460 §3):
+/// <c>v=TLSRPTv1; rua=mailto:ADDR</c> with the report address (tlsReporting.reportAddress), and
+/// <c>,https://mta-sts.DOMAIN/tlsrpt</c> while the MTA-STS listener is on (listeners.mtaSts takes the POST, §5.3).
+/// </summary>
+public static class TlsRptRecord
+{
+    /// <summary>The path of the HTTPS report endpoint on the MTA-STS listener (Host: mta-sts.DOMAIN).</summary>
+    public const string HttpsPath = "/tlsrpt";
+
+    public static string OwnerName(string domain) => "_smtp._tls." + domain;
+
+    /// <summary>The rua URIs, in order: mailto:, then https: with the MTA-STS listener.</summary>
+    public static IReadOnlyList<string> Rua(SecureMxOptions options, string domain)
+    {
+        var rua = new List<string> { "mailto:" + TlsReportAddress.For(options.TlsReporting, domain) };
+        if (Endpoint.TryParseQuiet(options.Listeners.MtaSts) is not null) rua.Add($"https://mta-sts.{domain}{HttpsPath}");
+        return rua;
+    }
+
+    /// <summary>The record's text (RFC 8460 §3: "v=TLSRPTv1; rua=URI[,URI]").</summary>
+    public static string Text(SecureMxOptions options, string domain) => "v=TLSRPTv1; rua=" + string.Join(",", Rua(options, domain));
+
+    /// <summary>The zone line.</summary>
+    public static string ZoneLine(SecureMxOptions options, string domain, string separator = "\t") =>
+        $"{OwnerName(domain)}.{separator}IN{separator}TXT{separator}\"{Text(options, domain)}\"";
+}
