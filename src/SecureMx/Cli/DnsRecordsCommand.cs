@@ -129,9 +129,9 @@ public static class DnsRecordsCommand
     internal static IEnumerable<string> TlsRptRecords(SecureMxOptions options, string domain)
     {
         yield return "";
-        var rua = TlsRptRecord.Rua(options, domain);
+        var rua = HostedTlsRptRecord.Rua(options, domain);
         yield return $"; TLS reporting (RFC 8460): senders report their TLS failures delivering to {domain} to {string.Join(" and ", rua)}; publish in the zone of {domain}";
-        yield return TlsRptRecord.ZoneLine(options, domain);
+        yield return HostedTlsRptRecord.ZoneLine(options, domain);
     }
 
     // RFC 6186 §3.4: clients try the lowest priority first, so the order says IMAP before POP3;

@@ -24,7 +24,7 @@ namespace SecureMx.Hosting;
 /// another name); other methods 405. The request line and headers are small
 /// (8 KiB in all: 431 above), headers must arrive within 10 s, and an idle connection is closed after 10 s.
 /// <para>
-/// With a TLS report intake, also <c>POST /tlsrpt</c> (<see cref="TlsRptRecord.HttpsPath"/>): a TLS report about DOMAIN
+/// With a TLS report intake, also <c>POST /tlsrpt</c> (<see cref="HostedTlsRptRecord.HttpsPath"/>): a TLS report about DOMAIN
 /// (RFC 8460 §5.3, the https: rua of the <c>_smtp._tls</c> record), <c>application/tlsrpt+gzip</c> or <c>+json</c>. The only body
 /// read: Content-Length required (411) and at most tlsReporting.maxReportBytes (413), all of it within
 /// <see cref="ReportReadTimeout"/> (408); 200 when stored (or stored before), 400 with the reason when refused, 503 when the store does not answer.
@@ -72,7 +72,7 @@ public static class MtaStsServer
         });
         var app = builder.Build();
         var slots = new SemaphoreSlim(ConcurrentReports);
-        app.Run(http => reports is not null && string.Equals(http.Request.Path.Value, TlsRptRecord.HttpsPath, StringComparison.Ordinal)
+        app.Run(http => reports is not null && string.Equals(http.Request.Path.Value, HostedTlsRptRecord.HttpsPath, StringComparison.Ordinal)
             ? ReportAsync(http, reports, maxReportBytes, slots)
             : AnswerAsync(http, policies));
         return app;

@@ -8,7 +8,7 @@ namespace SecureMx.Reporting;
 /// <c>v=TLSRPTv1; rua=mailto:ADDR</c> with the report address (tlsReporting.reportAddress), and
 /// <c>,https://mta-sts.DOMAIN/tlsrpt</c> while the MTA-STS listener is on (listeners.mtaSts takes the POST, §5.3).
 /// </summary>
-public static class TlsRptRecord
+public static class HostedTlsRptRecord
 {
     /// <summary>The path of the HTTPS report endpoint on the MTA-STS listener (Host: mta-sts.DOMAIN).</summary>
     public const string HttpsPath = "/tlsrpt";
