@@ -26,6 +26,7 @@ public static class Program
             ProbeCommand.Create(),
             DnsRecordsCommand.Create(),
             TlsCommands.Create(),
+            TlsReportCommand.Create(),
             DovecotConfigCommand.Create(),
             RoleCommands.SystemAdmin(),
             StoreMaintenanceCommands.Create(),

@@ -11,6 +11,7 @@ using SecureMx.Dns;
 using SecureMx.MtaSts;
 using SecureMx.Policy;
 using SecureMx.Queue;
+using SecureMx.Reporting;
 using SecureMx.Smtp;
 using SecureMx.Spool;
 using SecureMx.Store;
@@ -73,6 +74,8 @@ public static class ServerHost
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.DeliveryLog"), node: node));
         builder.Services.AddSingleton(sp => new SessionLogRepository(sp.GetRequiredService<StoreDatabase>(), options.Logs, time,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.SessionLog"), node: node));
+        builder.Services.AddSingleton(sp => new TlsSessionRepository(sp.GetRequiredService<StoreDatabase>(), time,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.TlsSessions")));
         builder.Services.AddSingleton(sp => new ReadinessQueries(sp.GetRequiredService<StoreDatabase>(), sp.GetRequiredService<DeliveryLogRepository>()));
         builder.Services.AddSingleton(sp => new RecipientRouter(sp.GetRequiredService<MailboxRepository>(), options.Delivery));
         builder.Services.AddSingleton(sp => new OutboundTlsPolicy(sp.GetRequiredService<TlsPolicyRepository>(), options.Delivery));
@@ -150,7 +153,10 @@ public static class ServerHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeService>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryLogRepository>().Writer);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SessionLogRepository>().Writer);
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<TlsSessionRepository>().Writer);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueRunner>());
+        // TLS reports (RFC 8460) to recipient domains, after each UTC day, each from one node (README, "TLS reports"); stopped before the queue.
+        if (options.TlsReporting.Send) builder.Services.AddHostedService(sp => new TlsReportService(TlsReportSenderFor(sp, options, node, time), time, sp.GetRequiredService<ILogger<TlsReportService>>()));
         builder.Services.AddHostedService(sp => new MtaStsRefreshService(sp.GetRequiredService<MtaStsPolicyCache>(), time, sp.GetRequiredService<ILogger<MtaStsRefreshService>>()));
         builder.Services.AddHostedService(sp => new MaildirTmpCleanupService(dataDirectory, options, time, sp.GetRequiredService<ILogger<MaildirTmpCleanupService>>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardService>());
@@ -173,6 +179,17 @@ public static class ServerHost
         var host = builder.Build();
         host.Services.GetRequiredService<ReloadSignalService>();
         return host;
+    }
+
+    /// <summary>The daily TLS reports' sender: report mail into this node's queue (delivered at once), POSTs through the validating resolver.</summary>
+    private static TlsReportSender TlsReportSenderFor(IServiceProvider sp, SecureMxOptions options, string node, TimeProvider time)
+    {
+        var dns = sp.GetRequiredService<IMailDnsResolver>();
+        var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Reporting");
+        return new TlsReportSender(dns, sp.GetRequiredService<TlsSessionRepository>(), new ReportSendRepository(sp.GetRequiredService<StoreDatabase>()),
+            new TlsReportPoster(dns, sp.GetRequiredService<PkixTrust>(), options, time),
+            new MessageAcceptor(sp.GetRequiredService<MessageSpool>(), sp.GetRequiredService<QueueRunner>(), time, log),
+            sp.GetRequiredService<RecipientRouter>(), options, node, time, log);
     }
 
     /// <summary>The store when several nodes share it (the login throttle and the dashboard's key ring are kept there then); null for a store of this node alone.</summary>
