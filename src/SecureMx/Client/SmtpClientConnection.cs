@@ -61,6 +61,9 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     /// <summary>The server: an <see cref="IPEndPoint"/>, or for LMTP also a <see cref="UnixDomainSocketEndPoint"/>.</summary>
     public EndPoint Remote { get; }
 
+    /// <summary>Our end of the connection (the source address a TLS report names as sending-mta-ip); null when the system cannot say.</summary>
+    public EndPoint? Local { get; }
+
     public ClientProtocol Protocol { get; }
 
     /// <summary>
@@ -82,6 +85,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         _localName = localName;
         Remote = remote;
         Protocol = protocol;
+        try { Local = socket.LocalEndPoint; } catch (SocketException) { }
     }
 
     /// <summary>Connects (optionally from <paramref name="source"/>), reads the greeting and says EHLO (HELO as fallback).</summary>

@@ -74,6 +74,7 @@ public static class ServerHost
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.DeliveryLog"), node: node));
         builder.Services.AddSingleton(sp => new SessionLogRepository(sp.GetRequiredService<StoreDatabase>(), options.Logs, time,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.SessionLog"), node: node));
+        // TLS reporting (RFC 8460): outbound sessions counted per day in the store, write-behind.
         builder.Services.AddSingleton(sp => new TlsSessionRepository(sp.GetRequiredService<StoreDatabase>(), time,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.TlsSessions")));
         builder.Services.AddSingleton(sp => new ReadinessQueries(sp.GetRequiredService<StoreDatabase>(), sp.GetRequiredService<DeliveryLogRepository>()));
@@ -100,7 +101,7 @@ public static class ServerHost
         builder.Services.AddSingleton(_ => new SmtpConnectionCache(TimeSpan.FromSeconds(5), time));
         builder.Services.AddSingleton(sp => new RemoteDelivery(sp.GetRequiredService<IMailDnsResolver>(), options,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Delivery.Remote"), sp.GetRequiredService<PkixTrust>(), sp.GetRequiredService<SmtpConnectionCache>(), time,
-            sp.GetService<IMtaStsPolicySource>())); // MTA-STS where a policy source is registered
+            sp.GetService<IMtaStsPolicySource>(), sp.GetRequiredService<TlsSessionRepository>())); // MTA-STS where a policy source is registered
         builder.Services.AddSingleton(sp =>
         {
             var spool = sp.GetRequiredService<MessageSpool>();

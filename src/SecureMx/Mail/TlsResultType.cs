@@ -37,7 +37,7 @@ public enum TlsResultType
     /// <summary>"dnssec-invalid": DANE: the TLSA (or MX/address) lookup came back bogus; no valid DNSSEC answer.</summary>
     DnssecInvalid,
 
-    /// <summary>"dane-required": DANE was required (secure TLSA records) but the host offered no usable TLS.</summary>
+    /// <summary>"dane-required": DANE was required by our side (level dane-only, RFC 7672 §6) but the MX host has no DNSSEC-validated TLSA records (a secure TLSA host without STARTTLS is starttls-not-supported).</summary>
     DaneRequired,
 }
 

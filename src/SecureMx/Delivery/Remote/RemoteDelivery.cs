@@ -27,9 +27,11 @@ namespace SecureMx.Delivery.Remote;
 /// for a broken destination switches off the recipient-side policies, DANE and MTA-STS alike).
 /// PKIX (level verify, MTA-STS) trusts <paramref name="trust"/>: the system's CAs and delivery.trustAnchorsFile
 /// (<see cref="InstanceTrust"/>; tests pass <see cref="PkixTrust.SystemOnly"/> or their own anchors).
+/// Every new session to an MX host, and every MTA-STS policy that could not be had, goes to
+/// <paramref name="tlsSessions"/> for TLS reporting (RFC 8460; <see cref="TlsSessionPolicy"/>, null: not counted).
 /// </summary>
 public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options, ILogger logger, PkixTrust trust, SmtpConnectionCache? cache = null, TimeProvider? time = null,
-    IMtaStsPolicySource? mtaSts = null)
+    IMtaStsPolicySource? mtaSts = null, ITlsSessionRecorder? tlsSessions = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
@@ -47,8 +49,9 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
     /// The host definitely cannot meet the TLS requirement: it does not offer STARTTLS, or its certificate
     /// failed verification (DANE, PKIX, MTA-STS). Not a 4xx reply to STARTTLS, a timeout or a reset: those may pass.
     /// </param>
+    /// <param name="Result">Why the session failed its TLS requirement, in RFC 8460 §4.3 terms (for TLS reporting; <see cref="MtaSts"/>'s type when set).</param>
     private sealed record HostFailure(EnhancedStatus Enhanced, string Text, bool Tls, string? Host = null, IPAddress? Address = null, string? TlsFailure = null, bool RequireTls = false,
-        MtaStsDeliveryFailure? MtaSts = null, bool ByMtaSts = false, bool TlsRefused = false);
+        MtaStsDeliveryFailure? MtaSts = null, bool ByMtaSts = false, bool TlsRefused = false, TlsResultType? Result = null);
 
     /// <param name="ignoreRecipientPolicies">
     /// The recipient's own policies (its DANE TLSA records; its MTA-STS policy) play no part: a honoured
@@ -94,6 +97,13 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 return All(recipients, OutcomeReason.Connection, 451, EnhancedStatus.LocalError, $"the MTA-STS policy of {domain} cannot be read: {unreadable}");
             }
         }
+        // TLS reporting counts what the recipient's policies made of our sessions: not where the operator's
+        // destination entry or a honoured "TLS-Required: No" switched them off (no TLSA lookup, no MTA-STS).
+        // Nor the sessions that carry our own TLS reports (RFC 8460 §5.3: "SHOULD NOT include this SMTP session in the next report").
+        bool report = tlsSessions is not null && useDane && !envelope.Client.IsTlsReport;
+        // RFC 8460 §4.3.2.2: a policy that could not be had, once per delivery attempt, before any host.
+        if (report && stsUnavailable is not null)
+            Record(new TlsSessionPolicy(TlsReportPolicyType.Sts, [], []).Result(_time.GetUtcNow(), domain, stsUnavailable.ResultType, stsUnavailable.Detail));
 
         var failures = new List<HostFailure>();
         bool anyAddress = false;
@@ -115,6 +125,14 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             var (requirement, unusable) = HostTlsRequirement.For(level, tlsa, host.Name, useDane);
             if (requirement is null)
             {
+                // RFC 8460 §4.3.2.1: a bogus (failed) TLSA answer, TLSA records none of which is usable, or dane-only without any.
+                if (report)
+                {
+                    var result = tlsa?.Kind == TlsaResolutionKind.TemporaryFailure ? TlsResultType.DnssecInvalid
+                        : tlsa?.Kind == TlsaResolutionKind.Secure ? TlsResultType.TlsaInvalid
+                        : TlsResultType.DaneRequired;
+                    Record(TlsSessionPolicy.Tlsa(tlsa).Result(_time.GetUtcNow(), domain, result, unusable, host.Name));
+                }
                 failures.Add(new HostFailure(EnhancedStatus.CryptographicFailure, unusable!, Tls: true, host.Name));
                 continue;
             }
@@ -127,15 +145,17 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 (var stsRequirement, var refused, wouldFail, var judge) = sts.ForHost(host.Name, requirement);
                 if (refused is not null)
                 {
+                    if (report) Record(TlsSessionPolicy.Sts(sts.Lookup.Policy!).Result(_time.GetUtcNow(), domain, refused.ResultType, refused.Detail, host.Name));
                     failures.Add(new HostFailure(EnhancedStatus.CryptographicFailure, refused.Detail, Tls: true, host.Name, MtaSts: refused, ByMtaSts: true));
                     continue;
                 }
                 requirement = stsRequirement!;
                 audit = judge ? sts : null;
             }
+            var reportAs = report ? TlsSessionPolicy.For(requirement, tlsa, sts) : null;
             foreach (var ip in usable)
             {
-                var attempt = await TryHostAsync(envelope, domain, host.Name, ip, requirement, recipients, openData, requireTls, ct, audit, wouldFail).ConfigureAwait(false);
+                var attempt = await TryHostAsync(envelope, domain, host.Name, ip, requirement, recipients, openData, requireTls, ct, audit, wouldFail, reportAs).ConfigureAwait(false);
                 if (attempt.Outcomes is not null) return WithPolicyFailure(attempt.Outcomes, stsUnavailable);
                 failures.Add(attempt.Failure!);
             }
@@ -180,8 +200,10 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
 
     /// <param name="audit">MTA-STS testing: the policy that judges this session after the handshake (RFC 8461 §5), else null.</param>
     /// <param name="wouldFail">MTA-STS testing: what the host already fails before any connection (not listed).</param>
+    /// <param name="reportAs">The policy a new session is counted under for TLS reporting; null: not counted.</param>
     private async Task<HostAttempt> TryHostAsync(Envelope envelope, string domain, string host, IPAddress ip, HostTlsRequirement requirement,
-        IReadOnlyList<QueuedRecipient> recipients, Func<Stream> openData, RequireTlsRule? requireTls, CancellationToken ct, MtaStsDelivery? audit = null, MtaStsDeliveryFailure? wouldFail = null)
+        IReadOnlyList<QueuedRecipient> recipients, Func<Stream> openData, RequireTlsRule? requireTls, CancellationToken ct, MtaStsDelivery? audit = null, MtaStsDeliveryFailure? wouldFail = null,
+        TlsSessionPolicy? reportAs = null)
     {
         var where = $"{host}[{ip}]";
         var cacheKey = requirement.CacheKey(host);
@@ -201,6 +223,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             if (connection is null)
             {
                 connection = await ConnectAsync(ip, ct).ConfigureAwait(false);
+                var sendingIp = (connection.Local as IPEndPoint)?.Address.ToString();
                 var (tlsFailure, fresh, fallback) = await NegotiateTlsAsync(envelope.Id, connection, requirement, host, domain, ip, where, ct,
                     audit is null ? null : v => pkix = v).ConfigureAwait(false);
                 connection = fresh;
@@ -214,12 +237,17 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 }
                 if (tlsFailure is not null)
                 {
+                    if (reportAs is not null)
+                        Record(reportAs.Result(_time.GetUtcNow(), domain, tlsFailure.MtaSts?.ResultType ?? tlsFailure.Result ?? TlsResultType.ValidationFailure,
+                            tlsFailure.MtaSts?.Detail ?? tlsFailure.Text, host, ip.ToString(), sendingIp));
                     logger.LogInformation("{Id}: {Host}: {Reason}", envelope.Id, where, tlsFailure.Text);
                     return new HostAttempt(null, tlsFailure);
                 }
                 // MTA-STS testing: what enforce would have said of this session; the mail goes on regardless (RFC 8461 §5).
                 stsFailure = audit?.Judge(where, wouldFail, connection.Tls, pkix);
                 if (stsFailure is not null) audit!.Report(stsFailure);
+                if (reportAs is not null && SessionResult(reportAs, requirement, where, connection.Tls, fallback, audit is not null, stsFailure) is { } counted)
+                    Record(reportAs.Result(_time.GetUtcNow(), domain, counted.Failure, counted.Detail, host, ip.ToString(), sendingIp));
             }
             if (requireTls?.Refusal(connection.Tls, connection.Capabilities) is { } refused)
             {
@@ -302,6 +330,41 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         }
     }
 
+    /// <summary>
+    /// What a new session that went ahead counts as in a TLS report (RFC 8460 §4.3, §4.4): a TLS session that
+    /// met the policy is a success. MTA-STS testing: what enforce would have said (<paramref name="judged"/>).
+    /// A session without TLS is a failure under every policy (no-policy-found included: the summary counts
+    /// "failures to negotiate a TLS-enabled connection"): starttls-not-supported when the host offered none
+    /// or refused the command, validation-failure when the handshake broke and the mail went in plaintext.
+    /// DANE with TLSA records none of which is usable (RFC 7672 §2.2: unauthenticated TLS) is tlsa-invalid.
+    /// Null: not counted (level none: no STARTTLS was tried, so there is nothing to say of the host).
+    /// </summary>
+    private static (TlsResultType? Failure, string? Detail)? SessionResult(TlsSessionPolicy policy, HostTlsRequirement requirement, string where, NegotiatedTls? tls,
+        StartTlsFailure? fallback, bool judged, MtaStsDeliveryFailure? judgement)
+    {
+        if (requirement.Mode == HostTlsMode.Plaintext) return null;
+        if (judged) return (judgement?.ResultType, judgement?.Detail);
+        if (fallback is not null)
+            return (fallback.Class == "refused" ? TlsResultType.StartTlsNotSupported : TlsResultType.ValidationFailure, $"{where}: starttls-failed: {fallback.Reason}");
+        if (tls is null) return (TlsResultType.StartTlsNotSupported, $"{where} does not offer STARTTLS");
+        if (policy.Type == TlsReportPolicyType.Tlsa && requirement.Mode != HostTlsMode.Dane)
+            return (TlsResultType.TlsaInvalid, $"{where}: no usable TLSA records; TLS without authentication (RFC 7672 §2.2)");
+        return (null, null);
+    }
+
+    /// <summary>Counts a session for TLS reporting; never fails or holds up the delivery.</summary>
+    private void Record(TlsSessionResult result)
+    {
+        try
+        {
+            tlsSessions?.Record(result);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "TLS reporting: the session to {Domain} could not be counted", result.PolicyDomain);
+        }
+    }
+
     private static void CountEnforced(MtaStsDeliveryFailure failure) => SecureMxMetrics.MtaStsFailures.Add(1,
         new KeyValuePair<string, object?>("mode", MtaStsMode.Enforce.Name()), new KeyValuePair<string, object?>("result", failure.ResultType.Name()));
 
@@ -337,7 +400,8 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         {
             if (!requirement.TlsRequired) return (null, connection, null);
             try { await connection.QuitAsync(ct).ConfigureAwait(false); } catch (Exception ex) when (ex is IOException or SmtpClientException) { }
-            if (policy is null) return (new HostFailure(EnhancedStatus.SecurityNotSupported, $"TLS is required, but was not offered by host {where}", Tls: true, host, ip, TlsRefused: true), connection, null);
+            if (policy is null) return (new HostFailure(EnhancedStatus.SecurityNotSupported, $"TLS is required, but was not offered by host {where}", Tls: true, host, ip, TlsRefused: true,
+                Result: TlsResultType.StartTlsNotSupported), connection, null);
             var notOffered = new MtaStsDeliveryFailure(TlsResultType.StartTlsNotSupported, $"{where} does not offer STARTTLS, which {policy} requires");
             CountEnforced(notOffered);
             return (new HostFailure(EnhancedStatus.SecurityNotSupported, $"TLS is required by {policy}, but was not offered by host {where}", Tls: true, host, ip,
@@ -392,7 +456,9 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 _ when requirement.StrictProfile => $"TLS handshake with {where} failed: TLS 1.2 or newer with secure ciphers (ECDHE, AES-GCM or ChaCha20-Poly1305) could not be negotiated ({Innermost(ex)})",
                 _ => $"TLS handshake with {where} failed: {Innermost(ex)}",
             };
-            if (policy is null) return (new HostFailure(EnhancedStatus.CryptographicFailure, why, Tls: true, host, ip, TlsRefused: certificateRejected), connection, null);
+            // RFC 8460 §4.3: DANE's certificate check said no: no TLSA record matched; anything else broke the handshake.
+            var result = requirement.Mode == HostTlsMode.Dane && certificateRejected ? TlsResultType.TlsaInvalid : TlsResultType.ValidationFailure;
+            if (policy is null) return (new HostFailure(EnhancedStatus.CryptographicFailure, why, Tls: true, host, ip, TlsRefused: certificateRejected, Result: result), connection, null);
             var stsFailure = pkix is { Valid: false } bad ? new MtaStsDeliveryFailure(MtaStsFailureTypes.Of(bad), $"certificate of {where}: {bad.Detail}")
                 : new MtaStsDeliveryFailure(TlsResultType.ValidationFailure, $"TLS handshake with {where} failed: {failure.Reason}");
             CountEnforced(stsFailure);
