@@ -27,7 +27,7 @@ public sealed class TlsReportSchemaTests
         return results.Details.Where(d => d.HasErrors).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Key}: {e.Value}")).ToList();
     }
 
-    private static void AssertValid(byte[] json)
+    internal static void AssertValid(byte[] json)
     {
         var errors = Errors(JsonNode.Parse(json));
         Assert.True(errors.Count == 0, string.Join("\n", errors) + "\n" + System.Text.Encoding.UTF8.GetString(json));

@@ -24,17 +24,17 @@ namespace SecureMx.Tests.Reporting;
 public sealed class TlsReportSenderTests : IAsyncDisposable
 {
     private static readonly DateTimeOffset Day = new(2026, 12, 4, 0, 0, 0, TimeSpan.Zero);
-    private const string Remote = "remote.example";
+    private const string Remote = "remote.example.net";
 
     private readonly FakeTimeProvider _time = new(Day.AddDays(1).AddMinutes(20));
     private readonly TempDirectory _dir = new();
     private readonly TestStore _store;
     private readonly TlsSessionRepository _sessions;
     private readonly MessageSpool _spool;
-    private readonly TestCertificate _certificate = TestCertificates.IssuedByPrivateCa("reports.remote.example");
+    private readonly TestCertificate _certificate = TestCertificates.IssuedByPrivateCa("reports.remote.example.net");
     private readonly PkixTrust _trust;
     private readonly ReportCollectorStub _collector;
-    private readonly ReportingDns _dns = new() { Hosts = { "reports.remote.example" } };
+    private readonly ReportingDns _dns = new() { Hosts = { "reports.remote.example.net" } };
     private readonly SecureMxOptions _options = new() { Hostname = "mx.sender.test" };
 
     public TlsReportSenderTests()
@@ -62,7 +62,7 @@ public sealed class TlsReportSenderTests : IAsyncDisposable
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private string CollectorUrl => $"https://reports.remote.example:{_collector.Port}/tlsrpt";
+    private string CollectorUrl => $"https://reports.remote.example.net:{_collector.Port}/tlsrpt";
 
     private void Count(string domain, int successes, int failures)
     {
@@ -99,7 +99,7 @@ public sealed class TlsReportSenderTests : IAsyncDisposable
     [Fact]
     public async Task AMailtoReportIsSpooledOnceFromTheNullSenderAndASecondRunSendsNothing()
     {
-        Publish(Remote, "v=TLSRPTv1; rua=mailto:reports@remote.example");
+        Publish(Remote, "v=TLSRPTv1; rua=mailto:reports@remote.example.net");
 
         var first = Assert.Single(await Sender().SendDayAsync(Day, null, Ct));
         var second = Assert.Single(await Sender("mx2").SendDayAsync(Day, null, Ct));
@@ -110,11 +110,11 @@ public sealed class TlsReportSenderTests : IAsyncDisposable
         Assert.Equal("", envelope.Sender);
         Assert.True(envelope.Client.IsTlsReport);
         var recipient = Assert.Single(recipients).Recipient;
-        Assert.Equal("reports@remote.example", recipient.Address);
+        Assert.Equal("reports@remote.example.net", recipient.Address);
         Assert.Equal(RecipientRoute.Remote, recipient.Route);
         Assert.Equal(DsnNotify.Never, recipient.Notify);
         var message = Message(envelope.Id);
-        Assert.Equal("Report Domain: remote.example Submitter: mx.sender.test Report-ID: <2026-12-04_remote.example@mx.sender.test>", message.Subject);
+        Assert.Equal("Report Domain: remote.example.net Submitter: mx.sender.test Report-ID: <2026-12-04_remote.example.net@mx.sender.test>", message.Subject);
         using var json = Json(Attachment(message));
         var summary = json.RootElement.GetProperty("policies")[0].GetProperty("summary");
         Assert.Equal(5, summary.GetProperty("total-successful-session-count").GetInt64());
@@ -159,7 +159,7 @@ public sealed class TlsReportSenderTests : IAsyncDisposable
     [Fact]
     public async Task AnHttpsRuaGetsAPostWithTheSameJsonAsTheMail()
     {
-        Publish(Remote, $"v=TLSRPTv1; rua=mailto:reports@remote.example,{CollectorUrl}");
+        Publish(Remote, $"v=TLSRPTv1; rua=mailto:reports@remote.example.net,{CollectorUrl}");
 
         var result = Assert.Single(await Sender().SendDayAsync(Day, null, Ct));
 
@@ -169,6 +169,10 @@ public sealed class TlsReportSenderTests : IAsyncDisposable
         using var a = Json(posted);
         using var b = Json(mailed);
         Assert.Equal(b.RootElement.GetRawText(), a.RootElement.GetRawText());
+        // What went out validates against the RFC 8460 §4.4 schema the tests ship.
+        using var unzipped = new MemoryStream();
+        new GZipStream(new MemoryStream(posted), CompressionMode.Decompress).CopyTo(unzipped);
+        TlsReportSchemaTests.AssertValid(unzipped.ToArray());
         Assert.Contains(CollectorUrl + ": 200", result.Detail);
     }
 
@@ -195,12 +199,12 @@ public sealed class TlsReportSenderTests : IAsyncDisposable
     [Fact]
     public async Task MailThatWentOutIsEnoughWhenTheCollectorIsDown()
     {
-        Publish(Remote, $"v=TLSRPTv1; rua=mailto:reports@remote.example,https://reports.remote.example:{FreePort()}/r");
+        Publish(Remote, $"v=TLSRPTv1; rua=mailto:reports@remote.example.net,https://reports.remote.example.net:{FreePort()}/r");
 
         var result = Assert.Single(await Sender().SendDayAsync(Day, null, Ct));
 
         Assert.Equal(TlsReportSendOutcome.Sent, result.Outcome);
-        Assert.Contains("failed: https://reports.remote.example", result.Detail);
+        Assert.Contains("failed: https://reports.remote.example.net", result.Detail);
         Assert.False(Assert.Single(await Sender().SendDayAsync(Day, null, Ct)).Outcome == TlsReportSendOutcome.Sent);
     }
 
@@ -217,9 +221,9 @@ public sealed class TlsReportSenderTests : IAsyncDisposable
     [Fact]
     public async Task TwoRecordsOrOnlyUnusableUrisAreNoRequestEither()
     {
-        _dns.Txt["_smtp._tls." + Remote] = ["v=TLSRPTv1; rua=mailto:a@remote.example", "v=TLSRPTv1; rua=mailto:b@remote.example"];
+        _dns.Txt["_smtp._tls." + Remote] = ["v=TLSRPTv1; rua=mailto:a@remote.example.net", "v=TLSRPTv1; rua=mailto:b@remote.example.net"];
         Assert.Equal(TlsReportSendOutcome.NotRequested, Assert.Single(await Sender().SendDayAsync(Day, null, Ct)).Outcome);
-        Publish(Remote, "v=TLSRPTv1; rua=http://plain.remote.example/");
+        Publish(Remote, "v=TLSRPTv1; rua=http://plain.remote.example.net/");
         Assert.Equal(TlsReportSendOutcome.NotRequested, Assert.Single(await Sender().SendDayAsync(Day, null, Ct)).Outcome);
         Assert.Empty(new ReportSendRepository(_store.Database).Since("tlsrpt", Day));
     }
@@ -240,7 +244,7 @@ public sealed class TlsReportSenderTests : IAsyncDisposable
     public async Task OnlyTheDomainAskedForIsHandled()
     {
         Count("other.example", successes: 1, failures: 0);
-        Publish(Remote, "v=TLSRPTv1; rua=mailto:reports@remote.example");
+        Publish(Remote, "v=TLSRPTv1; rua=mailto:reports@remote.example.net");
         Publish("other.example", "v=TLSRPTv1; rua=mailto:reports@other.example");
 
         var results = await Sender().SendDayAsync(Day, "OTHER.example.", Ct);
@@ -253,7 +257,7 @@ public sealed class TlsReportSenderTests : IAsyncDisposable
     public async Task AnotherDaysSessionsAreNotInTheReport()
     {
         _sessions.Record(new TlsSessionResult(Day.AddDays(1).AddMinutes(5), Remote, TlsReportPolicyType.NoPolicyFound, [], [], null, "mx." + Remote, "192.0.2.5", "192.0.2.1"));
-        Publish(Remote, "v=TLSRPTv1; rua=mailto:reports@remote.example");
+        Publish(Remote, "v=TLSRPTv1; rua=mailto:reports@remote.example.net");
 
         Assert.Single(await Sender().SendDayAsync(Day, null, Ct));
 
