@@ -22,6 +22,7 @@ public static class Program
             BackupCommands.Restore(),
             SendmailCommand.Create(),
             LogCommand.Create(),
+            TlsReportShowCommand.Create(),
             PolicyCommands.Create(),
             ProbeCommand.Create(),
             DnsRecordsCommand.Create(),
