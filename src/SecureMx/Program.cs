@@ -22,7 +22,6 @@ public static class Program
             BackupCommands.Restore(),
             SendmailCommand.Create(),
             LogCommand.Create(),
-            TlsReportShowCommand.Create(),
             PolicyCommands.Create(),
             ProbeCommand.Create(),
             DnsRecordsCommand.Create(),

@@ -2,12 +2,12 @@ using System.CommandLine;
 
 namespace SecureMx.Cli;
 
-/// <summary>securemx tls-report …: the TLS reports (RFC 8460) SecureMx sends to recipient domains.</summary>
+/// <summary>securemx tls-report …: the TLS reports (RFC 8460) of our sessions to recipient domains — show, send.</summary>
 public static class TlsReportCommand
 {
     public static Command Create()
     {
-        var cmd = new Command("tls-report", "TLS reports (RFC 8460) to recipient domains");
+        var cmd = TlsReportShowCommand.Create(); // the "tls-report" parent with "show"
         cmd.Subcommands.Add(TlsReportSendCommand.Create());
         return cmd;
     }

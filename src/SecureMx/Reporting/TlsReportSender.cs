@@ -34,15 +34,15 @@ public sealed class TlsReportSender(
     /// <summary>The report_sends kind of TLS reports.</summary>
     public const string Kind = "tlsrpt";
 
-    /// <summary>organization-name (RFC 8460 §4.4): <c>tlsReporting.organizationName</c>, else the hostname.</summary>
-    public string OrganizationName => options.TlsReporting.OrganizationName.Length > 0 ? options.TlsReporting.OrganizationName : options.Hostname;
+    /// <summary>
+    /// Who the reports say sent them (<see cref="TlsReportSubmitter"/>), the submitter's domain being the
+    /// From: domain (RFC 8460 §5.3: TLS-Report-Submitter matches the file name and the From: domain).
+    /// </summary>
+    public TlsReportSubmitter Submitter => TlsReportSubmitter.From(options) with { Domain = TlsReportMail.SubmitterOf(From) };
 
-    /// <summary>contact-info (RFC 8460 §4.4): <c>tlsReporting.contactInfo</c>, else tlsrpt-noreply@HOSTNAME.</summary>
-    public string ContactInfo => options.TlsReporting.ContactInfo.Length > 0 ? options.TlsReporting.ContactInfo : "tlsrpt-noreply@" + options.Hostname;
-
-    /// <summary>The From: of report mail: the contact address when it is one, else tlsrpt-noreply@HOSTNAME; its domain is the submitter.</summary>
-    public string From => SmtpAddressParser.TryParseMailbox(ContactInfo, allowUtf8: false, out var a) == SmtpAddressParser.Error.None
-        ? a.ToString() : "tlsrpt-noreply@" + options.Hostname;
+    /// <summary>The From: of report mail: the contact-info when it is an address, else tlsrpt-noreply@HOSTNAME.</summary>
+    public string From => SmtpAddressParser.TryParseMailbox(TlsReportSubmitter.From(options).ContactInfo, allowUtf8: false, out var a) == SmtpAddressParser.Error.None
+        ? a.ToString() : "tlsrpt-noreply@" + options.Hostname.TrimEnd('.').ToLowerInvariant();
 
     /// <summary>
     /// The reports of <paramref name="day"/> (00:00 UTC) for every domain counted that day, or only
@@ -92,7 +92,7 @@ public sealed class TlsReportSender(
         if (!sends.TryClaim(Kind, domain, day, node, now)) return new(domain, day, TlsReportSendOutcome.AlreadyClaimed, "");
         try
         {
-            var report = TlsReport.Build(OrganizationName, ContactInfo, TlsReportMail.SubmitterOf(From), domain, day, sessions.Counts(domain, day));
+            var report = Submitter.Report(domain, day, sessions.Counts(domain, day));
             var done = new List<string>();
             var failed = new List<string>();
             if (record.MailTo.Count > 0)

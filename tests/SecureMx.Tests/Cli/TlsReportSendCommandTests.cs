@@ -8,6 +8,14 @@ public sealed class TlsReportSendCommandTests
     private static readonly DateTimeOffset Now = new(2026, 12, 5, 10, 30, 0, TimeSpan.Zero);
 
     [Fact]
+    public void ShowAndSendAreSubcommandsOfOneTlsReportCommand()
+    {
+        var cmd = TlsReportCommand.Create();
+        Assert.Equal("tls-report", cmd.Name);
+        Assert.Equal(["send", "show"], cmd.Subcommands.Select(c => c.Name).Order());
+    }
+
+    [Fact]
     public void TheDefaultDayIsYesterdayUtc()
     {
         Assert.Equal(new DateTimeOffset(2026, 12, 4, 0, 0, 0, TimeSpan.Zero), TlsReportSendCommand.ParseDay(null, Now));

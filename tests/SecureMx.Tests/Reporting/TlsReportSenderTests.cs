@@ -129,6 +129,22 @@ public sealed class TlsReportSenderTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task AContactAddressAtAnotherDomainIsTheFromAndTheSubmitter()
+    {
+        _options.TlsReporting.ContactInfo = "tls-reports@provider.example.org";
+        Publish(Remote, "v=TLSRPTv1; rua=mailto:reports@remote.example.net");
+
+        Assert.Equal(TlsReportSendOutcome.Sent, Assert.Single(await Sender().SendDayAsync(Day, null, Ct)).Outcome);
+
+        var message = Message(Assert.Single(Spooled()).Envelope.Id);
+        Assert.Equal("tls-reports@provider.example.org", Assert.Single(message.From.Mailboxes).Address);
+        Assert.Equal("provider.example.org", message.Headers["TLS-Report-Submitter"]);
+        Assert.StartsWith("provider.example.org!remote.example.net!", Assert.IsType<MimePart>(Assert.IsType<MultipartReport>(message.Body)[1]).FileName);
+        using var json = Json(Attachment(message));
+        Assert.Equal("2026-12-04_remote.example.net@provider.example.org", json.RootElement.GetProperty("report-id").GetString());
+    }
+
+    [Fact]
     public async Task AHostedReportAddressGetsTheReportLocally()
     {
         Count("example.test", successes: 1, failures: 0);
