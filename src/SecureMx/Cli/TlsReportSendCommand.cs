@@ -43,8 +43,10 @@ public static class TlsReportSendCommand
                 new RecipientRouter(new MailboxRepository(store, time), options.Delivery), options, options.Node.EffectiveName(), time, NullLogger.Instance);
             if (reported == TlsSessionCount.DayOf(DateTimeOffset.UtcNow))
                 Console.WriteLine($"{reported.UtcDateTime:yyyy-MM-dd} is not over: a report sent now covers the sessions so far and is the day's only one");
-            var results = await sender.SendDayAsync(reported, p.GetValue(domain), ct);
-            if (results.Count == 0) Console.WriteLine($"no sessions counted on {reported.UtcDateTime:yyyy-MM-dd}{(p.GetValue(domain) is { } d ? " to " + d : "")}: no reports");
+            // The domain as the counts name it: A-labels, lower case (an IDN given in U-labels too).
+            var only = p.GetValue(domain) is { } d ? TlsReportShowCommand.PolicyDomain(d) : null;
+            var results = await sender.SendDayAsync(reported, only, ct);
+            if (results.Count == 0) Console.WriteLine($"no sessions counted on {reported.UtcDateTime:yyyy-MM-dd}{(only is null ? "" : " to " + only)}: no reports");
             foreach (var r in results) Console.WriteLine(r);
             return results.Any(r => r.Outcome == TlsReportSendOutcome.Failed) ? 1 : 0;
         });

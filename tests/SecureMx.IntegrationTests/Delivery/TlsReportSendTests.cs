@@ -124,6 +124,8 @@ public sealed class TlsReportSendTests(MtaStsFixture f) : IClassFixture<MtaStsFi
         await f.Mx.StartAsync();
         var third = await SendAsync(zone);
         Assert.Contains("already sent", third.StdOut);
+        // The session that carried the report to sts-enforce.test is not counted (RFC 8460 §5.3); the stop wrote every count.
+        Assert.Contains("\"total-successful-session-count\":1,", await WaitForCountedAsync(zone));
         await Task.Delay(TimeSpan.FromSeconds(3));
         Assert.Single(ReportMails(zone));
         Assert.Single(collector.Posts);
