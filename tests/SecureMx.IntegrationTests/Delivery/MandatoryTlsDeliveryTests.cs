@@ -373,6 +373,53 @@ public sealed class MandatoryTlsDeliveryTests(MandatoryTlsFixture f) : IClassFix
         Assert.Equal(f.BadCert.LeafSpkiSha256, (string?)badHost["spkiSha256"]);
     }
 
+    [Fact]
+    public async Task TlsReportsCountDaneSuccessTlsaMismatchBogusTlsaAndPlaintextByTheirRfc8460ResultTypes()
+    {
+        var token = Token();
+        string ok = $"{token}@{TestBed.DaneOk.Name}", bad = $"{token}@{TestBed.DaneBad.Name}", servfail = $"{token}@{TestBed.TlsaServfail.Name}",
+            plain = $"{token}@{TestBed.Plain.Name}";
+        var id = await SubmitAsync("alice@example.test", token, ok, bad, servfail, plain);
+        await f.DaneOk.WaitForMessageAsync(token, Wait);
+        await f.Plain.WaitForMessageAsync(token, Wait);
+        await WaitForDeferredAsync(id, bad);
+        await WaitForDeferredAsync(id, servfail);
+
+        // DANE verified: a tlsa success, the TLSA record as policy-string.
+        var okReport = await f.Mx.WaitForReportAsync(TestBed.DaneOk.Name, r => r.Policies("tlsa").Any(p => p.Successful() >= 1), Wait);
+        Output?.WriteLine($"$ securemx tls-report show {TestBed.DaneOk.Name}\n{okReport.ToJsonString()}");
+        var verified = Assert.Single(okReport.Policies("tlsa"));
+        Assert.Equal([f.OkCert.TlsaDaneEe], verified["policy"]!["policy-string"]!.AsArray().Select(l => (string?)l));
+        Assert.Equal(TestBed.DaneOk.Name, (string?)verified["policy"]!["policy-domain"]);
+        Assert.Null(verified["failure-details"]);
+
+        // No TLSA record matched: tlsa-invalid, with the host, its address and ours.
+        var badReport = await f.Mx.WaitForReportAsync(TestBed.DaneBad.Name, r => r.Policies("tlsa").Any(p => p.Failures("tlsa-invalid").Any()), Wait);
+        Output?.WriteLine($"$ securemx tls-report show {TestBed.DaneBad.Name}\n{badReport.ToJsonString()}");
+        var mismatch = Assert.Single(badReport.Policies("tlsa"));
+        Assert.Equal([f.UnrelatedCert.TlsaDaneEe], mismatch["policy"]!["policy-string"]!.AsArray().Select(l => (string?)l));
+        Assert.Equal(0, mismatch.Successful());
+        var invalid = Assert.Single(mismatch["failure-details"]!.AsArray())!;
+        Assert.Equal(("tlsa-invalid", TestBed.DaneBad.Mx, Ip(TestBed.DaneBad)), ((string?)invalid["result-type"], (string?)invalid["receiving-mx-hostname"], (string?)invalid["receiving-ip"]));
+        Assert.NotNull((string?)invalid["sending-mta-ip"]);
+        Assert.Contains("no TLSA record matched", (string?)invalid["failure-reason-code"]);
+        Assert.Equal(mismatch.Failed(), (long)invalid["failed-session-count"]!);
+
+        // The TLSA lookup came back bogus (SERVFAIL from the validating resolver): dnssec-invalid, no connection, so no address.
+        var servfailReport = await f.Mx.WaitForReportAsync(TestBed.TlsaServfail.Name, r => r.Policies("tlsa").Any(p => p.Failures("dnssec-invalid").Any()), Wait);
+        Output?.WriteLine($"$ securemx tls-report show {TestBed.TlsaServfail.Name}\n{servfailReport.ToJsonString()}");
+        var bogus = Assert.Single(Assert.Single(servfailReport.Policies("tlsa")).Failures("dnssec-invalid"));
+        Assert.Equal(TestBed.TlsaServfail.Mx, (string?)bogus["receiving-mx-hostname"]);
+        Assert.Null(bogus["receiving-ip"]);
+        Assert.Contains($"TLSA lookup error for {TestBed.TlsaServfail.Tlsa.Owner}", (string?)bogus["failure-reason-code"]);
+
+        // No STARTTLS and no policy: a failure to negotiate TLS under no-policy-found.
+        var plainReport = await f.Mx.WaitForReportAsync(TestBed.Plain.Name, r => r.Policies("no-policy-found").Any(p => p.Failures("starttls-not-supported").Any()), Wait);
+        Output?.WriteLine($"$ securemx tls-report show {TestBed.Plain.Name}\n{plainReport.ToJsonString()}");
+        var none = Assert.Single(Assert.Single(plainReport.Policies("no-policy-found")).Failures("starttls-not-supported"));
+        Assert.Equal((TestBed.Plain.Mx, Ip(TestBed.Plain)), ((string?)none["receiving-mx-hostname"], (string?)none["receiving-ip"]));
+    }
+
     private async Task<JsonObject> ProbeJsonAsync(string domain)
     {
         var r = await f.Mx.Cli("probe", domain, "--json");

@@ -562,6 +562,54 @@ public sealed class MtaStsDeliveryTests(MtaStsFixture f) : IClassFixture<MtaStsF
     }
 
     [Fact]
+    public async Task TlsReportsCountStsSessionsAndFailuresByTheirRfc8460ResultTypes()
+    {
+        var token = Token();
+        string enforce = $"{token}@{TestBed.StsEnforce.Name}", badCert = $"{token}@{TestBed.StsBadCert.Name}", badMx = $"{token}@{TestBed.StsBadMx.Name}",
+            testing = $"{token}@{TestBed.StsTesting.Name}", dane = $"{token}@{TestBed.StsDane.Name}";
+        var id = await SubmitAsync(token, enforce, badCert, badMx, testing, dane);
+        await Peer(TestBed.StsEnforce).WaitForMessageAsync(token, Wait);
+        await Peer(TestBed.StsTesting).WaitForMessageAsync(token, Wait);
+        await Peer(TestBed.StsDane).WaitForMessageAsync(token, Wait);
+        await WaitForDeferredAsync(id, badCert);
+        await WaitForDeferredAsync(id, badMx);
+        await DeleteAsync(id);
+
+        // Enforce, listed MX, valid certificate: an sts success, with the policy's lines and mx patterns.
+        var ok = await f.Mx.WaitForReportAsync(TestBed.StsEnforce.Name, r => r.Policies("sts").Any(p => p.Successful() >= 1), Wait);
+        Output?.WriteLine($"$ securemx tls-report show {TestBed.StsEnforce.Name}\n{ok.ToJsonString()}");
+        var sts = Assert.Single(ok.Policies("sts"));
+        Assert.Equal(f.Policies[TestBed.StsEnforce.Name].ToText().Split("\r\n", StringSplitOptions.RemoveEmptyEntries), sts["policy"]!["policy-string"]!.AsArray().Select(l => (string?)l));
+        Assert.Equal([TestBed.StsEnforce.Mx], sts["policy"]!["mx-host"]!.AsArray().Select(l => (string?)l));
+        Assert.Equal(0, sts.Failed());
+
+        // Enforce, self-signed certificate: certificate-not-trusted at the MX's address.
+        var cert = await f.Mx.WaitForReportAsync(TestBed.StsBadCert.Name, r => r.Policies("sts").Any(p => p.Failures("certificate-not-trusted").Any()), Wait);
+        Output?.WriteLine($"$ securemx tls-report show {TestBed.StsBadCert.Name}\n{cert.ToJsonString()}");
+        var untrusted = Assert.Single(Assert.Single(cert.Policies("sts")).Failures("certificate-not-trusted"));
+        Assert.Equal((TestBed.StsBadCert.Mx, Ip(TestBed.StsBadCert)), ((string?)untrusted["receiving-mx-hostname"], (string?)untrusted["receiving-ip"]));
+
+        // Enforce, MX not listed: validation-failure, before any connection (no receiving-ip).
+        var mx = await f.Mx.WaitForReportAsync(TestBed.StsBadMx.Name, r => r.Policies("sts").Any(p => p.Failures("validation-failure").Any()), Wait);
+        Output?.WriteLine($"$ securemx tls-report show {TestBed.StsBadMx.Name}\n{mx.ToJsonString()}");
+        var unlisted = Assert.Single(Assert.Single(mx.Policies("sts")).Failures("validation-failure"));
+        Assert.Equal(TestBed.StsBadMx.Mx, (string?)unlisted["receiving-mx-hostname"]);
+        Assert.Null(unlisted["receiving-ip"]);
+        Assert.Contains($"{TestBed.StsBadMx.Mx} is not listed in {PolicyName(TestBed.StsBadMx)}", (string?)unlisted["failure-reason-code"]);
+
+        // Testing, certificate for another name: delivered, and counted as what enforce would have refused.
+        var test = await f.Mx.WaitForReportAsync(TestBed.StsTesting.Name, r => r.Policies("sts").Any(p => p.Failures("certificate-host-mismatch").Any()), Wait);
+        Output?.WriteLine($"$ securemx tls-report show {TestBed.StsTesting.Name}\n{test.ToJsonString()}");
+        Assert.Contains("mode: testing", Assert.Single(test.Policies("sts"))["policy"]!["policy-string"]!.AsArray().Select(l => (string?)l));
+
+        // Secure TLSA of the MX: DANE takes precedence over the policy that does not list it: a tlsa success, no sts.
+        var daneReport = await f.Mx.WaitForReportAsync(TestBed.StsDane.Name, r => r.Policies("tlsa").Any(p => p.Successful() >= 1), Wait);
+        Output?.WriteLine($"$ securemx tls-report show {TestBed.StsDane.Name}\n{daneReport.ToJsonString()}");
+        Assert.Equal([f.MxCertificates[TestBed.StsDane.Name].TlsaDaneEe], Assert.Single(daneReport.Policies("tlsa"))["policy"]!["policy-string"]!.AsArray().Select(l => (string?)l));
+        Assert.Empty(daneReport.Policies("sts"));
+    }
+
+    [Fact]
     public void TheMeasuredTableDomainByPolicyToOutcome()
     {
         // Declared last: the class runs in declaration order (DeclarationOrder), so every scenario has reported.

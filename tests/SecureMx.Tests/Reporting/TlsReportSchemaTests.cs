@@ -1,31 +1,22 @@
 using System.Text.Json.Nodes;
-using Json.Schema;
 using SecureMx.Mail;
 using SecureMx.Reporting;
 using SecureMx.Store;
+using SecureMx.TestKit;
 
 namespace SecureMx.Tests.Reporting;
 
 /// <summary>
 /// Generated TLS reports validate against the RFC 8460 §4.4 report format, written as a JSON Schema
-/// shipped with the tests (tlsrpt-report.schema.json: required members, types, the result-type and
+/// shipped with the tests (<see cref="TlsReportSchema"/>: required members, types, the result-type and
 /// policy-type vocabularies, RFC 3339 date-times, addresses). The schema rejects broken documents too,
 /// so a report that drifts from the RFC fails here.
 /// </summary>
 public sealed class TlsReportSchemaTests
 {
-    private static readonly Lazy<JsonSchema> Schema = new(() =>
-        JsonSchema.FromText(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Reporting", "tlsrpt-report.schema.json"))));
-
     private static readonly DateTimeOffset Day = new(2026, 12, 5, 0, 0, 0, TimeSpan.Zero);
 
-    /// <summary>Why the document is not a report; empty when it is one.</summary>
-    private static List<string> Errors(JsonNode? document)
-    {
-        var results = Schema.Value.Evaluate(document, new EvaluationOptions { OutputFormat = OutputFormat.List, RequireFormatValidation = true });
-        if (results.IsValid) return [];
-        return results.Details.Where(d => d.HasErrors).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Key}: {e.Value}")).ToList();
-    }
+    private static IReadOnlyList<string> Errors(JsonNode? document) => TlsReportSchema.Errors(document);
 
     internal static void AssertValid(byte[] json)
     {
