@@ -114,6 +114,7 @@ public sealed class TlsReportSendTests(MtaStsFixture f) : IClassFixture<MtaStsFi
         Assert.StartsWith("POST /v1/tlsrpt HTTP/1.1\r\n", head);
         Assert.Contains("Content-Type: application/tlsrpt+gzip", head);
         Assert.Equal(Unzipped(mailed), Unzipped(posted));
+        Assert.Empty(TlsReportSchema.Errors(Unzipped(posted)));
         Output?.WriteLine("---- the report JSON (mailed and posted) ----\n" + Unzipped(posted));
 
         // A second run, and a run after a restart, send nothing: the claim in the store says it went.
@@ -153,6 +154,7 @@ public sealed class TlsReportSendTests(MtaStsFixture f) : IClassFixture<MtaStsFi
         Assert.Equal("sts", policy.GetProperty("policy").GetProperty("policy-type").GetString());
         // testing mode: the MX's certificate names another host; delivered, counted as a failure.
         Assert.Contains(policy.GetProperty("failure-details").EnumerateArray(), d => d.GetProperty("result-type").GetString() == "certificate-host-mismatch");
+        Assert.Empty(TlsReportSchema.Errors(Unzipped(posted)));
         Output?.WriteLine("---- the report JSON posted after the collector came up ----\n" + Unzipped(posted));
 
         Assert.Contains("already sent", (await SendAsync(zone)).StdOut);

@@ -18,7 +18,7 @@ public sealed class TlsReportSchemaTests
 
     private static IReadOnlyList<string> Errors(JsonNode? document) => TlsReportSchema.Errors(document);
 
-    internal static void AssertValid(byte[] json)
+    private static void AssertValid(byte[] json)
     {
         var errors = Errors(JsonNode.Parse(json));
         Assert.True(errors.Count == 0, string.Join("\n", errors) + "\n" + System.Text.Encoding.UTF8.GetString(json));
