@@ -3,6 +3,9 @@ using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using SecureMx.Config;
 using SecureMx.Mail;
+using SecureMx.Policy;
+using SecureMx.Reporting;
+using SecureMx.Spool;
 using SecureMx.Store;
 
 namespace SecureMx.Cli;
@@ -18,9 +21,17 @@ public static class LogCommand
         var account = new Option<string?>("--account") { Description = "only mail submitted by this logged-in account", HelpName = "ADDRESS" };
         var since = new Option<string?>("--since") { Description = "only attempts since a time (2026-11-28T10:00Z) or a duration ago (1h, 2d)", HelpName = "T" };
         var limit = new Option<int>("--limit") { Description = "at most this many rows, the newest (default 1000)", DefaultValueFactory = _ => 1000 };
-        var cmd = new Command("log", "delivery attempts: time, queue id, sender, recipient, server, result, TLS") { data, recipient, sender, account, since, limit };
-        cmd.SetAction(p =>
+        var refused = new Option<bool>("--refused") { Description = "instead: inbound attempts refused under mandatory TLS (default --since 30d), then the count per sending host" };
+        var domain = new Option<string?>("--domain") { Description = "with --refused: only this recipient domain", HelpName = "DOMAIN" };
+        var sendDigest = new Option<bool>("--send-digest") { Description = "with --refused: send the daily digest of refused mail now (domains with the digest on; once per domain and day)" };
+        var day = new Option<string?>("--day") { Description = "with --send-digest: the UTC day (default yesterday)", HelpName = "YYYY-MM-DD" };
+        var cmd = new Command("log", "delivery attempts: time, queue id, sender, recipient, server, result, TLS") { data, recipient, sender, account, since, limit, refused, domain, sendDigest, day };
+        cmd.SetAction(async p =>
         {
+            if (!p.GetValue(refused) && (p.GetValue(domain) is not null || p.GetValue(sendDigest) || p.GetValue(day) is not null))
+                throw new CliException("--domain, --send-digest and --day go with --refused");
+            if (p.GetValue(sendDigest)) return await SendDigestAsync(CliOptions.RequireData(p.GetValue(data)!), p.GetValue(domain), p.GetValue(day));
+            if (p.GetValue(day) is not null) throw new CliException("--day goes with --send-digest");
             var dir = CliOptions.RequireInstance(p.GetValue(data)!);
             DateTimeOffset? from = null;
             if (p.GetValue(since) is { } s)
@@ -30,6 +41,15 @@ public static class LogCommand
                 else throw new CliException($"--since: '{s}' is neither a time (2026-11-28T10:00Z) nor a duration (1h)");
             }
             var store = CliOptions.OpenStoreForReading(dir);
+            if (p.GetValue(refused))
+            {
+                var report = new RefusedAttemptRepository(store);
+                var d = p.GetValue(domain) is { } named ? EnvelopeAddress.NormalizeDomain(named.Trim().TrimEnd('.')) ?? throw new CliException($"--domain: '{named}' is not a domain") : null;
+                var start = from ?? DateTimeOffset.UtcNow.AddDays(-30);
+                foreach (var a in report.Attempts(d, start, limit: Math.Max(1, p.GetValue(limit)))) Console.WriteLine(RefusedLine(a, withNode: store.IsShared));
+                foreach (var h in report.CountsPerHost(d, start)) Console.WriteLine(HostLine(h));
+                return 0;
+            }
             using var deliveryLog = new DeliveryLogRepository(store, NullLogger.Instance);
             foreach (var e in deliveryLog.Query(p.GetValue(recipient)?.ToLowerInvariant(), p.GetValue(sender), from, Math.Max(1, p.GetValue(limit)), p.GetValue(account)?.ToLowerInvariant()))
             {
@@ -38,6 +58,46 @@ public static class LogCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// A refused attempt as a line: time, node (shared store), client IP, reverse name (forward-confirmed,
+    /// else "unknown"), HELO, envelope sender, recipient, what the session lacked ("no-tls", "protocol",
+    /// "cipher", then the TLS it had) and the reply.
+    /// </summary>
+    public static string RefusedLine(RefusedAttempt a, bool withNode = false)
+    {
+        var node = !withNode || a.Node.Length == 0 ? "" : $" node={a.Node}";
+        var tls = a.TlsProtocol is null ? "" : $" {a.TlsProtocol} {a.TlsCipher}";
+        return $"{a.At:yyyy-MM-ddTHH:mm:ss.fffZ}{node} client={a.ClientIp} rdns={a.ReverseName ?? "unknown"} helo={Word(a.Helo)} from=<{a.MailFrom}> to=<{a.Recipient}> lacked={a.Lacked.Name()}{tls} ({a.Reply})";
+    }
+
+    /// <summary>The count of one sending host: "host IP rdns=NAME helo=HELO attempts=N last=TIME".</summary>
+    public static string HostLine(RefusedSendingHost h) =>
+        $"host {h.ClientIp} rdns={h.ReverseName ?? "unknown"} helo={Word(h.Helo)} attempts={h.Attempts} last={h.LastSeen:yyyy-MM-ddTHH:mm:ss.fffZ}";
+
+    /// <summary>A sender's word on one line: no spaces or control characters (a hostile HELO must not forge fields).</summary>
+    private static string Word(string? s) => s is null or "" ? "-" : new string(s.Select(c => char.IsWhiteSpace(c) || char.IsControl(c) ? '_' : c).ToArray());
+
+    /// <summary>securemx log --refused --send-digest: the digests of a day (default yesterday, UTC) now, as the server's hourly run would.</summary>
+    private static async Task<int> SendDigestAsync(string dir, string? domain, string? dayText)
+    {
+        InstanceOwner.DropTo(dir); // what it spools belongs to the instance's user
+        var options = CliOptions.LoadConfig(dir);
+        DateTimeOffset day;
+        if (dayText is null) day = RefusedMailDigest.DayOf(DateTimeOffset.UtcNow).AddDays(-1);
+        else if (DateTime.TryParseExact(dayText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed)) day = new DateTimeOffset(parsed, TimeSpan.Zero);
+        else throw new CliException($"--day: '{dayText}' is not a day (YYYY-MM-DD)");
+        var store = CliOptions.OpenStore(dir);
+        CliNodeNumber.Use(store, options);
+        var router = new RecipientRouter(new MailboxRepository(store, TimeProvider.System), options.Delivery);
+        using var spool = new MessageSpool(Path.Combine(dir, "spool"), TimeProvider.System, NullLogger.Instance);
+        var digest = new RefusedMailDigest(new RefusedAttemptRepository(store), new RoleRepository(store, TimeProvider.System), new ReportSendRepository(store),
+            spool, arrivals: null, router, options, options.Node.EffectiveName(), TimeProvider.System, NullLogger.Instance);
+        var outcomes = await digest.RunAsync(day, domain?.Trim().TrimEnd('.').ToLowerInvariant());
+        foreach (var o in outcomes) Console.WriteLine($"{o.Domain} {day:yyyy-MM-dd}: {o.Result}{(o.QueueId is null ? "" : " " + o.QueueId)}");
+        if (outcomes.Count == 0) Console.WriteLine($"{day:yyyy-MM-dd}: no domain with the digest on had refused attempts");
+        return outcomes.Any(o => o.Result.StartsWith("failed", StringComparison.Ordinal)) ? 1 : 0;
     }
 
     /// <summary>

@@ -38,6 +38,9 @@ public sealed record DashboardDependencies(
     /// <summary>The other nodes' published queues (a shared store); <see cref="OtherNodes.None"/> on a single box.</summary>
     public OtherNodes OtherNodes { get; init; } = OtherNodes.None;
 
+    /// <summary>The refused-mail report of inbound mandatory TLS and each domain's digest switch (the domain page).</summary>
+    public required RefusedAttemptRepository RefusedAttempts { get; init; }
+
     /// <summary>The instance's certificate pair now (a renewal may replace it while the dashboard runs).</summary>
     public SslStreamCertificateContextHolder? Certificate => Certificates.Current;
 }

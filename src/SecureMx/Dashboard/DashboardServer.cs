@@ -84,6 +84,7 @@ public static class DashboardServer
         builder.Services.AddSingleton(deps.Resolver);
         builder.Services.AddSingleton(deps.Authenticator);
         builder.Services.AddSingleton(deps.OtherNodes);
+        builder.Services.AddSingleton(deps.RefusedAttempts);
         builder.Services.AddSingleton<ReadinessPreview>();
         // Per request: a reload (SIGHUP) may replace queue.* (Options.Queue) while the dashboard runs.
         builder.Services.AddTransient(_ => new QueueTimeRules(deps.Options.Queue));

@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace SecureMx.Dns;
 
 /// <summary>
@@ -18,4 +20,11 @@ public interface IMailDnsResolver
 
     /// <summary>TXT of a name, e.g. "_mta-sts.DOMAIN" (RFC 8461 §3.1).</summary>
     Task<TxtResolution> ResolveTxtAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The forward-confirmed reverse name of an address (PTR, RFC 1035 §3.5; then A/AAAA of the name must
+    /// contain the address), or null when there is none, it is not confirmed, or a lookup failed. The
+    /// refused-mail report names sending hosts by it. A resolver that does not answer it (test fakes) knows none.
+    /// </summary>
+    Task<string?> ResolveReverseNameAsync(IPAddress address, CancellationToken cancellationToken = default) => Task.FromResult<string?>(null);
 }

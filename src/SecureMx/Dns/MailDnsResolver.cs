@@ -124,6 +124,19 @@ public sealed class MailDnsResolver : IMailDnsResolver
         };
     }
 
+    /// <summary>PTR names tried for forward confirmation: a host with more is misconfigured or hostile.</summary>
+    public const int MaxReverseNames = 3;
+
+    /// <inheritdoc />
+    public async Task<string?> ResolveReverseNameAsync(IPAddress address, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
+        var ptr = await QueryAsync(address.GetArpaName(), QueryType.PTR, rs => rs.PtrRecords().Select(r => r.PtrDomainName.Value), cancellationToken).ConfigureAwait(false);
+        if (ptr.Status != DnsAnswerStatus.Records) return null;
+        return await ReverseNames.FirstConfirmedAsync(address, ptr.Records, (name, ct) => ResolveAddressesAsync(name, ct), cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>One question to the resolver, classified (see the class remarks). Cancellation by the caller propagates.</summary>
     private async Task<DnsAnswer<T>> QueryAsync<T>(string name, QueryType type, Func<IEnumerable<DnsResourceRecord>, IEnumerable<T>> select, CancellationToken ct)
     {

@@ -79,6 +79,7 @@ public static class ServerHost
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.TlsSessions")));
         builder.Services.AddSingleton(sp => new ReadinessQueries(sp.GetRequiredService<StoreDatabase>(), sp.GetRequiredService<DeliveryLogRepository>()));
         builder.Services.AddSingleton(sp => new RecipientRouter(sp.GetRequiredService<MailboxRepository>(), options.Delivery));
+        builder.Services.AddSingleton(sp => new RefusedAttemptRepository(sp.GetRequiredService<StoreDatabase>()));
         builder.Services.AddSingleton(sp => new OutboundTlsPolicy(sp.GetRequiredService<TlsPolicyRepository>(), options.Delivery));
         builder.Services.AddSingleton(sp =>
         {
@@ -131,7 +132,7 @@ public static class ServerHost
             sp.GetRequiredService<AccountAuthenticator>(),
             sp.GetRequiredService<SenderOwnershipPolicy>(),
             time,
-            sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<ILoggerFactory>()) { ReverseDns = sp.GetRequiredService<IMailDnsResolver>() });
         builder.Services.AddSingleton<SmtpServerService>();
         builder.Services.AddSingleton(sp => new DashboardService(
             () => new DashboardDependencies(dataDirectory, options, Endpoint.Parse(options.Listeners.Dashboard, "listeners.dashboard")!,
@@ -141,6 +142,7 @@ public static class ServerHost
                 sp.GetRequiredService<AccountAuthenticator>(), time, sp.GetRequiredService<ILoggerFactory>(), SharedStore(sp))
             {
                 OtherNodes = options.Store.IsShared ? new OtherNodes(new NodeRegistry(sp.GetRequiredService<StoreDatabase>(), time), node) : OtherNodes.None,
+                RefusedAttempts = sp.GetRequiredService<RefusedAttemptRepository>(),
             },
             options, sp.GetRequiredService<ILogger<DashboardService>>()));
 
@@ -158,6 +160,10 @@ public static class ServerHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueRunner>());
         // TLS reports (RFC 8460) to recipient domains, after each UTC day, each from one node (README, "TLS reports"); stopped before the queue.
         if (options.TlsReporting.Send) builder.Services.AddHostedService(sp => new TlsReportService(TlsReportSenderFor(sp, options, node, time), time, sp.GetRequiredService<ILogger<TlsReportService>>()));
+        builder.Services.AddHostedService(sp => new RefusedDigestService(new RefusedMailDigest(sp.GetRequiredService<RefusedAttemptRepository>(),
+            sp.GetRequiredService<RoleRepository>(), new ReportSendRepository(sp.GetRequiredService<StoreDatabase>()), sp.GetRequiredService<MessageSpool>(),
+            sp.GetRequiredService<QueueRunner>(), sp.GetRequiredService<RecipientRouter>(), options, node, time,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Reporting.RefusedDigest")), time, sp.GetRequiredService<ILogger<RefusedDigestService>>()));
         builder.Services.AddHostedService(sp => new MtaStsRefreshService(sp.GetRequiredService<MtaStsPolicyCache>(), time, sp.GetRequiredService<ILogger<MtaStsRefreshService>>()));
         builder.Services.AddHostedService(sp => new MaildirTmpCleanupService(dataDirectory, options, time, sp.GetRequiredService<ILogger<MaildirTmpCleanupService>>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardService>());

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using SecureMx.Auth;
 using SecureMx.Config;
+using SecureMx.Dns;
 using SecureMx.Policy;
 using SecureMx.Spool;
 using SecureMx.Store;
@@ -39,4 +40,9 @@ public sealed class SmtpServerContext(
     public SenderOwnershipPolicy Senders { get; } = senders;
     public TimeProvider Time { get; } = time;
     public ILogger Logger { get; } = loggers.CreateLogger("SecureMx.Smtp");
+    /// <summary>
+    /// The validating resolver that names a client refused for inbound mandatory TLS (its forward-confirmed
+    /// reverse name, for the refused-mail report); null: not looked up. Set once when the server is wired.
+    /// </summary>
+    public IMailDnsResolver? ReverseDns { get; set; }
 }

@@ -43,6 +43,10 @@ public sealed partial class SmtpSession
     private string? _closeReason; // why DATA or BDAT ended the session, for the session log
     private Transaction? _tx;
     private string? _account; // the mailbox this client logged in as (submission only)
+    private bool _reverseNameLooked; // once per session, and only for a client refused for mandatory TLS
+
+    /// <summary>The longest a refused client's reply waits for its reverse name; then it is unknown.</summary>
+    public static readonly TimeSpan ReverseNameTimeout = TimeSpan.FromSeconds(2);
 
     private sealed class Transaction(EnvelopeAddress sender, MailParameters parameters)
     {
@@ -485,6 +489,7 @@ public sealed partial class SmtpSession
             decision = new Policy.RcptDecision(SmtpReply.AddressLookupFailed, [], "store_unavailable");
         }
         LogRecipient(barePostmaster ? "(postmaster)" : rcpt.Domain, decision.Reply, barePostmaster ? "postmaster" : rcpt.ToString(), decision.Refusal);
+        if (decision.Refusal == RefusedAttemptRepository.MandatoryTls) await LookUpReverseNameAsync();
         if (!decision.Accepted) return await ErrorAsync(decision.Refusal is { } why ? Refused(decision.Reply, why) : decision.Reply);
         _tx.RcptCommands++;
         foreach (var r in decision.Recipients)
@@ -494,6 +499,28 @@ public sealed partial class SmtpSession
         }
         _transport.Write(decision.Reply);
         return true;
+    }
+
+    /// <summary>
+    /// The refused-mail report names the sending host: its forward-confirmed reverse name, looked up only
+    /// for a session refused under mandatory TLS (no cost for any other), once, bounded by
+    /// <see cref="ReverseNameTimeout"/>; a timeout or a failure leaves it unknown.
+    /// </summary>
+    private async Task LookUpReverseNameAsync()
+    {
+        if (_reverseNameLooked || _ctx.ReverseDns is not { } dns) return;
+        _reverseNameLooked = true;
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(_abort);
+        bound.CancelAfter(ReverseNameTimeout);
+        try
+        {
+            // WaitAsync bounds it even for a resolver that does not heed the token; any failure is "unknown", never the session's end.
+            _record.ReverseName = await dns.ResolveReverseNameAsync(_remote.Address, bound.Token).WaitAsync(ReverseNameTimeout, bound.Token);
+        }
+        catch (Exception ex) when (!_abort.IsCancellationRequested)
+        {
+            _log.LogDebug("session {Session} from {Ip}: reverse name unknown: {Error}", _record.Id, ClientIp, ex.Message);
+        }
     }
 
     private void LogRecipient(string domain, SmtpReply reply, string? recipient = null, string? refusal = null)

@@ -135,7 +135,7 @@ public class DashboardTestHost : IAsyncLifetime
         var authenticator = new AccountAuthenticator(Store.Mailboxes, Options.Auth, Time, NullLogger.Instance, shared);
         _app = DashboardServer.Build(new DashboardDependencies(_dir.Path, Options, new IPEndPoint(IPAddress.Loopback, 0), ServerCertificateSource.Fixed(Certificate),
             Store.Mailboxes, Store.Policies, Store.Roles, Store.Sessions, Store.DeliveryLog, Store.Readiness, new OutboundTlsPolicy(Store.Policies, Options.Delivery),
-            Spool, Dns(), authenticator, Time, logging, shared) { OtherNodes = OtherNodesQueues() });
+            Spool, Dns(), authenticator, Time, logging, shared) { OtherNodes = OtherNodesQueues(), RefusedAttempts = new RefusedAttemptRepository(Store.Database) });
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         BaseAddress = new Uri(new Uri(address).GetLeftPart(UriPartial.Authority) + "/");

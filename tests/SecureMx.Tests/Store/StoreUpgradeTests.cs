@@ -78,7 +78,9 @@ public sealed class StoreUpgradeTests : IDisposable
         using (var to = target.Database.Connect())
         {
             var counts = StoreCopy.Run(from, to);
-            Assert.All(counts, c => Assert.Equal(1, c.Rows));
+            // Every old row; the tables of later versions (TLS reporting) come empty.
+            Assert.All(counts, c => Assert.Equal(OldTables.Contains(c.Table) ? 1 : 0, c.Rows));
+            Assert.Contains(counts, c => c.Table == "inbound_recipients");
         }
         Assert.Equal("", target.Database.Scalar("SELECT node FROM delivery_log"));
     }

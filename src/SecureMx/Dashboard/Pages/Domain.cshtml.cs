@@ -15,7 +15,8 @@ namespace SecureMx.Dashboard.Pages;
 /// to publish and a live check of them, and the audit trail of policy changes. For the domain's
 /// administrators and system administrators only.
 /// </summary>
-public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes, TlsPolicyRepository policies, DashboardDependencies deps, OutboundWaitTimes wait) : PageModel
+public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes, TlsPolicyRepository policies, DashboardDependencies deps, OutboundWaitTimes wait,
+    RefusedAttemptRepository refused) : PageModel
 {
     /// <summary>An account of the domain: its own switch, and what is in effect for its mail.</summary>
     public sealed record AccountRow(string Address, bool Mandatory, MandatoryTlsSource InEffect);
@@ -53,6 +54,9 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
     public string? MtaStsError { get; private set; }
 
     public List<PolicyChange> Audit { get; private set; } = new();
+
+    /// <summary>The attempts refused under inbound mandatory TLS, and the digest switch (Shared/_RefusedAttempts).</summary>
+    public RefusedAttemptsReport Refused { get; private set; } = null!;
 
     /// <summary>The ordinary MX (options.hostname).</summary>
     public string MailHost => deps.Options.Hostname;
@@ -159,6 +163,15 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
         return SavedRedirect();
     }
 
+    /// <summary>The daily refused-mail digest of the domain (off by default).</summary>
+    public IActionResult OnPostRefusedDigest(string domain, [FromForm] bool? on)
+    {
+        if (Authorize(domain) is { } denied) return denied;
+        if (on is not { } value) return BadRequest();
+        if (!refused.SetDigest(Domain, value)) return NotFound();
+        return SavedRedirect();
+    }
+
     private string Actor => "dashboard:" + user.Address;
 
     private RedirectResult SavedRedirect() => Redirect($"/domain/{Uri.EscapeDataString(Domain)}?saved=1");
@@ -197,6 +210,7 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
         }
         Audit = policies.PolicyAudit(Domain);
         var mtaSts = policies.DomainMtaSts(Domain);
+        Refused = RefusedAttemptsReport.Load(refused, Domain, InboundMandatory, deps.Time.GetUtcNow());
         MtaStsPolicy = HostedMtaStsPolicies.For(Domain, mtaSts?.Inbound ?? InboundTlsSetting.Opportunistic, mtaSts?.MtaStsMode ?? "", deps.Options);
     }
 }
