@@ -229,6 +229,9 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 connection = fresh;
                 if (fallback is not null)
                 {
+                    // Counted before the new connection is tried: the TLS session failed, whether or not plaintext then works.
+                    if (reportAs is not null && SessionResult(reportAs, requirement, where, null, fallback, audit is not null, audit?.Judge(where, wouldFail, null, pkix)) is { } broken)
+                        Record(reportAs.Result(_time.GetUtcNow(), domain, broken.Failure, broken.Detail, host, ip.ToString(), sendingIp));
                     // Set before the new connection is tried: a reconnect that fails must still say the STARTTLS failed.
                     tlsFallback = fallback.Reason;
                     connection = null; // disposed by NegotiateTlsAsync
@@ -246,7 +249,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 // MTA-STS testing: what enforce would have said of this session; the mail goes on regardless (RFC 8461 §5).
                 stsFailure = audit?.Judge(where, wouldFail, connection.Tls, pkix);
                 if (stsFailure is not null) audit!.Report(stsFailure);
-                if (reportAs is not null && SessionResult(reportAs, requirement, where, connection.Tls, fallback, audit is not null, stsFailure) is { } counted)
+                if (reportAs is not null && fallback is null && SessionResult(reportAs, requirement, where, connection.Tls, null, audit is not null, stsFailure) is { } counted)
                     Record(reportAs.Result(_time.GetUtcNow(), domain, counted.Failure, counted.Detail, host, ip.ToString(), sendingIp));
             }
             if (requireTls?.Refusal(connection.Tls, connection.Capabilities) is { } refused)

@@ -75,11 +75,15 @@ public sealed class RemoteDeliveryTlsReportingTests
     private static string PeerTlsa(SmtpTestServer peer) =>
         TlsaMatcher.DaneEeRecord(X509CertificateLoader.LoadCertificateFromFile(Path.Combine(peer.DataDirectory, "tls", "cert.pem")));
 
-    private static async Task<RemoteOutcome> DeliverAsync(SmtpTestServer peer, IMailDnsResolver dns, ITlsSessionRecorder recorder, IMtaStsPolicySource? sts = null,
+    private static Task<RemoteOutcome> DeliverAsync(SmtpTestServer peer, IMailDnsResolver dns, ITlsSessionRecorder recorder, IMtaStsPolicySource? sts = null,
+        OutboundTlsLevel level = OutboundTlsLevel.May, bool useDane = true, SmtpConnectionCache? cache = null, X509Certificate2? ca = null, bool tlsReport = false) =>
+        DeliverAsync(peer.Endpoint.Port, dns, recorder, sts, level, useDane, cache, ca, tlsReport);
+
+    private static async Task<RemoteOutcome> DeliverAsync(int port, IMailDnsResolver dns, ITlsSessionRecorder recorder, IMtaStsPolicySource? sts = null,
         OutboundTlsLevel level = OutboundTlsLevel.May, bool useDane = true, SmtpConnectionCache? cache = null, X509Certificate2? ca = null, bool tlsReport = false)
     {
         var options = new SecureMxOptions { Hostname = "sender.test" };
-        options.Delivery.SmtpPort = peer.Endpoint.Port;
+        options.Delivery.SmtpPort = port;
         options.Delivery.ConnectTimeoutSeconds = 10;
         var trust = new PkixTrust([ca ?? MxCertificate.Value.Ca!]);
         var remote = new RemoteDelivery(dns, options, NullLogger.Instance, trust, cache, mtaSts: sts, tlsSessions: recorder);
@@ -132,6 +136,20 @@ public sealed class RemoteDeliveryTlsReportingTests
         var recorder = new Recorder();
         Assert.Equal(RecipientState.Delivered, (await DeliverAsync(peer, new OneMxDns(), recorder)).State);
         AssertSession(Assert.Single(recorder.Results), TlsReportPolicyType.NoPolicyFound, TlsResultType.StartTlsNotSupported);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ABrokenHandshakeFollowedByPlaintextIsOneValidationFailure(bool reconnectRefused)
+    {
+        await using var peer = new ScriptedSmtpPeer(breakTls: true, acceptOnce: reconnectRefused);
+        var recorder = new Recorder();
+        var o = await DeliverAsync(peer.Endpoint.Port, new OneMxDns(), recorder);
+        Assert.Equal(reconnectRefused ? RecipientState.Deferred : RecipientState.Delivered, o.State);
+        var r = Assert.Single(recorder.Results);
+        AssertSession(r, TlsReportPolicyType.NoPolicyFound, TlsResultType.ValidationFailure);
+        Assert.StartsWith("mx.example.org[127.0.0.1]: starttls-failed: ", r.Detail, StringComparison.Ordinal);
     }
 
     [Fact]
