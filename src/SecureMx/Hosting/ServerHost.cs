@@ -165,6 +165,8 @@ public static class ServerHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SessionLogRepository>().Writer);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TlsSessionRepository>().Writer);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueRunner>());
+        // TLS reports (RFC 8460) to recipient domains, after each UTC day, each from one node (README, "TLS reports"); stopped before the queue.
+        if (options.TlsReporting.Send) builder.Services.AddHostedService(sp => new TlsReportService(TlsReportSenderFor(sp, options, node, time), time, sp.GetRequiredService<ILogger<TlsReportService>>()));
         builder.Services.AddHostedService(sp => new RefusedDigestService(new RefusedMailDigest(sp.GetRequiredService<RefusedAttemptRepository>(),
             sp.GetRequiredService<RoleRepository>(), new ReportSendRepository(sp.GetRequiredService<StoreDatabase>()), sp.GetRequiredService<MessageSpool>(),
             sp.GetRequiredService<QueueRunner>(), sp.GetRequiredService<RecipientRouter>(), options, node, time,
@@ -192,6 +194,17 @@ public static class ServerHost
         var host = builder.Build();
         host.Services.GetRequiredService<ReloadSignalService>();
         return host;
+    }
+
+    /// <summary>The daily TLS reports' sender: report mail into this node's queue (delivered at once), POSTs through the validating resolver.</summary>
+    private static TlsReportSender TlsReportSenderFor(IServiceProvider sp, SecureMxOptions options, string node, TimeProvider time)
+    {
+        var dns = sp.GetRequiredService<IMailDnsResolver>();
+        var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Reporting");
+        return new TlsReportSender(dns, sp.GetRequiredService<TlsSessionRepository>(), new ReportSendRepository(sp.GetRequiredService<StoreDatabase>()),
+            new TlsReportPoster(dns, sp.GetRequiredService<PkixTrust>(), options, time),
+            new MessageAcceptor(sp.GetRequiredService<MessageSpool>(), sp.GetRequiredService<QueueRunner>(), time, log),
+            sp.GetRequiredService<RecipientRouter>(), options, node, time, log);
     }
 
     /// <summary>The store when several nodes share it (the login throttle and the dashboard's key ring are kept there then); null for a store of this node alone.</summary>

@@ -7,4 +7,14 @@ public sealed record ClientTrace(
     string Helo,
     string Protocol,
     NegotiatedTls? Tls,
-    string? Account);
+    string? Account)
+{
+    /// <summary>
+    /// The listener name of a TLS report SecureMx spooled itself (Reporting/TlsReportMail): its delivery
+    /// honours its "TLS-Required: No" and is not counted in the next report (RFC 8460 §5.3).
+    /// </summary>
+    public const string TlsReportListener = "tlsrpt";
+
+    /// <summary>Whether this message is a TLS report SecureMx generated.</summary>
+    public bool IsTlsReport => Listener == TlsReportListener && Protocol == "local";
+}

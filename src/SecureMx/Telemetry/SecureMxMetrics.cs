@@ -107,6 +107,13 @@ public static class SecureMxMetrics
         Meter.CreateCounter<long>("securemx.dsn.sent", "{dsn}", "delivery status notifications spooled");
 
     /// <summary>
+    /// TLS reports (RFC 8460) handed on per reporting URI. Tags: <c>method</c> (mailto: spooled, https: posted),
+    /// <c>result</c> (sent, failed).
+    /// </summary>
+    public static readonly Counter<long> TlsReportsSent =
+        Meter.CreateCounter<long>("securemx.tlsrpt.sent", "{report}", "TLS reports spooled or posted, by method and result");
+
+    /// <summary>
     /// DNS questions to the validating resolver that had no usable answer (SERVFAIL and other RCODEs,
     /// timeout, resolver unreachable: a temporary failure for the recipient). Tags: <c>type</c> (mx, a,
     /// aaaa, tlsa), <c>reason</c> (servfail, refused, timeout, unreachable, other).

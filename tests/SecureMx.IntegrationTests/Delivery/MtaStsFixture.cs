@@ -76,6 +76,12 @@ public sealed class MtaStsFixture : IAsyncLifetime
     /// <summary>The certificate each MX host serves (by domain name).</summary>
     public IReadOnlyDictionary<string, TestCertificate> MxCertificates => _mxCerts;
 
+    /// <summary>The certificate of each domain's TLS report collector (by domain name: sts-enforce.test, sts-testing.test).</summary>
+    public IReadOnlyDictionary<string, TestCertificate> CollectorCertificates => _collectorCerts;
+
+    /// <summary>The host of a domain's TLS report collector (dns-testbed.zones): tlsrpt.DOMAIN.</summary>
+    public static string CollectorHostName(TestBedZone zone) => "tlsrpt." + zone.Name;
+
     /// <summary>The PEM file of the private CAs (delivery.trustAnchorsFile).</summary>
     public string TrustAnchorsFile { get; private set; } = "";
 
@@ -92,6 +98,7 @@ public sealed class MtaStsFixture : IAsyncLifetime
     private readonly ConcurrentDictionary<string, MtaStsPolicyHost> _hosts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TestCertificate> _mxCerts = new(StringComparer.Ordinal);
     private readonly List<TestCertificate> _hostCerts = [];
+    private readonly Dictionary<string, TestCertificate> _collectorCerts = new(StringComparer.Ordinal);
     private string? _certDir;
 
     /// <summary>The body the policy host of <paramref name="zone"/> serves: the policy's text, for StsHostile padded to <see cref="OversizedBodyBytes"/>.</summary>
@@ -140,6 +147,10 @@ public sealed class MtaStsFixture : IAsyncLifetime
         // Every CA that issued a certificate here is a trust anchor of the instance: MX hosts and policy hosts.
         var hostCerts = Domains.ToDictionary(z => z.Name, z => TestCertificates.IssuedByPrivateCa(PolicyHostName(z), CaName(PolicyHostName(z))));
         _hostCerts.AddRange(hostCerts.Values);
+        // The TLS report collectors of sts-enforce.test and sts-testing.test (their "_smtp._tls" rua=https:).
+        foreach (var zone in new[] { TestBed.StsEnforce, TestBed.StsTesting })
+            _collectorCerts[zone.Name] = TestCertificates.IssuedByPrivateCa(CollectorHostName(zone), CaName(CollectorHostName(zone)));
+        _hostCerts.AddRange(_collectorCerts.Values);
         TrustAnchorsFile = Path.Combine(_certDir, "trust-anchors.pem");
         await File.WriteAllTextAsync(TrustAnchorsFile, string.Concat(_mxCerts.Values.Concat(_hostCerts)
             .Where(c => c.Ca is not null).Select(c => c.Ca!.ExportCertificatePem() + "\n")));

@@ -99,7 +99,8 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         }
         // TLS reporting counts what the recipient's policies made of our sessions: not where the operator's
         // destination entry or a honoured "TLS-Required: No" switched them off (no TLSA lookup, no MTA-STS).
-        bool report = tlsSessions is not null && useDane;
+        // Nor the sessions that carry our own TLS reports (RFC 8460 §5.3: "SHOULD NOT include this SMTP session in the next report").
+        bool report = tlsSessions is not null && useDane && !envelope.Client.IsTlsReport;
         // RFC 8460 §4.3.2.2: a policy that could not be had, once per delivery attempt, before any host.
         if (report && stsUnavailable is not null)
             Record(new TlsSessionPolicy(TlsReportPolicyType.Sts, [], []).Result(_time.GetUtcNow(), domain, stsUnavailable.ResultType, stsUnavailable.Detail));

@@ -13,7 +13,8 @@ namespace SecureMx.Delivery.Remote;
 /// <list type="bullet">
 /// <item>submitted by one of its own accounts (a submission login, or <c>securemx sendmail</c>): the
 /// field relaxes security, and the author of a message that arrived from elsewhere (forwarded by an
-/// alias) is not known — anyone on an earlier plaintext hop could have added it;</item>
+/// alias) is not known — anyone on an earlier plaintext hop could have added it; or a TLS report SecureMx
+/// made itself (RFC 8460 §5.3: reports are delivered despite TLS failures);</item>
 /// <item>without REQUIRETLS (RFC 8689 §4.1: the field is then ignored);</item>
 /// <item>whose effective level demands no TLS of its own: a customer's mandatory TLS, an operator's
 /// destination entry of <c>dane</c> or stricter, and a default of <c>encrypt</c> or stricter are never
@@ -40,7 +41,8 @@ public static class TlsRequiredHeader
     /// </summary>
     public static async Task<Decision> DecideAsync(Envelope envelope, EffectiveTlsPolicy policy, Func<Stream> open, CancellationToken ct)
     {
-        if (envelope.Parameters.RequireTls || envelope.Client.Account is null) return Decision.Absent;
+        // A TLS report SecureMx generated is its own author too (RFC 8460 §5.3: delivered despite TLS failures).
+        if (envelope.Parameters.RequireTls || (envelope.Client.Account is null && !envelope.Client.IsTlsReport)) return Decision.Absent;
         bool present;
         await using (var stream = open()) present = await SaysNoAsync(stream, ct).ConfigureAwait(false);
         if (!present) return Decision.Absent;

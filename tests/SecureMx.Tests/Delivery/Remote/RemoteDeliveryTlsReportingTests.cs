@@ -76,11 +76,11 @@ public sealed class RemoteDeliveryTlsReportingTests
         TlsaMatcher.DaneEeRecord(X509CertificateLoader.LoadCertificateFromFile(Path.Combine(peer.DataDirectory, "tls", "cert.pem")));
 
     private static Task<RemoteOutcome> DeliverAsync(SmtpTestServer peer, IMailDnsResolver dns, ITlsSessionRecorder recorder, IMtaStsPolicySource? sts = null,
-        OutboundTlsLevel level = OutboundTlsLevel.May, bool useDane = true, SmtpConnectionCache? cache = null, X509Certificate2? ca = null) =>
-        DeliverAsync(peer.Endpoint.Port, dns, recorder, sts, level, useDane, cache, ca);
+        OutboundTlsLevel level = OutboundTlsLevel.May, bool useDane = true, SmtpConnectionCache? cache = null, X509Certificate2? ca = null, bool tlsReport = false) =>
+        DeliverAsync(peer.Endpoint.Port, dns, recorder, sts, level, useDane, cache, ca, tlsReport);
 
     private static async Task<RemoteOutcome> DeliverAsync(int port, IMailDnsResolver dns, ITlsSessionRecorder recorder, IMtaStsPolicySource? sts = null,
-        OutboundTlsLevel level = OutboundTlsLevel.May, bool useDane = true, SmtpConnectionCache? cache = null, X509Certificate2? ca = null)
+        OutboundTlsLevel level = OutboundTlsLevel.May, bool useDane = true, SmtpConnectionCache? cache = null, X509Certificate2? ca = null, bool tlsReport = false)
     {
         var options = new SecureMxOptions { Hostname = "sender.test" };
         options.Delivery.SmtpPort = port;
@@ -89,7 +89,7 @@ public sealed class RemoteDeliveryTlsReportingTests
         var remote = new RemoteDelivery(dns, options, NullLogger.Instance, trust, cache, mtaSts: sts, tlsSessions: recorder);
         var envelope = new Envelope(MessageId.New(TimeProvider.System), DateTimeOffset.UtcNow, "sender@sender.test", 40,
             new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
-            new ClientTrace("mx", "192.0.2.1", "client.test", "ESMTP", null, null), []);
+            tlsReport ? new ClientTrace(ClientTrace.TlsReportListener, "127.0.0.1", "sender.test", "local", null, null) : new ClientTrace("mx", "192.0.2.1", "client.test", "ESMTP", null, null), []);
         var rcpt = new EnvelopeRecipient("alice@example.org", "alice@example.org", RecipientRoute.Remote, null, DsnNotify.Unspecified, null, null);
         var queued = new QueuedRecipient(envelope.Id, 0, rcpt, RecipientState.Queued, 0, DateTimeOffset.UtcNow, null);
         var body = "From: sender@sender.test\r\nSubject: t\r\n\r\nhello\r\n"u8.ToArray();
@@ -117,6 +117,16 @@ public sealed class RemoteDeliveryTlsReportingTests
         AssertSession(r, TlsReportPolicyType.NoPolicyFound, null);
         Assert.Empty(r.PolicyStrings);
         Assert.Empty(r.MxPatterns);
+    }
+
+    [Fact]
+    public async Task TheSessionThatCarriesOurOwnTlsReportIsNotCounted()
+    {
+        // RFC 8460 §5.3: the report's own SMTP session SHOULD NOT be in the next report.
+        await using var peer = await SmtpTestServer.StartAsync();
+        var recorder = new Recorder();
+        Assert.Equal(RecipientState.Delivered, (await DeliverAsync(peer, new OneMxDns(), recorder, tlsReport: true)).State);
+        Assert.Empty(recorder.Results);
     }
 
     [Fact]

@@ -135,6 +135,18 @@ public sealed class TlsRequiredHeaderTests
     }
 
     [Fact]
+    public async Task HonouredForATlsReportSecureMxMadeItselfButNotForAnotherLocalMessage()
+    {
+        // RFC 8460 §5.3: reports are delivered despite TLS failures.
+        Envelope Local(string listener) => Envelope(null) with { Client = new ClientTrace(listener, "127.0.0.1", "mx.example.test", "local", null, null) };
+        Assert.Equal(new TlsRequiredHeader.Decision(true, true, null), await DecideAsync(Local(ClientTrace.TlsReportListener), Policy(Default)));
+        Assert.Equal(TlsRequiredHeader.Decision.Absent, await DecideAsync(Local("dsn"), Policy(Default)));
+        // The operator's mandatory level is not lowered for a report either.
+        var strict = await DecideAsync(Local(ClientTrace.TlsReportListener), Policy(new TlsPolicySource(TlsPolicySource.GlobalDefault, OutboundTlsLevel.Encrypt)));
+        Assert.False(strict.Honoured);
+    }
+
+    [Fact]
     public async Task ACustomersMandatoryTlsIsNeverLoweredByTheHeader()
     {
         var d = await DecideAsync(Envelope("alice@example.test"), Policy(Default, new TlsPolicySource("sender account alice@example.test", OutboundTlsLevel.Encrypt)));
