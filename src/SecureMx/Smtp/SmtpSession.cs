@@ -528,8 +528,12 @@ public sealed partial class SmtpSession
     {
         if (_record.Recipients.Count >= MaxLoggedRecipients) return; // a hostile session must not grow the log without bound
         var from = _tx?.Sender is { IsNull: false } s ? s.Domain : null;
-        var mailFrom = _tx?.Sender is { } sender ? (sender.IsNull ? "" : sender.ToString()) : null;
-        _record.Recipients.Add(new InboundRecipientEvent(_ctx.Time.GetUtcNow(), from, domain, reply.IsPositive, reply.ToString(), mailFrom, recipient, refusal));
+        // The full addresses only where the refused-mail report needs them (a refusal under mandatory TLS, which
+        // keeps nothing else of the mail); every other row keeps the domains, as it always did.
+        var named = refusal == "mandatory_tls";
+        var mailFrom = named && _tx?.Sender is { } sender ? (sender.IsNull ? "" : sender.ToString()) : null;
+        _record.Recipients.Add(new InboundRecipientEvent(_ctx.Time.GetUtcNow(), from, domain, reply.IsPositive, reply.ToString(),
+            mailFrom, named ? recipient : null, refusal));
     }
 
     private async Task<string?> StartTlsAsync(SmtpCommand cmd)

@@ -63,16 +63,6 @@ public sealed class CertificateRenewalTests(ITestOutputHelper output)
         return ssl.RemoteCertificate!.GetCertHashString();
     }
 
-    private static async Task WaitForLogAsync(SecureMxInstance mx, string text, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!mx.Log.Contains(text, StringComparison.Ordinal))
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"'{text}' not in the log:\n{mx.Log}");
-            await Task.Delay(100);
-        }
-    }
-
     [Fact]
     public async Task ACertificateReplacedUnderLoadServesNewSessionsWithoutAFailureOrALostMessage()
     {
@@ -112,7 +102,7 @@ public sealed class CertificateRenewalTests(ITestOutputHelper output)
         await File.WriteAllTextAsync(keyFile + ".new", newKey);
         File.Move(keyFile + ".new", keyFile, overwrite: true);
 
-        await WaitForLogAsync(mx, "new connections now use", TimeSpan.FromSeconds(30));
+        await mx.WaitForLogAsync("new connections now use");
         var swappedAt = Stopwatch.GetTimestamp();
         await Task.Delay(TimeSpan.FromSeconds(4));
         stop.Cancel();
@@ -166,7 +156,7 @@ public sealed class CertificateRenewalTests(ITestOutputHelper output)
 
         var kill = await Run.ProcessAsync("kill", ["-HUP", pid.ToString()]);
         Assert.True(kill.ExitCode == 0, kill.All);
-        await WaitForLogAsync(mx, "limits.maxRecipients changed from 100 to 2", TimeSpan.FromSeconds(20));
+        await mx.WaitForLogAsync("limits.maxRecipients changed from 100 to 2", TimeSpan.FromSeconds(20));
         Assert.Matches(@"certificate \(SIGHUP\): \S+ \+ \S+ refused, the server keeps using the previous certificate", mx.Log);
         Assert.False(Process.GetProcessById(pid).HasExited, "SIGHUP ended the server:\n" + mx.Log);
 

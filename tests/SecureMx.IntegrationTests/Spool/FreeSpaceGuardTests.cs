@@ -38,7 +38,7 @@ public sealed class FreeSpaceGuardTests
             Assert.True(refused.StartsWith("452 4.3.1", StringComparison.Ordinal), refused + "\n" + mx.Log);
             Assert.StartsWith("503", await smtp.CommandAsync("RCPT TO:<alice@example.test>")); // no transaction: no content will come
             Assert.Empty(Directory.GetFiles(Path.Combine(mx.DataDir, "spool", "incoming")));
-            Assert.Contains("below the floor", mx.Log);
+            await mx.WaitForLogAsync("below the floor");
 
             File.Delete(filler);
             await Task.Delay(TimeSpan.FromSeconds(2.5));
@@ -49,7 +49,7 @@ public sealed class FreeSpaceGuardTests
             Assert.StartsWith("250 2.0.0", string.Join("\n", await smtp.ReadReplyAsync()));
             await mx.WaitForMessageAsync("alice@example.test", "space-is-back");
             Assert.StartsWith("221", await smtp.CommandAsync("QUIT"));
-            Assert.Contains("above the floor", mx.Log);
+            await mx.WaitForLogAsync("above the floor");
             Assert.Equal(0, await mx.StopAsync());
         }
         finally

@@ -48,6 +48,20 @@ public sealed class SecureMxInstance : IAsyncDisposable
     public string Log { get { lock (_log) return _log.ToString(); } }
 
     /// <summary>
+    /// Waits until the log holds <paramref name="text"/> (default 30 s): the console logger writes behind, so a line
+    /// about what a reply just showed may come a moment after the reply.
+    /// </summary>
+    public async Task WaitForLogAsync(string text, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (!Log.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no log line with '{text}':\n{Log}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>
     /// Configuration for delivery tests on a DNS test bed: its resolver, retries every second, the
     /// delay warning after 3 s and expiry after <paramref name="expireAfter"/> (TLS deferrals after
     /// <paramref name="tlsExpireAfter"/> when given), so the time rules can be watched within a test.
