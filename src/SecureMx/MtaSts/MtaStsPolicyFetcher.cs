@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Security;
-using System.Net.Sockets;
-using System.Security.Authentication;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using SecureMx.Config;
 using SecureMx.Dns;
@@ -17,9 +11,9 @@ namespace SecureMx.MtaSts;
 /// Discovers and fetches a recipient domain's MTA-STS policy (RFC 8461 §3): the "_mta-sts" TXT
 /// record through the validating resolver, then <c>GET https://mta-sts.DOMAIN/.well-known/mta-sts.txt</c>.
 /// The policy host's name is resolved through the same resolver (never the system's), its
-/// certificate must pass PKIX validation for "mta-sts.DOMAIN" (<see cref="PkixTrust"/>: the system's
-/// CAs and <c>delivery.trustAnchorsFile</c>), redirects are not followed, only a 200 with a
-/// text/plain body of at most <see cref="MtaStsPolicy.MaxBodyBytes"/> counts (§3.3), and the whole
+/// certificate must pass PKIX validation for "mta-sts.DOMAIN", redirects are not followed
+/// (<see cref="ValidatedHttpsClient"/>), only a 200 with a text/plain body of at most
+/// <see cref="MtaStsPolicy.MaxBodyBytes"/> counts (§3.3), and the whole
 /// fetch — connection, TLS, headers, body — is bounded by <c>mtaSts.fetchTimeoutSeconds</c>, so a
 /// host that sends its answer a byte at a time cannot hold it longer. Each failure carries its
 /// RFC 8460 result type (<see cref="MtaStsFailure"/>).
@@ -71,40 +65,15 @@ public sealed class MtaStsPolicyFetcher(IMailDnsResolver dns, PkixTrust trust, S
     {
         var host = MtaStsTxtRecord.PolicyHost(domain);
         var url = PolicyUrl(domain);
-        PkixVerdict? verdict = null;
-        // A handler per fetch: fetches are rare (a new id, a refresh), and the certificate verdict belongs to this one.
-        using var handler = new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false, // RFC 8461 §3.3: "HTTP 3xx redirects MUST NOT be followed"
-            UseProxy = false,
-            UseCookies = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            ConnectTimeout = ConnectTimeout,
-            MaxResponseHeadersLength = 16, // KiB: a policy host's headers are a few hundred bytes
-            PooledConnectionLifetime = TimeSpan.Zero,
-            ConnectCallback = (context, ct) => ConnectAsync(context.DnsEndPoint, ct),
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                TargetHost = host,
-                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-                EnabledSslProtocols = SslProtocols.None,
-                ApplicationProtocols = [SslApplicationProtocol.Http11],
-                // RFC 8461 §3.3: the policy host's certificate must be valid for "mta-sts.DOMAIN" and chain to a trusted root (PKIX).
-                RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
-                {
-                    verdict = trust.Validate(certificate, chain, host, _time.GetUtcNow());
-                    return verdict.Value.Valid;
-                },
-            },
-        };
-        using var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        // A client per fetch: fetches are rare (a new id, a refresh), and the certificate verdict belongs to this one.
+        // RFC 8461 §3.3: redirects are not followed; the certificate must be valid for "mta-sts.DOMAIN" (PKIX).
+        using var client = new ValidatedHttpsClient(dns, trust, host, ConnectTimeout, _time);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(FetchTimeout);
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, url) { Version = HttpVersion.Version11, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
-            request.Headers.UserAgent.Add(new ProductInfoHeaderValue("SecureMx", null));
-            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, limit.Token).ConfigureAwait(false);
+            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            using var response = await client.SendAsync(request, limit.Token).ConfigureAwait(false);
             var status = (int)response.StatusCode;
             if (status is >= 300 and < 400)
             {
@@ -140,7 +109,7 @@ public sealed class MtaStsPolicyFetcher(IMailDnsResolver dns, PkixTrust trust, S
                 ? $"{url}: no complete answer within {options.MtaSts.FetchTimeoutSeconds} s (mtaSts.fetchTimeoutSeconds)"
                 : $"{url}: no connection within {ConnectTimeout.TotalSeconds:0} s"));
         }
-        catch (HttpRequestException) when (verdict is { Valid: false } rejected)
+        catch (HttpRequestException) when (client.CertificateVerdict is { Valid: false } rejected)
         {
             return Fail(MtaStsFailure.WebPki($"{host}: {rejected.Detail}"));
         }
@@ -172,43 +141,6 @@ public sealed class MtaStsPolicyFetcher(IMailDnsResolver dns, PkixTrust trust, S
             }
         }
         return (buffer, length);
-    }
-
-    /// <summary>
-    /// The connection to the policy host: its addresses from the validating resolver (RFC 8461 does
-    /// not require DNSSEC here; the point is one resolver for everything, and the test bed's names
-    /// exist only there), tried in order until one answers.
-    /// </summary>
-    private async ValueTask<Stream> ConnectAsync(DnsEndPoint endpoint, CancellationToken ct)
-    {
-        var addresses = await dns.ResolveAddressesAsync(endpoint.Host, ct).ConfigureAwait(false);
-        if (!addresses.HasAddresses)
-        {
-            throw new IOException(addresses.IsTemporaryFailure
-                ? $"address lookup of {endpoint.Host} failed: {addresses.FailureReason}"
-                : $"{endpoint.Host} has no address (A/AAAA)");
-        }
-        var errors = new List<string>();
-        foreach (var address in addresses.Addresses)
-        {
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try
-            {
-                await socket.ConnectAsync(new IPEndPoint(address, endpoint.Port), ct).ConfigureAwait(false);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch (SocketException ex)
-            {
-                socket.Dispose();
-                errors.Add($"{address}: {ex.SocketErrorCode}");
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        }
-        throw new IOException($"no connection to {endpoint.Host} port {endpoint.Port} ({string.Join(", ", errors)})");
     }
 
     private static string Describe(HttpRequestException ex)

@@ -1,9 +1,4 @@
-using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Security;
-using System.Net.Sockets;
-using System.Security.Authentication;
-using System.Security.Cryptography.X509Certificates;
 using SecureMx.Config;
 using SecureMx.Dns;
 using SecureMx.Tls;
@@ -15,8 +10,8 @@ namespace SecureMx.Reporting;
 /// gzip'd JSON as <c>application/tlsrpt+gzip</c>; a 2xx answer is delivery (§5.4: "typically a 200 or
 /// 201"), anything else is not. Like the MTA-STS policy fetch, the host is resolved through the
 /// validating resolver (never the system's), its certificate must pass PKIX validation for the URL's
-/// host (<see cref="PkixTrust"/>: the system's CAs and <c>delivery.trustAnchorsFile</c>), redirects are
-/// not followed, and the whole exchange is bounded by <see cref="Timeout"/>.
+/// host, redirects are not followed (<see cref="ValidatedHttpsClient"/>), and the whole exchange is
+/// bounded by <see cref="Timeout"/>.
 /// </summary>
 public sealed class TlsReportPoster(IMailDnsResolver dns, PkixTrust trust, SecureMxOptions options, TimeProvider? time = null, TimeSpan? timeout = null)
 {
@@ -33,46 +28,16 @@ public sealed class TlsReportPoster(IMailDnsResolver dns, PkixTrust trust, Secur
     public async Task<TlsReportPostResult> PostAsync(Uri url, byte[] gzip, CancellationToken cancellationToken)
     {
         if (url.Scheme != Uri.UriSchemeHttps) return new(false, $"{url}: not an https URL");
-        PkixVerdict? verdict = null;
-        using var handler = new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false, // a report goes where the policy domain's record says, nowhere else
-            UseProxy = false,
-            UseCookies = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            ConnectTimeout = ConnectTimeout,
-            MaxResponseHeadersLength = 16, // KiB
-            PooledConnectionLifetime = TimeSpan.Zero,
-            ConnectCallback = (context, ct) => ConnectAsync(context.DnsEndPoint, ct),
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                TargetHost = url.IdnHost,
-                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-                EnabledSslProtocols = SslProtocols.None,
-                ApplicationProtocols = [SslApplicationProtocol.Http11],
-                RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
-                {
-                    verdict = trust.Validate(certificate, chain, url.IdnHost, _time.GetUtcNow());
-                    return verdict.Value.Valid;
-                },
-            },
-        };
-        using var client = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+        using var client = new ValidatedHttpsClient(dns, trust, url.IdnHost, ConnectTimeout, _time);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(Timeout);
         try
         {
             using var content = new ByteArrayContent(gzip);
             content.Headers.ContentType = new MediaTypeHeaderValue(MediaType);
-            using var request = new HttpRequestMessage(HttpMethod.Post, url)
-            {
-                Version = HttpVersion.Version11,
-                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-                Content = content,
-            };
-            request.Headers.UserAgent.Add(new ProductInfoHeaderValue("SecureMx", null));
+            using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = content };
             // Only the status line and headers are read: the body of the answer does not matter.
-            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, limit.Token).ConfigureAwait(false);
+            using var response = await client.SendAsync(request, limit.Token).ConfigureAwait(false);
             var status = (int)response.StatusCode;
             var reason = Shorten(response.ReasonPhrase ?? "");
             return status is >= 200 and < 300
@@ -83,7 +48,7 @@ public sealed class TlsReportPoster(IMailDnsResolver dns, PkixTrust trust, Secur
         {
             return new(false, $"{url}: no answer within {Timeout.TotalSeconds:0} s");
         }
-        catch (HttpRequestException) when (verdict is { Valid: false } rejected)
+        catch (HttpRequestException) when (client.CertificateVerdict is { Valid: false } rejected)
         {
             return new(false, $"{url}: the certificate of {url.IdnHost} is not valid: {rejected.Detail}");
         }
@@ -91,39 +56,6 @@ public sealed class TlsReportPoster(IMailDnsResolver dns, PkixTrust trust, Secur
         {
             return new(false, $"{url}: {Innermost(ex).Message}");
         }
-    }
-
-    /// <summary>The connection: the host's addresses from the validating resolver, tried in order.</summary>
-    private async ValueTask<Stream> ConnectAsync(DnsEndPoint endpoint, CancellationToken ct)
-    {
-        var addresses = await dns.ResolveAddressesAsync(endpoint.Host, ct).ConfigureAwait(false);
-        if (!addresses.HasAddresses)
-        {
-            throw new IOException(addresses.IsTemporaryFailure
-                ? $"address lookup of {endpoint.Host} failed: {addresses.FailureReason}"
-                : $"{endpoint.Host} has no address (A/AAAA)");
-        }
-        var errors = new List<string>();
-        foreach (var address in addresses.Addresses)
-        {
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try
-            {
-                await socket.ConnectAsync(new IPEndPoint(address, endpoint.Port), ct).ConfigureAwait(false);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch (SocketException ex)
-            {
-                socket.Dispose();
-                errors.Add($"{address}: {ex.SocketErrorCode}");
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        }
-        throw new IOException($"no connection to {endpoint.Host} port {endpoint.Port} ({string.Join(", ", errors)})");
     }
 
     private static Exception Innermost(Exception ex)
