@@ -25,7 +25,7 @@ namespace SecureMx.Hosting;
 /// (8 KiB in all: 431 above), headers must arrive within 10 s, and an idle connection is closed after 10 s.
 /// <para>
 /// With a TLS report intake, also <c>POST /tlsrpt</c> (<see cref="HostedTlsRptRecord.HttpsPath"/>): a TLS report about DOMAIN
-/// (RFC 8460 §5.3, the https: rua of the <c>_smtp._tls</c> record), <c>application/tlsrpt+gzip</c> or <c>+json</c>. The only body
+/// (RFC 8460 §5.4, the https: rua of the <c>_smtp._tls</c> record), <c>application/tlsrpt+gzip</c> or <c>+json</c>. The only body
 /// read: Content-Length required (411) and at most tlsReporting.maxReportBytes (413), all of it within
 /// <see cref="ReportReadTimeout"/> (408); 200 when stored (or stored before), 400 with the reason when refused, 503 when the store does not answer.
 /// </para>
@@ -78,7 +78,7 @@ public static class MtaStsServer
         return app;
     }
 
-    /// <summary>POST /tlsrpt: one TLS report (RFC 8460 §5.3).</summary>
+    /// <summary>POST /tlsrpt: one TLS report (RFC 8460 §5.4).</summary>
     private static async Task ReportAsync(HttpContext http, TlsReportIntake reports, long maxBytes, SemaphoreSlim slots)
     {
         var (request, response) = (http.Request, http.Response);

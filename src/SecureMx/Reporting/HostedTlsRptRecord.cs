@@ -6,7 +6,7 @@ namespace SecureMx.Reporting;
 /// <summary>
 /// The <c>_smtp._tls</c> TXT record a hosted domain publishes to receive TLS reports (RFC 8460 §3):
 /// <c>v=TLSRPTv1; rua=mailto:ADDR</c> with the report address (tlsReporting.reportAddress), and
-/// <c>,https://mta-sts.DOMAIN/tlsrpt</c> while the MTA-STS listener is on (listeners.mtaSts takes the POST, §5.3).
+/// <c>,https://mta-sts.DOMAIN/tlsrpt</c> while the MTA-STS listener is on (listeners.mtaSts takes the POST, §5.4).
 /// </summary>
 public static class HostedTlsRptRecord
 {
