@@ -100,6 +100,7 @@ public sealed class TlsReportReceivingTests(ITestOutputHelper output)
         var certificate = InstallCertificate(mx);
         await mx.CliOk("domain", "admin", "add", Domain, Admin);
         await mx.CliOk("policy", "inbound", Domain, "mandatory");
+        await mx.CliOk("policy", "mta-sts", Domain, "testing"); // the https: rua is offered only with a published MTA-STS policy
         await mx.StartAsync();
         await Net.WaitForPortAsync(https, TimeSpan.FromSeconds(30));
         var yesterday = new DateTimeOffset(DateTime.UtcNow.Date, TimeSpan.Zero).AddDays(-1);
