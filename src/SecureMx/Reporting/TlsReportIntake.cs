@@ -34,8 +34,9 @@ public sealed class TlsReportIntake(TlsReportReader reader, TlsReportRepository 
     public TlsReportIntakeOutcome FromMessage(Stream message, string sender, string? addressedDomain) =>
         Take(() => reader.ReadMessage(message), sender, addressedDomain, "mail");
 
-    public TlsReportIntakeOutcome FromBody(byte[] body, string sender, string? addressedDomain) =>
-        Take(() => reader.ReadBody(body), sender, addressedDomain, "https");
+    /// <summary>An HTTPS POST body, decoded as its Content-Type declares (<paramref name="gzip"/>: application/tlsrpt+gzip).</summary>
+    public TlsReportIntakeOutcome FromBody(byte[] body, bool gzip, string sender, string? addressedDomain) =>
+        Take(() => reader.ReadBody(body, gzip), sender, addressedDomain, "https");
 
     /// <summary>Logs a report refused before it was read (too large for the SIZE the deliverer saw, a POST without length) like the reader's refusals.</summary>
     public void LogRefused(string sender, string reason) => log.LogWarning("tls report from {Sender} refused: {Reason}", sender, reason);
@@ -56,9 +57,10 @@ public sealed class TlsReportIntake(TlsReportReader reader, TlsReportRepository 
             log.LogWarning("tls report from {Org}/{Sender} refused: {Reason}", ex.Organization ?? "?", sender, ex.Message);
             return new(TlsReportIntakeResult.Refused, ex.Message);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException and not IOException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Reading touches no store: whatever else a parser throws on hostile input is a refusal, never a retry loop.
+            // Reading touches no store: whatever else reading or parsing throws on hostile input (an IOException of the
+            // reader's buffers included) is a refusal, never a retry loop; only the store below defers.
             log.LogWarning(ex, "tls report from ?/{Sender} refused: unreadable ({Error})", sender, ex.GetType().Name);
             return new(TlsReportIntakeResult.Refused, "unreadable");
         }

@@ -37,7 +37,7 @@ public sealed class TlsReportIntakeTests : IDisposable
     {
         var mail = TlsReportSamples.MicrosoftMail("tlsrpt@company-y.example");
         Assert.Equal(TlsReportIntakeResult.Stored, _intake.FromMessage(new MemoryStream(Encoding.ASCII.GetBytes(mail)), "tlsrpt-noreply@microsoft.com", TlsReportSamples.Domain).Result);
-        Assert.Equal(TlsReportIntakeResult.Duplicate, _intake.FromBody(TlsReportSamples.Gzip(TlsReportSamples.Json(TlsReportSamples.Microsoft)), "203.0.113.9", TlsReportSamples.Domain).Result);
+        Assert.Equal(TlsReportIntakeResult.Duplicate, _intake.FromBody(TlsReportSamples.Gzip(TlsReportSamples.Json(TlsReportSamples.Microsoft)), gzip: true, "203.0.113.9", TlsReportSamples.Domain).Result);
         var rows = Stored();
         Assert.Equal(["no-policy-found", "tlsa"], rows.Select(r => r.PolicyType).Order());
         Assert.All(rows, r => Assert.Equal("mail", r.Source));
@@ -50,7 +50,7 @@ public sealed class TlsReportIntakeTests : IDisposable
     [Fact]
     public void AReportForADomainNotHostedIsRefusedWithItsLogLine()
     {
-        var outcome = _intake.FromBody(TlsReportSamples.Json(TlsReportSamples.RfcExample, domain: "elsewhere.example"), "198.51.100.7", null);
+        var outcome = _intake.FromBody(TlsReportSamples.Json(TlsReportSamples.RfcExample, domain: "elsewhere.example"), gzip: false, "198.51.100.7", null);
         Assert.Equal(new TlsReportIntakeOutcome(TlsReportIntakeResult.Refused, "report for a domain not hosted here (elsewhere.example)"), outcome);
         Assert.Contains("Warning: tls report from Company-X/198.51.100.7 refused: report for a domain not hosted here (elsewhere.example)", _log.Lines);
         Assert.Empty(Stored("elsewhere.example"));
@@ -59,7 +59,7 @@ public sealed class TlsReportIntakeTests : IDisposable
     [Fact]
     public void AReportSentToOneHostedDomainsAddressIsNotStoredForAnother()
     {
-        var outcome = _intake.FromBody(TlsReportSamples.Json(TlsReportSamples.RfcExample), "a@b.example", "other.example");
+        var outcome = _intake.FromBody(TlsReportSamples.Json(TlsReportSamples.RfcExample), gzip: false, "a@b.example", "other.example");
         Assert.Equal(TlsReportIntakeResult.Refused, outcome.Result);
         Assert.Empty(Stored());
     }
@@ -68,9 +68,26 @@ public sealed class TlsReportIntakeTests : IDisposable
     public void HostileInputIsOneLogLineAndTheNextReportIsStillTaken()
     {
         var deep = Encoding.ASCII.GetBytes(new string('[', 10_000) + new string(']', 10_000));
-        Assert.Equal(TlsReportIntakeResult.Refused, _intake.FromBody(deep, "198.51.100.7", null).Result);
+        Assert.Equal(TlsReportIntakeResult.Refused, _intake.FromBody(deep, gzip: false, "198.51.100.7", null).Result);
         Assert.Equal("Warning: tls report from ?/198.51.100.7 refused: JSON nested deeper than 16", Assert.Single(_log.Lines));
-        Assert.Equal(TlsReportIntakeResult.Stored, _intake.FromBody(TlsReportSamples.Json(TlsReportSamples.RfcExample), "198.51.100.7", null).Result);
+        Assert.Equal(TlsReportIntakeResult.Stored, _intake.FromBody(TlsReportSamples.Json(TlsReportSamples.RfcExample), gzip: false, "198.51.100.7", null).Result);
         Assert.Single(Stored());
+    }
+
+    [Fact]
+    public void AnIOExceptionWhileReadingTheReportIsARefusalNotADeferral()
+    {
+        var outcome = _intake.FromMessage(new FailingStream(), "sender@example.org", null);
+        Assert.Equal(new TlsReportIntakeOutcome(TlsReportIntakeResult.Refused, "unreadable"), outcome);
+        Assert.Equal("Warning: tls report from ?/sender@example.org refused: unreadable (IOException)", Assert.Single(_log.Lines));
+        Assert.Empty(Stored());
+    }
+
+    /// <summary>A message whose reading fails as a MemoryStream past 2 GiB does.</summary>
+    private sealed class FailingStream : MemoryStream
+    {
+        public override int Read(Span<byte> buffer) => throw new IOException("Stream was too long.");
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new IOException("Stream was too long.");
     }
 }
