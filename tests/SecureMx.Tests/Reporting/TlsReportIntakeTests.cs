@@ -83,6 +83,56 @@ public sealed class TlsReportIntakeTests : IDisposable
         Assert.Empty(Stored());
     }
 
+    private static byte[] RfcReport(string reportId, string organization = "Company-X") => Encoding.UTF8.GetBytes(
+        Encoding.UTF8.GetString(TlsReportSamples.Json(TlsReportSamples.RfcExample))
+            .Replace("5065427c-23d3-47ca-b6e0-946ea0e8c4be", reportId, StringComparison.Ordinal)
+            .Replace("\"Company-X\"", "\"" + organization + "\"", StringComparison.Ordinal));
+
+    [Fact]
+    public void AFloodOfReportsFromOneOrganisationIsRefusedBeyondTheDailyCapWithItsLogLine()
+    {
+        for (int i = 0; i < TlsReportIntake.MaxReportsPerOrganizationPerDay; i++)
+            Assert.Equal(TlsReportIntakeResult.Stored, _intake.FromBody(RfcReport("id-" + i), gzip: false, "198.51.100.7", null).Result);
+        var over = _intake.FromBody(RfcReport("id-over"), gzip: false, "198.51.100.7", null);
+        var reason = $"more than {TlsReportIntake.MaxReportsPerOrganizationPerDay} reports from Company-X for {TlsReportSamples.Domain} today";
+        Assert.Equal(new TlsReportIntakeOutcome(TlsReportIntakeResult.Refused, reason), over);
+        Assert.Contains($"Warning: tls report from Company-X/198.51.100.7 refused: {reason}", _log.Lines);
+        Assert.Equal(TlsReportIntake.MaxReportsPerOrganizationPerDay, Stored().Count);
+        // A report stored before is still a duplicate, and the next day takes reports again.
+        Assert.Equal(TlsReportIntakeResult.Duplicate, _intake.FromBody(RfcReport("id-0"), gzip: false, "198.51.100.7", null).Result);
+        _time.Advance(TimeSpan.FromDays(1));
+        Assert.Equal(TlsReportIntakeResult.Stored, _intake.FromBody(RfcReport("id-over"), gzip: false, "198.51.100.7", null).Result);
+    }
+
+    [Fact]
+    public void ReportsUnderEverNewOrganisationNamesStopAtTheDomainsDailyRowCap()
+    {
+        var intake = new TlsReportIntake(new TlsReportReader(new TlsReportingOptions()), _reports, _store.Mailboxes.IsHosted, _time, _log, maxRowsPerDomain: 3);
+        for (int i = 0; i < 3; i++) Assert.Equal(TlsReportIntakeResult.Stored, intake.FromBody(RfcReport("r", "Org " + i), gzip: false, "198.51.100.7", null).Result);
+        Assert.Equal(new TlsReportIntakeOutcome(TlsReportIntakeResult.Refused, $"more than 3 report rows for {TlsReportSamples.Domain} today"),
+            intake.FromBody(RfcReport("r", "Org 3"), gzip: false, "198.51.100.7", null));
+        Assert.Equal(3, Stored().Count);
+    }
+
+    [Fact]
+    public void OfAPolicysFailureDetailsTheHundredWithMostSessionsAreStoredAndItsTotalsStayWhole()
+    {
+        var details = string.Join(",", Enumerable.Range(1, TlsReportReader.MaxFailureDetails).Select(i =>
+            $"{{\"result-type\":\"validation-failure\",\"receiving-ip\":\"203.0.113.{i % 250}\",\"failed-session-count\":{i}}}"));
+        var json = $$"""
+            {"organization-name":"Big","date-range":{"start-datetime":"2026-12-04T00:00:00Z","end-datetime":"2026-12-04T23:59:59Z"},"report-id":"big-1",
+             "policies":[{"policy":{"policy-type":"no-policy-found","policy-domain":"{{TlsReportSamples.Domain}}"},
+               "summary":{"total-successful-session-count":1,"total-failure-session-count":500500},"failure-details":[{{details}}]}]}
+            """;
+        Assert.Equal(TlsReportIntakeResult.Stored, _intake.FromBody(Encoding.UTF8.GetBytes(json), gzip: false, "198.51.100.7", null).Result);
+        var row = Assert.Single(Stored());
+        var stored = TlsReportIntake.Details(row.Details);
+        Assert.Equal(TlsReportIntake.MaxStoredFailureDetails, stored.Count);
+        Assert.Equal(TlsReportReader.MaxFailureDetails, stored.Max(f => f.Sessions));
+        Assert.Equal(TlsReportReader.MaxFailureDetails - TlsReportIntake.MaxStoredFailureDetails + 1, stored.Min(f => f.Sessions));
+        Assert.Equal(500500L, row.Failed);
+    }
+
     /// <summary>A message whose reading fails as a MemoryStream past 2 GiB does.</summary>
     private sealed class FailingStream : MemoryStream
     {

@@ -218,6 +218,6 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
         MtaStsPolicy = HostedMtaStsPolicies.For(Domain, mtaSts?.Inbound ?? InboundTlsSetting.Opportunistic, mtaSts?.MtaStsMode ?? "", deps.Options);
         var since = deps.Time.GetUtcNow().AddDays(-TlsReportsSection.Days);
         TlsReports = new TlsReportsSection(Domain, HostedTlsRptRecord.ZoneLine(deps.Options, Domain, MtaStsMode != MtaStsMode.None, " "),
-            deps.TlsReports is { } received ? ReceivedTlsReportSummary.Of(received.Since(Domain, since), since) : null);
+            deps.TlsReports is { } received ? ReceivedTlsReportSummary.Load(received, Domain, since) : null);
     }
 }
