@@ -45,8 +45,9 @@ public static class DnsRecordsCommand
                 Console.WriteLine($"; note: inbound TLS for {d} is still opportunistic; 'securemx policy inbound {d} mandatory' also closes the ordinary MX to insecure sessions");
             foreach (var line in ClientRecords(options, d)) Console.WriteLine(line);
             var mtaSts = policies.DomainMtaSts(d);
-            foreach (var line in MtaStsRecords(dir, options, HostedMtaStsPolicies.For(d, mtaSts?.Inbound ?? inbound.Value, mtaSts?.MtaStsMode ?? "", options))) Console.WriteLine(line);
-            foreach (var line in TlsRptRecords(options, d)) Console.WriteLine(line);
+            var stsPolicy = HostedMtaStsPolicies.For(d, mtaSts?.Inbound ?? inbound.Value, mtaSts?.MtaStsMode ?? "", options);
+            foreach (var line in MtaStsRecords(dir, options, stsPolicy)) Console.WriteLine(line);
+            foreach (var line in TlsRptRecords(options, d, stsPolicy.Policy.Mode)) Console.WriteLine(line);
             return 0;
         });
         return cmd;
@@ -124,14 +125,16 @@ public static class DnsRecordsCommand
 
     /// <summary>
     /// The <c>_smtp._tls</c> TXT record (RFC 8460 §3): where senders send their daily TLS reports about the domain —
-    /// the report address (tlsReporting.reportAddress), and the HTTPS endpoint of the MTA-STS listener while it is on.
+    /// the report address (tlsReporting.reportAddress), and the HTTPS endpoint of the MTA-STS listener while it is on and
+    /// the domain's MTA-STS mode is testing or enforce (the mta-sts.DOMAIN records above are printed then).
     /// </summary>
-    internal static IEnumerable<string> TlsRptRecords(SecureMxOptions options, string domain)
+    internal static IEnumerable<string> TlsRptRecords(SecureMxOptions options, string domain, MtaStsMode mtaStsMode)
     {
         yield return "";
-        var rua = HostedTlsRptRecord.Rua(options, domain);
+        var published = mtaStsMode != MtaStsMode.None;
+        var rua = HostedTlsRptRecord.Rua(options, domain, published);
         yield return $"; TLS reporting (RFC 8460): senders report their TLS failures delivering to {domain} to {string.Join(" and ", rua)}; publish in the zone of {domain}";
-        yield return HostedTlsRptRecord.ZoneLine(options, domain);
+        yield return HostedTlsRptRecord.ZoneLine(options, domain, published);
     }
 
     // RFC 6186 §3.4: clients try the lowest priority first, so the order says IMAP before POP3;

@@ -111,8 +111,9 @@ public static class ConfigLoader
         if (o.MtaSts.FetchTimeoutSeconds is < 1 or > 600) errors.Add("mtaSts.fetchTimeoutSeconds: 1 to 600");
         if (o.MtaSts.PolicyPort is < 1 or > 65535) errors.Add("mtaSts.policyPort: 1 to 65535");
         if (o.TlsReporting.MaxReportBytes is < 1024 or > 1L << 30) errors.Add("tlsReporting.maxReportBytes: 1024 to 1073741824");
-        if (o.TlsReporting.MaxReportJsonBytes < o.TlsReporting.MaxReportBytes || o.TlsReporting.MaxReportJsonBytes > 1L << 31)
-            errors.Add("tlsReporting.maxReportJsonBytes: at least tlsReporting.maxReportBytes, at most 2147483648");
+        // At most 1 GiB: the JSON is decompressed into one MemoryStream, which cannot hold 2 GiB (it would throw, not refuse).
+        if (o.TlsReporting.MaxReportJsonBytes < o.TlsReporting.MaxReportBytes || o.TlsReporting.MaxReportJsonBytes > 1L << 30)
+            errors.Add("tlsReporting.maxReportJsonBytes: at least tlsReporting.maxReportBytes, at most 1073741824");
         if (o.TlsReporting.ReportAddress.Replace("{domain}", "example.org").Split('@') is not [{ Length: > 0 }, { Length: > 0 }])
             errors.Add($"tlsReporting.reportAddress: '{o.TlsReporting.ReportAddress}' is not an address (\"{{domain}}\" stands for each hosted domain)");
         if (o.Delivery.RemoteConcurrency < 1 || o.Delivery.DestinationConcurrency < 1) errors.Add("delivery: concurrency limits must be at least 1");

@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using SecureMx.Dns;
 using SecureMx.MtaSts;
+using SecureMx.Reporting;
 using SecureMx.Tls;
 
 namespace SecureMx.Dashboard;
@@ -182,9 +183,9 @@ public sealed class DomainDnsCheck(IMailDnsResolver dns, TimeProvider time, Time
     /// <param name="chain">Further certificates the server sends with it (for DANE-TA records).</param>
     /// <param name="nextKeySpki">The SubjectPublicKeyInfo of the next key of a rollover, null when there is none.</param>
     /// <param name="mtaStsId">The id of the MTA-STS policy served for the domain; null when none is served (its "_mta-sts" record is not checked).</param>
-    /// <param name="tlsRptRua">The rua URI of the report address ("mailto:tlsrpt@DOMAIN"); null: the "_smtp._tls" record is not checked.</param>
+    /// <param name="tlsRptRua">The rua URIs offered for the domain (<see cref="HostedTlsRptRecord.Rua"/>); null: the "_smtp._tls" record is not checked.</param>
     public async Task<DomainDnsCheckResult> CheckAsync(string domain, string secureMxHost, X509Certificate2? certificate,
-        IReadOnlyList<X509Certificate2> chain, byte[]? nextKeySpki, CancellationToken cancellationToken, string? mtaStsId = null, string? tlsRptRua = null)
+        IReadOnlyList<X509Certificate2> chain, byte[]? nextKeySpki, CancellationToken cancellationToken, string? mtaStsId = null, IReadOnlyList<string>? tlsRptRua = null)
     {
         var host = secureMxHost.TrimEnd('.').ToLowerInvariant();
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -208,21 +209,21 @@ public sealed class DomainDnsCheck(IMailDnsResolver dns, TimeProvider time, Time
     }
 
     /// <summary>
-    /// The TXT answer as a sender reads it (RFC 8460 §3): records not starting with "v=TLSRPTv1" are ignored; other than exactly
-    /// one left means no reporting; its rua= is a comma-separated list of URIs, one of which should be ours.
+    /// The TXT answer as a sender reads it (RFC 8460 §3: <see cref="TlsRptRecord.Select"/>, the parser the report sender uses):
+    /// no usable record means no reporting; it matches when its mailto: addresses or https: URLs name any of the URIs we offer.
     /// </summary>
-    private static (TlsRptTxtVerdict?, string?) JudgeTlsRpt(TxtResolution? txt, string expectedRua)
+    private static (TlsRptTxtVerdict?, string?) JudgeTlsRpt(TxtResolution? txt, IReadOnlyList<string> offered)
     {
         if (txt is null) return (TlsRptTxtVerdict.TimedOut, null);
         if (txt.Kind == TxtResolutionKind.TemporaryFailure) return (TlsRptTxtVerdict.LookupFailed, txt.FailureReason);
-        var records = txt.Records.Where(r => r.StartsWith("v=TLSRPTv1", StringComparison.Ordinal)).ToList();
-        if (records.Count == 0) return (TlsRptTxtVerdict.Missing, null);
-        if (records.Count > 1) return (TlsRptTxtVerdict.Invalid, $"{records.Count} v=TLSRPTv1 records");
-        var rua = records[0].Split(';').Select(f => f.Trim()).FirstOrDefault(f => f.StartsWith("rua=", StringComparison.OrdinalIgnoreCase));
-        if (rua is null) return (TlsRptTxtVerdict.Invalid, "no rua=");
-        var uris = rua[4..].Split(',').Select(u => u.Trim()).ToList();
-        return uris.Any(u => u.Equals(expectedRua, StringComparison.OrdinalIgnoreCase))
-            ? (TlsRptTxtVerdict.Matches, null) : (TlsRptTxtVerdict.Other, string.Join(", ", uris));
+        var (record, error) = TlsRptRecord.Select(txt.Records);
+        if (error is not null) return (TlsRptTxtVerdict.Invalid, error);
+        if (record is null) return (TlsRptTxtVerdict.Missing, null);
+        var mailTo = offered.Where(u => u.StartsWith("mailto:", StringComparison.Ordinal)).Select(u => u["mailto:".Length..]).ToList();
+        var https = offered.Select(u => Uri.TryCreate(u, UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttps ? url : null).OfType<Uri>().ToList();
+        bool ours = record.MailTo.Any(a => mailTo.Contains(a, StringComparer.OrdinalIgnoreCase)) || record.Https.Any(https.Contains);
+        return ours ? (TlsRptTxtVerdict.Matches, null)
+            : (TlsRptTxtVerdict.Other, string.Join(", ", record.MailTo.Select(a => "mailto:" + a).Concat(record.Https.Select(u => u.ToString()))));
     }
 
     /// <summary>The TXT answer as a sender reads it (RFC 8461 §3.1: <see cref="MtaStsTxtRecord.Select"/>), against the id served now.</summary>

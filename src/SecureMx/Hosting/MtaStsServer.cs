@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using MinDataRate = Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Logging;
 using SecureMx.Config;
@@ -25,9 +26,12 @@ namespace SecureMx.Hosting;
 /// (8 KiB in all: 431 above), headers must arrive within 10 s, and an idle connection is closed after 10 s.
 /// <para>
 /// With a TLS report intake, also <c>POST /tlsrpt</c> (<see cref="HostedTlsRptRecord.HttpsPath"/>): a TLS report about DOMAIN
-/// (RFC 8460 §5.3, the https: rua of the <c>_smtp._tls</c> record), <c>application/tlsrpt+gzip</c> or <c>+json</c>. The only body
-/// read: Content-Length required (411) and at most tlsReporting.maxReportBytes (413), all of it within
-/// <see cref="ReportReadTimeout"/> (408); 200 when stored (or stored before), 400 with the reason when refused, 503 when the store does not answer.
+/// (RFC 8460 §5.4, the https: rua of the <c>_smtp._tls</c> record), <c>application/tlsrpt+gzip</c> or <c>+json</c>. The only body
+/// read: Content-Length required (411) and at most tlsReporting.maxReportBytes (413), read as it arrives (at least
+/// <see cref="MinReportBytesPerSecond"/>, all of it within <see cref="ReportReadTimeout"/>: 408), at most
+/// <see cref="ConcurrentBodiesPerAddress"/> bodies per source address and <see cref="ConcurrentBodies"/> in all, then parsed in one of
+/// <see cref="ConcurrentReports"/> slots (503 with Retry-After beyond each); decoded as its Content-Type declares; 200 when stored
+/// (or stored before), 400 with the reason when refused, 503 when the store does not answer.
 /// </para>
 /// </summary>
 public static class MtaStsServer
@@ -37,15 +41,25 @@ public static class MtaStsServer
     /// <summary>Request headers in all, request line included (Kestrel answers 431 or 414 above): a policy fetch needs a few hundred bytes.</summary>
     public const int MaxRequestHeadersBytes = 8 * 1024;
 
-    /// <summary>The whole report body must arrive within this (a slow sender holds no connection for long).</summary>
-    public static readonly TimeSpan ReportReadTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>The whole report body must arrive within this (a slow sender holds no connection for long; 408 after it).</summary>
+    public static readonly TimeSpan ReportReadTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>Reports read at once (each up to maxReportBytes in memory, and its JSON); more are answered 503 with Retry-After.</summary>
+    /// <summary>Below this rate (after a grace period) Kestrel drops a body too (its MinRequestBodyDataRate): a trickle is cut before the deadline.</summary>
+    public const double MinReportBytesPerSecond = 1024;
+
+    /// <summary>Reports parsed and stored at once (each its body and JSON in memory); more are answered 503 with Retry-After.</summary>
     public const int ConcurrentReports = 8;
 
+    /// <summary>Report bodies arriving at once, in all; more are answered 503 with Retry-After before a byte of the body is read.</summary>
+    public const int ConcurrentBodies = 32;
+
+    /// <summary>Report bodies arriving at once from one source address; more are answered 503 with Retry-After.</summary>
+    public const int ConcurrentBodiesPerAddress = 2;
+
     public static WebApplication Build(IPEndPoint endpoint, MtaStsCertificateDirectory certificates, HostedMtaStsPolicies policies, ILoggerFactory logs,
-        TlsReportIntake? reports = null, long maxReportBytes = 0)
+        TlsReportIntake? reports = null, long maxReportBytes = 0, TimeSpan? reportReadTimeout = null)
     {
+        var limits = new ReportLimits(reportReadTimeout ?? ReportReadTimeout);
         var ciphers = TlsProfile.Strict.CipherPolicy();
         var builder = WebEndpoint.CreateBuilder(endpoint, logs, maxRequestBodySize: reports is null ? 0 : maxReportBytes, maxConnections: 512, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
         {
@@ -69,17 +83,46 @@ public static class MtaStsServer
             k.Limits.MaxRequestLineSize = 2048;
             k.Limits.MaxRequestHeaderCount = 50;
             k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(10); // a sender fetches one document: no idle connection held for minutes
+            k.Limits.MinRequestBodyDataRate = new MinDataRate(MinReportBytesPerSecond, gracePeriod: TimeSpan.FromSeconds(5));
         });
         var app = builder.Build();
-        var slots = new SemaphoreSlim(ConcurrentReports);
         app.Run(http => reports is not null && string.Equals(http.Request.Path.Value, HostedTlsRptRecord.HttpsPath, StringComparison.Ordinal)
-            ? ReportAsync(http, reports, maxReportBytes, slots)
+            ? ReportAsync(http, reports, maxReportBytes, limits)
             : AnswerAsync(http, policies));
         return app;
     }
 
-    /// <summary>POST /tlsrpt: one TLS report (RFC 8460 §5.3).</summary>
-    private static async Task ReportAsync(HttpContext http, TlsReportIntake reports, long maxBytes, SemaphoreSlim slots)
+    /// <summary>The slots of the report endpoint: bodies arriving (in all and per source address), and reports parsed and stored.</summary>
+    private sealed class ReportLimits(TimeSpan readTimeout)
+    {
+        public TimeSpan ReadTimeout => readTimeout;
+        public SemaphoreSlim Parsing { get; } = new(ConcurrentReports);
+        public SemaphoreSlim Bodies { get; } = new(ConcurrentBodies);
+        private readonly Dictionary<string, int> _perAddress = new(StringComparer.Ordinal);
+
+        public bool TryEnter(string address)
+        {
+            lock (_perAddress)
+            {
+                var n = _perAddress.GetValueOrDefault(address);
+                if (n >= ConcurrentBodiesPerAddress) return false;
+                _perAddress[address] = n + 1;
+                return true;
+            }
+        }
+
+        public void Leave(string address)
+        {
+            lock (_perAddress)
+            {
+                if (_perAddress[address] <= 1) _perAddress.Remove(address);
+                else _perAddress[address]--;
+            }
+        }
+    }
+
+    /// <summary>POST /tlsrpt: one TLS report (RFC 8460 §5.4).</summary>
+    private static async Task ReportAsync(HttpContext http, TlsReportIntake reports, long maxBytes, ReportLimits limits)
     {
         var (request, response) = (http.Request, http.Response);
         response.Headers.CacheControl = "no-store";
@@ -119,43 +162,89 @@ public static class MtaStsServer
             await Status(response, StatusCodes.Status413PayloadTooLarge);
             return;
         }
-        if (!slots.Wait(0))
+        // Bodies arriving hold a connection and memory as fast as they come: a few per address, a bounded number in all.
+        if (!limits.TryEnter(sender))
         {
-            // Many large bodies at once would hold memory for all: the sender is asked to come back later.
-            response.Headers.RetryAfter = "60";
-            await Status(response, StatusCodes.Status503ServiceUnavailable);
+            await BusyAsync(response, reports, sender, $"more than {ConcurrentBodiesPerAddress} report bodies arriving at once from this address");
             return;
         }
+        byte[]? body;
         try
         {
-            await ReadAndTakeAsync(http, reports, length, sender, reportHost);
+            if (!limits.Bodies.Wait(0))
+            {
+                await BusyAsync(response, reports, sender, $"more than {ConcurrentBodies} report bodies arriving at once");
+                return;
+            }
+            try
+            {
+                body = await ReadBodyAsync(http, reports, length, sender, limits.ReadTimeout);
+            }
+            finally
+            {
+                limits.Bodies.Release();
+            }
         }
         finally
         {
-            slots.Release();
+            limits.Leave(sender);
+        }
+        if (body is null) return;
+        // The parse slot only once the body is here: a slow sender holds none of them.
+        if (!limits.Parsing.Wait(0))
+        {
+            await BusyAsync(response, reports, sender, $"more than {ConcurrentReports} reports being read at once");
+            return;
+        }
+        try
+        {
+            await TakeAsync(http, reports, body, type == "application/tlsrpt+gzip", sender, reportHost);
+        }
+        finally
+        {
+            limits.Parsing.Release();
         }
     }
 
-    private static async Task ReadAndTakeAsync(HttpContext http, TlsReportIntake reports, long length, string sender, string reportHost)
+    private static Task BusyAsync(HttpResponse response, TlsReportIntake reports, string sender, string why)
     {
-        var (request, response) = (http.Request, http.Response);
-        var body = new byte[length];
+        reports.LogRefused(sender, "not read now, " + why);
+        response.Headers.RetryAfter = "60";
+        return Status(response, StatusCodes.Status503ServiceUnavailable);
+    }
+
+    /// <summary>The body, read into a buffer that grows as it arrives (never Content-Length up front) within the deadline; null when it did not arrive (408 answered).</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpContext http, TlsReportIntake reports, long length, string sender, TimeSpan timeout)
+    {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        deadline.CancelAfter(ReportReadTimeout);
+        deadline.CancelAfter(timeout);
+        using var buffer = new MemoryStream((int)Math.Min(length, 64 * 1024));
+        var chunk = new byte[16 * 1024];
         try
         {
-            await request.Body.ReadExactlyAsync(body, deadline.Token);
+            while (buffer.Length < length)
+            {
+                int n = await http.Request.Body.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, length - buffer.Length)), deadline.Token);
+                if (n == 0) throw new EndOfStreamException();
+                buffer.Write(chunk, 0, n);
+            }
         }
         catch (Exception ex) when (ex is OperationCanceledException or EndOfStreamException or IOException or BadHttpRequestException)
         {
-            reports.LogRefused(sender, "the body did not arrive in full within " + ReportReadTimeout.TotalSeconds + " s");
-            if (!http.RequestAborted.IsCancellationRequested) await Status(response, StatusCodes.Status408RequestTimeout);
-            return;
+            reports.LogRefused(sender, "the body did not arrive in full within " + timeout.TotalSeconds + " s");
+            if (!http.RequestAborted.IsCancellationRequested) await Status(http.Response, StatusCodes.Status408RequestTimeout);
+            return null;
         }
+        return buffer.ToArray();
+    }
+
+    private static async Task TakeAsync(HttpContext http, TlsReportIntake reports, byte[] body, bool gzip, string sender, string reportHost)
+    {
+        var response = http.Response;
         TlsReportIntakeOutcome outcome;
         try
         {
-            outcome = reports.FromBody(body, sender, reportHost["mta-sts.".Length..]);
+            outcome = reports.FromBody(body, gzip, sender, reportHost["mta-sts.".Length..]);
         }
         catch (Exception ex) when (StoreUnavailable.Is(ex))
         {

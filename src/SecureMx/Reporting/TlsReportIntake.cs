@@ -28,14 +28,32 @@ public readonly record struct TlsReportIntakeOutcome(TlsReportIntakeResult Resul
 /// one where the address names a domain (a per-domain report address, the mta-sts.DOMAIN of a POST); policies
 /// for other domains are dropped with a log line. A store that does not answer is not caught here: the caller
 /// defers (the queue) or answers 503 (HTTPS), and the report is tried again.
+/// <para>
+/// Anyone may send reports, unauthenticated: a flood is bounded at intake. Per hosted domain and UTC day of receipt at most
+/// <paramref name="maxReportsPerOrganization"/> reports of one organisation (a sender reports once a day; a few more for
+/// retries with a new report-id) and at most <paramref name="maxRowsPerDomain"/> rows (one per report and policy) in all;
+/// beyond, a report is refused with its log line. Of a policy's failure-details at most <see cref="MaxStoredFailureDetails"/>
+/// (most sessions first) are stored; its totals stay whole.
+/// </para>
 /// </summary>
-public sealed class TlsReportIntake(TlsReportReader reader, TlsReportRepository reports, Func<string, bool> isHosted, TimeProvider time, ILogger log)
+public sealed class TlsReportIntake(TlsReportReader reader, TlsReportRepository reports, Func<string, bool> isHosted, TimeProvider time, ILogger log,
+    int maxReportsPerOrganization = TlsReportIntake.MaxReportsPerOrganizationPerDay, int maxRowsPerDomain = TlsReportIntake.MaxRowsPerDomainPerDay)
 {
+    /// <summary>Reports stored per organisation, hosted domain and UTC day.</summary>
+    public const int MaxReportsPerOrganizationPerDay = 10;
+
+    /// <summary>Report rows (report and policy) stored per hosted domain and UTC day, all organisations together.</summary>
+    public const int MaxRowsPerDomainPerDay = 500;
+
+    /// <summary>failure-details stored per policy of a report (the reader takes up to <see cref="TlsReportReader.MaxFailureDetails"/>).</summary>
+    public const int MaxStoredFailureDetails = 100;
+
     public TlsReportIntakeOutcome FromMessage(Stream message, string sender, string? addressedDomain) =>
         Take(() => reader.ReadMessage(message), sender, addressedDomain, "mail");
 
-    public TlsReportIntakeOutcome FromBody(byte[] body, string sender, string? addressedDomain) =>
-        Take(() => reader.ReadBody(body), sender, addressedDomain, "https");
+    /// <summary>An HTTPS POST body, decoded as its Content-Type declares (<paramref name="gzip"/>: application/tlsrpt+gzip).</summary>
+    public TlsReportIntakeOutcome FromBody(byte[] body, bool gzip, string sender, string? addressedDomain) =>
+        Take(() => reader.ReadBody(body, gzip), sender, addressedDomain, "https");
 
     /// <summary>Logs a report refused before it was read (too large for the SIZE the deliverer saw, a POST without length) like the reader's refusals.</summary>
     public void LogRefused(string sender, string reason) => log.LogWarning("tls report from {Sender} refused: {Reason}", sender, reason);
@@ -56,15 +74,21 @@ public sealed class TlsReportIntake(TlsReportReader reader, TlsReportRepository 
             log.LogWarning("tls report from {Org}/{Sender} refused: {Reason}", ex.Organization ?? "?", sender, ex.Message);
             return new(TlsReportIntakeResult.Refused, ex.Message);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException and not IOException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Reading touches no store: whatever else a parser throws on hostile input is a refusal, never a retry loop.
+            // Reading touches no store: whatever else reading or parsing throws on hostile input (an IOException of the
+            // reader's buffers included) is a refusal, never a retry loop; only the store below defers.
             log.LogWarning(ex, "tls report from ?/{Sender} refused: unreadable ({Error})", sender, ex.GetType().Name);
             return new(TlsReportIntakeResult.Refused, "unreadable");
         }
         var now = time.GetUtcNow();
         var rows = report.Policies.Select(p => Row(report, p, now, source)).ToList();
-        int added = reports.Add(rows);
+        var (added, overCap) = reports.Add(rows, maxReportsPerOrganization, maxRowsPerDomain);
+        if (overCap is not null)
+        {
+            log.LogWarning("tls report from {Org}/{Sender} refused: {Reason}", report.Organization, sender, overCap);
+            return new(TlsReportIntakeResult.Refused, overCap);
+        }
         log.LogInformation("tls report from {Org}/{Sender} id {ReportId} for {Domains}: {Result} ({Source})", report.Organization, sender, report.ReportId,
             string.Join(", ", report.Policies.Select(p => p.PolicyDomain).Distinct()), added > 0 ? "stored" : "already stored", source);
         return new(added > 0 ? TlsReportIntakeResult.Stored : TlsReportIntakeResult.Duplicate, null);
@@ -74,7 +98,8 @@ public sealed class TlsReportIntake(TlsReportReader reader, TlsReportRepository 
     {
         var policyString = string.Join("\n", p.PolicyStrings);
         return new ReceivedTlsReportRow(now, p.PolicyDomain, Fingerprint(r.Organization, r.ReportId, p.PolicyDomain, p.PolicyType, policyString),
-            r.Organization, r.Contact, r.ReportId, r.Start, r.End, p.PolicyType, policyString, p.Successful, p.Failed, DetailsJson(p.Failures), source);
+            r.Organization, r.Contact, r.ReportId, r.Start, r.End, p.PolicyType, policyString, p.Successful, p.Failed,
+            DetailsJson(p.Failures.OrderByDescending(f => f.Sessions).Take(MaxStoredFailureDetails).ToList()), source);
     }
 
     /// <summary>The report's identity: organisation, report-id and policy (the same report by mail and HTTPS is one).</summary>

@@ -44,7 +44,7 @@ public sealed class TlsReportReader(TlsReportingOptions options)
         {
             throw new TlsReportRefusedException("not a MIME message");
         }
-        var part = parsed.BodyParts.OfType<MimePart>().FirstOrDefault(IsReportPart)
+        var part = parsed.BodyParts.OfType<MimePart>().FirstOrDefault(p => IsGzipPart(p) is not null)
             ?? throw new TlsReportRefusedException("no application/tlsrpt+gzip, application/tlsrpt+json or .json(.gz) part");
         using var decoded = new MemoryStream();
         try
@@ -55,14 +55,20 @@ public sealed class TlsReportReader(TlsReportingOptions options)
         {
             throw new TlsReportRefusedException("the report part cannot be decoded");
         }
-        return ReadBody(decoded.ToArray());
+        return ReadBody(decoded.ToArray(), IsGzipPart(part)!.Value);
     }
 
-    /// <summary>The report file itself (an HTTPS POST body, a decoded attachment): gzip'd JSON (by its magic bytes) or JSON.</summary>
-    public ReceivedTlsReport ReadBody(byte[] body)
+    /// <summary>
+    /// The report file itself (an HTTPS POST body, a decoded attachment), decoded as declared (RFC 8460 §5.3, §5.4):
+    /// <paramref name="gzip"/> for <c>application/tlsrpt+gzip</c> (or a .json.gz file), else JSON. A body that is not what
+    /// its type says (gzip magic bytes in a +json body, or none in a +gzip body) is refused, not guessed at.
+    /// </summary>
+    public ReceivedTlsReport ReadBody(byte[] body, bool gzip)
     {
         if (body.LongLength > options.MaxReportBytes) throw new TlsReportRefusedException($"larger than {options.MaxReportBytes} bytes");
-        bool gzip = body.Length >= 2 && body[0] == 0x1f && body[1] == 0x8b;
+        bool looksGzip = body.Length >= 2 && body[0] == 0x1f && body[1] == 0x8b;
+        if (gzip && !looksGzip) throw new TlsReportRefusedException("declared gzip, but the body is not gzip");
+        if (!gzip && looksGzip) throw new TlsReportRefusedException("declared JSON, but the body is gzip");
         return ReadJson(gzip ? Gunzip(body) : body);
     }
 
@@ -120,12 +126,14 @@ public sealed class TlsReportReader(TlsReportingOptions options)
         return report with { Policies = kept };
     }
 
-    private static bool IsReportPart(MimePart part)
+    /// <summary>Whether a report part is gzip (by its declared type, else an attachment's name: .json.gz or .json); null: not a report part.</summary>
+    private static bool? IsGzipPart(MimePart part)
     {
         var type = part.ContentType.MimeType.ToLowerInvariant();
-        if (type is "application/tlsrpt+gzip" or "application/tlsrpt+json") return true;
+        if (type == "application/tlsrpt+gzip") return true;
+        if (type == "application/tlsrpt+json") return false;
         var name = part.FileName?.ToLowerInvariant() ?? "";
-        return name.EndsWith(".json.gz", StringComparison.Ordinal) || name.EndsWith(".json", StringComparison.Ordinal);
+        return name.EndsWith(".json.gz", StringComparison.Ordinal) ? true : name.EndsWith(".json", StringComparison.Ordinal) ? false : null;
     }
 
     private byte[] Gunzip(byte[] compressed)

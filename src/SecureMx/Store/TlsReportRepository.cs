@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SecureMx.Config;
@@ -15,13 +16,45 @@ public sealed class TlsReportRepository(StoreDatabase db, LogOptions logs, TimeP
     private DateTimeOffset _nextPrune = DateTimeOffset.MinValue;
 
     /// <summary>Stores the rows of one report in one transaction; returns how many were new (0: a duplicate).</summary>
-    public int Add(IReadOnlyList<ReceivedTlsReportRow> rows)
+    public int Add(IReadOnlyList<ReceivedTlsReportRow> rows) => Add(rows, int.MaxValue, int.MaxValue).Added;
+
+    /// <summary>
+    /// Stores the rows of one report (one organisation and report-id) in one transaction, unless its new rows would make more than
+    /// <paramref name="maxReportsPerOrganization"/> reports of its organisation, or more than <paramref name="maxRowsPerDomain"/> rows,
+    /// for a domain received on the UTC day of its receipt: then nothing is stored and <see cref="TlsReportAddResult.OverCap"/> says which.
+    /// Rows stored before (the same report again) count as duplicates, never against a cap.
+    /// </summary>
+    public TlsReportAddResult Add(IReadOnlyList<ReceivedTlsReportRow> rows, int maxReportsPerOrganization, int maxRowsPerDomain)
     {
         int added = 0;
         using (var c = db.Connect())
         {
-            c.BeginWrite();
-            foreach (var r in rows)
+            c.BeginWrite(); // the counts and the insert see one state, across the nodes of a shared store too
+            var fresh = rows.Where(r => Convert.ToInt64(c.Scalar("SELECT COUNT(*) FROM tls_reports_received WHERE domain=@d AND fingerprint=@fp",
+                ("@d", r.Domain), ("@fp", r.Fingerprint)), CultureInfo.InvariantCulture) == 0).ToList();
+            foreach (var domain in fresh.GroupBy(r => r.Domain))
+            {
+                var first = domain.First();
+                var day = first.ReceivedAt.UtcDateTime.Date;
+                var (from, to) = (new DateTimeOffset(day, TimeSpan.Zero).ToUnixTimeMilliseconds(), new DateTimeOffset(day.AddDays(1), TimeSpan.Zero).ToUnixTimeMilliseconds());
+                var today = Convert.ToInt64(c.Scalar("SELECT COUNT(*) FROM tls_reports_received WHERE domain=@d AND received_at >= @from AND received_at < @to",
+                    ("@d", domain.Key), ("@from", from), ("@to", to)), CultureInfo.InvariantCulture);
+                if (today + domain.Count() > maxRowsPerDomain)
+                {
+                    c.Rollback();
+                    return new(0, $"more than {maxRowsPerDomain} report rows for {domain.Key} today");
+                }
+                var reports = Convert.ToInt64(c.Scalar("""
+                    SELECT COUNT(DISTINCT report_id) FROM tls_reports_received
+                    WHERE domain=@d AND organization=@org AND report_id <> @rid AND received_at >= @from AND received_at < @to
+                    """, ("@d", domain.Key), ("@org", first.Organization), ("@rid", first.ReportId), ("@from", from), ("@to", to)), CultureInfo.InvariantCulture);
+                if (reports + 1 > maxReportsPerOrganization)
+                {
+                    c.Rollback();
+                    return new(0, $"more than {maxReportsPerOrganization} reports from {first.Organization} for {domain.Key} today");
+                }
+            }
+            foreach (var r in fresh)
             {
                 added += c.Execute("""
                     INSERT INTO tls_reports_received(received_at, domain, fingerprint, organization, contact, report_id, start_at, end_at,
@@ -35,8 +68,26 @@ public sealed class TlsReportRepository(StoreDatabase db, LogOptions logs, TimeP
             c.Commit();
         }
         PruneIfDue();
-        return added;
+        return new(added, null);
     }
+
+    /// <summary>
+    /// Per organisation and policy type, the reports on <paramref name="domain"/> whose date range ends at or after <paramref name="since"/>:
+    /// their number and sessions, summed in SQL; the <paramref name="limit"/> with most failed sessions.
+    /// </summary>
+    public List<ReceivedTlsReportTotals> Totals(string domain, DateTimeOffset since, int limit) => db.Rows("""
+        SELECT organization, policy_type, COUNT(DISTINCT report_id), CAST(SUM(successful) AS BIGINT), CAST(SUM(failed) AS BIGINT), MAX(end_at)
+        FROM tls_reports_received WHERE domain=@d AND end_at >= @since
+        GROUP BY organization, policy_type ORDER BY CAST(SUM(failed) AS BIGINT) DESC, organization, policy_type LIMIT @limit
+        """, r => new ReceivedTlsReportTotals(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4),
+            DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5))),
+        ("@d", domain), ("@since", since.ToUnixTimeMilliseconds()), ("@limit", limit));
+
+    /// <summary>The organisation and failure-details (the details column) of the <paramref name="limit"/> rows with most failed sessions since <paramref name="since"/>.</summary>
+    public List<(string Organization, string Details)> FailureDetails(string domain, DateTimeOffset since, int limit) => db.Rows("""
+        SELECT organization, details FROM tls_reports_received WHERE domain=@d AND end_at >= @since AND failed > 0
+        ORDER BY failed DESC, id LIMIT @limit
+        """, r => (r.GetString(0), r.GetString(1)), ("@d", domain), ("@since", since.ToUnixTimeMilliseconds()), ("@limit", limit));
 
     /// <summary>The reports on <paramref name="domain"/> whose date range ends at or after <paramref name="since"/>, newest first.</summary>
     public List<ReceivedTlsReportRow> Since(string domain, DateTimeOffset since) => db.Rows("""

@@ -100,6 +100,7 @@ public sealed class TlsReportReceivingTests(ITestOutputHelper output)
         var certificate = InstallCertificate(mx);
         await mx.CliOk("domain", "admin", "add", Domain, Admin);
         await mx.CliOk("policy", "inbound", Domain, "mandatory");
+        await mx.CliOk("policy", "mta-sts", Domain, "testing"); // the https: rua is offered only with a published MTA-STS policy
         await mx.StartAsync();
         await Net.WaitForPortAsync(https, TimeSpan.FromSeconds(30));
         var yesterday = new DateTimeOffset(DateTime.UtcNow.Date, TimeSpan.Zero).AddDays(-1);
@@ -141,12 +142,14 @@ public sealed class TlsReportReceivingTests(ITestOutputHelper output)
         Assert.Equal((HttpStatusCode.BadRequest, "report for a domain not hosted here (elsewhere.example)"),
             await PostAsync(client, TlsReportSamples.Json(TlsReportSamples.RfcExample, yesterday, "elsewhere.example"), "application/tlsrpt+json"));
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await PostAsync(client, gzip, "application/octet-stream")).Status);
+        Assert.Equal((HttpStatusCode.BadRequest, "declared JSON, but the body is gzip"), await PostAsync(client, gzip, "application/tlsrpt+json"));
         Assert.Equal(HttpStatusCode.LengthRequired, (await PostAsync(client, gzip, chunked: true)).Status);
         Assert.Equal(413, await HeadersOnlyAsync(https, "Content-Type: application/tlsrpt+gzip\r\nContent-Length: 6000000\r\n"));
         await WaitForLogAsync(mx, $"tls report from {Sender} refused: 6000000 bytes, more than 5242880");
         using (var get = await client.GetAsync($"https://{ReportHost}/tlsrpt", TestContext.Current.CancellationToken))
             Assert.Equal(HttpStatusCode.MethodNotAllowed, get.StatusCode);
         await WaitForLogAsync(mx, $"tls report from ?/{Sender} refused: JSON nested deeper than 16");
+        await WaitForLogAsync(mx, $"tls report from ?/{Sender} refused: declared JSON, but the body is gzip");
         await WaitForLogAsync(mx, $"tls report from Company-X/{Sender} refused: report for a domain not hosted here (elsewhere.example)");
         // Still fine afterwards: the next report is stored, the policy still served.
         Assert.Equal((HttpStatusCode.OK, "stored"), await PostAsync(client, gzip));

@@ -1,5 +1,6 @@
 using SecureMx.Cli;
 using SecureMx.Config;
+using SecureMx.MtaSts;
 
 namespace SecureMx.Tests.Cli;
 
@@ -13,7 +14,8 @@ public sealed class DnsRecordsTlsRptTests
         TlsReporting = new TlsReportingOptions { ReportAddress = reportAddress },
     };
 
-    private static string Record(SecureMxOptions o) => DnsRecordsCommand.TlsRptRecords(o, "example.org").Single(l => l.Length > 0 && !l.StartsWith(';'));
+    private static string Record(SecureMxOptions o, MtaStsMode mode = MtaStsMode.Testing) =>
+        DnsRecordsCommand.TlsRptRecords(o, "example.org", mode).Single(l => l.Length > 0 && !l.StartsWith(';'));
 
     [Fact]
     public void TheRecordNamesThePerDomainReportAddress()
@@ -25,6 +27,21 @@ public sealed class DnsRecordsTlsRptTests
     public void WithTheMtaStsListenerTheHttpsEndpointFollowsTheMailAddress()
     {
         Assert.Equal("_smtp._tls.example.org.\tIN\tTXT\t\"v=TLSRPTv1; rua=mailto:tlsrpt@example.org,https://mta-sts.example.org/tlsrpt\"", Record(Options("0.0.0.0:443")));
+    }
+
+    [Theory]
+    [InlineData(MtaStsMode.Testing)]
+    [InlineData(MtaStsMode.Enforce)]
+    public void TheHttpsEndpointIsOfferedForAPublishedMtaStsPolicy(MtaStsMode mode)
+    {
+        Assert.EndsWith(",https://mta-sts.example.org/tlsrpt\"", Record(Options("0.0.0.0:443"), mode));
+    }
+
+    [Fact]
+    public void WithMtaStsModeNoneOnlyTheMailAddressIsOffered()
+    {
+        // No mta-sts.example.org record is printed for mode none, so no sender could reach an https: URI there.
+        Assert.Equal("_smtp._tls.example.org.\tIN\tTXT\t\"v=TLSRPTv1; rua=mailto:tlsrpt@example.org\"", Record(Options("0.0.0.0:443"), MtaStsMode.None));
     }
 
     [Fact]

@@ -8,7 +8,7 @@ namespace SecureMx.Tests.Dashboard;
 /// <summary>The DNS check's "_smtp._tls" row (RFC 8460 §3): published with our report address, elsewhere, missing or unusable.</summary>
 public sealed class DomainDnsCheckTlsRptTests
 {
-    private const string Rua = "mailto:tlsrpt@customer.test";
+    private static readonly string[] Rua = ["mailto:tlsrpt@customer.test", "https://mta-sts.customer.test/tlsrpt"];
 
     private sealed class TxtDns(params string[] records) : IMailDnsResolver
     {
@@ -43,6 +43,14 @@ public sealed class DomainDnsCheckTlsRptTests
     [InlineData(TlsRptTxtVerdict.Invalid, CheckLevel.Bad, "v=TLSRPTv1; rua=mailto:tlsrpt@customer.test", "v=TLSRPTv1; rua=mailto:x@y.example")]
     [InlineData(TlsRptTxtVerdict.Invalid, CheckLevel.Bad, "v=TLSRPTv1;")]
     [InlineData(TlsRptTxtVerdict.LookupFailed, CheckLevel.Bad, "SERVFAIL")]
+    // As the report sender's parser (TlsRptRecord) reads it: the version exactly, rua= in lower case, a mailto: query dropped and %-escapes decoded,
+    // and any URI we offer (our https: endpoint alone is ours too).
+    [InlineData(TlsRptTxtVerdict.Missing, CheckLevel.Warn, "v=TLSRPTv10; rua=mailto:tlsrpt@customer.test")]
+    [InlineData(TlsRptTxtVerdict.Invalid, CheckLevel.Bad, "v=TLSRPTv1; RUA=mailto:tlsrpt@customer.test")]
+    [InlineData(TlsRptTxtVerdict.Matches, CheckLevel.Ok, "v=TLSRPTv1; rua=mailto:tlsrpt@customer.test?subject=tls")]
+    [InlineData(TlsRptTxtVerdict.Matches, CheckLevel.Ok, "v=TLSRPTv1; rua=mailto:tlsrpt%40customer.test")]
+    [InlineData(TlsRptTxtVerdict.Matches, CheckLevel.Ok, "v=TLSRPTv1; rua=https://mta-sts.customer.test/tlsrpt")]
+    [InlineData(TlsRptTxtVerdict.Other, CheckLevel.Warn, "v=TLSRPTv1; rua=https://mta-sts.customer.test/other")]
     public async Task TheRecordIsJudgedAsASenderReadsIt(TlsRptTxtVerdict verdict, CheckLevel level, params string[] records)
     {
         var dns = new TxtDns(records);

@@ -27,7 +27,7 @@ public sealed partial class DomainTlsReportsPageTests(DashboardTestHost host) : 
             host.Store.Mailboxes.IsHosted, host.Time, NullLogger.Instance);
         var today = new DateTimeOffset(host.Time.GetUtcNow().UtcDateTime.Date, TimeSpan.Zero).AddDays(-1);
         foreach (var sample in new[] { TlsReportSamples.Google, TlsReportSamples.Microsoft, TlsReportSamples.RfcExample })
-            Assert.NotEqual(TlsReportIntakeResult.Refused, intake.FromBody(TlsReportSamples.Json(sample, today, domain), "test", domain).Result);
+            Assert.NotEqual(TlsReportIntakeResult.Refused, intake.FromBody(TlsReportSamples.Json(sample, today, domain), gzip: false, "test", domain).Result);
     }
 
     [Fact]

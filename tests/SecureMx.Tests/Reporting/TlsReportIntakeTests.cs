@@ -37,7 +37,7 @@ public sealed class TlsReportIntakeTests : IDisposable
     {
         var mail = TlsReportSamples.MicrosoftMail("tlsrpt@company-y.example");
         Assert.Equal(TlsReportIntakeResult.Stored, _intake.FromMessage(new MemoryStream(Encoding.ASCII.GetBytes(mail)), "tlsrpt-noreply@microsoft.com", TlsReportSamples.Domain).Result);
-        Assert.Equal(TlsReportIntakeResult.Duplicate, _intake.FromBody(TlsReportSamples.Gzip(TlsReportSamples.Json(TlsReportSamples.Microsoft)), "203.0.113.9", TlsReportSamples.Domain).Result);
+        Assert.Equal(TlsReportIntakeResult.Duplicate, _intake.FromBody(TlsReportSamples.Gzip(TlsReportSamples.Json(TlsReportSamples.Microsoft)), gzip: true, "203.0.113.9", TlsReportSamples.Domain).Result);
         var rows = Stored();
         Assert.Equal(["no-policy-found", "tlsa"], rows.Select(r => r.PolicyType).Order());
         Assert.All(rows, r => Assert.Equal("mail", r.Source));
@@ -50,7 +50,7 @@ public sealed class TlsReportIntakeTests : IDisposable
     [Fact]
     public void AReportForADomainNotHostedIsRefusedWithItsLogLine()
     {
-        var outcome = _intake.FromBody(TlsReportSamples.Json(TlsReportSamples.RfcExample, domain: "elsewhere.example"), "198.51.100.7", null);
+        var outcome = _intake.FromBody(TlsReportSamples.Json(TlsReportSamples.RfcExample, domain: "elsewhere.example"), gzip: false, "198.51.100.7", null);
         Assert.Equal(new TlsReportIntakeOutcome(TlsReportIntakeResult.Refused, "report for a domain not hosted here (elsewhere.example)"), outcome);
         Assert.Contains("Warning: tls report from Company-X/198.51.100.7 refused: report for a domain not hosted here (elsewhere.example)", _log.Lines);
         Assert.Empty(Stored("elsewhere.example"));
@@ -59,7 +59,7 @@ public sealed class TlsReportIntakeTests : IDisposable
     [Fact]
     public void AReportSentToOneHostedDomainsAddressIsNotStoredForAnother()
     {
-        var outcome = _intake.FromBody(TlsReportSamples.Json(TlsReportSamples.RfcExample), "a@b.example", "other.example");
+        var outcome = _intake.FromBody(TlsReportSamples.Json(TlsReportSamples.RfcExample), gzip: false, "a@b.example", "other.example");
         Assert.Equal(TlsReportIntakeResult.Refused, outcome.Result);
         Assert.Empty(Stored());
     }
@@ -68,9 +68,76 @@ public sealed class TlsReportIntakeTests : IDisposable
     public void HostileInputIsOneLogLineAndTheNextReportIsStillTaken()
     {
         var deep = Encoding.ASCII.GetBytes(new string('[', 10_000) + new string(']', 10_000));
-        Assert.Equal(TlsReportIntakeResult.Refused, _intake.FromBody(deep, "198.51.100.7", null).Result);
+        Assert.Equal(TlsReportIntakeResult.Refused, _intake.FromBody(deep, gzip: false, "198.51.100.7", null).Result);
         Assert.Equal("Warning: tls report from ?/198.51.100.7 refused: JSON nested deeper than 16", Assert.Single(_log.Lines));
-        Assert.Equal(TlsReportIntakeResult.Stored, _intake.FromBody(TlsReportSamples.Json(TlsReportSamples.RfcExample), "198.51.100.7", null).Result);
+        Assert.Equal(TlsReportIntakeResult.Stored, _intake.FromBody(TlsReportSamples.Json(TlsReportSamples.RfcExample), gzip: false, "198.51.100.7", null).Result);
         Assert.Single(Stored());
+    }
+
+    [Fact]
+    public void AnIOExceptionWhileReadingTheReportIsARefusalNotADeferral()
+    {
+        var outcome = _intake.FromMessage(new FailingStream(), "sender@example.org", null);
+        Assert.Equal(new TlsReportIntakeOutcome(TlsReportIntakeResult.Refused, "unreadable"), outcome);
+        Assert.Equal("Warning: tls report from ?/sender@example.org refused: unreadable (IOException)", Assert.Single(_log.Lines));
+        Assert.Empty(Stored());
+    }
+
+    private static byte[] RfcReport(string reportId, string organization = "Company-X") => Encoding.UTF8.GetBytes(
+        Encoding.UTF8.GetString(TlsReportSamples.Json(TlsReportSamples.RfcExample))
+            .Replace("5065427c-23d3-47ca-b6e0-946ea0e8c4be", reportId, StringComparison.Ordinal)
+            .Replace("\"Company-X\"", "\"" + organization + "\"", StringComparison.Ordinal));
+
+    [Fact]
+    public void AFloodOfReportsFromOneOrganisationIsRefusedBeyondTheDailyCapWithItsLogLine()
+    {
+        for (int i = 0; i < TlsReportIntake.MaxReportsPerOrganizationPerDay; i++)
+            Assert.Equal(TlsReportIntakeResult.Stored, _intake.FromBody(RfcReport("id-" + i), gzip: false, "198.51.100.7", null).Result);
+        var over = _intake.FromBody(RfcReport("id-over"), gzip: false, "198.51.100.7", null);
+        var reason = $"more than {TlsReportIntake.MaxReportsPerOrganizationPerDay} reports from Company-X for {TlsReportSamples.Domain} today";
+        Assert.Equal(new TlsReportIntakeOutcome(TlsReportIntakeResult.Refused, reason), over);
+        Assert.Contains($"Warning: tls report from Company-X/198.51.100.7 refused: {reason}", _log.Lines);
+        Assert.Equal(TlsReportIntake.MaxReportsPerOrganizationPerDay, Stored().Count);
+        // A report stored before is still a duplicate, and the next day takes reports again.
+        Assert.Equal(TlsReportIntakeResult.Duplicate, _intake.FromBody(RfcReport("id-0"), gzip: false, "198.51.100.7", null).Result);
+        _time.Advance(TimeSpan.FromDays(1));
+        Assert.Equal(TlsReportIntakeResult.Stored, _intake.FromBody(RfcReport("id-over"), gzip: false, "198.51.100.7", null).Result);
+    }
+
+    [Fact]
+    public void ReportsUnderEverNewOrganisationNamesStopAtTheDomainsDailyRowCap()
+    {
+        var intake = new TlsReportIntake(new TlsReportReader(new TlsReportingOptions()), _reports, _store.Mailboxes.IsHosted, _time, _log, maxRowsPerDomain: 3);
+        for (int i = 0; i < 3; i++) Assert.Equal(TlsReportIntakeResult.Stored, intake.FromBody(RfcReport("r", "Org " + i), gzip: false, "198.51.100.7", null).Result);
+        Assert.Equal(new TlsReportIntakeOutcome(TlsReportIntakeResult.Refused, $"more than 3 report rows for {TlsReportSamples.Domain} today"),
+            intake.FromBody(RfcReport("r", "Org 3"), gzip: false, "198.51.100.7", null));
+        Assert.Equal(3, Stored().Count);
+    }
+
+    [Fact]
+    public void OfAPolicysFailureDetailsTheHundredWithMostSessionsAreStoredAndItsTotalsStayWhole()
+    {
+        var details = string.Join(",", Enumerable.Range(1, TlsReportReader.MaxFailureDetails).Select(i =>
+            $"{{\"result-type\":\"validation-failure\",\"receiving-ip\":\"203.0.113.{i % 250}\",\"failed-session-count\":{i}}}"));
+        var json = $$"""
+            {"organization-name":"Big","date-range":{"start-datetime":"2026-12-04T00:00:00Z","end-datetime":"2026-12-04T23:59:59Z"},"report-id":"big-1",
+             "policies":[{"policy":{"policy-type":"no-policy-found","policy-domain":"{{TlsReportSamples.Domain}}"},
+               "summary":{"total-successful-session-count":1,"total-failure-session-count":500500},"failure-details":[{{details}}]}]}
+            """;
+        Assert.Equal(TlsReportIntakeResult.Stored, _intake.FromBody(Encoding.UTF8.GetBytes(json), gzip: false, "198.51.100.7", null).Result);
+        var row = Assert.Single(Stored());
+        var stored = TlsReportIntake.Details(row.Details);
+        Assert.Equal(TlsReportIntake.MaxStoredFailureDetails, stored.Count);
+        Assert.Equal(TlsReportReader.MaxFailureDetails, stored.Max(f => f.Sessions));
+        Assert.Equal(TlsReportReader.MaxFailureDetails - TlsReportIntake.MaxStoredFailureDetails + 1, stored.Min(f => f.Sessions));
+        Assert.Equal(500500L, row.Failed);
+    }
+
+    /// <summary>A message whose reading fails as a MemoryStream past 2 GiB does.</summary>
+    private sealed class FailingStream : MemoryStream
+    {
+        public override int Read(Span<byte> buffer) => throw new IOException("Stream was too long.");
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new IOException("Stream was too long.");
     }
 }

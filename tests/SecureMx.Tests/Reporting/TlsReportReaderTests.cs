@@ -44,8 +44,8 @@ public sealed class TlsReportReaderTests
     public void TheRfcExampleIsReadAsJsonOrGzip()
     {
         var json = TlsReportSamples.Json(TlsReportSamples.RfcExample);
-        var plain = _reader.ReadBody(json);
-        var gzipped = _reader.ReadBody(TlsReportSamples.Gzip(json));
+        var plain = _reader.ReadBody(json, gzip: false);
+        var gzipped = _reader.ReadBody(TlsReportSamples.Gzip(json), gzip: true);
         Assert.Equal(plain.Policies[0].Failures, gzipped.Policies[0].Failures);
         Assert.Equal([100L, 200L, 3L], plain.Policies[0].Failures.Select(f => f.Sessions));
         Assert.Equal("X509_V_ERR_PROXY_PATH_LENGTH_EXCEEDED", plain.Policies[0].Failures[2].ReasonCode);
@@ -60,7 +60,7 @@ public sealed class TlsReportReaderTests
         var bomb = new byte[member.Length * 10_240];
         for (int i = 0; i < 10_240; i++) member.CopyTo(bomb, i * member.Length);
         var reader = new TlsReportReader(new TlsReportingOptions { MaxReportBytes = 64 * 1024 * 1024 });
-        var refused = Assert.Throws<TlsReportRefusedException>(() => reader.ReadBody(bomb));
+        var refused = Assert.Throws<TlsReportRefusedException>(() => reader.ReadBody(bomb, gzip: true));
         Assert.Equal($"gzip expands beyond {new TlsReportingOptions().MaxReportJsonBytes} bytes", refused.Message);
     }
 
@@ -68,7 +68,7 @@ public sealed class TlsReportReaderTests
     public void ASmallGzipExpandsToAtMost200TimesItsSize()
     {
         var bomb = ZerosGzipped(10 * 1024 * 1024); // ~10 KB compressed, 10 MB of zeros: far more than 200×
-        var refused = Assert.Throws<TlsReportRefusedException>(() => _reader.ReadBody(bomb));
+        var refused = Assert.Throws<TlsReportRefusedException>(() => _reader.ReadBody(bomb, gzip: true));
         Assert.Equal($"gzip expands beyond {200 * bomb.Length} bytes", refused.Message);
     }
 
@@ -78,7 +78,7 @@ public sealed class TlsReportReaderTests
         var gzip = TlsReportSamples.Gzip(TlsReportSamples.Json(TlsReportSamples.RfcExample));
         foreach (var cut in new[] { gzip.Length - 3, gzip.Length - 8, gzip.Length / 2, 12 })
         {
-            var refused = Assert.Throws<TlsReportRefusedException>(() => _reader.ReadBody(gzip[..cut]));
+            var refused = Assert.Throws<TlsReportRefusedException>(() => _reader.ReadBody(gzip[..cut], gzip: true));
             Assert.Contains(refused.Message, new[] { "truncated gzip", "not valid gzip" });
         }
     }
@@ -87,9 +87,9 @@ public sealed class TlsReportReaderTests
     public void JsonNestedTenThousandDeepIsRefused()
     {
         var deep = Encoding.ASCII.GetBytes("{\"organization-name\":\"x\",\"a\":" + new string('[', 10_000) + new string(']', 10_000) + "}");
-        Assert.Equal("JSON nested deeper than 16", Assert.Throws<TlsReportRefusedException>(() => _reader.ReadBody(deep)).Message);
+        Assert.Equal("JSON nested deeper than 16", Assert.Throws<TlsReportRefusedException>(() => _reader.ReadBody(deep, gzip: false)).Message);
         // Gzip'd, such repetition expands more than 200×: refused before the parser sees it.
-        Assert.StartsWith("gzip expands beyond", Assert.Throws<TlsReportRefusedException>(() => _reader.ReadBody(TlsReportSamples.Gzip(deep))).Message);
+        Assert.StartsWith("gzip expands beyond", Assert.Throws<TlsReportRefusedException>(() => _reader.ReadBody(TlsReportSamples.Gzip(deep), gzip: true)).Message);
     }
 
     [Fact]
@@ -112,14 +112,14 @@ public sealed class TlsReportReaderTests
     [InlineData("{\"organization-name\":\"X\",\"report-id\":\"r\",\"date-range\":{\"start-datetime\":\"2026-12-04T00:00:00Z\",\"end-datetime\":\"2026-12-04T23:59:59Z\"},\"policies\":[{\"policy\":{\"policy-type\":\"dmarc\",\"policy-domain\":\"d.example\"},\"summary\":{\"total-successful-session-count\":1,\"total-failure-session-count\":0}}]}", "unknown policy-type 'dmarc'")]
     public void MalformedJsonIsRefusedWithItsReason(string json, string reason)
     {
-        Assert.Equal(reason, Assert.Throws<TlsReportRefusedException>(() => _reader.ReadBody(Encoding.UTF8.GetBytes(json))).Message);
+        Assert.Equal(reason, Assert.Throws<TlsReportRefusedException>(() => _reader.ReadBody(Encoding.UTF8.GetBytes(json), gzip: false)).Message);
     }
 
     [Fact]
     public void AnOverlongStringIsRefusedAndTheOrganizationNamed()
     {
         var json = Encoding.UTF8.GetString(TlsReportSamples.Json(TlsReportSamples.RfcExample)).Replace("5065427c-23d3-47ca-b6e0-946ea0e8c4be", new string('x', 300));
-        var refused = Assert.Throws<TlsReportRefusedException>(() => _reader.ReadBody(Encoding.UTF8.GetBytes(json)));
+        var refused = Assert.Throws<TlsReportRefusedException>(() => _reader.ReadBody(Encoding.UTF8.GetBytes(json), gzip: false));
         Assert.Equal(("report-id longer than 255 characters", "Company-X"), (refused.Message, refused.Organization));
     }
 
@@ -134,7 +134,7 @@ public sealed class TlsReportReaderTests
     [Fact]
     public void PoliciesForDomainsNotAcceptedAreDroppedAndNoneLeftIsARefusal()
     {
-        var report = _reader.ReadBody(TlsReportSamples.Json(TlsReportSamples.Microsoft));
+        var report = _reader.ReadBody(TlsReportSamples.Json(TlsReportSamples.Microsoft), gzip: false);
         Assert.Equal(2, TlsReportReader.Keep(report, d => d == "company-y.example").Policies.Count);
         var refused = Assert.Throws<TlsReportRefusedException>(() => TlsReportReader.Keep(report, _ => false));
         Assert.Equal(("report for a domain not hosted here (company-y.example)", "Microsoft Corporation"), (refused.Message, refused.Organization));
@@ -149,5 +149,27 @@ public sealed class TlsReportReaderTests
             for (long written = 0; written < length; written += zeros.Length) gzip.Write(zeros);
         }
         return buffer.ToArray();
+    }
+
+    [Theory]
+    [InlineData("application/tlsrpt+json", "r.json", true, "declared JSON, but the body is gzip")]
+    [InlineData("application/tlsrpt+gzip", "r.json.gz", false, "declared gzip, but the body is not gzip")]
+    [InlineData("application/octet-stream", "r.json", true, "declared JSON, but the body is gzip")]
+    [InlineData("application/octet-stream", "r.json.gz", false, "declared gzip, but the body is not gzip")]
+    public void AMailPartIsDecodedAsItsTypeOrNameDeclaresAndAMismatchIsRefused(string type, string name, bool gzipped, string reason)
+    {
+        var json = TlsReportSamples.Json(TlsReportSamples.RfcExample);
+        var mail = TlsReportSamples.Mail("r@sender.example", "tlsrpt@company-y.example", TlsReportSamples.Domain, "sender.example", "<1@sender.example>",
+            type, name, gzipped ? TlsReportSamples.Gzip(json) : json);
+        Assert.Equal(reason, Assert.Throws<TlsReportRefusedException>(() => _reader.ReadMessage(Message(mail))).Message);
+    }
+
+    [Fact]
+    public void ABodyIsDecodedAsDeclaredAndAMismatchIsRefused()
+    {
+        var json = TlsReportSamples.Json(TlsReportSamples.RfcExample);
+        Assert.Equal("declared JSON, but the body is gzip",
+            Assert.Throws<TlsReportRefusedException>(() => _reader.ReadBody(TlsReportSamples.Gzip(json), gzip: false)).Message);
+        Assert.Equal("declared gzip, but the body is not gzip", Assert.Throws<TlsReportRefusedException>(() => _reader.ReadBody(json, gzip: true)).Message);
     }
 }

@@ -108,7 +108,7 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
             var chain = cert?.Context.IntermediateCertificates.ToList() ?? [];
             var next = NextTlsaRecord is null ? null : NextKeySpki;
             Check = await new DomainDnsCheck(deps.Resolver, deps.Time).CheckAsync(Domain, SecureMxHost, cert?.Certificate, chain, next, ct,
-                mtaStsId: MtaStsRecords is null ? null : MtaStsPolicy.Id, tlsRptRua: HostedTlsRptRecord.Rua(deps.Options, Domain)[0]);
+                mtaStsId: MtaStsRecords is null ? null : MtaStsPolicy.Id, tlsRptRua: HostedTlsRptRecord.Rua(deps.Options, Domain, MtaStsMode != MtaStsMode.None));
         }
         return Page();
     }
@@ -213,11 +213,11 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
             Accounts.Add(new AccountRow(m.Address, m.Outbound == OutboundTlsSetting.Mandatory, AccountTlsPolicy.InEffect(m.Outbound, domainOutbound)));
         }
         Audit = policies.PolicyAudit(Domain);
-        var since = deps.Time.GetUtcNow().AddDays(-TlsReportsSection.Days);
-        TlsReports = new TlsReportsSection(Domain, HostedTlsRptRecord.ZoneLine(deps.Options, Domain, " "),
-            deps.TlsReports is { } received ? ReceivedTlsReportSummary.Of(received.Since(Domain, since), since) : null);
         var mtaSts = policies.DomainMtaSts(Domain);
         Refused = RefusedAttemptsReport.Load(refused, Domain, InboundMandatory, deps.Time.GetUtcNow());
         MtaStsPolicy = HostedMtaStsPolicies.For(Domain, mtaSts?.Inbound ?? InboundTlsSetting.Opportunistic, mtaSts?.MtaStsMode ?? "", deps.Options);
+        var since = deps.Time.GetUtcNow().AddDays(-TlsReportsSection.Days);
+        TlsReports = new TlsReportsSection(Domain, HostedTlsRptRecord.ZoneLine(deps.Options, Domain, MtaStsMode != MtaStsMode.None, " "),
+            deps.TlsReports is { } received ? ReceivedTlsReportSummary.Load(received, Domain, since) : null);
     }
 }
