@@ -228,13 +228,16 @@ public sealed partial class DashboardBrowserTests(DashboardFixture f, BrowserFix
         Assert.Equal(before, await PolicyValueAsync(bob, "outbound"));
 
         // The live DNS check through the test bed's validating resolver: the Demo domain's MX is the secure MX
-        // only, signed, and the secure MX's TLSA record matches the certificate the instance serves.
+        // only, signed, the secure MX's TLSA record matches the certificate the instance serves, and TLS reports go to
+        // the report address.
         await page.Locator("#dns-check button[type=submit]").ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex(@"[?&]check=1"));
-        await Expect(page.Locator("#dns-check tr.check")).ToHaveCountAsync(3);
+        await Expect(page.Locator("#dns-check tr.check")).ToHaveCountAsync(4);
         await Expect(page.Locator("#dns-check tr.check[data-item=mx]")).ToHaveAttributeAsync("data-level", "ok");
         await Expect(page.Locator("#dns-check tr.check[data-item=mx-dnssec]")).ToHaveAttributeAsync("data-level", "ok");
         await Expect(page.Locator("#dns-check tr.check[data-item=tlsa]")).ToHaveAttributeAsync("data-level", "ok");
+        // The _smtp._tls record the Demo zone publishes names the default report address (RFC 8460 §3).
+        await Expect(page.Locator("#dns-check tr.check[data-item=tlsrpt]")).ToHaveAttributeAsync("data-level", "ok");
         await page.Locator("#dns-check").ScrollIntoViewIfNeededAsync();
         await ShotAsync(page, "domain-page-dns-check");
     }
