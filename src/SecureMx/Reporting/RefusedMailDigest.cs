@@ -118,7 +118,7 @@ public sealed class RefusedMailDigest(RefusedAttemptRepository refused, RoleRepo
         return message;
     }
 
-    /// <summary>The digest's text: what happened, the count per sending host, then the attempts (newest first, at most <see cref="MaxListed"/>).</summary>
+    /// <summary>The digest's text: what happened, the count per sending host (the busiest <see cref="RefusedAttemptRepository.MaxHosts"/>, then "N more"), then the attempts (newest first, at most <see cref="MaxListed"/>).</summary>
     public static string Text(string domain, DateTimeOffset day, IReadOnlyList<RefusedAttempt> attempts)
     {
         var inv = CultureInfo.InvariantCulture;
@@ -128,11 +128,13 @@ public sealed class RefusedMailDigest(RefusedAttemptRepository refused, RoleRepo
         t.Append("ECDHE and AES-GCM or ChaCha20-Poly1305) is refused and not stored; the sending server was told why.\n");
         t.Append(inv, $"{attempts.Count} attempt(s) were refused. The reverse name is shown only when it is forward-confirmed.\n\n");
         t.Append("Per sending host:\n");
-        foreach (var h in attempts.GroupBy(a => a.ClientIp).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal))
+        var hosts = attempts.GroupBy(a => a.ClientIp).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).ToList();
+        foreach (var h in hosts.Take(RefusedAttemptRepository.MaxHosts))
         {
             var latest = h.First(); // newest first
             t.Append(inv, $"  {h.Key}  {Clean(latest.ReverseName ?? "(no confirmed reverse name)")}  HELO {Clean(latest.Helo ?? "(none)")}  {h.Count()} attempt(s)\n");
         }
+        if (hosts.Count > RefusedAttemptRepository.MaxHosts) t.Append(inv, $"  {hosts.Count - RefusedAttemptRepository.MaxHosts} more host(s), each with fewer attempts, not listed\n");
         t.Append(attempts.Count > MaxListed ? string.Format(inv, "\nAttempts (newest first; the first {0} of {1}):\n", MaxListed, attempts.Count) : "\nAttempts (newest first):\n");
         foreach (var a in attempts.Take(MaxListed))
         {

@@ -185,4 +185,15 @@ public sealed class RefusedMailDigestTests : IDisposable
         Assert.Contains("192.0.2.1  (no confirmed reverse name)  HELO h??Injected: x  103 attempt(s)", text);
         Assert.Equal(RefusedMailDigest.MaxListed, text.Split('\n').Count(l => l.Contains("lacked: cipher TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256 (TLSv1.2)", StringComparison.Ordinal)));
     }
+
+    [Fact]
+    public void TheCountsPerHostAreCappedWithTheHostsLeftOverCounted()
+    {
+        // A client rotating through an IPv6 /64: one attempt per address.
+        var attempts = Enumerable.Range(0, RefusedAttemptRepository.MaxHosts + 7)
+            .Select(i => new RefusedAttempt(Day.AddSeconds(1000 - i), "", $"2001:db8::{i:x}", "h", null, "a@s.test", "bob@example.org", null, null, "554 5.7.1 x")).ToList();
+        var text = RefusedMailDigest.Text("example.org", Day, attempts);
+        Assert.Equal(RefusedAttemptRepository.MaxHosts, text.Split('\n').Count(l => l.EndsWith("  1 attempt(s)", StringComparison.Ordinal)));
+        Assert.Contains("  7 more host(s), each with fewer attempts, not listed\n", text);
+    }
 }
