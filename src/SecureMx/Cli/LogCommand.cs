@@ -47,7 +47,9 @@ public static class LogCommand
                 var d = p.GetValue(domain) is { } named ? EnvelopeAddress.NormalizeDomain(named.Trim().TrimEnd('.')) ?? throw new CliException($"--domain: '{named}' is not a domain") : null;
                 var start = from ?? DateTimeOffset.UtcNow.AddDays(-30);
                 foreach (var a in report.Attempts(d, start, limit: Math.Max(1, p.GetValue(limit)))) Console.WriteLine(RefusedLine(a, withNode: store.IsShared));
-                foreach (var h in report.CountsPerHost(d, start)) Console.WriteLine(HostLine(h));
+                var hosts = report.CountsPerHost(d, start);
+                foreach (var h in hosts) Console.WriteLine(HostLine(h));
+                if (report.Totals(d, start).MoreHosts(hosts.Count) is > 0 and var more) Console.WriteLine(MoreHostsLine(more));
                 return 0;
             }
             using var deliveryLog = new DeliveryLogRepository(store, NullLogger.Instance);
@@ -76,6 +78,9 @@ public static class LogCommand
     public static string HostLine(RefusedSendingHost h) =>
         $"host {h.ClientIp} rdns={h.ReverseName ?? "unknown"} helo={Word(h.Helo)} attempts={h.Attempts} last={h.LastSeen:yyyy-MM-ddTHH:mm:ss.fffZ}";
 
+    /// <summary>After the <see cref="RefusedAttemptRepository.MaxHosts"/> busiest hosts: "hosts N more (not listed)".</summary>
+    public static string MoreHostsLine(long more) => $"hosts {more} more (not listed)";
+
     /// <summary>A sender's word on one line: no spaces or control characters (a hostile HELO must not forge fields).</summary>
     private static string Word(string? s) => s is null or "" ? "-" : new string(s.Select(c => char.IsWhiteSpace(c) || char.IsControl(c) ? '_' : c).ToArray());
 
@@ -90,7 +95,7 @@ public static class LogCommand
         else throw new CliException($"--day: '{dayText}' is not a day (YYYY-MM-DD)");
         var store = CliOptions.OpenStore(dir);
         CliNodeNumber.Use(store, options);
-        var router = new RecipientRouter(new MailboxRepository(store, TimeProvider.System), options.Delivery);
+        var router = RecipientRouter.For(new MailboxRepository(store, TimeProvider.System), options);
         using var spool = new MessageSpool(Path.Combine(dir, "spool"), TimeProvider.System, NullLogger.Instance);
         var digest = new RefusedMailDigest(new RefusedAttemptRepository(store), new RoleRepository(store, TimeProvider.System), new ReportSendRepository(store),
             spool, arrivals: null, router, options, options.Node.EffectiveName(), TimeProvider.System, NullLogger.Instance);

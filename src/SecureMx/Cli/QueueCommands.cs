@@ -232,7 +232,7 @@ public static class QueueCommands
             var qid = RequireId(p.GetValue(id)!);
             var store = CliOptions.OpenStore(dir);
             CliNodeNumber.Use(store, options);
-            var router = new RecipientRouter(new MailboxRepository(store, TimeProvider.System), options.Delivery);
+            var router = RecipientRouter.For(new MailboxRepository(store, TimeProvider.System), options);
             var bounce = new QueueBounce(spool, new DsnEmitter(spool, router, options, TimeProvider.System, NullLogger.Instance));
             var result = await bounce.BounceAsync(qid);
             var sender = result.Envelope?.Sender ?? throw OtherNodesQueue.NotHere(dir, qid);

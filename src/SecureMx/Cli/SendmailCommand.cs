@@ -30,7 +30,7 @@ public static class SendmailCommand
             // The same routing as SMTP RCPT: exact mailbox or alias, subaddress, postmaster of a hosted domain.
             var store = CliOptions.OpenStore(dir);
             CliNodeNumber.Use(store, options);
-            var router = new RecipientRouter(new MailboxRepository(store, TimeProvider.System), options.Delivery);
+            var router = RecipientRouter.For(new MailboxRepository(store, TimeProvider.System), options);
             var sender = p.GetValue(from) ?? "postmaster@" + options.Hostname;
             if (sender.Length > 0 && SmtpAddressParser.TryParseMailbox(sender, allowUtf8: true, out _) != SmtpAddressParser.Error.None)
                 throw new CliException($"-f: '{sender}' is not a valid address");

@@ -40,7 +40,7 @@ public static class TlsReportSendCommand
             var sender = new TlsReportSender(dns, sessions, new ReportSendRepository(store),
                 new TlsReportPoster(dns, InstanceTrust.Load(dir, options), options, time),
                 new MessageAcceptor(spool, arrivals: null, time, NullLogger.Instance),
-                new RecipientRouter(new MailboxRepository(store, time), options.Delivery), options, options.Node.EffectiveName(), time, NullLogger.Instance);
+                RecipientRouter.For(new MailboxRepository(store, time), options), options, options.Node.EffectiveName(), time, NullLogger.Instance);
             if (reported == TlsSessionCount.DayOf(DateTimeOffset.UtcNow))
                 Console.WriteLine($"{reported.UtcDateTime:yyyy-MM-dd} is not over: a report sent now covers the sessions so far and is the day's only one");
             // The domain as the counts name it: A-labels, lower case (an IDN given in U-labels too).

@@ -78,7 +78,7 @@ public static class ServerHost
         builder.Services.AddSingleton(sp => new TlsSessionRepository(sp.GetRequiredService<StoreDatabase>(), time,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Store.TlsSessions")));
         builder.Services.AddSingleton(sp => new ReadinessQueries(sp.GetRequiredService<StoreDatabase>(), sp.GetRequiredService<DeliveryLogRepository>()));
-        builder.Services.AddSingleton(sp => new RecipientRouter(sp.GetRequiredService<MailboxRepository>(), options.Delivery, options.TlsReporting));
+        builder.Services.AddSingleton(sp => RecipientRouter.For(sp.GetRequiredService<MailboxRepository>(), options));
         // TLS reports received for the hosted domains (RFC 8460), by mail (the queue) and HTTPS POST (listeners.mtaSts).
         builder.Services.AddSingleton(sp => new TlsReportRepository(sp.GetRequiredService<StoreDatabase>(), options.Logs, time,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Reporting")));

@@ -16,6 +16,13 @@ namespace SecureMx.Policy;
 /// </summary>
 public sealed class RecipientRouter(MailboxRepository mailboxes, DeliveryOptions options, TlsReportingOptions? tlsReporting = null)
 {
+    /// <summary>
+    /// The router every part of one instance uses — the server and every CLI command that routes mail (sendmail,
+    /// queue bounce, the digest, tls-report send): with the instance's tlsReporting, so that mail to a hosted
+    /// domain's report address reaches the report reader from every way in, never a mailbox of that name.
+    /// </summary>
+    public static RecipientRouter For(MailboxRepository mailboxes, SecureMxOptions options) => new(mailboxes, options.Delivery, options.TlsReporting);
+
     /// <summary>The largest TLS report taken (tlsReporting.maxReportBytes): a larger SIZE= is refused at RCPT.</summary>
     public long MaxReportBytes => tlsReporting?.MaxReportBytes ?? long.MaxValue;
 

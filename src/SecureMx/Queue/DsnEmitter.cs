@@ -3,6 +3,7 @@ using SecureMx.Config;
 using SecureMx.Dsn;
 using SecureMx.Mail;
 using SecureMx.Policy;
+using SecureMx.Reporting;
 using SecureMx.Spool;
 using SecureMx.Store;
 using SecureMx.Telemetry;
@@ -21,7 +22,7 @@ public sealed class DsnEmitter(MessageSpool spool, RecipientRouter recipients, S
     /// <summary>Largest original returned whole with RET=FULL; above it, headers only.</summary>
     public const long ReturnSizeLimit = 10 * 1024 * 1024;
 
-    private readonly MessageAcceptor _acceptor = new(spool, arrivals: null, time, log);
+    private readonly GeneratedMailSpooler _spooler = new(new MessageAcceptor(spool, arrivals: null, time, log), recipients, options.Hostname);
 
     /// <summary>Raised with the queue id of every DSN spooled, so that it is delivered at once.</summary>
     public event Action<string>? Arrived;
@@ -92,17 +93,13 @@ public sealed class DsnEmitter(MessageSpool spool, RecipientRouter recipients, S
         using var bytes = new MemoryStream();
         var written = DeliveryStatusNotification.WriteTo(dsn, bytes);
 
-        await using var file = _acceptor.Open(maxSize: 0);
+        await using var file = _spooler.Write(bytes.GetBuffer().AsSpan(0, (int)bytes.Length));
         var id = file.Id;
-        file.Write(bytes.GetBuffer().AsSpan(0, (int)bytes.Length));
-        var envelope = new Envelope(id, now, "", file.Length,
-            // RFC 8689 §5: the report on a REQUIRETLS message is itself sent with REQUIRETLS (it holds the original header).
-            new MailParameters(null, written.EightBit ? BodyType.EightBitMime : BodyType.SevenBit, written.SmtpUtf8 || !to.IsAscii, DsnReturn.Unspecified, null,
-                RequireTls: original.Parameters.RequireTls),
-            new ClientTrace("dsn", "127.0.0.1", options.Hostname, "local", null, null),
-            routed);
+        // RFC 8689 §5: the report on a REQUIRETLS message is itself sent with REQUIRETLS (it holds the original header).
+        var parameters = new MailParameters(null, written.EightBit ? BodyType.EightBitMime : BodyType.SevenBit, written.SmtpUtf8 || !to.IsAscii, DsnReturn.Unspecified, null,
+            RequireTls: original.Parameters.RequireTls);
         // The acceptor has logged why (with "disk full" and the path when that is the cause); the caller says which DSN is missing.
-        if (await _acceptor.AcceptAsync(file, envelope) is AcceptResult.StorageFailed failed) throw new IOException(failed.Failure.ToString(), failed.Failure.Error);
+        if (await _spooler.AcceptAsync(file, "", parameters, "dsn", routed, now) is AcceptResult.StorageFailed failed) throw new IOException(failed.Failure.ToString(), failed.Failure.Error);
         log.LogInformation("{Id}: {Action} DSN {DsnId} to <{Sender}> for {Count} recipient(s)", original.Id, action.ToString().ToLowerInvariant(), id, original.Sender, reports.Count);
         Arrived?.Invoke(id);
     }
@@ -113,13 +110,9 @@ public sealed class DsnEmitter(MessageSpool spool, RecipientRouter recipients, S
     /// longer exists goes to the domain's postmaster, anyone else by SMTP. Never NOTIFY: a DSN gets no DSN.
     /// The language is that of the mailboxes that will read it; English for a sender not hosted here.
     /// </summary>
-    private (List<EnvelopeRecipient> Recipients, MailLanguage Language) Route(EnvelopeAddress to)
+    private (IReadOnlyList<EnvelopeRecipient> Recipients, MailLanguage Language) Route(EnvelopeAddress to)
     {
-        var route = recipients.Route(to);
-        if (route.Kind == RecipientKind.UnknownUser) route = recipients.Route(new EnvelopeAddress("postmaster", to.Domain, false));
-        if (!route.IsLocal) return ([new EnvelopeRecipient(to.ToString(), to.ToString(), RecipientRoute.Remote, null, DsnNotify.Never, null, null)], MailLanguage.English);
-        var local = route.Targets.DistinctBy(t => t.Address)
-            .Select(t => new EnvelopeRecipient(t.Address, to.ToString(), RecipientRoute.Local, t.Maildir, DsnNotify.Never, null, null)).ToList();
-        return (local, recipients.LanguageOf(route));
+        var route = _spooler.Route(to, UnknownHostedAddress.Postmaster);
+        return (route.Recipients, route.Routing.IsLocal ? recipients.LanguageOf(route.Routing) : MailLanguage.English);
     }
 }

@@ -17,7 +17,10 @@ namespace SecureMx.Reporting;
 /// <c>rua=https:</c>. One report per domain and day across all nodes of a store: the report is claimed
 /// (<see cref="ReportSendRepository.TryClaim"/>) after the record is found and before it is built, marked
 /// sent once one URI took it (§3: "successfully delivered" once one endpoint accepted it), released for a
-/// later run when none did. A domain without a record costs one DNS lookup and leaves no row.
+/// later run when none did. The HTTPS URIs go first, each posted and then marked (a process that dies in
+/// between posts it again after the claim lapsed: the same report-id, which receivers dedupe, §4.4); the mail
+/// last, marked sent ("queued as ID") just before the spool accepts it and unmarked when the spool refuses it,
+/// so that it is spooled at most once. A domain without a record costs one DNS lookup and leaves no row.
 /// </summary>
 public sealed class TlsReportSender(
     IMailDnsResolver dns,
@@ -31,6 +34,8 @@ public sealed class TlsReportSender(
     TimeProvider time,
     ILogger log)
 {
+    private readonly GeneratedMailSpooler _spooler = new(acceptor, router, options.Hostname);
+
     /// <summary>The report_sends kind of TLS reports.</summary>
     public const string Kind = "tlsrpt";
 
@@ -90,26 +95,58 @@ public sealed class TlsReportSender(
 
         var now = time.GetUtcNow();
         if (!sends.TryClaim(Kind, domain, day, node, now)) return new(domain, day, TlsReportSendOutcome.AlreadyClaimed, "");
+        var markedAhead = false;
+        var done = new List<string>();
+        var failed = new List<string>();
         try
         {
             var report = Submitter.Report(domain, day, sessions.Counts(domain, day));
-            var done = new List<string>();
-            var failed = new List<string>();
-            if (record.MailTo.Count > 0)
-            {
-                var (queued, detail) = await SpoolAsync(report, record.MailTo, now).ConfigureAwait(false);
-                (queued ? done : failed).Add(detail);
-                Count("mailto", queued);
-            }
+            // HTTPS first: posted, then marked below. A process that dies in between posts it again once the claim
+            // lapsed — the same report-id (RFC 8460 §4.4), which receivers use to drop a duplicate.
             foreach (var url in record.Https)
             {
                 var posted = await poster.PostAsync(url, report.ToGzip(), ct).ConfigureAwait(false);
                 (posted.Delivered ? done : failed).Add(posted.Detail);
                 Count("https", posted.Delivered);
             }
+            if (record.MailTo.Count > 0)
+            {
+                // The mail's line comes first in the result, as it always did.
+                var targets = RouteMail(record.MailTo, out var skippedText);
+                if (targets.Count == 0)
+                {
+                    failed.Insert(0, "mail: no recipient" + skippedText);
+                    Count("mailto", false);
+                }
+                else
+                {
+                    var bytes = TlsReportMail.ToBytes(TlsReportMail.Build(report, From, record.MailTo, options.Hostname, now));
+                    await using var file = _spooler.Write(bytes);
+                    var to = string.Join(", ", record.MailTo);
+                    var queued = $"mail to {to} queued as {file.Id}{skippedText}";
+                    // Marked sent before the spool takes it: a process that dies between the two loses the mail, where
+                    // marking afterwards would let the claim lapse and a later run spool it a second time.
+                    sends.MarkSent(Kind, domain, day, time.GetUtcNow(), Bounded(Result(done.Prepend(queued), failed)));
+                    markedAhead = true;
+                    var parameters = new MailParameters(null, BodyType.SevenBit, targets.Any(t => !System.Text.Ascii.IsValid(t.Address)), DsnReturn.Unspecified, null);
+                    if (await _spooler.AcceptAsync(file, "", parameters, ClientTrace.TlsReportListener, targets, now).ConfigureAwait(false) is AcceptResult.StorageFailed storage)
+                    {
+                        failed.Insert(0, $"mail to {to}: not queued: {storage.Failure}");
+                        Count("mailto", false);
+                        // Sent by HTTPS all the same (marked again below), else unmarked and released for the next run.
+                        if (done.Count == 0) sends.UndoSent(Kind, domain, day, Bounded(string.Join("; ", failed)));
+                    }
+                    else
+                    {
+                        done.Insert(0, queued);
+                        Count("mailto", true);
+                    }
+                    markedAhead = false;
+                }
+            }
             if (done.Count > 0)
             {
-                var result = string.Join("; ", done.Concat(failed.Select(f => "failed: " + f)));
+                var result = Result(done, failed);
                 sends.MarkSent(Kind, domain, day, time.GetUtcNow(), Bounded(result));
                 log.LogInformation("TLS report for {Domain} {Day:yyyy-MM-dd} sent: {Result}", domain, day.UtcDateTime, result);
                 return new(domain, day, TlsReportSendOutcome.Sent, result);
@@ -120,48 +157,39 @@ public sealed class TlsReportSender(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // The store, the spool: released (when the store lets us) so that the next run tries again.
-            TryRelease(domain, day, ex.Message);
+            // The store, the spool: unmarked or released (when the store lets us) so that the next run tries again —
+            // unless an HTTPS URI took the report already (then it is sent).
+            if (markedAhead && done.Count > 0) return new(domain, day, TlsReportSendOutcome.Sent, Result(done, failed.Append("mail: " + ex.Message)));
+            TryRelease(domain, day, ex.Message, markedAhead);
             return Failed(domain, day, ex.Message);
         }
         catch (OperationCanceledException)
         {
-            TryRelease(domain, day, "interrupted (shutdown)");
+            TryRelease(domain, day, "interrupted (shutdown)", markedAhead && done.Count == 0);
             throw;
         }
     }
 
+    private static string Result(IEnumerable<string> done, IEnumerable<string> failed) => string.Join("; ", done.Concat(failed.Select(f => "failed: " + f)));
+
     /// <summary>
-    /// Spools one message to all <paramref name="addresses"/> (RFC 8460 §5.3), from the null sender: a report
-    /// gets no bounce (RFC 5321 §4.5.5), and so never causes mail about itself. Local addresses are routed
-    /// like any mail to them (a hosted report address gets it); an unknown hosted address is left out.
+    /// The recipients of the report mail to all <paramref name="addresses"/> (RFC 8460 §5.3), routed like any mail to
+    /// them (a hosted report address gets it locally); an unknown hosted address is left out (<paramref name="skippedText"/>).
+    /// The mail is from the null sender: a report gets no bounce (RFC 5321 §4.5.5), and so never causes mail about itself.
     /// </summary>
-    private async Task<(bool Queued, string Detail)> SpoolAsync(TlsReport report, IReadOnlyList<string> addresses, DateTimeOffset now)
+    private List<EnvelopeRecipient> RouteMail(IReadOnlyList<string> addresses, out string skippedText)
     {
         var targets = new List<EnvelopeRecipient>();
         var skipped = new List<string>();
         foreach (var text in addresses)
         {
             if (SmtpAddressParser.TryParseMailbox(text, allowUtf8: true, out var to) != SmtpAddressParser.Error.None) continue;
-            var route = router.Route(to);
-            if (route.Kind == RecipientKind.UnknownUser) skipped.Add(to + " (no such address here)");
-            else if (!route.IsLocal) targets.Add(new EnvelopeRecipient(to.ToString(), to.ToString(), RecipientRoute.Remote, null, DsnNotify.Never, null, null));
-            else targets.AddRange(route.Targets.Select(t => new EnvelopeRecipient(t.Address, to.ToString(), RecipientRoute.Local, t.Maildir, DsnNotify.Never, null, null)));
+            var route = _spooler.Route(to, UnknownHostedAddress.LeftOut);
+            if (route.Recipients.Count == 0) skipped.Add(to + " (no such address here)");
+            targets.AddRange(route.Recipients);
         }
-        var skippedText = skipped.Count > 0 ? $" (left out: {string.Join(", ", skipped)})" : "";
-        if (targets.Count == 0) return (false, "mail: no recipient" + skippedText);
-
-        var bytes = TlsReportMail.ToBytes(TlsReportMail.Build(report, From, addresses, options.Hostname, now));
-        await using var file = acceptor.Open(maxSize: 0);
-        var id = file.Id;
-        file.Write(bytes);
-        var envelope = new Envelope(id, now, "", file.Length,
-            new MailParameters(null, BodyType.SevenBit, targets.Any(t => !System.Text.Ascii.IsValid(t.Address)), DsnReturn.Unspecified, null),
-            new ClientTrace(ClientTrace.TlsReportListener, "127.0.0.1", options.Hostname, "local", null, null),
-            targets.DistinctBy(t => t.Address).ToList());
-        if (await acceptor.AcceptAsync(file, envelope).ConfigureAwait(false) is AcceptResult.StorageFailed failed)
-            return (false, $"mail to {string.Join(", ", addresses)}: not queued: {failed.Failure}");
-        return (true, $"mail to {string.Join(", ", addresses)} queued as {id}{skippedText}");
+        skippedText = skipped.Count > 0 ? $" (left out: {string.Join(", ", skipped)})" : "";
+        return targets;
     }
 
     private TlsReportSendResult Failed(string domain, DateTimeOffset day, string why)
@@ -170,16 +198,17 @@ public sealed class TlsReportSender(
         return new(domain, day, TlsReportSendOutcome.Failed, why);
     }
 
-    private void TryRelease(string domain, DateTimeOffset day, string why)
+    private void TryRelease(string domain, DateTimeOffset day, string why, bool markedAhead)
     {
         try
         {
-            sends.Release(Kind, domain, day, Bounded(why));
+            if (markedAhead) sends.UndoSent(Kind, domain, day, Bounded(why));
+            else sends.Release(Kind, domain, day, Bounded(why));
         }
         catch (Exception ex) when (StoreUnavailable.Is(ex) || ex is System.Data.Common.DbException)
         {
-            // The claim then lapses after ReportSendRepository.StaleClaim.
-            log.LogWarning("TLS report for {Domain}: the claim could not be released ({Error}); it lapses in {Minutes} min", domain, ex.Message, ReportSendRepository.StaleClaim.TotalMinutes);
+            // Released: the claim then lapses after ReportSendRepository.StaleClaim; marked: the report is not sent for that day.
+            log.LogWarning("TLS report for {Domain}: the claim could not be {What} ({Error})", domain, markedAhead ? "unmarked, the report is not sent for that day" : $"released; it lapses in {ReportSendRepository.StaleClaim.TotalMinutes} min", ex.Message);
         }
     }
 

@@ -17,3 +17,10 @@ public sealed record RefusedAttempt(DateTimeOffset At, string Node, string Clien
 
 /// <summary>Refused attempts per sending host: how many, the latest HELO and reverse name it had, when last.</summary>
 public sealed record RefusedSendingHost(string ClientIp, string? Helo, string? ReverseName, long Attempts, DateTimeOffset LastSeen);
+
+/// <summary>All refused attempts of a window and the distinct sending hosts they came from.</summary>
+public sealed record RefusedTotals(long Hosts, long Attempts)
+{
+    /// <summary>The hosts beyond the <paramref name="shown"/> counted one by one ("N more hosts").</summary>
+    public long MoreHosts(int shown) => Math.Max(0, Hosts - shown);
+}

@@ -30,15 +30,29 @@ public sealed class RefusedAttemptRepository(StoreDatabase db)
             r.GetString(6), r.NullableString(7), r.NullableString(8), r.GetString(9)),
         Parameters(domain, since, until, ("@limit", Math.Max(0, limit))));
 
-    /// <summary>The refused attempts of the same window counted per sending host (all of them, not only the listed), most first.</summary>
-    public List<RefusedSendingHost> CountsPerHost(string? domain, DateTimeOffset since, DateTimeOffset? until = null) => db.Rows($"""
+    /// <summary>Sending hosts counted at most (a client rotating through an IPv6 /64 must not make a page, a listing or a mail of any size).</summary>
+    public const int MaxHosts = 200;
+
+    /// <summary>
+    /// The refused attempts of the same window counted per sending host (all of them, not only the listed), most first,
+    /// at most <paramref name="limit"/> hosts; <see cref="Totals"/> says how many there are in all.
+    /// </summary>
+    public List<RefusedSendingHost> CountsPerHost(string? domain, DateTimeOffset since, DateTimeOffset? until = null, int limit = MaxHosts) => db.Rows($"""
         SELECT s.client_ip, MAX(s.helo), MAX(s.reverse_name), COUNT(*), MAX(r.at)
         FROM inbound_recipients r JOIN inbound_sessions s ON s.id = r.session_id
         WHERE {Where}
         GROUP BY s.client_ip
         ORDER BY COUNT(*) DESC, s.client_ip
+        LIMIT @limit
         """, r => new RefusedSendingHost(r.GetString(0), r.NullableString(1), r.NullableString(2), r.GetInt64(3), r.Time(4)),
-        Parameters(domain, since, until));
+        Parameters(domain, since, until, ("@limit", Math.Max(0, limit))));
+
+    /// <summary>All refused attempts of the window and the distinct sending hosts they came from (not capped).</summary>
+    public RefusedTotals Totals(string? domain, DateTimeOffset since, DateTimeOffset? until = null) => db.Rows($"""
+        SELECT COUNT(DISTINCT s.client_ip), COUNT(*)
+        FROM inbound_recipients r JOIN inbound_sessions s ON s.id = r.session_id
+        WHERE {Where}
+        """, r => new RefusedTotals(r.GetInt64(0), r.GetInt64(1)), Parameters(domain, since, until)).Single();
 
     /// <summary>The hosted domains whose digest switch is on and that had refused attempts in [since, until).</summary>
     public List<string> DigestDomainsWithRefusals(DateTimeOffset since, DateTimeOffset until) => db.Rows("""

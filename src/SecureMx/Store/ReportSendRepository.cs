@@ -3,8 +3,9 @@ namespace SecureMx.Store;
 /// <summary>
 /// The daily reports SecureMx sends — a TLS report to a recipient domain (kind "tlsrpt"), the refused-mail
 /// digest to a hosted domain's admins (kind "refused-digest") — go out once per kind, domain and day, from
-/// one node of a shared store: a node claims the row before it builds the report and marks it sent once the
-/// report is spooled (or posted). A claim that was never completed (the node died) may be taken over after
+/// one node of a shared store: a node claims the row before it builds the report and marks it sent just before
+/// the report mail is spooled (undone with <see cref="UndoSent"/> when the spool refuses it: a process that dies
+/// in between loses that report rather than send it twice), or once the report is posted. A claim that was never completed (the node died) may be taken over after
 /// <see cref="StaleClaim"/>. Times are Unix milliseconds; day is 00:00 UTC of the day reported on.
 /// </summary>
 public sealed class ReportSendRepository(StoreDatabase db)
@@ -35,6 +36,14 @@ public sealed class ReportSendRepository(StoreDatabase db)
     /// </summary>
     public void Release(string kind, string domain, DateTimeOffset day, string result) => db.Execute(
         "UPDATE report_sends SET claimed_at=0, result=@r WHERE kind=@k AND domain=@d AND day=@day AND sent_at IS NULL",
+        ("@k", kind), ("@d", domain), ("@day", day.ToUnixTimeMilliseconds()), ("@r", result));
+
+    /// <summary>
+    /// The report marked sent before it was spooled could not be spooled after all: not sent, and the claim released
+    /// at once so that a later run (any node) tries again; <paramref name="result"/> says why.
+    /// </summary>
+    public void UndoSent(string kind, string domain, DateTimeOffset day, string result) => db.Execute(
+        "UPDATE report_sends SET sent_at=NULL, claimed_at=0, result=@r WHERE kind=@k AND domain=@d AND day=@day",
         ("@k", kind), ("@d", domain), ("@day", day.ToUnixTimeMilliseconds()), ("@r", result));
 
     /// <summary>The sends of <paramref name="kind"/> from <paramref name="since"/> on, newest first (the CLI, the tests).</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using SecureMx.IntegrationTests.Support;
+using SecureMx.TestKit;
 
 namespace SecureMx.IntegrationTests.Cli;
 
@@ -59,5 +60,27 @@ public sealed partial class SendmailCommandTests
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("nobody+tag@hosted.test: no such mailbox or alias on this server", r.StdErr);
         Assert.Equal("queue is empty\n", (await mx.Cli("queue", "list")).StdOut);
+    }
+
+    [Fact]
+    public async Task MailToAHostedDomainsReportAddressGoesToTheReportReaderNotAMailbox()
+    {
+        await using var mx = await SecureMxInstance.CreateAsync("hosted.test", ["alice@hosted.test"]);
+        var yesterday = new DateTimeOffset(DateTime.UtcNow.Date, TimeSpan.Zero).AddDays(-1);
+
+        // The same router as SMTP RCPT, with tlsReporting: the report address is no unknown user.
+        var r = await Run.SecureMxWithStdinAsync(TlsReportSamples.GoogleMail("tlsrpt@hosted.test", yesterday, "hosted.test"),
+            ["sendmail", "-f", "alice@hosted.test", "tlsrpt@hosted.test", "--data", mx.DataDir]);
+
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Equal([("tlsrpt@hosted.test", "tlsrpt@hosted.test", "local")], await RecipientsAsync(mx, QueuedAs().Match(r.StdOut).Groups[1].Value));
+        await mx.StartAsync();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!mx.Log.Contains("relay=tlsrpt status=sent (tls report stored)", StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the report was not stored:\n" + mx.Log);
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+        }
+        Assert.False(Directory.Exists(mx.MaildirNew("tlsrpt@hosted.test")));
     }
 }

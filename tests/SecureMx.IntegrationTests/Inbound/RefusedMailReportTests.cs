@@ -11,8 +11,8 @@ namespace SecureMx.IntegrationTests.Inbound;
 /// The refused-mail report of inbound mandatory TLS against a running instance (on 127.0.91.x): a
 /// plaintext attempt and a TLS 1.2 attempt with a CBC suite at a mandatory domain show up in
 /// <c>securemx log --refused</c> and on the domain page for its admin, not for another domain's admin,
-/// and the digest, switched on in the dashboard and run twice, arrives in the admin's Maildir once — without
-/// the attempt that looks like the digest forwarded back (from the null sender to the admin).
+/// and the digest, switched on in the dashboard and run twice, arrives in the admin's Maildir once, from its own
+/// envelope sender — without the attempt from that sender (the digest forwarded back), with the others.
 /// </summary>
 public sealed partial class RefusedMailReportTests
 {
@@ -54,7 +54,7 @@ public sealed partial class RefusedMailReportTests
             await weak.CommandAsync("EHLO weak.sender.test");
             await weak.StartTlsAsync("mx.securemx.test", SslProtocols.Tls12, [TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256]);
             await weak.CommandAsync("EHLO weak.sender.test");
-            Assert.StartsWith("250", await weak.CommandAsync("MAIL FROM:<>"));
+            Assert.StartsWith("250", await weak.CommandAsync("MAIL FROM:<refused-digest-noreply@mx.securemx.test>"));
             Assert.StartsWith("550 5.7.1", await weak.CommandAsync("RCPT TO:<" + Admin + ">"));
             await weak.CommandAsync("QUIT");
         }
@@ -70,7 +70,7 @@ public sealed partial class RefusedMailReportTests
         }
         TestContext.Current.TestOutputHelper?.WriteLine(string.Join("\n", lines));
         Assert.Equal(3, lines.Length);
-        Assert.Matches(@"^\S+Z client=\S+ rdns=unknown helo=weak\.sender\.test from=<> to=<admin@refused\.test> lacked=cipher TLSv1\.2 TLS_ECDHE_\w+_WITH_AES_128_CBC_SHA256 \(550 5\.7\.1 ", lines[0]);
+        Assert.Matches(@"^\S+Z client=\S+ rdns=unknown helo=weak\.sender\.test from=<refused-digest-noreply@mx\.securemx\.test> to=<admin@refused\.test> lacked=cipher TLSv1\.2 TLS_ECDHE_\w+_WITH_AES_128_CBC_SHA256 \(550 5\.7\.1 ", lines[0]);
         Assert.Matches(@"^\S+Z client=\S+ rdns=unknown helo=plain\.sender\.test from=<news@plain\.sender\.test> to=<user@refused\.test> lacked=no-tls \(550 5\.7\.1 ", lines[1]);
         Assert.Matches(@"^host \S+ rdns=unknown helo=\S+ attempts=2 last=\S+Z$", lines[2]);
         Assert.Empty((await instance.Cli("log", "--refused", "--domain", OtherDomain)).StdOut);
@@ -106,8 +106,9 @@ public sealed partial class RefusedMailReportTests
         Assert.Single(instance.Messages(Admin));
         var digest = MimeMessage.Load(delivered[0]);
         Assert.Equal("auto-generated", digest.Headers["Auto-Submitted"]);
-        // The weak attempt came from the null sender to the admin: what a digest forwarded back would look like, so the
-        // digest leaves it out (the page and the CLI above list it).
+        Assert.Equal("<refused-digest-noreply@mx.securemx.test>", digest.Headers["Return-Path"]);
+        // The weak attempt came from the digest's own sender: a digest forwarded back, so the digest leaves it out
+        // (the page and the CLI above list it).
         Assert.Contains($"Refused mail for {Domain} on {today}: 1 attempt(s)", digest.Subject);
         Assert.Contains("from <news@plain.sender.test> to <user@refused.test>  lacked: no TLS", digest.TextBody);
         Assert.DoesNotContain("to <" + Admin + ">", digest.TextBody);

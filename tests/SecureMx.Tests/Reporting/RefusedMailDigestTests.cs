@@ -50,7 +50,7 @@ public sealed class RefusedMailDigestTests : IDisposable
         _dir.Dispose();
     }
 
-    private RefusedMailDigest Digest(string node = "node1") => new(_refused, _store.Roles, _sends, _spool, null,
+    private RefusedMailDigest Digest(string node = "node1", IMessageArrivalSink? arrivals = null) => new(_refused, _store.Roles, _sends, _spool, arrivals,
         new RecipientRouter(_store.Mailboxes, _options.Delivery), _options, node, _time, _log);
 
     private async Task RefusedAsync(params (double Hours, string Ip, string From, string To)[] attempts)
@@ -68,7 +68,7 @@ public sealed class RefusedMailDigestTests : IDisposable
     }
 
     [Fact]
-    public async Task TheDigestGoesToEveryDomainAdminsMaildirFromTheNullSenderAutoSubmitted()
+    public async Task TheDigestGoesToEveryDomainAdminsMaildirFromItsOwnSenderAutoSubmitted()
     {
         await RefusedAsync((10, "192.0.2.1", "a@sender.test", "bob@example.org"), (11, "192.0.2.1", "a@sender.test", "alice@example.org"),
             (12, "198.51.100.7", "", "bob@example.org"));
@@ -78,7 +78,7 @@ public sealed class RefusedMailDigestTests : IDisposable
         Assert.Equal("queued", outcome.Result);
         var (envelope, recipients) = Assert.Single(Queued());
         Assert.Equal(outcome.QueueId, envelope.Id);
-        Assert.Equal("", envelope.Sender);
+        Assert.Equal("refused-digest-noreply@mx.provider.test", envelope.Sender);
         Assert.Equal(["alice@example.org", "carol@other.test"], recipients.Select(r => r.Recipient.Address).Order());
         Assert.All(recipients, r => Assert.Equal(RecipientRoute.Local, r.Recipient.Route)); // admins are mailboxes here: into their Maildirs
         Assert.All(recipients, r => Assert.Equal(DsnNotify.Never, r.Recipient.Notify));
@@ -91,7 +91,7 @@ public sealed class RefusedMailDigestTests : IDisposable
         Assert.Contains("198.51.100.7  (no confirmed reverse name)  HELO h.test  1 attempt(s)", text);
         Assert.Contains("12:00:00Z  198.51.100.7  from <> to <bob@example.org>  lacked: no TLS", text);
         Assert.True(text.IndexOf("12:00:00Z", StringComparison.Ordinal) < text.IndexOf("10:00:00Z", StringComparison.Ordinal), "newest first");
-        Assert.Equal("queued " + envelope.Id + " to 2 admin(s)", Assert.Single(_sends.Since(RefusedMailDigest.Kind, Day)).Result);
+        Assert.Equal("queued as " + envelope.Id + " to 2 admin(s)", Assert.Single(_sends.Since(RefusedMailDigest.Kind, Day)).Result);
     }
 
     [Fact]
@@ -123,23 +123,57 @@ public sealed class RefusedMailDigestTests : IDisposable
     }
 
     [Fact]
-    public async Task AttemptsTheDigestCausedAreLeftOutAndAloneTheySendNothing()
+    public async Task AttemptsFromTheDigestsOwnSenderAreLeftOutAndAloneTheySendNothing()
     {
-        // A reply to the digest's From address, and the digest forwarded back (null sender) to an admin.
-        await RefusedAsync((10, "192.0.2.1", "carol@other.test", "refused-digest-noreply@mx.provider.test"),
-            (11, "192.0.2.1", "", "alice@example.org"));
+        // The digest come back (forwarded by an admin's mailbox elsewhere): its own sender, as it is, SRS- or BATV-rewritten.
+        await RefusedAsync((10, "192.0.2.1", "refused-digest-noreply@mx.provider.test", "alice@example.org"),
+            (10.5, "192.0.2.1", "SRS0=HhJk=TT=mx.provider.test=refused-digest-noreply@forwarder.test", "alice@example.org"),
+            (11, "192.0.2.1", "prvs=1234abcd=Refused-Digest-Noreply@MX.provider.test", "bob@example.org"));
         var digest = Digest();
-        Assert.All(_refused.Attempts("example.org", Day), a => Assert.True(digest.IsCausedByDigest(a, ["alice@example.org", "carol@other.test"])));
 
         var outcome = Assert.Single(await digest.RunAsync(Day, cancellationToken: TestContext.Current.CancellationToken));
 
         Assert.Equal("nothing refused", outcome.Result);
         Assert.Empty(Queued());
-        await RefusedAsync((12, "192.0.2.1", "", "bob@example.org")); // a bounce to a mailbox that is no admin: reported
+        Assert.Equal(3, _refused.Attempts("example.org", Day).Count); // the page and the CLI still list them
+        // A bounce (null sender) to an admin, and mail from another host's noreply or from a look-alike, are reported.
+        await RefusedAsync((12, "192.0.2.1", "", "alice@example.org"), (13, "192.0.2.1", "refused-digest-noreply@elsewhere.test", "bob@example.org"),
+            (14, "192.0.2.1", "SRS0=HhJk=TT=elsewhere.test=refused-digest-noreply@forwarder.test", "bob@example.org"),
+            (15, "192.0.2.1", "x-refused-digest-noreply@mx.provider.test", "bob@example.org"));
         Assert.Equal("queued", Assert.Single(await digest.RunAsync(Day, cancellationToken: TestContext.Current.CancellationToken)).Result);
         var text = Message(Assert.Single(Queued()).Envelope.Id).TextBody!;
-        Assert.Contains("1 attempt(s) were refused", text);
-        Assert.DoesNotContain("alice@example.org>", text);
+        Assert.Contains("4 attempt(s) were refused", text);
+        Assert.Contains("12:00:00Z  192.0.2.1  from <> to <alice@example.org>", text);
+        Assert.DoesNotContain("mx.provider.test=refused-digest-noreply", text);
+    }
+
+    [Theory]
+    [InlineData("refused-digest-noreply@mx.provider.test", true)]
+    [InlineData("REFUSED-DIGEST-NOREPLY@mx.provider.test.", true)]
+    [InlineData("prvs=0123abcd=refused-digest-noreply@mx.provider.test", true)]
+    [InlineData("SRS0=HhJk=TT=mx.provider.test=refused-digest-noreply@forwarder.test", true)]
+    [InlineData("SRS1=AbCd=forwarder1.test==HhJk=TT=mx.provider.test=refused-digest-noreply@forwarder2.test", true)]
+    [InlineData("", false)]
+    [InlineData(null, false)]
+    [InlineData("refused-digest-noreply@other.test", false)]
+    [InlineData("SRS0=HhJk=TT=other.test=refused-digest-noreply@forwarder.test", false)]
+    [InlineData("refused-digest-noreply-x@mx.provider.test", false)]
+    [InlineData("postmaster@mx.provider.test", false)]
+    public void TheDigestsSenderIsRecognisedAsItIsAndAfterSrsOrBatv(string? mailFrom, bool fromDigest) =>
+        Assert.Equal(fromDigest, Digest().IsFromDigest(mailFrom));
+
+    [Fact]
+    public async Task TheDigestIsMarkedSentBeforeTheSpoolTakesIt()
+    {
+        await RefusedAsync((10, "192.0.2.1", "a@sender.test", "bob@example.org"));
+        var seen = new List<ReportSend>();
+        var arrivals = new ArrivalProbe(_ => seen.Add(Assert.Single(_sends.Since(RefusedMailDigest.Kind, Day)))); // called once the message is committed
+
+        var outcome = Assert.Single(await Digest(arrivals: arrivals).RunAsync(Day, cancellationToken: TestContext.Current.CancellationToken));
+
+        var row = Assert.Single(seen);
+        Assert.NotNull(row.SentAt); // a process that died here would not send it again
+        Assert.Equal($"queued as {outcome.QueueId} to 2 admin(s)", row.Result);
     }
 
     [Fact]
@@ -154,7 +188,10 @@ public sealed class RefusedMailDigestTests : IDisposable
         Assert.Empty(Queued());
         Assert.Contains(_log.Lines, l => l.Contains("not queued, tried again on the next run", StringComparison.Ordinal));
         var released = Assert.Single(_sends.Since(RefusedMailDigest.Kind, Day));
-        Assert.Null(released.SentAt);
+        Assert.Null(released.SentAt); // marked sent before the spool, unmarked when it refused
+        Assert.StartsWith("not queued: ", released.Result);
+        Assert.True(_sends.TryClaim(RefusedMailDigest.Kind, "example.org", Day, "node2", _time.GetUtcNow())); // released at once
+        _sends.Release(RefusedMailDigest.Kind, "example.org", Day, "test");
         _faults.Clear(); // space again
         Assert.Equal("queued", Assert.Single(await Digest().RunAsync(Day, cancellationToken: TestContext.Current.CancellationToken)).Result);
         Assert.Single(Queued());
@@ -184,5 +221,16 @@ public sealed class RefusedMailDigestTests : IDisposable
         Assert.Contains($"the first {RefusedMailDigest.MaxListed} of {attempts.Count}", text);
         Assert.Contains("192.0.2.1  (no confirmed reverse name)  HELO h??Injected: x  103 attempt(s)", text);
         Assert.Equal(RefusedMailDigest.MaxListed, text.Split('\n').Count(l => l.Contains("lacked: cipher TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256 (TLSv1.2)", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void TheCountsPerHostAreCappedWithTheHostsLeftOverCounted()
+    {
+        // A client rotating through an IPv6 /64: one attempt per address.
+        var attempts = Enumerable.Range(0, RefusedAttemptRepository.MaxHosts + 7)
+            .Select(i => new RefusedAttempt(Day.AddSeconds(1000 - i), "", $"2001:db8::{i:x}", "h", null, "a@s.test", "bob@example.org", null, null, "554 5.7.1 x")).ToList();
+        var text = RefusedMailDigest.Text("example.org", Day, attempts);
+        Assert.Equal(RefusedAttemptRepository.MaxHosts, text.Split('\n').Count(l => l.EndsWith("  1 attempt(s)", StringComparison.Ordinal)));
+        Assert.Contains("  7 more host(s), each with fewer attempts, not listed\n", text);
     }
 }

@@ -73,8 +73,8 @@ public sealed class TlsReportSenderTests : IAsyncDisposable
         _sessions.Flush();
     }
 
-    private TlsReportSender Sender(string node = "mx1") => new(_dns, _sessions, new ReportSendRepository(_store.Database),
-        new TlsReportPoster(_dns, _trust, _options, _time), new MessageAcceptor(_spool, arrivals: null, _time, NullLogger.Instance),
+    private TlsReportSender Sender(string node = "mx1", MessageAcceptor? acceptor = null) => new(_dns, _sessions, new ReportSendRepository(_store.Database),
+        new TlsReportPoster(_dns, _trust, _options, _time), acceptor ?? new MessageAcceptor(_spool, arrivals: null, _time, NullLogger.Instance),
         new RecipientRouter(_store.Mailboxes, _options.Delivery), _options, node, _time, NullLogger.Instance);
 
     private void Publish(string domain, string record) => _dns.Txt["_smtp._tls." + domain] = [record];
@@ -280,6 +280,61 @@ public sealed class TlsReportSenderTests : IAsyncDisposable
         using var json = Json(Attachment(Message(Assert.Single(Spooled()).Envelope.Id)));
         Assert.Equal(5, json.RootElement.GetProperty("policies")[0].GetProperty("summary").GetProperty("total-successful-session-count").GetInt64());
         Assert.Equal("2026-12-04T00:00:00Z", json.RootElement.GetProperty("date-range").GetProperty("start-datetime").GetString());
+    }
+
+    [Fact]
+    public async Task TheReportMailIsMarkedSentBeforeTheSpoolTakesIt()
+    {
+        Publish(Remote, "v=TLSRPTv1; rua=mailto:reports@remote.example.net");
+        var sends = new ReportSendRepository(_store.Database);
+        var seen = new List<ReportSend>();
+        var probe = new ArrivalProbe(_ => seen.Add(Assert.Single(sends.Since("tlsrpt", Day)))); // called once the message is committed
+
+        var result = Assert.Single(await Sender(acceptor: new MessageAcceptor(_spool, probe, _time, NullLogger.Instance)).SendDayAsync(Day, null, Ct));
+
+        Assert.Equal(TlsReportSendOutcome.Sent, result.Outcome);
+        var row = Assert.Single(seen);
+        Assert.NotNull(row.SentAt); // a process that died here would not spool it again
+        Assert.Contains($"queued as {Assert.Single(Spooled()).Envelope.Id}", row.Result);
+    }
+
+    [Fact]
+    public async Task AReportMailTheSpoolRefusesIsUnmarkedAndReleasedAndTheNextRunSendsIt()
+    {
+        Publish(Remote, "v=TLSRPTv1; rua=mailto:reports@remote.example.net");
+        var faults = new StorageFaultPlan();
+        using var full = new MessageSpool(Path.Combine(_dir.Path, "full"), _time, NullLogger.Instance, new DurableFiles(faults));
+        foreach (var step in Enum.GetValues<DurableStep>()) faults.FailAlways(step, Errno.ENOSPC); // the disk is full
+
+        var failed = Assert.Single(await Sender(acceptor: new MessageAcceptor(full, null, _time, NullLogger.Instance)).SendDayAsync(Day, null, Ct));
+
+        Assert.Equal(TlsReportSendOutcome.Failed, failed.Outcome);
+        Assert.Contains("not queued", failed.Detail);
+        var row = Assert.Single(new ReportSendRepository(_store.Database).Since("tlsrpt", Day));
+        Assert.Null(row.SentAt);
+        Assert.Empty(full.Queue.ListAll());
+        // Released at once: another node sends it now.
+        Assert.Equal(TlsReportSendOutcome.Sent, Assert.Single(await Sender("mx2").SendDayAsync(Day, null, Ct)).Outcome);
+        Assert.Single(Spooled());
+        using (var c = full.Queue.OpenRead()) Microsoft.Data.Sqlite.SqliteConnection.ClearPool(c);
+    }
+
+    [Fact]
+    public async Task AReportPostedIsSentEvenWhenTheSpoolRefusesTheMail()
+    {
+        Publish(Remote, $"v=TLSRPTv1; rua=mailto:reports@remote.example.net,{CollectorUrl}");
+        var faults = new StorageFaultPlan();
+        using var full = new MessageSpool(Path.Combine(_dir.Path, "full"), _time, NullLogger.Instance, new DurableFiles(faults));
+        foreach (var step in Enum.GetValues<DurableStep>()) faults.FailAlways(step, Errno.ENOSPC);
+
+        var result = Assert.Single(await Sender(acceptor: new MessageAcceptor(full, null, _time, NullLogger.Instance)).SendDayAsync(Day, null, Ct));
+
+        Assert.Equal(TlsReportSendOutcome.Sent, result.Outcome);
+        Assert.Single(_collector.Requests);
+        Assert.StartsWith("https://reports.remote.example.net", result.Detail);
+        Assert.Contains("failed: mail to reports@remote.example.net: not queued", result.Detail);
+        Assert.NotNull(Assert.Single(new ReportSendRepository(_store.Database).Since("tlsrpt", Day)).SentAt);
+        using (var c = full.Queue.OpenRead()) Microsoft.Data.Sqlite.SqliteConnection.ClearPool(c);
     }
 
     private static int FreePort()

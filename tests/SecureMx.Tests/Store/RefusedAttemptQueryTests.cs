@@ -86,6 +86,26 @@ public sealed class RefusedAttemptQueryTests : IDisposable
     }
 
     [Fact]
+    public async Task CountsPerHostStopAtTheLimitAndTheTotalsCountEveryHostAndAttempt()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            var s = _logs.Session(Now.AddHours(-1 - i), $"2001:db8::{i + 1}");
+            for (var n = 0; n <= i; n++) RefusedLogs.Rcpt(s, "a@sender.test", "alice@example.org", offsetSeconds: n);
+        }
+        await _logs.WriteAsync();
+
+        var hosts = _refused.CountsPerHost("example.org", Since, limit: 2);
+        var totals = _refused.Totals("example.org", Since);
+
+        Assert.Equal(["2001:db8::5", "2001:db8::4"], hosts.Select(h => h.ClientIp));
+        Assert.Equal(new RefusedTotals(5, 15), totals);
+        Assert.Equal(3, totals.MoreHosts(hosts.Count));
+        Assert.Equal(new RefusedTotals(0, 0), _refused.Totals("other.test", Since));
+        Assert.Equal(5, _refused.CountsPerHost("example.org", Since).Count); // the default limit is MaxHosts
+    }
+
+    [Fact]
     public async Task DigestDomainsAreThoseWithTheSwitchOnAndRefusalsThatDay()
     {
         Assert.False(_refused.DigestOn("example.org"));

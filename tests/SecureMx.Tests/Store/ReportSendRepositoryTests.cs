@@ -85,4 +85,19 @@ public sealed class ReportSendRepositoryTests : IDisposable
         Assert.False(_sends.TryClaim("tlsrpt", "example.org", Day, "mx2", Now.AddHours(1)));
         Assert.Equal("sent", Assert.Single(_sends.Since("tlsrpt", Day)).Result);
     }
+
+    [Fact]
+    public void AReportMarkedSentThatTheSpoolRefusedIsUnsentAndAnotherNodeClaimsItAtOnce()
+    {
+        Assert.True(_sends.TryClaim("refused-digest", "example.org", Day, "mx1", Now));
+        _sends.MarkSent("refused-digest", "example.org", Day, Now, "queued as X");
+        Assert.False(_sends.TryClaim("refused-digest", "example.org", Day, "mx2", Now.AddSeconds(1)));
+
+        _sends.UndoSent("refused-digest", "example.org", Day, "not queued: disk full");
+
+        var row = Assert.Single(_sends.Since("refused-digest", Day));
+        Assert.Null(row.SentAt);
+        Assert.Equal("not queued: disk full", row.Result);
+        Assert.True(_sends.TryClaim("refused-digest", "example.org", Day, "mx2", Now.AddSeconds(2)));
+    }
 }
