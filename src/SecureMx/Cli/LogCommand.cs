@@ -89,10 +89,7 @@ public static class LogCommand
     {
         InstanceOwner.DropTo(dir); // what it spools belongs to the instance's user
         var options = CliOptions.LoadConfig(dir);
-        DateTimeOffset day;
-        if (dayText is null) day = RefusedMailDigest.DayOf(DateTimeOffset.UtcNow).AddDays(-1);
-        else if (DateTime.TryParseExact(dayText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed)) day = new DateTimeOffset(parsed, TimeSpan.Zero);
-        else throw new CliException($"--day: '{dayText}' is not a day (YYYY-MM-DD)");
+        var day = CliDay.Parse(dayText, DateTimeOffset.UtcNow.AddDays(-1));
         var store = CliOptions.OpenStore(dir);
         CliNodeNumber.Use(store, options);
         var router = RecipientRouter.For(new MailboxRepository(store, TimeProvider.System), options);

@@ -1,8 +1,8 @@
 using System.CommandLine;
-using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using SecureMx.Config;
 using SecureMx.Dns;
+using SecureMx.Mail;
 using SecureMx.Policy;
 using SecureMx.Reporting;
 using SecureMx.Spool;
@@ -41,7 +41,7 @@ public static class TlsReportSendCommand
                 new TlsReportPoster(dns, InstanceTrust.Load(dir, options), options, time),
                 new MessageAcceptor(spool, arrivals: null, time, NullLogger.Instance),
                 RecipientRouter.For(new MailboxRepository(store, time), options), options, options.Node.EffectiveName(), time, NullLogger.Instance);
-            if (reported == TlsSessionCount.DayOf(DateTimeOffset.UtcNow))
+            if (reported == UtcDay.Of(DateTimeOffset.UtcNow))
                 Console.WriteLine($"{reported.UtcDateTime:yyyy-MM-dd} is not over: a report sent now covers the sessions so far and is the day's only one");
             // The domain as the counts name it: A-labels, lower case (an IDN given in U-labels too).
             var only = p.GetValue(domain) is { } d ? TlsReportShowCommand.PolicyDomain(d) : null;
@@ -59,11 +59,8 @@ public static class TlsReportSendCommand
     /// </summary>
     internal static DateTimeOffset ParseDay(string? text, DateTimeOffset now)
     {
-        if (text is null) return TlsSessionCount.DayOf(now).AddDays(-1);
-        if (!DateTime.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var d))
-            throw new CliException($"--day: '{text}' is not a date (YYYY-MM-DD)");
-        var day = new DateTimeOffset(d.Date, TimeSpan.Zero);
-        if (day > TlsSessionCount.DayOf(now)) throw new CliException($"--day: {text} has not begun yet (UTC)");
+        var day = CliDay.Parse(text, now.AddDays(-1));
+        if (day > UtcDay.Of(now)) throw new CliException($"--day: {text} has not begun yet (UTC)");
         return day;
     }
 }

@@ -47,10 +47,7 @@ public static class TlsReportShowCommand
     /// <summary>00:00 UTC of <paramref name="text"/> (YYYY-MM-DD), or of today.</summary>
     internal static DateTimeOffset Day(string? text, DateTimeOffset now)
     {
-        if (text is null) return TlsSessionCount.DayOf(now);
-        if (!DateTime.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d))
-            throw new CliException($"--day: '{text}' is not a day (YYYY-MM-DD)");
-        return new DateTimeOffset(d, TimeSpan.Zero);
+        return CliDay.Parse(text, now);
     }
 
     /// <summary>The domain as reports name it: A-labels, lower case, no trailing dot (RFC 8460 §4.4).</summary>

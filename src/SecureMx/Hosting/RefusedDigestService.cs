@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SecureMx.Mail;
 using SecureMx.Reporting;
 using SecureMx.Store;
 
@@ -36,7 +37,7 @@ public sealed class RefusedDigestService(RefusedMailDigest digest, TimeProvider 
     {
         try
         {
-            await digest.RunAsync(RefusedMailDigest.DayOf(time.GetUtcNow()).AddDays(-1), cancellationToken: cancellationToken);
+            await digest.RunAsync(UtcDay.Of(time.GetUtcNow()).AddDays(-1), cancellationToken: cancellationToken);
         }
         catch (Exception ex) when (StoreUnavailable.Is(ex))
         {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SecureMx.Mail;
 using SecureMx.Reporting;
 using SecureMx.Store;
 
@@ -51,7 +52,7 @@ public sealed class TlsReportService(TlsReportSender sender, TimeProvider time, 
     /// <summary>One pass: the reports of the last <see cref="RetryDays"/> UTC days not sent yet.</summary>
     public async Task<IReadOnlyList<TlsReportSendResult>> RunOnceAsync(CancellationToken ct)
     {
-        var today = TlsSessionCount.DayOf(time.GetUtcNow());
+        var today = UtcDay.Of(time.GetUtcNow());
         foreach (var old in _notRequested.Keys.Where(d => d < today.AddDays(-RetryDays)).ToList()) _notRequested.Remove(old);
         var all = new List<TlsReportSendResult>();
         for (int i = RetryDays; i >= 1; i--)

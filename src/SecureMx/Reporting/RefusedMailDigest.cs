@@ -56,16 +56,13 @@ public sealed class RefusedMailDigest(RefusedAttemptRepository refused, RoleRepo
     /// <summary>What a run did for one domain.</summary>
     public sealed record Outcome(string Domain, string Result, string? QueueId = null);
 
-    /// <summary>00:00 UTC of the day <paramref name="t"/> is in.</summary>
-    public static DateTimeOffset DayOf(DateTimeOffset t) => new(t.UtcDateTime.Date, TimeSpan.Zero);
-
     /// <summary>
     /// Sends the digests of <paramref name="day"/> (00:00 UTC) for every domain with the switch on, or only for
     /// <paramref name="onlyDomain"/> (still only with its switch on). Never throws for a storage failure (logged, released).
     /// </summary>
     public async Task<IReadOnlyList<Outcome>> RunAsync(DateTimeOffset day, string? onlyDomain = null, CancellationToken cancellationToken = default)
     {
-        day = DayOf(day);
+        day = UtcDay.Of(day);
         var outcomes = new List<Outcome>();
         foreach (var domain in refused.DigestDomainsWithRefusals(day, day.AddDays(1)))
         {

@@ -23,7 +23,4 @@ public sealed record TlsSessionCount(
     string? Detail)
 {
     public bool Successful => ResultType.Length == 0;
-
-    /// <summary>00:00 UTC of the day <paramref name="at"/> falls in.</summary>
-    public static DateTimeOffset DayOf(DateTimeOffset at) => new(at.UtcDateTime.Date, TimeSpan.Zero);
 }

@@ -83,7 +83,7 @@ public sealed class TlsSessionRepository : ITlsSessionRecorder, IDisposable
 
     /// <summary>The row a session counts in (Sessions and Detail are set by the caller).</summary>
     private static TlsSessionCount Row(TlsSessionResult s) => new(
-        TlsSessionCount.DayOf(s.At), s.PolicyDomain.ToLowerInvariant(), s.PolicyType.Name(), string.Join('\n', s.PolicyStrings), string.Join('\n', s.MxPatterns),
+        UtcDay.Of(s.At), s.PolicyDomain.ToLowerInvariant(), s.PolicyType.Name(), string.Join('\n', s.PolicyStrings), string.Join('\n', s.MxPatterns),
         s.Failure?.Name() ?? "", s.SendingIp ?? "", s.ReceivingMx ?? "", s.ReceivingIp ?? "", 0, null);
 
     private void PruneIfDue()
@@ -93,7 +93,7 @@ public sealed class TlsSessionRepository : ITlsSessionRecorder, IDisposable
         _nextPrune = now.AddDays(1);
         try
         {
-            var n = _db.Execute("DELETE FROM tls_sessions WHERE day < @cutoff", ("@cutoff", TlsSessionCount.DayOf(now).AddDays(-KeptDays).ToUnixTimeMilliseconds()));
+            var n = _db.Execute("DELETE FROM tls_sessions WHERE day < @cutoff", ("@cutoff", UtcDay.Of(now).AddDays(-KeptDays).ToUnixTimeMilliseconds()));
             if (n > 0) _logger.LogInformation("TLS session counts: removed {Count} rows older than {Days} days", n, KeptDays);
         }
         catch (DbException ex)

@@ -79,16 +79,6 @@ public sealed class TlsReportReceivingTests(ITestOutputHelper output)
         return int.Parse(status.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private static async Task WaitForLogAsync(SecureMxInstance mx, string text)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!mx.Log.Contains(text, StringComparison.Ordinal))
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no log line with '{text}':\n{mx.Log}");
-            await Task.Delay(200, TestContext.Current.CancellationToken);
-        }
-    }
-
     [Fact]
     public async Task ReportsArriveByPlaintextMailToAMandatoryDomainAndByHttpsAreStoredOnceAndShownAndHostileOnesAreRefused()
     {
@@ -113,8 +103,8 @@ public sealed class TlsReportReceivingTests(ITestOutputHelper output)
         Assert.True(sent.ExitCode == 0, "swaks, plaintext, to the report address: " + sent.All);
         Assert.DoesNotContain("STARTTLS", sent.All.Split('\n').Where(l => l.StartsWith(" -> ", StringComparison.Ordinal)));
         Assert.Contains($"250 2.1.5 <tlsrpt@{Domain}>", sent.All);
-        await WaitForLogAsync(mx, "relay=tlsrpt status=sent (tls report stored)"); // the console logger writes behind: wait for each line
-        await WaitForLogAsync(mx, "tls report from Google Inc./noreply-smtp-tls-reporting@google.com id ");
+        await mx.WaitForLogAsync("relay=tlsrpt status=sent (tls report stored)"); // the console logger writes behind: wait for each line
+        await mx.WaitForLogAsync("tls report from Google Inc./noreply-smtp-tls-reporting@google.com id ");
         // ... while a mailbox of the domain is still refused in plaintext, and no Maildir got the report.
         Assert.Contains($"550 5.7.1 <{Admin}>", await SmtpProbe.RcptAsync(smtp, Admin));
         Assert.False(Directory.Exists(mx.MaildirNew("tlsrpt@" + Domain)));
@@ -145,12 +135,12 @@ public sealed class TlsReportReceivingTests(ITestOutputHelper output)
         Assert.Equal((HttpStatusCode.BadRequest, "declared JSON, but the body is gzip"), await PostAsync(client, gzip, "application/tlsrpt+json"));
         Assert.Equal(HttpStatusCode.LengthRequired, (await PostAsync(client, gzip, chunked: true)).Status);
         Assert.Equal(413, await HeadersOnlyAsync(https, "Content-Type: application/tlsrpt+gzip\r\nContent-Length: 6000000\r\n"));
-        await WaitForLogAsync(mx, $"tls report from {Sender} refused: 6000000 bytes, more than 5242880");
+        await mx.WaitForLogAsync($"tls report from {Sender} refused: 6000000 bytes, more than 5242880");
         using (var get = await client.GetAsync($"https://{ReportHost}/tlsrpt", TestContext.Current.CancellationToken))
             Assert.Equal(HttpStatusCode.MethodNotAllowed, get.StatusCode);
-        await WaitForLogAsync(mx, $"tls report from ?/{Sender} refused: JSON nested deeper than 16");
-        await WaitForLogAsync(mx, $"tls report from ?/{Sender} refused: declared JSON, but the body is gzip");
-        await WaitForLogAsync(mx, $"tls report from Company-X/{Sender} refused: report for a domain not hosted here (elsewhere.example)");
+        await mx.WaitForLogAsync($"tls report from ?/{Sender} refused: JSON nested deeper than 16");
+        await mx.WaitForLogAsync($"tls report from ?/{Sender} refused: declared JSON, but the body is gzip");
+        await mx.WaitForLogAsync($"tls report from Company-X/{Sender} refused: report for a domain not hosted here (elsewhere.example)");
         // Still fine afterwards: the next report is stored, the policy still served.
         Assert.Equal((HttpStatusCode.OK, "stored"), await PostAsync(client, gzip));
         using (var policy = await client.GetAsync($"https://{ReportHost}/.well-known/mta-sts.txt", TestContext.Current.CancellationToken))

@@ -1,5 +1,5 @@
-using SecureMx.Mail;
 using Microsoft.Extensions.Time.Testing;
+using SecureMx.Mail;
 using SecureMx.MtaSts;
 using SecureMx.Store;
 using SecureMx.Tests.TestSupport;

@@ -1,4 +1,3 @@
-using SecureMx.Mail;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
@@ -6,6 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using SecureMx.Config;
 using SecureMx.Dns;
+using SecureMx.Mail;
 using SecureMx.MtaSts;
 using SecureMx.Telemetry;
 using SecureMx.TestKit;

@@ -117,7 +117,7 @@ public sealed class TlsSessionRepositoryPostgresTests : IDisposable
         await Task.WhenAll(
             Task.Run(() => { for (int i = 0; i < 200; i++) { a.Record(result); if (i % 13 == 0) a.Flush(); } a.Flush(); }, TestContext.Current.CancellationToken),
             Task.Run(() => { for (int i = 0; i < 300; i++) { b.Record(result); if (i % 11 == 0) b.Flush(); } b.Flush(); }, TestContext.Current.CancellationToken));
-        var row = Assert.Single(b.Counts("example.org", TlsSessionCount.DayOf(now)));
+        var row = Assert.Single(b.Counts("example.org", UtcDay.Of(now)));
         Assert.Equal(500, row.Sessions);
         Assert.Equal("starttls-not-supported", row.ResultType);
     }
