@@ -30,8 +30,8 @@ public sealed class TlsReportSendCommandTests
 
     [Theory]
     [InlineData("2026-12-06", "has not begun")]
-    [InlineData("5.12.2026", "not a date")]
-    [InlineData("yesterday", "not a date")]
+    [InlineData("5.12.2026", "not a day")]
+    [InlineData("yesterday", "not a day")]
     public void ALaterDayOrANonDateIsRefused(string text, string why)
     {
         Assert.Contains(why, Assert.Throws<CliException>(() => TlsReportSendCommand.ParseDay(text, Now)).Message);
