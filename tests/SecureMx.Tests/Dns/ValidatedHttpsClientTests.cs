@@ -61,7 +61,7 @@ public sealed class ValidatedHttpsClientTests : IDisposable
     [Fact]
     public async Task TheHostIsReachedAtTheResolversAddressesTriedInOrderAsHttp11WithSecureMxAsUserAgent()
     {
-        await using var server = new PolicyHostStub(_certificate, PolicyHostStub.Answer("hello"));
+        await using var server = new HttpsHostStub(_certificate, HttpsHostStub.Answer("hello"));
         // 127.0.0.2 refuses (the stub listens on 127.0.0.1 only): the next address is tried.
         var dns = new HostDns { Addresses = [IPAddress.Parse("127.0.0.2"), IPAddress.Loopback] };
         using var client = Client(dns);
@@ -80,7 +80,7 @@ public sealed class ValidatedHttpsClientTests : IDisposable
     [Fact]
     public async Task ARedirectIsTheAnswerNotFollowed()
     {
-        await using var server = new PolicyHostStub(_certificate, PolicyHostStub.Raw(302, $"Location: https://{Host}/elsewhere\r\n", []));
+        await using var server = new HttpsHostStub(_certificate, HttpsHostStub.Raw(302, $"Location: https://{Host}/elsewhere\r\n", []));
         using var client = Client(new HostDns());
 
         using var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"https://{Host}:{server.Port}/x"), Ct);
@@ -92,7 +92,7 @@ public sealed class ValidatedHttpsClientTests : IDisposable
     [Fact]
     public async Task AnUntrustedCertificateIsRefusedBeforeAnyRequestWithItsVerdict()
     {
-        await using var server = new PolicyHostStub(_certificate, PolicyHostStub.Answer("hello"));
+        await using var server = new HttpsHostStub(_certificate, HttpsHostStub.Answer("hello"));
         using var client = Client(new HostDns(), PkixTrust.SystemOnly);
 
         await Assert.ThrowsAsync<HttpRequestException>(() => client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"https://{Host}:{server.Port}/x"), Ct));
@@ -104,7 +104,7 @@ public sealed class ValidatedHttpsClientTests : IDisposable
     [Fact]
     public async Task ACertificateForAnotherNameIsRefused()
     {
-        await using var server = new PolicyHostStub(_certificate, PolicyHostStub.Answer("hello"));
+        await using var server = new HttpsHostStub(_certificate, HttpsHostStub.Answer("hello"));
         var dns = new HostDns { Names = { "other.example.org" } };
         using var client = Client(dns, host: "other.example.org");
 

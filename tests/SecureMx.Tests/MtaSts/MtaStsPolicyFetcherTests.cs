@@ -83,7 +83,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     public async Task AValidPolicyIsFetchedFromTheWellKnownUrlOfThePolicyHost()
     {
         var dns = new StubDns();
-        await using var host = new PolicyHostStub(_certificate, PolicyHostStub.Answer(PolicyText));
+        await using var host = new HttpsHostStub(_certificate, HttpsHostStub.Answer(PolicyText));
         var result = await Fetcher(host.Port, dns: dns).FetchAsync(Domain, Ct);
         Assert.True(result.Succeeded, result.Failure?.ToString());
         Assert.Equal(MtaStsMode.Enforce, result.Policy!.Mode);
@@ -101,7 +101,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     [InlineData("TEXT/PLAIN;charset=\"US-ASCII\"")]
     public async Task TheContentTypesParametersAndCaseDoNotMatter(string contentType)
     {
-        await using var host = new PolicyHostStub(_certificate, PolicyHostStub.Answer(PolicyText, contentType));
+        await using var host = new HttpsHostStub(_certificate, HttpsHostStub.Answer(PolicyText, contentType));
         var result = await Fetcher(host.Port).FetchAsync(Domain, Ct);
         Assert.True(result.Succeeded, result.Failure?.ToString());
     }
@@ -116,7 +116,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     [Fact]
     public async Task ACertificateOfAnUntrustedCaIsWebPkiInvalid()
     {
-        await using var host = new PolicyHostStub(_certificate, PolicyHostStub.Answer(PolicyText));
+        await using var host = new HttpsHostStub(_certificate, HttpsHostStub.Answer(PolicyText));
         var result = await Fetcher(host.Port, trust: PkixTrust.SystemOnly).FetchAsync(Domain, Ct);
         AssertFailed(result, TlsResultType.WebPkiInvalid, "mta-sts.example.org: certificate not trusted");
         Assert.Empty(host.Requests); // nothing is asked over a connection that is not authenticated
@@ -126,7 +126,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     public async Task ACertificateForAnotherNameIsWebPkiInvalid()
     {
         using var other = TestCertificates.IssuedByPrivateCa("www.example.org");
-        await using var host = new PolicyHostStub(other, PolicyHostStub.Answer(PolicyText));
+        await using var host = new HttpsHostStub(other, HttpsHostStub.Answer(PolicyText));
         var result = await Fetcher(host.Port, trust: new PkixTrust([other.Ca!])).FetchAsync(Domain, Ct);
         AssertFailed(result, TlsResultType.WebPkiInvalid, "certificate is not for mta-sts.example.org (names: www.example.org)");
     }
@@ -135,7 +135,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     public async Task AnExpiredCertificateIsWebPkiInvalid()
     {
         using var expired = TestCertificates.IssuedByPrivateCa("mta-sts.example.org", notBefore: DateTimeOffset.UtcNow.AddDays(-10), notAfter: DateTimeOffset.UtcNow.AddDays(-1));
-        await using var host = new PolicyHostStub(expired, PolicyHostStub.Answer(PolicyText));
+        await using var host = new HttpsHostStub(expired, HttpsHostStub.Answer(PolicyText));
         var result = await Fetcher(host.Port, trust: new PkixTrust([expired.Ca!])).FetchAsync(Domain, Ct);
         AssertFailed(result, TlsResultType.WebPkiInvalid, "expired or not yet valid");
     }
@@ -147,8 +147,8 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     [InlineData(308)]
     public async Task ARedirectIsNotFollowedButIsAFetchError(int status)
     {
-        await using var host = new PolicyHostStub(_certificate,
-            PolicyHostStub.Raw(status, "Location: https://mta-sts.example.org/elsewhere.txt\r\n", []));
+        await using var host = new HttpsHostStub(_certificate,
+            HttpsHostStub.Raw(status, "Location: https://mta-sts.example.org/elsewhere.txt\r\n", []));
         var result = await Fetcher(host.Port).FetchAsync(Domain, Ct);
         AssertFailed(result, TlsResultType.PolicyFetchError, $"answered {status} (a redirect to https://mta-sts.example.org/elsewhere.txt); redirects are not followed");
         Assert.Single(host.Requests);
@@ -160,7 +160,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     [InlineData(204)]
     public async Task AStatusOtherThan200IsAFetchError(int status)
     {
-        await using var host = new PolicyHostStub(_certificate, PolicyHostStub.Answer(PolicyText, status: status));
+        await using var host = new HttpsHostStub(_certificate, HttpsHostStub.Answer(PolicyText, status: status));
         var result = await Fetcher(host.Port).FetchAsync(Domain, Ct);
         AssertFailed(result, TlsResultType.PolicyFetchError, $"answered {status}");
     }
@@ -168,7 +168,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     [Fact]
     public async Task AnotherContentTypeIsPolicyInvalid()
     {
-        await using var host = new PolicyHostStub(_certificate, PolicyHostStub.Answer(PolicyText, "text/html; charset=utf-8"));
+        await using var host = new HttpsHostStub(_certificate, HttpsHostStub.Answer(PolicyText, "text/html; charset=utf-8"));
         var result = await Fetcher(host.Port).FetchAsync(Domain, Ct);
         AssertFailed(result, TlsResultType.PolicyInvalid, "Content-Type is text/html, not text/plain");
     }
@@ -176,7 +176,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     [Fact]
     public async Task NoContentTypeIsPolicyInvalid()
     {
-        await using var host = new PolicyHostStub(_certificate, PolicyHostStub.Raw(200, "", Encoding.ASCII.GetBytes(PolicyText)));
+        await using var host = new HttpsHostStub(_certificate, HttpsHostStub.Raw(200, "", Encoding.ASCII.GetBytes(PolicyText)));
         var result = await Fetcher(host.Port).FetchAsync(Domain, Ct);
         AssertFailed(result, TlsResultType.PolicyInvalid, "Content-Type is missing");
     }
@@ -184,7 +184,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     [Fact]
     public async Task ABodyThatIsNotAPolicyIsPolicyInvalid()
     {
-        await using var host = new PolicyHostStub(_certificate, PolicyHostStub.Answer("version: STSv1\r\nmode: enforce\r\nmax_age: 86400\r\n"));
+        await using var host = new HttpsHostStub(_certificate, HttpsHostStub.Answer("version: STSv1\r\nmode: enforce\r\nmax_age: 86400\r\n"));
         var result = await Fetcher(host.Port).FetchAsync(Domain, Ct);
         AssertFailed(result, TlsResultType.PolicyInvalid, "not a valid policy: no mx field");
     }
@@ -193,7 +193,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     public async Task ABodyThatIsNotUtf8IsPolicyInvalid()
     {
         var body = Encoding.ASCII.GetBytes(PolicyText).Concat(new byte[] { 0xff, 0xfe, 0x0a }).ToArray();
-        await using var host = new PolicyHostStub(_certificate, PolicyHostStub.Raw(200, "Content-Type: text/plain\r\n", body));
+        await using var host = new HttpsHostStub(_certificate, HttpsHostStub.Raw(200, "Content-Type: text/plain\r\n", body));
         var result = await Fetcher(host.Port).FetchAsync(Domain, Ct);
         AssertFailed(result, TlsResultType.PolicyInvalid, "not UTF-8");
     }
@@ -202,7 +202,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     public async Task ABodyDeclaredLargerThan64KiBIsPolicyInvalid()
     {
         var body = Encoding.ASCII.GetBytes(PolicyText + new string('#', MtaStsPolicy.MaxBodyBytes));
-        await using var host = new PolicyHostStub(_certificate, PolicyHostStub.Raw(200, "Content-Type: text/plain\r\n", body));
+        await using var host = new HttpsHostStub(_certificate, HttpsHostStub.Raw(200, "Content-Type: text/plain\r\n", body));
         var result = await Fetcher(host.Port).FetchAsync(Domain, Ct);
         AssertFailed(result, TlsResultType.PolicyInvalid, $"the body is {body.Length} bytes, more than the {MtaStsPolicy.MaxBodyBytes}");
     }
@@ -211,7 +211,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     public async Task AnEndlessChunkedBodyIsCutAfter64KiBAndIsPolicyInvalid()
     {
         long sent = 0;
-        await using var host = new PolicyHostStub(_certificate, async (stream, ct) =>
+        await using var host = new HttpsHostStub(_certificate, async (stream, ct) =>
         {
             await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"u8.ToArray(), ct);
             var chunk = Encoding.ASCII.GetBytes($"1000\r\n{new string('x', 0x1000)}\r\n");
@@ -231,7 +231,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     [Fact]
     public async Task ABodyTrickledSlowlyIsCutAtTheFetchLimit()
     {
-        await using var host = new PolicyHostStub(_certificate, async (stream, ct) =>
+        await using var host = new HttpsHostStub(_certificate, async (stream, ct) =>
         {
             var body = Encoding.ASCII.GetBytes(PolicyText);
             await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {body.Length}\r\n\r\n"), ct);
@@ -251,7 +251,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
     [Fact]
     public async Task AHostThatNeverAnswersIsCutAtTheFetchLimit()
     {
-        await using var host = new PolicyHostStub(_certificate, (_, ct) => Task.Delay(Timeout.Infinite, ct));
+        await using var host = new HttpsHostStub(_certificate, (_, ct) => Task.Delay(Timeout.Infinite, ct));
         var watch = Stopwatch.StartNew();
         var result = await Fetcher(host.Port, fetchTimeoutSeconds: 2).FetchAsync(Domain, Ct);
         AssertFailed(result, TlsResultType.PolicyFetchError, "no complete answer within 2 s");
@@ -314,7 +314,7 @@ public sealed class MtaStsPolicyFetcherTests : IDisposable
             }
         });
         listener.Start();
-        await using var host = new PolicyHostStub(_certificate, PolicyHostStub.Answer(PolicyText));
+        await using var host = new HttpsHostStub(_certificate, HttpsHostStub.Answer(PolicyText));
         Assert.True((await Fetcher(host.Port).FetchAsync(Domain, Ct)).Succeeded);
         Assert.False((await Fetcher(host.Port, trust: PkixTrust.SystemOnly).FetchAsync(Domain, Ct)).Succeeded);
         lock (counts)
