@@ -43,9 +43,9 @@ public sealed partial class SmtpSession
     private string? _closeReason; // why DATA or BDAT ended the session, for the session log
     private Transaction? _tx;
     private string? _account; // the mailbox this client logged in as (submission only)
-    private bool _reverseNameLooked; // once per session, and only for a client refused for mandatory TLS
+    private Task? _reverseNameLookup; // once per session, and only for a client refused for mandatory TLS
 
-    /// <summary>The longest a refused client's reply waits for its reverse name; then it is unknown.</summary>
+    /// <summary>The longest a refused client's reverse name is looked up for (alongside the session, never before a reply); then it is unknown.</summary>
     public static readonly TimeSpan ReverseNameTimeout = TimeSpan.FromSeconds(2);
 
     private sealed class Transaction(EnvelopeAddress sender, MailParameters parameters)
@@ -152,6 +152,7 @@ public sealed partial class SmtpSession
                 _record.EndedAt = _ctx.Time.GetUtcNow();
                 _record.Helo = _helo;
                 _record.Account = _account;
+                if (_reverseNameLookup is not null) await _reverseNameLookup; // bounded; never throws
                 _ctx.SessionLog.Add(_record);
             }
         }
@@ -490,7 +491,7 @@ public sealed partial class SmtpSession
             decision = new Policy.RcptDecision(SmtpReply.AddressLookupFailed, [], "store_unavailable");
         }
         LogRecipient(barePostmaster ? "(postmaster)" : rcpt.Domain, decision.Reply, barePostmaster ? "postmaster" : rcpt.ToString(), decision.Refusal);
-        if (decision.Refusal == RefusedAttemptRepository.MandatoryTls) await LookUpReverseNameAsync();
+        if (decision.Refusal == RefusedAttemptRepository.MandatoryTls && _ctx.ReverseDns is { } reverseDns) _reverseNameLookup ??= LookUpReverseNameAsync(reverseDns);
         if (!decision.Accepted) return await ErrorAsync(decision.Refusal is { } why ? Refused(decision.Reply, why) : decision.Reply);
         _tx.RcptCommands++;
         foreach (var r in decision.Recipients)
@@ -504,21 +505,19 @@ public sealed partial class SmtpSession
 
     /// <summary>
     /// The refused-mail report names the sending host: its forward-confirmed reverse name, looked up only
-    /// for a session refused under mandatory TLS (no cost for any other), once, bounded by
-    /// <see cref="ReverseNameTimeout"/>; a timeout or a failure leaves it unknown.
+    /// for a session refused under mandatory TLS (no cost for any other), once, alongside the session — the
+    /// refusal is answered at once, a slow resolver delays no reply — bounded by <see cref="ReverseNameTimeout"/>;
+    /// the session's record waits for it when the session ends. A timeout or a failure leaves it unknown.
     /// </summary>
-    private async Task LookUpReverseNameAsync()
+    private async Task LookUpReverseNameAsync(Dns.IMailDnsResolver dns)
     {
-        if (_reverseNameLooked || _ctx.ReverseDns is not { } dns) return;
-        _reverseNameLooked = true;
-        using var bound = CancellationTokenSource.CreateLinkedTokenSource(_abort);
-        bound.CancelAfter(ReverseNameTimeout);
         try
         {
             // WaitAsync bounds it even for a resolver that does not heed the token; any failure is "unknown", never the session's end.
+            using var bound = new CancellationTokenSource(ReverseNameTimeout);
             _record.ReverseName = await dns.ResolveReverseNameAsync(_remote.Address, bound.Token).WaitAsync(ReverseNameTimeout, bound.Token);
         }
-        catch (Exception ex) when (!_abort.IsCancellationRequested)
+        catch (Exception ex)
         {
             _log.LogDebug("session {Session} from {Ip}: reverse name unknown: {Error}", _record.Id, ClientIp, ex.Message);
         }

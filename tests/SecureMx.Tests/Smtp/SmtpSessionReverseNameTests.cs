@@ -9,7 +9,7 @@ namespace SecureMx.Tests.Smtp;
 
 /// <summary>
 /// The reverse name of a client refused under inbound mandatory TLS: looked up only then, once per
-/// session, bounded by <see cref="SmtpSession.ReverseNameTimeout"/>, and kept in the session log.
+/// session, alongside it (no reply waits), bounded by <see cref="SmtpSession.ReverseNameTimeout"/>, and kept in the session log.
 /// </summary>
 public sealed class SmtpSessionReverseNameTests
 {
@@ -82,23 +82,24 @@ public sealed class SmtpSessionReverseNameTests
     }
 
     [Fact]
-    public async Task AResolverThatHangsCostsTheRefusalAtMostTheTimeoutAndLeavesTheNameUnknown()
+    public async Task AResolverThatHangsDelaysNoReplyAndTheSessionIsLoggedWithTheNameUnknownWithinTheTimeout()
     {
         var (server, dns) = await StartAsync("never.test", hang: true);
         await using (server)
         {
+            var clock = Stopwatch.StartNew();
             await using (var c = await server.ConnectEhloAsync())
             {
                 await c.CommandAsync("MAIL FROM:<a@sender.test>", 250);
-                var clock = Stopwatch.StartNew();
-                await c.CommandAsync("RCPT TO:<alice@example.org>", 550);
-                Assert.InRange(clock.Elapsed, SmtpSession.ReverseNameTimeout - TimeSpan.FromMilliseconds(100), SmtpSession.ReverseNameTimeout + TimeSpan.FromSeconds(2));
                 clock.Restart();
+                await c.CommandAsync("RCPT TO:<alice@example.org>", 550);
                 await c.CommandAsync("RCPT TO:<bob@example.org>", 550);
-                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), "the second refusal does not wait again");
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"the refusals waited {clock.Elapsed} for the reverse name");
                 await c.CommandAsync("QUIT", 221);
             }
             await server.StopAsync();
+            // The record waited for the lookup when the session ended, at most the timeout.
+            Assert.InRange(clock.Elapsed, SmtpSession.ReverseNameTimeout - TimeSpan.FromMilliseconds(200), SmtpSession.ReverseNameTimeout + TimeSpan.FromSeconds(3));
             Assert.Equal(1, dns.Lookups);
             Assert.Null(LoggedReverseName(server));
         }
