@@ -32,7 +32,10 @@ public sealed class RefusedDigestService(RefusedMailDigest digest, TimeProvider 
         }
     }
 
-    /// <summary>The digests of yesterday (UTC); a store that cannot be read is logged and tried on the next run.</summary>
+    /// <summary>
+    /// The digests of yesterday (UTC); a store that cannot be read, or any other failure of a run, is logged and
+    /// tried on the next run — never the end of the service (an exception escaping a background service stops the host).
+    /// </summary>
     public async Task RunOnceAsync(CancellationToken cancellationToken)
     {
         try
@@ -42,6 +45,10 @@ public sealed class RefusedDigestService(RefusedMailDigest digest, TimeProvider 
         catch (Exception ex) when (StoreUnavailable.Is(ex))
         {
             log.LogError(ex, "refused-mail digests not sent, the store cannot be read; tried again in an hour");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            log.LogError(ex, "refused-mail digests: the run failed; tried again in an hour");
         }
     }
 

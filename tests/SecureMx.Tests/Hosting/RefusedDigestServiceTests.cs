@@ -1,4 +1,12 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using SecureMx.Config;
 using SecureMx.Hosting;
+using SecureMx.Policy;
+using SecureMx.Reporting;
+using SecureMx.Spool;
+using SecureMx.Store;
+using SecureMx.Tests.TestSupport;
 
 namespace SecureMx.Tests.Hosting;
 
@@ -14,5 +22,41 @@ public sealed class RefusedDigestServiceTests
     {
         var t = DateTimeOffset.Parse(now, System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal(DateTimeOffset.Parse(next, System.Globalization.CultureInfo.InvariantCulture), t + RefusedDigestService.UntilNextRun(t));
+    }
+
+    private sealed class ThrowingArrivals : IMessageArrivalSink
+    {
+        public void MessageArrived(string messageId) => throw new NotSupportedException("a fault of the test");
+    }
+
+    [Fact]
+    public async Task ARunThatFailsOtherwiseThanByTheStoreIsLoggedAndDoesNotEndTheService()
+    {
+        var day = new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero);
+        var time = new SteppingTimeProvider(day.AddDays(1).AddMinutes(5));
+        using var dir = new TempDirectory();
+        using var store = new TestStore(time).WithExampleData();
+        var spool = new MessageSpool(dir.Combine("spool"), time, NullLogger.Instance);
+        try
+        {
+            var refused = new RefusedAttemptRepository(store.Database);
+            store.Roles.AddDomainAdmin("example.org", "alice@example.org", "test");
+            refused.SetDigest("example.org", true);
+            var logs = new RefusedLogs(store, time);
+            RefusedLogs.Rcpt(logs.Session(day.AddHours(10), "192.0.2.1", "h.test"), "a@sender.test", "bob@example.org");
+            await logs.WriteAsync();
+            var options = new SecureMxOptions { Hostname = "mx.provider.test" };
+            var digest = new RefusedMailDigest(refused, store.Roles, new ReportSendRepository(store.Database), spool, new ThrowingArrivals(),
+                RecipientRouter.For(store.Mailboxes, options), options, "node1", time, NullLogger.Instance);
+
+            await new RefusedDigestService(digest, time, NullLogger<RefusedDigestService>.Instance).RunOnceAsync(TestContext.Current.CancellationToken);
+
+            Assert.Single(spool.Queue.ListAll()); // the digest went in; what failed after it was logged, not thrown
+        }
+        finally
+        {
+            using (var c = spool.Queue.OpenRead()) SqliteConnection.ClearPool(c);
+            spool.Dispose();
+        }
     }
 }
