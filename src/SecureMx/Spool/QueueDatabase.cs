@@ -236,6 +236,21 @@ public sealed class QueueDatabase : IDisposable
     public Task InsertAsync(Envelope e, string? inlineSource, TimeProvider time) => Submit((c, tx) =>
     {
         if (inlineSource is not null) InsertInlineData(c, tx, e.Id, inlineSource);
+        InsertEnvelope(c, tx, e, time);
+    }, needsDirectorySync: inlineSource is null);
+
+    /// <summary>
+    /// Makes an accepted message durable with its bytes taken from memory, in the same transaction as its
+    /// envelope. <paramref name="bytes"/> must stay untouched until the returned task completes.
+    /// </summary>
+    internal Task InsertFromMemoryAsync(Envelope e, PooledMessageBuffer bytes, TimeProvider time) => Submit((c, tx) =>
+    {
+        InsertInlineData(c, tx, e.Id, bytes);
+        InsertEnvelope(c, tx, e, time);
+    }, needsDirectorySync: false);
+
+    private static void InsertEnvelope(SqliteConnection c, SqliteTransaction tx, Envelope e, TimeProvider time)
+    {
 
         using var cmd = c.CreateCommand();
         cmd.Transaction = tx;
@@ -290,7 +305,7 @@ public sealed class QueueDatabase : IDisposable
             pO.Value = (object?)r.Orcpt ?? DBNull.Value;
             rc.ExecuteNonQuery();
         }
-    }, needsDirectorySync: inlineSource is null);
+    }
 
     private static void InsertInlineData(SqliteConnection c, SqliteTransaction tx, string id, string source)
     {
@@ -304,6 +319,18 @@ public sealed class QueueDatabase : IDisposable
         // Streamed into the blob: the message is never held whole in memory.
         using var blob = new SqliteBlob(c, "message_data", "data", rowid);
         file.CopyTo(blob);
+    }
+
+    private static void InsertInlineData(SqliteConnection c, SqliteTransaction tx, string id, PooledMessageBuffer bytes)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "INSERT INTO message_data(id, data) VALUES($id, zeroblob($len)) RETURNING rowid";
+        cmd.Parameters.AddWithValue("$id", id);
+        cmd.Parameters.AddWithValue("$len", bytes.Length);
+        var rowid = (long)cmd.ExecuteScalar()!;
+        using var blob = new SqliteBlob(c, "message_data", "data", rowid);
+        foreach (var segment in bytes.Segments) blob.Write(segment.Span);
     }
 
     /// <summary>A read-only stream over a message kept in the database; null when there is none.</summary>
