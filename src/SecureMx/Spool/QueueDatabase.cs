@@ -34,6 +34,7 @@ public sealed class QueueDatabase : IDisposable
     private readonly BlockingCollection<WriteOp> _writes = new();
     private readonly Thread? _writer;
     private readonly SqliteConnection? _writeConnection;
+    private readonly QueueWriterStatements? _statements; // the writer thread's prepared statements on _writeConnection
     private readonly ReadOnlyAccess? _readOnly; // OpenForReading: with the fallback on a full disk
 
     public long Commits { get; private set; }
@@ -61,6 +62,7 @@ public sealed class QueueDatabase : IDisposable
         // synchronous=FULL: a commit is durable when it returns. The WAL is trimmed after checkpoints.
         Exec(_writeConnection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA journal_size_limit=67108864;");
         QueueSchema.Migrate(_writeConnection);
+        _statements = new QueueWriterStatements(_writeConnection);
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "queue-writer" };
         _writer.Start();
     }
@@ -171,6 +173,8 @@ public sealed class QueueDatabase : IDisposable
                 }
                 Commits++;
                 CommittedOps += batch.Count;
+                Telemetry.SecureMxMetrics.QueueCommits.Add(1);
+                Telemetry.SecureMxMetrics.QueueCommittedOperations.Add(batch.Count);
                 foreach (var op in batch) op.Done.TrySetResult();
             }
             catch (Exception ex) when (batch.Count > 1)
@@ -236,73 +240,27 @@ public sealed class QueueDatabase : IDisposable
     public Task InsertAsync(Envelope e, string? inlineSource, TimeProvider time) => Submit((c, tx) =>
     {
         if (inlineSource is not null) InsertInlineData(c, tx, e.Id, inlineSource);
-
-        using var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = """
-            INSERT INTO messages(id, received_at, sender, size, body, smtputf8, ret, envid, listener, client_ip, client_helo, protocol, tls_protocol, tls_cipher, account, requiretls)
-            VALUES($id, $at, $sender, $size, $body, $utf8, $ret, $envid, $listener, $ip, $helo, $proto, $tlsp, $tlsc, $account, $requiretls)
-            """;
-        cmd.Parameters.AddWithValue("$id", e.Id);
-        cmd.Parameters.AddWithValue("$at", e.ReceivedAt.ToUnixTimeMilliseconds());
-        cmd.Parameters.AddWithValue("$sender", e.Sender);
-        cmd.Parameters.AddWithValue("$size", e.Size);
-        cmd.Parameters.AddWithValue("$body", e.Parameters.Body.ToString());
-        cmd.Parameters.AddWithValue("$utf8", e.Parameters.SmtpUtf8 ? 1 : 0);
-        cmd.Parameters.AddWithValue("$ret", (object?)(e.Parameters.Ret == DsnReturn.Unspecified ? null : e.Parameters.Ret.ToString()) ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$envid", (object?)e.Parameters.EnvId ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$listener", e.Client.Listener);
-        cmd.Parameters.AddWithValue("$ip", e.Client.ClientIp);
-        cmd.Parameters.AddWithValue("$helo", e.Client.Helo);
-        cmd.Parameters.AddWithValue("$proto", e.Client.Protocol);
-        cmd.Parameters.AddWithValue("$tlsp", (object?)e.Client.Tls?.Protocol ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$tlsc", (object?)e.Client.Tls?.CipherSuite ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$account", (object?)e.Client.Account ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$requiretls", e.Parameters.RequireTls ? 1 : 0);
-        cmd.ExecuteNonQuery();
-
-        using var rc = c.CreateCommand();
-        rc.Transaction = tx;
-        rc.CommandText = """
-            INSERT INTO recipients(message_id, idx, address, original, route, maildir, notify, orcpt_type, orcpt, state, next_attempt_at, updated_at)
-            VALUES($id, $idx, $addr, $orig, $route, $maildir, $notify, $ot, $o, 'Queued', $now, $now)
-            """;
-        var pIdx = rc.Parameters.Add("$idx", SqliteType.Integer);
-        var pAddr = rc.Parameters.Add("$addr", SqliteType.Text);
-        var pOrig = rc.Parameters.Add("$orig", SqliteType.Text);
-        var pRoute = rc.Parameters.Add("$route", SqliteType.Text);
-        var pMaildir = rc.Parameters.Add("$maildir", SqliteType.Text);
-        var pNotify = rc.Parameters.Add("$notify", SqliteType.Integer);
-        var pOt = rc.Parameters.Add("$ot", SqliteType.Text);
-        var pO = rc.Parameters.Add("$o", SqliteType.Text);
-        rc.Parameters.AddWithValue("$id", e.Id);
-        rc.Parameters.AddWithValue("$now", time.GetUtcNow().ToUnixTimeMilliseconds());
-        for (int i = 0; i < e.Recipients.Count; i++)
-        {
-            var r = e.Recipients[i];
-            pIdx.Value = i;
-            pAddr.Value = r.Address;
-            pOrig.Value = r.OriginalAddress;
-            pRoute.Value = r.Route.ToString();
-            pMaildir.Value = (object?)r.Maildir ?? DBNull.Value;
-            pNotify.Value = (int)r.Notify;
-            pOt.Value = (object?)r.OrcptType ?? DBNull.Value;
-            pO.Value = (object?)r.Orcpt ?? DBNull.Value;
-            rc.ExecuteNonQuery();
-        }
+        _statements!.InsertEnvelope(tx, e, time.GetUtcNow().ToUnixTimeMilliseconds());
     }, needsDirectorySync: inlineSource is null);
 
-    private static void InsertInlineData(SqliteConnection c, SqliteTransaction tx, string id, string source)
+    /// <summary>
+    /// Makes an accepted message durable with its bytes taken from memory, in the same transaction as its
+    /// envelope. <paramref name="bytes"/> must stay untouched until the returned task completes.
+    /// </summary>
+    internal Task InsertFromMemoryAsync(Envelope e, PooledMessageBuffer bytes, TimeProvider time) => Submit((c, tx) =>
+    {
+        using (var blob = new SqliteBlob(c, "message_data", "data", _statements!.InsertData(tx, e.Id, bytes.Length)))
+        {
+            foreach (var segment in bytes.Segments) blob.Write(segment.Span);
+        }
+        _statements.InsertEnvelope(tx, e, time.GetUtcNow().ToUnixTimeMilliseconds());
+    }, needsDirectorySync: false);
+
+    private void InsertInlineData(SqliteConnection c, SqliteTransaction tx, string id, string source)
     {
         using var file = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 64 * 1024);
-        using var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = "INSERT INTO message_data(id, data) VALUES($id, zeroblob($len)) RETURNING rowid";
-        cmd.Parameters.AddWithValue("$id", id);
-        cmd.Parameters.AddWithValue("$len", file.Length);
-        var rowid = (long)cmd.ExecuteScalar()!;
         // Streamed into the blob: the message is never held whole in memory.
-        using var blob = new SqliteBlob(c, "message_data", "data", rowid);
+        using var blob = new SqliteBlob(c, "message_data", "data", _statements!.InsertData(tx, id, file.Length));
         file.CopyTo(blob);
     }
 
@@ -335,44 +293,11 @@ public sealed class QueueDatabase : IDisposable
 
     /// <summary>Records the outcome of one delivery attempt for each of several recipients of a message, in one commit.</summary>
     public Task UpdateRecipientsAsync(string messageId, IReadOnlyList<RecipientUpdate> updates, TimeProvider time) =>
-        Submit((c, tx) =>
-        {
-            using var cmd = c.CreateCommand();
-            cmd.Transaction = tx;
-            cmd.CommandText = $"""
-                UPDATE recipients SET state=$state, attempts=attempts+$attempts, next_attempt_at=$next, {StoredOutcome.Assignments}, updated_at=$now,
-                  delay_warned = MAX(delay_warned, $warned)
-                WHERE message_id=$id AND idx=$idx
-                """;
-            var warned = cmd.Parameters.Add("$warned", SqliteType.Integer);
-            var state = cmd.Parameters.Add("$state", SqliteType.Text);
-            var next = cmd.Parameters.Add("$next", SqliteType.Integer);
-            var idx = cmd.Parameters.Add("$idx", SqliteType.Integer);
-            var attempts = cmd.Parameters.Add("$attempts", SqliteType.Integer);
-            var outcome = StoredOutcome.AddParameters(cmd);
-            cmd.Parameters.AddWithValue("$now", time.GetUtcNow().ToUnixTimeMilliseconds());
-            cmd.Parameters.AddWithValue("$id", messageId);
-            foreach (var u in updates)
-            {
-                state.Value = u.Outcome.State.ToString();
-                next.Value = u.NextAttemptAt.ToUnixTimeMilliseconds();
-                outcome.Set(u.Outcome);
-                idx.Value = u.Index;
-                attempts.Value = u.Attempts;
-                warned.Value = u.DelayWarned ? 1 : 0;
-                cmd.ExecuteNonQuery();
-            }
-        }, needsDirectorySync: false);
+        Submit((_, tx) => _statements!.UpdateRecipients(tx, messageId, updates, time.GetUtcNow().ToUnixTimeMilliseconds()), needsDirectorySync: false);
 
     /// <summary>Removes a message's rows in one commit; <see cref="MessageSpool.RemoveAsync"/> deletes its data file afterwards.</summary>
-    internal Task RemoveMessageAsync(string messageId) => Submit((c, tx) =>
-    {
-        using var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = "DELETE FROM recipients WHERE message_id=$id; DELETE FROM message_data WHERE id=$id; DELETE FROM messages WHERE id=$id;";
-        cmd.Parameters.AddWithValue("$id", messageId);
-        cmd.ExecuteNonQuery();
-    }, needsDirectorySync: false);
+    internal Task RemoveMessageAsync(string messageId) =>
+        Submit((_, tx) => _statements!.RemoveMessage(tx, messageId), needsDirectorySync: false);
 
     /// <summary>Loads a message's envelope and all its recipient rows; null when it is gone.</summary>
     public (Envelope Envelope, List<QueuedRecipient> Recipients)? Load(string messageId)
@@ -552,6 +477,7 @@ public sealed class QueueDatabase : IDisposable
     {
         _writes.CompleteAdding();
         _writer?.Join(TimeSpan.FromSeconds(30));
+        _statements?.Dispose();
         _writeConnection?.Dispose();
         _writes.Dispose();
     }

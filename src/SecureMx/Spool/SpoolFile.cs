@@ -2,20 +2,25 @@ namespace SecureMx.Spool;
 
 /// <summary>
 /// The bytes of one incoming message while it is being received (from <see cref="MessageAcceptor.Open"/>):
-/// streamed to a file in <c>spool/incoming/</c>, counted, and no longer written (but still counted)
-/// past the size limit. When a step fails — the file cannot be created, a write fails (ENOSPC, EIO) —
-/// the partial file is removed at once (on a full disk it holds the very space that is missing), the
-/// failure is kept in <see cref="Failure"/>, and the rest of the transfer is only counted, so that
-/// the sender can be read to the end and told "not stored". At the end <see cref="MessageAcceptor"/>
-/// completes it: a small message stays for the committer to copy into the queue database, a large
-/// one is fsync'd and renamed into <c>spool/data/</c>. Disposing removes whatever is left in
-/// <c>incoming/</c>, and a data file whose envelope was not committed.
+/// kept in pooled memory (<see cref="PooledMessageBuffer"/>) up to <see cref="MessageSpool.MemoryLimit"/>,
+/// and spilled to a file in <c>spool/incoming/</c> when the message grows past it or the spool's
+/// <see cref="SpoolMemoryBudget"/> is spent; counted, and no longer kept (but still counted) past the
+/// size limit. When a step fails — the spill file cannot be created, a write fails (ENOSPC, EIO) — the
+/// partial file is removed at once (on a full disk it holds the very space that is missing), the
+/// failure is kept in <see cref="Failure"/>, and the rest of the transfer is only counted, so that the
+/// sender can be read to the end and told "not stored". At the end <see cref="MessageAcceptor"/>
+/// completes it: a message in memory is written into the queue database by the committer, a small
+/// spilled one is copied from its file, a large one is fsync'd and renamed into <c>spool/data/</c>.
+/// Disposing returns the memory and removes whatever is left in <c>incoming/</c>, and a data file
+/// whose envelope was not committed.
 /// </summary>
 public sealed class SpoolFile : IAsyncDisposable
 {
     private readonly MessageSpool _spool;
     private readonly long _maxSize;
-    private DurableFile? _file; // null when it could not be created, after a failed write, and once closed
+    private PooledMessageBuffer? _memory; // the bytes while they are in memory; null once spilled, failed, too big or disposed
+    private DurableFile? _file; // the spill file; null before the spill, after a failure, and once closed
+    private bool _onDisk; // a file of this message exists under _path
     private string _path;
     private bool _committed;
     private bool _disposed;
@@ -27,8 +32,14 @@ public sealed class SpoolFile : IAsyncDisposable
     /// <summary>The step that failed while the message was arriving; null while all is well.</summary>
     public StorageFailure? Failure { get; private set; }
 
-    /// <summary>Where the data is once <see cref="CompleteAsync"/> has run: an incoming file to copy inline, or null for a data file.</summary>
+    /// <summary>Whether the bytes are still in memory, not in a file (tests and metrics).</summary>
+    public bool InMemory => _memory is not null;
+
+    /// <summary>Where the data is once <see cref="CompleteAsync"/> has run: an incoming file to copy inline, or null for a data file or bytes in memory.</summary>
     internal string? InlineSource { get; private set; }
+
+    /// <summary>The bytes to write inline once <see cref="CompleteAsync"/> has run, when they never left memory; null otherwise.</summary>
+    internal PooledMessageBuffer? InlineBytes { get; private set; }
 
     internal SpoolFile(MessageSpool spool, string id, long maxSize)
     {
@@ -36,36 +47,82 @@ public sealed class SpoolFile : IAsyncDisposable
         Id = id;
         _maxSize = maxSize;
         _path = spool.IncomingPath(id);
-        try
-        {
-            _file = spool.CreateIncomingFile(id);
-        }
-        catch (DurableStepException ex)
-        {
-            Failure = StorageFailure.From(ex, DurableStep.Create, _path);
-        }
+        _memory = new PooledMessageBuffer(spool.Memory);
     }
 
     public void Write(ReadOnlySpan<byte> data)
     {
         Length += data.Length;
-        if (_file is null || TooBig) return;
+        if (TooBig)
+        {
+            // Never stored: the memory goes back at once, not when the sender has finished.
+            ReleaseMemory();
+            return;
+        }
+        if (_memory is not null)
+        {
+            if (_memory.TryWrite(data, MessageSpool.MemoryLimit)) return;
+            Spill();
+        }
+        if (_file is null) return;
         try
         {
             _file.Write(data);
         }
         catch (DurableStepException ex)
         {
-            Failure = StorageFailure.From(ex, DurableStep.Write, _path);
-            _file.Dispose();
-            _file = null;
-            _spool.RemoveLeftover(_path);
+            FailFile(StorageFailure.From(ex, DurableStep.Write, _path));
         }
     }
 
-    /// <summary>Finishes writing. Small messages stay in incoming/ for the committer to copy; large ones become durable files now.</summary>
+    /// <summary>Moves the bytes in memory into a new file in incoming/ (the message has outgrown memory or the budget).</summary>
+    private void Spill()
+    {
+        var memory = _memory!;
+        _memory = null;
+        try
+        {
+            _file = _spool.CreateIncomingFile(Id);
+            _onDisk = true;
+            foreach (var segment in memory.Segments) _file.Write(segment.Span);
+        }
+        catch (DurableStepException ex)
+        {
+            FailFile(StorageFailure.From(ex, DurableStep.Create, _path));
+        }
+        finally
+        {
+            memory.Dispose();
+        }
+    }
+
+    private void FailFile(StorageFailure failure)
+    {
+        Failure = failure;
+        _file?.Dispose();
+        _file = null;
+        if (_onDisk) _spool.RemoveLeftover(_path);
+        _onDisk = false;
+    }
+
+    private void ReleaseMemory()
+    {
+        _memory?.Dispose();
+        _memory = null;
+        InlineBytes = null;
+    }
+
+    /// <summary>
+    /// Finishes writing. Bytes in memory stay there for the committer; a small spilled message stays in
+    /// incoming/ for the committer to copy; a large one becomes a durable file now.
+    /// </summary>
     internal async Task CompleteAsync()
     {
+        if (_memory is not null)
+        {
+            InlineBytes = _memory;
+            return;
+        }
         if (_file is null) throw new InvalidOperationException($"spool file {Id} has failed or is closed");
         await _file.FlushAsync().ConfigureAwait(false);
         if (Length <= MessageSpool.InlineLimit)
@@ -83,14 +140,15 @@ public sealed class SpoolFile : IAsyncDisposable
 
     internal void MarkCommitted() => _committed = true;
 
-    /// <summary>Closes the file and removes what must not stay. Never throws; safe to call twice.</summary>
+    /// <summary>Returns the memory, closes the file and removes what must not stay. Never throws; safe to call twice.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_disposed) return;
         _disposed = true;
+        ReleaseMemory();
         if (_file is not null) await _file.DisposeAsync().ConfigureAwait(false);
         _file = null;
         // An inline message lives in the database now; a data file stays only when its envelope was committed.
-        if (InlineSource is not null || !_committed) _spool.RemoveLeftover(_path);
+        if (_onDisk && (InlineSource is not null || !_committed)) _spool.RemoveLeftover(_path);
     }
 }

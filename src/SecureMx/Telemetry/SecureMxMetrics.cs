@@ -129,6 +129,17 @@ public static class SecureMxMetrics
     public static readonly Counter<long> LoginFailures =
         Meter.CreateCounter<long>("securemx.auth.login_failures", "{login}", "failed and blocked logins");
 
+    /// <summary>
+    /// Group commits of the queue database's writer (each one WAL fsync); with <see cref="QueueCommittedOperations"/>
+    /// the mean batch size: how many messages, outcomes and removals share one fsync.
+    /// </summary>
+    public static readonly Counter<long> QueueCommits =
+        Meter.CreateCounter<long>("securemx.queue.commits", "{commit}", "group commits of the queue database");
+
+    /// <summary>Operations (a message accepted, delivery outcomes recorded, a message removed) committed by <see cref="QueueCommits"/>.</summary>
+    public static readonly Counter<long> QueueCommittedOperations =
+        Meter.CreateCounter<long>("securemx.queue.committed_operations", "{operation}", "queue database operations committed");
+
     /// <summary>Recipients waiting in the queue, by <c>state</c> (queued: never tried; deferred: tried, to be retried). From <see cref="QueueGauges"/>.</summary>
     public static readonly ObservableGauge<long> QueueRecipients =
         Meter.CreateObservableGauge("securemx.queue.recipients", QueueGauges.ObserveRecipients, "{recipient}", "recipients waiting in the queue by state");

@@ -50,6 +50,7 @@ public sealed class SendmailCommandTests : IDisposable
     [InlineData(Errno.EIO, 4 * 1024)]
     [InlineData(Errno.ENOSPC, 400 * 1024)]
     [InlineData(Errno.EIO, 400 * 1024)]
+    [InlineData(Errno.ENOSPC, 200 * 1024)] // past MessageSpool.MemoryLimit: spilled to spool/incoming, then copied inline
     public async Task AFaultAtAnyStepIsAnErrorAndQueuesNothing(Errno errno, int size)
     {
         _faults.ForgetSteps();

@@ -15,7 +15,8 @@ public sealed class SmtpSessionStorageFaultTests
 {
     public enum Transfer { Data, BdatLast, BdatChunks }
 
-    private const int InlineSize = 20 * 1024;
+    private const int InlineSize = 20 * 1024; // received in memory: the commit is its only durable step
+    private const int SpilledSize = 200 * 1024; // above MessageSpool.MemoryLimit: spilled to spool/incoming, then copied inline
     private const int DataFileSize = 300 * 1024; // above MessageSpool.InlineLimit: a data file
 
     private static byte[] Message(int n, int size)
@@ -111,6 +112,10 @@ public sealed class SmtpSessionStorageFaultTests
     [InlineData(Transfer.BdatChunks, InlineSize, Errno.EIO)]
     [InlineData(Transfer.BdatChunks, DataFileSize, Errno.ENOSPC)]
     [InlineData(Transfer.BdatChunks, DataFileSize, Errno.EIO)]
+    [InlineData(Transfer.Data, SpilledSize, Errno.ENOSPC)]
+    [InlineData(Transfer.Data, SpilledSize, Errno.EIO)]
+    [InlineData(Transfer.BdatLast, SpilledSize, Errno.ENOSPC)]
+    [InlineData(Transfer.BdatChunks, SpilledSize, Errno.EIO)]
     public async Task AFaultAtAnyStepGetsA4xxLeavesNothingAndTheSessionGoesOn(Transfer transfer, int size, Errno errno)
     {
         var plan = new StorageFaultPlan();
@@ -127,7 +132,9 @@ public sealed class SmtpSessionStorageFaultTests
         var steps = plan.Steps;
         DurableStep[] protocol = size > MessageSpool.InlineLimit
             ? [DurableStep.Create, DurableStep.Write, DurableStep.Flush, DurableStep.SyncFile, DurableStep.Rename, DurableStep.SyncDirectory, DurableStep.Commit]
-            : [DurableStep.Create, DurableStep.Write, DurableStep.Flush, DurableStep.Commit, DurableStep.Delete];
+            : size > MessageSpool.MemoryLimit
+                ? [DurableStep.Create, DurableStep.Write, DurableStep.Flush, DurableStep.Commit, DurableStep.Delete]
+                : [DurableStep.Commit];
         Assert.Equal(protocol, steps.Select(s => s.Step).Distinct());
 
         var (code, enhanced) = Expected(errno);
@@ -171,7 +178,7 @@ public sealed class SmtpSessionStorageFaultTests
         var plan = new StorageFaultPlan();
         await using var server = await SmtpTestServer.StartAsync(o => o.Limits.MaxErrors = 3, faults: plan);
         await using var c = await server.ConnectEhloAsync();
-        plan.FailAlways(DurableStep.Write, Errno.ENOSPC);
+        plan.FailAlways(DurableStep.Commit, Errno.ENOSPC); // messages in memory meet the full disk at the commit
         Transfer[] transfers = [Transfer.Data, Transfer.BdatLast, Transfer.BdatChunks];
         for (int i = 0; i < 6; i++)
         {
@@ -193,13 +200,13 @@ public sealed class SmtpSessionStorageFaultTests
         await c.CommandAsync("RCPT TO:<alice@example.org>", 250);
         await c.CommandAsync("DATA", 354);
         var content = Message(1, 200 * 1024);
-        await c.SendAsync(content[..(100 * 1024)]);
+        await c.SendAsync(content[..(150 * 1024)]); // past MessageSpool.MemoryLimit: spilled to a file
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (server.IncomingFiles().Length == 0 && DateTime.UtcNow < deadline) await Task.Delay(10, TestContext.Current.CancellationToken);
         Assert.Single(server.IncomingFiles()); // the transfer is being written
 
         plan.FailAlways(DurableStep.Write, Errno.ENOSPC); // the disk fills up
-        await c.SendAsync(content[(100 * 1024)..]);
+        await c.SendAsync(content[(150 * 1024)..]);
         while (server.IncomingFiles().Length > 0 && DateTime.UtcNow < deadline) await Task.Delay(10, TestContext.Current.CancellationToken);
         Assert.Empty(server.IncomingFiles()); // gone while the client has not even finished
 
@@ -215,8 +222,9 @@ public sealed class SmtpSessionStorageFaultTests
         await using var server = await SmtpTestServer.StartAsync(faults: plan);
         await using var c = await server.ConnectEhloAsync();
         plan.Fail(DurableStep.Create, Errno.ENOSPC); // only the first file: the disk has space again for the second chunk
+        // The first chunk is past MessageSpool.MemoryLimit: it spills to a file, whose creation fails.
         await c.SendAsync([.. "MAIL FROM:<sender@remote.example>\r\nRCPT TO:<alice@example.org>\r\n"u8,
-            .. Bdat("Subject: first half\r\n"u8, last: false), .. Bdat("second half\r\n"u8, last: true)]);
+            .. Bdat(Message(1, 140 * 1024), last: false), .. Bdat("second half\r\n"u8, last: true)]);
         await c.ExpectAsync(250, "2.1.0");
         await c.ExpectAsync(250, "2.1.5");
         await c.ExpectAsync(452, "4.3.1");
@@ -252,7 +260,7 @@ public sealed class SmtpSessionStorageFaultTests
         var c = await server.ConnectEhloAsync();
         await c.CommandAsync("MAIL FROM:<sender@remote.example>", 250);
         await c.CommandAsync("RCPT TO:<alice@example.org>", 250);
-        await c.SendAsync(Bdat(Message(1, 100_000).AsSpan(0, 100_000), last: false));
+        await c.SendAsync(Bdat(Message(1, 150_000).AsSpan(0, 150_000), last: false)); // past MessageSpool.MemoryLimit: a file
         await c.ExpectAsync(250, "2.0.0");
         Assert.Single(server.IncomingFiles());
         plan.FailAlways(DurableStep.Write, Errno.EIO);

@@ -83,7 +83,7 @@ public sealed class MessageAcceptorTests : IDisposable
     public async Task ADiskFullFailureIsLoggedWithDiskFullAndThePath()
     {
         _faults.FailAlways(DurableStep.Write, Errno.ENOSPC);
-        var file = Receive(100_000);
+        var file = Receive(200_000); // past MessageSpool.MemoryLimit: spilled to a file
         var result = Assert.IsType<AcceptResult.StorageFailed>(await _acceptor.AcceptAsync(file, EnvelopeOf(file)));
         Assert.True(result.Failure.DiskFull);
         Assert.Equal(DurableStep.Write, result.Failure.Step);
@@ -112,12 +112,13 @@ public sealed class MessageAcceptorTests : IDisposable
     public async Task AFailureSeenWhileTheMessageArrivesIsReportedOnceAndTheFileIsGone()
     {
         _faults.Fail(DurableStep.Create, Errno.ENOSPC);
-        var file = _acceptor.Open(0);
+        var file = Receive((int)MessageSpool.MemoryLimit + 1); // the spill to a file fails
         var failure = await _acceptor.DiscardIfFailedAsync(file);
         Assert.Equal(DurableStep.Create, failure?.Step);
         Assert.Single(_log.Lines);
         AssertNothingStored();
-        await using var healthy = Receive(10);
+        Assert.Equal(0, _spool.Memory.Held);
+        await using var healthy = Receive((int)MessageSpool.MemoryLimit + 1);
         Assert.Null(await _acceptor.DiscardIfFailedAsync(healthy)); // a healthy file is left alone
         Assert.Single(Directory.GetFiles(_spool.IncomingDirectory));
     }
@@ -126,13 +127,13 @@ public sealed class MessageAcceptorTests : IDisposable
     public async Task AFailedRemovalOfTheInlineCopyAfterTheCommitStillAcceptsAndRecoveryRemovesIt()
     {
         _faults.Fail(DurableStep.Delete, Errno.EIO);
-        var file = Receive(1000);
+        var file = Receive(200_000); // spilled to incoming/, then copied inline
         var accepted = Assert.IsType<AcceptResult.Accepted>(await _acceptor.AcceptAsync(file, EnvelopeOf(file)));
         Assert.Equal([accepted.Id], _spool.Queue.AllMessageIds());
         Assert.Single(Directory.GetFiles(_spool.IncomingDirectory));
         Assert.Equal(1, _spool.Recover());
         await using var data = _spool.OpenData(accepted.Id);
-        Assert.Equal(1000, data.Length);
+        Assert.Equal(200_000, data.Length);
     }
 
     /// <summary>
