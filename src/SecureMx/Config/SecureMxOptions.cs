@@ -282,8 +282,13 @@ public sealed class LimitOptions
 
 public sealed class DeliveryOptions
 {
-    /// <summary>Concurrent local deliveries: Maildir writes, or connections to the LMTP server when delivery.lmtp is set.</summary>
-    public int LocalConcurrency { get; set; } = 4;
+    /// <summary>
+    /// Concurrent local deliveries: Maildir writes, or connections to the LMTP server when delivery.lmtp is set.
+    /// 16: each Maildir delivery mostly waits for fsyncs (the file, new/, the queue commit), which concurrent
+    /// deliveries share; with 4 the Maildir fell behind reception (end to end 56–72 % of the accept rate at
+    /// 20 sessions, 100 % with 16).
+    /// </summary>
+    public int LocalConcurrency { get; set; } = 16;
     /// <summary>
     /// The mailbox server's LMTP service (RFC 2033) that hosted mailboxes are delivered through:
     /// <c>unix:/path/to/socket</c>, <c>HOST:PORT</c> or <c>[IPv6]:PORT</c> (<see cref="LmtpTarget"/>).

@@ -113,7 +113,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             int dispatched = 0, held = 0;
             ForgetReleasedMessagesThatLeftTheQueue(now);
             // Held messages are among the due ones the database names: ask for as many more, so that they never crowd out the rest.
-            foreach (var id in _spool.Queue.DueMessageIds(now, DueBatchSize + _unsaved.Count))
+            foreach (var id in _spool.Queue.SomeDueMessageIds(now, DueBatchSize + _unsaved.Count))
             {
                 // Its outcome could not be written: the database's due time is stale, the one in memory counts.
                 if (_unsaved.IsHeld(id, now)) held++;

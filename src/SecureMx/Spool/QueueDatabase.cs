@@ -360,6 +360,29 @@ public sealed class QueueDatabase : IDisposable
         return ids;
     }
 
+    /// <summary>
+    /// Up to <paramref name="limit"/> ids of messages with a recipient due at <paramref name="now"/>, in the
+    /// order of the due index (by state, then earliest due first), reading no more of it than it returns: the
+    /// scheduler's look costs the same with a large backlog. <see cref="DueMessageIds"/> (oldest id first)
+    /// sorts every due row for that order: 88 ms with 200 000 due, at every look (each 200 ms while any are due).
+    /// </summary>
+    public List<string> SomeDueMessageIds(DateTimeOffset now, int limit)
+    {
+        using var c = OpenRead();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            SELECT DISTINCT message_id FROM recipients INDEXED BY recipients_due
+            WHERE state IN ('Queued','Deferred') AND next_attempt_at <= $now
+            LIMIT $limit
+            """;
+        cmd.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        cmd.Parameters.AddWithValue("$limit", limit);
+        var ids = new List<string>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) ids.Add(r.GetString(0));
+        return ids;
+    }
+
     /// <summary>The earliest next-attempt time among pending recipients, if any.</summary>
     public DateTimeOffset? NextDueTime()
     {

@@ -40,12 +40,16 @@ public sealed class MaildirDeliveryTests
     private static MailFileAccess? AccessFor(bool groupMayWrite) =>
         groupMayWrite ? MailFileAccess.From(new DeliveryOptions { MailFileMode = "0660", MailGroup = "daemon" }) : null;
 
+    // Without a mode or group: an unnamed file (O_TMPFILE) linked into new/, or tmp/ + rename where the file
+    // system has none; both pass the seam as Create, Write, Flush, SyncFile, Rename (the link), SyncDirectory.
     [Theory]
-    [InlineData(Errno.ENOSPC, false)]
-    [InlineData(Errno.EIO, false)]
-    [InlineData(Errno.ENOSPC, true)]
-    [InlineData(Errno.EIO, true)]
-    public async Task AFaultAtAnyStepLeavesNoFileAndTheNextAttemptDeliversExactlyOneCopy(Errno errno, bool groupMayWrite)
+    [InlineData(Errno.ENOSPC, false, true)]
+    [InlineData(Errno.EIO, false, true)]
+    [InlineData(Errno.ENOSPC, false, false)]
+    [InlineData(Errno.EIO, false, false)]
+    [InlineData(Errno.ENOSPC, true, false)]
+    [InlineData(Errno.EIO, true, false)]
+    public async Task AFaultAtAnyStepLeavesNoFileAndTheNextAttemptDeliversExactlyOneCopy(Errno errno, bool groupMayWrite, bool unnamedFiles)
     {
         using var dir = new TempDirectory();
         var faults = new StorageFaultPlan();
@@ -53,7 +57,8 @@ public sealed class MaildirDeliveryTests
         var ct = TestContext.Current.CancellationToken;
         // A new instance per attempt, as after a restart: it makes the Maildir's own entries durable first.
         Task<string> DeliverAsync(byte[] message) =>
-            new MaildirDelivery(dir.Path, "mx.test", TimeProvider.System, files, AccessFor(groupMayWrite)).DeliverAsync(Mailbox, Headers, () => new MemoryStream(message), ct);
+            new MaildirDelivery(dir.Path, "mx.test", TimeProvider.System, files, AccessFor(groupMayWrite)) { UnnamedFiles = unnamedFiles }
+                .DeliverAsync(Mailbox, Headers, () => new MemoryStream(message), ct);
 
         faults.ForgetSteps();
         var delivered = new Dictionary<string, byte[]> { [await DeliverAsync(Message(0))] = Message(0) };
@@ -85,13 +90,14 @@ public sealed class MaildirDeliveryTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task AFailedFsyncOfNewTakesTheRenamedFileBackSoThatTheRetryMakesNoSecondCopy(bool groupMayWrite)
+    [InlineData(false, true)]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    public async Task AFailedFsyncOfNewTakesTheRenamedFileBackSoThatTheRetryMakesNoSecondCopy(bool groupMayWrite, bool unnamedFiles)
     {
         using var dir = new TempDirectory();
         var faults = new StorageFaultPlan();
-        var delivery = new MaildirDelivery(dir.Path, "mx.test", TimeProvider.System, new DurableFiles(faults), AccessFor(groupMayWrite));
+        var delivery = new MaildirDelivery(dir.Path, "mx.test", TimeProvider.System, new DurableFiles(faults), AccessFor(groupMayWrite)) { UnnamedFiles = unnamedFiles };
         var newDir = dir.Combine(Mailbox, "new");
         faults.Fail(DurableStep.SyncDirectory, Errno.EIO, p => p == newDir);
         await Assert.ThrowsAsync<DurableStepException>(() =>
@@ -100,5 +106,21 @@ public sealed class MaildirDeliveryTests
         Assert.Empty(Directory.GetFiles(newDir)); // ... and was taken back
         await delivery.DeliverAsync(Mailbox, Headers, () => new MemoryStream(Message(1)), TestContext.Current.CancellationToken);
         Assert.Single(Directory.GetFiles(newDir));
+    }
+
+    [Fact]
+    public async Task AnUnnamedFileIsLinkedIntoNewWithTheMessageAndNothingEverAppearsInTmp()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "O_TMPFILE is Linux's");
+        using var dir = new TempDirectory();
+        var faults = new StorageFaultPlan();
+        var delivery = new MaildirDelivery(dir.Path, "mx.test", TimeProvider.System, new DurableFiles(faults));
+        var path = await delivery.DeliverAsync(Mailbox, Headers, () => new MemoryStream(Message(1)), TestContext.Current.CancellationToken);
+        Assert.Equal(dir.Combine(Mailbox, "new"), Path.GetDirectoryName(path));
+        Assert.Equal([.. Headers, .. Message(1)], File.ReadAllBytes(path));
+        Assert.EndsWith(",S=" + (Headers.Length + Message(1).Length), path);
+        Assert.Empty(FilesIn(dir, "tmp"));
+        // Every file step is on new/: nothing was named in tmp/ and renamed out of it.
+        Assert.All(faults.Steps.Where(s => s.Step != DurableStep.SyncDirectory), s => Assert.Equal(dir.Combine(Mailbox, "new"), s.Directory));
     }
 }

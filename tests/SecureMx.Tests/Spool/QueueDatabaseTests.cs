@@ -177,6 +177,23 @@ public sealed class QueueDatabaseTests : IDisposable
     [Fact]
     public async Task DueIdsAreOldestFirstAndExcludeFinalAndFutureRecipients()
     {
+        var (ids, now) = await QueueWithDueAndNotDueMessagesAsync();
+        Assert.Equal([ids[1], ids[3]], Queue.DueMessageIds(now, 100));
+        Assert.Equal([ids[1]], Queue.DueMessageIds(now, 1));
+        Assert.Equal([ids[1], ids[2], ids[3]], Queue.DueMessageIds(now.AddMinutes(10), 100));
+    }
+
+    [Fact]
+    public async Task SomeDueIdsAreTheDueMessagesUpToTheLimitAndExcludeFinalAndFutureRecipients()
+    {
+        var (ids, now) = await QueueWithDueAndNotDueMessagesAsync();
+        Assert.Equal([ids[1], ids[3]], Queue.SomeDueMessageIds(now, 100).Order());
+        Assert.Single(Queue.SomeDueMessageIds(now, 1), id => id == ids[1] || id == ids[3]);
+        Assert.Equal([ids[1], ids[2], ids[3]], Queue.SomeDueMessageIds(now.AddMinutes(10), 100).Order());
+    }
+
+    private async Task<(List<string> Ids, DateTimeOffset Now)> QueueWithDueAndNotDueMessagesAsync()
+    {
         var ids = new List<string>();
         for (int i = 0; i < 4; i++)
         {
@@ -193,10 +210,7 @@ public sealed class QueueDatabaseTests : IDisposable
         await Queue.UpdateRecipientAsync(ids[1], 0, TestOutcomes.Deferred(), now.AddHours(1), _time);
         await Queue.UpdateRecipientAsync(ids[2], 0, TestOutcomes.Deferred(), now.AddMinutes(10), _time);
         await Queue.UpdateRecipientAsync(ids[2], 1, TestOutcomes.Deferred(), now.AddMinutes(20), _time);
-
-        Assert.Equal([ids[1], ids[3]], Queue.DueMessageIds(now, 100));
-        Assert.Equal([ids[1]], Queue.DueMessageIds(now, 1));
-        Assert.Equal([ids[1], ids[2], ids[3]], Queue.DueMessageIds(now.AddMinutes(10), 100));
+        return (ids, now);
     }
 
     [Fact]
