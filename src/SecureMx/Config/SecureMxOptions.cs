@@ -315,6 +315,10 @@ public sealed class DeliveryOptions
     public int RemoteConcurrency { get; set; } = 20;
     /// <summary>Concurrent remote deliveries to one destination domain.</summary>
     public int DestinationConcurrency { get; set; } = 4;
+    /// <summary>Mail transactions one outgoing connection carries before it is closed (1: a connection per message).</summary>
+    public int ConnectionReuseLimit { get; set; } = 1000;
+    /// <summary>Seconds an outgoing connection waits idle for the next message to the same server (0: none kept).</summary>
+    public int ConnectionIdleSeconds { get; set; } = 5;
     /// <summary>Subaddress separator: mail to user+tag@domain goes to user@domain. Empty turns it off.</summary>
     public string RecipientDelimiter { get; set; } = "+";
     /// <summary>

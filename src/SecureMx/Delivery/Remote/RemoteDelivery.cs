@@ -196,7 +196,11 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         recipients.Select(r => new RemoteOutcome(r.Index, r.Recipient.Address, enhanced.IsPermanent ? RecipientState.Failed : RecipientState.Deferred,
             code, enhanced, text, null, null, null, reason)).ToList();
 
-    private sealed record HostAttempt(IReadOnlyList<RemoteOutcome>? Outcomes, HostFailure? Failure);
+    /// <param name="Reopen">A reused connection failed before any of the message was sent: worth a new connection to the same host at once.</param>
+    private sealed record HostAttempt(IReadOnlyList<RemoteOutcome>? Outcomes, HostFailure? Failure, bool Reopen = false);
+
+    /// <summary>Nothing of the message went yet: the transaction failed at MAIL, RCPT or DATA (RFC 5321 §6.1: no duplicate possible).</summary>
+    private static bool BeforeContent(SmtpClientConnection? connection) => connection?.Stage is ClientStage.Mail or ClientStage.Rcpt or ClientStage.Data;
 
     /// <param name="audit">MTA-STS testing: the policy that judges this session after the handshake (RFC 8461 §5), else null.</param>
     /// <param name="wouldFail">MTA-STS testing: what the host already fails before any connection (not listed).</param>
@@ -205,10 +209,23 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         IReadOnlyList<QueuedRecipient> recipients, Func<Stream> openData, RequireTlsRule? requireTls, CancellationToken ct, MtaStsDelivery? audit = null, MtaStsDeliveryFailure? wouldFail = null,
         TlsSessionPolicy? reportAs = null)
     {
+        var attempt = await TryHostOnceAsync(envelope, domain, host, ip, requirement, recipients, openData, requireTls, newConnection: false, ct, audit, wouldFail, reportAs).ConfigureAwait(false);
+        // A reused connection that failed before the message went (a 4xx to MAIL: perhaps the server's own limit of
+        // messages per connection; or closed by the server meanwhile): once more on a new connection, not a deferral.
+        if (attempt.Reopen) attempt = await TryHostOnceAsync(envelope, domain, host, ip, requirement, recipients, openData, requireTls, newConnection: true, ct, audit, wouldFail, reportAs).ConfigureAwait(false);
+        return attempt;
+    }
+
+    /// <param name="newConnection">A new connection even where the cache has one.</param>
+    private async Task<HostAttempt> TryHostOnceAsync(Envelope envelope, string domain, string host, IPAddress ip, HostTlsRequirement requirement,
+        IReadOnlyList<QueuedRecipient> recipients, Func<Stream> openData, RequireTlsRule? requireTls, bool newConnection, CancellationToken ct, MtaStsDelivery? audit = null,
+        MtaStsDeliveryFailure? wouldFail = null, TlsSessionPolicy? reportAs = null)
+    {
         var where = $"{host}[{ip}]";
         var cacheKey = requirement.CacheKey(host);
         // A judged session is a fresh one: a cached connection's certificate was not seen by this attempt.
         var connections = audit is null ? cache : null;
+        bool reused = false;
         PkixVerdict? pkix = null;
         MtaStsDeliveryFailure? stsFailure = null;
         SmtpClientConnection? connection = null;
@@ -218,7 +235,8 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         try
         {
             // A cached session to this server has been through the same TLS requirement already.
-            connection = connections is null ? null : await connections.TakeAsync(new IPEndPoint(ip, options.Delivery.SmtpPort), cacheKey, ct).ConfigureAwait(false);
+            connection = connections is null || newConnection ? null : await connections.TakeAsync(new IPEndPoint(ip, options.Delivery.SmtpPort), cacheKey, ct).ConfigureAwait(false);
+            reused = connection is not null;
             tlsFallback = connection?.PlaintextAfterStartTlsFailed;
             if (connection is null)
             {
@@ -301,7 +319,8 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             }
 
             // A transient reply to MAIL is about this host, not the recipients: try the next one (as Postfix does).
-            if (result.Mail.IsTransient) return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()} said: {result.Mail}", Tls: false, TlsFailure: tlsFallback, MtaSts: stsFailure));
+            if (result.Mail.IsTransient) return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()} said: {result.Mail}", Tls: false, TlsFailure: tlsFallback, MtaSts: stsFailure),
+                Reopen: reused);
             var outcomes = new List<RemoteOutcome>();
             for (int i = 0; i < recipients.Count; i++)
             {
@@ -317,7 +336,12 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         }
         catch (SmtpClientException ex) when (!ct.IsCancellationRequested)
         {
-            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {ex.Stage}: {ex.Reply}", Tls: false, TlsFailure: tlsFallback, MtaSts: stsFailure));
+            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {ex.Stage}: {ex.Reply}", Tls: false, TlsFailure: tlsFallback, MtaSts: stsFailure),
+                Reopen: reused && BeforeContent(connection));
+        }
+        catch (Exception ex) when (ex is SocketException or IOException && reused && BeforeContent(connection) && !ct.IsCancellationRequested)
+        {
+            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {ex.Message}", Tls: false, TlsFailure: tlsFallback, MtaSts: stsFailure), Reopen: true);
         }
         catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException or OperationCanceledException && !ct.IsCancellationRequested)
         {
