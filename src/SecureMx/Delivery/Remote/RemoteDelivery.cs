@@ -37,6 +37,19 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
 
     private readonly SourceAddresses _sources = SourceAddresses.From(options.Delivery);
 
+    private readonly DestinationRoutes _routes = new(time ?? TimeProvider.System);
+
+    /// <summary>Which connection a host attempt may use.</summary>
+    private enum ConnectionChoice
+    {
+        /// <summary>An idle one from the cache, else a new one.</summary>
+        CachedOrNew,
+        /// <summary>A new one (a reused one just failed).</summary>
+        New,
+        /// <summary>Only an idle one from the cache; none: nothing tried (a route of <see cref="DestinationRoutes"/>).</summary>
+        IdleOnly,
+    }
+
     private TimeSpan ConnectTimeout => TimeSpan.FromSeconds(options.Delivery.ConnectTimeoutSeconds);
     private TimeSpan TransactionTimeout => TimeSpan.FromSeconds(options.Delivery.TransactionTimeoutSeconds);
 
@@ -105,6 +118,16 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         if (report && stsUnavailable is not null)
             Record(new TlsSessionPolicy(TlsReportPolicyType.Sts, [], []).Result(_time.GetUtcNow(), domain, stsUnavailable.ResultType, stsUnavailable.Detail));
 
+        // Delivered there a moment ago under the same policy: an idle connection to that host, without its address
+        // and TLSA lookups (DestinationRoutes). Nothing idle, or a failure: the full way below, every host in order.
+        var routeKey = cache is null ? null : RouteKey(domain, level, useDane, requireTls, sts, stsUnavailable);
+        if (routeKey is not null && _routes.Find(routeKey) is { } route && mx.Targets.Any(t => string.Equals(t.Name, route.Host, StringComparison.OrdinalIgnoreCase)))
+        {
+            var quick = await TryHostOnceAsync(envelope, domain, route.Host, route.Address, route.Requirement, recipients, openData, requireTls, ConnectionChoice.IdleOnly, ct).ConfigureAwait(false);
+            if (quick.Outcomes is not null) return quick.Outcomes;
+            if (quick.Failure is not null) _routes.Forget(routeKey);
+        }
+
         var failures = new List<HostFailure>();
         bool anyAddress = false;
         foreach (var host in mx.Targets)
@@ -156,7 +179,11 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             foreach (var ip in usable)
             {
                 var attempt = await TryHostAsync(envelope, domain, host.Name, ip, requirement, recipients, openData, requireTls, ct, audit, wouldFail, reportAs).ConfigureAwait(false);
-                if (attempt.Outcomes is not null) return WithPolicyFailure(attempt.Outcomes, stsUnavailable);
+                if (attempt.Outcomes is not null)
+                {
+                    if (routeKey is not null && audit is null) _routes.Remember(routeKey, host.Name, ip, requirement);
+                    return WithPolicyFailure(attempt.Outcomes, stsUnavailable);
+                }
                 failures.Add(attempt.Failure!);
             }
         }
@@ -187,6 +214,15 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 .Select(o => o with { MxHost = tlsFailure.Host, Address = tlsFailure.Address, MtaStsFailure = stsFailure?.ToString(), RequiredByMtaSts = tlsFailure.ByMtaSts }).ToList();
     }
 
+    /// <summary>
+    /// The key of a <see cref="DestinationRoutes"/> route: everything besides the host's own DNS records that decides
+    /// which connection may carry the message. None under MTA-STS testing (every session is judged afresh) or when the
+    /// policy could not be had (asked again each time).
+    /// </summary>
+    private static string? RouteKey(string domain, OutboundTlsLevel level, bool useDane, RequireTlsRule? requireTls, MtaStsDelivery? sts, MtaStsDeliveryFailure? stsUnavailable) =>
+        sts is { Mode: not MtaStsMode.Enforce } || stsUnavailable is not null ? null
+        : $"{domain.ToLowerInvariant()}|{level}|{useDane}|{requireTls is not null}|{sts?.Lookup.PolicyId}";
+
     /// <summary>A policy that could not be fetched (RFC 8461 §5) goes into every row that has no MTA-STS failure of its own.</summary>
     private static IReadOnlyList<RemoteOutcome> WithPolicyFailure(IReadOnlyList<RemoteOutcome> outcomes, MtaStsDeliveryFailure? unavailable) =>
         unavailable is null ? outcomes : outcomes.Select(o => o.MtaStsFailure is null ? o with { MtaStsFailure = unavailable.ToString() } : o).ToList();
@@ -209,16 +245,16 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         IReadOnlyList<QueuedRecipient> recipients, Func<Stream> openData, RequireTlsRule? requireTls, CancellationToken ct, MtaStsDelivery? audit = null, MtaStsDeliveryFailure? wouldFail = null,
         TlsSessionPolicy? reportAs = null)
     {
-        var attempt = await TryHostOnceAsync(envelope, domain, host, ip, requirement, recipients, openData, requireTls, newConnection: false, ct, audit, wouldFail, reportAs).ConfigureAwait(false);
+        var attempt = await TryHostOnceAsync(envelope, domain, host, ip, requirement, recipients, openData, requireTls, ConnectionChoice.CachedOrNew, ct, audit, wouldFail, reportAs).ConfigureAwait(false);
         // A reused connection that failed before the message went (a 4xx to MAIL: perhaps the server's own limit of
         // messages per connection; or closed by the server meanwhile): once more on a new connection, not a deferral.
-        if (attempt.Reopen) attempt = await TryHostOnceAsync(envelope, domain, host, ip, requirement, recipients, openData, requireTls, newConnection: true, ct, audit, wouldFail, reportAs).ConfigureAwait(false);
+        if (attempt.Reopen) attempt = await TryHostOnceAsync(envelope, domain, host, ip, requirement, recipients, openData, requireTls, ConnectionChoice.New, ct, audit, wouldFail, reportAs).ConfigureAwait(false);
         return attempt;
     }
 
-    /// <param name="newConnection">A new connection even where the cache has one.</param>
+    /// <param name="choice">Which connection: with <see cref="ConnectionChoice.IdleOnly"/> and none idle, neither outcomes nor a failure.</param>
     private async Task<HostAttempt> TryHostOnceAsync(Envelope envelope, string domain, string host, IPAddress ip, HostTlsRequirement requirement,
-        IReadOnlyList<QueuedRecipient> recipients, Func<Stream> openData, RequireTlsRule? requireTls, bool newConnection, CancellationToken ct, MtaStsDelivery? audit = null,
+        IReadOnlyList<QueuedRecipient> recipients, Func<Stream> openData, RequireTlsRule? requireTls, ConnectionChoice choice, CancellationToken ct, MtaStsDelivery? audit = null,
         MtaStsDeliveryFailure? wouldFail = null, TlsSessionPolicy? reportAs = null)
     {
         var where = $"{host}[{ip}]";
@@ -235,8 +271,9 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         try
         {
             // A cached session to this server has been through the same TLS requirement already.
-            connection = connections is null || newConnection ? null : await connections.TakeAsync(new IPEndPoint(ip, options.Delivery.SmtpPort), cacheKey, ct).ConfigureAwait(false);
+            connection = connections is null || choice == ConnectionChoice.New ? null : await connections.TakeAsync(new IPEndPoint(ip, options.Delivery.SmtpPort), cacheKey, ct).ConfigureAwait(false);
             reused = connection is not null;
+            if (connection is null && choice == ConnectionChoice.IdleOnly) return new HostAttempt(null, null);
             tlsFallback = connection?.PlaintextAfterStartTlsFailed;
             if (connection is null)
             {

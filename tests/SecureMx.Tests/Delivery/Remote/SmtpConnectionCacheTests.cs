@@ -20,14 +20,24 @@ namespace SecureMx.Tests.Delivery.Remote;
 /// </summary>
 public sealed class SmtpConnectionCacheTests
 {
-    /// <summary>One MX host on loopback, no DNSSEC: no TLSA, the level alone decides.</summary>
+    /// <summary>One MX host on loopback (<see cref="MxHost"/>), no DNSSEC: no TLSA, the level alone decides. Counts the lookups.</summary>
     private sealed class LoopbackDns : IMailDnsResolver
     {
-        public Task<MxResolution> ResolveMxAsync(string domain, CancellationToken ct = default) =>
-            Task.FromResult(MxResolution.FromRecords(domain, [("mx.example.org", 10)], DnsSecurity.Insecure, new Random(1)));
+        public string MxHost { get; set; } = "mx.example.org";
+        public int MxLookups;
+        public int AddressLookups;
 
-        public Task<AddressResolution> ResolveAddressesAsync(string host, CancellationToken ct = default) =>
-            Task.FromResult(AddressResolution.Combine(host, DnsAnswer<IPAddress>.Found([IPAddress.Loopback], DnsSecurity.Insecure), DnsAnswer<IPAddress>.NoData(DnsSecurity.Insecure)));
+        public Task<MxResolution> ResolveMxAsync(string domain, CancellationToken ct = default)
+        {
+            Interlocked.Increment(ref MxLookups);
+            return Task.FromResult(MxResolution.FromRecords(domain, [(MxHost, 10)], DnsSecurity.Insecure, new Random(1)));
+        }
+
+        public Task<AddressResolution> ResolveAddressesAsync(string host, CancellationToken ct = default)
+        {
+            Interlocked.Increment(ref AddressLookups);
+            return Task.FromResult(AddressResolution.Combine(host, DnsAnswer<IPAddress>.Found([IPAddress.Loopback], DnsSecurity.Insecure), DnsAnswer<IPAddress>.NoData(DnsSecurity.Insecure)));
+        }
 
         public Task<TxtResolution> ResolveTxtAsync(string name, CancellationToken cancellationToken = default) => Task.FromResult(TxtResolution.NoRecords(name, DnsSecurity.Secure));
 
@@ -38,13 +48,21 @@ public sealed class SmtpConnectionCacheTests
 
     private static SslServerAuthenticationOptions Tls() => new() { ServerCertificate = Certificate.Value.Leaf };
 
-    private static async Task<RemoteOutcome> DeliverAsync(ScriptedSmtpPeer peer, SmtpConnectionCache cache, OutboundTlsLevel level = OutboundTlsLevel.May)
+    private static RemoteDelivery Remote(ScriptedSmtpPeer peer, SmtpConnectionCache cache, IMailDnsResolver dns)
     {
         var options = new SecureMxOptions { Hostname = "sender.test" };
         options.Delivery.SmtpPort = peer.Endpoint.Port;
         options.Delivery.ConnectTimeoutSeconds = 10;
         options.Delivery.TransactionTimeoutSeconds = 10;
-        var remote = new RemoteDelivery(new LoopbackDns(), options, NullLogger.Instance, PkixTrust.SystemOnly, cache);
+        return new RemoteDelivery(dns, options, NullLogger.Instance, PkixTrust.SystemOnly, cache);
+    }
+
+    /// <summary>One message through a <see cref="RemoteDelivery"/> of its own (which remembers no route).</summary>
+    private static Task<RemoteOutcome> DeliverAsync(ScriptedSmtpPeer peer, SmtpConnectionCache cache, OutboundTlsLevel level = OutboundTlsLevel.May) =>
+        DeliverAsync(Remote(peer, cache, new LoopbackDns()), level);
+
+    private static async Task<RemoteOutcome> DeliverAsync(RemoteDelivery remote, OutboundTlsLevel level = OutboundTlsLevel.May)
+    {
         var envelope = new Envelope(MessageId.New(TimeProvider.System), DateTimeOffset.UtcNow, "sender@sender.test", 40,
             new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
             new ClientTrace("mx", "192.0.2.1", "client.test", "ESMTP", null, null), []);
@@ -142,5 +160,51 @@ public sealed class SmtpConnectionCacheTests
         Assert.Equal(RecipientState.Deferred, o.State);
         Assert.Contains("too many messages", o.Text);
         Assert.Equal(1, peer.Connections);
+    }
+
+    [Fact]
+    public async Task TheNextMessageToTheSameDestinationTakesTheIdleConnectionWithoutLookingUpTheHostAgain()
+    {
+        await using var peer = new ScriptedSmtpPeer();
+        await using var cache = new SmtpConnectionCache(TimeSpan.FromMinutes(1), TimeProvider.System);
+        var dns = new LoopbackDns();
+        var remote = Remote(peer, cache, dns);
+
+        for (int i = 0; i < 3; i++) Assert.Equal(RecipientState.Delivered, (await DeliverAsync(remote)).State);
+
+        Assert.Equal((3, 1), (dns.MxLookups, dns.AddressLookups)); // the MX records every time, the host's address once
+        Assert.Equal(1, peer.Connections);
+    }
+
+    [Fact]
+    public async Task ARouteFoundUnderOneTlsLevelIsNotTakenUnderAnother()
+    {
+        await using var peer = new ScriptedSmtpPeer(tls: Tls);
+        await using var cache = new SmtpConnectionCache(TimeSpan.FromMinutes(1), TimeProvider.System);
+        var dns = new LoopbackDns();
+        var remote = Remote(peer, cache, dns);
+
+        Assert.Equal(RecipientState.Delivered, (await DeliverAsync(remote, OutboundTlsLevel.None)).State);
+        var encrypted = await DeliverAsync(remote, OutboundTlsLevel.Encrypt);
+
+        Assert.NotNull(encrypted.Tls);
+        Assert.Equal(2, dns.AddressLookups);
+        Assert.Equal([null, "Tls13"], peer.Messages.Select(m => m.Protocol));
+    }
+
+    [Fact]
+    public async Task ARouteWhoseHostIsNoLongerAnMxHostIsNotTaken()
+    {
+        await using var peer = new ScriptedSmtpPeer();
+        await using var cache = new SmtpConnectionCache(TimeSpan.FromMinutes(1), TimeProvider.System);
+        var dns = new LoopbackDns();
+        var remote = Remote(peer, cache, dns);
+
+        Assert.Equal(RecipientState.Delivered, (await DeliverAsync(remote)).State);
+        dns.MxHost = "mx2.example.org";
+        var o = await DeliverAsync(remote);
+
+        Assert.Equal((RecipientState.Delivered, "mx2.example.org"), (o.State, o.MxHost));
+        Assert.Equal(2, dns.AddressLookups);
     }
 }
