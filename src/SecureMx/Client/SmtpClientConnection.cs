@@ -73,6 +73,9 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     /// </summary>
     public string? PlaintextAfterStartTlsFailed { get; set; }
 
+    /// <summary>Mail transactions this connection has carried to their end (a connection cache caps its reuse by them).</summary>
+    public int Transactions { get; private set; }
+
     /// <summary>What the connection last sent or waits for; a timeout names it (<see cref="SmtpClientTimeoutException"/>).</summary>
     public ClientStage Stage { get; private set; } = ClientStage.Connect;
 
@@ -196,7 +199,12 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     /// at least one was accepted. The content is streamed from <paramref name="openData"/>, dot-stuffed.
     /// </summary>
     public Task<TransactionResult> SendAsync(string sender, MailParameters parameters, IReadOnlyList<OutboundRecipient> recipients, long size, Func<Stream> openData, CancellationToken ct) =>
-        StagedAsync(() => TransactionAsync(sender, parameters, recipients, size, openData, ct));
+        StagedAsync(async () =>
+        {
+            var result = await TransactionAsync(sender, parameters, recipients, size, openData, ct).ConfigureAwait(false);
+            Transactions++;
+            return result;
+        });
 
     private async Task<TransactionResult> TransactionAsync(string sender, MailParameters parameters, IReadOnlyList<OutboundRecipient> recipients, long size, Func<Stream> openData, CancellationToken ct)
     {

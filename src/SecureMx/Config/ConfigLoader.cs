@@ -117,6 +117,8 @@ public static class ConfigLoader
         if (o.TlsReporting.ReportAddress.Replace("{domain}", "example.org").Split('@') is not [{ Length: > 0 }, { Length: > 0 }])
             errors.Add($"tlsReporting.reportAddress: '{o.TlsReporting.ReportAddress}' is not an address (\"{{domain}}\" stands for each hosted domain)");
         if (o.Delivery.RemoteConcurrency < 1 || o.Delivery.DestinationConcurrency < 1) errors.Add("delivery: concurrency limits must be at least 1");
+        if (o.Delivery.ConnectionReuseLimit < 1) errors.Add("delivery.connectionReuseLimit: at least 1");
+        if (o.Delivery.ConnectionIdleSeconds is < 0 or > 300) errors.Add("delivery.connectionIdleSeconds: 0 to 300");
         if (o.Delivery.LocalConcurrency < 1) errors.Add("delivery.localConcurrency: at least 1");
         if (o.Delivery.LocalRetrySeconds < 1) errors.Add("delivery.localRetrySeconds: at least 1");
         try { LmtpTarget.Parse(o.Delivery.Lmtp); } catch (FormatException ex) { errors.Add(ex.Message); }

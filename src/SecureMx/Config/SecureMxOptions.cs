@@ -316,10 +316,17 @@ public sealed class DeliveryOptions
     public int ConnectTimeoutSeconds { get; set; } = 30;
     /// <summary>Seconds allowed for one whole mail transaction with a remote server.</summary>
     public int TransactionTimeoutSeconds { get; set; } = 600;
-    /// <summary>Concurrent remote deliveries over all destinations.</summary>
-    public int RemoteConcurrency { get; set; } = 20;
-    /// <summary>Concurrent remote deliveries to one destination domain.</summary>
-    public int DestinationConcurrency { get; set; } = 4;
+    /// <summary>Concurrent remote deliveries over all destinations (Postfix's default_process_limit).</summary>
+    public int RemoteConcurrency { get; set; } = 100;
+    /// <summary>
+    /// Concurrent remote deliveries to one destination domain (Postfix's default_destination_concurrency_limit):
+    /// a queue backlog for one domain drains over this many reused connections.
+    /// </summary>
+    public int DestinationConcurrency { get; set; } = 20;
+    /// <summary>Mail transactions one outgoing connection carries before it is closed (1: a connection per message).</summary>
+    public int ConnectionReuseLimit { get; set; } = 1000;
+    /// <summary>Seconds an outgoing connection waits idle for the next message to the same server (0: none kept).</summary>
+    public int ConnectionIdleSeconds { get; set; } = 5;
     /// <summary>Subaddress separator: mail to user+tag@domain goes to user@domain. Empty turns it off.</summary>
     public string RecipientDelimiter { get; set; } = "+";
     /// <summary>

@@ -103,8 +103,8 @@ public static class ServerHost
         builder.Services.AddSingleton(sp => MtaStsPolicyCache.Create(sp.GetRequiredService<IMailDnsResolver>(), sp.GetRequiredService<PkixTrust>(), options,
             sp.GetRequiredService<StoreDatabase>(), time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.MtaSts")));
         builder.Services.AddSingleton<IMtaStsPolicySource>(sp => sp.GetRequiredService<MtaStsPolicyCache>());
-        // Idle sessions to remote servers are kept 5 s for the next message to the same server.
-        builder.Services.AddSingleton(_ => new SmtpConnectionCache(TimeSpan.FromSeconds(5), time));
+        // Idle sessions to remote servers are kept (delivery.connectionIdleSeconds) for the next message to the same server.
+        builder.Services.AddSingleton(_ => new SmtpConnectionCache(TimeSpan.FromSeconds(options.Delivery.ConnectionIdleSeconds), time, options.Delivery.ConnectionReuseLimit));
         builder.Services.AddSingleton(sp => new RemoteDelivery(sp.GetRequiredService<IMailDnsResolver>(), options,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Delivery.Remote"), sp.GetRequiredService<PkixTrust>(), sp.GetRequiredService<SmtpConnectionCache>(), time,
             sp.GetService<IMtaStsPolicySource>(), sp.GetRequiredService<TlsSessionRepository>())); // MTA-STS where a policy source is registered

@@ -25,6 +25,8 @@ public sealed class ScriptedSmtpPeer : IAsyncDisposable
     private readonly Func<SslServerAuthenticationOptions>? _tls;
     private readonly bool _acceptOnce;
     private readonly string? _startTlsRefusal;
+    private readonly int _messagesPerConnection;
+    private readonly string? _rsetReply;
     private int _connections;
 
     /// <summary>Messages received: the content and the TLS protocol it came over (null: plaintext).</summary>
@@ -41,9 +43,13 @@ public sealed class ScriptedSmtpPeer : IAsyncDisposable
     /// <param name="acceptOnce">Stop listening after the first connection: the next one is refused (the port is closed).</param>
     /// <param name="listen">The address to listen on (default 127.0.0.1; a free port).</param>
     /// <param name="startTlsRefusal">Offer STARTTLS and answer it with this reply (e.g. "454 4.7.0 TLS not available now") instead of a handshake.</param>
+    /// <param name="messagesPerConnection">Take at most this many messages per connection; a MAIL after them gets "451 4.7.0 too many messages" (0: no limit; -1: every MAIL).</param>
+    /// <param name="rsetReply">Answer RSET with this reply instead of 250 (e.g. "421 4.3.2 shutting down", then the connection ends).</param>
     public ScriptedSmtpPeer(PeerStall stall = PeerStall.None, bool breakTls = false, Func<SslServerAuthenticationOptions>? tls = null, bool acceptOnce = false,
-        IPAddress? listen = null, string? startTlsRefusal = null)
+        IPAddress? listen = null, string? startTlsRefusal = null, int messagesPerConnection = 0, string? rsetReply = null)
     {
+        _messagesPerConnection = messagesPerConnection;
+        _rsetReply = rsetReply;
         _startTlsRefusal = startTlsRefusal;
         _stall = stall;
         _breakTls = breakTls;
@@ -79,6 +85,7 @@ public sealed class ScriptedSmtpPeer : IAsyncDisposable
         var ct = _stop.Token;
         Stream stream = new NetworkStream(socket, ownsSocket: true);
         string? protocol = null;
+        int messages = 0;
         try
         {
             var reader = new StreamReader(stream, Encoding.ASCII, false, 1024, leaveOpen: true);
@@ -118,6 +125,9 @@ public sealed class ScriptedSmtpPeer : IAsyncDisposable
                         stream = ssl;
                         reader = new StreamReader(stream, Encoding.ASCII, false, 1024, leaveOpen: true);
                         break;
+                    case "MAIL" when _messagesPerConnection != 0 && messages >= _messagesPerConnection:
+                        await Say("451 4.7.0 too many messages in this connection");
+                        break;
                     case "MAIL":
                         if (_stall == PeerStall.Mail) await Stall();
                         await Say("250 2.1.0 Ok");
@@ -133,7 +143,12 @@ public sealed class ScriptedSmtpPeer : IAsyncDisposable
                         while (await reader.ReadLineAsync(ct) is { } data && data != ".") content.Append(data).Append("\r\n");
                         if (_stall == PeerStall.AfterFinalDot) await Stall();
                         Messages.Enqueue((content.ToString(), protocol));
+                        messages++;
                         await Say("250 2.0.0 Ok: queued");
+                        break;
+                    case "RSET" when _rsetReply is not null:
+                        await Say(_rsetReply);
+                        if (_rsetReply.StartsWith("421", StringComparison.Ordinal)) return;
                         break;
                     case "RSET" or "NOOP":
                         await Say("250 2.0.0 Ok");

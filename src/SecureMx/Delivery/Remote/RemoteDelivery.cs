@@ -37,6 +37,19 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
 
     private readonly SourceAddresses _sources = SourceAddresses.From(options.Delivery);
 
+    private readonly DestinationRoutes _routes = new(time ?? TimeProvider.System);
+
+    /// <summary>Which connection a host attempt may use.</summary>
+    private enum ConnectionChoice
+    {
+        /// <summary>An idle one from the cache, else a new one.</summary>
+        CachedOrNew,
+        /// <summary>A new one (a reused one just failed).</summary>
+        New,
+        /// <summary>Only an idle one from the cache; none: nothing tried (a route of <see cref="DestinationRoutes"/>).</summary>
+        IdleOnly,
+    }
+
     private TimeSpan ConnectTimeout => TimeSpan.FromSeconds(options.Delivery.ConnectTimeoutSeconds);
     private TimeSpan TransactionTimeout => TimeSpan.FromSeconds(options.Delivery.TransactionTimeoutSeconds);
 
@@ -105,6 +118,16 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         if (report && stsUnavailable is not null)
             Record(new TlsSessionPolicy(TlsReportPolicyType.Sts, [], []).Result(_time.GetUtcNow(), domain, stsUnavailable.ResultType, stsUnavailable.Detail));
 
+        // Delivered there a moment ago under the same policy: an idle connection to that host, without its address
+        // and TLSA lookups (DestinationRoutes). Nothing idle, or a failure: the full way below, every host in order.
+        var routeKey = cache is null ? null : RouteKey(domain, level, useDane, requireTls, sts, stsUnavailable);
+        if (routeKey is not null && _routes.Find(routeKey) is { } route && mx.Targets.Any(t => string.Equals(t.Name, route.Host, StringComparison.OrdinalIgnoreCase)))
+        {
+            var quick = await TryHostOnceAsync(envelope, domain, route.Host, route.Address, route.Requirement, recipients, openData, requireTls, ConnectionChoice.IdleOnly, ct).ConfigureAwait(false);
+            if (quick.Outcomes is not null) return quick.Outcomes;
+            if (quick.Failure is not null) _routes.Forget(routeKey);
+        }
+
         var failures = new List<HostFailure>();
         bool anyAddress = false;
         foreach (var host in mx.Targets)
@@ -156,7 +179,11 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             foreach (var ip in usable)
             {
                 var attempt = await TryHostAsync(envelope, domain, host.Name, ip, requirement, recipients, openData, requireTls, ct, audit, wouldFail, reportAs).ConfigureAwait(false);
-                if (attempt.Outcomes is not null) return WithPolicyFailure(attempt.Outcomes, stsUnavailable);
+                if (attempt.Outcomes is not null)
+                {
+                    if (routeKey is not null && audit is null) _routes.Remember(routeKey, host.Name, ip, requirement);
+                    return WithPolicyFailure(attempt.Outcomes, stsUnavailable);
+                }
                 failures.Add(attempt.Failure!);
             }
         }
@@ -187,6 +214,15 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 .Select(o => o with { MxHost = tlsFailure.Host, Address = tlsFailure.Address, MtaStsFailure = stsFailure?.ToString(), RequiredByMtaSts = tlsFailure.ByMtaSts }).ToList();
     }
 
+    /// <summary>
+    /// The key of a <see cref="DestinationRoutes"/> route: everything besides the host's own DNS records that decides
+    /// which connection may carry the message. None under MTA-STS testing (every session is judged afresh) or when the
+    /// policy could not be had (asked again each time).
+    /// </summary>
+    private static string? RouteKey(string domain, OutboundTlsLevel level, bool useDane, RequireTlsRule? requireTls, MtaStsDelivery? sts, MtaStsDeliveryFailure? stsUnavailable) =>
+        sts is { Mode: not MtaStsMode.Enforce } || stsUnavailable is not null ? null
+        : $"{domain.ToLowerInvariant()}|{level}|{useDane}|{requireTls is not null}|{sts?.Lookup.PolicyId}";
+
     /// <summary>A policy that could not be fetched (RFC 8461 §5) goes into every row that has no MTA-STS failure of its own.</summary>
     private static IReadOnlyList<RemoteOutcome> WithPolicyFailure(IReadOnlyList<RemoteOutcome> outcomes, MtaStsDeliveryFailure? unavailable) =>
         unavailable is null ? outcomes : outcomes.Select(o => o.MtaStsFailure is null ? o with { MtaStsFailure = unavailable.ToString() } : o).ToList();
@@ -196,7 +232,11 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         recipients.Select(r => new RemoteOutcome(r.Index, r.Recipient.Address, enhanced.IsPermanent ? RecipientState.Failed : RecipientState.Deferred,
             code, enhanced, text, null, null, null, reason)).ToList();
 
-    private sealed record HostAttempt(IReadOnlyList<RemoteOutcome>? Outcomes, HostFailure? Failure);
+    /// <param name="Reopen">A reused connection failed before any of the message was sent: worth a new connection to the same host at once.</param>
+    private sealed record HostAttempt(IReadOnlyList<RemoteOutcome>? Outcomes, HostFailure? Failure, bool Reopen = false);
+
+    /// <summary>Nothing of the message went yet: the transaction failed at MAIL, RCPT or DATA (RFC 5321 §6.1: no duplicate possible).</summary>
+    private static bool BeforeContent(SmtpClientConnection? connection) => connection?.Stage is ClientStage.Mail or ClientStage.Rcpt or ClientStage.Data;
 
     /// <param name="audit">MTA-STS testing: the policy that judges this session after the handshake (RFC 8461 §5), else null.</param>
     /// <param name="wouldFail">MTA-STS testing: what the host already fails before any connection (not listed).</param>
@@ -205,10 +245,23 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         IReadOnlyList<QueuedRecipient> recipients, Func<Stream> openData, RequireTlsRule? requireTls, CancellationToken ct, MtaStsDelivery? audit = null, MtaStsDeliveryFailure? wouldFail = null,
         TlsSessionPolicy? reportAs = null)
     {
+        var attempt = await TryHostOnceAsync(envelope, domain, host, ip, requirement, recipients, openData, requireTls, ConnectionChoice.CachedOrNew, ct, audit, wouldFail, reportAs).ConfigureAwait(false);
+        // A reused connection that failed before the message went (a 4xx to MAIL: perhaps the server's own limit of
+        // messages per connection; or closed by the server meanwhile): once more on a new connection, not a deferral.
+        if (attempt.Reopen) attempt = await TryHostOnceAsync(envelope, domain, host, ip, requirement, recipients, openData, requireTls, ConnectionChoice.New, ct, audit, wouldFail, reportAs).ConfigureAwait(false);
+        return attempt;
+    }
+
+    /// <param name="choice">Which connection: with <see cref="ConnectionChoice.IdleOnly"/> and none idle, neither outcomes nor a failure.</param>
+    private async Task<HostAttempt> TryHostOnceAsync(Envelope envelope, string domain, string host, IPAddress ip, HostTlsRequirement requirement,
+        IReadOnlyList<QueuedRecipient> recipients, Func<Stream> openData, RequireTlsRule? requireTls, ConnectionChoice choice, CancellationToken ct, MtaStsDelivery? audit = null,
+        MtaStsDeliveryFailure? wouldFail = null, TlsSessionPolicy? reportAs = null)
+    {
         var where = $"{host}[{ip}]";
         var cacheKey = requirement.CacheKey(host);
         // A judged session is a fresh one: a cached connection's certificate was not seen by this attempt.
         var connections = audit is null ? cache : null;
+        bool reused = false;
         PkixVerdict? pkix = null;
         MtaStsDeliveryFailure? stsFailure = null;
         SmtpClientConnection? connection = null;
@@ -218,7 +271,9 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         try
         {
             // A cached session to this server has been through the same TLS requirement already.
-            connection = connections is null ? null : await connections.TakeAsync(new IPEndPoint(ip, options.Delivery.SmtpPort), cacheKey, ct).ConfigureAwait(false);
+            connection = connections is null || choice == ConnectionChoice.New ? null : await connections.TakeAsync(new IPEndPoint(ip, options.Delivery.SmtpPort), cacheKey, ct).ConfigureAwait(false);
+            reused = connection is not null;
+            if (connection is null && choice == ConnectionChoice.IdleOnly) return new HostAttempt(null, null);
             tlsFallback = connection?.PlaintextAfterStartTlsFailed;
             if (connection is null)
             {
@@ -301,7 +356,8 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             }
 
             // A transient reply to MAIL is about this host, not the recipients: try the next one (as Postfix does).
-            if (result.Mail.IsTransient) return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()} said: {result.Mail}", Tls: false, TlsFailure: tlsFallback, MtaSts: stsFailure));
+            if (result.Mail.IsTransient) return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()} said: {result.Mail}", Tls: false, TlsFailure: tlsFallback, MtaSts: stsFailure),
+                Reopen: reused);
             var outcomes = new List<RemoteOutcome>();
             for (int i = 0; i < recipients.Count; i++)
             {
@@ -317,7 +373,12 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         }
         catch (SmtpClientException ex) when (!ct.IsCancellationRequested)
         {
-            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {ex.Stage}: {ex.Reply}", Tls: false, TlsFailure: tlsFallback, MtaSts: stsFailure));
+            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {ex.Stage}: {ex.Reply}", Tls: false, TlsFailure: tlsFallback, MtaSts: stsFailure),
+                Reopen: reused && BeforeContent(connection));
+        }
+        catch (Exception ex) when (ex is SocketException or IOException && reused && BeforeContent(connection) && !ct.IsCancellationRequested)
+        {
+            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {ex.Message}", Tls: false, TlsFailure: tlsFallback, MtaSts: stsFailure), Reopen: true);
         }
         catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException or OperationCanceledException && !ct.IsCancellationRequested)
         {

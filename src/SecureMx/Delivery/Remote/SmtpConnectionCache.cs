@@ -7,30 +7,38 @@ namespace SecureMx.Delivery.Remote;
 /// <summary>
 /// Keeps connections to remote servers open for a few seconds after a transaction, so that the next
 /// message to the same server reuses the session (and its TLS handshake) instead of opening a new
-/// one — Postfix's connection cache, in small. A connection is reused at most
-/// <see cref="MaxTransactions"/> times and checked with RSET before reuse.
+/// one — Postfix's connection cache, in small. A connection carries at most
+/// <c>delivery.connectionReuseLimit</c> transactions, waits idle at most <c>delivery.connectionIdleSeconds</c>,
+/// and is checked with RSET before reuse.
 /// Connections are kept per server and per TLS requirement (<see cref="HostTlsRequirement.CacheKey"/>):
 /// a session opened for opportunistic delivery, perhaps in plaintext, never serves a delivery that
 /// requires TLS or DANE, and a DANE-verified one only serves the MX host name it was verified for.
 /// </summary>
 public sealed class SmtpConnectionCache : IAsyncDisposable
 {
-    public const int MaxTransactions = 100;
+    /// <summary>The default of delivery.connectionReuseLimit: transactions per connection.</summary>
+    public const int DefaultReuseLimit = 1000;
 
-    private sealed record Entry(SmtpClientConnection Connection, int Transactions, DateTimeOffset IdleSince);
+    private sealed record Entry(SmtpClientConnection Connection, DateTimeOffset IdleSince);
 
     private readonly ConcurrentDictionary<(EndPoint Remote, string Requirement), ConcurrentStack<Entry>> _idle = new();
     private readonly TimeSpan _idleTime;
+    private readonly int _reuseLimit;
     private readonly TimeProvider _time;
-    private readonly ITimer _sweeper;
-    private readonly ConcurrentDictionary<SmtpClientConnection, int> _uses = new();
+    private readonly ITimer? _sweeper;
 
-    public SmtpConnectionCache(TimeSpan idleTime, TimeProvider time)
+    /// <param name="idleTime">How long a connection waits for the next message; zero keeps none.</param>
+    /// <param name="reuseLimit">Transactions a connection carries before it is closed (1: no reuse).</param>
+    public SmtpConnectionCache(TimeSpan idleTime, TimeProvider time, int reuseLimit = DefaultReuseLimit)
     {
         _idleTime = idleTime;
+        _reuseLimit = reuseLimit;
         _time = time;
-        _sweeper = time.CreateTimer(_ => _ = SweepAsync(), null, idleTime, idleTime);
+        if (idleTime > TimeSpan.Zero) _sweeper = time.CreateTimer(_ => _ = SweepAsync(), null, idleTime, idleTime);
     }
+
+    /// <summary>Connections waiting for a next message.</summary>
+    public int IdleCount => _idle.Values.Sum(s => s.Count);
 
     /// <summary>An idle connection to <paramref name="remote"/> that still answers RSET, or null.</summary>
     public async Task<SmtpClientConnection?> TakeAsync(IPEndPoint remote, string requirement, CancellationToken ct)
@@ -40,15 +48,11 @@ public sealed class SmtpConnectionCache : IAsyncDisposable
         {
             try
             {
-                if (await entry.Connection.ResetAsync(ct).ConfigureAwait(false))
-                {
-                    _uses[entry.Connection] = entry.Transactions;
-                    return entry.Connection;
-                }
+                if (await entry.Connection.ResetAsync(ct).ConfigureAwait(false)) return entry.Connection;
             }
             catch (Exception ex) when (ex is IOException or SmtpClientException or ObjectDisposedException or OperationCanceledException)
             {
-                // closed by the server meanwhile
+                // closed by the server meanwhile, or a 4xx to RSET: a new connection instead
             }
             await entry.Connection.DisposeAsync().ConfigureAwait(false);
         }
@@ -59,14 +63,13 @@ public sealed class SmtpConnectionCache : IAsyncDisposable
     /// <param name="requirement">The TLS requirement the connection was opened (and verified) for.</param>
     public async Task ReturnAsync(SmtpClientConnection connection, string requirement, CancellationToken ct)
     {
-        _uses.TryRemove(connection, out var used);
-        if (used + 1 >= MaxTransactions)
+        if (connection.Transactions >= _reuseLimit || _idleTime <= TimeSpan.Zero)
         {
             await connection.QuitAsync(ct).ConfigureAwait(false);
             await connection.DisposeAsync().ConfigureAwait(false);
             return;
         }
-        _idle.GetOrAdd((connection.Remote, requirement), _ => new ConcurrentStack<Entry>()).Push(new Entry(connection, used + 1, _time.GetUtcNow()));
+        _idle.GetOrAdd((connection.Remote, requirement), _ => new ConcurrentStack<Entry>()).Push(new Entry(connection, _time.GetUtcNow()));
     }
 
     /// <summary>Closes connections idle for longer than the idle time (politely, with QUIT).</summary>
@@ -94,7 +97,7 @@ public sealed class SmtpConnectionCache : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _sweeper.DisposeAsync().ConfigureAwait(false);
+        if (_sweeper is not null) await _sweeper.DisposeAsync().ConfigureAwait(false);
         foreach (var (_, stack) in _idle)
         {
             while (stack.TryPop(out var e)) await CloseAsync(e.Connection).ConfigureAwait(false);

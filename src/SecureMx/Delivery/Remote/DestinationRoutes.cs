@@ -1,0 +1,49 @@
+using System.Collections.Concurrent;
+using System.Net;
+
+namespace SecureMx.Delivery.Remote;
+
+/// <summary>
+/// Where the last delivery to a destination went (MX host, address, TLS requirement), remembered for a
+/// minute: the next message to the same destination under the same policy takes an idle connection
+/// there (<see cref="SmtpConnectionCache"/>) without looking up the host's addresses and TLSA records
+/// again — Postfix reuses a session by next-hop domain in the same way. The MX records and the MTA-STS
+/// policy are still asked for every message, and they are part of the key: a route serves only the same
+/// domain, TLS level, DANE switch, REQUIRETLS rule and MTA-STS policy (id and mode) it was found under,
+/// and only while its host is still one of the domain's MX hosts. Whatever opens a new connection goes
+/// the full way (DNS, every host in order), so a route is never older than a minute.
+/// </summary>
+public sealed class DestinationRoutes(TimeProvider time)
+{
+    /// <summary>How long a route is used before the full way is taken again.</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(1);
+
+    /// <summary>Beyond this many routes, expired ones are dropped when a new one is remembered.</summary>
+    private const int PruneAbove = 10_000;
+
+    public sealed record Route(string Host, IPAddress Address, HostTlsRequirement Requirement, DateTimeOffset Until);
+
+    private readonly ConcurrentDictionary<string, Route> _routes = new(StringComparer.Ordinal);
+
+    /// <summary>The route remembered under <paramref name="key"/>, unless it has expired.</summary>
+    public Route? Find(string key) => _routes.TryGetValue(key, out var route) && route.Until > time.GetUtcNow() ? route : null;
+
+    /// <summary>Remembers where a delivery under <paramref name="key"/> was taken, for <see cref="Lifetime"/>.</summary>
+    public void Remember(string key, string host, IPAddress address, HostTlsRequirement requirement)
+    {
+        var now = time.GetUtcNow();
+        // A route found the full way starts its minute now; one that is still valid keeps its end (never extended by reuse alone).
+        if (_routes.TryGetValue(key, out var known) && known.Until > now && known.Host == host && known.Address.Equals(address) && known.Requirement == requirement) return;
+        _routes[key] = new Route(host, address, requirement, now + Lifetime);
+        if (_routes.Count > PruneAbove)
+        {
+            foreach (var (k, r) in _routes)
+            {
+                if (r.Until <= now) _routes.TryRemove(k, out _);
+            }
+        }
+    }
+
+    /// <summary>Forgets a route whose connection failed: the next message goes the full way.</summary>
+    public void Forget(string key) => _routes.TryRemove(key, out _);
+}
