@@ -16,6 +16,7 @@
 #   BENCH_SUSTAIN_MSGS=10000       messages of a sustained run (20 sessions)
 #   BENCH_IDLE="1000 10000"        idle session counts
 #   BENCH_OUT_MSGS=20000           queued messages of an outbound drain
+#   BENCH_OUT_RUNS=1               outbound rounds (each ~3 min on 2 cores, filling included; 3 for medians)
 #   BENCH_OUT_C20=1                also SecureMx at delivery.destinationConcurrency 20 (0: not)
 #   BENCH_BACKLOG=0                backlog section: messages queued (undeliverable) before the accept run
 #   BENCH_TIMEOUT=120              seconds a run may take after its client ends until all is stored
@@ -41,7 +42,7 @@ targets=${BENCH_TARGETS:-"smtp-sink postfix postfix-maildir securemx${base_rev:+
 msgs_1=${BENCH_MSGS_1:-500} msgs_n=${BENCH_MSGS:-2000} msgs_100k=${BENCH_MSGS_100K:-1000}
 tls_msgs=${BENCH_TLS_MSGS:-2000} sustain_msgs=${BENCH_SUSTAIN_MSGS:-10000}
 idle_list=${BENCH_IDLE:-"1000 10000"} out_msgs=${BENCH_OUT_MSGS:-20000} out_c20=${BENCH_OUT_C20:-1}
-backlog=${BENCH_BACKLOG:-0} run_timeout=${BENCH_TIMEOUT:-120} dns_net=${BENCH_DNS_NET:-127.0.218}
+out_runs=${BENCH_OUT_RUNS:-1} backlog=${BENCH_BACKLOG:-0} run_timeout=${BENCH_TIMEOUT:-120} dns_net=${BENCH_DNS_NET:-127.0.218}
 rcpt=user@bench.test sender=sender@bench.test password=bench-password-$RANDOM$RANDOM
 declare -A addr=([securemx]=127.0.2.60:2525 [postfix]=127.0.2.61:2525 [smtp-sink]=127.0.2.62:2525
   [postfix-maildir]=127.0.2.65:2525 [securemx-base]=127.0.2.66:2525 [out-sink]=127.0.2.67:2525
@@ -54,7 +55,7 @@ for t in smtp-source smtp-sink postfix postconf postsuper python3 ss openssl dot
   command -v "$t" >/dev/null || die "$t missing (scripts/install-test-deps.sh)"
 done
 if ! [[ $runs =~ ^[0-9]+$ ]] || ((runs < 1 || runs > 20)); then die "BENCH_RUNS must be 1..20"; fi
-for n in $msgs_1 $msgs_n $msgs_100k $tls_msgs $sustain_msgs $idle_list $out_msgs $backlog $run_timeout; do
+for n in $msgs_1 $msgs_n $msgs_100k $tls_msgs $sustain_msgs $idle_list $out_msgs $out_runs $backlog $run_timeout; do
   [[ $n =~ ^[0-9]+$ ]] || die "not a number: $n"
 done
 want() { [[ " $targets " == *" $1 "* ]]; }
@@ -117,7 +118,7 @@ echo "# bench $stamp"
 echo "# host: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r), fs of $work: $(df -T "$work" | awk 'NR==2 {print $2}')"
 echo "# postfix $(postconf -dh mail_version 2>/dev/null), dotnet $(dotnet --version 2>/dev/null), git $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo n/a)${base_rev:+, base $base_rev}"
 echo "# load average at start: $(cut -d" " -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
-echo "# runs=$runs sections: $sections; targets: $targets"
+echo "# runs=$runs (outbound $out_runs) sections: $sections; targets: $targets"
 echo
 
 # ---- builds: SecureMx (this tree, and BENCH_BASE_REV), the load generator ----
@@ -388,7 +389,7 @@ drain() {  # TARGET RUN
   printf 'drain    run %d %-18s %s; %s\n' "$r" "${t#out-}" "$f" "$res"
 }
 if section outbound && ((${#out_targets[@]})); then
-  for ((r = 1; r <= runs; r++)); do
+  for ((r = 1; r <= out_runs; r++)); do
     for t in "${out_targets[@]}"; do drain "$t" "$r"; done
   done
   echo
