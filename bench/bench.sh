@@ -398,7 +398,7 @@ fi
 # ---- backlog (optional): accept rate with BENCH_BACKLOG undeliverable messages queued ----
 if ((backlog > 0)) && [[ " ${out_targets[*]} " == *" out-securemx "* ]]; then
   echo "== backlog: 20 sessions x $msgs_n x 4 KiB inbound, empty queue vs $backlog queued"
-  echo "   estimate: filling takes about $((backlog / 1500 + 1)) s at ~1 500 msg/s (the submission rate on 2 cores)"
+  echo "   estimate: filling takes about $((backlog / 500 / 60 + 1)) min at ~500 msg/s (submission while every first attempt is refused, 2 cores), ~4 KiB of disk each"
   bt="out-securemx"
   for ((r = 1; r <= runs; r++)); do
     # shellcheck disable=SC2046
