@@ -70,7 +70,7 @@ die() { echo "smtp-bench: $*" >&2; exit 1; }
 for t in smtp-source smtp-sink postfix python3 ss; do
   command -v "$t" >/dev/null || die "$t missing (scripts/install-test-deps.sh installs postfix)"
 done
-[[ $runs =~ ^[0-9]+$ ]] && ((runs >= 1 && runs <= 20)) || die "BENCH_RUNS must be 1..20"
+if ! [[ $runs =~ ^[0-9]+$ ]] || ((runs < 1 || runs > 20)); then die "BENCH_RUNS must be 1..20"; fi
 for n in $msgs_n $msgs_1 $size $warmup $sessions_list; do
   [[ $n =~ ^[0-9]+$ ]] || die "not a number: $n"
 done
@@ -103,12 +103,12 @@ cleanup() {
     wait "$p" 2>/dev/null || true
   done
   # after the servers, so that none of them sees its store go away
-  [[ -n $pg_started ]] && su postgres -s /bin/sh -c "$pg_bin/pg_ctl -D $work/pg/data -m fast -w stop" >/dev/null 2>&1 || true
+  if [[ -n $pg_started ]]; then su postgres -s /bin/sh -c "$pg_bin/pg_ctl -D $work/pg/data -m fast -w stop" >/dev/null 2>&1 || true; fi
   if [[ -n $sink_pid ]]; then
     kill -TERM "$sink_pid" 2>/dev/null || true
     wait "$sink_pid" 2>/dev/null || true
   fi
-  [[ -n $pf_started ]] && "$peer" stop "$work/postfix" || true
+  if [[ -n $pf_started ]]; then "$peer" stop "$work/postfix" || true; fi
   if [[ ${BENCH_KEEP:-0} == 1 ]]; then echo "work directory kept: $work"; else rm -rf "$work"; fi
   exec >&- 2>&-
   wait "$tee_pid" 2>/dev/null || true

@@ -2,7 +2,7 @@
 # postfix-peer.sh — private Postfix instances on loopback addresses, as test and benchmark peers.
 #
 # Usage:
-#   postfix-peer.sh start DIR --listen ADDR:PORT --role relay|mailbox|sink-durable|dane-sender
+#   postfix-peer.sh start DIR --listen ADDR:PORT --role relay|mailbox|sink-durable|maildir-durable|dane-sender
 #                         [--relay ADDR:PORT] [--hostname NAME] [--tls yes|no|weak]
 #                         [--cert FILE --key FILE] [--resolver ADDR] [--smtp-port N]
 #   postfix-peer.sh stop DIR      stop the instance in DIR (SIGTERM to the master in its pid file) and
@@ -41,6 +41,10 @@
 #                 cleanup daemon fsyncs the queue file before smtpd replies 250), then delivers
 #                 to the discard: transport. 200 processes, no per-client limits, no in_flow_delay
 #                 throttling, no client DNS lookups (smtpd_peername_lookup = no).
+#   maildir-durable  receiving MTA for end-to-end benchmarks: sink-durable's settings (queue file
+#                 fsync'd before 250, 200 processes, no limits or throttling), but every message is
+#                 delivered by virtual(8) into the single Maildir DIR/mail/any/ (as the mailbox role:
+#                 new/ holds what is stored) instead of being discarded.
 #   dane-sender   reference sending MTA with DANE (RFC 7672): accepts mail from 127.0.0.0/8 (mynetworks)
 #                 for any recipient and delivers it by DNS MX lookup (no relayhost) with
 #                 smtp_tls_security_level = dane, smtp_dns_support_level = dnssec, smtp_host_lookup = dns,
@@ -71,7 +75,7 @@
 #                       inet_protocols = all, as does an IPv6 --relay; inet_interfaces stays "all" because
 #                       Postfix refuses 127.0.x.y there: "no local interface found").
 #   --hostname NAME     myhostname (default peer.test).
-#   --domains LIST      mailbox and sink-durable: the domains accepted (default bench.test).
+#   --domains LIST      mailbox, sink-durable and maildir-durable: the domains accepted (default bench.test).
 #   --rcpt-reply TEXT   answer every RCPT with this reply instead of accepting, e.g. "450 4.2.0 busy"
 #                       (a deferring peer) or "550 5.1.1 no such user" (a rejecting peer).
 #   --no-8bitmime       do not announce 8BITMIME (a peer that needs 7-bit content, RFC 6152).
@@ -206,13 +210,13 @@ case $role in
   relay) [[ $relay =~ ^(\[[0-9a-fA-F:.]+\]|[0-9.]+):([0-9]+)$ ]] \
            || die "--role relay needs --relay ADDR:PORT (got '$relay')"
          raddr=${BASH_REMATCH[1]#[} raddr=${raddr%]} rport=${BASH_REMATCH[2]} ;;
-  sink-durable|mailbox) [[ $domains =~ ^[A-Za-z0-9.,-]+$ ]] || die "--domains: a comma-separated list of domains (got '$domains')" ;;
+  sink-durable|maildir-durable|mailbox) [[ $domains =~ ^[A-Za-z0-9.,-]+$ ]] || die "--domains: a comma-separated list of domains (got '$domains')" ;;
   dane-sender)
     [[ $resolver =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "--role dane-sender needs --resolver ADDR (an IPv4 address; got '$resolver')"
     [[ $laddr =~ ^[0-9.]+$ ]] || die "--role dane-sender needs an IPv4 --listen address (got '$listen')"
     [[ $smtp_port =~ ^[0-9]+$ ]] && ((smtp_port >= 1 && smtp_port <= 65535)) || die "--smtp-port must be 1..65535 (got '$smtp_port')"
     command -v unshare >/dev/null || die "unshare (util-linux) is not installed" ;;
-  *) die "--role must be relay, mailbox, sink-durable or dane-sender (got '$role')" ;;
+  *) die "--role must be relay, mailbox, sink-durable, maildir-durable or dane-sender (got '$role')" ;;
 esac
 [[ $role == dane-sender || ( -z $resolver && $smtp_port == 25 ) ]] || die "--resolver and --smtp-port are for --role dane-sender"
 case $tls in yes|no|weak) ;; *) die "--tls must be yes, no or weak" ;; esac
@@ -376,6 +380,29 @@ smtp_connect_timeout = 10s"
   # what glibc (and so every Postfix process) sees as /etc/resolv.conf in the private namespace
   printf 'nameserver %s\noptions trust-ad timeout:2 attempts:2\n' "$resolver" > "$dir/resolv.conf"
   chmod 644 "$dir/resolv.conf"
+elif [[ $role == maildir-durable ]]; then
+  mkdir -p "$dir/mail"
+  chown postfix:postfix "$dir/mail"
+  role_main="virtual_mailbox_domains = ${domains//,/ }
+virtual_mailbox_base = $dir/mail
+virtual_mailbox_maps = static:any/
+virtual_uid_maps = static:$(id -u postfix)
+virtual_gid_maps = static:$(id -g postfix)
+virtual_minimum_uid = 1
+smtpd_relay_restrictions = reject_unauth_destination
+$rcpt_main
+smtpd_delay_reject = yes
+default_process_limit = 200
+smtpd_client_connection_count_limit = 0
+smtpd_client_connection_rate_limit = 0
+smtpd_client_message_rate_limit = 0
+smtpd_client_recipient_rate_limit = 0
+smtpd_client_new_tls_session_rate_limit = 0
+smtpd_client_auth_rate_limit = 0
+in_flow_delay = 0
+minimal_backoff_time = 5s
+maximal_backoff_time = 10s
+queue_run_delay = 5s"
 else
   role_main="relay_domains = ${domains//,/ }
 relay_recipient_maps =
