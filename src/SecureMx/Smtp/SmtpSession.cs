@@ -600,7 +600,7 @@ public sealed partial class SmtpSession
         timeout.CancelAfter(TimeSpan.FromSeconds(_limits.TlsHandshakeTimeoutSeconds));
         try
         {
-            await _transport.StartTlsAsync(_listener.TlsProfile.ServerOptions(certificate.Context), timeout.Token);
+            await _transport.StartTlsAsync(_listener.TlsProfile, certificate.Context, timeout.Token);
         }
         catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
         {

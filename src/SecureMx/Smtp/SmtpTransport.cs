@@ -4,6 +4,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using SecureMx.Mail;
+using SecureMx.Tls;
 
 namespace SecureMx.Smtp;
 
@@ -388,12 +389,17 @@ public sealed class SmtpTransport : IAsyncDisposable
     /// Switches to TLS. Bytes that arrived in plaintext after STARTTLS are discarded with the old
     /// reader, never read as if they came over TLS (CVE-2011-0411 class).
     /// </summary>
-    public async Task StartTlsAsync(SslServerAuthenticationOptions options, CancellationToken ct)
+    public async Task StartTlsAsync(TlsProfile profile, SslStreamCertificateContext certificate, CancellationToken ct)
     {
         await FlushAsync(ct).ConfigureAwait(false);
         await _reader.CompleteAsync().ConfigureAwait(false);
         var ssl = new SslStream(_network, leaveInnerStreamOpen: true);
-        await ssl.AuthenticateAsServerAsync(options, ct).ConfigureAwait(false);
+        // The options follow the versions the ClientHello offers (TlsProfile.ServerOptions: TLS 1.3 without a suite policy).
+        await ssl.AuthenticateAsServerAsync(static (_, hello, state, _) =>
+        {
+            var (profile, certificate) = ((TlsProfile, SslStreamCertificateContext))state!;
+            return ValueTask.FromResult(profile.ServerOptions(certificate, hello.SslProtocols));
+        }, (profile, certificate), ct).ConfigureAwait(false);
         Tls = ssl;
         _stream = ssl;
         _mustRead = false;
