@@ -7,9 +7,10 @@ namespace SecureMx.Smtp;
 /// Counts concurrent SMTP connections overall and per client (anvil's job in Postfix): per IPv4 address
 /// (an IPv4-mapped one from a dual-stack listener included) and per IPv6 /64 (<see cref="ClientAddress.LimitKey"/>).
 /// </summary>
-public sealed class ConnectionLimiter(int maxTotal, int maxPerIp)
+public sealed class ConnectionLimiter(int maxTotal, int maxPerIp, SessionBurstTrim? trim = null)
 {
     private readonly Dictionary<IPAddress, int> _perIp = new();
+    private readonly SessionBurstTrim _trim = trim ?? new SessionBurstTrim();
     private int _total;
 
     public int Total { get { lock (_perIp) return _total; } }
@@ -25,6 +26,7 @@ public sealed class ConnectionLimiter(int maxTotal, int maxPerIp)
             if (n >= maxPerIp) return SmtpReply.TooManyConnectionsFromIp;
             _perIp[ip] = n + 1;
             _total++;
+            _trim.Opened(_total);
             return null;
         }
     }
@@ -32,11 +34,14 @@ public sealed class ConnectionLimiter(int maxTotal, int maxPerIp)
     public void Release(IPAddress address)
     {
         var ip = ClientAddress.LimitKey(address);
+        bool burstOver;
         lock (_perIp)
         {
             _total--;
             if (_perIp.TryGetValue(ip, out var n) && n > 1) _perIp[ip] = n - 1;
             else _perIp.Remove(ip);
+            burstOver = _trim.Closed(_total);
         }
+        if (burstOver) _trim.Run();
     }
 }

@@ -163,24 +163,26 @@ public sealed partial class SmtpSession
 
     private async Task<string> CommandLoopAsync()
     {
+        // One timeout for every command line of the session, re-armed per line (no source and timer per line).
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping, _abort);
         while (true)
         {
             LineStatus status;
+            SmtpCommand cmd;
             string line;
-            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping, _abort))
+            timeout.CancelAfter(CommandTimeout);
+            try
             {
-                timeout.CancelAfter(CommandTimeout);
-                try
-                {
-                    (status, line) = await _transport.ReadLineAsync(_limits.MaxCommandLineLength, timeout.Token);
-                }
-                catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
-                {
-                    var reply = _stopping.IsCancellationRequested ? SmtpReply.ShuttingDown : SmtpReply.IdleTimeout;
-                    await SendFinalAsync(reply);
-                    return _stopping.IsCancellationRequested ? "server shutdown" : "idle timeout";
-                }
+                (status, cmd, line) = await _transport.ReadCommandAsync(_limits.MaxCommandLineLength, timeout.Token);
             }
+            catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
+            {
+                var reply = _stopping.IsCancellationRequested ? SmtpReply.ShuttingDown : SmtpReply.IdleTimeout;
+                await SendFinalAsync(reply);
+                return _stopping.IsCancellationRequested ? "server shutdown" : "idle timeout";
+            }
+            // Disarmed while the command runs: a transfer longer than the command timeout must not cancel the next read.
+            timeout.CancelAfter(Timeout.InfiniteTimeSpan);
             switch (status)
             {
                 case LineStatus.Closed:
@@ -199,7 +201,6 @@ public sealed partial class SmtpSession
                     continue;
             }
 
-            var cmd = SmtpCommand.Parse(line);
             switch (cmd.Verb)
             {
                 case SmtpVerb.Ehlo:
@@ -599,7 +600,7 @@ public sealed partial class SmtpSession
         timeout.CancelAfter(TimeSpan.FromSeconds(_limits.TlsHandshakeTimeoutSeconds));
         try
         {
-            await _transport.StartTlsAsync(_listener.TlsProfile.ServerOptions(certificate.Context), timeout.Token);
+            await _transport.StartTlsAsync(_listener.TlsProfile, certificate.Context, timeout.Token);
         }
         catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
         {

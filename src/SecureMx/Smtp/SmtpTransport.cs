@@ -4,6 +4,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using SecureMx.Mail;
+using SecureMx.Tls;
 
 namespace SecureMx.Smtp;
 
@@ -48,7 +49,9 @@ public sealed class SmtpTransport : IAsyncDisposable
 {
     private Stream _stream;
     private PipeReader _reader;
-    private readonly ArrayBufferWriter<byte> _output = new(1024);
+    // Replies collected until the next flush, in a buffer rented for that time only: an idle session holds none.
+    private byte[]? _output;
+    private int _outputCount;
     private bool _mustRead; // the buffer holds only an incomplete line: wait for more bytes, do not spin on TryRead
     private readonly Stream _network;
     private readonly TimeProvider _time;
@@ -65,35 +68,79 @@ public sealed class SmtpTransport : IAsyncDisposable
         _network = network;
         _time = time ?? TimeProvider.System;
         _stream = network;
-        _reader = PipeReader.Create(network, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true));
+        _reader = CreateReader(network);
     }
+
+    /// <summary>
+    /// A reader that waits for bytes with a zero-byte read and rents its buffer only once they are there, and gives it
+    /// back when everything read is consumed: an idle session holds no read buffer (it held 16 KiB, most of the memory
+    /// of 10 000 idle sessions).
+    /// </summary>
+    private static PipeReader CreateReader(Stream stream) =>
+        PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true, useZeroByteReads: true));
 
     public SslStream? Tls { get; private set; }
 
-    /// <summary>Collects a reply, one line per text line, "-" after the code on all but the last (RFC 5321 §4.2.1).</summary>
+    /// <summary>Collects a reply, one line per text line, "-" after the code on all but the last (RFC 5321 §4.2.1).
+    /// Encoded straight into the output buffer: no string per reply.</summary>
     public void Write(SmtpReply reply)
     {
-        var enhanced = reply.Enhanced is { } e ? e + " " : "";
-        for (int i = 0; i < reply.Lines.Count; i++)
+        var lines = reply.Lines;
+        for (int i = 0; i < lines.Count; i++)
         {
-            var sep = i == reply.Lines.Count - 1 ? ' ' : '-';
-            Append($"{reply.Code}{sep}{enhanced}{reply.Lines[i]}\r\n");
+            var text = lines[i];
+            // "ddd" sep "c.sss.ddd " text CRLF; the enhanced code's numbers are at most 3 digits each (RFC 3463 §2)
+            var span = Reserve(4 + 12 + Encoding.UTF8.GetByteCount(text) + 2);
+            int n = Format(reply.Code, span);
+            span[n++] = (byte)(i == lines.Count - 1 ? ' ' : '-');
+            if (reply.Enhanced is { } e)
+            {
+                n += Format(e.Class, span[n..]);
+                span[n++] = (byte)'.';
+                n += Format(e.Subject, span[n..]);
+                span[n++] = (byte)'.';
+                n += Format(e.Detail, span[n..]);
+                span[n++] = (byte)' ';
+            }
+            n += Encoding.UTF8.GetBytes(text, span[n..]);
+            span[n++] = (byte)'\r';
+            span[n++] = (byte)'\n';
+            _outputCount += n;
         }
     }
 
-    private void Append(string text)
+    private static int Format(int value, Span<byte> into) =>
+        value.TryFormat(into, out var written, default, System.Globalization.CultureInfo.InvariantCulture) ? written : throw new ArgumentOutOfRangeException(nameof(value));
+
+    /// <summary>At least <paramref name="size"/> free bytes at the end of the output, renting (or growing) the buffer.</summary>
+    private Span<byte> Reserve(int size)
     {
-        var n = Encoding.UTF8.GetByteCount(text);
-        Encoding.UTF8.GetBytes(text, _output.GetSpan(n));
-        _output.Advance(n);
+        if (_output is null)
+        {
+            _output = ArrayPool<byte>.Shared.Rent(Math.Max(size, 1024));
+        }
+        else if (_output.Length - _outputCount < size)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_outputCount + size, _output.Length * 2));
+            _output.AsSpan(0, _outputCount).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_output);
+            _output = larger;
+        }
+        return _output.AsSpan(_outputCount);
     }
 
     public async ValueTask FlushAsync(CancellationToken ct)
     {
-        if (_output.WrittenCount == 0) return;
-        await _stream.WriteAsync(_output.WrittenMemory, ct).ConfigureAwait(false);
-        await _stream.FlushAsync(ct).ConfigureAwait(false);
-        _output.ResetWrittenCount();
+        if (_output is not { } output) return;
+        if (_outputCount > 0)
+        {
+            // A write that fails or is cancelled keeps the replies: a later flush (the 421 at shutdown) still sends them.
+            await _stream.WriteAsync(output.AsMemory(0, _outputCount), ct).ConfigureAwait(false);
+            await _stream.FlushAsync(ct).ConfigureAwait(false);
+        }
+        _output = null;
+        _outputCount = 0;
+        ArrayPool<byte>.Shared.Return(output);
     }
 
     private async ValueTask<ReadResult> ReadAsync(CancellationToken ct)
@@ -143,6 +190,63 @@ public sealed class SmtpTransport : IAsyncDisposable
     /// </summary>
     public async ValueTask<(LineStatus Status, string Line)> ReadLineAsync(int maxLength, CancellationToken ct)
     {
+        var found = await FindLineAsync(maxLength, ct).ConfigureAwait(false);
+        if (found.Status != LineStatus.Ok) return (found.Status, "");
+        var (status, line) = Take(found, static (status, content) => (status, Encoding.UTF8.GetString(content)));
+        return (status, line);
+    }
+
+    /// <summary>
+    /// <see cref="ReadLineAsync"/> for a command line: the verb is read from the bytes, and only an argument
+    /// becomes a string (DATA, QUIT, RSET, NOOP allocate nothing). A refused line (<see cref="LineStatus.BareLineEnding"/>,
+    /// <see cref="LineStatus.Nul"/>, <see cref="LineStatus.InvalidUtf8"/>) comes back as text instead, for the session to see its verb.
+    /// </summary>
+    public async ValueTask<(LineStatus Status, SmtpCommand Command, string RefusedLine)> ReadCommandAsync(int maxLength, CancellationToken ct)
+    {
+        var found = await FindLineAsync(maxLength, ct).ConfigureAwait(false);
+        if (found.Status != LineStatus.Ok) return (found.Status, default, "");
+        return Take(found, static (status, content) =>
+            status == LineStatus.Ok ? (status, SmtpCommand.Parse(content), "") : (status, default(SmtpCommand), Encoding.UTF8.GetString(content)));
+    }
+
+    private delegate T LineReader<T>(LineStatus status, ReadOnlySpan<byte> content);
+
+    /// <summary>A line <see cref="FindLineAsync"/> found and has not consumed yet.</summary>
+    private readonly record struct FoundLine(LineStatus Status, ReadOnlySequence<byte> LineWithCrLf, bool BareLf);
+
+    /// <summary>Checks the line found (bare CR or LF, NUL, UTF-8), hands its content without the CRLF to <paramref name="read"/>, then consumes it.</summary>
+    private T Take<T>(in FoundLine found, LineReader<T> read)
+    {
+        var lineWithCrLf = found.LineWithCrLf;
+        T result;
+        if (lineWithCrLf.IsSingleSegment)
+        {
+            result = Classify(found.BareLf, lineWithCrLf.FirstSpan[..^2], read);
+        }
+        else
+        {
+            Span<byte> bytes = lineWithCrLf.Length <= 1024 ? stackalloc byte[(int)lineWithCrLf.Length] : new byte[lineWithCrLf.Length];
+            lineWithCrLf.CopyTo(bytes);
+            result = Classify(found.BareLf, bytes[..^2], read);
+        }
+        _reader.AdvanceTo(lineWithCrLf.End);
+        return result;
+    }
+
+    private static T Classify<T>(bool bareLf, ReadOnlySpan<byte> content, LineReader<T> read)
+    {
+        if (bareLf || content.IndexOf((byte)'\r') >= 0) return read(LineStatus.BareLineEnding, content);
+        if (content.IndexOf((byte)0) >= 0) return read(LineStatus.Nul, content);
+        if (!System.Text.Unicode.Utf8.IsValid(content)) return read(LineStatus.InvalidUtf8, content);
+        return read(LineStatus.Ok, content);
+    }
+
+    /// <summary>
+    /// Waits for the next line ending in CRLF and returns it unconsumed (status <see cref="LineStatus.Ok"/>, the bare LF seen
+    /// on the way in <see cref="FoundLine.BareLf"/>), or consumes what was too long and returns that status.
+    /// </summary>
+    private async ValueTask<FoundLine> FindLineAsync(int maxLength, CancellationToken ct)
+    {
         bool tooLong = false;
         bool bareLf = false;
         long scanned = 0; // bytes at the start of the buffer already searched for LF; none of them ended the line
@@ -153,7 +257,7 @@ public sealed class SmtpTransport : IAsyncDisposable
             {
                 // Everything that came has been searched, and an LF without CR was in it: a line in pieces
                 // goes on at once; an LF-only client waits for a reply and sends nothing more.
-                if (await ReadWithinAsync(BareLfGrace, ct).ConfigureAwait(false) is not { } more) return (LineStatus.BareLfUnterminated, "");
+                if (await ReadWithinAsync(BareLfGrace, ct).ConfigureAwait(false) is not { } more) return new(LineStatus.BareLfUnterminated, default, true);
                 result = more;
             }
             else
@@ -176,7 +280,7 @@ public sealed class SmtpTransport : IAsyncDisposable
                 {
                     _reader.AdvanceTo(buffer.Start, buffer.End);
                 }
-                if (result.IsCompleted) return (LineStatus.Closed, "");
+                if (result.IsCompleted) return new(LineStatus.Closed, default, bareLf);
                 _mustRead = true;
                 continue;
             }
@@ -184,16 +288,9 @@ public sealed class SmtpTransport : IAsyncDisposable
             if (tooLong || lineWithCrLf.Length - 2 > maxLength)
             {
                 _reader.AdvanceTo(end.Value);
-                return (bareLf ? LineStatus.BareLineEnding : LineStatus.TooLong, "");
+                return new(bareLf ? LineStatus.BareLineEnding : LineStatus.TooLong, default, bareLf);
             }
-            var bytes = lineWithCrLf.Length <= 1024 ? stackalloc byte[(int)lineWithCrLf.Length] : new byte[lineWithCrLf.Length];
-            lineWithCrLf.CopyTo(bytes);
-            _reader.AdvanceTo(end.Value);
-            var content = bytes[..^2];
-            if (bareLf || content.IndexOf((byte)'\r') >= 0) return (LineStatus.BareLineEnding, Encoding.UTF8.GetString(content));
-            if (content.IndexOf((byte)0) >= 0) return (LineStatus.Nul, Encoding.UTF8.GetString(content));
-            if (!System.Text.Unicode.Utf8.IsValid(content)) return (LineStatus.InvalidUtf8, Encoding.UTF8.GetString(content));
-            return (LineStatus.Ok, Encoding.UTF8.GetString(content));
+            return new(LineStatus.Ok, lineWithCrLf, bareLf);
         }
     }
 
@@ -292,16 +389,21 @@ public sealed class SmtpTransport : IAsyncDisposable
     /// Switches to TLS. Bytes that arrived in plaintext after STARTTLS are discarded with the old
     /// reader, never read as if they came over TLS (CVE-2011-0411 class).
     /// </summary>
-    public async Task StartTlsAsync(SslServerAuthenticationOptions options, CancellationToken ct)
+    public async Task StartTlsAsync(TlsProfile profile, SslStreamCertificateContext certificate, CancellationToken ct)
     {
         await FlushAsync(ct).ConfigureAwait(false);
         await _reader.CompleteAsync().ConfigureAwait(false);
         var ssl = new SslStream(_network, leaveInnerStreamOpen: true);
-        await ssl.AuthenticateAsServerAsync(options, ct).ConfigureAwait(false);
+        // The options follow the versions the ClientHello offers (TlsProfile.ServerOptions: TLS 1.3 without a suite policy).
+        await ssl.AuthenticateAsServerAsync(static (_, hello, state, _) =>
+        {
+            var (profile, certificate) = ((TlsProfile, SslStreamCertificateContext))state!;
+            return ValueTask.FromResult(profile.ServerOptions(certificate, hello.SslProtocols));
+        }, (profile, certificate), ct).ConfigureAwait(false);
         Tls = ssl;
         _stream = ssl;
         _mustRead = false;
-        _reader = PipeReader.Create(ssl, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true));
+        _reader = CreateReader(ssl);
     }
 
     public async ValueTask DisposeAsync()
@@ -309,6 +411,11 @@ public sealed class SmtpTransport : IAsyncDisposable
         try
         {
             try { await _reader.CompleteAsync().ConfigureAwait(false); } catch (InvalidOperationException) { }
+            if (_output is { } unsent)
+            {
+                _output = null;
+                ArrayPool<byte>.Shared.Return(unsent);
+            }
             if (Tls is not null) await Tls.DisposeAsync().ConfigureAwait(false);
         }
         finally

@@ -86,7 +86,39 @@ public sealed class TlsProfile
         _ => throw new ArgumentException($"unknown TLS profile '{name}' (use opportunistic or strict)"),
     };
 
-    public SslServerAuthenticationOptions ServerOptions(SslStreamCertificateContext certificate)
+    // One set of server options per certificate pair: SslStream copies them at each handshake, so they are shared, and the
+    // cipher-suite policy is built once, not per session. Weak keys: a renewed pair's options go with the old pair.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SslStreamCertificateContext, SslServerAuthenticationOptions> _serverOptions = new();
+
+    /// <summary>The server options of this profile for <paramref name="certificate"/>; the same instance for every handshake with it (never change it).</summary>
+    public SslServerAuthenticationOptions ServerOptions(SslStreamCertificateContext certificate) =>
+        _serverOptions.TryGetValue(certificate, out var options) ? options : _serverOptions.GetValue(certificate, NewServerOptions);
+
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SslStreamCertificateContext, SslServerAuthenticationOptions> _tls13Options = new();
+
+    /// <summary>
+    /// The server options for a handshake whose ClientHello offered <paramref name="offered"/>. A client that offers
+    /// TLS 1.3, where this profile allows it, gets TLS 1.3 options without a cipher-suite policy: OpenSSL's TLS 1.3 suites
+    /// are exactly the strict ones (AES-GCM and ChaCha20-Poly1305, <see cref="TlsGrading.StrictSuites"/>), and only options
+    /// without a policy let .NET keep one OpenSSL context per certificate (no SSL_CTX built per handshake, session tickets
+    /// possible). Every other client gets <see cref="ServerOptions(SslStreamCertificateContext)"/>.
+    /// </summary>
+    public SslServerAuthenticationOptions ServerOptions(SslStreamCertificateContext certificate, SslProtocols offered) =>
+        (offered & Protocols & SslProtocols.Tls13) != 0
+            ? _tls13Options.TryGetValue(certificate, out var options) ? options : _tls13Options.GetValue(certificate, NewTls13Options)
+            : ServerOptions(certificate);
+
+    private static SslServerAuthenticationOptions NewTls13Options(SslStreamCertificateContext certificate) => new()
+    {
+        ServerCertificateContext = certificate,
+        EnabledSslProtocols = SslProtocols.Tls13,
+        ClientCertificateRequired = false,
+        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        EncryptionPolicy = EncryptionPolicy.RequireEncryption,
+        AllowRenegotiation = false,
+    };
+
+    private SslServerAuthenticationOptions NewServerOptions(SslStreamCertificateContext certificate)
     {
         var options = new SslServerAuthenticationOptions
         {

@@ -35,4 +35,27 @@ public sealed class SmtpCommandTests
         Assert.Equal(verb, cmd.Verb);
         Assert.Equal(argument, cmd.Argument);
     }
+
+    [Theory]
+    [InlineData("mail FROM:<a@b>", SmtpVerb.Mail, "MAIL", "FROM:<a@b>")]
+    [InlineData("StartTls", SmtpVerb.StartTls, "STARTTLS", "")]
+    [InlineData("XCLIENT ADDR=1.2.3.4", SmtpVerb.Unknown, "XCLIENT", "ADDR=1.2.3.4")]
+    [InlineData("get / HTTP/1.1", SmtpVerb.Forbidden, "get", "/ HTTP/1.1")]
+    [InlineData("EHLO bücher.example", SmtpVerb.Ehlo, "EHLO", "bücher.example")]
+    [InlineData("DATA ", SmtpVerb.Data, "DATA", "")]
+    public void ParsesTheVerbFromTheBytesOfTheLine(string line, SmtpVerb verb, string verbText, string argument)
+    {
+        var cmd = SmtpCommand.Parse(System.Text.Encoding.UTF8.GetBytes(line).AsSpan());
+        Assert.Equal(verb, cmd.Verb);
+        Assert.Equal(verbText, cmd.VerbText);
+        Assert.Equal(argument, cmd.Argument);
+    }
+
+    [Theory]
+    [InlineData("MAıL FROM:<a@b>")] // dotless i: upper-cases to "MAIL" in .NET, but verbs are ASCII (RFC 5321 §2.4)
+    [InlineData("\u017FTARTTLS")]  // long s: upper-cases to "S"
+    public void AVerbWithNonAsciiLettersIsUnknown(string line)
+    {
+        Assert.Equal(SmtpVerb.Unknown, SmtpCommand.Parse(System.Text.RegularExpressions.Regex.Unescape(line)).Verb);
+    }
 }

@@ -1,5 +1,7 @@
 using System.Net.Security;
 using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using SecureMx.Mail;
 using SecureMx.Tls;
 
@@ -37,5 +39,39 @@ public sealed class TlsProfileTests
         Assert.Equal(EncryptionPolicy.RequireEncryption, strict.EncryptionPolicy);
 #pragma warning restore SYSLIB0039, SYSLIB0040, CA5397
         Assert.Equal(TlsGrading.StrictSuites.Order(), strict.CipherSuitesPolicy!.AllowedCipherSuites.Order());
+    }
+
+    [Theory]
+    [InlineData("opportunistic")]
+    [InlineData("strict")]
+    public void AClientOfferingTls13GetsSharedTls13OptionsWithoutASuitePolicySoThatOpenSslKeepsOneContext(string name)
+    {
+        var profile = TlsProfile.Parse(name);
+        var certificate = SelfSignedContext();
+        var options = profile.ServerOptions(certificate, SslProtocols.Tls12 | SslProtocols.Tls13);
+        Assert.Equal(SslProtocols.Tls13, options.EnabledSslProtocols);
+        Assert.Null(options.CipherSuitesPolicy); // .NET caches the SSL_CTX only without one
+        Assert.Equal(EncryptionPolicy.RequireEncryption, options.EncryptionPolicy);
+        Assert.Same(certificate, options.ServerCertificateContext);
+        Assert.Same(options, profile.ServerOptions(certificate, SslProtocols.Tls13));
+    }
+
+    [Fact]
+    public void AClientWithoutTls13GetsTheProfilesOwnOptionsOncePerCertificate()
+    {
+        var certificate = SelfSignedContext();
+        var options = TlsProfile.Opportunistic.ServerOptions(certificate, SslProtocols.Tls12);
+        Assert.Equal(TlsProfile.Opportunistic.Protocols, options.EnabledSslProtocols);
+        Assert.NotNull(options.CipherSuitesPolicy);
+        Assert.Same(options, TlsProfile.Opportunistic.ServerOptions(certificate, SslProtocols.None));
+        Assert.NotSame(options, TlsProfile.Opportunistic.ServerOptions(SelfSignedContext(), SslProtocols.Tls12));
+    }
+
+    private static SslStreamCertificateContext SelfSignedContext()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=mx.example.org", key, HashAlgorithmName.SHA256);
+        var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        return SslStreamCertificateContext.Create(certificate, null, offline: true);
     }
 }

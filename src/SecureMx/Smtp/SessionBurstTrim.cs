@@ -1,0 +1,42 @@
+using System.Runtime;
+
+namespace SecureMx.Smtp;
+
+/// <summary>
+/// Gives the memory of a burst of sessions back to the system once the burst is over. A compacting full collection
+/// with decommit runs when the open sessions fall to an eighth of a peak of at least <see cref="MinimumPeak"/> sessions:
+/// once per burst, tens of milliseconds on the thread pool, never per session. Without it the garbage of 10 000 ended
+/// sessions stayed committed (the process grew from 247 MB with them open to 268 MB after they closed).
+/// </summary>
+public sealed class SessionBurstTrim(Action? trim = null)
+{
+    /// <summary>Below this many sessions at once, what a burst leaves behind is not worth a full collection.</summary>
+    public const int MinimumPeak = 1000;
+
+    private readonly Action _trim = trim ?? Collect;
+    private int _peak;
+
+    /// <summary>Counts a new session; <paramref name="open"/> is the number open with it. Called under the limiter's lock.</summary>
+    public void Opened(int open)
+    {
+        if (open > _peak) _peak = open;
+    }
+
+    /// <summary>Counts an ended session; true when the burst is over and the trim is due. Called under the limiter's lock.</summary>
+    public bool Closed(int open)
+    {
+        if (_peak < MinimumPeak || open > _peak / 8) return false;
+        _peak = open;
+        return true;
+    }
+
+    /// <summary>Runs the trim off the caller's thread (outside the limiter's lock).</summary>
+    public void Run() => ThreadPool.UnsafeQueueUserWorkItem(static t => t(), _trim, preferLocal: false);
+
+    private static void Collect()
+    {
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        // Aggressive: compacts and decommits what is free, instead of keeping it for the next allocations.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    }
+}
