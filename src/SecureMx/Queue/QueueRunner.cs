@@ -128,9 +128,8 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             if (next <= now && held > 0 && dispatched == 0 && _unsaved.EarliestRelease(now) is { } release) next = release;
             var wait = next is null ? TimeSpan.FromMinutes(1) : next.Value - _time.GetUtcNow();
             if (wait < TimeSpan.FromMilliseconds(200)) wait = TimeSpan.FromMilliseconds(200);
-            // `securemx queue retry` changes due times from another process: look again at least every second
-            // (two indexed reads, well under a millisecond), so a released backlog starts moving at once.
-            if (wait > ExternalChangeInterval) wait = ExternalChangeInterval;
+            // Look again at least every few seconds: `securemx queue retry` changes due times from another process.
+            if (wait > TimeSpan.FromSeconds(5)) wait = TimeSpan.FromSeconds(5);
             using var delay = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var timer = Task.Delay(wait, _time, delay.Token);
             var kicked = _kick.WaitAsync(delay.Token);
@@ -350,9 +349,6 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
 
     /// <summary>The shortest wait after an outcome that could not be written (a recipient due at once must not make a hot loop either).</summary>
     private static readonly TimeSpan MinimumHold = TimeSpan.FromSeconds(1);
-
-    /// <summary>The longest the scheduler sleeps without looking at the database.</summary>
-    internal static readonly TimeSpan ExternalChangeInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>How many due messages the scheduler dispatches per look (besides those held in memory).</summary>
     internal int DueBatchSize { get; set; } = 1000;

@@ -103,7 +103,7 @@ internal sealed record ParsedDsn(string Path, MimeMessage Message, HeaderList Pe
 /// so DSNs to alice@example.test land in her Maildir.
 /// <para>
 /// Time moves only through <see cref="RunUntilAsync"/>: from one timer to the next (the scheduler
-/// waits with <c>Task.Delay(wait, TimeProvider)</c>, at most <see cref="QueueRunner.ExternalChangeInterval"/>), and after each wake-up the harness
+/// waits with <c>Task.Delay(wait, TimeProvider)</c>, at most 5 s), and after each wake-up the harness
 /// waits (real time, bounded) until the runner is idle again — the scheduler waiting on a new timer
 /// and nothing due at the current time left in the queue (DSNs included: they are spooled before the
 /// original's recipients are updated, and leave the queue once in the Maildir). Long stretches in
@@ -243,7 +243,7 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
         {
             var next = Clock.NextPending ?? throw new InvalidOperationException($"nothing waits on the clock at {Clock}:\n{Diagnostics()}");
             // Idle stretches are skipped: while nothing in the queue is due the scheduler only looks and
-            // sleeps again (at most a second at a time), so its timer may as well fire late, shortly before
+            // sleeps again (at most 5 s at a time), so its timer may as well fire late, shortly before
             // the next due time. The last IdleMargin before a due time (or the target) is run wake-up by wake-up.
             var due = Spool.Queue.NextDueTime();
             var horizon = (due is { } d && d < target ? d : target) - IdleMargin;
@@ -256,8 +256,8 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
         if (target > Clock.GetUtcNow()) await Task.Run(() => Clock.MoveTo(target));
     }
 
-    /// <summary>How long before a due time the clock stops skipping idle scheduler wake-ups (over two of its waits).</summary>
-    private static readonly TimeSpan IdleMargin = TimeSpan.FromSeconds(3);
+    /// <summary>How long before a due time the clock stops skipping idle scheduler wake-ups (over two of its 5 s waits).</summary>
+    private static readonly TimeSpan IdleMargin = TimeSpan.FromSeconds(12);
 
     public Task RunForAsync(TimeSpan span) => RunUntilAsync(Clock.GetUtcNow() + span);
 
