@@ -17,7 +17,7 @@
 #   BENCH_IDLE="1000 10000"        idle session counts
 #   BENCH_OUT_MSGS=20000           queued messages of an outbound drain
 #   BENCH_OUT_RUNS=1               outbound rounds (each ~3 min on 2 cores, filling included; 3 for medians)
-#   BENCH_OUT_C20=1                also SecureMx at delivery.destinationConcurrency 20 (0: not)
+#   BENCH_OUT_C20=0                1: also SecureMx with delivery.destinationConcurrency 20 set explicitly (the default since issue 18)
 #   BENCH_BACKLOG=0                backlog section: messages queued (undeliverable) before the accept run
 #   BENCH_TIMEOUT=120              seconds a run may take after its client ends until all is stored
 #   BENCH_DNS_NET=127.0.218        the /24 of the outbound section's DNS test bed (.1 knot, .2 unbound)
@@ -41,7 +41,7 @@ base_rev=${BENCH_BASE_REV:-}
 targets=${BENCH_TARGETS:-"smtp-sink postfix postfix-maildir securemx${base_rev:+ securemx-base}"}
 msgs_1=${BENCH_MSGS_1:-500} msgs_n=${BENCH_MSGS:-2000} msgs_100k=${BENCH_MSGS_100K:-1000}
 tls_msgs=${BENCH_TLS_MSGS:-2000} sustain_msgs=${BENCH_SUSTAIN_MSGS:-10000}
-idle_list=${BENCH_IDLE:-"1000 10000"} out_msgs=${BENCH_OUT_MSGS:-20000} out_c20=${BENCH_OUT_C20:-1}
+idle_list=${BENCH_IDLE:-"1000 10000"} out_msgs=${BENCH_OUT_MSGS:-20000} out_c20=${BENCH_OUT_C20:-0}
 out_runs=${BENCH_OUT_RUNS:-1} backlog=${BENCH_BACKLOG:-0} run_timeout=${BENCH_TIMEOUT:-120} dns_net=${BENCH_DNS_NET:-127.0.218}
 rcpt=user@bench.test sender=sender@bench.test password=bench-password-$RANDOM$RANDOM
 declare -A addr=([securemx]=127.0.2.60:2525 [postfix]=127.0.2.61:2525 [smtp-sink]=127.0.2.62:2525
