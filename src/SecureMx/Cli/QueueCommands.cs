@@ -203,7 +203,7 @@ public static class QueueCommands
         var data = CliOptions.Data();
         var id = new Argument<string?>("ID") { Arity = ArgumentArity.ZeroOrOne };
         var all = new Option<bool>("--all") { Description = "every pending recipient of every message" };
-        var cmd = new Command("retry", "try deferred recipients now (a running server picks them up within seconds)") { id, all, data };
+        var cmd = new Command("retry", "try deferred recipients now (a running server picks them up at once)") { id, all, data };
         cmd.SetAction(p =>
         {
             var given = p.GetValue(id);
@@ -212,6 +212,7 @@ public static class QueueCommands
             var qid = given is null ? null : RequireId(given);
             if (qid is not null && spool.Queue.Load(qid) is null) throw OtherNodesQueue.NotHere(CliOptions.RequireInstance(p.GetValue(data)!), qid);
             var n = spool.Queue.RetryNow(qid, DateTimeOffset.UtcNow);
+            if (n > 0) QueueWakeSignal.Signal(spool.Root);
             Console.WriteLine($"{n} recipient(s) scheduled for immediate delivery");
             return 0;
         });

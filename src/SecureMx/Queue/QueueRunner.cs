@@ -92,6 +92,8 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         var workers = Enumerable.Range(0, _options.Delivery.LocalConcurrency).Select(_ => LocalWorkerAsync(stoppingToken))
             .Concat(Enumerable.Range(0, _options.Delivery.RemoteConcurrency).Select(_ => RemoteWorkerAsync(stoppingToken)))
             .ToList();
+        // `securemx queue retry` in another process wakes the scheduler at once, not at its next poll.
+        using var wake = QueueWakeSignal.Watch(_spool.Root, Kick);
         try
         {
             await SchedulerAsync(stoppingToken);
