@@ -5,7 +5,6 @@ using SecureMx.Hosting;
 namespace SecureMx.Tests.Hosting;
 
 /// <summary>SIGHUP from the moment serve begins: during start-up it is queued, never the end of the process.</summary>
-[Collection(ProcessSignalCollection.Name)]
 public sealed class ReloadSignalServiceTests
 {
     [Fact]

@@ -10,7 +10,6 @@ using SecureMx.Tests.TestSupport;
 namespace SecureMx.Tests.Hosting;
 
 /// <summary>`serve` as ServerHost wires it: a SIGHUP between the build and the start is queued, not the end of the process.</summary>
-[Collection(ProcessSignalCollection.Name)]
 public sealed class ServerHostReloadSignalTests
 {
     [Fact]
