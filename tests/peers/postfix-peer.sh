@@ -334,6 +334,23 @@ if [[ -n $rcpt_reply ]]; then
   rcpt_main="smtpd_recipient_restrictions = check_recipient_access static:{$rcpt_reply}"
 fi
 
+# What the fsync-then-store roles (maildir-durable, sink-durable) share: accept anything for their
+# domains as fast as the client sends, no rate limits, quick retries.
+accept_main="smtpd_relay_restrictions = reject_unauth_destination
+$rcpt_main
+smtpd_delay_reject = yes
+default_process_limit = 200
+smtpd_client_connection_count_limit = 0
+smtpd_client_connection_rate_limit = 0
+smtpd_client_message_rate_limit = 0
+smtpd_client_recipient_rate_limit = 0
+smtpd_client_new_tls_session_rate_limit = 0
+smtpd_client_auth_rate_limit = 0
+in_flow_delay = 0
+minimal_backoff_time = 5s
+maximal_backoff_time = 10s
+queue_run_delay = 5s"
+
 if [[ $role == mailbox ]]; then
   mkdir -p "$dir/mail"
   chown postfix:postfix "$dir/mail"
@@ -389,39 +406,13 @@ virtual_mailbox_maps = static:any/
 virtual_uid_maps = static:$(id -u postfix)
 virtual_gid_maps = static:$(id -g postfix)
 virtual_minimum_uid = 1
-smtpd_relay_restrictions = reject_unauth_destination
-$rcpt_main
-smtpd_delay_reject = yes
-default_process_limit = 200
-smtpd_client_connection_count_limit = 0
-smtpd_client_connection_rate_limit = 0
-smtpd_client_message_rate_limit = 0
-smtpd_client_recipient_rate_limit = 0
-smtpd_client_new_tls_session_rate_limit = 0
-smtpd_client_auth_rate_limit = 0
-in_flow_delay = 0
-minimal_backoff_time = 5s
-maximal_backoff_time = 10s
-queue_run_delay = 5s"
+$accept_main"
 else
   role_main="relay_domains = ${domains//,/ }
 relay_recipient_maps =
 relay_transport = discard:
 default_transport = discard:
-smtpd_relay_restrictions = reject_unauth_destination
-$rcpt_main
-smtpd_delay_reject = yes
-default_process_limit = 200
-smtpd_client_connection_count_limit = 0
-smtpd_client_connection_rate_limit = 0
-smtpd_client_message_rate_limit = 0
-smtpd_client_recipient_rate_limit = 0
-smtpd_client_new_tls_session_rate_limit = 0
-smtpd_client_auth_rate_limit = 0
-in_flow_delay = 0
-minimal_backoff_time = 5s
-maximal_backoff_time = 10s
-queue_run_delay = 5s"
+$accept_main"
 fi
 printf '%s\n%s\n' "$common" "$role_main" > "$etc/main.cf"
 
