@@ -94,17 +94,26 @@ public sealed class StoreConnection : IDisposable
         return cmd.ExecuteNonQuery();
     }
 
-    /// <summary>Rows per statement of <see cref="InsertRows"/>: 100 × 16 columns stays far below both backends' parameter limits.</summary>
+    /// <summary>Rows per statement of <see cref="InsertRows"/> on PostgreSQL: 100 × 17 columns stays far below its parameter limit.</summary>
     public const int RowsPerInsert = 100;
 
     /// <summary>
-    /// <c>INSERT INTO t(cols) VALUES (…), (…) … [onConflict]</c>: the rows in statements of up to
-    /// <see cref="RowsPerInsert"/>, each value a parameter. One round trip and one plan per statement
-    /// instead of per row: what PostgreSQL over a socket needs for a log batch (SQLite does not mind).
+    /// <c>INSERT INTO t(cols) VALUES (…) [onConflict]</c> for every row. PostgreSQL: statements of up to
+    /// <see cref="RowsPerInsert"/> rows, each value a parameter: one round trip and one plan per statement
+    /// instead of per row over a socket. SQLite: one single-row statement, prepared once and run per row —
+    /// it is in-process, so there is no round trip to save, and binding a parameter by name scans the
+    /// statement's parameter list (sqlite3_bind_parameter_index): 1 700 names per 100-row statement made
+    /// the log writers ~9 % of the server's CPU at 20 inbound sessions.
     /// </summary>
     /// <param name="insertInto">The statement up to VALUES, e.g. <c>INSERT INTO t(a, b)</c>.</param>
     public void InsertRows(string insertInto, IReadOnlyList<object?[]> rows, string onConflict = "")
     {
+        if (rows.Count == 0) return;
+        if (_backend == StoreBackend.Sqlite)
+        {
+            InsertRowByRow(insertInto, rows, onConflict);
+            return;
+        }
         for (int start = 0; start < rows.Count; start += RowsPerInsert)
         {
             int n = Math.Min(RowsPerInsert, rows.Count - start);
@@ -125,6 +134,28 @@ public sealed class StoreConnection : IDisposable
             }
             if (onConflict.Length > 0) sql.Append(' ').Append(onConflict);
             Execute(sql.ToString(), parameters.ToArray());
+        }
+    }
+
+    private void InsertRowByRow(string insertInto, IReadOnlyList<object?[]> rows, string onConflict)
+    {
+        int columns = rows[0].Length;
+        var sql = new System.Text.StringBuilder(insertInto).Append(" VALUES (");
+        var names = new (string Name, object? Value)[columns];
+        for (int column = 0; column < columns; column++)
+        {
+            names[column] = (string.Create(System.Globalization.CultureInfo.InvariantCulture, $"@c{column}"), null);
+            sql.Append(column == 0 ? "" : ", ").Append(names[column].Name);
+        }
+        sql.Append(')');
+        if (onConflict.Length > 0) sql.Append(' ').Append(onConflict);
+        using var cmd = Command(sql.ToString(), names);
+        cmd.Prepare();
+        foreach (var row in rows)
+        {
+            if (row.Length != columns) throw new ArgumentException("every row needs the same number of values", nameof(rows));
+            for (int column = 0; column < columns; column++) cmd.Parameters[column].Value = row[column] ?? DBNull.Value;
+            cmd.ExecuteNonQuery();
         }
     }
 
