@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using SecureMx.Mail;
@@ -31,7 +30,7 @@ public sealed class QueueDatabase : IDisposable
     private readonly string _dataDirectory;
     private readonly DurableFiles _files;
     private readonly ILogger _logger;
-    private readonly BlockingCollection<WriteOp> _writes = new();
+    private readonly QueueWriteBacklog<WriteOp> _writes = new();
     private readonly Thread? _writer;
     private readonly SqliteConnection? _writeConnection;
     private readonly QueueWriterStatements? _statements; // the writer thread's prepared statements on _writeConnection
@@ -76,7 +75,7 @@ public sealed class QueueDatabase : IDisposable
         _dataDirectory = dataDirectory;
         _files = DurableFiles.Default;
         _logger = logger;
-        _writes.CompleteAdding();
+        _writes.Complete();
     }
 
     /// <summary>
@@ -134,11 +133,7 @@ public sealed class QueueDatabase : IDisposable
     private Task Submit(Action<SqliteConnection, SqliteTransaction> apply, bool needsDirectorySync)
     {
         var op = new WriteOp(apply, needsDirectorySync, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        try
-        {
-            _writes.Add(op);
-        }
-        catch (InvalidOperationException)
+        if (!_writes.TryAdd(op))
         {
             return Task.FromException(_writer is null
                 ? new InvalidOperationException("the queue was opened for reading only")
@@ -150,18 +145,10 @@ public sealed class QueueDatabase : IDisposable
     private void WriterLoop()
     {
         var batch = new List<WriteOp>(256);
-        while (!_writes.IsCompleted)
+        while (true)
         {
             batch.Clear();
-            try
-            {
-                batch.Add(_writes.Take());
-            }
-            catch (InvalidOperationException)
-            {
-                break; // completed
-            }
-            while (batch.Count < 512 && _writes.TryTake(out var more)) batch.Add(more);
+            if (!_writes.TakeBatch(batch, 512)) break; // completed and drained
             SyncDataDirectory(batch);
             if (batch.Count == 0) continue;
             try
@@ -498,10 +485,9 @@ public sealed class QueueDatabase : IDisposable
 
     public void Dispose()
     {
-        _writes.CompleteAdding();
+        _writes.Complete();
         _writer?.Join(TimeSpan.FromSeconds(30));
         _statements?.Dispose();
         _writeConnection?.Dispose();
-        _writes.Dispose();
     }
 }
