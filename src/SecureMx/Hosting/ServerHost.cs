@@ -180,6 +180,7 @@ public static class ServerHost
             sp.GetRequiredService<TlsReportIntake>()));
         builder.Services.AddHostedService(sp => new DovecotPolicyService(dataDirectory, options, sp.GetRequiredService<AccountAuthenticator>(), sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SmtpServerService>());
+        builder.Services.AddHostedService(sp => new StartupTrim(sp.GetRequiredService<IHostApplicationLifetime>()));
         // Started last, stopped first: no reload while the server stops.
         builder.Services.AddHostedService(sp => new CertificateFileWatch(sp.GetRequiredService<ServerCertificateSource>(), time,
             sp.GetRequiredService<ILogger<CertificateFileWatch>>(), dataDirectory));

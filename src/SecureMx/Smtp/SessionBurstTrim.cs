@@ -13,7 +13,7 @@ public sealed class SessionBurstTrim(Action? trim = null)
     /// <summary>Below this many sessions at once, what a burst leaves behind is not worth a full collection.</summary>
     public const int MinimumPeak = 1000;
 
-    private readonly Action _trim = trim ?? Collect;
+    private readonly Action _trim = trim ?? CompactAndDecommit;
     private int _peak;
 
     /// <summary>Counts a new session; <paramref name="open"/> is the number open with it. Called under the limiter's lock.</summary>
@@ -33,7 +33,8 @@ public sealed class SessionBurstTrim(Action? trim = null)
     /// <summary>Runs the trim off the caller's thread (outside the limiter's lock).</summary>
     public void Run() => ThreadPool.UnsafeQueueUserWorkItem(static t => t(), _trim, preferLocal: false);
 
-    private static void Collect()
+    /// <summary>A blocking, compacting full collection that gives the freed memory back to the system (also <see cref="Hosting.StartupTrim"/>).</summary>
+    public static void CompactAndDecommit()
     {
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         // Aggressive: compacts and decommits what is free, instead of keeping it for the next allocations.
