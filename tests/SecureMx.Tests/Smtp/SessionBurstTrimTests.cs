@@ -25,6 +25,24 @@ public sealed class SessionBurstTrimTests
     }
 
     [Fact]
+    public void IsDueWhenTheLastSessionEndsAfterManySessionsSinceTheLastTrim()
+    {
+        var trim = new SessionBurstTrim(() => { });
+        // One session at a time (a small peak): never a burst, but after IdleAfterSessions of them the idle moment trims, once.
+        for (int i = 1; i < SessionBurstTrim.IdleAfterSessions; i++)
+        {
+            trim.Opened(1);
+            Assert.False(trim.Closed(0));
+        }
+        trim.Opened(1);
+        trim.Opened(2);
+        Assert.False(trim.Closed(1)); // not idle yet
+        Assert.True(trim.Closed(0));
+        trim.Opened(1);
+        Assert.False(trim.Closed(0)); // counted afresh from the trim
+    }
+
+    [Fact]
     public async Task TheLimiterRunsTheTrimWhenItsSessionsOfABurstHaveEnded()
     {
         var ran = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
