@@ -14,7 +14,7 @@ public static class TestCertificates
 
     /// <summary>
     /// A self-signed server certificate for <paramref name="dnsName"/> (subjectAltName and CN). Valid from
-    /// a day ago for a year unless given; a window in the past (expired) or in the future (not yet valid) is fine.
+    /// a year ago to a year ahead unless given; a window in the past (expired) or in the future (not yet valid) is fine.
     /// </summary>
     public static TestCertificate SelfSigned(string dnsName, TestKeyType keyType = TestKeyType.EcdsaP256,
         DateTimeOffset? notBefore = null, DateTimeOffset? notAfter = null)
@@ -28,7 +28,7 @@ public static class TestCertificates
     /// <summary>
     /// A private CA (CN=<paramref name="caName"/>, CA:TRUE with path length 0) and a leaf for
     /// <paramref name="dnsName"/> signed by it, both with <paramref name="keyType"/>. The leaf has the
-    /// given (default: a year from a day ago) validity; the CA's covers it.
+    /// given (default: from a year ago to a year ahead) validity; the CA's covers it.
     /// </summary>
     public static TestCertificate IssuedByPrivateCa(string dnsName, string caName = "SecureMx Test CA", TestKeyType keyType = TestKeyType.EcdsaP256,
         DateTimeOffset? notBefore = null, DateTimeOffset? notAfter = null)
@@ -90,11 +90,13 @@ public static class TestCertificates
         return $"{usage} {selector} {matchingType} {Convert.ToHexStringLower(TlsaData(selector, matchingType, cert))}";
     }
 
-    /// <summary>The leaf's window: a year from a day ago unless given; a window given only by its end starts a day before it.</summary>
+    /// <summary>The leaf's window: from a year ago to a year ahead unless given; a window given only by its end starts a day before it.</summary>
     private static (DateTimeOffset From, DateTimeOffset To) Validity(DateTimeOffset? notBefore, DateTimeOffset? notAfter)
     {
         var now = DateTimeOffset.UtcNow;
-        var from = notBefore ?? (notAfter is { } end && end < now ? end.AddDays(-1) : now.AddDays(-1));
+        // Valid from a year ago by default: tests that run on a fake clock set to a fixed day (TLS reports of
+        // 2026-12-04) must still find the certificate valid on later real days.
+        var from = notBefore ?? (notAfter is { } end && end < now ? end.AddDays(-1) : now.AddYears(-1));
         var to = notAfter ?? (from > now ? from.AddYears(1) : now.AddYears(1));
         if (to <= from) throw new ArgumentException($"the validity ends ({to:O}) before it begins ({from:O})", nameof(notAfter));
         return (from, to);
