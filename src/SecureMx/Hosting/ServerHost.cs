@@ -138,7 +138,7 @@ public static class ServerHost
             sp.GetRequiredService<AccountAuthenticator>(),
             sp.GetRequiredService<SenderOwnershipPolicy>(),
             time,
-            sp.GetRequiredService<ILoggerFactory>()) { ReverseDns = sp.GetRequiredService<IMailDnsResolver>() });
+            sp.GetRequiredService<ILoggerFactory>()) { ReverseDns = sp.GetRequiredService<IMailDnsResolver>(), Signer = SubmissionSigner(sp.GetRequiredService<StoreDatabase>(), time) });
         builder.Services.AddSingleton<SmtpServerService>();
         builder.Services.AddSingleton(sp => new DashboardService(
             () => new DashboardDependencies(dataDirectory, options, Endpoint.Parse(options.Listeners.Dashboard, "listeners.dashboard")!,
@@ -208,5 +208,9 @@ public static class ServerHost
     }
 
     /// <summary>The store when several nodes share it (the login throttle and the dashboard's key ring are kept there then); null for a store of this node alone.</summary>
+    /// <summary>DKIM signing of submitted mail, with the keys of the store (and their private halves where that store keeps them).</summary>
+    private static Dkim.SubmissionSigner SubmissionSigner(StoreDatabase db, TimeProvider time) =>
+        new(new Dkim.DkimKeyRepository(db, time), Dkim.DkimPrivateKeyStore.For(db, SecureMx.Dashboard.DashboardKeyRingKey.Reader(db.DataDirectory)), time);
+
     private static StoreDatabase? SharedStore(IServiceProvider sp) => sp.GetRequiredService<StoreDatabase>() is { IsShared: true } db ? db : null;
 }

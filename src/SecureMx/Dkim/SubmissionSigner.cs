@@ -1,0 +1,122 @@
+using MimeKit;
+using SecureMx.Mail;
+using SecureMx.Spool;
+using SecureMx.Store;
+
+namespace SecureMx.Dkim;
+
+/// <summary>A message signed at submission: the new spool file that holds it, its mail parameters (7-bit after a conversion), and the signatures.</summary>
+public sealed record SignedMessage(SpoolFile File, MailParameters Parameters, IReadOnlyList<string> Signatures);
+
+/// <summary>
+/// Signs mail of the instance's own senders before it is queued (submission with AUTH, `securemx sendmail`;
+/// never mail that arrives on the MX), so every delivery attempt sends the same signed bytes. The From:
+/// domain chooses the keys: every active key of that domain signs (RSA and Ed25519 side by side, RFC 8463
+/// §5 — a verifier that knows only one kind still finds a signature it can check). No active key: the
+/// message is left as it is.
+/// <para>
+/// The message is parsed from the spool (a spilled one straight from its file: MimeKit keeps the parts on
+/// disk and the body hash is streamed) and written anew into a second spool file, signatures first. 8-bit
+/// content is converted to 7-bit MIME first (RFC 6152; MimeKit's Prepare): delivery would otherwise convert
+/// it for a server without 8BITMIME after signing and break the body hash. Mail with SMTPUTF8 stays 8-bit
+/// (such a message only goes to servers that take 8-bit).
+/// </para>
+/// Faults: a key that cannot be read, a store that cannot be reached, a message MimeKit cannot take —
+/// <see cref="DkimSigningException"/>, and the caller refuses with a temporary error (as OpenDKIM's
+/// default <c>On-InternalError tempfail</c>): sending the domain's mail unsigned could make it fail its
+/// DMARC policy at every receiver, and the sender still holds it.
+/// </summary>
+public sealed class SubmissionSigner(DkimKeyRepository keys, DkimPrivateKeyStore secrets, TimeProvider time)
+{
+    /// <summary>
+    /// Signs the message in <paramref name="file"/> when its From: domain has active keys; null when it needs
+    /// no signature (the caller keeps the original file). On success the caller owns the returned file and
+    /// disposes the original. A storage failure of the new file is in its <see cref="SpoolFile.Failure"/>,
+    /// for the acceptor to report as for any message.
+    /// </summary>
+    public async Task<SignedMessage?> SignAsync(MessageAcceptor acceptor, SpoolFile file, MailParameters parameters, CancellationToken ct)
+    {
+        Stream? input;
+        try
+        {
+            input = file.OpenRead();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or DurableStepException)
+        {
+            throw new DkimSigningException($"the message cannot be read back from the spool for signing: {ex.Message}", ex);
+        }
+        if (input is null) return null; // failed or too big: the acceptor answers that
+        await using var _ = input.ConfigureAwait(false);
+        MimeMessage message;
+        try
+        {
+            // persistent: the parts stay in the spool file (a 50 MB message is not read into memory).
+            message = await MimeMessage.LoadAsync(input, persistent: true, ct).ConfigureAwait(false);
+        }
+        catch (FormatException)
+        {
+            return null; // not a message MimeKit can parse (no header at all): nothing to sign for
+        }
+        catch (IOException ex)
+        {
+            throw new DkimSigningException($"the message cannot be read back from the spool for signing: {ex.Message}", ex);
+        }
+        using (message)
+        {
+            var domain = FromDomain(message);
+            if (domain is null) return null;
+            List<DkimKey> active;
+            List<(DkimKey, string)> withPrivate;
+            try
+            {
+                active = keys.Active(domain);
+                if (active.Count == 0) return null;
+                withPrivate = active.Select(k => (k, secrets.Load(k.Domain, k.Selector))).ToList();
+            }
+            catch (Exception ex) when (ex is DkimKeyUnavailableException || StoreUnavailable.Is(ex))
+            {
+                throw new DkimSigningException($"DKIM keys of {domain} cannot be read: {ex.Message}", ex);
+            }
+
+            var result = parameters;
+            if (parameters.Body == BodyType.EightBitMime && !parameters.SmtpUtf8)
+            {
+                message.Prepare(EncodingConstraint.SevenBit);
+                result = parameters with { Body = BodyType.SevenBit };
+            }
+            List<string> signatures;
+            try
+            {
+                signatures = DkimMessageSigner.Sign(message, withPrivate, time);
+            }
+            catch (DkimKeyUnavailableException ex)
+            {
+                throw new DkimSigningException(ex.Message, ex);
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NotSupportedException or Org.BouncyCastle.Crypto.CryptoException)
+            {
+                throw new DkimSigningException($"signing for {domain} failed: {ex.Message}", ex);
+            }
+            // No size limit on the copy: the original passed it, and the signatures add a few hundred octets.
+            var signed = acceptor.Open(0);
+            try
+            {
+                await message.WriteToAsync(DkimMessageSigner.WriteOptions, new SpoolFileStream(signed), ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                await signed.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+            return new SignedMessage(signed, result, signatures);
+        }
+    }
+
+    /// <summary>The A-label domain of the first From: mailbox (RFC 5322 §3.6.2: the author), or null.</summary>
+    internal static string? FromDomain(MimeMessage message)
+    {
+        var from = message.From.Mailboxes.FirstOrDefault();
+        if (from is null || string.IsNullOrEmpty(from.Domain)) return null;
+        return EnvelopeAddress.NormalizeDomain(from.Domain);
+    }
+}
