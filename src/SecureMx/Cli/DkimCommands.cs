@@ -18,6 +18,30 @@ public static class DkimCommands
         cmd.Subcommands.Add(Add(time));
         cmd.Subcommands.Add(List(time));
         cmd.Subcommands.Add(Remove(time));
+        cmd.Subcommands.Add(Rotate(time));
+        return cmd;
+    }
+
+    private static Command Rotate(TimeProvider time)
+    {
+        var data = CliOptions.Data();
+        var domain = new Argument<string>("DOMAIN") { Description = "a hosted domain" };
+        var cmd = new Command("rotate", "make the next key of each kind that signs now, pending until its TXT record is seen in DNS; then it signs and the old one retires") { domain, data };
+        cmd.SetAction(p =>
+        {
+            var d = StoreCommands.ParseDomain(p.GetValue(domain)!);
+            var dir = CliOptions.RequireInstance(p.GetValue(data)!);
+            InstanceOwner.DropTo(dir);
+            var db = CliOptions.OpenStore(dir);
+            var creation = new DkimKeyCreation(new DkimKeyRepository(db, time), DkimPrivateKeyStore.For(db, SecureMx.Dashboard.DashboardKeyRingKey.Reader(db.DataDirectory)), time);
+            foreach (var key in StoreCommands.WrapStore(() => creation.Rotate(d)))
+            {
+                Console.WriteLine($"DKIM key {key.Selector} ({key.Algorithm.Name()}) of {key.Domain} added, pending; publish:");
+                Console.WriteLine(DkimKeyRecord.ZoneFileLine(key));
+            }
+            Console.WriteLine("the running server checks DNS every few minutes: once a pending key's record is there, it signs and the key it replaces retires (its record stays listed by dns-records until it may be removed)");
+            return 0;
+        });
         return cmd;
     }
 

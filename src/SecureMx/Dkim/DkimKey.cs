@@ -7,6 +7,9 @@ namespace SecureMx.Dkim;
 /// </summary>
 public sealed record DkimKey(string Domain, string Selector, DkimAlgorithm Algorithm, DkimKeyState State, DateTimeOffset CreatedAt, string PublicKey)
 {
+    /// <summary>When the key entered its <see cref="State"/> (a retiring key retires <see cref="DkimRotation.RetiringPeriod"/> later).</summary>
+    public DateTimeOffset StateChangedAt { get; init; } = CreatedAt;
+
     /// <summary>The owner name of the key record (RFC 6376 §3.6.2.1).</summary>
     public string RecordName => $"{Selector}._domainkey.{Domain}";
 }

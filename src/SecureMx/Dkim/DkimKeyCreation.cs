@@ -12,7 +12,35 @@ public sealed class DkimKeyCreation(DkimKeyRepository keys, DkimPrivateKeyStore 
     public DkimKey Create(string domain, string? selector, DkimAlgorithm algorithm, DkimKeyState state)
     {
         if (!keys.IsHosted(domain)) throw new StoreException($"{domain} is not a hosted domain (securemx domain add {domain})");
-        var existing = keys.List(domain).Select(k => k.Selector).ToHashSet(StringComparer.Ordinal);
+        return Create(domain, selector, algorithm, state, keys.List(domain));
+    }
+
+    /// <summary>
+    /// `securemx dkim rotate`: a pending key for each kind that has an active key; it signs once its record is
+    /// seen in DNS (<see cref="DkimRotation"/>). Refused when the domain has no active key, or a rotation of a
+    /// kind is already under way.
+    /// </summary>
+    public List<DkimKey> Rotate(string domain)
+    {
+        if (!keys.IsHosted(domain)) throw new StoreException($"{domain} is not a hosted domain (securemx domain add {domain})");
+        var all = keys.List(domain);
+        var kinds = all.Where(k => k.State == DkimKeyState.Active).Select(k => k.Algorithm).Distinct().Order().ToList();
+        if (kinds.Count == 0) throw new StoreException($"{domain} has no active DKIM key to rotate (securemx dkim add {domain})");
+        if (all.FirstOrDefault(k => k.State == DkimKeyState.Pending && kinds.Contains(k.Algorithm)) is { } pending)
+            throw new StoreException($"a rotation of {domain} is under way: {pending.Selector} ({pending.Algorithm.Name()}) waits for its record in DNS");
+        var made = new List<DkimKey>();
+        foreach (var kind in kinds)
+        {
+            var key = Create(domain, null, kind, DkimKeyState.Pending, all);
+            all.Add(key);
+            made.Add(key);
+        }
+        return made;
+    }
+
+    private DkimKey Create(string domain, string? selector, DkimAlgorithm algorithm, DkimKeyState state, List<DkimKey> present)
+    {
+        var existing = present.Select(k => k.Selector).ToHashSet(StringComparer.Ordinal);
         var now = time.GetUtcNow();
         string name;
         if (selector is null)

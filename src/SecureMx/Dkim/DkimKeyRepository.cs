@@ -10,7 +10,7 @@ namespace SecureMx.Dkim;
 /// </summary>
 public sealed class DkimKeyRepository(StoreDatabase db, TimeProvider time)
 {
-    private const string Columns = "domain, selector, algorithm, state, created_at, public_key";
+    private const string Columns = "domain, selector, algorithm, state, created_at, public_key, state_changed_at";
 
     public StoreDatabase Database => db;
 
@@ -38,10 +38,17 @@ public sealed class DkimKeyRepository(StoreDatabase db, TimeProvider time)
         if (n == 0) throw new StoreException($"{key.Domain} already has a DKIM key with selector {key.Selector}");
     }
 
-    /// <summary>Changes a key's state; false when there is no such key.</summary>
-    public bool SetState(string domain, string selector, DkimKeyState state) =>
-        db.Execute("UPDATE dkim_keys SET state=@st, state_changed_at=@now WHERE domain=@d AND selector=@s",
-            ("@st", state.Name()), ("@now", time.GetUtcNow().ToUnixTimeMilliseconds()), ("@d", domain), ("@s", selector)) > 0;
+    /// <summary>
+    /// Moves a key from <paramref name="from"/> to <paramref name="to"/>; false when it is not (or no longer) in
+    /// <paramref name="from"/> — several nodes may run the same rotation check, and only one moves each key.
+    /// </summary>
+    public bool SetState(string domain, string selector, DkimKeyState from, DkimKeyState to) =>
+        db.Execute("UPDATE dkim_keys SET state=@to, state_changed_at=@now WHERE domain=@d AND selector=@s AND state=@from",
+            ("@to", to.Name()), ("@now", time.GetUtcNow().ToUnixTimeMilliseconds()), ("@d", domain), ("@s", selector), ("@from", from.Name())) > 0;
+
+    /// <summary>Every key in <paramref name="state"/>, of every domain.</summary>
+    public List<DkimKey> InState(DkimKeyState state) =>
+        db.Rows($"SELECT {Columns} FROM dkim_keys WHERE state=@s ORDER BY domain, created_at, selector", Read, ("@s", state.Name()));
 
     /// <summary>Removes a key's row; false when there is none.</summary>
     public bool Remove(string domain, string selector) =>
@@ -51,6 +58,9 @@ public sealed class DkimKeyRepository(StoreDatabase db, TimeProvider time)
     {
         if (!DkimAlgorithms.TryParse(r.GetString(2), out var algorithm)) throw new StoreException($"dkim_keys: unknown algorithm '{r.GetString(2)}'");
         if (!DkimKeyStates.TryParse(r.GetString(3), out var state)) throw new StoreException($"dkim_keys: unknown state '{r.GetString(3)}'");
-        return new DkimKey(r.GetString(0), r.GetString(1), algorithm, state, DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)), r.GetString(5));
+        return new DkimKey(r.GetString(0), r.GetString(1), algorithm, state, DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)), r.GetString(5))
+        {
+            StateChangedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)),
+        };
     }
 }

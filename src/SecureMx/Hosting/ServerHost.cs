@@ -171,6 +171,8 @@ public static class ServerHost
             sp.GetRequiredService<RoleRepository>(), new ReportSendRepository(sp.GetRequiredService<StoreDatabase>()), sp.GetRequiredService<MessageSpool>(),
             sp.GetRequiredService<QueueRunner>(), sp.GetRequiredService<RecipientRouter>(), options, node, time,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Reporting.RefusedDigest")), time, sp.GetRequiredService<ILogger<RefusedDigestService>>()));
+        builder.Services.AddHostedService(sp => new DkimRotationService(new Dkim.DkimRotation(new Dkim.DkimKeyRepository(sp.GetRequiredService<StoreDatabase>(), time),
+            sp.GetRequiredService<IMailDnsResolver>(), time), time, sp.GetRequiredService<ILogger<DkimRotationService>>()));
         builder.Services.AddHostedService(sp => new MtaStsRefreshService(sp.GetRequiredService<MtaStsPolicyCache>(), time, sp.GetRequiredService<ILogger<MtaStsRefreshService>>()));
         builder.Services.AddHostedService(sp => new MaildirTmpCleanupService(dataDirectory, options, time, sp.GetRequiredService<ILogger<MaildirTmpCleanupService>>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardService>());
