@@ -42,6 +42,14 @@ public static class DkimKeyRecord
         return p == key.PublicKey && string.Equals(k ?? "rsa", key.Algorithm.KeyTag(), StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>Null when the TXT answer carries <paramref name="key"/>; else what it holds instead (no record, another key, a failed lookup).</summary>
+    public static string? Check(SecureMx.Dns.TxtResolution answer, DkimKey key) => answer.Kind switch
+    {
+        SecureMx.Dns.TxtResolutionKind.TemporaryFailure => $"lookup failed: {answer.FailureReason}",
+        SecureMx.Dns.TxtResolutionKind.None => "no TXT record",
+        _ => answer.Records.Any(r => Publishes(r, key)) ? null : "a TXT record with another key",
+    };
+
     private static string Compact(string value)
     {
         var b = new StringBuilder(value.Length);

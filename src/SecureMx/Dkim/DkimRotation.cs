@@ -47,12 +47,6 @@ public sealed class DkimRotation(DkimKeyRepository keys, IMailDnsResolver dns, T
     /// <summary>Null when the key's record is published with this key; else what was found instead.</summary>
     public async Task<string?> PublishedAsync(DkimKey key, CancellationToken ct)
     {
-        var answer = await dns.ResolveTxtAsync(key.RecordName, ct).ConfigureAwait(false);
-        return answer.Kind switch
-        {
-            TxtResolutionKind.TemporaryFailure => $"lookup failed: {answer.FailureReason}",
-            TxtResolutionKind.None => "no TXT record",
-            _ => answer.Records.Any(r => DkimKeyRecord.Publishes(r, key)) ? null : "a TXT record with another key",
-        };
+        return DkimKeyRecord.Check(await dns.ResolveTxtAsync(key.RecordName, ct).ConfigureAwait(false), key);
     }
 }

@@ -148,6 +148,7 @@ public static class ServerHost
                 sp.GetRequiredService<AccountAuthenticator>(), time, sp.GetRequiredService<ILoggerFactory>(), SharedStore(sp))
             {
                 OtherNodes = options.Store.IsShared ? new OtherNodes(new NodeRegistry(sp.GetRequiredService<StoreDatabase>(), time), node) : OtherNodes.None,
+                DkimKeys = new Dkim.DkimKeyRepository(sp.GetRequiredService<StoreDatabase>(), time),
                 TlsReports = sp.GetRequiredService<TlsReportRepository>(),
                 RefusedAttempts = sp.GetRequiredService<RefusedAttemptRepository>(),
             },
