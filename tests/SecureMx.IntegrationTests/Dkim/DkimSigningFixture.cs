@@ -8,7 +8,8 @@ namespace SecureMx.IntegrationTests.Dkim;
 /// <summary>
 /// A SecureMx instance hosting example.test with an RSA and an Ed25519 key made by `securemx dkim add`, the
 /// DNS test bed (its own, on 127.0.130.x) publishing both key records as `dkim add` printed them — in a
-/// DNSSEC-signed example.test zone — and two Postfix receivers: one with 8BITMIME, one without.
+/// DNSSEC-signed example.test zone — two Postfix receivers, one with 8BITMIME, one without, and the dashboard
+/// with alice as the domain's administrator.
 /// </summary>
 public sealed class DkimSigningFixture : IAsyncLifetime
 {
@@ -24,7 +25,8 @@ public sealed class DkimSigningFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        Mx = await SecureMxInstance.CreateAsync("example.test", [Sender], submission: true);
+        Mx = await SecureMxInstance.CreateAsync("example.test", [Sender], submission: true, dashboard: Net.FreeEndpoint());
+        await Mx.CliOk("domain", "admin", "add", "example.test", Sender); // alice sees the domain page and its DNS check
         foreach (var args in new[] { new[] { "--selector", "rsa1" }, ["--selector", "ed1", "--algorithm", "ed25519"] })
         {
             var r = await Mx.Cli(["dkim", "add", "example.test", .. args]);

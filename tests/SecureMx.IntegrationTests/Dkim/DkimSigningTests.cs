@@ -85,6 +85,16 @@ public sealed class DkimSigningTests(DkimSigningFixture f) : IClassFixture<DkimS
     }
 
     [Fact]
+    public async Task TheDashboardsDnsCheckShowsBothKeyRecordsAsPublished()
+    {
+        using var dashboard = new DashboardHttpClient(f.Mx);
+        await dashboard.LoginAsync(Sender, SubmissionClient.Password);
+        var page = await (await dashboard.GetAsync("/domain/example.test?check=1")).Content.ReadAsStringAsync();
+        foreach (var selector in new[] { "rsa1", "ed1" })
+            Assert.Matches($"data-item=\"dkim\" data-selector=\"{selector}\" data-level=\"ok\" data-verdict=\"Published\"", page);
+    }
+
+    [Fact]
     public async Task TheVerifierFindsThePublishedRecordsThroughTheTestBedsResolver()
     {
         // What `dkim add` printed is what the zone serves: a 2048-bit RSA key needs two TXT strings.
