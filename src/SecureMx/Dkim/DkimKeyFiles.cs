@@ -20,7 +20,8 @@ public sealed class DkimKeyFiles(string dataDirectory) : DkimPrivateKeyStore
         var root = Path.Combine(dataDirectory, DirectoryName);
         foreach (var dir in new[] { root, Path.Combine(root, domain) })
         {
-            Directory.CreateDirectory(dir);
+            // Created 0700 (never briefly with the umask's mode), and made 0700 if it was there already.
+            Directory.CreateDirectory(dir, OwnerOnlyDirectory);
             File.SetUnixFileMode(dir, OwnerOnlyDirectory);
         }
         var bytes = Encoding.ASCII.GetBytes(pem);

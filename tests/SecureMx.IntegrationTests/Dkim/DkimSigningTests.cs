@@ -95,6 +95,34 @@ public sealed class DkimSigningTests(DkimSigningFixture f) : IClassFixture<DkimS
     }
 
     [Fact]
+    public async Task AMissingKeyFileIsA451AndTheSameMessageGoesOutSignedOnceItIsBack()
+    {
+        var keyFile = Path.Combine(f.Mx.DataDir, "dkim", "example.test", "ed1.pem");
+        var aside = keyFile + ".aside";
+        var token = SubmissionClient.Token();
+        var message = SubmissionClient.Message(token, Sender, $"user@{TestBed.Deliver.Name}");
+        using var client = await SubmissionClient.LoginAsync(f.Mx, SecureSocketOptions.SslOnConnect, Sender);
+        File.Move(keyFile, aside);
+        try
+        {
+            var refused = await Assert.ThrowsAsync<MailKit.Net.Smtp.SmtpCommandException>(() => client.SendAsync(message, Sender, $"user@{TestBed.Deliver.Name}"));
+            Assert.Equal(451, (int)refused.StatusCode);
+            Assert.Contains("DKIM-signed", refused.Message);
+            Assert.Contains("it cannot be DKIM-signed: DKIM keys of example.test cannot be read", f.Mx.Log);
+            Assert.Contains("ed1.pem", f.Mx.Log);
+        }
+        finally
+        {
+            File.Move(aside, keyFile);
+        }
+        // The client still holds the message and tries again, on the same connection: now it goes out, signed.
+        await client.SendAsync(message, Sender, $"user@{TestBed.Deliver.Name}");
+        var stored = await f.Receiver.WaitForMessageAsync(token, TimeSpan.FromSeconds(30));
+        AssertBothPass(await f.VerifyAsync(stored));
+        Assert.Single(f.Receiver.StoredMessages(), m => m.Contains(token, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task TheVerifierFindsThePublishedRecordsThroughTheTestBedsResolver()
     {
         // What `dkim add` printed is what the zone serves: a 2048-bit RSA key needs two TXT strings.
