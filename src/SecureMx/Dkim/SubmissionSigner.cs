@@ -48,8 +48,17 @@ public sealed class SubmissionSigner(DkimKeyRepository keys, DkimPrivateKeyStore
         if (input is null) return null; // failed or too big: the acceptor answers that
         await using var _ = input.ConfigureAwait(false);
         MimeMessage message;
+        string? domain = null;
+        List<(DkimKey, string)> withPrivate;
         try
         {
+            // The header section first: most mail of most domains needs no signature, and then the body is never parsed.
+            domain = FromDomain(await HeaderList.LoadAsync(input, ct).ConfigureAwait(false));
+            if (domain is null) return null;
+            var active = keys.Active(domain);
+            if (active.Count == 0) return null;
+            withPrivate = active.Select(k => (k, secrets.Load(k.Domain, k.Selector))).ToList();
+            input.Position = 0;
             // persistent: the parts stay in the spool file (a 50 MB message is not read into memory).
             message = await MimeMessage.LoadAsync(input, persistent: true, ct).ConfigureAwait(false);
         }
@@ -61,22 +70,12 @@ public sealed class SubmissionSigner(DkimKeyRepository keys, DkimPrivateKeyStore
         {
             throw new DkimSigningException($"the message cannot be read back from the spool for signing: {ex.Message}", ex);
         }
+        catch (Exception ex) when (ex is DkimKeyUnavailableException || StoreUnavailable.Is(ex))
+        {
+            throw new DkimSigningException($"DKIM keys of {domain} cannot be read: {ex.Message}", ex);
+        }
         using (message)
         {
-            var domain = FromDomain(message);
-            if (domain is null) return null;
-            List<DkimKey> active;
-            List<(DkimKey, string)> withPrivate;
-            try
-            {
-                active = keys.Active(domain);
-                if (active.Count == 0) return null;
-                withPrivate = active.Select(k => (k, secrets.Load(k.Domain, k.Selector))).ToList();
-            }
-            catch (Exception ex) when (ex is DkimKeyUnavailableException || StoreUnavailable.Is(ex))
-            {
-                throw new DkimSigningException($"DKIM keys of {domain} cannot be read: {ex.Message}", ex);
-            }
 
             var result = parameters;
             if (parameters.Body == BodyType.EightBitMime && !parameters.SmtpUtf8)
@@ -112,10 +111,12 @@ public sealed class SubmissionSigner(DkimKeyRepository keys, DkimPrivateKeyStore
         }
     }
 
-    /// <summary>The A-label domain of the first From: mailbox (RFC 5322 §3.6.2: the author), or null.</summary>
-    internal static string? FromDomain(MimeMessage message)
+    /// <summary>The A-label domain of the first mailbox of the first From: field (RFC 5322 §3.6.2: the author), or null.</summary>
+    internal static string? FromDomain(HeaderList headers)
     {
-        var from = message.From.Mailboxes.FirstOrDefault();
+        var field = headers.FirstOrDefault(h => h.Id == HeaderId.From);
+        if (field is null || !InternetAddressList.TryParse(ParserOptions.Default, field.RawValue, out var list)) return null;
+        var from = list.Mailboxes.FirstOrDefault();
         if (from is null || string.IsNullOrEmpty(from.Domain)) return null;
         return EnvelopeAddress.NormalizeDomain(from.Domain);
     }

@@ -145,6 +145,35 @@ public sealed class SubmissionSignerTests : IDisposable
         Assert.Null(await _signer.SignAsync(_acceptor, original, SevenBit, TestContext.Current.CancellationToken));
     }
 
+    [Theory]
+    [InlineData("malformed From", "From: <<<@@@>>> ,,;\r\nSubject: x\r\n\r\nbody\r\n", false)]
+    [InlineData("no empty line, no body", "From: alice@example.org\r\nSubject: x\r\n", true)]
+    [InlineData("a folded From over many lines", "From:\r\n  Alice\r\n  <alice@example.org>\r\nSubject: x\r\n\r\nbody\r\n", true)]
+    [InlineData("a multipart without its closing boundary", "From: alice@example.org\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\npart\r\n", true)]
+    [InlineData("binary garbage in the body", "From: alice@example.org\r\n\r\n\u0001\u0002\u00ff\u00fe\r\n", true)]
+    public async Task HostileMessagesAreSignedInAVerifiableWayOrLeftAloneNeverACrash(string what, string text, bool signed)
+    {
+        AddKey("r", DkimAlgorithm.Rsa2048);
+        await using var original = Receive(text);
+        var result = await _signer.SignAsync(_acceptor, original, SevenBit with { Body = BodyType.EightBitMime }, TestContext.Current.CancellationToken);
+        Assert.True(signed == result is not null, what);
+        if (result is null) return;
+        Assert.Equal([true], _keys.Verify(await QueueAsync(result.File, result.Parameters)));
+    }
+
+    [Fact]
+    public async Task AThousandHeaderFieldsAreSignedToo()
+    {
+        AddKey("e", DkimAlgorithm.Ed25519);
+        var text = new System.Text.StringBuilder("From: alice@example.org\r\n");
+        for (int i = 0; i < 1000; i++) text.Append($"X-Filler-{i}: {new string('x', 100)}\r\n");
+        text.Append("Subject: many fields\r\n\r\nbody\r\n");
+        await using var original = Receive(text.ToString());
+        var result = await _signer.SignAsync(_acceptor, original, SevenBit, TestContext.Current.CancellationToken);
+        Assert.NotNull(result);
+        Assert.Equal([true], _keys.Verify(await QueueAsync(result.File, result.Parameters)));
+    }
+
     [Fact]
     public async Task OnlyPendingKeysSignNothing()
     {
