@@ -111,6 +111,74 @@ public sealed class SubmissionSigner(DkimKeyRepository keys, DkimPrivateKeyStore
         }
     }
 
+    /// <summary>
+    /// Signs a message SecureMx wrote itself and holds in memory (a TLS report, RFC 8460 §5.3: it MUST carry a
+    /// DKIM signature of its From: domain) with the active keys of its From: domain; null when that domain has
+    /// none. No 7-bit conversion: such mail is 7-bit already. <see cref="DkimSigningException"/> as
+    /// <see cref="SignAsync"/>.
+    /// </summary>
+    public byte[]? SignBytes(byte[] content)
+    {
+        using var input = new MemoryStream(content, writable: false);
+        string? domain = null;
+        MimeMessage message;
+        List<(DkimKey, string)> withPrivate;
+        try
+        {
+            domain = FromDomain(HeaderList.Load(input));
+            if (domain is null) return null;
+            var active = keys.Active(domain);
+            if (active.Count == 0) return null;
+            withPrivate = active.Select(k => (k, secrets.Load(k.Domain, k.Selector))).ToList();
+            input.Position = 0;
+            message = MimeMessage.Load(input);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+        catch (Exception ex) when (ex is DkimKeyUnavailableException || StoreUnavailable.Is(ex))
+        {
+            throw new DkimSigningException($"DKIM keys of {domain} cannot be read: {ex.Message}", ex);
+        }
+        using (message)
+        {
+            try
+            {
+                DkimMessageSigner.Sign(message, withPrivate, time);
+            }
+            catch (DkimKeyUnavailableException ex)
+            {
+                throw new DkimSigningException(ex.Message, ex);
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NotSupportedException or Org.BouncyCastle.Crypto.CryptoException)
+            {
+                throw new DkimSigningException($"signing for {domain} failed: {ex.Message}", ex);
+            }
+            using var output = new MemoryStream();
+            message.WriteTo(DkimMessageSigner.WriteOptions, output);
+            return output.ToArray();
+        }
+    }
+
+    /// <summary>
+    /// <see cref="SignBytes"/> for mail SecureMx writes itself, where a key that cannot be used must not cost the
+    /// mail: <paramref name="report"/> hears why (<paramref name="what"/> names the mail) and the mail goes out
+    /// unsigned (null).
+    /// </summary>
+    public Func<byte[], byte[]?> SignOrReport(string what, Action<string> report) => content =>
+    {
+        try
+        {
+            return SignBytes(content);
+        }
+        catch (DkimSigningException ex)
+        {
+            report($"{what} goes out without a DKIM signature: {ex.Message}");
+            return null;
+        }
+    };
+
     /// <summary>The A-label domain of the first mailbox of the first From: field (RFC 5322 §3.6.2: the author), or null.</summary>
     internal static string? FromDomain(HeaderList headers)
     {

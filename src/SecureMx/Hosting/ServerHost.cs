@@ -207,7 +207,10 @@ public static class ServerHost
         return new TlsReportSender(dns, sp.GetRequiredService<TlsSessionRepository>(), new ReportSendRepository(sp.GetRequiredService<StoreDatabase>()),
             new TlsReportPoster(dns, sp.GetRequiredService<PkixTrust>(), options, time),
             new MessageAcceptor(sp.GetRequiredService<MessageSpool>(), sp.GetRequiredService<QueueRunner>(), time, log),
-            sp.GetRequiredService<RecipientRouter>(), options, node, time, log);
+            sp.GetRequiredService<RecipientRouter>(), options, node, time, log)
+        {
+            Sign = SubmissionSigner(sp.GetRequiredService<StoreDatabase>(), time).SignOrReport("a TLS report", why => log.LogError("DKIM: {Why}", why)),
+        };
     }
 
     /// <summary>The store when several nodes share it (the login throttle and the dashboard's key ring are kept there then); null for a store of this node alone.</summary>
