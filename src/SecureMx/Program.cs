@@ -25,6 +25,7 @@ public static class Program
             PolicyCommands.Create(),
             ProbeCommand.Create(),
             DnsRecordsCommand.Create(),
+            DkimCommands.Create(),
             TlsCommands.Create(),
             TlsReportCommand.Create(),
             DovecotConfigCommand.Create(),

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Security.Cryptography.X509Certificates;
 using SecureMx.Config;
+using SecureMx.Dkim;
 using SecureMx.Mail;
 using SecureMx.MtaSts;
 using SecureMx.Reporting;
@@ -31,7 +32,8 @@ public static class DnsRecordsCommand
             var dir = CliOptions.RequireInstance(p.GetValue(data)!);
             var options = CliOptions.LoadConfig(dir);
             var d = StoreCommands.ParseDomain(p.GetValue(domain)!);
-            var policies = new TlsPolicyRepository(CliOptions.OpenStoreForReading(dir), TimeProvider.System);
+            var store = CliOptions.OpenStoreForReading(dir);
+            var policies = new TlsPolicyRepository(store, TimeProvider.System);
             var inbound = policies.DomainInboundTls(d);
             if (inbound is null) throw new CliException($"domain {d} is not hosted here; add it with 'securemx domain add {d}'");
             var host = options.EffectiveSecureMxHostname();
@@ -48,9 +50,33 @@ public static class DnsRecordsCommand
             var stsPolicy = HostedMtaStsPolicies.For(d, mtaSts?.Inbound ?? inbound.Value, mtaSts?.MtaStsMode ?? "", options);
             foreach (var line in MtaStsRecords(dir, options, stsPolicy)) Console.WriteLine(line);
             foreach (var line in TlsRptRecords(options, d, stsPolicy.Policy.Mode)) Console.WriteLine(line);
+            foreach (var line in DkimRecords(new DkimKeyRepository(store, TimeProvider.System).List(d))) Console.WriteLine(line);
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// The DKIM key records of the domain (RFC 6376 §3.6.2.1), each after a comment that says what its key does
+    /// now: active and pending keys (and retiring ones, whose mail may still be verified) must be published; a
+    /// retired key's record may be removed. Nothing without keys.
+    /// </summary>
+    internal static IEnumerable<string> DkimRecords(IReadOnlyList<DkimKey> keys)
+    {
+        if (keys.Count == 0) yield break;
+        yield return "";
+        yield return "; DKIM keys (RFC 6376): the mail of the domain's accounts is signed with each active key";
+        foreach (var key in keys)
+        {
+            yield return key.State switch
+            {
+                DkimKeyState.Active => $"; {key.Selector} ({key.Algorithm.Name()}): active, signs now",
+                DkimKeyState.Pending => $"; {key.Selector} ({key.Algorithm.Name()}): pending, signs once this record is seen in DNS",
+                DkimKeyState.Retiring => $"; {key.Selector} ({key.Algorithm.Name()}): retiring, no longer signs; keep the record until {(key.StateChangedAt + DkimRotation.RetiringPeriod).UtcDateTime:yyyy-MM-dd}",
+                _ => $"; {key.Selector} ({key.Algorithm.Name()}): retired, the record may be removed",
+            };
+            yield return key.State == DkimKeyState.Retired ? "; " + DkimKeyRecord.ZoneFileLine(key) : DkimKeyRecord.ZoneFileLine(key);
+        }
     }
 
     /// <summary>

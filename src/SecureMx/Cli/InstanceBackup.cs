@@ -24,8 +24,8 @@ public static class InstanceBackup
     public const string ManifestFileName = "backup.json";
     public const int ManifestVersion = 1;
 
-    /// <summary>The directories copied as they are (certificate and key of <c>init</c>, the dashboard's key ring).</summary>
-    internal static readonly string[] CopiedDirectories = ["tls", "dashboard-keys"];
+    /// <summary>The directories copied as they are (certificate and key of <c>init</c>, the dashboard's key ring, the DKIM private keys of a single box).</summary>
+    internal static readonly string[] CopiedDirectories = ["tls", "dashboard-keys", SecureMx.Dkim.DkimKeyFiles.DirectoryName];
 
     /// <summary>Single files copied as they are, mode included: the key that decrypts the dashboard's key ring (without it every dashboard login ends).</summary>
     internal static readonly string[] CopiedFiles = [SecureMx.Dashboard.DashboardKeyRingKey.FileName];

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging.Abstractions;
+using SecureMx.Dkim;
 using SecureMx.Mail;
 using SecureMx.Policy;
 using SecureMx.Spool;
@@ -47,7 +48,9 @@ public static class SendmailCommand
 
             using var spool = new MessageSpool(Path.Combine(dir, "spool"), TimeProvider.System, NullLogger.Instance);
             var acceptor = new MessageAcceptor(spool, arrivals: null, TimeProvider.System, NullLogger.Instance);
-            var id = await QueueAsync(acceptor, Console.OpenStandardInput(), sender, targets, options.Limits.MaxMessageSize);
+            // Local programs send as the instance's own domains: their mail is DKIM-signed like submitted mail.
+            var signer = new SubmissionSigner(new DkimKeyRepository(store, TimeProvider.System), DkimPrivateKeyStore.For(store, SecureMx.Dashboard.DashboardKeyRingKey.Reader(store.DataDirectory)), TimeProvider.System);
+            var id = await QueueAsync(acceptor, Console.OpenStandardInput(), sender, targets, options.Limits.MaxMessageSize, signer);
             Console.WriteLine($"queued as {id}");
             return 0;
         });
@@ -58,13 +61,31 @@ public static class SendmailCommand
     /// Spools the message read from <paramref name="input"/>; returns its queue id. A message that is too
     /// big or cannot be stored is a <see cref="CliException"/> (exit 1), and nothing of it stays queued.
     /// </summary>
-    internal static async Task<string> QueueAsync(MessageAcceptor acceptor, Stream input, string sender, List<EnvelopeRecipient> targets, long maxSize)
+    internal static async Task<string> QueueAsync(MessageAcceptor acceptor, Stream input, string sender, List<EnvelopeRecipient> targets, long maxSize, SubmissionSigner? signer = null)
     {
-        await using var file = acceptor.Open(maxSize);
+        var file = acceptor.Open(maxSize);
+        await using var original = file;
         bool eightBit = await CopyWithCrLfAsync(input, file);
         var utf8 = !System.Text.Ascii.IsValid(sender) || targets.Any(t => !System.Text.Ascii.IsValid(t.Address));
+        var parameters = new MailParameters(null, eightBit ? BodyType.EightBitMime : BodyType.SevenBit, utf8, DsnReturn.Unspecified, null);
+        if (signer is not null && !file.TooBig)
+        {
+            try
+            {
+                if (await signer.SignAsync(acceptor, file, parameters, CancellationToken.None) is { } signed)
+                {
+                    await file.DisposeAsync();
+                    (file, parameters) = (signed.File, signed.Parameters);
+                }
+            }
+            catch (DkimSigningException ex)
+            {
+                // As the SMTP submission does (451): nothing queued, the caller may try again.
+                throw new CliException($"the message was not queued: it cannot be DKIM-signed now: {ex.Message}");
+            }
+        }
         var envelope = new Envelope(file.Id, DateTimeOffset.UtcNow, sender, file.Length,
-            new MailParameters(null, eightBit ? BodyType.EightBitMime : BodyType.SevenBit, utf8, DsnReturn.Unspecified, null),
+            parameters,
             new ClientTrace("sendmail", "127.0.0.1", "localhost", "local", null, Environment.UserName),
             targets.DistinctBy(t => t.Address).ToList());
         return await acceptor.AcceptAsync(file, envelope) switch

@@ -40,7 +40,13 @@ public static class TlsReportSendCommand
             var sender = new TlsReportSender(dns, sessions, new ReportSendRepository(store),
                 new TlsReportPoster(dns, InstanceTrust.Load(dir, options), options, time),
                 new MessageAcceptor(spool, arrivals: null, time, NullLogger.Instance),
-                RecipientRouter.For(new MailboxRepository(store, time), options), options, options.Node.EffectiveName(), time, NullLogger.Instance);
+                RecipientRouter.For(new MailboxRepository(store, time), options), options, options.Node.EffectiveName(), time, NullLogger.Instance)
+            {
+                // RFC 8460 §5.3: report mail is DKIM-signed by its From: domain, as the server's own reports are.
+                Sign = new SecureMx.Dkim.SubmissionSigner(new SecureMx.Dkim.DkimKeyRepository(store, time),
+                    SecureMx.Dkim.DkimPrivateKeyStore.For(store, SecureMx.Dashboard.DashboardKeyRingKey.Reader(store.DataDirectory)), time)
+                    .SignOrReport("a TLS report", why => Console.Error.WriteLine("securemx: warning: " + why)),
+            };
             if (reported == UtcDay.Of(DateTimeOffset.UtcNow))
                 Console.WriteLine($"{reported.UtcDateTime:yyyy-MM-dd} is not over: a report sent now covers the sessions so far and is the day's only one");
             // The domain as the counts name it: A-labels, lower case (an IDN given in U-labels too).

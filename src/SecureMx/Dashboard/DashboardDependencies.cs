@@ -44,6 +44,9 @@ public sealed record DashboardDependencies(
     /// <summary>The refused-mail report of inbound mandatory TLS and each domain's digest switch (the domain page).</summary>
     public required RefusedAttemptRepository RefusedAttempts { get; init; }
 
+    /// <summary>The hosted domains' DKIM keys (the domain page lists and checks their records); null: none shown.</summary>
+    public SecureMx.Dkim.DkimKeyRepository? DkimKeys { get; init; }
+
     /// <summary>The instance's certificate pair now (a renewal may replace it while the dashboard runs).</summary>
     public SslStreamCertificateContextHolder? Certificate => Certificates.Current;
 }

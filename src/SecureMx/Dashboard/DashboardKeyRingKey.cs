@@ -19,6 +19,9 @@ public sealed class DashboardKeyRingKey
 
     public ReadOnlySpan<byte> Key => _key;
 
+    /// <summary>The key's bytes, read (or made) when first asked for: also what seals DKIM private keys in a shared store (Dkim/DkimSealedKeys), so a cluster shares one key file.</summary>
+    public static Func<byte[]> Reader(string dataDirectory) => () => LoadOrCreate(dataDirectory)._key.ToArray();
+
     /// <summary>Reads DIR/dashboard-keys.key, creating it (random, 0600, written atomically) on first use.</summary>
     public static DashboardKeyRingKey LoadOrCreate(string dataDirectory)
     {

@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using SecureMx.Dkim;
 using SecureMx.Dns;
 using SecureMx.MtaSts;
 using SecureMx.Reporting;
@@ -100,6 +101,33 @@ public enum TlsRptTxtVerdict
     TimedOut,
 }
 
+/// <summary>What the TXT record "SELECTOR._domainkey.DOMAIN" says about one of the domain's DKIM keys (RFC 6376 §3.6.2.1).</summary>
+public enum DkimRecordVerdict
+{
+    /// <summary>A record with this key: receivers can check its signatures.</summary>
+    Published,
+
+    /// <summary>No TXT record at the name.</summary>
+    Missing,
+
+    /// <summary>A TXT record with another key (or a revoked one, p= empty).</summary>
+    OtherKey,
+
+    LookupFailed,
+    TimedOut,
+}
+
+/// <summary>One DKIM key of the domain and what DNS says of its record.</summary>
+public sealed record DkimRecordCheck(DkimKey Key, DkimRecordVerdict Verdict, string? Detail)
+{
+    /// <summary>
+    /// An active key that receivers cannot check is bad (its signatures fail); a pending or retiring key
+    /// without its record is a warning (the pending one does not sign yet; the retiring one's old mail no longer verifies).
+    /// </summary>
+    public CheckLevel Level => Verdict == DkimRecordVerdict.Published ? CheckLevel.Ok
+        : Key.State == DkimKeyState.Active ? CheckLevel.Bad : CheckLevel.Warn;
+}
+
 /// <summary>The result of one live DNS check of a hosted domain.</summary>
 /// <param name="NextKeyPublished">
 /// With a next key (tls/next-key.pem) and a secure TLSA answer: whether a record for it is published
@@ -119,7 +147,8 @@ public sealed record DomainDnsCheckResult(
     MtaStsTxtVerdict? MtaSts = null,
     string? MtaStsDetail = null,
     TlsRptTxtVerdict? TlsRpt = null,
-    string? TlsRptDetail = null)
+    string? TlsRptDetail = null,
+    IReadOnlyList<DkimRecordCheck>? Dkim = null)
 {
     /// <summary>The "_smtp._tls" record's level; null when it was not checked. Reports sent elsewhere are the customer's choice: a warning.</summary>
     public CheckLevel? TlsRptLevel => TlsRpt switch
@@ -184,8 +213,10 @@ public sealed class DomainDnsCheck(IMailDnsResolver dns, TimeProvider time, Time
     /// <param name="nextKeySpki">The SubjectPublicKeyInfo of the next key of a rollover, null when there is none.</param>
     /// <param name="mtaStsId">The id of the MTA-STS policy served for the domain; null when none is served (its "_mta-sts" record is not checked).</param>
     /// <param name="tlsRptRua">The rua URIs offered for the domain (<see cref="HostedTlsRptRecord.Rua"/>); null: the "_smtp._tls" record is not checked.</param>
+    /// <param name="dkimKeys">The domain's DKIM keys; each one not retired has its record checked (null: none).</param>
     public async Task<DomainDnsCheckResult> CheckAsync(string domain, string secureMxHost, X509Certificate2? certificate,
-        IReadOnlyList<X509Certificate2> chain, byte[]? nextKeySpki, CancellationToken cancellationToken, string? mtaStsId = null, IReadOnlyList<string>? tlsRptRua = null)
+        IReadOnlyList<X509Certificate2> chain, byte[]? nextKeySpki, CancellationToken cancellationToken, string? mtaStsId = null, IReadOnlyList<string>? tlsRptRua = null,
+        IReadOnlyList<DkimKey>? dkimKeys = null)
     {
         var host = secureMxHost.TrimEnd('.').ToLowerInvariant();
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -196,6 +227,8 @@ public sealed class DomainDnsCheck(IMailDnsResolver dns, TimeProvider time, Time
         var mx = await mxTask.ConfigureAwait(false);
         var tlsa = await tlsaTask.ConfigureAwait(false);
         var rptTask = tlsRptRua is null ? null : Bounded(ct => dns.ResolveTxtAsync("_smtp._tls." + domain, ct), bound.Token, cancellationToken);
+        var dkimTasks = (dkimKeys ?? []).Where(k => k.State != DkimKeyState.Retired)
+            .Select(k => (Key: k, Answer: Bounded(ct => dns.ResolveTxtAsync(k.RecordName, ct), bound.Token, cancellationToken))).ToList();
         var (mtaSts, mtaStsDetail) = txtTask is null ? (null, null) : JudgeMtaSts(await txtTask.ConfigureAwait(false), mtaStsId!);
         var (tlsRpt, tlsRptDetail) = rptTask is null ? (null, null) : JudgeTlsRpt(await rptTask.ConfigureAwait(false), tlsRptRua!);
 
@@ -204,8 +237,22 @@ public sealed class DomainDnsCheck(IMailDnsResolver dns, TimeProvider time, Time
         bool? nextPublished = nextKeySpki is not null && tlsa?.Kind == TlsaResolutionKind.Secure
             ? tlsa.Records.Any(r => NextTlsKey.Matches(r, nextKeySpki))
             : null;
+        var dkim = new List<DkimRecordCheck>();
+        foreach (var (key, answer) in dkimTasks) dkim.Add(JudgeDkim(key, await answer.ConfigureAwait(false)));
         return new DomainDnsCheckResult(domain, host, mxVerdict, hosts, mxSecurity, mxReason, tlsaVerdict, records, tlsaReason, nextPublished, mtaSts, mtaStsDetail,
-            tlsRpt, tlsRptDetail);
+            tlsRpt, tlsRptDetail, dkimKeys is null ? null : dkim);
+    }
+
+    /// <summary>The key's record as a verifier reads it (<see cref="DkimKeyRecord.Publishes"/>, the check the rotation uses).</summary>
+    private static DkimRecordCheck JudgeDkim(DkimKey key, TxtResolution? txt)
+    {
+        if (txt is null) return new DkimRecordCheck(key, DkimRecordVerdict.TimedOut, null);
+        return txt.Kind switch
+        {
+            TxtResolutionKind.TemporaryFailure => new DkimRecordCheck(key, DkimRecordVerdict.LookupFailed, txt.FailureReason),
+            TxtResolutionKind.None => new DkimRecordCheck(key, DkimRecordVerdict.Missing, null),
+            _ => DkimKeyRecord.Check(txt, key) is null ? new DkimRecordCheck(key, DkimRecordVerdict.Published, null) : new DkimRecordCheck(key, DkimRecordVerdict.OtherKey, null),
+        };
     }
 
     /// <summary>

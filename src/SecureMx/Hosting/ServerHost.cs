@@ -138,7 +138,7 @@ public static class ServerHost
             sp.GetRequiredService<AccountAuthenticator>(),
             sp.GetRequiredService<SenderOwnershipPolicy>(),
             time,
-            sp.GetRequiredService<ILoggerFactory>()) { ReverseDns = sp.GetRequiredService<IMailDnsResolver>() });
+            sp.GetRequiredService<ILoggerFactory>()) { ReverseDns = sp.GetRequiredService<IMailDnsResolver>(), Signer = SubmissionSigner(sp.GetRequiredService<StoreDatabase>(), time) });
         builder.Services.AddSingleton<SmtpServerService>();
         builder.Services.AddSingleton(sp => new DashboardService(
             () => new DashboardDependencies(dataDirectory, options, Endpoint.Parse(options.Listeners.Dashboard, "listeners.dashboard")!,
@@ -148,6 +148,7 @@ public static class ServerHost
                 sp.GetRequiredService<AccountAuthenticator>(), time, sp.GetRequiredService<ILoggerFactory>(), SharedStore(sp))
             {
                 OtherNodes = options.Store.IsShared ? new OtherNodes(new NodeRegistry(sp.GetRequiredService<StoreDatabase>(), time), node) : OtherNodes.None,
+                DkimKeys = new Dkim.DkimKeyRepository(sp.GetRequiredService<StoreDatabase>(), time),
                 TlsReports = sp.GetRequiredService<TlsReportRepository>(),
                 RefusedAttempts = sp.GetRequiredService<RefusedAttemptRepository>(),
             },
@@ -171,6 +172,8 @@ public static class ServerHost
             sp.GetRequiredService<RoleRepository>(), new ReportSendRepository(sp.GetRequiredService<StoreDatabase>()), sp.GetRequiredService<MessageSpool>(),
             sp.GetRequiredService<QueueRunner>(), sp.GetRequiredService<RecipientRouter>(), options, node, time,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.Reporting.RefusedDigest")), time, sp.GetRequiredService<ILogger<RefusedDigestService>>()));
+        builder.Services.AddHostedService(sp => new DkimRotationService(new Dkim.DkimRotation(new Dkim.DkimKeyRepository(sp.GetRequiredService<StoreDatabase>(), time),
+            sp.GetRequiredService<IMailDnsResolver>(), time), time, sp.GetRequiredService<ILogger<DkimRotationService>>()));
         builder.Services.AddHostedService(sp => new MtaStsRefreshService(sp.GetRequiredService<MtaStsPolicyCache>(), time, sp.GetRequiredService<ILogger<MtaStsRefreshService>>()));
         builder.Services.AddHostedService(sp => new MaildirTmpCleanupService(dataDirectory, options, time, sp.GetRequiredService<ILogger<MaildirTmpCleanupService>>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardService>());
@@ -205,9 +208,16 @@ public static class ServerHost
         return new TlsReportSender(dns, sp.GetRequiredService<TlsSessionRepository>(), new ReportSendRepository(sp.GetRequiredService<StoreDatabase>()),
             new TlsReportPoster(dns, sp.GetRequiredService<PkixTrust>(), options, time),
             new MessageAcceptor(sp.GetRequiredService<MessageSpool>(), sp.GetRequiredService<QueueRunner>(), time, log),
-            sp.GetRequiredService<RecipientRouter>(), options, node, time, log);
+            sp.GetRequiredService<RecipientRouter>(), options, node, time, log)
+        {
+            Sign = SubmissionSigner(sp.GetRequiredService<StoreDatabase>(), time).SignOrReport("a TLS report", why => log.LogError("DKIM: {Why}", why)),
+        };
     }
 
     /// <summary>The store when several nodes share it (the login throttle and the dashboard's key ring are kept there then); null for a store of this node alone.</summary>
+    /// <summary>DKIM signing of submitted mail, with the keys of the store (and their private halves where that store keeps them).</summary>
+    private static Dkim.SubmissionSigner SubmissionSigner(StoreDatabase db, TimeProvider time) =>
+        new(new Dkim.DkimKeyRepository(db, time), Dkim.DkimPrivateKeyStore.For(db, SecureMx.Dashboard.DashboardKeyRingKey.Reader(db.DataDirectory)), time);
+
     private static StoreDatabase? SharedStore(IServiceProvider sp) => sp.GetRequiredService<StoreDatabase>() is { IsShared: true } db ? db : null;
 }

@@ -62,6 +62,8 @@ public sealed record SmtpReply(int Code, EnhancedStatus? Enhanced, IReadOnlyList
     public static readonly SmtpReply BareCrLfInData = new(554, EnhancedStatus.ContentError, "Error: message contains a bare <CR> or <LF>; lines must end with <CR><LF> (RFC 5321 2.3.8); message not accepted");
     public static readonly SmtpReply LocalError = new(451, EnhancedStatus.LocalError, "Error: local error while storing the message, try again later");
     /// <summary>An address the server could not look up (its store is unreachable): temporary, never a refusal the store would not have given.</summary>
+    /// <summary>A submitted message whose DKIM keys cannot be used now (Dkim/SubmissionSigner): tempfail, as OpenDKIM's On-InternalError default.</summary>
+    public static readonly SmtpReply SigningFailed = new(451, EnhancedStatus.LocalError, "Error: the message cannot be DKIM-signed now, try again later");
     public static readonly SmtpReply AddressLookupFailed = new(451, EnhancedStatus.LocalError, "Error: the address cannot be checked now, try again later");
     /// <summary>A login whose password or throttle could not be read (the store is unreachable): RFC 4954 §6, temporary, never 535.</summary>
     public static readonly SmtpReply AuthUnavailable = new(454, EnhancedStatus.SecurityTransient, "Error: temporary authentication failure, try again later");

@@ -36,6 +36,13 @@ public sealed class TlsReportSender(
 {
     private readonly GeneratedMailSpooler _spooler = new(acceptor, router, options.Hostname);
 
+    /// <summary>
+    /// Signs a report mail before it is spooled (RFC 8460 §5.3: DKIM-signed by the From: domain; Dkim/SubmissionSigner,
+    /// handed in by the wiring): the signed bytes, or null to send it as written (no key for the domain, or a key
+    /// that cannot be used — the report is still worth more sent unsigned than lost). Null: reports are not signed.
+    /// </summary>
+    public Func<byte[], byte[]?>? Sign { get; init; }
+
     /// <summary>The report_sends kind of TLS reports.</summary>
     public const string Kind = "tlsrpt";
 
@@ -120,7 +127,8 @@ public sealed class TlsReportSender(
                 }
                 else
                 {
-                    var bytes = TlsReportMail.ToBytes(TlsReportMail.Build(report, From, record.MailTo, options.Hostname, now));
+                    var written = TlsReportMail.ToBytes(TlsReportMail.Build(report, From, record.MailTo, options.Hostname, now));
+                    var bytes = Sign?.Invoke(written) ?? written;
                     await using var file = _spooler.Write(bytes);
                     var to = string.Join(", ", record.MailTo);
                     var queued = $"mail to {to} queued as {file.Id}{skippedText}";

@@ -45,4 +45,6 @@ public sealed class SmtpServerContext(
     /// reverse name, for the refused-mail report); null: not looked up. Set once when the server is wired.
     /// </summary>
     public IMailDnsResolver? ReverseDns { get; set; }
+    /// <summary>Signs the mail of logged-in accounts before it is queued (DKIM); null: no signing. Set once when the server is wired.</summary>
+    public Dkim.SubmissionSigner? Signer { get; set; }
 }

@@ -204,12 +204,38 @@ public sealed partial class SmtpSession
                 return await ErrorAsync(refused);
             }
         }
+        var parameters = tx.Parameters;
+        var signatures = "-";
+        // Only mail of a logged-in account is signed, never mail that arrives on the MX (no account there).
+        if (_account is not null && _ctx.Signer is { } signer && !file.TooBig)
+        {
+            Dkim.SignedMessage? signed;
+            try
+            {
+                signed = await signer.SignAsync(_ctx.Acceptor, file, parameters, _abort);
+            }
+            catch (Dkim.DkimSigningException ex)
+            {
+                _log.LogError("session {Session} from {Ip}: message of {Account} not taken, it cannot be DKIM-signed: {Error}", _record.Id, ClientIp, _account, ex.Message);
+                _tx = null;
+                // Not counted toward limits.maxErrors: the client did nothing wrong.
+                _transport.Write(Refused(SmtpReply.SigningFailed, "dkim_signing"));
+                return true;
+            }
+            if (signed is not null)
+            {
+                await file.DisposeAsync(); // the unsigned copy; the signed one is what is queued
+                file = signed.File;
+                parameters = signed.Parameters;
+                signatures = string.Join(", ", signed.Signatures);
+            }
+        }
         var envelope = new Envelope(
             file.Id,
             _ctx.Time.GetUtcNow(),
             tx.Sender.ToString(),
             file.Length,
-            tx.Parameters,
+            parameters,
             new ClientTrace(_listener.Name, ClientIp, _helo ?? "", ProtocolName(tx.Parameters.SmtpUtf8), Tls, _account),
             tx.Recipients.ToList());
         switch (await _ctx.Acceptor.AcceptAsync(file, envelope))
@@ -224,8 +250,8 @@ public sealed partial class SmtpSession
         _tx = null;
         _record.Messages++;
         SecureMxMetrics.SmtpMessagesAccepted.Add(1, new KeyValuePair<string, object?>("listener", _listener.Name));
-        _log.LogInformation("{Id}: from=<{Sender}> size={Size} nrcpt={Count} client={Ip} tls={Tls} account={Account}",
-            envelope.Id, envelope.Sender, envelope.Size, envelope.Recipients.Count, ClientIp, Tls is null ? "none" : $"{Tls.Protocol} {Tls.CipherSuite}", _account ?? "-");
+        _log.LogInformation("{Id}: from=<{Sender}> size={Size} nrcpt={Count} client={Ip} tls={Tls} account={Account} dkim={Dkim}",
+            envelope.Id, envelope.Sender, envelope.Size, envelope.Recipients.Count, ClientIp, Tls is null ? "none" : $"{Tls.Protocol} {Tls.CipherSuite}", _account ?? "-", signatures);
         _transport.Write(new SmtpReply(250, EnhancedStatus.Ok, $"Ok: queued as {envelope.Id}"));
         return true;
     }

@@ -138,6 +138,27 @@ public sealed class SpoolFile : IAsyncDisposable
         _path = target; // the rename becomes durable with the directory fsync of the commit batch
     }
 
+    /// <summary>
+    /// A read-only view of the bytes written so far, for a step that reads the message back before it is
+    /// accepted (DKIM signing at submission): a copy of the bytes in memory (at most
+    /// <see cref="MessageSpool.MemoryLimit"/>), else the spill file, flushed and opened for reading. Null
+    /// after a failure, past the size limit, and once completed.
+    /// </summary>
+    internal Stream? OpenRead()
+    {
+        if (Failure is not null || TooBig || _disposed || InlineBytes is not null || InlineSource is not null) return null;
+        if (_memory is not null)
+        {
+            var copy = new MemoryStream((int)_memory.Length);
+            foreach (var segment in _memory.Segments) copy.Write(segment.Span);
+            copy.Position = 0;
+            return copy;
+        }
+        if (_file is null) return null;
+        _file.Flush();
+        return new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, FileOptions.SequentialScan | FileOptions.Asynchronous);
+    }
+
     internal void MarkCommitted() => _committed = true;
 
     /// <summary>Returns the memory, closes the file and removes what must not stay. Never throws; safe to call twice.</summary>

@@ -274,5 +274,26 @@ internal static class PostgresSchema
             );
             CREATE INDEX tls_reports_received_domain ON tls_reports_received(domain, end_at);
             """,
+        // Issue 19, DKIM signing: the keys of the hosted domains (Dkim/DkimKeyRepository) with their state, and
+        // the secret table for their private halves when nodes share the store (Dkim/DkimSealedKeys; a single
+        // box keeps them as files under DIR/dkim and leaves it empty).
+        """
+            CREATE TABLE dkim_keys(
+              domain TEXT NOT NULL,
+              selector TEXT NOT NULL,
+              algorithm TEXT NOT NULL,
+              state TEXT NOT NULL,
+              created_at BIGINT NOT NULL,
+              state_changed_at BIGINT NOT NULL,
+              public_key TEXT NOT NULL,
+              PRIMARY KEY(domain, selector)
+            );
+            CREATE TABLE dkim_private_keys(
+              domain TEXT NOT NULL,
+              selector TEXT NOT NULL,
+              sealed TEXT NOT NULL,
+              PRIMARY KEY(domain, selector)
+            );
+            """,
 ];
 }

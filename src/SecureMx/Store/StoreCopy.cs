@@ -59,6 +59,8 @@ public static class StoreCopy
         ["node_queue"] = "each node publishes the summary of its own local queue",
         ["login_failures"] = "the login throttle's recent failures: minutes old, they start afresh",
         ["login_known_good"] = "the login throttle's known-good pairs: learnt again at the next successful login",
+        ["dkim_keys"] = "the single box's DKIM private keys are files in its DIR/dkim, which the cluster cannot read: make the cluster's keys with `dkim add` and publish their records",
+        ["dkim_private_keys"] = "empty on a single box (its DKIM private keys are files); see dkim_keys",
         ["mta_sts_policies"] = "a cache of recipient domains' MTA-STS policies: fetched again at the next delivery to each domain",
     };
 

@@ -59,6 +59,7 @@ public sealed partial class FullDiskCommandTests
         await mx.CliOk("alias", "add", "info@example.test", "alice@example.test");
         await mx.CliOk("admin", "add", "alice@example.test");
         await mx.CliOk("policy", "destination", "remote.test", "encrypt");
+        await mx.CliOk("dkim", "add", "example.test", "--selector", "s1");
         await using var tmpfs = await TmpfsMount.MountAsync(mx.DataDir, "8m");
         Assert.False(File.Exists(Path.Combine(mx.DataDir, "securemx.db-shm"))); // closed cleanly: SQLite has to make its index to read
         Fill(mx.DataDir);
@@ -74,18 +75,22 @@ public sealed partial class FullDiskCommandTests
         Assert.Contains("destination remote.test: encrypt", await ReadsAsync(mx, "policy", "show"));
         Assert.Contains("example.test.\tIN\tMX\t10 ", await ReadsAsync(mx, "dns-records", "example.test"));
         await ReadsAsync(mx, "log");
+        Assert.StartsWith("example.test\ts1\trsa-2048\tactive\t", await ReadsAsync(mx, "dkim", "list"));
 
         SaysDiskFull(await mx.Cli("domain", "add", "other.test"), "domain add");
         SaysDiskFull(await mx.Cli("policy", "destination", "other.test", "encrypt"), "policy destination");
+        SaysDiskFull(await mx.Cli("dkim", "add", "example.test", "--selector", "s2"), "dkim add");
         var init = await Run.SecureMxAsync("init", "--data", Path.Combine(mx.DataDir, "second"), "--hostname", "mx2.securemx.test");
         SaysDiskFull(init, "init");
-        Assert.Equal(["filler", "mail", "securemx.db", "securemx.json", "spool", "tls"],
+        Assert.Equal(["dkim", "filler", "mail", "securemx.db", "securemx.json", "spool", "tls"],
             Directory.EnumerateFileSystemEntries(mx.DataDir).Select(Path.GetFileName).Where(n => !n!.StartsWith("securemx.db-", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
 
         // Room again: the writes that were refused work, nothing was half done.
         File.Delete(Path.Combine(mx.DataDir, "filler"));
         await mx.CliOk("domain", "add", "other.test");
         Assert.Equal("example.test\nother.test\n", await ReadsAsync(mx, "domain", "list"));
+        Assert.False(File.Exists(Path.Combine(mx.DataDir, "dkim", "example.test", "s2.pem")), "a key file of the refused dkim add");
+        await mx.CliOk("dkim", "add", "example.test", "--selector", "s2");
     }
 
     [Fact]

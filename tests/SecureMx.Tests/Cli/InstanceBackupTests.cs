@@ -96,6 +96,19 @@ public sealed class InstanceBackupTests : IDisposable
     }
 
     [Fact]
+    public async Task TheDkimPrivateKeysOfASingleBoxComeBackWithTheirModes()
+    {
+        new SecureMx.Dkim.DkimKeyFiles(_data).Save("example.test", "s1", "PEM\n");
+        await BackupAsync(_dir.Combine("backup"));
+        var restored = _dir.Combine("restored");
+        InstanceRestore.Run(_dir.Combine("backup"), restored, force: false);
+        var file = new SecureMx.Dkim.DkimKeyFiles(restored).PathOf("example.test", "s1");
+        Assert.Equal("PEM\n", File.ReadAllText(file));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.Combine(restored, "dkim")));
+    }
+
+    [Fact]
     public async Task AMessageWhoseSpoolFileIsGoneLeftTheQueueAndIsLeftOutOfTheBackup()
     {
         string kept, gone;

@@ -96,6 +96,54 @@ public sealed class TlsReportSenderTests : IAsyncDisposable
         return decoded.ToArray();
     }
 
+    /// <summary>A sender whose report mail is signed (RFC 8460 §5.3) with the keys of <paramref name="keys"/>; what it reports goes to <paramref name="reported"/>.</summary>
+    private TlsReportSender SigningSender(SecureMx.Tests.TestSupport.DkimTestKeys keys, List<string> reported)
+    {
+        var signer = new SecureMx.Dkim.SubmissionSigner(new SecureMx.Dkim.DkimKeyRepository(_store.Database, _time), keys, _time);
+        return new TlsReportSender(_dns, _sessions, new ReportSendRepository(_store.Database), new TlsReportPoster(_dns, _trust, _options, _time),
+            new MessageAcceptor(_spool, arrivals: null, _time, NullLogger.Instance), new RecipientRouter(_store.Mailboxes, _options.Delivery), _options, "mx1", _time,
+            NullLogger.Instance) { Sign = signer.SignOrReport("a TLS report", reported.Add) };
+    }
+
+    private byte[] Bytes(string id)
+    {
+        using var data = _spool.OpenData(id);
+        using var copy = new MemoryStream();
+        data.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    [Fact]
+    public async Task AReportMailIsDkimSignedByItsFromDomain()
+    {
+        Publish(Remote, "v=TLSRPTv1; rua=mailto:reports@remote.example.net");
+        var keys = new SecureMx.Tests.TestSupport.DkimTestKeys();
+        var fromDomain = Sender().From.Split('@')[1];
+        new SecureMx.Dkim.DkimKeyRepository(_store.Database, _time).Add(keys.Make(fromDomain, "r1", SecureMx.Dkim.DkimAlgorithm.Rsa2048));
+        var reported = new List<string>();
+        Assert.Equal(TlsReportSendOutcome.Sent, Assert.Single(await SigningSender(keys, reported).SendDayAsync(Day, null, Ct)).Outcome);
+        var bytes = Bytes(Assert.Single(Spooled()).Envelope.Id);
+        Assert.Equal([true], keys.Verify(bytes));
+        Assert.Contains($"d={fromDomain}; s=r1;", System.Text.Encoding.ASCII.GetString(bytes));
+        Assert.Empty(reported);
+        using var json = Json(Attachment(MimeMessage.Load(new MemoryStream(bytes)))); // the report itself unchanged in substance
+        Assert.Equal(5, json.RootElement.GetProperty("policies")[0].GetProperty("summary").GetProperty("total-successful-session-count").GetInt64());
+    }
+
+    [Fact]
+    public async Task AKeyThatCannotBeUsedLeavesTheReportUnsignedButSentAndSaysWhy()
+    {
+        Publish(Remote, "v=TLSRPTv1; rua=mailto:reports@remote.example.net");
+        var keys = new SecureMx.Tests.TestSupport.DkimTestKeys();
+        var fromDomain = Sender().From.Split('@')[1];
+        new SecureMx.Dkim.DkimKeyRepository(_store.Database, _time).Add(keys.Make(fromDomain, "r1", SecureMx.Dkim.DkimAlgorithm.Rsa2048));
+        keys.Delete(fromDomain, "r1");
+        var reported = new List<string>();
+        Assert.Equal(TlsReportSendOutcome.Sent, Assert.Single(await SigningSender(keys, reported).SendDayAsync(Day, null, Ct)).Outcome);
+        Assert.DoesNotContain("DKIM-Signature", System.Text.Encoding.ASCII.GetString(Bytes(Assert.Single(Spooled()).Envelope.Id)));
+        Assert.StartsWith("a TLS report goes out without a DKIM signature: DKIM keys of " + fromDomain, Assert.Single(reported));
+    }
+
     [Fact]
     public async Task AMailtoReportIsSpooledOnceFromTheNullSenderAndASecondRunSendsNothing()
     {

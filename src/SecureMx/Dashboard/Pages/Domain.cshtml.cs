@@ -89,6 +89,11 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
 
     public DomainDnsCheckResult? Check { get; private set; }
 
+    /// <summary>The domain's DKIM keys, newest first (their records are listed, and checked with the DNS check).</summary>
+    public IReadOnlyList<SecureMx.Dkim.DkimKey> DkimKeys => _dkimKeys ??= deps.DkimKeys?.List(Domain) ?? [];
+
+    private IReadOnlyList<SecureMx.Dkim.DkimKey>? _dkimKeys;
+
     /// <summary>The TLS reporting section: the <c>_smtp._tls</c> record and the reports received in the last 30 days (RFC 8460).</summary>
     public TlsReportsSection TlsReports { get; private set; } = null!;
 
@@ -108,7 +113,8 @@ public sealed class DomainModel(DashboardUser user, MailboxRepository mailboxes,
             var chain = cert?.Context.IntermediateCertificates.ToList() ?? [];
             var next = NextTlsaRecord is null ? null : NextKeySpki;
             Check = await new DomainDnsCheck(deps.Resolver, deps.Time).CheckAsync(Domain, SecureMxHost, cert?.Certificate, chain, next, ct,
-                mtaStsId: MtaStsRecords is null ? null : MtaStsPolicy.Id, tlsRptRua: HostedTlsRptRecord.Rua(deps.Options, Domain, MtaStsMode != MtaStsMode.None));
+                mtaStsId: MtaStsRecords is null ? null : MtaStsPolicy.Id, tlsRptRua: HostedTlsRptRecord.Rua(deps.Options, Domain, MtaStsMode != MtaStsMode.None),
+                dkimKeys: DkimKeys);
         }
         return Page();
     }
