@@ -45,4 +45,10 @@ public sealed class SmtpServerContext(
     /// reverse name, for the refused-mail report); null: not looked up. Set once when the server is wired.
     /// </summary>
     public IMailDnsResolver? ReverseDns { get; set; }
+
+    /// <summary>
+    /// SPF, DKIM and DMARC for mail received on the MX listeners (not submission); null: no
+    /// authentication, no Authentication-Results. Set once when the server is wired.
+    /// </summary>
+    public MailAuth.InboundAuthenticator? MailAuthentication { get; set; }
 }

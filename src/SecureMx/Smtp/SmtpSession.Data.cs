@@ -204,6 +204,9 @@ public sealed partial class SmtpSession
                 return await ErrorAsync(refused);
             }
         }
+        var auth = !_listener.Submission && _account is null && !file.TooBig && _ctx.MailAuthentication is { } authenticator
+            ? await AuthenticateAsync(authenticator, file, tx)
+            : null;
         var envelope = new Envelope(
             file.Id,
             _ctx.Time.GetUtcNow(),
@@ -211,7 +214,10 @@ public sealed partial class SmtpSession
             file.Length,
             tx.Parameters,
             new ClientTrace(_listener.Name, ClientIp, _helo ?? "", ProtocolName(tx.Parameters.SmtpUtf8), Tls, _account),
-            tx.Recipients.ToList());
+            tx.Recipients.ToList())
+        {
+            AuthenticationResults = auth?.HeaderField,
+        };
         switch (await _ctx.Acceptor.AcceptAsync(file, envelope))
         {
             case AcceptResult.TooBig:
@@ -224,10 +230,38 @@ public sealed partial class SmtpSession
         _tx = null;
         _record.Messages++;
         SecureMxMetrics.SmtpMessagesAccepted.Add(1, new KeyValuePair<string, object?>("listener", _listener.Name));
-        _log.LogInformation("{Id}: from=<{Sender}> size={Size} nrcpt={Count} client={Ip} tls={Tls} account={Account}",
-            envelope.Id, envelope.Sender, envelope.Size, envelope.Recipients.Count, ClientIp, Tls is null ? "none" : $"{Tls.Protocol} {Tls.CipherSuite}", _account ?? "-");
+        _log.LogInformation("{Id}: from=<{Sender}> size={Size} nrcpt={Count} client={Ip} tls={Tls} account={Account} auth={Auth}",
+            envelope.Id, envelope.Sender, envelope.Size, envelope.Recipients.Count, ClientIp, Tls is null ? "none" : $"{Tls.Protocol} {Tls.CipherSuite}", _account ?? "-",
+            auth is null ? "-" : $"\"{auth.Summary}\"");
         _transport.Write(new SmtpReply(250, EnhancedStatus.Ok, $"Ok: queued as {envelope.Id}"));
         return true;
+    }
+
+    /// <summary>
+    /// SPF, DKIM and DMARC of a message received on the MX, between the end of its content and the commit
+    /// (RFC 8601: the results are prepended at delivery). Never a reason to lose the message: an error here
+    /// is logged and the message is accepted without results; time-outs are temperror results already.
+    /// </summary>
+    private async Task<MailAuth.InboundAuthentication?> AuthenticateAsync(MailAuth.InboundAuthenticator authenticator, SpoolFile file, Transaction tx)
+    {
+        try
+        {
+            await using var content = await file.OpenReadAsync();
+            if (content is null) return null;
+            var auth = await authenticator.AuthenticateAsync(ClientAddress.Normalize(_remote.Address), _helo ?? "", tx.Sender.IsNull ? "" : tx.Sender.ToString(),
+                content, _ctx.Options.HostnameFor(_listener.Name), _abort);
+            _log.LogInformation("{Id}: {Auth} helo-spf={HeloSpf} header.from={From} dkim-domains={DkimDomains} unchecked-signatures={Unchecked}",
+                file.Id, auth.Summary, auth.HeloSpf.Result.ToString().ToLowerInvariant(), auth.Dmarc.FromDomain ?? "-",
+                auth.Dkim.Count == 0 ? "-" : string.Join(',', auth.Dkim.Select(d => $"{d.Domain}/{d.Selector}")), auth.UncheckedSignatures);
+            var problems = new[] { auth.MailFromSpf.Problem, auth.Dmarc.Problem }.Concat(auth.Dkim.Select(d => d.Problem)).Where(p => p is not null).ToList();
+            if (problems.Count > 0) _log.LogDebug("{Id}: authentication details: {Problems}", file.Id, string.Join("; ", problems));
+            return auth;
+        }
+        catch (Exception ex) when (!_abort.IsCancellationRequested)
+        {
+            _log.LogWarning(ex, "{Id}: authentication of the message failed ({Error}); accepted without Authentication-Results", file.Id, ex.Message);
+            return null;
+        }
     }
 
     /// <summary>
