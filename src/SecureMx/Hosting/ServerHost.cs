@@ -144,6 +144,7 @@ public static class ServerHost
         {
             ReverseDns = sp.GetRequiredService<IMailDnsResolver>(),
             MailAuthentication = InboundAuthentication(options, sp.GetRequiredService<IMailDnsResolver>(), time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.MailAuth")),
+            EnforcesDmarc = sp.GetRequiredService<TlsPolicyRepository>().DomainEnforcesDmarc,
         });
         builder.Services.AddSingleton<SmtpServerService>();
         builder.Services.AddSingleton(sp => new DashboardService(

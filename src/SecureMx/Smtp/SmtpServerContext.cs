@@ -51,4 +51,10 @@ public sealed class SmtpServerContext(
     /// authentication, no Authentication-Results. Set once when the server is wired.
     /// </summary>
     public MailAuth.InboundAuthenticator? MailAuthentication { get; set; }
+
+    /// <summary>
+    /// Whether a hosted domain refuses mail that fails DMARC under p=reject (`securemx policy dmarc`); null:
+    /// no domain enforces. May throw when the store cannot be read (the message is then accepted).
+    /// </summary>
+    public Func<string, bool>? EnforcesDmarc { get; set; }
 }

@@ -207,6 +207,11 @@ public sealed partial class SmtpSession
         var auth = !_listener.Submission && _account is null && !file.TooBig && _ctx.MailAuthentication is { } authenticator
             ? await AuthenticateAsync(authenticator, file, tx)
             : null;
+        if (auth is not null && auth.DmarcAsksForReject && RefusesForDmarc(file.Id, tx, auth) is { } dmarcRefusal)
+        {
+            await ResetTransactionAsync();
+            return await ErrorAsync(dmarcRefusal);
+        }
         var envelope = new Envelope(
             file.Id,
             _ctx.Time.GetUtcNow(),
@@ -262,6 +267,36 @@ public sealed partial class SmtpSession
             _log.LogWarning(ex, "{Id}: authentication of the message failed ({Error}); accepted without Authentication-Results", file.Id, ex.Message);
             return null;
         }
+    }
+
+    /// <summary>
+    /// Enforcement of a DMARC p=reject failure (RFC 7489 §6.7, §10.3): DATA has one reply for all recipients,
+    /// so the message is refused only when every recipient's domain enforces; with mixed recipients it is
+    /// accepted (the header says dmarc=fail) and the log says so. A store that cannot be read accepts.
+    /// </summary>
+    private SmtpReply? RefusesForDmarc(string id, Transaction tx, MailAuth.InboundAuthentication auth)
+    {
+        if (_ctx.EnforcesDmarc is not { } enforces) return null;
+        var domains = tx.Recipients.Select(r => r.OriginalAddress[(r.OriginalAddress.LastIndexOf('@') + 1)..].ToLowerInvariant()).Distinct().ToList();
+        int enforcing;
+        try
+        {
+            enforcing = domains.Count(enforces);
+        }
+        catch (Exception ex) when (Store.StoreUnavailable.Is(ex))
+        {
+            _log.LogWarning("{Id}: DMARC fails under p=reject for {From}, but the store cannot be read to see who enforces it: accepted ({Error})", id, auth.Dmarc.FromDomain, ex.Message);
+            return null;
+        }
+        if (enforcing == 0) return null;
+        if (enforcing < domains.Count)
+        {
+            _log.LogWarning("{Id}: DMARC fails under p=reject for {From}; {Enforcing} of {Count} recipient domains enforce it: accepted for all (one reply to DATA), marked dmarc=fail",
+                id, auth.Dmarc.FromDomain, enforcing, domains.Count);
+            return null;
+        }
+        _log.LogWarning("session {Session} from {Ip}: {Id} refused: DMARC fails under p=reject for {From} ({Auth})", _record.Id, ClientIp, id, auth.Dmarc.FromDomain, auth.Summary);
+        return Refused(new SmtpReply(550, EnhancedStatus.NotAuthorized, $"Email rejected per DMARC policy for {auth.Dmarc.FromDomain}"), "dmarc");
     }
 
     /// <summary>

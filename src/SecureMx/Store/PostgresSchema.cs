@@ -274,5 +274,9 @@ internal static class PostgresSchema
             );
             CREATE INDEX tls_reports_received_domain ON tls_reports_received(domain, end_at);
             """,
+        // As StoreSchema's step: DMARC enforcement per hosted domain.
+        """
+            ALTER TABLE domains ADD COLUMN dmarc TEXT NOT NULL DEFAULT 'off';
+            """,
 ];
 }

@@ -13,7 +13,9 @@ public sealed class SmtpInboundAuthenticationTests
         .Txt("sender.example", "v=spf1 ip4:127.0.0.0/8 -all")
         .Txt("_dmarc.sender.example", "v=DMARC1; p=reject")
         .Txt("softfail.example", "v=spf1 ~all")
-        .Timeout("slow.example");
+        .Timeout("slow.example")
+        .Txt("reject.example", "v=spf1 -all").Txt("_dmarc.reject.example", "v=DMARC1; p=reject")
+        .Txt("quarantine.example", "v=spf1 -all").Txt("_dmarc.quarantine.example", "v=DMARC1; p=quarantine");
 
     private const string Content = "From: alice@sender.example\r\nSubject: hi\r\nAuthentication-Results: mx.test; spf=pass smtp.mailfrom=forged\r\n\r\nhello\r\n";
 
@@ -42,5 +44,57 @@ public sealed class SmtpInboundAuthenticationTests
         await using var c = await server.ConnectEhloAsync("client.test");
         var id = await c.SendMessageAsync("bounce@sender.example", ["alice@example.org"], Encoding.ASCII.GetBytes(Content));
         Assert.Null(server.Spool.Queue.Load(id)!.Value.Envelope.AuthenticationResults);
+    }
+    private static async Task<(TestReply Reply, SmtpTestServer Server)> SendFrom(string author, Func<string, bool>? enforces, params string[] recipients)
+    {
+        var server = await SmtpTestServer.StartAsync();
+        server.Context.MailAuthentication = new InboundAuthenticator(Zone(), PublicSuffixList.Parse(["example"]), TimeProvider.System);
+        server.Context.EnforcesDmarc = enforces;
+        await using var c = await server.ConnectEhloAsync("client.test");
+        await c.CommandAsync($"MAIL FROM:<bounce@{author}>", 250);
+        foreach (var r in recipients) await c.CommandAsync($"RCPT TO:<{r}>", 250);
+        await c.CommandAsync("DATA", 354);
+        await c.SendAsync(Encoding.ASCII.GetBytes($"From: alice@{author}\r\nSubject: s\r\n\r\nhi\r\n.\r\n"));
+        return ((await c.ReadReplyAsync())!, server);
+    }
+
+    [Fact]
+    public async Task APRejectFailureIsRefusedWhenEveryRecipientDomainEnforces()
+    {
+        var (reply, server) = await SendFrom("reject.example", d => d == "example.org", "alice@example.org", "bob@example.org");
+        await using (server)
+        {
+            Assert.Equal((550, "5.7.1"), (reply.Code, reply.Enhanced));
+            Assert.Contains("DMARC policy for reject.example", reply.Text);
+            Assert.Empty(server.Arrivals.Ids);
+        }
+    }
+
+    [Theory]
+    [InlineData("reject.example", false)] // nobody enforces
+    [InlineData("quarantine.example", true)] // quarantine is accepted and marked
+    public async Task OtherwiseTheMessageIsAccepted(string author, bool enforce)
+    {
+        var (reply, server) = await SendFrom(author, _ => enforce, "alice@example.org");
+        await using (server)
+        {
+            Assert.Equal(250, reply.Code);
+            var envelope = server.Spool.Queue.Load(RawSmtpClient.QueueId(reply))!.Value.Envelope;
+            Assert.Contains("\tdmarc=fail (p=", envelope.AuthenticationResults);
+        }
+    }
+
+    [Fact]
+    public async Task MixedRecipientsAreAcceptedBecauseDataHasOneReply()
+    {
+        var (reply, server) = await SendFrom("reject.example", d => d == "example.org", "alice@example.org", "carol@other.test");
+        await using (server) Assert.Equal(250, reply.Code);
+    }
+
+    [Fact]
+    public async Task AStoreThatCannotBeReadAccepts()
+    {
+        var (reply, server) = await SendFrom("reject.example", _ => throw new Microsoft.Data.Sqlite.SqliteException("database is locked", 5), "alice@example.org");
+        await using (server) Assert.Equal(250, reply.Code);
     }
 }

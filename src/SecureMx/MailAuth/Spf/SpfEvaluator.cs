@@ -9,7 +9,7 @@ namespace SecureMx.MailAuth.Spf;
 /// <summary>
 /// check_host() of RFC 7208 (§4) on our own resolver. ARSoft.Tools.Net has an SPF validator, but it
 /// asks DNS through its own client: it would not use the configured validating resolver and its
-/// timeouts, and it cannot tell a timeout from a refusal (docs: LIBRARIES.md), so the evaluator is ours.
+/// timeouts, and it cannot tell a timeout from a refusal, so the evaluator is ours.
 /// <para>
 /// Limits against hostile records (§4.6.4): at most 10 mechanisms or modifiers that query DNS (include,
 /// a, mx, ptr, exists, redirect) in the whole evaluation, includes counted; at most 2 void lookups
