@@ -66,4 +66,40 @@ public sealed partial class InboundMandatoryTlsTests
         Assert.DoesNotContain($"forged-{token}", delivered);
         Assert.Contains("DKIM-Signature: ", delivered);
     }
+    private async Task<ProcessResult> SwaksAsync(string from, string to, string token) =>
+        await Run.ProcessAsync("swaks", ["--server", $"{f.OrdinaryMx.Address}:25", "--from", from, "--to", to, "--helo", "client.test",
+            "--header", $"Subject: auth {token}", "--timeout", "30"], timeout: TimeSpan.FromSeconds(60));
+
+    [Theory]
+    [InlineData(InboundTlsFixture.SoftFailDomain, "spf=softfail", "dmarc=none header.from=" + InboundTlsFixture.SoftFailDomain)]
+    [InlineData(InboundTlsFixture.ForgedDomain, "spf=fail", "dmarc=fail (p=reject dis=reject) header.from=" + InboundTlsFixture.ForgedDomain)]
+    [InlineData("nothing-published.test", "spf=none", "dmarc=none header.from=nothing-published.test")]
+    public async Task WithoutEnforcementEveryResultIsDeliveredAndReported(string domain, string spf, string dmarc)
+    {
+        var token = Guid.NewGuid().ToString("N");
+        var swaks = await SwaksAsync($"someone@{domain}", $"user@{Open}", token);
+        Assert.True(swaks.ExitCode == 0, swaks.All);
+        var (trace, _) = SecureMxInstance.SplitDelivered(await f.Mx.WaitForMessageAsync($"user@{Open}", token, Wait));
+        Assert.Contains($"\t{spf} smtp.mailfrom=someone@{domain};\r\n\tdkim=none;\r\n\t{dmarc}\r\n", trace);
+    }
+
+    [Fact]
+    public async Task ADomainThatEnforcesDmarcRefusesAPRejectFailureWith550()
+    {
+        const string domain = "dmarc-enforced.test";
+        await f.Mx.CliOk("domain", "add", domain);
+        var add = await Run.SecureMxWithStdinAsync("password123\n", "mailbox", "add", "user@" + domain, "--password-stdin", "--data", f.Mx.DataDir);
+        Assert.True(add.ExitCode == 0, add.All);
+        await f.Mx.CliOk("policy", "dmarc", domain, "enforce");
+
+        var refused = await SwaksAsync($"someone@{InboundTlsFixture.ForgedDomain}", $"user@{domain}", Guid.NewGuid().ToString("N"));
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains($"550 5.7.1 Email rejected per DMARC policy for {InboundTlsFixture.ForgedDomain}", refused.All);
+
+        // Mail that passes DMARC still arrives.
+        var token = Guid.NewGuid().ToString("N");
+        var ok = await SwaksAsync($"someone@{InboundTlsFixture.SoftFailDomain}", $"user@{domain}", token);
+        Assert.True(ok.ExitCode == 0, ok.All);
+        await f.Mx.WaitForMessageAsync($"user@{domain}", token, Wait);
+    }
 }

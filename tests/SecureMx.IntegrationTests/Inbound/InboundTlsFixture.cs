@@ -117,6 +117,12 @@ public sealed class InboundTlsFixture : IAsyncLifetime
         StartTime = sw.Elapsed;
     }
 
+    /// <summary>A sending domain whose SPF ends in ~all and that has no DMARC record.</summary>
+    public const string SoftFailDomain = "softfail.test";
+
+    /// <summary>A sending domain that allows no host and asks for p=reject: whoever sends as it fails DMARC.</summary>
+    public const string ForgedDomain = "forged.test";
+
     /// <summary>The DKIM selector of <see cref="SignerDomain"/>, whose Ed25519 key <see cref="SignerKey"/> signs with.</summary>
     public const string SignerSelector = "ed1";
 
@@ -147,6 +153,9 @@ public sealed class InboundTlsFixture : IAsyncLifetime
             $"{SignerDomain}. TXT \"v=spf1 -all\"",
             $"_dmarc.{SignerDomain}. TXT \"v=DMARC1; p=reject\"",
             $"{SignerSelector}._domainkey.{SignerDomain}. TXT \"v=DKIM1; k=ed25519; p={publicKey}\"",
+            $"{SoftFailDomain}. TXT \"v=spf1 ~all\"",
+            $"{ForgedDomain}. TXT \"v=spf1 -all\"",
+            $"_dmarc.{ForgedDomain}. TXT \"v=DMARC1; p=reject\"",
         ];
     }
 
