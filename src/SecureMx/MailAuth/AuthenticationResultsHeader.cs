@@ -40,6 +40,16 @@ public static partial class AuthenticationResultsHeader
     public static string Summary(SpfVerdict spf, IReadOnlyList<DkimSignatureResult> dkim, DmarcVerdict dmarc) =>
         $"spf={spf.Result.Name()} dkim={(dkim.Count == 0 ? "none" : string.Join(',', dkim.Select(d => d.Name)))} dmarc={dmarc.Name}";
 
+    [GeneratedRegex(@"^\t(spf|dkim|dmarc)=([a-z]+)", RegexOptions.Multiline)]
+    private static partial Regex MethodResult();
+
+    /// <summary>The log form ("spf=pass dkim=pass dmarc=pass") of a field <see cref="Build"/> wrote, for the delivery log line.</summary>
+    public static string SummaryOf(string field)
+    {
+        var results = MethodResult().Matches(field).Select(m => (Method: m.Groups[1].Value, Result: m.Groups[2].Value)).ToList();
+        return string.Join(' ', results.GroupBy(r => r.Method).Select(g => $"{g.Key}={string.Join(',', g.Select(r => r.Result))}"));
+    }
+
     [GeneratedRegex(@"^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+$")]
     private static partial Regex Token();
 

@@ -46,7 +46,8 @@ public sealed class MaildirDeliverer(MessageSpool spool, SecureMxOptions options
             // RFC 8601 §5: with our results prepended, fields that claim our authserv-id in the content are forged.
             Func<Stream> open = envelope.AuthenticationResults is null ? () => spool.OpenData(id) : () => new ForgedResultsFilterStream(spool.OpenData(id), hostname);
             var file = await _maildir.DeliverAsync(r.Recipient.Maildir!, headers, open, ct);
-            log.LogInformation("{Id}: to=<{Rcpt}> relay=local status=sent (delivered to maildir) file={File}", id, r.Recipient.Address, Path.GetFileName(file));
+            log.LogInformation("{Id}: to=<{Rcpt}> relay=local status=sent (delivered to maildir) file={File}{Auth}", id, r.Recipient.Address, Path.GetFileName(file),
+                envelope.AuthenticationResults is { } results ? " " + MailAuth.AuthenticationResultsHeader.SummaryOf(results) : "");
             var delivered = new DeliveryOutcome(RecipientState.Delivered, OutcomeReason.Local, EnhancedStatus.Ok, "delivered to maildir", 250);
             return new DeliveryAttempt(r, delivered, Log(envelope, r, "delivered", delivered));
         }

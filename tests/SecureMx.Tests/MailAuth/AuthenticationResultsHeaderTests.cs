@@ -42,4 +42,12 @@ public sealed class AuthenticationResultsHeaderTests
         Assert.Contains("header.d=\"evil;dkim=pass\"", header);
         Assert.Equal(5, header.Split("\r\n").Length); // four lines and the empty rest after the last CRLF
     }
+    [Fact]
+    public void TheDeliveryLogReadsTheSummaryBackFromTheField()
+    {
+        var header = AuthenticationResultsHeader.Build("mx.example.org", "a@sender.example", "h.sender.example", new SpfVerdict(SpfResult.SoftFail),
+            [new DkimSignatureResult(DkimResult.Pass, "sender.example", "s1"), new DkimSignatureResult(DkimResult.Fail, "esp.example", "k")],
+            new DmarcVerdict(DmarcResult.Pass, "sender.example", DmarcPolicy.None, DmarcPolicy.None));
+        Assert.Equal("spf=softfail dkim=pass,fail dmarc=pass", AuthenticationResultsHeader.SummaryOf(header));
+    }
 }

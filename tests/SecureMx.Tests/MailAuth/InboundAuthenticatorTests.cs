@@ -76,6 +76,30 @@ public sealed class InboundAuthenticatorTests
         Assert.Equal(DmarcResult.PermError, auth.Dmarc.Result);
     }
 
+    [Fact]
+    public async Task AHugeAndMalformedHeaderSectionGivesResultsNotACrash()
+    {
+        var text = "From: alice@sender.example\r\nX-Huge: " + new string('a', 3 * 1024 * 1024) + "\r\n" +
+                   "DKIM-Signature: v=1; a=rsa-sha256; d=sender.example; s=rsa1; b=!!!; bh=???\r\n" +
+                   "Broken header without colon\r\n\r\nbody\r\n";
+        var auth = await new InboundAuthenticator(Zone(), Suffixes, TimeProvider.System)
+            .AuthenticateAsync(Client, "mail.sender.example", "bounce@sender.example", new MemoryStream(System.Text.Encoding.ASCII.GetBytes(text)), "mx.example.org", TestContext.Current.CancellationToken);
+        Assert.Equal(SpfResult.Pass, auth.MailFromSpf.Result);
+        Assert.NotEqual(DkimResult.Pass, Assert.Single(auth.Dkim).Result);
+        Assert.Equal(DmarcResult.Pass, auth.Dmarc.Result); // SPF passes aligned
+    }
+
+    [Fact]
+    public async Task AKeyRecordWithGarbageIsAPermerror()
+    {
+        var message = DkimTestKeys.Message();
+        DkimTestKeys.Sign(message, "sender.example", "junk");
+        var dns = Zone().Txt("junk._domainkey.sender.example", "v=DKIM1; k=rsa; p=bm90IGEga2V5");
+        var auth = await new InboundAuthenticator(dns, Suffixes, TimeProvider.System)
+            .AuthenticateAsync(Client, "mail.sender.example", "bounce@sender.example", Bytes(message), "mx.example.org", TestContext.Current.CancellationToken);
+        Assert.Equal(DkimResult.PermError, Assert.Single(auth.Dkim).Result);
+    }
+
     /// <summary>A resolver that never answers: every question waits until it is cancelled.</summary>
     private sealed class HangingDns : SecureMx.Dns.IDnsRecordLookup
     {
