@@ -241,6 +241,9 @@ public static class PolicyCommands
             Console.WriteLine($"  outbound: {policies.DomainOutboundTls(domain)?.Name()} (domain setting)");
             if (policies.DomainMtaSts(domain) is { } served)
                 Console.WriteLine($"  mta-sts:  {HostedMtaStsPolicies.ParseMode(served.MtaStsMode).Name()} (the MTA-STS policy served for {domain}; securemx policy mta-sts)");
+            Console.WriteLine(policies.DomainEnforcesDmarc(domain)
+                ? "  dmarc:    enforce (mail failing DMARC under p=reject is refused with 550 5.7.1 when every recipient enforces; securemx policy dmarc)"
+                : "  dmarc:    off (DMARC results only reported in Authentication-Results; securemx policy dmarc)");
             PrintEffective("  mail from this domain", outbound.ForDomain(domain));
             PrintMandatoryAccounts(policies, domain);
         }

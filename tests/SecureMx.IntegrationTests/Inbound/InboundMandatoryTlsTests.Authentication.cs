@@ -91,6 +91,7 @@ public sealed partial class InboundMandatoryTlsTests
         var add = await Run.SecureMxWithStdinAsync("password123\n", "mailbox", "add", "user@" + domain, "--password-stdin", "--data", f.Mx.DataDir);
         Assert.True(add.ExitCode == 0, add.All);
         await f.Mx.CliOk("policy", "dmarc", domain, "enforce");
+        Assert.Contains("  dmarc:    enforce (", (await f.Mx.Cli("policy", "show", domain)).StdOut);
 
         var refused = await SwaksAsync($"someone@{InboundTlsFixture.ForgedDomain}", $"user@{domain}", Guid.NewGuid().ToString("N"));
         Assert.NotEqual(0, refused.ExitCode);
