@@ -58,12 +58,12 @@ public sealed class InboundAuthenticator(IDnsRecordLookup dns, PublicSuffixList 
         }
 
         IReadOnlyList<DkimSignatureResult> dkim = [];
-        int unchecked_ = 0;
+        int uncheckedSignatures = 0;
         IReadOnlyList<IReadOnlyList<string>> fromDomains = [];
         if (message is not null)
         {
             dkim = await _dkim.VerifyAsync(message, ct).ConfigureAwait(false);
-            unchecked_ = Math.Max(0, DkimMessageVerifier.CountSignatures(message) - dkim.Count);
+            uncheckedSignatures = Math.Max(0, DkimMessageVerifier.CountSignatures(message) - dkim.Count);
             fromDomains = FromDomains(message);
         }
         var spf = await mailFromTask.ConfigureAwait(false);
@@ -72,7 +72,7 @@ public sealed class InboundAuthenticator(IDnsRecordLookup dns, PublicSuffixList 
             ? new DmarcVerdict(DmarcResult.PermError, null, Problem: "the message cannot be parsed: " + parseProblem)
             : await _dmarc.EvaluateAsync(fromDomains, spf.Result, mailFromDomain, dkim, ct).ConfigureAwait(false);
         var header = AuthenticationResultsHeader.Build(authservId, mailFrom, helo, spf, dkim, dmarc);
-        return new InboundAuthentication(spf, heloSpf, dkim, unchecked_, dmarc, header);
+        return new InboundAuthentication(spf, heloSpf, dkim, uncheckedSignatures, dmarc, header);
     }
 
     /// <summary>Per From: field, the distinct domains of its mailboxes (RFC 7489 §6.6.1 needs to see how many fields and domains there are).</summary>
