@@ -9,10 +9,11 @@ set -euo pipefail
 # systemd: systemd-analyze verify of the installed securemx.service (nothing runs systemd here).
 # python3-prometheus-client, python3-yaml: the Prometheus project's text-format parser reads /metrics, and the alert rules are checked as YAML
 #   (Debian's promtool comes with the whole prometheus package, ~96 MB installed: not worth it for one rules check).
+# publicsuffix: the Public Suffix List for DMARC's organizational domains (inbound authentication, also needed in production);
 # postgresql-15: the shared store of several nodes; tests run a private cluster (initdb/pg_ctl in a temporary directory), never the system service.
-# python3-dkim (dkimpy, with dnspython and nacl for Ed25519): the independent verifier of the DKIM signatures SecureMx makes
-#   (run with /usr/bin/python3: the python3 on the PATH may not see Debian's modules).
-packages=(postfix swaks libnet-ssleay-perl libio-socket-ssl-perl openssl ca-certificates procps iproute2 netcat-openbsd knot unbound ldnsutils bind9-dnsutils testssl.sh util-linux chromium fonts-liberation dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sqlite systemd python3-prometheus-client python3-yaml postgresql-15 python3-dkim)
+# python3-dkim (dkimpy, with dnspython and nacl for Ed25519): the independent verifier of the DKIM signatures SecureMx makes,
+#   and the independent signer of the inbound verification tests (run with /usr/bin/python3: the python3 on the PATH may not see Debian's modules).
+packages=(postfix swaks libnet-ssleay-perl libio-socket-ssl-perl openssl ca-certificates procps iproute2 netcat-openbsd knot unbound ldnsutils bind9-dnsutils testssl.sh util-linux chromium fonts-liberation dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sqlite systemd python3-prometheus-client python3-yaml postgresql-15 publicsuffix python3-dkim)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -80,6 +80,10 @@ command -v dotnet >/dev/null 2>&1 || die "dotnet not found: install the .NET 10 
 dotnet --list-runtimes 2>/dev/null | grep -q '^Microsoft.AspNetCore.App 10\.' \
   || die "the ASP.NET Core 10 runtime is missing (dotnet --list-runtimes): install aspnetcore-runtime-10.0"
 dotnet_root=$(dirname "$(readlink -f "$(command -v dotnet)")")
+# DMARC's organizational domains come from the Public Suffix List (inboundAuthentication.publicSuffixList);
+# serve runs without it, less precisely, so a missing list is a warning, not a stop.
+[[ -r /usr/share/publicsuffix/public_suffix_list.dat ]] \
+  || echo "warning: /usr/share/publicsuffix/public_suffix_list.dat is missing: apt-get install publicsuffix (DMARC alignment needs it)" >&2
 
 # Build into a staging directory first: a failed build leaves the installed one as it was.
 stage=$(mktemp -d)

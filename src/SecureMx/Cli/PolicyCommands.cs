@@ -9,7 +9,7 @@ using SecureMx.Tls;
 namespace SecureMx.Cli;
 
 /// <summary>
-/// securemx policy inbound|outbound|destination|show: the mandatory-TLS switches and the destination table.
+/// securemx policy inbound|outbound|destination|mta-sts|dmarc|show: the mandatory-TLS switches, the destination table, and DMARC enforcement.
 /// A running server reads them at the next RCPT and the next delivery attempt: no restart.
 /// Every change is recorded with who made it (the Unix user for the CLI) in the policy audit.
 /// </summary>
@@ -27,6 +27,7 @@ public static class PolicyCommands
         cmd.Subcommands.Add(Outbound());
         cmd.Subcommands.Add(Destination());
         cmd.Subcommands.Add(MtaSts(time));
+        cmd.Subcommands.Add(Dmarc());
         cmd.Subcommands.Add(Show(time));
         return cmd;
     }
@@ -46,6 +47,26 @@ public static class PolicyCommands
             var old = StoreCommands.WrapStore(() => policies.SetInboundTls(d, setting, Actor));
             Console.WriteLine($"inbound TLS of {d}: {old.Name()} -> {setting.Name()}");
             if (setting == InboundTlsSetting.Mandatory) Console.WriteLine("note: senders without TLS 1.2+ and secure ciphers now get a permanent error; their mail is not accepted and cannot be recovered.");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Dmarc()
+    {
+        var data = CliOptions.Data();
+        var domain = new Argument<string>("DOMAIN") { Description = "a hosted domain" };
+        var value = new Argument<string>("SETTING") { Description = "enforce or off" };
+        var cmd = new Command("dmarc", "enforce: mail to the domain that fails DMARC where the sender's domain publishes p=reject is refused (550 5.7.1); off: only reported in Authentication-Results") { domain, value, data };
+        cmd.SetAction(p =>
+        {
+            var d = ParseDomain(p.GetValue(domain)!);
+            var text = p.GetValue(value)!.ToLowerInvariant();
+            if (text is not ("enforce" or "off")) throw new CliException($"'{text}': use enforce or off");
+            var policies = StoreCommands.OpenPolicies(p.GetValue(data)!);
+            var old = StoreCommands.WrapStore(() => policies.SetDmarcEnforcement(d, text == "enforce", Actor));
+            Console.WriteLine($"DMARC of {d}: {old} -> {text}");
+            if (text == "enforce") Console.WriteLine("note: only when every recipient of a message enforces is it refused; p=quarantine failures are accepted and marked (dmarc=fail, dis=quarantine).");
             return 0;
         });
         return cmd;
@@ -220,6 +241,9 @@ public static class PolicyCommands
             Console.WriteLine($"  outbound: {policies.DomainOutboundTls(domain)?.Name()} (domain setting)");
             if (policies.DomainMtaSts(domain) is { } served)
                 Console.WriteLine($"  mta-sts:  {HostedMtaStsPolicies.ParseMode(served.MtaStsMode).Name()} (the MTA-STS policy served for {domain}; securemx policy mta-sts)");
+            Console.WriteLine(policies.DomainEnforcesDmarc(domain)
+                ? "  dmarc:    enforce (mail failing DMARC under p=reject is refused with 550 5.7.1 when every recipient enforces; securemx policy dmarc)"
+                : "  dmarc:    off (DMARC results only reported in Authentication-Results; securemx policy dmarc)");
             PrintEffective("  mail from this domain", outbound.ForDomain(domain));
             PrintMandatoryAccounts(policies, domain);
         }

@@ -109,6 +109,7 @@ public static class ConfigLoader
         if (o.Delivery.TrustAnchorsFile.Length > 0 && ResolvePath(dataDirectory, o.Delivery.TrustAnchorsFile) is var anchors && !File.Exists(anchors))
             errors.Add($"delivery.trustAnchorsFile: {anchors} not found");
         if (o.MtaSts.FetchTimeoutSeconds is < 1 or > 600) errors.Add("mtaSts.fetchTimeoutSeconds: 1 to 600");
+        if (o.InboundAuthentication.TimeBudgetSeconds is < 1 or > 60) errors.Add("inboundAuthentication.timeBudgetSeconds: 1 to 60");
         if (o.MtaSts.PolicyPort is < 1 or > 65535) errors.Add("mtaSts.policyPort: 1 to 65535");
         if (o.TlsReporting.MaxReportBytes is < 1024 or > 1L << 30) errors.Add("tlsReporting.maxReportBytes: 1024 to 1073741824");
         // At most 1 GiB: the JSON is decompressed into one MemoryStream, which cannot hold 2 GiB (it would throw, not refuse).

@@ -49,6 +49,21 @@ public sealed class SecureMxOptions
     public MtaStsOptions MtaSts { get; set; } = new();
 
     public TlsReportingOptions TlsReporting { get; set; } = new();
+
+    public InboundAuthenticationOptions InboundAuthentication { get; set; } = new();
+}
+
+/// <summary>SPF, DKIM and DMARC of mail received on the MX listeners, reported in Authentication-Results (MailAuth/).</summary>
+public sealed class InboundAuthenticationOptions
+{
+    /// <summary>Whether mail received on the MX listeners is authenticated and gets an Authentication-Results field.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Time all DNS lookups of one message may take together; what is still open then is temperror.</summary>
+    public int TimeBudgetSeconds { get; set; } = 12;
+
+    /// <summary>The Public Suffix List for DMARC's organizational domains (Debian package publicsuffix).</summary>
+    public string PublicSuffixList { get; set; } = "/usr/share/publicsuffix/public_suffix_list.dat";
 }
 
 /// <summary>

@@ -12,10 +12,17 @@ namespace SecureMx.Delivery;
 /// </summary>
 public static class TraceHeaders
 {
-    /// <summary>Return-Path and Received, for final delivery into a mailbox.</summary>
+    /// <summary>Return-Path, Received and the Authentication-Results of an inbound message, for final delivery into a mailbox.</summary>
     /// <param name="node">The node's name (node.name), in the comment after the host: which of several nodes took the message.</param>
     public static byte[] Build(Envelope envelope, string recipient, string hostname, string? node = null) =>
-        Encoding.UTF8.GetBytes($"Return-Path: <{envelope.Sender}>\r\n" + ReceivedText(envelope, recipient, hostname, node));
+        Encoding.UTF8.GetBytes($"Return-Path: <{envelope.Sender}>\r\n" + ReceivedText(envelope, recipient, hostname, node) + envelope.AuthenticationResults);
+
+    /// <summary>
+    /// Received and the Authentication-Results of an inbound message, for the hand-over to the mailbox
+    /// server (LMTP: final delivery, RFC 2033, so the results travel with it; the mailbox server adds Return-Path).
+    /// </summary>
+    public static byte[] ReceivedForMailbox(Envelope envelope, string? recipient, string hostname, string? node = null) =>
+        Encoding.UTF8.GetBytes(ReceivedText(envelope, recipient, hostname, node) + envelope.AuthenticationResults);
 
     /// <summary>Received alone, for relaying; <paramref name="recipient"/> only when the transaction has exactly one (no disclosure of Bcc).</summary>
     public static byte[] Received(Envelope envelope, string? recipient, string hostname, string? node = null) =>

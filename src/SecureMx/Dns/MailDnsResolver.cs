@@ -24,7 +24,7 @@ namespace SecureMx.Dns;
 /// </para>
 /// Thread-safe: one instance serves all delivery workers.
 /// </summary>
-public sealed class MailDnsResolver : IMailDnsResolver
+public sealed class MailDnsResolver : IMailDnsResolver, IDnsRecordLookup
 {
     /// <summary>Default time to wait for one answer.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
@@ -136,6 +136,36 @@ public sealed class MailDnsResolver : IMailDnsResolver
         if (ptr.Status != DnsAnswerStatus.Records) return null;
         return await ReverseNames.FirstConfirmedAsync(address, ptr.Records, (name, ct) => ResolveAddressesAsync(name, ct), cancellationToken).ConfigureAwait(false);
     }
+
+    /// <inheritdoc />
+    public async Task<DnsLookup<string>> TxtAsync(string name, CancellationToken cancellationToken = default) =>
+        Lookup(await QueryAsync(name, QueryType.TXT, rs => rs.TxtRecords().Select(r => string.Concat(r.Text)), cancellationToken).ConfigureAwait(false));
+
+    /// <inheritdoc />
+    public async Task<DnsLookup<IPAddress>> AddressesAsync(string name, AddressFamily family, CancellationToken cancellationToken = default) =>
+        Lookup(family == AddressFamily.InterNetworkV6
+            ? await QueryAsync(name, QueryType.AAAA, rs => rs.AaaaRecords().Select(r => r.Address), cancellationToken).ConfigureAwait(false)
+            : await QueryAsync(name, QueryType.A, rs => rs.ARecords().Select(r => r.Address), cancellationToken).ConfigureAwait(false));
+
+    /// <inheritdoc />
+    public async Task<DnsLookup<MxRecordData>> MxAsync(string name, CancellationToken cancellationToken = default) =>
+        Lookup(await QueryAsync(name, QueryType.MX, rs => rs.MxRecords().Select(r => new MxRecordData(r.Preference, r.Exchange.Value.TrimEnd('.'))), cancellationToken).ConfigureAwait(false));
+
+    /// <inheritdoc />
+    public async Task<DnsLookup<string>> PtrAsync(IPAddress address, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
+        return Lookup(await QueryAsync(address.GetArpaName(), QueryType.PTR, rs => rs.PtrRecords().Select(r => r.PtrDomainName.Value.TrimEnd('.')), cancellationToken).ConfigureAwait(false));
+    }
+
+    private static DnsLookup<T> Lookup<T>(DnsAnswer<T> answer) => answer.Status switch
+    {
+        DnsAnswerStatus.Records => DnsLookup.Found(answer.Records),
+        DnsAnswerStatus.NoData => DnsLookup.NoData<T>(),
+        DnsAnswerStatus.NxDomain => DnsLookup.NxDomain<T>(),
+        _ => DnsLookup.Failed<T>(answer.Reason ?? "DNS failure"),
+    };
 
     /// <summary>One question to the resolver, classified (see the class remarks). Cancellation by the caller propagates.</summary>
     private async Task<DnsAnswer<T>> QueryAsync<T>(string name, QueryType type, Func<IEnumerable<DnsResourceRecord>, IEnumerable<T>> select, CancellationToken ct)

@@ -8,6 +8,8 @@ using SecureMx.Dashboard;
 using SecureMx.Delivery.Lmtp;
 using SecureMx.Delivery.Remote;
 using SecureMx.Dns;
+using SecureMx.MailAuth;
+using SecureMx.MailAuth.Dmarc;
 using SecureMx.MtaSts;
 using SecureMx.Policy;
 using SecureMx.Queue;
@@ -138,7 +140,13 @@ public static class ServerHost
             sp.GetRequiredService<AccountAuthenticator>(),
             sp.GetRequiredService<SenderOwnershipPolicy>(),
             time,
-            sp.GetRequiredService<ILoggerFactory>()) { ReverseDns = sp.GetRequiredService<IMailDnsResolver>(), Signer = SubmissionSigner(sp.GetRequiredService<StoreDatabase>(), time) });
+            sp.GetRequiredService<ILoggerFactory>())
+        {
+            ReverseDns = sp.GetRequiredService<IMailDnsResolver>(),
+            Signer = SubmissionSigner(sp.GetRequiredService<StoreDatabase>(), time),
+            MailAuthentication = InboundAuthentication(options, sp.GetRequiredService<IMailDnsResolver>(), time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureMx.MailAuth")),
+            EnforcesDmarc = sp.GetRequiredService<TlsPolicyRepository>().DomainEnforcesDmarc,
+        });
         builder.Services.AddSingleton<SmtpServerService>();
         builder.Services.AddSingleton(sp => new DashboardService(
             () => new DashboardDependencies(dataDirectory, options, Endpoint.Parse(options.Listeners.Dashboard, "listeners.dashboard")!,
@@ -198,6 +206,15 @@ public static class ServerHost
         var host = builder.Build();
         host.Services.GetRequiredService<ReloadSignalService>();
         return host;
+    }
+
+    /// <summary>SPF, DKIM and DMARC for the MX listeners (inboundAuthentication.*), on the configured resolver; null when switched off.</summary>
+    private static InboundAuthenticator? InboundAuthentication(SecureMxOptions options, IMailDnsResolver resolver, TimeProvider time, ILogger log)
+    {
+        if (!options.InboundAuthentication.Enabled || resolver is not IDnsRecordLookup lookups) return null;
+        var suffixes = PublicSuffixList.Load(options.InboundAuthentication.PublicSuffixList, out var problem);
+        if (problem is not null) log.LogWarning("inboundAuthentication: {Problem} (install the Debian package publicsuffix)", problem);
+        return new InboundAuthenticator(lookups, suffixes, time, TimeSpan.FromSeconds(options.InboundAuthentication.TimeBudgetSeconds));
     }
 
     /// <summary>The daily TLS reports' sender: report mail into this node's queue (delivered at once), POSTs through the validating resolver.</summary>

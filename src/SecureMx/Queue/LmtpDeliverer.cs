@@ -75,7 +75,8 @@ public sealed class LmtpDeliverer(MessageSpool spool, LmtpDelivery lmtp, IDelive
         };
         var status = outcome.State == RecipientState.Delivered ? "sent" : result;
         if (outcome.State == RecipientState.Delivered)
-            log.LogInformation("{Id}: to=<{Rcpt}> relay={Relay}[{Target}] status={Status} ({Text})", envelope.Id, r.Recipient.Address, Relay, lmtp.Target, status, outcome.Text);
+            log.LogInformation("{Id}: to=<{Rcpt}> relay={Relay}[{Target}] status={Status} ({Text}){Auth}", envelope.Id, r.Recipient.Address, Relay, lmtp.Target, status, outcome.Text,
+                envelope.AuthenticationResults is { } results ? " " + MailAuth.AuthenticationResultsHeader.SummaryOf(results) : "");
         else
             log.LogWarning("{Id}: to=<{Rcpt}> relay={Relay}[{Target}] status={Status} ({Text})", envelope.Id, r.Recipient.Address, Relay, lmtp.Target, status, outcome.Text);
         // As for a Maildir write: host and verification "local", no address (the mailbox server is part of

@@ -41,9 +41,13 @@ public sealed class MaildirDeliverer(MessageSpool spool, SecureMxOptions options
         }
         try
         {
-            var headers = TraceHeaders.Build(envelope, r.Recipient.Address, options.HostnameFor(envelope.Client.Listener), ReceivedNodeName.For(options));
-            var file = await _maildir.DeliverAsync(r.Recipient.Maildir!, headers, () => spool.OpenData(id), ct);
-            log.LogInformation("{Id}: to=<{Rcpt}> relay=local status=sent (delivered to maildir) file={File}", id, r.Recipient.Address, Path.GetFileName(file));
+            var hostname = options.HostnameFor(envelope.Client.Listener);
+            var headers = TraceHeaders.Build(envelope, r.Recipient.Address, hostname, ReceivedNodeName.For(options));
+            // RFC 8601 §5: with our results prepended, fields that claim our authserv-id in the content are forged.
+            Func<Stream> open = envelope.AuthenticationResults is null ? () => spool.OpenData(id) : () => new ForgedResultsFilterStream(spool.OpenData(id), hostname);
+            var file = await _maildir.DeliverAsync(r.Recipient.Maildir!, headers, open, ct);
+            log.LogInformation("{Id}: to=<{Rcpt}> relay=local status=sent (delivered to maildir) file={File}{Auth}", id, r.Recipient.Address, Path.GetFileName(file),
+                envelope.AuthenticationResults is { } results ? " " + MailAuth.AuthenticationResultsHeader.SummaryOf(results) : "");
             var delivered = new DeliveryOutcome(RecipientState.Delivered, OutcomeReason.Local, EnhancedStatus.Ok, "delivered to maildir", 250);
             return new DeliveryAttempt(r, delivered, Log(envelope, r, "delivered", delivered));
         }

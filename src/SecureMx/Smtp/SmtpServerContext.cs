@@ -47,4 +47,16 @@ public sealed class SmtpServerContext(
     public IMailDnsResolver? ReverseDns { get; set; }
     /// <summary>Signs the mail of logged-in accounts before it is queued (DKIM); null: no signing. Set once when the server is wired.</summary>
     public Dkim.SubmissionSigner? Signer { get; set; }
+
+    /// <summary>
+    /// SPF, DKIM and DMARC for mail received on the MX listeners (not submission); null: no
+    /// authentication, no Authentication-Results. Set once when the server is wired.
+    /// </summary>
+    public MailAuth.InboundAuthenticator? MailAuthentication { get; set; }
+
+    /// <summary>
+    /// Whether a hosted domain refuses mail that fails DMARC under p=reject (`securemx policy dmarc`); null:
+    /// no domain enforces. May throw when the store cannot be read (the message is then accepted).
+    /// </summary>
+    public Func<string, bool>? EnforcesDmarc { get; set; }
 }

@@ -230,6 +230,14 @@ public sealed partial class SmtpSession
                 signatures = string.Join(", ", signed.Signatures);
             }
         }
+        var auth = !_listener.Submission && _account is null && !file.TooBig && _ctx.MailAuthentication is { } authenticator
+            ? await AuthenticateAsync(authenticator, file, tx)
+            : null;
+        if (auth is not null && auth.DmarcAsksForReject && RefusesForDmarc(file.Id, tx, auth) is { } dmarcRefusal)
+        {
+            await ResetTransactionAsync();
+            return await ErrorAsync(dmarcRefusal);
+        }
         var envelope = new Envelope(
             file.Id,
             _ctx.Time.GetUtcNow(),
@@ -237,7 +245,10 @@ public sealed partial class SmtpSession
             file.Length,
             parameters,
             new ClientTrace(_listener.Name, ClientIp, _helo ?? "", ProtocolName(tx.Parameters.SmtpUtf8), Tls, _account),
-            tx.Recipients.ToList());
+            tx.Recipients.ToList())
+        {
+            AuthenticationResults = auth?.HeaderField,
+        };
         switch (await _ctx.Acceptor.AcceptAsync(file, envelope))
         {
             case AcceptResult.TooBig:
@@ -250,10 +261,68 @@ public sealed partial class SmtpSession
         _tx = null;
         _record.Messages++;
         SecureMxMetrics.SmtpMessagesAccepted.Add(1, new KeyValuePair<string, object?>("listener", _listener.Name));
-        _log.LogInformation("{Id}: from=<{Sender}> size={Size} nrcpt={Count} client={Ip} tls={Tls} account={Account} dkim={Dkim}",
-            envelope.Id, envelope.Sender, envelope.Size, envelope.Recipients.Count, ClientIp, Tls is null ? "none" : $"{Tls.Protocol} {Tls.CipherSuite}", _account ?? "-", signatures);
+        _log.LogInformation("{Id}: from=<{Sender}> size={Size} nrcpt={Count} client={Ip} tls={Tls} account={Account} dkim={Dkim} auth={Auth}",
+            envelope.Id, envelope.Sender, envelope.Size, envelope.Recipients.Count, ClientIp, Tls is null ? "none" : $"{Tls.Protocol} {Tls.CipherSuite}", _account ?? "-", signatures,
+            auth is null ? "-" : $"\"{auth.Summary}\"");
         _transport.Write(new SmtpReply(250, EnhancedStatus.Ok, $"Ok: queued as {envelope.Id}"));
         return true;
+    }
+
+    /// <summary>
+    /// SPF, DKIM and DMARC of a message received on the MX, between the end of its content and the commit
+    /// (RFC 8601: the results are prepended at delivery). Never a reason to lose the message: an error here
+    /// is logged and the message is accepted without results; time-outs are temperror results already.
+    /// </summary>
+    private async Task<MailAuth.InboundAuthentication?> AuthenticateAsync(MailAuth.InboundAuthenticator authenticator, SpoolFile file, Transaction tx)
+    {
+        try
+        {
+            await using var content = await file.OpenReadAsync();
+            if (content is null) return null;
+            var auth = await authenticator.AuthenticateAsync(ClientAddress.Normalize(_remote.Address), _helo ?? "", tx.Sender.IsNull ? "" : tx.Sender.ToString(),
+                content, _ctx.Options.HostnameFor(_listener.Name), _abort);
+            _log.LogInformation("{Id}: {Auth} helo-spf={HeloSpf} header.from={From} dkim-domains={DkimDomains} unchecked-signatures={Unchecked}",
+                file.Id, auth.Summary, auth.HeloSpf.Result.ToString().ToLowerInvariant(), auth.Dmarc.FromDomain ?? "-",
+                auth.Dkim.Count == 0 ? "-" : string.Join(',', auth.Dkim.Select(d => $"{d.Domain}/{d.Selector}")), auth.UncheckedSignatures);
+            var problems = new[] { auth.MailFromSpf.Problem, auth.Dmarc.Problem }.Concat(auth.Dkim.Select(d => d.Problem)).Where(p => p is not null).ToList();
+            if (problems.Count > 0) _log.LogDebug("{Id}: authentication details: {Problems}", file.Id, string.Join("; ", problems));
+            return auth;
+        }
+        catch (Exception ex) when (!_abort.IsCancellationRequested)
+        {
+            _log.LogWarning(ex, "{Id}: authentication of the message failed ({Error}); accepted without Authentication-Results", file.Id, ex.Message);
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Enforcement of a DMARC p=reject failure (RFC 7489 §6.7, §10.3): DATA has one reply for all recipients,
+    /// so the message is refused only when every recipient's domain enforces; with mixed recipients it is
+    /// accepted (the header says dmarc=fail) and the log says so. A store that cannot be read accepts.
+    /// </summary>
+    private SmtpReply? RefusesForDmarc(string id, Transaction tx, MailAuth.InboundAuthentication auth)
+    {
+        if (_ctx.EnforcesDmarc is not { } enforces) return null;
+        var domains = tx.Recipients.Select(r => r.OriginalAddress[(r.OriginalAddress.LastIndexOf('@') + 1)..].ToLowerInvariant()).Distinct().ToList();
+        int enforcing;
+        try
+        {
+            enforcing = domains.Count(enforces);
+        }
+        catch (Exception ex) when (Store.StoreUnavailable.Is(ex))
+        {
+            _log.LogWarning("{Id}: DMARC fails under p=reject for {From}, but the store cannot be read to see who enforces it: accepted ({Error})", id, auth.Dmarc.FromDomain, ex.Message);
+            return null;
+        }
+        if (enforcing == 0) return null;
+        if (enforcing < domains.Count)
+        {
+            _log.LogWarning("{Id}: DMARC fails under p=reject for {From}; {Enforcing} of {Count} recipient domains enforce it: accepted for all (one reply to DATA), marked dmarc=fail",
+                id, auth.Dmarc.FromDomain, enforcing, domains.Count);
+            return null;
+        }
+        _log.LogWarning("session {Session} from {Ip}: {Id} refused: DMARC fails under p=reject for {From} ({Auth})", _record.Id, ClientIp, id, auth.Dmarc.FromDomain, auth.Summary);
+        return Refused(new SmtpReply(550, EnhancedStatus.NotAuthorized, $"Email rejected per DMARC policy for {auth.Dmarc.FromDomain}"), "dmarc");
     }
 
     /// <summary>

@@ -292,7 +292,7 @@ public sealed class QueueDatabase : IDisposable
         Interlocked.Increment(ref _loads);
         using var c = OpenRead();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT received_at, sender, size, body, smtputf8, ret, envid, listener, client_ip, client_helo, protocol, tls_protocol, tls_cipher, account, requiretls FROM messages WHERE id=$id";
+        cmd.CommandText = "SELECT received_at, sender, size, body, smtputf8, ret, envid, listener, client_ip, client_helo, protocol, tls_protocol, tls_cipher, account, requiretls, auth_results FROM messages WHERE id=$id";
         cmd.Parameters.AddWithValue("$id", messageId);
         Envelope? env;
         using (var r = cmd.ExecuteReader())
@@ -308,7 +308,10 @@ public sealed class QueueDatabase : IDisposable
                     r.IsDBNull(5) ? DsnReturn.Unspecified : Enum.Parse<DsnReturn>(r.GetString(5)),
                     r.IsDBNull(6) ? null : r.GetString(6), RequireTls: r.GetInt32(14) == 1),
                 new ClientTrace(r.GetString(7), r.GetString(8), r.GetString(9), r.GetString(10), tls, r.IsDBNull(13) ? null : r.GetString(13)),
-                []);
+                [])
+            {
+                AuthenticationResults = r.IsDBNull(15) ? null : r.GetString(15),
+            };
         }
         using var rc = c.CreateCommand();
         rc.CommandText = $"SELECT idx, address, original, route, maildir, notify, orcpt_type, orcpt, state, attempts, next_attempt_at, delay_warned, {StoredOutcome.Columns} FROM recipients WHERE message_id=$id ORDER BY idx";

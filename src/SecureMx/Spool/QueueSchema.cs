@@ -10,7 +10,7 @@ namespace SecureMx.Spool;
 /// </summary>
 internal static class QueueSchema
 {
-    public const int Version = 4;
+    public const int Version = 5;
 
     public static void Migrate(SqliteConnection c)
     {
@@ -28,6 +28,11 @@ internal static class QueueSchema
         {
             // The REQUIRETLS flag of MAIL FROM (RFC 8689 §4.1) is stored with the message, so it is relayed after a restart.
             Exec(c, null, "ALTER TABLE messages ADD COLUMN requiretls INTEGER NOT NULL DEFAULT 0; PRAGMA user_version = 4;");
+        }
+        if (version < 5)
+        {
+            // The Authentication-Results field of an inbound message (RFC 8601), prepended at delivery like Received.
+            Exec(c, null, "ALTER TABLE messages ADD COLUMN auth_results TEXT; PRAGMA user_version = 5;");
         }
     }
 

@@ -21,13 +21,13 @@ internal sealed class QueueWriterStatements : IDisposable
     public QueueWriterStatements(SqliteConnection c)
     {
         _message = Command(c, """
-            INSERT INTO messages(id, received_at, sender, size, body, smtputf8, ret, envid, listener, client_ip, client_helo, protocol, tls_protocol, tls_cipher, account, requiretls)
-            VALUES($id, $at, $sender, $size, $body, $utf8, $ret, $envid, $listener, $ip, $helo, $proto, $tlsp, $tlsc, $account, $requiretls)
+            INSERT INTO messages(id, received_at, sender, size, body, smtputf8, ret, envid, listener, client_ip, client_helo, protocol, tls_protocol, tls_cipher, account, requiretls, auth_results)
+            VALUES($id, $at, $sender, $size, $body, $utf8, $ret, $envid, $listener, $ip, $helo, $proto, $tlsp, $tlsc, $account, $requiretls, $auth)
             """,
             ("$id", SqliteType.Text), ("$at", SqliteType.Integer), ("$sender", SqliteType.Text), ("$size", SqliteType.Integer),
             ("$body", SqliteType.Text), ("$utf8", SqliteType.Integer), ("$ret", SqliteType.Text), ("$envid", SqliteType.Text),
             ("$listener", SqliteType.Text), ("$ip", SqliteType.Text), ("$helo", SqliteType.Text), ("$proto", SqliteType.Text),
-            ("$tlsp", SqliteType.Text), ("$tlsc", SqliteType.Text), ("$account", SqliteType.Text), ("$requiretls", SqliteType.Integer));
+            ("$tlsp", SqliteType.Text), ("$tlsc", SqliteType.Text), ("$account", SqliteType.Text), ("$requiretls", SqliteType.Integer), ("$auth", SqliteType.Text));
         _data = Command(c, "INSERT INTO message_data(id, data) VALUES($id, zeroblob($len)) RETURNING rowid",
             ("$id", SqliteType.Text), ("$len", SqliteType.Integer));
         _recipient = Command(c, """
@@ -81,6 +81,7 @@ internal sealed class QueueWriterStatements : IDisposable
         p[13].Value = Nullable(e.Client.Tls?.CipherSuite);
         p[14].Value = Nullable(e.Client.Account);
         p[15].Value = e.Parameters.RequireTls ? 1 : 0;
+        p[16].Value = Nullable(e.AuthenticationResults);
         _message.ExecuteNonQuery();
 
         var r = _recipient.Parameters;

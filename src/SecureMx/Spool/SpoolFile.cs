@@ -113,6 +113,26 @@ public sealed class SpoolFile : IAsyncDisposable
     }
 
     /// <summary>
+    /// The bytes received so far, read-only, for checks between the end of the content and the commit
+    /// (inbound authentication hashes the body from it): a copy of at most <see cref="MessageSpool.MemoryLimit"/>
+    /// octets while the message is in memory, else the spill file itself (flushed first). Null when nothing
+    /// is kept (a failed write, too big). Dispose it before the commit.
+    /// </summary>
+    public async Task<Stream?> OpenReadAsync()
+    {
+        if (_memory is not null)
+        {
+            var copy = new MemoryStream(checked((int)_memory.Length));
+            foreach (var segment in _memory.Segments) copy.Write(segment.Span);
+            copy.Position = 0;
+            return copy;
+        }
+        if (_file is null || TooBig) return null;
+        await _file.FlushAsync().ConfigureAwait(false);
+        return new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan);
+    }
+
+    /// <summary>
     /// Finishes writing. Bytes in memory stay there for the committer; a small spilled message stays in
     /// incoming/ for the committer to copy; a large one becomes a durable file now.
     /// </summary>

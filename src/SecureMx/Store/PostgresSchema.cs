@@ -295,5 +295,9 @@ internal static class PostgresSchema
               PRIMARY KEY(domain, selector)
             );
             """,
+        // As StoreSchema's step: DMARC enforcement per hosted domain.
+        """
+            ALTER TABLE domains ADD COLUMN dmarc TEXT NOT NULL DEFAULT 'off';
+            """,
 ];
 }

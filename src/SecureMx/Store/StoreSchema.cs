@@ -312,5 +312,10 @@ internal static class StoreSchema
               PRIMARY KEY(domain, selector)
             );
             """,
+        // DMARC enforcement of a hosted domain (MailAuth/, RFC 7489 §6.7): 'enforce' refuses mail to it that fails
+        // DMARC under p=reject with 550 5.7.1; 'off' (the default) only reports it in Authentication-Results.
+        """
+            ALTER TABLE domains ADD COLUMN dmarc TEXT NOT NULL DEFAULT 'off';
+            """,
 ];
 }

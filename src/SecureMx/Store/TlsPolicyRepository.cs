@@ -44,6 +44,17 @@ public sealed class TlsPolicyRepository(StoreDatabase db, TimeProvider time, Dir
         directory?.Current is { } d && (d.Snapshot.IsHosted(domain) || d.Authoritative) ? d.Snapshot.DomainInboundTls(domain) :
         db.Scalar("SELECT inbound_tls FROM domains WHERE name=@k", ("@k", domain)) is string s ? ParseInbound(s) : null;
 
+    /// <summary>
+    /// Whether a hosted domain refuses mail that fails DMARC under p=reject ('enforce'); false for 'off' and
+    /// for a domain not hosted. Read once per message that would be refused, straight from the store.
+    /// </summary>
+    public bool DomainEnforcesDmarc(string domain) =>
+        db.Scalar("SELECT dmarc FROM domains WHERE name=@k", ("@k", domain)) is "enforce";
+
+    /// <summary>Switches DMARC enforcement of a hosted domain ("enforce" or "off"); returns the old setting; audited like the TLS switches.</summary>
+    public string SetDmarcEnforcement(string domain, bool enforce, string actor) =>
+        Change("domains", "name", domain, "dmarc", enforce ? "enforce" : "off", actor, $"domain {domain} is not hosted here");
+
     /// <summary>Outbound setting of a hosted domain, or null when it is not hosted.</summary>
     public OutboundTlsSetting? DomainOutboundTls(string domain) =>
         directory?.Current is { } d ? d.Snapshot.DomainOutboundTls(domain) :

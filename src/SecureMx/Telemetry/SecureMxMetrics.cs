@@ -85,7 +85,8 @@ public static class SecureMxMetrics
     /// session), unknown_recipient (550 user unknown), tls_report_size (552: a SIZE= above
     /// tlsReporting.maxReportBytes to the TLS report address), storage (452 below the free-space floor or a
     /// failed store), store_unavailable (451 4.3.0 at MAIL or RCPT, 454 4.7.0 at AUTH: the store
-    /// could not be read). Tag <c>listener</c> as well.
+    /// could not be read), dmarc (550 5.7.1 after DATA: DMARC fails under p=reject and every recipient's
+    /// domain enforces it). Tag <c>listener</c> as well.
     /// </summary>
     public static readonly Counter<long> SmtpRefused =
         Meter.CreateCounter<long>("securemx.smtp.refused", "{refusal}", "SMTP connections, senders and recipients refused, by reason");

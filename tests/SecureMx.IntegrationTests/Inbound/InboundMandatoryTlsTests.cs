@@ -15,7 +15,7 @@ namespace SecureMx.IntegrationTests.Inbound;
 /// profile), the per-domain policy on every listener, the session log, and the DNS records that a
 /// DANE-checking sender (Postfix) verifies end to end. See <see cref="InboundTlsFixture"/> for the set-up.
 /// </summary>
-public sealed class InboundMandatoryTlsTests(InboundTlsFixture f) : IClassFixture<InboundTlsFixture>
+public sealed partial class InboundMandatoryTlsTests(InboundTlsFixture f) : IClassFixture<InboundTlsFixture>
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private static string Secure => InboundTlsFixture.SecureDomain;

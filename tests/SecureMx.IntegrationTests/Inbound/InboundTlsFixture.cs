@@ -77,7 +77,11 @@ public sealed class InboundTlsFixture : IAsyncLifetime
         try
         {
             Mx = await SecureMxInstance.CreateAsync(SecureDomain, ["user@" + SecureDomain],
-                cfg => cfg["dns"] = $"{Resolver}:53",
+                cfg =>
+                {
+                    cfg["dns"] = $"{Resolver}:53";
+                    cfg["inboundAuthentication"] = new System.Text.Json.Nodes.JsonObject { ["enabled"] = true };
+                },
                 hostname: Hostname, mx: OrdinaryMx, secureMx: SecureMx, secureMxHostname: SecureMxHostname);
             foreach (var domain in new[] { OpenDomain, LaterDomain })
             {
@@ -96,7 +100,7 @@ public sealed class InboundTlsFixture : IAsyncLifetime
             PublishedTlsa = lines.FirstOrDefault(l => l.Contains("\tTLSA\t", StringComparison.Ordinal))
                 ?? throw new InvalidOperationException("no TLSA line in the output of dns-records:\n" + records.StdOut);
             // the secure MX's address is in the zone definition already
-            bed = DnsTestBed.StartAsync([Net], records: [PublishedMx, PublishedTlsa]);
+            bed = DnsTestBed.StartAsync([Net], records: [PublishedMx, PublishedTlsa, .. AuthenticationRecords()]);
             var serve = Mx.StartAsync();
             await Task.WhenAll(bed, serve, sender);
             Dns = bed.Result;
@@ -111,6 +115,48 @@ public sealed class InboundTlsFixture : IAsyncLifetime
             throw;
         }
         StartTime = sw.Elapsed;
+    }
+
+    /// <summary>A sending domain whose SPF ends in ~all and that has no DMARC record.</summary>
+    public const string SoftFailDomain = "softfail.test";
+
+    /// <summary>A sending domain that allows no host and asks for p=reject: whoever sends as it fails DMARC.</summary>
+    public const string ForgedDomain = "forged.test";
+
+    /// <summary>The DKIM selector of <see cref="SignerDomain"/>, whose Ed25519 key <see cref="SignerKey"/> signs with.</summary>
+    public const string SignerSelector = "ed1";
+
+    /// <summary>A sending domain whose mail is signed by an independent signer (dkimpy) and whose SPF allows no host.</summary>
+    public const string SignerDomain = "signer.test";
+
+    /// <summary>The Ed25519 key pair of <see cref="SignerDomain"/>, made for this run.</summary>
+    public Org.BouncyCastle.Crypto.AsymmetricCipherKeyPair SignerKey { get; } = NewEd25519Key();
+
+    private static Org.BouncyCastle.Crypto.AsymmetricCipherKeyPair NewEd25519Key()
+    {
+        var g = new Org.BouncyCastle.Crypto.Generators.Ed25519KeyPairGenerator();
+        g.Init(new Org.BouncyCastle.Crypto.Parameters.Ed25519KeyGenerationParameters(new Org.BouncyCastle.Security.SecureRandom()));
+        return g.GenerateKeyPair();
+    }
+
+    /// <summary>
+    /// SPF, DMARC and DKIM records the authentication tests need: the dane-sender's domain allows its address
+    /// and asks for p=reject; the signer's domain allows no host, asks for p=reject and publishes its key.
+    /// </summary>
+    private IEnumerable<string> AuthenticationRecords()
+    {
+        var publicKey = Convert.ToBase64String(((Org.BouncyCastle.Crypto.Parameters.Ed25519PublicKeyParameters)SignerKey.Public).GetEncoded());
+        return
+        [
+            $"{SenderHostname}. TXT \"v=spf1 ip4:{SenderAddress} -all\"",
+            $"_dmarc.{SenderHostname}. TXT \"v=DMARC1; p=reject\"",
+            $"{SignerDomain}. TXT \"v=spf1 -all\"",
+            $"_dmarc.{SignerDomain}. TXT \"v=DMARC1; p=reject\"",
+            $"{SignerSelector}._domainkey.{SignerDomain}. TXT \"v=DKIM1; k=ed25519; p={publicKey}\"",
+            $"{SoftFailDomain}. TXT \"v=spf1 ~all\"",
+            $"{ForgedDomain}. TXT \"v=spf1 -all\"",
+            $"_dmarc.{ForgedDomain}. TXT \"v=DMARC1; p=reject\"",
+        ];
     }
 
     /// <summary>The first of <see cref="Nets"/> whose test bed, sender and listener addresses are all free.</summary>

@@ -32,6 +32,19 @@ public sealed class TraceHeadersTests
     }
 
     [Fact]
+    public void TheAuthenticationResultsOfAnInboundMessageFollowOurReceivedForMailboxesOnly()
+    {
+        const string results = "Authentication-Results: mx.example.net;\r\n\tspf=pass smtp.mailfrom=sender@remote.example;\r\n\tdkim=none;\r\n\tdmarc=none header.from=remote.example\r\n";
+        var e = Envelope() with { AuthenticationResults = results };
+        var local = Build(e);
+        Assert.StartsWith("Return-Path: <sender@remote.example>\r\nReceived: from ", local, StringComparison.Ordinal);
+        Assert.EndsWith(" +0000\r\n" + results, local, StringComparison.Ordinal);
+        Assert.EndsWith(results, Encoding.UTF8.GetString(TraceHeaders.ReceivedForMailbox(e, null, "mx.example.net")), StringComparison.Ordinal);
+        Assert.DoesNotContain("Authentication-Results", Encoding.UTF8.GetString(TraceHeaders.Received(e, null, "mx.example.net")), StringComparison.Ordinal);
+        Assert.DoesNotContain("Authentication-Results", Build(Envelope()), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TheNodeIsNamedInTheCommentAfterTheHost()
     {
         var text = Encoding.UTF8.GetString(TraceHeaders.Received(Envelope(), null, "mx.example.net", "mx2"));

@@ -171,10 +171,45 @@ public sealed class QueueSchemaTests : IDisposable
     }
 
     [Fact]
-    public void ANewQueueStartsAtVersion4()
+    public void ANewQueueStartsAtVersion5()
     {
         using var queue = Open();
-        Assert.Equal(4, UserVersion(queue));
+        Assert.Equal(5, UserVersion(queue));
+    }
+
+    [Fact]
+    public async Task AVersion4QueueGetsTheAuthenticationResultsColumnAndKeepsTheFieldAcrossAReopen()
+    {
+        CreateVersion2Queue();
+        using (Open()) { }
+        SqliteConnection.ClearAllPools();
+        using (var c = new SqliteConnection($"Data Source={DbPath}"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "ALTER TABLE messages DROP COLUMN auth_results; PRAGMA user_version = 4";
+            cmd.ExecuteNonQuery();
+        }
+        SqliteConnection.ClearAllPools();
+        const string results = "Authentication-Results: mx.test;\r\n\tspf=pass smtp.mailfrom=a@b.test;\r\n\tdkim=none;\r\n\tdmarc=none header.from=b.test\r\n";
+        using (var queue = Open())
+        {
+            Assert.Equal(5, UserVersion(queue));
+            Assert.Null(queue.Load(Id)!.Value.Envelope.AuthenticationResults);
+            var envelope = new Envelope("FEDCBA9876543210", Received, "a@b.test", 10,
+                new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
+                new ClientTrace("mx", "192.0.2.7", "client", "ESMTP", null, null),
+                [new EnvelopeRecipient("bob@dest.test", "bob@dest.test", RecipientRoute.Local, "dest.test/bob", DsnNotify.Unspecified, null, null)])
+            {
+                AuthenticationResults = results,
+            };
+            var data = _dir.Combine("incoming");
+            await File.WriteAllTextAsync(data, "Subject: x\r\n\r\nx\r\n", TestContext.Current.CancellationToken);
+            await queue.InsertAsync(envelope, data, TimeProvider.System);
+        }
+        SqliteConnection.ClearAllPools();
+        using var reopened = Open();
+        Assert.Equal(results, reopened.Load("FEDCBA9876543210")!.Value.Envelope.AuthenticationResults);
     }
 
     [Fact]
@@ -188,13 +223,13 @@ public sealed class QueueSchemaTests : IDisposable
         {
             c.Open();
             using var cmd = c.CreateCommand();
-            cmd.CommandText = "ALTER TABLE messages DROP COLUMN requiretls; PRAGMA user_version = 3";
+            cmd.CommandText = "ALTER TABLE messages DROP COLUMN requiretls; ALTER TABLE messages DROP COLUMN auth_results; PRAGMA user_version = 3";
             cmd.ExecuteNonQuery();
         }
         SqliteConnection.ClearAllPools();
         using (var queue = Open())
         {
-            Assert.Equal(4, UserVersion(queue));
+            Assert.Equal(5, UserVersion(queue));
             Assert.False(queue.Load(Id)!.Value.Envelope.Parameters.RequireTls);
             var envelope = new Envelope("FEDCBA9876543210", Received, "alice@example.test", 10,
                 new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null, RequireTls: true),

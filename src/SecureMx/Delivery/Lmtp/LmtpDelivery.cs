@@ -51,9 +51,13 @@ public sealed class LmtpDelivery(LmtpTarget target, SecureMxOptions options, Fun
     {
         // RFC 5321 §4.4: our Received header; "for" only with a single recipient (no disclosure of the
         // others). The LMTP server adds Return-Path from MAIL FROM itself (Dovecot, Cyrus): ours would be a second one.
-        var received = TraceHeaders.Received(envelope, recipients.Count == 1 ? recipients[0].Recipient.Address : null, options.HostnameFor(envelope.Client.Listener), ReceivedNodeName.For(options));
+        var hostname = options.HostnameFor(envelope.Client.Listener);
+        var received = TraceHeaders.ReceivedForMailbox(envelope, recipients.Count == 1 ? recipients[0].Recipient.Address : null, hostname, ReceivedNodeName.For(options));
         var spooled = openData;
-        openData = () => new PrefixedStream(received, spooled());
+        // RFC 8601 §5: with our results prepended, fields that claim our authserv-id in the content are forged.
+        openData = envelope.AuthenticationResults is null
+            ? () => new PrefixedStream(received, spooled())
+            : () => new PrefixedStream(received, new ForgedResultsFilterStream(spooled(), hostname));
         var size = envelope.Size + received.Length;
 
         SmtpClientConnection? connection = null;
