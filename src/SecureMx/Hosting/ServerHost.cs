@@ -214,7 +214,7 @@ public static class ServerHost
         if (!options.InboundAuthentication.Enabled || resolver is not IDnsRecordLookup lookups) return null;
         var suffixes = PublicSuffixList.Load(options.InboundAuthentication.PublicSuffixList, out var problem);
         if (problem is not null) log.LogWarning("inboundAuthentication: {Problem} (install the Debian package publicsuffix)", problem);
-        return new InboundAuthenticator(lookups, suffixes, time, TimeSpan.FromSeconds(options.InboundAuthentication.TimeBudgetSeconds));
+        return new InboundAuthenticator(lookups, suffixes, time, TimeSpan.FromSeconds(options.InboundAuthentication.TimeBudgetSeconds), log);
     }
 
     /// <summary>The daily TLS reports' sender: report mail into this node's queue (delivered at once), POSTs through the validating resolver.</summary>

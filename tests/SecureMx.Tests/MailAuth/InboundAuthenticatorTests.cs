@@ -68,6 +68,38 @@ public sealed class InboundAuthenticatorTests
     }
 
     [Fact]
+    public async Task AfterABudgetRanOutTheNextMessagesGetTheShortBudgetUntilDnsAnswersInTimeAgain()
+    {
+        var time = new FakeTimeProvider();
+        var dns = new SwitchableDns(Zone()) { Hanging = true };
+        var authenticator = new InboundAuthenticator(dns, Suffixes, time, TimeSpan.FromSeconds(10));
+        var ct = TestContext.Current.CancellationToken;
+        Task<InboundAuthentication> Authenticate() =>
+            authenticator.AuthenticateAsync(Client, "mail.sender.example", "bounce@sender.example", Bytes(DkimTestKeys.Message()), "mx.example.org", ct);
+
+        // The resolver does not answer: the first message waits the whole budget.
+        var first = Authenticate();
+        await dns.WaitAskedAsync(ct);
+        time.Advance(TimeSpan.FromSeconds(9));
+        Assert.False(first.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal("spf=temperror dkim=none dmarc=temperror", (await first.WaitAsync(TimeSpan.FromSeconds(10), ct)).Summary);
+        Assert.True(authenticator.Degraded);
+
+        // The next one only the short budget.
+        var second = Authenticate();
+        await dns.WaitAskedAsync(ct);
+        time.Advance(InboundAuthenticator.DegradedBudget);
+        Assert.Equal("spf=temperror dkim=none dmarc=temperror", (await second.WaitAsync(TimeSpan.FromSeconds(10), ct)).Summary);
+        Assert.True(authenticator.Degraded);
+
+        // The resolver answers again: results as before, and the full budget from then on.
+        dns.Hanging = false;
+        Assert.Equal("spf=pass dkim=none dmarc=pass", (await Authenticate().WaitAsync(TimeSpan.FromSeconds(10), ct)).Summary);
+        Assert.False(authenticator.Degraded);
+    }
+
+    [Fact]
     public async Task ContentThatIsNotAMessageIsAPermerrorNotACrash()
     {
         var auth = await new InboundAuthenticator(Zone(), Suffixes, TimeProvider.System)
@@ -101,6 +133,34 @@ public sealed class InboundAuthenticatorTests
     }
 
     /// <summary>A resolver that never answers: every question waits until it is cancelled.</summary>
+    /// <summary>The zone, or (while <see cref="Hanging"/>) a resolver that never answers.</summary>
+    private sealed class SwitchableDns(InMemoryDns zone) : SecureMx.Dns.IDnsRecordLookup
+    {
+        private readonly HangingDns _hanging = new();
+        private TaskCompletionSource _asked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool Hanging { get; set; }
+
+        /// <summary>Until a hanging lookup has been asked (then the clock may move).</summary>
+        public async Task WaitAskedAsync(CancellationToken ct)
+        {
+            await _asked.Task.WaitAsync(TimeSpan.FromSeconds(10), ct);
+            _asked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        private Task<SecureMx.Dns.DnsLookup<T>> Pick<T>(Func<SecureMx.Dns.IDnsRecordLookup, Task<SecureMx.Dns.DnsLookup<T>>> ask)
+        {
+            if (!Hanging) return ask(zone);
+            _asked.TrySetResult();
+            return ask(_hanging);
+        }
+
+        public Task<SecureMx.Dns.DnsLookup<string>> TxtAsync(string name, CancellationToken cancellationToken = default) => Pick(d => d.TxtAsync(name, cancellationToken));
+        public Task<SecureMx.Dns.DnsLookup<IPAddress>> AddressesAsync(string name, System.Net.Sockets.AddressFamily family, CancellationToken cancellationToken = default) => Pick(d => d.AddressesAsync(name, family, cancellationToken));
+        public Task<SecureMx.Dns.DnsLookup<SecureMx.Dns.MxRecordData>> MxAsync(string name, CancellationToken cancellationToken = default) => Pick(d => d.MxAsync(name, cancellationToken));
+        public Task<SecureMx.Dns.DnsLookup<string>> PtrAsync(IPAddress address, CancellationToken cancellationToken = default) => Pick(d => d.PtrAsync(address, cancellationToken));
+    }
+
     private sealed class HangingDns : SecureMx.Dns.IDnsRecordLookup
     {
         public TaskCompletionSource Asked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
