@@ -173,8 +173,12 @@ smx_start() {
        --securemx off --submission "$sub" --submissions off --dashboard off >"$dir/init.log" 2>&1; then
     skip_target "$name" "securemx init failed: $(tail -n 2 "$dir/init.log")"; return 1
   fi
-  # The bench's own limits: 10 000 idle sessions from one address must be let in.
-  if ! python3 - "$data/securemx.json" limits.maxConnections=20000 limits.maxConnectionsPerIp=20000 "$@" >>"$dir/init.log" 2>&1 <<'EOF'
+  # The bench's own limits: 10 000 idle sessions from one address must be let in. SPF/DKIM/DMARC of inbound
+  # mail (issue 19) off: the Postfix targets run no such checks either, and the inbound targets have no
+  # resolver (a build from before issue 19 does not know the key, which the configuration would refuse).
+  local auth=()
+  grep -q InboundAuthentication "$bin/securemx.dll" && auth=(inboundAuthentication.enabled=false)
+  if ! python3 - "$data/securemx.json" limits.maxConnections=20000 limits.maxConnectionsPerIp=20000 "${auth[@]}" "$@" >>"$dir/init.log" 2>&1 <<'EOF'
 import json, sys
 path = sys.argv[1]
 cfg = json.load(open(path))
