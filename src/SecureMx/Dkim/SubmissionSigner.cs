@@ -39,7 +39,7 @@ public sealed class SubmissionSigner(DkimKeyRepository keys, DkimPrivateKeyStore
         Stream? input;
         try
         {
-            input = file.OpenRead();
+            input = await file.OpenReadAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or DurableStepException)
         {

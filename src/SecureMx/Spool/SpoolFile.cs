@@ -113,13 +113,15 @@ public sealed class SpoolFile : IAsyncDisposable
     }
 
     /// <summary>
-    /// The bytes received so far, read-only, for checks between the end of the content and the commit
-    /// (inbound authentication hashes the body from it): a copy of at most <see cref="MessageSpool.MemoryLimit"/>
-    /// octets while the message is in memory, else the spill file itself (flushed first). Null when nothing
-    /// is kept (a failed write, too big). Dispose it before the commit.
+    /// The bytes received so far, read-only, for the steps between the end of the content and the commit
+    /// (inbound authentication hashes the body from it; DKIM signing at submission reads the message): a copy
+    /// of at most <see cref="MessageSpool.MemoryLimit"/> octets while the message is in memory, else the spill
+    /// file itself (flushed first). Null after a failure, past the size limit, and once completed. Dispose it
+    /// before the commit.
     /// </summary>
     public async Task<Stream?> OpenReadAsync()
     {
+        if (Failure is not null || TooBig || _disposed || InlineBytes is not null || InlineSource is not null) return null;
         if (_memory is not null)
         {
             var copy = new MemoryStream(checked((int)_memory.Length));
@@ -127,7 +129,7 @@ public sealed class SpoolFile : IAsyncDisposable
             copy.Position = 0;
             return copy;
         }
-        if (_file is null || TooBig) return null;
+        if (_file is null) return null;
         await _file.FlushAsync().ConfigureAwait(false);
         return new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan);
     }
@@ -156,27 +158,6 @@ public sealed class SpoolFile : IAsyncDisposable
         var target = _spool.DataPath(Id);
         _spool.Files.Rename(_path, target);
         _path = target; // the rename becomes durable with the directory fsync of the commit batch
-    }
-
-    /// <summary>
-    /// A read-only view of the bytes written so far, for a step that reads the message back before it is
-    /// accepted (DKIM signing at submission): a copy of the bytes in memory (at most
-    /// <see cref="MessageSpool.MemoryLimit"/>), else the spill file, flushed and opened for reading. Null
-    /// after a failure, past the size limit, and once completed.
-    /// </summary>
-    internal Stream? OpenRead()
-    {
-        if (Failure is not null || TooBig || _disposed || InlineBytes is not null || InlineSource is not null) return null;
-        if (_memory is not null)
-        {
-            var copy = new MemoryStream((int)_memory.Length);
-            foreach (var segment in _memory.Segments) copy.Write(segment.Span);
-            copy.Position = 0;
-            return copy;
-        }
-        if (_file is null) return null;
-        _file.Flush();
-        return new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, FileOptions.SequentialScan | FileOptions.Asynchronous);
     }
 
     internal void MarkCommitted() => _committed = true;
