@@ -19,6 +19,7 @@
 #   BENCH_OUT_RUNS=1               outbound rounds (each ~3 min on 2 cores, filling included; 3 for medians)
 #   BENCH_OUT_C20=0                1: also SecureMx with delivery.destinationConcurrency 20 set explicitly (the default since issue 18)
 #   BENCH_BACKLOG=0                backlog section: messages queued (undeliverable) before the accept run
+#   BENCH_BACKLOG_DUE=0            1: the backlog is made due (queue retry --all) before its runs: a dead destination's whole queue retried during them
 #   BENCH_TIMEOUT=120              seconds a run may take after its client ends until all is stored
 #   BENCH_DNS_NET=127.0.218        the /24 of the outbound section's DNS test bed (.1 knot, .2 unbound)
 #   BENCH_WORK=<temp dir>          work directory (deleted at exit unless BENCH_KEEP=1)
@@ -42,7 +43,7 @@ targets=${BENCH_TARGETS:-"smtp-sink postfix postfix-maildir securemx${base_rev:+
 msgs_1=${BENCH_MSGS_1:-500} msgs_n=${BENCH_MSGS:-2000} msgs_100k=${BENCH_MSGS_100K:-1000}
 tls_msgs=${BENCH_TLS_MSGS:-2000} sustain_msgs=${BENCH_SUSTAIN_MSGS:-10000}
 idle_list=${BENCH_IDLE:-"1000 10000"} out_msgs=${BENCH_OUT_MSGS:-20000} out_c20=${BENCH_OUT_C20:-0}
-out_runs=${BENCH_OUT_RUNS:-1} backlog=${BENCH_BACKLOG:-0} run_timeout=${BENCH_TIMEOUT:-120} dns_net=${BENCH_DNS_NET:-127.0.218}
+out_runs=${BENCH_OUT_RUNS:-1} backlog=${BENCH_BACKLOG:-0} backlog_due=${BENCH_BACKLOG_DUE:-0} run_timeout=${BENCH_TIMEOUT:-120} dns_net=${BENCH_DNS_NET:-127.0.218}
 rcpt=user@bench.test sender=sender@bench.test password=bench-password-$RANDOM$RANDOM
 declare -A addr=([securemx]=127.0.2.60:2525 [postfix]=127.0.2.61:2525 [smtp-sink]=127.0.2.62:2525
   [postfix-maildir]=127.0.2.65:2525 [securemx-base]=127.0.2.66:2525 [out-sink]=127.0.2.67:2525
@@ -55,7 +56,7 @@ for t in smtp-source smtp-sink postfix postconf postsuper python3 ss openssl dot
   command -v "$t" >/dev/null || die "$t missing (scripts/install-test-deps.sh)"
 done
 if ! [[ $runs =~ ^[0-9]+$ ]] || ((runs < 1 || runs > 20)); then die "BENCH_RUNS must be 1..20"; fi
-for n in $msgs_1 $msgs_n $msgs_100k $tls_msgs $sustain_msgs $idle_list $out_msgs $out_runs $backlog $run_timeout; do
+for n in $msgs_1 $msgs_n $msgs_100k $tls_msgs $sustain_msgs $idle_list $out_msgs $out_runs $backlog $backlog_due $run_timeout; do
   [[ $n =~ ^[0-9]+$ ]] || die "not a number: $n"
 done
 want() { [[ " $targets " == *" $1 "* ]]; }
@@ -417,6 +418,11 @@ if ((backlog > 0)) && [[ " ${out_targets[*]} " == *" out-securemx "* ]]; then
     printf 'empty    run %d %s\n' "$r" "$(measured backlog-empty "$bt" 20x4k "$r" "$msgs_n" $(source_client "$bt" 20 "$msgs_n" 4096))"
   done
   fill "$bt" "$backlog"
+  if ((backlog_due)); then
+    # The worst case of a dead destination: all of its queue due at once while the runs accept.
+    eval "$(release_cmd "$bt")" >/dev/null 2>&1 || echo "queue retry --all failed"
+    echo "   the backlog was made due (queue retry --all) before the runs"
+  fi
   for ((r = 1; r <= runs; r++)); do
     # shellcheck disable=SC2046
     printf 'backlog  run %d %s\n' "$r" "$(measured backlog-full "$bt" 20x4k "$r" "$msgs_n" $(source_client "$bt" 20 "$msgs_n" 4096))"

@@ -120,6 +120,7 @@ public static class ConfigLoader
         if (o.Delivery.RemoteConcurrency < 1 || o.Delivery.DestinationConcurrency < 1) errors.Add("delivery: concurrency limits must be at least 1");
         if (o.Delivery.ConnectionReuseLimit < 1) errors.Add("delivery.connectionReuseLimit: at least 1");
         if (o.Delivery.ConnectionIdleSeconds is < 0 or > 300) errors.Add("delivery.connectionIdleSeconds: 0 to 300");
+        if (o.Delivery.UnreachableSuspendSeconds is < 0 or > 3600) errors.Add("delivery.unreachableSuspendSeconds: 0 to 3600");
         if (o.Delivery.LocalConcurrency < 1) errors.Add("delivery.localConcurrency: at least 1");
         if (o.Delivery.LocalRetrySeconds < 1) errors.Add("delivery.localRetrySeconds: at least 1");
         try { LmtpTarget.Parse(o.Delivery.Lmtp); } catch (FormatException ex) { errors.Add(ex.Message); }

@@ -342,6 +342,12 @@ public sealed class DeliveryOptions
     public int ConnectionReuseLimit { get; set; } = 1000;
     /// <summary>Seconds an outgoing connection waits idle for the next message to the same server (0: none kept).</summary>
     public int ConnectionIdleSeconds { get; set; } = 5;
+    /// <summary>
+    /// Seconds a destination domain stays suspended after none of its MX hosts could be reached (refused, timed
+    /// out, no greeting): its mail is deferred without new connections meanwhile, as Postfix does with a dead
+    /// destination (Delivery/Remote/UnreachableDestinations). 0: every message tries every host.
+    /// </summary>
+    public int UnreachableSuspendSeconds { get; set; } = 60;
     /// <summary>Subaddress separator: mail to user+tag@domain goes to user@domain. Empty turns it off.</summary>
     public string RecipientDelimiter { get; set; } = "+";
     /// <summary>

@@ -16,4 +16,9 @@ public interface IDeliverer
     /// not an attempt, and it is due again at the next start.
     /// </summary>
     Task<IReadOnlyList<DeliveryAttempt>> DeliverAsync(Envelope envelope, IReadOnlyList<QueuedRecipient> recipients, CancellationToken ct);
+
+    /// <summary>The operator asked for every queued message to be tried now (`securemx queue retry`): forget what holds attempts back.</summary>
+    void RetryRequested()
+    {
+    }
 }

@@ -93,7 +93,11 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             .Concat(Enumerable.Range(0, _options.Delivery.RemoteConcurrency).Select(_ => RemoteWorkerAsync(stoppingToken)))
             .ToList();
         // `securemx queue retry` in another process wakes the scheduler at once, not at its next poll.
-        using var wake = QueueWakeSignal.Watch(_spool.Root, Kick);
+        using var wake = QueueWakeSignal.Watch(_spool.Root, () =>
+        {
+            _remote.RetryRequested();
+            Kick();
+        });
         try
         {
             await SchedulerAsync(stoppingToken);
@@ -131,7 +135,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             var wait = next is null ? TimeSpan.FromMinutes(1) : next.Value - _time.GetUtcNow();
             if (wait < TimeSpan.FromMilliseconds(200)) wait = TimeSpan.FromMilliseconds(200);
             // Look again at least every few seconds: `securemx queue retry` changes due times from another process.
-            if (wait > TimeSpan.FromSeconds(5)) wait = TimeSpan.FromSeconds(5);
+            if (wait > SchedulerLongestWait) wait = SchedulerLongestWait;
             using var delay = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var timer = Task.Delay(wait, _time, delay.Token);
             var kicked = _kick.WaitAsync(delay.Token);
@@ -333,8 +337,10 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
                     envelope.Id, unsent.Count, writes.Count, heldUntil);
             }
         }
-        // The scheduler may be asleep for up to 5 s: tell it about the new due time.
-        if (!allFinal && writes.Any(u => u.Outcome.State == RecipientState.Deferred)) Kick();
+        // The scheduler may be asleep for up to 5 s: tell it about a due time within that. Not about a later one: it
+        // looks again before then anyway, and a kick per deferral kept it querying non-stop while a dead
+        // destination's backlog was retried (bench/: thousands of deferrals a second).
+        if (!allFinal && writes.Any(u => u.Outcome.State == RecipientState.Deferred && u.NextAttemptAt < now + SchedulerLongestWait)) Kick();
     }
 
     /// <summary>The <c>result</c> tag of <see cref="SecureMxMetrics.DeliveryAttempts"/>.</summary>
@@ -348,6 +354,9 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
     /// <summary>The <c>tls</c> tag of <see cref="SecureMxMetrics.DeliveryAttempts"/>: local, starttls-failed, or the session's verification (none, encrypted, dane, verified).</summary>
     internal static string TlsLabel(DeliveryLogEntry log) =>
         log.IsLocal ? DeliveryLogEntry.Local : log.TlsFailure is not null ? "starttls-failed" : log.TlsVerification;
+
+    /// <summary>The longest the scheduler sleeps before it looks at the queue again.</summary>
+    private static readonly TimeSpan SchedulerLongestWait = TimeSpan.FromSeconds(5);
 
     /// <summary>The shortest wait after an outcome that could not be written (a recipient due at once must not make a hot loop either).</summary>
     private static readonly TimeSpan MinimumHold = TimeSpan.FromSeconds(1);

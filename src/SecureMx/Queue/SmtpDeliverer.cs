@@ -31,6 +31,9 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
         return attempts;
     }
 
+    /// <summary>A suspended destination is tried again at once (Postfix's flush of dead destinations).</summary>
+    public void RetryRequested() => remote.Unreachable.Clear();
+
     private static string Domain(string address) => address[(address.LastIndexOf('@') + 1)..].ToLowerInvariant();
 
     private async Task<List<DeliveryAttempt>> DeliverAsync(Envelope envelope, string domain, List<QueuedRecipient> group, CancellationToken ct)
@@ -49,6 +52,8 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
             await destination.WaitAsync(ct);
             try
             {
+                // None of the destination's hosts could be reached a moment ago: deferred without DNS, policy or connection.
+                if (remote.Unreachable.Find(domain) is { } suspended) return group.Select(r => Suspended(envelope, r, suspended)).ToList();
                 EffectiveTlsPolicy policy;
                 try
                 {
@@ -101,6 +106,17 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
         else if (decision.Present)
             log.LogInformation("{Id}: TLS-Required: No not honoured for {Domain}: {Why}", envelope.Id, domain, decision.NotHonoured);
         return decision;
+    }
+
+    /// <summary>A deferral without an attempt: the destination is suspended (<see cref="UnreachableDestinations"/>); due again by the retry schedule.</summary>
+    private DeliveryAttempt Suspended(Envelope envelope, QueuedRecipient r, UnreachableDestinations.Suspension suspended)
+    {
+        var text = $"delivery temporarily suspended: {suspended.Reason}";
+        log.LogInformation("{Id}: to=<{Rcpt}> relay=none tls=none status=deferred ({Text})", envelope.Id, r.Recipient.Address, text);
+        var deferred = new DeliveryOutcome(RecipientState.Deferred, OutcomeReason.Connection, EnhancedStatus.NoAnswerFromHost, $"{EnhancedStatus.NoAnswerFromHost} {text}", 451);
+        var entry = new DeliveryLogEntry(time.GetUtcNow(), envelope.Id, envelope.Sender, envelope.Client.Account, r.Recipient.Address, null, null,
+            "deferred", 451, EnhancedStatus.NoAnswerFromHost.ToString(), text, null, null, TlsVerification.None.Name());
+        return new DeliveryAttempt(r, deferred, entry);
     }
 
     /// <summary>A deferral because the store could not be read for the TLS policy; tried again after the local retry interval.</summary>

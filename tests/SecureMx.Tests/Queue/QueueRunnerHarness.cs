@@ -130,6 +130,7 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
     public MessageSpool Spool { get; }
     public FakeMailDns Dns { get; }
     public SmtpConnectionCache Connections { get; }
+    public RemoteDelivery Remote { get; }
     public QueueRunner Runner { get; }
     public string DataDirectory => _dir.Path;
     /// <summary>Every line logged so far by the runner, its deliverers and the spool ("Level: message", then the exception with its stack trace).</summary>
@@ -148,7 +149,7 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
         Spool = new MessageSpool(Path.Combine(_dir.Path, "spool"), Clock, new RecordingLogger<MessageSpool>(_log), faults is null ? null : new DurableFiles(faults));
         Dns = new FakeMailDns(Clock, mx);
         Connections = new SmtpConnectionCache(TimeSpan.FromSeconds(5), Clock);
-        var remote = new RemoteDelivery(Dns, Options, new RecordingLogger<RemoteDelivery>(_log), PkixTrust.SystemOnly, Connections, mtaSts: mtaSts);
+        var remote = Remote = new RemoteDelivery(Dns, Options, new RecordingLogger<RemoteDelivery>(_log), PkixTrust.SystemOnly, Connections, Clock, mtaSts: mtaSts);
         var log = new RecordingLogger<QueueRunner>(_log);
         IDeliverer local = new MaildirDeliverer(Spool, Options, _dir.Path, Clock, log);
         if (LmtpTarget.Parse(Options.Delivery.Lmtp) is { } lmtp)

@@ -39,6 +39,9 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
 
     private readonly DestinationRoutes _routes = new(time ?? TimeProvider.System);
 
+    /// <summary>Destinations none of whose hosts could be reached a moment ago: their mail is deferred without trying (<see cref="UnreachableDestinations"/>).</summary>
+    public UnreachableDestinations Unreachable { get; } = new(UnreachableDestinations.PeriodFor(options), time ?? TimeProvider.System);
+
     /// <summary>Which connection a host attempt may use.</summary>
     private enum ConnectionChoice
     {
@@ -63,8 +66,9 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
     /// failed verification (DANE, PKIX, MTA-STS). Not a 4xx reply to STARTTLS, a timeout or a reset: those may pass.
     /// </param>
     /// <param name="Result">Why the session failed its TLS requirement, in RFC 8460 §4.3 terms (for TLS reporting; <see cref="MtaSts"/>'s type when set).</param>
+    /// <param name="Unreachable">No session came about: the connection was refused or timed out, or the host failed before its greeting and EHLO were done.</param>
     private sealed record HostFailure(EnhancedStatus Enhanced, string Text, bool Tls, string? Host = null, IPAddress? Address = null, string? TlsFailure = null, bool RequireTls = false,
-        MtaStsDeliveryFailure? MtaSts = null, bool ByMtaSts = false, bool TlsRefused = false, TlsResultType? Result = null);
+        MtaStsDeliveryFailure? MtaSts = null, bool ByMtaSts = false, bool TlsRefused = false, TlsResultType? Result = null, bool Unreachable = false);
 
     /// <param name="ignoreRecipientPolicies">
     /// The recipient's own policies (its DANE TLSA records; its MTA-STS policy) play no part: a honoured
@@ -124,7 +128,11 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         if (routeKey is not null && _routes.Find(routeKey) is { } route && mx.Targets.Any(t => string.Equals(t.Name, route.Host, StringComparison.OrdinalIgnoreCase)))
         {
             var quick = await TryHostOnceAsync(envelope, domain, route.Host, route.Address, route.Requirement, recipients, openData, requireTls, ConnectionChoice.IdleOnly, ct).ConfigureAwait(false);
-            if (quick.Outcomes is not null) return quick.Outcomes;
+            if (quick.Outcomes is not null)
+            {
+                Unreachable.Reached(domain);
+                return quick.Outcomes;
+            }
             if (quick.Failure is not null) _routes.Forget(routeKey);
         }
 
@@ -182,6 +190,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
                 if (attempt.Outcomes is not null)
                 {
                     if (routeKey is not null && audit is null) _routes.Remember(routeKey, host.Name, ip, requirement);
+                    Unreachable.Reached(domain);
                     return WithPolicyFailure(attempt.Outcomes, stsUnavailable);
                 }
                 failures.Add(attempt.Failure!);
@@ -208,6 +217,8 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         var fellBack = failures.LastOrDefault(f => f.TlsFailure is not null)?.TlsFailure;
         // What the MTA-STS policy said of the hosts (the first that failed it), else why it could not be had.
         var stsFailure = failures.FirstOrDefault(f => f.MtaSts is not null)?.MtaSts ?? stsUnavailable;
+        // No host could even be reached: the destination is down, and the mail after this one is deferred without trying for a while.
+        if (tlsFailure is null && failures.Count > 0 && failures.All(f => f.Unreachable)) Unreachable.Suspend(domain, text);
         return tlsFailure is null
             ? All(recipients, OutcomeReason.Connection, 451, EnhancedStatus.NoAnswerFromHost, text).Select(o => o with { TlsFailure = fellBack, MtaStsFailure = stsFailure?.ToString() }).ToList()
             : All(recipients, OutcomeReason.TlsRequirement, 451, tlsFailure.Enhanced, text)
@@ -265,6 +276,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         PkixVerdict? pkix = null;
         MtaStsDeliveryFailure? stsFailure = null;
         SmtpClientConnection? connection = null;
+        bool answered = false; // a session came about (greeting and EHLO): the host is reachable, whatever fails after
         // After a failed STARTTLS and a plaintext retry (on this attempt, or on the one that opened a cached connection), whatever happens next says so too.
         string? tlsFallback = null;
         string Where() => tlsFallback is null ? where : $"{where} (in plaintext after starttls-failed: {tlsFallback})";
@@ -273,11 +285,13 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             // A cached session to this server has been through the same TLS requirement already.
             connection = connections is null || choice == ConnectionChoice.New ? null : await connections.TakeAsync(new IPEndPoint(ip, options.Delivery.SmtpPort), cacheKey, ct).ConfigureAwait(false);
             reused = connection is not null;
+            answered = reused;
             if (connection is null && choice == ConnectionChoice.IdleOnly) return new HostAttempt(null, null);
             tlsFallback = connection?.PlaintextAfterStartTlsFailed;
             if (connection is null)
             {
                 connection = await ConnectAsync(ip, ct).ConfigureAwait(false);
+                answered = true;
                 var sendingIp = (connection.Local as IPEndPoint)?.Address.ToString();
                 var (tlsFailure, fresh, fallback) = await NegotiateTlsAsync(envelope.Id, connection, requirement, host, domain, ip, where, ct,
                     audit is null ? null : v => pkix = v).ConfigureAwait(false);
@@ -373,8 +387,8 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
         }
         catch (SmtpClientException ex) when (!ct.IsCancellationRequested)
         {
-            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {ex.Stage}: {ex.Reply}", Tls: false, TlsFailure: tlsFallback, MtaSts: stsFailure),
-                Reopen: reused && BeforeContent(connection));
+            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {ex.Stage}: {ex.Reply}", Tls: false, TlsFailure: tlsFallback, MtaSts: stsFailure,
+                Unreachable: !answered), Reopen: reused && BeforeContent(connection));
         }
         catch (Exception ex) when (ex is SocketException or IOException && reused && BeforeContent(connection) && !ct.IsCancellationRequested)
         {
@@ -386,7 +400,7 @@ public sealed class RemoteDelivery(IMailDnsResolver dns, SecureMxOptions options
             // acknowledged, so the next host (or the next attempt) may get the same message (RFC 5321 §6.1).
             // A timeout says at which stage: silence after the final dot is not silence at connect.
             var why = ex is OperationCanceledException ? ex is SmtpClientTimeoutException ? ex.Message : "timed out" : ex.Message;
-            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {why}", Tls: false, TlsFailure: tlsFallback, MtaSts: stsFailure));
+            return new HostAttempt(null, new HostFailure(EnhancedStatus.NoAnswerFromHost, $"{Where()}: {why}", Tls: false, TlsFailure: tlsFallback, MtaSts: stsFailure, Unreachable: !answered));
         }
         finally
         {

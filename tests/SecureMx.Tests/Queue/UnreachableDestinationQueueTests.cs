@@ -1,0 +1,97 @@
+using System.Net;
+using System.Net.Sockets;
+using SecureMx.Dns;
+using SecureMx.Mail;
+using SecureMx.Spool;
+
+namespace SecureMx.Tests.Queue;
+
+/// <summary>
+/// A destination none of whose hosts can be reached (Delivery/Remote/UnreachableDestinations): the message that
+/// finds it down suspends it; the next ones are deferred without an MX lookup or a connection, with a reason that
+/// says so, until the suspension ends or the operator asks for a retry.
+/// </summary>
+public sealed class UnreachableDestinationQueueTests
+{
+    private static readonly DateTimeOffset T0 = QueueRunnerHarness.Start;
+
+    /// <summary>A loopback port nothing listens on: every connection is refused.</summary>
+    private static int ClosedPort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    private static Task<QueueRunnerHarness> DownDestinationAsync() => QueueRunnerHarness.CreateAsync(
+        (domain, _) => MxResolution.FromRecords(domain, [("mx.remote.test", 10)], DnsSecurity.Insecure, new Random(1)),
+        o => o.Delivery.SmtpPort = ClosedPort());
+
+    [Fact]
+    public async Task TheMessageAfterOneThatFoundEveryHostDownIsDeferredWithoutALookupOrAConnection()
+    {
+        await using var h = await DownDestinationAsync();
+
+        var first = await h.SendAsync();
+        Assert.Single(h.Dns.Attempts);
+        Assert.Contains("mx.remote.test[127.0.0.1]", h.Recipient(first)!.LastError);
+
+        var second = await h.SendAsync();
+        Assert.Single(h.Dns.Attempts); // no MX lookup: nothing was tried
+        var r = h.Recipient(second)!;
+        Assert.Equal((RecipientState.Deferred, 1), (r.State, r.Attempts));
+        Assert.StartsWith("4.4.1 delivery temporarily suspended: mx.remote.test[127.0.0.1]", r.LastError);
+        Assert.Equal(OutcomeReason.Connection, r.LastOutcome!.Reason);
+        // Due again by the retry schedule, like any deferral (5 min ± 20 %), not at the end of the suspension.
+        Assert.InRange(r.NextAttemptAt, T0 + TimeSpan.FromMinutes(4), T0 + TimeSpan.FromMinutes(6));
+        var log = h.Store.DeliveryLog.Query(QueueRunnerHarness.RemoteRecipient, null, null, 10).Single(l => l.MessageId == second);
+        Assert.Equal(("deferred", 451, "4.4.1", (string?)null), (log.Result, log.Code, log.Enhanced, log.MxHost));
+        Assert.StartsWith("delivery temporarily suspended: ", log.Text ?? "");
+        Assert.Contains(h.LogLines, l => l.Contains($"{second}: to=<{QueueRunnerHarness.RemoteRecipient}> relay=none tls=none status=deferred (delivery temporarily suspended: ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AfterTheSuspensionTheNextMessageTriesTheHostsAgain()
+    {
+        await using var h = await DownDestinationAsync();
+        await h.SendAsync();
+        await h.RunUntilAsync(T0 + TimeSpan.FromSeconds(61)); // delivery.unreachableSuspendSeconds: 60
+
+        await h.SendAsync();
+
+        Assert.Equal(2, h.Dns.Attempts.Count);
+    }
+
+    [Fact]
+    public async Task QueueRetryEndsEverySuspensionAtOnce()
+    {
+        await using var h = await DownDestinationAsync();
+        await h.SendAsync();
+        Assert.NotNull(h.Remote.Unreachable.Find("remote.test"));
+
+        QueueWakeSignal.Signal(h.Spool.Root); // what `securemx queue retry` does
+
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (h.Remote.Unreachable.Find("remote.test") is not null && DateTime.UtcNow < until) await Task.Delay(20, TestContext.Current.CancellationToken);
+        Assert.Null(h.Remote.Unreachable.Find("remote.test"));
+    }
+
+    [Fact]
+    public async Task WithTheSuspensionOffEveryMessageTriesTheHosts()
+    {
+        await using var h = await QueueRunnerHarness.CreateAsync(
+            (domain, _) => MxResolution.FromRecords(domain, [("mx.remote.test", 10)], DnsSecurity.Insecure, new Random(1)),
+            o =>
+            {
+                o.Delivery.SmtpPort = ClosedPort();
+                o.Delivery.UnreachableSuspendSeconds = 0;
+            });
+
+        await h.SendAsync();
+        await h.SendAsync();
+
+        Assert.Equal(2, h.Dns.Attempts.Count);
+    }
+}
