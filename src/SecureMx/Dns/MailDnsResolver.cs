@@ -15,7 +15,8 @@ namespace SecureMx.Dns;
 /// Postfix and Exim do (RFC 7672 §1.3; RFC 6698 Appendix A.3 on the path to the resolver).
 /// <para>
 /// Every query sets DO=1 (RFC 3225; the AD bit is only set on DO queries, RFC 6840 §5.7), RD=1, no
-/// client-side cache (the resolver caches), no fallback to other servers on a DNS error, TCP after
+/// client-side cache (the resolver caches) but for MX answers with records (<see cref="MxAnswerCache"/>: for their
+/// TTL, at most a minute, with their DNSSEC status), no fallback to other servers on a DNS error, TCP after
 /// a truncated UDP answer (RFC 7766). Answers are classified by RCODE: NOERROR with records,
 /// NOERROR without records (NODATA, RFC 2308), NXDOMAIN, anything else (SERVFAIL, REFUSED …) or no
 /// answer within the timeout (tried <see cref="Attempts"/> times) is a temporary failure. Only
@@ -35,12 +36,15 @@ public sealed class MailDnsResolver : IMailDnsResolver, IDnsRecordLookup
     private readonly LookupClient _client;
     private readonly Random _random;
     private readonly Lock _randomLock = new();
+    private readonly MxAnswerCache _mx;
 
     /// <param name="resolver">The validating resolver's address and port.</param>
     /// <param name="timeout">Time to wait for one answer (default 5 s); a question fails after <see cref="Attempts"/> times this.</param>
     /// <param name="random">Source for the order of MX hosts of equal preference (default <see cref="Random.Shared"/>).</param>
-    public MailDnsResolver(IPEndPoint resolver, TimeSpan? timeout = null, Random? random = null)
+    /// <param name="time">The clock of the MX answers kept (default the system's).</param>
+    public MailDnsResolver(IPEndPoint resolver, TimeSpan? timeout = null, Random? random = null, TimeProvider? time = null)
     {
+        _mx = new MxAnswerCache(time ?? TimeProvider.System);
         ArgumentNullException.ThrowIfNull(resolver);
         Resolver = resolver;
         Timeout = timeout ?? DefaultTimeout;
@@ -63,8 +67,8 @@ public sealed class MailDnsResolver : IMailDnsResolver, IDnsRecordLookup
     }
 
     /// <summary>From the configuration value "ADDR:PORT" ("[::1]:53" for IPv6), as in securemx.json key <c>dns</c>.</summary>
-    public MailDnsResolver(string resolver, TimeSpan? timeout = null, Random? random = null)
-        : this(Endpoint.Parse(resolver, "dns") ?? throw new FormatException("dns: a resolver is required (ADDR:PORT)"), timeout, random)
+    public MailDnsResolver(string resolver, TimeSpan? timeout = null, Random? random = null, TimeProvider? time = null)
+        : this(Endpoint.Parse(resolver, "dns") ?? throw new FormatException("dns: a resolver is required (ADDR:PORT)"), timeout, random, time)
     {
     }
 
@@ -77,8 +81,12 @@ public sealed class MailDnsResolver : IMailDnsResolver, IDnsRecordLookup
     /// <inheritdoc />
     public async Task<MxResolution> ResolveMxAsync(string domain, CancellationToken cancellationToken = default)
     {
+        if (_mx.Find(domain) is { } kept)
+        {
+            lock (_randomLock) return MxResolution.FromRecords(domain, kept.Records, kept.Security, _random);
+        }
         var answer = await QueryAsync(domain, QueryType.MX,
-            rs => rs.MxRecords().Select(r => (Exchange: r.Exchange.Value, Preference: (int)r.Preference)), cancellationToken).ConfigureAwait(false);
+            rs => rs.MxRecords().Select(r => (Exchange: r.Exchange.Value, Preference: (int)r.Preference, Ttl: r.TimeToLive)), cancellationToken).ConfigureAwait(false);
         switch (answer.Status)
         {
             case DnsAnswerStatus.Failure:
@@ -86,7 +94,9 @@ public sealed class MailDnsResolver : IMailDnsResolver, IDnsRecordLookup
             case DnsAnswerStatus.NxDomain:
                 return MxResolution.NoSuchDomain(domain, answer.Security);
             default:
-                lock (_randomLock) return MxResolution.FromRecords(domain, answer.Records, answer.Security, _random);
+                var records = answer.Records.Select(r => (r.Exchange, r.Preference)).ToList();
+                if (records.Count > 0) _mx.Keep(domain, records, answer.Security, TimeSpan.FromSeconds(answer.Records.Min(r => r.Ttl)));
+                lock (_randomLock) return MxResolution.FromRecords(domain, records, answer.Security, _random);
         }
     }
 

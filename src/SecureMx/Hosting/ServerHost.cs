@@ -99,7 +99,7 @@ public static class ServerHost
             return spool;
         });
         builder.Services.AddSingleton(sp => new InboundRecipientPolicy(sp.GetRequiredService<RecipientRouter>()));
-        builder.Services.AddSingleton<IMailDnsResolver>(_ => new MailDnsResolver(options.Dns));
+        builder.Services.AddSingleton<IMailDnsResolver>(_ => new MailDnsResolver(options.Dns, time: time));
         // MTA-STS (RFC 8461): recipient domains' policies, fetched over HTTPS and cached in the store (MtaSts/).
         builder.Services.AddSingleton(_ => InstanceTrust.Load(dataDirectory, options));
         builder.Services.AddSingleton(sp => MtaStsPolicyCache.Create(sp.GetRequiredService<IMailDnsResolver>(), sp.GetRequiredService<PkixTrust>(), options,

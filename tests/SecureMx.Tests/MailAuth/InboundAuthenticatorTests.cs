@@ -17,7 +17,7 @@ public sealed class InboundAuthenticatorTests
     private static InMemoryDns Zone() => new InMemoryDns()
         .Txt("sender.example", "v=spf1 ip4:192.0.2.0/24 -all")
         .Txt("mail.sender.example", "v=spf1 a -all").A("mail.sender.example", "192.0.2.25")
-        .Txt("rsa1._domainkey.sender.example", DkimTestKeys.RsaRecord)
+        .Txt("rsa1._domainkey.sender.example", DkimTestSigner.RsaRecord)
         .Txt("_dmarc.sender.example", "v=DMARC1; p=reject")
         .Txt("forger.example", "v=spf1 ip4:198.51.100.0/24 -all");
 
@@ -32,8 +32,8 @@ public sealed class InboundAuthenticatorTests
     [Fact]
     public async Task ASignedMessageFromAnAuthorizedHostPassesAllThree()
     {
-        var message = DkimTestKeys.Message();
-        DkimTestKeys.Sign(message, "sender.example", "rsa1");
+        var message = DkimTestSigner.Message();
+        DkimTestSigner.Sign(message, "sender.example", "rsa1");
         var auth = await new InboundAuthenticator(Zone(), Suffixes, TimeProvider.System)
             .AuthenticateAsync(Client, "mail.sender.example", "bounce@sender.example", Bytes(message), "mx.example.org", TestContext.Current.CancellationToken);
         Assert.Equal("spf=pass dkim=pass dmarc=pass", auth.Summary);
@@ -47,7 +47,7 @@ public sealed class InboundAuthenticatorTests
     public async Task AnUnsignedMessageFromAnotherHostFailsDmarcWithReject()
     {
         var auth = await new InboundAuthenticator(Zone(), Suffixes, TimeProvider.System)
-            .AuthenticateAsync(IPAddress.Parse("203.0.113.9"), "mail.forger.example", "x@forger.example", Bytes(DkimTestKeys.Message()), "mx.example.org", TestContext.Current.CancellationToken);
+            .AuthenticateAsync(IPAddress.Parse("203.0.113.9"), "mail.forger.example", "x@forger.example", Bytes(DkimTestSigner.Message()), "mx.example.org", TestContext.Current.CancellationToken);
         Assert.Equal("spf=fail dkim=none dmarc=fail", auth.Summary);
         Assert.True(auth.DmarcAsksForReject);
     }
@@ -57,8 +57,8 @@ public sealed class InboundAuthenticatorTests
     {
         var time = new FakeTimeProvider();
         var dns = new HangingDns();
-        var message = DkimTestKeys.Message();
-        DkimTestKeys.Sign(message, "sender.example", "rsa1");
+        var message = DkimTestSigner.Message();
+        DkimTestSigner.Sign(message, "sender.example", "rsa1");
         var task = new InboundAuthenticator(dns, Suffixes, time, TimeSpan.FromSeconds(10))
             .AuthenticateAsync(Client, "mail.sender.example", "bounce@sender.example", Bytes(message), "mx.example.org", TestContext.Current.CancellationToken);
         await dns.Asked.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
@@ -75,7 +75,7 @@ public sealed class InboundAuthenticatorTests
         var authenticator = new InboundAuthenticator(dns, Suffixes, time, TimeSpan.FromSeconds(10));
         var ct = TestContext.Current.CancellationToken;
         Task<InboundAuthentication> Authenticate() =>
-            authenticator.AuthenticateAsync(Client, "mail.sender.example", "bounce@sender.example", Bytes(DkimTestKeys.Message()), "mx.example.org", ct);
+            authenticator.AuthenticateAsync(Client, "mail.sender.example", "bounce@sender.example", Bytes(DkimTestSigner.Message()), "mx.example.org", ct);
 
         // The resolver does not answer: the first message waits the whole budget.
         var first = Authenticate();
@@ -124,8 +124,8 @@ public sealed class InboundAuthenticatorTests
     [Fact]
     public async Task AKeyRecordWithGarbageIsAPermerror()
     {
-        var message = DkimTestKeys.Message();
-        DkimTestKeys.Sign(message, "sender.example", "junk");
+        var message = DkimTestSigner.Message();
+        DkimTestSigner.Sign(message, "sender.example", "junk");
         var dns = Zone().Txt("junk._domainkey.sender.example", "v=DKIM1; k=rsa; p=bm90IGEga2V5");
         var auth = await new InboundAuthenticator(dns, Suffixes, TimeProvider.System)
             .AuthenticateAsync(Client, "mail.sender.example", "bounce@sender.example", Bytes(message), "mx.example.org", TestContext.Current.CancellationToken);

@@ -170,6 +170,22 @@ public sealed class QueueSchemaTests : IDisposable
         Assert.Equal(TestOutcomes.TlsWait(), again.Load(Id)!.Value.Recipients[10].LastOutcome);
     }
 
+    /// <summary>A queue of an older <paramref name="version"/>: the version-2 one migrated to the current one, then what came after that version taken away.</summary>
+    private void CreateOlderQueue(int version, string undo)
+    {
+        CreateVersion2Queue();
+        using (Open()) { }
+        SqliteConnection.ClearAllPools();
+        using (var c = new SqliteConnection($"Data Source={DbPath}"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = $"{undo}; PRAGMA user_version = {version}";
+            cmd.ExecuteNonQuery();
+        }
+        SqliteConnection.ClearAllPools();
+    }
+
     [Fact]
     public void ANewQueueStartsAtVersion5()
     {
@@ -180,17 +196,7 @@ public sealed class QueueSchemaTests : IDisposable
     [Fact]
     public async Task AVersion4QueueGetsTheAuthenticationResultsColumnAndKeepsTheFieldAcrossAReopen()
     {
-        CreateVersion2Queue();
-        using (Open()) { }
-        SqliteConnection.ClearAllPools();
-        using (var c = new SqliteConnection($"Data Source={DbPath}"))
-        {
-            c.Open();
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = "ALTER TABLE messages DROP COLUMN auth_results; PRAGMA user_version = 4";
-            cmd.ExecuteNonQuery();
-        }
-        SqliteConnection.ClearAllPools();
+        CreateOlderQueue(4, "ALTER TABLE messages DROP COLUMN auth_results");
         const string results = "Authentication-Results: mx.test;\r\n\tspf=pass smtp.mailfrom=a@b.test;\r\n\tdkim=none;\r\n\tdmarc=none header.from=b.test\r\n";
         using (var queue = Open())
         {
@@ -215,18 +221,7 @@ public sealed class QueueSchemaTests : IDisposable
     [Fact]
     public async Task AVersion3QueueGetsTheRequireTlsColumnAndKeepsTheFlagOfNewMessagesAcrossAReopen()
     {
-        // A version-3 queue: the version-2 one migrated, without what version 4 added.
-        CreateVersion2Queue();
-        using (Open()) { }
-        SqliteConnection.ClearAllPools();
-        using (var c = new SqliteConnection($"Data Source={DbPath}"))
-        {
-            c.Open();
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = "ALTER TABLE messages DROP COLUMN requiretls; ALTER TABLE messages DROP COLUMN auth_results; PRAGMA user_version = 3";
-            cmd.ExecuteNonQuery();
-        }
-        SqliteConnection.ClearAllPools();
+        CreateOlderQueue(3, "ALTER TABLE messages DROP COLUMN requiretls; ALTER TABLE messages DROP COLUMN auth_results");
         using (var queue = Open())
         {
             Assert.Equal(5, UserVersion(queue));

@@ -7,8 +7,8 @@ namespace SecureMx.Delivery.Remote;
 /// Where the last delivery to a destination went (MX host, address, TLS requirement), remembered for a
 /// minute: the next message to the same destination under the same policy takes an idle connection
 /// there (<see cref="SmtpConnectionCache"/>) without looking up the host's addresses and TLSA records
-/// again — Postfix reuses a session by next-hop domain in the same way. The MX records and the MTA-STS
-/// policy are still asked for every message, and they are part of the key: a route serves only the same
+/// again — Postfix reuses a session by next-hop domain in the same way. The MX records (kept by the resolver
+/// for their TTL, at most a minute: Dns/MxAnswerCache) and the MTA-STS policy are still asked for every message, and they are part of the key: a route serves only the same
 /// domain, TLS level, DANE switch, REQUIRETLS rule and MTA-STS policy (id and mode) it was found under,
 /// and only while its host is still one of the domain's MX hosts. Whatever opens a new connection goes
 /// the full way (DNS, every host in order), so a route is never older than a minute.

@@ -6,8 +6,8 @@ namespace SecureMx.Tests.MailAuth.Dkim;
 public sealed class DkimMessageVerifierTests
 {
     private static InMemoryDns Zone() => new InMemoryDns()
-        .Txt("rsa1._domainkey.sender.example", DkimTestKeys.RsaRecord)
-        .Txt("ed1._domainkey.sender.example", DkimTestKeys.Ed25519Record)
+        .Txt("rsa1._domainkey.sender.example", DkimTestSigner.RsaRecord)
+        .Txt("ed1._domainkey.sender.example", DkimTestSigner.Ed25519Record)
         .Txt("gone._domainkey.sender.example", "v=DKIM1; k=rsa; p=")
         .Timeout("slow._domainkey.sender.example");
 
@@ -22,27 +22,27 @@ public sealed class DkimMessageVerifierTests
     [InlineData("ed1", true)]
     public async Task ASignatureByTheDomainsKeyPasses(string selector, bool ed25519)
     {
-        var message = DkimTestKeys.Message();
-        DkimTestKeys.Sign(message, "sender.example", selector, ed25519);
-        var r = await VerifySingle(DkimTestKeys.Reparse(message));
+        var message = DkimTestSigner.Message();
+        DkimTestSigner.Sign(message, "sender.example", selector, ed25519);
+        var r = await VerifySingle(DkimTestSigner.Reparse(message));
         Assert.Equal((DkimResult.Pass, "sender.example", selector), (r.Result, r.Domain, r.Selector));
     }
 
     [Fact]
     public async Task AChangedBodyFails()
     {
-        var message = DkimTestKeys.Message();
-        DkimTestKeys.Sign(message, "sender.example", "rsa1");
-        var r = await VerifySingle(DkimTestKeys.Reparse(message, t => t.Replace("this is a test", "this is a fake", StringComparison.Ordinal)));
+        var message = DkimTestSigner.Message();
+        DkimTestSigner.Sign(message, "sender.example", "rsa1");
+        var r = await VerifySingle(DkimTestSigner.Reparse(message, t => t.Replace("this is a test", "this is a fake", StringComparison.Ordinal)));
         Assert.Equal(DkimResult.Fail, r.Result);
     }
 
     [Fact]
     public async Task AChangedSignedHeaderFails()
     {
-        var message = DkimTestKeys.Message();
-        DkimTestKeys.Sign(message, "sender.example", "ed1", ed25519: true);
-        var r = await VerifySingle(DkimTestKeys.Reparse(message, t => t.Replace("Subject: test", "Subject: pay now", StringComparison.Ordinal)));
+        var message = DkimTestSigner.Message();
+        DkimTestSigner.Sign(message, "sender.example", "ed1", ed25519: true);
+        var r = await VerifySingle(DkimTestSigner.Reparse(message, t => t.Replace("Subject: test", "Subject: pay now", StringComparison.Ordinal)));
         Assert.Equal(DkimResult.Fail, r.Result);
     }
 
@@ -52,9 +52,9 @@ public sealed class DkimMessageVerifierTests
     [InlineData("slow", DkimResult.TempError)]
     public async Task AKeyThatCannotBeHadIsAnError(string selector, DkimResult expected)
     {
-        var message = DkimTestKeys.Message();
-        DkimTestKeys.Sign(message, "sender.example", selector);
-        var r = await VerifySingle(DkimTestKeys.Reparse(message));
+        var message = DkimTestSigner.Message();
+        DkimTestSigner.Sign(message, "sender.example", selector);
+        var r = await VerifySingle(DkimTestSigner.Reparse(message));
         Assert.Equal(expected, r.Result);
         Assert.NotNull(r.Problem);
     }
@@ -62,7 +62,7 @@ public sealed class DkimMessageVerifierTests
     [Fact]
     public async Task AMalformedSignatureIsNeutral()
     {
-        var message = DkimTestKeys.Reparse(DkimTestKeys.Message());
+        var message = DkimTestSigner.Reparse(DkimTestSigner.Message());
         message.Headers.Insert(0, new Header(HeaderId.DkimSignature, "v=1; a=rsa-sha256; d=sender.example; s=rsa1; h=subject; bh=; b=AAAA"));
         var r = await VerifySingle(message);
         Assert.Equal(DkimResult.Neutral, r.Result);
@@ -71,10 +71,10 @@ public sealed class DkimMessageVerifierTests
     [Fact]
     public async Task AHundredSignaturesCostNoMoreThanFiveKeyLookups()
     {
-        var message = DkimTestKeys.Message();
-        for (int i = 0; i < 100; i++) DkimTestKeys.Sign(message, "sender.example", "s" + i);
+        var message = DkimTestSigner.Message();
+        for (int i = 0; i < 100; i++) DkimTestSigner.Sign(message, "sender.example", "s" + i);
         var dns = Zone();
-        var results = await new DkimMessageVerifier(dns).VerifyAsync(DkimTestKeys.Reparse(message), TestContext.Current.CancellationToken);
+        var results = await new DkimMessageVerifier(dns).VerifyAsync(DkimTestSigner.Reparse(message), TestContext.Current.CancellationToken);
         Assert.Equal(DkimMessageVerifier.MaxSignatures, results.Count);
         Assert.True(dns.Queries <= DkimMessageVerifier.MaxSignatures, $"{dns.Queries} queries");
         Assert.All(results, r => Assert.Equal(DkimResult.PermError, r.Result));
@@ -83,6 +83,6 @@ public sealed class DkimMessageVerifierTests
     [Fact]
     public async Task AnUnsignedMessageHasNoResults()
     {
-        Assert.Empty(await new DkimMessageVerifier(Zone()).VerifyAsync(DkimTestKeys.Reparse(DkimTestKeys.Message()), TestContext.Current.CancellationToken));
+        Assert.Empty(await new DkimMessageVerifier(Zone()).VerifyAsync(DkimTestSigner.Reparse(DkimTestSigner.Message()), TestContext.Current.CancellationToken));
     }
 }

@@ -8,8 +8,12 @@ using Org.BouncyCastle.X509;
 
 namespace SecureMx.Tests.MailAuth.Dkim;
 
-/// <summary>Signing keys for tests (made once per run) and their DNS key records (RFC 6376 §3.6.1, RFC 8463 §4.2).</summary>
-public static class DkimTestKeys
+/// <summary>
+/// Signs test messages the way another domain's signer would, with MimeKit and keys made once per run, and gives the
+/// DNS key records to verify them by (RFC 6376 §3.6.1, RFC 8463 §4.2). Not SecureMx's own keys: those are
+/// <see cref="SecureMx.Tests.TestSupport.DkimTestKeys"/>.
+/// </summary>
+public static class DkimTestSigner
 {
     public static readonly Lazy<AsymmetricCipherKeyPair> Rsa = new(() =>
     {
