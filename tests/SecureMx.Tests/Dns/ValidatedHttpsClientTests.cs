@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using SecureMx.Dns;
 using SecureMx.TestKit;
 using SecureMx.Tests.MtaSts;
@@ -128,18 +127,11 @@ public sealed class ValidatedHttpsClientTests : IDisposable
     [Fact]
     public async Task EveryAddressRefusingIsOneErrorNamingEach()
     {
-        var port = FreePort();
+        var port = LoopbackPort.Closed();
         using var client = Client(new HostDns { Addresses = [IPAddress.Parse("127.0.0.2"), IPAddress.Loopback] });
 
         var ex = await Assert.ThrowsAsync<HttpRequestException>(() => client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"https://{Host}:{port}/x"), Ct));
 
         Assert.Contains($"no connection to {Host} port {port} (127.0.0.2: ConnectionRefused, 127.0.0.1: ConnectionRefused)", ex.ToString());
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 }

@@ -1,8 +1,7 @@
-using System.Net;
-using System.Net.Sockets;
 using SecureMx.Dns;
 using SecureMx.Mail;
 using SecureMx.Spool;
+using SecureMx.Tests.TestSupport;
 
 namespace SecureMx.Tests.Queue;
 
@@ -15,19 +14,9 @@ public sealed class UnreachableDestinationQueueTests
 {
     private static readonly DateTimeOffset T0 = QueueRunnerHarness.Start;
 
-    /// <summary>A loopback port nothing listens on: every connection is refused.</summary>
-    private static int ClosedPort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
     private static Task<QueueRunnerHarness> DownDestinationAsync() => QueueRunnerHarness.CreateAsync(
         (domain, _) => MxResolution.FromRecords(domain, [("mx.remote.test", 10)], DnsSecurity.Insecure, new Random(1)),
-        o => o.Delivery.SmtpPort = ClosedPort());
+        o => o.Delivery.SmtpPort = LoopbackPort.Closed());
 
     [Fact]
     public async Task TheMessageAfterOneThatFoundEveryHostDownIsDeferredWithoutALookupOrAConnection()
@@ -85,7 +74,7 @@ public sealed class UnreachableDestinationQueueTests
             (domain, _) => MxResolution.FromRecords(domain, [("mx.remote.test", 10)], DnsSecurity.Insecure, new Random(1)),
             o =>
             {
-                o.Delivery.SmtpPort = ClosedPort();
+                o.Delivery.SmtpPort = LoopbackPort.Closed();
                 o.Delivery.UnreachableSuspendSeconds = 0;
             });
 

@@ -1,6 +1,4 @@
 using System.IO.Compression;
-using System.Net;
-using System.Net.Sockets;
 using SecureMx.Config;
 using SecureMx.Reporting;
 using SecureMx.TestKit;
@@ -104,7 +102,7 @@ public sealed class TlsReportPosterTests : IDisposable
     [Fact]
     public async Task ACollectorThatIsDownIsAFailureNotAnException()
     {
-        var port = FreePort();
+        var port = LoopbackPort.Closed();
 
         var result = await Poster().PostAsync(new Uri($"https://reports.example.org:{port}/r"), Gzip(), Ct);
 
@@ -123,12 +121,5 @@ public sealed class TlsReportPosterTests : IDisposable
         Assert.False(result.Delivered);
         Assert.Contains("no answer within 2 s", result.Detail);
         Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(15));
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 }

@@ -263,7 +263,7 @@ public sealed class TlsReportSenderTests : IAsyncDisposable
     [Fact]
     public async Task MailThatWentOutIsEnoughWhenTheCollectorIsDown()
     {
-        Publish(Remote, $"v=TLSRPTv1; rua=mailto:reports@remote.example.net,https://reports.remote.example.net:{FreePort()}/r");
+        Publish(Remote, $"v=TLSRPTv1; rua=mailto:reports@remote.example.net,https://reports.remote.example.net:{LoopbackPort.Closed()}/r");
 
         var result = Assert.Single(await Sender().SendDayAsync(Day, null, Ct));
 
@@ -383,12 +383,5 @@ public sealed class TlsReportSenderTests : IAsyncDisposable
         Assert.Contains("failed: mail to reports@remote.example.net: not queued", result.Detail);
         Assert.NotNull(Assert.Single(new ReportSendRepository(_store.Database).Since("tlsrpt", Day)).SentAt);
         using (var c = full.Queue.OpenRead()) Microsoft.Data.Sqlite.SqliteConnection.ClearPool(c);
-    }
-
-    private static int FreePort()
-    {
-        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
     }
 }

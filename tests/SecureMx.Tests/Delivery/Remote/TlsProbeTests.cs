@@ -4,6 +4,7 @@ using SecureMx.Config;
 using SecureMx.Delivery.Remote;
 using SecureMx.Dns;
 using SecureMx.Tls;
+using SecureMx.Tests.TestSupport;
 
 namespace SecureMx.Tests.Delivery.Remote;
 
@@ -15,21 +16,13 @@ public sealed class TlsProbeTests
 {
     private static SecureMxOptions Options(int smtpPort) => new() { Hostname = "mx.test", Delivery = { SmtpPort = smtpPort, ConnectTimeoutSeconds = 2 } };
 
-    /// <summary>A port on loopback where nothing listens: connections are refused at once.</summary>
-    private static int ClosedPort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
     [Fact]
     public async Task AResolverThatDoesNotAnswerCannotBeJudged()
     {
         // A real resolver client against a socket that takes the queries and never answers.
         using var silent = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
         var resolver = new MailDnsResolver((IPEndPoint)silent.Client.LocalEndPoint!, TimeSpan.FromMilliseconds(200));
-        var probe = new TlsProbe(resolver, Options(ClosedPort()), TimeProvider.System);
+        var probe = new TlsProbe(resolver, Options(LoopbackPort.Closed()), TimeProvider.System);
 
         var report = await probe.ProbeAsync("example.test", TestContext.Current.CancellationToken);
 
@@ -47,7 +40,7 @@ public sealed class TlsProbeTests
     {
         // Delivery would wait for the TLSA answer whatever the level, so neither verdict holds now.
         var dns = new FixedDns(DnsAnswerStatus.Failure);
-        var probe = new TlsProbe(dns, Options(ClosedPort()), TimeProvider.System);
+        var probe = new TlsProbe(dns, Options(LoopbackPort.Closed()), TimeProvider.System);
 
         var report = await probe.ProbeAsync("example.test", TestContext.Current.CancellationToken);
 
@@ -62,7 +55,7 @@ public sealed class TlsProbeTests
     public async Task AnsweredLookupsAreJudgedEvenWhenTheAnswerIsNo()
     {
         var dns = new FixedDns(DnsAnswerStatus.NoData);
-        var probe = new TlsProbe(dns, Options(ClosedPort()), TimeProvider.System);
+        var probe = new TlsProbe(dns, Options(LoopbackPort.Closed()), TimeProvider.System);
 
         var report = await probe.ProbeAsync("example.test", TestContext.Current.CancellationToken);
 

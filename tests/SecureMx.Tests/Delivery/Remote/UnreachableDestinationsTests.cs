@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using SecureMx.Config;
@@ -20,14 +18,6 @@ namespace SecureMx.Tests.Delivery.Remote;
 /// </summary>
 public sealed class UnreachableDestinationsTests
 {
-    private static int ClosedPort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 
     private static RemoteDelivery Remote(int port, int timeoutSeconds = 10)
     {
@@ -54,7 +44,7 @@ public sealed class UnreachableDestinationsTests
     [Fact]
     public async Task EveryAddressRefusingSuspendsTheDestinationWithTheReasonTheHostsGave()
     {
-        var remote = Remote(ClosedPort());
+        var remote = Remote(LoopbackPort.Closed());
 
         var outcome = await DeliverAsync(remote);
 
