@@ -50,7 +50,8 @@ public sealed class OutboundTlsPolicy(TlsPolicyRepository policies, DeliveryOpti
         }
 
         // The accounts whose setting counts: the login, else the hosted mailbox the envelope sender names.
-        var mailbox = account is not null && policies.MailboxOutboundTls(account) is not null ? account : SenderMailbox(sender);
+        var accountSetting = account is null ? null : policies.MailboxOutboundTls(account);
+        var mailbox = accountSetting is not null ? account : SenderMailbox(sender);
         var domains = new List<string>();
         if (Domain(sender) is { } senderDomain) domains.Add(senderDomain);
         if (mailbox is not null && Domain(mailbox) is { } accountDomain && !domains.Contains(accountDomain)) domains.Add(accountDomain);
@@ -58,7 +59,8 @@ public sealed class OutboundTlsPolicy(TlsPolicyRepository policies, DeliveryOpti
         {
             if (policies.DomainOutboundTls(d) == OutboundTlsSetting.Mandatory) sources.Add(new($"sender domain {d}", OutboundTlsLevel.Encrypt));
         }
-        if (mailbox is not null && policies.MailboxOutboundTls(mailbox) == OutboundTlsSetting.Mandatory)
+        // The login's setting was read above: one query per message less on the delivery path.
+        if (mailbox is not null && (accountSetting is not null && mailbox == account ? accountSetting : policies.MailboxOutboundTls(mailbox)) == OutboundTlsSetting.Mandatory)
         {
             sources.Add(new($"sender account {mailbox}", OutboundTlsLevel.Encrypt));
         }

@@ -38,6 +38,9 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
 
     private async Task<List<DeliveryAttempt>> DeliverAsync(Envelope envelope, string domain, List<QueuedRecipient> group, CancellationToken ct)
     {
+        // None of the destination's hosts could be reached a moment ago: deferred without DNS, policy or
+        // connection, and without waiting for a slot behind the attempts still in flight to it.
+        if (remote.Unreachable.Find(domain) is { } suspended) return group.Select(r => Suspended(envelope, r, suspended)).ToList();
         var destination = _perDestination.GetOrAdd(domain, _ => new SemaphoreSlim(options.DestinationConcurrency));
         try
         {
@@ -52,8 +55,8 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
             await destination.WaitAsync(ct);
             try
             {
-                // None of the destination's hosts could be reached a moment ago: deferred without DNS, policy or connection.
-                if (remote.Unreachable.Find(domain) is { } suspended) return group.Select(r => Suspended(envelope, r, suspended)).ToList();
+                // An attempt this one waited behind may have found the destination unreachable meanwhile.
+                if (remote.Unreachable.Find(domain) is { } suspendedMeanwhile) return group.Select(r => Suspended(envelope, r, suspendedMeanwhile)).ToList();
                 EffectiveTlsPolicy policy;
                 try
                 {
@@ -64,8 +67,10 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
                     // Without its TLS policy no recipient is sent anywhere: deferred, never sent under a guessed level.
                     return group.Select(r => PolicyUnreadable(envelope, r, ex)).ToList();
                 }
-                var tlsRequired = await TlsRequiredHeaderForAsync(envelope, domain, policy, ct);
-                var outcomes = await remote.DeliverAsync(envelope, domain, group, () => spool.OpenData(envelope.Id), ct, policy.Level, policy.UsesDane,
+                // Read once for the header and the sending alike (one open of the queue database per delivery).
+                using var data = new SpooledMessageData(spool, envelope.Id);
+                var tlsRequired = await TlsRequiredHeaderForAsync(envelope, domain, policy, data, ct);
+                var outcomes = await remote.DeliverAsync(envelope, domain, group, data.Open, ct, policy.Level, policy.UsesDane,
                     ignoreRecipientPolicies: tlsRequired.Honoured);
                 return outcomes.Select(o => Attempt(envelope, group.Single(x => x.Index == o.Index), o, policy)).ToList();
             }
@@ -89,12 +94,12 @@ public sealed class SmtpDeliverer(MessageSpool spool, RemoteDelivery remote, Out
     /// honoured (the recipient's DANE and MTA-STS policies ignored) or why not. A header that cannot be
     /// read counts as absent: the recipient's policies then apply, which is never less safe.
     /// </summary>
-    private async Task<TlsRequiredHeader.Decision> TlsRequiredHeaderForAsync(Envelope envelope, string domain, EffectiveTlsPolicy policy, CancellationToken ct)
+    private async Task<TlsRequiredHeader.Decision> TlsRequiredHeaderForAsync(Envelope envelope, string domain, EffectiveTlsPolicy policy, SpooledMessageData data, CancellationToken ct)
     {
         TlsRequiredHeader.Decision decision;
         try
         {
-            decision = await TlsRequiredHeader.DecideAsync(envelope, policy, () => spool.OpenData(envelope.Id), ct);
+            decision = await TlsRequiredHeader.DecideAsync(envelope, policy, data.Open, ct);
         }
         catch (Exception ex) when (ex is IOException or System.Data.Common.DbException)
         {

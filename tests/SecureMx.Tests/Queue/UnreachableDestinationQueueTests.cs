@@ -42,6 +42,34 @@ public sealed class UnreachableDestinationQueueTests
     }
 
     [Fact]
+    public async Task ASuspendedDestinationsMessageIsDeferredWithoutWaitingBehindTheAttemptStillInFlight()
+    {
+        await using var h = await QueueRunnerHarness.CreateAsync(
+            (domain, _) => MxResolution.FromRecords(domain, [("mx.remote.test", 10)], DnsSecurity.Insecure, new Random(1)),
+            o =>
+            {
+                o.Delivery.SmtpPort = LoopbackPort.Closed();
+                o.Delivery.DestinationConcurrency = 1;
+            });
+        var hold = new TaskCompletionSource();
+        h.Dns.Hold = hold.Task; // the first attempt keeps the destination's only slot, waiting for its MX lookup
+        var first = await h.SendAsync(announce: false);
+        h.Runner.MessageArrived(first);
+        await h.WaitUntilAsync("the first attempt to hold the slot", () => h.Dns.Attempts.Count == 1);
+
+        h.Remote.Unreachable.Suspend("remote.test", "mx.remote.test[127.0.0.1]: Connection refused");
+        var second = await h.SendAsync(announce: false);
+        h.Runner.MessageArrived(second);
+
+        await h.WaitUntilAsync("the second message's deferral", () => h.Recipient(second)?.Attempts == 1);
+        Assert.StartsWith("4.4.1 delivery temporarily suspended: mx.remote.test[127.0.0.1]", h.Recipient(second)!.LastError);
+        Assert.Equal(0, h.Recipient(first)!.Attempts); // still in flight
+        hold.SetResult();
+        await h.SettleAsync("the first attempt");
+        Assert.Equal(1, h.Recipient(first)!.Attempts);
+    }
+
+    [Fact]
     public async Task AfterTheSuspensionTheNextMessageTriesTheHostsAgain()
     {
         await using var h = await DownDestinationAsync();

@@ -1,0 +1,110 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using SecureMx.Mail;
+using SecureMx.Spool;
+using SecureMx.Tests.TestSupport;
+
+namespace SecureMx.Tests.Spool;
+
+/// <summary>A queued message's data read more than once by one delivery (header, then each host).</summary>
+public sealed class SpooledMessageDataTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 6, 7, 0, 0, TimeSpan.Zero));
+    private readonly MessageSpool _spool;
+
+    public SpooledMessageDataTests()
+    {
+        _spool = new MessageSpool(_dir.Combine("spool"), _time, NullLogger.Instance);
+    }
+
+    public void Dispose()
+    {
+        using (var c = _spool.Queue.OpenRead()) SqliteConnection.ClearPool(c);
+        _spool.Dispose();
+        _dir.Dispose();
+    }
+
+    private async Task<(string Id, byte[] Content)> QueueAsync(int size)
+    {
+        var content = new byte[size];
+        new Random(size).NextBytes(content);
+        var id = MessageId.New(_time);
+        var envelope = new Envelope(id, _time.GetUtcNow(), "sender@remote.example", size, new MailParameters(null, BodyType.EightBitMime, false, DsnReturn.Full, null),
+            new ClientTrace("mx", "192.0.2.7", "client.remote.example", "ESMTP", null, null),
+            [new("bob@example.net", "bob@example.net", RecipientRoute.Remote, null, DsnNotify.Unspecified, null, null)]);
+        await using var file = new SpoolFile(_spool, id, 0);
+        for (int i = 0; i < size; i += 4096) file.Write(content.AsSpan(i, Math.Min(4096, size - i)));
+        await file.CompleteAsync();
+        await _spool.CommitAsync(envelope, file);
+        file.MarkCommitted();
+        return (id, content);
+    }
+
+    private static byte[] ReadAll(Stream stream)
+    {
+        using (stream)
+        using (var copy = new MemoryStream())
+        {
+            stream.CopyTo(copy);
+            return copy.ToArray();
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(4096)]
+    [InlineData(256 * 1024)]
+    public async Task AMessageInTheQueueDatabaseIsReadFromItOnceAndEveryStreamStartsAtItsFirstByte(int size)
+    {
+        var (id, content) = await QueueAsync(size);
+        using var data = new SpooledMessageData(_spool, id);
+        var first = data.Open();
+        first.ReadExactly(new byte[Math.Min(size, 100)]); // a header read that stops early
+        first.Dispose();
+
+        // Gone from the queue: what the delivery reads next is the copy it took, not a second open.
+        await _spool.RemoveAsync(id);
+        Assert.Throws<FileNotFoundException>(() => _spool.OpenData(id));
+        Assert.Equal(content, ReadAll(data.Open()));
+        Assert.Equal(content, ReadAll(data.Open()));
+        Assert.False(data.Open().CanWrite);
+    }
+
+    [Fact]
+    public async Task ALargeMessageIsOpenedFromItsDataFileForEachReadAndNeverHeldInMemory()
+    {
+        var (id, content) = await QueueAsync(256 * 1024 + 1);
+        Assert.True(File.Exists(_spool.DataPath(id)));
+        using var data = new SpooledMessageData(_spool, id);
+        var first = data.Open();
+        Assert.IsType<FileStream>(first);
+        Assert.Equal(content, ReadAll(first));
+        Assert.Equal(content, ReadAll(data.Open()));
+
+        await _spool.RemoveAsync(id);
+        Assert.Throws<FileNotFoundException>(() => data.Open());
+    }
+
+    [Fact]
+    public async Task AMessageNoLongerQueuedFailsAsTheSpoolDoesAndIsNotTriedFromMemory()
+    {
+        var (id, _) = await QueueAsync(4096);
+        await _spool.RemoveAsync(id);
+        using var data = new SpooledMessageData(_spool, id);
+        Assert.Throws<FileNotFoundException>(() => data.Open());
+        Assert.Throws<FileNotFoundException>(() => data.Open());
+    }
+
+    [Fact]
+    public async Task NothingIsHandedOutAfterTheDeliveryIsDone()
+    {
+        var (id, _) = await QueueAsync(4096);
+        var data = new SpooledMessageData(_spool, id);
+        data.Open().Dispose();
+        data.Dispose();
+        data.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => data.Open());
+    }
+}
