@@ -46,14 +46,7 @@ public sealed class RemoteDeliveryIpv6Tests
         options.Delivery.SourceAddress = source;
         options.Delivery.SourceAddress6 = source6;
         var remote = new RemoteDelivery(dns, options, NullLogger.Instance, PkixTrust.SystemOnly);
-        var envelope = new Envelope(MessageId.New(TimeProvider.System), DateTimeOffset.UtcNow, "sender@sender.test", 40,
-            new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
-            new ClientTrace("mx", "2001:db8::7", "[IPv6:2001:db8::7]", "ESMTP", null, null), []);
-        var rcpt = new EnvelopeRecipient("alice@example.org", "alice@example.org", RecipientRoute.Remote, null, DsnNotify.Unspecified, null, null);
-        var queued = new QueuedRecipient(envelope.Id, 0, rcpt, RecipientState.Queued, 0, DateTimeOffset.UtcNow, null);
-        var body = "From: sender@sender.test\r\nSubject: t\r\n\r\nhello\r\n"u8.ToArray();
-        var outcomes = await remote.DeliverAsync(envelope, "example.org", [queued], () => new MemoryStream(body), TestContext.Current.CancellationToken, OutboundTlsLevel.May);
-        return Assert.Single(outcomes);
+        return await RemoteTestMessage.DeliverAsync(remote, OutboundTlsLevel.May, clientIp: "2001:db8::7", clientHelo: "[IPv6:2001:db8::7]");
     }
 
     [Fact]

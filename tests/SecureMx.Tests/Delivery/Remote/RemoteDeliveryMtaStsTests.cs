@@ -92,14 +92,7 @@ public sealed class RemoteDeliveryMtaStsTests : IDisposable
         options.Delivery.ConnectTimeoutSeconds = 10;
         var trust = new PkixTrust([MxCertificate.Value.Ca!]);
         var remote = new RemoteDelivery(dns, options, new RecordingLogger<RemoteDelivery>(_log), mtaSts: source, trust: trust);
-        var envelope = new Envelope(MessageId.New(TimeProvider.System), DateTimeOffset.UtcNow, "sender@sender.test", 40,
-            new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
-            new ClientTrace("mx", "192.0.2.1", "client.test", "ESMTP", null, null), []);
-        var rcpt = new EnvelopeRecipient("alice@example.org", "alice@example.org", RecipientRoute.Remote, null, DsnNotify.Unspecified, null, null);
-        var queued = new QueuedRecipient(envelope.Id, 0, rcpt, RecipientState.Queued, 0, DateTimeOffset.UtcNow, null);
-        var body = "From: sender@sender.test\r\nSubject: t\r\n\r\nhello\r\n"u8.ToArray();
-        var outcomes = await remote.DeliverAsync(envelope, "example.org", [queued], () => new MemoryStream(body), TestContext.Current.CancellationToken, level, useDane);
-        return outcomes.Single();
+        return await RemoteTestMessage.DeliverAsync(remote, level, useDane);
     }
 
     [Theory]
@@ -169,13 +162,7 @@ public sealed class RemoteDeliveryMtaStsTests : IDisposable
         var options = new SecureMxOptions { Hostname = "sender.test" };
         options.Delivery.SmtpPort = peer.Endpoint.Port;
         var remote = new RemoteDelivery(new OneMxDns("mx.example.org"), options, new RecordingLogger<RemoteDelivery>(_log), mtaSts: source, trust: new PkixTrust([ca]));
-        var envelope = new Envelope(MessageId.New(TimeProvider.System), DateTimeOffset.UtcNow, "sender@sender.test", 40,
-            new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
-            new ClientTrace("mx", "192.0.2.1", "client.test", "ESMTP", null, null), []);
-        var rcpt = new EnvelopeRecipient("alice@example.org", "alice@example.org", RecipientRoute.Remote, null, DsnNotify.Unspecified, null, null);
-        var queued = new QueuedRecipient(envelope.Id, 0, rcpt, RecipientState.Queued, 0, DateTimeOffset.UtcNow, null);
-        var body = "From: sender@sender.test\r\nSubject: t\r\n\r\nhello\r\n"u8.ToArray();
-        return (await remote.DeliverAsync(envelope, "example.org", [queued], () => new MemoryStream(body), TestContext.Current.CancellationToken)).Single();
+        return await RemoteTestMessage.DeliverAsync(remote);
     }
 
     [Fact]

@@ -29,17 +29,7 @@ public sealed class UnreachableDestinationsTests
         return new RemoteDelivery(dns, options, NullLogger.Instance, PkixTrust.SystemOnly);
     }
 
-    private static async Task<RemoteOutcome> DeliverAsync(RemoteDelivery remote, OutboundTlsLevel level = OutboundTlsLevel.May)
-    {
-        var envelope = new Envelope(MessageId.New(TimeProvider.System), DateTimeOffset.UtcNow, "sender@sender.test", 40,
-            new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
-            new ClientTrace("mx", "192.0.2.1", "client.test", "ESMTP", null, null), []);
-        var rcpt = new EnvelopeRecipient("alice@example.org", "alice@example.org", RecipientRoute.Remote, null, DsnNotify.Unspecified, null, null);
-        var queued = new QueuedRecipient(envelope.Id, 0, rcpt, RecipientState.Queued, 0, DateTimeOffset.UtcNow, null);
-        var body = "From: sender@sender.test\r\nSubject: t\r\n\r\nhello\r\n"u8.ToArray();
-        var outcomes = await remote.DeliverAsync(envelope, "example.org", [queued], () => new MemoryStream(body), TestContext.Current.CancellationToken, level);
-        return Assert.Single(outcomes);
-    }
+    private static Task<RemoteOutcome> DeliverAsync(RemoteDelivery remote, OutboundTlsLevel level = OutboundTlsLevel.May) => RemoteTestMessage.DeliverAsync(remote, level);
 
     [Fact]
     public async Task EveryAddressRefusingSuspendsTheDestinationWithTheReasonTheHostsGave()
