@@ -75,7 +75,7 @@ public static class InstanceBackup
             if (gone.Count > 0)
             {
                 using var queue = new QueueDatabase(queueCopy, Path.Combine(staging, "spool", "data"), NullLogger.Instance);
-                foreach (var id in gone) await queue.RemoveMessageAsync(id);
+                foreach (var id in gone) await queue.RemoveMessageAsync(id, synced: true);
             }
 
             // 3. The store, the configuration, the certificate and the dashboard's key ring.

@@ -307,8 +307,9 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             try
             {
                 // Every recipient final: one commit removes the message (a crash before it means a duplicate, never a loss).
-                if (allFinal) await _spool.RemoveAsync(envelope.Id);
-                else await _spool.Queue.UpdateRecipientsAsync(envelope.Id, writes, _time);
+                // Neither waits for an fsync: a power failure that undoes it means the same duplicate (QueueDatabase).
+                if (allFinal) await _spool.RemoveAsync(envelope.Id, synced: false);
+                else await _spool.Queue.UpdateRecipientsAsync(envelope.Id, writes, _time, synced: false);
                 _unsaved.Forget(envelope.Id);
                 _writeFailures.Succeeded();
             }

@@ -121,11 +121,18 @@ public sealed class MessageSpool : IDisposable
     /// message leaves the spool (delivered or failed everywhere, deleted or bounced by the operator). A
     /// database error leaves the message queued; a crash or an I/O error after the commit leaves only a
     /// data file without an envelope, which <see cref="Recover"/> deletes at the next start.
+    /// <para>
+    /// Not <paramref name="synced"/> (a message delivered everywhere): the commit need not be on disk when it
+    /// returns; a power failure may bring the message back, to be delivered again (<see cref="QueueDatabase"/>).
+    /// A message with a data file is always removed synced: the file is deleted after the commit, and an
+    /// envelope back without its data would be a message that cannot be delivered.
+    /// </para>
     /// </summary>
-    public async Task RemoveAsync(string id)
+    public async Task RemoveAsync(string id, bool synced = true)
     {
-        await Queue.RemoveMessageAsync(id);
-        Files.TryDelete(DataPath(id));
+        var path = DataPath(id);
+        await Queue.RemoveMessageAsync(id, synced || File.Exists(path));
+        Files.TryDelete(path);
     }
 
     /// <summary>Removes a file of a transfer that ended; one that cannot be removed now goes at the next start (<see cref="Recover"/>).</summary>

@@ -23,6 +23,15 @@ public sealed record QueuedRecipient(
 /// The queue index in SQLite (WAL, synchronous=FULL: a commit is on disk when it returns).
 /// Every write goes through one writer thread that commits whatever has piled up in a single
 /// transaction: concurrent SMTP sessions share one directory fsync and one WAL fsync (group commit).
+/// <para>
+/// A batch of only what the queue runner writes after a delivery (outcomes, the removal of a delivered
+/// message) is committed without its fsync (synchronous=NORMAL for that commit): should a power failure
+/// undo it, the recipient is tried again — a duplicate, never a loss, as when Postfix's queue manager
+/// unlinks a delivered queue file without syncing its directory. A process crash loses none of it (the
+/// write-ahead log is in the kernel's cache), and the next synced commit (the next message accepted, a
+/// checkpoint) makes it durable with the rest of the log. It spares one fsync per delivered message,
+/// which a single session waits for behind its own commit.
+/// </para>
 /// </summary>
 public sealed class QueueDatabase : IDisposable
 {
@@ -39,12 +48,19 @@ public sealed class QueueDatabase : IDisposable
     public long Commits { get; private set; }
     public long CommittedOps { get; private set; }
 
+    /// <summary>Commits of <see cref="Commits"/> made without an fsync (only delivery outcomes and removals in them).</summary>
+    public long UnsyncedCommits { get; private set; }
+
     private long _loads;
 
     /// <summary>Messages read by <see cref="Load"/> so far (the queue runner reads each due message once per delivery run).</summary>
     public long Loads => Interlocked.Read(ref _loads);
 
-    private sealed record WriteOp(Action<SqliteConnection, SqliteTransaction> Apply, bool NeedsDirectorySync, TaskCompletionSource Done);
+    /// <param name="Synced">The commit must be on disk when it returns (a message accepted: its 250 says so).</param>
+    private sealed record WriteOp(Action<SqliteConnection, SqliteTransaction> Apply, bool NeedsDirectorySync, bool Synced, TaskCompletionSource Done);
+
+    /// <summary>The writer connection's PRAGMA synchronous: FULL unless the last batch needed no fsync.</summary>
+    private bool _synchronousFull = true;
 
     /// <summary>The database file (where a failed commit is reported).</summary>
     public string DatabasePath { get; }
@@ -130,9 +146,9 @@ public sealed class QueueDatabase : IDisposable
         }
     }
 
-    private Task Submit(Action<SqliteConnection, SqliteTransaction> apply, bool needsDirectorySync)
+    private Task Submit(Action<SqliteConnection, SqliteTransaction> apply, bool needsDirectorySync, bool synced = true)
     {
-        var op = new WriteOp(apply, needsDirectorySync, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var op = new WriteOp(apply, needsDirectorySync, synced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_writes.TryAdd(op))
         {
             return Task.FromException(_writer is null
@@ -151,8 +167,10 @@ public sealed class QueueDatabase : IDisposable
             if (!_writes.TakeBatch(batch, 512)) break; // completed and drained
             SyncDataDirectory(batch);
             if (batch.Count == 0) continue;
+            bool synced = batch.Exists(op => op.Synced);
             try
             {
+                Synchronous(synced);
                 using (var tx = _writeConnection!.BeginTransaction())
                 {
                     foreach (var op in batch) op.Apply(_writeConnection, tx);
@@ -160,7 +178,8 @@ public sealed class QueueDatabase : IDisposable
                 }
                 Commits++;
                 CommittedOps += batch.Count;
-                Telemetry.SecureMxMetrics.QueueCommits.Add(1);
+                if (!synced) UnsyncedCommits++;
+                Telemetry.SecureMxMetrics.QueueCommits.Add(1, new KeyValuePair<string, object?>("synced", synced ? "true" : "false"));
                 Telemetry.SecureMxMetrics.QueueCommittedOperations.Add(batch.Count);
                 foreach (var op in batch) op.Done.TrySetResult();
             }
@@ -178,6 +197,14 @@ public sealed class QueueDatabase : IDisposable
                 foreach (var op in batch) op.Done.TrySetException(ex);
             }
         }
+    }
+
+    /// <summary>Sets the writer connection's PRAGMA synchronous for the next commit (outside a transaction; only when it changes).</summary>
+    private void Synchronous(bool full)
+    {
+        if (full == _synchronousFull) return;
+        Exec(_writeConnection!, full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
+        _synchronousFull = full;
     }
 
     /// <summary>
@@ -206,6 +233,7 @@ public sealed class QueueDatabase : IDisposable
     {
         try
         {
+            Synchronous(op.Synced);
             using var tx = _writeConnection!.BeginTransaction();
             op.Apply(_writeConnection, tx);
             _files.Commit(tx, DatabasePath);
@@ -278,13 +306,17 @@ public sealed class QueueDatabase : IDisposable
     public Task UpdateRecipientAsync(string messageId, int index, DeliveryOutcome outcome, DateTimeOffset nextAttempt, TimeProvider time) =>
         UpdateRecipientsAsync(messageId, [new RecipientUpdate(index, outcome, nextAttempt)], time);
 
-    /// <summary>Records the outcome of one delivery attempt for each of several recipients of a message, in one commit.</summary>
-    public Task UpdateRecipientsAsync(string messageId, IReadOnlyList<RecipientUpdate> updates, TimeProvider time) =>
-        Submit((_, tx) => _statements!.UpdateRecipients(tx, messageId, updates, time.GetUtcNow().ToUnixTimeMilliseconds()), needsDirectorySync: false);
+    /// <summary>
+    /// Records the outcome of one delivery attempt for each of several recipients of a message, in one commit.
+    /// Not <paramref name="synced"/>: the commit may return before it is on disk (see the class: a power
+    /// failure may undo it, and the recipients are tried again).
+    /// </summary>
+    public Task UpdateRecipientsAsync(string messageId, IReadOnlyList<RecipientUpdate> updates, TimeProvider time, bool synced = true) =>
+        Submit((_, tx) => _statements!.UpdateRecipients(tx, messageId, updates, time.GetUtcNow().ToUnixTimeMilliseconds()), needsDirectorySync: false, synced);
 
     /// <summary>Removes a message's rows in one commit; <see cref="MessageSpool.RemoveAsync"/> deletes its data file afterwards.</summary>
-    internal Task RemoveMessageAsync(string messageId) =>
-        Submit((_, tx) => _statements!.RemoveMessage(tx, messageId), needsDirectorySync: false);
+    internal Task RemoveMessageAsync(string messageId, bool synced) =>
+        Submit((_, tx) => _statements!.RemoveMessage(tx, messageId), needsDirectorySync: false, synced);
 
     /// <summary>Loads a message's envelope and all its recipient rows; null when it is gone.</summary>
     public (Envelope Envelope, List<QueuedRecipient> Recipients)? Load(string messageId)

@@ -40,6 +40,23 @@ public sealed class QueueRunnerTests
     }
 
     [Fact]
+    public async Task WhatADeliveryRunWritesBackIsCommittedWithoutAnFsyncOfItsOwn()
+    {
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o => o.Delivery.LocalRetrySeconds = 90);
+        var delivered = await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")]);
+        Assert.Null(h.Spool.Queue.Load(delivered));
+        Assert.Equal(1, h.Spool.Queue.UnsyncedCommits); // the removal; the message's own commit was synced
+
+        var deferred = await h.SendAsync(); // the default MX answer: SERVFAIL
+        Assert.Equal(RecipientState.Deferred, h.Recipient(deferred)!.State);
+        Assert.Equal(2, h.Spool.Queue.UnsyncedCommits);
+
+        var large = await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")], bodySize: 300 * 1024); // a data file: removed synced
+        Assert.Null(h.Spool.Queue.Load(large));
+        Assert.Equal(2, h.Spool.Queue.UnsyncedCommits);
+    }
+
+    [Fact]
     public async Task AFailedLocalWriteIsADeferralWithALocalReasonRetriedAfterTheLocalInterval()
     {
         await using var h = await QueueRunnerHarness.CreateAsync(configure: o => o.Delivery.LocalRetrySeconds = 90);

@@ -61,7 +61,7 @@ public sealed class QueueDatabaseTests : IDisposable
         Assert.True(reader.Queue.IsReadOnly);
         Assert.Equal(e.Sender, reader.Queue.Load(e.Id)!.Value.Envelope.Sender);
         Assert.Equal([e.Id], reader.Queue.ListAll().Select(m => m.Envelope.Id));
-        await Assert.ThrowsAsync<InvalidOperationException>(() => reader.Queue.RemoveMessageAsync(e.Id));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => reader.Queue.RemoveMessageAsync(e.Id, synced: true));
         Assert.NotNull(Queue.Load(e.Id));
     }
 
@@ -325,6 +325,58 @@ public sealed class QueueDatabaseTests : IDisposable
         for (int i = 0; i < content.Length; i += 4096) file.Write(content.AsSpan(i, Math.Min(4096, content.Length - i)));
         await file.CompleteAsync();
         return file;
+    }
+
+    private async Task<Envelope> AcceptAsync(int size)
+    {
+        var e = NewEnvelope();
+        await using var file = await ReceiveAsync(e.Id, new byte[size]);
+        await _spool.CommitAsync(e, file);
+        file.MarkCommitted();
+        return e;
+    }
+
+    [Fact]
+    public async Task AnAcceptedMessageIsCommittedSyncedAndWhatItsDeliveryWritesBackIsNot()
+    {
+        var e = await AcceptAsync(4096);
+        Assert.Equal((1L, 0L), (Queue.Commits, Queue.UnsyncedCommits));
+
+        await Queue.UpdateRecipientsAsync(e.Id, [new RecipientUpdate(1, TestOutcomes.Delivered(), _time.GetUtcNow())], _time, synced: false);
+        Assert.Equal((2L, 1L), (Queue.Commits, Queue.UnsyncedCommits));
+        await _spool.RemoveAsync(e.Id, synced: false);
+        Assert.Equal((3L, 2L), (Queue.Commits, Queue.UnsyncedCommits));
+
+        // The next message accepted is synced again (and with it the write-ahead log the removal is in).
+        var next = await AcceptAsync(4096);
+        Assert.Equal((4L, 2L), (Queue.Commits, Queue.UnsyncedCommits));
+
+        // Committed all the same: a new connection (another process, a restart) sees them.
+        _spool.Dispose();
+        using var reopened = new MessageSpool(_spool.Root, _time, NullLogger.Instance);
+        Assert.Null(reopened.Queue.Load(e.Id));
+        Assert.NotNull(reopened.Queue.Load(next.Id));
+        using (var c = reopened.Queue.OpenRead()) SqliteConnection.ClearPool(c);
+    }
+
+    [Fact]
+    public async Task AMessageWithADataFileIsRemovedSyncedSinceItsFileGoesRightAfter()
+    {
+        var e = await AcceptAsync(300 * 1024);
+        Assert.True(File.Exists(_spool.DataPath(e.Id)));
+
+        await _spool.RemoveAsync(e.Id, synced: false);
+
+        Assert.Equal((2L, 0L), (Queue.Commits, Queue.UnsyncedCommits));
+        Assert.False(File.Exists(_spool.DataPath(e.Id)));
+    }
+
+    [Fact]
+    public async Task AnOperatorsRemovalIsSynced()
+    {
+        var e = await AcceptAsync(4096);
+        await _spool.RemoveAsync(e.Id); // queue delete, queue bounce
+        Assert.Equal((2L, 0L), (Queue.Commits, Queue.UnsyncedCommits));
     }
 
     [Theory]
