@@ -131,8 +131,10 @@ public sealed class MessageSpool : IDisposable
     public async Task RemoveAsync(string id, bool synced = true)
     {
         var path = DataPath(id);
-        await Queue.RemoveMessageAsync(id, synced || File.Exists(path));
-        Files.TryDelete(path);
+        // Most messages are kept in the database: no unlink that would only say ENOENT.
+        bool hasFile = File.Exists(path);
+        await Queue.RemoveMessageAsync(id, synced || hasFile);
+        if (hasFile) Files.TryDelete(path);
     }
 
     /// <summary>Removes a file of a transfer that ended; one that cannot be removed now goes at the next start (<see cref="Recover"/>).</summary>
