@@ -29,6 +29,7 @@ public sealed class SpooledMessageData(MessageSpool spool, string id) : IDisposa
         if (_copy is null && !_inFile)
         {
             var stream = spool.OpenData(id);
+            // MessageSpool.OpenData: a FileStream for a data file, a blob stream for a message in the database.
             if (stream is FileStream)
             {
                 _inFile = true;
