@@ -10,27 +10,19 @@ namespace SecureMx.Tests.Spool;
 /// <summary>The queue index: envelopes and per-recipient state in SQLite.</summary>
 public sealed class QueueDatabaseTests : IDisposable
 {
-    private readonly TempDirectory _dir = new();
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero));
-    private readonly MessageSpool _spool;
+    private readonly TestSpool _test = new(new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero));
+    private FakeTimeProvider Clock => _test.Time;
+    private MessageSpool Spool => _test.Spool;
 
-    public QueueDatabaseTests()
-    {
-        _spool = new MessageSpool(_dir.Combine("spool"), _time, NullLogger.Instance);
-    }
+    private QueueDatabase Queue => Spool.Queue;
 
-    private QueueDatabase Queue => _spool.Queue;
+    public void Dispose() => _test.Dispose();
 
-    public void Dispose()
-    {
-        using (var c = Queue.OpenRead()) SqliteConnection.ClearPool(c);
-        _spool.Dispose();
-        _dir.Dispose();
-    }
+    private Task<SpoolFile> ReceiveAsync(string id, byte[] content) => _test.ReceiveAsync(id, content);
 
     private Envelope NewEnvelope(string? id = null, NegotiatedTls? tls = null, params EnvelopeRecipient[] recipients)
     {
-        id ??= MessageId.New(_time);
+        id ??= MessageId.New(Clock);
         if (recipients.Length == 0)
         {
             recipients =
@@ -41,7 +33,7 @@ public sealed class QueueDatabaseTests : IDisposable
         }
         return new Envelope(
             id,
-            _time.GetUtcNow(),
+            Clock.GetUtcNow(),
             "sender@remote.example",
             1234,
             new MailParameters(null, BodyType.EightBitMime, true, DsnReturn.Headers, "ENV-1"),
@@ -53,10 +45,10 @@ public sealed class QueueDatabaseTests : IDisposable
     public async Task OpenedForReadingItSeesWhatTheWriterCommittedAndRefusesToWrite()
     {
         var e = NewEnvelope();
-        await Queue.InsertAsync(e, null, _time); // the writer's connection stays open: the row is in the write-ahead log
+        await Queue.InsertAsync(e, null, Clock); // the writer's connection stays open: the row is in the write-ahead log
         Assert.True(new FileInfo(Queue.DatabasePath + "-wal").Length > 0);
 
-        using var reader = MessageSpool.OpenForReading(_spool.Root, _time, NullLogger.Instance);
+        using var reader = MessageSpool.OpenForReading(Spool.Root, Clock, NullLogger.Instance);
 
         Assert.True(reader.Queue.IsReadOnly);
         Assert.Equal(e.Sender, reader.Queue.Load(e.Id)!.Value.Envelope.Sender);
@@ -70,7 +62,7 @@ public sealed class QueueDatabaseTests : IDisposable
     {
         var tls = new NegotiatedTls("TLSv1.3", "TLS_AES_256_GCM_SHA384");
         var e = NewEnvelope(tls: tls);
-        await Queue.InsertAsync(e, null, _time);
+        await Queue.InsertAsync(e, null, Clock);
 
         var loaded = Queue.Load(e.Id);
         Assert.NotNull(loaded);
@@ -88,7 +80,7 @@ public sealed class QueueDatabaseTests : IDisposable
             Assert.Equal(RecipientState.Queued, r.State);
             Assert.Equal(0, r.Attempts);
             Assert.Null(r.LastError);
-            Assert.Equal(_time.GetUtcNow(), r.NextAttemptAt);
+            Assert.Equal(Clock.GetUtcNow(), r.NextAttemptAt);
         });
         Assert.Equal([0, 1], rows.Select(r => r.Index));
     }
@@ -102,7 +94,7 @@ public sealed class QueueDatabaseTests : IDisposable
             Parameters = new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
             Client = new ClientTrace("mx", "::1", "h", "ESMTP", null, null),
         };
-        await Queue.InsertAsync(e, null, _time);
+        await Queue.InsertAsync(e, null, Clock);
         var (env, _) = Queue.Load(e.Id)!.Value;
         Assert.Equal("", env.Sender);
         Assert.Null(env.Client.Tls);
@@ -120,8 +112,8 @@ public sealed class QueueDatabaseTests : IDisposable
     public async Task DuplicateIdIsRefused()
     {
         var e = NewEnvelope();
-        await Queue.InsertAsync(e, null, _time);
-        await Assert.ThrowsAsync<SqliteException>(() => Queue.InsertAsync(e, null, _time));
+        await Queue.InsertAsync(e, null, Clock);
+        await Assert.ThrowsAsync<SqliteException>(() => Queue.InsertAsync(e, null, Clock));
         Assert.NotNull(Queue.Load(e.Id)); // the first one is untouched
     }
 
@@ -129,9 +121,9 @@ public sealed class QueueDatabaseTests : IDisposable
     public async Task UpdateRecipientChangesOnlyThatRecipient()
     {
         var e = NewEnvelope();
-        await Queue.InsertAsync(e, null, _time);
-        var next = _time.GetUtcNow().AddMinutes(5);
-        await Queue.UpdateRecipientAsync(e.Id, 1, TestOutcomes.Deferred("4.4.1 try later"), next, _time);
+        await Queue.InsertAsync(e, null, Clock);
+        var next = Clock.GetUtcNow().AddMinutes(5);
+        await Queue.UpdateRecipientAsync(e.Id, 1, TestOutcomes.Deferred("4.4.1 try later"), next, Clock);
 
         var (_, rows) = Queue.Load(e.Id)!.Value;
         Assert.Equal(RecipientState.Queued, rows[0].State);
@@ -143,7 +135,7 @@ public sealed class QueueDatabaseTests : IDisposable
         Assert.Equal("4.4.1 try later", rows[1].LastError);
         Assert.Equal(TestOutcomes.Deferred("4.4.1 try later"), rows[1].LastOutcome);
 
-        await Queue.UpdateRecipientAsync(e.Id, 1, TestOutcomes.Delivered(), next, _time);
+        await Queue.UpdateRecipientAsync(e.Id, 1, TestOutcomes.Delivered(), next, Clock);
         (_, rows) = Queue.Load(e.Id)!.Value;
         Assert.Equal(RecipientState.Delivered, rows[1].State);
         Assert.Equal(2, rows[1].Attempts);
@@ -154,10 +146,10 @@ public sealed class QueueDatabaseTests : IDisposable
     public async Task TheLastOutcomeIsKeptInColumnsAndLoadsBackWhole()
     {
         var e = NewEnvelope();
-        await Queue.InsertAsync(e, null, _time);
+        await Queue.InsertAsync(e, null, Clock);
         var wait = TestOutcomes.TlsWait();
-        await Queue.UpdateRecipientAsync(e.Id, 0, wait, _time.GetUtcNow().AddHours(1), _time);
-        await Queue.UpdateRecipientAsync(e.Id, 1, TestOutcomes.DnsDeferred() with { RequiredTls = null, ReplyCode = null }, _time.GetUtcNow().AddHours(1), _time);
+        await Queue.UpdateRecipientAsync(e.Id, 0, wait, Clock.GetUtcNow().AddHours(1), Clock);
+        await Queue.UpdateRecipientAsync(e.Id, 1, TestOutcomes.DnsDeferred() with { RequiredTls = null, ReplyCode = null }, Clock.GetUtcNow().AddHours(1), Clock);
 
         var (_, rows) = Queue.Load(e.Id)!.Value;
         Assert.Equal(wait, rows[0].LastOutcome);
@@ -198,18 +190,18 @@ public sealed class QueueDatabaseTests : IDisposable
         for (int i = 0; i < 4; i++)
         {
             var e = NewEnvelope();
-            await Queue.InsertAsync(e, null, _time);
+            await Queue.InsertAsync(e, null, Clock);
             ids.Add(e.Id);
-            _time.Advance(TimeSpan.FromSeconds(1));
+            Clock.Advance(TimeSpan.FromSeconds(1));
         }
-        var now = _time.GetUtcNow();
+        var now = Clock.GetUtcNow();
         // ids[0]: both delivered -> not due. ids[1]: one deferred to the future, one queued -> due.
         // ids[2]: both deferred to the future -> not due. ids[3]: queued -> due.
-        await Queue.UpdateRecipientAsync(ids[0], 0, TestOutcomes.Delivered(), now, _time);
-        await Queue.UpdateRecipientAsync(ids[0], 1, TestOutcomes.Failed(), now, _time);
-        await Queue.UpdateRecipientAsync(ids[1], 0, TestOutcomes.Deferred(), now.AddHours(1), _time);
-        await Queue.UpdateRecipientAsync(ids[2], 0, TestOutcomes.Deferred(), now.AddMinutes(10), _time);
-        await Queue.UpdateRecipientAsync(ids[2], 1, TestOutcomes.Deferred(), now.AddMinutes(20), _time);
+        await Queue.UpdateRecipientAsync(ids[0], 0, TestOutcomes.Delivered(), now, Clock);
+        await Queue.UpdateRecipientAsync(ids[0], 1, TestOutcomes.Failed(), now, Clock);
+        await Queue.UpdateRecipientAsync(ids[1], 0, TestOutcomes.Deferred(), now.AddHours(1), Clock);
+        await Queue.UpdateRecipientAsync(ids[2], 0, TestOutcomes.Deferred(), now.AddMinutes(10), Clock);
+        await Queue.UpdateRecipientAsync(ids[2], 1, TestOutcomes.Deferred(), now.AddMinutes(20), Clock);
         return (ids, now);
     }
 
@@ -217,11 +209,11 @@ public sealed class QueueDatabaseTests : IDisposable
     public async Task DueIdsAreSortedByIdNotByInsertOrder()
     {
         // Two generators (two nodes): one process's ids never go back in time, whatever its clock says.
-        var later = NewEnvelope(id: new MessageIdGenerator(1).Next(new FakeTimeProvider(_time.GetUtcNow().AddSeconds(5))));
-        var earlier = NewEnvelope(id: new MessageIdGenerator(2).Next(_time));
-        await Queue.InsertAsync(later, null, _time);
-        await Queue.InsertAsync(earlier, null, _time);
-        Assert.Equal([earlier.Id, later.Id], Queue.DueMessageIds(_time.GetUtcNow(), 10));
+        var later = NewEnvelope(id: new MessageIdGenerator(1).Next(new FakeTimeProvider(Clock.GetUtcNow().AddSeconds(5))));
+        var earlier = NewEnvelope(id: new MessageIdGenerator(2).Next(Clock));
+        await Queue.InsertAsync(later, null, Clock);
+        await Queue.InsertAsync(earlier, null, Clock);
+        Assert.Equal([earlier.Id, later.Id], Queue.DueMessageIds(Clock.GetUtcNow(), 10));
     }
 
     [Fact]
@@ -229,14 +221,14 @@ public sealed class QueueDatabaseTests : IDisposable
     {
         Assert.Empty(Queue.PendingSummary());
         var first = NewEnvelope();
-        await Queue.InsertAsync(first, null, _time);
-        _time.Advance(TimeSpan.FromMinutes(10));
+        await Queue.InsertAsync(first, null, Clock);
+        Clock.Advance(TimeSpan.FromMinutes(10));
         var second = NewEnvelope();
-        await Queue.InsertAsync(second, null, _time);
-        var now = _time.GetUtcNow();
-        await Queue.UpdateRecipientAsync(first.Id, 0, TestOutcomes.DnsDeferred(), now, _time);
-        await Queue.UpdateRecipientAsync(first.Id, 1, TestOutcomes.Delivered(), now, _time); // final: not waiting
-        await Queue.UpdateRecipientAsync(second.Id, 0, TestOutcomes.DnsDeferred(), now, _time);
+        await Queue.InsertAsync(second, null, Clock);
+        var now = Clock.GetUtcNow();
+        await Queue.UpdateRecipientAsync(first.Id, 0, TestOutcomes.DnsDeferred(), now, Clock);
+        await Queue.UpdateRecipientAsync(first.Id, 1, TestOutcomes.Delivered(), now, Clock); // final: not waiting
+        await Queue.UpdateRecipientAsync(second.Id, 0, TestOutcomes.DnsDeferred(), now, Clock);
 
         var rows = Queue.PendingSummary().OrderBy(r => r.State).ToList();
         Assert.Equal(2, rows.Count);
@@ -249,12 +241,12 @@ public sealed class QueueDatabaseTests : IDisposable
     {
         Assert.Null(Queue.NextDueTime());
         var e = NewEnvelope();
-        await Queue.InsertAsync(e, null, _time);
-        var now = _time.GetUtcNow();
-        await Queue.UpdateRecipientAsync(e.Id, 0, TestOutcomes.Deferred(), now.AddMinutes(30), _time);
-        await Queue.UpdateRecipientAsync(e.Id, 1, TestOutcomes.Deferred(), now.AddMinutes(5), _time);
+        await Queue.InsertAsync(e, null, Clock);
+        var now = Clock.GetUtcNow();
+        await Queue.UpdateRecipientAsync(e.Id, 0, TestOutcomes.Deferred(), now.AddMinutes(30), Clock);
+        await Queue.UpdateRecipientAsync(e.Id, 1, TestOutcomes.Deferred(), now.AddMinutes(5), Clock);
         Assert.Equal(now.AddMinutes(5), Queue.NextDueTime());
-        await Queue.UpdateRecipientAsync(e.Id, 1, TestOutcomes.Delivered(), now, _time);
+        await Queue.UpdateRecipientAsync(e.Id, 1, TestOutcomes.Delivered(), now, Clock);
         Assert.Equal(now.AddMinutes(30), Queue.NextDueTime());
     }
 
@@ -263,20 +255,20 @@ public sealed class QueueDatabaseTests : IDisposable
     {
         var keep = NewEnvelope();
         var gone = NewEnvelope();
-        await Queue.InsertAsync(keep, null, _time);
-        await Queue.InsertAsync(gone, null, _time);
-        await _spool.RemoveAsync(gone.Id);
+        await Queue.InsertAsync(keep, null, Clock);
+        await Queue.InsertAsync(gone, null, Clock);
+        await Spool.RemoveAsync(gone.Id);
         Assert.Null(Queue.Load(gone.Id));
         Assert.NotNull(Queue.Load(keep.Id));
         Assert.Equal(new HashSet<string> { keep.Id }, Queue.AllMessageIds());
-        Assert.Equal([keep.Id], Queue.DueMessageIds(_time.GetUtcNow(), 10));
+        Assert.Equal([keep.Id], Queue.DueMessageIds(Clock.GetUtcNow(), 10));
     }
 
     [Fact]
     public async Task ConcurrentInsertsAreAllCommitted()
     {
         var envelopes = Enumerable.Range(0, 50).Select(_ => NewEnvelope()).ToList();
-        await Task.WhenAll(envelopes.Select(e => Task.Run(() => Queue.InsertAsync(e, null, _time))));
+        await Task.WhenAll(envelopes.Select(e => Task.Run(() => Queue.InsertAsync(e, null, Clock))));
         Assert.Equal(envelopes.Select(e => e.Id).ToHashSet(), Queue.AllMessageIds());
         Assert.Equal(50, Queue.CommittedOps);
         Assert.True(Queue.Commits <= 50);
@@ -286,9 +278,9 @@ public sealed class QueueDatabaseTests : IDisposable
     public async Task OneFailingInsertDoesNotFailItsBatchNeighbours()
     {
         var first = NewEnvelope();
-        await Queue.InsertAsync(first, null, _time);
+        await Queue.InsertAsync(first, null, Clock);
         var others = Enumerable.Range(0, 20).Select(_ => NewEnvelope()).ToList();
-        var tasks = others.Select(e => Queue.InsertAsync(e, null, _time)).Append(Queue.InsertAsync(first, null, _time)).ToList();
+        var tasks = others.Select(e => Queue.InsertAsync(e, null, Clock)).Append(Queue.InsertAsync(first, null, Clock)).ToList();
         await Assert.ThrowsAnyAsync<Exception>(() => Task.WhenAll(tasks));
         Assert.Equal(20, tasks.Count(t => t.IsCompletedSuccessfully));
         Assert.All(others, e => Assert.NotNull(Queue.Load(e.Id)));
@@ -298,8 +290,8 @@ public sealed class QueueDatabaseTests : IDisposable
     public async Task QueueSurvivesReopen()
     {
         var e = NewEnvelope();
-        await Queue.InsertAsync(e, null, _time);
-        using var again = new QueueDatabase(Path.Combine(_spool.Root, "queue.db"), _spool.DataDirectory, NullLogger.Instance);
+        await Queue.InsertAsync(e, null, Clock);
+        using var again = new QueueDatabase(Path.Combine(Spool.Root, "queue.db"), Spool.DataDirectory, NullLogger.Instance);
         Assert.NotNull(again.Load(e.Id));
     }
 
@@ -307,32 +299,23 @@ public sealed class QueueDatabaseTests : IDisposable
     public async Task RecoverDeletesIncomingFilesAndDataFilesWithoutEnvelope()
     {
         var e = NewEnvelope();
-        await File.WriteAllTextAsync(_spool.DataPath(e.Id), "committed", TestContext.Current.CancellationToken);
-        await Queue.InsertAsync(e, null, _time);
-        var orphan = MessageId.New(_time);
-        await File.WriteAllTextAsync(_spool.DataPath(orphan), "never acknowledged", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Spool.DataPath(e.Id), "committed", TestContext.Current.CancellationToken);
+        await Queue.InsertAsync(e, null, Clock);
+        var orphan = MessageId.New(Clock);
+        await File.WriteAllTextAsync(Spool.DataPath(orphan), "never acknowledged", TestContext.Current.CancellationToken);
 
-        await File.WriteAllTextAsync(_spool.IncomingPath(MessageId.New(_time)), "cut off mid-transfer", TestContext.Current.CancellationToken);
-        Assert.Equal(2, _spool.Recover());
-        Assert.Empty(Directory.GetFiles(_spool.IncomingDirectory));
-        Assert.True(File.Exists(_spool.DataPath(e.Id)));
-        Assert.False(File.Exists(_spool.DataPath(orphan)));
+        await File.WriteAllTextAsync(Spool.IncomingPath(MessageId.New(Clock)), "cut off mid-transfer", TestContext.Current.CancellationToken);
+        Assert.Equal(2, Spool.Recover());
+        Assert.Empty(Directory.GetFiles(Spool.IncomingDirectory));
+        Assert.True(File.Exists(Spool.DataPath(e.Id)));
+        Assert.False(File.Exists(Spool.DataPath(orphan)));
     }
 
-    private async Task<SpoolFile> ReceiveAsync(string id, byte[] content)
-    {
-        var file = new SpoolFile(_spool, id, 0);
-        for (int i = 0; i < content.Length; i += 4096) file.Write(content.AsSpan(i, Math.Min(4096, content.Length - i)));
-        await file.CompleteAsync();
-        return file;
-    }
 
     private async Task<Envelope> AcceptAsync(int size)
     {
         var e = NewEnvelope();
-        await using var file = await ReceiveAsync(e.Id, new byte[size]);
-        await _spool.CommitAsync(e, file);
-        file.MarkCommitted();
+        await _test.AcceptAsync(e, new byte[size]);
         return e;
     }
 
@@ -342,9 +325,9 @@ public sealed class QueueDatabaseTests : IDisposable
         var e = await AcceptAsync(4096);
         Assert.Equal((1L, 0L), (Queue.Commits, Queue.UnsyncedCommits));
 
-        await Queue.UpdateRecipientsAsync(e.Id, [new RecipientUpdate(1, TestOutcomes.Delivered(), _time.GetUtcNow())], _time, synced: false);
+        await Queue.UpdateRecipientsAsync(e.Id, [new RecipientUpdate(1, TestOutcomes.Delivered(), Clock.GetUtcNow())], Clock, synced: false);
         Assert.Equal((2L, 1L), (Queue.Commits, Queue.UnsyncedCommits));
-        await _spool.RemoveAsync(e.Id, synced: false);
+        await Spool.RemoveAsync(e.Id, synced: false);
         Assert.Equal((3L, 2L), (Queue.Commits, Queue.UnsyncedCommits));
 
         // The next message accepted is synced again (and with it the write-ahead log the removal is in).
@@ -352,8 +335,8 @@ public sealed class QueueDatabaseTests : IDisposable
         Assert.Equal((4L, 2L), (Queue.Commits, Queue.UnsyncedCommits));
 
         // Committed all the same: a new connection (another process, a restart) sees them.
-        _spool.Dispose();
-        using var reopened = new MessageSpool(_spool.Root, _time, NullLogger.Instance);
+        Spool.Dispose();
+        using var reopened = new MessageSpool(Spool.Root, Clock, NullLogger.Instance);
         Assert.Null(reopened.Queue.Load(e.Id));
         Assert.NotNull(reopened.Queue.Load(next.Id));
         using (var c = reopened.Queue.OpenRead()) SqliteConnection.ClearPool(c);
@@ -363,19 +346,19 @@ public sealed class QueueDatabaseTests : IDisposable
     public async Task AMessageWithADataFileIsRemovedSyncedSinceItsFileGoesRightAfter()
     {
         var e = await AcceptAsync(300 * 1024);
-        Assert.True(File.Exists(_spool.DataPath(e.Id)));
+        Assert.True(File.Exists(Spool.DataPath(e.Id)));
 
-        await _spool.RemoveAsync(e.Id, synced: false);
+        await Spool.RemoveAsync(e.Id, synced: false);
 
         Assert.Equal((2L, 0L), (Queue.Commits, Queue.UnsyncedCommits));
-        Assert.False(File.Exists(_spool.DataPath(e.Id)));
+        Assert.False(File.Exists(Spool.DataPath(e.Id)));
     }
 
     [Fact]
     public async Task AnOperatorsRemovalIsSynced()
     {
         var e = await AcceptAsync(4096);
-        await _spool.RemoveAsync(e.Id); // queue delete, queue bounce
+        await Spool.RemoveAsync(e.Id); // queue delete, queue bounce
         Assert.Equal((2L, 0L), (Queue.Commits, Queue.UnsyncedCommits));
     }
 
@@ -392,31 +375,31 @@ public sealed class QueueDatabaseTests : IDisposable
         var e = NewEnvelope();
         await using (var file = await ReceiveAsync(e.Id, content))
         {
-            await _spool.CommitAsync(e, file);
+            await Spool.CommitAsync(e, file);
             file.MarkCommitted();
         }
-        Assert.Empty(Directory.GetFiles(_spool.IncomingDirectory));
-        Assert.Equal(!inline, File.Exists(_spool.DataPath(e.Id)));
-        using (var data = _spool.OpenData(e.Id))
+        Assert.Empty(Directory.GetFiles(Spool.IncomingDirectory));
+        Assert.Equal(!inline, File.Exists(Spool.DataPath(e.Id)));
+        using (var data = Spool.OpenData(e.Id))
         using (var copy = new MemoryStream())
         {
             await data.CopyToAsync(copy, TestContext.Current.CancellationToken);
             Assert.Equal(content, copy.ToArray());
         }
 
-        await _spool.RemoveAsync(e.Id);
+        await Spool.RemoveAsync(e.Id);
         Assert.Null(Queue.OpenInlineData(e.Id));
-        Assert.Throws<FileNotFoundException>(() => _spool.OpenData(e.Id));
+        Assert.Throws<FileNotFoundException>(() => Spool.OpenData(e.Id));
     }
 
     [Fact]
     public async Task UncommittedTransferLeavesNothingBehind()
     {
-        var small = await ReceiveAsync(MessageId.New(_time), new byte[100]);
-        var large = await ReceiveAsync(MessageId.New(_time), new byte[MessageSpool.InlineLimit + 10]);
+        var small = await ReceiveAsync(MessageId.New(Clock), new byte[100]);
+        var large = await ReceiveAsync(MessageId.New(Clock), new byte[MessageSpool.InlineLimit + 10]);
         await small.DisposeAsync();
         await large.DisposeAsync();
-        Assert.Empty(Directory.GetFiles(_spool.IncomingDirectory));
-        Assert.Empty(Directory.GetFiles(_spool.DataDirectory));
+        Assert.Empty(Directory.GetFiles(Spool.IncomingDirectory));
+        Assert.Empty(Directory.GetFiles(Spool.DataDirectory));
     }
 }

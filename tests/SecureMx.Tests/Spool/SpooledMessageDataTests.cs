@@ -1,6 +1,3 @@
-using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 using SecureMx.Mail;
 using SecureMx.Spool;
 using SecureMx.Tests.TestSupport;
@@ -10,36 +7,21 @@ namespace SecureMx.Tests.Spool;
 /// <summary>A queued message's data read more than once by one delivery (header, then each host).</summary>
 public sealed class SpooledMessageDataTests : IDisposable
 {
-    private readonly TempDirectory _dir = new();
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 6, 7, 0, 0, TimeSpan.Zero));
-    private readonly MessageSpool _spool;
+    private readonly TestSpool _test = new(new DateTimeOffset(2026, 12, 6, 7, 0, 0, TimeSpan.Zero));
+    private MessageSpool Spool => _test.Spool;
 
-    public SpooledMessageDataTests()
-    {
-        _spool = new MessageSpool(_dir.Combine("spool"), _time, NullLogger.Instance);
-    }
-
-    public void Dispose()
-    {
-        using (var c = _spool.Queue.OpenRead()) SqliteConnection.ClearPool(c);
-        _spool.Dispose();
-        _dir.Dispose();
-    }
+    public void Dispose() => _test.Dispose();
 
     private async Task<(string Id, byte[] Content)> QueueAsync(int size)
     {
         var content = new byte[size];
         new Random(size).NextBytes(content);
-        var id = MessageId.New(_time);
-        var envelope = new Envelope(id, _time.GetUtcNow(), "sender@remote.example", size, new MailParameters(null, BodyType.EightBitMime, false, DsnReturn.Full, null),
+        var envelope = new Envelope(MessageId.New(_test.Time), _test.Time.GetUtcNow(), "sender@remote.example", size,
+            new MailParameters(null, BodyType.EightBitMime, false, DsnReturn.Full, null),
             new ClientTrace("mx", "192.0.2.7", "client.remote.example", "ESMTP", null, null),
             [new("bob@example.net", "bob@example.net", RecipientRoute.Remote, null, DsnNotify.Unspecified, null, null)]);
-        await using var file = new SpoolFile(_spool, id, 0);
-        for (int i = 0; i < size; i += 4096) file.Write(content.AsSpan(i, Math.Min(4096, size - i)));
-        await file.CompleteAsync();
-        await _spool.CommitAsync(envelope, file);
-        file.MarkCommitted();
-        return (id, content);
+        await _test.AcceptAsync(envelope, content);
+        return (envelope.Id, content);
     }
 
     private static byte[] ReadAll(Stream stream)
@@ -59,14 +41,14 @@ public sealed class SpooledMessageDataTests : IDisposable
     public async Task AMessageInTheQueueDatabaseIsReadFromItOnceAndEveryStreamStartsAtItsFirstByte(int size)
     {
         var (id, content) = await QueueAsync(size);
-        using var data = new SpooledMessageData(_spool, id);
+        using var data = new SpooledMessageData(Spool, id);
         var first = data.Open();
         first.ReadExactly(new byte[Math.Min(size, 100)]); // a header read that stops early
         first.Dispose();
 
         // Gone from the queue: what the delivery reads next is the copy it took, not a second open.
-        await _spool.RemoveAsync(id);
-        Assert.Throws<FileNotFoundException>(() => _spool.OpenData(id));
+        await Spool.RemoveAsync(id);
+        Assert.Throws<FileNotFoundException>(() => Spool.OpenData(id));
         Assert.Equal(content, ReadAll(data.Open()));
         Assert.Equal(content, ReadAll(data.Open()));
         Assert.False(data.Open().CanWrite);
@@ -76,14 +58,14 @@ public sealed class SpooledMessageDataTests : IDisposable
     public async Task ALargeMessageIsOpenedFromItsDataFileForEachReadAndNeverHeldInMemory()
     {
         var (id, content) = await QueueAsync(256 * 1024 + 1);
-        Assert.True(File.Exists(_spool.DataPath(id)));
-        using var data = new SpooledMessageData(_spool, id);
+        Assert.True(File.Exists(Spool.DataPath(id)));
+        using var data = new SpooledMessageData(Spool, id);
         var first = data.Open();
         Assert.IsType<FileStream>(first);
         Assert.Equal(content, ReadAll(first));
         Assert.Equal(content, ReadAll(data.Open()));
 
-        await _spool.RemoveAsync(id);
+        await Spool.RemoveAsync(id);
         Assert.Throws<FileNotFoundException>(() => data.Open());
     }
 
@@ -91,8 +73,8 @@ public sealed class SpooledMessageDataTests : IDisposable
     public async Task AMessageNoLongerQueuedFailsAsTheSpoolDoesAndIsNotTriedFromMemory()
     {
         var (id, _) = await QueueAsync(4096);
-        await _spool.RemoveAsync(id);
-        using var data = new SpooledMessageData(_spool, id);
+        await Spool.RemoveAsync(id);
+        using var data = new SpooledMessageData(Spool, id);
         Assert.Throws<FileNotFoundException>(() => data.Open());
         Assert.Throws<FileNotFoundException>(() => data.Open());
     }
@@ -101,7 +83,7 @@ public sealed class SpooledMessageDataTests : IDisposable
     public async Task NothingIsHandedOutAfterTheDeliveryIsDone()
     {
         var (id, _) = await QueueAsync(4096);
-        var data = new SpooledMessageData(_spool, id);
+        var data = new SpooledMessageData(Spool, id);
         data.Open().Dispose();
         data.Dispose();
         data.Dispose();
