@@ -131,8 +131,9 @@ public static class SecureMxMetrics
         Meter.CreateCounter<long>("securemx.auth.login_failures", "{login}", "failed and blocked logins");
 
     /// <summary>
-    /// Group commits of the queue database's writer (each one WAL fsync); with <see cref="QueueCommittedOperations"/>
-    /// the mean batch size: how many messages, outcomes and removals share one fsync.
+    /// Group commits of the queue database's writer, by <c>synced</c>: <c>true</c> one WAL fsync each,
+    /// <c>false</c> only delivery outcomes and removals, not fsync'd on their own (Spool/QueueDatabase). With
+    /// <see cref="QueueCommittedOperations"/> the mean batch size: how many messages, outcomes and removals share one commit.
     /// </summary>
     public static readonly Counter<long> QueueCommits =
         Meter.CreateCounter<long>("securemx.queue.commits", "{commit}", "group commits of the queue database");
