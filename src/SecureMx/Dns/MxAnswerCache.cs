@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using SecureMx.Mail;
 
 namespace SecureMx.Dns;
 
@@ -15,30 +15,18 @@ public sealed class MxAnswerCache(TimeProvider time)
     /// <summary>The longest an answer is kept, whatever its TTL: a changed MX record is seen within a minute.</summary>
     public static readonly TimeSpan MaxLifetime = TimeSpan.FromMinutes(1);
 
-    /// <summary>Beyond this many domains, expired answers are dropped when a new one is kept.</summary>
-    private const int PruneAbove = 10_000;
+    public sealed record Answer(IReadOnlyList<(string Exchange, int Preference)> Records, DnsSecurity Security, DateTimeOffset Until) : IExpiring;
 
-    public sealed record Answer(IReadOnlyList<(string Exchange, int Preference)> Records, DnsSecurity Security, DateTimeOffset Until);
-
-    private readonly ConcurrentDictionary<string, Answer> _answers = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ExpiringEntries<Answer> _answers = new(time, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The answer kept for <paramref name="domain"/>, unless there is none or its time is up.</summary>
-    public Answer? Find(string domain) =>
-        _answers.TryGetValue(Key(domain), out var a) && a.Until > time.GetUtcNow() ? a : null;
+    public Answer? Find(string domain) => _answers.Find(Key(domain));
 
     /// <summary>Keeps an answer with records for the smallest TTL among them (at most <see cref="MaxLifetime"/>); a TTL of 0 is not kept.</summary>
     public void Keep(string domain, IReadOnlyList<(string Exchange, int Preference)> records, DnsSecurity security, TimeSpan ttl)
     {
         if (records.Count == 0 || ttl <= TimeSpan.Zero) return;
-        var now = time.GetUtcNow();
-        _answers[Key(domain)] = new Answer(records, security, now + (ttl < MaxLifetime ? ttl : MaxLifetime));
-        if (_answers.Count > PruneAbove)
-        {
-            foreach (var (d, a) in _answers)
-            {
-                if (a.Until <= now) _answers.TryRemove(d, out _);
-            }
-        }
+        _answers.Set(Key(domain), new Answer(records, security, time.GetUtcNow() + (ttl < MaxLifetime ? ttl : MaxLifetime)));
     }
 
     private static string Key(string domain) => domain.TrimEnd('.');

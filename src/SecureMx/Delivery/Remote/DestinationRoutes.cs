@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using System.Net;
+using SecureMx.Mail;
 
 namespace SecureMx.Delivery.Remote;
 
@@ -18,32 +18,21 @@ public sealed class DestinationRoutes(TimeProvider time)
     /// <summary>How long a route is used before the full way is taken again.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(1);
 
-    /// <summary>Beyond this many routes, expired ones are dropped when a new one is remembered.</summary>
-    private const int PruneAbove = 10_000;
+    public sealed record Route(string Host, IPAddress Address, HostTlsRequirement Requirement, DateTimeOffset Until) : IExpiring;
 
-    public sealed record Route(string Host, IPAddress Address, HostTlsRequirement Requirement, DateTimeOffset Until);
-
-    private readonly ConcurrentDictionary<string, Route> _routes = new(StringComparer.Ordinal);
+    private readonly ExpiringEntries<Route> _routes = new(time, StringComparer.Ordinal);
 
     /// <summary>The route remembered under <paramref name="key"/>, unless it has expired.</summary>
-    public Route? Find(string key) => _routes.TryGetValue(key, out var route) && route.Until > time.GetUtcNow() ? route : null;
+    public Route? Find(string key) => _routes.Find(key);
 
     /// <summary>Remembers where a delivery under <paramref name="key"/> was taken, for <see cref="Lifetime"/>.</summary>
     public void Remember(string key, string host, IPAddress address, HostTlsRequirement requirement)
     {
-        var now = time.GetUtcNow();
         // A route found the full way starts its minute now; one that is still valid keeps its end (never extended by reuse alone).
-        if (_routes.TryGetValue(key, out var known) && known.Until > now && known.Host == host && known.Address.Equals(address) && known.Requirement == requirement) return;
-        _routes[key] = new Route(host, address, requirement, now + Lifetime);
-        if (_routes.Count > PruneAbove)
-        {
-            foreach (var (k, r) in _routes)
-            {
-                if (r.Until <= now) _routes.TryRemove(k, out _);
-            }
-        }
+        if (_routes.Find(key) is { } known && known.Host == host && known.Address.Equals(address) && known.Requirement == requirement) return;
+        _routes.Set(key, new Route(host, address, requirement, time.GetUtcNow() + Lifetime));
     }
 
     /// <summary>Forgets a route whose connection failed: the next message goes the full way.</summary>
-    public void Forget(string key) => _routes.TryRemove(key, out _);
+    public void Forget(string key) => _routes.Remove(key);
 }

@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using SecureMx.Config;
+using SecureMx.Mail;
 
 namespace SecureMx.Delivery.Remote;
 
@@ -16,13 +16,10 @@ namespace SecureMx.Delivery.Remote;
 /// </summary>
 public sealed class UnreachableDestinations(TimeSpan period, TimeProvider time)
 {
-    /// <summary>Beyond this many entries, expired ones are dropped when a new one is added.</summary>
-    private const int PruneAbove = 10_000;
-
     /// <summary>Why the destination is suspended (the hosts' own failures) and until when.</summary>
-    public sealed record Suspension(string Reason, DateTimeOffset Until);
+    public sealed record Suspension(string Reason, DateTimeOffset Until) : IExpiring;
 
-    private readonly ConcurrentDictionary<string, Suspension> _suspended = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ExpiringEntries<Suspension> _suspended = new(time, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// delivery.unreachableSuspendSeconds, but never longer than the first step of queue.retrySchedule: a short
@@ -39,31 +36,19 @@ public sealed class UnreachableDestinations(TimeSpan period, TimeProvider time)
     public bool Enabled => period > TimeSpan.Zero;
 
     /// <summary>The destination's suspension, unless there is none or it has ended.</summary>
-    public Suspension? Find(string domain)
-    {
-        if (!Enabled || _suspended.IsEmpty || !_suspended.TryGetValue(domain, out var s)) return null;
-        return s.Until > time.GetUtcNow() ? s : null;
-    }
+    public Suspension? Find(string domain) => !Enabled || _suspended.IsEmpty ? null : _suspended.Find(domain);
 
     /// <summary>Every host of <paramref name="domain"/> was unreachable for the reason given: suspended for the period from now.</summary>
     public void Suspend(string domain, string reason)
     {
         if (!Enabled) return;
-        var now = time.GetUtcNow();
-        _suspended[domain] = new Suspension(reason, now + period);
-        if (_suspended.Count > PruneAbove)
-        {
-            foreach (var (d, s) in _suspended)
-            {
-                if (s.Until <= now) _suspended.TryRemove(d, out _);
-            }
-        }
+        _suspended.Set(domain, new Suspension(reason, time.GetUtcNow() + period));
     }
 
     /// <summary>A host of the destination took a transaction: it is reachable again.</summary>
     public void Reached(string domain)
     {
-        if (!_suspended.IsEmpty) _suspended.TryRemove(domain, out _);
+        if (!_suspended.IsEmpty) _suspended.Remove(domain);
     }
 
     /// <summary>The operator asked for every message to be tried now (`securemx queue retry`): no destination stays suspended.</summary>
