@@ -42,6 +42,6 @@ public sealed class ConnectionLimiter(int maxTotal, int maxPerIp, SessionBurstTr
             else _perIp.Remove(ip);
             burstOver = _trim.Closed(_total);
         }
-        if (burstOver) _trim.Run();
+        if (burstOver) _ = _trim.Run();
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using SecureMx.Smtp;
 
 namespace SecureMx.Tests.Smtp;
@@ -46,10 +47,60 @@ public sealed class SessionBurstTrimTests
     public async Task TheLimiterRunsTheTrimWhenItsSessionsOfABurstHaveEnded()
     {
         var ran = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var limiter = new ConnectionLimiter(5000, 5000, new SessionBurstTrim(() => ran.TrySetResult()));
+        var limiter = new ConnectionLimiter(5000, 5000, new SessionBurstTrim(() => ran.TrySetResult(), allocatedBytes: () => 0));
         var ip = System.Net.IPAddress.Parse("192.0.2.1");
         for (int i = 0; i < SessionBurstTrim.MinimumPeak; i++) Assert.Null(limiter.TryAcquire(ip));
         for (int i = 0; i < SessionBurstTrim.MinimumPeak; i++) limiter.Release(ip);
         await ran.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task WaitsUntilTheProcessIsQuietBeforeItTrims()
+    {
+        var (time, allocated, trims) = (new FakeTimeProvider(), new long[1], new int[1]);
+        var trim = new SessionBurstTrim(() => trims[0]++, time, () => allocated[0]);
+        var run = trim.Run();
+        // The queue still delivering what the sessions brought: 2 MiB a second, three seconds long.
+        for (int i = 0; i < 3; i++) await SecondPasses(time, allocated, 2 << 20);
+        Assert.Equal(0, trims[0]);
+        await SecondPasses(time, allocated, 100_000);
+        await run.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Equal(1, trims[0]);
+    }
+
+    [Fact]
+    public async Task GivesUpWhenTheLoadGoesOnAndWaitsAfreshWhenDueAgain()
+    {
+        var (time, allocated, trims) = (new FakeTimeProvider(), new long[1], new int[1]);
+        var trim = new SessionBurstTrim(() => trims[0]++, time, () => allocated[0]);
+        var run = trim.Run();
+        for (int i = 0; i < SessionBurstTrim.QuietChecks; i++) await SecondPasses(time, allocated, SessionBurstTrim.QuietAllocation);
+        await run.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Equal(0, trims[0]);
+        var again = trim.Run();
+        Assert.False(again.IsCompleted);
+        await SecondPasses(time, allocated, 0);
+        await again.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Equal(1, trims[0]);
+    }
+
+    [Fact]
+    public async Task ATrimDueWhileOneWaitsIsTheSameTrim()
+    {
+        var (time, allocated, trims) = (new FakeTimeProvider(), new long[1], new int[1]);
+        var trim = new SessionBurstTrim(() => trims[0]++, time, () => allocated[0]);
+        var first = trim.Run();
+        Assert.True(trim.Run().IsCompleted);
+        await SecondPasses(time, allocated, 0);
+        await first.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Equal(1, trims[0]);
+    }
+
+    /// <summary>One quiet check's interval, with <paramref name="bytes"/> allocated in it.</summary>
+    private static async Task SecondPasses(FakeTimeProvider time, long[] allocated, long bytes)
+    {
+        allocated[0] += bytes;
+        time.Advance(SessionBurstTrim.QuietCheck);
+        await Task.Yield(); // the wait's next check is set before the next second passes
     }
 }
