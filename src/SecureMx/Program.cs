@@ -10,6 +10,7 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        Store.SqliteLibrary.Configure(); // before any database is opened
         var root = new RootCommand("SecureMx: a mail transfer agent whose transport security can be switched from best effort to guaranteed")
         {
             InitCommand.Create(),
