@@ -7,10 +7,14 @@ namespace SecureMx.Store;
 /// </summary>
 public static class SqliteLibrary
 {
-    private static int _configured;
+    private static readonly Lazy<int> Result = new(() =>
+    {
+        Batteries_V2.Init();
+        return raw.sqlite3_config(raw.SQLITE_CONFIG_MEMSTATUS, 0);
+    });
 
-    /// <summary>Whether <see cref="Configure"/> turned the statistics off (false when it came after the library's first use).</summary>
-    public static bool MemoryStatisticsOff { get; private set; }
+    /// <summary>Whether <see cref="Configure"/> turned the statistics off (false before it, or when it came after the library's first use).</summary>
+    public static bool MemoryStatisticsOff => Result.IsValueCreated && Result.Value == raw.SQLITE_OK;
 
     /// <summary>
     /// Turns off SQLite's memory statistics (SQLITE_CONFIG_MEMSTATUS; SQLite's own advice for speed, and what
@@ -18,14 +22,8 @@ public static class SqliteLibrary
     /// of every connection takes one process-wide mutex, and the queue's writer, its readers and the store's
     /// lookups queued on it (bench/: a quarter of the CPU in futex wake-ups while a backlog was deferred).
     /// SecureMx reads none of the statistics (sqlite3_memory_used, soft heap limit). Returns SQLite's result code:
-    /// SQLITE_MISUSE when the library was already in use, which changes nothing but the speed.
+    /// SQLITE_MISUSE when the library was already in use, which changes nothing but the speed. A second call
+    /// changes nothing and returns the first one's result.
     /// </summary>
-    public static int Configure()
-    {
-        if (Interlocked.Exchange(ref _configured, 1) == 1) return raw.SQLITE_OK;
-        Batteries_V2.Init();
-        int rc = raw.sqlite3_config(raw.SQLITE_CONFIG_MEMSTATUS, 0);
-        MemoryStatisticsOff = rc == raw.SQLITE_OK;
-        return rc;
-    }
+    public static int Configure() => Result.Value;
 }
