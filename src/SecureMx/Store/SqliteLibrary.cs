@@ -20,7 +20,7 @@ public static class SqliteLibrary
     /// Turns off SQLite's memory statistics (SQLITE_CONFIG_MEMSTATUS; SQLite's own advice for speed, and what
     /// SQLITE_DEFAULT_MEMSTATUS=0 builds do): with them on, as in the bundled e_sqlite3, every allocation and free
     /// of every connection takes one process-wide mutex, and the queue's writer, its readers and the store's
-    /// lookups queued on it (bench/: a quarter of the CPU in futex wake-ups while a backlog was deferred).
+    /// lookups queued on it (a profile of a backlog being deferred: about a fifth of the CPU in futex wake-ups and waits on it).
     /// SecureMx reads none of the statistics (sqlite3_memory_used, soft heap limit). Returns SQLite's result code:
     /// SQLITE_MISUSE when the library was already in use, which changes nothing but the speed. A second call
     /// changes nothing and returns the first one's result.
