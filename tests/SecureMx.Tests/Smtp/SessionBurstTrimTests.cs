@@ -57,50 +57,60 @@ public sealed class SessionBurstTrimTests
     [Fact]
     public async Task WaitsUntilTheProcessIsQuietBeforeItTrims()
     {
-        var (time, allocated, trims) = (new FakeTimeProvider(), new long[1], new int[1]);
-        var trim = new SessionBurstTrim(() => trims[0]++, time, () => allocated[0]);
-        var run = trim.Run();
+        var process = new QuietProcess();
+        var run = process.Trim.Run();
         // The queue still delivering what the sessions brought: 2 MiB a second, three seconds long.
-        for (int i = 0; i < 3; i++) await SecondPasses(time, allocated, 2 << 20);
-        Assert.Equal(0, trims[0]);
-        await SecondPasses(time, allocated, 100_000);
+        for (int i = 0; i < 3; i++) await process.SecondPassesAsync(2 << 20);
+        Assert.Equal(0, process.Trims);
+        await process.SecondPassesAsync(100_000);
         await run.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-        Assert.Equal(1, trims[0]);
+        Assert.Equal(1, process.Trims);
     }
 
     [Fact]
     public async Task GivesUpWhenTheLoadGoesOnAndWaitsAfreshWhenDueAgain()
     {
-        var (time, allocated, trims) = (new FakeTimeProvider(), new long[1], new int[1]);
-        var trim = new SessionBurstTrim(() => trims[0]++, time, () => allocated[0]);
-        var run = trim.Run();
-        for (int i = 0; i < SessionBurstTrim.QuietChecks; i++) await SecondPasses(time, allocated, SessionBurstTrim.QuietAllocation);
+        var process = new QuietProcess();
+        var run = process.Trim.Run();
+        for (int i = 0; i < SessionBurstTrim.QuietChecks; i++) await process.SecondPassesAsync(SessionBurstTrim.QuietAllocation);
         await run.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-        Assert.Equal(0, trims[0]);
-        var again = trim.Run();
+        Assert.Equal(0, process.Trims);
+        var again = process.Trim.Run();
         Assert.False(again.IsCompleted);
-        await SecondPasses(time, allocated, 0);
+        await process.SecondPassesAsync(0);
         await again.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-        Assert.Equal(1, trims[0]);
+        Assert.Equal(1, process.Trims);
     }
 
     [Fact]
     public async Task ATrimDueWhileOneWaitsIsTheSameTrim()
     {
-        var (time, allocated, trims) = (new FakeTimeProvider(), new long[1], new int[1]);
-        var trim = new SessionBurstTrim(() => trims[0]++, time, () => allocated[0]);
-        var first = trim.Run();
-        Assert.True(trim.Run().IsCompleted);
-        await SecondPasses(time, allocated, 0);
+        var process = new QuietProcess();
+        var first = process.Trim.Run();
+        Assert.True(process.Trim.Run().IsCompleted);
+        await process.SecondPassesAsync(0);
         await first.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-        Assert.Equal(1, trims[0]);
+        Assert.Equal(1, process.Trims);
     }
 
-    /// <summary>One quiet check's interval, with <paramref name="bytes"/> allocated in it.</summary>
-    private static async Task SecondPasses(FakeTimeProvider time, long[] allocated, long bytes)
+    /// <summary>A trim on a fake clock and allocation counter, counting the trims it ran.</summary>
+    private sealed class QuietProcess
     {
-        allocated[0] += bytes;
-        time.Advance(SessionBurstTrim.QuietCheck);
-        await Task.Yield(); // the wait's next check is set before the next second passes
+        private readonly FakeTimeProvider _time = new();
+        private long _allocated;
+
+        public QuietProcess() => Trim = new SessionBurstTrim(() => Trims++, _time, () => _allocated);
+
+        public SessionBurstTrim Trim { get; }
+
+        public int Trims { get; private set; }
+
+        /// <summary>One quiet check's interval, with <paramref name="bytes"/> allocated in it.</summary>
+        public async Task SecondPassesAsync(long bytes)
+        {
+            _allocated += bytes;
+            _time.Advance(SessionBurstTrim.QuietCheck);
+            await Task.Yield(); // the wait's next check is set before the next second passes
+        }
     }
 }
