@@ -69,7 +69,7 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
                 break;
             }
             client.NoDelay = true;
-            var task = Task.Run(() => RunSessionAsync(client));
+            var task = RunSessionAsync(client);
             lock (_sessions)
             {
                 _sessions.RemoveAll(t => t.IsCompleted);
@@ -80,6 +80,8 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
 
     private async Task RunSessionAsync(Socket client)
     {
+        // Off the accept loop at once; the session's own task is the one tracked (Task.Run kept a wrapper per session).
+        await Task.Yield();
         var remote = (IPEndPoint)client.RemoteEndPoint!;
         var ip = ClientAddress.Normalize(remote.Address);
         var refusal = limiter.TryAcquire(ip);

@@ -173,6 +173,8 @@ public sealed partial class SmtpSession
             timeout.CancelAfter(CommandTimeout);
             try
             {
+                // Idle between commands in one small wait, not in the read chain (memory of many idle sessions).
+                await _transport.WaitForInputAsync(timeout.Token);
                 (status, cmd, line) = await _transport.ReadCommandAsync(_limits.MaxCommandLineLength, timeout.Token);
             }
             catch (OperationCanceledException) when (!_abort.IsCancellationRequested)

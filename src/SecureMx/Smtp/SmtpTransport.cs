@@ -53,6 +53,7 @@ public sealed class SmtpTransport : IAsyncDisposable
     private byte[]? _output;
     private int _outputCount;
     private bool _mustRead; // the buffer holds only an incomplete line: wait for more bytes, do not spin on TryRead
+    private bool _bytesArrived; // WaitForInputAsync saw bytes (or the end) arrive: the next read need not wait for them again
     private readonly Stream _network;
     private readonly TimeProvider _time;
 
@@ -72,12 +73,14 @@ public sealed class SmtpTransport : IAsyncDisposable
     }
 
     /// <summary>
-    /// A reader that waits for bytes with a zero-byte read and rents its buffer only once they are there, and gives it
-    /// back when everything read is consumed: an idle session holds no read buffer (it held 16 KiB, most of the memory
-    /// of 10 000 idle sessions).
+    /// The reader rents its buffer when it reads and gives it back when everything read is consumed. It is only asked
+    /// to read once bytes are there: the transport waits for them with a zero-byte read of its own first
+    /// (<see cref="WaitForBytesAsync"/>), so that a waiting connection holds no read buffer (16 KiB each, once most of the
+    /// memory of 10 000 idle sessions) and, between commands, no read in progress either (<see cref="WaitForInputAsync"/>).
     /// </summary>
-    private static PipeReader CreateReader(Stream stream) =>
-        PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true, useZeroByteReads: true));
+    private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true, useZeroByteReads: false);
+
+    private static PipeReader CreateReader(Stream stream) => PipeReader.Create(stream, ReaderOptions);
 
     public SslStream? Tls { get; private set; }
 
@@ -149,7 +152,39 @@ public sealed class SmtpTransport : IAsyncDisposable
         // Nothing more pipelined by the client: this is the moment to send the collected replies.
         await FlushAsync(ct).ConfigureAwait(false);
         _mustRead = false;
+        await WaitForBytesAsync(ct).ConfigureAwait(false);
         return await _reader.ReadAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Waits until the client has sent something, or closed, without a read buffer: a zero-byte read, which a socket
+    /// (and an <see cref="SslStream"/> over it) completes once bytes are there. Not again when
+    /// <see cref="WaitForInputAsync"/> has just seen them arrive.
+    /// </summary>
+    private ValueTask<int> WaitForBytesAsync(CancellationToken ct)
+    {
+        if (_bytesArrived)
+        {
+            _bytesArrived = false;
+            return new(0);
+        }
+        return _stream.ReadAsync(Memory<byte>.Empty, ct);
+    }
+
+    /// <summary>
+    /// Waits, between commands, until the client has sent the next one (or closed the connection): returns at once
+    /// when something is buffered already (pipelined), and otherwise sends the collected replies and waits with no
+    /// read buffer and no read in progress. The session calls this before <see cref="ReadCommandAsync"/> so that an
+    /// idle connection holds one small wait instead of the whole read chain (the line search, the reader's read and
+    /// their state; ~1 KiB a session).
+    /// </summary>
+    public ValueTask WaitForInputAsync(CancellationToken ct) => HasBufferedInput() ? ValueTask.CompletedTask : FlushAndWaitAsync(ct);
+
+    private async ValueTask FlushAndWaitAsync(CancellationToken ct)
+    {
+        await FlushAsync(ct).ConfigureAwait(false);
+        await _stream.ReadAsync(Memory<byte>.Empty, ct).ConfigureAwait(false);
+        _bytesArrived = true;
     }
 
     /// <summary>Like <see cref="ReadAsync"/>, but waits for new bytes at most <paramref name="wait"/> (on the
@@ -162,6 +197,7 @@ public sealed class SmtpTransport : IAsyncDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, grace.Token);
         try
         {
+            await WaitForBytesAsync(linked.Token).ConfigureAwait(false);
             return await _reader.ReadAsync(linked.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (grace.IsCancellationRequested && !ct.IsCancellationRequested)
@@ -403,6 +439,7 @@ public sealed class SmtpTransport : IAsyncDisposable
         Tls = ssl;
         _stream = ssl;
         _mustRead = false;
+        _bytesArrived = false;
         _reader = CreateReader(ssl);
     }
 

@@ -1,4 +1,6 @@
 using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using SecureMx.Mail;
 using SecureMx.Smtp;
@@ -168,5 +170,142 @@ public sealed class SmtpTransportTests
         Assert.Equal(LineStatus.BareLineEnding, status);
         Assert.Equal("NOOP x\nMAIL FROM:<a@ext.test>", line);
         await pipe.Writer.CompleteAsync();
+    }
+
+    /// <summary>A server transport over one end of a loopback TCP connection, the other end the client's socket;
+    /// every read the transport makes is recorded with the size of its buffer.</summary>
+    private sealed class Connection : IAsyncDisposable
+    {
+        public required Socket Client { get; init; }
+        public required ReadRecordingStream Server { get; init; }
+        public required SmtpTransport Transport { get; init; }
+
+        public static async Task<Connection> OpenAsync(CancellationToken ct)
+        {
+            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listener.Listen();
+            var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await client.ConnectAsync(listener.LocalEndPoint!, ct);
+            var server = new ReadRecordingStream(new NetworkStream(await listener.AcceptAsync(ct), ownsSocket: true));
+            return new Connection { Client = client, Server = server, Transport = new SmtpTransport(server) };
+        }
+
+        public Task SendAsync(string text, CancellationToken ct) => Client.SendAsync(Encoding.ASCII.GetBytes(text), ct).AsTask();
+
+        /// <summary>What the client has received until <paramref name="lines"/> lines have come.</summary>
+        public async Task<string> ReceiveLinesAsync(int lines, CancellationToken ct)
+        {
+            var received = new StringBuilder();
+            var buffer = new byte[1024];
+            while (received.ToString().Split("\r\n").Length - 1 < lines)
+            {
+                int n = await Client.ReceiveAsync(buffer, ct).AsTask().WaitAsync(TimeSpan.FromSeconds(10), ct);
+                if (n == 0) break;
+                received.Append(Encoding.ASCII.GetString(buffer, 0, n));
+            }
+            return received.ToString();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Transport.DisposeAsync();
+            Client.Dispose();
+        }
+    }
+
+    private sealed class ReadRecordingStream(Stream inner) : Stream
+    {
+        private readonly List<int> _reads = [];
+
+        /// <summary>The buffer size of every read started so far, in order.</summary>
+        public int[] ReadSizes { get { lock (_reads) return [.. _reads]; } }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            lock (_reads) _reads.Add(buffer.Length);
+            return inner.ReadAsync(buffer, cancellationToken);
+        }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("the transport reads asynchronously");
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("the transport writes asynchronously");
+        public override void Flush() => inner.Flush();
+        public override bool CanRead => true;
+        public override bool CanWrite => true;
+        public override bool CanSeek => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+
+    [Fact]
+    public async Task BetweenCommandsTheRepliesGoOutAndTheConnectionWaitsWithNoReadBuffer()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var c = await Connection.OpenAsync(ct);
+        c.Transport.Write(SmtpReply.Ok);
+
+        var wait = c.Transport.WaitForInputAsync(ct).AsTask();
+        Assert.Equal("250 2.0.0 OK\r\n", await c.ReceiveLinesAsync(1, ct));
+        await Task.Delay(50, ct);
+        Assert.False(wait.IsCompleted);
+        Assert.Equal([0], c.Server.ReadSizes); // a zero-byte read: no buffer rented while the client is silent
+
+        await c.SendAsync("NOOP\r\n", ct);
+        await wait.WaitAsync(TimeSpan.FromSeconds(10), ct);
+        var (status, command, _) = await c.Transport.ReadCommandAsync(512, ct);
+        Assert.Equal((LineStatus.Ok, SmtpVerb.Noop), (status, command.Verb));
+        // The bytes the wait saw arrive are read at once, without a second zero-byte read.
+        Assert.Equal(2, c.Server.ReadSizes.Length);
+        Assert.True(c.Server.ReadSizes[1] > 0);
+    }
+
+    [Fact]
+    public async Task PipelinedCommandsNeedNoWaitAndTheirRepliesGoOutTogether()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var c = await Connection.OpenAsync(ct);
+        await c.SendAsync("NOOP\r\nRSET\r\n", ct);
+        await c.Transport.WaitForInputAsync(ct);
+        Assert.Equal(SmtpVerb.Noop, (await c.Transport.ReadCommandAsync(512, ct)).Command.Verb);
+        c.Transport.Write(SmtpReply.Ok);
+
+        // RFC 2920 §3.2: the next command is buffered already, so nothing is sent yet.
+        Assert.True(c.Transport.WaitForInputAsync(ct).AsTask().IsCompletedSuccessfully);
+        await Task.Delay(50, ct);
+        Assert.Equal(0, c.Client.Available);
+
+        Assert.Equal(SmtpVerb.Rset, (await c.Transport.ReadCommandAsync(512, ct)).Command.Verb);
+        c.Transport.Write(SmtpReply.Ok);
+        var wait = c.Transport.WaitForInputAsync(ct).AsTask();
+        Assert.Equal("250 2.0.0 OK\r\n250 2.0.0 OK\r\n", await c.ReceiveLinesAsync(2, ct));
+        Assert.False(wait.IsCompleted);
+        c.Client.Shutdown(SocketShutdown.Send);
+        await wait.WaitAsync(TimeSpan.FromSeconds(10), ct);
+        Assert.Equal(LineStatus.Closed, (await c.Transport.ReadCommandAsync(512, ct)).Status);
+    }
+
+    [Fact]
+    public async Task AWaitEndedByTheCommandTimeoutLeavesTheConnectionOpenForTheFinalReply()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var c = await Connection.OpenAsync(ct);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var wait = c.Transport.WaitForInputAsync(timeout.Token).AsTask();
+        await Task.Delay(50, ct);
+        timeout.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.WaitAsync(TimeSpan.FromSeconds(10), ct));
+
+        c.Transport.Write(SmtpReply.IdleTimeout);
+        await c.Transport.FlushAsync(ct);
+        Assert.StartsWith("421 4.4.2 ", await c.ReceiveLinesAsync(1, ct));
     }
 }
