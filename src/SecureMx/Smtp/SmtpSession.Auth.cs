@@ -136,6 +136,7 @@ public sealed partial class SmtpSession
             timeout.CancelAfter(CommandTimeout);
             try
             {
+                await _transport.WaitForInputAsync(timeout.Token);
                 (status, line) = await _transport.ReadLineAsync(MaxAuthResponseLength, timeout.Token);
             }
             catch (OperationCanceledException) when (!_abort.IsCancellationRequested)

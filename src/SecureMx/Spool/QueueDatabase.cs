@@ -44,6 +44,7 @@ public sealed class QueueDatabase : IDisposable
     private readonly SqliteConnection? _writeConnection;
     private readonly QueueWriterStatements? _statements; // the writer thread's prepared statements on _writeConnection
     private readonly ReadOnlyAccess? _readOnly; // OpenForReading: with the fallback on a full disk
+    private readonly QueueReaderPool _readers; // open read connections with their statements prepared
 
     public long Commits { get; private set; }
     public long CommittedOps { get; private set; }
@@ -68,6 +69,7 @@ public sealed class QueueDatabase : IDisposable
     public QueueDatabase(string path, string dataDirectory, ILogger logger, DurableFiles? files = null)
     {
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
+        _readers = new QueueReaderPool(OpenRead);
         DatabasePath = path;
         _dataDirectory = dataDirectory;
         _files = files ?? DurableFiles.Default;
@@ -87,6 +89,7 @@ public sealed class QueueDatabase : IDisposable
         if (!readOnly) throw new ArgumentException("the read-write queue has its own constructor", nameof(readOnly));
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30, Mode = SqliteOpenMode.ReadOnly }.ToString();
         _readOnly = new ReadOnlyAccess(path, _connectionString);
+        _readers = new QueueReaderPool(OpenRead);
         DatabasePath = path;
         _dataDirectory = dataDirectory;
         _files = DurableFiles.Default;
@@ -282,22 +285,19 @@ public sealed class QueueDatabase : IDisposable
     /// <summary>A read-only stream over a message kept in the database; null when there is none.</summary>
     public Stream? OpenInlineData(string id)
     {
-        var c = OpenRead();
+        var reader = _readers.Rent();
         try
         {
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = "SELECT rowid FROM message_data WHERE id=$id";
-            cmd.Parameters.AddWithValue("$id", id);
-            if (cmd.ExecuteScalar() is not long rowid)
+            if (reader.Statement("SELECT rowid FROM message_data WHERE id=$id", ("$id", id)).ExecuteScalar() is not long rowid)
             {
-                c.Dispose();
+                reader.Dispose();
                 return null;
             }
-            return new OwningStream(new SqliteBlob(c, "message_data", "data", rowid, readOnly: true), c);
+            return new OwningStream(new SqliteBlob(reader.Connection, "message_data", "data", rowid, readOnly: true), reader);
         }
         catch
         {
-            c.Dispose();
+            reader.Dispose();
             throw;
         }
     }
@@ -318,16 +318,16 @@ public sealed class QueueDatabase : IDisposable
     internal Task RemoveMessageAsync(string messageId, bool synced) =>
         Submit((_, tx) => _statements!.RemoveMessage(tx, messageId), needsDirectorySync: false, synced);
 
+    private const string LoadEnvelopeSql = "SELECT received_at, sender, size, body, smtputf8, ret, envid, listener, client_ip, client_helo, protocol, tls_protocol, tls_cipher, account, requiretls, auth_results FROM messages WHERE id=$id";
+    private static readonly string LoadRecipientsSql = $"SELECT idx, address, original, route, maildir, notify, orcpt_type, orcpt, state, attempts, next_attempt_at, delay_warned, {StoredOutcome.Columns} FROM recipients WHERE message_id=$id ORDER BY idx";
+
     /// <summary>Loads a message's envelope and all its recipient rows; null when it is gone.</summary>
     public (Envelope Envelope, List<QueuedRecipient> Recipients)? Load(string messageId)
     {
         Interlocked.Increment(ref _loads);
-        using var c = OpenRead();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT received_at, sender, size, body, smtputf8, ret, envid, listener, client_ip, client_helo, protocol, tls_protocol, tls_cipher, account, requiretls, auth_results FROM messages WHERE id=$id";
-        cmd.Parameters.AddWithValue("$id", messageId);
+        using var reader = _readers.Rent();
         Envelope? env;
-        using (var r = cmd.ExecuteReader())
+        using (var r = reader.Statement(LoadEnvelopeSql, ("$id", messageId)).ExecuteReader())
         {
             if (!r.Read()) return null;
             var tls = r.IsDBNull(11) ? null : new NegotiatedTls(r.GetString(11), r.GetString(12));
@@ -345,11 +345,8 @@ public sealed class QueueDatabase : IDisposable
                 AuthenticationResults = r.IsDBNull(15) ? null : r.GetString(15),
             };
         }
-        using var rc = c.CreateCommand();
-        rc.CommandText = $"SELECT idx, address, original, route, maildir, notify, orcpt_type, orcpt, state, attempts, next_attempt_at, delay_warned, {StoredOutcome.Columns} FROM recipients WHERE message_id=$id ORDER BY idx";
-        rc.Parameters.AddWithValue("$id", messageId);
         var list = new List<QueuedRecipient>();
-        using (var r = rc.ExecuteReader())
+        using (var r = reader.Statement(LoadRecipientsSql, ("$id", messageId)).ExecuteReader())
         {
             while (r.Read())
             {
@@ -367,17 +364,13 @@ public sealed class QueueDatabase : IDisposable
     /// <summary>Ids of messages with at least one recipient due for an attempt at <paramref name="now"/>, oldest first.</summary>
     public List<string> DueMessageIds(DateTimeOffset now, int limit)
     {
-        using var c = OpenRead();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = """
+        using var reader = _readers.Rent();
+        var ids = new List<string>();
+        using var r = reader.Statement("""
             SELECT DISTINCT message_id FROM recipients
             WHERE state IN ('Queued','Deferred') AND next_attempt_at <= $now
             ORDER BY message_id LIMIT $limit
-            """;
-        cmd.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        cmd.Parameters.AddWithValue("$limit", limit);
-        var ids = new List<string>();
-        using var r = cmd.ExecuteReader();
+            """, ("$now", now.ToUnixTimeMilliseconds()), ("$limit", limit)).ExecuteReader();
         while (r.Read()) ids.Add(r.GetString(0));
         return ids;
     }
@@ -390,17 +383,13 @@ public sealed class QueueDatabase : IDisposable
     /// </summary>
     public List<string> SomeDueMessageIds(DateTimeOffset now, int limit)
     {
-        using var c = OpenRead();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = """
+        using var reader = _readers.Rent();
+        var ids = new List<string>();
+        using var r = reader.Statement("""
             SELECT DISTINCT message_id FROM recipients INDEXED BY recipients_due
             WHERE state IN ('Queued','Deferred') AND next_attempt_at <= $now
             LIMIT $limit
-            """;
-        cmd.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        cmd.Parameters.AddWithValue("$limit", limit);
-        var ids = new List<string>();
-        using var r = cmd.ExecuteReader();
+            """, ("$now", now.ToUnixTimeMilliseconds()), ("$limit", limit)).ExecuteReader();
         while (r.Read()) ids.Add(r.GetString(0));
         return ids;
     }
@@ -408,10 +397,8 @@ public sealed class QueueDatabase : IDisposable
     /// <summary>The earliest next-attempt time among pending recipients, if any.</summary>
     public DateTimeOffset? NextDueTime()
     {
-        using var c = OpenRead();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT MIN(next_attempt_at) FROM recipients WHERE state IN ('Queued','Deferred')";
-        var v = cmd.ExecuteScalar();
+        using var reader = _readers.Rent();
+        var v = reader.Statement("SELECT MIN(next_attempt_at) FROM recipients WHERE state IN ('Queued','Deferred')").ExecuteScalar();
         return v is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
     }
 
@@ -499,11 +486,8 @@ public sealed class QueueDatabase : IDisposable
     /// <summary>Whether the message is still queued (one indexed read, no rows loaded).</summary>
     public bool Contains(string messageId)
     {
-        using var c = OpenRead();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT 1 FROM messages WHERE id=$id";
-        cmd.Parameters.AddWithValue("$id", messageId);
-        return cmd.ExecuteScalar() is not null;
+        using var reader = _readers.Rent();
+        return reader.Statement("SELECT 1 FROM messages WHERE id=$id", ("$id", messageId)).ExecuteScalar() is not null;
     }
 
     /// <summary>All message ids in the queue (used to find orphaned data files at start-up).</summary>
@@ -522,6 +506,7 @@ public sealed class QueueDatabase : IDisposable
     {
         _writes.Complete();
         _writer?.Join(TimeSpan.FromSeconds(30));
+        _readers.Dispose();
         _statements?.Dispose();
         _writeConnection?.Dispose();
     }
