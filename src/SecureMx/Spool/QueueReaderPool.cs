@@ -83,9 +83,17 @@ internal sealed class QueueReaderPool(Func<SqliteConnection> open) : IDisposable
             if (!_statements.TryGetValue(sql, out var cmd))
             {
                 cmd = Connection.CreateCommand();
-                cmd.CommandText = sql;
-                foreach (var (name, _) in values) cmd.Parameters.Add(new SqliteParameter { ParameterName = name });
-                cmd.Prepare();
+                try
+                {
+                    cmd.CommandText = sql;
+                    foreach (var (name, _) in values) cmd.Parameters.Add(new SqliteParameter { ParameterName = name });
+                    cmd.Prepare();
+                }
+                catch
+                {
+                    cmd.Dispose();
+                    throw;
+                }
                 _statements.Add(sql, cmd);
             }
             if (cmd.Parameters.Count != values.Length) throw new ArgumentException($"the statement takes {cmd.Parameters.Count} values, not {values.Length}", nameof(values));
