@@ -76,13 +76,41 @@ public sealed class QueueReaderPoolTests : IDisposable
         pool.Rent().Dispose();
         var inUse = pool.Rent();
         var idle = pool.Rent();
+        var idleConnection = idle.Connection;
         idle.Dispose();
 
         pool.Dispose();
-        Assert.Equal(ConnectionState.Closed, idle.Connection.State);
+        Assert.Equal(ConnectionState.Closed, idleConnection.State);
         Assert.Equal(ConnectionState.Open, inUse.Connection.State);
         inUse.Dispose();
         Assert.All(_opened, c => Assert.Equal(ConnectionState.Closed, c.State));
+    }
+
+    [Fact]
+    public void AReaderDisposedTwiceGivesItsConnectionBackOnce()
+    {
+        using var pool = new QueueReaderPool(Open);
+        var reader = pool.Rent();
+        reader.Dispose();
+        reader.Dispose(); // a stream over an inline message disposed twice disposes its reader twice
+
+        using var first = pool.Rent();
+        using var second = pool.Rent();
+        Assert.NotSame(first.Connection, second.Connection);
+        Assert.Equal(2, _opened.Count);
+    }
+
+    [Fact]
+    public void AReaderUsedAfterItWasGivenBackThrows()
+    {
+        using var pool = new QueueReaderPool(Open);
+        var reader = pool.Rent();
+        reader.Dispose();
+        using var next = pool.Rent(); // has the same connection now
+
+        Assert.Throws<ObjectDisposedException>(() => reader.Statement(ById, ("$id", 1L)));
+        Assert.Throws<ObjectDisposedException>(() => reader.Connection);
+        Assert.Equal("one", next.Statement(ById, ("$id", 1L)).ExecuteScalar());
     }
 
     [Fact]
