@@ -34,7 +34,9 @@ public static class ServeCommand
             using var host = ServerHost.Build(dir, options, TimeProvider.System, overrides, reloadSignal);
             try
             {
-                await host.RunAsync(CancellationToken.None);
+                // Not RunAsync: it disposes the host, whose services say below whether one of them stopped it.
+                await host.StartAsync(CancellationToken.None);
+                await host.WaitForShutdownAsync(CancellationToken.None);
             }
             catch (Smtp.ListenerStartException ex)
             {
@@ -44,6 +46,9 @@ public static class ServeCommand
             {
                 throw new CliException(ex.Message); // node.name held by another live node (NodeService)
             }
+            // The host stopped because a part of it failed, not on a signal: exit 1, so that the service manager starts it again.
+            if (BackgroundServiceFailure.Of(host) is { } failure)
+                throw new CliException($"stopped because {failure.Service} failed: {failure.Error.Message}");
             return 0;
         });
         return cmd;

@@ -42,6 +42,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
     private readonly SemaphoreSlim _kick = new(0, 1); // one pending wake-up is enough
     private readonly UnsavedOutcomes _unsaved = new();
     private readonly FailureRunLog _writeFailures;
+    private readonly FailureRunLog _lookFailures;
 
     /// <summary>A message as one delivery run read it: its envelope and every recipient row.</summary>
     private sealed record LoadedMessage(Envelope Envelope, List<QueuedRecipient> Recipients);
@@ -61,6 +62,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         _log = log;
         _rules = new QueueTimeRules(options.Queue);
         _writeFailures = new FailureRunLog(log, "recording delivery outcomes in the queue database");
+        _lookFailures = new FailureRunLog(log, "looking for due mail in the queue database");
         _dsn = new DsnEmitter(spool, recipients, options, time, log);
         _dsn.Arrived += MessageArrived;
     }
@@ -115,27 +117,20 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
     {
         while (!ct.IsCancellationRequested)
         {
-            var now = _time.GetUtcNow();
-            int dispatched = 0, held = 0;
-            ForgetReleasedMessagesThatLeftTheQueue(now);
-            // Held messages are among the due ones the database names: ask for as many more, so that they never crowd out the rest.
-            foreach (var id in _spool.Queue.SomeDueMessageIds(now, DueBatchSize + _unsaved.Count))
+            TimeSpan wait;
+            try
             {
-                // Its outcome could not be written: the database's due time is stale, the one in memory counts.
-                if (_unsaved.IsHeld(id, now)) held++;
-                else
-                {
-                    dispatched++;
-                    MessageArrived(id);
-                }
+                wait = LookForDueMail();
+                _lookFailures.Succeeded();
             }
-            var next = _spool.Queue.NextDueTime();
-            // What the database says is due is held in memory: wake when the first hold ends, not every 200 ms.
-            if (next <= now && held > 0 && dispatched == 0 && _unsaved.EarliestRelease(now) is { } release) next = release;
-            var wait = next is null ? TimeSpan.FromMinutes(1) : next.Value - _time.GetUtcNow();
-            if (wait < TimeSpan.FromMilliseconds(200)) wait = TimeSpan.FromMilliseconds(200);
-            // Look again at least every few seconds: `securemx queue retry` changes due times from another process.
-            if (wait > SchedulerLongestWait) wait = SchedulerLongestWait;
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // A queue database that cannot be read now (an I/O error, a lock held past the busy timeout)
+                // costs this look, not the server (the listeners go on accepting); the next look is in a few seconds.
+                _lookFailures.Failed(ex, "looking for due mail in the queue database failed ({Error}); the next look is in {Seconds} s",
+                    ex.Message, SchedulerLongestWait.TotalSeconds);
+                wait = SchedulerLongestWait;
+            }
             using var delay = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var timer = Task.Delay(wait, _time, delay.Token);
             var kicked = _kick.WaitAsync(delay.Token);
@@ -144,6 +139,32 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             try { await Task.WhenAll(timer, kicked); } catch (OperationCanceledException) { }
             ct.ThrowIfCancellationRequested();
         }
+    }
+
+    /// <summary>One look of the scheduler: dispatches the due messages; returns how long to wait for the next look.</summary>
+    private TimeSpan LookForDueMail()
+    {
+        var now = _time.GetUtcNow();
+        int dispatched = 0, held = 0;
+        ForgetReleasedMessagesThatLeftTheQueue(now);
+        // Held messages are among the due ones the database names: ask for as many more, so that they never crowd out the rest.
+        foreach (var id in _spool.Queue.SomeDueMessageIds(now, DueBatchSize + _unsaved.Count))
+        {
+            // Its outcome could not be written: the database's due time is stale, the one in memory counts.
+            if (_unsaved.IsHeld(id, now)) held++;
+            else
+            {
+                dispatched++;
+                MessageArrived(id);
+            }
+        }
+        var next = _spool.Queue.NextDueTime();
+        // What the database says is due is held in memory: wake when the first hold ends, not every 200 ms.
+        if (next <= now && held > 0 && dispatched == 0 && _unsaved.EarliestRelease(now) is { } release) next = release;
+        var wait = next is null ? TimeSpan.FromMinutes(1) : next.Value - _time.GetUtcNow();
+        if (wait < TimeSpan.FromMilliseconds(200)) wait = TimeSpan.FromMilliseconds(200);
+        // Look again at least every few seconds: `securemx queue retry` changes due times from another process.
+        return wait > SchedulerLongestWait ? SchedulerLongestWait : wait;
     }
 
     /// <summary>

@@ -66,6 +66,12 @@ public sealed class DurableFiles(IStorageFaultInjector? faults = null)
     public void Commit(SqliteTransaction transaction, string database) => Step(faults, DurableStep.Commit, database, transaction.Commit);
 
     /// <summary>
+    /// Before a read of the queue database: the seam may fail it as SQLite would (SQLITE_IOERR, SQLITE_BUSY),
+    /// with the <c>SqliteException</c> the caller would see from the read itself.
+    /// </summary>
+    public void BeforeQueueRead(string database) => faults?.BeforeStep(DurableStep.QueueRead, database);
+
+    /// <summary>
     /// Writes a whole file durably: a temporary name, fsync, rename over <paramref name="path"/>, fsync
     /// of the directory. Until the rename the old file (if any) is untouched and a failure removes the
     /// temporary file; a failure of the final directory fsync leaves the new content in place but not

@@ -4,7 +4,7 @@ namespace SecureMx.Spool;
 /// The named steps of durable storage, as <see cref="DurableFiles"/> performs them and an
 /// <see cref="IStorageFaultInjector"/> sees them. The path a step reports is the name it acts on:
 /// the file (create, write, flush, fsync, delete), the new name (rename), the directory (directory
-/// fsync) or the database file (commit).
+/// fsync) or the database file (commit, queue read).
 /// </summary>
 public enum DurableStep
 {
@@ -24,4 +24,10 @@ public enum DurableStep
     Delete,
     /// <summary>The commit of a queue database transaction (SQLite's own writes and its WAL fsync).</summary>
     Commit,
+    /// <summary>
+    /// A read of the queue database (a delivery's message, the scheduler's due messages): SQLite reads
+    /// the file and its WAL, and an I/O error or a lock held past the busy timeout fails the read. Not a
+    /// step of durable storage, but the other side of it: a full disk does not fail it, a bad one does.
+    /// </summary>
+    QueueRead,
 }

@@ -26,6 +26,7 @@ public sealed class DurableStepException : IOException
         DurableStep.Rename => "renaming into",
         DurableStep.SyncDirectory => "fsync of directory",
         DurableStep.Delete => "removing",
+        DurableStep.QueueRead => "reading",
         _ => "committing",
     };
 }

@@ -282,10 +282,17 @@ public sealed class QueueDatabase : IDisposable
         file.CopyTo(blob);
     }
 
+    /// <summary>A reader with its prepared statements, for one read; the fault seam sees the read first.</summary>
+    private QueueReaderPool.Reader RentReader()
+    {
+        _files.BeforeQueueRead(DatabasePath);
+        return _readers.Rent();
+    }
+
     /// <summary>A read-only stream over a message kept in the database; null when there is none.</summary>
     public Stream? OpenInlineData(string id)
     {
-        var reader = _readers.Rent();
+        var reader = RentReader();
         try
         {
             if (reader.Statement("SELECT rowid FROM message_data WHERE id=$id", ("$id", id)).ExecuteScalar() is not long rowid)
@@ -325,7 +332,7 @@ public sealed class QueueDatabase : IDisposable
     public (Envelope Envelope, List<QueuedRecipient> Recipients)? Load(string messageId)
     {
         Interlocked.Increment(ref _loads);
-        using var reader = _readers.Rent();
+        using var reader = RentReader();
         Envelope? env;
         using (var r = reader.Statement(LoadEnvelopeSql, ("$id", messageId)).ExecuteReader())
         {
@@ -364,7 +371,7 @@ public sealed class QueueDatabase : IDisposable
     /// <summary>Ids of messages with at least one recipient due for an attempt at <paramref name="now"/>, oldest first.</summary>
     public List<string> DueMessageIds(DateTimeOffset now, int limit)
     {
-        using var reader = _readers.Rent();
+        using var reader = RentReader();
         var ids = new List<string>();
         using var r = reader.Statement("""
             SELECT DISTINCT message_id FROM recipients
@@ -383,7 +390,7 @@ public sealed class QueueDatabase : IDisposable
     /// </summary>
     public List<string> SomeDueMessageIds(DateTimeOffset now, int limit)
     {
-        using var reader = _readers.Rent();
+        using var reader = RentReader();
         var ids = new List<string>();
         using var r = reader.Statement("""
             SELECT DISTINCT message_id FROM recipients INDEXED BY recipients_due
@@ -397,7 +404,7 @@ public sealed class QueueDatabase : IDisposable
     /// <summary>The earliest next-attempt time among pending recipients, if any.</summary>
     public DateTimeOffset? NextDueTime()
     {
-        using var reader = _readers.Rent();
+        using var reader = RentReader();
         var v = reader.Statement("SELECT MIN(next_attempt_at) FROM recipients WHERE state IN ('Queued','Deferred')").ExecuteScalar();
         return v is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
     }
@@ -486,7 +493,7 @@ public sealed class QueueDatabase : IDisposable
     /// <summary>Whether the message is still queued (one indexed read, no rows loaded).</summary>
     public bool Contains(string messageId)
     {
-        using var reader = _readers.Rent();
+        using var reader = RentReader();
         return reader.Statement("SELECT 1 FROM messages WHERE id=$id", ("$id", messageId)).ExecuteScalar() is not null;
     }
 

@@ -9,7 +9,8 @@ namespace SecureMx.Tests.Queue;
 /// A delivery whose outcome the queue database cannot take (a full disk: the commit fails with
 /// SQLITE_FULL through the fault seam) waits in memory as the outcome says — the local retry
 /// interval, the retry schedule — instead of being tried again every 200 ms, and each failure is
-/// one log line, with the stack trace only for the first of a run.
+/// one log line, with the stack trace only for the first of a run. A queue database that cannot be
+/// read (SQLITE_IOERR through the same seam) costs the scheduler its looks until it can, not the server.
 /// </summary>
 public sealed class QueueRunnerStorageFaultTests
 {
@@ -181,6 +182,33 @@ public sealed class QueueRunnerStorageFaultTests
         Assert.Null(h.Spool.Queue.Load(ids[1]));
         Assert.NotNull(h.Spool.Queue.Load(ids[0]));
         Assert.Equal(1, h.Runner.UnsavedMessages);
+    }
+
+    [Fact]
+    public async Task AQueueDatabaseThatCannotBeReadCostsTheSchedulerItsLooksNotTheServerAndTheDueMailGoesOnceItCanBeRead()
+    {
+        var faults = new StorageFaultPlan();
+        await using var h = await QueueRunnerHarness.CreateAsync(faults: faults);
+        var maildirNew = Path.Combine(h.DataDirectory, MailboxRepository.MaildirFor("alice", "example.test"), "new");
+        var id = await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")], announce: false); // due now; only the scheduler finds it
+        faults.FailAlways(DurableStep.QueueRead, Errno.EIO);
+        int Failures() => h.LogLines.Count(l => l.StartsWith("Error:", StringComparison.Ordinal)
+            && l.Contains("looking for due mail in the queue database failed (SQLite Error 10: 'disk I/O error'.); the next look is in 5 s", StringComparison.Ordinal));
+
+        // A look every 5 s, each failing: one line each (the stack trace once), and the queue keeps running.
+        h.Runner.Kick();
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(21), () => Assert.False(h.Runner.ExecuteTask!.IsCompleted, "the queue runner stopped"));
+        Assert.InRange(Failures(), 4, 6);
+        Assert.Single(h.LogLines, l => !l.StartsWith("Debug:", StringComparison.Ordinal) && l.Contains("\n   at ", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(maildirNew) && Directory.GetFiles(maildirNew).Length > 0);
+
+        // Readable again: the next look finds the message, it is delivered once, and the log says the looks recovered.
+        faults.Clear();
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(30), () => { });
+        Assert.Null(h.Spool.Queue.Load(id));
+        Assert.Single(Directory.GetFiles(maildirNew));
+        Assert.Single(h.LogLines, l => l.Contains($"looking for due mail in the queue database recovered after {Failures()} failure(s)", StringComparison.Ordinal));
+        Assert.False(h.Runner.ExecuteTask!.IsCompleted);
     }
 
     /// <summary>

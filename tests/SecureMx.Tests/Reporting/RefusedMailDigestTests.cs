@@ -180,7 +180,7 @@ public sealed class RefusedMailDigestTests : IDisposable
     public async Task ASpoolFailureReleasesTheClaimAndTheNextRunSends()
     {
         await RefusedAsync((10, "192.0.2.1", "a@sender.test", "bob@example.org"));
-        foreach (var step in Enum.GetValues<DurableStep>()) _faults.FailAlways(step, Errno.ENOSPC); // the disk is full
+        foreach (var step in StorageFaultPlan.WriteSteps) _faults.FailAlways(step, Errno.ENOSPC); // the disk is full
 
         var failed = Assert.Single(await Digest().RunAsync(Day, cancellationToken: TestContext.Current.CancellationToken));
 

@@ -352,7 +352,7 @@ public sealed class TlsReportSenderTests : IAsyncDisposable
         Publish(Remote, "v=TLSRPTv1; rua=mailto:reports@remote.example.net");
         var faults = new StorageFaultPlan();
         using var full = new MessageSpool(Path.Combine(_dir.Path, "full"), _time, NullLogger.Instance, new DurableFiles(faults));
-        foreach (var step in Enum.GetValues<DurableStep>()) faults.FailAlways(step, Errno.ENOSPC); // the disk is full
+        foreach (var step in StorageFaultPlan.WriteSteps) faults.FailAlways(step, Errno.ENOSPC); // the disk is full
 
         var failed = Assert.Single(await Sender(acceptor: new MessageAcceptor(full, null, _time, NullLogger.Instance)).SendDayAsync(Day, null, Ct));
 
@@ -373,7 +373,7 @@ public sealed class TlsReportSenderTests : IAsyncDisposable
         Publish(Remote, $"v=TLSRPTv1; rua=mailto:reports@remote.example.net,{CollectorUrl}");
         var faults = new StorageFaultPlan();
         using var full = new MessageSpool(Path.Combine(_dir.Path, "full"), _time, NullLogger.Instance, new DurableFiles(faults));
-        foreach (var step in Enum.GetValues<DurableStep>()) faults.FailAlways(step, Errno.ENOSPC);
+        foreach (var step in StorageFaultPlan.WriteSteps) faults.FailAlways(step, Errno.ENOSPC);
 
         var result = Assert.Single(await Sender(acceptor: new MessageAcceptor(full, null, _time, NullLogger.Instance)).SendDayAsync(Day, null, Ct));
 

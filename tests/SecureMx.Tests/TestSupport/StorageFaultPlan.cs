@@ -50,6 +50,9 @@ public sealed class StorageFaultPlan : IStorageFaultInjector
         public ManualResetEventSlim? Hold => hold;
     }
 
+    /// <summary>Every step that writes: what a full disk fails (reads still work on it).</summary>
+    public static IReadOnlyList<DurableStep> WriteSteps { get; } = Enum.GetValues<DurableStep>().Where(s => s != DurableStep.QueueRead).ToList();
+
     private readonly object _gate = new();
     private readonly List<Rule> _rules = new();
     private readonly List<SeenStep> _steps = new();
@@ -121,7 +124,7 @@ public sealed class StorageFaultPlan : IStorageFaultInjector
     /// <summary>What the system raises for <paramref name="errno"/> at <paramref name="step"/>.</summary>
     public static Exception ErrorFor(DurableStep step, Errno errno, string path)
     {
-        if (step == DurableStep.Commit)
+        if (step is DurableStep.Commit or DurableStep.QueueRead)
         {
             return errno == Errno.ENOSPC
                 ? new SqliteException("SQLite Error 13: 'database or disk is full'.", SQLITE_FULL)
