@@ -41,6 +41,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
     private readonly ConcurrentDictionary<string, byte> _inFlight = new();
     private readonly SemaphoreSlim _kick = new(0, 1); // one pending wake-up is enough
     private readonly UnsavedOutcomes _unsaved = new();
+    private readonly FailedRunHolds _failedRuns = new();
     private readonly FailureRunLog _writeFailures;
     private readonly FailureRunLog _lookFailures;
 
@@ -148,10 +149,10 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         int dispatched = 0, held = 0;
         ForgetReleasedMessagesThatLeftTheQueue(now);
         // Held messages are among the due ones the database names: ask for as many more, so that they never crowd out the rest.
-        foreach (var id in _spool.Queue.SomeDueMessageIds(now, DueBatchSize + _unsaved.Count))
+        foreach (var id in _spool.Queue.SomeDueMessageIds(now, DueBatchSize + _unsaved.Count + _failedRuns.Count))
         {
-            // Its outcome could not be written: the database's due time is stale, the one in memory counts.
-            if (_unsaved.IsHeld(id, now)) held++;
+            // Its outcome could not be written, or its last run failed: the database's due time is stale, the one in memory counts.
+            if (_unsaved.IsHeld(id, now) || _failedRuns.IsHeld(id, now)) held++;
             else
             {
                 dispatched++;
@@ -160,25 +161,55 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         }
         var next = _spool.Queue.NextDueTime();
         // What the database says is due is held in memory: wake when the first hold ends, not every 200 ms.
-        if (next <= now && held > 0 && dispatched == 0 && _unsaved.EarliestRelease(now) is { } release) next = release;
+        if (next <= now && held > 0 && dispatched == 0 && EarliestRelease(_unsaved.EarliestRelease(now), _failedRuns.EarliestRelease(now)) is { } release) next = release;
         var wait = next is null ? TimeSpan.FromMinutes(1) : next.Value - _time.GetUtcNow();
         if (wait < TimeSpan.FromMilliseconds(200)) wait = TimeSpan.FromMilliseconds(200);
         // Look again at least every few seconds: `securemx queue retry` changes due times from another process.
         return wait > SchedulerLongestWait ? SchedulerLongestWait : wait;
     }
 
+    private static DateTimeOffset? EarliestRelease(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
+
     /// <summary>
-    /// A message deleted or bounced by the operator (another process) while its outcomes were held in
-    /// memory is never due again, so no worker would drop its note: once its hold has ended, a note
-    /// whose message has left the queue goes.
+    /// A message deleted or bounced by the operator (another process) while held in memory (its outcomes
+    /// unwritten, or after a failed run) is never due again, so no worker would drop its note: once its
+    /// hold has ended, a note whose message has left the queue goes.
     /// </summary>
     private void ForgetReleasedMessagesThatLeftTheQueue(DateTimeOffset now)
     {
-        if (_unsaved.Count == 0) return;
-        foreach (var id in _unsaved.Released(now))
+        if (_unsaved.Count > 0)
         {
-            if (!_inFlight.ContainsKey(id) && !_spool.Queue.Contains(id)) _unsaved.Forget(id);
+            foreach (var id in _unsaved.Released(now))
+            {
+                if (!_inFlight.ContainsKey(id) && !_spool.Queue.Contains(id)) _unsaved.Forget(id);
+            }
         }
+        if (_failedRuns.Count > 0)
+        {
+            foreach (var id in _failedRuns.Released(now))
+            {
+                if (!_inFlight.ContainsKey(id) && !_spool.Queue.Contains(id)) _failedRuns.Forget(id);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A delivery run that ended with an unexpected error: the message waits delivery.localRetrySeconds
+    /// (<see cref="FailedRunHolds"/>) instead of being started again at the scheduler's next look.
+    /// </summary>
+    private void HoldAfterFailedRun(string id, Exception error)
+    {
+        var retry = TimeSpan.FromSeconds(_options.Delivery.LocalRetrySeconds);
+        int failures = _failedRuns.HoldAfterFailure(id, _time.GetUtcNow() + retry);
+        // The stack trace with the first failure of a message; it says nothing new the next time.
+        if (failures == 1) _log.LogError(error, "{Id}: delivery run failed ({Error}); tried again in {Seconds} s", id, error.Message, retry.TotalSeconds);
+        else _log.LogError("{Id}: delivery run failed ({Error}); failure {Count} in a row, tried again in {Seconds} s", id, error.Message, failures, retry.TotalSeconds);
+    }
+
+    /// <summary>A delivery run that ended without an unexpected error (whatever its outcomes).</summary>
+    private void RunCompleted(string id)
+    {
+        if (_failedRuns.Forget(id) is > 0 and var failures) _log.LogInformation("{Id}: delivery run completed after {Count} failed run(s)", id, failures);
     }
 
     /// <summary>Loads each message once; delivers it when all its due recipients are local, else hands it to the remote pool.</summary>
@@ -195,11 +226,16 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
                     var message = new LoadedMessage(loaded.Envelope, _unsaved.Overlay(id, loaded.Recipients));
                     // Still in flight: the remote worker delivers all of it, local recipients included.
                     if (Due(message).Any(r => !IsLocal(r))) handedOver = _remoteWork.Writer.TryWrite(message);
-                    else await RunAsync(message, ct);
+                    else
+                    {
+                        await RunAsync(message, ct);
+                        RunCompleted(id);
+                    }
                 }
                 else
                 {
                     _unsaved.Forget(id); // deleted or bounced by the operator meanwhile: nothing left to write
+                    _failedRuns.Forget(id);
                 }
             }
             catch (OperationCanceledException)
@@ -207,7 +243,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             }
             catch (Exception ex)
             {
-                _log.LogError(ex, "{Id}: delivery run failed; will retry", id);
+                HoldAfterFailedRun(id, ex);
             }
             finally
             {
@@ -225,14 +261,18 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             {
                 // The message may have waited in this pool's backlog while an operator deleted or bounced
                 // it from another process (`securemx queue delete|bounce`): never deliver a removed message.
-                if (!ct.IsCancellationRequested && _spool.Queue.Contains(id)) await RunAsync(message, ct);
+                if (!ct.IsCancellationRequested && _spool.Queue.Contains(id))
+                {
+                    await RunAsync(message, ct);
+                    RunCompleted(id);
+                }
             }
             catch (OperationCanceledException)
             {
             }
             catch (Exception ex)
             {
-                _log.LogError(ex, "{Id}: delivery run failed; will retry", id);
+                HoldAfterFailedRun(id, ex);
             }
             finally
             {
@@ -388,4 +428,5 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
 
     /// <summary>Messages whose last outcomes are only in memory (the queue database did not take them).</summary>
     internal int UnsavedMessages => _unsaved.Count;
+    internal int HeldAfterFailedRuns => _failedRuns.Count;
 }

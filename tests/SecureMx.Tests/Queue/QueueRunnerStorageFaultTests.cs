@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using SecureMx.Mail;
 using SecureMx.Spool;
 using SecureMx.Store;
@@ -209,6 +210,58 @@ public sealed class QueueRunnerStorageFaultTests
         Assert.Single(Directory.GetFiles(maildirNew));
         Assert.Single(h.LogLines, l => l.Contains($"looking for due mail in the queue database recovered after {Failures()} failure(s)", StringComparison.Ordinal));
         Assert.False(h.Runner.ExecuteTask!.IsCompleted);
+    }
+
+    [Fact]
+    public async Task AMessageWhoseDeliveryRunFailsIsTriedAgainAfterTheLocalIntervalNotAtEveryLook()
+    {
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o => o.Delivery.LocalRetrySeconds = 60);
+        var maildirNew = Path.Combine(h.DataDirectory, MailboxRepository.MaildirFor("alice", "example.test"), "new");
+        var id = await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")], announce: false);
+        // A row this version cannot read (written by a newer one, or damaged): loading the message throws.
+        SetBodyType(h, id, "EightBitMimeV2");
+        int Failures() => h.LogLines.Count(l => l.StartsWith("Error:", StringComparison.Ordinal) && l.Contains($"{id}: delivery run failed", StringComparison.Ordinal));
+
+        h.Runner.MessageArrived(id);
+        // Due all along, but tried at 0 s, 60 s and 120 s (each plus at most one scheduler step), not at every look.
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(150), () => Assert.True(Failures() <= 3, $"{Failures()} failed runs by {h.Clock.GetUtcNow():O}"));
+        Assert.Equal(3, Failures());
+        Assert.Single(h.LogLines, l => !l.StartsWith("Debug:", StringComparison.Ordinal) && l.Contains("\n   at ", StringComparison.Ordinal)); // the stack trace once
+
+        // Readable again (the newer version is back, or the row repaired): the next run delivers it.
+        SetBodyType(h, id, nameof(BodyType.SevenBit));
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(190), () => { });
+        Assert.Null(h.Spool.Queue.Load(id));
+        Assert.Single(Directory.GetFiles(maildirNew));
+        Assert.Equal(0, h.Runner.HeldAfterFailedRuns);
+        Assert.Single(h.LogLines, l => l.Contains($"{id}: delivery run completed after 3 failed run(s)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TheHoldOfAMessageWhoseRunFailedGoesWhenTheOperatorDeletesIt()
+    {
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o => o.Delivery.LocalRetrySeconds = 60);
+        var id = await h.SendAsync([QueueRunnerHarness.LocalRecipient("alice")], announce: false);
+        SetBodyType(h, id, "EightBitMimeV2");
+        h.Runner.MessageArrived(id);
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(30), () => { });
+        Assert.Equal(1, h.Runner.HeldAfterFailedRuns);
+
+        // `securemx queue delete` from another process: the message is never due again, and its hold goes when it ends.
+        await h.Spool.RemoveAsync(id);
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(90), () => { });
+        Assert.Equal(0, h.Runner.HeldAfterFailedRuns);
+    }
+
+    private static void SetBodyType(QueueRunnerHarness h, string id, string body)
+    {
+        using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = h.Spool.Queue.DatabasePath, Pooling = false }.ToString());
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "UPDATE messages SET body=$body WHERE id=$id";
+        cmd.Parameters.AddWithValue("$body", body);
+        cmd.Parameters.AddWithValue("$id", id);
+        Assert.Equal(1, cmd.ExecuteNonQuery());
     }
 
     /// <summary>
