@@ -20,9 +20,9 @@ public sealed class ExpiringEntries<T>(TimeProvider time, IEqualityComparer<stri
 
     private readonly ConcurrentDictionary<string, T> _entries = new(comparer);
 
-    public bool IsEmpty => _entries.IsEmpty;
+    // No IsEmpty: on an empty ConcurrentDictionary it takes every lock, while Find and Remove take none when the key's stripe is empty.
 
-    /// <summary>Entries held, expired ones not yet dropped included.</summary>
+    /// <summary>Entries held, expired ones not yet dropped included (takes every lock: not for a hot path).</summary>
     public int Count => _entries.Count;
 
     /// <summary>The value under <paramref name="key"/>, unless there is none or its time is up.</summary>
