@@ -124,7 +124,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
                 wait = LookForDueMail();
                 _lookFailures.Succeeded();
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
                 // A queue database that cannot be read now (an I/O error, a lock held past the busy timeout)
                 // costs this look, not the server (the listeners go on accepting); the next look is in a few seconds.
@@ -238,11 +238,12 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
                     _failedRuns.Forget(id);
                 }
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
             }
             catch (Exception ex)
             {
+                // A cancellation that is not the shutdown's (a timeout inside a library) is a failed run like any other.
                 HoldAfterFailedRun(id, ex);
             }
             finally
@@ -267,11 +268,12 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
                     RunCompleted(id);
                 }
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
             }
             catch (Exception ex)
             {
+                // A cancellation that is not the shutdown's (a timeout inside a library) is a failed run like any other.
                 HoldAfterFailedRun(id, ex);
             }
             finally

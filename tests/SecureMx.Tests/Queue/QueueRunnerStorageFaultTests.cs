@@ -253,6 +253,21 @@ public sealed class QueueRunnerStorageFaultTests
         Assert.Equal(0, h.Runner.HeldAfterFailedRuns);
     }
 
+    [Fact]
+    public async Task ADeliveryRunEndedByACancellationThatIsNotTheShutdownsIsHeldLikeAnyFailedRun()
+    {
+        await using var h = await QueueRunnerHarness.CreateAsync(configure: o => o.Delivery.LocalRetrySeconds = 60);
+        var id = await h.SendAsync(announce: false);
+        // A resolver call that ends in a cancellation of its own (a timeout inside a library), not the server's shutdown.
+        h.Dns.Hold = Task.FromCanceled(new CancellationToken(canceled: true));
+
+        h.Runner.MessageArrived(id);
+        await StepUntilAsync(h, QueueRunnerHarness.Start.AddSeconds(150), () => Assert.True(h.Dns.Attempts.Count <= 3, $"{h.Dns.Attempts.Count} attempts by {h.Clock.GetUtcNow():O}"));
+        Assert.Equal(3, h.Dns.Attempts.Count);
+        Assert.Equal(3, h.LogLines.Count(l => l.StartsWith("Error:", StringComparison.Ordinal) && l.Contains($"{id}: delivery run failed", StringComparison.Ordinal)));
+        Assert.False(h.Runner.ExecuteTask!.IsCompleted);
+    }
+
     private static void SetBodyType(QueueRunnerHarness h, string id, string body)
     {
         using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = h.Spool.Queue.DatabasePath, Pooling = false }.ToString());
