@@ -11,7 +11,9 @@ namespace SecureMx.Tests.Queue;
 /// SQLITE_FULL through the fault seam) waits in memory as the outcome says — the local retry
 /// interval, the retry schedule — instead of being tried again every 200 ms, and each failure is
 /// one log line, with the stack trace only for the first of a run. A queue database that cannot be
-/// read (SQLITE_IOERR through the same seam) costs the scheduler its looks until it can, not the server.
+/// read (SQLITE_IOERR through the same seam) costs the scheduler its looks until it can, not the server;
+/// a message whose run fails (a row this version cannot read, a cancellation not the shutdown's) waits
+/// the local retry interval too.
 /// </summary>
 public sealed class QueueRunnerStorageFaultTests
 {
