@@ -177,19 +177,15 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
     /// </summary>
     private void ForgetReleasedMessagesThatLeftTheQueue(DateTimeOffset now)
     {
-        if (_unsaved.Count > 0)
+        if (_unsaved.Count > 0) ForgetThoseThatLeftTheQueue(_unsaved.Released(now), _unsaved.Forget);
+        if (_failedRuns.Count > 0) ForgetThoseThatLeftTheQueue(_failedRuns.Released(now), id => _failedRuns.Forget(id));
+    }
+
+    private void ForgetThoseThatLeftTheQueue(List<string> released, Action<string> forget)
+    {
+        foreach (var id in released)
         {
-            foreach (var id in _unsaved.Released(now))
-            {
-                if (!_inFlight.ContainsKey(id) && !_spool.Queue.Contains(id)) _unsaved.Forget(id);
-            }
-        }
-        if (_failedRuns.Count > 0)
-        {
-            foreach (var id in _failedRuns.Released(now))
-            {
-                if (!_inFlight.ContainsKey(id) && !_spool.Queue.Contains(id)) _failedRuns.Forget(id);
-            }
+            if (!_inFlight.ContainsKey(id) && !_spool.Queue.Contains(id)) forget(id);
         }
     }
 
