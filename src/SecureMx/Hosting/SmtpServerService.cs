@@ -16,6 +16,7 @@ public sealed class SmtpServerService(SmtpServerContext ctx, ILogger<SmtpServerS
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var o = ctx.Options;
+        OpenFileLimit.Check(log, o.Limits.MaxConnections, o.Delivery.RemoteConcurrency, o.Delivery.LocalConcurrency);
         var limiter = new ConnectionLimiter(o.Limits.MaxConnections, o.Limits.MaxConnectionsPerIp);
         var listeners = new (string Key, string Value, ListenerSettings Settings)[]
         {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -13,11 +14,20 @@ namespace SecureMx.Smtp;
 /// </summary>
 public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings settings, IPEndPoint endpoint, ConnectionLimiter limiter)
 {
-    private readonly List<Task> _sessions = new();
+    private readonly ConcurrentDictionary<long, Task> _sessions = new();
+    private long _nextSessionId;
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _abort = new();
     private Socket? _socket;
     private Task? _acceptLoop;
+
+    /// <summary>The wait after a failed accept, doubled at each further failure up to <see cref="LastAcceptBackOff"/>.</summary>
+    public static readonly TimeSpan FirstAcceptBackOff = TimeSpan.FromMilliseconds(100);
+
+    public static readonly TimeSpan LastAcceptBackOff = TimeSpan.FromSeconds(1);
+
+    /// <summary>Sessions running (tracked for <see cref="StopAsync"/>).</summary>
+    internal int SessionsRunning => _sessions.Count;
 
     public IPEndPoint Endpoint => (IPEndPoint?)_socket?.LocalEndPoint ?? endpoint;
 
@@ -47,6 +57,8 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
 
     private async Task AcceptLoopAsync(Socket socket)
     {
+        var failures = new AcceptFailureLog(ctx.Logger, ctx.Time, settings.Name);
+        var backOff = FirstAcceptBackOff;
         while (!_stopping.IsCancellationRequested)
         {
             Socket client;
@@ -58,24 +70,48 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
             {
                 break;
             }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
+            {
+                continue; // the client gave up before it was accepted: nothing of ours failed
+            }
             catch (SocketException ex)
             {
-                ctx.Logger.LogWarning("accept on {Name} failed: {Error}", settings.Name, ex.Message);
-                await Task.Delay(100);
+                // Out of descriptors (EMFILE, ENFILE) or kernel memory: the connection waits in the listen queue,
+                // unanswered, until a session ends. Retried at growing intervals; AcceptFailureLog keeps the log short.
+                SecureMxMetrics.SmtpAcceptFailures.Add(1, new KeyValuePair<string, object?>("listener", settings.Name), new("error", ex.SocketErrorCode.ToString()));
+                failures.Failed(ex, backOff);
+                try
+                {
+                    await Task.Delay(backOff, ctx.Time, _stopping.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                backOff = TimeSpan.FromTicks(Math.Min(backOff.Ticks * 2, LastAcceptBackOff.Ticks));
                 continue;
             }
             catch (ObjectDisposedException)
             {
                 break;
             }
+            failures.Accepted();
+            backOff = FirstAcceptBackOff;
             client.NoDelay = true;
-            var task = RunSessionAsync(client);
-            lock (_sessions)
-            {
-                _sessions.RemoveAll(t => t.IsCompleted);
-                _sessions.Add(task);
-            }
+            Track(RunSessionAsync(client));
         }
+    }
+
+    /// <summary>
+    /// Keeps a session's task until it ends, for <see cref="StopAsync"/>. Each removes itself when done: scanning
+    /// the whole list at every accept cost time in proportion to the sessions open (10 000 idle ones).
+    /// </summary>
+    private void Track(Task session)
+    {
+        var id = Interlocked.Increment(ref _nextSessionId);
+        _sessions[id] = session;
+        // Added first: a session that has already ended removes itself at once here.
+        session.ContinueWith(_ => _sessions.TryRemove(id, out Task? _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private async Task RunSessionAsync(Socket client)
@@ -114,8 +150,7 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
         _stopping.Cancel();
         _socket?.Dispose();
         if (_acceptLoop is not null) await _acceptLoop;
-        Task[] running;
-        lock (_sessions) running = _sessions.ToArray();
+        var running = _sessions.Values.ToArray();
         var all = Task.WhenAll(running);
         if (await Task.WhenAny(all, Task.Delay(grace)) != all)
         {

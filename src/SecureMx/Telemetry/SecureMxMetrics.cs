@@ -91,6 +91,13 @@ public static class SecureMxMetrics
     public static readonly Counter<long> SmtpRefused =
         Meter.CreateCounter<long>("securemx.smtp.refused", "{refusal}", "SMTP connections, senders and recipients refused, by reason");
 
+    /// <summary>
+    /// Failed accept(2) calls on a listener, tags <c>listener</c> and <c>error</c> (the socket error: <c>TooManyOpenFiles</c>
+    /// for EMFILE and ENFILE, <c>NoBufferSpaceAvailable</c>): while they last, new connections wait unanswered.
+    /// </summary>
+    public static readonly Counter<long> SmtpAcceptFailures =
+        Meter.CreateCounter<long>("securemx.smtp.accept_failures", "{failure}", "Failed accepts of SMTP connections (out of descriptors or memory)");
+
     /// <summary>Messages accepted (250 after DATA or BDAT LAST: durable in the spool). Tag: <c>listener</c>.</summary>
     public static readonly Counter<long> SmtpMessagesAccepted =
         Meter.CreateCounter<long>("securemx.smtp.messages_accepted", "{message}", "messages accepted into the spool");

@@ -143,15 +143,20 @@ public sealed class SecureMxInstance : IAsyncDisposable
         Assert.True(r.ExitCode == 0, $"securemx {string.Join(' ', args)} failed: {r.All}");
     }
 
+    /// <summary>The open-file limit (soft, hard) serve starts with; null: the test's own.</summary>
+    public (int Soft, int Hard)? OpenFileLimit { get; set; }
+
     /// <param name="serveArgs">More arguments for `securemx serve` (e.g. <c>--metrics ADDR:PORT</c>).</param>
     public async Task StartAsync(params string[] serveArgs)
     {
-        var psi = new ProcessStartInfo(Owner is null ? "dotnet" : "setpriv");
-        if (Owner is not null)
-        {
-            foreach (var a in new[] { $"--reuid={Owner}", $"--regid={Owner}", "--init-groups", "dotnet" }) psi.ArgumentList.Add(a);
-            psi.Environment["HOME"] = Path.GetTempPath();
-        }
+        // prlimit sets the limit and execs the rest: the process started is still the server itself.
+        var prefix = new List<string>();
+        if (OpenFileLimit is var (soft, hard)) prefix.AddRange(["prlimit", $"--nofile={soft}:{hard}", "--"]);
+        if (Owner is not null) prefix.AddRange(["setpriv", $"--reuid={Owner}", $"--regid={Owner}", "--init-groups"]);
+        var psi = new ProcessStartInfo(prefix.Count > 0 ? prefix[0] : "dotnet");
+        foreach (var a in prefix.Skip(1)) psi.ArgumentList.Add(a);
+        if (prefix.Count > 0) psi.ArgumentList.Add("dotnet");
+        if (Owner is not null) psi.Environment["HOME"] = Path.GetTempPath();
         foreach (var a in new[] { Owner is null ? Run.SecureMxDll : Run.SecureMxDllForAnyUser, "serve", "--data", DataDir }.Concat(serveArgs)) psi.ArgumentList.Add(a);
         _process = Run.StartCapturing(psi, _log);
         try
