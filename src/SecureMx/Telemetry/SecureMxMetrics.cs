@@ -92,7 +92,7 @@ public static class SecureMxMetrics
         Meter.CreateCounter<long>("securemx.smtp.refused", "{refusal}", "SMTP connections, senders and recipients refused, by reason");
 
     /// <summary>
-    /// Failed accept(2) calls on a listener, tags <c>listener</c> and <c>error</c> (the socket error: <c>TooManyOpenFiles</c>
+    /// Failed accept(2) calls on a listener, tags <c>listener</c> and <c>error</c> (the socket error: <c>TooManyOpenSockets</c>
     /// for EMFILE and ENFILE, <c>NoBufferSpaceAvailable</c>): while they last, new connections wait unanswered.
     /// </summary>
     public static readonly Counter<long> SmtpAcceptFailures =
