@@ -31,6 +31,12 @@ public static class DashboardServer
 {
     public static readonly string[] Cultures = ["en", "de"];
 
+    /// <summary>
+    /// Connections at once (a browser keeps about six open): a bound, so that the dashboard cannot take the
+    /// descriptors the SMTP listeners count on (Hosting/OpenFileLimit); Kestrel closes those above it.
+    /// </summary>
+    public const int MaxConnections = 512;
+
     public static WebApplication Build(DashboardDependencies deps)
     {
         var https = !deps.Options.Dashboard.PlainHttp;
@@ -49,6 +55,7 @@ public static class DashboardServer
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = 64 * 1024; // forms only
+            k.Limits.MaxConcurrentConnections = MaxConnections;
             k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(30);
             k.Listen(deps.Endpoint, listen =>
             {

@@ -20,9 +20,12 @@ public static class DovecotPolicyServer
 {
     public const string Route = "/dovecot/auth-policy";
 
+    /// <summary>Connections at once: Dovecot's authentication processes, on loopback.</summary>
+    public const int MaxConnections = 128;
+
     public static WebApplication Build(IPEndPoint endpoint, string key, DovecotAuthPolicy policy, ILoggerFactory logs)
     {
-        var app = WebEndpoint.CreateBuilder(endpoint, logs, maxRequestBodySize: 8 * 1024).Build();
+        var app = WebEndpoint.CreateBuilder(endpoint, logs, maxRequestBodySize: 8 * 1024, maxConnections: MaxConnections).Build();
         var keyBytes = Encoding.ASCII.GetBytes(key);
         var log = logs.CreateLogger("SecureMx.Dovecot.Policy");
         app.UseRouting();

@@ -28,6 +28,9 @@ namespace SecureMx.Hosting;
 public static class MetricsServer
 {
     public const string MetricsPath = "/metrics";
+
+    /// <summary>Connections at once: a few scrapers and a load balancer's health checks.</summary>
+    public const int MaxConnections = 64;
     public const string HealthPath = "/health";
     public const string LivePath = "/health/live";
 
@@ -45,7 +48,7 @@ public static class MetricsServer
                 o.TargetInfoEnabled = false;
             })
             .Build();
-        var app = WebEndpoint.CreateBuilder(endpoint, logs, maxRequestBodySize: 0, maxConnections: 64).Build();
+        var app = WebEndpoint.CreateBuilder(endpoint, logs, maxRequestBodySize: 0, maxConnections: MaxConnections).Build();
         app.UseRouting();
         app.MapPrometheusScrapingEndpoint(MetricsPath, meters, null, null);
         app.MapGet(HealthPath, (HttpContext http) =>

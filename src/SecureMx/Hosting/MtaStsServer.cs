@@ -38,6 +38,9 @@ public static class MtaStsServer
 {
     public const string PolicyPath = "/.well-known/mta-sts.txt";
 
+    /// <summary>Connections at once (sending MTAs fetch a policy and go; 10 s keep-alive).</summary>
+    public const int MaxConnections = 512;
+
     /// <summary>Request headers in all, request line included (Kestrel answers 431 or 414 above): a policy fetch needs a few hundred bytes.</summary>
     public const int MaxRequestHeadersBytes = 8 * 1024;
 
@@ -61,7 +64,7 @@ public static class MtaStsServer
     {
         var limits = new ReportLimits(reportReadTimeout ?? ReportReadTimeout);
         var ciphers = TlsProfile.Strict.CipherPolicy();
-        var builder = WebEndpoint.CreateBuilder(endpoint, logs, maxRequestBodySize: reports is null ? 0 : maxReportBytes, maxConnections: 512, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
+        var builder = WebEndpoint.CreateBuilder(endpoint, logs, maxRequestBodySize: reports is null ? 0 : maxReportBytes, maxConnections: MaxConnections, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
         {
             // Per connection, by SNI; no pair → the handshake fails (no default certificate).
             OnConnection = context => certificates.For(context.ClientHelloInfo.ServerName) is { } pair

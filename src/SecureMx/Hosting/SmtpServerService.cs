@@ -2,12 +2,13 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecureMx.Config;
 using SecureMx.Smtp;
+using SecureMx.Store;
 using SecureMx.Tls;
 
 namespace SecureMx.Hosting;
 
 /// <summary>Starts the SMTP listeners named in the configuration and stops them gracefully.</summary>
-public sealed class SmtpServerService(SmtpServerContext ctx, ILogger<SmtpServerService> log) : IHostedService
+public sealed class SmtpServerService(SmtpServerContext ctx, StoreDatabase store, ILogger<SmtpServerService> log) : IHostedService
 {
     private readonly List<SmtpListener> _listeners = new();
 
@@ -16,8 +17,10 @@ public sealed class SmtpServerService(SmtpServerContext ctx, ILogger<SmtpServerS
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var o = ctx.Options;
-        OpenFileLimit.Check(log, o.Limits.MaxConnections, o.Delivery.RemoteConcurrency, o.Delivery.LocalConcurrency);
-        var limiter = new ConnectionLimiter(o.Limits.MaxConnections, o.Limits.MaxConnectionsPerIp);
+        // Started after the databases and the web listeners, so their descriptors are counted as open now.
+        var maxConnections = OpenFileLimit.MaxConnections(log, o.Limits.MaxConnections, o.Delivery.RemoteConcurrency + o.Delivery.LocalConcurrency,
+            WebConnections(o), store.ConnectionsAtMost);
+        var limiter = new ConnectionLimiter(maxConnections, o.Limits.MaxConnectionsPerIp);
         var listeners = new (string Key, string Value, ListenerSettings Settings)[]
         {
             ("listeners.mx", o.Listeners.Mx, ListenerSettings.Mx(TlsProfile.Parse(o.Tls.MxProfile))),
@@ -44,6 +47,15 @@ public sealed class SmtpServerService(SmtpServerContext ctx, ILogger<SmtpServerS
             throw;
         }
     }
+
+    /// <summary>The connection caps of the web listeners that are on.</summary>
+    private static int WebConnections(SecureMxOptions o) =>
+        (On(o.Listeners.Dashboard) ? Dashboard.DashboardServer.MaxConnections : 0)
+        + (On(o.Listeners.Metrics) ? MetricsServer.MaxConnections : 0)
+        + (On(o.Listeners.MtaSts) ? MtaStsServer.MaxConnections : 0)
+        + (On(o.Listeners.DovecotPolicy) ? DovecotPolicyServer.MaxConnections : 0);
+
+    private static bool On(string listener) => !string.Equals(listener, Endpoint.Off, StringComparison.OrdinalIgnoreCase);
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {

@@ -26,6 +26,9 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
 
     public static readonly TimeSpan LastAcceptBackOff = TimeSpan.FromSeconds(1);
 
+    /// <summary>How often a listener that waits for room says so.</summary>
+    public static readonly TimeSpan NoRoomLogInterval = TimeSpan.FromMinutes(1);
+
     /// <summary>Sessions running (tracked for <see cref="StopAsync"/>).</summary>
     internal int SessionsRunning => _sessions.Count;
 
@@ -59,9 +62,21 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
     {
         var failures = new AcceptFailureLog(ctx.Logger, ctx.Time, settings.Name);
         var backOff = FirstAcceptBackOff;
+        DateTimeOffset? noRoomLogged = null;
         while (!_stopping.IsCancellationRequested)
         {
-            Socket client;
+            // Room first: a connection accepted is a descriptor held, even one that is only told 421.
+            if (!limiter.TryEnter())
+            {
+                if (noRoomLogged is not { } last || ctx.Time.GetUtcNow() - last >= NoRoomLogInterval)
+                {
+                    noRoomLogged = ctx.Time.GetUtcNow();
+                    ctx.Logger.LogWarning("the SMTP listeners hold {Sessions} sessions and {Refusals} connections being refused: new connections on the {Name} listener wait in the kernel's queue (limits.maxConnections)",
+                        limiter.MaxTotal, limiter.RefusalAllowance, settings.Name);
+                }
+                if (!await limiter.EnterAsync(_stopping.Token)) break;
+            }
+            Socket? client = null;
             try
             {
                 client = await socket.AcceptAsync(_stopping.Token);
@@ -76,8 +91,9 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
             }
             catch (SocketException ex)
             {
-                // Out of descriptors (EMFILE, ENFILE) or kernel memory: the connection waits in the listen queue,
-                // unanswered, until a session ends. Retried at growing intervals; AcceptFailureLog keeps the log short.
+                // Out of descriptors (EMFILE, ENFILE: something besides the sessions took them, or the system ran out)
+                // or kernel memory: the connection waits in the listen queue, unanswered, until descriptors are free.
+                // Retried at growing intervals; AcceptFailureLog keeps the log short.
                 SecureMxMetrics.SmtpAcceptFailures.Add(1, new KeyValuePair<string, object?>("listener", settings.Name), new("error", ex.SocketErrorCode.ToString()));
                 failures.Failed(ex, backOff);
                 try
@@ -94,6 +110,10 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
             catch (ObjectDisposedException)
             {
                 break;
+            }
+            finally
+            {
+                if (client is null) limiter.Leave();
             }
             failures.Accepted();
             backOff = FirstAcceptBackOff;
@@ -116,8 +136,26 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
 
     private async Task RunSessionAsync(Socket client)
     {
-        // Off the accept loop at once; the session's own task is the one tracked (Task.Run kept a wrapper per session).
-        await Task.Yield();
+        try
+        {
+            // Off the accept loop at once; the session's own task is the one tracked (Task.Run kept a wrapper per session).
+            await Task.Yield();
+            await ServeAsync(client);
+        }
+        catch (SocketException)
+        {
+            // Gone before its session began (RemoteEndPoint: ENOTCONN): nothing was said, nothing to answer.
+        }
+        finally
+        {
+            // The session closes its connection; this is the net below it (a session that could not even start).
+            client.Dispose();
+            limiter.Leave();
+        }
+    }
+
+    private async Task ServeAsync(Socket client)
+    {
         var remote = (IPEndPoint)client.RemoteEndPoint!;
         var ip = ClientAddress.Normalize(remote.Address);
         var refusal = limiter.TryAcquire(ip);
@@ -139,8 +177,6 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
         }
         finally
         {
-            // The session closes its connection; this is the net below it (a session that could not even start).
-            client.Dispose();
             if (refusal is null) limiter.Release(ip);
         }
     }

@@ -15,6 +15,9 @@ public static class PostgresConnection
 {
     public const int DefaultConnectTimeoutSeconds = 5;
 
+    /// <summary>The pool's size (Npgsql's default is 100; a node rarely needs more than a few at once).</summary>
+    public const int MaxPoolSize = 50;
+
     public static NpgsqlConnectionStringBuilder Builder(PostgresUri uri, string? password, string applicationName)
     {
         var b = new NpgsqlConnectionStringBuilder
@@ -27,7 +30,7 @@ public static class PostgresConnection
             CommandTimeout = 30,
             KeepAlive = 30,
             ApplicationName = applicationName,
-            MaxPoolSize = 50,
+            MaxPoolSize = MaxPoolSize,
         };
         password ??= Environment.GetEnvironmentVariable("PGPASSWORD") is { Length: > 0 } fromEnvironment ? fromEnvironment : null;
         if (password is not null) b.Password = password;

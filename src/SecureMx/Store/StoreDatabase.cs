@@ -43,6 +43,14 @@ public sealed class StoreDatabase
     /// <summary>Whether several nodes may share this store (PostgreSQL).</summary>
     public bool IsShared => Backend == StoreBackend.PostgreSql;
 
+    private const int LogWritesPoolSize = 4;
+
+    /// <summary>
+    /// The connections a shared store may hold open at once (its two pools and the dedicated LISTEN sessions),
+    /// each a descriptor (Hosting/OpenFileLimit); 0 for SQLite, whose files are few and counted at start.
+    /// </summary>
+    public int ConnectionsAtMost => IsShared ? PostgresConnection.MaxPoolSize + LogWritesPoolSize + 2 : 0;
+
     /// <summary>The SQL expressions that differ between the backends.</summary>
     public StoreDialect Dialect { get; }
 
@@ -86,7 +94,7 @@ public sealed class StoreDatabase
         // The log writers' own pool (a batch is one commit, so its WAL flush is shared by the batch's
         // rows). Unlike SQLite's synchronous=NORMAL, commits stay synchronous: a PostgreSQL that crashes
         // would otherwise lose batches the writer already counts as written.
-        _postgresLogWrites = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(builder.ConnectionString) { MaxPoolSize = 4 });
+        _postgresLogWrites = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(builder.ConnectionString) { MaxPoolSize = LogWritesPoolSize });
     }
 
     /// <summary>

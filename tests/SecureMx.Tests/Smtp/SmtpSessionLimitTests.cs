@@ -70,6 +70,45 @@ public sealed class SmtpSessionLimitTests
     }
 
     [Fact]
+    public async Task WithNoRoomLeftANewConnectionWaitsUnansweredAndIsServedWhenOneCloses()
+    {
+        // No allowance for refusals: the one session is all the room there is, so the second is not even accepted.
+        await using var server = await SmtpTestServer.StartAsync(limiter: new ConnectionLimiter(1, 50, refusalAllowance: 0));
+        await using var first = await server.ConnectAsync();
+        await using var second = await server.ConnectAsync(readGreeting: false);
+        var greeting = second.ExpectAsync(220, timeout: TimeSpan.FromSeconds(20));
+        Assert.NotSame(greeting, await Task.WhenAny(greeting, Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken)));
+        Assert.Equal(1, server.Listener.SessionsRunning);
+
+        await first.CommandAsync("QUIT", 221);
+        await first.ExpectClosedAsync();
+        await greeting;
+        await second.CommandAsync("NOOP", 250);
+    }
+
+    [Fact]
+    public async Task TheRoomIsTakenBeforeAnAcceptAndGivenBackWhenTheConnectionEnds()
+    {
+        var limiter = new ConnectionLimiter(1, 50, refusalAllowance: 1);
+        Assert.True(limiter.TryEnter());
+        Assert.True(limiter.TryEnter());
+        Assert.False(limiter.TryEnter());
+        using var cancel = new CancellationTokenSource();
+        var waiting = limiter.EnterAsync(cancel.Token);
+        Assert.False(waiting.IsCompleted);
+        limiter.Leave();
+        Assert.True(await waiting);
+        var cancelled = limiter.EnterAsync(cancel.Token);
+        await cancel.CancelAsync();
+        Assert.False(await cancelled);
+        limiter.Leave();
+        limiter.Leave();
+        Assert.True(limiter.TryEnter());
+        Assert.Equal(1, limiter.MaxTotal);
+        Assert.Equal(1, limiter.RefusalAllowance);
+    }
+
+    [Fact]
     public void LimiterCountsPerAddressAndReleases()
     {
         var limiter = new ConnectionLimiter(3, 2);
