@@ -32,10 +32,11 @@ public static class DashboardServer
     public static readonly string[] Cultures = ["en", "de"];
 
     /// <summary>
-    /// Connections at once (a browser keeps about six open): a bound, so that the dashboard cannot take the
-    /// descriptors the SMTP listeners count on (Hosting/OpenFileLimit); Kestrel closes those above it.
+    /// Connections at once (a browser keeps up to six open): a bound, so that the dashboard cannot take the
+    /// descriptors the SMTP listeners count on (Hosting/OpenFileLimit, which keeps this many aside from the
+    /// sessions' share of the open-file limit); Kestrel closes those above it.
     /// </summary>
-    public const int MaxConnections = 512;
+    public const int MaxConnections = 256;
 
     public static WebApplication Build(DashboardDependencies deps)
     {

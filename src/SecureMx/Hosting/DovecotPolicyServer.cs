@@ -21,7 +21,7 @@ public static class DovecotPolicyServer
     public const string Route = "/dovecot/auth-policy";
 
     /// <summary>Connections at once: Dovecot's authentication processes, on loopback.</summary>
-    public const int MaxConnections = 128;
+    public const int MaxConnections = 64;
 
     public static WebApplication Build(IPEndPoint endpoint, string key, DovecotAuthPolicy policy, ILoggerFactory logs)
     {
