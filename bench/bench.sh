@@ -61,9 +61,7 @@ for n in $msgs_1 $msgs_n $msgs_100k $tls_msgs $sustain_msgs $idle_list $out_msgs
 done
 want() { [[ " $targets " == *" $1 "* ]]; }
 section() { [[ " $sections " == *" $1 "* ]]; }
-# Enough descriptors for 10 000 idle sessions (client and server inherit it): SecureMx counts two a session
-# against the open-file limit, so below about 21 000 it would serve fewer. Root may raise the hard limit.
-if [ "$(id -u)" = 0 ] && [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt 65536 ]; then ulimit -Hn 65536 2>/dev/null || true; fi
+# Enough descriptors for 10 000 idle sessions (client and server inherit it).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # ---- work directory, results, clean-up ----

@@ -11,8 +11,7 @@ namespace SecureMx.Hosting;
 /// waits). So the listeners hold at most what the limit leaves once everything else has its share: the
 /// descriptors open when they start (assemblies, databases, logs, listening sockets), one per delivery in flight,
 /// the web listeners' connection caps, the store's connection pool, a <see cref="Headroom"/> for what opens later
-/// and the connections being refused (<see cref="ConnectionLimiter.DefaultRefusalAllowance"/>), at
-/// <see cref="PerSession"/> descriptors a session. A larger
+/// and the connections being refused (<see cref="ConnectionLimiter.DefaultRefusalAllowance"/>). A larger
 /// <c>limits.maxConnections</c> is lowered to that, with a warning at start (HAProxy derives its maxconn from
 /// the limit the same way). The .NET runtime raises the soft limit to the hard one when it starts (CoreCLR's
 /// platform layer), so the hard limit is what counts.
@@ -20,18 +19,13 @@ namespace SecureMx.Hosting;
 public static partial class OpenFileLimit
 {
     /// <summary>
-    /// Descriptors kept for what opens after the start: assemblies loaded lazily, database connections opened
-    /// under load, DNS sockets (a server that had taken 20 000 messages held 34 more than at its start, 58 more
-    /// at its peak besides the sessions).
+    /// Descriptors kept for what opens after the start: assemblies loaded lazily and database connections opened
+    /// under load (a server that had taken 20 000 messages held 34 more than at its start, 58 more at its peak
+    /// besides the sessions), and the second descriptor a session holds for a while — a message spilled to
+    /// spool/incoming (above the in-memory threshold, or with the spool's memory budget spent) or a DNS query in
+    /// flight (a UDP socket each). Counting two for every session instead would halve the room for idle ones.
     /// </summary>
-    public const int Headroom = 128;
-
-    /// <summary>
-    /// Descriptors a session may hold at once: its connection, and a message spilled to spool/incoming (above
-    /// the in-memory threshold, or with the spool's memory budget spent) or a DNS query in flight (a UDP socket
-    /// each). A third (a spilled message whose DKIM key is being looked up) falls to the headroom.
-    /// </summary>
-    public const int PerSession = 2;
+    public const int Headroom = 256;
 
     /// <summary>What besides the SMTP connections holds descriptors.</summary>
     /// <param name="OpenNow">Open when the listeners start.</param>
@@ -44,17 +38,17 @@ public static partial class OpenFileLimit
     }
 
     /// <summary>The open-file limit that serves <paramref name="maxConnections"/> SMTP sessions besides <paramref name="others"/>.</summary>
-    public static long Needed(int maxConnections, Others others) => (long)Math.Max(0, maxConnections) * PerSession + ConnectionLimiter.DefaultRefusalAllowance + others.Total;
+    public static long Needed(int maxConnections, Others others) => (long)Math.Max(0, maxConnections) + ConnectionLimiter.DefaultRefusalAllowance + others.Total;
 
     /// <summary>The SMTP sessions a limit leaves room for (at least one: a server that serves none is no server).</summary>
     public static int SessionRoom(ulong limit, Others others) =>
-        (int)Math.Clamp(((long)Math.Min(limit, int.MaxValue) - others.Total - ConnectionLimiter.DefaultRefusalAllowance) / PerSession, 1, int.MaxValue);
+        (int)Math.Clamp((long)Math.Min(limit, int.MaxValue) - others.Total - ConnectionLimiter.DefaultRefusalAllowance, 1, int.MaxValue);
 
     /// <summary>The warning for a limit that lowers <paramref name="configured"/> to <paramref name="room"/>.</summary>
     public static string Lowered(ulong limit, int room, int configured, Others others) =>
         $"the open-file limit is {limit}: with {others.OpenNow} descriptors open at start, {others.Deliveries} for deliveries, "
         + $"{others.WebConnections} for the web listeners{(others.StoreConnections > 0 ? $", {others.StoreConnections} for the store's pool" : "")}, "
-        + $"{Headroom + ConnectionLimiter.DefaultRefusalAllowance} in reserve, it leaves room for {room} SMTP sessions ({PerSession} descriptors each): limits.maxConnections {configured} is lowered to {room} "
+        + $"{Headroom + ConnectionLimiter.DefaultRefusalAllowance} in reserve, it leaves room for {room} SMTP sessions: limits.maxConnections {configured} is lowered to {room} "
         + $"(more get 421 4.7.0); raise LimitNOFILE (systemd) or ulimit -n to {Needed(configured, others)}, or lower limits.maxConnections";
 
     /// <summary>

@@ -71,7 +71,7 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
                 if (noRoomLogged is not { } last || ctx.Time.GetUtcNow() - last >= NoRoomLogInterval)
                 {
                     noRoomLogged = ctx.Time.GetUtcNow();
-                    ctx.Logger.LogWarning("the SMTP listeners hold {Sessions} sessions and {Refusals} connections being refused: new connections on the {Name} listener wait in the kernel's queue (limits.maxConnections)",
+                    ctx.Logger.LogWarning("the SMTP listeners hold all the connections they have room for ({Sessions} sessions and {Refusals} being refused): new connections on the {Name} listener wait in the kernel's queue (limits.maxConnections)",
                         limiter.MaxTotal, limiter.RefusalAllowance, settings.Name);
                 }
                 if (!await limiter.EnterAsync(_stopping.Token)) break;

@@ -10,12 +10,12 @@ public sealed class OpenFileLimitTests
     private static readonly OpenFileLimit.Others Typical = new(OpenNow: 240, Deliveries: 116, WebConnections: 576, StoreConnections: 0);
 
     [Fact]
-    public void TheRoomIsTheLimitLessWhatIsOpenTheDeliveriesTheWebListenersTheStoreTheHeadroomAndTheRefusalsAtTwoDescriptorsASession()
+    public void TheRoomIsTheLimitLessWhatIsOpenTheDeliveriesTheWebListenersTheStoreTheHeadroomAndTheRefusals()
     {
         var others = Typical with { StoreConnections = 56 };
         Assert.Equal(240 + 116 + 576 + 56 + OpenFileLimit.Headroom, others.Total);
-        Assert.Equal((65536 - others.Total - ConnectionLimiter.DefaultRefusalAllowance) / 2, OpenFileLimit.SessionRoom(65536, others));
-        Assert.Equal(500 * 2 + ConnectionLimiter.DefaultRefusalAllowance + others.Total, OpenFileLimit.Needed(500, others));
+        Assert.Equal(65536 - others.Total - ConnectionLimiter.DefaultRefusalAllowance, OpenFileLimit.SessionRoom(65536, others));
+        Assert.Equal(500 + ConnectionLimiter.DefaultRefusalAllowance + others.Total, OpenFileLimit.Needed(500, others));
         // The room for exactly the sessions needed is the limit Needed names.
         Assert.Equal(500, OpenFileLimit.SessionRoom((ulong)OpenFileLimit.Needed(500, others), others));
     }
@@ -25,7 +25,7 @@ public sealed class OpenFileLimitTests
     {
         Assert.Equal(1, OpenFileLimit.SessionRoom(300, Typical));
         Assert.Equal(1, OpenFileLimit.SessionRoom(0, Typical));
-        Assert.Equal((int.MaxValue - (int)Typical.Total - ConnectionLimiter.DefaultRefusalAllowance) / 2, OpenFileLimit.SessionRoom(ulong.MaxValue, Typical));
+        Assert.Equal(int.MaxValue - (int)Typical.Total - ConnectionLimiter.DefaultRefusalAllowance, OpenFileLimit.SessionRoom(ulong.MaxValue, Typical));
         Assert.Equal(OpenFileLimit.Headroom, new OpenFileLimit.Others(-5, -1, 0, -3).Total);
     }
 
@@ -34,9 +34,9 @@ public sealed class OpenFileLimitTests
     {
         var room = OpenFileLimit.SessionRoom(4096, Typical);
         var warning = OpenFileLimit.Lowered(4096, room, 5000, Typical);
-        Assert.Equal((4096 - 240 - 116 - 576 - OpenFileLimit.Headroom - ConnectionLimiter.DefaultRefusalAllowance) / 2, room);
-        Assert.StartsWith("the open-file limit is 4096: with 240 descriptors open at start, 116 for deliveries, 576 for the web listeners, 192 in reserve, ", warning, StringComparison.Ordinal);
-        Assert.Contains($"it leaves room for {room} SMTP sessions (2 descriptors each): limits.maxConnections 5000 is lowered to {room} (more get 421 4.7.0)", warning, StringComparison.Ordinal);
+        Assert.Equal(4096 - 240 - 116 - 576 - OpenFileLimit.Headroom - ConnectionLimiter.DefaultRefusalAllowance, room);
+        Assert.StartsWith("the open-file limit is 4096: with 240 descriptors open at start, 116 for deliveries, 576 for the web listeners, 320 in reserve, ", warning, StringComparison.Ordinal);
+        Assert.Contains($"it leaves room for {room} SMTP sessions: limits.maxConnections 5000 is lowered to {room} (more get 421 4.7.0)", warning, StringComparison.Ordinal);
         Assert.Contains($"raise LimitNOFILE (systemd) or ulimit -n to {OpenFileLimit.Needed(5000, Typical)}", warning, StringComparison.Ordinal);
         Assert.DoesNotContain("store", warning, StringComparison.Ordinal);
         Assert.Contains(", 56 for the store's pool, ", OpenFileLimit.Lowered(1024, 1, 5000, Typical with { StoreConnections = 56 }), StringComparison.Ordinal);
@@ -53,7 +53,7 @@ public sealed class OpenFileLimitTests
 
         var served = OpenFileLimit.MaxConnections(log, int.MaxValue, 0, 0, 0);
         var open = OpenFileLimit.OpenDescriptors();
-        Assert.InRange(served, 1, (limit - OpenFileLimit.Headroom - ConnectionLimiter.DefaultRefusalAllowance - open + 16) / 2);
+        Assert.InRange(served, 1, limit - OpenFileLimit.Headroom - ConnectionLimiter.DefaultRefusalAllowance - open + 16);
         Assert.Contains(log.Lines, l => l.StartsWith($"Warning: the open-file limit is {limit}: with ", StringComparison.Ordinal)
             && l.Contains($"limits.maxConnections {int.MaxValue} is lowered to {served} ", StringComparison.Ordinal));
     }
