@@ -22,6 +22,7 @@ public sealed class ConnectionLimiter(int maxTotal, int maxPerIp, SessionBurstTr
     private readonly SessionBurstTrim _trim = trim ?? new SessionBurstTrim();
     private readonly SemaphoreSlim _room = new((int)Math.Min((long)maxTotal + Math.Max(0, refusalAllowance), int.MaxValue));
     private int _total;
+    private int _refusing;
 
     public int Total { get { lock (_perIp) return _total; } }
 
@@ -51,15 +52,25 @@ public sealed class ConnectionLimiter(int maxTotal, int maxPerIp, SessionBurstTr
     /// <summary>A connection that had room closed (or was never accepted).</summary>
     public void Leave() => _room.Release();
 
-    /// <summary>Takes a slot, or returns the 421 reply that explains why none is free.</summary>
+    /// <summary>
+    /// More than half of <see cref="RefusalAllowance"/> is being refused now: a refusal that would wait for a TLS
+    /// handshake before its 421 is closed at once instead, so that a flood on the implicit-TLS port (one client
+    /// over its per-address limit, say) cannot hold the room the sessions need.
+    /// </summary>
+    public bool RefusalsCrowded => Volatile.Read(ref _refusing) > refusalAllowance / 2;
+
+    /// <summary>A connection refused by <see cref="TryAcquire"/> has been answered or closed.</summary>
+    public void RefusalEnded() => Interlocked.Decrement(ref _refusing);
+
+    /// <summary>Takes a slot, or returns the 421 reply that explains why none is free (then <see cref="RefusalEnded"/> once it is out).</summary>
     public SmtpReply? TryAcquire(IPAddress address)
     {
         var ip = ClientAddress.LimitKey(address);
         lock (_perIp)
         {
-            if (_total >= maxTotal) return SmtpReply.TooManyConnections;
+            if (_total >= maxTotal) return Refusing(SmtpReply.TooManyConnections);
             _perIp.TryGetValue(ip, out var n);
-            if (n >= maxPerIp) return SmtpReply.TooManyConnectionsFromIp;
+            if (n >= maxPerIp) return Refusing(SmtpReply.TooManyConnectionsFromIp);
             _perIp[ip] = n + 1;
             _total++;
             _trim.Opened(_total);
@@ -67,6 +78,13 @@ public sealed class ConnectionLimiter(int maxTotal, int maxPerIp, SessionBurstTr
         }
     }
 
+    private SmtpReply Refusing(SmtpReply reply)
+    {
+        Interlocked.Increment(ref _refusing);
+        return reply;
+    }
+
+    /// <summary>A session that took a slot ended.</summary>
     public void Release(IPAddress address)
     {
         var ip = ClientAddress.LimitKey(address);

@@ -167,6 +167,10 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
         }
         try
         {
+            // A polite 421 on the implicit-TLS port costs a handshake (up to limits.tlsClientHelloTimeoutSeconds and
+            // tlsHandshakeTimeoutSeconds); when many wait for one, the rest are closed without it (RFC 8314 §3.3
+            // allows no plaintext there) rather than hold the room the sessions need.
+            if (refusal is not null && settings.ImplicitTls && limiter.RefusalsCrowded) return;
             var session = new SmtpSession(ctx, settings, new NetworkStream(client, ownsSocket: true), remote, _stopping.Token, _abort.Token);
             await session.RunAsync(refusal);
         }
@@ -178,6 +182,7 @@ public sealed class SmtpListener(SmtpServerContext ctx, ListenerSettings setting
         finally
         {
             if (refusal is null) limiter.Release(ip);
+            else limiter.RefusalEnded();
         }
     }
 

@@ -87,6 +87,27 @@ public sealed class SmtpSessionLimitTests
     }
 
     [Fact]
+    public async Task OnTheImplicitTlsPortRefusalsWaitingForAHandshakeAreCappedTheRestClosedAtOnce()
+    {
+        // Room for one session and two refusals; a refusal waits up to 30 s for the ClientHello its 421 needs.
+        await using var server = await SmtpTestServer.StartAsync(o => { o.Limits.TlsClientHelloTimeoutSeconds = 30; o.Limits.TlsHandshakeTimeoutSeconds = 30; },
+            limiter: new ConnectionLimiter(1, 50, refusalAllowance: 2), listener: ListenerSettings.SubmissionImplicitTls);
+        await using var session = await server.ConnectAsync(readGreeting: false);
+        await using var politelyRefused = await server.ConnectAsync(readGreeting: false);
+        var waiting = politelyRefused.ExpectClosedAsync(TimeSpan.FromSeconds(60));
+        Assert.NotSame(waiting, await Task.WhenAny(waiting, Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken)));
+
+        // One refusal waits already (half the allowance): the next is closed without a handshake, well before 30 s.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await using (var crowded = await server.ConnectAsync(readGreeting: false))
+        {
+            await crowded.ExpectClosedAsync(TimeSpan.FromSeconds(20));
+        }
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"closed after {clock.Elapsed}");
+        Assert.False(waiting.IsCompleted);
+    }
+
+    [Fact]
     public async Task TheRoomIsTakenBeforeAnAcceptAndGivenBackWhenTheConnectionEnds()
     {
         var limiter = new ConnectionLimiter(1, 50, refusalAllowance: 1);
