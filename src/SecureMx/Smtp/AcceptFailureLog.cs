@@ -37,7 +37,7 @@ public sealed class AcceptFailureLog(ILogger log, TimeProvider time, string list
             _lastSummary = now;
             _sinceSummary = 0;
             log.LogError("accepting connections on the {Listener} listener fails: {Error} ({Code}); new connections wait unanswered in the kernel's queue "
-                + "until a session ends; retrying after {Delay} ms, at most every {Max} s", listener, Describe(error), error.SocketErrorCode,
+                + "until descriptors are free again; retrying after {Delay} ms, at most every {Max} s", listener, Describe(error), error.SocketErrorCode,
                 (int)retryIn.TotalMilliseconds, (int)SmtpListener.LastAcceptBackOff.TotalSeconds);
             return;
         }
