@@ -44,7 +44,7 @@ public static class TestCertificates
     /// </summary>
     public static TestCertificate IssuedThroughIntermediate(string dnsName, string rootName = "SecureMx Test Root CA",
         string intermediateName = "SecureMx Test Intermediate CA", TestKeyType keyType = TestKeyType.EcdsaP256,
-        DateTimeOffset? notBefore = null, DateTimeOffset? notAfter = null)
+        DateTimeOffset? notBefore = null, DateTimeOffset? notAfter = null, Uri? caIssuers = null)
     {
         var (from, to) = Validity(notBefore, notAfter);
         var root = CreateRoot(rootName, keyType, pathLength: 1, from.AddDays(-1), to.AddDays(1));
@@ -53,7 +53,7 @@ public static class TestCertificates
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(root, includeKeyIdentifier: true, includeIssuerAndSerial: false));
         using var issued = request.Create(root, from.AddDays(-1), to.AddDays(1), NewSerial());
         var intermediate = WithKey(issued, key);
-        return IssueLeaf(dnsName, keyType, from, to, [intermediate, root]);
+        return IssueLeaf(dnsName, keyType, from, to, [intermediate, root], caIssuers);
     }
 
     /// <summary>The DER SubjectPublicKeyInfo of the certificate (what TLSA selector 1 selects).</summary>
@@ -122,10 +122,13 @@ public static class TestCertificates
     }
 
     /// <summary>A leaf signed by <paramref name="issuers"/>[0]; <paramref name="issuers"/> are nearest first, root last.</summary>
-    private static TestCertificate IssueLeaf(string dnsName, TestKeyType keyType, DateTimeOffset from, DateTimeOffset to, X509Certificate2[] issuers)
+    private static TestCertificate IssueLeaf(string dnsName, TestKeyType keyType, DateTimeOffset from, DateTimeOffset to, X509Certificate2[] issuers,
+        Uri? caIssuers = null)
     {
         var key = NewKey(keyType);
         var request = LeafRequest(dnsName, key);
+        // Authority Information Access (RFC 5280 §4.2.2.1): where a verifier may fetch the issuer.
+        if (caIssuers is not null) request.CertificateExtensions.Add(new X509AuthorityInformationAccessExtension(null, [caIssuers.AbsoluteUri]));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuers[0], includeKeyIdentifier: true, includeIssuerAndSerial: false));
         using var issued = request.Create(issuers[0], from, to, NewSerial());
         return new TestCertificate(WithKey(issued, key), key, issuers, dnsName);

@@ -43,7 +43,7 @@ public sealed class ValidatedHttpsClient : IDisposable
             SslOptions = new SslClientAuthenticationOptions
             {
                 TargetHost = host,
-                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                CertificateChainPolicy = PkixTrust.HandshakeChainPolicy(),
                 EnabledSslProtocols = SslProtocols.None,
                 ApplicationProtocols = [SslApplicationProtocol.Http11],
                 // PKIX: valid for the host's name and chained to a trusted root (RFC 8461 §3.3 for the policy host).

@@ -79,11 +79,26 @@ public sealed class PkixTrust
         return Validate(leaf, presented, host, now);
     }
 
+    /// <summary>
+    /// The chain policy of the handshakes SecureMx makes as a client (SslStream builds a chain before it
+    /// calls the validation callback): no revocation check, no downloads of missing issuers — see
+    /// <see cref="ChainProblems"/>. The verdict stays the callback's.
+    /// </summary>
+    public static X509ChainPolicy HandshakeChainPolicy() => new()
+    {
+        RevocationMode = X509RevocationMode.NoCheck,
+        DisableCertificateDownloads = true,
+    };
+
     /// <summary>Null when the chain builds; else its problems (empty: it could not be built, no reason given).</summary>
     private List<X509ChainStatusFlags>? ChainProblems(X509Certificate2 leaf, IEnumerable<X509Certificate2> presented, DateTimeOffset now, bool custom)
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        // No fetching of the issuers a certificate names (AIA): the server sends its intermediates (RFC 8446
+        // §4.4.2), as OpenSSL-based MTAs require too; a download would be an HTTP request to a URL the peer
+        // chose, made synchronously inside the TLS handshake on a socket thread (Hosting/InlineSocketCompletions).
+        chain.ChainPolicy.DisableCertificateDownloads = true;
         chain.ChainPolicy.VerificationTime = now.UtcDateTime;
         chain.ChainPolicy.VerificationTimeIgnored = false;
         chain.ChainPolicy.ApplicationPolicy.Add(ServerAuthentication);

@@ -100,6 +100,48 @@ public sealed class PkixTrustTests
     }
 
     [Fact]
+    public async Task AMissingIntermediateIsNotFetchedFromTheAddressTheLeafNames()
+    {
+        // A loopback HTTP server that would hand out the intermediate the leaf's AIA names: .NET's chain
+        // builder fetches it unless downloads are off, and the path would then verify.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        using var cert = TestCertificates.IssuedThroughIntermediate("mx.example.org", caIssuers: new Uri($"http://127.0.0.1:{port}/issuer.cer"));
+        int requests = 0;
+        using var stop = new CancellationTokenSource();
+        var serving = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var client = await listener.AcceptTcpClientAsync(stop.Token);
+                Interlocked.Increment(ref requests);
+                var stream = client.GetStream();
+                _ = await stream.ReadAsync(new byte[4096], stop.Token); // the request: any will do
+                var body = cert.Intermediate!.RawData;
+                await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+                    $"HTTP/1.1 200 OK\r\nContent-Type: application/pkix-cert\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n"), stop.Token);
+                await stream.WriteAsync(body, stop.Token);
+            }
+        });
+
+        var verdict = new PkixTrust([cert.Ca!]).Validate(cert.Leaf, [cert.Leaf], "mx.example.org", Now);
+
+        Assert.Equal(PkixFailure.NotTrusted, verdict.Failure);
+        Assert.Equal(0, Volatile.Read(ref requests));
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => serving);
+    }
+
+    [Fact]
+    public void TheHandshakesChainPolicyDownloadsNothingAndChecksNoRevocation()
+    {
+        var policy = PkixTrust.HandshakeChainPolicy();
+        Assert.True(policy.DisableCertificateDownloads);
+        Assert.Equal(X509RevocationMode.NoCheck, policy.RevocationMode);
+    }
+
+    [Fact]
     public void AnExpiredLeafOfAnUntrustedCaIsExpiredFirst()
     {
         using var cert = TestCertificates.IssuedByPrivateCa("mta-sts.example.org", notBefore: Now.AddDays(-30), notAfter: Now.AddDays(-1));

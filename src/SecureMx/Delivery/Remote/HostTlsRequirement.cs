@@ -115,7 +115,7 @@ public sealed record HostTlsRequirement(HostTlsMode Mode, bool StrictProfile, IR
         var options = new SslClientAuthenticationOptions
         {
             TargetHost = host,
-            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            CertificateChainPolicy = PkixTrust.HandshakeChainPolicy(),
             EnabledSslProtocols = SslProtocols.None,
             RemoteCertificateValidationCallback = Mode switch
             {
