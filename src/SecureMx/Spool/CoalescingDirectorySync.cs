@@ -23,20 +23,42 @@ public sealed class CoalescingDirectorySync(DurableFiles? files = null)
 
     private readonly ConcurrentDictionary<string, Round> _dirs = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Completes once an fsync of <paramref name="directory"/> that began after this call has ended.
+    /// When no sync of it is running, the caller runs it on its own thread and gets a completed task:
+    /// a lone delivery is not handed to a pool thread and back (issue 18: two wake-ups and context
+    /// switches a message). So call it from a thread that may block — a delivery worker, never a
+    /// socket thread. Callers that arrive meanwhile wait for one shared round, run on a pool thread.
+    /// </summary>
     public Task SyncAsync(string directory)
     {
         var round = _dirs.GetOrAdd(directory, _ => new Round());
         lock (round.Gate)
         {
-            round.Next ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var waiter = round.Next.Task;
-            if (!round.Running)
+            if (round.Running)
             {
-                round.Running = true;
-                _ = Task.Run(() => RunRounds(directory, round));
+                round.Next ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                return round.Next.Task;
             }
-            return waiter;
+            round.Running = true;
         }
+        Task mine;
+        try
+        {
+            _files.SyncDirectory(directory);
+            mine = Task.CompletedTask;
+        }
+        catch (Exception ex)
+        {
+            mine = Task.FromException(ex);
+        }
+        lock (round.Gate)
+        {
+            // Whoever asked during this sync needs the next round.
+            if (round.Next is null) round.Running = false;
+            else _ = Task.Run(() => RunRounds(directory, round));
+        }
+        return mine;
     }
 
     private void RunRounds(string directory, Round round)
