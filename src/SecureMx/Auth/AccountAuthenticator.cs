@@ -64,7 +64,10 @@ public sealed class AccountAuthenticator
         await _hashSlots.WaitAsync(ct);
         try
         {
-            check = PasswordHash.Check(password, stored ?? _dummyHash);
+            // Argon2id takes tens of milliseconds of CPU and memory: on the thread pool, never on the socket
+            // thread the AUTH command arrived on (Hosting/InlineSocketCompletions), where it would hold every
+            // session that thread serves.
+            check = await Task.Run(() => PasswordHash.Check(password, stored ?? _dummyHash), ct);
         }
         finally
         {

@@ -17,6 +17,7 @@ public sealed class SmtpServerService(SmtpServerContext ctx, StoreDatabase store
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var o = ctx.Options;
+        if (InlineSocketCompletions.Decision is { } completions) log.LogInformation("{Completions}", completions);
         // Started after the databases and the web listeners, so their descriptors are counted as open now.
         var maxConnections = OpenFileLimit.MaxConnections(log, o.Limits.MaxConnections, o.Delivery.RemoteConcurrency + o.Delivery.LocalConcurrency,
             WebConnections(o), store.ConnectionsAtMost);

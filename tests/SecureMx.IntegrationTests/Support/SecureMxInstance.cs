@@ -146,6 +146,9 @@ public sealed class SecureMxInstance : IAsyncDisposable
     /// <summary>The open-file limit (soft, hard) serve starts with; null: the test's own.</summary>
     public (int Soft, int Hard)? OpenFileLimit { get; set; }
 
+    /// <summary>Environment variables serve starts with, besides the test's own.</summary>
+    public Dictionary<string, string> Environment { get; } = [];
+
     /// <param name="serveArgs">More arguments for `securemx serve` (e.g. <c>--metrics ADDR:PORT</c>).</param>
     public async Task StartAsync(params string[] serveArgs)
     {
@@ -157,6 +160,7 @@ public sealed class SecureMxInstance : IAsyncDisposable
         foreach (var a in prefix.Skip(1)) psi.ArgumentList.Add(a);
         if (prefix.Count > 0) psi.ArgumentList.Add("dotnet");
         if (Owner is not null) psi.Environment["HOME"] = Path.GetTempPath();
+        foreach (var (name, value) in Environment) psi.Environment[name] = value;
         foreach (var a in new[] { Owner is null ? Run.SecureMxDll : Run.SecureMxDllForAnyUser, "serve", "--data", DataDir }.Concat(serveArgs)) psi.ArgumentList.Add(a);
         _process = Run.StartCapturing(psi, _log);
         try
