@@ -130,7 +130,14 @@ public sealed class PkixTrustTests
         Assert.Equal(PkixFailure.NotTrusted, verdict.Failure);
         Assert.Equal(0, Volatile.Read(ref requests));
         await stop.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => serving);
+        try
+        {
+            await serving;
+        }
+        catch (OperationCanceledException)
+        {
+            // the accept loop ends with the test
+        }
     }
 
     [Fact]
