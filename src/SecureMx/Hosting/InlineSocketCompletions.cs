@@ -6,8 +6,8 @@ namespace SecureMx.Hosting;
 /// Whether socket completions run on the runtime's epoll threads (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1;
 /// the runtime then keeps one epoll thread per core) instead of each being handed to the thread pool. The
 /// hand-off is a wake-up and a context switch for every SMTP command: inline, a session's commands run
-/// where their bytes arrive (issue 18: 1 session +11 %, 20 sessions +8 %, 100 sessions +23 %, CPU per
-/// message −10 %). The price: what a session does between two reads holds its epoll thread, and every
+/// where their bytes arrive (issue 18's benchmark: 1 session +11 %, 20 sessions +8 %, 100 sessions +23 %).
+/// The price: what a session does between two reads holds its epoll thread, and every
 /// socket of that thread waits. Nothing on the SMTP path may block there — a password hash runs on the
 /// thread pool (<see cref="Auth.AccountAuthenticator"/>), fsyncs are handed off (<see cref="Spool.DurableFile.SyncAsync"/>),
 /// certificate chains are built without downloads (<see cref="Tls.PkixTrust"/>), logs are written behind.
