@@ -17,6 +17,9 @@ public sealed class TransferDeadline
     /// <summary>The start of a transfer in which the rate is not judged yet (TCP slow start, a client's first burst).</summary>
     public static readonly TimeSpan RateGrace = TimeSpan.FromMinutes(1);
 
+    /// <summary>How much later than the deadline a wait for it ends (see <see cref="NextWait"/>).</summary>
+    private const int TimerSlackMilliseconds = 8;
+
     private readonly TimeProvider _time;
     private readonly DateTimeOffset _start;
     private readonly int _maxSeconds;
@@ -46,8 +49,10 @@ public sealed class TransferDeadline
         if (allowed == TimeSpan.MaxValue) return stallTimeout;
         var left = allowed - Elapsed;
         if (left <= TimeSpan.Zero) return TimeSpan.Zero;
-        // Timers count whole milliseconds: round up, so that the wait never ends just before the deadline.
-        left = TimeSpan.FromMilliseconds(Math.Ceiling(left.TotalMilliseconds) + 1);
+        // The wait must not end before the deadline by the clock Exceeded() reads (else the cut would be
+        // taken for a stall): timers count whole milliseconds on the runtime's tick count, which on Linux may
+        // move in steps of a scheduler tick (4 ms at 250 Hz) against the wall clock — round up, and pad past a tick.
+        left = TimeSpan.FromMilliseconds(Math.Ceiling(left.TotalMilliseconds) + TimerSlackMilliseconds);
         return left < stallTimeout ? left : stallTimeout;
     }
 
