@@ -81,8 +81,8 @@ public sealed class PkixTrust
 
     /// <summary>
     /// The chain policy of the handshakes SecureMx makes as a client (SslStream builds a chain before it
-    /// calls the validation callback): no revocation check, no downloads of missing issuers — see
-    /// <see cref="ChainProblems"/>. The verdict stays the callback's.
+    /// calls the validation callback) and of <see cref="Validate(X509Certificate2, IEnumerable{X509Certificate2}, string, DateTimeOffset)"/>'s
+    /// own: no revocation check, no downloads of missing issuers. The verdict stays the callback's.
     /// </summary>
     public static X509ChainPolicy HandshakeChainPolicy() => new()
     {
@@ -93,12 +93,11 @@ public sealed class PkixTrust
     /// <summary>Null when the chain builds; else its problems (empty: it could not be built, no reason given).</summary>
     private List<X509ChainStatusFlags>? ChainProblems(X509Certificate2 leaf, IEnumerable<X509Certificate2> presented, DateTimeOffset now, bool custom)
     {
-        using var chain = new X509Chain();
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        // No fetching of the issuers a certificate names (AIA): the server sends its intermediates (RFC 8446
-        // §4.4.2), as OpenSSL-based MTAs require too; a download would be an HTTP request to a URL the peer
-        // chose, made synchronously inside the TLS handshake on a socket thread (Hosting/InlineSocketCompletions).
-        chain.ChainPolicy.DisableCertificateDownloads = true;
+        // No revocation check, and no fetching of the issuers a certificate names (AIA): the server sends its
+        // intermediates (RFC 8446 §4.4.2), as OpenSSL-based MTAs require too; a download would be an HTTP request
+        // to a URL the peer chose, made synchronously inside the TLS handshake on a socket thread
+        // (Hosting/InlineSocketCompletions). The same policy as the handshake's own chain.
+        using var chain = new X509Chain { ChainPolicy = HandshakeChainPolicy() };
         chain.ChainPolicy.VerificationTime = now.UtcDateTime;
         chain.ChainPolicy.VerificationTimeIgnored = false;
         chain.ChainPolicy.ApplicationPolicy.Add(ServerAuthentication);
