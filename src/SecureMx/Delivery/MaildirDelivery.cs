@@ -70,7 +70,7 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
         {
             try
             {
-                return await WriteThroughDescriptorsAsync(maildir, baseName, traceHeaders, openMessage, ct);
+                return WriteThroughDescriptors(maildir, baseName, traceHeaders, openMessage, ct);
             }
             catch (IOException)
             {
@@ -104,14 +104,14 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
     /// still pass the <see cref="DurableFiles"/> seam. new/ is fsync'd per delivery, not shared: the
     /// shared sync goes by path, and the descriptor of one delivery is not necessarily another's new/.
     /// </summary>
-    private async Task<string> WriteThroughDescriptorsAsync(string maildir, string baseName, byte[] traceHeaders, Func<Stream> openMessage, CancellationToken ct)
+    private string WriteThroughDescriptors(string maildir, string baseName, byte[] traceHeaders, Func<Stream> openMessage, CancellationToken ct)
     {
         using var dirs = MailFilePermissions.OpenMaildir(dataDirectory, maildir);
         var tmp = dirs.TmpPath + "/" + baseName;
         var output = _files.Create(tmp, () => dirs.CreateInTmp(baseName));
         try
         {
-            var size = await WriteContentAsync(output, tmp, traceHeaders, openMessage, ct);
+            var size = WriteContent(output, tmp, traceHeaders, openMessage, ct);
             var finalName = baseName + ",S=" + size.ToString(CultureInfo.InvariantCulture);
             var final = dirs.NewPath + "/" + finalName;
             _files.Run(DurableStep.Rename, final, () => dirs.MoveToNew(baseName, finalName));
@@ -169,9 +169,9 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
             return null;
         }
         string final;
-        await using (output)
+        using (output)
         {
-            var size = await WriteContentAsync(output, pending, traceHeaders, openMessage, ct, dispose: false);
+            var size = WriteContent(output, pending, traceHeaders, openMessage, ct, dispose: false);
             final = Path.Combine(newDir, baseName + ",S=" + size.ToString(CultureInfo.InvariantCulture));
             _files.Run(DurableStep.Rename, final, () => MaildirUnnamedFile.Link(output.Handle, final));
         }
@@ -193,11 +193,11 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
         {
             // Unbuffered: one write for the trace headers, then the copy's own 64 KiB blocks.
             Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 0,
-            Options = FileOptions.Asynchronous, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
         });
         try
         {
-            var size = await WriteContentAsync(output, tmp, traceHeaders, openMessage, ct);
+            var size = WriteContent(output, tmp, traceHeaders, openMessage, ct);
             // S=size lets IMAP servers answer RFC822.SIZE without reading the file.
             var final = Path.Combine(maildir, "new", baseName + ",S=" + size.ToString(CultureInfo.InvariantCulture));
             _files.Rename(tmp, final);
@@ -224,30 +224,32 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
     /// The message into its new file in tmp/: mode and group first (on the handle), the trace headers,
     /// the spooled message, then fsync; answers the size for the final name (S=size). Disposes the file.
     /// </summary>
-    private async Task<long> WriteContentAsync(DurableFile output, string tmp, byte[] traceHeaders, Func<Stream> openMessage, CancellationToken ct, bool dispose = true)
+    private long WriteContent(DurableFile output, string tmp, byte[] traceHeaders, Func<Stream> openMessage, CancellationToken ct, bool dispose = true)
     {
         try
         {
             MailFilePermissions.ApplyToFile(output.Handle, tmp, _access);
-            await using (var input = openMessage())
+            using (var input = openMessage())
             {
-                await CopyAsync(traceHeaders, input, output, ct);
+                Copy(traceHeaders, input, output, ct);
             }
-            await output.FlushAsync(ct);
+            output.Flush();
             output.Sync();
             return output.Length;
         }
         finally
         {
-            if (dispose) await output.DisposeAsync();
+            if (dispose) output.Dispose();
         }
     }
 
     /// <summary>
     /// The trace headers and then the message, in 64 KiB blocks; the headers share the first block, so that
-    /// a small message is one write(2).
+    /// a small message is one write(2). Synchronous: on Linux an asynchronous file read or write is a
+    /// thread-pool work item (the kernel offers no readiness for files), so each would be a hand-off to
+    /// another thread only to block there; this runs on a delivery worker, which blocks in the fsync next anyway.
     /// </summary>
-    private static async Task CopyAsync(byte[] traceHeaders, Stream input, DurableFile output, CancellationToken ct)
+    private static void Copy(byte[] traceHeaders, Stream input, DurableFile output, CancellationToken ct)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
@@ -260,14 +262,15 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
             }
             else
             {
-                await output.WriteAsync(traceHeaders, ct);
+                output.Write(traceHeaders);
             }
             while (true)
             {
+                ct.ThrowIfCancellationRequested();
                 int n;
-                while (filled < buffer.Length && (n = await input.ReadAsync(buffer.AsMemory(filled), ct)) > 0) filled += n;
+                while (filled < buffer.Length && (n = input.Read(buffer, filled, buffer.Length - filled)) > 0) filled += n;
                 if (filled == 0) break;
-                await output.WriteAsync(buffer.AsMemory(0, filled), ct);
+                output.Write(buffer.AsSpan(0, filled));
                 if (filled < buffer.Length) break; // the input ended
                 filled = 0;
             }

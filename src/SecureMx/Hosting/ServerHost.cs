@@ -38,6 +38,10 @@ public static class ServerHost
             o.UseUtcTimestamp = true;
             o.ColorBehavior = LoggerColorBehavior.Disabled;
         });
+        // Its formatters and options stay; its provider makes way for one that writes lines in batches.
+        foreach (var console in builder.Services.Where(d => d.ServiceType == typeof(ILoggerProvider) && d.ImplementationType == typeof(ConsoleLoggerProvider)).ToList())
+            builder.Services.Remove(console);
+        builder.Services.AddSingleton<ILoggerProvider, BatchedConsoleLoggerProvider>();
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         // ASP.NET Core logs several lines per request at Information; the dashboard writes one access line of its own.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);

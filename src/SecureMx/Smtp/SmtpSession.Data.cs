@@ -249,7 +249,9 @@ public sealed partial class SmtpSession
         {
             AuthenticationResults = auth?.HeaderField,
         };
-        switch (await _ctx.Acceptor.AcceptAsync(file, envelope))
+        // From here to the next command this session may run on the queue's writer thread (see the command loop).
+        _leaveWriterThread = true;
+        switch (await _ctx.Acceptor.AcceptAsync(file, envelope, continueOnWriter: true))
         {
             case AcceptResult.TooBig:
                 await ResetTransactionAsync();

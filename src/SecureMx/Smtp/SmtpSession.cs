@@ -41,6 +41,7 @@ public sealed partial class SmtpSession
     private int _errors;
     private int _malformedLines;
     private string? _closeReason; // why DATA or BDAT ended the session, for the session log
+    private bool _leaveWriterThread; // a message was just committed: see the command loop
     private Transaction? _tx;
     private string? _account; // the mailbox this client logged in as (submission only)
     private Task? _reverseNameLookup; // once per session, and only for a client refused for mandatory TLS
@@ -174,7 +175,15 @@ public sealed partial class SmtpSession
             try
             {
                 // Idle between commands in one small wait, not in the read chain (memory of many idle sessions).
-                await _transport.WaitForInputAsync(timeout.Token);
+                var input = _transport.WaitForInputAsync(timeout.Token);
+                if (_leaveWriterThread)
+                {
+                    // The last commit may have resumed this session on the queue's writer thread, which every commit
+                    // needs: a command the client pipelined behind the message runs on the thread pool instead.
+                    _leaveWriterThread = false;
+                    if (input.IsCompleted) await Task.Yield();
+                }
+                await input;
                 (status, cmd, line) = await _transport.ReadCommandAsync(_limits.MaxCommandLineLength, timeout.Token);
             }
             catch (OperationCanceledException) when (!_abort.IsCancellationRequested)

@@ -40,9 +40,6 @@ public sealed class DurableFile : IDisposable, IAsyncDisposable
         }
     }
 
-    public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken ct) =>
-        DurableFiles.StepAsync(_faults, DurableStep.Write, Path, () => _stream.WriteAsync(data, ct));
-
     /// <summary>Hands the buffered bytes to the kernel (they are not on the disk yet: see <see cref="Sync"/>).</summary>
     public async Task FlushAsync(CancellationToken ct = default) =>
         await DurableFiles.StepAsync(_faults, DurableStep.Flush, Path, () => new ValueTask(_stream.FlushAsync(ct))).ConfigureAwait(false);

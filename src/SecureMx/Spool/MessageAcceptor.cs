@@ -36,7 +36,13 @@ public sealed class MessageAcceptor(MessageSpool spool, IMessageArrivalSink? arr
     /// describe it: same id, same size). Returns when the envelope is committed, or when it is known
     /// that it will not be; the file is disposed either way.
     /// </summary>
-    public async Task<AcceptResult> AcceptAsync(SpoolFile file, Envelope envelope)
+    /// <param name="continueOnWriter">
+    /// The caller's continuation is short, never blocks, and leaves the thread it runs on before it does more than
+    /// answer (an SMTP session). A commit that has no other operation in it then resumes the caller on the
+    /// queue's writer thread instead of handing it to the thread pool: one wake-up and two context switches less
+    /// per message at low load (<see cref="QueueDatabase"/>).
+    /// </param>
+    public async Task<AcceptResult> AcceptAsync(SpoolFile file, Envelope envelope, bool continueOnWriter = false)
     {
         if (envelope.Id != file.Id || envelope.Size != file.Length)
             throw new ArgumentException($"the envelope ({envelope.Id}, {envelope.Size} bytes) does not describe spool file {file.Id} ({file.Length} bytes)", nameof(envelope));
@@ -44,7 +50,7 @@ public sealed class MessageAcceptor(MessageSpool spool, IMessageArrivalSink? arr
         await using (file.ConfigureAwait(false))
         {
             if (file.TooBig) return AcceptResult.TooBig.Instance;
-            failure = file.Failure ?? await StoreAsync(file, envelope).ConfigureAwait(false);
+            failure = file.Failure ?? await StoreAsync(file, envelope, continueOnWriter).ConfigureAwait(false);
         }
         // Disposed: an uncommitted file is gone, a committed one closed before the queue opens it for delivery.
         if (failure is not null)
@@ -56,12 +62,12 @@ public sealed class MessageAcceptor(MessageSpool spool, IMessageArrivalSink? arr
         return new AcceptResult.Accepted(envelope.Id);
     }
 
-    private async Task<StorageFailure?> StoreAsync(SpoolFile file, Envelope envelope)
+    private async Task<StorageFailure?> StoreAsync(SpoolFile file, Envelope envelope, bool continueOnWriter)
     {
         try
         {
             await file.CompleteAsync().ConfigureAwait(false);
-            await spool.CommitAsync(envelope, file).ConfigureAwait(false);
+            await spool.CommitAsync(envelope, file, continueOnWriter).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or SqliteException or ObjectDisposedException)
         {

@@ -112,9 +112,9 @@ public sealed class MessageSpool : IDisposable
     /// Makes the message durable, together with whatever other sessions commit at the same moment:
     /// <see cref="SpoolFile.CompleteAsync"/> must have run. Messages enter through <see cref="MessageAcceptor"/>.
     /// </summary>
-    internal Task CommitAsync(Envelope envelope, SpoolFile file) => file.InlineBytes is { } bytes
-        ? Queue.InsertFromMemoryAsync(envelope, bytes, _time)
-        : Queue.InsertAsync(envelope, file.InlineSource, _time);
+    internal Task CommitAsync(Envelope envelope, SpoolFile file, bool continueOnWriter = false) => file.InlineBytes is { } bytes
+        ? Queue.InsertFromMemoryAsync(envelope, bytes, _time, continueOnWriter)
+        : Queue.InsertAsync(envelope, file.InlineSource, _time, continueOnWriter);
 
     /// <summary>
     /// Removes a message: its queue rows and inline bytes in one commit, then its data file. The one way a

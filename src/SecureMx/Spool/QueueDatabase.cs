@@ -58,7 +58,12 @@ public sealed class QueueDatabase : IDisposable
     public long Loads => Interlocked.Read(ref _loads);
 
     /// <param name="Synced">The commit must be on disk when it returns (a message accepted: its 250 says so).</param>
-    private sealed record WriteOp(Action<SqliteConnection, SqliteTransaction> Apply, bool NeedsDirectorySync, bool Synced, TaskCompletionSource Done);
+    /// <param name="ContinueOnWriter">
+    /// Its waiter asked to continue on the writer thread when its commit is a lone one (<see cref="Complete"/>): it
+    /// promises a continuation that is short and never blocks, and leaves the thread before anything else
+    /// (an SMTP session: its reply, then it waits for the next command).
+    /// </param>
+    private sealed record WriteOp(Action<SqliteConnection, SqliteTransaction> Apply, bool NeedsDirectorySync, bool Synced, bool ContinueOnWriter, TaskCompletionSource Done);
 
     /// <summary>The writer connection's PRAGMA synchronous: FULL unless the last batch needed no fsync.</summary>
     private bool _synchronousFull = true;
@@ -149,9 +154,10 @@ public sealed class QueueDatabase : IDisposable
         }
     }
 
-    private Task Submit(Action<SqliteConnection, SqliteTransaction> apply, bool needsDirectorySync, bool synced = true)
+    private Task Submit(Action<SqliteConnection, SqliteTransaction> apply, bool needsDirectorySync, bool synced = true, bool continueOnWriter = false)
     {
-        var op = new WriteOp(apply, needsDirectorySync, synced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var op = new WriteOp(apply, needsDirectorySync, synced, continueOnWriter,
+            new TaskCompletionSource(continueOnWriter ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_writes.TryAdd(op))
         {
             return Task.FromException(_writer is null
@@ -184,7 +190,7 @@ public sealed class QueueDatabase : IDisposable
                 if (!synced) UnsyncedCommits++;
                 Telemetry.SecureMxMetrics.QueueCommits.Add(1, new KeyValuePair<string, object?>("synced", synced ? "true" : "false"));
                 Telemetry.SecureMxMetrics.QueueCommittedOperations.Add(batch.Count);
-                foreach (var op in batch) op.Done.TrySetResult();
+                foreach (var op in batch) Complete(op, lone: batch.Count == 1);
             }
             catch (Exception ex) when (batch.Count > 1)
             {
@@ -197,7 +203,7 @@ public sealed class QueueDatabase : IDisposable
             catch (Exception ex)
             {
                 _logger.LogDebug(ex, "queue write failed"); // reported by the operation's caller
-                foreach (var op in batch) op.Done.TrySetException(ex);
+                foreach (var op in batch) Complete(op, lone: batch.Count == 1, ex);
             }
         }
     }
@@ -226,7 +232,7 @@ public sealed class QueueDatabase : IDisposable
         catch (DurableStepException ex)
         {
             _logger.LogError("{Error}: {Count} message(s) with data files not committed", ex.Message, batch.Count(b => b.NeedsDirectorySync));
-            foreach (var op in batch.Where(b => b.NeedsDirectorySync)) op.Done.TrySetException(ex);
+            foreach (var op in batch.Where(b => b.NeedsDirectorySync)) Complete(op, lone: false, ex);
             batch.RemoveAll(b => b.NeedsDirectorySync);
         }
     }
@@ -240,12 +246,34 @@ public sealed class QueueDatabase : IDisposable
             using var tx = _writeConnection!.BeginTransaction();
             op.Apply(_writeConnection, tx);
             _files.Commit(tx, DatabasePath);
-            op.Done.TrySetResult();
+            Complete(op, lone: false);
         }
         catch (Exception ex)
         {
             _logger.LogDebug(ex, "queue write failed"); // reported by the operation's caller
-            op.Done.TrySetException(ex);
+            Complete(op, lone: false, ex);
+        }
+    }
+
+    /// <summary>
+    /// Tells an operation's waiter how it went. A waiter that asked for it (<see cref="WriteOp.ContinueOnWriter"/>)
+    /// and is alone in its commit continues here, on the writer thread: one hand-off to the thread pool less
+    /// (a wake-up and two context switches, at one session a tenth of a message's). Waiters of a batch, and
+    /// all others, continue on the pool: side by side, and never holding the next commit up.
+    /// </summary>
+    private static void Complete(WriteOp op, bool lone, Exception? error = null)
+    {
+        if (op.ContinueOnWriter && !lone)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static s => SetOutcome(s.op, s.error), (op, error), preferLocal: false);
+            return;
+        }
+        SetOutcome(op, error);
+
+        static void SetOutcome(WriteOp op, Exception? error)
+        {
+            if (error is null) op.Done.TrySetResult();
+            else op.Done.TrySetException(error);
         }
     }
 
@@ -254,25 +282,26 @@ public sealed class QueueDatabase : IDisposable
     /// With <paramref name="inlineSource"/> the message bytes are copied from that file into the
     /// database in the same transaction; without, they are in a data file whose directory entry is
     /// fsync'd before the commit.
+    /// <para><paramref name="continueOnWriter"/>: see <see cref="WriteOp"/>.</para>
     /// </summary>
-    public Task InsertAsync(Envelope e, string? inlineSource, TimeProvider time) => Submit((c, tx) =>
+    public Task InsertAsync(Envelope e, string? inlineSource, TimeProvider time, bool continueOnWriter = false) => Submit((c, tx) =>
     {
         if (inlineSource is not null) InsertInlineData(c, tx, e.Id, inlineSource);
         _statements!.InsertEnvelope(tx, e, time.GetUtcNow().ToUnixTimeMilliseconds());
-    }, needsDirectorySync: inlineSource is null);
+    }, needsDirectorySync: inlineSource is null, continueOnWriter: continueOnWriter);
 
     /// <summary>
     /// Makes an accepted message durable with its bytes taken from memory, in the same transaction as its
     /// envelope. <paramref name="bytes"/> must stay untouched until the returned task completes.
     /// </summary>
-    internal Task InsertFromMemoryAsync(Envelope e, PooledMessageBuffer bytes, TimeProvider time) => Submit((c, tx) =>
+    internal Task InsertFromMemoryAsync(Envelope e, PooledMessageBuffer bytes, TimeProvider time, bool continueOnWriter = false) => Submit((c, tx) =>
     {
         using (var blob = new SqliteBlob(c, "message_data", "data", _statements!.InsertData(tx, e.Id, bytes.Length)))
         {
             foreach (var segment in bytes.Segments) blob.Write(segment.Span);
         }
         _statements.InsertEnvelope(tx, e, time.GetUtcNow().ToUnixTimeMilliseconds());
-    }, needsDirectorySync: false);
+    }, needsDirectorySync: false, continueOnWriter: continueOnWriter);
 
     private void InsertInlineData(SqliteConnection c, SqliteTransaction tx, string id, string source)
     {

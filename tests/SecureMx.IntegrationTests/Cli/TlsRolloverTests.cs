@@ -110,7 +110,7 @@ public sealed class TlsRolloverTests
         Assert.True(File.Exists(nextKeyPath), "nothing retires the next key before a server starts with it");
 
         await mx.StartAsync();
-        Assert.Contains("retired " + NextTlsKey.KeyFile, mx.Log);
+        await mx.WaitForLogAsync("retired " + NextTlsKey.KeyFile);
         Assert.False(File.Exists(nextKeyPath));
         Assert.False(File.Exists(NextTlsKey.CsrPath(mx.DataDir)));
 

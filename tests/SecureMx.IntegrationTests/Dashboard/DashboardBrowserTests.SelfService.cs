@@ -97,7 +97,7 @@ public sealed partial class DashboardBrowserTests
         await using var fresh = await NewPageAsync();
         await LoginWithAsync(fresh.Page, carol, next);
         Assert.DoesNotContain(next, f.Mx.Log);
-        Assert.Contains($"dashboard: password of {carol} changed from ", f.Mx.Log);
+        await f.Mx.WaitForLogAsync($"dashboard: password of {carol} changed from ");
     }
 
     [Fact]

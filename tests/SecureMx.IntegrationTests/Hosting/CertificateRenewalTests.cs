@@ -157,7 +157,7 @@ public sealed class CertificateRenewalTests(ITestOutputHelper output)
         var kill = await Run.ProcessAsync("kill", ["-HUP", pid.ToString()]);
         Assert.True(kill.ExitCode == 0, kill.All);
         await mx.WaitForLogAsync("limits.maxRecipients changed from 100 to 2", TimeSpan.FromSeconds(20));
-        Assert.Matches(@"certificate \(SIGHUP\): \S+ \+ \S+ refused, the server keeps using the previous certificate", mx.Log);
+        await mx.WaitForLogMatchAsync(@"certificate \(SIGHUP\): \S+ \+ \S+ refused, the server keeps using the previous certificate");
         Assert.False(Process.GetProcessById(pid).HasExited, "SIGHUP ended the server:\n" + mx.Log);
 
         // Still serving, with the old certificate, and with the reloaded limit.

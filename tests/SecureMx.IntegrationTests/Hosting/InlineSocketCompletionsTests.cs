@@ -22,7 +22,7 @@ public sealed class InlineSocketCompletionsTests
         Assert.True((await SmtpProbe.SendAsync(mx.Mx, "a@outside.test", "alice@example.test", "inline-completions")).Acknowledged);
         await mx.WaitForMessageAsync("alice@example.test", "inline-completions");
 
-        Assert.Contains($"socket completions run on the I/O threads ({Environment.ProcessorCount})", mx.Log);
+        await mx.WaitForLogAsync($"socket completions run on the I/O threads ({Environment.ProcessorCount})");
         // Left to the thread pool the runtime keeps one event thread per 30 cores: on a machine of 2 or more
         // cores the count tells the modes apart.
         Assert.Equal(Environment.ProcessorCount, SocketThreads(mx.Pid));
@@ -37,7 +37,7 @@ public sealed class InlineSocketCompletionsTests
         Assert.True((await SmtpProbe.SendAsync(mx.Mx, "a@outside.test", "alice@example.test", "pool-completions")).Acknowledged);
         await mx.WaitForMessageAsync("alice@example.test", "pool-completions");
 
-        Assert.Contains($"socket completions go to the thread pool ({Variable}=0, set by the environment)", mx.Log);
+        await mx.WaitForLogAsync($"socket completions go to the thread pool ({Variable}=0, set by the environment)");
         Assert.Equal(Math.Max(1, (int)Math.Round(Environment.ProcessorCount / 30.0)), SocketThreads(mx.Pid));
     }
 }

@@ -274,7 +274,7 @@ public sealed class MtaStsListenerTests(ITestOutputHelper output)
         {
             await FetchPolicyAsync(client);
         }
-        Assert.Contains($"MTA-STS certificate for {PolicyHost}", mx.Log);
-        Assert.Contains("the previous certificate stays in use", mx.Log);
+        await mx.WaitForLogAsync($"MTA-STS certificate for {PolicyHost}");
+        await mx.WaitForLogAsync("the previous certificate stays in use");
     }
 }

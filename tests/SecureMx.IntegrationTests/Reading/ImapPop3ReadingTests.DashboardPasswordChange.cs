@@ -100,7 +100,7 @@ public sealed partial class ImapPop3ReadingTests
 
         Assert.DoesNotContain(next, f.Mx.Log);
         Assert.DoesNotContain(next, f.Dovecot.Log);
-        Assert.Contains($"dashboard: password of {henry} changed from ", f.Mx.Log);
+        await f.Mx.WaitForLogAsync($"dashboard: password of {henry} changed from ");
     }
 
     /// <summary>

@@ -186,8 +186,8 @@ public sealed partial class ImapPop3ReadingTests(DovecotFixture f, BrowserFixtur
         using var smtp = await SubmissionClient.ConnectAsync(f.Mx, SecureSocketOptions.SslOnConnect);
         var refused = await Assert.ThrowsAsync<AuthenticationException>(() => smtp.AuthenticateAsync(A("eve"), Password));
         Assert.Equal(454, (int)Assert.IsType<MailKit.Net.Smtp.SmtpCommandException>(refused.InnerException).StatusCode);
-        Assert.Contains($"IMAP login from 127.0.0.1 for {A("eve")} failed", f.Mx.Log);
-        Assert.Contains("too many failed logins for this account", f.Mx.Log);
+        await f.Mx.WaitForLogAsync($"IMAP login from 127.0.0.1 for {A("eve")} failed");
+        await f.Mx.WaitForLogAsync("too many failed logins for this account");
         // Other accounts are not affected.
         Assert.True(await MailReader.ImapLoginWorksAsync(f.Mx, f.Dovecot.Imaps, A("dave"), Password));
     }

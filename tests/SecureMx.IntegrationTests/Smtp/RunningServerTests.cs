@@ -37,7 +37,7 @@ public sealed class RunningServerTests
         var stop = mx.StopAsync();
         Assert.StartsWith("421 4.3.2", (await idle.ReadReplyAsync())[0]);
         Assert.Equal(0, await stop);
-        Assert.Contains("all SMTP listeners stopped", mx.Log);
+        await mx.WaitForLogAsync("all SMTP listeners stopped");
     }
 
     [Fact]

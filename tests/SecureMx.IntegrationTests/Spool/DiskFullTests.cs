@@ -92,8 +92,8 @@ public sealed class DiskFullTests
 
             await FitsAsync("fits-at-the-end", m => DataAsync(smtp, m));
             Assert.StartsWith("221", await smtp.CommandAsync("QUIT"));
-            Assert.Contains("disk full", mx.Log);
-            Assert.Contains(incoming + "/", mx.Log);
+            await mx.WaitForLogAsync("disk full");
+            await mx.WaitForLogAsync(incoming + "/");
             foreach (var file in mx.Messages("alice@example.test"))
             {
                 var text = Encoding.ASCII.GetString(await File.ReadAllBytesAsync(file));

@@ -48,16 +48,23 @@ public sealed class SecureMxInstance : IAsyncDisposable
     public string Log { get { lock (_log) return _log.ToString(); } }
 
     /// <summary>
-    /// Waits until the log holds <paramref name="text"/> (default 30 s): the console logger writes behind, so a line
-    /// about what a reply just showed may come a moment after the reply.
+    /// Waits until the log holds <paramref name="text"/> (default 30 s): the server writes its lines in batches
+    /// (up to 20 ms late, Hosting/ConsoleLineWriter), so a line about what a reply just showed may come after the reply.
     /// </summary>
-    public async Task WaitForLogAsync(string text, TimeSpan? timeout = null)
+    public Task WaitForLogAsync(string text, TimeSpan? timeout = null) =>
+        WaitForLogAsync(log => log.Contains(text, StringComparison.Ordinal), $"no log line with '{text}'", timeout);
+
+    /// <summary>As <see cref="WaitForLogAsync(string, TimeSpan?)"/>, for a line that matches <paramref name="pattern"/>.</summary>
+    public Task WaitForLogMatchAsync([System.Diagnostics.CodeAnalysis.StringSyntax("Regex")] string pattern, TimeSpan? timeout = null) =>
+        WaitForLogAsync(log => System.Text.RegularExpressions.Regex.IsMatch(log, pattern), $"no log line matching '{pattern}'", timeout);
+
+    private async Task WaitForLogAsync(Func<string, bool> holds, string missing, TimeSpan? timeout)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (!Log.Contains(text, StringComparison.Ordinal))
+        while (!holds(Log))
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no log line with '{text}':\n{Log}");
-            await Task.Delay(100);
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{missing}:\n{Log}");
+            await Task.Delay(50);
         }
     }
 

@@ -172,4 +172,68 @@ public sealed class MessageAcceptorTests : IDisposable
         Assert.Empty(Directory.GetFiles(_spool.DataDirectory));
         Assert.Empty(Directory.GetFiles(_spool.IncomingDirectory));
     }
+    /// <summary>The thread the caller of an accept resumes on (ConfigureAwait(false): where the accept completed).</summary>
+    private async Task<string?> ResumedOnAsync(SpoolFile file, bool continueOnWriter)
+    {
+        Assert.IsType<AcceptResult.Accepted>(await _acceptor.AcceptAsync(file, EnvelopeOf(file), continueOnWriter).ConfigureAwait(false));
+        var thread = Thread.CurrentThread.Name;
+        await Task.Yield(); // off the writer thread before the test goes on (its end disposes the queue, which joins the writer)
+        return thread;
+    }
+
+    [Fact]
+    public async Task ALoneCommitResumesACallerThatAskedForItOnTheQueueWriterThread()
+    {
+        // Held until the caller waits for it: a commit done before the caller awaits would leave it where it was.
+        var (held, release) = _faults.Hold(DurableStep.Commit);
+        var asked = ResumedOnAsync(Receive(100), continueOnWriter: true);
+        await held.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        release();
+        Assert.Equal("queue-writer", await asked);
+
+        (held, release) = _faults.Hold(DurableStep.Commit);
+        var notAsked = ResumedOnAsync(Receive(100), continueOnWriter: false);
+        await held.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        release();
+        Assert.NotEqual("queue-writer", await notAsked);
+    }
+
+    [Fact]
+    public async Task CallersCommittedTogetherResumeOnThePoolNotOneAfterAnotherOnTheWriter()
+    {
+        // Hold the writer on a first commit, so that the next three arrive as one batch.
+        var (held, release) = _faults.Hold(DurableStep.Commit);
+        var first = ResumedOnAsync(Receive(100), continueOnWriter: true);
+        await held.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        var batch = Enumerable.Range(0, 3).Select(_ => ResumedOnAsync(Receive(100), continueOnWriter: true)).ToList();
+        release();
+
+        Assert.Equal("queue-writer", await first);
+        Assert.All(await Task.WhenAll(batch), thread => Assert.NotEqual("queue-writer", thread));
+        Assert.Equal(4, _spool.Queue.AllMessageIds().Count);
+    }
+
+    [Fact]
+    public async Task AFailedLoneCommitAlsoReachesItsCallerOnTheWriterThread()
+    {
+        // Held until the caller waits for it: a commit that failed at once could finish before the caller awaits.
+        var (held, release) = _faults.HoldThenFail(DurableStep.Commit, Errno.ENOSPC);
+        var file = Receive(100);
+        var accepted = FailedOnAsync(file);
+        await held.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        release();
+
+        var (result, thread) = await accepted;
+        Assert.Equal("queue-writer", thread);
+        Assert.True(Assert.IsType<AcceptResult.StorageFailed>(result).Failure.DiskFull);
+        AssertNothingStored();
+    }
+
+    private async Task<(AcceptResult Result, string? Thread)> FailedOnAsync(SpoolFile file)
+    {
+        var result = await _acceptor.AcceptAsync(file, EnvelopeOf(file), continueOnWriter: true).ConfigureAwait(false);
+        var thread = Thread.CurrentThread.Name;
+        await Task.Yield(); // off the writer thread before the test goes on (its end disposes the queue, which joins the writer)
+        return (result, thread);
+    }
 }

@@ -89,6 +89,15 @@ public sealed class StorageFaultPlan : IStorageFaultInjector
         return (rule.Reached.Task, gate.Set);
     }
 
+    /// <summary>As <see cref="Hold"/>, and once released the call fails with <paramref name="errno"/>.</summary>
+    public (Task Reached, Action Release) HoldThenFail(DurableStep step, Errno errno, Func<string, bool>? path = null)
+    {
+        var gate = new ManualResetEventSlim(false);
+        var rule = new Rule(step, path ?? (_ => true), 1, always: false, errno, gate);
+        lock (_gate) _rules.Add(rule);
+        return (rule.Reached.Task, gate.Set);
+    }
+
     /// <summary>No more faults: the disk has space again.</summary>
     public void Clear()
     {
@@ -115,7 +124,7 @@ public sealed class StorageFaultPlan : IStorageFaultInjector
             fired.Reached.TrySetResult();
             hold.Wait(TimeSpan.FromSeconds(30));
         }
-        else if (fired?.Errno is { } errno)
+        if (fired?.Errno is { } errno)
         {
             throw ErrorFor(step, errno, path);
         }
