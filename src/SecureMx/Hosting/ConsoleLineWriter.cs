@@ -3,18 +3,17 @@ using System.Text;
 namespace SecureMx.Hosting;
 
 /// <summary>
-/// Log lines to a stream (standard output), written by one thread in batches (the store's log rows have
-/// their own write-behind, <see cref="Store.BatchingLogWriter{T}"/>, which drops rows when full; a console
-/// line is never dropped): the first line after a
-/// quiet spell wakes the thread, which then waits <see cref="GatherWindow"/> and writes everything that
-/// arrived meanwhile with one write(2). The console logger of Microsoft.Extensions.Logging wakes its thread
-/// for every line and writes each on its own — two lines per message meant two wake-ups and two context
-/// switches per message, ~10 % of a session's CPU at one session (bench/). A line is late by at most the
-/// window; the lines still waiting are written on <see cref="Dispose"/> (the host's shutdown) and by
-/// <see cref="Flush"/>, which the provider calls on process exit and on an unhandled exception.
+/// Log lines to a stream (standard output), written by one thread in batches: the first line after a quiet
+/// spell wakes the thread, which then waits <see cref="GatherWindow"/> and writes everything that arrived
+/// meanwhile with one write(2). The console logger of Microsoft.Extensions.Logging wakes its thread for every
+/// line and writes each on its own: with two lines per message, a wake-up and a context switch each, ~8 % of
+/// the server's CPU per message (bench/, A/B at 20 sessions). A line is late by at most the window; the lines
+/// still waiting are written on <see cref="Dispose"/> (the host's shutdown) and by <see cref="Flush"/>, which
+/// the provider calls on process exit and on an unhandled exception.
 /// <para>
-/// Bounded as the console logger is by default: a logging thread waits while <see cref="MaxPendingLines"/>
-/// are pending (an output that does not drain slows the logging down; lines are never dropped).
+/// Bounded as the console logger is by default: a logging thread waits while
+/// <see cref="DefaultMaxPendingLines"/> are pending (an output that does not drain slows the logging down). A
+/// line is never dropped — unlike the store's log rows (<see cref="Store.BatchingLogWriter{T}"/>), which may be.
 /// </para>
 /// </summary>
 internal sealed class ConsoleLineWriter : IDisposable
@@ -42,8 +41,6 @@ internal sealed class ConsoleLineWriter : IDisposable
         _thread = new Thread(Run) { IsBackground = true, Name = "log-writer" };
         _thread.Start();
     }
-
-    public int MaxPendingLines => _maxPending;
 
     public void Enqueue(string line)
     {
