@@ -57,8 +57,8 @@ internal sealed class BatchedConsoleLoggerProvider : ILoggerProvider, ISupportEx
     {
         [ThreadStatic] private static StringWriter? t_text;
 
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull =>
-            provider._scopes?.Push(state) ?? NullScope.Instance;
+        // The logger factory keeps scopes itself for a provider with an external scope provider; null: none.
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => provider._scopes?.Push(state);
 
         public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
 
@@ -75,11 +75,5 @@ internal sealed class BatchedConsoleLoggerProvider : ILoggerProvider, ISupportEx
             if (built.Capacity > 1024) built.Capacity = 1024; // one long exception does not pin its buffer on this thread
             provider._writer.Enqueue(line);
         }
-    }
-
-    private sealed class NullScope : IDisposable
-    {
-        public static readonly NullScope Instance = new();
-        public void Dispose() { }
     }
 }

@@ -76,8 +76,9 @@ internal sealed class ConsoleLineWriter : IDisposable
             _completed = true;
             Monitor.PulseAll(_gate);
         }
-        // An output that blocks (a full pipe nobody reads) must not hold the shutdown: as the console logger, give up.
-        if (_thread.Join(TimeSpan.FromSeconds(5))) Flush();
+        // The thread writes what is pending and ends (lines from now on are written by their callers). An output
+        // that blocks (a full pipe nobody reads) must not hold the shutdown: as the console logger, give up after 5 s.
+        _thread.Join(TimeSpan.FromSeconds(5));
     }
 
     private void Run()

@@ -81,16 +81,12 @@ public sealed class StorageFaultPlan : IStorageFaultInjector
     /// Holds the next call of <paramref name="step"/> (the thread waits) until the returned release runs;
     /// the task completes when the call has arrived.
     /// </summary>
-    public (Task Reached, Action Release) Hold(DurableStep step, Func<string, bool>? path = null)
-    {
-        var gate = new ManualResetEventSlim(false);
-        var rule = new Rule(step, path ?? (_ => true), 1, always: false, errno: null, gate);
-        lock (_gate) _rules.Add(rule);
-        return (rule.Reached.Task, gate.Set);
-    }
+    public (Task Reached, Action Release) Hold(DurableStep step, Func<string, bool>? path = null) => AddHold(step, path, errno: null);
 
     /// <summary>As <see cref="Hold"/>, and once released the call fails with <paramref name="errno"/>.</summary>
-    public (Task Reached, Action Release) HoldThenFail(DurableStep step, Errno errno, Func<string, bool>? path = null)
+    public (Task Reached, Action Release) HoldThenFail(DurableStep step, Errno errno, Func<string, bool>? path = null) => AddHold(step, path, errno);
+
+    private (Task Reached, Action Release) AddHold(DurableStep step, Func<string, bool>? path, Errno? errno)
     {
         var gate = new ManualResetEventSlim(false);
         var rule = new Rule(step, path ?? (_ => true), 1, always: false, errno, gate);
