@@ -44,7 +44,7 @@ public sealed class QueueDatabase : IDisposable
     private readonly SqliteConnection? _writeConnection;
     private readonly QueueWriterStatements? _statements; // the writer thread's prepared statements on _writeConnection
     private readonly ReadOnlyAccess? _readOnly; // OpenForReading: with the fallback on a full disk
-    private readonly QueueReaderPool _readers; // open read connections with their statements prepared
+    private readonly SqliteReaderPool _readers; // open read connections with their statements prepared
 
     public long Commits { get; private set; }
     public long CommittedOps { get; private set; }
@@ -74,7 +74,7 @@ public sealed class QueueDatabase : IDisposable
     public QueueDatabase(string path, string dataDirectory, ILogger logger, DurableFiles? files = null)
     {
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
-        _readers = new QueueReaderPool(OpenRead);
+        _readers = new SqliteReaderPool(OpenRead);
         DatabasePath = path;
         _dataDirectory = dataDirectory;
         _files = files ?? DurableFiles.Default;
@@ -94,7 +94,7 @@ public sealed class QueueDatabase : IDisposable
         if (!readOnly) throw new ArgumentException("the read-write queue has its own constructor", nameof(readOnly));
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30, Mode = SqliteOpenMode.ReadOnly }.ToString();
         _readOnly = new ReadOnlyAccess(path, _connectionString);
-        _readers = new QueueReaderPool(OpenRead);
+        _readers = new SqliteReaderPool(OpenRead);
         DatabasePath = path;
         _dataDirectory = dataDirectory;
         _files = DurableFiles.Default;
@@ -312,7 +312,7 @@ public sealed class QueueDatabase : IDisposable
     }
 
     /// <summary>A reader with its prepared statements, for one read; the fault seam sees the read first.</summary>
-    private QueueReaderPool.Reader RentReader()
+    private SqliteReaderPool.Reader RentReader()
     {
         _files.BeforeQueueRead(DatabasePath);
         return _readers.Rent();

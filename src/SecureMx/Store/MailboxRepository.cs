@@ -64,7 +64,7 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time, Direc
     public bool IsHosted(string domain) =>
         directory?.Current is { } d && (d.Snapshot.IsHosted(domain) || d.Authoritative)
             ? d.Snapshot.IsHosted(domain)
-            : db.Scalar("SELECT 1 FROM domains WHERE name=@d", ("@d", domain)) is not null;
+            : db.LookupScalar("SELECT 1 FROM domains WHERE name=@d", ("@d", domain)) is not null;
 
     // ---- mailboxes ----
 
@@ -151,7 +151,7 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time, Direc
     /// <summary>The language of the mail SecureMx writes to a mailbox, or null when no such mailbox exists.</summary>
     public MailLanguage? MailboxLanguage(string address) =>
         directory?.Current is { } d && (d.Snapshot.MailboxLanguage(address) is not null || d.Authoritative) ? d.Snapshot.MailboxLanguage(address) :
-        db.Scalar("SELECT language FROM mailboxes WHERE address=@a", ("@a", address)) is string s ? ParseLanguage(s) : null;
+        db.LookupScalar("SELECT language FROM mailboxes WHERE address=@a", ("@a", address)) is string s ? ParseLanguage(s) : null;
 
     /// <summary>Sets the language of the mail SecureMx writes to a mailbox; the next DSN uses it, also on a running server.</summary>
     public void SetMailboxLanguage(string address, MailLanguage language)
@@ -168,8 +168,8 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time, Direc
     public bool AddressBelongsTo(string address, string account) =>
         directory?.Current is { } d && (d.Snapshot.AddressBelongsTo(address, account) || d.Authoritative) ? d.Snapshot.AddressBelongsTo(address, account)
         : address == account
-        ? db.Scalar("SELECT 1 FROM mailboxes WHERE address=@a", ("@a", account)) is not null
-        : db.Scalar("SELECT 1 FROM aliases WHERE address=@a AND target=@t", ("@a", address), ("@t", account)) is not null;
+        ? db.LookupScalar("SELECT 1 FROM mailboxes WHERE address=@a", ("@a", account)) is not null
+        : db.LookupScalar("SELECT 1 FROM aliases WHERE address=@a AND target=@t", ("@a", address), ("@t", account)) is not null;
 
     // ---- aliases ----
 
@@ -211,7 +211,7 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time, Direc
     public List<LocalTarget> ResolveLocal(string address)
     {
         if (directory?.Current is { } d && d.Snapshot.Resolve(address).Targets is var cached && (cached.Count > 0 || d.Authoritative)) return cached;
-        using var c = db.Connect();
+        using var c = db.ConnectForLookups();
         return Resolve(c, address).Targets;
     }
 
@@ -228,7 +228,7 @@ public sealed class MailboxRepository(StoreDatabase db, TimeProvider time, Direc
             var cached = d.Snapshot.LookupRecipient(domain, candidates);
             if (d.Authoritative || cached?.Match is not null) return cached;
         }
-        using var c = db.Connect();
+        using var c = db.ConnectForLookups();
         if (c.Scalar("SELECT inbound_tls FROM domains WHERE name=@d", ("@d", domain)) is not string inbound) return null;
         var setting = TlsPolicyRepository.ParseInbound(inbound);
         foreach (var candidate in candidates)

@@ -18,12 +18,24 @@ public sealed class StoreConnection : IDisposable
 
     private readonly DbConnection _connection;
     private readonly StoreBackend _backend;
+    private readonly SqliteReaderPool.Reader? _kept;
+    private bool _keptFailed;
     private DbTransaction? _transaction;
 
     internal StoreConnection(DbConnection connection, StoreBackend backend)
     {
         _connection = connection;
         _backend = backend;
+    }
+
+    /// <summary>
+    /// A SQLite connection of <see cref="StoreDatabase.ConnectForLookups"/>: <see cref="Scalar"/>, <see cref="Rows"/>
+    /// and <see cref="Execute"/> run statements it keeps prepared; disposing it gives it back to its pool, or closes
+    /// it when one of them failed (nothing of a connection in an unknown state is kept).
+    /// </summary>
+    internal StoreConnection(SqliteReaderPool.Reader kept) : this(kept.Connection, StoreBackend.Sqlite)
+    {
+        _kept = kept;
     }
 
     /// <summary>
@@ -78,20 +90,39 @@ public sealed class StoreConnection : IDisposable
 
     public object? Scalar(string sql, params (string Name, object? Value)[] parameters)
     {
+        if (_kept is not null) return RunKept(sql, parameters, 0, static (cmd, _) => cmd.ExecuteScalar());
         using var cmd = Command(sql, parameters);
         return cmd.ExecuteScalar();
     }
 
     public List<T> Rows<T>(string sql, Func<DbDataReader, T> row, params (string Name, object? Value)[] parameters)
     {
+        if (_kept is not null) return RunKept(sql, parameters, row, static (cmd, row) => Read(cmd, row));
         using var cmd = Command(sql, parameters);
         return Read(cmd, row);
     }
 
     public int Execute(string sql, params (string Name, object? Value)[] parameters)
     {
+        if (_kept is not null) return RunKept(sql, parameters, 0, static (cmd, _) => cmd.ExecuteNonQuery());
         using var cmd = Command(sql, parameters);
         return cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>Runs the kept statement for <paramref name="sql"/> in the current transaction; a failure marks the connection for closing.</summary>
+    private T RunKept<TState, T>(string sql, (string Name, object? Value)[] parameters, TState state, Func<SqliteCommand, TState, T> run)
+    {
+        try
+        {
+            var cmd = _kept!.Statement(sql, parameters);
+            cmd.Transaction = (SqliteTransaction?)_transaction;
+            return run(cmd, state);
+        }
+        catch
+        {
+            _keptFailed = true;
+            throw;
+        }
     }
 
     /// <summary>Rows per statement of <see cref="InsertRows"/> on PostgreSQL: 100 × 17 columns stays far below its parameter limit.</summary>
@@ -192,7 +223,21 @@ public sealed class StoreConnection : IDisposable
 
     public void Dispose()
     {
-        _transaction?.Dispose();
-        _connection.Dispose();
+        try
+        {
+            _transaction?.Dispose();
+        }
+        catch
+        {
+            _keptFailed = true;
+            throw;
+        }
+        finally
+        {
+            _transaction = null;
+            if (_kept is null) _connection.Dispose();
+            else if (_keptFailed) _kept.Discard();
+            else _kept.Dispose();
+        }
     }
 }

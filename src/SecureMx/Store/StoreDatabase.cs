@@ -33,6 +33,7 @@ public sealed class StoreDatabase
 
     private readonly string _connectionString;
     private readonly ReadOnlyAccess? _readOnly;
+    private readonly SqliteReaderPool? _lookups; // SQLite read-write: connections kept for ConnectForLookups
     private readonly NpgsqlDataSource? _postgres;
     private readonly NpgsqlDataSource? _postgresLogWrites;
 
@@ -80,6 +81,12 @@ public sealed class StoreDatabase
             Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
         }.ToString();
         if (readOnly) _readOnly = new ReadOnlyAccess(path, _connectionString);
+        else
+        {
+            // Not through Microsoft.Data.Sqlite's pool: SqliteReaderPool is the pool of these, and a connection it closes is closed.
+            var unpooled = new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString();
+            _lookups = new SqliteReaderPool(() => OpenSqlite(unpooled));
+        }
     }
 
     private StoreDatabase(string dataDirectory, PostgresUri uri, string? password, string applicationName)
@@ -156,9 +163,37 @@ public sealed class StoreDatabase
     {
         if (_postgres is not null) return ConnectPostgres();
         if (_readOnly is not null) return new StoreConnection(_readOnly.Open(), Backend);
-        var c = new SqliteConnection(_connectionString);
-        c.Open();
-        return new StoreConnection(c, Backend);
+        return new StoreConnection(OpenSqlite(_connectionString), Backend);
+    }
+
+    private static SqliteConnection OpenSqlite(string connectionString)
+    {
+        var c = new SqliteConnection(connectionString);
+        try
+        {
+            c.Open();
+            return c;
+        }
+        catch
+        {
+            c.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A connection for the lookups of the mail path (a recipient, a domain's switch, a mailbox's setting), whose
+    /// SQL texts are constants. SQLite: one kept open with the statements it has run, prepared
+    /// (<see cref="SqliteReaderPool"/>) — opening a pooled connection (and its PRAGMA) and parsing two statements per
+    /// RCPT cost more than reading the rows. PostgreSQL and a store opened for reading: <see cref="Connect"/>.
+    /// </summary>
+    public StoreConnection ConnectForLookups() => _lookups is null ? Connect() : new StoreConnection(_lookups.Rent());
+
+    /// <summary>One value read on a connection of <see cref="ConnectForLookups"/>; the SQL text is a constant.</summary>
+    public object? LookupScalar(string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var c = ConnectForLookups();
+        return c.Scalar(sql, parameters);
     }
 
     // After a connection attempt found the server unreachable, further attempts fail at once for this
@@ -338,6 +373,7 @@ public sealed class StoreDatabase
             _postgresLogWrites?.Clear();
             return;
         }
+        _lookups?.Clear();
         using var c = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(c);
         _readOnly?.ReleasePooledConnections();

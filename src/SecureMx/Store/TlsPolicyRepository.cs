@@ -42,14 +42,14 @@ public sealed class TlsPolicyRepository(StoreDatabase db, TimeProvider time, Dir
     /// <summary>Inbound setting of a hosted domain, or null when it is not hosted.</summary>
     public InboundTlsSetting? DomainInboundTls(string domain) =>
         directory?.Current is { } d && (d.Snapshot.IsHosted(domain) || d.Authoritative) ? d.Snapshot.DomainInboundTls(domain) :
-        db.Scalar("SELECT inbound_tls FROM domains WHERE name=@k", ("@k", domain)) is string s ? ParseInbound(s) : null;
+        db.LookupScalar("SELECT inbound_tls FROM domains WHERE name=@k", ("@k", domain)) is string s ? ParseInbound(s) : null;
 
     /// <summary>
     /// Whether a hosted domain refuses mail that fails DMARC under p=reject ('enforce'); false for 'off' and
     /// for a domain not hosted. Read once per message that would be refused, straight from the store.
     /// </summary>
     public bool DomainEnforcesDmarc(string domain) =>
-        db.Scalar("SELECT dmarc FROM domains WHERE name=@k", ("@k", domain)) is "enforce";
+        db.LookupScalar("SELECT dmarc FROM domains WHERE name=@k", ("@k", domain)) is "enforce";
 
     /// <summary>Switches DMARC enforcement of a hosted domain ("enforce" or "off"); returns the old setting; audited like the TLS switches.</summary>
     public string SetDmarcEnforcement(string domain, bool enforce, string actor) =>
@@ -58,12 +58,12 @@ public sealed class TlsPolicyRepository(StoreDatabase db, TimeProvider time, Dir
     /// <summary>Outbound setting of a hosted domain, or null when it is not hosted.</summary>
     public OutboundTlsSetting? DomainOutboundTls(string domain) =>
         directory?.Current is { } d ? d.Snapshot.DomainOutboundTls(domain) :
-        db.Scalar("SELECT outbound_tls FROM domains WHERE name=@k", ("@k", domain)) is string s ? ParseOutbound(s) : null;
+        db.LookupScalar("SELECT outbound_tls FROM domains WHERE name=@k", ("@k", domain)) is string s ? ParseOutbound(s) : null;
 
     /// <summary>Outbound setting of a mailbox, or null when it does not exist.</summary>
     public OutboundTlsSetting? MailboxOutboundTls(string address) =>
         directory?.Current is { } d ? d.Snapshot.MailboxOutboundTls(address) :
-        db.Scalar("SELECT outbound_tls FROM mailboxes WHERE address=@k", ("@k", address)) is string s ? ParseOutbound(s) : null;
+        db.LookupScalar("SELECT outbound_tls FROM mailboxes WHERE address=@k", ("@k", address)) is string s ? ParseOutbound(s) : null;
 
     /// <summary>Every hosted domain with its inbound and outbound setting, in one query (lists of domains).</summary>
     public List<DomainTlsSettings> DomainTlsSettings() =>
@@ -101,7 +101,7 @@ public sealed class TlsPolicyRepository(StoreDatabase db, TimeProvider time, Dir
     /// <summary>The level the destination table gives a recipient domain, or null.</summary>
     public OutboundTlsLevel? DestinationTls(string domain) =>
         directory?.Current is { } d ? d.Snapshot.DestinationTls(domain) :
-        db.Scalar("SELECT level FROM tls_destinations WHERE domain=@k", ("@k", domain)) is string s && OutboundTlsLevels.TryParse(s, out var level) ? level : null;
+        db.LookupScalar("SELECT level FROM tls_destinations WHERE domain=@k", ("@k", domain)) is string s && OutboundTlsLevels.TryParse(s, out var level) ? level : null;
 
     /// <summary>Sets (or with null removes) a destination's level; returns the old one (null when there was none).</summary>
     public OutboundTlsLevel? SetDestinationTls(string domain, OutboundTlsLevel? level, string actor)

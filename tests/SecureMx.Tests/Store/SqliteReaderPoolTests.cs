@@ -1,12 +1,12 @@
 using System.Data;
 using Microsoft.Data.Sqlite;
-using SecureMx.Spool;
+using SecureMx.Store;
 using SecureMx.Tests.TestSupport;
 
-namespace SecureMx.Tests.Spool;
+namespace SecureMx.Tests.Store;
 
-/// <summary>The queue's read connections: kept open with their statements prepared, bounded, never holding a snapshot.</summary>
-public sealed class QueueReaderPoolTests : IDisposable
+/// <summary>Read connections kept open with their statements prepared (the queue's, the store's lookups): bounded, never holding a snapshot.</summary>
+public sealed class SqliteReaderPoolTests : IDisposable
 {
     private const string ById = "SELECT name FROM t WHERE id=$id";
 
@@ -15,7 +15,7 @@ public sealed class QueueReaderPoolTests : IDisposable
     private readonly SqliteConnection _writer;
     private readonly List<SqliteConnection> _opened = [];
 
-    public QueueReaderPoolTests()
+    public SqliteReaderPoolTests()
     {
         _connectionString = new SqliteConnectionStringBuilder { DataSource = _dir.Combine("q.db"), Pooling = false }.ToString();
         _writer = new SqliteConnection(_connectionString);
@@ -41,7 +41,7 @@ public sealed class QueueReaderPoolTests : IDisposable
     [Fact]
     public void AReaderGivenBackIsRentedAgainWithItsStatementPreparedAndNewValuesBound()
     {
-        using var pool = new QueueReaderPool(Open);
+        using var pool = new SqliteReaderPool(Open);
         SqliteCommand first;
         using (var reader = pool.Rent())
         {
@@ -61,18 +61,18 @@ public sealed class QueueReaderPoolTests : IDisposable
     [Fact]
     public void AtMostMaxIdleReadersStayOpenAndTheRestAreClosedWhenGivenBack()
     {
-        using var pool = new QueueReaderPool(Open);
-        var readers = Enumerable.Range(0, QueueReaderPool.MaxIdle + 3).Select(_ => pool.Rent()).ToList();
+        using var pool = new SqliteReaderPool(Open);
+        var readers = Enumerable.Range(0, SqliteReaderPool.MaxIdle + 3).Select(_ => pool.Rent()).ToList();
         foreach (var reader in readers) reader.Dispose();
 
-        Assert.Equal(QueueReaderPool.MaxIdle + 3, _opened.Count);
+        Assert.Equal(SqliteReaderPool.MaxIdle + 3, _opened.Count);
         Assert.Equal(3, _opened.Count(c => c.State == ConnectionState.Closed));
     }
 
     [Fact]
     public void DisposingThePoolClosesTheIdleReadersAndAReaderGivenBackLater()
     {
-        var pool = new QueueReaderPool(Open);
+        var pool = new SqliteReaderPool(Open);
         pool.Rent().Dispose();
         var inUse = pool.Rent();
         var idle = pool.Rent();
@@ -87,9 +87,45 @@ public sealed class QueueReaderPoolTests : IDisposable
     }
 
     [Fact]
+    public void ClearClosesTheIdleReadersAndOneLentOutWhenItIsGivenBack()
+    {
+        using var pool = new SqliteReaderPool(Open);
+        var lent = pool.Rent();
+        var idle = pool.Rent();
+        var idleConnection = idle.Connection;
+        idle.Dispose();
+
+        pool.Clear();
+        Assert.Equal(ConnectionState.Closed, idleConnection.State);
+        var lentConnection = lent.Connection;
+        Assert.Equal(ConnectionState.Open, lentConnection.State);
+        lent.Dispose();
+        Assert.Equal(ConnectionState.Closed, lentConnection.State);
+
+        using var fresh = pool.Rent(); // the pool goes on with new connections
+        Assert.Equal(3, _opened.Count);
+        Assert.Equal("one", fresh.Statement(ById, ("$id", 1L)).ExecuteScalar());
+    }
+
+    [Fact]
+    public void ADiscardedReaderClosesItsConnectionAndLaterDisposesDoNothing()
+    {
+        using var pool = new SqliteReaderPool(Open);
+        var reader = pool.Rent();
+        var connection = reader.Connection;
+        reader.Discard();
+        reader.Dispose();
+
+        Assert.Equal(ConnectionState.Closed, connection.State);
+        using var next = pool.Rent();
+        Assert.NotSame(connection, next.Connection);
+        Assert.Throws<ObjectDisposedException>(() => reader.Connection);
+    }
+
+    [Fact]
     public void AReaderDisposedTwiceGivesItsConnectionBackOnce()
     {
-        using var pool = new QueueReaderPool(Open);
+        using var pool = new SqliteReaderPool(Open);
         var reader = pool.Rent();
         reader.Dispose();
         reader.Dispose(); // a stream over an inline message disposed twice disposes its reader twice
@@ -103,7 +139,7 @@ public sealed class QueueReaderPoolTests : IDisposable
     [Fact]
     public void AReaderUsedAfterItWasGivenBackThrows()
     {
-        using var pool = new QueueReaderPool(Open);
+        using var pool = new SqliteReaderPool(Open);
         var reader = pool.Rent();
         reader.Dispose();
         using var next = pool.Rent(); // has the same connection now
@@ -116,7 +152,7 @@ public sealed class QueueReaderPoolTests : IDisposable
     [Fact]
     public void AnIdleReaderHoldsNoSnapshotSoACheckpointEmptiesTheWriteAheadLog()
     {
-        using var pool = new QueueReaderPool(Open);
+        using var pool = new SqliteReaderPool(Open);
         using (var reader = pool.Rent())
         {
             using var rows = reader.Statement("SELECT name FROM t WHERE id >= $id", ("$id", 1L)).ExecuteReader();
