@@ -141,17 +141,7 @@ public sealed class QueueDatabase : IDisposable
     {
         if (_readOnly is not null) return _readOnly.Open();
         // Busy waits are handled by Microsoft.Data.Sqlite itself, up to DefaultTimeout.
-        var c = new SqliteConnection(_connectionString);
-        try
-        {
-            c.Open();
-            return c;
-        }
-        catch
-        {
-            c.Dispose();
-            throw;
-        }
+        return SqliteLibrary.Open(_connectionString);
     }
 
     private Task Submit(Action<SqliteConnection, SqliteTransaction> apply, bool needsDirectorySync, bool synced = true, bool continueOnWriter = false)

@@ -1,9 +1,11 @@
+using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
 namespace SecureMx.Store;
 
 /// <summary>
-/// Process-wide settings of the SQLite library, made once before the first database is opened.
+/// Process-wide settings of the SQLite library, made once before the first database is opened, and the
+/// opening of a connection.
 /// </summary>
 public static class SqliteLibrary
 {
@@ -26,4 +28,20 @@ public static class SqliteLibrary
     /// changes nothing and returns the first one's result.
     /// </summary>
     public static int Configure() => Result.Value;
+
+    /// <summary>An open connection; one whose open failed is disposed, not left to the finalizer.</summary>
+    public static SqliteConnection Open(string connectionString)
+    {
+        var c = new SqliteConnection(connectionString);
+        try
+        {
+            c.Open();
+            return c;
+        }
+        catch
+        {
+            c.Dispose();
+            throw;
+        }
+    }
 }

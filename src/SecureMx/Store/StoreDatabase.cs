@@ -85,7 +85,7 @@ public sealed class StoreDatabase
         {
             // Not through Microsoft.Data.Sqlite's pool: SqliteReaderPool is the pool of these, and a connection it closes is closed.
             var unpooled = new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString();
-            _lookups = new SqliteReaderPool(() => OpenSqlite(unpooled));
+            _lookups = new SqliteReaderPool(() => SqliteLibrary.Open(unpooled));
         }
     }
 
@@ -163,22 +163,7 @@ public sealed class StoreDatabase
     {
         if (_postgres is not null) return ConnectPostgres();
         if (_readOnly is not null) return new StoreConnection(_readOnly.Open(), Backend);
-        return new StoreConnection(OpenSqlite(_connectionString), Backend);
-    }
-
-    private static SqliteConnection OpenSqlite(string connectionString)
-    {
-        var c = new SqliteConnection(connectionString);
-        try
-        {
-            c.Open();
-            return c;
-        }
-        catch
-        {
-            c.Dispose();
-            throw;
-        }
+        return new StoreConnection(SqliteLibrary.Open(_connectionString), Backend);
     }
 
     /// <summary>
