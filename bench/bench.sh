@@ -21,6 +21,8 @@
 #   BENCH_BACKLOG=0                backlog section: messages queued (undeliverable) before the accept run
 #   BENCH_BACKLOG_DUE=0            1: the backlog is made due (queue retry --all) before its runs: a dead destination's whole queue retried during them
 #   BENCH_TIMEOUT=120              seconds a run may take after its client ends until all is stored
+#   BENCH_TLS_KEY=rsa              the inbound targets' certificate: rsa (each its own RSA-2048, as `init` and the
+#                                  peer script make them) or ec (one ECDSA P-256 certificate served by all of them)
 #   BENCH_DNS_NET=127.0.218        the /24 of the outbound section's DNS test bed (.1 knot, .2 unbound)
 #   BENCH_WORK=<temp dir>          work directory (deleted at exit unless BENCH_KEEP=1)
 # Addresses (port 2525 everywhere): 127.0.2.60 securemx, .61 postfix, .62 smtp-sink, .65 postfix-maildir,
@@ -43,6 +45,7 @@ targets=${BENCH_TARGETS:-"smtp-sink postfix postfix-maildir securemx${base_rev:+
 msgs_1=${BENCH_MSGS_1:-500} msgs_n=${BENCH_MSGS:-2000} msgs_100k=${BENCH_MSGS_100K:-1000}
 tls_msgs=${BENCH_TLS_MSGS:-2000} sustain_msgs=${BENCH_SUSTAIN_MSGS:-10000}
 idle_list=${BENCH_IDLE:-"1000 10000"} out_msgs=${BENCH_OUT_MSGS:-20000} out_c20=${BENCH_OUT_C20:-0}
+tls_key=${BENCH_TLS_KEY:-rsa}
 out_runs=${BENCH_OUT_RUNS:-1} backlog=${BENCH_BACKLOG:-0} backlog_due=${BENCH_BACKLOG_DUE:-0} run_timeout=${BENCH_TIMEOUT:-120} dns_net=${BENCH_DNS_NET:-127.0.218}
 rcpt=user@bench.test sender=sender@bench.test password=bench-password-$RANDOM$RANDOM
 declare -A addr=([securemx]=127.0.2.60:2525 [postfix]=127.0.2.61:2525 [smtp-sink]=127.0.2.62:2525
@@ -56,6 +59,7 @@ for t in smtp-source smtp-sink postfix postconf postsuper python3 ss openssl dot
   command -v "$t" >/dev/null || die "$t missing (scripts/install-test-deps.sh)"
 done
 if ! [[ $runs =~ ^[0-9]+$ ]] || ((runs < 1 || runs > 20)); then die "BENCH_RUNS must be 1..20"; fi
+[[ $tls_key == rsa || $tls_key == ec ]] || die "BENCH_TLS_KEY must be rsa or ec"
 for n in $msgs_1 $msgs_n $msgs_100k $tls_msgs $sustain_msgs $idle_list $out_msgs $out_runs $backlog $backlog_due $run_timeout; do
   [[ $n =~ ^[0-9]+$ ]] || die "not a number: $n"
 done
@@ -119,7 +123,7 @@ echo "# bench $stamp"
 echo "# host: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r), fs of $work: $(df -T "$work" | awk 'NR==2 {print $2}')"
 echo "# postfix $(postconf -dh mail_version 2>/dev/null), dotnet $(dotnet --version 2>/dev/null), git $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo n/a)${base_rev:+, base $base_rev}"
 echo "# load average at start: $(cut -d" " -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
-echo "# runs=$runs (outbound $out_runs) sections: $sections; targets: $targets"
+echo "# runs=$runs (outbound $out_runs) sections: $sections; targets: $targets; inbound certificate: $tls_key"
 echo
 
 # ---- builds: SecureMx (this tree, and BENCH_BASE_REV), the load generator ----
@@ -205,11 +209,23 @@ bin_of() { [[ $1 == *base* ]] && echo "$base_bin" || echo "$smx_bin"; }
 
 inbound=()
 if section inbound || section tls || section sustained || section idle; then
+  # BENCH_TLS_KEY=ec: one ECDSA P-256 certificate for every inbound target (the handshake's signature costs a
+  # fraction of RSA-2048's, on both sides); rsa: each target keeps the one it makes itself.
+  pf_tls=(--tls yes) smx_tls=()
+  if [[ $tls_key == ec ]]; then
+    mkdir -p "$work/tls-ec"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj "/CN=bench.securemx.test" \
+      -addext "subjectAltName=DNS:bench.securemx.test,DNS:postfix.test,DNS:postfix-maildir.test" \
+      -keyout "$work/tls-ec/key.pem" -out "$work/tls-ec/cert.pem" >/dev/null 2>&1 || die "openssl could not make the ECDSA certificate"
+    chmod 644 "$work/tls-ec/key.pem" # read by Postfix (copied) and by SecureMx (its own user: root here)
+    pf_tls=(--tls yes --cert "$work/tls-ec/cert.pem" --key "$work/tls-ec/key.pem")
+    smx_tls=("tls.certificate=\"$work/tls-ec/cert.pem\"" "tls.key=\"$work/tls-ec/key.pem\"")
+  fi
   if want smtp-sink; then sink_start "${addr[smtp-sink]}" "$work/smtp-sink.out"; sink_main_pid=$sink_last_pid; inbound+=(smtp-sink); fi
-  want postfix && pf_start postfix sink-durable --tls yes && inbound+=(postfix)
-  want postfix-maildir && pf_start postfix-maildir maildir-durable --tls yes && inbound+=(postfix-maildir)
-  want securemx && [[ -n $smx_ok ]] && smx_start securemx "$smx_bin" && inbound+=(securemx)
-  want securemx-base && [[ -n $base_ok ]] && smx_start securemx-base "$base_bin" && inbound+=(securemx-base)
+  want postfix && pf_start postfix sink-durable "${pf_tls[@]}" && inbound+=(postfix)
+  want postfix-maildir && pf_start postfix-maildir maildir-durable "${pf_tls[@]}" && inbound+=(postfix-maildir)
+  want securemx && [[ -n $smx_ok ]] && smx_start securemx "$smx_bin" "${smx_tls[@]}" && inbound+=(securemx)
+  want securemx-base && [[ -n $base_ok ]] && smx_start securemx-base "$base_bin" "${smx_tls[@]}" && inbound+=(securemx-base)
   sleep 2
   for t in "${inbound[@]}"; do printf '%-18s listening on %s\n' "$t" "${addr[$t]}"; done
   echo
