@@ -27,6 +27,7 @@ public static class ServeCommand
             var options = CliOptions.LoadConfig(dir, overrides);
             CliOptions.MailFileAccess(options); // a mail group this user may not give files to stops the start, not the first delivery
             InlineSocketCompletions.Configure(options); // before the first socket
+            ThreadPoolHeadroom.Configure(options);
             // One server per instance: a second one would clean up the first one's transfers in progress at start-up.
             using var instanceLock = Spool.SafeIo.TryLockExclusive(Path.Combine(dir, "spool", "serve.lock"))
                 ?? throw new CliException($"another 'securemx serve' is already running on {dir}");

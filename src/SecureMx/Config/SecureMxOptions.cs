@@ -301,7 +301,8 @@ public sealed class DeliveryOptions
     /// Concurrent local deliveries: Maildir writes, or connections to the LMTP server when delivery.lmtp is set.
     /// 16: each Maildir delivery mostly waits for fsyncs (the file, new/, the queue commit), which concurrent
     /// deliveries share; with 4 the Maildir fell behind reception (end to end 56–72 % of the accept rate at
-    /// 20 sessions, 100 % with 16).
+    /// 20 sessions, 100 % with 16). Each Maildir delivery holds a thread-pool thread while it waits, so `serve` makes
+    /// room in the pool for this many (<see cref="Hosting.ThreadPoolHeadroom"/>).
     /// </summary>
     public int LocalConcurrency { get; set; } = 16;
     /// <summary>

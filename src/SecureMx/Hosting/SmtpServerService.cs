@@ -18,6 +18,7 @@ public sealed class SmtpServerService(SmtpServerContext ctx, StoreDatabase store
     {
         var o = ctx.Options;
         if (InlineSocketCompletions.Decision is { } completions) log.LogInformation("{Completions}", completions);
+        if (ThreadPoolHeadroom.Decision is { } pool) log.LogInformation("{ThreadPool}", pool);
         // Started after the databases and the web listeners, so their descriptors are counted as open now.
         var maxConnections = OpenFileLimit.MaxConnections(log, o.Limits.MaxConnections, o.Delivery.RemoteConcurrency + o.Delivery.LocalConcurrency,
             WebConnections(o), store.ConnectionsAtMost);
