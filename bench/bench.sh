@@ -120,7 +120,16 @@ skip_target() { printf '%-18s SKIPPED: %s\n' "$1" "$2"; }
 pf_pgrp() { ps -o pgid= -p "$(tr -dc '0-9' <"$1/spool/pid/master.pid")" | tr -d ' '; }
 
 echo "# bench $stamp"
-echo "# host: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r), fs of $work: $(df -T "$work" | awk 'NR==2 {print $2}')"
+fs_of() {  # DIR: the file system's type, and whether an ext4 has a journal (without one, freed inodes are not reused for a minute or more)
+  local type dev
+  type=$(df -T "$1" | awk 'NR==2 {print $2}')
+  dev=$(basename "$(findmnt -no SOURCE --target "$1" 2>/dev/null)" 2>/dev/null)
+  if [[ $type == ext4 && -r /sys/fs/ext4/$dev/journal_task ]]; then
+    [[ $(cat "/sys/fs/ext4/$dev/journal_task") == "<none>" ]] && type="ext4 (no journal)" || type="ext4 (journal)"
+  fi
+  echo "$type"
+}
+echo "# host: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r), fs of $work: $(fs_of "$work")"
 echo "# postfix $(postconf -dh mail_version 2>/dev/null), dotnet $(dotnet --version 2>/dev/null), git $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo n/a)${base_rev:+, base $base_rev}"
 echo "# load average at start: $(cut -d" " -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
 echo "# runs=$runs (outbound $out_runs) sections: $sections; targets: $targets; inbound certificate: $tls_key"
