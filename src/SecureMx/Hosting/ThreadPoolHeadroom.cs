@@ -12,7 +12,7 @@ namespace SecureMx.Hosting;
 /// workers at 20 sessions on 2 cores). <c>serve</c> raises the pool's minimum to the cores plus
 /// delivery.localConcurrency, which the pool creates at once when work waits: as many deliveries as
 /// configured can wait in fsync with a worker per core left for the rest (paired runs on 2 cores: 20 sessions
-/// about +9 % messages a second at the same CPU per message; 100 sessions, where the cores are saturated, the
+/// about +9 % messages a second at about the same CPU per message; 100 sessions, where the cores are saturated, the
 /// deliveries now keep up and take CPU from acceptance: stored end to end +6–29 %, accepted 0.72–1.24 ×).
 /// With delivery.lmtp set the deliveries wait on sockets, not threads, and the minimum is left alone; so is
 /// an operator's own minimum that is higher
