@@ -46,9 +46,7 @@ internal sealed class ReadOnlyAccess(string path, string readOnlyConnectionStrin
                 throw;
             }
         }
-        var immutable = new SqliteConnection(_immutableConnectionString);
-        immutable.Open();
-        return immutable;
+        return SqliteLibrary.Open(_immutableConnectionString);
     }
 
     private static void Probe(SqliteConnection c)

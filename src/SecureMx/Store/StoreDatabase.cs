@@ -34,6 +34,7 @@ public sealed class StoreDatabase
     private readonly string _connectionString;
     private readonly ReadOnlyAccess? _readOnly;
     private readonly SqliteReaderPool? _lookups; // SQLite read-write: connections kept for ConnectForLookups
+    private readonly string? _unpooledConnectionString; // SQLite read-write: _connectionString without Microsoft.Data.Sqlite's pool
     private readonly NpgsqlDataSource? _postgres;
     private readonly NpgsqlDataSource? _postgresLogWrites;
 
@@ -83,8 +84,9 @@ public sealed class StoreDatabase
         if (readOnly) _readOnly = new ReadOnlyAccess(path, _connectionString);
         else
         {
-            // Not through Microsoft.Data.Sqlite's pool: SqliteReaderPool is the pool of these, and a connection it closes is closed.
-            var unpooled = new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString();
+            // Connections kept for a long time, outside Microsoft.Data.Sqlite's pool: the lookups' (SqliteReaderPool is
+            // the pool of these, and a connection it closes is closed) and the log writers'.
+            var unpooled = _unpooledConnectionString = new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString();
             _lookups = new SqliteReaderPool(() => SqliteLibrary.Open(unpooled));
         }
     }
@@ -214,11 +216,17 @@ public sealed class StoreDatabase
     {
         if (_readOnly is not null) throw new InvalidOperationException("the store was opened for reading only");
         if (_postgresLogWrites is not null) return new StoreConnection(_postgresLogWrites.OpenConnection(), Backend);
-        var c = new SqliteConnection(new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString());
-        c.Open();
-        var connection = new StoreConnection(c, Backend);
-        connection.Execute("PRAGMA synchronous=NORMAL;");
-        return connection;
+        var connection = new StoreConnection(SqliteLibrary.Open(_unpooledConnectionString!), Backend);
+        try
+        {
+            connection.Execute("PRAGMA synchronous=NORMAL;");
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
