@@ -52,7 +52,7 @@ public static class InstanceBackup
                 using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = queueCopy, Pooling = false }.ToString());
                 c.Open();
                 using var cmd = c.CreateCommand();
-                cmd.CommandText = "SELECT m.id, EXISTS(SELECT 1 FROM message_data d WHERE d.id = m.id) FROM messages m";
+                cmd.CommandText = QueueSchema.MessagesWithInlineBytes(c);
                 using var r = cmd.ExecuteReader();
                 while (r.Read()) messages.Add((r.GetString(0), r.GetBoolean(1)));
             }

@@ -67,7 +67,7 @@ public static class InstanceRestore
         using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(spool, "queue.db"), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         c.Open();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT m.id, EXISTS(SELECT 1 FROM message_data d WHERE d.id = m.id) FROM messages m ORDER BY m.id";
+        cmd.CommandText = QueueSchema.MessagesWithInlineBytes(c) + " ORDER BY m.id";
         using var r = cmd.ExecuteReader();
         int queued = 0;
         var missing = new List<string>();

@@ -80,11 +80,20 @@ public sealed class QueueDatabase : IDisposable
         _files = files ?? DurableFiles.Default;
         _logger = logger;
         _writeConnection = new SqliteConnection(_connectionString);
-        _writeConnection.Open();
-        // synchronous=FULL: a commit is durable when it returns. The WAL is trimmed after checkpoints.
-        Exec(_writeConnection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA journal_size_limit=67108864;");
-        QueueSchema.Migrate(_writeConnection);
-        _statements = new QueueWriterStatements(_writeConnection);
+        try
+        {
+            _writeConnection.Open();
+            // synchronous=FULL: a commit is durable when it returns. The WAL is trimmed after checkpoints.
+            Exec(_writeConnection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA journal_size_limit=67108864;");
+            QueueSchema.Migrate(_writeConnection);
+            _statements = new QueueWriterStatements(_writeConnection);
+        }
+        catch
+        {
+            // A queue that cannot be opened or migrated (a full disk, a locked file): no connection left behind.
+            _writeConnection.Dispose();
+            throw;
+        }
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "queue-writer" };
         _writer.Start();
     }
@@ -110,20 +119,23 @@ public sealed class QueueDatabase : IDisposable
     /// (a full disk) and the write-ahead log is empty or gone (every change is in the database file),
     /// the database is read <c>immutable</c>, from its file alone. Writing through it throws.
     /// A queue whose schema is older than this program, or none at all, is opened for writing, which
-    /// migrates or makes it.
+    /// migrates or makes it; one a newer program wrote is refused (<see cref="QueueSchema.RefuseNewer"/>).
     /// </summary>
     public static QueueDatabase OpenForReading(string path, string dataDirectory, ILogger logger)
     {
         // No queue yet (no server has run, nothing was sent): made as by any other command, empty.
         if (!File.Exists(path)) return new QueueDatabase(path, dataDirectory, logger, files: null);
         var db = new QueueDatabase(path, dataDirectory, logger, readOnly: true);
+        int version;
         using (var c = db.OpenRead())
         using (var cmd = c.CreateCommand())
         {
             cmd.CommandText = "PRAGMA user_version";
-            if (Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) >= QueueSchema.Version) return db;
+            version = Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
         }
+        if (version == QueueSchema.Version) return db;
         db.Dispose();
+        QueueSchema.RefuseNewer(version, path);
         return new QueueDatabase(path, dataDirectory, logger, files: null);
     }
 
@@ -276,8 +288,8 @@ public sealed class QueueDatabase : IDisposable
     /// </summary>
     public Task InsertAsync(Envelope e, string? inlineSource, TimeProvider time, bool continueOnWriter = false) => Submit((c, tx) =>
     {
-        if (inlineSource is not null) InsertInlineData(c, tx, e.Id, inlineSource);
-        _statements!.InsertEnvelope(tx, e, time.GetUtcNow().ToUnixTimeMilliseconds());
+        long? dataId = inlineSource is null ? null : InsertInlineData(c, tx, inlineSource);
+        _statements!.InsertEnvelope(tx, e, dataId, time.GetUtcNow().ToUnixTimeMilliseconds());
     }, needsDirectorySync: inlineSource is null, continueOnWriter: continueOnWriter);
 
     /// <summary>
@@ -286,19 +298,23 @@ public sealed class QueueDatabase : IDisposable
     /// </summary>
     internal Task InsertFromMemoryAsync(Envelope e, PooledMessageBuffer bytes, TimeProvider time, bool continueOnWriter = false) => Submit((c, tx) =>
     {
-        using (var blob = new SqliteBlob(c, "message_data", "data", _statements!.InsertData(tx, e.Id, bytes.Length)))
+        var dataId = _statements!.InsertData(tx, bytes.Length);
+        using (var blob = new SqliteBlob(c, "message_bytes", "data", dataId))
         {
             foreach (var segment in bytes.Segments) blob.Write(segment.Span);
         }
-        _statements.InsertEnvelope(tx, e, time.GetUtcNow().ToUnixTimeMilliseconds());
+        _statements.InsertEnvelope(tx, e, dataId, time.GetUtcNow().ToUnixTimeMilliseconds());
     }, needsDirectorySync: false, continueOnWriter: continueOnWriter);
 
-    private void InsertInlineData(SqliteConnection c, SqliteTransaction tx, string id, string source)
+    /// <summary>The bytes of <paramref name="source"/> into <c>message_bytes</c>; their key.</summary>
+    private long InsertInlineData(SqliteConnection c, SqliteTransaction tx, string source)
     {
         using var file = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 64 * 1024);
+        var dataId = _statements!.InsertData(tx, file.Length);
         // Streamed into the blob: the message is never held whole in memory.
-        using var blob = new SqliteBlob(c, "message_data", "data", _statements!.InsertData(tx, id, file.Length));
+        using var blob = new SqliteBlob(c, "message_bytes", "data", dataId);
         file.CopyTo(blob);
+        return dataId;
     }
 
     /// <summary>A reader with its prepared statements, for one read; the fault seam sees the read first.</summary>
@@ -314,12 +330,25 @@ public sealed class QueueDatabase : IDisposable
         var reader = RentReader();
         try
         {
-            if (reader.Statement("SELECT rowid FROM message_data WHERE id=$id", ("$id", id)).ExecuteScalar() is not long rowid)
+            // In message_bytes; or, queued before schema version 6, in message_data (QueueSchema).
+            string? table = null;
+            long key = 0;
+            using (var r = reader.Statement("""
+                SELECT data_id, CASE WHEN data_id IS NULL THEN (SELECT rowid FROM message_data WHERE id=$id) END FROM messages WHERE id=$id
+                """, ("$id", id)).ExecuteReader())
+            {
+                if (r.Read())
+                {
+                    if (!r.IsDBNull(0)) (table, key) = ("message_bytes", r.GetInt64(0));
+                    else if (!r.IsDBNull(1)) (table, key) = ("message_data", r.GetInt64(1));
+                }
+            }
+            if (table is null)
             {
                 reader.Dispose();
                 return null;
             }
-            return new OwningStream(new SqliteBlob(reader.Connection, "message_data", "data", rowid, readOnly: true), reader);
+            return new OwningStream(new SqliteBlob(reader.Connection, table, "data", key, readOnly: true), reader);
         }
         catch
         {

@@ -21,15 +21,15 @@ internal sealed class QueueWriterStatements : IDisposable
     public QueueWriterStatements(SqliteConnection c)
     {
         _message = Command(c, """
-            INSERT INTO messages(id, received_at, sender, size, body, smtputf8, ret, envid, listener, client_ip, client_helo, protocol, tls_protocol, tls_cipher, account, requiretls, auth_results)
-            VALUES($id, $at, $sender, $size, $body, $utf8, $ret, $envid, $listener, $ip, $helo, $proto, $tlsp, $tlsc, $account, $requiretls, $auth)
+            INSERT INTO messages(id, received_at, sender, size, body, smtputf8, ret, envid, listener, client_ip, client_helo, protocol, tls_protocol, tls_cipher, account, requiretls, auth_results, data_id)
+            VALUES($id, $at, $sender, $size, $body, $utf8, $ret, $envid, $listener, $ip, $helo, $proto, $tlsp, $tlsc, $account, $requiretls, $auth, $data)
             """,
             ("$id", SqliteType.Text), ("$at", SqliteType.Integer), ("$sender", SqliteType.Text), ("$size", SqliteType.Integer),
             ("$body", SqliteType.Text), ("$utf8", SqliteType.Integer), ("$ret", SqliteType.Text), ("$envid", SqliteType.Text),
             ("$listener", SqliteType.Text), ("$ip", SqliteType.Text), ("$helo", SqliteType.Text), ("$proto", SqliteType.Text),
-            ("$tlsp", SqliteType.Text), ("$tlsc", SqliteType.Text), ("$account", SqliteType.Text), ("$requiretls", SqliteType.Integer), ("$auth", SqliteType.Text));
-        _data = Command(c, "INSERT INTO message_data(id, data) VALUES($id, zeroblob($len)) RETURNING rowid",
-            ("$id", SqliteType.Text), ("$len", SqliteType.Integer));
+            ("$tlsp", SqliteType.Text), ("$tlsc", SqliteType.Text), ("$account", SqliteType.Text), ("$requiretls", SqliteType.Integer), ("$auth", SqliteType.Text),
+            ("$data", SqliteType.Integer));
+        _data = Command(c, "INSERT INTO message_bytes(data) VALUES(zeroblob($len)) RETURNING id", ("$len", SqliteType.Integer));
         _recipient = Command(c, """
             INSERT INTO recipients(message_id, idx, address, original, route, maildir, notify, orcpt_type, orcpt, state, next_attempt_at, updated_at)
             VALUES($id, $idx, $addr, $orig, $route, $maildir, $notify, $ot, $o, 'Queued', $now, $now)
@@ -45,7 +45,13 @@ internal sealed class QueueWriterStatements : IDisposable
             ("$warned", SqliteType.Integer), ("$state", SqliteType.Text), ("$next", SqliteType.Integer), ("$idx", SqliteType.Integer),
             ("$attempts", SqliteType.Integer), ("$now", SqliteType.Integer), ("$id", SqliteType.Text));
         _outcome = StoredOutcome.AddParameters(_update);
-        _remove = Command(c, "DELETE FROM recipients WHERE message_id=$id; DELETE FROM message_data WHERE id=$id; DELETE FROM messages WHERE id=$id;",
+        // message_data: the bytes of a message queued before schema version 6 (QueueSchema); empty and untouched after.
+        _remove = Command(c, """
+            DELETE FROM recipients WHERE message_id=$id;
+            DELETE FROM message_bytes WHERE id=(SELECT data_id FROM messages WHERE id=$id);
+            DELETE FROM message_data WHERE id=$id;
+            DELETE FROM messages WHERE id=$id;
+            """,
             ("$id", SqliteType.Text));
         foreach (var cmd in new[] { _message, _data, _recipient, _update }) cmd.Prepare();
     }
@@ -60,8 +66,8 @@ internal sealed class QueueWriterStatements : IDisposable
 
     private static object Nullable(object? value) => value ?? DBNull.Value;
 
-    /// <summary>A message's row and its recipients' rows.</summary>
-    public void InsertEnvelope(SqliteTransaction tx, Envelope e, long now)
+    /// <summary>A message's row and its recipients' rows; <paramref name="dataId"/>: its bytes in <c>message_bytes</c> (<see cref="InsertData"/>), null when they are a data file.</summary>
+    public void InsertEnvelope(SqliteTransaction tx, Envelope e, long? dataId, long now)
     {
         var p = _message.Parameters;
         _message.Transaction = tx;
@@ -82,6 +88,7 @@ internal sealed class QueueWriterStatements : IDisposable
         p[14].Value = Nullable(e.Client.Account);
         p[15].Value = e.Parameters.RequireTls ? 1 : 0;
         p[16].Value = Nullable(e.AuthenticationResults);
+        p[17].Value = Nullable(dataId);
         _message.ExecuteNonQuery();
 
         var r = _recipient.Parameters;
@@ -103,12 +110,11 @@ internal sealed class QueueWriterStatements : IDisposable
         }
     }
 
-    /// <summary>A zero-filled blob of <paramref name="length"/> bytes for a message's data; its rowid, for <see cref="SqliteBlob"/>.</summary>
-    public long InsertData(SqliteTransaction tx, string id, long length)
+    /// <summary>A zero-filled blob of <paramref name="length"/> bytes for a message's data in <c>message_bytes</c>; its key, for <see cref="SqliteBlob"/> and <see cref="InsertEnvelope"/>.</summary>
+    public long InsertData(SqliteTransaction tx, long length)
     {
         _data.Transaction = tx;
-        _data.Parameters[0].Value = id;
-        _data.Parameters[1].Value = length;
+        _data.Parameters[0].Value = length;
         return (long)_data.ExecuteScalar()!;
     }
 

@@ -12,7 +12,9 @@ namespace SecureMx.Tests.Spool;
 /// <summary>
 /// Queue databases written by earlier versions: a version-2 queue (outcomes as text only) is
 /// migrated to version 3 with every old text read into the structured columns, once; version 4
-/// adds the REQUIRETLS flag of the message (RFC 8689), off for every message queued before.
+/// adds the REQUIRETLS flag of the message (RFC 8689), off for every message queued before; version 6
+/// rebuilds the two keyed tables without rowids and keeps new bytes under an integer key, the bytes queued
+/// before where they were.
 /// </summary>
 public sealed class QueueSchemaTests : IDisposable
 {
@@ -187,10 +189,249 @@ public sealed class QueueSchemaTests : IDisposable
     }
 
     [Fact]
-    public void ANewQueueStartsAtVersion5()
+    public void ANewQueueStartsAtVersion6WithItsKeyedTablesWithoutRowids()
     {
         using var queue = Open();
-        Assert.Equal(5, UserVersion(queue));
+        Assert.Equal(6, UserVersion(queue));
+        Assert.Equal(["message_bytes", "message_data", "messages", "recipients", "recipients_due", "sqlite_autoindex_message_data_1"], SchemaObjects(queue));
+        Assert.EndsWith("WITHOUT ROWID", TableSql(queue, "messages"));
+        Assert.EndsWith("WITHOUT ROWID", TableSql(queue, "recipients"));
+    }
+
+    /// <summary>The queue's tables and indexes, SQLite's own and the implicit ones of keys among them.</summary>
+    private static List<string> SchemaObjects(QueueDatabase queue)
+    {
+        using var c = queue.OpenRead();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' OR name LIKE 'sqlite_autoindex_%' ORDER BY name";
+        using var r = cmd.ExecuteReader();
+        var names = new List<string>();
+        while (r.Read()) names.Add(r.GetString(0));
+        return names;
+    }
+
+    private static string TableSql(QueueDatabase queue, string table)
+    {
+        using var c = queue.OpenRead();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = $name";
+        cmd.Parameters.AddWithValue("$name", table);
+        return (string)cmd.ExecuteScalar()!;
+    }
+
+    private const string LegacyId = "0123456789ABCDEG";
+    private const string FileId = "0123456789ABCDEH";
+    private static readonly byte[] LegacyBytes = "Subject: queued before version 6\r\n\r\nbody\r\n"u8.ToArray();
+
+    /// <summary>
+    /// A queue exactly as version 5 left it: rowid tables beside their keys' indexes, the bytes in
+    /// <c>message_data</c>. <see cref="Id"/> and <see cref="LegacyId"/> have their bytes there, <see cref="FileId"/> in a data file.
+    /// </summary>
+    private void CreateVersion5Queue()
+    {
+        using (var c = new SqliteConnection($"Data Source={DbPath}"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = """
+                PRAGMA journal_mode=WAL;
+                CREATE TABLE messages(id TEXT PRIMARY KEY, received_at INTEGER NOT NULL, sender TEXT NOT NULL, size INTEGER NOT NULL, body TEXT NOT NULL,
+                  smtputf8 INTEGER NOT NULL, ret TEXT, envid TEXT, listener TEXT NOT NULL, client_ip TEXT NOT NULL, client_helo TEXT NOT NULL,
+                  protocol TEXT NOT NULL, tls_protocol TEXT, tls_cipher TEXT, account TEXT);
+                CREATE TABLE recipients(message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE, idx INTEGER NOT NULL, address TEXT NOT NULL,
+                  original TEXT NOT NULL, route TEXT NOT NULL, maildir TEXT, notify INTEGER NOT NULL, orcpt_type TEXT, orcpt TEXT, state TEXT NOT NULL,
+                  attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, last_error TEXT, updated_at INTEGER NOT NULL,
+                  PRIMARY KEY(message_id, idx));
+                CREATE INDEX recipients_due ON recipients(state, next_attempt_at);
+                CREATE TABLE message_data(id TEXT NOT NULL UNIQUE, data BLOB NOT NULL);
+                ALTER TABLE recipients ADD COLUMN delay_warned INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE recipients ADD COLUMN last_reason TEXT;
+                ALTER TABLE recipients ADD COLUMN last_status TEXT;
+                ALTER TABLE recipients ADD COLUMN last_code INTEGER;
+                ALTER TABLE recipients ADD COLUMN last_tls_level TEXT;
+                ALTER TABLE recipients ADD COLUMN last_tls_source TEXT;
+                ALTER TABLE recipients ADD COLUMN last_host TEXT;
+                ALTER TABLE recipients ADD COLUMN last_address TEXT;
+                ALTER TABLE messages ADD COLUMN requiretls INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE messages ADD COLUMN auth_results TEXT;
+                PRAGMA user_version = 5;
+                INSERT INTO messages VALUES($id, $at, 'alice@example.test', 100, 'SevenBit', 0, 'Headers', 'env-1', 'submission', '192.0.2.7', 'client', 'ESMTPSA',
+                  'TLSv1.3', 'TLS_AES_256_GCM_SHA384', 'alice@example.test', 1, 'Authentication-Results: mx.test; spf=pass');
+                INSERT INTO messages(id, received_at, sender, size, body, smtputf8, listener, client_ip, client_helo, protocol)
+                  VALUES($legacy, $at, 'b@example.test', $size, 'EightBitMime', 1, 'mx', '192.0.2.8', 'peer', 'ESMTPS');
+                INSERT INTO messages(id, received_at, sender, size, body, smtputf8, listener, client_ip, client_helo, protocol)
+                  VALUES($file, $at, '', 5, 'SevenBit', 0, 'mx', '192.0.2.9', 'peer', 'ESMTP');
+                INSERT INTO recipients(message_id, idx, address, original, route, maildir, notify, orcpt_type, orcpt, state, attempts, next_attempt_at,
+                  last_error, updated_at, delay_warned, last_reason, last_status, last_code, last_host, last_address)
+                  VALUES($legacy, 0, 'c@dest.test', 'C@dest.test', 'Remote', NULL, 6, 'rfc822', 'C@dest.test', 'Deferred', 2, $at,
+                  '4.2.1 mx.remote.test[192.0.2.3] said: 450 4.2.1 mailbox busy', $at, 1, 'remote-reply', '4.2.1', 450, 'mx.remote.test', '192.0.2.3');
+                INSERT INTO recipients(message_id, idx, address, original, route, maildir, notify, state, next_attempt_at, updated_at)
+                  VALUES($legacy, 1, 'd@example.test', 'd@example.test', 'Local', 'example.test/d', 0, 'Queued', $at, $at);
+                INSERT INTO recipients(message_id, idx, address, original, route, maildir, notify, state, next_attempt_at, updated_at)
+                  VALUES($file, 0, 'e@example.test', 'e@example.test', 'Local', 'example.test/e', 0, 'Queued', $at, $at);
+                INSERT INTO message_data(id, data) VALUES($id, x'00');
+                INSERT INTO message_data(id, data) VALUES($legacy, $bytes);
+                """;
+            cmd.Parameters.AddWithValue("$id", Id);
+            cmd.Parameters.AddWithValue("$legacy", LegacyId);
+            cmd.Parameters.AddWithValue("$file", FileId);
+            cmd.Parameters.AddWithValue("$at", Received.ToUnixTimeMilliseconds());
+            cmd.Parameters.AddWithValue("$size", LegacyBytes.Length);
+            cmd.Parameters.AddWithValue("$bytes", LegacyBytes);
+            cmd.ExecuteNonQuery();
+        }
+        SqliteConnection.ClearAllPools();
+    }
+
+    private static byte[] ReadInline(QueueDatabase queue, string id)
+    {
+        using var stream = queue.OpenInlineData(id) ?? throw new InvalidOperationException($"{id}: no bytes in the queue");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    private static long Count(QueueDatabase queue, string table)
+    {
+        using var c = queue.OpenRead();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"SELECT COUNT(*) FROM {table}";
+        return (long)cmd.ExecuteScalar()!;
+    }
+
+    [Fact]
+    public void AVersion5QueueKeepsEveryEnvelopeAndRecipientColumnAcrossTheRebuild()
+    {
+        CreateVersion5Queue();
+        (Envelope, List<QueuedRecipient>)[] before;
+        // Read the version-5 queue as it is: a read-only open does not migrate; this program's reads work on it.
+        SqliteConnection.ClearAllPools();
+        using (var c = new SqliteConnection($"Data Source={DbPath}"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT COUNT(*) FROM sqlite_schema WHERE name LIKE 'sqlite_autoindex_%'";
+            Assert.Equal(3L, (long)cmd.ExecuteScalar()!);
+        }
+        using (var queue = Open())
+        {
+            Assert.Equal(6, UserVersion(queue));
+            before = [queue.Load(Id)!.Value, queue.Load(LegacyId)!.Value, queue.Load(FileId)!.Value];
+        }
+
+        var (envelope, recipients) = before[0];
+        Assert.Equal("alice@example.test", envelope.Sender);
+        Assert.True(envelope.Parameters.RequireTls);
+        Assert.Equal("env-1", envelope.Parameters.EnvId);
+        Assert.Equal(DsnReturn.Headers, envelope.Parameters.Ret);
+        Assert.Equal("TLS_AES_256_GCM_SHA384", envelope.Client.Tls?.CipherSuite);
+        Assert.Equal("alice@example.test", envelope.Client.Account);
+        Assert.Equal("Authentication-Results: mx.test; spf=pass", envelope.AuthenticationResults);
+        Assert.Empty(recipients);
+        var legacy = before[1].Item2;
+        Assert.Equal(2, legacy.Count);
+        Assert.Equal(RecipientState.Deferred, legacy[0].State);
+        Assert.Equal(2, legacy[0].Attempts);
+        Assert.True(legacy[0].DelayWarned);
+        Assert.Equal(("C@dest.test", "rfc822", "C@dest.test"), (legacy[0].Recipient.OriginalAddress, legacy[0].Recipient.OrcptType, legacy[0].Recipient.Orcpt));
+        Assert.Equal(new DeliveryOutcome(RecipientState.Deferred, OutcomeReason.RemoteReply, EnhancedStatus.Parse("4.2.1"),
+            "4.2.1 mx.remote.test[192.0.2.3] said: 450 4.2.1 mailbox busy", 450, null, "mx.remote.test", IPAddress.Parse("192.0.2.3")), legacy[0].LastOutcome);
+        Assert.Equal(("example.test/d", RecipientState.Queued), (legacy[1].Recipient.Maildir, legacy[1].State));
+        SqliteConnection.ClearAllPools();
+        using var again = Open();
+        Assert.Equal(before.Select(b => b.Item2), [again.Load(Id)!.Value.Recipients, again.Load(LegacyId)!.Value.Recipients, again.Load(FileId)!.Value.Recipients]);
+        Assert.Equal(["message_bytes", "message_data", "messages", "recipients", "recipients_due", "sqlite_autoindex_message_data_1"], SchemaObjects(again));
+    }
+
+    [Fact]
+    public async Task BytesQueuedBeforeVersion6AreReadAndRemovedFromTheOldTableAndNewBytesGoToTheNewOne()
+    {
+        CreateVersion5Queue();
+        using var queue = Open();
+
+        Assert.Equal(LegacyBytes, ReadInline(queue, LegacyId));
+        Assert.Null(queue.OpenInlineData(FileId));
+        Assert.Null(queue.OpenInlineData("FEDCBA9876543210"));
+
+        var envelope = new Envelope("FEDCBA9876543210", Received, "a@b.test", 17,
+            new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
+            new ClientTrace("mx", "192.0.2.7", "client", "ESMTP", null, null),
+            [new EnvelopeRecipient("bob@dest.test", "bob@dest.test", RecipientRoute.Local, "dest.test/bob", DsnNotify.Unspecified, null, null)]);
+        var data = _dir.Combine("incoming");
+        await File.WriteAllTextAsync(data, "Subject: x\r\n\r\nx\r\n", TestContext.Current.CancellationToken);
+        await queue.InsertAsync(envelope, data, TimeProvider.System);
+        Assert.Equal(await File.ReadAllBytesAsync(data, TestContext.Current.CancellationToken), ReadInline(queue, envelope.Id));
+        Assert.Equal((1L, 2L), (Count(queue, "message_bytes"), Count(queue, "message_data")));
+
+        await queue.RemoveMessageAsync(LegacyId, synced: true);
+        await queue.RemoveMessageAsync(envelope.Id, synced: true);
+
+        Assert.Null(queue.Load(LegacyId));
+        Assert.Null(queue.OpenInlineData(LegacyId));
+        Assert.Equal((0L, 1L), (Count(queue, "message_bytes"), Count(queue, "message_data")));
+        Assert.Equal([0], ReadInline(queue, Id));
+    }
+
+    [Fact]
+    public void AQueueANewerProgramWroteIsRefusedForWritingAndForReadingAndLeftAsItIs()
+    {
+        using (var queue = Open()) { }
+        SqliteConnection.ClearAllPools();
+        using (var c = new SqliteConnection($"Data Source={DbPath}"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = $"PRAGMA user_version = {QueueSchema.Version + 1}";
+            cmd.ExecuteNonQuery();
+        }
+        SqliteConnection.ClearAllPools();
+
+        var written = Assert.Throws<SecureMx.Store.StoreException>(() => Open().Dispose());
+        var read = Assert.Throws<SecureMx.Store.StoreException>(() => QueueDatabase.OpenForReading(DbPath, _dir.Path, NullLogger.Instance).Dispose());
+
+        Assert.Equal($"the queue {DbPath} has schema version {QueueSchema.Version + 1}, newer than this SecureMx knows ({QueueSchema.Version}): " +
+            "a newer SecureMx wrote it; run that one (or a newer one)", written.Message);
+        Assert.Equal(written.Message, read.Message);
+        SqliteConnection.ClearAllPools();
+        using var check = new SqliteConnection($"Data Source={DbPath}");
+        check.Open();
+        using var version = check.CreateCommand();
+        version.CommandText = "PRAGMA user_version";
+        Assert.Equal(QueueSchema.Version + 1L, (long)version.ExecuteScalar()!);
+    }
+
+    [Fact]
+    public void AVersion6MigrationThatFailsLeavesTheVersion5QueueWholeAndTheNextStartCompletesIt()
+    {
+        CreateVersion5Queue();
+        using (var c = new SqliteConnection($"Data Source={DbPath}"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            // In the way of the rebuild's first step, as a failed write would be of any later one.
+            cmd.CommandText = "CREATE TABLE messages_v6(x)";
+            cmd.ExecuteNonQuery();
+        }
+        SqliteConnection.ClearAllPools();
+
+        Assert.Throws<SqliteException>(() => Open().Dispose());
+        SqliteConnection.ClearAllPools();
+
+        using (var c = new SqliteConnection($"Data Source={DbPath}"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "PRAGMA user_version";
+            Assert.Equal(5L, (long)cmd.ExecuteScalar()!);
+            cmd.CommandText = "SELECT (SELECT COUNT(*) FROM messages) || '/' || (SELECT COUNT(*) FROM recipients) || '/' || (SELECT COUNT(*) FROM message_data)";
+            Assert.Equal("3/3/2", (string)cmd.ExecuteScalar()!);
+            cmd.CommandText = "DROP TABLE messages_v6";
+            cmd.ExecuteNonQuery();
+        }
+        SqliteConnection.ClearAllPools();
+        using var queue = Open();
+        Assert.Equal(6, UserVersion(queue));
+        Assert.Equal(LegacyBytes, ReadInline(queue, LegacyId));
     }
 
     [Fact]
@@ -200,7 +441,7 @@ public sealed class QueueSchemaTests : IDisposable
         const string results = "Authentication-Results: mx.test;\r\n\tspf=pass smtp.mailfrom=a@b.test;\r\n\tdkim=none;\r\n\tdmarc=none header.from=b.test\r\n";
         using (var queue = Open())
         {
-            Assert.Equal(5, UserVersion(queue));
+            Assert.Equal(QueueSchema.Version, UserVersion(queue));
             Assert.Null(queue.Load(Id)!.Value.Envelope.AuthenticationResults);
             var envelope = new Envelope("FEDCBA9876543210", Received, "a@b.test", 10,
                 new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null),
@@ -224,7 +465,7 @@ public sealed class QueueSchemaTests : IDisposable
         CreateOlderQueue(3, "ALTER TABLE messages DROP COLUMN requiretls; ALTER TABLE messages DROP COLUMN auth_results");
         using (var queue = Open())
         {
-            Assert.Equal(5, UserVersion(queue));
+            Assert.Equal(QueueSchema.Version, UserVersion(queue));
             Assert.False(queue.Load(Id)!.Value.Envelope.Parameters.RequireTls);
             var envelope = new Envelope("FEDCBA9876543210", Received, "alice@example.test", 10,
                 new MailParameters(null, BodyType.SevenBit, false, DsnReturn.Unspecified, null, RequireTls: true),
