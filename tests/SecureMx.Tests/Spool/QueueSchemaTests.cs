@@ -51,23 +51,28 @@ public sealed class QueueSchemaTests : IDisposable
         ("Failed", "Remote", "5.1.10 remote.test does not accept mail (null MX, RFC 7505)"),
     ];
 
+    /// <summary>The tables as version 2 left them (version 1's, and version 2's column).</summary>
+    private const string Version2Tables = """
+        CREATE TABLE messages(id TEXT PRIMARY KEY, received_at INTEGER NOT NULL, sender TEXT NOT NULL, size INTEGER NOT NULL, body TEXT NOT NULL,
+          smtputf8 INTEGER NOT NULL, ret TEXT, envid TEXT, listener TEXT NOT NULL, client_ip TEXT NOT NULL, client_helo TEXT NOT NULL,
+          protocol TEXT NOT NULL, tls_protocol TEXT, tls_cipher TEXT, account TEXT);
+        CREATE TABLE recipients(message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE, idx INTEGER NOT NULL, address TEXT NOT NULL,
+          original TEXT NOT NULL, route TEXT NOT NULL, maildir TEXT, notify INTEGER NOT NULL, orcpt_type TEXT, orcpt TEXT, state TEXT NOT NULL,
+          attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, last_error TEXT, updated_at INTEGER NOT NULL,
+          PRIMARY KEY(message_id, idx));
+        CREATE INDEX recipients_due ON recipients(state, next_attempt_at);
+        CREATE TABLE message_data(id TEXT NOT NULL UNIQUE, data BLOB NOT NULL);
+        ALTER TABLE recipients ADD COLUMN delay_warned INTEGER NOT NULL DEFAULT 0;
+        """;
+
     /// <summary>A queue database exactly as version 2 created it, with one message and <see cref="OldRows"/>.</summary>
     private void CreateVersion2Queue()
     {
         using var c = new SqliteConnection($"Data Source={DbPath}");
         c.Open();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = """
-            CREATE TABLE messages(id TEXT PRIMARY KEY, received_at INTEGER NOT NULL, sender TEXT NOT NULL, size INTEGER NOT NULL, body TEXT NOT NULL,
-              smtputf8 INTEGER NOT NULL, ret TEXT, envid TEXT, listener TEXT NOT NULL, client_ip TEXT NOT NULL, client_helo TEXT NOT NULL,
-              protocol TEXT NOT NULL, tls_protocol TEXT, tls_cipher TEXT, account TEXT);
-            CREATE TABLE recipients(message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE, idx INTEGER NOT NULL, address TEXT NOT NULL,
-              original TEXT NOT NULL, route TEXT NOT NULL, maildir TEXT, notify INTEGER NOT NULL, orcpt_type TEXT, orcpt TEXT, state TEXT NOT NULL,
-              attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, last_error TEXT, updated_at INTEGER NOT NULL,
-              PRIMARY KEY(message_id, idx));
-            CREATE INDEX recipients_due ON recipients(state, next_attempt_at);
-            CREATE TABLE message_data(id TEXT NOT NULL UNIQUE, data BLOB NOT NULL);
-            ALTER TABLE recipients ADD COLUMN delay_warned INTEGER NOT NULL DEFAULT 0;
+        cmd.CommandText = $$"""
+            {{Version2Tables}}
             PRAGMA user_version = 2;
             INSERT INTO messages VALUES($id, $at, 'alice@example.test', 100, 'SevenBit', 0, NULL, NULL, 'submission', '192.0.2.7', 'client', 'ESMTPSA', NULL, NULL, 'alice@example.test');
             """;
@@ -233,18 +238,9 @@ public sealed class QueueSchemaTests : IDisposable
         {
             c.Open();
             using var cmd = c.CreateCommand();
-            cmd.CommandText = """
+            cmd.CommandText = $$"""
                 PRAGMA journal_mode=WAL;
-                CREATE TABLE messages(id TEXT PRIMARY KEY, received_at INTEGER NOT NULL, sender TEXT NOT NULL, size INTEGER NOT NULL, body TEXT NOT NULL,
-                  smtputf8 INTEGER NOT NULL, ret TEXT, envid TEXT, listener TEXT NOT NULL, client_ip TEXT NOT NULL, client_helo TEXT NOT NULL,
-                  protocol TEXT NOT NULL, tls_protocol TEXT, tls_cipher TEXT, account TEXT);
-                CREATE TABLE recipients(message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE, idx INTEGER NOT NULL, address TEXT NOT NULL,
-                  original TEXT NOT NULL, route TEXT NOT NULL, maildir TEXT, notify INTEGER NOT NULL, orcpt_type TEXT, orcpt TEXT, state TEXT NOT NULL,
-                  attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, last_error TEXT, updated_at INTEGER NOT NULL,
-                  PRIMARY KEY(message_id, idx));
-                CREATE INDEX recipients_due ON recipients(state, next_attempt_at);
-                CREATE TABLE message_data(id TEXT NOT NULL UNIQUE, data BLOB NOT NULL);
-                ALTER TABLE recipients ADD COLUMN delay_warned INTEGER NOT NULL DEFAULT 0;
+                {{Version2Tables}}
                 ALTER TABLE recipients ADD COLUMN last_reason TEXT;
                 ALTER TABLE recipients ADD COLUMN last_status TEXT;
                 ALTER TABLE recipients ADD COLUMN last_code INTEGER;
