@@ -211,6 +211,8 @@ public static class QueueCommands
             using var spool = OpenSpool(p.GetValue(data)!);
             var qid = given is null ? null : RequireId(given);
             if (qid is not null && spool.Queue.Load(qid) is null) throw OtherNodesQueue.NotHere(CliOptions.RequireInstance(p.GetValue(data)!), qid);
+            // Before the change too: a look of the server that sees the new due times sees this signal (QueueWakeSignal).
+            QueueWakeSignal.Signal(spool.Root);
             var n = spool.Queue.RetryNow(qid, DateTimeOffset.UtcNow);
             if (n > 0) QueueWakeSignal.Signal(spool.Root);
             Console.WriteLine($"{n} recipient(s) scheduled for immediate delivery");

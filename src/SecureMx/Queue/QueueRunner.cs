@@ -44,6 +44,8 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
     private readonly FailedRunHolds _failedRuns = new();
     private readonly FailureRunLog _writeFailures;
     private readonly FailureRunLog _lookFailures;
+    /// <summary>The wake signal's token at the last look (<see cref="QueueWakeSignal"/>): a new one is a `queue retry`.</summary>
+    private string? _retryToken;
 
     /// <summary>A message as one delivery run read it: its envelope and every recipient row.</summary>
     private sealed record LoadedMessage(Envelope Envelope, List<QueuedRecipient> Recipients);
@@ -96,6 +98,7 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
             .Concat(Enumerable.Range(0, _options.Delivery.RemoteConcurrency).Select(_ => RemoteWorkerAsync(stoppingToken)))
             .ToList();
         // `securemx queue retry` in another process wakes the scheduler at once, not at its next poll.
+        _retryToken = QueueWakeSignal.Token(_spool.Root);
         using var wake = QueueWakeSignal.Watch(_spool.Root, () =>
         {
             _remote.RetryRequested();
@@ -149,7 +152,15 @@ public sealed class QueueRunner : BackgroundService, IMessageArrivalSink
         int dispatched = 0, held = 0;
         ForgetReleasedMessagesThatLeftTheQueue(now);
         // Held messages are among the due ones the database names: ask for as many more, so that they never crowd out the rest.
-        foreach (var id in _spool.Queue.SomeDueMessageIds(now, DueBatchSize + _unsaved.Count + _failedRuns.Count))
+        var due = _spool.Queue.SomeDueMessageIds(now, DueBatchSize + _unsaved.Count + _failedRuns.Count);
+        // Read after the due mail: a `queue retry` whose due times it holds wrote its token before them (QueueWakeSignal),
+        // so its suspensions end here, before its mail reaches a worker, whenever the watcher's event comes.
+        if (QueueWakeSignal.Token(_spool.Root) is { } token && token != _retryToken)
+        {
+            _retryToken = token;
+            _remote.RetryRequested();
+        }
+        foreach (var id in due)
         {
             // Its outcome could not be written, or its last run failed: the database's due time is stale, the one in memory counts.
             if (_unsaved.IsHeld(id, now) || _failedRuns.IsHeld(id, now)) held++;

@@ -6,6 +6,12 @@ namespace SecureMx.Spool;
 /// which the server watches (inotify). A directory of its own, so that the queue database's writes
 /// raise no events. Best effort both ways: without the signal the server still finds the change at
 /// its next poll.
+/// <para>Each signal writes a new token into the file. `queue retry` signals before its change of the due
+/// times as well as after, and the scheduler reads the token after each read of the due mail
+/// (<c>QueueRunner.LookForDueMail</c>): a look that sees the retry's due times sees a new token, and ends
+/// the destinations' suspensions before it hands the mail to the workers, even when the watcher's event
+/// comes later. Without it a look between the change and the event deferred that mail again, as
+/// suspended, by its retry schedule.</para>
 /// </summary>
 public sealed class QueueWakeSignal : IDisposable
 {
@@ -42,10 +48,23 @@ public sealed class QueueWakeSignal : IDisposable
         {
             var dir = DirectoryOf(spoolRoot);
             if (!Directory.Exists(dir)) return; // no server has watched this spool
-            File.WriteAllBytes(Path.Combine(dir, FileName), []);
+            File.WriteAllText(Path.Combine(dir, FileName), Guid.NewGuid().ToString("N"));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
+        }
+    }
+
+    /// <summary>The last signal's token; null when there is none or it cannot be read (the watcher's event remains).</summary>
+    public static string? Token(string spoolRoot)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(DirectoryOf(spoolRoot), FileName));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 

@@ -96,6 +96,31 @@ public sealed class UnreachableDestinationQueueTests
     }
 
     [Fact]
+    public async Task AQueueRetryTheSchedulersLookSeesBeforeTheWatcherDoesEndsTheSuspensionBeforeItsMailIsTried()
+    {
+        await using var h = await DownDestinationAsync();
+        var first = await h.SendAsync();
+        Assert.NotNull(h.Remote.Unreachable.Find("remote.test"));
+
+        // `securemx queue retry --all` as a look of the scheduler meets it when the watcher's event has not come
+        // yet: the token put in place by a rename, which the watcher (Changed, Created) does not report; then
+        // the due times changed.
+        var wake = QueueWakeSignal.DirectoryOf(h.Spool.Root);
+        File.WriteAllText(Path.Combine(wake, "retry.new"), "a-retry-the-watcher-did-not-see");
+        File.Move(Path.Combine(wake, "retry.new"), Path.Combine(wake, "retry"), overwrite: true);
+        Assert.Equal(1, h.Spool.Queue.RetryNow(null, h.Clock.GetUtcNow()));
+        Assert.NotNull(h.Remote.Unreachable.Find("remote.test"));
+
+        await h.RunUntilAsync(h.Clock.GetUtcNow() + TimeSpan.FromSeconds(6)); // the scheduler's next look
+
+        var r = h.Recipient(first)!;
+        Assert.Equal(2, r.Attempts);
+        Assert.Equal(2, h.Dns.Attempts.Count); // tried again: an MX lookup and a connection, not deferred as suspended
+        Assert.Contains("mx.remote.test[127.0.0.1]", r.LastError);
+        Assert.DoesNotContain("suspended", r.LastError);
+    }
+
+    [Fact]
     public async Task WithTheSuspensionOffEveryMessageTriesTheHosts()
     {
         await using var h = await QueueRunnerHarness.CreateAsync(

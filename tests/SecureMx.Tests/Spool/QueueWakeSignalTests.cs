@@ -33,6 +33,22 @@ public sealed class QueueWakeSignalTests : IDisposable
     }
 
     [Fact]
+    public void EverySignalLeavesANewTokenForTheSchedulersLook()
+    {
+        using var watch = QueueWakeSignal.Watch(_root, () => { });
+        Assert.Null(QueueWakeSignal.Token(_root));
+
+        QueueWakeSignal.Signal(_root);
+        var first = QueueWakeSignal.Token(_root);
+        QueueWakeSignal.Signal(_root);
+        var second = QueueWakeSignal.Token(_root);
+
+        Assert.False(string.IsNullOrEmpty(first));
+        Assert.False(string.IsNullOrEmpty(second));
+        Assert.NotEqual(first, second);
+    }
+
+    [Fact]
     public void ASignalWithoutAServerCreatesNothingAndDoesNotThrow()
     {
         QueueWakeSignal.Signal(_root);
