@@ -300,7 +300,7 @@ public sealed class QueueSchemaTests : IDisposable
     {
         CreateVersion5Queue();
         (Envelope, List<QueuedRecipient>)[] before;
-        // Read the version-5 queue as it is: a read-only open does not migrate; this program's reads work on it.
+        // Before the rebuild: the three implicit indexes of the text keys (messages, recipients, message_data).
         SqliteConnection.ClearAllPools();
         using (var c = new SqliteConnection($"Data Source={DbPath}"))
         {
