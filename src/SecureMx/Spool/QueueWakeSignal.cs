@@ -58,9 +58,12 @@ public sealed class QueueWakeSignal : IDisposable
     /// <summary>The last signal's token; null when there is none or it cannot be read (the watcher's event remains).</summary>
     public static string? Token(string spoolRoot)
     {
+        var path = Path.Combine(DirectoryOf(spoolRoot), FileName);
+        // Every look asks, and until the first `queue retry` there is no file: no exception for that.
+        if (!File.Exists(path)) return null;
         try
         {
-            return File.ReadAllText(Path.Combine(DirectoryOf(spoolRoot), FileName));
+            return File.ReadAllText(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
