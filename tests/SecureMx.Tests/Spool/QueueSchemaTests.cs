@@ -177,20 +177,41 @@ public sealed class QueueSchemaTests : IDisposable
         Assert.Equal(TestOutcomes.TlsWait(), again.Load(Id)!.Value.Recipients[10].LastOutcome);
     }
 
+    /// <summary>SQL run on the queue's file directly, beside <see cref="QueueDatabase"/> (as another program would); pools cleared after.</summary>
+    private void ExecuteOnFile(string sql)
+    {
+        using (var c = new SqliteConnection($"Data Source={DbPath}"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = sql;
+            cmd.ExecuteNonQuery();
+        }
+        SqliteConnection.ClearAllPools();
+    }
+
+    /// <summary>One value read from the queue's file directly (<see cref="ExecuteOnFile"/>).</summary>
+    private object ScalarOnFile(string sql)
+    {
+        object result;
+        using (var c = new SqliteConnection($"Data Source={DbPath}"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = sql;
+            result = cmd.ExecuteScalar()!;
+        }
+        SqliteConnection.ClearAllPools();
+        return result;
+    }
+
     /// <summary>A queue of an older <paramref name="version"/>: the version-2 one migrated to the current one, then what came after that version taken away.</summary>
     private void CreateOlderQueue(int version, string undo)
     {
         CreateVersion2Queue();
         using (Open()) { }
         SqliteConnection.ClearAllPools();
-        using (var c = new SqliteConnection($"Data Source={DbPath}"))
-        {
-            c.Open();
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = $"{undo}; PRAGMA user_version = {version}";
-            cmd.ExecuteNonQuery();
-        }
-        SqliteConnection.ClearAllPools();
+        ExecuteOnFile($"{undo}; PRAGMA user_version = {version}");
     }
 
     [Fact]
@@ -302,13 +323,7 @@ public sealed class QueueSchemaTests : IDisposable
         (Envelope, List<QueuedRecipient>)[] before;
         // Before the rebuild: the three implicit indexes of the text keys (messages, recipients, message_data).
         SqliteConnection.ClearAllPools();
-        using (var c = new SqliteConnection($"Data Source={DbPath}"))
-        {
-            c.Open();
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = "SELECT COUNT(*) FROM sqlite_schema WHERE name LIKE 'sqlite_autoindex_%'";
-            Assert.Equal(3L, (long)cmd.ExecuteScalar()!);
-        }
+        Assert.Equal(3L, (long)ScalarOnFile("SELECT COUNT(*) FROM sqlite_schema WHERE name LIKE 'sqlite_autoindex_%'"));
         using (var queue = Open())
         {
             Assert.Equal(6, UserVersion(queue));
@@ -373,14 +388,7 @@ public sealed class QueueSchemaTests : IDisposable
     {
         using (var queue = Open()) { }
         SqliteConnection.ClearAllPools();
-        using (var c = new SqliteConnection($"Data Source={DbPath}"))
-        {
-            c.Open();
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = $"PRAGMA user_version = {QueueSchema.Version + 1}";
-            cmd.ExecuteNonQuery();
-        }
-        SqliteConnection.ClearAllPools();
+        ExecuteOnFile($"PRAGMA user_version = {QueueSchema.Version + 1}");
 
         var written = Assert.Throws<SecureMx.Store.StoreException>(() => Open().Dispose());
         var read = Assert.Throws<SecureMx.Store.StoreException>(() => QueueDatabase.OpenForReading(DbPath, _dir.Path, NullLogger.Instance).Dispose());
@@ -389,42 +397,22 @@ public sealed class QueueSchemaTests : IDisposable
             "a newer SecureMx wrote it; run that one (or a newer one)", written.Message);
         Assert.Equal(written.Message, read.Message);
         SqliteConnection.ClearAllPools();
-        using var check = new SqliteConnection($"Data Source={DbPath}");
-        check.Open();
-        using var version = check.CreateCommand();
-        version.CommandText = "PRAGMA user_version";
-        Assert.Equal(QueueSchema.Version + 1L, (long)version.ExecuteScalar()!);
+        Assert.Equal(QueueSchema.Version + 1L, (long)ScalarOnFile("PRAGMA user_version"));
     }
 
     [Fact]
     public void AVersion6MigrationThatFailsLeavesTheVersion5QueueWholeAndTheNextStartCompletesIt()
     {
         CreateVersion5Queue();
-        using (var c = new SqliteConnection($"Data Source={DbPath}"))
-        {
-            c.Open();
-            using var cmd = c.CreateCommand();
-            // In the way of the rebuild's first step, as a failed write would be of any later one.
-            cmd.CommandText = "CREATE TABLE messages_v6(x)";
-            cmd.ExecuteNonQuery();
-        }
-        SqliteConnection.ClearAllPools();
+        // In the way of the rebuild's first step, as a failed write would be of any later one.
+        ExecuteOnFile("CREATE TABLE messages_v6(x)");
 
         Assert.Throws<SqliteException>(() => Open().Dispose());
         SqliteConnection.ClearAllPools();
 
-        using (var c = new SqliteConnection($"Data Source={DbPath}"))
-        {
-            c.Open();
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = "PRAGMA user_version";
-            Assert.Equal(5L, (long)cmd.ExecuteScalar()!);
-            cmd.CommandText = "SELECT (SELECT COUNT(*) FROM messages) || '/' || (SELECT COUNT(*) FROM recipients) || '/' || (SELECT COUNT(*) FROM message_data)";
-            Assert.Equal("3/3/2", (string)cmd.ExecuteScalar()!);
-            cmd.CommandText = "DROP TABLE messages_v6";
-            cmd.ExecuteNonQuery();
-        }
-        SqliteConnection.ClearAllPools();
+        Assert.Equal(5L, (long)ScalarOnFile("PRAGMA user_version"));
+        Assert.Equal("3/3/2", (string)ScalarOnFile("SELECT (SELECT COUNT(*) FROM messages) || '/' || (SELECT COUNT(*) FROM recipients) || '/' || (SELECT COUNT(*) FROM message_data)"));
+        ExecuteOnFile("DROP TABLE messages_v6");
         using var queue = Open();
         Assert.Equal(6, UserVersion(queue));
         Assert.Equal(LegacyBytes, ReadInline(queue, LegacyId));
