@@ -169,15 +169,10 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
             return null;
         }
         string final;
-        using (output)
-        {
-            var size = WriteContent(output, pending, traceHeaders, openMessage, ct, dispose: false);
-            final = Path.Combine(newDir, baseName + ",S=" + size.ToString(CultureInfo.InvariantCulture));
-            _files.Run(DurableStep.Rename, final, () => MaildirUnnamedFile.Link(output.Handle, final));
-        }
+        using var arrival = WriteAndLink(output, newDir, pending, baseName, traceHeaders, openMessage, ct, out final);
         try
         {
-            await _directorySync.SyncAsync(newDir);
+            await _directorySync.SyncAsync(arrival);
         }
         catch
         {
@@ -185,6 +180,28 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
             throw;
         }
         return final;
+    }
+
+    /// <summary>The unnamed file written, fsync'd and linked under its final name; answers its announcement in new/ (<see cref="CoalescingDirectorySync"/>).</summary>
+    private CoalescingDirectorySync.Arrival WriteAndLink(DurableFile output, string newDir, string pending, string baseName, byte[] traceHeaders, Func<Stream> openMessage, CancellationToken ct, out string final)
+    {
+        CoalescingDirectorySync.Arrival? arrival = null;
+        try
+        {
+            using (output)
+            {
+                var size = WriteContent(output, pending, traceHeaders, openMessage, announceIn: newDir, dispose: false, ct, out arrival);
+                var linked = Path.Combine(newDir, baseName + ",S=" + size.ToString(CultureInfo.InvariantCulture));
+                _files.Run(DurableStep.Rename, linked, () => MaildirUnnamedFile.Link(output.Handle, linked));
+                final = linked;
+            }
+            return arrival!;
+        }
+        catch
+        {
+            arrival?.Dispose(); // a round that waits for this file must not wait for ever
+            throw;
+        }
     }
 
     private async Task<string> WriteAsync(string maildir, string tmp, string baseName, byte[] traceHeaders, Func<Stream> openMessage, CancellationToken ct)
@@ -197,14 +214,16 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
         });
         try
         {
-            var size = WriteContent(output, tmp, traceHeaders, openMessage, ct);
+            var newDir = Path.Combine(maildir, "new");
+            var size = WriteContent(output, tmp, traceHeaders, openMessage, announceIn: newDir, dispose: true, ct, out var announced);
+            using var arrival = announced!;
             // S=size lets IMAP servers answer RFC822.SIZE without reading the file.
-            var final = Path.Combine(maildir, "new", baseName + ",S=" + size.ToString(CultureInfo.InvariantCulture));
+            var final = Path.Combine(newDir, baseName + ",S=" + size.ToString(CultureInfo.InvariantCulture));
             _files.Rename(tmp, final);
             try
             {
                 // Concurrent deliveries into the same Maildir share one fsync of new/.
-                await _directorySync.SyncAsync(Path.Combine(maildir, "new"));
+                await _directorySync.SyncAsync(arrival);
             }
             catch
             {
@@ -224,22 +243,42 @@ public sealed class MaildirDelivery(string dataDirectory, string hostname, TimeP
     /// The message into its new file in tmp/: mode and group first (on the handle), the trace headers,
     /// the spooled message, then fsync; answers the size for the final name (S=size). Disposes the file.
     /// </summary>
-    private long WriteContent(DurableFile output, string tmp, byte[] traceHeaders, Func<Stream> openMessage, CancellationToken ct, bool dispose = true)
+    private long WriteContent(DurableFile output, string tmp, byte[] traceHeaders, Func<Stream> openMessage, CancellationToken ct, bool dispose = true) =>
+        WriteContent(output, tmp, traceHeaders, openMessage, announceIn: null, dispose, ct, out _);
+
+    /// <summary>
+    /// As above; with <paramref name="announceIn"/> the file is announced there (<see cref="CoalescingDirectorySync.Announce"/>)
+    /// just before its fsync, so that a sync of that directory asked for meanwhile waits for its entry;
+    /// <paramref name="arrival"/> is then the writer's to dispose (disposed here when the fsync fails).
+    /// </summary>
+    private long WriteContent(DurableFile output, string tmp, byte[] traceHeaders, Func<Stream> openMessage, string? announceIn, bool dispose,
+        CancellationToken ct, out CoalescingDirectorySync.Arrival? arrival)
     {
+        arrival = null;
         try
         {
-            MailFilePermissions.ApplyToFile(output.Handle, tmp, _access);
-            using (var input = openMessage())
+            try
             {
-                Copy(traceHeaders, input, output, ct);
+                MailFilePermissions.ApplyToFile(output.Handle, tmp, _access);
+                using (var input = openMessage())
+                {
+                    Copy(traceHeaders, input, output, ct);
+                }
+                output.Flush();
+                if (announceIn is not null) arrival = _directorySync.Announce(announceIn);
+                output.Sync();
+                return output.Length;
             }
-            output.Flush();
-            output.Sync();
-            return output.Length;
+            finally
+            {
+                if (dispose) output.Dispose();
+            }
         }
-        finally
+        catch
         {
-            if (dispose) output.Dispose();
+            arrival?.Dispose(); // a round that waits for this file must not wait for ever
+            arrival = null;
+            throw;
         }
     }
 

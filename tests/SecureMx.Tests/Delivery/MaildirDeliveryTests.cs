@@ -108,6 +108,27 @@ public sealed class MaildirDeliveryTests
         Assert.Single(Directory.GetFiles(newDir));
     }
 
+    // A file is announced to the shared fsync of new/ before its own fsync (CoalescingDirectorySync): one that fails
+    // after that must withdraw, or every later delivery into the Maildir would wait for its entry.
+    [Theory]
+    [InlineData(DurableStep.SyncFile, true)]
+    [InlineData(DurableStep.Rename, true)]
+    [InlineData(DurableStep.SyncFile, false)]
+    [InlineData(DurableStep.Rename, false)]
+    public async Task AFileThatFailsAfterItsAnnouncementHoldsUpNoLaterDeliveryIntoTheMaildir(DurableStep step, bool unnamedFiles)
+    {
+        using var dir = new TempDirectory();
+        var faults = new StorageFaultPlan();
+        var delivery = new MaildirDelivery(dir.Path, "mx.test", TimeProvider.System, new DurableFiles(faults)) { UnnamedFiles = unnamedFiles };
+        var ct = TestContext.Current.CancellationToken;
+        faults.Fail(step, Errno.EIO, _ => true);
+        await Assert.ThrowsAsync<DurableStepException>(() => delivery.DeliverAsync(Mailbox, Headers, () => new MemoryStream(Message(1)), ct));
+
+        faults.Clear();
+        var delivered = await delivery.DeliverAsync(Mailbox, Headers, () => new MemoryStream(Message(2)), ct).WaitAsync(TimeSpan.FromSeconds(10), ct);
+        Assert.Equal([delivered], FilesIn(dir, "new"));
+    }
+
     [Fact]
     public async Task AnUnnamedFileIsLinkedIntoNewWithTheMessageAndNothingEverAppearsInTmp()
     {

@@ -49,6 +49,81 @@ public sealed class CoalescingDirectorySyncTests
         Assert.True(sync.SyncAsync(dir.Path).IsCompletedSuccessfully); // the rounds drained: alone again
     }
 
+    [Fact]
+    public async Task ARoundWaitsForTheFilesAnnouncedBeforeItAndOneFsyncCoversThemAll()
+    {
+        using var dir = new TempDirectory();
+        var steps = new RecordingSteps();
+        var sync = new CoalescingDirectorySync(new DurableFiles(steps));
+        using var first = sync.Announce(dir.Path);
+        using var second = sync.Announce(dir.Path);
+        using var third = sync.Announce(dir.Path);
+
+        var firstSynced = sync.SyncAsync(first);
+        var secondSynced = sync.SyncAsync(second);
+        Assert.False(firstSynced.IsCompleted); // the third file is still on its way (in its own fsync)
+        Assert.False(secondSynced.IsCompleted);
+        Assert.Empty(steps.Threads);
+
+        // The last file it waited for runs the round, on its own thread.
+        var thirdSynced = sync.SyncAsync(third);
+        Assert.True(thirdSynced.IsCompletedSuccessfully);
+        await Task.WhenAll(firstSynced, secondSynced).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Equal([Environment.CurrentManagedThreadId], steps.Threads);
+    }
+
+    [Fact]
+    public async Task ARoundDoesNotWaitForFilesAnnouncedAfterItWasAskedFor()
+    {
+        using var dir = new TempDirectory();
+        var steps = new RecordingSteps();
+        var sync = new CoalescingDirectorySync(new DurableFiles(steps));
+        using var early = sync.Announce(dir.Path);
+        using var awaited = sync.Announce(dir.Path);
+        var earlySynced = sync.SyncAsync(early);
+        using var late = sync.Announce(dir.Path); // after the round was asked for: it is not waited for
+
+        Assert.True(sync.SyncAsync(awaited).IsCompletedSuccessfully);
+        await earlySynced.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Single(steps.Threads);
+
+        Assert.True(sync.SyncAsync(late).IsCompletedSuccessfully); // alone: a round of its own
+        Assert.Equal(2, steps.Threads.Count);
+    }
+
+    [Fact]
+    public async Task AFileGivenUpReleasesTheRoundThatWaitedForIt()
+    {
+        using var dir = new TempDirectory();
+        var steps = new RecordingSteps();
+        var sync = new CoalescingDirectorySync(new DurableFiles(steps));
+        using var linked = sync.Announce(dir.Path);
+        var failing = sync.Announce(dir.Path);
+        var synced = sync.SyncAsync(linked);
+        Assert.False(synced.IsCompleted);
+
+        failing.Dispose(); // its fsync or rename failed: it will have no entry
+        await synced.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Single(steps.Threads);
+        failing.Dispose(); // a second dispose, and one after a sync, change nothing
+        linked.Dispose();
+        Assert.True(sync.SyncAsync(dir.Path).IsCompletedSuccessfully);
+        Assert.Throws<InvalidOperationException>(() => { _ = sync.SyncAsync(linked); }); // a mistake of the caller, said at once
+    }
+
+    [Fact]
+    public async Task AFailedRoundFailsTheFilesItWaitedForAndTheOneThatRanIt()
+    {
+        var sync = new CoalescingDirectorySync();
+        var missing = Path.Combine(Path.GetTempPath(), "securemx-missing-" + Guid.NewGuid().ToString("N"));
+        using var waiting = sync.Announce(missing);
+        using var last = sync.Announce(missing);
+        var waited = sync.SyncAsync(waiting);
+
+        await Assert.ThrowsAsync<DurableStepException>(() => sync.SyncAsync(last));
+        await Assert.ThrowsAsync<DurableStepException>(() => waited.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+    }
+
     /// <summary>Records the thread of every directory sync; can hold the first one until released.</summary>
     private sealed class RecordingSteps : IStorageFaultInjector
     {
