@@ -124,6 +124,64 @@ public sealed class CoalescingDirectorySyncTests
         await Assert.ThrowsAsync<DurableStepException>(() => waited.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
     }
 
+    [Fact]
+    public async Task UnderConcurrentWritersNoFileIsReleasedBeforeAnFsyncThatBeganAfterItsLink()
+    {
+        using var dir = new TempDirectory();
+        var disk = new DirectoryFlushModel();
+        var sync = new CoalescingDirectorySync(new DurableFiles(disk));
+        var ct = TestContext.Current.CancellationToken;
+        int files = 0, synced = 0;
+
+        async Task WriterAsync(int seed)
+        {
+            var random = new Random(seed);
+            for (int i = 0; i < 200; i++)
+            {
+                var id = Interlocked.Increment(ref files);
+                using var arrival = sync.Announce(dir.Path);
+                Thread.SpinWait(random.Next(0, 4000)); // the file's own fsync
+                if (random.Next(10) == 0) continue; // it failed: given up (the using disposes it)
+                disk.Link(id);
+                await sync.SyncAsync(arrival).WaitAsync(TimeSpan.FromSeconds(10), ct);
+                Assert.True(disk.IsDurable(id), $"file {id} was released before an fsync that began after its link");
+                Interlocked.Increment(ref synced);
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(seed => Task.Run(() => WriterAsync(seed), ct)));
+        Assert.InRange(disk.Rounds, 1, synced - 1); // some shared a round
+    }
+
+    /// <summary>
+    /// What an fsync of the directory makes durable: the entries linked when it began. The model flushes inside
+    /// the seam's hook, which returns before the real fsync and so before any waiter of the round is released.
+    /// </summary>
+    private sealed class DirectoryFlushModel : IStorageFaultInjector
+    {
+        private readonly object _gate = new();
+        private readonly HashSet<int> _linked = [];
+        private readonly HashSet<int> _durable = [];
+        private int _rounds;
+
+        public int Rounds { get { lock (_gate) return _rounds; } }
+        public void Link(int id) { lock (_gate) _linked.Add(id); }
+        public bool IsDurable(int id) { lock (_gate) return _durable.Contains(id); }
+
+        public void BeforeStep(DurableStep step, string path)
+        {
+            if (step != DurableStep.SyncDirectory) return;
+            int[] flushed;
+            lock (_gate)
+            {
+                _rounds++;
+                flushed = [.. _linked];
+            }
+            Thread.SpinWait(2000); // the flush takes a while: entries linked meanwhile are not in it
+            lock (_gate) _durable.UnionWith(flushed);
+        }
+    }
+
     /// <summary>Records the thread of every directory sync; can hold the first one until released.</summary>
     private sealed class RecordingSteps : IStorageFaultInjector
     {
