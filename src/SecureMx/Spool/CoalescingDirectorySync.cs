@@ -79,7 +79,8 @@ public sealed class CoalescingDirectorySync(DurableFiles? files = null)
     /// When no sync of it is running, the caller runs it on its own thread and gets a completed task:
     /// a lone delivery is not handed to a pool thread and back (issue 18: two wake-ups and context
     /// switches a message). So call it from a thread that may block — a delivery worker, never a
-    /// socket thread. Callers that arrive meanwhile wait for one shared round, run on a pool thread.
+    /// socket thread. Callers that arrive meanwhile wait for one shared round, run on a pool thread (or
+    /// by the last announced file it waited for, <see cref="SyncAsync(Arrival)"/>).
     /// </summary>
     public Task SyncAsync(string directory)
     {
