@@ -117,8 +117,9 @@ for r in idle:
     per = (int(with_) - int(before)) / int(n)
     table.append((f"{n} idle sessions after EHLO" + ("" if t == "securemx" else f" ({t})"),
                   AT_FILING["idle"] if t == "securemx" and n == "10000" else "", "", "", "",
-                  f"VmRSS {int(before) // 1024} MB idle, {int(with_) // 1024} MB open ({per:.0f} KiB/session, "
-                  f"{opened.replace('_', ' ')}), {int(after) // 1024} MB 10 s after close; Postfix ~1.7 MB/session (not measured)"))
+                  # VmRSS is in KiB: MiB here, and the open figure also in SI megabytes (the "150 MB" is either).
+                  f"VmRSS {int(before) // 1024} MiB idle, {int(with_) // 1024} MiB open ({int(with_) * 1024 / 1e6:.0f} MB; {per:.0f} KiB/session, "
+                  f"{opened.replace('_', ' ')}), {int(after) // 1024} MiB 10 s after close; Postfix ~1.7 MB/session (not measured)"))
 for t in ("postfix-maildir", *smx_targets):
     a, e = med("sustained", t, "20x4k-long", "accept_per_s"), med("sustained", t, "20x4k-long", "e2e_per_s")
     if a is None:
