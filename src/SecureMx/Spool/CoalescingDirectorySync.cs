@@ -107,7 +107,7 @@ public sealed class CoalescingDirectorySync(DurableFiles? files = null)
                 dir.NextWaitsUpTo = dir.Announced;
                 dir.NextAwaited = dir.InFlight;
             }
-            if (dir.Running || dir.NextAwaited > 0) return dir.Next.Task;
+            if (dir.Running || !NextIsReady(dir)) return dir.Next.Task;
             round = TakeNext(dir);
         }
         // This caller starts the round: it runs on this thread, and its own answer needs no hand-off.
@@ -124,7 +124,7 @@ public sealed class CoalescingDirectorySync(DurableFiles? files = null)
         {
             if (arrival.Settled) return;
             Settle(dir, arrival);
-            if (dir.Running || dir.Next is null || dir.NextAwaited > 0) return;
+            if (dir.Running || !NextIsReady(dir)) return;
             dir.Running = true; // the round waited for this writer only: it starts now, off this (failing) writer's path
         }
         _ = Task.Run(() => RunRounds(dir));
@@ -136,6 +136,9 @@ public sealed class CoalescingDirectorySync(DurableFiles? files = null)
         dir.InFlight--;
         if (dir.Next is not null && arrival.Number <= dir.NextWaitsUpTo) dir.NextAwaited--;
     }
+
+    /// <summary>Under the gate: someone waits for the next round, and no file it waits for is still on its way.</summary>
+    private static bool NextIsReady(DirectoryRounds dir) => dir.Next is not null && dir.NextAwaited == 0;
 
     /// <summary>Under the gate: the next round begins; whoever asks from now on needs the one after it.</summary>
     private static TaskCompletionSource TakeNext(DirectoryRounds dir)
@@ -168,7 +171,7 @@ public sealed class CoalescingDirectorySync(DurableFiles? files = null)
     {
         lock (dir.Gate)
         {
-            if (dir.Next is null || dir.NextAwaited > 0)
+            if (!NextIsReady(dir))
             {
                 dir.Running = false;
                 return;
@@ -185,7 +188,7 @@ public sealed class CoalescingDirectorySync(DurableFiles? files = null)
             TaskCompletionSource round;
             lock (dir.Gate)
             {
-                if (dir.Next is null || dir.NextAwaited > 0)
+                if (!NextIsReady(dir))
                 {
                     dir.Running = false;
                     return;
