@@ -23,7 +23,15 @@ public sealed class MandatoryTlsQueueTests
         await using var server = await SmtpTestServer.StartAsync(withTls: false);
         await using var h = await QueueRunnerHarness.CreateAsync(
             (domain, _) => MxResolution.FromRecords(domain, [("mx.other.test", 10)], DnsSecurity.Insecure, new Random(1)),
-            o => o.Delivery.SmtpPort = server.Endpoint.Port);
+            o =>
+            {
+                o.Delivery.SmtpPort = server.Endpoint.Port;
+                // Retries at whole minutes, as the test's exact times assume: with the default jitter an attempt's odd
+                // milliseconds carry into the scheduler's 5 s looks, and a look less than 200 ms (its shortest wait)
+                // before the 24 hours arms its timer after them (seen once in several runs: the harness timed out
+                // with the message due and the scheduler's timer 48 ms later).
+                o.Queue.RetryJitter = 0;
+            });
         h.Store.Policies.SetMailboxOutboundTls(QueueRunnerHarness.Sender, OutboundTlsSetting.Mandatory, "test");
         h.Store.Mailboxes.AddMailbox("bob", "example.test", "x");
 

@@ -312,7 +312,10 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
     {
         var queue = string.Join("\n", Spool.Queue.ListAll().SelectMany(m => m.Recipients.Select(r =>
             $"  {m.Envelope.Id} <{m.Envelope.Sender}> -> <{r.Recipient.Address}> {r.State} attempts={r.Attempts} next={r.NextAttemptAt:O} warned={r.DelayWarned} error={r.LastError}")));
-        return $"clock={Clock} pending timers={Clock.PendingCount} next={Clock.NextPending?.Due:O}\nqueue:\n{queue}\nlog (last 40):\n  "
+        var timers = string.Join(", ", Clock.Pending.Select(t => $"#{t.Sequence} {t.Due:O}{(t.IsPeriodic ? " periodic" : "")}"));
+        var attempts = string.Join(", ", Dns.Attempts.TakeLast(5).Select(a => a.ToString("O")));
+        return $"clock={Clock} pending timers={Clock.PendingCount} next={Clock.NextPending?.Due:O} ({timers})\nlast attempts (MX lookups): {attempts}\n"
+               + $"queue:\n{queue}\nlog (last 40):\n  "
                + string.Join("\n  ", _log.TakeLast(40));
     }
 

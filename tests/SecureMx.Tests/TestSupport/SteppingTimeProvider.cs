@@ -35,6 +35,12 @@ public sealed class SteppingTimeProvider(DateTimeOffset start) : FakeTimeProvide
         get { lock (_lock) return _pending.Count(t => !t.IsPeriodic); }
     }
 
+    /// <summary>Every armed timer, first due first (for a test's diagnostics).</summary>
+    public IReadOnlyList<TrackedTimer> Pending
+    {
+        get { lock (_lock) return [.. _pending.OrderBy(t => t.Due).ThenBy(t => t.Sequence)]; }
+    }
+
     /// <summary>The armed timer that fires first (the oldest among equals); null when nothing waits.</summary>
     public TrackedTimer? NextPending
     {
