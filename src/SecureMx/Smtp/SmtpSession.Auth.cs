@@ -131,7 +131,7 @@ public sealed partial class SmtpSession
         _transport.Write(new SmtpReply(334, null, challenge));
         LineStatus status;
         string line;
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping, _abort))
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping)) // _abort comes after _stopping
         {
             timeout.CancelAfter(CommandTimeout);
             try

@@ -28,7 +28,7 @@ public sealed partial class SmtpSession
     private readonly IPEndPoint _remote;
     private readonly InboundSessionRecord _record;
     private readonly CancellationToken _stopping; // server shutdown: idle sessions end with 421
-    private readonly CancellationToken _abort;    // hard stop: even transfers in progress end
+    private readonly CancellationToken _abort;    // hard stop: even transfers in progress end; only ever after _stopping
     private readonly ILogger _log;
     private const int MaxLoggedRecipients = 1000;
 
@@ -62,6 +62,8 @@ public sealed partial class SmtpSession
         public TransferDeadline? Transfer { get; set; } // BDAT: the time limits of the message, from its first chunk
     }
 
+    /// <param name="stopping">Server shutdown: an idle session is told 421 and ends.</param>
+    /// <param name="abort">The hard stop after the grace: cancelled only once <paramref name="stopping"/> is (the command waits link to that alone).</param>
     public SmtpSession(SmtpServerContext ctx, ListenerSettings listener, Stream network, IPEndPoint remote,
         CancellationToken stopping, CancellationToken abort)
     {
@@ -164,8 +166,9 @@ public sealed partial class SmtpSession
 
     private async Task<string> CommandLoopAsync()
     {
-        // One timeout for every command line of the session, re-armed per line (no source and timer per line).
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping, _abort);
+        // One timeout for every command line of the session, re-armed per line (no source and timer per line). Linked to
+        // _stopping alone, which is cancelled before any _abort: a second link is one more object per idle session.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
         while (true)
         {
             LineStatus status;

@@ -176,15 +176,26 @@ public sealed class SmtpTransport : IAsyncDisposable
     /// when something is buffered already (pipelined), and otherwise sends the collected replies and waits with no
     /// read buffer and no read in progress. The session calls this before <see cref="ReadCommandAsync"/> so that an
     /// idle connection holds one small wait instead of the whole read chain (the line search, the reader's read and
-    /// their state; ~1 KiB a session).
+    /// their state; ~1 KiB a session). Its result means nothing (the socket's zero-byte read).
     /// </summary>
-    public ValueTask WaitForInputAsync(CancellationToken ct) => HasBufferedInput() ? ValueTask.CompletedTask : FlushAndWaitAsync(ct);
-
-    private async ValueTask FlushAndWaitAsync(CancellationToken ct)
+    public ValueTask<int> WaitForInputAsync(CancellationToken ct)
     {
-        await FlushAsync(ct).ConfigureAwait(false);
-        await _stream.ReadAsync(Memory<byte>.Empty, ct).ConfigureAwait(false);
+        if (HasBufferedInput()) return new(0);
+        var flush = FlushAsync(ct);
+        if (!flush.IsCompletedSuccessfully) return FlushAndWaitAsync(flush, ct);
+        flush.GetAwaiter().GetResult();
+        // The socket's own wait, not an async method around it: that would be one more object for every idle session
+        // (~140 bytes). Set before the bytes came: should the wait fail, the next read only holds its buffer while it waits.
         _bytesArrived = true;
+        return _stream.ReadAsync(Memory<byte>.Empty, ct);
+    }
+
+    /// <summary>The replies did not all go out at once (the client's window is full): the wait follows the send.</summary>
+    private async ValueTask<int> FlushAndWaitAsync(ValueTask flush, CancellationToken ct)
+    {
+        await flush.ConfigureAwait(false);
+        _bytesArrived = true;
+        return await _stream.ReadAsync(Memory<byte>.Empty, ct).ConfigureAwait(false);
     }
 
     /// <summary>Like <see cref="ReadAsync"/>, but waits for new bytes at most <paramref name="wait"/> (on the
