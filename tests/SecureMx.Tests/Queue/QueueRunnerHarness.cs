@@ -314,7 +314,7 @@ internal sealed class QueueRunnerHarness : IAsyncDisposable
             $"  {m.Envelope.Id} <{m.Envelope.Sender}> -> <{r.Recipient.Address}> {r.State} attempts={r.Attempts} next={r.NextAttemptAt:O} warned={r.DelayWarned} error={r.LastError}")));
         var timers = string.Join(", ", Clock.Pending.Select(t => $"#{t.Sequence} {t.Due:O}{(t.IsPeriodic ? " periodic" : "")}"));
         var attempts = string.Join(", ", Dns.Attempts.TakeLast(5).Select(a => a.ToString("O")));
-        return $"clock={Clock} pending timers={Clock.PendingCount} next={Clock.NextPending?.Due:O} ({timers})\nlast attempts (MX lookups): {attempts}\n"
+        return $"clock={Clock} pending timers={Clock.PendingCount}, first due first: {timers}\nlast attempts (MX lookups): {attempts}\n"
                + $"queue:\n{queue}\nlog (last 40):\n  "
                + string.Join("\n  ", _log.TakeLast(40));
     }

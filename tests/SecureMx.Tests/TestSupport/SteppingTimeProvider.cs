@@ -38,7 +38,7 @@ public sealed class SteppingTimeProvider(DateTimeOffset start) : FakeTimeProvide
     /// <summary>Every armed timer, first due first (for a test's diagnostics).</summary>
     public IReadOnlyList<TrackedTimer> Pending
     {
-        get { lock (_lock) return [.. _pending.OrderBy(t => t.Due).ThenBy(t => t.Sequence)]; }
+        get { lock (_lock) return [.. InFiringOrder()]; }
     }
 
     /// <summary>The armed timer that fires first (the oldest among equals); null when nothing waits.</summary>
@@ -48,10 +48,13 @@ public sealed class SteppingTimeProvider(DateTimeOffset start) : FakeTimeProvide
         {
             lock (_lock)
             {
-                return _pending.OrderBy(t => t.Due).ThenBy(t => t.Sequence).FirstOrDefault();
+                return InFiringOrder().FirstOrDefault();
             }
         }
     }
+
+    /// <summary>Under <c>_lock</c>: the armed timers as they fire, the oldest first among equals.</summary>
+    private IEnumerable<TrackedTimer> InFiringOrder() => _pending.OrderBy(t => t.Due).ThenBy(t => t.Sequence);
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
