@@ -208,7 +208,10 @@ EOF
      || ! echo "$password" | dotnet "$bin/securemx.dll" mailbox add "$rcpt" --data "$data" --password-stdin >>"$dir/init.log" 2>&1; then
     skip_target "$name" "domain/mailbox add failed: $(tail -n 2 "$dir/init.log")"; return 1
   fi
-  dotnet "$bin/securemx.dll" serve --data "$data" >"$dir/serve.log" 2>&1 &
+  # /metrics on the target's address (the group-commit batch sizes of each run: metrics_of)
+  local metrics=()
+  [[ $name != out-* ]] && metrics=(--metrics "${a%:*}:9465")
+  dotnet "$bin/securemx.dll" serve --data "$data" "${metrics[@]}" >"$dir/serve.log" 2>&1 &
   smx_pid[$name]=$!
   if ! wait_port "$a" 60 "${smx_pid[$name]}"; then
     skip_target "$name" "serve did not listen on $a: $(tail -n 3 "$dir/serve.log")"; stop_pid "${smx_pid[$name]}"; unset "smx_pid[$name]"; return 1
@@ -256,6 +259,11 @@ cpu_of() {
     *) echo "--cpu-pid ${smx_pid[$1]}" ;;
   esac
 }
+metrics_of() {
+  case $1 in
+    securemx | securemx-base) echo "--metrics http://${addr[$1]%:*}:9465/metrics" ;;
+  esac
+}
 # measured: SECTION TARGET CONFIG RUN MESSAGES CLIENT... -> one CSV row; empties the Maildir afterwards
 measured() {
   local section=$1 t=$2 config=$3 r=$4 n=$5 d res
@@ -264,7 +272,7 @@ measured() {
   sleep 0.3
   # shellcheck disable=SC2046  # cpu_of gives two words
   res=$(python3 "$measure" run --csv "$csv" --section "$section" --target "$t" --config "$config" --run "$r" \
-        --messages "$n" --done "$d" $(cpu_of "$t") --timeout "$run_timeout" -- "$@") || res="FAIL"
+        --messages "$n" --done "$d" $(cpu_of "$t") $(metrics_of "$t") --timeout "$run_timeout" -- "$@") || res="FAIL"
   # The run's files are moved aside, not deleted: on ext4 without a journal (these development VMs) every
   # new inode skips those freed in the last ~30 s (find_inode_bit/recently_deleted), so deleting thousands
   # of files doubled the next runs' kernel CPU for every target that writes files. Deleted at the end.

@@ -4,7 +4,7 @@ before and after, and waits until every message is stored (or the queue is empty
 
   measure.py run --csv FILE --section S --target T --config C --run R --messages N
                  --done maildir:DIR | queue-empty:SPOOL | sink:SMTP-SINK-OUTPUT | accepted
-                 (--cpu-pid PID | --cpu-pgrp PGID) [--timeout SECONDS] -- CLIENT ARGS...
+                 (--cpu-pid PID | --cpu-pgrp PGID) [--timeout SECONDS] [--metrics URL] -- CLIENT ARGS...
 
 CPU of the server = utime+stime+cutime+cstime from /proc (clock ticks): of one process (SecureMx,
 smtp-sink; cutime/cstime cover children it reaped), or summed over every live process of a process
@@ -12,7 +12,7 @@ group (a Postfix instance: master's cutime/cstime hold the reaped children, the 
 themselves), read before the client starts and again when the last message is stored.
 Client CPU comes from the client's rusage (wait4). Appends one CSV row; prints a short line.
 """
-import argparse, csv, os, subprocess, sys, time
+import argparse, csv, os, subprocess, sys, time, urllib.request
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -40,6 +40,25 @@ def ticks_pgrp(pgrp):
         if int(f[2]) == pgrp:
             total += sum(int(x) for x in f[11:15])
     return total
+
+
+def commit_counters(url):
+    """The queue's group-commit counters from SecureMx's /metrics: (fsync'd commits, other commits, operations)."""
+    want = {'securemx_queue_commits_total{synced="true"}': 0, 'securemx_queue_commits_total{synced="false"}': 1,
+            "securemx_queue_committed_operations_total": 2}
+    got = [0.0, 0.0, 0.0]
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            text = r.read().decode("utf-8", "replace")
+    except OSError as e:
+        print(f"  no group-commit figures: {url}: {e}", file=sys.stderr)
+        return None
+    for line in text.splitlines():
+        name, _, rest = line.partition(" ")
+        name = name.removesuffix("{}")  # the exporter writes an empty label set on a series without labels
+        if name in want:
+            got[want[name]] = float(rest.split()[0])
+    return got
 
 
 def count_files(d):
@@ -93,6 +112,7 @@ def main():
     ap.add_argument("--cpu-pgrp", type=int)
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--sink-addr", help="sink: its ADDR:PORT, to count the sessions still open at the end")
+    ap.add_argument("--metrics", help="SecureMx: its /metrics URL, for the group-commit batch sizes of the run")
     argv = sys.argv[1:]
     if "--" not in argv:
         ap.error("the client command follows --")
@@ -111,6 +131,7 @@ def main():
         done = lambda: True
 
     status = "ok"
+    commits0 = commit_counters(a.metrics) if a.metrics else None
     first = (lambda: sink_counts(where)[1] >= 1) if kind == "sink" else (lambda: True)
     c0 = cpu()
     t0 = time.monotonic()
@@ -146,6 +167,8 @@ def main():
         raise
     t2 = time.monotonic()
     c1 = cpu()
+    commits1 = commit_counters(a.metrics) if commits0 else None
+    commits = [y - x for x, y in zip(commits0, commits1)] if commits0 and commits1 else None
     if status != "ok" and kind == "maildir":
         # a failed run: let what it did get accepted settle (2 s without a new file, at most the timeout),
         # so that none of it lands in the next run's count
@@ -167,6 +190,10 @@ def main():
         "client_cpu_ms_per_msg": f"{client_cpu * 1000 / n:.3f}",
         # sessions smtp-sink saw end, plus those still open (a client keeps idle connections a while)
         "connections": sink_counts(where)[0] + open_sessions(a.sink_addr) if kind == "sink" else "",
+        # group commit: messages per WAL fsync (a commit with a message in it), operations (messages, delivery
+        # outcomes, removals) per commit; outcomes of the last deliveries may still be on their way
+        "msgs_per_fsync": f"{n / commits[0]:.2f}" if commits and commits[0] else "",
+        "ops_per_commit": f"{commits[2] / (commits[0] + commits[1]):.2f}" if commits and commits[0] + commits[1] else "",
         "status": status,
     }
     new = not os.path.exists(a.csv) or os.path.getsize(a.csv) == 0
@@ -177,6 +204,7 @@ def main():
         w.writerow(row)
     print(f"{row['accept_per_s']:>8} acc {row['e2e_per_s']:>8} e2e {row['server_cpu_ms_per_msg']:>6} ms"
           + (f" {row['connections']} conn" if kind == "sink" else "")
+          + (f" {row['msgs_per_fsync']} msg/fsync" if row["msgs_per_fsync"] else "")
           + ("" if status == "ok" else f" {status}"))
     if status != "ok":
         with open(os.path.join(os.environ.get("BENCH_WORK", "/tmp"), "client.out"), "rb") as f:

@@ -10,7 +10,7 @@ rows = [r for r in rows if r["section"] != "warmup"]
 
 def vals(section, target, config, field):
     return [float(r[field]) for r in rows if r["section"] == section and r["target"] == target
-            and r["config"] == config and r["status"] == "ok"]
+            and r["config"] == config and r["status"] == "ok" and r.get(field)]
 
 
 def med(section, target, config, field):
@@ -43,6 +43,13 @@ for s, c, t in keys:
           f"{cell(s, t, c, 'server_cpu_ms_per_msg', '{:.2f}'):>24} {cell(s, t, c, 'client_cpu_ms_per_msg', '{:.2f}'):>18} "
           f"{statistics.median(int(x) for x in conns) if conns else '':>6}")
 print()
+batched = [k for k in keys if any(r.get("msgs_per_fsync") for r in rows if (r["section"], r["config"], r["target"]) == k)]
+if batched:
+    print("Group commit of the SecureMx targets (from their /metrics, median [min..max]): messages per WAL fsync,")
+    print("operations per commit (messages, delivery outcomes, removals)")
+    for s, c, t in batched:
+        print(f"{s:<10} {c:<15} {t:<18} {cell(s, t, c, 'msgs_per_fsync', '{:.1f}'):>20} msg/fsync {cell(s, t, c, 'ops_per_commit', '{:.1f}'):>20} ops/commit")
+    print()
 
 AT_FILING = {  # issue 18, measured at 97826fb: SecureMx / Postfix (Postfix fsyncs its queue file, then discards)
     "1x4k": "0.79 (471 vs 598)",
