@@ -21,6 +21,9 @@
 #   BENCH_BACKLOG=0                backlog section: messages queued (undeliverable) before the accept run
 #   BENCH_BACKLOG_DUE=0            1: the backlog is made due (queue retry --all) before its runs: a dead destination's whole queue retried during them
 #   BENCH_TIMEOUT=120              seconds a run may take after its client ends until all is stored
+#   BENCH_COMMIT_STATS=0           1: the SecureMx targets serve /metrics (port 9465 on their address) and each run
+#                                  prints their group commit; off by default: the listener adds ~23 MiB of RSS,
+#                                  which the idle-session figures would count
 #   BENCH_TLS_KEY=rsa              the inbound targets' certificate: rsa (each its own RSA-2048, as `init` and the
 #                                  peer script make them) or ec (one ECDSA P-256 certificate served by all of them)
 #   BENCH_DNS_NET=127.0.218        the /24 of the outbound section's DNS test bed (.1 knot, .2 unbound)
@@ -46,6 +49,7 @@ msgs_1=${BENCH_MSGS_1:-500} msgs_n=${BENCH_MSGS:-2000} msgs_100k=${BENCH_MSGS_10
 tls_msgs=${BENCH_TLS_MSGS:-2000} sustain_msgs=${BENCH_SUSTAIN_MSGS:-10000}
 idle_list=${BENCH_IDLE:-"1000 10000"} out_msgs=${BENCH_OUT_MSGS:-20000} out_c20=${BENCH_OUT_C20:-0}
 tls_key=${BENCH_TLS_KEY:-rsa}
+commit_stats=${BENCH_COMMIT_STATS:-0}
 out_runs=${BENCH_OUT_RUNS:-1} backlog=${BENCH_BACKLOG:-0} backlog_due=${BENCH_BACKLOG_DUE:-0} run_timeout=${BENCH_TIMEOUT:-120} dns_net=${BENCH_DNS_NET:-127.0.218}
 rcpt=user@bench.test sender=sender@bench.test password=bench-password-$RANDOM$RANDOM
 declare -A addr=([securemx]=127.0.2.60:2525 [postfix]=127.0.2.61:2525 [smtp-sink]=127.0.2.62:2525
@@ -208,9 +212,9 @@ EOF
      || ! echo "$password" | dotnet "$bin/securemx.dll" mailbox add "$rcpt" --data "$data" --password-stdin >>"$dir/init.log" 2>&1; then
     skip_target "$name" "domain/mailbox add failed: $(tail -n 2 "$dir/init.log")"; return 1
   fi
-  # /metrics on the target's address (the group-commit batch sizes of each run: metrics_of)
+  # BENCH_COMMIT_STATS=1: /metrics on the target's address (the group commit of each run: metrics_of)
   local metrics=()
-  [[ $name != out-* ]] && metrics=(--metrics "${a%:*}:9465")
+  [[ $name != out-* && $commit_stats == 1 ]] && metrics=(--metrics "${a%:*}:9465")
   dotnet "$bin/securemx.dll" serve --data "$data" "${metrics[@]}" >"$dir/serve.log" 2>&1 &
   smx_pid[$name]=$!
   if ! wait_port "$a" 60 "${smx_pid[$name]}"; then
@@ -260,6 +264,7 @@ cpu_of() {
   esac
 }
 metrics_of() {
+  [[ $commit_stats == 1 ]] || return 0
   case $1 in
     securemx | securemx-base) echo "--metrics http://${addr[$1]%:*}:9465/metrics" ;;
   esac
