@@ -12,7 +12,11 @@ namespace SecureMx.Queue;
 /// </summary>
 internal static class ChannelWorkers
 {
-    /// <summary>The items, each to this caller alone, until the channel is completed and drained.</summary>
+    /// <summary>
+    /// The items, each to this caller alone, until the channel is completed and drained; a channel completed
+    /// with an error ends them with it, inside a <see cref="ChannelClosedException"/> (the queue's channels
+    /// are completed without one).
+    /// </summary>
     public static async IAsyncEnumerable<T> TakeEachAsync<T>(this ChannelReader<T> reader)
     {
         while (true)
@@ -22,7 +26,7 @@ internal static class ChannelWorkers
             {
                 item = await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
             }
-            catch (ChannelClosedException)
+            catch (ChannelClosedException closed) when (closed.InnerException is null)
             {
                 yield break; // completed, nothing left
             }

@@ -62,6 +62,23 @@ public sealed class ChannelWorkersTests
         Assert.Equal(0, count);
     }
 
+    [Fact]
+    public async Task AChannelCompletedWithAnErrorEndsTheWorkersWithThatError()
+    {
+        var channel = Channel.CreateUnbounded<int>();
+        Assert.True(channel.Writer.TryWrite(1));
+        channel.Writer.Complete(new InvalidDataException("the writer failed"));
+        var taken = new List<int>();
+
+        var error = await Assert.ThrowsAsync<ChannelClosedException>(async () =>
+        {
+            await foreach (var item in channel.Reader.TakeEachAsync()) taken.Add(item);
+        });
+
+        Assert.Equal([1], taken);
+        Assert.IsType<InvalidDataException>(error.InnerException);
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + Patience;
